@@ -1,0 +1,130 @@
+"""Errors, the registry shared by everything created by name, and small helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["MXNetError", "Registry", "atomic_write", "numeric_types", "string_types"]
+
+numeric_types = (int, float)
+string_types = (str,)
+
+
+class MXNetError(RuntimeError):
+    """Raised where MXNet raises ``mxnet.base.MXNetError`` (operator-level failures)."""
+
+
+class Registry:
+    """Name -> class registry with case-insensitive lookup.
+
+    One mechanism serves optimizers, initializers and anything else created by name:
+    ``register`` (a decorator), ``alias``, ``create(name | instance | JSON string, **kwargs)``
+    and ``find``.  ``kind`` names the family in messages ("optimizer", "initializer").
+    """
+
+    def __init__(self, base: type, kind: str):
+        self.base = base
+        self.kind = kind
+        self._classes: dict[str, type] = {}
+
+    def register(self, klass: type | None = None, name: str | None = None):
+        """Register ``klass`` under ``name`` (default: its class name); usable as a decorator."""
+        if klass is None:
+            return lambda k: self.register(k, name)
+        if not (isinstance(klass, type) and issubclass(klass, self.base)):
+            raise TypeError(
+                f"can only register subclasses of {self.base.__name__}, got {klass!r}"
+            )
+        key = (name or klass.__name__).lower()
+        old = self._classes.get(key)
+        if old is not None and old is not klass:
+            warnings.warn(
+                f"New {self.kind} {klass.__module__}.{klass.__name__} is overriding existing "
+                f"{self.kind} {old.__module__}.{old.__name__}",
+                UserWarning,
+                stacklevel=3,
+            )
+        self._classes[key] = klass
+        return klass
+
+    def alias(self, *aliases: str) -> Callable[[type], type]:
+        """Decorator registering a class under extra names."""
+
+        def deco(klass: type) -> type:
+            for a in aliases:
+                self.register(klass, a)
+            return klass
+
+        return deco
+
+    def names(self) -> list[str]:
+        return sorted(self._classes)
+
+    def find(self, name: str) -> type:
+        if not isinstance(name, str):
+            raise TypeError(f"{self.kind} name must be a string, got {name!r}")
+        try:
+            return self._classes[name.lower()]
+        except KeyError:
+            raise ValueError(
+                f"Cannot find {self.kind} {name!r}; known {self.kind}s: {', '.join(self.names())}"
+            ) from None
+
+    def create(self, spec: Any, *args: Any, **kwargs: Any) -> Any:
+        """Create from a registered name, a ``dumps()`` JSON string, or pass an instance through."""
+        if isinstance(spec, self.base):
+            if args or kwargs:
+                raise ValueError(
+                    f"{self.kind} instance given together with extra arguments {args!r} {kwargs!r}"
+                )
+            return spec
+        if not isinstance(spec, str):
+            raise TypeError(
+                f"{self.kind} must be a name, a JSON string or a {self.base.__name__}, "
+                f"got {spec!r}"
+            )
+        text = spec.strip()
+        if text.startswith("["):
+            try:
+                name, params = json.loads(text)
+            except (ValueError, TypeError) as err:
+                raise ValueError(f"malformed {self.kind} JSON {spec!r}: {err}") from None
+            if not isinstance(params, dict):
+                raise ValueError(f"malformed {self.kind} JSON {spec!r}: parameters not an object")
+            params.update(kwargs)
+            return self.find(name)(*args, **params)
+        return self.find(text)(*args, **kwargs)
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a temp file in the same folder, fsync, rename."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)

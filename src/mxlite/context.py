@@ -1,0 +1,96 @@
+"""Devices.  mxlite computes on the CPU; ``gpu()`` exists so code naming it gets a clear error."""
+
+from __future__ import annotations
+
+import threading
+
+from .base import MXNetError
+
+__all__ = ["Context", "cpu", "cpu_pinned", "current_context", "gpu", "num_gpus"]
+
+
+class Context:
+    """A device: ``Context('cpu', 0)``.  Usable as ``with mx.cpu(): ...`` to set the default."""
+
+    devtype2str = {1: "cpu", 2: "gpu", 3: "cpu_pinned", 5: "cpu_shared"}
+    devstr2type = {v: k for k, v in devtype2str.items()}
+    _local = threading.local()
+
+    def __init__(self, device_type, device_id: int = 0):
+        if isinstance(device_type, Context):
+            device_type, device_id = device_type.device_type, device_type.device_id
+        if isinstance(device_type, int):
+            if device_type not in self.devtype2str:
+                raise ValueError(f"unknown device_type {device_type!r}")
+            device_type = self.devtype2str[device_type]
+        if device_type not in self.devstr2type:
+            raise ValueError(
+                f"device_type must be one of {sorted(self.devstr2type)}, got {device_type!r}"
+            )
+        if not isinstance(device_id, int) or device_id < 0:
+            raise ValueError(f"device_id must be a non-negative int, got {device_id!r}")
+        self.device_type = device_type
+        self.device_id = device_id
+        self._old = None
+
+    @property
+    def device_typeid(self) -> int:
+        return self.devstr2type[self.device_type]
+
+    def __hash__(self):
+        return hash((self.device_type, self.device_id))
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, Context)
+            and self.device_type == other.device_type
+            and self.device_id == other.device_id
+        )
+
+    def __str__(self):
+        return f"{self.device_type}({self.device_id})"
+
+    __repr__ = __str__
+
+    def __enter__(self):
+        self._old = current_context()
+        Context._local.value = self
+        return self
+
+    def __exit__(self, *exc):
+        Context._local.value = self._old
+        return False
+
+    def empty_cache(self):
+        """Nothing is cached on the CPU; kept for API compatibility."""
+
+
+def check_usable(ctx: Context) -> Context:
+    """Return ``ctx`` if arrays can live there, else raise MXNetError (mxlite has no GPU)."""
+    if ctx.device_type == "gpu":
+        raise MXNetError(
+            f"{ctx} is not available: mxlite has no GPU backend yet; use mx.cpu()"
+        )
+    return ctx
+
+
+def cpu(device_id: int = 0) -> Context:
+    return Context("cpu", device_id)
+
+
+def cpu_pinned(device_id: int = 0) -> Context:
+    return Context("cpu_pinned", device_id)
+
+
+def gpu(device_id: int = 0) -> Context:
+    """A GPU context.  Creating it works; placing arrays on it raises MXNetError."""
+    return Context("gpu", device_id)
+
+
+def num_gpus() -> int:
+    return 0
+
+
+def current_context() -> Context:
+    ctx = getattr(Context._local, "value", None)
+    return ctx if ctx is not None else Context("cpu", 0)
