@@ -1,4 +1,14 @@
-"""``mx.nd``: NDArray and the functions over it."""
+"""``mx.nd``: NDArray and the functions over it.
+
+Besides the core functions of :mod:`.ndarray`, ``mx.nd`` exposes (loaded on first use):
+the optimizer update operators (:mod:`.update_ops`: ``sgd_update``, ``adam_update``, ...), the
+neural-network operators shared with ``mx.sym`` (:mod:`.op`: ``FullyConnected``, ...), and
+MXNet's file format (:mod:`.utils`: ``save``, ``load``, ``load_frombuffer``).
+"""
+
+from __future__ import annotations
+
+import importlib
 
 from . import random
 from .ndarray import *  # noqa: F403
@@ -8,3 +18,24 @@ from .ndarray import NDArray, infer_reshape
 random_uniform = random.uniform
 random_normal = random.normal
 random_randint = random.randint
+
+_PROVIDERS = ("utils", "update_ops", "op")
+
+
+def __getattr__(name: str):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    for provider in _PROVIDERS:
+        try:
+            module = importlib.import_module(f".{provider}", __name__)
+        except ModuleNotFoundError as err:
+            if err.name == f"{__name__}.{provider}":
+                continue
+            raise
+        if provider == name:
+            return module
+        if hasattr(module, name):
+            value = getattr(module, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module 'mxlite.ndarray' has no attribute {name!r}")
