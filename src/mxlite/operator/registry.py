@@ -1,0 +1,264 @@
+"""The operator contract shared by ``mx.sym``, the executor and ``mx.nd``.
+
+An operator is a subclass of :class:`Operator` registered with :func:`register`.  It works on
+NumPy arrays only; Symbol, Executor and the ``mx.nd`` wrappers are built on top of it.
+
+Contract (``p`` is the operator's parsed parameters, a :class:`Params`):
+
+- ``arguments(p)``: input names in order, e.g. ``["data", "weight", "bias"]``.  Variables created
+  automatically for missing inputs are named ``f"{symbol_name}_{arg}"`` (``fc_weight``).
+- ``outputs(p)``: output names (``["output"]``); ``aux_states(p)``: auxiliary states
+  (``["moving_mean", "moving_var"]``).
+- ``infer_shape(p, in_shapes, aux_shapes)``: shapes are tuples or ``None`` when unknown.  Return
+  ``(in_shapes, out_shapes, aux_shapes)`` with everything that can be deduced filled in (e.g. a
+  FullyConnected's weight from its data and ``num_hidden``); raise :class:`ShapeError` naming the
+  operator and the shapes on conflict.
+- ``infer_type(p, in_types, aux_types)``: NumPy dtypes or ``None``; the default makes every unknown
+  type equal to the first known input type.
+- ``forward(p, inputs, aux, is_train)`` -> ``(outputs, saved)``: lists of ``np.ndarray``.  Inputs
+  are never mutated; ``aux`` arrays may be updated in place (BatchNorm's moving statistics when
+  ``is_train``).  ``saved`` is anything backward needs (masks, normalized values, ...).
+- ``backward(p, out_grads, inputs, outputs, aux, saved)`` -> list of input gradients (``None``
+  for an input that gets no gradient).  Loss operators (``loss = True``) ignore ``out_grads`` as
+  MXNet does.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..base import MXNetError
+
+__all__ = [
+    "REQUIRED", "Operator", "Param", "Params", "ShapeError", "get", "list_operators", "register",
+]
+
+
+class ShapeError(MXNetError):
+    """Shape inference failed; the message names the operator and the shapes."""
+
+
+class _Required:
+    def __repr__(self):
+        return "REQUIRED"
+
+
+REQUIRED = _Required()
+
+
+def _parse_bool(value) -> bool:
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("true", "1"):
+            return True
+        if low in ("false", "0"):
+            return False
+        raise ValueError(f"expected a boolean, got {value!r}")
+    return bool(value)
+
+
+def _parse_shape(value) -> tuple[int, ...]:
+    if isinstance(value, str):
+        text = value.strip()
+        if text in ("", "()", "[]", "None"):
+            return ()
+        value = ast.literal_eval(text)
+    if isinstance(value, (int, np.integer)):
+        return (int(value),)
+    return tuple(int(v) for v in value)
+
+
+def _parse_float_tuple(value) -> tuple[float, ...]:
+    if isinstance(value, str):
+        value = ast.literal_eval(value.strip())
+    if isinstance(value, (int, float)):
+        return (float(value),)
+    return tuple(float(v) for v in value)
+
+
+def _parse_optional(kind: Callable) -> Callable:
+    def parse(value):
+        if value is None or (isinstance(value, str) and value.strip() == "None"):
+            return None
+        return kind(value)
+
+    return parse
+
+
+def _parse_dtype(value):
+    if value is None or value == "None":
+        return None
+    return np.dtype(value).name
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "int": lambda v: int(float(v)) if isinstance(v, str) else int(v),
+    "float": float,
+    "bool": _parse_bool,
+    "str": str,
+    "shape": _parse_shape,
+    "floats": _parse_float_tuple,
+    "dtype": _parse_dtype,
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One operator parameter: ``kind`` in int/float/bool/str/shape/floats/dtype."""
+
+    kind: str
+    default: Any = REQUIRED
+    choices: tuple | None = None
+    optional: bool = False  # None is a valid value
+
+    def parse(self, op: str, name: str, value):
+        parser = _PARSERS[self.kind]
+        if self.optional:
+            parser = _parse_optional(parser)
+        try:
+            parsed = parser(value)
+        except (ValueError, TypeError, SyntaxError):
+            raise MXNetError(
+                f"{op}: invalid value {value!r} for parameter {name!r} (expected {self.kind})"
+            ) from None
+        if self.choices is not None and parsed not in self.choices:
+            raise MXNetError(
+                f"{op}: invalid value {value!r} for parameter {name!r}; "
+                f"choose one of {list(self.choices)}"
+            )
+        return parsed
+
+
+def format_param(value) -> str:
+    """A parameter value as MXNet writes it in symbol JSON (``(3, 3)``, ``True``, ``64``)."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(format_param(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+class Params(dict):
+    """Parsed parameters of one operator instance; attribute access for convenience."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Operator:
+    """Base class of every operator; see the module docstring for the contract."""
+
+    name: ClassVar[str] = ""
+    aliases: ClassVar[tuple[str, ...]] = ()
+    params: ClassVar[dict[str, Param]] = {}
+    loss: ClassVar[bool] = False  # ignores head gradients, backward works with out_grads=None
+    variadic: ClassVar[str | None] = None  # name of the param counting inputs (Concat: num_args)
+
+    def parse_params(self, kwargs: dict) -> Params:
+        """Validate and parse user or JSON parameters (strings are accepted, as in JSON)."""
+        unknown = set(kwargs) - set(self.params)
+        if unknown:
+            raise MXNetError(
+                f"{self.name}: unknown parameter(s) {sorted(unknown)}; "
+                f"valid ones are {sorted(self.params)}"
+            )
+        out = Params()
+        for pname, spec in self.params.items():
+            if pname in kwargs:
+                out[pname] = spec.parse(self.name, pname, kwargs[pname])
+            elif spec.default is REQUIRED:
+                raise MXNetError(f"{self.name}: required parameter {pname!r} is missing")
+            else:
+                out[pname] = spec.default
+        return out
+
+    def arguments(self, p: Params) -> list[str]:
+        return ["data"]
+
+    def outputs(self, p: Params) -> list[str]:
+        return ["output"]
+
+    def aux_states(self, p: Params) -> list[str]:
+        return []
+
+    def infer_shape(self, p: Params, in_shapes: list, aux_shapes: list):
+        """Default: elementwise; every known input shape must agree; output has that shape."""
+        known = [s for s in in_shapes if s is not None]
+        if not known:
+            return in_shapes, [None] * len(self.outputs(p)), aux_shapes
+        shape = known[0]
+        for s in known[1:]:
+            if tuple(s) != tuple(shape):
+                raise ShapeError(
+                    f"{self.name}: input shapes {[tuple(x) if x else None for x in in_shapes]} "
+                    "must all be equal"
+                )
+        return [shape] * len(in_shapes), [shape] * len(self.outputs(p)), aux_shapes
+
+    def infer_type(self, p: Params, in_types: list, aux_types: list):
+        known = [t for t in in_types if t is not None]
+        if not known:
+            return in_types, [None] * len(self.outputs(p)), aux_types
+        t = known[0]
+        return (
+            [t] * len(in_types),
+            [t] * len(self.outputs(p)),
+            [t if a is None else a for a in aux_types],
+        )
+
+    def forward(self, p: Params, inputs: list, aux: list, is_train: bool):
+        raise NotImplementedError(f"{self.name} has no forward")
+
+    def backward(self, p: Params, out_grads: list, inputs: list, outputs: list, aux: list, saved):
+        raise NotImplementedError(f"{self.name} has no backward")
+
+
+_OPERATORS: dict[str, Operator] = {}
+
+
+def register(cls: type[Operator]) -> type[Operator]:
+    """Class decorator: register one instance under ``cls.name`` and its aliases."""
+    if not cls.name:
+        raise TypeError(f"{cls.__name__} must set a name")
+    inst = cls()
+    for n in (cls.name, *cls.aliases):
+        if n in _OPERATORS and type(_OPERATORS[n]) is not cls:
+            raise ValueError(f"operator {n!r} is already registered")
+        _OPERATORS[n] = inst
+    return cls
+
+
+def get(name: str) -> Operator:
+    """The registered operator ``name``; MXNetError naming close matches otherwise."""
+    _load_builtin()
+    try:
+        return _OPERATORS[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name, _OPERATORS, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise MXNetError(f"Cannot find operator {name!r}{hint}") from None
+
+
+def list_operators() -> list[str]:
+    _load_builtin()
+    return sorted(_OPERATORS)
+
+
+_loaded = False
+
+
+def _load_builtin() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        from . import _builtin  # noqa: F401  (imports every operator module, registering them)
