@@ -19,11 +19,78 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_assignments(pairs: list[str]) -> dict:
+    """``["step=[10, 20]", "warmup_mode=linear"]`` -> kwargs (values via ``ast.literal_eval``;
+    a value that is not a Python literal is taken as a string)."""
+    import ast
+
+    kwargs = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ValueError(f"expected key=value, got {pair!r}")
+        try:
+            kwargs[key] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            kwargs[key] = text.strip()
+    return kwargs
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from mxlite import lr_scheduler
+
+    try:
+        kwargs = _parse_assignments(args.params)
+        sched = lr_scheduler.create(args.name, **kwargs)
+        updates = args.updates
+        if updates is None:
+            updates = getattr(sched, "max_update", None) or 100
+        values = lr_scheduler.lr_values(sched, updates)
+        if args.png:
+            lr_scheduler.plot(sched, updates, args.png)
+    except (TypeError, ValueError, ImportError) as err:
+        print(f"mxlite schedule: error: {err}", file=sys.stderr)
+        return 2
+    rows = max(2, min(args.rows, updates))
+    points = sorted({round(float(t)) for t in np.linspace(1, updates, rows)})
+    top = float(values.max()) or 1.0
+    settings = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    print(f"{type(sched).__name__}({settings}), {updates} updates")
+    print(f"{'update':>8}  lr")
+    for t in points:
+        lr = float(values[t - 1])
+        print(f"{t:>8}  {lr:<12.6g}  {'#' * round(30 * lr / top)}")
+    if args.png:
+        print(f"wrote {args.png}")
+    return 0
+
+
+def _add_schedule_parser(sub) -> None:
+    p = sub.add_parser(
+        "schedule",
+        help="print (and draw) a learning-rate schedule",
+        description="Print a learning-rate schedule, e.g. "
+        "`mxlite schedule cosine max_update=1000 base_lr=0.1 warmup_steps=100 --png lr.png`. "
+        "NAME: factor, multifactor, poly, cosine, cosine_restart, constant (or a class name).",
+    )
+    p.add_argument("name", metavar="NAME", help="scheduler name")
+    p.add_argument("params", nargs="*", metavar="key=value", help="constructor arguments")
+    p.add_argument("--updates", type=int, default=None,
+                   help="number of updates (default: max_update, else 100)")
+    p.add_argument("--rows", type=int, default=11, help="table rows (default 11)")
+    p.add_argument("--png", default=None, help="also draw the schedule into this PNG")
+    p.set_defaults(func=_schedule)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mxlite", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the main job: train on UCI digits")
     demo.set_defaults(func=_demo)
+    _add_schedule_parser(sub)
     return parser
 
 
