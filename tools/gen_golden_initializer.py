@@ -8,7 +8,8 @@ Every case names an initializer as a small JSON spec ``["classname", {kwargs}]``
 hold ``{"__nd__": nested list}`` (an NDArray), ``{"__np__": nested list}`` (a float32 NumPy
 array) or ``{"__init__": spec}`` (another initializer), so the tests can build the same objects in
 mxlite.  Results of deterministic initializers go to the ``.npz`` (one key per case); ``dumps()``
-strings, error/no-error outcomes and verbose log lines go to the ``.json``.
+strings, error/no-error outcomes and verbose log lines go to the ``.json``; the Load case's
+parameters are also saved as ``initializer.params`` (MXNet's file format) for ``Load(path)``.
 """
 
 from __future__ import annotations
@@ -264,6 +265,9 @@ def main():
         json.dump(golden, f, indent=1, sort_keys=False)
         f.write("\n")
     np.savez_compressed(os.path.join(OUT, "initializer.npz"), **arrays)
+    # the Load case's parameters as a .params file, for Load(path)
+    mx.nd.save(os.path.join(OUT, "initializer.params"),
+               {k: mx.nd.array(v) for k, v in param.items()})
     print(f"wrote {len(arrays)} arrays, {len(golden['dumps'])} dumps strings", file=sys.stderr)
 
 
