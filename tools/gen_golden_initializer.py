@@ -260,6 +260,23 @@ def main():
     golden["verbose"]["custom"] = stream.getvalue().splitlines()
     root.removeHandler(handler)
 
+    # MXNet's unpacked layout of the fused RNN vector: (name, offset, shape) in order
+    from mxnet.rnn import rnn_cell
+
+    golden["fused_layout"] = []
+    for mode, hidden, layers, bidir, num_input in [
+        ("lstm", 3, 2, True, 5), ("gru", 2, 3, False, 4), ("rnn_tanh", 4, 1, True, 1),
+        ("rnn_relu", 1, 2, False, 2), ("lstm", 2, 1, False, 3),
+    ]:
+        size = fused_size(mode, num_input, hidden, layers, bidir)
+        cell = rnn_cell.FusedRNNCell(hidden, layers, mode, bidir, prefix="")
+        parts = cell._slice_weights(mx.nd.arange(size), num_input, hidden)
+        golden["fused_layout"].append({
+            "mode": mode, "num_hidden": hidden, "num_layers": layers, "bidirectional": bidir,
+            "size": size, "num_input": num_input,
+            "slices": [[name, int(a.asnumpy().ravel()[0]), list(a.shape)]
+                       for name, a in parts.items()]})
+
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "initializer.json"), "w") as f:
         json.dump(golden, f, indent=1, sort_keys=False)
