@@ -184,10 +184,8 @@ class LRScheduler:
                 f"({self.warmup_steps!r})"
             )
         if self.warmup_mode == "linear":
-            rise = (self.warmup_final_lr - self.warmup_begin_lr) * (
-                float(num_update) / float(self.warmup_steps)
-            )
-            return self.warmup_begin_lr + rise
+            span = self.warmup_final_lr - self.warmup_begin_lr
+            return self.warmup_begin_lr + span * float(num_update) / float(self.warmup_steps)
         return self.warmup_begin_lr
 
     def __call__(self, num_update: int) -> float:
