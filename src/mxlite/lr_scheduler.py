@@ -222,7 +222,9 @@ class FactorScheduler(LRScheduler):
 
         lr(t) = max(eta_0 * f ** k(t), stop_factor_lr),   k(t) = max(0, ceil(t / s) - 1)
 
-    i.e. the first decay happens at update ``s + 1``. As in MXNet 1.9.1 the schedule is
+    i.e. the first decay happens at update ``s + 1``; ``k`` counts from update 0, not from the
+    end of the warmup (as in MXNet 1.9.1: with ``warmup_steps > step`` the decays missed during
+    the warmup all apply at its end). As in MXNet 1.9.1 the schedule is
     *stateful*: each call multiplies ``base_lr`` in place once per step boundary passed since the
     last call (``count`` remembers where it got to), so a jump in ``num_update`` applies all the
     missed decays, and a smaller ``num_update`` later does not undo them. Each change is logged
