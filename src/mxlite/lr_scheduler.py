@@ -117,7 +117,8 @@ class LRScheduler:
     base_lr : float
         The peak learning rate, >= 0. An optimizer built with ``learning_rate=x`` sets
         ``base_lr = x``; the warmup then climbs to ``x`` (MXNet 1.9.1 kept climbing to the value
-        given here, then jumped).
+        given here, then jumped). Any write to ``base_lr`` moves the warmup target; the
+        built-in stateful schedules decay a private copy, so their warmup keeps its target.
     warmup_steps : int
         Number of warmup updates, >= 0.
     warmup_begin_lr : float
