@@ -27,11 +27,10 @@ class Context:
             raise ValueError(
                 f"device_type must be one of {sorted(self.devstr2type)}, got {device_type!r}"
             )
-        if not isinstance(device_id, int) or device_id < 0:
+        if isinstance(device_id, bool) or not isinstance(device_id, int) or device_id < 0:
             raise ValueError(f"device_id must be a non-negative int, got {device_id!r}")
         self.device_type = device_type
         self.device_id = device_id
-        self._old = None
 
     @property
     def device_typeid(self) -> int:
@@ -53,12 +52,14 @@ class Context:
     __repr__ = __str__
 
     def __enter__(self):
-        self._old = current_context()
-        Context._local.value = self
+        stack = getattr(Context._local, "stack", None)
+        if stack is None:
+            stack = Context._local.stack = []
+        stack.append(self)
         return self
 
     def __exit__(self, *exc):
-        Context._local.value = self._old
+        Context._local.stack.pop()
         return False
 
     def empty_cache(self):
@@ -92,5 +93,6 @@ def num_gpus() -> int:
 
 
 def current_context() -> Context:
-    ctx = getattr(Context._local, "value", None)
-    return ctx if ctx is not None else Context("cpu", 0)
+    """The innermost ``with ctx:`` context of this thread, else ``cpu(0)``."""
+    stack = getattr(Context._local, "stack", None)
+    return stack[-1] if stack else Context("cpu", 0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["generator", "normal", "randint", "seed", "shuffle", "uniform"]
+__all__ = ["generator", "seed"]
 
 _generator = np.random.default_rng()
 
@@ -30,7 +30,7 @@ def generator() -> np.random.Generator:
 
 def __getattr__(name):  # uniform, normal, ... live in ndarray.random; imported lazily
     if name in ("uniform", "normal", "randint", "shuffle", "randn", "exponential", "gamma",
-                "poisson", "multinomial"):
+                "poisson"):
         from .ndarray import random as _ndrandom
 
         return getattr(_ndrandom, name)

@@ -12,7 +12,7 @@ import importlib
 
 from . import random
 from .ndarray import *  # noqa: F403
-from .ndarray import NDArray, infer_reshape
+from .ndarray import NDArray, infer_reshape  # noqa: F401
 
 # legacy flat names for random draws
 random_uniform = random.uniform

@@ -1,14 +1,25 @@
 """NDArray: MXNet 1.x array semantics over a NumPy array held inside.
 
-The NumPy array lives in ``NDArray._data``; kernels and operators work on it directly.  The wrapper
-owns the semantics MXNet users rely on: float32 by default, full reductions of shape ``(1,)``,
-``a[i]`` of a 1-D array still an array, comparisons in the operands' dtype, operator errors as
-:class:`~mxlite.base.MXNetError`.
+The NumPy array lives in ``NDArray._data`` and is always C-contiguous; kernels and operators work
+on it directly.  The wrapper owns the semantics MXNet 1.9.1 users rely on:
+
+* ``mx.nd.array`` is float32 by default, whatever the input; a scalar becomes shape ``(1,)``.
+* Elementwise ops keep the operands' dtype.  A scalar operand is first cast to the array's dtype
+  (``int32 array + 2.7`` adds 2), integer ``/`` truncates toward zero, ``%`` takes the sign of
+  the divisor (and ``x % 0`` is 0), comparisons give 0/1 in the operands' dtype.  Two arrays of
+  different dtypes raise :class:`~mxlite.base.MXNetError`, as do shapes that do not broadcast.
+* Full reductions have shape ``(1,)``; ``a[i]`` of a 1-D array is an array of shape ``(1,)``.
+* Basic indexing (ints, slices, ``None``, ``...``) returns a view when the selected region is
+  contiguous in memory (``a[i]``, ``a[i:j]``, ...), a copy otherwise; advanced indexing copies.
+  ``reshape`` (the method) is a view; every other operator returns a new array.
 """
 
 from __future__ import annotations
 
+import builtins
+import math
 import numbers
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,20 +29,25 @@ from ..context import Context, check_usable, current_context
 
 __all__ = [
     "NDArray", "abs", "arange", "argmax", "argmin", "array", "broadcast_add", "broadcast_axis",
-    "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_lesser",
-    "broadcast_maximum", "broadcast_minimum", "broadcast_mul", "broadcast_sub", "broadcast_to",
-    "cast", "ceil", "clip", "concat", "concatenate", "dot", "elemwise_add", "elemwise_div",
-    "elemwise_mul", "elemwise_sub", "empty", "equal", "exp", "expand_dims", "flatten", "floor",
-    "full", "greater", "greater_equal", "lesser", "lesser_equal", "log", "log_softmax", "max",
-    "maximum", "mean", "min", "minimum", "moveaxis", "negative", "norm", "not_equal", "one_hot",
-    "ones", "ones_like", "pick", "power", "prod", "reciprocal", "relu", "reshape", "round",
-    "rsqrt", "sigmoid", "sign", "softmax", "sqrt", "square", "squeeze", "stack", "sum", "swapaxes",
-    "take", "tanh", "tile", "topk", "transpose", "waitall", "where", "zeros", "zeros_like",
+    "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
+    "broadcast_lesser", "broadcast_lesser_equal", "broadcast_maximum", "broadcast_minimum",
+    "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_power", "broadcast_sub",
+    "broadcast_to", "cast", "ceil", "clip", "concat", "concatenate", "dot", "elemwise_add",
+    "elemwise_div", "elemwise_mul", "elemwise_sub", "empty", "equal", "exp", "expand_dims",
+    "expm1", "flatten", "flip", "floor", "full", "greater", "greater_equal", "lesser",
+    "lesser_equal", "log", "log1p", "log_softmax", "max", "maximum", "mean", "min", "minimum",
+    "modulo", "moveaxis", "negative", "norm", "not_equal", "one_hot", "ones", "ones_like", "pick",
+    "power", "prod", "reciprocal", "relu", "repeat", "reshape", "reshape_like", "round", "rsqrt",
+    "sigmoid", "sign", "slice_axis", "softmax", "sort", "split", "sqrt", "square", "squeeze",
+    "stack", "sum", "swapaxes", "take", "tanh", "tile", "topk", "transpose", "waitall", "where",
+    "zeros", "zeros_like",
 ]
 
-_DEFAULT_DTYPE = np.float32
+_DEFAULT_DTYPE = np.dtype(np.float32)
+_SCALARS = (numbers.Number, np.generic)
 
 
+# ---------------------------------------------------------------------- argument helpers
 def _dtype(dtype, default=_DEFAULT_DTYPE) -> np.dtype:
     if dtype is None:
         return np.dtype(default)
@@ -46,7 +62,10 @@ def _ctx(ctx) -> Context:
         return check_usable(current_context())
     if isinstance(ctx, str):
         kind, _, rest = ctx.partition("(")
-        ctx = Context(kind, int(rest.rstrip(")") or 0))
+        try:
+            ctx = Context(kind.strip(), int(rest.rstrip(")") or 0))
+        except ValueError:
+            raise ValueError(f"ctx {ctx!r} is not a context like 'cpu(0)'") from None
     if not isinstance(ctx, Context):
         raise TypeError(f"ctx must be a Context, got {ctx!r}")
     return check_usable(ctx)
@@ -59,13 +78,19 @@ def _shape(shape) -> tuple[int, ...]:
         shape = tuple(int(s) for s in shape)
     except TypeError:
         raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}") from None
-    if any(s < 0 for s in shape):
-        raise ValueError(f"shape must not have negative sizes, got {shape!r}")
+    if builtins.any(s < 0 for s in shape):
+        raise MXNetError(f"shape must not have negative sizes, got {shape!r}")
     return shape
 
 
 def _shape_str(shape) -> str:
     return "[" + ",".join(str(s) for s in shape) + "]"
+
+
+def _scalar_as(value, dtype: np.dtype):
+    """``value`` cast to ``dtype`` the way MXNet casts a scalar operand (C conversion)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.asarray(value).astype(dtype)[()]
 
 
 class NDArray:
@@ -74,7 +99,7 @@ class NDArray:
     >>> import mxlite as mx
     >>> a = mx.nd.array([[1, 2, 3], [4, 5, 6]])
     >>> (a * 2 + 1).sum().asscalar()
-    48.0
+    np.float32(48.0)
     """
 
     __slots__ = ("__weakref__", "_ctx", "_data")
@@ -116,6 +141,7 @@ class NDArray:
 
     @property
     def T(self) -> NDArray:
+        """The transpose (a copy); a 0-d or 1-D array is returned as is, as in MXNet."""
         if self.ndim < 2:
             return self
         return transpose(self)
@@ -131,7 +157,9 @@ class NDArray:
         return self._data.copy()
 
     def __array__(self, dtype=None, copy=None):
-        return self._data.astype(dtype) if dtype is not None else self._data.copy()
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy is not False else self._data
 
     def asscalar(self):
         """The single element as a NumPy scalar; ValueError unless the array has one element."""
@@ -142,16 +170,19 @@ class NDArray:
         return self._data.reshape(-1)[0]
 
     def astype(self, dtype, copy: bool = True) -> NDArray:
+        """A cast copy; with ``copy=False`` and an unchanged dtype, ``self``."""
         dtype = _dtype(dtype)
         if not copy and self._data.dtype == dtype:
             return self
-        return NDArray(self._data.astype(dtype), self._ctx)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return NDArray(self._data.astype(dtype), self._ctx)
 
     def copy(self) -> NDArray:
         return NDArray(self._data.copy(), self._ctx)
 
     def copyto(self, other):
-        """Copy into ``other`` (an NDArray of the same shape) or onto a Context; returns the copy."""
+        """Copy into ``other`` (an NDArray of the same shape, cast to its dtype) or onto a
+        Context; returns the target."""
         if isinstance(other, NDArray):
             if other is self:
                 return other
@@ -160,13 +191,15 @@ class NDArray:
                     f"copyto: shape mismatch, source {_shape_str(self.shape)} "
                     f"vs target {_shape_str(other.shape)}"
                 )
-            np.copyto(other._data, self._data, casting="unsafe")
+            with np.errstate(invalid="ignore", over="ignore"):
+                np.copyto(other._data, self._data, casting="unsafe")
             return other
         if isinstance(other, Context):
             return NDArray(self._data.copy(), check_usable(other))
-        raise TypeError(f"copyto does not support type {type(other).__name__}")
+        raise TypeError(f"copyto does not support type {type(other)}")
 
     def as_in_context(self, context: Context) -> NDArray:
+        """``self`` if already on ``context``, else a copy there."""
         if context == self._ctx:
             return self
         return self.copyto(context)
@@ -183,6 +216,9 @@ class NDArray:
         if stype != "default":
             raise MXNetError(f"storage type {stype!r} is not supported by mxlite")
         return self
+
+    def tolist(self) -> list:
+        return self._data.tolist()
 
     # ------------------------------------------------------------------ python protocol
     def __repr__(self) -> str:
@@ -210,46 +246,53 @@ class NDArray:
     def __reduce__(self):
         return (_rebuild, (self._data, str(self._ctx)))
 
-    def __getstate__(self):  # pragma: no cover - __reduce__ is used
-        return {"data": self._data, "ctx": str(self._ctx)}
-
     # ------------------------------------------------------------------ indexing
     def __getitem__(self, key) -> NDArray:
-        key = _index(key)
+        key, advanced = _index_key(key)
         data = self._data
-        if isinstance(key, (int, np.integer)):
-            n = data.shape[0] if data.ndim else 0
-            if not -n <= key < n:
-                raise IndexError(f"index {key} is out of bounds for axis 0 with size {n}")
-            key = int(key) % n
-            if data.ndim == 1:  # MXNet 1.x keeps a 1-D result for a[i]
-                return NDArray(data[key : key + 1], self._ctx)
-            return NDArray(data[key], self._ctx)
-        if isinstance(key, slice) and key.step in (None, 1):
-            return NDArray(data[key], self._ctx)  # a view, as MXNet's _slice on axis 0
-        out = data[key]
-        if not isinstance(out, np.ndarray) or out.ndim == 0:
-            out = np.asarray(out).reshape(1)
-        elif np.shares_memory(out, data):
-            out = out.copy()  # MXNet copies for any other indexing
-        return NDArray(out, self._ctx)
+        if advanced:
+            out = data[key]
+            if out.ndim == 0:
+                out = out.reshape(1)
+            return NDArray(out, self._ctx)
+        view = data[key]
+        if not isinstance(view, np.ndarray) or view.ndim == 0:
+            view = data[_last_int_as_slice(key, data.shape)]
+        if not view.flags.c_contiguous:
+            view = np.ascontiguousarray(view)  # MXNet copies a non-contiguous selection
+        return NDArray(view, self._ctx)
 
     def __setitem__(self, key, value) -> None:
-        key = _index(key)
         if isinstance(value, NDArray):
             value = value._data
-        elif not isinstance(value, (numbers.Number, np.generic, np.ndarray)):
+        elif isinstance(value, (np.ndarray, list, tuple)):
             value = np.asarray(value)
+            if value.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"NDArray does not support assignment with a value of dtype {value.dtype}"
+                )
+        elif not isinstance(value, _SCALARS):
+            raise TypeError(
+                f"NDArray does not support assignment with non-array-like object {value!r} "
+                f"of type {type(value)}"
+            )
+        key, advanced = _index_key(key)
+        data = self._data
         try:
-            if isinstance(key, (int, np.integer)) and self.ndim == 1:
-                self._data[key : key + 1 if key != -1 else None] = value
-            else:
-                self._data[key] = value
-        except ValueError as err:
-            vshape = np.shape(value)
-            raise MXNetError(
-                f"cannot assign a value of shape {_shape_str(vshape)} to a slice of "
-                f"an array of shape {_shape_str(self.shape)}: {err}"
+            with np.errstate(invalid="ignore", over="ignore"):
+                if advanced:
+                    data[key] = value
+                    return
+                region = data[key]
+                if not isinstance(region, np.ndarray) or region.ndim == 0:
+                    region = data[_last_int_as_slice(key, data.shape)]
+                region[...] = value
+        except ValueError:
+            target = np.shape(data[key])
+            raise ValueError(
+                f"cannot assign a value of shape {_shape_str(np.shape(value))} to the indexed "
+                f"region of shape {_shape_str(target)} of an array of shape "
+                f"{_shape_str(self.shape)}"
             ) from None
 
     # ------------------------------------------------------------------ arithmetic
@@ -279,12 +322,6 @@ class NDArray:
 
     __div__, __rdiv__ = __truediv__, __rtruediv__
 
-    def __floordiv__(self, o):
-        return _binary(np.floor_divide, self, o, "floor_div")
-
-    def __rfloordiv__(self, o):
-        return _binary(np.floor_divide, o, self, "floor_div")
-
     def __mod__(self, o):
         return _binary(_mod, self, o, "mod")
 
@@ -292,10 +329,10 @@ class NDArray:
         return _binary(_mod, o, self, "mod")
 
     def __pow__(self, o):
-        return _binary(np.power, self, o, "power")
+        return _binary(_power, self, o, "power")
 
     def __rpow__(self, o):
-        return _binary(np.power, o, self, "power")
+        return _binary(_power, o, self, "power")
 
     def __neg__(self):
         return NDArray(np.negative(self._data), self._ctx)
@@ -324,7 +361,7 @@ class NDArray:
         return _inplace(_mod, self, o, "mod")
 
     def __ipow__(self, o):
-        return _inplace(np.power, self, o, "power")
+        return _inplace(_power, self, o, "power")
 
     def __eq__(self, o):
         return _binary(np.equal, self, o, "equal")
@@ -346,7 +383,8 @@ class NDArray:
 
     # ------------------------------------------------------------------ methods
     def reshape(self, *shape, reverse: bool = False, **kwargs) -> NDArray:
-        """Reshape with MXNet's codes: 0 copy, -1 infer, -2 copy rest, -3 merge, -4 split."""
+        """A view with a new shape; MXNet's codes: 0 copy a dim, -1 infer, -2 copy the rest,
+        -3 merge two dims, -4 split a dim in two.  ``reverse`` applies the codes right to left."""
         if "shape" in kwargs:
             shape = kwargs.pop("shape")
         if kwargs:
@@ -357,7 +395,7 @@ class NDArray:
         return NDArray(self._data.reshape(new), self._ctx)
 
     def reshape_like(self, other: NDArray) -> NDArray:
-        return self.reshape(other.shape)
+        return reshape_like(self, other)
 
     def broadcast_to(self, shape) -> NDArray:
         return broadcast_to(self, shape)
@@ -385,6 +423,18 @@ class NDArray:
     def tile(self, reps) -> NDArray:
         return tile(self, reps)
 
+    def repeat(self, repeats, axis=None) -> NDArray:
+        return repeat(self, repeats, axis)
+
+    def flip(self, axis) -> NDArray:
+        return flip(self, axis)
+
+    def split(self, num_outputs, axis=1, squeeze_axis=False):
+        return split(self, num_outputs, axis, squeeze_axis)
+
+    def slice_axis(self, axis, begin, end) -> NDArray:
+        return slice_axis(self, axis, begin, end)
+
     def sum(self, axis=None, keepdims=False, exclude=False) -> NDArray:
         return sum(self, axis, keepdims, exclude)
 
@@ -408,6 +458,12 @@ class NDArray:
 
     def argmin(self, axis=None, keepdims=False) -> NDArray:
         return argmin(self, axis, keepdims)
+
+    def sort(self, axis=-1, is_ascend=True) -> NDArray:
+        return sort(self, axis, is_ascend)
+
+    def argsort(self, axis=-1, is_ascend=True, dtype="float32") -> NDArray:
+        return topk(self, axis, 0, "indices", is_ascend, dtype)
 
     def topk(self, axis=-1, k=1, ret_typ="indices", is_ascend=False, dtype="float32"):
         return topk(self, axis, k, ret_typ, is_ascend, dtype)
@@ -436,8 +492,26 @@ class NDArray:
     def exp(self) -> NDArray:
         return exp(self)
 
+    def expm1(self) -> NDArray:
+        return expm1(self)
+
     def log(self) -> NDArray:
         return log(self)
+
+    def log1p(self) -> NDArray:
+        return log1p(self)
+
+    def floor(self) -> NDArray:
+        return floor(self)
+
+    def ceil(self) -> NDArray:
+        return ceil(self)
+
+    def round(self) -> NDArray:
+        return round(self)
+
+    def reciprocal(self) -> NDArray:
+        return reciprocal(self)
 
     def relu(self) -> NDArray:
         return relu(self)
@@ -471,31 +545,85 @@ def _rebuild(data: np.ndarray, ctx: str) -> NDArray:
     return NDArray(np.array(data, copy=True), _ctx(ctx))
 
 
-# ---------------------------------------------------------------------- helpers
-def _index(key):
-    if isinstance(key, NDArray):
-        return key._data.astype(np.int64)
-    if isinstance(key, tuple):
-        return tuple(_index(k) for k in key)
-    if isinstance(key, list):
-        return np.asarray(key, dtype=np.int64)
-    return key
+# ---------------------------------------------------------------------- indexing helpers
+def _index_key(key) -> tuple[tuple, bool]:
+    """Normalise an index: a tuple of ints/slices/None/Ellipsis/int arrays, and whether any
+    entry is an array (advanced indexing, which copies)."""
+    items = key if isinstance(key, tuple) else (key,)
+    out = []
+    advanced = False
+    for k in items:
+        if isinstance(k, NDArray):
+            k = k._data
+        if isinstance(k, (list, np.ndarray)):
+            arr = np.asarray(k)
+            if arr.dtype.kind not in "biu":
+                if arr.dtype.kind != "f" and arr.size:
+                    raise ValueError(
+                        f"NDArray cannot be indexed with an array of dtype {arr.dtype}"
+                    )
+                arr = arr.astype(np.int64)
+            out.append(arr)
+            advanced = True
+        elif isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)):
+            out.append(int(k))
+        elif k is None or k is Ellipsis or isinstance(k, slice):
+            out.append(k)
+        else:
+            raise ValueError(f"NDArray does not support slicing with key {k!r} of type {type(k)}")
+    return tuple(out), advanced
 
 
+def _last_int_as_slice(key: tuple, shape: tuple) -> tuple:
+    """For a key selecting a single element: the same element as a length-1 slice (a view)."""
+    pos = builtins.max(i for i, k in enumerate(key) if isinstance(k, int))
+    axis = pos + (len(shape) - len(key) if Ellipsis in key[:pos] else 0)
+    i = key[pos] % shape[axis]
+    return (*key[:pos], slice(i, i + 1), *key[pos + 1 :])
+
+
+# ---------------------------------------------------------------------- elementwise helpers
 def _np(x) -> np.ndarray:
     return x._data if isinstance(x, NDArray) else x
 
 
-def _divide(a, b, out=None):
-    if np.issubdtype(np.result_type(a), np.integer):
+def _divide(a, b, dtype):
+    """MXNet's division: true division for floats, C (truncating) division for integers,
+    with ``x / 0 == 0`` for integers (MXNet 1.9.1 crashes there)."""
+    if dtype.kind in "iub":
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.floor_divide(a, b, out=out) if out is not None else np.floor_divide(a, b)
-    return np.true_divide(a, b, out=out) if out is not None else np.true_divide(a, b)
+            return np.floor_divide(a - np.fmod(a, b), b)
+    return np.true_divide(a, b)
 
 
-def _mod(a, b, out=None):
+def _mod(a, b, dtype):
+    """Python-style modulo (the result has the sign of the divisor); ``x % 0 == 0``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.mod(a, b, out=out) if out is not None else np.mod(a, b)
+        r = np.mod(a, b)
+    if dtype.kind == "f":
+        zero = np.equal(b, 0)
+        if zero.any():
+            r = np.where(zero, r.dtype.type(0), r)
+        r += r.dtype.type(0)  # -0.0 -> 0.0, as MXNet
+    return r
+
+
+def _power(a, b, dtype):
+    """Power; an integer base with a negative integer exponent goes through float64 and
+    truncates, as MXNet (``2 ** -1 == 0``, ``(-1) ** -1 == -1``)."""
+    if dtype.kind in "iu" and np.any(np.less(b, 0)):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.power(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    return np.power(a, b)
+
+
+_DTYPE_AWARE = (_divide, _mod, _power)
+
+
+def _apply(fn, x, y, dtype):
+    if fn in _DTYPE_AWARE:
+        return fn(x, y, dtype)
+    return fn(x, y)
 
 
 def _check_dtypes(a: NDArray, b: NDArray, name: str) -> None:
@@ -513,63 +641,76 @@ def _broadcast_error(name: str, a, b) -> MXNetError:
     )
 
 
+def _operands(a, b, name: str):
+    """Numpy operands, result dtype and context for a binary op (one side may be a scalar)."""
+    if isinstance(a, NDArray):
+        x, dtype, ctx = a._data, a._data.dtype, a._ctx
+        if isinstance(b, NDArray):
+            _check_dtypes(a, b, name)
+            y = b._data
+        elif isinstance(b, _SCALARS):
+            y = _scalar_as(b, dtype)
+        else:
+            raise TypeError(f"{name}: type {type(b)} not supported")
+        return x, y, dtype, ctx
+    if isinstance(b, NDArray):
+        y, dtype, ctx = b._data, b._data.dtype, b._ctx
+        if not isinstance(a, _SCALARS):
+            raise TypeError(f"{name}: type {type(a)} not supported")
+        return _scalar_as(a, dtype), y, dtype, ctx
+    raise TypeError(f"{name}: needs at least one NDArray, got {type(a)} and {type(b)}")
+
+
 def _binary(fn, a, b, name: str) -> NDArray:
     """Elementwise op with MXNet's dtype rules: the array's dtype wins over a scalar's."""
-    if isinstance(a, NDArray) and isinstance(b, NDArray):
-        _check_dtypes(a, b, name)
-        dtype, ctx = a._data.dtype, a._ctx
-    elif isinstance(a, NDArray):
-        dtype, ctx = a._data.dtype, a._ctx
-        if not isinstance(b, (numbers.Number, np.generic)):
-            return _binary(fn, a, array(b, dtype=dtype), name)
-    elif isinstance(b, NDArray):
-        dtype, ctx = b._data.dtype, b._ctx
-        if not isinstance(a, (numbers.Number, np.generic)):
-            return _binary(fn, array(a, dtype=dtype), b, name)
-    else:
-        return NotImplemented
-    x, y = _np(a), _np(b)
-    if not isinstance(x, np.ndarray):
-        x = np.asarray(x).astype(dtype)
-    if not isinstance(y, np.ndarray):
-        y = np.asarray(y).astype(dtype)
+    x, y, dtype, ctx = _operands(a, b, name)
     try:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = fn(x, y)
+            out = _apply(fn, x, y, dtype)
     except ValueError:
-        raise _broadcast_error(name, x, y) from None
-    out = np.asarray(out)
+        try:
+            np.broadcast_shapes(np.shape(x), np.shape(y))
+        except ValueError:
+            raise _broadcast_error(name, x, y) from None
+        raise
     if out.dtype != dtype:
-        out = out.astype(dtype)
+        with np.errstate(invalid="ignore", over="ignore"):
+            out = out.astype(dtype)
     return NDArray(out, ctx)
 
 
+_UFUNC_INPLACE = (np.add, np.subtract, np.multiply)
+
+
 def _inplace(fn, a: NDArray, b, name: str) -> NDArray:
-    if isinstance(b, NDArray):
-        _check_dtypes(a, b, name)
-    y = _np(b)
-    if not isinstance(y, np.ndarray):
-        y = np.asarray(y)
-    try:
-        out_shape = np.broadcast_shapes(a.shape, y.shape)
-    except ValueError:
-        raise _broadcast_error(name, a._data, y) from None
-    if out_shape != a.shape:
-        raise _broadcast_error(name, a._data, y)
+    """``a op= b``: writes into ``a``'s buffer (views of ``a`` see the change); ``b`` must
+    broadcast to ``a``'s shape."""
+    x, y, dtype, _ = _operands(a, b, name)
+    yshape = np.shape(y)
+    if yshape != x.shape:
+        try:
+            ok = np.broadcast_shapes(x.shape, yshape) == x.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise _broadcast_error(name, x, y)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if fn in (np.add, np.subtract, np.multiply, np.power):
-            fn(a._data, y, out=a._data, casting="unsafe")
+        if fn in _UFUNC_INPLACE or (fn is _divide and dtype.kind == "f"):
+            (np.true_divide if fn is _divide else fn)(x, y, out=x)
         else:
-            a._data[...] = fn(a._data, y)
+            np.copyto(x, _apply(fn, x, y, dtype), casting="unsafe")
     return a
 
 
 def _finish(result: np.ndarray, out: NDArray | None, ctx: Context, dtype=None) -> NDArray:
-    """Wrap ``result`` (or write it into ``out``) as the op's output."""
+    """Wrap ``result`` (or write it into ``out``, which must match its shape and dtype)."""
     result = np.asarray(result)
     if dtype is not None and result.dtype != dtype:
-        result = result.astype(dtype)
+        with np.errstate(invalid="ignore", over="ignore"):
+            result = result.astype(dtype)
     if out is None:
+        if not result.flags.c_contiguous:
+            result = np.ascontiguousarray(result)
         return NDArray(result, ctx)
     if not isinstance(out, NDArray):
         raise TypeError(f"out must be an NDArray, got {type(out).__name__}")
@@ -577,7 +718,9 @@ def _finish(result: np.ndarray, out: NDArray | None, ctx: Context, dtype=None) -
         raise MXNetError(
             f"out has shape {_shape_str(out.shape)}, the result has {_shape_str(result.shape)}"
         )
-    np.copyto(out._data, result, casting="unsafe")
+    if out._data.dtype != result.dtype:
+        raise MXNetError(f"out has dtype {out._data.dtype}, the result has {result.dtype}")
+    np.copyto(out._data, result)
     return out
 
 
@@ -594,13 +737,25 @@ def _ctx_of(*xs) -> Context:
     return current_context()
 
 
+def _axis(axis, ndim: int, name: str) -> int:
+    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < builtins.max(ndim, 1):
+        raise MXNetError(f"{name}: axis {axis!r} is out of bounds for an array of {ndim} dims")
+    return int(axis) % builtins.max(ndim, 1)
+
+
+# ---------------------------------------------------------------------- reshape codes
 def infer_reshape(src: Sequence[int], target: Sequence[int], reverse: bool = False) -> tuple:
-    """The output shape of MXNet's ``Reshape`` for ``target`` with codes 0, -1, -2, -3, -4."""
+    """The output shape of MXNet's ``Reshape`` for ``target`` with codes 0, -1, -2, -3, -4.
+
+    ``reverse`` applies the codes right to left: the source dims and the code list are both
+    reversed (literally, as MXNet does), inferred and the result reversed back.
+    """
     src = tuple(int(s) for s in src)
+    if isinstance(target, (int, np.integer)):
+        target = (target,)
     target = [int(t) for t in target]
     if reverse:
-        out = infer_reshape(src[::-1], _reverse_codes(target), False)
-        return tuple(out[::-1])
+        return tuple(infer_reshape(src[::-1], target[::-1], False)[::-1])
     out: list[int] = []
     infer_at = -1
     i = j = 0
@@ -633,12 +788,12 @@ def infer_reshape(src: Sequence[int], target: Sequence[int], reverse: bool = Fal
                 raise MXNetError(f"Reshape: -4 must be followed by two dims, got {tuple(target)}")
             d0, d1 = target[j + 1], target[j + 2]
             whole = src[i]
-            if d0 == -1 and d1 == -1:
-                raise MXNetError("Reshape: -4 split cannot infer both dims")
+            if d0 < -1 or d1 < -1 or (d0 == -1 and d1 == -1):
+                raise MXNetError(f"Reshape: -4 split of {whole} into ({d0}, {d1}) is invalid")
             if d0 == -1:
-                d0 = whole // d1
+                d0 = whole // d1 if d1 else 0
             if d1 == -1:
-                d1 = whole // d0
+                d1 = whole // d0 if d0 else 0
             if d0 * d1 != whole:
                 raise MXNetError(f"Reshape: cannot split dim {whole} into ({d0}, {d1})")
             out.extend([d0, d1])
@@ -647,13 +802,13 @@ def infer_reshape(src: Sequence[int], target: Sequence[int], reverse: bool = Fal
         else:
             raise MXNetError(f"Reshape: invalid code {t} in shape {tuple(target)}")
         j += 1
-    total = int(np.prod(src, dtype=np.int64))
+    total = math.prod(src)
     if infer_at >= 0:
-        known = int(np.prod([d for k, d in enumerate(out) if k != infer_at], dtype=np.int64))
+        known = math.prod(d for k, d in enumerate(out) if k != infer_at)
         if known == 0 or total % known:
             raise MXNetError(f"Reshape: cannot infer -1 reshaping {src} to {tuple(target)}")
         out[infer_at] = total // known
-    if int(np.prod(out, dtype=np.int64)) != total:
+    if math.prod(out) != total:
         raise MXNetError(
             f"Reshape: target shape {tuple(target)} -> {tuple(out)} does not have the same size "
             f"as source {src}"
@@ -661,32 +816,25 @@ def infer_reshape(src: Sequence[int], target: Sequence[int], reverse: bool = Fal
     return tuple(out)
 
 
-def _reverse_codes(target: list[int]) -> list[int]:
-    # -4 a b groups must stay in order after reversal
-    groups: list[list[int]] = []
-    j = 0
-    while j < len(target):
-        if target[j] == -4:
-            groups.append([-4, target[j + 2], target[j + 1]])
-            j += 3
-        else:
-            groups.append([target[j]])
-            j += 1
-    return [t for g in reversed(groups) for t in g]
-
-
 # ---------------------------------------------------------------------- creation
 def array(source_array, ctx=None, dtype=None) -> NDArray:
-    """An NDArray from any array-like.  dtype: the source's if it is an NDArray, else float32."""
+    """An NDArray from any array-like (always a copy).
+
+    dtype: the source's if it is an NDArray, else float32 (also for NumPy input), as MXNet.
+    A scalar gives shape ``(1,)`` (MXNet 1.9.1 makes a 0-d array no operator accepts).
+    """
     if isinstance(source_array, NDArray):
         dtype = _dtype(dtype, source_array._data.dtype)
         data = source_array._data.astype(dtype, copy=True)
     else:
         dtype = _dtype(dtype)
+        if isinstance(source_array, (str, bytes)):
+            raise TypeError("source_array must be array like object, got a string")
         try:
-            data = np.array(source_array, dtype=dtype, copy=True)
+            with np.errstate(invalid="ignore", over="ignore"):
+                data = np.array(source_array, dtype=dtype, copy=True)
         except (TypeError, ValueError) as err:
-            raise TypeError(f"source_array cannot be converted to an array: {err}") from None
+            raise TypeError(f"source_array must be array like object: {err}") from None
         if data.ndim == 0:
             data = data.reshape(1)
     return NDArray(data, _ctx(ctx))
@@ -696,27 +844,45 @@ def empty(shape, ctx=None, dtype=None) -> NDArray:
     return NDArray(np.empty(_shape(shape), _dtype(dtype)), _ctx(ctx))
 
 
-def zeros(shape, ctx=None, dtype=None, **kwargs) -> NDArray:
+def zeros(shape, ctx=None, dtype=None, out=None, **kwargs) -> NDArray:
+    if out is not None:
+        return _finish(np.zeros(_shape(shape), _dtype(dtype, out._data.dtype)), out, out._ctx)
     return NDArray(np.zeros(_shape(shape), _dtype(dtype)), _ctx(ctx))
 
 
-def ones(shape, ctx=None, dtype=None, **kwargs) -> NDArray:
+def ones(shape, ctx=None, dtype=None, out=None, **kwargs) -> NDArray:
+    if out is not None:
+        return _finish(np.ones(_shape(shape), _dtype(dtype, out._data.dtype)), out, out._ctx)
     return NDArray(np.ones(_shape(shape), _dtype(dtype)), _ctx(ctx))
 
 
 def full(shape, val, ctx=None, dtype=None, out=None) -> NDArray:
-    data = np.full(_shape(shape), val, _dtype(dtype))
-    return _finish(data, out, _ctx(ctx))
+    """An array filled with ``val`` cast to ``dtype`` (C conversion: -1 as uint8 is 255)."""
+    dtype = _dtype(dtype, out._data.dtype if out is not None else _DEFAULT_DTYPE)
+    data = np.full(_shape(shape), _scalar_as(val, dtype), dtype)
+    return _finish(data, out, out._ctx if out is not None else _ctx(ctx))
 
 
 def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dtype=None):
+    """``start, start + step, ...`` below ``stop``, each value ``repeat`` times.
+
+    As MXNet, the length is ``ceil((stop - start) / step)`` and element ``i`` is
+    ``dtype(start) + i * dtype(step)`` computed in ``dtype`` (float32 by default).
+    """
     if stop is None:
         start, stop = 0, start
     if step == 0:
-        raise ValueError("step must not be 0")
+        raise MXNetError("arange: step must not be 0")
     if repeat < 1:
-        raise ValueError(f"repeat must be >= 1, got {repeat!r}")
-    data = np.arange(start, stop, step, dtype=np.float64).astype(_dtype(dtype))
+        raise MXNetError(f"arange: repeat must be >= 1, got {repeat!r}")
+    n = math.ceil((stop - start) / step)
+    if n <= 0:
+        raise MXNetError(f"arange: invalid range, start={start}, stop={stop}, step={step}")
+    dtype = _dtype(dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        data = np.arange(n, dtype=dtype) * _scalar_as(step, dtype) + _scalar_as(start, dtype)
+    if data.dtype != dtype:
+        data = data.astype(dtype)
     if repeat > 1:
         data = np.repeat(data, repeat)
     return NDArray(data, _ctx(ctx))
@@ -732,14 +898,30 @@ def ones_like(data, out=None) -> NDArray:
     return _finish(np.ones_like(data._data), out, data._ctx)
 
 
+def _joinable(data, name):
+    if not data:
+        raise MXNetError(f"{name} needs at least one array")
+    arrays = [_arr(d, "data")._data for d in data]
+    for k, a in enumerate(arrays[1:], start=2):
+        if a.dtype != arrays[0].dtype:
+            raise MXNetError(
+                f"{name}: incompatible dtypes, expected {arrays[0].dtype} at input {k}, "
+                f"got {a.dtype}"
+            )
+    return arrays
+
+
 def concat(*data, dim: int = 1, out=None) -> NDArray:
     """Concatenate along ``dim`` (default 1, as MXNet)."""
-    if not data:
-        raise ValueError("concat needs at least one array")
-    arrays = [_arr(d)._data for d in data]
+    arrays = _joinable(data, "concat")
+    ndim = arrays[0].ndim
+    if not -ndim <= dim < ndim or builtins.any(a.ndim != ndim for a in arrays):
+        raise MXNetError(
+            f"concat: cannot join shapes {[a.shape for a in arrays]} along dim {dim}"
+        )
     try:
         result = np.concatenate(arrays, axis=dim)
-    except (ValueError, np.exceptions.AxisError if hasattr(np, "exceptions") else ValueError):
+    except ValueError:
         raise MXNetError(
             f"concat: cannot join shapes {[a.shape for a in arrays]} along dim {dim}"
         ) from None
@@ -751,14 +933,14 @@ def concatenate(arrays, axis: int = 0, always_copy: bool = True) -> NDArray:
 
 
 def stack(*data, axis: int = 0, out=None) -> NDArray:
-    if not data:
-        raise ValueError("stack needs at least one array")
-    arrays = [_arr(d)._data for d in data]
-    try:
-        result = np.stack(arrays, axis=axis)
-    except ValueError:
-        raise MXNetError(f"stack: shapes {[a.shape for a in arrays]} differ") from None
-    return _finish(result, out, data[0]._ctx)
+    """Join arrays of the same shape along a new axis."""
+    arrays = _joinable(data, "stack")
+    if builtins.any(a.shape != arrays[0].shape for a in arrays):
+        raise MXNetError(f"stack: shapes {[a.shape for a in arrays]} differ")
+    ndim = arrays[0].ndim + 1
+    if not -ndim <= axis < ndim:
+        raise MXNetError(f"stack: axis {axis} is out of bounds for the result's {ndim} dims")
+    return _finish(np.stack(arrays, axis=axis), out, data[0]._ctx)
 
 
 def waitall() -> None:
@@ -766,11 +948,16 @@ def waitall() -> None:
 
 
 # ---------------------------------------------------------------------- elementwise
-def _unary(fn, data, out, name):
+def _unary(fn, data, out):
     data = _arr(data)
+    x = data._data
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        result = fn(data._data)
-    return _finish(result, out, data._ctx, data._data.dtype)
+        if out is not None and isinstance(fn, np.ufunc) and isinstance(out, NDArray) \
+                and out.shape == x.shape and out._data.dtype == x.dtype and x.dtype.kind == "f":
+            fn(x, out=out._data)
+            return out
+        result = fn(x)
+    return _finish(result, out, data._ctx, x.dtype)
 
 
 def _sigmoid(x):
@@ -781,59 +968,79 @@ def _rsqrt(x):
     return 1.0 / np.sqrt(x)
 
 
-_UNARY = {
-    "sqrt": np.sqrt, "rsqrt": _rsqrt, "square": np.square, "abs": np.abs, "sign": np.sign,
-    "exp": np.exp, "log": np.log, "sigmoid": _sigmoid, "relu": lambda x: np.maximum(x, 0),
-    "tanh": np.tanh, "negative": np.negative, "reciprocal": np.reciprocal, "floor": np.floor,
-    "ceil": np.ceil, "round": np.round,
-}
+def _sign(x):
+    r = np.sign(x)
+    if r.dtype.kind == "f":
+        np.copyto(r, 0, where=np.isnan(r))  # MXNet: sign(nan) == 0
+    return r
+
+
+def _relu(x):
+    return np.maximum(x, x.dtype.type(0))
+
+
+def _round(x):
+    # MXNet rounds half away from zero (C round), not to even
+    return np.trunc(x + np.copysign(x.dtype.type(0.5), x)) if x.dtype.kind == "f" else x
 
 
 def _make_unary(name, fn):
     def op(data, out=None, name=None):
-        return _unary(fn, data, out, name)
+        return _unary(fn, data, out)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` of ``data``; the result keeps ``data``'s dtype."
     return op
 
 
-sqrt = _make_unary("sqrt", _UNARY["sqrt"])
-rsqrt = _make_unary("rsqrt", _UNARY["rsqrt"])
-square = _make_unary("square", _UNARY["square"])
-abs = _make_unary("abs", _UNARY["abs"])  # noqa: A001
-sign = _make_unary("sign", _UNARY["sign"])
-exp = _make_unary("exp", _UNARY["exp"])
-log = _make_unary("log", _UNARY["log"])
-sigmoid = _make_unary("sigmoid", _UNARY["sigmoid"])
-relu = _make_unary("relu", _UNARY["relu"])
-tanh = _make_unary("tanh", _UNARY["tanh"])
-negative = _make_unary("negative", _UNARY["negative"])
-reciprocal = _make_unary("reciprocal", _UNARY["reciprocal"])
-floor = _make_unary("floor", _UNARY["floor"])
-ceil = _make_unary("ceil", _UNARY["ceil"])
-round = _make_unary("round", _UNARY["round"])  # noqa: A001
+sqrt = _make_unary("sqrt", np.sqrt)
+rsqrt = _make_unary("rsqrt", _rsqrt)
+square = _make_unary("square", np.square)
+abs = _make_unary("abs", np.abs)
+sign = _make_unary("sign", _sign)
+exp = _make_unary("exp", np.exp)
+expm1 = _make_unary("expm1", np.expm1)
+log = _make_unary("log", np.log)
+log1p = _make_unary("log1p", np.log1p)
+sigmoid = _make_unary("sigmoid", _sigmoid)
+relu = _make_unary("relu", _relu)
+tanh = _make_unary("tanh", np.tanh)
+negative = _make_unary("negative", np.negative)
+reciprocal = _make_unary("reciprocal", np.reciprocal)
+floor = _make_unary("floor", np.floor)
+ceil = _make_unary("ceil", np.ceil)
+round = _make_unary("round", _round)
 
 
 def clip(data, a_min, a_max, out=None) -> NDArray:
+    """Limit values to ``[a_min, a_max]`` (bounds cast to ``data``'s dtype).
+
+    MXNet 1.9.1 silently accepts ``a_min > a_max``; mxlite raises ValueError.
+    """
     data = _arr(data)
     if a_min > a_max:
         raise ValueError(f"clip: a_min ({a_min}) must not exceed a_max ({a_max})")
-    return _finish(np.clip(data._data, a_min, a_max), out, data._ctx, data._data.dtype)
+    dtype = data._data.dtype
+    lo, hi = _scalar_as(a_min, dtype), _scalar_as(a_max, dtype)
+    return _finish(np.clip(data._data, lo, hi), out, data._ctx, dtype)
 
 
 def cast(data, dtype, out=None) -> NDArray:
     data = _arr(data)
-    return _finish(data._data.astype(_dtype(dtype)), out, data._ctx)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _finish(data._data.astype(_dtype(dtype)), out, data._ctx)
 
 
 def where(condition, x, y, out=None) -> NDArray:
+    """``x`` where ``condition`` is non-zero, else ``y``.  ``x`` and ``y`` must have the same
+    shape and dtype; ``condition`` their shape, or be 1-D over their first axis."""
     c, x, y = _arr(condition, "condition"), _arr(x, "x"), _arr(y, "y")
+    _check_dtypes(x, y, "where")
     if x.shape != y.shape:
         raise MXNetError(f"where: x {_shape_str(x.shape)} and y {_shape_str(y.shape)} differ")
     cond = c._data
     if cond.shape != x.shape:
-        if cond.ndim == 1 and cond.shape[0] == x.shape[0]:
+        if cond.ndim == 1 and x.ndim >= 1 and cond.shape[0] == x.shape[0]:
             cond = cond.reshape((-1,) + (1,) * (x.ndim - 1))
         else:
             raise MXNetError(
@@ -843,19 +1050,34 @@ def where(condition, x, y, out=None) -> NDArray:
     return _finish(np.where(cond != 0, x._data, y._data), out, x._ctx, x._data.dtype)
 
 
-def _make_binary(name, fn):
+def _make_binary(name, fn, scalars: bool):
     def op(lhs, rhs, out=None, name=None):
-        return _write_out(_binary(fn, lhs, rhs, op.__name__), out)
+        if not scalars:
+            _arr(lhs, "lhs")
+            _arr(rhs, "rhs")
+        elif not isinstance(lhs, NDArray) and not isinstance(rhs, NDArray):
+            if isinstance(lhs, _SCALARS) and isinstance(rhs, _SCALARS):
+                return _scalar_op(fn, lhs, rhs)
+            raise TypeError(f"{op.__name__}: type {type(lhs)} and {type(rhs)} not supported")
+        result = _binary(fn, lhs, rhs, op.__name__)
+        return result if out is None else _finish(result._data, out, result._ctx)
 
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"``{name}`` of two arrays (or an array and a scalar), with broadcasting."
+    op.__doc__ = (
+        f"``{name}`` of two arrays with broadcasting"
+        + (" (either side may also be a scalar)." if scalars else ".")
+    )
     return op
 
 
-def _write_out(result: NDArray, out):
-    if out is None:
-        return result
-    return _finish(result._data, out, result._ctx)
+def _scalar_op(fn, a, b):
+    """Both operands scalars: a Python scalar, as MXNet (``maximum(2, 3) == 3``)."""
+    if fn is np.maximum:
+        return builtins.max(a, b)
+    if fn is np.minimum:
+        return builtins.min(a, b)
+    result = _apply(fn, np.float64(a), np.float64(b), np.dtype(np.float64))
+    return np.asarray(result).item()
 
 
 def _make_elemwise(name, fn):
@@ -866,31 +1088,38 @@ def _make_elemwise(name, fn):
                 f"{op.__name__}: shapes {_shape_str(lhs.shape)} and {_shape_str(rhs.shape)} "
                 "must be equal"
             )
-        return _write_out(_binary(fn, lhs, rhs, op.__name__), out)
+        result = _binary(fn, lhs, rhs, op.__name__)
+        return result if out is None else _finish(result._data, out, result._ctx)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``{name}`` of two arrays of the same shape."
     return op
 
 
-broadcast_add = _make_binary("broadcast_add", np.add)
-broadcast_sub = _make_binary("broadcast_sub", np.subtract)
-broadcast_mul = _make_binary("broadcast_mul", np.multiply)
-broadcast_div = _make_binary("broadcast_div", _divide)
-broadcast_maximum = _make_binary("broadcast_maximum", np.maximum)
-broadcast_minimum = _make_binary("broadcast_minimum", np.minimum)
-broadcast_equal = _make_binary("broadcast_equal", np.equal)
-broadcast_greater = _make_binary("broadcast_greater", np.greater)
-broadcast_lesser = _make_binary("broadcast_lesser", np.less)
-maximum = _make_binary("maximum", np.maximum)
-minimum = _make_binary("minimum", np.minimum)
-power = _make_binary("power", np.power)
-equal = _make_binary("equal", np.equal)
-not_equal = _make_binary("not_equal", np.not_equal)
-greater = _make_binary("greater", np.greater)
-greater_equal = _make_binary("greater_equal", np.greater_equal)
-lesser = _make_binary("lesser", np.less)
-lesser_equal = _make_binary("lesser_equal", np.less_equal)
+broadcast_add = _make_binary("broadcast_add", np.add, False)
+broadcast_sub = _make_binary("broadcast_sub", np.subtract, False)
+broadcast_mul = _make_binary("broadcast_mul", np.multiply, False)
+broadcast_div = _make_binary("broadcast_div", _divide, False)
+broadcast_mod = _make_binary("broadcast_mod", _mod, False)
+broadcast_power = _make_binary("broadcast_power", _power, False)
+broadcast_maximum = _make_binary("broadcast_maximum", np.maximum, False)
+broadcast_minimum = _make_binary("broadcast_minimum", np.minimum, False)
+broadcast_equal = _make_binary("broadcast_equal", np.equal, False)
+broadcast_not_equal = _make_binary("broadcast_not_equal", np.not_equal, False)
+broadcast_greater = _make_binary("broadcast_greater", np.greater, False)
+broadcast_greater_equal = _make_binary("broadcast_greater_equal", np.greater_equal, False)
+broadcast_lesser = _make_binary("broadcast_lesser", np.less, False)
+broadcast_lesser_equal = _make_binary("broadcast_lesser_equal", np.less_equal, False)
+maximum = _make_binary("maximum", np.maximum, True)
+minimum = _make_binary("minimum", np.minimum, True)
+power = _make_binary("power", _power, True)
+modulo = _make_binary("modulo", _mod, True)
+equal = _make_binary("equal", np.equal, True)
+not_equal = _make_binary("not_equal", np.not_equal, True)
+greater = _make_binary("greater", np.greater, True)
+greater_equal = _make_binary("greater_equal", np.greater_equal, True)
+lesser = _make_binary("lesser", np.less, True)
+lesser_equal = _make_binary("lesser_equal", np.less_equal, True)
 elemwise_add = _make_elemwise("elemwise_add", np.add)
 elemwise_sub = _make_elemwise("elemwise_sub", np.subtract)
 elemwise_mul = _make_elemwise("elemwise_mul", np.multiply)
@@ -898,48 +1127,62 @@ elemwise_div = _make_elemwise("elemwise_div", _divide)
 
 
 # ---------------------------------------------------------------------- reductions
-def _axes(axis, ndim: int, exclude: bool = False):
+def _axes(axis, ndim: int, exclude: bool = False, name: str = "reduce") -> tuple[int, ...]:
     if axis is None or axis == ():
-        axes = tuple(range(ndim))
-        return axes if not exclude else ()
+        return () if exclude else tuple(range(ndim))
     if isinstance(axis, (int, np.integer)):
         axis = (int(axis),)
     axes = []
     for a in axis:
-        if not -ndim <= a < ndim:
-            raise MXNetError(f"axis {a} is out of bounds for an array of {ndim} dimensions")
-        axes.append(a % ndim)
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+            raise MXNetError(f"{name}: axis {a!r} is out of bounds for an array of {ndim} dims")
+        if a % ndim in axes:
+            raise MXNetError(f"{name}: axis {a % ndim} appears more than once in {tuple(axis)}")
+        axes.append(int(a) % ndim)
     if exclude:
         return tuple(i for i in range(ndim) if i not in axes)
-    return tuple(sorted(set(axes)))
+    return tuple(sorted(axes))
 
 
-def _reduce(fn, data, axis, keepdims, exclude, out, name, dtype=None):
-    data = _arr(data)
-    axes = _axes(axis, data.ndim, exclude)
-    if data.size == 0 and fn in (np.max, np.min):
-        raise MXNetError(f"{name}: cannot reduce an empty array")
-    result = fn(data._data, axis=axes, keepdims=keepdims)
+def _full_shape(result: np.ndarray) -> np.ndarray:
     result = np.asarray(result)
-    if result.ndim == 0:
-        result = result.reshape(1)
-    return _finish(result, out, data._ctx, dtype or data._data.dtype)
+    return result.reshape(1) if result.ndim == 0 else result
 
 
-def sum(data, axis=None, keepdims=False, exclude=False, out=None) -> NDArray:  # noqa: A001
-    """Sum over ``axis`` (all axes by default); a full reduction has shape ``(1,)``."""
+def _reduce(fn, data, axis, keepdims, exclude, out, name):
+    data = _arr(data)
+    x = data._data
+    axes = _axes(axis, data.ndim, exclude, name)
+    if x.size == 0 and fn in (np.max, np.min, np.prod):
+        if builtins.any(x.shape[a] == 0 for a in axes):
+            raise MXNetError(f"{name}: cannot reduce a zero-size axis of {_shape_str(x.shape)}")
+    kwargs = {}
+    if fn in (np.sum, np.mean, np.prod) and x.dtype == np.float16:
+        kwargs["dtype"] = np.float32  # accumulate half precision in float32, as MXNet
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of an empty axis is nan
+        result = fn(x, axis=axes, keepdims=bool(keepdims), **kwargs)
+    return _finish(_full_shape(result), out, data._ctx, x.dtype)
+
+
+def sum(data, axis=None, keepdims=False, exclude=False, out=None) -> NDArray:
+    """Sum over ``axis`` (all axes by default; ``exclude`` reduces over the other axes).
+
+    A full reduction has shape ``(1,)``; the result keeps ``data``'s dtype.
+    """
     return _reduce(np.sum, data, axis, keepdims, exclude, out, "sum")
 
 
 def mean(data, axis=None, keepdims=False, exclude=False, out=None) -> NDArray:
+    """Mean over ``axis``; integer arrays truncate the mean to their dtype, as MXNet."""
     return _reduce(np.mean, data, axis, keepdims, exclude, out, "mean")
 
 
-def max(data, axis=None, keepdims=False, exclude=False, out=None) -> NDArray:  # noqa: A001
+def max(data, axis=None, keepdims=False, exclude=False, out=None) -> NDArray:
     return _reduce(np.max, data, axis, keepdims, exclude, out, "max")
 
 
-def min(data, axis=None, keepdims=False, exclude=False, out=None) -> NDArray:  # noqa: A001
+def min(data, axis=None, keepdims=False, exclude=False, out=None) -> NDArray:
     return _reduce(np.min, data, axis, keepdims, exclude, out, "min")
 
 
@@ -947,79 +1190,98 @@ def prod(data, axis=None, keepdims=False, exclude=False, out=None) -> NDArray:
     return _reduce(np.prod, data, axis, keepdims, exclude, out, "prod")
 
 
-def norm(data, ord=2, axis=None, keepdims=False, out=None) -> NDArray:  # noqa: A002
-    """L1 or L2 norm over ``axis`` (all elements by default, giving shape ``(1,)``)."""
+def norm(data, ord=2, axis=None, keepdims=False, out=None) -> NDArray:
+    """L1 or L2 norm over ``axis`` (all elements by default, giving shape ``(1,)``).
+
+    Accumulates in float64 (no overflow for large float32 values) and returns ``data``'s dtype.
+    """
     data = _arr(data)
     if ord not in (1, 2):
-        raise ValueError(f"norm: ord must be 1 or 2, got {ord!r}")
-    axes = _axes(axis, data.ndim)
+        raise MXNetError(f"norm: ord must be 1 or 2, got {ord!r}")
     x = data._data
-    acc = np.float64 if x.dtype == np.float64 else np.float32
+    axes = _axes(axis, data.ndim, False, "norm")
+    xf = x.astype(np.float64)
     if ord == 1:
-        result = np.sum(np.abs(x), axis=axes, keepdims=keepdims, dtype=acc)
+        result = np.sum(np.abs(xf), axis=axes, keepdims=bool(keepdims))
     else:
-        xf = x.astype(acc, copy=False)
-        result = np.sqrt(np.sum(xf * xf, axis=axes, keepdims=keepdims))
-    result = np.asarray(result)
-    if result.ndim == 0:
-        result = result.reshape(1)
-    return _finish(result, out, data._ctx, x.dtype)
+        result = np.sqrt(np.sum(np.square(xf), axis=axes, keepdims=bool(keepdims)))
+    return _finish(_full_shape(result), out, data._ctx, x.dtype)
 
 
 def _arg(fn, data, axis, keepdims, out, name):
     data = _arr(data)
-    if data.size == 0:
+    x = data._data
+    if x.size == 0:
         raise MXNetError(f"{name}: cannot reduce an empty array")
     if axis is None:
-        result = np.asarray(fn(data._data.reshape(-1))).reshape(1)
+        result = np.asarray(fn(x.reshape(-1))).reshape((1,) * x.ndim if keepdims else (1,))
     else:
-        result = fn(data._data, axis=axis, keepdims=keepdims)
-    return _finish(result, out, data._ctx, np.float32)
+        result = fn(x, axis=_axis(axis, x.ndim, name), keepdims=bool(keepdims))
+    return _finish(_full_shape(result), out, data._ctx, x.dtype)
 
 
 def argmax(data, axis=None, keepdims=False, out=None) -> NDArray:
-    """Indices of maxima as float32, as MXNet returns them."""
+    """Index of the maximum along ``axis`` (flattened when None), in ``data``'s dtype as MXNet
+    (float32 for the default float32 arrays)."""
     return _arg(np.argmax, data, axis, keepdims, out, "argmax")
 
 
 def argmin(data, axis=None, keepdims=False, out=None) -> NDArray:
+    """Index of the minimum along ``axis``, in ``data``'s dtype (see :func:`argmax`)."""
     return _arg(np.argmin, data, axis, keepdims, out, "argmin")
 
 
+def _sorted_indices(x: np.ndarray, axis: int, ascend: bool) -> np.ndarray:
+    if ascend:
+        return np.argsort(x, axis=axis, kind="stable")
+    key = x.astype(np.int64) if x.dtype.kind in "ub" else x
+    return np.argsort(-key, axis=axis, kind="stable")
+
+
 def topk(data, axis=-1, k=1, ret_typ="indices", is_ascend=False, dtype="float32", out=None):
-    """The ``k`` largest (or smallest) entries along ``axis``: ``ret_typ`` is 'indices',
-    'value', 'both' or 'mask'."""
+    """The ``k`` largest (``is_ascend``: smallest) entries along ``axis`` (flattened when None);
+    ``k <= 0`` takes all.  ``ret_typ``: 'indices' (in ``dtype``), 'value', 'mask' or 'both'
+    (a list ``[values, indices]``).  Ties keep index order."""
     data = _arr(data)
     if ret_typ not in ("indices", "value", "both", "mask"):
-        raise ValueError(f"ret_typ must be indices, value, both or mask, got {ret_typ!r}")
+        raise MXNetError(
+            f"topk: invalid ret_typ {ret_typ!r}, valid values are both, indices, mask, value"
+        )
     x = data._data
     if axis is None:
         x, axis = x.reshape(-1), 0
+    axis = _axis(axis, x.ndim, "topk")
     n = x.shape[axis]
-    if k < 1 or k > n:
-        if k <= 0:
-            k = n
-        else:
-            raise MXNetError(f"topk: k={k} exceeds the size {n} of axis {axis}")
-    key = x if is_ascend else -x
-    idx = np.argsort(key, axis=axis, kind="stable")
-    idx = np.take(idx, np.arange(k), axis=axis)
-    values = np.take_along_axis(x, idx, axis=axis)
+    if k <= 0:
+        k = n
+    elif k > n:
+        raise MXNetError(f"topk: k={k} exceeds the size {n} of axis {axis}")
+    idx = _sorted_indices(x, axis, is_ascend)
+    if k < n:
+        idx = np.take(idx, np.arange(k), axis=axis)
     ctx = data._ctx
     if ret_typ == "indices":
         return _finish(idx, out, ctx, _dtype(dtype))
-    if ret_typ == "value":
-        return _finish(values, out, ctx, x.dtype)
     if ret_typ == "mask":
         mask = np.zeros_like(x)
         np.put_along_axis(mask, idx, 1, axis=axis)
-        return _finish(mask, out, ctx, x.dtype)
-    return NDArray(values, ctx), NDArray(idx.astype(_dtype(dtype)), ctx)
+        return _finish(mask.reshape(data.shape), out, ctx)
+    values = np.take_along_axis(x, idx, axis=axis)
+    if ret_typ == "value":
+        return _finish(values, out, ctx)
+    return [NDArray(values, ctx), NDArray(idx.astype(_dtype(dtype)), ctx)]
+
+
+def sort(data, axis=-1, is_ascend=True, out=None) -> NDArray:
+    """Sorted values along ``axis`` (flattened when None)."""
+    return topk(data, axis, 0, "value", is_ascend, out=out)
 
 
 # ---------------------------------------------------------------------- shape and linalg
 def dot(lhs, rhs, transpose_a=False, transpose_b=False, out=None) -> NDArray:
-    """MXNet's dot: the last axis of ``lhs`` with the first axis of ``rhs``."""
+    """MXNet's dot: the last axis of ``lhs`` with the first axis of ``rhs`` (1-D x 1-D gives
+    shape ``(1,)``).  For N-D inputs ``transpose_a`` moves the first axis of ``lhs`` last and
+    ``transpose_b`` moves the last axis of ``rhs`` first."""
     lhs, rhs = _arr(lhs, "lhs"), _arr(rhs, "rhs")
     _check_dtypes(lhs, rhs, "dot")
     a, b = lhs._data, rhs._data
@@ -1027,60 +1289,89 @@ def dot(lhs, rhs, transpose_a=False, transpose_b=False, out=None) -> NDArray:
         a = a.T if a.ndim == 2 else np.moveaxis(a, 0, -1)
     if transpose_b:
         b = b.T if b.ndim == 2 else np.moveaxis(b, -1, 0)
-    if a.shape[-1] != b.shape[0]:
+    if a.ndim == 0 or b.ndim == 0 or a.shape[-1] != b.shape[0]:
         raise MXNetError(
-            f"dot: shapes {_shape_str(a.shape)} and {_shape_str(b.shape)} are not aligned "
-            f"({a.shape[-1]} != {b.shape[0]})"
+            f"dot: shapes {_shape_str(a.shape)} and {_shape_str(b.shape)} are not aligned"
         )
-    result = np.tensordot(a, b, axes=1)
-    if result.ndim == 0:
-        result = result.reshape(1)
-    return _finish(result, out, lhs._ctx, a.dtype)
+    if a.ndim <= 2 and b.ndim <= 2:
+        result = np.dot(a, b)
+    else:
+        result = np.tensordot(a, b, axes=1)
+    return _finish(_full_shape(result), out, lhs._ctx, a.dtype)
 
 
 def transpose(data, axes=None, out=None) -> NDArray:
+    """Permute the axes (reverse them when ``axes`` is None or empty); a copy."""
     data = _arr(data)
-    if axes == ():
-        axes = None
-    return _finish(np.ascontiguousarray(np.transpose(data._data, axes)), out, data._ctx)
+    if axes is not None:
+        axes = tuple(axes)
+        if not axes:
+            axes = None
+        elif sorted(a % builtins.max(data.ndim, 1) for a in axes) != list(range(data.ndim)):
+            raise MXNetError(
+                f"transpose: axes {axes} are not a permutation of the {data.ndim} axes"
+            )
+    return _finish(np.transpose(data._data, axes), out, data._ctx)
 
 
 def swapaxes(data, dim1=0, dim2=0, out=None) -> NDArray:
     data = _arr(data)
-    return _finish(np.ascontiguousarray(np.swapaxes(data._data, dim1, dim2)), out, data._ctx)
+    d1, d2 = _axis(dim1, data.ndim, "swapaxes"), _axis(dim2, data.ndim, "swapaxes")
+    return _finish(np.swapaxes(data._data, d1, d2), out, data._ctx)
 
 
 def moveaxis(data, source, destination) -> NDArray:
     data = _arr(data)
-    return NDArray(np.ascontiguousarray(np.moveaxis(data._data, source, destination)), data._ctx)
+    return _finish(np.moveaxis(data._data, source, destination), None, data._ctx)
 
 
 def reshape(data, shape, reverse=False, out=None) -> NDArray:
+    """The Reshape operator: a new array (the ``NDArray.reshape`` method gives a view)."""
     data = _arr(data)
-    return _finish(data._data.reshape(infer_reshape(data.shape, shape, reverse)), out, data._ctx)
+    new = infer_reshape(data.shape, shape, reverse)
+    return _finish(data._data.reshape(new).copy(), out, data._ctx)
+
+
+def reshape_like(lhs, rhs, out=None) -> NDArray:
+    """``lhs`` (a copy) reshaped to ``rhs``'s shape."""
+    lhs, rhs = _arr(lhs, "lhs"), _arr(rhs, "rhs")
+    if lhs.size != rhs.size:
+        raise MXNetError(
+            f"reshape_like: cannot reshape {_shape_str(lhs.shape)} to {_shape_str(rhs.shape)}"
+        )
+    return _finish(lhs._data.reshape(rhs.shape).copy(), out, lhs._ctx)
 
 
 def flatten(data, out=None) -> NDArray:
-    """Collapse all but the first axis: ``(d0, d1, ..., dk) -> (d0, d1*...*dk)``."""
+    """Collapse all but the first axis: ``(d0, d1, ..., dk) -> (d0, d1*...*dk)``; a copy."""
     data = _arr(data)
     n = data.shape[0] if data.ndim else 1
-    return _finish(data._data.reshape(n, -1), out, data._ctx)
+    rest = math.prod(data.shape[1:])
+    return _finish(data._data.reshape(n, rest).copy(), out, data._ctx)
 
 
 def expand_dims(data, axis: int, out=None) -> NDArray:
     data = _arr(data)
-    return _finish(np.expand_dims(data._data, axis), out, data._ctx)
+    if not -data.ndim - 1 <= axis <= data.ndim:
+        raise MXNetError(f"expand_dims: axis {axis} is out of bounds for {data.ndim} dims")
+    return _finish(np.expand_dims(data._data, axis).copy(), out, data._ctx)
 
 
 def squeeze(data, axis=None, out=None) -> NDArray:
+    """Drop axes of size 1 (a copy); squeezing everything leaves shape ``(1,)``."""
     data = _arr(data)
-    result = np.squeeze(data._data, axis=axis)
-    if result.ndim == 0:
-        result = result.reshape(1)
-    return _finish(result, out, data._ctx)
+    if axis is not None:
+        axes = _axes(axis, data.ndim, False, "squeeze")
+        for a in axes:
+            if data.shape[a] != 1:
+                raise MXNetError(f"squeeze: axis {a} of {_shape_str(data.shape)} is not 1")
+        axis = axes
+    result = np.squeeze(data._data, axis=axis).copy()
+    return _finish(_full_shape(result), out, data._ctx)
 
 
 def broadcast_to(data, shape, out=None) -> NDArray:
+    """Broadcast size-1 axes to ``shape`` (same number of dims; 0 keeps a dim); a copy."""
     data = _arr(data)
     shape = tuple(int(s) for s in shape)
     if len(shape) != data.ndim:
@@ -1088,22 +1379,25 @@ def broadcast_to(data, shape, out=None) -> NDArray:
             f"broadcast_to: target {_shape_str(shape)} must have {data.ndim} dims like the "
             f"input {_shape_str(data.shape)}"
         )
-    shape = tuple(d if s == 0 else s for s, d in zip(shape, data.shape))
+    shape = tuple(d if s == 0 else s for s, d in zip(shape, data.shape, strict=True))
     try:
-        result = np.broadcast_to(data._data, shape).copy()
+        result = np.broadcast_to(data._data, shape)
     except ValueError:
         raise MXNetError(
             f"broadcast_to: cannot broadcast {_shape_str(data.shape)} to {_shape_str(shape)}"
         ) from None
-    return _finish(result, out, data._ctx)
+    return _finish(result.copy(), out, data._ctx)
 
 
 def broadcast_axis(data, axis=(), size=(), out=None) -> NDArray:
     data = _arr(data)
     axis = (axis,) if isinstance(axis, int) else tuple(axis)
     size = (size,) if isinstance(size, int) else tuple(size)
+    if len(axis) != len(size):
+        raise MXNetError(f"broadcast_axis: axis {axis} and size {size} differ in length")
     shape = list(data.shape)
-    for a, s in zip(axis, size):
+    for a, s in zip(axis, size, strict=True):
+        a = _axis(a, data.ndim, "broadcast_axis")
         if shape[a] != 1:
             raise MXNetError(f"broadcast_axis: axis {a} has size {shape[a]}, not 1")
         shape[a] = s
@@ -1115,49 +1409,106 @@ def tile(data, reps, out=None) -> NDArray:
     return _finish(np.tile(data._data, reps), out, data._ctx)
 
 
+def repeat(data, repeats, axis=None, out=None) -> NDArray:
+    """Repeat each element ``repeats`` times along ``axis`` (flattened when None)."""
+    data = _arr(data)
+    if repeats < 0:
+        raise MXNetError(f"repeat: repeats must be >= 0, got {repeats}")
+    if axis is not None:
+        axis = _axis(axis, data.ndim, "repeat")
+    return _finish(np.repeat(data._data, repeats, axis=axis), out, data._ctx)
+
+
+def flip(data, axis, out=None) -> NDArray:
+    """Reverse the order of elements along ``axis`` (an int or a tuple); a copy."""
+    data = _arr(data)
+    axes = _axes(axis, data.ndim, False, "flip")
+    return _finish(np.flip(data._data, axes).copy(), out, data._ctx)
+
+
+def slice_axis(data, axis, begin, end, out=None) -> NDArray:
+    """Elements ``begin:end`` along ``axis`` (``end`` None: to the end); a copy."""
+    data = _arr(data)
+    axis = _axis(axis, data.ndim, "slice_axis")
+    n = data.shape[axis]
+    b = begin + n if begin < 0 else begin
+    e = n if end is None else (end + n if end < 0 else end)
+    if not 0 <= b < e <= n:
+        raise MXNetError(f"slice_axis: invalid range [{begin}, {end}) for axis of size {n}")
+    index = (slice(None),) * axis + (slice(b, e),)
+    return _finish(data._data[index].copy(), out, data._ctx)
+
+
+def split(data, num_outputs, axis=1, squeeze_axis=False):
+    """Split into ``num_outputs`` equal parts along ``axis``; a list (one part: the array)."""
+    data = _arr(data)
+    axis = _axis(axis, data.ndim, "split")
+    n = data.shape[axis]
+    if num_outputs < 1 or n % num_outputs:
+        raise MXNetError(f"split: axis {axis} of size {n} is not divisible by {num_outputs}")
+    if squeeze_axis and n != num_outputs:
+        raise MXNetError("split: squeeze_axis needs num_outputs equal to the axis size")
+    parts = []
+    for p in np.split(data._data, num_outputs, axis=axis):
+        if squeeze_axis:
+            p = np.squeeze(p, axis=axis)
+        parts.append(NDArray(np.ascontiguousarray(_full_shape(p)).copy(), data._ctx))
+    return parts[0] if num_outputs == 1 else parts
+
+
 def one_hot(indices, depth, on_value=1.0, off_value=0.0, dtype="float32", out=None) -> NDArray:
-    """One-hot encode ``indices`` into a trailing axis of size ``depth``."""
+    """One-hot encode ``indices`` (truncated to int) into a trailing axis of size ``depth``;
+    indices outside ``[0, depth)`` give all-``off_value`` rows."""
     indices = _arr(indices, "indices")
-    if depth < 1:
-        raise ValueError(f"one_hot: depth must be >= 1, got {depth!r}")
+    if depth < 0:
+        raise MXNetError(f"one_hot: depth must be >= 0, got {depth!r}")
+    dtype = _dtype(dtype)
     idx = indices._data.astype(np.int64)
-    result = np.full(idx.shape + (int(depth),), off_value, dtype=_dtype(dtype))
-    valid = (idx >= 0) & (idx < depth)
-    hot = np.where(valid, idx, 0)
-    np.put_along_axis(result, hot[..., None], np.asarray(on_value, result.dtype), axis=-1)
-    result[~valid] = off_value
+    depth = int(depth)
+    result = np.full((*idx.shape, depth), _scalar_as(off_value, dtype), dtype=dtype)
+    if depth:
+        valid = (idx >= 0) & (idx < depth)
+        flat = result.reshape(-1, depth)
+        rows = np.flatnonzero(valid)
+        flat[rows, idx.reshape(-1)[rows]] = _scalar_as(on_value, dtype)
     return _finish(result, out, indices._ctx)
 
 
 def take(a, indices, axis=0, mode="clip", out=None) -> NDArray:
+    """Rows (entries along ``axis``) of ``a`` at ``indices``; ``mode`` 'clip' or 'wrap'."""
     a, indices = _arr(a, "a"), _arr(indices, "indices")
     if mode not in ("clip", "wrap", "raise"):
-        raise ValueError(f"take: mode must be clip, wrap or raise, got {mode!r}")
+        raise MXNetError(f"take: mode must be clip, wrap or raise, got {mode!r}")
+    axis = _axis(axis, a.ndim, "take")
     idx = indices._data.astype(np.int64)
     return _finish(np.take(a._data, idx, axis=axis, mode=mode), out, a._ctx)
 
 
 def pick(data, index, axis=-1, keepdims=False, mode="clip", out=None) -> NDArray:
+    """``data[..., index[...], ...]`` along ``axis`` (indices clipped into range)."""
     data, index = _arr(data), _arr(index, "index")
-    axis = axis % data.ndim
-    idx = np.clip(index._data.astype(np.int64), 0, data.shape[axis] - 1)
+    axis = _axis(axis, data.ndim, "pick")
+    n = data.shape[axis]
+    idx = index._data.astype(np.int64)
+    idx = np.mod(idx, n) if mode == "wrap" else np.clip(idx, 0, n - 1)
     idx = np.expand_dims(idx, axis)
     result = np.take_along_axis(data._data, idx, axis=axis)
     if not keepdims:
         result = np.squeeze(result, axis=axis)
-    return _finish(result, out, data._ctx)
+    return _finish(_full_shape(result), out, data._ctx)
 
 
 def softmax(data, axis=-1, temperature=None, out=None) -> NDArray:
     data = _arr(data)
     x = data._data if temperature is None else data._data / temperature
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return _finish(e / np.sum(e, axis=axis, keepdims=True), out, data._ctx, data._data.dtype)
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return _finish(e, out, data._ctx, data._data.dtype)
 
 
 def log_softmax(data, axis=-1, temperature=None, out=None) -> NDArray:
     data = _arr(data)
     x = data._data if temperature is None else data._data / temperature
     shifted = x - np.max(x, axis=axis, keepdims=True)
-    result = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-    return _finish(result, out, data._ctx, data._data.dtype)
+    shifted -= np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return _finish(shifted, out, data._ctx, data._data.dtype)
