@@ -1,0 +1,11 @@
+"""Neural-network operators (MXNet 1.9.1 semantics), one file per family.
+
+Importing this package registers every operator below in :mod:`mxlite.operator.registry`.
+"""
+
+from . import (  # noqa: F401  (each module registers its operators on import)
+    activation,
+    fully_connected,
+    loss,
+    softmax,
+)

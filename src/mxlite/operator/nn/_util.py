@@ -1,0 +1,48 @@
+"""Small helpers shared by the nn operators: shape checks and tuple parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import ShapeError
+
+
+def fmt(shape) -> str:
+    return "None" if shape is None else str(tuple(int(s) for s in shape))
+
+
+def merge_shape(op: str, what: str, known, inferred):
+    """``known`` (possibly None) must agree with ``inferred``; return the merged shape."""
+    inferred = tuple(int(s) for s in inferred)
+    if known is None:
+        return inferred
+    known = tuple(int(s) for s in known)
+    if known != inferred:
+        raise ShapeError(
+            f"{op}: shape of {what} is {fmt(known)} but {fmt(inferred)} was expected "
+            "from the other inputs"
+        )
+    return known
+
+
+def spatial_tuple(op: str, name: str, value: tuple, nspatial: int, default: int) -> tuple:
+    """Expand an empty tuple to ``(default,) * nspatial``; check the length otherwise."""
+    if len(value) == 0:
+        return (default,) * nspatial
+    if len(value) != nspatial:
+        raise ShapeError(
+            f"{op}: {name}={value} has {len(value)} dimension(s) but the kernel has {nspatial}"
+        )
+    return tuple(int(v) for v in value)
+
+
+def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Reduce a broadcast gradient back to ``shape``."""
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, s in enumerate(shape) if s == 1 and grad.shape[i + extra] != 1
+    )
+    out = grad.sum(axis=axes, keepdims=True)
+    return out.reshape(shape)

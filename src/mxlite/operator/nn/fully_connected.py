@@ -1,0 +1,93 @@
+"""FullyConnected: ``out = data @ weight.T + bias`` (MXNet 1.9.1).
+
+- ``flatten=True``: data ``(n, d1, d2, ...)`` is viewed as ``(n, d1*d2*...)``; weight is
+  ``(num_hidden, d1*d2*...)``; output ``(n, num_hidden)``.
+- ``flatten=False``: the last axis is contracted; data ``(..., k)``, weight ``(num_hidden, k)``,
+  output ``(..., num_hidden)``.
+
+Backward: ``d_data = d_out @ weight``, ``d_weight = d_out.T @ data``, ``d_bias = sum(d_out)``
+over every axis but the last.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import Operator, Param, ShapeError, register
+from ._util import fmt, merge_shape
+
+
+@register
+class FullyConnected(Operator):
+    name = "FullyConnected"
+    params = {
+        "num_hidden": Param("int"),
+        "no_bias": Param("bool", False),
+        "flatten": Param("bool", True),
+    }
+
+    def arguments(self, p):
+        return ["data", "weight"] if p.no_bias else ["data", "weight", "bias"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        if p.num_hidden <= 0:
+            raise ShapeError(f"FullyConnected: num_hidden must be positive, got {p.num_hidden}")
+        in_shapes = list(in_shapes)
+        data = in_shapes[0]
+        if not p.no_bias:
+            in_shapes[2] = merge_shape(self.name, "bias", in_shapes[2], (p.num_hidden,))
+        if data is None:
+            w = in_shapes[1]
+            if w is not None and len(w) == 2 and w[0] != p.num_hidden:
+                raise ShapeError(
+                    f"FullyConnected: weight shape {fmt(w)} does not match "
+                    f"num_hidden={p.num_hidden}"
+                )
+            return in_shapes, [None], aux_shapes
+        data = tuple(data)
+        if len(data) < 1:
+            raise ShapeError(f"FullyConnected: data shape {fmt(data)} must have at least 1 axis")
+        if p.flatten:
+            in_units = int(np.prod(data[1:], dtype=np.int64))
+            out = (data[0], p.num_hidden)
+        else:
+            in_units = data[-1]
+            out = (*data[:-1], p.num_hidden)
+        try:
+            in_shapes[1] = merge_shape(self.name, "weight", in_shapes[1], (p.num_hidden, in_units))
+        except ShapeError:
+            raise ShapeError(
+                f"FullyConnected: weight shape {fmt(in_shapes[1])} does not match data shape "
+                f"{fmt(data)} (expected {(p.num_hidden, in_units)} with flatten={p.flatten})"
+            ) from None
+        in_shapes[0] = data
+        return in_shapes, [out], aux_shapes
+
+    @staticmethod
+    def _as_2d(p, x):
+        if p.flatten:
+            return x.reshape(x.shape[0], -1)
+        return x.reshape(-1, x.shape[-1])
+
+    def forward(self, p, inputs, aux, is_train):
+        x, w = inputs[0], inputs[1]
+        x2 = self._as_2d(p, x)
+        out = np.matmul(x2, w.T)
+        if not p.no_bias:
+            out += inputs[2]
+        if p.flatten:
+            shape = (x.shape[0], p.num_hidden)
+        else:
+            shape = (*x.shape[:-1], p.num_hidden)
+        return [out.reshape(shape)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x, w = inputs[0], inputs[1]
+        dy = out_grads[0].reshape(-1, p.num_hidden)
+        x2 = self._as_2d(p, x)
+        dx = np.matmul(dy, w).reshape(x.shape)
+        dw = np.matmul(dy.T, x2)
+        grads = [dx, dw]
+        if not p.no_bias:
+            grads.append(dy.sum(axis=0))
+        return grads

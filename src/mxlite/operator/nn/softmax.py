@@ -1,0 +1,144 @@
+"""softmax, log_softmax and SoftmaxActivation (MXNet 1.9.1).
+
+``softmax(data, axis=-1, temperature=None, dtype=None, use_length=False)``:
+``y = exp(x / T) / sum(exp(x / T))`` along ``axis``; backward
+``dx = y * (dy - sum(dy * y)) / T``.  With ``use_length`` a second input ``length`` (shape of
+``data`` without ``axis``) keeps only the first ``length`` entries along ``axis``; the rest
+are 0 in the output and get no gradient.
+
+``log_softmax``: ``y = x / T - logsumexp(x / T)``; backward ``dx = (dy - exp(y) sum(dy)) / T``.
+
+``SoftmaxActivation(mode='instance'|'channel')``: softmax over the last axis (``instance``;
+for ``(n, k)`` data this is one distribution per instance, and for data with more axes MXNet
+1.9.1 also normalizes over the last axis only) or over axis 1 (``channel``).  The gradient
+always matches the forward; MXNet 1.9.1's ``instance`` backward reduces over axis 1 for data
+with more than two axes, which is not the derivative of its forward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import Operator, Param, ShapeError, register
+from ._util import fmt, merge_shape
+
+
+def _axis(op, axis, ndim, shape):
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"{op}: axis {axis} is out of range for data shape {fmt(shape)}")
+    return axis % ndim
+
+
+def _length_mask(x, length, axis):
+    """Boolean mask, True where the position along ``axis`` is below ``length``."""
+    pos = np.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
+    return pos < np.expand_dims(length.astype(np.int64), axis)
+
+
+class _SoftmaxBase(Operator):
+    log = False
+    params = {
+        "axis": Param("int", -1),
+        "temperature": Param("float", None, optional=True),
+        "dtype": Param(
+            "dtype", None, optional=True, choices=(None, "float16", "float32", "float64")
+        ),
+        "use_length": Param("bool", False, optional=True),
+    }
+
+    def arguments(self, p):
+        return ["data", "length"] if p.use_length else ["data"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        in_shapes = list(in_shapes)
+        data = in_shapes[0]
+        if data is None:
+            return in_shapes, [None], aux_shapes
+        data = tuple(data)
+        ax = _axis(self.name, p.axis, len(data), data)
+        if p.use_length:
+            in_shapes[1] = merge_shape(self.name, "length", in_shapes[1], data[:ax] + data[ax + 1:])
+        in_shapes[0] = data
+        return in_shapes, [data], aux_shapes
+
+    def infer_type(self, p, in_types, aux_types):
+        in_types = list(in_types)
+        t = in_types[0]
+        if p.use_length and in_types[1] is None:
+            in_types[1] = np.dtype(np.int32) if t is None else t
+        out = np.dtype(p.dtype) if p.dtype is not None else t
+        return in_types, [out], aux_types
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        ax = _axis(self.name, p.axis, x.ndim, x.shape)
+        out_dtype = np.dtype(p.dtype) if p.dtype is not None else x.dtype
+        xs = x if p.temperature in (None, 1.0) else x / x.dtype.type(p.temperature)
+        mask = _length_mask(x, inputs[1], ax) if p.use_length else None
+        if mask is not None:
+            xs = np.where(mask, xs, -np.inf)
+        shifted = xs - xs.max(axis=ax, keepdims=True)
+        if self.log:
+            y = shifted - np.log(np.exp(shifted).sum(axis=ax, keepdims=True))
+        else:
+            y = np.exp(shifted)
+            y /= y.sum(axis=ax, keepdims=True)
+        if mask is not None:
+            y = np.where(mask, y, 0)
+        return [np.asarray(y, dtype=out_dtype)], mask
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        ax = p.axis % x.ndim
+        y, dy = outputs[0], out_grads[0]
+        if saved is not None:
+            dy = np.where(saved, dy, 0)
+        if self.log:
+            dx = dy - np.exp(y) * dy.sum(axis=ax, keepdims=True)
+        else:
+            dx = y * (dy - (dy * y).sum(axis=ax, keepdims=True))
+        if saved is not None:
+            dx = np.where(saved, dx, 0)
+        if p.temperature not in (None, 1.0):
+            dx = dx / p.temperature
+        grads = [np.asarray(dx, dtype=x.dtype)]
+        if p.use_length:
+            grads.append(np.zeros_like(inputs[1]))
+        return grads
+
+
+@register
+class Softmax(_SoftmaxBase):
+    name = "softmax"
+
+
+@register
+class LogSoftmax(_SoftmaxBase):
+    name = "log_softmax"
+    log = True
+
+
+@register
+class SoftmaxActivation(Operator):
+    name = "SoftmaxActivation"
+    params = {"mode": Param("str", "instance", choices=("instance", "channel"))}
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        data = in_shapes[0]
+        if data is not None and p.mode == "channel" and len(data) < 2:
+            raise ShapeError(f"SoftmaxActivation: mode='channel' needs data with >= 2 axes, "
+                             f"got {fmt(data)}")
+        return super().infer_shape(p, in_shapes, aux_shapes)
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        ax = 1 if p.mode == "channel" else -1
+        y = np.exp(x - x.max(axis=ax, keepdims=True))
+        y /= y.sum(axis=ax, keepdims=True)
+        return [y.astype(x.dtype, copy=False)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        y, dy = outputs[0], out_grads[0]
+        ax = 1 if p.mode == "channel" else -1
+        dx = y * (dy - (dy * y).sum(axis=ax, keepdims=True))
+        return [dx.astype(y.dtype, copy=False)]

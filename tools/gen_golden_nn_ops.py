@@ -1,0 +1,187 @@
+"""Regenerate tests/golden/nn_ops.npz + nn_ops.json from MXNet 1.9.1.
+
+Run with the MXNet reference interpreter:  /tmp/mxref/bin/python tools/gen_golden_nn_ops.py
+
+Each case binds one operator with ``simple_bind`` (inputs are variables named after the
+operator's arguments), runs ``forward(is_train)`` and, for training cases, ``backward`` with a
+random head gradient (loss operators get none), and records inputs, outputs, input gradients
+and auxiliary states before/after.  MKLDNN is switched off: MXNet's MKLDNN BatchNorm path does
+not update the moving statistics under ``simple_bind``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ["MXNET_MKLDNN_ENABLED"] = "0"
+os.environ["MXNET_STORAGE_FALLBACK_LOG_VERBOSE"] = "0"
+
+import mxnet as mx
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden")
+rng = np.random.default_rng(2024)
+
+
+def U(*shape, low=-1.0, high=1.0):
+    return rng.uniform(low, high, size=shape).astype(np.float32)
+
+
+def distinct(*shape):
+    """Distinct values (a shuffled grid): no ties for max pooling."""
+    n = int(np.prod(shape))
+    vals = np.linspace(-2.0, 2.0, n, dtype=np.float32)
+    return rng.permutation(vals).reshape(shape)
+
+
+def labels(n, k, *extra):
+    return rng.integers(0, k, size=(n, *extra)).astype(np.float32)
+
+
+# Case: (id, op, params, inputs {arg: array}, aux {name: array}, is_train, extra)
+CASES: list = []
+
+
+def case(cid, op, params, inputs, aux=None, is_train=True, **extra):
+    CASES.append((cid, op, params, inputs, aux or {}, is_train, extra))
+
+
+# ---- FullyConnected
+case("fc", "FullyConnected", {"num_hidden": 4}, {"data": U(3, 5), "weight": U(4, 5), "bias": U(4)})
+case("fc_flatten_4d", "FullyConnected", {"num_hidden": 3},
+     {"data": U(2, 2, 2, 3), "weight": U(3, 12), "bias": U(3)})
+case("fc_no_flatten", "FullyConnected", {"num_hidden": 3, "flatten": False},
+     {"data": U(2, 3, 4), "weight": U(3, 4), "bias": U(3)})
+case("fc_no_bias", "FullyConnected", {"num_hidden": 2, "no_bias": True},
+     {"data": U(3, 4), "weight": U(2, 4)})
+# ---- Activation / LeakyReLU
+for t in ("relu", "sigmoid", "tanh", "softrelu", "softsign"):
+    case(f"act_{t}", "Activation", {"act_type": t}, {"data": U(2, 3, 4, low=-3, high=3)})
+for t in ("leaky", "elu", "selu", "gelu"):
+    # MXNet 1.9.1's selu gradient for x < 0 is lambda * (y + alpha) instead of the derivative
+    # y + lambda * alpha of its own forward; mxlite uses the true derivative (CHANGELOG.md).
+    case(f"leaky_{t}", "LeakyReLU", {"act_type": t, "slope": 0.2},
+         {"data": U(2, 3, 4, low=-3, high=3)}, no_grad=["data"] if t == "selu" else [])
+case("leaky_default", "LeakyReLU", {}, {"data": U(3, 4, low=-3, high=3)})
+case("prelu", "LeakyReLU", {"act_type": "prelu"},
+     {"data": U(2, 3, 4, low=-3, high=3), "gamma": U(3, low=0.1, high=0.5)})
+case("rrelu_inference", "LeakyReLU", {"act_type": "rrelu", "lower_bound": 0.1, "upper_bound": 0.4},
+     {"data": U(3, 4, low=-3, high=3)}, is_train=False, outputs=1)
+# ---- softmax family
+case("softmax", "softmax", {}, {"data": U(3, 5, low=-3, high=3)})
+case("softmax_axis0_temp", "softmax", {"axis": 0, "temperature": 2.0},
+     {"data": U(3, 4, 2, low=-3, high=3)})
+case("softmax_length", "softmax", {"axis": 1, "use_length": True},
+     {"data": U(2, 4, 3, low=-3, high=3), "length": np.array([[1, 4, 2], [3, 2, 4]], np.int32)},
+     no_grad=["length"], types={"length": "int32"})
+case("log_softmax", "log_softmax", {}, {"data": U(3, 5, low=-3, high=3)})
+case("log_softmax_axis1_temp", "log_softmax", {"axis": 1, "temperature": 0.5},
+     {"data": U(2, 3, 4, low=-3, high=3)})
+case("softmax_activation_instance", "SoftmaxActivation", {}, {"data": U(3, 4)})
+# For data with more than 2 axes MXNet 1.9.1 normalizes over the last axis in forward but its
+# backward reduces over axis 1; mxlite's gradient matches its forward (CHANGELOG.md).
+case("softmax_activation_instance_4d", "SoftmaxActivation", {}, {"data": U(2, 3, 2, 2)},
+     no_grad=["data"])
+case("softmax_activation_channel", "SoftmaxActivation", {"mode": "channel"},
+     {"data": U(2, 3, 2, 2)})
+# ---- loss outputs
+lab = np.array([0, 2, -1, 1, 2], np.float32)
+for cid, params in [
+    ("softmax_output", {}),
+    ("softmax_output_batch", {"normalization": "batch", "grad_scale": 2.0}),
+    ("softmax_output_ignore", {"use_ignore": True, "ignore_label": -1}),
+    ("softmax_output_ignore_valid", {"use_ignore": True, "ignore_label": 2,
+                                     "normalization": "valid"}),
+    ("softmax_output_smooth", {"smooth_alpha": 0.1}),
+]:
+    case(cid, "SoftmaxOutput", params, {"data": U(5, 3, low=-2, high=2), "label": lab})
+multi_lab = np.array([[0, 1, 2, -1], [2, 2, 1, 0]], np.float32)
+for cid, params in [
+    ("softmax_output_multi", {"multi_output": True}),
+    ("softmax_output_multi_batch", {"multi_output": True, "normalization": "batch"}),
+    ("softmax_output_multi_valid", {"multi_output": True, "normalization": "valid",
+                                    "use_ignore": True}),
+]:
+    case(cid, "SoftmaxOutput", params, {"data": U(2, 3, 4, low=-2, high=2), "label": multi_lab})
+case("softmax_output_multi_4d", "SoftmaxOutput", {"multi_output": True},
+     {"data": U(2, 3, 2, 2), "label": labels(2, 3, 2, 2)})
+case("softmax_output_preserve", "SoftmaxOutput", {"preserve_shape": True},
+     {"data": U(2, 3, 4), "label": labels(2, 4, 3)})
+case("softmax_output_preserve_batch", "SoftmaxOutput",
+     {"preserve_shape": True, "normalization": "batch"},
+     {"data": U(2, 3, 4), "label": labels(2, 4, 3)})
+for op in ("LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput"):
+    short = op.replace("RegressionOutput", "").lower()
+    case(f"{short}_regression", op, {}, {"data": U(4, 3), "label": U(4, 3)})
+    case(f"{short}_regression_scale_column", op, {"grad_scale": 2.5},
+         {"data": U(4, 1), "label": U(4)})
+
+
+def run_case(cid, op, params, inputs, aux, is_train, extra):
+    variables = {name: mx.sym.Variable(name) for name in list(inputs) + list(aux)}
+    sym = getattr(mx.sym, op)(name="op", **variables, **params)
+    arg_names = sym.list_arguments()
+    aux_names = sym.list_auxiliary_states()
+    if sorted(arg_names) != sorted(inputs) or sorted(aux_names) != sorted(aux):
+        sys.exit(f"{cid}: MXNet arguments {arg_names} / aux {aux_names} do not match the case")
+    shapes = {k: v.shape for k, v in {**inputs, **aux}.items()}
+    types = extra.get("types", {})
+    type_dict = {k: str(v.dtype) for k, v in {**inputs, **aux}.items()}
+    exe = sym.simple_bind(mx.cpu(), grad_req="write", type_dict=type_dict, **shapes)
+    for k, v in inputs.items():
+        exe.arg_dict[k][:] = v
+    for k, v in aux.items():
+        exe.aux_dict[k][:] = v
+    outs = exe.forward(is_train=is_train)
+    nout = extra.get("outputs", len(outs))
+    rec = {}
+    for k, v in inputs.items():
+        rec[f"{cid}:in:{k}"] = v
+    for k, v in aux.items():
+        rec[f"{cid}:aux_in:{k}"] = v
+    for i in range(nout):
+        rec[f"{cid}:out:{i}"] = outs[i].asnumpy()
+    grads = []
+    if is_train:
+        if op in ("SoftmaxOutput", "LinearRegressionOutput", "LogisticRegressionOutput",
+                  "MAERegressionOutput"):
+            exe.backward()
+        else:
+            heads = [U(*o.shape) for o in outs]
+            for i, h in enumerate(heads[:nout]):
+                rec[f"{cid}:head:{i}"] = h
+            exe.backward([mx.nd.array(h) for h in heads])
+        for k in inputs:
+            if k in extra.get("no_grad", ()):
+                continue
+            rec[f"{cid}:grad:{k}"] = exe.grad_dict[k].asnumpy()
+            grads.append(k)
+    for k in aux:
+        rec[f"{cid}:aux_out:{k}"] = exe.aux_dict[k].asnumpy()
+    meta = {
+        "id": cid, "op": op, "params": params, "is_train": is_train,
+        "inputs": list(inputs), "aux": list(aux), "num_outputs": nout, "grads": grads,
+        "types": types, "rtol": extra.get("rtol", 1e-5), "atol": extra.get("atol", 1e-6),
+    }
+    return meta, rec
+
+
+def main():
+    index, arrays = [], {}
+    for c in CASES:
+        meta, rec = run_case(*c)
+        index.append(meta)
+        arrays.update(rec)
+    os.makedirs(ROOT, exist_ok=True)
+    np.savez_compressed(os.path.join(ROOT, "nn_ops.npz"), **arrays)
+    with open(os.path.join(ROOT, "nn_ops.json"), "w") as f:
+        json.dump({"mxnet_version": mx.__version__, "cases": index}, f, indent=1)
+        f.write("\n")
+    size = os.path.getsize(os.path.join(ROOT, "nn_ops.npz"))
+    print(f"{len(index)} cases, {len(arrays)} arrays, {size} bytes")
+
+
+if __name__ == "__main__":
+    main()
