@@ -1,2 +1,3 @@
 """Imports every operator family so that each registers itself (one import line per file)."""
 from . import nn  # noqa: F401  (FullyConnected, Convolution, BatchNorm, ... see nn/)
+from . import tensor  # noqa: F401

@@ -20,7 +20,17 @@ Contract (``p`` is the operator's parsed parameters, a :class:`Params`):
   ``is_train``).  ``saved`` is anything backward needs (masks, normalized values, ...).
 - ``backward(p, out_grads, inputs, outputs, aux, saved)`` -> list of input gradients (``None``
   for an input that gets no gradient).  Loss operators (``loss = True``) ignore ``out_grads`` as
-  MXNet does.
+  MXNet does.  ``out_grads`` has one array per visible output (zeros where no gradient flows).
+
+Optional hooks used by the symbolic layer:
+
+- ``variadic = "num_args"``: the operator takes any number of inputs (Concat, add_n);
+  ``mx.sym.Concat(a, b, c)`` sets ``num_args=3`` itself and ``arguments(p)`` should return
+  ``["arg0", "arg1", ...]``.
+- ``aux_inits = {"moving_mean": '["zero", {}]', ...}``: the ``__init__`` attribute MXNet gives the
+  automatically created variable of an auxiliary state (BatchNorm: zero mean, one variance).
+- ``num_outputs(p)``: how many outputs the operator has in MXNet's graph, hidden ones included
+  (BatchNorm: 3 with one visible); only used to write ``node_row_ptr`` in symbol JSON.
 """
 
 from __future__ import annotations
@@ -137,7 +147,8 @@ class Param:
 def format_param(value) -> str:
     """A parameter value as MXNet writes it in symbol JSON (``(3, 3)``, ``True``, ``64``)."""
     if isinstance(value, tuple):
-        return "(" + ", ".join(format_param(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+        inner = ", ".join(format_param(v) for v in value)
+        return "(" + inner + ("," if len(value) == 1 else "") + ")"
     if isinstance(value, bool):
         return "True" if value else "False"
     return str(value)
@@ -161,6 +172,7 @@ class Operator:
     params: ClassVar[dict[str, Param]] = {}
     loss: ClassVar[bool] = False  # ignores head gradients, backward works with out_grads=None
     variadic: ClassVar[str | None] = None  # name of the param counting inputs (Concat: num_args)
+    aux_inits: ClassVar[dict[str, str]] = {}  # aux state -> MXNet's ``__init__`` attribute
 
     def parse_params(self, kwargs: dict) -> Params:
         """Validate and parse user or JSON parameters (strings are accepted, as in JSON)."""
@@ -188,6 +200,10 @@ class Operator:
 
     def aux_states(self, p: Params) -> list[str]:
         return []
+
+    def num_outputs(self, p: Params) -> int:
+        """Outputs in MXNet's graph including hidden ones (only for ``node_row_ptr``)."""
+        return len(self.outputs(p))
 
     def infer_shape(self, p: Params, in_shapes: list, aux_shapes: list):
         """Default: elementwise; every known input shape must agree; output has that shape."""

@@ -1,0 +1,479 @@
+"""Executor: a Symbol bound to arrays, running forward and backward on NumPy.
+
+At bind time the graph is flattened once into a plan of steps (one per operator node, in
+topological order) over integer value slots; ``forward`` walks the plan storing every output and
+each operator's ``saved`` state, ``backward`` walks it in reverse summing the gradients of values
+consumed several times and writes into the bound gradient arrays in place (``write`` assigns,
+``add`` accumulates, ``null`` skips).
+
+The arrays in ``arg_dict``/``aux_dict`` are the NDArrays given or created at bind; their ``_data``
+is read at every forward, so in-place parameter updates by an optimizer are seen by the next one.
+Executors created with ``shared_exec`` (or by :meth:`Executor.reshape`) use the very same
+parameter NDArrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import MXNetError
+from .context import Context, current_context
+from .ndarray.ndarray import NDArray
+
+__all__ = ["Executor"]
+
+_REQS = ("write", "add", "null")
+
+
+class _Step:
+    __slots__ = ("aux_idx", "grad_needed", "in_slots", "name", "node", "op", "out_names",
+                 "out_slots", "params")
+
+    def __init__(self, node, in_slots, aux_idx, out_slots):
+        self.node = node
+        self.op = node.op
+        self.params = node.params
+        self.name = node.name
+        self.in_slots = in_slots  # value slots of the arguments
+        self.aux_idx = aux_idx  # indices into the executor's aux arrays
+        self.out_slots = out_slots
+        self.out_names = node.output_names()
+        self.grad_needed = False
+
+
+def _as_ctx(ctx) -> Context:
+    if ctx is None:
+        return current_context()
+    if isinstance(ctx, (list, tuple)):
+        if len(ctx) != 1:
+            raise ValueError(f"ctx: one context expected, got {ctx!r}")
+        ctx = ctx[0]
+    if not isinstance(ctx, Context):
+        raise TypeError(f"ctx must be a Context, got {ctx!r}")
+    return ctx
+
+
+def _normalize_reqs(grad_req, names: list[str], dict_default: str) -> list[str]:
+    if isinstance(grad_req, str):
+        reqs = [grad_req] * len(names)
+    elif isinstance(grad_req, (list, tuple)):
+        if len(grad_req) != len(names):
+            raise ValueError(f"grad_req: {len(grad_req)} entries for {len(names)} arguments "
+                             f"{names}")
+        reqs = list(grad_req)
+    elif isinstance(grad_req, dict):
+        unknown = set(grad_req) - set(names)
+        if unknown:
+            raise ValueError(f"grad_req: unknown argument(s) {sorted(unknown)}; arguments are "
+                             f"{names}")
+        reqs = [grad_req.get(n, dict_default) for n in names]
+    else:
+        raise TypeError(f"grad_req must be a str, list or dict, got {grad_req!r}")
+    for n, r in zip(names, reqs, strict=False):
+        if r not in _REQS:
+            raise ValueError(f"grad_req for {n!r} must be one of {_REQS}, got {r!r}")
+    return reqs
+
+
+def _arrays(given, names: list[str], what: str, allow_missing: bool) -> list:
+    """``given`` (list in ``names`` order or dict) as a list aligned with ``names``."""
+    if given is None:
+        if allow_missing or not names:
+            return [None] * len(names)
+        raise ValueError(f"{what} must be given for {names}")
+    if isinstance(given, dict):
+        out = []
+        for n in names:
+            if n not in given:
+                if allow_missing:
+                    out.append(None)
+                    continue
+                raise ValueError(f"{what}: no array given for {n!r}")
+            out.append(given[n])
+    elif isinstance(given, (list, tuple)):
+        if len(given) != len(names):
+            raise ValueError(f"{what}: {len(given)} arrays given for {len(names)} names {names}")
+        out = list(given)
+    else:
+        raise TypeError(f"{what} must be a list or dict of NDArrays, got {type(given).__name__}")
+    for n, a in zip(names, out, strict=False):
+        if a is not None and not isinstance(a, NDArray):
+            raise TypeError(f"{what}: {n!r} must be an NDArray, got {type(a).__name__}")
+    return out
+
+
+class Executor:
+    """A bound symbol; create it with :meth:`Symbol.simple_bind` or :meth:`Symbol.bind`."""
+
+    def __init__(self, symbol, ctx, arg_arrays, grad_arrays, grad_reqs, aux_arrays):
+        self._symbol = symbol
+        self._ctx = _as_ctx(ctx)
+        self._arg_names = symbol.list_arguments()
+        self._aux_names = symbol.list_auxiliary_states()
+        self._out_names = symbol.list_outputs()
+        self.arg_arrays = list(arg_arrays)
+        pairs = list(zip(grad_arrays, grad_reqs, strict=True))
+        self.grad_arrays = [g if r != "null" else None for g, r in pairs]
+        self._grad_reqs = [r if g is not None else "null" for g, r in pairs]
+        self.aux_arrays = list(aux_arrays)
+        self._monitor = None
+        self._monitor_all = False
+        self._build_plan()
+        self._values: list | None = None
+        self._saved: list | None = None
+        self._outputs: list[NDArray] = []
+        self._arg_dict = self._aux_dict = self._grad_dict = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def _from_bind(cls, symbol, ctx, args, args_grad, grad_req, aux_states):
+        arg_names = symbol.list_arguments()
+        aux_names = symbol.list_auxiliary_states()
+        arg_arrays = _arrays(args, arg_names, "args", False)
+        grad_arrays = _arrays(args_grad, arg_names, "args_grad", True)
+        aux_arrays = _arrays(aux_states, aux_names, "aux_states", False)
+        reqs = _normalize_reqs(grad_req, arg_names, "null")
+        for n, a, g in zip(arg_names, arg_arrays, grad_arrays, strict=False):
+            if g is not None and g.shape != a.shape:
+                raise ValueError(f"args_grad: gradient of {n!r} has shape {g.shape}, the "
+                                 f"argument {a.shape}")
+        return cls(symbol, ctx, arg_arrays, grad_arrays, reqs, aux_arrays)
+
+    def _build_plan(self) -> None:
+        sym = self._symbol
+        order = sym._topo()
+        arg_pos = {n: i for i, n in enumerate(self._arg_names)}
+        aux_pos = {n: i for i, n in enumerate(self._aux_names)}
+        slot_of: dict[tuple[int, int], int] = {}
+        self._arg_slots: list[int] = [0] * len(self._arg_names)
+        steps: list[_Step] = []
+        nslots = 0
+        aux_node_idx: dict[int, int] = {}
+        for node in order:
+            if node.is_var:
+                if node.name in aux_pos and node.name not in arg_pos:
+                    aux_node_idx[id(node)] = aux_pos[node.name]
+                    continue
+                slot_of[(id(node), 0)] = nslots
+                self._arg_slots[arg_pos[node.name]] = nslots
+                nslots += 1
+                continue
+            in_slots = []
+            for child, k in node.inputs[:node.nargs]:
+                if (id(child), k) not in slot_of:
+                    raise MXNetError(f"{node.name}: input {child.name} is an auxiliary state "
+                                     "of another operator; it cannot be an argument too")
+                in_slots.append(slot_of[(id(child), k)])
+            aux_idx = []
+            for child, _ in node.inputs[node.nargs:]:
+                if id(child) not in aux_node_idx:
+                    raise MXNetError(f"{node.name}: auxiliary input {child.name!r} must be a "
+                                     "variable used only as an auxiliary state")
+                aux_idx.append(aux_node_idx[id(child)])
+            out_slots = list(range(nslots, nslots + node.num_outputs()))
+            nslots += node.num_outputs()
+            for k, s in enumerate(out_slots):
+                slot_of[(id(node), k)] = s
+            steps.append(_Step(node, in_slots, aux_idx, out_slots))
+        self._steps = steps
+        self._nslots = nslots
+        self._head_slots = [slot_of[(id(n), k)] for n, k in sym._outputs]
+        self._head_loss = [(not n.is_var) and n.op.loss for n, _ in sym._outputs]
+        # which slots lead to an argument that wants a gradient
+        wants = set()
+        for i, r in enumerate(self._grad_reqs):
+            if r != "null":
+                wants.add(self._arg_slots[i])
+        for step in steps:
+            if any(s in wants for s in step.in_slots):
+                step.grad_needed = True
+                wants.update(step.out_slots)
+        self._any_grad = bool(wants)
+
+    # ------------------------------------------------------------------ dictionaries
+    @property
+    def arg_dict(self) -> dict:
+        if self._arg_dict is None:
+            self._arg_dict = dict(zip(self._arg_names, self.arg_arrays, strict=False))
+        return self._arg_dict
+
+    @property
+    def grad_dict(self) -> dict:
+        if self._grad_dict is None:
+            self._grad_dict = dict(zip(self._arg_names, self.grad_arrays, strict=False))
+        return self._grad_dict
+
+    @property
+    def aux_dict(self) -> dict:
+        if self._aux_dict is None:
+            self._aux_dict = dict(zip(self._aux_names, self.aux_arrays, strict=False))
+        return self._aux_dict
+
+    @property
+    def output_dict(self) -> dict:
+        return dict(zip(self._out_names, self.outputs, strict=False))
+
+    @property
+    def outputs(self) -> list[NDArray]:
+        """The output NDArrays (the same objects after every forward, data refreshed)."""
+        return self._outputs
+
+    @property
+    def symbol(self):
+        return self._symbol
+
+    # ------------------------------------------------------------------ running
+    def set_monitor_callback(self, callback, monitor_all: bool = False) -> None:
+        """Call ``callback(name, NDArray)`` for every operator output (and input if
+        ``monitor_all``) during forward."""
+        self._monitor = callback
+        self._monitor_all = monitor_all
+
+    def forward(self, is_train: bool = False, **kwargs) -> list[NDArray]:
+        """Run the graph; ``kwargs`` (name -> NDArray or numpy array) are copied in first."""
+        if kwargs:
+            arg_dict = self.arg_dict
+            for name, value in kwargs.items():
+                if name not in arg_dict:
+                    raise TypeError(f"Unknown argument {name}")
+                if isinstance(value, NDArray):
+                    value = value._data
+                elif not isinstance(value, np.ndarray):
+                    raise ValueError("only accept keyword argument of NDArrays and numpy.ndarray")
+                target = arg_dict[name]
+                if value.shape != target.shape:
+                    raise ValueError(f"Shape not match! Argument {name}, need: {target.shape}, "
+                                     f"received: {value.shape}")
+                target._data[...] = value
+        vals: list = [None] * self._nslots
+        for slot, arr in zip(self._arg_slots, self.arg_arrays, strict=False):
+            vals[slot] = arr._data
+        saved: list = [None] * len(self._steps)
+        aux = self.aux_arrays
+        monitor = self._monitor
+        for i, step in enumerate(self._steps):
+            ins = [vals[s] for s in step.in_slots]
+            aux_in = [aux[k]._data for k in step.aux_idx]
+            try:
+                outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train)
+            except MXNetError as err:
+                raise MXNetError(f"Error in operator {step.name}: {err}") from None
+            for s, o in zip(step.out_slots, outs, strict=False):
+                vals[s] = o
+            if monitor is not None:
+                if self._monitor_all:
+                    for (child, k), x in zip(step.node.inputs, ins, strict=False):
+                        monitor(f"{step.name}_{child.output_names()[k]}", NDArray(x, self._ctx))
+                for oname, o in zip(step.out_names, outs, strict=False):
+                    monitor(oname, NDArray(o, self._ctx))
+        self._values = vals
+        self._saved = saved
+        self._refresh_outputs(vals)
+        return self._outputs
+
+    def _refresh_outputs(self, vals) -> None:
+        arg_slot_set = set(self._arg_slots)
+        if len(self._outputs) != len(self._head_slots):
+            self._outputs = [NDArray(np.empty(0, np.float32), self._ctx)
+                             for _ in self._head_slots]
+        for out, slot in zip(self._outputs, self._head_slots, strict=False):
+            data = vals[slot]
+            out._data = data.copy() if slot in arg_slot_set else data
+
+    def backward(self, out_grads=None, is_train: bool = True) -> None:
+        """Propagate head gradients (ones for non-loss heads when ``out_grads`` is None) and
+        write/accumulate the argument gradients according to ``grad_req``."""
+        if self._values is None:
+            raise MXNetError("backward called before forward")
+        if not self._any_grad:
+            return
+        vals = self._values
+        heads = self._head_slots
+        if out_grads is None:
+            out_grads = [None] * len(heads)
+        elif isinstance(out_grads, (NDArray, np.ndarray)):
+            out_grads = [out_grads]
+        elif not isinstance(out_grads, (list, tuple)):
+            raise TypeError("out_grads must be an NDArray or a list of NDArrays")
+        if len(out_grads) != len(heads):
+            raise ValueError(f"backward: {len(out_grads)} head gradients for {len(heads)} "
+                             f"outputs {self._out_names}")
+        grads: dict[int, np.ndarray] = {}
+        for slot, g, is_loss in zip(heads, out_grads, self._head_loss, strict=False):
+            if g is None:
+                if is_loss:
+                    continue
+                g = np.ones_like(vals[slot])
+            else:
+                g = g._data if isinstance(g, NDArray) else np.asarray(g)
+                if g.shape != vals[slot].shape:
+                    raise ValueError(f"backward: head gradient of shape {g.shape} for output "
+                                     f"of shape {vals[slot].shape}")
+            grads[slot] = grads[slot] + g if slot in grads else g
+        aux = self.aux_arrays
+        for i in range(len(self._steps) - 1, -1, -1):
+            step = self._steps[i]
+            if not step.grad_needed:
+                continue
+            ogs = [grads.get(s) for s in step.out_slots]
+            if not step.op.loss and all(g is None for g in ogs):
+                continue
+            ogs = [np.zeros_like(vals[s]) if g is None else g
+                   for g, s in zip(ogs, step.out_slots, strict=True)]
+            ins = [vals[s] for s in step.in_slots]
+            outs = [vals[s] for s in step.out_slots]
+            aux_in = [aux[k]._data for k in step.aux_idx]
+            try:
+                in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in, self._saved[i])
+            except MXNetError as err:
+                raise MXNetError(f"Error in operator {step.name} (backward): {err}") from None
+            for slot, g in zip(step.in_slots, in_grads, strict=False):
+                if g is None:
+                    continue
+                grads[slot] = grads[slot] + g if slot in grads else g
+        for slot, garr, req in zip(self._arg_slots, self.grad_arrays, self._grad_reqs,
+                                   strict=True):
+            if req == "null":
+                continue
+            g = grads.get(slot)
+            if req == "write":
+                if g is None:
+                    garr._data[...] = 0
+                else:
+                    garr._data[...] = g
+            elif g is not None:
+                garr._data += g
+
+    # ------------------------------------------------------------------ parameters
+    def copy_params_from(self, arg_params, aux_params=None, allow_extra_params=False) -> None:
+        """Copy values into the bound arrays (shapes must match; dtypes are converted)."""
+        arg_dict = self.arg_dict
+        for name, arr in (arg_params or {}).items():
+            if name in arg_dict:
+                _copy_into(arr, arg_dict[name], name)
+            elif not allow_extra_params:
+                raise ValueError(f'Find name "{name}" that is not in the arguments')
+        aux_dict = self.aux_dict
+        for name, arr in (aux_params or {}).items():
+            if name in aux_dict:
+                _copy_into(arr, aux_dict[name], name)
+            elif not allow_extra_params:
+                raise ValueError(f"Find name {name} that is not in the auxiliary states")
+
+    def reshape(self, partial_shaping: bool = False, allow_up_sizing: bool = False, **kwargs):
+        """A new executor for new input shapes sharing this one's arrays.
+
+        Arrays whose shape is unchanged are shared; a smaller one is a view of the old buffer;
+        a larger one is newly allocated (only with ``allow_up_sizing``).  Changing the shape of
+        an argument not named in ``kwargs`` needs ``partial_shaping``.
+        """
+        arg_shapes, _, aux_shapes = self._symbol.infer_shape(**kwargs)
+        if arg_shapes is None:
+            raise MXNetError(f"reshape: shapes {kwargs} do not determine every argument")
+
+        def adapt(name, old, shape, what):
+            if old is None:
+                return None
+            if old.shape == shape:
+                return old
+            if name not in kwargs and not partial_shaping:
+                raise MXNetError(
+                    f"Shape of unspecified array {what}:{name} changed from {old.shape} to "
+                    f"{shape}. This can cause the new executor to not share parameters with the "
+                    "old one. Please check for error in network. If this is intended, set "
+                    "partial_shaping=True"
+                )
+            size = int(np.prod(shape, dtype=np.int64))
+            if size > old.size:
+                if not allow_up_sizing:
+                    raise MXNetError(
+                        f"New shape of {what}:{name} {shape} is larger than the original "
+                        f"{old.shape}. First making a big executor and then down sizing it is "
+                        "more efficient than the reverse. If you really want to up size, set "
+                        "allow_up_sizing=True"
+                    )
+                return NDArray(np.zeros(shape, dtype=old._data.dtype), old._ctx)
+            flat = old._data.reshape(-1)
+            return NDArray(flat[:size].reshape(shape), old._ctx)
+
+        args = [adapt(n, a, s, "arg") for n, a, s in zip(self._arg_names, self.arg_arrays,
+                                                          arg_shapes, strict=False)]
+        grads = [adapt(n, g, s, "grad") for n, g, s in zip(self._arg_names, self.grad_arrays,
+                                                           arg_shapes, strict=False)]
+        auxs = [adapt(n, a, s, "aux") for n, a, s in zip(self._aux_names, self.aux_arrays,
+                                                         aux_shapes, strict=False)]
+        exe = Executor(self._symbol, self._ctx, args, grads, self._grad_reqs, auxs)
+        exe._monitor, exe._monitor_all = self._monitor, self._monitor_all
+        return exe
+
+    def debug_str(self) -> str:
+        return self._symbol.debug_str()
+
+
+def _copy_into(src, dst: NDArray, name: str) -> None:
+    data = src._data if isinstance(src, NDArray) else np.asarray(src)
+    if data.shape != dst.shape:
+        raise ValueError(f"copy_params_from: shape of {name!r} is {data.shape}, the bound array "
+                         f"has {dst.shape}")
+    dst._data[...] = data
+
+
+def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_arg_names=None,
+                shared_exec=None, shared_buffer=None, **shapes) -> Executor:
+    """Allocate zeroed arrays for ``symbol`` from the given input shapes and bind them.
+
+    With ``shared_exec``, arguments and auxiliary states of the same name, shape and dtype (only
+    those in ``shared_arg_names`` when it is given) reuse that executor's NDArrays, gradients
+    included, so executors for several batch sizes train one set of parameters.
+    ``shared_buffer`` (name -> NDArray) is reused (or filled) for the other arguments.
+    """
+    ctx = _as_ctx(ctx)
+    arg_shapes, _, aux_shapes = symbol.infer_shape(**shapes)
+    if arg_shapes is None:
+        partial, _, _ = symbol.infer_shape_partial(**shapes)
+        missing = [n for n, s in zip(symbol.list_arguments(), partial, strict=True)
+                   if not s or 0 in s]
+        raise MXNetError(f"simple_bind: cannot infer the shapes of {missing} from {shapes}")
+    type_dict = dict(type_dict or {})
+    for key in list(type_dict):
+        type_dict[key] = np.dtype(type_dict[key])
+    arg_types, _, aux_types = symbol.infer_type_partial(**type_dict)
+    arg_types = [t or np.float32 for t in arg_types]
+    aux_types = [t or np.float32 for t in aux_types]
+    arg_names = symbol.list_arguments()
+    aux_names = symbol.list_auxiliary_states()
+    reqs = _normalize_reqs(grad_req, arg_names, "null")
+    shared_args = shared_exec.arg_dict if shared_exec is not None else {}
+    shared_grads = shared_exec.grad_dict if shared_exec is not None else {}
+    shared_aux = shared_exec.aux_dict if shared_exec is not None else {}
+
+    def share_ok(name, arr, shape, dtype):
+        if arr is None or arr.shape != tuple(shape) or arr._data.dtype != np.dtype(dtype):
+            return False
+        return shared_arg_names is None or name in shared_arg_names
+
+    args, grads = [], []
+    for name, shape, dtype, req in zip(arg_names, arg_shapes, arg_types, reqs, strict=False):
+        arr = shared_args.get(name)
+        if share_ok(name, arr, shape, dtype):
+            args.append(arr)
+            g = shared_grads.get(name)
+            grads.append(g if g is not None and req != "null" else
+                         (NDArray(np.zeros(shape, dtype), ctx) if req != "null" else None))
+            continue
+        buf = shared_buffer.get(name) if shared_buffer is not None else None
+        size = int(np.prod(shape, dtype=np.int64))
+        if buf is not None and buf._data.dtype == np.dtype(dtype) and buf.size >= size:
+            arr = NDArray(buf._data.reshape(-1)[:size].reshape(shape), ctx)
+        else:
+            arr = NDArray(np.zeros(shape, dtype), ctx)
+            if shared_buffer is not None:
+                shared_buffer[name] = arr
+        args.append(arr)
+        grads.append(NDArray(np.zeros(shape, dtype), ctx) if req != "null" else None)
+    auxs = []
+    for name, shape, dtype in zip(aux_names, aux_shapes, aux_types, strict=False):
+        arr = shared_aux.get(name)
+        auxs.append(arr if share_ok(name, arr, shape, dtype) else
+                    NDArray(np.zeros(shape, dtype), ctx))
+    return Executor(symbol, ctx, args, grads, reqs, auxs)

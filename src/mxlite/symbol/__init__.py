@@ -1,0 +1,35 @@
+"""``mx.sym`` / ``mx.symbol``: symbolic graphs, their JSON format, inference and binding.
+
+Every registered operator is available as a constructor, ``mx.sym.FullyConnected(data,
+num_hidden=10, name="fc")``; names not given are generated as MXNet does (``fullyconnected0``).
+"""
+
+from __future__ import annotations
+
+from ..operator import registry as _registry
+from . import attribute, name
+from .attribute import AttrScope
+from .symbol import Group, Symbol, Variable, load, load_json, var
+
+__all__ = ["AttrScope", "Group", "Symbol", "Variable", "attribute", "load", "load_json", "name",
+           "var"]
+
+
+def __getattr__(opname: str):
+    if opname.startswith("__"):
+        raise AttributeError(opname)
+    from ..base import MXNetError
+    from .symbol import _op_function
+
+    try:
+        _registry.get(opname)
+    except MXNetError as err:
+        raise AttributeError(f"module 'mxlite.symbol' has no attribute {opname!r} ({err})") \
+            from None
+    fn = _op_function(opname, opname.lower())
+    globals()[opname] = fn
+    return fn
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_registry.list_operators()))
