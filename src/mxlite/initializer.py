@@ -81,33 +81,67 @@ def _float_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
 
 
-def _draw_affine(data: np.ndarray, draw: str, a: float, b: float) -> None:
-    """Fill ``data`` with ``draw`` ("uniform" on [0, 1) or "normal") times ``a`` plus ``b``.
+def _target_buffer(data: np.ndarray) -> tuple[np.ndarray, bool]:
+    """A flat float32/float64 buffer to draw into: ``data`` itself when it is one (no copy)."""
+    fdt = _float_dtype(data.dtype)
+    if data.dtype == fdt and data.flags.c_contiguous:
+        return data.reshape(-1), True
+    return np.empty(data.size, dtype=fdt), False
 
-    Float32/float64 contiguous targets are drawn into directly (no temporary); other dtypes and
-    strided views go through one float32/float64 buffer cast on assignment.
-    """
+
+def _fill_uniform(data: np.ndarray, low: float, high: float) -> None:
+    """Fill ``data`` with U(low, high): uniforms on [0, 1) drawn in place, then one fused
+    ``x * (high - low) + low`` pass."""
     if data.size == 0:
         return
-    gen = _random.generator()
-    fdt = _float_dtype(data.dtype)
-    direct = data.dtype == fdt and data.flags.c_contiguous
-    buf = data.reshape(-1) if direct else np.empty(data.size, dtype=fdt)
-    if draw == "uniform":
-        gen.random(dtype=fdt, out=buf)
-    else:
-        gen.standard_normal(dtype=fdt, out=buf)
-    _affine_inplace(buf, fdt.type(a), fdt.type(b))
+    buf, direct = _target_buffer(data)
+    _random.generator().random(dtype=buf.dtype, out=buf)
+    _affine_inplace(buf, buf.dtype.type(high - low), buf.dtype.type(low))
     if not direct:
         data[...] = buf.reshape(data.shape)
 
 
-def _fill_uniform(data: np.ndarray, low: float, high: float) -> None:
-    _draw_affine(data, "uniform", high - low, low)
+# Box-Muller block: two scratch vectors of this many elements stay in L2 cache
+_BM_BLOCK = 16384
 
 
-def _fill_normal(data: np.ndarray, loc: float, scale: float) -> None:
-    _draw_affine(data, "normal", scale, loc)
+def _fill_normal(data: np.ndarray, scale: float) -> None:
+    """Fill ``data`` with N(0, scale^2) by the Box-Muller transform of uniforms drawn in place.
+
+    Each block of ``2m`` uniforms ``(u1, u2)`` becomes ``r cos(t), r sin(t)`` with
+    ``r = scale * sqrt(-2 log(1 - u1))``, ``t = 2 pi u2``, computed with NumPy's SIMD
+    transcendental ufuncs into two cache-sized scratch vectors (no full-size temporaries).
+    Float32 targets use float32 uniforms (resolution 2^-24, so |z| <= 5.77 sigma, a tail of
+    probability 8e-9 cut, as torch's float32 ``normal_``); float64 targets use float64 uniforms.
+    """
+    if data.size == 0:
+        return
+    gen = _random.generator()
+    buf, direct = _target_buffer(data)
+    gen.random(dtype=buf.dtype, out=buf)
+    n = buf.size
+    even = n - n % 2
+    half = min(_BM_BLOCK, even // 2)
+    radius = np.empty(half, dtype=buf.dtype)
+    angle = np.empty(half, dtype=buf.dtype)
+    neg2var = -2.0 * scale * scale
+    for start in range(0, even, 2 * _BM_BLOCK):
+        m = (min(start + 2 * _BM_BLOCK, even) - start) // 2
+        u1, u2 = buf[start : start + m], buf[start + m : start + 2 * m]
+        r, t = radius[:m], angle[:m]
+        np.subtract(1, u1, out=r)
+        np.log(r, out=r)
+        np.multiply(r, neg2var, out=r)
+        np.sqrt(r, out=r)
+        np.multiply(u2, 2 * math.pi, out=t)
+        np.cos(t, out=u1)
+        np.sin(t, out=u2)
+        np.multiply(u1, r, out=u1)
+        np.multiply(u2, r, out=u2)
+    if n % 2:
+        buf[-1] = scale * gen.standard_normal()
+    if not direct:
+        data[...] = buf.reshape(data.shape)
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -596,7 +630,7 @@ class Normal(Initializer):
         super().__init__(sigma=sigma)
 
     def _init_weight(self, name, arr) -> None:
-        _fill_normal(_data(arr, name), 0.0, self.sigma)
+        _fill_normal(_data(arr, name), self.sigma)
 
 
 @register
@@ -629,7 +663,7 @@ class Orthogonal(Initializer):
         if self.rand_type == "uniform":
             _fill_uniform(tmp, -1.0, 1.0)
         else:
-            _fill_normal(tmp, 0.0, 1.0)
+            _fill_normal(tmp, 1.0)
         u, _, vt = np.linalg.svd(tmp, full_matrices=False)
         res = u if u.shape == tmp.shape else vt
         res *= self.scale
@@ -665,7 +699,7 @@ class Xavier(Initializer):
         if self.rnd_type == "uniform":
             _fill_uniform(data, -scale, scale)
         else:
-            _fill_normal(data, 0.0, scale)
+            _fill_normal(data, scale)
 
 
 @register

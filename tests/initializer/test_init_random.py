@@ -67,12 +67,31 @@ def test_uniform_bounds_mean_var(scale, dtype):
     assert_uniform(x, scale)
 
 
+@pytest.mark.parametrize("shape", [(200, 300), (301, 201)], ids=["even", "odd-size"])
 @pytest.mark.parametrize("sigma", [0.01, 1.0, 4.0], ids=lambda s: f"sigma={s}")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_normal_mean_std(sigma, dtype):
-    x = _draw(mx.init.Normal(sigma), (200, 300), dtype=dtype)
+def test_normal_mean_std(sigma, dtype, shape):
+    x = _draw(mx.init.Normal(sigma), shape, dtype=dtype)
     assert x.dtype == np.dtype(dtype)
     assert_normal(x, sigma)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 32767, 32769], ids=lambda n: f"n={n}")
+def test_normal_fills_every_element_of_any_size(size):
+    a = _draw(mx.init.Normal(1.0), (size,))
+    b = _draw(mx.init.Normal(1.0), (size,))
+    assert np.all(np.isfinite(a)) and np.all(a != b)
+
+
+def test_normal_box_muller_pairs_are_independent():
+    # the two halves of a block share their radius: their squares must still be uncorrelated
+    m = 16384
+    x = _draw(mx.init.Normal(1.0), (4 * m,)).astype(np.float64)
+    for block in (x[: 2 * m], x[2 * m :]):
+        z0, z1 = block[:m], block[m:]
+        assert abs(np.corrcoef(z0, z1)[0, 1]) < 5 / math.sqrt(m)
+        assert abs(np.corrcoef(z0**2, z1**2)[0, 1]) < 5 / math.sqrt(m)
+    assert abs(np.corrcoef(x[: 2 * m], x[2 * m :])[0, 1]) < 5 / math.sqrt(2 * m)
 
 
 def test_float16_target_is_drawn_then_cast():
