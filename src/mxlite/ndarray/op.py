@@ -1,0 +1,103 @@
+"""Every registered operator as an ``mx.nd`` function running its forward pass (inference).
+
+``mx.nd.FullyConnected(data, weight, bias, num_hidden=10)``: inputs positionally (in the
+operator's argument order, auxiliary states last, as MXNet does) or by keyword, then parameters;
+``out=`` receives the result.  Functions are created on first access through module
+``__getattr__`` from :mod:`mxlite.operator.registry`.
+"""
+
+from __future__ import annotations
+
+from ..base import MXNetError
+from ..operator import registry
+from .ndarray import NDArray, _ctx_of
+
+__all__: list[str] = []
+
+
+def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = False):
+    """Run operator ``opname`` on NDArray inputs; returns an NDArray or a list of them."""
+    op = registry.get(opname)
+    inputs: list[NDArray] = []
+    params_pos: list = []
+    for a in args:
+        if isinstance(a, NDArray):
+            if params_pos:
+                raise TypeError(f"{opname}: input NDArray given after positional parameters")
+            inputs.append(a)
+        elif op.variadic and isinstance(a, (list, tuple)) and a and \
+                all(isinstance(x, NDArray) for x in a) and not params_pos:
+            inputs.extend(a)
+        else:
+            params_pos.append(a)
+    nd_kwargs = {k: v for k, v in kwargs.items() if isinstance(v, NDArray)}
+    raw = {k: v for k, v in kwargs.items() if not isinstance(v, NDArray) and v is not None}
+    if params_pos:
+        free = [p for p in op.params if p not in raw and p != op.variadic]
+        if len(params_pos) > len(free):
+            raise TypeError(f"{opname}: too many positional arguments {params_pos!r}")
+        raw.update(zip(free, params_pos, strict=False))
+    if op.variadic:
+        if nd_kwargs:
+            raise TypeError(f"{opname} takes its inputs positionally, got keyword inputs "
+                            f"{sorted(nd_kwargs)}")
+        raw.setdefault(op.variadic, len(inputs))
+    params = op.parse_params(raw)
+    arg_names = op.arguments(params)
+    slots = arg_names + op.aux_states(params)
+    if len(inputs) > len(slots):
+        raise MXNetError(f"{opname}: {len(inputs)} inputs given, it takes {len(slots)} {slots}")
+    given = dict(zip(slots, inputs, strict=False))
+    for key, value in nd_kwargs.items():
+        if key not in slots:
+            raise MXNetError(f"{opname}: unknown input {key!r}; inputs are {slots}")
+        if key in given:
+            raise MXNetError(f"{opname}: input {key!r} given twice")
+        given[key] = value
+    missing = [s for s in slots if s not in given]
+    if missing:
+        raise MXNetError(f"{opname}: required input(s) {missing} missing; inputs are {slots}")
+    arrays = [given[s]._data for s in slots]
+    outs, _ = op.forward(params, arrays[:len(arg_names)], arrays[len(arg_names):], is_train)
+    ctx = _ctx_of(*given.values())
+    if out is not None:
+        targets = out if isinstance(out, (list, tuple)) else [out]
+        if len(targets) != len(outs):
+            raise ValueError(f"{opname}: out has {len(targets)} arrays for {len(outs)} outputs")
+        for t, o in zip(targets, outs, strict=True):
+            if not isinstance(t, NDArray):
+                raise TypeError(f"{opname}: out must be an NDArray, got {type(t).__name__}")
+            if t.shape != o.shape:
+                raise ValueError(f"{opname}: out has shape {t.shape}, the result {o.shape}")
+            t._data[...] = o
+        return out
+    results = [NDArray(o, ctx) for o in outs]
+    return results[0] if len(results) == 1 else results
+
+
+def _function(opname: str):
+    op = registry.get(opname)
+
+    def fn(*args, out=None, name=None, **kwargs):
+        return invoke(opname, args, kwargs, out=out)
+
+    fn.__name__ = opname
+    fn.__doc__ = (f"Operator ``{op.name}`` on NDArrays (forward, inference mode); parameters: "
+                  + ", ".join(f"{k} ({v.kind})" for k, v in op.params.items()))
+    return fn
+
+
+def __getattr__(name: str):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    try:
+        registry.get(name)
+    except MXNetError:
+        raise AttributeError(f"module 'mxlite.ndarray.op' has no attribute {name!r}") from None
+    fn = _function(name)
+    globals()[name] = fn
+    return fn
+
+
+def __dir__():
+    return sorted(set(globals()) | set(registry.list_operators()))
