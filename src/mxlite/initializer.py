@@ -207,6 +207,18 @@ def _check_int(cls: str, arg: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+def _jsonable(value):
+    """A constructor argument as ``dumps()`` writes it: arrays as nested lists, NumPy scalars as
+    Python numbers."""
+    if isinstance(value, NDArray):
+        return value._data.tolist()
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
 def _default_stat(x: NDArray) -> str:
     """norm(x) / sqrt(size(x)) in the array's float precision, as MXNet's verbose mode prints."""
     data = x._data
@@ -337,7 +349,7 @@ class Initializer:
 
     # ------------------------------------------------------------------ internals
     def _json_kwargs(self) -> dict:
-        return dict(self._kwargs)
+        return {key: _jsonable(value) for key, value in self._kwargs.items()}
 
     def _verbose_print(self, desc, pattern, arr) -> None:
         if self._verbose and self._print_func is not None:
@@ -597,16 +609,6 @@ class Constant(Initializer):
         elif isinstance(value, (list, tuple)):
             value = np.asarray(value, dtype=np.float64)
         _assign(name, _data(arr, name), value, "Constant value")
-
-    def _json_kwargs(self) -> dict:
-        value = self._kwargs["value"]
-        if isinstance(value, NDArray):
-            value = value._data.tolist()
-        elif isinstance(value, (np.ndarray, np.generic)):
-            value = value.tolist()
-        elif isinstance(value, tuple):
-            value = list(value)
-        return {"value": value}
 
 
 @register
