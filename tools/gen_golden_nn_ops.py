@@ -118,6 +118,68 @@ for op in ("LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionO
     case(f"{short}_regression_scale_column", op, {"grad_scale": 2.5},
          {"data": U(4, 1), "label": U(4)})
 
+# ---- Convolution / Deconvolution
+for cid, params, dshape in [
+    ("conv2d", {"kernel": (3, 3), "num_filter": 4}, (2, 3, 5, 5)),
+    ("conv2d_stride_pad", {"kernel": (3, 3), "num_filter": 2, "stride": (2, 2), "pad": (1, 1)},
+     (2, 3, 6, 5)),
+    ("conv2d_dilate_group", {"kernel": (2, 3), "num_filter": 4, "dilate": (2, 1),
+                             "num_group": 2, "pad": (1, 0)}, (1, 4, 6, 6)),
+    ("conv2d_no_bias", {"kernel": (1, 1), "num_filter": 3, "no_bias": True}, (2, 2, 3, 3)),
+    ("conv1d", {"kernel": (3,), "num_filter": 3, "stride": (2,), "pad": (1,)}, (2, 2, 9)),
+    ("conv1d_dilate", {"kernel": (2,), "num_filter": 2, "dilate": (3,), "layout": "NCW"},
+     (2, 3, 8)),
+]:
+    c = dshape[1]
+    g = params.get("num_group", 1)
+    inputs = {"data": U(*dshape), "weight": U(params["num_filter"], c // g, *params["kernel"])}
+    if not params.get("no_bias"):
+        inputs["bias"] = U(params["num_filter"])
+    case(cid, "Convolution", params, inputs)
+for cid, params, dshape in [
+    ("deconv2d", {"kernel": (3, 3), "num_filter": 2}, (2, 3, 4, 4)),
+    ("deconv2d_bias_stride_pad_adj", {"kernel": (3, 3), "num_filter": 2, "stride": (2, 2),
+                                      "pad": (1, 1), "adj": (1, 0), "no_bias": False},
+     (2, 3, 3, 4)),
+    ("deconv2d_group_dilate", {"kernel": (2, 2), "num_filter": 4, "num_group": 2,
+                               "dilate": (2, 1)}, (1, 4, 3, 3)),
+    ("deconv2d_target_shape", {"kernel": (4, 4), "num_filter": 2, "stride": (2, 2),
+                               "target_shape": (8, 7)}, (1, 2, 4, 4)),
+    ("deconv1d", {"kernel": (3,), "num_filter": 2, "stride": (2,), "no_bias": False}, (2, 3, 5)),
+]:
+    c = dshape[1]
+    g = params.get("num_group", 1)
+    inputs = {"data": U(*dshape), "weight": U(c, params["num_filter"] // g, *params["kernel"])}
+    if params.get("no_bias") is False:
+        inputs["bias"] = U(params["num_filter"])
+    case(cid, "Deconvolution", params, inputs)
+# ---- Pooling
+for cid, params, dshape in [
+    ("pool_max", {"kernel": (2, 2), "stride": (2, 2)}, (2, 2, 4, 4)),
+    ("pool_max_pad", {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1)}, (1, 2, 5, 5)),
+    ("pool_max_full", {"kernel": (3, 3), "stride": (2, 2), "pooling_convention": "full"},
+     (1, 2, 6, 6)),
+    ("pool_avg", {"kernel": (2, 2), "pool_type": "avg"}, (2, 2, 3, 4)),
+    ("pool_avg_pad", {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1), "pool_type": "avg"},
+     (1, 2, 5, 5)),
+    ("pool_avg_pad_exclude", {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1),
+                              "pool_type": "avg", "count_include_pad": False}, (1, 2, 5, 5)),
+    ("pool_avg_full_pad", {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1),
+                           "pool_type": "avg", "pooling_convention": "full"}, (1, 2, 6, 6)),
+    ("pool_avg_full_exclude", {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1),
+                               "pool_type": "avg", "pooling_convention": "full",
+                               "count_include_pad": False}, (1, 2, 6, 6)),
+    ("pool_sum", {"kernel": (3, 2), "stride": (1, 2), "pool_type": "sum"}, (2, 2, 4, 4)),
+    ("pool_global_max", {"global_pool": True}, (2, 3, 3, 4)),
+    ("pool_global_avg", {"global_pool": True, "pool_type": "avg", "kernel": (1, 1)},
+     (2, 3, 3, 4)),
+    ("pool1d_max", {"kernel": (3,), "stride": (2,), "pad": (1,)}, (2, 2, 7)),
+    ("pool1d_avg_full", {"kernel": (2,), "stride": (2,), "pool_type": "avg",
+                         "pooling_convention": "full"}, (2, 2, 7)),
+    ("pool1d_global_sum", {"global_pool": True, "pool_type": "sum"}, (2, 2, 5)),
+]:
+    case(cid, "Pooling", params, {"data": distinct(*dshape)})
+
 
 def run_case(cid, op, params, inputs, aux, is_train, extra):
     variables = {name: mx.sym.Variable(name) for name in list(inputs) + list(aux)}

@@ -5,7 +5,9 @@ Importing this package registers every operator below in :mod:`mxlite.operator.r
 
 from . import (  # noqa: F401  (each module registers its operators on import)
     activation,
+    convolution,
     fully_connected,
     loss,
+    pooling,
     softmax,
 )

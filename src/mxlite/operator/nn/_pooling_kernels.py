@@ -1,0 +1,87 @@
+"""Numba kernels for Pooling over (N, C, H, W) arrays (1-D pooling uses H = 1).
+
+Window ``(y, x)`` covers rows ``[y*sh - ph, y*sh - ph + kh)`` clipped to ``H + ph`` (the padded
+extent) and then to the image.  ``kind``: 0 max (padding never wins; ``argmax`` keeps the flat
+index ``iy * W + ix`` of the first maximum, -1 for an empty window), 1 avg, 2 sum.  Average
+divides by the window size clipped to the padded extent (``count_pad``) or by the number of
+image elements in the window.  Kernels run in parallel over the ``N * C`` planes.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _window(o, s, p, k, size):  # pragma: no cover - numba
+    start = o * s - p
+    end = min(start + k, size + p)
+    padded = end - start
+    return max(start, 0), min(end, size), padded
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def pool_forward(x, kind, kh, kw, sh, sw, ph, pw, count_pad, out, argmax):  # pragma: no cover
+    n_img, n_ch, height, width = x.shape
+    oh, ow = out.shape[2], out.shape[3]
+    for nc in numba.prange(n_img * n_ch):
+        n = nc // n_ch
+        c = nc - n * n_ch
+        for y in range(oh):
+            h0, h1, hpad = _window(y, sh, ph, kh, height)
+            for xx in range(ow):
+                w0, w1, wpad = _window(xx, sw, pw, kw, width)
+                if kind == 0:
+                    best = -np.inf
+                    arg = -1
+                    for iy in range(h0, h1):
+                        for ix in range(w0, w1):
+                            v = x[n, c, iy, ix]
+                            if v > best or arg < 0:
+                                best = v
+                                arg = iy * width + ix
+                    out[n, c, y, xx] = best if arg >= 0 else 0
+                    argmax[n, c, y, xx] = arg
+                else:
+                    acc = 0.0
+                    for iy in range(h0, h1):
+                        for ix in range(w0, w1):
+                            acc += x[n, c, iy, ix]
+                    if kind == 1:
+                        if count_pad:
+                            cnt = hpad * wpad
+                        else:
+                            cnt = (h1 - h0) * (w1 - w0)
+                        acc = acc / cnt if cnt > 0 else 0.0
+                    out[n, c, y, xx] = acc
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def pool_backward(dy, kind, kh, kw, sh, sw, ph, pw, count_pad, argmax, dx):  # pragma: no cover
+    n_img, n_ch, height, width = dx.shape
+    oh, ow = dy.shape[2], dy.shape[3]
+    for nc in numba.prange(n_img * n_ch):
+        n = nc // n_ch
+        c = nc - n * n_ch
+        for a in range(height):
+            for b in range(width):
+                dx[n, c, a, b] = 0
+        for y in range(oh):
+            h0, h1, hpad = _window(y, sh, ph, kh, height)
+            for xx in range(ow):
+                g = dy[n, c, y, xx]
+                if kind == 0:
+                    arg = argmax[n, c, y, xx]
+                    if arg >= 0:
+                        dx[n, c, arg // width, arg % width] += g
+                    continue
+                w0, w1, wpad = _window(xx, sw, pw, kw, width)
+                if kind == 1:
+                    cnt = hpad * wpad if count_pad else (h1 - h0) * (w1 - w0)
+                    if cnt <= 0:
+                        continue
+                    g = g / cnt
+                for iy in range(h0, h1):
+                    for ix in range(w0, w1):
+                        dx[n, c, iy, ix] += g

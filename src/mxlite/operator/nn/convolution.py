@@ -1,0 +1,288 @@
+"""Convolution and Deconvolution, 1-D (NCW) and 2-D (NCHW), as in MXNet 1.9.1.
+
+Convolution: data ``(N, C, H, W)``, weight ``(num_filter, C / num_group, kh, kw)``, bias
+``(num_filter,)``; output spatial size ``(H + 2 pad - dilate (k - 1) - 1) // stride + 1``.
+Computed with im2col (Numba, :mod:`._im2col`) and one BLAS GEMM per group; backward is the
+transposed GEMMs plus col2im.
+
+Deconvolution (the gradient of a convolution with respect to its input, used as a layer):
+data ``(N, C, H, W)``, weight ``(C, num_filter / num_group, kh, kw)``; output spatial size
+``stride (H - 1) + dilate (k - 1) + 1 - 2 pad + adj``.  With ``target_shape`` MXNet derives
+``pad`` and ``adj`` from it: ``t = stride (H - 1) + dilate (k - 1) + 1 - target``,
+``pad = ceil(t / 2)``, ``adj = t % 2``.  ``no_bias`` defaults to True, as in MXNet.
+
+``workspace``, ``cudnn_tune`` and ``cudnn_off`` are accepted and ignored.  ``layout`` may be
+None, ``NCW`` or ``NCHW``; 3-D convolution is not implemented.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import Operator, Param, ShapeError, register
+from . import _im2col as _kernels
+from ._util import fmt, merge_shape, spatial_tuple
+
+_COMMON = {
+    "kernel": Param("shape"),
+    "stride": Param("shape", ()),
+    "dilate": Param("shape", ()),
+    "pad": Param("shape", ()),
+    "num_filter": Param("int"),
+    "num_group": Param("int", 1),
+    "workspace": Param("int", 1024),
+    "no_bias": Param("bool", False),
+    "cudnn_tune": Param("str", None, optional=True,
+                        choices=(None, "off", "limited_workspace", "fastest")),
+    "cudnn_off": Param("bool", False),
+    "layout": Param("str", None, optional=True,
+                    choices=(None, "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC")),
+}
+
+
+class _Geometry:
+    """Kernel, stride, dilation and padding as 2-D tuples (1-D convolutions get H = 1)."""
+
+    def __init__(self, op, p, data_shape, deconv=False):
+        nsp = len(p.kernel)
+        if nsp not in (1, 2):
+            raise ShapeError(f"{op}: only 1-D and 2-D kernels are supported, got kernel={p.kernel}")
+        expected_layout = "NCW" if nsp == 1 else "NCHW"
+        if p.layout not in (None, expected_layout):
+            raise ShapeError(f"{op}: layout {p.layout!r} is not supported for a {nsp}-D kernel "
+                             f"(use {expected_layout})")
+        if len(data_shape) != nsp + 2:
+            raise ShapeError(f"{op}: data shape {fmt(data_shape)} must have {nsp + 2} axes for "
+                             f"kernel={p.kernel}")
+        if any(k <= 0 for k in p.kernel):
+            raise ShapeError(f"{op}: kernel={p.kernel} must be positive")
+        if p.num_filter <= 0:
+            raise ShapeError(f"{op}: num_filter must be positive, got {p.num_filter}")
+        if p.num_group <= 0:
+            raise ShapeError(f"{op}: num_group must be positive, got {p.num_group}")
+        self.nsp = nsp
+        self.kernel = tuple(p.kernel)
+        self.stride = spatial_tuple(op, "stride", p.stride, nsp, 1)
+        self.dilate = spatial_tuple(op, "dilate", p.dilate, nsp, 1)
+        self.pad = spatial_tuple(op, "pad", p.pad, nsp, 0)
+        if any(s <= 0 for s in self.stride) or any(d <= 0 for d in self.dilate):
+            raise ShapeError(f"{op}: stride={self.stride} and dilate={self.dilate} must be positive")
+        if any(v < 0 for v in self.pad):
+            raise ShapeError(f"{op}: pad={self.pad} must be non-negative")
+        self.batch, self.channels = int(data_shape[0]), int(data_shape[1])
+        self.in_spatial = tuple(int(s) for s in data_shape[2:])
+        ext = tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilate, strict=True))
+        if not deconv:
+            self.adj = (0,) * nsp
+            out = tuple(
+                (i + 2 * pd - e) // s + 1
+                for i, pd, e, s in zip(self.in_spatial, self.pad, ext, self.stride, strict=True)
+            )
+            if any(o <= 0 for o in out) or any(
+                i + 2 * pd < e for i, pd, e in zip(self.in_spatial, self.pad, ext, strict=True)
+            ):
+                raise ShapeError(
+                    f"{op}: kernel={self.kernel} (dilate={self.dilate}) does not fit data shape "
+                    f"{fmt(data_shape)} with pad={self.pad}"
+                )
+        else:
+            full = tuple(s * (i - 1) + e
+                         for i, e, s in zip(self.in_spatial, ext, self.stride, strict=True))
+            target = tuple(p.target_shape)
+            if target and any(t > 0 for t in target):
+                if len(target) != nsp:
+                    raise ShapeError(f"{op}: target_shape={target} must have {nsp} dimension(s)")
+                diff = tuple(f - t for f, t in zip(full, target, strict=True))
+                self.pad = tuple((d + 1) // 2 for d in diff)
+                self.adj = tuple(d % 2 for d in diff)
+            else:
+                self.adj = spatial_tuple(op, "adj", p.adj, nsp, 0)
+            if any(a >= s and a > 0 for a, s in zip(self.adj, self.stride, strict=True)):
+                raise ShapeError(f"{op}: adj={self.adj} must be smaller than stride={self.stride}")
+            out = tuple(f - 2 * pd + a
+                        for f, pd, a in zip(full, self.pad, self.adj, strict=True))
+            if any(o <= 0 for o in out):
+                raise ShapeError(f"{op}: output size {out} is not positive for data shape "
+                                 f"{fmt(data_shape)}, kernel={self.kernel}, pad={self.pad}")
+        self.out_spatial = out
+
+    def as2d(self, values):
+        return (1, *values) if self.nsp == 1 else tuple(values)
+
+    def kernel_args(self, image_spatial, cols_spatial):
+        """Arguments of im2col/col2im for an image of ``image_spatial`` and ``cols_spatial``
+        sliding positions (both for the convolution direction)."""
+        kh, kw = self.as2d(self.kernel)
+        sh, sw = self.as2d(self.stride)
+        dh, dw = (1, self.dilate[0]) if self.nsp == 1 else self.dilate
+        ph, pw = (0, self.pad[0]) if self.nsp == 1 else self.pad
+        oh, ow = self.as2d(cols_spatial)
+        return kh, kw, sh, sw, ph, pw, dh, dw, oh, ow
+
+
+def _as4d(x):
+    return x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]) if x.ndim == 3 else x
+
+
+def _im2col(x, geo, out_spatial):
+    x4 = np.ascontiguousarray(_as4d(x))
+    args = geo.kernel_args(x.shape[2:], out_spatial)
+    rows = x.shape[1] * int(np.prod(geo.kernel))
+    cols = np.empty((rows, x.shape[0] * int(np.prod(out_spatial))), dtype=x.dtype)
+    _kernels.im2col(x4, *args, cols)
+    return cols
+
+
+def _col2im(cols, geo, image_shape, out_spatial):
+    out = np.empty(image_shape, dtype=cols.dtype)
+    args = geo.kernel_args(image_shape[2:], out_spatial)
+    _kernels.col2im(np.ascontiguousarray(cols), *args, _as4d(out))
+    return out
+
+
+def _nfl_to_nchw(y, n, f, spatial):
+    """(F, N*L) GEMM result -> (N, F, *spatial) contiguous."""
+    return np.ascontiguousarray(y.reshape(f, n, -1).transpose(1, 0, 2)).reshape(n, f, *spatial)
+
+
+def _nchw_to_fnl(y):
+    """(N, F, *spatial) -> (F, N*L) contiguous."""
+    n, f = y.shape[:2]
+    return np.ascontiguousarray(y.reshape(n, f, -1).transpose(1, 0, 2)).reshape(f, -1)
+
+
+class _ConvBase(Operator):
+    deconv = False
+
+    def arguments(self, p):
+        return ["data", "weight"] if p.no_bias else ["data", "weight", "bias"]
+
+    def _weight_shape(self, p, channels):
+        raise NotImplementedError
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        in_shapes = list(in_shapes)
+        if not p.no_bias:
+            in_shapes[2] = merge_shape(self.name, "bias", in_shapes[2], (p.num_filter,))
+        data = in_shapes[0]
+        if data is None:
+            return in_shapes, [None], aux_shapes
+        data = tuple(int(s) for s in data)
+        geo = _Geometry(self.name, p, data, self.deconv)
+        c = data[1]
+        if c % p.num_group or p.num_filter % p.num_group:
+            raise ShapeError(
+                f"{self.name}: data channels ({c}) and num_filter ({p.num_filter}) must be "
+                f"divisible by num_group ({p.num_group}); data shape {fmt(data)}"
+            )
+        want_w = self._weight_shape(p, c)
+        if in_shapes[1] is not None and tuple(in_shapes[1]) != want_w:
+            raise ShapeError(
+                f"{self.name}: weight shape {fmt(in_shapes[1])} does not match data shape "
+                f"{fmt(data)}; expected {fmt(want_w)}"
+            )
+        in_shapes[0], in_shapes[1] = data, want_w
+        return in_shapes, [(data[0], p.num_filter, *geo.out_spatial)], aux_shapes
+
+
+@register
+class Convolution(_ConvBase):
+    name = "Convolution"
+    params = dict(_COMMON)
+
+    def _weight_shape(self, p, channels):
+        return (p.num_filter, channels // p.num_group, *p.kernel)
+
+    def forward(self, p, inputs, aux, is_train):
+        x, w = inputs[0], inputs[1]
+        geo = _Geometry(self.name, p, x.shape)
+        cols = _im2col(x, geo, geo.out_spatial)
+        g, f = p.num_group, p.num_filter
+        w2 = w.reshape(f, -1)
+        if g == 1:
+            y = np.matmul(w2, cols)
+        else:
+            fg, rg = f // g, cols.shape[0] // g
+            y = np.empty((f, cols.shape[1]), dtype=x.dtype)
+            for k in range(g):
+                np.matmul(w2[k * fg:(k + 1) * fg], cols[k * rg:(k + 1) * rg],
+                          out=y[k * fg:(k + 1) * fg])
+        out = _nfl_to_nchw(y, x.shape[0], f, geo.out_spatial)
+        if not p.no_bias:
+            out += inputs[2].reshape((1, f) + (1,) * geo.nsp)
+        return [out], (geo, cols)
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x, w = inputs[0], inputs[1]
+        geo, cols = saved
+        g, f = p.num_group, p.num_filter
+        dy = _nchw_to_fnl(np.asarray(out_grads[0], dtype=x.dtype))
+        w2 = w.reshape(f, -1)
+        fg, rg = f // g, cols.shape[0] // g
+        dw = np.empty_like(w2)
+        dcols = np.empty_like(cols)
+        for k in range(g):
+            fs, rs = slice(k * fg, (k + 1) * fg), slice(k * rg, (k + 1) * rg)
+            np.matmul(dy[fs], cols[rs].T, out=dw[fs])
+            np.matmul(w2[fs].T, dy[fs], out=dcols[rs])
+        dx = _col2im(dcols, geo, x.shape, geo.out_spatial)
+        grads = [dx, dw.reshape(w.shape)]
+        if not p.no_bias:
+            grads.append(dy.sum(axis=1))
+        return grads
+
+
+@register
+class Deconvolution(_ConvBase):
+    name = "Deconvolution"
+    deconv = True
+    params = {
+        **_COMMON,
+        "adj": Param("shape", ()),
+        "target_shape": Param("shape", ()),
+        "workspace": Param("int", 512),
+        "no_bias": Param("bool", True),
+    }
+
+    def _weight_shape(self, p, channels):
+        return (channels, p.num_filter // p.num_group, *p.kernel)
+
+    def forward(self, p, inputs, aux, is_train):
+        x, w = inputs[0], inputs[1]
+        geo = _Geometry(self.name, p, x.shape, deconv=True)
+        n, c = x.shape[:2]
+        g, f = p.num_group, p.num_filter
+        cg = c // g
+        xf = _nchw_to_fnl(x)  # (C, N*L_in)
+        w2 = w.reshape(c, -1)  # (C, F/g * K)
+        rg = w2.shape[1]
+        cols = np.empty((g * rg, xf.shape[1]), dtype=x.dtype)
+        for k in range(g):
+            cs = slice(k * cg, (k + 1) * cg)
+            np.matmul(w2[cs].T, xf[cs], out=cols[k * rg:(k + 1) * rg])
+        out = _col2im(cols, geo, (n, f, *geo.out_spatial), geo.in_spatial)
+        if not p.no_bias:
+            out += inputs[2].reshape((1, f) + (1,) * geo.nsp)
+        return [out], (geo, xf)
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x, w = inputs[0], inputs[1]
+        geo, xf = saved
+        c = x.shape[1]
+        g = p.num_group
+        cg = c // g
+        dy = np.asarray(out_grads[0], dtype=x.dtype)
+        cols = _im2col(dy, geo, geo.in_spatial)  # (F*K, N*L_in)
+        w2 = w.reshape(c, -1)
+        rg = w2.shape[1]
+        dxf = np.empty_like(xf)
+        dw = np.empty_like(w2)
+        for k in range(g):
+            cs, rs = slice(k * cg, (k + 1) * cg), slice(k * rg, (k + 1) * rg)
+            np.matmul(w2[cs], cols[rs], out=dxf[cs])
+            np.matmul(xf[cs], cols[rs].T, out=dw[cs])
+        dx = _nfl_to_nchw(dxf, x.shape[0], c, geo.in_spatial)
+        grads = [dx, dw.reshape(w.shape)]
+        if not p.no_bias:
+            grads.append(dy.sum(axis=(0, *range(2, dy.ndim))))
+        return grads
