@@ -1,0 +1,785 @@
+"""Fused optimizer update kernels: one pass over memory, in place, no temporaries.
+
+Calling convention shared by every update kernel::
+
+    kernel(w, g, *states, w16, sc)
+
+* ``w``: the weight being updated, flat float32 or float64 (the float32 master copy under
+  multi-precision).  The arithmetic runs in ``w``'s dtype, as MXNet's kernels do.
+* ``g``: the gradient, flat, same dtype as ``w``, or ``uint16`` holding float16 bits.
+* ``states``: flat arrays of ``w``'s dtype, updated in place.
+* ``w16``: ``uint16`` view of a float16 weight to write the rounded result to in the same pass
+  (multi-precision), or an empty array.
+* ``sc``: the hyperparameter scalars, already combined in Python (learning rate after schedule
+  and multiplier, bias corrections, ...), as an array of ``w``'s dtype; each kernel documents
+  its layout.  ``clip < 0`` means no gradient clipping.
+
+Each :class:`Kernel` bundles a serial and a ``parallel=True`` variant of the same loop; tensors of
+at least :data:`~mxlite.kernels.PARALLEL_THRESHOLD` elements take the parallel one.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+from numba.np.unsafe.ndarray import to_fixed_tuple
+
+from . import PARALLEL_THRESHOLD
+from ._half import half_bits, load
+
+__all__ = [
+    "KERNELS", "Kernel", "adadelta", "adagrad", "adam", "adamax", "adamw", "dcasgd", "ftml",
+    "ftrl", "lamb_apply", "lamb_moments", "nadam", "nag_mom", "rmsprop", "rmspropalex", "sgd",
+    "sgd_mom", "sgld", "signsgd", "signum", "sumsq", "test_update",
+]
+
+_AT = {"cache": True, "inline": "always", "fastmath": False}
+_SER = {"cache": True, "fastmath": False}
+_PAR = {"cache": True, "fastmath": False, "parallel": True}
+
+EMPTY16 = np.empty(0, dtype=np.uint16)
+
+
+class Kernel:
+    """A serial/parallel pair of one update loop, called like the loop itself."""
+
+    __slots__ = ("name", "parallel", "serial")
+
+    def __init__(self, name: str, serial, parallel):
+        self.name = name
+        self.serial = serial
+        self.parallel = parallel
+
+    def __call__(self, *args):
+        if args[0].size >= PARALLEL_THRESHOLD:
+            return self.parallel(*args)
+        return self.serial(*args)
+
+    @property
+    def dispatchers(self):
+        return (self.serial, self.parallel)
+
+    def __repr__(self) -> str:
+        return f"<Kernel {self.name}>"
+
+
+KERNELS: dict[str, Kernel] = {}
+
+
+def _pair(name, serial, parallel) -> Kernel:
+    k = Kernel(name, serial, parallel)
+    KERNELS[name] = k
+    return k
+
+
+@numba.njit(**_AT)
+def _clip(x, c):
+    if c >= 0:
+        if x > c:
+            return c
+        if x < -c:
+            return -c
+    return x
+
+
+@numba.njit(**_AT)
+def _store(w, w16, st, i, v):
+    w[i] = v
+    if st:
+        w16[i] = half_bits(v)
+
+
+# --------------------------------------------------------------------------- SGD
+# sc = (lr, wd, rescale, clip)
+
+
+@numba.njit(**_AT)
+def _sgd_at(i, w, g, w16, st, p):
+    lr, wd, rs, c = p
+    wi = w[i]
+    step = -(lr * wd * wi) - lr * _clip(rs * load(g, i), c)
+    _store(w, w16, st, i, wi + step)
+
+
+@numba.njit(**_SER)
+def _sgd_ser(w, g, w16, sc):
+    p = to_fixed_tuple(sc, 4)
+    st = w16.size > 0
+    for i in range(w.size):
+        _sgd_at(i, w, g, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _sgd_par(w, g, w16, sc):
+    p = to_fixed_tuple(sc, 4)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _sgd_at(i, w, g, w16, st, p)
+
+
+sgd = _pair("sgd", _sgd_ser, _sgd_par)
+
+# sc = (lr, wd, rescale, clip, momentum)
+
+
+@numba.njit(**_AT)
+def _sgd_mom_at(i, w, g, m, w16, st, p):
+    lr, wd, rs, c, mom = p
+    wi = w[i]
+    mi = mom * m[i] - lr * wd * wi - lr * _clip(rs * load(g, i), c)
+    m[i] = mi
+    _store(w, w16, st, i, wi + mi)
+
+
+@numba.njit(**_SER)
+def _sgd_mom_ser(w, g, m, w16, sc):
+    p = to_fixed_tuple(sc, 5)
+    st = w16.size > 0
+    for i in range(w.size):
+        _sgd_mom_at(i, w, g, m, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _sgd_mom_par(w, g, m, w16, sc):
+    p = to_fixed_tuple(sc, 5)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _sgd_mom_at(i, w, g, m, w16, st, p)
+
+
+sgd_mom = _pair("sgd_mom", _sgd_mom_ser, _sgd_mom_par)
+
+# --------------------------------------------------------------------------- NAG
+# sc = (lr, wd, rescale, clip, momentum, momentum + 1)
+
+
+@numba.njit(**_AT)
+def _nag_mom_at(i, w, g, m, w16, st, p):
+    lr, wd, rs, c, mom, mom1 = p
+    wi = w[i]
+    gi = _clip(rs * load(g, i), c)
+    mi = mom * m[i]
+    wn = wi - mi + mom1 * (mi - lr * (gi + wd * wi))
+    # MXNet 1.9.1 updates the weight in place first, so the momentum's weight-decay term
+    # sees the new weight
+    m[i] = mi - lr * (gi + wd * wn)
+    _store(w, w16, st, i, wn)
+
+
+@numba.njit(**_SER)
+def _nag_mom_ser(w, g, m, w16, sc):
+    p = to_fixed_tuple(sc, 6)
+    st = w16.size > 0
+    for i in range(w.size):
+        _nag_mom_at(i, w, g, m, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _nag_mom_par(w, g, m, w16, sc):
+    p = to_fixed_tuple(sc, 6)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _nag_mom_at(i, w, g, m, w16, st, p)
+
+
+nag_mom = _pair("nag_mom", _nag_mom_ser, _nag_mom_par)
+
+# --------------------------------------------------------------------------- Adam
+# sc = (lr, wd, rescale, clip, beta1, 1 - beta1, beta2, 1 - beta2, epsilon)
+
+
+@numba.njit(**_AT)
+def _adam_at(i, w, g, m, v, w16, st, p):
+    lr, wd, rs, c, b1, ob1, b2, ob2, eps = p
+    wi = w[i]
+    gi = _clip(load(g, i) * rs + wi * wd, c)
+    mi = b1 * m[i] + ob1 * gi
+    vi = b2 * v[i] + ob2 * gi * gi
+    m[i] = mi
+    v[i] = vi
+    _store(w, w16, st, i, wi - lr * mi / (np.sqrt(vi) + eps))
+
+
+@numba.njit(**_SER)
+def _adam_ser(w, g, m, v, w16, sc):
+    p = to_fixed_tuple(sc, 9)
+    st = w16.size > 0
+    for i in range(w.size):
+        _adam_at(i, w, g, m, v, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _adam_par(w, g, m, v, w16, sc):
+    p = to_fixed_tuple(sc, 9)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _adam_at(i, w, g, m, v, w16, st, p)
+
+
+adam = _pair("adam", _adam_ser, _adam_par)
+
+# sc = (lr, eta, wd, rescale, clip, beta1, 1 - beta1, beta2, 1 - beta2, epsilon)
+
+
+@numba.njit(**_AT)
+def _adamw_at(i, w, g, m, v, w16, st, p):
+    lr, eta, wd, rs, c, b1, ob1, b2, ob2, eps = p
+    wi = w[i]
+    gi = _clip(load(g, i) * rs, c)
+    mi = b1 * m[i] + ob1 * gi
+    vi = b2 * v[i] + ob2 * gi * gi
+    m[i] = mi
+    v[i] = vi
+    _store(w, w16, st, i, wi - eta * (lr * mi / (np.sqrt(vi) + eps) + wd * wi))
+
+
+@numba.njit(**_SER)
+def _adamw_ser(w, g, m, v, w16, sc):
+    p = to_fixed_tuple(sc, 10)
+    st = w16.size > 0
+    for i in range(w.size):
+        _adamw_at(i, w, g, m, v, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _adamw_par(w, g, m, v, w16, sc):
+    p = to_fixed_tuple(sc, 10)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _adamw_at(i, w, g, m, v, w16, st, p)
+
+
+adamw = _pair("adamw", _adamw_ser, _adamw_par)
+
+# --------------------------------------------------------------------------- RMSProp
+# sc = (lr, wd, rescale, clip, gamma1, 1 - gamma1, epsilon, clip_weights)
+
+
+@numba.njit(**_AT)
+def _rmsprop_at(i, w, g, n, w16, st, p):
+    lr, wd, rs, c, g1, og1, eps, cw = p
+    wi = w[i]
+    gi = _clip(rs * load(g, i) + wd * wi, c)
+    ni = og1 * gi * gi + g1 * n[i]
+    n[i] = ni
+    _store(w, w16, st, i, _clip(wi - lr * gi / np.sqrt(ni + eps), cw))
+
+
+@numba.njit(**_SER)
+def _rmsprop_ser(w, g, n, w16, sc):
+    p = to_fixed_tuple(sc, 8)
+    st = w16.size > 0
+    for i in range(w.size):
+        _rmsprop_at(i, w, g, n, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _rmsprop_par(w, g, n, w16, sc):
+    p = to_fixed_tuple(sc, 8)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _rmsprop_at(i, w, g, n, w16, st, p)
+
+
+rmsprop = _pair("rmsprop", _rmsprop_ser, _rmsprop_par)
+
+# sc = (lr, wd, rescale, clip, gamma1, 1 - gamma1, gamma2, epsilon, clip_weights)
+
+
+@numba.njit(**_AT)
+def _rmspropalex_at(i, w, g, n, gb, d, w16, st, p):
+    lr, wd, rs, c, g1, og1, g2, eps, cw = p
+    wi = w[i]
+    gi = _clip(rs * load(g, i) + wd * wi, c)
+    ni = og1 * gi * gi + g1 * n[i]
+    gbi = og1 * gi + g1 * gb[i]
+    di = g2 * d[i] - lr * gi / np.sqrt(ni - gbi * gbi + eps)
+    n[i] = ni
+    gb[i] = gbi
+    d[i] = di
+    _store(w, w16, st, i, _clip(wi + di, cw))
+
+
+@numba.njit(**_SER)
+def _rmspropalex_ser(w, g, n, gb, d, w16, sc):
+    p = to_fixed_tuple(sc, 9)
+    st = w16.size > 0
+    for i in range(w.size):
+        _rmspropalex_at(i, w, g, n, gb, d, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _rmspropalex_par(w, g, n, gb, d, w16, sc):
+    p = to_fixed_tuple(sc, 9)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _rmspropalex_at(i, w, g, n, gb, d, w16, st, p)
+
+
+rmspropalex = _pair("rmspropalex", _rmspropalex_ser, _rmspropalex_par)
+
+# --------------------------------------------------------------------------- AdaGrad
+# sc = (lr, wd, rescale, clip, eps)
+
+
+@numba.njit(**_AT)
+def _adagrad_at(i, w, g, h, w16, st, p):
+    lr, wd, rs, c, eps = p
+    wi = w[i]
+    gi = _clip(load(g, i) * rs, c)
+    hi = h[i] + gi * gi
+    h[i] = hi
+    _store(w, w16, st, i, wi + (gi / np.sqrt(hi + eps) + wi * wd) * -lr)
+
+
+@numba.njit(**_SER)
+def _adagrad_ser(w, g, h, w16, sc):
+    p = to_fixed_tuple(sc, 5)
+    st = w16.size > 0
+    for i in range(w.size):
+        _adagrad_at(i, w, g, h, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _adagrad_par(w, g, h, w16, sc):
+    p = to_fixed_tuple(sc, 5)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _adagrad_at(i, w, g, h, w16, st, p)
+
+
+adagrad = _pair("adagrad", _adagrad_ser, _adagrad_par)
+
+# --------------------------------------------------------------------------- AdaDelta
+# sc = (wd, rescale, clip, rho, 1 - rho, epsilon)
+
+
+@numba.njit(**_AT)
+def _adadelta_at(i, w, g, ag, ad, w16, st, p):
+    wd, rs, c, rho, orho, eps = p
+    wi = w[i]
+    gi = _clip(load(g, i) * rs, c)
+    agi = rho * ag[i] + orho * gi * gi
+    delta = np.sqrt(ad[i] + eps) / np.sqrt(agi + eps) * gi
+    ag[i] = agi
+    ad[i] = rho * ad[i] + orho * delta * delta
+    _store(w, w16, st, i, wi - (delta + wd * wi))
+
+
+@numba.njit(**_SER)
+def _adadelta_ser(w, g, ag, ad, w16, sc):
+    p = to_fixed_tuple(sc, 6)
+    st = w16.size > 0
+    for i in range(w.size):
+        _adadelta_at(i, w, g, ag, ad, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _adadelta_par(w, g, ag, ad, w16, sc):
+    p = to_fixed_tuple(sc, 6)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _adadelta_at(i, w, g, ag, ad, w16, st, p)
+
+
+adadelta = _pair("adadelta", _adadelta_ser, _adadelta_par)
+
+# --------------------------------------------------------------------------- Adamax
+# sc = (lr / (1 - beta1**t), wd, rescale, clip, beta1, 1 - beta1, beta2)
+
+
+@numba.njit(**_AT)
+def _adamax_at(i, w, g, m, u, w16, st, p):
+    lr, wd, rs, c, b1, ob1, b2 = p
+    wi = w[i]
+    gi = _clip(load(g, i) * rs + wd * wi, c)
+    mi = b1 * m[i] + ob1 * gi
+    ui = max(b2 * u[i], abs(gi))
+    m[i] = mi
+    u[i] = ui
+    _store(w, w16, st, i, wi - lr * mi / ui)
+
+
+@numba.njit(**_SER)
+def _adamax_ser(w, g, m, u, w16, sc):
+    p = to_fixed_tuple(sc, 7)
+    st = w16.size > 0
+    for i in range(w.size):
+        _adamax_at(i, w, g, m, u, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _adamax_par(w, g, m, u, w16, sc):
+    p = to_fixed_tuple(sc, 7)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _adamax_at(i, w, g, m, u, w16, st, p)
+
+
+adamax = _pair("adamax", _adamax_ser, _adamax_par)
+
+# --------------------------------------------------------------------------- Nadam
+# sc = (lr, wd, rescale, clip, beta1, 1 - beta1, beta2, 1 - beta2, epsilon,
+#       1 - m_schedule, 1 - m_schedule_next, 1 - beta2**t, 1 - momentum_t, momentum_t1)
+
+
+@numba.njit(**_AT)
+def _nadam_at(i, w, g, m, v, w16, st, p):
+    lr, wd, rs, c, b1, ob1, b2, ob2, eps, oms, omsn, ob2t, omt, mt1 = p
+    wi = w[i]
+    gi = _clip(load(g, i) * rs + wd * wi, c)
+    mi = b1 * m[i] + ob1 * gi
+    vi = b2 * v[i] + ob2 * gi * gi
+    m[i] = mi
+    v[i] = vi
+    mbar = omt * (gi / oms) + mt1 * (mi / omsn)
+    _store(w, w16, st, i, wi - lr * mbar / (np.sqrt(vi / ob2t) + eps))
+
+
+@numba.njit(**_SER)
+def _nadam_ser(w, g, m, v, w16, sc):
+    p = to_fixed_tuple(sc, 14)
+    st = w16.size > 0
+    for i in range(w.size):
+        _nadam_at(i, w, g, m, v, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _nadam_par(w, g, m, v, w16, sc):
+    p = to_fixed_tuple(sc, 14)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _nadam_at(i, w, g, m, v, w16, st, p)
+
+
+nadam = _pair("nadam", _nadam_ser, _nadam_par)
+
+# --------------------------------------------------------------------------- DCASGD
+# sc = (lr, wd, rescale, clip, momentum, lamda); m is empty without momentum
+
+
+@numba.njit(**_AT)
+def _dcasgd_at(i, w, g, m, prev, w16, st, hm, p):
+    lr, wd, rs, c, mom, lamda = p
+    wi = w[i]
+    gi = _clip(load(g, i) * rs, c)
+    d = -lr * (gi + wd * wi + lamda * gi * gi * (wi - prev[i]))
+    if hm:
+        d = mom * m[i] + d
+        m[i] = d
+    prev[i] = wi
+    _store(w, w16, st, i, wi + d)
+
+
+@numba.njit(**_SER)
+def _dcasgd_ser(w, g, m, prev, w16, sc):
+    p = to_fixed_tuple(sc, 6)
+    st = w16.size > 0
+    hm = m.size > 0
+    for i in range(w.size):
+        _dcasgd_at(i, w, g, m, prev, w16, st, hm, p)
+
+
+@numba.njit(**_PAR)
+def _dcasgd_par(w, g, m, prev, w16, sc):
+    p = to_fixed_tuple(sc, 6)
+    st = w16.size > 0
+    hm = m.size > 0
+    for i in prange(w.size):
+        _dcasgd_at(i, w, g, m, prev, w16, st, hm, p)
+
+
+dcasgd = _pair("dcasgd", _dcasgd_ser, _dcasgd_par)
+
+# --------------------------------------------------------------------------- SGLD
+# sc = (lr / 2, wd, rescale, clip, sqrt(lr)); noise holds standard normal draws
+
+
+@numba.njit(**_AT)
+def _sgld_at(i, w, g, noise, w16, st, p):
+    hlr, wd, rs, c, slr = p
+    wi = w[i]
+    gi = _clip(load(g, i) * rs, c)
+    wi = wi + -hlr * (gi + wd * wi)
+    _store(w, w16, st, i, wi + noise[i] * slr)
+
+
+@numba.njit(**_SER)
+def _sgld_ser(w, g, noise, w16, sc):
+    p = to_fixed_tuple(sc, 5)
+    st = w16.size > 0
+    for i in range(w.size):
+        _sgld_at(i, w, g, noise, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _sgld_par(w, g, noise, w16, sc):
+    p = to_fixed_tuple(sc, 5)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _sgld_at(i, w, g, noise, w16, st, p)
+
+
+sgld = _pair("sgld", _sgld_ser, _sgld_par)
+
+# --------------------------------------------------------------------------- signSGD / Signum
+# signsgd sc = (lr, wd, rescale, clip, 1 - lr * wd)
+
+
+@numba.njit(**_AT)
+def _signsgd_at(i, w, g, w16, st, p):
+    lr, _wd, rs, c, decay = p
+    wi = w[i]
+    gi = _clip(rs * load(g, i), c)
+    _store(w, w16, st, i, decay * wi - lr * np.sign(gi))
+
+
+@numba.njit(**_SER)
+def _signsgd_ser(w, g, w16, sc):
+    p = to_fixed_tuple(sc, 5)
+    st = w16.size > 0
+    for i in range(w.size):
+        _signsgd_at(i, w, g, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _signsgd_par(w, g, w16, sc):
+    p = to_fixed_tuple(sc, 5)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _signsgd_at(i, w, g, w16, st, p)
+
+
+signsgd = _pair("signsgd", _signsgd_ser, _signsgd_par)
+
+# signum sc = (lr, wd, rescale, clip, momentum, 1 - momentum, 1 - lr * wd_lh)
+
+
+@numba.njit(**_AT)
+def _signum_at(i, w, g, m, w16, st, p):
+    lr, wd, rs, c, mom, omom, decay = p
+    wi = w[i]
+    mi = mom * m[i] - omom * (wd * wi + _clip(rs * load(g, i), c))
+    m[i] = mi
+    _store(w, w16, st, i, decay * wi + lr * np.sign(mi))
+
+
+@numba.njit(**_SER)
+def _signum_ser(w, g, m, w16, sc):
+    p = to_fixed_tuple(sc, 7)
+    st = w16.size > 0
+    for i in range(w.size):
+        _signum_at(i, w, g, m, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _signum_par(w, g, m, w16, sc):
+    p = to_fixed_tuple(sc, 7)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _signum_at(i, w, g, m, w16, st, p)
+
+
+signum = _pair("signum", _signum_ser, _signum_par)
+
+# --------------------------------------------------------------------------- FTML
+# sc = (lr, wd, rescale, clip, beta1, 1 - beta1, beta2, 1 - beta2, epsilon,
+#       1 - beta1**t, 1 - beta2**t)
+
+
+@numba.njit(**_AT)
+def _ftml_at(i, w, g, d, v, z, w16, st, p):
+    lr, wd, rs, c, b1, ob1, b2, ob2, eps, ob1t, ob2t = p
+    wi = w[i]
+    gi = _clip(rs * load(g, i) + wd * wi, c)
+    vi = b2 * v[i] + ob2 * gi * gi
+    dt = ob1t / lr * (np.sqrt(vi / ob2t) + eps)
+    zi = b1 * z[i] + ob1 * gi - (dt - b1 * d[i]) * wi
+    v[i] = vi
+    d[i] = dt
+    z[i] = zi
+    _store(w, w16, st, i, -zi / dt)
+
+
+@numba.njit(**_SER)
+def _ftml_ser(w, g, d, v, z, w16, sc):
+    p = to_fixed_tuple(sc, 11)
+    st = w16.size > 0
+    for i in range(w.size):
+        _ftml_at(i, w, g, d, v, z, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _ftml_par(w, g, d, v, z, w16, sc):
+    p = to_fixed_tuple(sc, 11)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _ftml_at(i, w, g, d, v, z, w16, st, p)
+
+
+ftml = _pair("ftml", _ftml_ser, _ftml_par)
+
+# --------------------------------------------------------------------------- FTRL
+# sc = (lr, wd, rescale, clip, lamda1, beta)
+
+
+@numba.njit(**_AT)
+def _ftrl_at(i, w, g, z, n, w16, st, p):
+    lr, wd, rs, c, l1, beta = p
+    wi = w[i]
+    gi = _clip(rs * load(g, i), c)
+    ni = n[i]
+    zi = z[i] + gi - (np.sqrt(ni + gi * gi) - np.sqrt(ni)) * wi / lr
+    ni = ni + gi * gi
+    z[i] = zi
+    n[i] = ni
+    wn = (np.sign(zi) * l1 - zi) / ((beta + np.sqrt(ni)) / lr + wd)
+    if not abs(zi) > l1:
+        wn = wn * (l1 - l1)  # masked to zero (NaN stays NaN, as MXNet's multiply by the mask)
+    _store(w, w16, st, i, wn)
+
+
+@numba.njit(**_SER)
+def _ftrl_ser(w, g, z, n, w16, sc):
+    p = to_fixed_tuple(sc, 6)
+    st = w16.size > 0
+    for i in range(w.size):
+        _ftrl_at(i, w, g, z, n, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _ftrl_par(w, g, z, n, w16, sc):
+    p = to_fixed_tuple(sc, 6)
+    st = w16.size > 0
+    for i in prange(w.size):
+        _ftrl_at(i, w, g, z, n, w16, st, p)
+
+
+ftrl = _pair("ftrl", _ftrl_ser, _ftrl_par)
+
+# --------------------------------------------------------------------------- LAMB
+# Two passes, no temporary: pass 1 updates the moments and reduces ||w||^2 and ||update||^2;
+# pass 2 recomputes the update from the new moments and applies it with the trust ratio.
+# sc = (wd, rescale, clip, beta1, 1 - beta1, beta2, 1 - beta2, epsilon,
+#       1 - beta1**t, 1 - beta2**t, lr * trust_ratio)   (bias terms are 1 without correction)
+
+
+@numba.njit(**_AT)
+def _lamb_dir(wi, mi, vi, p):
+    wd, _rs, _c, _b1, _ob1, _b2, _ob2, eps, bc1, bc2, _lrr = p
+    return (mi / bc1) / (np.sqrt(vi / bc2) + eps) + wd * wi
+
+
+@numba.njit(**_AT)
+def _lamb_mom_at(i, w, g, m, v, p):
+    _wd, rs, c, b1, ob1, b2, ob2, _eps, _bc1, _bc2, _lrr = p
+    gi = _clip(load(g, i) * rs, c)
+    mi = b1 * m[i] + ob1 * gi
+    vi = b2 * v[i] + ob2 * gi * gi
+    m[i] = mi
+    v[i] = vi
+    return mi, vi
+
+
+@numba.njit(**_SER)
+def _lamb_moments_ser(w, g, m, v, sc):
+    p = to_fixed_tuple(sc, 11)
+    ws = 0.0
+    us = 0.0
+    for i in range(w.size):
+        mi, vi = _lamb_mom_at(i, w, g, m, v, p)
+        wi = w[i]
+        u = _lamb_dir(wi, mi, vi, p)
+        ws += np.float64(wi) * np.float64(wi)
+        us += np.float64(u) * np.float64(u)
+    return ws, us
+
+
+@numba.njit(**_PAR)
+def _lamb_moments_par(w, g, m, v, sc):
+    p = to_fixed_tuple(sc, 11)
+    ws = 0.0
+    us = 0.0
+    for i in prange(w.size):
+        mi, vi = _lamb_mom_at(i, w, g, m, v, p)
+        wi = w[i]
+        u = _lamb_dir(wi, mi, vi, p)
+        ws += np.float64(wi) * np.float64(wi)
+        us += np.float64(u) * np.float64(u)
+    return ws, us
+
+
+lamb_moments = _pair("lamb_moments", _lamb_moments_ser, _lamb_moments_par)
+
+
+@numba.njit(**_SER)
+def _lamb_apply_ser(w, m, v, w16, sc):
+    p = to_fixed_tuple(sc, 11)
+    lrr = p[10]
+    st = w16.size > 0
+    for i in range(w.size):
+        wi = w[i]
+        _store(w, w16, st, i, wi - lrr * _lamb_dir(wi, m[i], v[i], p))
+
+
+@numba.njit(**_PAR)
+def _lamb_apply_par(w, m, v, w16, sc):
+    p = to_fixed_tuple(sc, 11)
+    lrr = p[10]
+    st = w16.size > 0
+    for i in prange(w.size):
+        wi = w[i]
+        _store(w, w16, st, i, wi - lrr * _lamb_dir(wi, m[i], v[i], p))
+
+
+lamb_apply = _pair("lamb_apply", _lamb_apply_ser, _lamb_apply_par)
+
+# --------------------------------------------------------------------------- Test
+# sc = (rescale,); state <- new weight
+
+
+@numba.njit(**_SER)
+def _test_ser(w, g, s, w16, sc):
+    rs = sc[0]
+    st = w16.size > 0
+    for i in range(w.size):
+        wn = w[i] + load(g, i) * rs
+        s[i] = wn
+        _store(w, w16, st, i, wn)
+
+
+@numba.njit(**_PAR)
+def _test_par(w, g, s, w16, sc):
+    rs = sc[0]
+    st = w16.size > 0
+    for i in prange(w.size):
+        wn = w[i] + load(g, i) * rs
+        s[i] = wn
+        _store(w, w16, st, i, wn)
+
+
+test_update = _pair("test_update", _test_ser, _test_par)
+
+# --------------------------------------------------------------------------- reductions
+
+
+@numba.njit(**_SER)
+def _sumsq_ser(x):
+    s = 0.0
+    for i in range(x.size):
+        xi = np.float64(load(x, i))
+        s += xi * xi
+    return s
+
+
+@numba.njit(**_PAR)
+def _sumsq_par(x):
+    s = 0.0
+    for i in prange(x.size):
+        xi = np.float64(load(x, i))
+        s += xi * xi
+    return s
+
+
+sumsq = _pair("sumsq", _sumsq_ser, _sumsq_par)

@@ -1,0 +1,154 @@
+"""Adam and AdamW."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ..kernels import optimizer as K
+from ..ndarray import zeros
+from .optimizer import (
+    FusedOptimizer,
+    bias_power,
+    check_nonnegative,
+    check_unit_interval,
+    clip_ref,
+    register,
+)
+from .updater import STATE_TYPES
+
+
+class AdamState(NamedTuple):
+    mean: object
+    var: object
+
+
+STATE_TYPES["AdamState"] = AdamState
+
+
+class AdamHyper(NamedTuple):
+    lr: float  # learning rate with both bias corrections folded in
+    wd: float
+    rescale_grad: float
+    clip: float
+    beta1: float
+    one_minus_beta1: float
+    beta2: float
+    one_minus_beta2: float
+    epsilon: float
+
+
+def _moments(weight):
+    return AdamState(zeros(weight.shape, weight.context, dtype=weight.dtype),
+                     zeros(weight.shape, weight.context, dtype=weight.dtype))
+
+
+@register
+class Adam(FusedOptimizer):
+    r"""Adam (Kingma & Ba), with MXNet 1.9.1's placement of weight decay and clipping.
+
+    At step :math:`t` of this parameter (its own update count):
+
+    .. math::
+
+        \hat g &= \mathrm{clip}(r g + \lambda w) \\
+        m &\leftarrow \beta_1 m + (1 - \beta_1)\hat g \\
+        v &\leftarrow \beta_2 v + (1 - \beta_2)\hat g^2 \\
+        \eta_t &= \eta \sqrt{1 - \beta_2^t} / (1 - \beta_1^t) \\
+        w &\leftarrow w - \eta_t\, m / (\sqrt v + \epsilon)
+
+    Weight decay is L2 added to the rescaled gradient *before* clipping; the bias corrections
+    are folded into the learning rate (so :math:`\epsilon` is not bias-corrected).
+    ``clip_gradient=0`` (or None) disables clipping.  State: ``AdamState(mean, var)``.
+
+    Example
+    -------
+    >>> import mxlite as mx
+    >>> opt = mx.optimizer.Adam(learning_rate=0.1)
+    >>> w, g = mx.nd.array([1.0]), mx.nd.array([0.5])
+    >>> opt.update(0, w, g, opt.create_state(0, w)); round(float(w.asscalar()), 4)
+    0.9
+    """
+
+    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8,
+                 lazy_update=True, **kwargs):
+        check_unit_interval("beta1", beta1)
+        check_unit_interval("beta2", beta2)
+        check_nonnegative("epsilon", epsilon)
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.lazy_update = lazy_update
+
+    def create_state(self, index, weight):
+        return _moments(weight)
+
+    def _hyper(self, index):
+        t = self._index_update_count[index]
+        lr = self._get_lr(index)
+        lr *= math.sqrt(1.0 - bias_power(self.beta2, t)) / (1.0 - bias_power(self.beta1, t))
+        return AdamHyper(lr, self._get_wd(index), self.rescale_grad, self._clip(),
+                         self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2, self.epsilon)
+
+    _kernel = K.adam
+
+    def _reference(self, index, w, g, arrays, hp):
+        m, v = arrays
+        gh = clip_ref(g * hp.rescale_grad + w * hp.wd, hp.clip)
+        m[...] = hp.beta1 * m + hp.one_minus_beta1 * gh
+        v[...] = hp.beta2 * v + hp.one_minus_beta2 * gh * gh
+        w[...] = w - hp.lr * m / (np.sqrt(v) + hp.epsilon)
+
+
+class AdamWHyper(NamedTuple):
+    lr: float
+    eta: float
+    wd: float
+    rescale_grad: float
+    clip: float
+    beta1: float
+    one_minus_beta1: float
+    beta2: float
+    one_minus_beta2: float
+    epsilon: float
+
+
+@register
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter), on MXNet's ``adamw_update``.
+
+    MXNet 1.9.1 has the ``adamw_update`` operator but no AdamW optimizer class; mxlite's class
+    drives the operator the way MXNet 2.0's ``AdamW`` does (operator ``lr = 1``, ``eta`` = the
+    bias-corrected learning rate):
+
+    .. math::
+
+        \hat g &= \mathrm{clip}(r g) \\
+        m &\leftarrow \beta_1 m + (1 - \beta_1)\hat g \\
+        v &\leftarrow \beta_2 v + (1 - \beta_2)\hat g^2 \\
+        \eta_t &= \eta \sqrt{1 - \beta_2^t} / (1 - \beta_1^t) \\
+        w &\leftarrow w - \eta_t\,( m / (\sqrt v + \epsilon) + \lambda w)
+
+    The weight decay is not part of the gradient (so not clipped, not in the moments).
+    State: ``AdamState(mean, var)``.
+    """
+
+    def _hyper(self, index):
+        t = self._index_update_count[index]
+        eta = self._get_lr(index)
+        eta *= math.sqrt(1.0 - bias_power(self.beta2, t)) / (1.0 - bias_power(self.beta1, t))
+        return AdamWHyper(1.0, eta, self._get_wd(index), self.rescale_grad, self._clip(),
+                          self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2,
+                          self.epsilon)
+
+    _kernel = K.adamw
+
+    def _reference(self, index, w, g, arrays, hp):
+        m, v = arrays
+        gh = clip_ref(g * hp.rescale_grad, hp.clip)
+        m[...] = hp.beta1 * m + hp.one_minus_beta1 * gh
+        v[...] = hp.beta2 * v + hp.one_minus_beta2 * gh * gh
+        w[...] = w - hp.eta * (hp.lr * m / (np.sqrt(v) + hp.epsilon) + hp.wd * w)

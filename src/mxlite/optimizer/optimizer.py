@@ -1,0 +1,517 @@
+"""The optimizer contract: :class:`Optimizer`, its registry, and :class:`FusedOptimizer`.
+
+:class:`Optimizer` carries MXNet 1.9.1's bookkeeping (learning rate and scheduler, per-parameter
+lr/wd multipliers, update counts); subclasses implement ``create_state`` and ``update``.
+
+:class:`FusedOptimizer` is the base of every built-in optimizer.  It splits an update into
+
+* ``_hyper(index)``: the scalars of this step (learning rate after schedule and multiplier,
+  weight decay after multiplier, bias corrections, ...), computed once in Python;
+* ``_reference(w, g, states, hp)``: the update written in plain NumPy, readable next to the
+  docstring's equations (:meth:`FusedOptimizer.step` runs it);
+* the fused path: one Numba kernel (``_kernel``, see :mod:`mxlite.kernels.optimizer`) doing the
+  same arithmetic in one pass over memory (:meth:`FusedOptimizer.update` runs it).
+
+Both paths share ``_hyper``, so they differ only in the element-wise code, and a test checks they
+agree for every optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..base import Registry
+from ..ndarray import NDArray
+
+__all__ = ["FusedOptimizer", "Optimizer", "create", "register"]
+
+
+# --------------------------------------------------------------------------- validation helpers
+def _number(name: str, value, *, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    return value
+
+
+def check_nonnegative(name: str, value, *, allow_none: bool = False):
+    """ValueError unless ``value`` is a number >= 0 (NaN rejected)."""
+    value = _number(name, value, allow_none=allow_none)
+    if value is not None and not value >= 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def check_unit_interval(name: str, value):
+    """ValueError unless ``0 <= value < 1``."""
+    value = _number(name, value)
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return value
+
+
+def check_arrays(weight, grad) -> None:
+    """TypeError/ValueError unless ``weight`` and ``grad`` are NDArrays of equal shape and dtype."""
+    if not isinstance(weight, NDArray):
+        raise TypeError(f"weight must be an NDArray, got {type(weight).__name__}")
+    if not isinstance(grad, NDArray):
+        raise TypeError(f"grad must be an NDArray, got {type(grad).__name__}")
+    if weight.shape != grad.shape:
+        raise ValueError(
+            f"weight and grad shapes differ: weight {weight.shape}, grad {grad.shape}"
+        )
+    if weight._data.dtype != grad._data.dtype:
+        raise TypeError(
+            f"weight and grad dtypes differ: weight {weight._data.dtype}, "
+            f"grad {grad._data.dtype}"
+        )
+
+
+# --------------------------------------------------------------------------- base class
+class Optimizer:
+    """Base class of all optimizers, with MXNet 1.9.1's constructor and bookkeeping.
+
+    Parameters
+    ----------
+    rescale_grad : float
+        Gradients are multiplied by it (often ``1 / batch_size``).
+    param_idx2name : dict of int -> str, optional
+        Names of the parameters by index; names that end neither in ``_weight`` nor ``_gamma``
+        get a weight-decay multiplier of 0.
+    wd : float
+        Weight decay (L2) coefficient, >= 0.
+    clip_gradient : float, optional
+        Clip gradients to ``[-clip_gradient, clip_gradient]``; ``None`` (or a negative value)
+        disables clipping.
+    learning_rate : float, optional
+        Initial learning rate (>= 0).  Default 0.01 when neither it nor ``lr_scheduler`` is
+        given; when both are given and differ, it overwrites the scheduler's ``base_lr`` (with a
+        warning), as MXNet does.
+    lr_scheduler : callable, optional
+        An object with a ``base_lr`` attribute, called as ``lr_scheduler(num_update)``.
+    sym : Symbol, optional
+        Read for ``__lr_mult__`` / ``__wd_mult__`` attributes (via ``attr_dict()`` and
+        ``list_arguments()``).
+    begin_num_update : int
+        Update count to start from.
+    multi_precision : bool
+        With float16 weights, keep a float32 master copy and update in float32.
+    param_dict : dict of int -> Parameter, optional
+        Objects with ``lr_mult`` and ``wd_mult`` attributes, looked up by index first.
+
+    Example
+    -------
+    >>> import mxlite as mx
+    >>> opt = mx.optimizer.create('sgd', learning_rate=0.1, momentum=0.9)
+    >>> upd = mx.optimizer.get_updater(opt)
+    >>> w, g = mx.nd.ones((3,)), mx.nd.ones((3,))
+    >>> upd(0, g, w)
+    >>> w.asnumpy().tolist()
+    [0.8999999761581421, 0.8999999761581421, 0.8999999761581421]
+    """
+
+    opt_registry: dict[str, type]  # set below, the registry's name -> class table
+
+    def __init__(self, rescale_grad=1.0, param_idx2name=None, wd=0.0, clip_gradient=None,
+                 learning_rate=None, lr_scheduler=None, sym=None, begin_num_update=0,
+                 multi_precision=False, param_dict=None):
+        _number("rescale_grad", rescale_grad)
+        check_nonnegative("wd", wd)
+        check_nonnegative("learning_rate", learning_rate, allow_none=True)
+        _number("clip_gradient", clip_gradient, allow_none=True)
+        if isinstance(begin_num_update, bool) or not isinstance(begin_num_update, numbers.Integral):
+            raise TypeError(f"begin_num_update must be an int, got {begin_num_update!r}")
+        if begin_num_update < 0:
+            raise ValueError(f"begin_num_update must be >= 0, got {begin_num_update!r}")
+        if param_idx2name is None:
+            param_idx2name = {}
+        if not isinstance(param_idx2name, dict):
+            raise TypeError(
+                f"param_idx2name must be a dict of parameter index to name, got {param_idx2name!r}"
+            )
+        if lr_scheduler is not None and not callable(lr_scheduler):
+            raise TypeError(f"lr_scheduler must be callable, got {lr_scheduler!r}")
+
+        self.rescale_grad = rescale_grad
+        self.lr_scheduler = lr_scheduler
+        if lr_scheduler is None and learning_rate is None:
+            learning_rate = 0.01
+        self.lr = learning_rate
+        if lr_scheduler is not None and learning_rate is not None:
+            if lr_scheduler.base_lr != learning_rate:
+                warnings.warn(
+                    "learning rate from ``lr_scheduler`` has been overwritten by "
+                    "``learning_rate`` in optimizer.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                lr_scheduler.base_lr = learning_rate
+        self.wd = wd
+        self.lr_mult: dict = {}
+        self.wd_mult: dict = {}
+        self.begin_num_update = int(begin_num_update)
+        self.num_update = int(begin_num_update)
+        self._all_index_update_counts: dict = {0: {}}
+        self._index_update_count = self._all_index_update_counts[0]
+        self.clip_gradient = clip_gradient
+        self.multi_precision = bool(multi_precision)
+        self.aggregate_num = 0
+        self.idx2name = param_idx2name.copy()
+        self.sym_info = (sym.attr_dict(), sym.list_arguments()) if sym is not None else ()
+        self.param_dict = param_dict if param_dict else {}
+        self.set_lr_mult({})
+        self.set_wd_mult({})
+
+    # ------------------------------------------------------------------ registry
+    @staticmethod
+    def register(klass):
+        """Register an optimizer class under its lower-cased class name (a decorator).
+
+        >>> import mxlite as mx
+        >>> @mx.optimizer.Optimizer.register
+        ... class MyOpt(mx.optimizer.Optimizer):
+        ...     pass
+        >>> type(mx.optimizer.create('myopt')).__name__
+        'MyOpt'
+        """
+        return _REGISTRY.register(klass)
+
+    @staticmethod
+    def create_optimizer(name, **kwargs):
+        """Create an optimizer by (case-insensitive) name; ValueError lists the known names."""
+        return _REGISTRY.create(name, **kwargs)
+
+    # ------------------------------------------------------------------ learning rate
+    @property
+    def learning_rate(self):
+        """The current learning rate (from the scheduler at ``num_update`` when there is one)."""
+        if self.lr_scheduler is not None:
+            return self.lr_scheduler(self.num_update)
+        return self.lr
+
+    def set_learning_rate(self, lr):
+        """Set the learning rate; UserWarning (raised, as MXNet) when a scheduler is set."""
+        if self.lr_scheduler is not None:
+            raise UserWarning(
+                "LRScheduler of the optimizer has already been defined. Note that "
+                "set_learning_rate can mutate the value of the learning rate of the optimizer "
+                "only when the LRScheduler of the optimizer is undefined."
+            )
+        check_nonnegative("lr", lr)
+        self.lr = lr
+
+    def set_lr_scale(self, args_lrscale):
+        """Deprecated in MXNet; raises DeprecationWarning.  Use :meth:`set_lr_mult`."""
+        raise DeprecationWarning("set_lr_scale is deprecated; use set_lr_mult")
+
+    def set_lr_mult(self, args_lr_mult):
+        """Set learning-rate multipliers by parameter name or index.
+
+        Multipliers from ``sym``'s ``__lr_mult__`` attributes come first; ``args_lr_mult``
+        entries override them.
+        """
+        if not isinstance(args_lr_mult, dict):
+            raise TypeError(f"args_lr_mult must be a dict, got {args_lr_mult!r}")
+        self.lr_mult = {}
+        if self.sym_info:
+            attr, arg_names = self.sym_info
+            for name in arg_names:
+                if name in attr and "__lr_mult__" in attr[name]:
+                    self.lr_mult[name] = float(attr[name]["__lr_mult__"])
+        self.lr_mult.update(args_lr_mult)
+
+    def set_wd_mult(self, args_wd_mult):
+        """Set weight-decay multipliers by parameter name or index.
+
+        Every name in ``param_idx2name`` not ending in ``_weight`` or ``_gamma`` defaults to 0;
+        then ``sym``'s ``__wd_mult__`` attributes, then ``args_wd_mult``, override.
+        """
+        if not isinstance(args_wd_mult, dict):
+            raise TypeError(f"args_wd_mult must be a dict, got {args_wd_mult!r}")
+        self.wd_mult = {}
+        for n in self.idx2name.values():
+            if not (n.endswith("_weight") or n.endswith("_gamma")):
+                self.wd_mult[n] = 0.0
+        if self.sym_info:
+            attr, arg_names = self.sym_info
+            for name in arg_names:
+                if name in attr and "__wd_mult__" in attr[name]:
+                    self.wd_mult[name] = float(attr[name]["__wd_mult__"])
+        self.wd_mult.update(args_wd_mult)
+
+    # ------------------------------------------------------------------ update counts
+    def _set_current_context(self, device_id):
+        if device_id not in self._all_index_update_counts:
+            self._all_index_update_counts[device_id] = {}
+        self._index_update_count = self._all_index_update_counts[device_id]
+
+    def _update_count(self, index):
+        """Count one more update of ``index`` (an index or a list of them)."""
+        if not isinstance(index, (list, tuple)):
+            index = [index]
+        counts = self._index_update_count
+        for idx in index:
+            if idx not in counts:
+                counts[idx] = self.begin_num_update
+            counts[idx] += 1
+            if counts[idx] > self.num_update:
+                self.num_update = counts[idx]
+
+    def _get_lrs(self, indices):
+        """Learning rates of ``indices``: schedule (or lr) times the lr multiplier."""
+        lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
+        lrs = [lr] * len(indices)
+        for i, index in enumerate(indices):
+            if index in self.param_dict:
+                lrs[i] *= self.param_dict[index].lr_mult
+            elif index in self.lr_mult:
+                lrs[i] *= self.lr_mult[index]
+            elif index in self.idx2name:
+                lrs[i] *= self.lr_mult.get(self.idx2name[index], 1.0)
+        return lrs
+
+    def _get_lr(self, index):
+        return self._get_lrs([index])[0]
+
+    def _get_wds(self, indices):
+        """Weight decays of ``indices``: wd times the wd multiplier."""
+        wds = [self.wd] * len(indices)
+        for i, index in enumerate(indices):
+            if index in self.param_dict:
+                wds[i] *= self.param_dict[index].wd_mult
+            elif index in self.wd_mult:
+                wds[i] *= self.wd_mult[index]
+            elif index in self.idx2name:
+                wds[i] *= self.wd_mult.get(self.idx2name[index], 1.0)
+        return wds
+
+    def _get_wd(self, index):
+        return self._get_wds([index])[0]
+
+    # ------------------------------------------------------------------ states and updates
+    def create_state(self, index, weight):
+        """Auxiliary state for ``weight`` (momentum, moments, ...); None when there is none."""
+        return None
+
+    def create_state_multi_precision(self, index, weight):
+        """State for ``weight``; with float16 weights and ``multi_precision``,
+        ``(float32 master copy, create_state(index, master))``."""
+        if self.multi_precision and weight.dtype == np.float16:
+            master = weight.astype(np.float32)
+            return (master, self.create_state(index, master))
+        if weight.dtype == np.float16 and not self.multi_precision:
+            warnings.warn(
+                "Accumulating with float16 in optimizer can lead to poor accuracy or slow "
+                "convergence. Consider using multi_precision=True option of the optimizer",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self.create_state(index, weight)
+
+    def update(self, index, weight, grad, state):
+        """Update ``weight`` in place from ``grad`` and ``state``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement update()")
+
+    def update_multi_precision(self, index, weight, grad, state):
+        """:meth:`update`, through the float32 master copy for float16 weights."""
+        if self.multi_precision and weight.dtype == np.float16:
+            master, inner = state
+            self.update(index, master, grad.astype(np.float32), inner)
+            np.copyto(weight._data, master._data, casting="unsafe")
+        else:
+            self.update(index, weight, grad, state)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("param_dict", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__ = state
+        self.param_dict = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(learning_rate={self.lr!r}, wd={self.wd!r})"
+
+
+_REGISTRY = Registry(Optimizer, "optimizer")
+Optimizer.opt_registry = _REGISTRY._classes
+
+register = Optimizer.register
+create = Optimizer.create_optimizer
+
+
+# --------------------------------------------------------------------------- fused built-ins
+def _flat(a: np.ndarray) -> np.ndarray:
+    return a.reshape(-1)
+
+
+_EMPTY16 = np.empty(0, dtype=np.uint16)
+
+
+class FusedOptimizer(Optimizer):
+    """Base of the built-in optimizers: reference ``step`` and fused ``update`` share ``_hyper``.
+
+    Subclasses set ``_kernel`` (or override ``_fused``) and implement ``_hyper`` and
+    ``_reference``; ``_arrays(state)`` lists the state arrays in kernel order.
+    """
+
+    _kernel: Any = None
+    #: multi-precision state is ``(master, state)``; SGD-like optimizers use ``(state, master)``
+    _master_first = True
+    #: as MXNet's update operators, ``clip_gradient=0`` means no clipping (else: clip to 0)
+    _zero_clip_disables = True
+
+    # ------------------------------------------------------------------ public paths
+    def update(self, index, weight, grad, state):
+        """Fused update of ``weight`` in place (one kernel pass per tensor)."""
+        self._dispatch(index, weight, grad, state, False, True)
+
+    def update_multi_precision(self, index, weight, grad, state):
+        first = weight[0] if isinstance(index, (list, tuple)) else weight
+        mp = self.multi_precision and first.dtype == np.float16
+        self._dispatch(index, weight, grad, state, mp, True)
+
+    def step(self, index, weight, grad, state):
+        """The reference update (plain NumPy), with :meth:`update_multi_precision`'s semantics."""
+        first = weight[0] if isinstance(index, (list, tuple)) else weight
+        mp = self.multi_precision and first.dtype == np.float16
+        self._dispatch(index, weight, grad, state, mp, False)
+
+    # ------------------------------------------------------------------ machinery
+    def _dispatch(self, index, weight, grad, state, mp, fused):
+        if isinstance(index, (list, tuple)):
+            if not (len(index) == len(weight) == len(grad) == len(state)):
+                raise ValueError(
+                    f"index, weight, grad and state lists differ in length: {len(index)}, "
+                    f"{len(weight)}, {len(grad)}, {len(state)}"
+                )
+            self._update_group(list(index), list(weight), list(grad), list(state), mp, fused)
+        else:
+            check_arrays(weight, grad)
+            self._update_count(index)
+            hp = self._hyper(index)
+            self._apply(index, weight, grad, state, hp, mp, fused)
+
+    def _update_group(self, indices, weights, grads, states, mp, fused):
+        """A list of tensors: aggregating optimizers (``aggregate_num > 0``) count all of them
+        and then read the learning rates, as MXNet's multi-tensor path; others go one by one."""
+        for w, g in zip(weights, grads, strict=True):
+            check_arrays(w, g)
+        if self.aggregate_num > 0:
+            self._update_count(indices)
+            hps = self._hyper_group(indices)
+            for i, w, g, s, hp in zip(indices, weights, grads, states, hps, strict=True):
+                self._apply(i, w, g, s, hp, mp, fused)
+        else:
+            for i, w, g, s in zip(indices, weights, grads, states, strict=True):
+                self._update_count(i)
+                self._apply(i, w, g, s, self._hyper(i), mp, fused)
+
+    def _hyper_group(self, indices):
+        return [self._hyper(i) for i in indices]
+
+    def _clip(self) -> float:
+        """Clip bound for the kernels: negative means no clipping."""
+        c = self.clip_gradient
+        if c is None or (self._zero_clip_disables and not c):
+            return -1.0
+        return float(c)
+
+    def _hyper(self, index):
+        raise NotImplementedError
+
+    def _arrays(self, state) -> tuple:
+        """State arrays (NumPy) in kernel order."""
+        if state is None:
+            return ()
+        if isinstance(state, NDArray):
+            return (state._data,)
+        return tuple(s._data for s in state)
+
+    def _split_mp(self, state):
+        if self._master_first:
+            return state[0], state[1]
+        return state[1], state[0]
+
+    def _apply(self, index, weight, grad, state, hp, mp, fused):
+        if mp:
+            master, inner = self._split_mp(state)
+            w = master._data
+            low = weight._data
+        else:
+            inner = state
+            w = weight._data
+            low = None
+        arrays = self._arrays(inner)
+        if fused:
+            self._run_kernel(index, w, grad._data, arrays, low, hp)
+        else:
+            g = grad._data.astype(w.dtype) if grad._data.dtype != w.dtype else grad._data
+            self._reference(index, w, g, arrays, hp)
+            if low is not None:
+                low[...] = w.astype(low.dtype)
+
+    def _run_kernel(self, index, w, g, arrays, low, hp):
+        """Flatten, take float16 through a float32 copy when there is no master, run the kernel,
+        copy back whatever could not be updated in place."""
+        back = []
+        if w.dtype == np.float16:  # float16 without multi-precision: compute in float32
+            arrays = tuple(_promote(a, back) for a in arrays)
+            w = _promote(w, back)
+            g = g.astype(np.float32)
+        else:
+            arrays = tuple(_contiguous(a, back) for a in arrays)
+            w = _contiguous(w, back)
+            if g.dtype == np.float16:
+                g = np.ascontiguousarray(g).view(np.uint16)
+            elif not g.flags.c_contiguous:
+                g = np.ascontiguousarray(g)
+        if low is not None:
+            low16 = _contiguous(low, back).view(np.uint16)
+        else:
+            low16 = _EMPTY16
+        sc = np.array(hp, dtype=w.dtype)
+        self._fused(index, _flat(w), _flat(g), tuple(_flat(a) for a in arrays), _flat(low16), sc)
+        for src, dst in back:
+            np.copyto(dst, src, casting="unsafe")
+
+    def _fused(self, index, w, g, arrays, w16, sc):
+        self._kernel(w, g, *arrays, w16, sc)
+
+    def _reference(self, index, w, g, arrays, hp):
+        raise NotImplementedError
+
+
+def _contiguous(a: np.ndarray, back: list) -> np.ndarray:
+    if a.flags.c_contiguous:
+        return a
+    c = np.ascontiguousarray(a)
+    back.append((c, a))
+    return c
+
+
+def _promote(a: np.ndarray, back: list) -> np.ndarray:
+    if a.dtype != np.float16:
+        return _contiguous(a, back)
+    c = a.astype(np.float32)
+    back.append((c, a))
+    return c
+
+
+def clip_ref(x: np.ndarray, c: float) -> np.ndarray:
+    """Reference clipping: ``c < 0`` means none; NaN passes through."""
+    if c < 0:
+        return x
+    return np.where(x > c, c, np.where(x < -c, -c, x)).astype(x.dtype)
+
+
+def bias_power(beta: float, t: int) -> float:
+    """``beta ** t`` as a Python float (shared by reference and fused paths)."""
+    return math.pow(beta, t)

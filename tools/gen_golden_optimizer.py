@@ -1,0 +1,209 @@
+"""Regenerate tests/golden/optimizer.{npz,json} from MXNet 1.9.1.
+
+Run with the MXNet reference interpreter:  /tmp/mxref/bin/python tools/gen_golden_optimizer.py
+
+For every optimizer case x configuration it records: the initial weights, the gradients of
+each step, the weights after each step and the final optimizer states (flattened in MXNet's
+state order), all tensors concatenated.  Steps go through ``mx.optimizer.get_updater`` with
+the list form (one call per step for all tensors), as a training loop does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import traceback
+
+import mxnet as mx
+import numpy as np
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden")
+SHAPES = [(4, 5), (5,), (3, 2)]
+NAMES = ["fc_weight", "fc_bias", "bn_gamma"]
+STEPS = 4
+SEED = 1234
+
+
+# --- optimizers MXNet 1.9.1 lacks or breaks, written here on its own operators ----------------
+@mx.optimizer.Optimizer.register
+class GoldenAdamW(mx.optimizer.Optimizer):
+    """AdamW the way MXNet 2.0 drives contrib.adamw_update: lr=1, eta=bias-corrected lr."""
+
+    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+
+    def create_state(self, index, weight):
+        return (mx.nd.zeros(weight.shape, weight.context, dtype=weight.dtype),
+                mx.nd.zeros(weight.shape, weight.context, dtype=weight.dtype))
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        t = self._index_update_count[index]
+        eta = lr * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+        kw = {"beta1": self.beta1, "beta2": self.beta2, "epsilon": self.epsilon}
+        if self.clip_gradient:
+            kw["clip_gradient"] = self.clip_gradient
+        mean, var = state
+        rs = mx.nd.full((1,), self.rescale_grad, weight.context, dtype="float32")
+        mx.nd.contrib.adamw_update(weight, grad, mean, var, rs, lr=1.0, eta=eta, wd=wd,
+                                   out=weight, **kw)
+
+
+@mx.optimizer.Optimizer.register
+class GoldenDCASGD(mx.optimizer.DCASGD):
+    """MXNet 1.9.1's DCASGD with its momentum crash fixed (`if mom:` -> `is not None`)."""
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        grad = grad * self.rescale_grad
+        if self.clip_gradient is not None:
+            grad = mx.nd.clip(grad, -self.clip_gradient, self.clip_gradient)
+        mom, previous_weight = state
+        step = -lr * (grad + wd * weight + self.lamda * grad * grad * (weight - previous_weight))
+        if mom is not None:
+            mom[:] *= self.momentum
+            mom[:] += step
+            step = mom
+        previous_weight[:] = weight
+        weight[:] += step
+
+
+# name in mxlite, MXNet optimizer name, kwargs
+CASES = [
+    ("sgd", "sgd", {"learning_rate": 0.1}),
+    ("sgd_momentum", "sgd", {"learning_rate": 0.1, "momentum": 0.9}),
+    ("ccsgd", "ccsgd", {"learning_rate": 0.1, "momentum": 0.9}),
+    ("nag", "nag", {"learning_rate": 0.1}),
+    ("nag_momentum", "nag", {"learning_rate": 0.1, "momentum": 0.9}),
+    ("adam", "adam", {"learning_rate": 0.01}),
+    ("adamw", "goldenadamw", {"learning_rate": 0.01}),
+    ("rmsprop", "rmsprop", {"learning_rate": 0.01}),
+    ("rmsprop_centered", "rmsprop", {"learning_rate": 0.01, "centered": True,
+                                     "clip_weights": 1.5}),
+    ("adagrad", "adagrad", {"learning_rate": 0.1}),
+    ("adadelta", "adadelta", {"learning_rate": 1.0}),
+    ("adamax", "adamax", {"learning_rate": 0.02}),
+    ("nadam", "nadam", {"learning_rate": 0.01}),
+    ("dcasgd", "dcasgd", {"learning_rate": 0.1}),
+    ("dcasgd_momentum", "goldendcasgd", {"learning_rate": 0.1, "momentum": 0.9}),
+    ("signsgd", "signum", {"learning_rate": 0.01, "momentum": 0.0}),
+    ("signum", "signum", {"learning_rate": 0.01, "momentum": 0.9, "wd_lh": 0.01}),
+    ("ftml", "ftml", {"learning_rate": 0.05}),
+    ("ftrl", "ftrl", {"learning_rate": 0.1, "lamda1": 0.01}),
+    ("lbsgd", "lbsgd", {"learning_rate": 0.1, "momentum": 0.9}),
+    ("lbsgd_scaled", "lbsgd", {"learning_rate": 0.1, "batch_scale": 2, "warmup_epochs": 1,
+                               "updates_per_epoch": 4, "warmup_strategy": "sqrt"}),
+    ("lbsgd_lars", "lbsgd", {"learning_rate": 0.1, "warmup_strategy": "lars"}),
+    ("lars", "lars", {"learning_rate": 0.1, "momentum": 0.9, "eta": 0.01}),
+    ("lamb", "lamb", {"learning_rate": 0.01}),
+    ("lamb_bounded", "lamb", {"learning_rate": 0.01, "bias_correction": False,
+                              "lower_bound": 0.5, "upper_bound": 2.0}),
+    ("test", "test", {}),
+]
+
+# config name -> (dtype, extra optimizer kwargs, multipliers?)
+CONFIGS = {
+    "plain": ("float32", {}, False),
+    "wd_rescale_clip": ("float32", {"wd": 0.1, "rescale_grad": 0.5, "clip_gradient": 0.8},
+                        False),
+    "scheduler": ("float32", {"lr_scheduler": "factor"}, False),
+    "multipliers": ("float32", {"wd": 0.1}, True),
+    "float16_mp": ("float16", {"multi_precision": True, "wd": 0.01}, False),
+    "float64": ("float64", {"wd": 0.01, "clip_gradient": 1.0}, False),
+}
+
+
+def symbol():
+    return mx.sym.Group([mx.sym.Variable("fc_weight", lr_mult=2.0),
+                         mx.sym.Variable("fc_bias", wd_mult=0.5),
+                         mx.sym.Variable("bn_gamma")])
+
+
+def flatten_state(state, out):
+    if state is None:
+        return
+    if isinstance(state, mx.nd.NDArray):
+        out.append(state.asnumpy().astype(np.float64).ravel())
+        return
+    for s in state:
+        flatten_state(s, out)
+
+
+def run_case(name, mx_name, kwargs, config):
+    dtype, extra, mults = CONFIGS[config]
+    rng = np.random.RandomState(abs(hash((name, config))) % (2**31) if False else SEED)
+    weights0 = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    grads = [[(rng.standard_normal(s) * 1.5).astype(dtype) for s in SHAPES]
+             for _ in range(STEPS)]
+    kw = dict(kwargs)
+    kw.update(extra)
+    if kw.get("lr_scheduler") == "factor":
+        kw["lr_scheduler"] = mx.lr_scheduler.FactorScheduler(
+            step=2, factor=0.5, base_lr=kw.get("learning_rate", 0.01))
+    if mults:
+        kw["param_idx2name"] = dict(enumerate(NAMES))
+        kw["sym"] = symbol()
+    opt = mx.optimizer.create(mx_name, **kw)
+    if mults:
+        opt.set_lr_mult({"bn_gamma": 0.3})
+        opt.set_wd_mult({"bn_gamma": 2.0})
+    upd = mx.optimizer.get_updater(opt)
+    ws = [mx.nd.array(w, dtype=dtype) for w in weights0]
+    traj = []
+    for step in range(STEPS):
+        gs = [mx.nd.array(g, dtype=dtype) for g in grads[step]]
+        upd(list(range(len(ws))), gs, ws)
+        traj.append(np.concatenate([w.asnumpy().astype(np.float64).ravel() for w in ws]))
+    states = []
+    for i in range(len(ws)):
+        flatten_state(upd.states[i], states)
+    return {
+        "init": np.concatenate([w.astype(np.float64).ravel() for w in weights0]),
+        "grads": np.stack([np.concatenate([g.astype(np.float64).ravel() for g in gs])
+                           for gs in grads]),
+        "weights": np.stack(traj),
+        "states": np.concatenate(states) if states else np.zeros(0),
+    }
+
+
+def main():
+    arrays = {}
+    meta = {"mxnet_version": mx.__version__, "shapes": SHAPES, "names": NAMES, "steps": STEPS,
+            "configs": {k: {"dtype": v[0], "kwargs": {kk: vv for kk, vv in v[1].items()},
+                            "multipliers": v[2]} for k, v in CONFIGS.items()},
+            "symbol": {"attr_dict": symbol().attr_dict(),
+                       "list_arguments": symbol().list_arguments()},
+            "extra_mults": {"lr_mult": {"bn_gamma": 0.3}, "wd_mult": {"bn_gamma": 2.0}},
+            "scheduler": {"kind": "FactorScheduler", "step": 2, "factor": 0.5},
+            "cases": {}}
+    for name, mx_name, kwargs in CASES:
+        for config in CONFIGS:
+            key = f"{name}/{config}"
+            entry = {"optimizer": name, "mxnet_optimizer": mx_name, "kwargs": kwargs,
+                     "config": config}
+            try:
+                res = run_case(name, mx_name, kwargs, config)
+            except Exception as err:  # record what MXNet cannot do
+                entry["status"] = "error"
+                entry["error"] = f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"
+                traceback.print_exc(limit=1, file=sys.stderr)
+            else:
+                entry["status"] = "ok"
+                for k, v in res.items():
+                    arrays[f"{key}/{k}"] = v
+            meta["cases"][key] = entry
+            print(key, entry["status"], entry.get("error", ""))
+    os.makedirs(OUT, exist_ok=True)
+    np.savez_compressed(os.path.join(OUT, "optimizer.npz"), **arrays)
+    with open(os.path.join(OUT, "optimizer.json"), "w") as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
