@@ -28,7 +28,8 @@ from ..base import MXNetError
 from ..context import Context, check_usable, current_context
 
 __all__ = [
-    "NDArray", "abs", "arange", "argmax", "argmin", "array", "broadcast_add", "broadcast_axis",
+    "NDArray", "abs", "arange", "argmax", "argmin", "argsort", "array", "broadcast_add",
+    "broadcast_axis",
     "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
     "broadcast_lesser", "broadcast_lesser_equal", "broadcast_maximum", "broadcast_minimum",
     "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_power", "broadcast_sub",
@@ -463,7 +464,7 @@ class NDArray:
         return sort(self, axis, is_ascend)
 
     def argsort(self, axis=-1, is_ascend=True, dtype="float32") -> NDArray:
-        return topk(self, axis, 0, "indices", is_ascend, dtype)
+        return argsort(self, axis, is_ascend, dtype)
 
     def topk(self, axis=-1, k=1, ret_typ="indices", is_ascend=False, dtype="float32"):
         return topk(self, axis, k, ret_typ, is_ascend, dtype)
@@ -1275,6 +1276,11 @@ def topk(data, axis=-1, k=1, ret_typ="indices", is_ascend=False, dtype="float32"
 def sort(data, axis=-1, is_ascend=True, out=None) -> NDArray:
     """Sorted values along ``axis`` (flattened when None)."""
     return topk(data, axis, 0, "value", is_ascend, out=out)
+
+
+def argsort(data, axis=-1, is_ascend=True, dtype="float32", out=None) -> NDArray:
+    """Indices that sort ``data`` along ``axis`` (flattened when None), in ``dtype``."""
+    return topk(data, axis, 0, "indices", is_ascend, dtype, out=out)
 
 
 # ---------------------------------------------------------------------- shape and linalg
