@@ -1,0 +1,266 @@
+"""Golden fixtures for the symbolic layer, recorded with MXNet 1.9.1.
+
+Run from the repository root with the reference interpreter:
+
+    /tmp/mxref/bin/python tools/gen_golden_symbol.py
+
+Writes
+- ``tests/golden/symbol_api.json``: for each network of ``tests/symbol/symbol_nets.py`` its JSON,
+  list_arguments/outputs/auxiliary_states/inputs, internals, attr_dict, inferred shapes and
+  types, plus Variable attribute cases and partial shape inference;
+- ``tests/golden/symbol_tensor_ops.json`` / ``.npz``: forward outputs and input gradients of the
+  tensor operators (float32) for fixed inputs and head gradients;
+- ``tests/golden/symbol_nets.npz``: forward/backward of the networks with fixed parameters
+  (outputs, every argument gradient, auxiliary states after a training forward).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import mxnet as mx
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "symbol"))
+import symbol_nets as sn  # noqa: E402
+
+OUT = os.path.join(ROOT, "tests", "golden")
+
+R, P = "randn", "pos"
+
+# id, operator, params, [(shape, kind), ...]
+TENSOR_CASES = [
+    ("elemwise_add", "elemwise_add", {}, [((3, 4), R), ((3, 4), R)]),
+    ("elemwise_sub", "elemwise_sub", {}, [((3, 4), R), ((3, 4), R)]),
+    ("elemwise_mul", "elemwise_mul", {}, [((3, 4), R), ((3, 4), R)]),
+    ("elemwise_div", "elemwise_div", {}, [((3, 4), R), ((3, 4), P)]),
+    ("power", "_power", {}, [((3, 4), P), ((3, 4), R)]),
+    ("maximum", "_maximum", {}, [((3, 4), R), ((3, 4), R)]),
+    ("minimum", "_minimum", {}, [((3, 4), R), ((3, 4), R)]),
+    ("mod", "_mod", {}, [((3, 4), R), ((3, 4), P)]),
+    ("broadcast_add", "broadcast_add", {}, [((3, 4), R), ((1, 4), R)]),
+    ("broadcast_sub", "broadcast_sub", {}, [((2, 3, 4), R), ((2, 1, 4), R)]),
+    ("broadcast_mul", "broadcast_mul", {}, [((3, 1), R), ((1, 4), R)]),
+    ("broadcast_div", "broadcast_div", {}, [((3, 4), R), ((3, 1), P)]),
+    ("broadcast_power", "broadcast_power", {}, [((3, 4), P), ((1, 4), R)]),
+    ("broadcast_maximum", "broadcast_maximum", {}, [((3, 4), R), ((3, 1), R)]),
+    ("broadcast_minimum", "broadcast_minimum", {}, [((3, 4), R), ((3, 1), R)]),
+    ("broadcast_greater", "broadcast_greater", {}, [((3, 4), R), ((1, 4), R)]),
+    ("plus_scalar", "_plus_scalar", {"scalar": 2.5}, [((3, 4), R)]),
+    ("minus_scalar", "_minus_scalar", {"scalar": 2.5}, [((3, 4), R)]),
+    ("rminus_scalar", "_rminus_scalar", {"scalar": 2.5}, [((3, 4), R)]),
+    ("mul_scalar", "_mul_scalar", {"scalar": -1.5}, [((3, 4), R)]),
+    ("div_scalar", "_div_scalar", {"scalar": 2.5}, [((3, 4), R)]),
+    ("rdiv_scalar", "_rdiv_scalar", {"scalar": 2.5}, [((3, 4), P)]),
+    ("power_scalar", "_power_scalar", {"scalar": 2.5}, [((3, 4), P)]),
+    ("power_scalar_int", "_power_scalar", {"scalar": 3}, [((3, 4), R)]),
+    ("rpower_scalar", "_rpower_scalar", {"scalar": 2.5}, [((3, 4), R)]),
+    ("mod_scalar", "_mod_scalar", {"scalar": 0.7}, [((3, 4), R)]),
+    ("rmod_scalar", "_rmod_scalar", {"scalar": 2.5}, [((3, 4), P)]),
+    ("maximum_scalar", "_maximum_scalar", {"scalar": 0.2}, [((3, 4), R)]),
+    ("minimum_scalar", "_minimum_scalar", {"scalar": 0.2}, [((3, 4), R)]),
+    ("equal_scalar", "_equal_scalar", {"scalar": 1.0}, [((3, 4), R)]),
+    ("greater_scalar", "_greater_scalar", {"scalar": 0.3}, [((3, 4), R)]),
+    ("lesser_equal_scalar", "_lesser_equal_scalar", {"scalar": 0.3}, [((3, 4), R)]),
+    ("greater", "_greater", {}, [((3, 4), R), ((3, 4), R)]),
+    ("negative", "negative", {}, [((3, 4), R)]),
+    ("abs", "abs", {}, [((3, 4), R)]),
+    ("exp", "exp", {}, [((3, 4), R)]),
+    ("log", "log", {}, [((3, 4), P)]),
+    ("sqrt", "sqrt", {}, [((3, 4), P)]),
+    ("square", "square", {}, [((3, 4), R)]),
+    ("reciprocal", "reciprocal", {}, [((3, 4), P)]),
+    ("sigmoid", "sigmoid", {}, [((3, 4), R)]),
+    ("tanh", "tanh", {}, [((3, 4), R)]),
+    ("relu", "relu", {}, [((3, 4), R)]),
+    ("reshape_0_m1", "Reshape", {"shape": (0, -1)}, [((2, 3, 4), R)]),
+    ("reshape_m1", "Reshape", {"shape": (-1,)}, [((2, 3, 4), R)]),
+    ("reshape_m2", "Reshape", {"shape": (2, -2)}, [((2, 3, 4), R)]),
+    ("reshape_m3", "Reshape", {"shape": (-3, 0)}, [((2, 3, 4), R)]),
+    ("reshape_m4", "Reshape", {"shape": (-4, 1, 2, -2)}, [((2, 3, 4), R)]),
+    ("reshape_reverse", "Reshape", {"shape": (0, -1), "reverse": True}, [((2, 3, 4), R)]),
+    ("flatten", "Flatten", {}, [((2, 3, 4), R)]),
+    ("concat_dim1", "Concat", {"dim": 1}, [((2, 1, 3), R), ((2, 2, 3), R), ((2, 3, 3), R)]),
+    ("concat_dim0", "Concat", {"dim": 0}, [((1, 3), R), ((2, 3), R)]),
+    ("split_axis1", "SliceChannel", {"num_outputs": 3, "axis": 1}, [((2, 6, 2), R)]),
+    ("split_squeeze", "SliceChannel", {"num_outputs": 3, "axis": 1, "squeeze_axis": True},
+     [((2, 3, 4), R)]),
+    ("split_last", "SliceChannel", {"num_outputs": 2, "axis": -1}, [((2, 3, 4), R)]),
+    ("transpose", "transpose", {}, [((2, 3, 4), R)]),
+    ("transpose_axes", "transpose", {"axes": (1, 0, 2)}, [((2, 3, 4), R)]),
+    ("expand_dims_1", "expand_dims", {"axis": 1}, [((2, 3), R)]),
+    ("expand_dims_m1", "expand_dims", {"axis": -1}, [((2, 3), R)]),
+    ("sum_all", "sum", {}, [((2, 3, 4), R)]),
+    ("sum_axis1", "sum", {"axis": 1}, [((2, 3, 4), R)]),
+    ("sum_axes_keepdims", "sum", {"axis": (0, 2), "keepdims": True}, [((2, 3, 4), R)]),
+    ("sum_exclude", "sum", {"axis": 1, "exclude": True}, [((2, 3, 4), R)]),
+    ("mean_all", "mean", {}, [((2, 3, 4), R)]),
+    ("mean_axis2_keepdims", "mean", {"axis": 2, "keepdims": True}, [((2, 3, 4), R)]),
+    ("mean_exclude", "mean", {"axis": (0, 1), "exclude": True}, [((2, 3, 4), R)]),
+    ("clip", "clip", {"a_min": -0.5, "a_max": 0.5}, [((3, 4), R)]),
+    ("cast_float64", "Cast", {"dtype": "float64"}, [((3, 4), R)]),
+    ("cast_float16", "Cast", {"dtype": "float16"}, [((3, 4), R)]),
+    ("blockgrad", "BlockGrad", {}, [((3, 4), R)]),
+    ("copy", "_copy", {}, [((3, 4), R)]),
+    ("add_n", "add_n", {}, [((3, 4), R), ((3, 4), R), ((3, 4), R)]),
+    ("makeloss", "MakeLoss", {}, [((3, 4), R)]),
+    ("makeloss_batch", "MakeLoss", {"grad_scale": 0.5, "normalization": "batch"},
+     [((3, 4), R)]),
+    ("makeloss_valid", "MakeLoss", {"normalization": "valid", "valid_thresh": 0.1},
+     [((3, 4), R)]),
+]
+
+
+def _op(name):
+    fn = getattr(mx.sym, name, None)
+    return fn if fn is not None else getattr(mx.sym._internal, name)
+
+
+def _draw(rng, shape, kind):
+    if kind == P:
+        return rng.uniform(0.5, 2.0, size=shape).astype(np.float32)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def tensor_ops():
+    rng = np.random.default_rng(6)
+    cases, arrays = [], {}
+    for cid, opname, params, specs in TENSOR_CASES:
+        ins = [mx.sym.Variable(f"in{i}") for i in range(len(specs))]
+        sym = _op(opname)(*ins, **params)
+        data = [_draw(rng, shape, kind) for shape, kind in specs]
+        args = {f"in{i}": mx.nd.array(x) for i, x in enumerate(data)}
+        grads = {f"in{i}": mx.nd.zeros(x.shape) for i, x in enumerate(data)}
+        exe = sym.bind(mx.cpu(), args=args, args_grad=grads)
+        outs = exe.forward(is_train=True)
+        ogs = [rng.standard_normal(o.shape).astype(np.float32) for o in outs]
+        exe.backward([mx.nd.array(g, dtype=o.dtype) for g, o in zip(ogs, outs)])
+        for i, x in enumerate(data):
+            arrays[f"{cid}:in{i}"] = x
+            arrays[f"{cid}:grad{i}"] = grads[f"in{i}"].asnumpy()
+        for k, (o, g) in enumerate(zip(outs, ogs)):
+            arrays[f"{cid}:out{k}"] = o.asnumpy()
+            arrays[f"{cid}:og{k}"] = g
+        cases.append({"id": cid, "op": opname, "params": _jsonable(params),
+                      "n_in": len(data), "n_out": len(outs)})
+    return cases, arrays
+
+
+def _jsonable(params):
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+def symbol_api():
+    api = {}
+    for name in sn.NETS:
+        sym = sn.build(mx, name)
+        shapes = sn.SHAPES[name]
+        arg_s, out_s, aux_s = sym.infer_shape(**shapes)
+        arg_t, out_t, aux_t = sym.infer_type(**{k: "float32" for k in shapes})
+        p_arg, p_out, p_aux = sym.infer_shape_partial()
+        api[name] = {
+            "json": json.loads(sym.tojson()),
+            "list_arguments": sym.list_arguments(),
+            "list_outputs": sym.list_outputs(),
+            "list_auxiliary_states": sym.list_auxiliary_states(),
+            "list_inputs": sym.list_inputs(),
+            "internals": sym.get_internals().list_outputs(),
+            "attr_dict": sym.attr_dict(),
+            "arg_shapes": arg_s, "out_shapes": out_s, "aux_shapes": aux_s,
+            "arg_types": [np.dtype(t).name for t in arg_t],
+            "out_types": [np.dtype(t).name for t in out_t],
+            "aux_types": [np.dtype(t).name for t in aux_t],
+            "partial_arg_shapes": p_arg, "partial_out_shapes": p_out,
+        }
+    variables = {}
+    for vid, kwargs in VARIABLE_CASES.items():
+        kw = dict(kwargs)
+        if kw.get("init") == "xavier-instance":
+            kw["init"] = mx.init.Xavier(magnitude=2.0)
+        v = mx.sym.Variable("v", **kw)
+        variables[vid] = {"json": json.loads(v.tojson()), "attr_dict": v.attr_dict()}
+    mlp = sn.build(mx, "mlp")
+    partial = mlp.infer_shape_partial(fc1_weight=(16, 12))
+    return {"nets": api, "variables": variables,
+            "mlp_partial_fc1_weight": [list(map(list, x)) for x in partial]}
+
+
+VARIABLE_CASES = {
+    "shape": {"shape": (2, 3)},
+    "mults": {"lr_mult": 2.0, "wd_mult": 0},
+    "dtype": {"dtype": "float16"},
+    "init_str": {"init": "zeros"},
+    "init_obj": {"init": "xavier-instance"},
+    "stype": {"stype": "row_sparse"},
+    "attr": {"attr": {"__foo__": "bar"}, "__extra__": 3},
+    "all": {"shape": (4,), "lr_mult": 0.5, "dtype": "float64", "init": "ones"},
+}
+
+
+def nets_run():
+    """Forward/backward of each network with fixed inputs."""
+    rng = np.random.default_rng(7)
+    arrays = {}
+    for name in ("mlp", "lenet", "bn_net", "tensor_net", "arithmetic"):
+        sym = sn.build(mx, name)
+        shapes = sn.SHAPES[name]
+        arg_s, out_s, aux_s = sym.infer_shape(**shapes)
+        args = {}
+        for an, s in zip(sym.list_arguments(), arg_s):
+            if an.endswith("_label"):
+                ncls = out_s[0][1]
+                x = rng.integers(0, ncls, size=s).astype(np.float32) if name != "bn_net" \
+                    else rng.standard_normal(s).astype(np.float32)
+            elif name == "arithmetic":
+                x = rng.uniform(0.5, 2.0, size=s).astype(np.float32)
+            else:
+                x = (rng.standard_normal(s) * (1.0 if an in shapes or name == "tensor_net"
+                                               else 0.3)).astype(np.float32)
+            args[an] = x
+        aux = {}
+        for xn, s in zip(sym.list_auxiliary_states(), aux_s):
+            aux[xn] = (rng.uniform(0.5, 1.5, size=s) if xn.endswith("var")
+                       else rng.standard_normal(s) * 0.1).astype(np.float32)
+        nd_args = {k: mx.nd.array(v) for k, v in args.items()}
+        nd_grads = {k: mx.nd.zeros(v.shape) for k, v in args.items()}
+        nd_aux = {k: mx.nd.array(v) for k, v in aux.items()}
+        exe = sym.bind(mx.cpu(), args=nd_args, args_grad=nd_grads, aux_states=nd_aux)
+        outs = exe.forward(is_train=True)
+        heads = None
+        if name == "arithmetic":
+            heads = [rng.standard_normal(o.shape).astype(np.float32) for o in outs]
+            exe.backward([mx.nd.array(h, dtype=o.dtype) for h, o in zip(heads, outs)])
+            for k, h in enumerate(heads):
+                arrays[f"{name}:og{k}"] = h
+        else:
+            exe.backward()
+        for k, o in enumerate(outs):
+            arrays[f"{name}:out{k}"] = o.asnumpy()
+        for k, v in args.items():
+            arrays[f"{name}:arg:{k}"] = v
+            arrays[f"{name}:grad:{k}"] = nd_grads[k].asnumpy()
+        for k, v in aux.items():
+            arrays[f"{name}:aux:{k}"] = v
+            arrays[f"{name}:aux_after:{k}"] = nd_aux[k].asnumpy()
+        if aux:
+            outs = exe.forward(is_train=False)
+            for k, o in enumerate(outs):
+                arrays[f"{name}:infer_out{k}"] = o.asnumpy()
+    return arrays
+
+
+def main():
+    cases, arrays = tensor_ops()
+    with open(os.path.join(OUT, "symbol_tensor_ops.json"), "w") as f:
+        json.dump({"mxnet_version": mx.__version__, "cases": cases}, f, indent=1)
+    np.savez_compressed(os.path.join(OUT, "symbol_tensor_ops.npz"), **arrays)
+    with open(os.path.join(OUT, "symbol_api.json"), "w") as f:
+        json.dump({"mxnet_version": mx.__version__, **symbol_api()}, f, indent=1)
+    np.savez_compressed(os.path.join(OUT, "symbol_nets.npz"), **nets_run())
+
+
+if __name__ == "__main__":
+    main()
