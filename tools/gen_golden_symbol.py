@@ -137,11 +137,11 @@ def tensor_ops():
         exe = sym.bind(mx.cpu(), args=args, args_grad=grads)
         outs = exe.forward(is_train=True)
         ogs = [rng.standard_normal(o.shape).astype(np.float32) for o in outs]
-        exe.backward([mx.nd.array(g, dtype=o.dtype) for g, o in zip(ogs, outs)])
+        exe.backward([mx.nd.array(g, dtype=o.dtype) for g, o in zip(ogs, outs, strict=False)])
         for i, x in enumerate(data):
             arrays[f"{cid}:in{i}"] = x
             arrays[f"{cid}:grad{i}"] = grads[f"in{i}"].asnumpy()
-        for k, (o, g) in enumerate(zip(outs, ogs)):
+        for k, (o, g) in enumerate(zip(outs, ogs, strict=False)):
             arrays[f"{cid}:out{k}"] = o.asnumpy()
             arrays[f"{cid}:og{k}"] = g
         cases.append({"id": cid, "op": opname, "params": _jsonable(params),
@@ -160,7 +160,7 @@ def symbol_api():
         shapes = sn.SHAPES[name]
         arg_s, out_s, aux_s = sym.infer_shape(**shapes)
         arg_t, out_t, aux_t = sym.infer_type(**{k: "float32" for k in shapes})
-        p_arg, p_out, p_aux = sym.infer_shape_partial()
+        p_arg, p_out, _p_aux = sym.infer_shape_partial()
         api[name] = {
             "json": json.loads(sym.tojson()),
             "list_arguments": sym.list_arguments(),
@@ -209,7 +209,7 @@ def nets_run():
         shapes = sn.SHAPES[name]
         arg_s, out_s, aux_s = sym.infer_shape(**shapes)
         args = {}
-        for an, s in zip(sym.list_arguments(), arg_s):
+        for an, s in zip(sym.list_arguments(), arg_s, strict=False):
             if an.endswith("_label"):
                 ncls = out_s[0][1]
                 x = rng.integers(0, ncls, size=s).astype(np.float32) if name != "bn_net" \
@@ -221,7 +221,7 @@ def nets_run():
                                                else 0.3)).astype(np.float32)
             args[an] = x
         aux = {}
-        for xn, s in zip(sym.list_auxiliary_states(), aux_s):
+        for xn, s in zip(sym.list_auxiliary_states(), aux_s, strict=False):
             aux[xn] = (rng.uniform(0.5, 1.5, size=s) if xn.endswith("var")
                        else rng.standard_normal(s) * 0.1).astype(np.float32)
         nd_args = {k: mx.nd.array(v) for k, v in args.items()}
@@ -232,7 +232,7 @@ def nets_run():
         heads = None
         if name == "arithmetic":
             heads = [rng.standard_normal(o.shape).astype(np.float32) for o in outs]
-            exe.backward([mx.nd.array(h, dtype=o.dtype) for h, o in zip(heads, outs)])
+            exe.backward([mx.nd.array(h, dtype=o.dtype) for h, o in zip(heads, outs, strict=False)])
             for k, h in enumerate(heads):
                 arrays[f"{name}:og{k}"] = h
         else:
