@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import struct
 import subprocess
 import sys
@@ -238,23 +239,31 @@ def gen_states(g: Golden, mx):
             fname = f"{case}{'_with_optimizer' if dump else ''}.states"
             with open(os.path.join(OUT, fname), "wb") as f:
                 f.write(upd.get_states(dump_optimizer=dump))
-            entry["files"][fname] = {"dump_optimizer": dump}
+            entry["files"][fname] = {"dump_optimizer": dump, "protocol": pickle.DEFAULT_PROTOCOL}
+        # what MXNet under Python 2 wrote (protocol 0 / 2), same content
+        for protocol in (0, 2):
+            fname = f"{case}_with_optimizer_p{protocol}.states"
+            with open(os.path.join(OUT, fname), "wb") as f:
+                f.write(pickle.dumps((upd.states, upd.optimizer), protocol=protocol))
+            entry["files"][fname] = {"dump_optimizer": True, "protocol": protocol}
         pickled = dict(opt.__getstate__())
         entry["optimizer_dict"] = jsonable(
             {k: v for k, v in pickled.items() if k not in ("param_dict",)}
         )
-        # resume: 2 more steps from the saved state, with the optimizer restored from the pickle
+        # resume: 2 more steps from each saved file into a fresh Updater of the same optimizer
+        # (without the dumped optimizer MXNet restarts the update counts, e.g. Adam's t)
         grads = [[rng.randn(*s).astype(dtype) for s in shapes] for _ in range(2)]
         entry["resume_grads"] = [[g.add(f"{case}/g{t}_{i}", gr) for i, gr in enumerate(step)]
                                  for t, step in enumerate(grads)]
-        upd2 = mx.optimizer.get_updater(mx.optimizer.create(name, **kwargs))
-        upd2.set_states(open(os.path.join(OUT, f"{case}_with_optimizer.states"), "rb").read())
-        w2 = [w.copy() for w in weights]
-        for step in grads:
-            for i, w in enumerate(w2):
-                upd2(i, mx.nd.array(step[i], dtype=dtype), w)
-        entry["weights_after_resume"] = [g.add(f"{case}/wr{i}", w.asnumpy())
-                                         for i, w in enumerate(w2)]
+        for fname, info in entry["files"].items():
+            upd2 = mx.optimizer.get_updater(mx.optimizer.create(name, **kwargs))
+            upd2.set_states(open(os.path.join(OUT, fname), "rb").read())
+            w2 = [w.copy() for w in weights]
+            for step in grads:
+                for i, w in enumerate(w2):
+                    upd2(i, mx.nd.array(step[i], dtype=dtype), w)
+            info["weights_after_resume"] = [g.add(f"{fname}/wr{i}", w.asnumpy())
+                                            for i, w in enumerate(w2)]
         g.manifest["states"][case] = entry
 
 
