@@ -180,6 +180,22 @@ for cid, params, dshape in [
 ]:
     case(cid, "Pooling", params, {"data": distinct(*dshape)})
 
+# ---- BatchNorm (moving statistics recorded after the training step)
+for cid, params, dshape, is_train in [
+    ("bn_fix_gamma", {}, (4, 3, 2, 2), True),
+    ("bn_train", {"fix_gamma": False, "momentum": 0.8, "eps": 1e-5}, (4, 3, 2, 2), True),
+    ("bn_2d", {"fix_gamma": False}, (5, 3), True),
+    ("bn_axis_last", {"fix_gamma": False, "axis": -1}, (3, 2, 4), True),
+    ("bn_global_stats", {"fix_gamma": False, "use_global_stats": True}, (4, 3, 2), True),
+    ("bn_output_mean_var", {"fix_gamma": False, "output_mean_var": True}, (4, 3, 2), True),
+    ("bn_inference", {"fix_gamma": False, "output_mean_var": True}, (4, 3, 2), False),
+]:
+    ax = params.get("axis", 1)
+    c = dshape[ax]
+    case(cid, "BatchNorm", params,
+         {"data": U(*dshape, low=-2, high=3), "gamma": U(c, low=0.5, high=2), "beta": U(c)},
+         {"moving_mean": U(c), "moving_var": U(c, low=0.5, high=2)}, is_train=is_train)
+
 
 def run_case(cid, op, params, inputs, aux, is_train, extra):
     variables = {name: mx.sym.Variable(name) for name in list(inputs) + list(aux)}

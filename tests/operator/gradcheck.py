@@ -56,14 +56,17 @@ def numeric_gradient(f: Callable[[list], float], inputs: list, index: int,
 
 def check_gradient(op_name: str, params: dict, inputs: Sequence[np.ndarray], aux=None, *,
                    wrt: Sequence[int | str] | None = None, is_train: bool = True,
-                   objective: Callable | None = None, eps: float = 1e-6,
+                   objective: Callable | None = None, through: Sequence[int] | None = None,
+                   eps: float = 1e-6,
                    rtol: float = 1e-5, atol: float = 1e-7, seed: int = 0) -> list:
     """Compare ``backward`` with finite differences; raises AssertionError naming the input.
 
     ``inputs`` are converted to float64 copies (integer-valued inputs such as labels keep their
     values).  ``wrt`` selects inputs by position or argument name (default: every input).
-    ``objective(outputs, inputs) -> float`` is required for loss operators.  Returns the
-    analytic gradients.
+    ``objective(outputs, inputs) -> float`` is required for loss operators.  ``through`` limits
+    the projection to some outputs (the others get zero head gradient), for operators whose
+    extra outputs carry no gradient (BatchNorm's mean / invstd).  Returns the analytic
+    gradients.
     """
     inputs = [np.array(x, dtype=np.float64, copy=True) for x in inputs]
     aux0 = [np.array(a, dtype=np.float64, copy=True) for a in (aux or [])]
@@ -83,6 +86,8 @@ def check_gradient(op_name: str, params: dict, inputs: Sequence[np.ndarray], aux
         head = None
     else:
         head = [rng.standard_normal(o.shape) for o in outputs]
+        if through is not None:
+            head = [h if i in through else np.zeros_like(h) for i, h in enumerate(head)]
 
     def scalar(xs):
         _, _, outs, _, _ = run_op(op_name, params, xs, aux0, is_train, seed)

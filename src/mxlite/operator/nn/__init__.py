@@ -5,6 +5,7 @@ Importing this package registers every operator below in :mod:`mxlite.operator.r
 
 from . import (  # noqa: F401  (each module registers its operators on import)
     activation,
+    batch_norm,
     convolution,
     fully_connected,
     loss,

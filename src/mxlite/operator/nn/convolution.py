@@ -66,7 +66,9 @@ class _Geometry:
         self.dilate = spatial_tuple(op, "dilate", p.dilate, nsp, 1)
         self.pad = spatial_tuple(op, "pad", p.pad, nsp, 0)
         if any(s <= 0 for s in self.stride) or any(d <= 0 for d in self.dilate):
-            raise ShapeError(f"{op}: stride={self.stride} and dilate={self.dilate} must be positive")
+            raise ShapeError(
+                f"{op}: stride={self.stride} and dilate={self.dilate} must be positive"
+            )
         if any(v < 0 for v in self.pad):
             raise ShapeError(f"{op}: pad={self.pad} must be non-negative")
         self.batch, self.channels = int(data_shape[0]), int(data_shape[1])

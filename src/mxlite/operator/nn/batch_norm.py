@@ -1,0 +1,137 @@
+"""BatchNorm (MXNet 1.9.1).
+
+Inputs ``data``, ``gamma``, ``beta`` (shape ``(C,)`` with ``C = data.shape[axis]``); auxiliary
+states ``moving_mean`` (initialized to zeros) and ``moving_var`` (ones).
+
+Training (``is_train`` and not ``use_global_stats``): per channel, over every other axis,
+``mean`` and the *biased* variance ``var`` (divided by the element count ``m``);
+``out = gamma * (data - mean) / sqrt(var + eps) + beta`` (``gamma`` taken as 1 when
+``fix_gamma``), and the moving statistics are updated in place::
+
+    moving_mean = moving_mean * momentum + mean * (1 - momentum)
+    moving_var  = moving_var  * momentum + var  * (1 - momentum)
+
+Inference or ``use_global_stats``: the moving statistics replace ``mean`` / ``var``.
+
+With ``output_mean_var`` the outputs are ``[out, mean, invstd]`` where, as in MXNet 1.9.1, the
+third output is ``1 / sqrt(var + eps)`` (not the variance).  Gradients flow from ``out`` only.
+
+Backward (batch statistics), with ``xhat = (x - mean) * invstd``::
+
+    d_beta  = sum(dy)            d_gamma = sum(dy * xhat)   (0 when fix_gamma)
+    d_x     = gamma * invstd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat))
+
+With global statistics ``d_x = gamma * invstd * dy``.
+
+MXNet 1.9.1 updates the moving statistics during the *backward* pass of a training step;
+mxlite updates them in the training forward pass, so that after forward + backward both hold
+the same values, and a forward-only training pass also updates them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import Operator, Param, ShapeError, register
+from ._util import fmt, merge_shape
+
+
+@register
+class BatchNorm(Operator):
+    name = "BatchNorm"
+    params = {
+        "eps": Param("float", 0.001),
+        "momentum": Param("float", 0.9),
+        "fix_gamma": Param("bool", True),
+        "use_global_stats": Param("bool", False),
+        "output_mean_var": Param("bool", False),
+        "axis": Param("int", 1),
+        "cudnn_off": Param("bool", False),
+        "min_calib_range": Param("float", None, optional=True),
+        "max_calib_range": Param("float", None, optional=True),
+    }
+    aux_inits = {"moving_mean": '["zero", {}]', "moving_var": '["one", {}]'}
+
+    def arguments(self, p):
+        return ["data", "gamma", "beta"]
+
+    def outputs(self, p):
+        return ["output", "mean", "var"] if p.output_mean_var else ["output"]
+
+    def aux_states(self, p):
+        return ["moving_mean", "moving_var"]
+
+    def num_outputs(self, p):
+        return 3
+
+    @staticmethod
+    def _axis(p, ndim, shape):
+        if not -ndim <= p.axis < ndim:
+            raise ShapeError(f"BatchNorm: axis {p.axis} is out of range for data shape "
+                             f"{fmt(shape)}")
+        return p.axis % ndim
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        data = in_shapes[0]
+        nout = len(self.outputs(p))
+        if data is None:
+            return list(in_shapes), [None] * nout, list(aux_shapes)
+        data = tuple(int(s) for s in data)
+        if len(data) < 1:
+            raise ShapeError("BatchNorm: data must have at least one axis")
+        c = (data[self._axis(p, len(data), data)],)
+        ins = [data] + [merge_shape(self.name, n, s, c)
+                        for n, s in zip(("gamma", "beta"), in_shapes[1:], strict=True)]
+        aux = [merge_shape(self.name, n, s, c)
+               for n, s in zip(("moving_mean", "moving_var"), aux_shapes, strict=True)]
+        return ins, [data] + [c] * (nout - 1), aux
+
+    @staticmethod
+    def _layout(x, ax):
+        """Reduction axes and the broadcast shape of a per-channel vector."""
+        axes = tuple(i for i in range(x.ndim) if i != ax)
+        bshape = tuple(x.shape[ax] if i == ax else 1 for i in range(x.ndim))
+        return axes, bshape
+
+    def forward(self, p, inputs, aux, is_train):
+        x, gamma, beta = inputs
+        ax = self._axis(p, x.ndim, x.shape)
+        axes, bshape = self._layout(x, ax)
+        acc = np.float64
+        g = np.ones(gamma.shape, acc) if p.fix_gamma else gamma.astype(acc)
+        batch_stats = is_train and not p.use_global_stats
+        if batch_stats:
+            xd = x.astype(acc)
+            mean = xd.mean(axis=axes)
+            centered = xd - mean.reshape(bshape)
+            var = np.mean(centered * centered, axis=axes)
+            aux[0][...] = aux[0] * p.momentum + mean * (1 - p.momentum)
+            aux[1][...] = aux[1] * p.momentum + var * (1 - p.momentum)
+        else:
+            mean = aux[0].astype(acc)
+            var = aux[1].astype(acc)
+            centered = x.astype(acc) - mean.reshape(bshape)
+        invstd = 1.0 / np.sqrt(var + p.eps)
+        xhat = centered * invstd.reshape(bshape)
+        out = xhat * g.reshape(bshape) + beta.astype(acc).reshape(bshape)
+        outs = [out.astype(x.dtype)]
+        if p.output_mean_var:
+            outs += [mean.astype(x.dtype), invstd.astype(x.dtype)]
+        return outs, (xhat, invstd, g, batch_stats)
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x, gamma, _ = inputs
+        xhat, invstd, g, batch_stats = saved
+        ax = self._axis(p, x.ndim, x.shape)
+        axes, bshape = self._layout(x, ax)
+        dy = np.asarray(out_grads[0], dtype=np.float64)
+        dbeta = dy.sum(axis=axes)
+        dgamma_full = (dy * xhat).sum(axis=axes)
+        scale = (g * invstd).reshape(bshape)
+        if batch_stats:
+            m = x.size // x.shape[ax]
+            dx = scale / m * (m * dy - dbeta.reshape(bshape) - xhat * dgamma_full.reshape(bshape))
+        else:
+            dx = scale * dy
+        dgamma = np.zeros_like(gamma) if p.fix_gamma else dgamma_full.astype(gamma.dtype)
+        return [dx.astype(x.dtype), dgamma, dbeta.astype(inputs[2].dtype)]
