@@ -428,11 +428,10 @@ def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_arg_n
     ``shared_buffer`` (name -> NDArray) is reused (or filled) for the other arguments.
     """
     ctx = _as_ctx(ctx)
-    arg_shapes, _, aux_shapes = symbol.infer_shape(**shapes)
-    if arg_shapes is None:
-        partial, _, _ = symbol.infer_shape_partial(**shapes)
-        missing = [n for n, s in zip(symbol.list_arguments(), partial, strict=True)
-                   if not s or 0 in s]
+    arg_shapes, _, aux_shapes = symbol.infer_shape_partial(**shapes)
+    missing = [n for n, s in zip(symbol.list_arguments() + symbol.list_auxiliary_states(),
+                                 arg_shapes + aux_shapes, strict=True) if not s or 0 in s]
+    if missing:
         raise MXNetError(f"simple_bind: cannot infer the shapes of {missing} from {shapes}")
     type_dict = dict(type_dict or {})
     for key in list(type_dict):

@@ -489,7 +489,7 @@ class Symbol:
                     new = _norm(new, kind, n.name)
                     old = val.get(key)
                     if old is None or (kind == "shape" and _refines(old, new)):
-                        if old != new:
+                        if old is None or old != new:  # (None != dtype("float64") is False)
                             val[key] = new
                             changed = True
                     elif old != new and not (kind == "shape" and _refines(new, old)):
