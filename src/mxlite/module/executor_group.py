@@ -251,14 +251,18 @@ class ExecutorGroup:
         return outputs if merge_multi_context else [[o] for o in outputs]
 
     def get_output_shapes(self):
-        shapes = []
-        for name, out, axis in zip(self.output_names, self.execs[0].outputs,
-                                   self.output_layouts, strict=True):
-            shape = list(out.shape)
+        shapes = {d.name: tuple(d.shape) for d in self.data_shapes}
+        if self.label_shapes is not None:
+            shapes.update({d.name: tuple(d.shape) for d in self.label_shapes})
+        _, out_shapes, _ = self.symbol.infer_shape(**shapes)
+        result = []
+        for name, shape, axis in zip(self.output_names, out_shapes, self.output_layouts,
+                                     strict=True):
+            shape = list(shape)
             if axis >= 0:
                 shape[axis] = self.batch_size
-            shapes.append((name, tuple(shape)))
-        return shapes
+            result.append((name, tuple(shape)))
+        return result
 
     def get_input_grads(self, merge_multi_context=True):
         if merge_multi_context:
