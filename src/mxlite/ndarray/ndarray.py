@@ -76,8 +76,10 @@ def _shape(shape) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     try:
+        if isinstance(shape, (str, bytes)):
+            raise TypeError
         shape = tuple(int(s) for s in shape)
-    except TypeError:
+    except (TypeError, ValueError):
         raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}") from None
     if builtins.any(s < 0 for s in shape):
         raise MXNetError(f"shape must not have negative sizes, got {shape!r}")
