@@ -196,10 +196,37 @@ for cid, params, dshape, is_train in [
          {"data": U(*dshape, low=-2, high=3), "gamma": U(c, low=0.5, high=2), "beta": U(c)},
          {"moving_mean": U(c), "moving_var": U(c, low=0.5, high=2)}, is_train=is_train)
 
+# ---- Dropout (random masks differ from MXNet's generator: only the deterministic cases)
+case("dropout_inference", "Dropout", {"p": 0.3}, {"data": U(3, 4)}, is_train=False)
+case("dropout_p0_train", "Dropout", {"p": 0.0}, {"data": U(3, 4)})
+# ---- Embedding (out-of-range and fractional indices: truncated and clipped)
+case("embedding", "Embedding", {"input_dim": 5, "output_dim": 3},
+     {"data": np.array([[0, 4, 2], [2, 2, 1]], np.float32), "weight": U(5, 3)}, no_grad=["data"])
+case("embedding_clip", "Embedding", {"input_dim": 4, "output_dim": 2},
+     {"data": np.array([-1, 0, 3, 5, 2.7], np.float32), "weight": U(4, 2)}, no_grad=["data"])
+# ---- UpSampling
+case("upsampling_nearest", "UpSampling", {"scale": 2, "sample_type": "nearest"},
+     {"arg0": U(2, 2, 2, 3)})
+case("upsampling_nearest_concat", "UpSampling",
+     {"scale": 2, "sample_type": "nearest", "num_args": 2},
+     {"arg0": U(1, 2, 2, 2), "arg1": U(1, 3, 1, 1)})
+case("upsampling_nearest_sum", "UpSampling",
+     {"scale": 3, "sample_type": "nearest", "num_args": 2, "multi_input_mode": "sum"},
+     {"arg0": U(1, 2, 1, 2), "arg1": U(1, 2, 3, 6)})
+case("upsampling_bilinear", "UpSampling",
+     {"scale": 2, "sample_type": "bilinear", "num_filter": 2},
+     {"data": U(1, 2, 3, 3), "weight": U(2, 1, 4, 4)})
+case("upsampling_bilinear_scale3", "UpSampling",
+     {"scale": 3, "sample_type": "bilinear", "num_filter": 1},
+     {"data": U(1, 1, 2, 2), "weight": U(1, 1, 5, 5)})
+
 
 def run_case(cid, op, params, inputs, aux, is_train, extra):
     variables = {name: mx.sym.Variable(name) for name in list(inputs) + list(aux)}
-    sym = getattr(mx.sym, op)(name="op", **variables, **params)
+    if op == "UpSampling" and params["sample_type"] == "nearest":  # variadic: positional
+        sym = mx.sym.UpSampling(*variables.values(), name="op", **params)
+    else:
+        sym = getattr(mx.sym, op)(name="op", **variables, **params)
     arg_names = sym.list_arguments()
     aux_names = sym.list_auxiliary_states()
     if sorted(arg_names) != sorted(inputs) or sorted(aux_names) != sorted(aux):
@@ -207,7 +234,9 @@ def run_case(cid, op, params, inputs, aux, is_train, extra):
     shapes = {k: v.shape for k, v in {**inputs, **aux}.items()}
     types = extra.get("types", {})
     type_dict = {k: str(v.dtype) for k, v in {**inputs, **aux}.items()}
-    exe = sym.simple_bind(mx.cpu(), grad_req="write", type_dict=type_dict, **shapes)
+    no_grad = extra.get("no_grad", ())
+    grad_req = {k: "null" if k in no_grad or not is_train else "write" for k in inputs}
+    exe = sym.simple_bind(mx.cpu(), grad_req=grad_req, type_dict=type_dict, **shapes)
     for k, v in inputs.items():
         exe.arg_dict[k][:] = v
     for k, v in aux.items():
@@ -232,7 +261,7 @@ def run_case(cid, op, params, inputs, aux, is_train, extra):
                 rec[f"{cid}:head:{i}"] = h
             exe.backward([mx.nd.array(h) for h in heads])
         for k in inputs:
-            if k in extra.get("no_grad", ()):
+            if k in no_grad:
                 continue
             rec[f"{cid}:grad:{k}"] = exe.grad_dict[k].asnumpy()
             grads.append(k)

@@ -35,13 +35,16 @@ def test_matches_mxnet(case):
     want_out = [ARRAYS[f"{cid}:out:{i}"] for i in range(case["num_outputs"])]
     tol = {"rtol": case["rtol"], "atol": case["atol"]}
 
-    in_shapes, out_shapes, _ = op.infer_shape(p, [x.shape for x in inputs[:1]] +
-                                                       [None] * (len(inputs) - 1),
-                                                       [None] * len(aux))
+    # shapes from the data alone (weights, labels, ... filled in), then from every input
+    partial = [x.shape for x in inputs[:1]] + [None] * (len(inputs) - 1)
+    in_shapes, _, _ = op.infer_shape(p, partial, [None] * len(aux))
     for n, s, x in zip(names, in_shapes, inputs, strict=True):
         assert s is None or tuple(s) == x.shape, f"inferred shape of {n}"
+    _, out_shapes, aux_shapes = op.infer_shape(p, [x.shape for x in inputs], [None] * len(aux))
     for s, w in zip(out_shapes[: len(want_out)], want_out, strict=True):
         assert tuple(s) == w.shape
+    for s, a in zip(aux_shapes, aux, strict=True):
+        assert tuple(s) == a.shape
 
     outputs, saved = op.forward(p, inputs, aux, case["is_train"])
     for i, w in enumerate(want_out):

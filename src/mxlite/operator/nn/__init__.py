@@ -7,8 +7,11 @@ from . import (  # noqa: F401  (each module registers its operators on import)
     activation,
     batch_norm,
     convolution,
+    dropout,
+    embedding,
     fully_connected,
     loss,
     pooling,
     softmax,
+    upsampling,
 )
