@@ -163,6 +163,7 @@ def symbol_api():
         p_arg, p_out, _p_aux = sym.infer_shape_partial()
         api[name] = {
             "json": json.loads(sym.tojson()),
+            "json_text": sym.tojson(),
             "list_arguments": sym.list_arguments(),
             "list_outputs": sym.list_outputs(),
             "list_auxiliary_states": sym.list_auxiliary_states(),

@@ -571,7 +571,7 @@ class Symbol:
             "heads": [[index[id(n)], k, 0] for n, k in self._outputs],
             "attrs": {"mxnet_version": ["int", MXNET_VERSION]},
         }
-        return json.dumps(graph, indent=2)
+        return _write_graph(graph)
 
     def save(self, fname, remove_amp_cast: bool = True) -> None:
         """Write :meth:`tojson` to ``fname`` (atomically)."""
@@ -618,6 +618,56 @@ class Symbol:
         """Bind ``kwargs`` (name -> NDArray), run forward and return the outputs."""
         exe = self.bind(ctx, kwargs, grad_req="null")
         return exe.forward()
+
+
+# ---------------------------------------------------------------------- JSON text
+# MXNet writes its graphs with dmlc's JSON writer; reproducing its layout makes our files
+# byte-identical to MXNet's: structs are always multi-line, string maps when they have more than
+# one entry, arrays when they have more than ten elements; separators are ", " + newline.
+def _q(text: str) -> str:
+    return json.dumps(text)
+
+
+def _block(items: list[str], indent: int, brackets: str) -> str:
+    pad = " " * (indent + 2)
+    return (brackets[0] + "\n" + ", \n".join(pad + i for i in items) + "\n" + " " * indent
+            + brackets[1])
+
+
+def _array(items: list[str], indent: int) -> str:
+    if len(items) <= 10:
+        return "[" + ", ".join(items) + "]"
+    return _block(items, indent, "[]")
+
+
+def _string_map(d: dict, indent: int) -> str:
+    items = [f"{_q(k)}: {_q(v)}" for k, v in d.items()]
+    if len(items) <= 1:
+        return "{" + ", ".join(items) + "}"
+    return _block(items, indent, "{}")
+
+
+def _entries(rows: list, indent: int) -> str:
+    return _array(["[" + ", ".join(str(v) for v in row) + "]" for row in rows], indent)
+
+
+def _write_graph(graph: dict) -> str:
+    nodes = []
+    for node in graph["nodes"]:
+        fields = [f'"op": {_q(node["op"])}', f'"name": {_q(node["name"])}']
+        if "attrs" in node:
+            fields.append(f'"attrs": {_string_map(node["attrs"], 6)}')
+        fields.append(f'"inputs": {_entries(node["inputs"], 6)}')
+        nodes.append(_block(fields, 4, "{}"))
+    version = graph["attrs"]["mxnet_version"]
+    top = [
+        '"nodes": ' + (_block(nodes, 2, "[]") if nodes else "[]"),
+        '"arg_nodes": ' + _array([str(i) for i in graph["arg_nodes"]], 2),
+        '"node_row_ptr": ' + _array([str(i) for i in graph["node_row_ptr"]], 2),
+        '"heads": ' + _entries(graph["heads"], 2),
+        '"attrs": {"mxnet_version": [' + _q(version[0]) + ", " + str(version[1]) + "]}",
+    ]
+    return _block(top, 0, "{}")
 
 
 # ---------------------------------------------------------------------- helpers
