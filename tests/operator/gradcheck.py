@@ -24,10 +24,12 @@ from mxlite.operator import registry
 __all__ = ["check_gradient", "numeric_gradient", "run_op"]
 
 
-def run_op(op_name: str, params: dict, inputs: Sequence[np.ndarray], aux=None,
-           is_train: bool = True, seed: int | None = 0):
-    """Forward once; returns ``(op, parsed_params, outputs, saved, aux_after)``."""
-    op = registry.get(op_name)
+def run_op(op_name: str | registry.Operator, params: dict, inputs: Sequence[np.ndarray],
+           aux=None, is_train: bool = True, seed: int | None = 0):
+    """Forward once; returns ``(op, parsed_params, outputs, saved, aux_after)``.
+
+    ``op_name`` is a registered name or an :class:`~mxlite.operator.Operator` instance."""
+    op = op_name if isinstance(op_name, registry.Operator) else registry.get(op_name)
     p = op.parse_params(params)
     aux = [np.array(a, copy=True) for a in (aux or [])]
     if seed is not None:
@@ -54,7 +56,8 @@ def numeric_gradient(f: Callable[[list], float], inputs: list, index: int,
     return grad
 
 
-def check_gradient(op_name: str, params: dict, inputs: Sequence[np.ndarray], aux=None, *,
+def check_gradient(op_name: str | registry.Operator, params: dict,
+                   inputs: Sequence[np.ndarray], aux=None, *,
                    wrt: Sequence[int | str] | None = None, is_train: bool = True,
                    objective: Callable | None = None, through: Sequence[int] | None = None,
                    eps: float = 1e-6,
@@ -71,6 +74,7 @@ def check_gradient(op_name: str, params: dict, inputs: Sequence[np.ndarray], aux
     inputs = [np.array(x, dtype=np.float64, copy=True) for x in inputs]
     aux0 = [np.array(a, dtype=np.float64, copy=True) for a in (aux or [])]
     op, p, outputs, saved, aux_after = run_op(op_name, params, inputs, aux0, is_train, seed)
+    op_name = op.name  # for messages; ``op`` itself is passed to run_op below
     names = op.arguments(p)
     if len(names) != len(inputs):
         raise ValueError(f"{op_name} takes inputs {names}, got {len(inputs)} arrays")
@@ -90,7 +94,7 @@ def check_gradient(op_name: str, params: dict, inputs: Sequence[np.ndarray], aux
             head = [h if i in through else np.zeros_like(h) for i, h in enumerate(head)]
 
     def scalar(xs):
-        _, _, outs, _, _ = run_op(op_name, params, xs, aux0, is_train, seed)
+        _, _, outs, _, _ = run_op(op, params, xs, aux0, is_train, seed)
         if op.loss:
             return float(objective(outs, xs))
         return float(sum(np.sum(h * o) for h, o in zip(head, outs, strict=True)))
