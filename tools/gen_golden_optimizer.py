@@ -190,7 +190,8 @@ def main():
                 res = run_case(name, mx_name, kwargs, config)
             except Exception as err:  # record what MXNet cannot do
                 entry["status"] = "error"
-                entry["error"] = f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"
+                lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+                entry["error"] = f"{type(err).__name__}: {(lines or [''])[-1][:300]}"
                 traceback.print_exc(limit=1, file=sys.stderr)
             else:
                 entry["status"] = "ok"

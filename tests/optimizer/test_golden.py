@@ -32,10 +32,6 @@ def test_matches_mxnet(key):
     case = META["cases"][key]
     if case["status"] != "ok":
         pytest.skip(f"MXNet 1.9.1 fails this case: {case['error']}")
-    from .golden_cases import MXLITE_NAME  # TEMPORARY guard while families land; removed at the end
-    name = MXLITE_NAME.get(case["mxnet_optimizer"], case["mxnet_optimizer"])
-    if name not in mx.optimizer.Optimizer.opt_registry:
-        pytest.skip(f"{name} not implemented yet")
     opt, dtype = build(META, case)
     shapes = [tuple(s) for s in META["shapes"]]
     ws = [mx.nd.array(a, dtype=dtype) for a in split(ARRAYS[f"{key}/init"], shapes, dtype)]

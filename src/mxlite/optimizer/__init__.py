@@ -8,15 +8,31 @@ index, ``Optimizer.register`` adds your own.  Every built-in keeps a readable Nu
 from __future__ import annotations
 
 from . import optimizer, updater
+from .adadelta import AdaDelta
+from .adagrad import AdaGrad
 from .adam import Adam, AdamState, AdamW
+from .adamax import Adamax
+from .dcasgd import DCASGD
+from .ftml import FTML
+from .ftrl import Ftrl
+from .lamb import LAMB
+from .lars import LARS
+from .lbsgd import LBSGD
+from .nadam import Nadam
 from .nag import NAG
 from .optimizer import FusedOptimizer, Optimizer, create, register
+from .rmsprop import RMSProp
 from .sgd import SGD, ccSGD
+from .sgld import SGLD
+from .signum import Signum
+from .test import Test
 from .updater import Updater, get_updater
 
 create_optimizer = Optimizer.create_optimizer
 
 __all__ = [
-    "NAG", "SGD", "Adam", "AdamState", "AdamW", "FusedOptimizer", "Optimizer", "Updater",
-    "ccSGD", "create", "create_optimizer", "get_updater", "optimizer", "register", "updater",
+    "DCASGD", "FTML", "LAMB", "LARS", "LBSGD", "NAG", "SGD", "SGLD", "AdaDelta", "AdaGrad",
+    "Adam", "AdamState", "AdamW", "Adamax", "Ftrl", "FusedOptimizer", "Nadam", "Optimizer",
+    "RMSProp", "Signum", "Test", "Updater", "ccSGD", "create", "create_optimizer",
+    "get_updater", "optimizer", "register", "updater",
 ]

@@ -1,0 +1,65 @@
+"""AdaGrad."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..kernels import optimizer as K
+from ..ndarray import zeros
+from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
+
+
+class AdaGradHyper(NamedTuple):
+    lr: float
+    wd: float
+    rescale_grad: float
+    clip: float
+    eps: float
+
+
+@register
+class AdaGrad(FusedOptimizer):
+    r"""AdaGrad (Duchi et al.), as MXNet 1.9.1's dense update.
+
+    .. math::
+
+        \hat g &= \mathrm{clip}(r g) \\
+        h &\leftarrow h + \hat g^2 \\
+        w &\leftarrow w - \eta\,(\hat g / \sqrt{h + \epsilon} + \lambda w)
+
+    Weight decay is outside the adaptive scaling and is not clipped; ``eps`` sits inside the
+    square root.  ``clip_gradient=0`` clips to zero (MXNet applies ``clip`` whenever
+    ``clip_gradient`` is not None here).  The history has the weight's dtype (MXNet makes it
+    float32 and fails on float64 weights).
+
+    Example
+    -------
+    >>> import mxlite as mx
+    >>> opt = mx.optimizer.AdaGrad(learning_rate=0.1)
+    >>> w, g = mx.nd.array([1.0]), mx.nd.array([2.0])
+    >>> opt.update(0, w, g, opt.create_state(0, w)); round(float(w.asscalar()), 4)
+    0.9
+    """
+
+    _zero_clip_disables = False
+    _kernel = K.adagrad
+
+    def __init__(self, eps=1e-7, **kwargs):
+        check_nonnegative("eps", eps)
+        super().__init__(**kwargs)
+        self.float_stable_eps = eps
+
+    def create_state(self, index, weight):
+        return zeros(weight.shape, weight.context, dtype=weight.dtype)
+
+    def _hyper(self, index):
+        return AdaGradHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
+                            self._clip(), self.float_stable_eps)
+
+    def _reference(self, index, w, g, arrays, hp):
+        (h,) = arrays
+        gh = clip_ref(g * hp.rescale_grad, hp.clip)
+        h[...] = h + gh * gh
+        w[...] = w + (gh / np.sqrt(h + hp.eps) + w * hp.wd) * -hp.lr

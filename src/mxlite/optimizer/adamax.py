@@ -1,0 +1,72 @@
+"""Adamax (Adam with the infinity norm)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..kernels import optimizer as K
+from ..ndarray import zeros
+from .optimizer import FusedOptimizer, bias_power, check_unit_interval, clip_ref, register
+
+
+class AdamaxHyper(NamedTuple):
+    lr: float  # lr / (1 - beta1**t)
+    wd: float
+    rescale_grad: float
+    clip: float
+    beta1: float
+    one_minus_beta1: float
+    beta2: float
+
+
+@register
+class Adamax(FusedOptimizer):
+    r"""Adamax (Kingma & Ba, section 7), as MXNet 1.9.1.
+
+    .. math::
+
+        \hat g &= \mathrm{clip}(r g + \lambda w) \\
+        m &\leftarrow \beta_1 m + (1 - \beta_1)\hat g \\
+        u &\leftarrow \max(\beta_2 u, |\hat g|) \\
+        w &\leftarrow w - \frac{\eta}{1 - \beta_1^t}\, m / u
+
+    ``clip_gradient=0`` clips to zero (MXNet clips whenever it is not None here).
+    State ``(m, u)``.
+
+    Example
+    -------
+    >>> import mxlite as mx
+    >>> opt = mx.optimizer.Adamax(learning_rate=0.002)
+    >>> w, g = mx.nd.array([1.0]), mx.nd.array([3.0])
+    >>> opt.update(0, w, g, opt.create_state(0, w)); round(float(w.asscalar()), 4)
+    0.998
+    """
+
+    _zero_clip_disables = False
+    _kernel = K.adamax
+
+    def __init__(self, learning_rate=0.002, beta1=0.9, beta2=0.999, **kwargs):
+        check_unit_interval("beta1", beta1)
+        check_unit_interval("beta2", beta2)
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta1 = beta1
+        self.beta2 = beta2
+
+    def create_state(self, index, weight):
+        return (zeros(weight.shape, weight.context, dtype=weight.dtype),
+                zeros(weight.shape, weight.context, dtype=weight.dtype))
+
+    def _hyper(self, index):
+        t = self._index_update_count[index]
+        lr = self._get_lr(index) / (1.0 - bias_power(self.beta1, t))
+        return AdamaxHyper(lr, self._get_wd(index), self.rescale_grad, self._clip(),
+                           self.beta1, 1.0 - self.beta1, self.beta2)
+
+    def _reference(self, index, w, g, arrays, hp):
+        m, u = arrays
+        gh = clip_ref(g * hp.rescale_grad + hp.wd * w, hp.clip)
+        m[...] = hp.beta1 * m + hp.one_minus_beta1 * gh
+        u[...] = np.maximum(hp.beta2 * u, np.abs(gh))
+        w[...] = w - hp.lr * m / u

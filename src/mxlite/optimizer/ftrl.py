@@ -1,0 +1,72 @@
+"""FTRL-Proximal."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..kernels import optimizer as K
+from ..ndarray import zeros
+from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
+
+
+class FtrlHyper(NamedTuple):
+    lr: float
+    wd: float
+    rescale_grad: float
+    clip: float
+    lamda1: float
+    beta: float
+
+
+@register
+class Ftrl(FusedOptimizer):
+    r"""FTRL-Proximal (McMahan et al.), as MXNet 1.9.1's ``ftrl_update``.
+
+    .. math::
+
+        \hat g &= \mathrm{clip}(r g) \\
+        z &\leftarrow z + \hat g - (\sqrt{n + \hat g^2} - \sqrt n)\, w / \eta \\
+        n &\leftarrow n + \hat g^2 \\
+        w &\leftarrow \frac{\mathrm{sign}(z)\lambda_1 - z}{(\beta + \sqrt n)/\eta + \lambda}
+              \;[\,|z| > \lambda_1]
+
+    Weight decay enters only the denominator.  ``learning_rate`` defaults to 0.1.  State
+    ``(z, n)`` in the weight's dtype (MXNet: float32, failing on float64 weights).
+
+    Example
+    -------
+    >>> import mxlite as mx
+    >>> opt = mx.optimizer.Ftrl(learning_rate=0.1, lamda1=0.01)
+    >>> w, g = mx.nd.array([0.0]), mx.nd.array([1.0])
+    >>> opt.update(0, w, g, opt.create_state(0, w)); round(float(w.asscalar()), 4)
+    -0.0413
+    """
+
+    _kernel = K.ftrl
+
+    def __init__(self, lamda1=0.01, learning_rate=0.1, beta=1, **kwargs):
+        check_nonnegative("lamda1", lamda1)
+        check_nonnegative("learning_rate", learning_rate)
+        check_nonnegative("beta", beta)
+        super().__init__(**kwargs)
+        self.lamda1 = lamda1
+        self.beta = beta
+        self.lr = learning_rate
+
+    def create_state(self, index, weight):
+        return (zeros(weight.shape, weight.context, dtype=weight.dtype),
+                zeros(weight.shape, weight.context, dtype=weight.dtype))
+
+    def _hyper(self, index):
+        return FtrlHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
+                         self._clip(), self.lamda1, float(self.beta))
+
+    def _reference(self, index, w, g, arrays, hp):
+        z, n = arrays
+        gh = clip_ref(hp.rescale_grad * g, hp.clip)
+        z[...] = z + gh - (np.sqrt(n + gh * gh) - np.sqrt(n)) * w / hp.lr
+        n[...] = n + gh * gh
+        new = (np.sign(z) * hp.lamda1 - z) / ((hp.beta + np.sqrt(n)) / hp.lr + hp.wd)
+        w[...] = new * (np.abs(z) > hp.lamda1)

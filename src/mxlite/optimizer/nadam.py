@@ -1,0 +1,106 @@
+"""Nadam (Adam with Nesterov momentum)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..kernels import optimizer as K
+from ..ndarray import zeros
+from .optimizer import (
+    FusedOptimizer,
+    bias_power,
+    check_nonnegative,
+    check_unit_interval,
+    clip_ref,
+    register,
+)
+
+
+class NadamHyper(NamedTuple):
+    lr: float
+    wd: float
+    rescale_grad: float
+    clip: float
+    beta1: float
+    one_minus_beta1: float
+    beta2: float
+    one_minus_beta2: float
+    epsilon: float
+    one_minus_m_schedule: float
+    one_minus_m_schedule_next: float
+    one_minus_beta2_t: float
+    one_minus_momentum_t: float
+    momentum_t1: float
+
+
+@register
+class Nadam(FusedOptimizer):
+    r"""Nadam (Dozat), as MXNet 1.9.1.
+
+    With :math:`\mu_t = \beta_1(1 - \tfrac12 0.96^{t\,s})` (``s`` = ``schedule_decay``) and
+    the momentum schedule :math:`M \leftarrow M \mu_t` (``m_schedule``, one value for the
+    whole optimizer, multiplied once per *tensor* update, as MXNet):
+
+    .. math::
+
+        \hat g &= \mathrm{clip}(r g + \lambda w) \\
+        m &\leftarrow \beta_1 m + (1 - \beta_1)\hat g \\
+        v &\leftarrow \beta_2 v + (1 - \beta_2)\hat g^2 \\
+        \bar m &= (1 - \mu_t)\,\hat g / (1 - M) + \mu_{t+1}\, m / (1 - M \mu_{t+1}) \\
+        w &\leftarrow w - \eta\, \bar m / (\sqrt{v / (1 - \beta_2^t)} + \epsilon)
+
+    ``clip_gradient=0`` clips to zero (MXNet clips whenever it is not None here).  Because
+    ``m_schedule`` is shared, results depend on how many tensors are updated (MXNet's
+    behaviour, kept for fidelity).  State ``(m, v)``.
+
+    Example
+    -------
+    >>> import mxlite as mx
+    >>> opt = mx.optimizer.Nadam(learning_rate=0.001)
+    >>> w, g = mx.nd.array([1.0]), mx.nd.array([1.0])
+    >>> opt.update(0, w, g, opt.create_state(0, w)); round(float(w.asscalar()), 4)
+    0.9919
+    """
+
+    _zero_clip_disables = False
+    _kernel = K.nadam
+
+    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8,
+                 schedule_decay=0.004, **kwargs):
+        check_unit_interval("beta1", beta1)
+        check_unit_interval("beta2", beta2)
+        check_nonnegative("epsilon", epsilon)
+        check_nonnegative("schedule_decay", schedule_decay)
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.schedule_decay = schedule_decay
+        self.m_schedule = 1.0
+
+    def create_state(self, index, weight):
+        return (zeros(weight.shape, weight.context, dtype=weight.dtype),
+                zeros(weight.shape, weight.context, dtype=weight.dtype))
+
+    def _hyper(self, index):
+        t = self._index_update_count[index]
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        mom_t = self.beta1 * (1.0 - 0.5 * pow(0.96, t * self.schedule_decay))
+        mom_t1 = self.beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * self.schedule_decay))
+        self.m_schedule = self.m_schedule * mom_t
+        m_next = self.m_schedule * mom_t1
+        return NadamHyper(lr, wd, self.rescale_grad, self._clip(), self.beta1,
+                          1.0 - self.beta1, self.beta2, 1.0 - self.beta2, self.epsilon,
+                          1.0 - self.m_schedule, 1.0 - m_next,
+                          1.0 - bias_power(self.beta2, t), 1.0 - mom_t, mom_t1)
+
+    def _reference(self, index, w, g, arrays, hp):
+        m, v = arrays
+        gh = clip_ref(g * hp.rescale_grad + hp.wd * w, hp.clip)
+        m[...] = hp.beta1 * m + hp.one_minus_beta1 * gh
+        v[...] = hp.beta2 * v + hp.one_minus_beta2 * gh * gh
+        m_bar = (hp.one_minus_momentum_t * (gh / hp.one_minus_m_schedule)
+                 + hp.momentum_t1 * (m / hp.one_minus_m_schedule_next))
+        w[...] = w - hp.lr * m_bar / (np.sqrt(v / hp.one_minus_beta2_t) + hp.epsilon)
