@@ -177,6 +177,12 @@ for cid, params, dshape in [
     ("pool1d_avg_full", {"kernel": (2,), "stride": (2,), "pool_type": "avg",
                          "pooling_convention": "full"}, (2, 2, 7)),
     ("pool1d_global_sum", {"global_pool": True, "pool_type": "sum"}, (2, 2, 5)),
+    ("pool_lp1", {"kernel": (2, 2), "stride": (2, 2), "pool_type": "lp", "p_value": 1},
+     (1, 2, 4, 4)),
+    ("pool_lp2_pad", {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1), "pool_type": "lp",
+                      "p_value": 2}, (1, 2, 5, 5)),
+    ("pool_lp3", {"kernel": (2, 2), "stride": (1, 1), "pool_type": "lp", "p_value": 3},
+     (1, 2, 3, 3)),
 ]:
     case(cid, "Pooling", params, {"data": distinct(*dshape)})
 

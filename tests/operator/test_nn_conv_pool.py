@@ -82,6 +82,10 @@ POOL_CASES = [
     ("1d_max_pad", {"kernel": (3,), "stride": (2,), "pad": (1,)}, (2, 2, 7)),
     ("1d_avg_full", {"kernel": (2,), "stride": (2,), "pool_type": "avg",
                      "pooling_convention": "full"}, (2, 2, 7)),
+    ("lp1", {"kernel": (2, 2), "stride": (2, 2), "pool_type": "lp", "p_value": 1}, (1, 2, 4, 4)),
+    ("lp2_pad", {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1), "pool_type": "lp",
+                 "p_value": 2}, (1, 2, 5, 5)),
+    ("lp3", {"kernel": (2, 2), "pool_type": "lp", "p_value": 3}, (1, 2, 3, 3)),
 ]
 
 

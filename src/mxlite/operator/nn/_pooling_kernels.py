@@ -4,7 +4,8 @@ Window ``(y, x)`` covers rows ``[y*sh - ph, y*sh - ph + kh)`` clipped to ``H + p
 extent) and then to the image.  ``kind``: 0 max (padding never wins; ``argmax`` keeps the flat
 index ``iy * W + ix`` of the first maximum, -1 for an empty window), 1 avg, 2 sum.  Average
 divides by the window size clipped to the padded extent (``count_pad``) or by the number of
-image elements in the window.  Kernels run in parallel over the ``N * C`` planes.
+image elements in the window.  ``kind`` 3 is Lp pooling: ``(sum x**p) ** (1/p)`` (signed root),
+with gradient ``(x / out) ** (p - 1)``.  Kernels run in parallel over the ``N * C`` planes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ def _window(o, s, p, k, size):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def pool_forward(x, kind, kh, kw, sh, sw, ph, pw, count_pad, out, argmax):  # pragma: no cover
+def pool_forward(x, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, out,
+                 argmax):  # pragma: no cover
     n_img, n_ch, height, width = x.shape
     oh, ow = out.shape[2], out.shape[3]
     for nc in numba.prange(n_img * n_ch):
@@ -43,6 +45,19 @@ def pool_forward(x, kind, kh, kw, sh, sw, ph, pw, count_pad, out, argmax):  # pr
                                 arg = iy * width + ix
                     out[n, c, y, xx] = best if arg >= 0 else 0
                     argmax[n, c, y, xx] = arg
+                elif kind == 3:
+                    acc = 0.0
+                    for iy in range(h0, h1):
+                        for ix in range(w0, w1):
+                            acc += x[n, c, iy, ix] ** p_value
+                    if p_value == 1.0:
+                        out[n, c, y, xx] = acc
+                    elif p_value == 2.0:
+                        out[n, c, y, xx] = np.sqrt(acc)
+                    elif acc < 0:
+                        out[n, c, y, xx] = -((-acc) ** (1.0 / p_value))
+                    else:
+                        out[n, c, y, xx] = acc ** (1.0 / p_value)
                 else:
                     acc = 0.0
                     for iy in range(h0, h1):
@@ -58,7 +73,8 @@ def pool_forward(x, kind, kh, kw, sh, sw, ph, pw, count_pad, out, argmax):  # pr
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def pool_backward(dy, kind, kh, kw, sh, sw, ph, pw, count_pad, argmax, dx):  # pragma: no cover
+def pool_backward(x, dy, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, out, argmax,
+                  dx):  # pragma: no cover
     n_img, n_ch, height, width = dx.shape
     oh, ow = dy.shape[2], dy.shape[3]
     for nc in numba.prange(n_img * n_ch):
@@ -77,6 +93,14 @@ def pool_backward(dy, kind, kh, kw, sh, sw, ph, pw, count_pad, argmax, dx):  # p
                         dx[n, c, arg // width, arg % width] += g
                     continue
                 w0, w1, wpad = _window(xx, sw, pw, kw, width)
+                if kind == 3:
+                    o = out[n, c, y, xx]
+                    if o == 0:
+                        continue
+                    for iy in range(h0, h1):
+                        for ix in range(w0, w1):
+                            dx[n, c, iy, ix] += g * (x[n, c, iy, ix] / o) ** (p_value - 1.0)
+                    continue
                 if kind == 1:
                     cnt = hpad * wpad if count_pad else (h1 - h0) * (w1 - w0)
                     if cnt <= 0:

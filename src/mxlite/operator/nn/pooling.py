@@ -5,8 +5,10 @@ Output size per spatial axis: ``valid``: ``(H + 2 pad - k) // stride + 1``; ``fu
 and pad are ignored; output spatial size 1).  Max pooling never picks padding; its gradient
 goes to the first maximum of each window.  ``avg`` divides by the window size clipped to the
 padded extent when ``count_include_pad`` (default) and by the number of real elements
-otherwise.  Numba kernels in :mod:`._pooling_kernels`.  ``pool_type='lp'`` and
-``pooling_convention='same'`` are not implemented (MXNetError).
+otherwise.  ``lp`` computes ``(sum x**p_value) ** (1 / p_value)`` per window (a signed root, so
+``p_value=1`` is a plain sum and 3 keeps the sign), gradient ``(x / out) ** (p_value - 1)``.
+Numba kernels in :mod:`._pooling_kernels`.  ``pooling_convention='same'`` is not implemented
+(MXNetError; MXNet 1.9.1 itself fails on it for every input).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ..registry import Operator, Param, ShapeError, register
 from . import _pooling_kernels as _kernels
 from ._util import fmt, spatial_tuple
 
-_KIND = {"max": 0, "avg": 1, "sum": 2}
+_KIND = {"max": 0, "avg": 1, "sum": 2, "lp": 3}
 
 
 @register
@@ -39,8 +41,8 @@ class Pooling(Operator):
     }
 
     def _geometry(self, p, shape):
-        if p.pool_type == "lp":
-            raise MXNetError("Pooling: pool_type='lp' is not implemented in mxlite")
+        if p.pool_type == "lp" and (p.p_value is None or p.p_value < 1):
+            raise MXNetError(f"Pooling: pool_type='lp' needs p_value >= 1, got {p.p_value}")
         if p.pooling_convention == "same":
             raise MXNetError("Pooling: pooling_convention='same' is not implemented in mxlite")
         nsp = len(shape) - 2
@@ -94,18 +96,19 @@ class Pooling(Operator):
         kind = _KIND[p.pool_type]
         argmax = np.empty(out4.shape if kind == 0 else (1, 1, 1, 1), dtype=np.int64)
         count_pad = True if p.count_include_pad is None else bool(p.count_include_pad)
+        p_value = float(p.p_value or 1)
         _kernels.pool_forward(x4, kind, *self._args(nsp, kernel, stride, pad), count_pad,
-                              out4, argmax)
-        return [out4.reshape(*x.shape[:2], *out_sp)], (nsp, kernel, stride, pad, argmax)
+                              p_value, out4, argmax)
+        return [out4.reshape(*x.shape[:2], *out_sp)], (nsp, kernel, stride, pad, argmax, x4, out4)
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
-        nsp, kernel, stride, pad, argmax = saved
+        nsp, kernel, stride, pad, argmax, x4, out4 = saved
         dy = np.asarray(out_grads[0], dtype=x.dtype)
         dy4 = np.ascontiguousarray(dy.reshape(dy.shape[0], dy.shape[1], 1, -1) if nsp == 1 else dy)
         dx = np.empty(x.shape, dtype=x.dtype)
         dx4 = dx.reshape(x.shape[0], x.shape[1], 1, -1) if nsp == 1 else dx
         count_pad = True if p.count_include_pad is None else bool(p.count_include_pad)
-        _kernels.pool_backward(dy4, _KIND[p.pool_type], *self._args(nsp, kernel, stride, pad),
-                               count_pad, argmax, dx4)
+        _kernels.pool_backward(x4, dy4, _KIND[p.pool_type], *self._args(nsp, kernel, stride, pad),
+                               count_pad, float(p.p_value or 1), out4, argmax, dx4)
         return [dx]
