@@ -7,16 +7,24 @@ import sys
 
 
 def _demo(args: argparse.Namespace) -> int:
-    import mxlite as mx
+    from mxlite import demo
 
-    mx.random.seed(0)
-    x = mx.nd.random.uniform(-1, 1, shape=(4, 3))
-    print("x =", x)
-    print("x.sum(axis=1) =", x.sum(axis=1).asnumpy())
-    w = mx.nd.ones((3, 2)) * 0.5
-    print("dot(x, w) =", mx.nd.dot(x, w).asnumpy())
-    print("norm(x) =", mx.nd.norm(x).asscalar())
-    return 0
+    try:
+        return demo.run(epochs=args.epochs, seed_epochs=args.seed_epochs, out=args.out,
+                        target=args.target, plot=not args.no_plot)
+    except (ImportError, ValueError) as err:
+        print(f"mxlite demo: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _add_demo_arguments(demo) -> None:
+    demo.add_argument("--epochs", type=int, default=20, help="MLP epochs (default 20)")
+    demo.add_argument("--seed-epochs", type=int, default=30,
+                      help="epochs of the seed's example (default 30)")
+    demo.add_argument("--out", default="out/demo.png", help="PNG path (default out/demo.png)")
+    demo.add_argument("--target", type=float, default=0.95,
+                      help="validation accuracy the MLP must reach (default 0.95)")
+    demo.add_argument("--no-plot", action="store_true", help="skip the PNG")
 
 
 def _parse_assignments(pairs: list[str]) -> dict:
@@ -90,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the main job: train on UCI digits")
     demo.set_defaults(func=_demo)
+    _add_demo_arguments(demo)
     _add_schedule_parser(sub)
     return parser
 
