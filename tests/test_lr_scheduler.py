@@ -366,6 +366,7 @@ def test_user_subclass_without_super_init():
     assert bare.base_lr == 0.3 and bare(7) == 0.1
 
 
+@pytest.mark.filterwarnings("ignore:learning rate from")
 def test_user_subclass_drives_sgd():
     optimizer = pytest.importorskip("mxlite.optimizer")
     if not hasattr(optimizer, "SGD"):
@@ -381,6 +382,17 @@ def test_user_subclass_drives_sgd():
         expected -= 0.4 * 0.5 ** (step // 2) * 0.5
     np.testing.assert_allclose(weight.asnumpy(), expected, rtol=1e-6)
     assert opt.learning_rate == pytest.approx(0.4 * 0.5 ** (5 // 2))
+
+
+@pytest.mark.filterwarnings("ignore:learning rate from")
+@pytest.mark.parametrize("cls", [lrs.PolyScheduler, lrs.CosineScheduler], ids=["poly", "cosine"])
+def test_optimizer_learning_rate_rebases_decay_and_warmup(cls):
+    optimizer = pytest.importorskip("mxlite.optimizer")
+    if not hasattr(optimizer, "SGD"):
+        pytest.skip("mxlite.optimizer.SGD is not there yet")
+    sched = cls(10, base_lr=0.01, warmup_steps=2)
+    optimizer.SGD(learning_rate=0.4, lr_scheduler=sched)
+    assert [sched(n) for n in (1, 2, 11)] == pytest.approx([0.2, 0.4, 0.0])
 
 
 # --------------------------------------------------------------------------- plot / lr_values
