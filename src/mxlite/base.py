@@ -9,9 +9,11 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 __all__ = ["MXNetError", "Registry", "atomic_write", "numeric_types", "string_types"]
 
-numeric_types = (int, float)
+numeric_types = (int, float, np.generic)
 string_types = (str,)
 
 
@@ -102,7 +104,13 @@ class Registry:
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temp file in the same folder, fsync, rename."""
+    """Write ``data`` to ``path`` atomically: a temp file in the same folder, fsync, rename.
+
+    Readers see the old file or the new one, never a partial write; on any error the temp file
+    is removed and ``path`` is left as it was.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"atomic_write: data must be bytes, got {type(data).__name__}")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=folder)
