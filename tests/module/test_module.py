@@ -477,3 +477,24 @@ def test_fit_requires_num_epoch_and_data_iter():
         mod.fit(data("seed")[0])
     with pytest.raises(TypeError, match="DataIter"):
         mod.fit(np.zeros((4, 20)), num_epoch=1)
+
+
+def test_predict_on_arrays_of_another_batch_size():
+    mod = _bound(128, for_training=False)
+    mod.init_params(mx.init.Xavier())
+    with pytest.warns(UserWarning, match="label_shapes don't match"):  # as MXNet: no labels
+        out = mod.predict(np.ones((50, 20), dtype=np.float32))
+        full = mod.predict(mx.io.NDArrayIter(np.ones((50, 20)), batch_size=10))
+    assert out.shape == (50, 10)
+    np.testing.assert_allclose(full.asnumpy(), out.asnumpy(), rtol=1e-6)
+
+
+def test_forward_accepts_a_one_element_list_of_batches():
+    mod = _ready(8)
+    batch = _batch()
+    mod.forward([batch], is_train=False)
+    first = mod.get_outputs()[0].asnumpy().copy()
+    mod.forward(batch, is_train=False)
+    np.testing.assert_array_equal(mod.get_outputs()[0].asnumpy(), first)
+    with pytest.raises(ValueError, match="several devices"):
+        mod.forward([batch, batch])

@@ -139,7 +139,9 @@ class ExecutorGroup:
         if label_shapes is not None:
             shapes.update({d.name: tuple(d.shape) for d in label_shapes})
         if reshape:
-            exe = self._default_exec.reshape(allow_up_sizing=True, **shapes)
+            # partial_shaping: labels left out of a prediction batch follow the data's batch
+            # size (MXNet's module reshapes them the same way)
+            exe = self._default_exec.reshape(partial_shaping=True, allow_up_sizing=True, **shapes)
             self.execs = [exe]
         else:
             shared_exec = None if shared_group is None else shared_group.execs[0]

@@ -454,6 +454,13 @@ class Module(BaseModule):
         """Compute the outputs for ``data_batch``; a batch of another batch size reshapes the
         module first (as MXNet)."""
         self._require("forward", params=True)
+        if isinstance(data_batch, (list, tuple)):
+            if len(data_batch) != 1:
+                raise ValueError(
+                    "forward: a list of batches (one per device) needs several devices; "
+                    f"mxlite has one, got {len(data_batch)} batches"
+                )
+            data_batch = data_batch[0]
         new_data_shapes = self._check_batch_shapes(data_batch)
         if tuple(tuple(d.shape) for d in self._data_shapes) != new_data_shapes:
             if getattr(data_batch, "provide_data", None):
