@@ -30,7 +30,9 @@ from __future__ import annotations
 import inspect
 import io
 import pickle
+import pickletools
 import re
+import warnings
 
 import numpy as np
 
@@ -305,6 +307,29 @@ class _StateUnpickler(pickle.Unpickler):
         raise _Refused(f"persistent id {pid!r} is not allowed in a state pickle")
 
 
+_MEMO_OPS = {"PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"}
+
+
+def _prescan(data: bytes, source: str) -> None:
+    """Walk the opcodes without executing them: reject malformed streams, and memo indices no
+    genuine pickle uses (C ``pickle`` grows its memo table to a huge index before failing)."""
+    try:
+        with warnings.catch_warnings():  # protocol-0 strings with odd escapes
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ops = list(pickletools.genops(data))
+        for count, (op, arg, pos) in enumerate(ops, 1):
+            if op.name in _MEMO_OPS and (not isinstance(arg, int) or not 0 <= arg < count):
+                raise MXNetError(
+                    f"{source}: not a valid MXNet states pickle (memo index {arg!r} at byte {pos})"
+                )
+    except MXNetError:
+        raise
+    except Exception as err:
+        raise MXNetError(
+            f"{source}: not a valid MXNet states pickle ({type(err).__name__}: {err})"
+        ) from None
+
+
 def safe_loads(data, source: str = "<states pickle>"):
     """Unpickle MXNet optimizer states (``Updater.get_states`` bytes) without executing code.
 
@@ -325,9 +350,12 @@ def safe_loads(data, source: str = "<states pickle>"):
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
     data = bytes(data)
+    _prescan(data, source)
     unpickler = _StateUnpickler(data, source)
     try:
-        result = unpickler.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            result = unpickler.load()
     except _Refused as err:
         raise MXNetError(f"{source}: {err}") from None
     except MXNetError:

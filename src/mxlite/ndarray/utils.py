@@ -75,6 +75,8 @@ _STYPE_NAMES = {-1: "undefined", 0: "default", 1: "row_sparse", 2: "csr"}
 _DEV_TYPES = (1, 2, 3, 5)  # cpu, gpu, cpu_pinned, cpu_shared
 _MAX_NDIM = 64  # NumPy's limit; MXNet never writes more
 _MAX_NBYTES = 1 << 62  # nominal size NumPy can describe (also for 0-size arrays)
+#: a sparse record is refused when its dense equivalent would exceed this many bytes
+MAX_DENSIFIED_BYTES = 1 << 32
 
 
 # ---------------------------------------------------------------------- reading
@@ -224,17 +226,27 @@ def _read_sparse_body(r: _Reader, stype: int, np_shape: bool) -> np.ndarray | No
         _read_values(r, ashape, adtype, f"{name} aux {i}").astype(np.int64)
         for i, (adtype, ashape) in enumerate(aux)
     ]
-    _nbytes(r, shape, dtype, name)
-    dense = np.zeros(shape, dtype=dtype)
+    dense_bytes = _nbytes(r, shape, dtype, name)
+    if dense_bytes > MAX_DENSIFIED_BYTES:
+        raise r.error(
+            f"{name} array of shape {shape} would take {dense_bytes} bytes as a dense array "
+            f"(mxlite has no sparse storage; the limit is utils.MAX_DENSIFIED_BYTES = "
+            f"{MAX_DENSIFIED_BYTES})"
+        )
+    try:
+        dense = np.zeros(shape, dtype=dtype)
+    except MemoryError:
+        raise r.error(f"not enough memory for the dense {name} array of shape {shape}") from None
     if stype == _STYPE_ROW_SPARSE:
         (idx,) = aux_values
         if (
             len(shape) == 0 or sshape[1:] != shape[1:] or sshape[0] != idx.size
             or (idx.size and (idx.min() < 0 or idx.max() >= shape[0]))
+            or np.any(np.diff(idx) <= 0)
         ):
             raise r.error(
-                f"corrupted NDArray data: row_sparse rows {idx.tolist()[:8]} / storage shape "
-                f"{sshape} do not fit shape {shape}"
+                f"corrupted NDArray data: row_sparse rows {idx.tolist()[:8]} (sorted, unique) / "
+                f"storage shape {sshape} do not fit shape {shape}"
             )
         dense[idx] = values
         return dense
@@ -249,6 +261,8 @@ def _read_sparse_body(r: _Reader, stype: int, np_shape: bool) -> np.ndarray | No
             f"corrupted NDArray data: csr indptr/indices do not describe a matrix of shape {shape}"
         )
     rows = np.repeat(np.arange(shape[0]), np.diff(indptr))
+    if np.unique(rows * shape[1] + indices).size != indices.size:
+        raise r.error("corrupted NDArray data: csr has duplicate (row, column) entries")
     dense[rows, indices] = values
     return dense
 
