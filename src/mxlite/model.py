@@ -3,9 +3,10 @@
 The ``.params`` file is a dict ``{'arg:<name>': NDArray, 'aux:<name>': NDArray}`` written with
 :func:`mxlite.nd.save` (MXNet's binary format), so checkpoints move between mxlite and MXNet.
 
->>> import mxlite as mx                                     # doctest: +SKIP
->>> mx.model.save_checkpoint('mlp', 3, net, arg_params, aux_params)
->>> net, arg_params, aux_params = mx.model.load_checkpoint('mlp', 3)
+Usage (``net`` a Symbol, the params dicts of NDArrays)::
+
+    mx.model.save_checkpoint('mlp', 3, net, arg_params, aux_params)
+    net, arg_params, aux_params = mx.model.load_checkpoint('mlp', 3)
 """
 
 from __future__ import annotations
