@@ -498,3 +498,27 @@ def test_forward_accepts_a_one_element_list_of_batches():
     np.testing.assert_array_equal(mod.get_outputs()[0].asnumpy(), first)
     with pytest.raises(ValueError, match="several devices"):
         mod.forward([batch, batch])
+
+
+def test_fit_with_monitor_and_speedometer(caplog):
+    events = []
+
+    class Monitor:
+        def install(self, exe):
+            events.append(("install", type(exe).__name__))
+
+        def tic(self):
+            events.append("tic")
+
+        def toc_print(self):
+            events.append("toc")
+
+    train, _ = data("adam")  # 10 batches per epoch
+    mod = mx.mod.Module(mlp())
+    with caplog.at_level(logging.INFO):
+        mod.fit(train, num_epoch=1, monitor=Monitor(), optimizer="adam",
+                batch_end_callback=mx.callback.Speedometer(32, frequent=5),
+                arg_params=init_params("adam"), aux_params={})
+    assert events[0] == ("install", "Executor")
+    assert events[1:] == ["tic", "toc"] * 10
+    assert "Epoch[0] Batch [0-5]\tSpeed: " in caplog.text

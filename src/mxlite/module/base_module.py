@@ -234,8 +234,11 @@ class BaseModule:
         """
         if num_epoch is None:
             raise ValueError("fit: please specify number of epochs (num_epoch)")
-        if not isinstance(train_data, DataIter):
-            raise TypeError(f"train_data must be a DataIter, got {type(train_data).__name__}")
+        if not all(hasattr(train_data, a) for a in ("provide_data", "provide_label", "reset")):
+            raise TypeError(
+                "train_data must be a DataIter (with provide_data, provide_label, reset), got "
+                f"{type(train_data).__name__}"
+            )
         self.bind(data_shapes=train_data.provide_data, label_shapes=train_data.provide_label,
                   for_training=True, force_rebind=force_rebind)
         if monitor is not None:
