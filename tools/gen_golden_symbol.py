@@ -111,6 +111,80 @@ TENSOR_CASES = [
      [((3, 4), R)]),
     ("makeloss_valid", "MakeLoss", {"normalization": "valid", "valid_thresh": 0.1},
      [((3, 4), R)]),
+    ("rsqrt", "rsqrt", {}, [((3, 4), P)]),
+    ("sign", "sign", {}, [((3, 4), R)]),
+    ("floor", "floor", {}, [((3, 4), R)]),
+    ("ceil", "ceil", {}, [((3, 4), R)]),
+    ("round", "round", {}, [((3, 4), R)]),
+    ("rint", "rint", {}, [((3, 4), R)]),
+    ("trunc", "trunc", {}, [((3, 4), R)]),
+    ("fix", "fix", {}, [((3, 4), R)]),
+    ("log1p", "log1p", {}, [((3, 4), P)]),
+    ("expm1", "expm1", {}, [((3, 4), R)]),
+    ("log2", "log2", {}, [((3, 4), P)]),
+    ("log10", "log10", {}, [((3, 4), P)]),
+    ("sin", "sin", {}, [((3, 4), R)]),
+    ("cos", "cos", {}, [((3, 4), R)]),
+    ("cbrt", "cbrt", {}, [((3, 4), P)]),
+    ("softsign", "softsign", {}, [((3, 4), R)]),
+    ("smooth_l1", "smooth_l1", {"scalar": 1.0}, [((3, 4), R)]),
+    ("smooth_l1_s2", "smooth_l1", {"scalar": 2.0}, [((3, 4), R)]),
+    ("zeros_like", "zeros_like", {}, [((3, 4), R)]),
+    ("ones_like", "ones_like", {}, [((3, 4), R)]),
+    ("dot", "dot", {}, [((3, 4), R), ((4, 5), R)]),
+    ("dot_ta", "dot", {"transpose_a": True}, [((4, 3), R), ((4, 5), R)]),
+    ("dot_tb", "dot", {"transpose_b": True}, [((3, 4), R), ((5, 4), R)]),
+    ("dot_3d", "dot", {}, [((2, 3, 4), R), ((4, 5), R)]),
+    ("dot_3d_ta", "dot", {"transpose_a": True}, [((4, 3, 2), R), ((4, 5), R)]),
+    ("dot_vec", "dot", {}, [((4,), R), ((4,), R)]),
+    ("batch_dot", "batch_dot", {}, [((2, 3, 4), R), ((2, 4, 5), R)]),
+    ("batch_dot_ta", "batch_dot", {"transpose_a": True}, [((2, 4, 3), R), ((2, 4, 5), R)]),
+    ("batch_dot_tb", "batch_dot", {"transpose_b": True}, [((2, 3, 4), R), ((2, 5, 4), R)]),
+    ("slice", "slice", {"begin": (0, 1), "end": (2, 3)}, [((3, 4), R)]),
+    ("slice_step", "slice", {"begin": (None, 0), "end": (None, 4), "step": (-1, 2)},
+     [((3, 4), R)]),
+    ("slice_partial", "slice", {"begin": (1,), "end": (3,)}, [((3, 4, 2), R)]),
+    ("slice_axis", "slice_axis", {"axis": 1, "begin": 1, "end": 3}, [((2, 4, 3), R)]),
+    ("slice_axis_none", "slice_axis", {"axis": -1, "begin": -2, "end": None},
+     [((2, 4, 3), R)]),
+    ("swapaxis", "SwapAxis", {"dim1": 0, "dim2": 2}, [((2, 3, 4), R)]),
+    ("flip", "flip", {"axis": 1}, [((2, 3, 4), R)]),
+    ("flip_two", "flip", {"axis": (0, 2)}, [((2, 3, 4), R)]),
+    ("squeeze", "squeeze", {}, [((2, 1, 3, 1), R)]),
+    ("squeeze_axis", "squeeze", {"axis": 1}, [((2, 1, 3, 1), R)]),
+    ("tile", "tile", {"reps": (2, 1)}, [((2, 3), R)]),
+    ("tile_short", "tile", {"reps": (2,)}, [((2, 3), R)]),
+    ("tile_long", "tile", {"reps": (2, 1, 2)}, [((2, 3), R)]),
+    ("repeat_axis", "repeat", {"repeats": 2, "axis": 1}, [((2, 3), R)]),
+    ("repeat_flat", "repeat", {"repeats": 3}, [((2, 3), R)]),
+    ("stack", "stack", {"axis": 1}, [((2, 3), R), ((2, 3), R), ((2, 3), R)]),
+    ("broadcast_to", "broadcast_to", {"shape": (3, 4)}, [((1, 4), R)]),
+    ("broadcast_to_zero", "broadcast_to", {"shape": (0, 3, 0)}, [((2, 1, 4), R)]),
+    ("broadcast_axis", "broadcast_axis", {"axis": 1, "size": 3}, [((2, 1, 4), R)]),
+    ("broadcast_axes", "broadcast_axis", {"axis": (0, 2), "size": (2, 3)}, [((1, 4, 1), R)]),
+    ("broadcast_like", "broadcast_like", {}, [((1, 4), R), ((3, 4), R)]),
+    ("reshape_like", "reshape_like", {}, [((2, 6), R), ((3, 4), R)]),
+    ("max_axis", "max", {"axis": 1}, [((2, 3, 4), R)]),
+    ("max_all", "max", {}, [((2, 3, 4), R)]),
+    ("min_keepdims", "min", {"axis": (0, 2), "keepdims": True}, [((2, 3, 4), R)]),
+    ("max_exclude", "max", {"axis": 1, "exclude": True}, [((2, 3, 4), R)]),
+    ("norm", "norm", {}, [((2, 3, 4), R)]),
+    ("norm_l1_axis", "norm", {"ord": 1, "axis": 1}, [((2, 3, 4), R)]),
+    ("norm_keepdims", "norm", {"axis": (0, 2), "keepdims": True}, [((2, 3, 4), R)]),
+    ("where", "where", {}, [((3, 4), "mask"), ((3, 4), R), ((3, 4), R)]),
+    ("where_rows", "where", {}, [((3,), "mask"), ((3, 4), R), ((3, 4), R)]),
+    ("pick", "pick", {"axis": 1}, [((3, 4), R), ((3,), "idx:4")]),
+    ("pick_keepdims", "pick", {"axis": 0, "keepdims": True}, [((3, 4), R), ((1, 4), "idx:3")]),
+    ("pick_wrap", "pick", {"axis": -1, "mode": "wrap"}, [((3, 4), R), ((3,), "idx:9")]),
+    ("take", "take", {}, [((5, 4), R), ((2, 3), "idx:5")]),
+    ("take_axis1", "take", {"axis": 1}, [((3, 5), R), ((4,), "idx:5")]),
+    ("take_wrap", "take", {"mode": "wrap"}, [((5, 2), R), ((6,), "idx:12")]),
+    ("one_hot", "one_hot", {"depth": 5}, [((3,), "idx:5")]),
+    ("one_hot_values", "one_hot", {"depth": 4, "on_value": 2.0, "off_value": -1.0,
+                                   "dtype": "float64"}, [((2, 2), "idx:4")]),
+    ("argmax", "argmax", {"axis": 1}, [((3, 4), R)]),
+    ("argmax_all", "argmax", {}, [((3, 4), R)]),
+    ("argmin_keepdims", "argmin", {"axis": 0, "keepdims": True}, [((3, 4), R)]),
 ]
 
 
@@ -120,6 +194,10 @@ def _op(name):
 
 
 def _draw(rng, shape, kind):
+    if kind.startswith("idx:"):
+        return rng.integers(0, int(kind[4:]), size=shape).astype(np.float32)
+    if kind == "mask":
+        return rng.integers(0, 2, size=shape).astype(np.float32)
     if kind == P:
         return rng.uniform(0.5, 2.0, size=shape).astype(np.float32)
     return rng.standard_normal(shape).astype(np.float32)
@@ -145,12 +223,17 @@ def tensor_ops():
             arrays[f"{cid}:out{k}"] = o.asnumpy()
             arrays[f"{cid}:og{k}"] = g
         cases.append({"id": cid, "op": opname, "params": _jsonable(params),
-                      "n_in": len(data), "n_out": len(outs)})
+                      "n_in": len(data), "n_out": len(outs),
+                      "kinds": [kind for _, kind in specs]})
     return cases, arrays
 
 
 def _jsonable(params):
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+# index-like inputs (indices, masks) get no gradient
+NO_GRAD_KINDS = ("idx:", "mask")
 
 
 def symbol_api():

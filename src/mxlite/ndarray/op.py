@@ -31,7 +31,9 @@ def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = Fa
         else:
             params_pos.append(a)
     nd_kwargs = {k: v for k, v in kwargs.items() if isinstance(v, NDArray)}
-    raw = {k: v for k, v in kwargs.items() if not isinstance(v, NDArray) and v is not None}
+    # None means "the default", except for parameters where None is a value (slice_axis end)
+    raw = {k: v for k, v in kwargs.items() if not isinstance(v, NDArray)
+           and (v is not None or (k in op.params and op.params[k].optional))}
     if params_pos:
         free = [p for p in op.params if p not in raw and p != op.variadic]
         if len(params_pos) > len(free):

@@ -91,6 +91,18 @@ def _parse_float_tuple(value) -> tuple[float, ...]:
     return tuple(float(v) for v in value)
 
 
+def _parse_opt_ints(value) -> tuple:
+    """A tuple whose entries are ints or None (``slice``'s ``begin=(0, None)``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text in ("", "()", "[]"):
+            return ()
+        value = ast.literal_eval(text)
+    if value is None or isinstance(value, (int, np.integer)):
+        value = (value,)
+    return tuple(None if v is None else int(v) for v in value)
+
+
 def _parse_optional(kind: Callable) -> Callable:
     def parse(value):
         if value is None or (isinstance(value, str) and value.strip() == "None"):
@@ -114,12 +126,14 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "shape": _parse_shape,
     "floats": _parse_float_tuple,
     "dtype": _parse_dtype,
+    "opt_ints": _parse_opt_ints,
 }
 
 
 @dataclass(frozen=True)
 class Param:
-    """One operator parameter: ``kind`` in int/float/bool/str/shape/floats/dtype."""
+    """One operator parameter: ``kind`` in int/float/bool/str/shape/floats/dtype/opt_ints
+    (``opt_ints``: a tuple of ints or None)."""
 
     kind: str
     default: Any = REQUIRED

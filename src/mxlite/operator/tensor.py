@@ -647,3 +647,898 @@ class Cast(Operator):
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         return [out_grads[0].astype(inputs[0].dtype)]
+
+
+# ---------------------------------------------------------------------- more unary functions
+def _zero_grad(x, y, og):
+    return np.zeros_like(x)
+
+
+_unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda x, y, og: -0.5 * og * y * y * y)
+_unary("sign", np.sign, _zero_grad)
+_unary("floor", np.floor, _zero_grad)
+_unary("ceil", np.ceil, _zero_grad)
+_unary("round", np.round, _zero_grad)
+_unary("rint", np.rint, _zero_grad)
+_unary("trunc", np.trunc, _zero_grad)
+_unary("fix", np.fix, _zero_grad)
+_unary("log1p", np.log1p, lambda x, y, og: og / (1 + x))
+_unary("expm1", np.expm1, lambda x, y, og: og * (y + 1))
+_unary("log2", np.log2, lambda x, y, og: og / (x * np.log(2.0)))
+_unary("log10", np.log10, lambda x, y, og: og / (x * np.log(10.0)))
+_unary("sin", np.sin, lambda x, y, og: og * np.cos(x))
+_unary("cos", np.cos, lambda x, y, og: -og * np.sin(x))
+_unary("cbrt", np.cbrt, lambda x, y, og: og / (3 * y * y))
+_unary("softsign", lambda x: x / (1 + np.abs(x)), lambda x, y, og: og / np.square(1 + np.abs(x)))
+
+
+@register
+class SmoothL1(Operator):
+    """``smooth_l1``: ``0.5 (s x)^2`` where ``|x| < 1/s^2``, else ``|x| - 0.5/s^2``."""
+
+    name = "smooth_l1"
+    params = {"scalar": Param("float", 1.0)}
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        s2 = x.dtype.type(p.scalar * p.scalar)
+        small = np.abs(x) < 1 / s2
+        return [np.where(small, 0.5 * s2 * x * x, np.abs(x) - 0.5 / s2).astype(x.dtype)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        s2 = x.dtype.type(p.scalar * p.scalar)
+        g = np.where(np.abs(x) < 1 / s2, s2 * x, np.sign(x))
+        return [(out_grads[0] * g).astype(x.dtype)]
+
+
+class _Like(Operator):
+    params: dict = {}
+    value = 0.0
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.full_like(inputs[0], self.value)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [None]
+
+
+@register
+class ZerosLike(_Like):
+    """An array of zeros shaped like the input (no gradient)."""
+
+    name = "zeros_like"
+
+
+@register
+class OnesLike(_Like):
+    """An array of ones shaped like the input (no gradient)."""
+
+    name = "ones_like"
+    value = 1.0
+
+
+# ---------------------------------------------------------------------- matrix products
+def _dot_shapes(p, a, b, batch: bool):
+    a = tuple(a)
+    b = tuple(b)
+    if batch:
+        if len(a) != 3 or len(b) != 3 or a[0] != b[0]:
+            raise ShapeError(f"batch_dot: operands must be 3-D with equal batch size, got "
+                             f"{a} and {b}")
+        m, k = (a[2], a[1]) if p.transpose_a else (a[1], a[2])
+        k2, n = (b[2], b[1]) if p.transpose_b else (b[1], b[2])
+        if k != k2:
+            raise ShapeError(f"batch_dot: inner dimensions differ for {a} and {b} "
+                             f"(transpose_a={p.transpose_a}, transpose_b={p.transpose_b})")
+        return (a[0], m, n)
+    ka, ra = (a[0], a[1:]) if p.transpose_a else (a[-1], a[:-1])
+    kb, rb = (b[-1], b[:-1]) if p.transpose_b else (b[0], b[1:])
+    if ka != kb:
+        raise ShapeError(f"dot: inner dimensions differ for {a} and {b} "
+                         f"(transpose_a={p.transpose_a}, transpose_b={p.transpose_b})")
+    out = ra + rb
+    return out if out else (1,)
+
+
+class _DotBase(Operator):
+    params = {
+        "transpose_a": Param("bool", False),
+        "transpose_b": Param("bool", False),
+        "forward_stype": Param("str", None, choices=(None, "default"), optional=True),
+    }
+    batch = False
+
+    def arguments(self, p):
+        return ["lhs", "rhs"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        a, b = in_shapes
+        if a is None or b is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [_dot_shapes(p, a, b, self.batch)], aux_shapes
+
+
+def _as_2d(x, transpose: bool, lead: bool):
+    """View an N-d dot operand as a matrix (MXNet transposes N-d operands as 2-d reshapes)."""
+    if lead:  # lhs: (..., K)
+        m = x.reshape(-1, x.shape[-1]) if not transpose else x.reshape(x.shape[0], -1).T
+    else:  # rhs: (K, ...)
+        m = x.reshape(x.shape[0], -1) if not transpose else x.reshape(-1, x.shape[-1]).T
+    return m
+
+
+@register
+class Dot(_DotBase):
+    """``dot(lhs, rhs)``: contracts the last axis of ``lhs`` with the first of ``rhs``
+    (``transpose_a``/``transpose_b`` transpose 2-D operands first)."""
+
+    name = "dot"
+
+    def forward(self, p, inputs, aux, is_train):
+        a, b = inputs
+        out_shape = _dot_shapes(p, a.shape, b.shape, False)
+        out = _as_2d(a, p.transpose_a, True) @ _as_2d(b, p.transpose_b, False)
+        return [np.asarray(out, dtype=a.dtype).reshape(out_shape)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        a, b = inputs
+        am = _as_2d(a, p.transpose_a, True)
+        bm = _as_2d(b, p.transpose_b, False)
+        g = out_grads[0].reshape(am.shape[0], bm.shape[1])
+        ga = g @ bm.T
+        gb = am.T @ g
+        if p.transpose_a:
+            ga = ga.T
+        if p.transpose_b:
+            gb = gb.T
+        return [ga.reshape(a.shape).astype(a.dtype), gb.reshape(b.shape).astype(b.dtype)]
+
+
+@register
+class BatchDot(_DotBase):
+    """``batch_dot``: ``out[i] = op(lhs[i]) @ op(rhs[i])`` for 3-D operands."""
+
+    name = "batch_dot"
+    batch = True
+
+    def forward(self, p, inputs, aux, is_train):
+        a, b = inputs
+        _dot_shapes(p, a.shape, b.shape, True)
+        am = a.transpose(0, 2, 1) if p.transpose_a else a
+        bm = b.transpose(0, 2, 1) if p.transpose_b else b
+        return [np.matmul(am, bm).astype(a.dtype)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        a, b = inputs
+        g = out_grads[0]
+        am = a.transpose(0, 2, 1) if p.transpose_a else a
+        bm = b.transpose(0, 2, 1) if p.transpose_b else b
+        ga = np.matmul(g, bm.transpose(0, 2, 1))
+        gb = np.matmul(am.transpose(0, 2, 1), g)
+        if p.transpose_a:
+            ga = ga.transpose(0, 2, 1)
+        if p.transpose_b:
+            gb = gb.transpose(0, 2, 1)
+        return [np.ascontiguousarray(ga, dtype=a.dtype), np.ascontiguousarray(gb, dtype=b.dtype)]
+
+
+# ---------------------------------------------------------------------- slicing and layout
+def _slice_bounds(begin, end, step, shape, who):
+    if len(begin) != len(end) or (step and len(step) != len(begin)):
+        raise ShapeError(f"{who}: begin {begin}, end {end} and step {step} differ in length")
+    if len(begin) > len(shape):
+        raise ShapeError(f"{who}: {len(begin)} slice dims for input shape {tuple(shape)}")
+    index = []
+    for i, _d in enumerate(shape):
+        if i >= len(begin):
+            index.append(slice(None))
+            continue
+        st = step[i] if step and step[i] is not None else 1
+        if st == 0:
+            raise ShapeError(f"{who}: step must not be 0")
+        index.append(slice(begin[i], end[i], st))
+    return tuple(index)
+
+
+def _sliced_shape(index, shape):
+    return tuple(len(range(*s.indices(d))) for s, d in zip(index, shape, strict=True))
+
+
+@register
+class Slice(Operator):
+    """``slice(data, begin, end, step)`` with None entries meaning the full extent."""
+
+    name = "slice"
+    aliases = ("crop",)
+    params = {
+        "begin": Param("opt_ints"),
+        "end": Param("opt_ints"),
+        "step": Param("opt_ints", ()),
+    }
+
+    def _index(self, p, shape):
+        return _slice_bounds(p.begin, p.end, p.step, shape, "slice")
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        out = _sliced_shape(self._index(p, s), s)
+        if 0 in out:
+            raise ShapeError(f"slice: begin {p.begin} / end {p.end} give an empty slice of "
+                             f"{tuple(s)}")
+        return in_shapes, [out], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [np.ascontiguousarray(x[self._index(p, x.shape)])], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        g = np.zeros_like(x)
+        g[self._index(p, x.shape)] = out_grads[0]
+        return [g]
+
+
+@register
+class SliceAxis(Operator):
+    """``slice_axis(data, axis, begin, end)``; ``end=None`` runs to the end of the axis."""
+
+    name = "slice_axis"
+    params = {
+        "axis": Param("int"),
+        "begin": Param("int"),
+        "end": Param("int", optional=True),
+    }
+
+    def _index(self, p, shape):
+        axis = _axis(p.axis, len(shape), "slice_axis")
+        index = [slice(None)] * len(shape)
+        index[axis] = slice(p.begin, p.end)
+        return tuple(index)
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        out = _sliced_shape(self._index(p, s), s)
+        if 0 in out:
+            raise ShapeError(f"slice_axis: begin={p.begin}, end={p.end} select nothing of axis "
+                             f"{p.axis} in {tuple(s)}")
+        return in_shapes, [out], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [np.ascontiguousarray(x[self._index(p, x.shape)])], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        g = np.zeros_like(x)
+        g[self._index(p, x.shape)] = out_grads[0]
+        return [g]
+
+
+@register
+class SwapAxis(Operator):
+    """Exchange axes ``dim1`` and ``dim2``."""
+
+    name = "SwapAxis"
+    aliases = ("swapaxes",)
+    params = {"dim1": Param("int", 0), "dim2": Param("int", 0)}
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        a, b = _axis(p.dim1, len(s), "SwapAxis"), _axis(p.dim2, len(s), "SwapAxis")
+        out = list(s)
+        out[a], out[b] = out[b], out[a]
+        return in_shapes, [tuple(out)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.ascontiguousarray(np.swapaxes(inputs[0], p.dim1, p.dim2))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [np.ascontiguousarray(np.swapaxes(out_grads[0], p.dim1, p.dim2))]
+
+
+@register
+class Flip(Operator):
+    """Reverse the order of elements along ``axis``."""
+
+    name = "flip"
+    aliases = ("reverse",)
+    params = {"axis": Param("shape")}
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is not None:
+            for a in p.axis:
+                _axis(a, len(s), "flip")
+        return super().infer_shape(p, in_shapes, aux_shapes)
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.ascontiguousarray(np.flip(inputs[0], p.axis))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [np.ascontiguousarray(np.flip(out_grads[0], p.axis))]
+
+
+@register
+class Squeeze(Operator):
+    """Drop size-1 axes (all of them, or those in ``axis``)."""
+
+    name = "squeeze"
+    params = {"axis": Param("shape", None, optional=True)}
+
+    def _out(self, p, s):
+        if p.axis is None:
+            out = tuple(d for d in s if d != 1)
+        else:
+            axes = {_axis(a, len(s), "squeeze") for a in p.axis}
+            for a in axes:
+                if s[a] != 1:
+                    raise ShapeError(f"squeeze: axis {a} of shape {tuple(s)} has size {s[a]}, "
+                                     "not 1")
+            out = tuple(d for i, d in enumerate(s) if i not in axes)
+        return out if out else (1,)
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [self._out(p, s)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [x.reshape(self._out(p, x.shape))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [out_grads[0].reshape(inputs[0].shape)]
+
+
+@register
+class Tile(Operator):
+    """Repeat the whole array ``reps`` times along each axis (numpy.tile)."""
+
+    name = "tile"
+    params = {"reps": Param("shape")}
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [_tile_shape(s, p.reps)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.tile(inputs[0], p.reps)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        reps = tuple(p.reps)
+        nd = max(x.ndim, len(reps))
+        reps = (1,) * (nd - len(reps)) + reps
+        xs = (1,) * (nd - x.ndim) + x.shape
+        g = out_grads[0].reshape([v for r, d in zip(reps, xs, strict=True) for v in (r, d)])
+        g = g.sum(axis=tuple(range(0, 2 * nd, 2)))
+        return [g.reshape(x.shape)]
+
+
+def _tile_shape(s, reps):
+    nd = max(len(s), len(reps))
+    s = (1,) * (nd - len(s)) + tuple(s)
+    reps = (1,) * (nd - len(reps)) + tuple(reps)
+    return tuple(a * b for a, b in zip(s, reps, strict=True))
+
+
+@register
+class Repeat(Operator):
+    """Repeat each element ``repeats`` times along ``axis`` (the flattened array if None)."""
+
+    name = "repeat"
+    params = {"repeats": Param("int"), "axis": Param("int", None, optional=True)}
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        if p.axis is None:
+            return in_shapes, [(int(np.prod(s)) * p.repeats,)], aux_shapes
+        axis = _axis(p.axis, len(s), "repeat")
+        out = list(s)
+        out[axis] *= p.repeats
+        return in_shapes, [tuple(out)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.repeat(inputs[0], p.repeats, axis=p.axis)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        if p.axis is None:
+            return [out_grads[0].reshape(-1, p.repeats).sum(axis=1).reshape(x.shape)]
+        axis = p.axis % x.ndim
+        shape = (*x.shape[:axis], x.shape[axis], p.repeats, *x.shape[axis + 1:])
+        return [out_grads[0].reshape(shape).sum(axis=axis + 1)]
+
+
+@register
+class Stack(Operator):
+    """Join ``num_args`` equally shaped inputs along a new axis."""
+
+    name = "stack"
+    variadic = "num_args"
+    params = {"num_args": Param("int"), "axis": Param("int", 0)}
+
+    def arguments(self, p):
+        return [f"arg{i}" for i in range(p.num_args)]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        in_shapes, outs, aux_shapes = super().infer_shape(p, in_shapes, aux_shapes)
+        s = outs[0]
+        if s is None:
+            return in_shapes, outs, aux_shapes
+        axis = _axis(p.axis, len(s), "stack", extra=1)
+        out = list(s)
+        out.insert(axis, len(in_shapes))
+        return in_shapes, [tuple(out)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.stack(inputs, axis=p.axis)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        axis = p.axis % (inputs[0].ndim + 1)
+        return [np.ascontiguousarray(np.take(out_grads[0], i, axis=axis))
+                for i in range(len(inputs))]
+
+
+# ---------------------------------------------------------------------- broadcasting
+@register
+class BroadcastTo(Operator):
+    """Broadcast size-1 axes to ``shape`` (0 keeps the input's size)."""
+
+    name = "broadcast_to"
+    params = {"shape": Param("shape", ())}
+
+    def _out(self, p, s):
+        if len(p.shape) != len(s):
+            raise ShapeError(f"broadcast_to: target {p.shape} and input {tuple(s)} differ in "
+                             "rank")
+        out = tuple(d if t == 0 else t for d, t in zip(s, p.shape, strict=True))
+        for d, t in zip(s, out, strict=True):
+            if d != t and d != 1:
+                raise ShapeError(f"broadcast_to: cannot broadcast {tuple(s)} to {p.shape}")
+        return out
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [self._out(p, s)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [np.ascontiguousarray(np.broadcast_to(x, self._out(p, x.shape)))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [_sum_to(out_grads[0], inputs[0].shape)]
+
+
+@register
+class BroadcastAxis(Operator):
+    """Broadcast the size-1 axes ``axis`` to sizes ``size``."""
+
+    name = "broadcast_axis"
+    aliases = ("broadcast_axes",)
+    params = {"axis": Param("shape", ()), "size": Param("shape", ())}
+
+    def _out(self, p, s):
+        if len(p.axis) != len(p.size):
+            raise ShapeError(f"broadcast_axis: axis {p.axis} and size {p.size} differ in length")
+        out = list(s)
+        for a, n in zip(p.axis, p.size, strict=True):
+            a = _axis(a, len(s), "broadcast_axis")
+            if s[a] != 1:
+                raise ShapeError(f"broadcast_axis: axis {a} of {tuple(s)} has size {s[a]}, "
+                                 "not 1")
+            out[a] = n
+        return tuple(out)
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [self._out(p, s)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [np.ascontiguousarray(np.broadcast_to(x, self._out(p, x.shape)))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [_sum_to(out_grads[0], inputs[0].shape)]
+
+
+@register
+class BroadcastLike(Operator):
+    """Broadcast ``lhs`` to the shape of ``rhs`` (``rhs`` gets no gradient)."""
+
+    name = "broadcast_like"
+    params = {
+        "lhs_axes": Param("shape", None, optional=True),
+        "rhs_axes": Param("shape", None, optional=True),
+    }
+
+    def arguments(self, p):
+        return ["lhs", "rhs"]
+
+    def _out(self, p, a, b):
+        if p.lhs_axes is None and p.rhs_axes is None:
+            target = tuple(b)
+            if len(a) != len(b):
+                raise ShapeError(f"broadcast_like: {tuple(a)} and {tuple(b)} differ in rank")
+        else:
+            if p.lhs_axes is None or p.rhs_axes is None or len(p.lhs_axes) != len(p.rhs_axes):
+                raise ShapeError("broadcast_like: lhs_axes and rhs_axes must both be given "
+                                 "with equal lengths")
+            target = list(a)
+            for la, ra in zip(p.lhs_axes, p.rhs_axes, strict=True):
+                target[_axis(la, len(a), "broadcast_like")] = b[_axis(ra, len(b),
+                                                                      "broadcast_like")]
+            target = tuple(target)
+        for d, t in zip(a, target, strict=True):
+            if d != t and d != 1:
+                raise ShapeError(f"broadcast_like: cannot broadcast {tuple(a)} to {target}")
+        return target
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        a, b = in_shapes
+        if a is None or b is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [self._out(p, a, b)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        a, b = inputs
+        return [np.ascontiguousarray(np.broadcast_to(a, self._out(p, a.shape, b.shape)))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [_sum_to(out_grads[0], inputs[0].shape), None]
+
+
+@register
+class ReshapeLike(Operator):
+    """Reshape ``lhs`` to the shape of ``rhs`` (same size; ``rhs`` gets no gradient)."""
+
+    name = "reshape_like"
+    params: dict = {}
+
+    def arguments(self, p):
+        return ["lhs", "rhs"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        a, b = in_shapes
+        if a is None or b is None:
+            return in_shapes, [None], aux_shapes
+        if int(np.prod(a)) != int(np.prod(b)):
+            raise ShapeError(f"reshape_like: sizes of {tuple(a)} and {tuple(b)} differ")
+        return in_shapes, [tuple(b)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        return [inputs[0].reshape(inputs[1].shape)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [out_grads[0].reshape(inputs[0].shape), None]
+
+
+# ---------------------------------------------------------------------- max / min / norm
+class _ArgReduce(_Reduce):
+    """max/min: the gradient goes to every element equal to the result (as in MXNet)."""
+
+    fn = staticmethod(np.max)
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        axes = _red_axes(p, x.ndim, self.name)
+        out = self.fn(x, axis=axes, keepdims=True)
+        return [np.asarray(out, dtype=x.dtype).reshape(self._out_shape(p, x.shape))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        axes = _red_axes(p, x.ndim, self.name)
+        keep = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+        mask = x == outputs[0].reshape(keep)
+        return [(out_grads[0].reshape(keep) * mask).astype(x.dtype)]
+
+
+@register
+class Max(_ArgReduce):
+    """Maximum over ``axis`` (all by default)."""
+
+    name = "max"
+    aliases = ("max_axis",)
+    fn = staticmethod(np.max)
+
+
+@register
+class Min(_ArgReduce):
+    """Minimum over ``axis`` (all by default)."""
+
+    name = "min"
+    aliases = ("min_axis",)
+    fn = staticmethod(np.min)
+
+
+@register
+class Norm(Operator):
+    """L1 (``ord=1``) or L2 (``ord=2``) norm over ``axis`` (all by default)."""
+
+    name = "norm"
+    params = {
+        "ord": Param("int", 2, choices=(1, 2)),
+        "axis": Param("shape", None, optional=True),
+        "out_dtype": Param("dtype", None, optional=True),
+        "keepdims": Param("bool", False),
+    }
+
+    def _axes(self, p, ndim):
+        if p.axis is None or p.axis == ():
+            return tuple(range(ndim))
+        return tuple(sorted({_axis(a, ndim, "norm") for a in p.axis}))
+
+    def _out_shape(self, p, s):
+        axes = self._axes(p, len(s))
+        if p.keepdims:
+            return tuple(1 if i in axes else d for i, d in enumerate(s))
+        out = tuple(d for i, d in enumerate(s) if i not in axes)
+        return out if out else (1,)
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [self._out_shape(p, s)], aux_shapes
+
+    def infer_type(self, p, in_types, aux_types):
+        out = p.out_dtype if p.out_dtype is not None else in_types[0]
+        return in_types, [None if out is None else np.dtype(out)], aux_types
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        axes = self._axes(p, x.ndim)
+        if p.ord == 1:
+            out = np.sum(np.abs(x), axis=axes, keepdims=True)
+        else:
+            out = np.sqrt(np.sum(np.square(x), axis=axes, keepdims=True))
+        dtype = p.out_dtype or x.dtype
+        return [out.astype(dtype).reshape(self._out_shape(p, x.shape))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        axes = self._axes(p, x.ndim)
+        keep = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+        g = out_grads[0].reshape(keep).astype(x.dtype)
+        if p.ord == 1:
+            return [(g * np.sign(x)).astype(x.dtype)]
+        n = outputs[0].reshape(keep).astype(x.dtype)
+        return [np.where(n > 0, g * x / np.where(n > 0, n, 1), 0).astype(x.dtype)]
+
+
+# ---------------------------------------------------------------------- indexing
+@register
+class Where(Operator):
+    """``x`` where ``condition`` is non-zero, else ``y``."""
+
+    name = "where"
+    params: dict = {}
+
+    def arguments(self, p):
+        return ["condition", "x", "y"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        c, x, y = in_shapes
+        known = [s for s in (x, y) if s is not None]
+        if known and any(tuple(s) != tuple(known[0]) for s in known):
+            raise ShapeError(f"where: x {x} and y {y} must have the same shape")
+        shape = known[0] if known else None
+        if c is not None and shape is not None and tuple(c) != tuple(shape) and \
+                not (len(c) == 1 and c[0] == shape[0]):
+            raise ShapeError(f"where: condition {tuple(c)} must match x {tuple(shape)} or be "
+                             "its first dimension")
+        return [c, shape, shape], [shape], aux_shapes
+
+    def _cond(self, c, x):
+        if c.shape != x.shape:
+            c = c.reshape(c.shape + (1,) * (x.ndim - 1))
+        return c != 0
+
+    def forward(self, p, inputs, aux, is_train):
+        c, x, y = inputs
+        return [np.where(self._cond(c, x), x, y).astype(x.dtype)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        c, x, y = inputs
+        m = self._cond(c, x)
+        g = out_grads[0]
+        return [None, np.where(m, g, 0).astype(x.dtype), np.where(m, 0, g).astype(y.dtype)]
+
+
+def _wrap_index(idx, n, mode):
+    idx = np.asarray(idx).astype(np.int64)
+    if mode == "wrap":
+        return np.mod(idx, n)
+    if mode == "raise" and (np.any(idx < 0) or np.any(idx >= n)):
+        raise MXNetError(f"index out of range [0, {n}): {idx.min()}..{idx.max()}")
+    return np.clip(idx, 0, n - 1)
+
+
+@register
+class Pick(Operator):
+    """``pick(data, index, axis)``: one element per position along ``axis``."""
+
+    name = "pick"
+    aliases = ("choose_element_0index",)
+    params = {
+        "axis": Param("int", -1, optional=True),
+        "keepdims": Param("bool", False),
+        "mode": Param("str", "clip", choices=("clip", "wrap")),
+    }
+
+    def arguments(self, p):
+        return ["data", "index"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s, i = in_shapes
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        if p.axis is None:
+            raise ShapeError("pick: axis=None is not supported (as in MXNet); give an axis")
+        axis = _axis(p.axis, len(s), "pick")
+        idx = tuple(1 if k == axis else d for k, d in enumerate(s)) if p.keepdims else \
+            tuple(d for k, d in enumerate(s) if k != axis)
+        if i is not None and int(np.prod(i)) != int(np.prod(idx)):
+            raise ShapeError(f"pick: index shape {tuple(i)} does not fit data {tuple(s)} "
+                             f"along axis {p.axis}")
+        return [s, i if i is not None else idx], [idx], aux_shapes
+
+    def _index(self, p, x, index):
+        axis = p.axis % x.ndim
+        idx = _wrap_index(index, x.shape[axis], p.mode)
+        shape = list(x.shape)
+        shape[axis] = 1
+        return axis, idx.reshape(shape)
+
+    def forward(self, p, inputs, aux, is_train):
+        x, index = inputs
+        if p.axis is None:
+            raise MXNetError("pick: axis=None is not supported (as in MXNet); give an axis")
+        axis, idx = self._index(p, x, index)
+        out = np.take_along_axis(x, idx, axis=axis)
+        if not p.keepdims:
+            out = np.squeeze(out, axis=axis)
+        return [np.ascontiguousarray(out)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x, index = inputs
+        g = np.zeros_like(x)
+        axis, idx = self._index(p, x, index)
+        og = out_grads[0].reshape(idx.shape)
+        np.put_along_axis(g, idx, og, axis=axis)
+        return [g, None]
+
+
+@register
+class Take(Operator):
+    """``take(a, indices, axis)``: gather slices of ``a``; gradients are scatter-added."""
+
+    name = "take"
+    params = {
+        "axis": Param("int", 0),
+        "mode": Param("str", "clip", choices=("clip", "raise", "wrap")),
+    }
+
+    def arguments(self, p):
+        return ["a", "indices"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        a, i = in_shapes
+        if a is None or i is None:
+            return in_shapes, [None], aux_shapes
+        axis = _axis(p.axis, len(a), "take")
+        return in_shapes, [tuple(a[:axis]) + tuple(i) + tuple(a[axis + 1:])], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        a, indices = inputs
+        axis = p.axis % a.ndim
+        idx = _wrap_index(indices, a.shape[axis], p.mode)
+        return [np.take(a, idx, axis=axis)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        a, indices = inputs
+        axis = p.axis % a.ndim
+        idx = _wrap_index(indices, a.shape[axis], p.mode).reshape(-1)
+        g = np.zeros_like(a)
+        moved = np.moveaxis(g, axis, 0)
+        og = out_grads[0]
+        og = og.reshape((*a.shape[:axis], idx.size, *a.shape[axis + 1:]))
+        np.add.at(moved, idx, np.moveaxis(og, axis, 0))
+        return [g, None]
+
+
+@register
+class OneHot(Operator):
+    """``one_hot(indices, depth)``: a new last axis of ``depth`` (no gradient)."""
+
+    name = "one_hot"
+    params = {
+        "depth": Param("int"),
+        "on_value": Param("float", 1.0),
+        "off_value": Param("float", 0.0),
+        "dtype": Param("dtype", "float32", choices=("float16", "float32", "float64", "int32",
+                                                    "int64", "int8", "uint8")),
+    }
+
+    def arguments(self, p):
+        return ["indices"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        return in_shapes, [None if s is None else (*tuple(s), p.depth)], aux_shapes
+
+    def infer_type(self, p, in_types, aux_types):
+        return in_types, [np.dtype(p.dtype)], aux_types
+
+    def forward(self, p, inputs, aux, is_train):
+        idx = inputs[0].astype(np.int64)
+        out = np.full((*idx.shape, p.depth), p.off_value, dtype=p.dtype)
+        valid = (idx >= 0) & (idx < p.depth)
+        pos = np.nonzero(valid)
+        out[(*pos, idx[pos])] = p.on_value
+        return [out], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [None]
+
+
+class _ArgIndex(Operator):
+    """argmax/argmin: indices as float32 like MXNet (no gradient)."""
+
+    params = {"axis": Param("int", None, optional=True), "keepdims": Param("bool", False)}
+    fn = staticmethod(np.argmax)
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        if p.axis is None:
+            return in_shapes, [(1,) * len(s) if p.keepdims else (1,)], aux_shapes
+        axis = _axis(p.axis, len(s), self.name)
+        out = tuple(1 if i == axis else d for i, d in enumerate(s)) if p.keepdims else \
+            tuple(d for i, d in enumerate(s) if i != axis)
+        return in_shapes, [out if out else (1,)], aux_shapes
+
+    def infer_type(self, p, in_types, aux_types):
+        return in_types, [np.dtype(np.float32)], aux_types
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        out = self.fn(x, axis=p.axis, keepdims=p.keepdims)
+        out = np.asarray(out, dtype=np.float32)
+        return [out.reshape(self.infer_shape(p, [x.shape], [])[1][0])], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [None]
+
+
+@register
+class ArgMax(_ArgIndex):
+    """Index of the maximum along ``axis`` (of the flattened array if None)."""
+
+    name = "argmax"
+    fn = staticmethod(np.argmax)
+
+
+@register
+class ArgMin(_ArgIndex):
+    """Index of the minimum along ``axis`` (of the flattened array if None)."""
+
+    name = "argmin"
+    fn = staticmethod(np.argmin)

@@ -746,7 +746,9 @@ def _create(opname: str, hint: str, args: tuple, kwargs: dict, name=None, attr=N
         else:
             params_pos.append(a)
     sym_kwargs = {k: v for k, v in kwargs.items() if isinstance(v, Symbol)}
-    raw = {k: v for k, v in kwargs.items() if not isinstance(v, Symbol) and v is not None}
+    # None means "the default", except for parameters where None is a value (slice_axis end)
+    raw = {k: v for k, v in kwargs.items() if not isinstance(v, Symbol)
+           and (v is not None or (k in op.params and op.params[k].optional))}
     if params_pos:
         free = [p for p in op.params if p not in raw and p != op.variadic]
         if len(params_pos) > len(free):
