@@ -21,7 +21,8 @@ Backward (batch statistics), with ``xhat = (x - mean) * invstd``::
     d_beta  = sum(dy)            d_gamma = sum(dy * xhat)   (0 when fix_gamma)
     d_x     = gamma * invstd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat))
 
-With global statistics ``d_x = gamma * invstd * dy``.
+With global statistics ``d_x = gamma * invstd * dy``.  Numba kernels in
+:mod:`._batch_norm_kernels` (one pass per statistic, float64 accumulation).
 
 MXNet 1.9.1 updates the moving statistics during the *backward* pass of a training step;
 mxlite updates them in the training forward pass, so that after forward + backward both hold
@@ -33,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import Operator, Param, ShapeError, register
+from . import _batch_norm_kernels as _kernels
 from ._util import fmt, merge_shape
 
 
@@ -87,51 +89,42 @@ class BatchNorm(Operator):
         return ins, [data] + [c] * (nout - 1), aux
 
     @staticmethod
-    def _layout(x, ax):
-        """Reduction axes and the broadcast shape of a per-channel vector."""
-        axes = tuple(i for i in range(x.ndim) if i != ax)
-        bshape = tuple(x.shape[ax] if i == ax else 1 for i in range(x.ndim))
-        return axes, bshape
+    def _view(x, ax):
+        """``x`` as a C-contiguous (pre, C, post) array."""
+        pre = int(np.prod(x.shape[:ax], dtype=np.int64))
+        return np.ascontiguousarray(x).reshape(pre, x.shape[ax], -1)
 
     def forward(self, p, inputs, aux, is_train):
         x, gamma, beta = inputs
         ax = self._axis(p, x.ndim, x.shape)
-        axes, bshape = self._layout(x, ax)
-        acc = np.float64
-        g = np.ones(gamma.shape, acc) if p.fix_gamma else gamma.astype(acc)
+        x3 = self._view(x, ax)
+        g = np.ones(gamma.shape) if p.fix_gamma else gamma.astype(np.float64)
         batch_stats = is_train and not p.use_global_stats
         if batch_stats:
-            xd = x.astype(acc)
-            mean = xd.mean(axis=axes)
-            centered = xd - mean.reshape(bshape)
-            var = np.mean(centered * centered, axis=axes)
+            mean, var = _kernels.stats(x3)
             aux[0][...] = aux[0] * p.momentum + mean * (1 - p.momentum)
             aux[1][...] = aux[1] * p.momentum + var * (1 - p.momentum)
         else:
-            mean = aux[0].astype(acc)
-            var = aux[1].astype(acc)
-            centered = x.astype(acc) - mean.reshape(bshape)
+            mean = aux[0].astype(np.float64)
+            var = aux[1].astype(np.float64)
         invstd = 1.0 / np.sqrt(var + p.eps)
-        xhat = centered * invstd.reshape(bshape)
-        out = xhat * g.reshape(bshape) + beta.astype(acc).reshape(bshape)
-        outs = [out.astype(x.dtype)]
+        scale = g * invstd
+        shift = beta.astype(np.float64) - mean * scale
+        out = np.empty(x.shape, dtype=x.dtype)
+        _kernels.normalize(x3, scale, shift, out.reshape(x3.shape))
+        outs = [out]
         if p.output_mean_var:
             outs += [mean.astype(x.dtype), invstd.astype(x.dtype)]
-        return outs, (xhat, invstd, g, batch_stats)
+        return outs, (mean, invstd, scale, batch_stats)
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
-        x, gamma, _ = inputs
-        xhat, invstd, g, batch_stats = saved
+        x, gamma, beta = inputs
+        mean, invstd, scale, batch_stats = saved
         ax = self._axis(p, x.ndim, x.shape)
-        axes, bshape = self._layout(x, ax)
-        dy = np.asarray(out_grads[0], dtype=np.float64)
-        dbeta = dy.sum(axis=axes)
-        dgamma_full = (dy * xhat).sum(axis=axes)
-        scale = (g * invstd).reshape(bshape)
-        if batch_stats:
-            m = x.size // x.shape[ax]
-            dx = scale / m * (m * dy - dbeta.reshape(bshape) - xhat * dgamma_full.reshape(bshape))
-        else:
-            dx = scale * dy
-        dgamma = np.zeros_like(gamma) if p.fix_gamma else dgamma_full.astype(gamma.dtype)
-        return [dx.astype(x.dtype), dgamma, dbeta.astype(inputs[2].dtype)]
+        x3 = self._view(x, ax)
+        dy3 = self._view(np.asarray(out_grads[0], dtype=x.dtype), ax)
+        dx = np.empty(x.shape, dtype=x.dtype)
+        dgamma, dbeta = _kernels.backward(x3, dy3, mean, invstd, scale, batch_stats,
+                                          dx.reshape(x3.shape))
+        dgamma = np.zeros_like(gamma) if p.fix_gamma else dgamma.astype(gamma.dtype)
+        return [dx, dgamma, dbeta.astype(beta.dtype)]
