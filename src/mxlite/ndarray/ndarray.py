@@ -669,7 +669,11 @@ def _binary(fn, a, b, name: str) -> NDArray:
     x, y, dtype, ctx = _operands(a, b, name)
     try:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = _apply(fn, x, y, dtype)
+            if fn in _COMPARISONS:  # 0/1 written straight in the operands' dtype
+                shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+                out = fn(x, y, out=np.empty(shape, dtype), casting="unsafe")
+            else:
+                out = _apply(fn, x, y, dtype)
     except ValueError:
         try:
             np.broadcast_shapes(np.shape(x), np.shape(y))
@@ -683,6 +687,7 @@ def _binary(fn, a, b, name: str) -> NDArray:
 
 
 _UFUNC_INPLACE = (np.add, np.subtract, np.multiply)
+_COMPARISONS = (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal)
 
 
 def _inplace(fn, a: NDArray, b, name: str) -> NDArray:
@@ -1203,12 +1208,45 @@ def norm(data, ord=2, axis=None, keepdims=False, out=None) -> NDArray:
         raise MXNetError(f"norm: ord must be 1 or 2, got {ord!r}")
     x = data._data
     axes = _axes(axis, data.ndim, False, "norm")
+    if (len(axes) == x.ndim and x.size >= _KERNEL_MIN_SIZE and x.dtype.kind == "f"
+            and x.dtype.itemsize >= 4 and x.flags.c_contiguous):
+        # one pass over memory, float64 accumulation, no temporaries
+        l1, l2 = _kernel("_abs_and_square_sums")(x.reshape(-1))
+        value = l1 if ord == 1 else math.sqrt(l2)
+        result = np.full((1,) * x.ndim if keepdims else (1,), value, dtype=x.dtype)
+        return _finish(result, out, data._ctx)
     xf = x.astype(np.float64)
     if ord == 1:
         result = np.sum(np.abs(xf), axis=axes, keepdims=bool(keepdims))
     else:
         result = np.sqrt(np.sum(np.square(xf), axis=axes, keepdims=bool(keepdims)))
     return _finish(_full_shape(result), out, data._ctx, x.dtype)
+
+
+_KERNEL_MIN_SIZE = 1 << 14  # below this NumPy is as fast and needs no compilation
+_KERNELS: dict = {}
+
+
+def _kernel(name: str):
+    """The Numba-compiled version of the module-level function ``name`` (compiled on first use,
+    so ``import mxlite`` does not import Numba)."""
+    fn = _KERNELS.get(name)
+    if fn is None:
+        import numba
+
+        fn = _KERNELS[name] = numba.njit(cache=True, nogil=True)(globals()[name])
+    return fn
+
+
+def _abs_and_square_sums(flat):
+    """Sum of ``|x|`` and of ``x*x`` over a 1-D array, accumulated in float64 (kernel source)."""
+    l1 = 0.0
+    l2 = 0.0
+    for k in range(flat.shape[0]):
+        v = float(flat[k])
+        l1 += math.fabs(v)
+        l2 += v * v
+    return l1, l2
 
 
 def _arg(fn, data, axis, keepdims, out, name):
