@@ -18,7 +18,10 @@ Writes
   and per-variable ``lr_mult`` / ``wd_mult`` attributes on the symbol).  For each: the data,
   the initial and final parameters, the per-epoch training and validation accuracy, the
   ``predict`` output on a validation set whose size is not a multiple of the batch size, and
-  the ``score``.
+  the ``score``;
+* ``module_ckpt-symbol.json``, ``module_ckpt-0003.params``, ``module_ckpt-0003.states``: an
+  MXNet checkpoint of the Adam MLP after 3 epochs, and in ``module_fit.npz`` (``resumed_*``)
+  the parameters MXNet reaches by resuming from it for 3 more epochs.
 """
 
 from __future__ import annotations
@@ -240,6 +243,22 @@ def gen_fit():
     out.update({"mlp_x": x, "mlp_y": y, "mlp_n_train": n_train})
     for k, v in init.items():
         out[f"mlp_init_{k}"] = v
+
+    # an MXNet checkpoint after 3 Adam epochs (symbol, params, pickled states), and where MXNet
+    # gets by resuming from it for 3 more epochs (its states carry no update counts: Adam's
+    # bias correction restarts)
+    prefix = os.path.join(OUT, "module_ckpt")
+    params = {"learning_rate": 0.01, "wd": 1e-3}
+    train = mx.io.NDArrayIter(x[:n_train], y[:n_train], batch_size=batch)
+    mod = mx.mod.Module(mlp(mx, with_mult=False))
+    mod.fit(train, num_epoch=3, optimizer="adam", optimizer_params=params,
+            arg_params={k: mx.nd.array(v) for k, v in init.items()}, aux_params={})
+    mod.save_checkpoint(prefix, 3, save_optimizer_states=True)
+    train.reset()
+    resumed = mx.mod.Module.load(prefix, 3, load_optimizer_states=True)
+    resumed.fit(train, begin_epoch=3, num_epoch=6, optimizer="adam", optimizer_params=params)
+    for k, v in resumed.get_params()[0].items():
+        out[f"resumed_final_{k}"] = v.asnumpy()
     np.savez_compressed(os.path.join(OUT, "module_fit.npz"), **out)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pathlib
 import warnings
 
 import numpy as np
@@ -108,3 +109,21 @@ def test_fit_log_lines(caplog):
     assert lines[0] == f"Epoch[0] Train-accuracy={acc:f}"
     assert lines[1].startswith("Epoch[0] Time cost=")
     assert lines[2] == f"Epoch[0] Validation-accuracy={GOLDEN['adam_val_acc'][0]:f}"
+
+
+def test_resume_from_mxnet_checkpoint_matches_mxnet():
+    """MXNet's own checkpoint (symbol JSON, .params, pickled .states) resumes as in MXNet."""
+    prefix = str(pathlib.Path(__file__).parent.parent / "golden" / "module_ckpt")
+    mod = mx.mod.Module.load(prefix, 3, load_optimizer_states=True)
+    train, _ = data("adam")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        mod.fit(train, begin_epoch=3, num_epoch=6, optimizer="adam",
+                optimizer_params={"learning_rate": 0.01, "wd": 1e-3})
+    arg, _ = mod.get_params()
+    prefix = "resumed_final_"
+    expected = {k[len(prefix):]: GOLDEN[k] for k in GOLDEN.files if k.startswith(prefix)}
+    assert sorted(arg) == sorted(expected)
+    for name, want in expected.items():
+        np.testing.assert_allclose(arg[name].asnumpy(), want, rtol=1e-4, atol=5e-5,
+                                   err_msg=name)
