@@ -286,3 +286,14 @@ def test_monitor_callback_sees_every_output():
     exe.forward()
     assert ("s_output", (2,)) in seen
     assert len(seen) == 4
+
+
+def test_simple_bind_placement_arguments():
+    sym = _simple()
+    exe = sym.simple_bind(mx.cpu(), stype_dict={"x": "default"}, group2ctx={"dev1": mx.cpu()},
+                          x=(2, 3), w=(2, 3))
+    assert exe.arg_dict["x"].shape == (2, 3)
+    with pytest.raises(MXNetError, match="row_sparse"):
+        sym.simple_bind(mx.cpu(), stype_dict={"w": "row_sparse"}, x=(2, 3), w=(2, 3))
+    with pytest.raises(TypeError, match="group2ctx"):
+        sym.simple_bind(mx.cpu(), group2ctx={"dev1": "cpu"}, x=(2, 3), w=(2, 3))

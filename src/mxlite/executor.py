@@ -278,7 +278,8 @@ class Executor:
                              for _ in self._head_slots]
         for out, slot in zip(self._outputs, self._head_slots, strict=False):
             data = vals[slot]
-            out._data = data.copy() if slot in arg_slot_set else data
+            # never hand out the bound arguments themselves or views into them (Reshape, ...)
+            out._data = data.copy() if slot in arg_slot_set or data.base is not None else data
 
     def backward(self, out_grads=None, is_train: bool = True) -> None:
         """Propagate head gradients (ones for non-loss heads when ``out_grads`` is None) and

@@ -598,9 +598,15 @@ class Symbol:
     def simple_bind(self, ctx=None, grad_req="write", type_dict=None, stype_dict=None,
                     group2ctx=None, shared_arg_names=None, shared_exec=None,
                     shared_buffer=None, **kwargs):
-        """Infer shapes/types from ``kwargs``, allocate zeroed arrays and bind an Executor."""
+        """Infer shapes/types from ``kwargs``, allocate zeroed arrays and bind an Executor.
+
+        ``grad_req`` is a str, a list (``list_arguments`` order) or a dict (arguments not in it
+        get ``'null'``, as in MXNet).  ``stype_dict`` may only name dense (``'default'``)
+        storage; ``group2ctx`` is accepted for compatibility (everything runs on one CPU).
+        """
         from ..executor import simple_bind
 
+        _check_placement(stype_dict, group2ctx)
         return simple_bind(self, ctx, grad_req=grad_req, type_dict=type_dict,
                            shared_arg_names=shared_arg_names, shared_exec=shared_exec,
                            shared_buffer=shared_buffer, **kwargs)
@@ -610,6 +616,7 @@ class Symbol:
         """Bind given arrays (lists in ``list_arguments`` order or dicts) to an Executor."""
         from ..executor import Executor
 
+        _check_placement(None, group2ctx)
         if args is None:
             raise ValueError("bind: args must be given (a list or dict of NDArrays)")
         return Executor._from_bind(self, ctx, args, args_grad, grad_req, aux_states)
@@ -671,6 +678,20 @@ def _write_graph(graph: dict) -> str:
 
 
 # ---------------------------------------------------------------------- helpers
+def _check_placement(stype_dict, group2ctx) -> None:
+    from ..context import Context
+
+    for name, stype in (stype_dict or {}).items():
+        if stype != "default":
+            raise MXNetError(f"simple_bind: storage type {stype!r} of {name!r} is not "
+                             "supported; only dense ('default') arrays are")
+    if group2ctx is not None:
+        if not isinstance(group2ctx, dict) or not all(
+                isinstance(c, Context) for c in group2ctx.values()):
+            raise TypeError(f"group2ctx must be a dict of group name -> Context, got "
+                            f"{group2ctx!r}")
+
+
 def _norm(value, kind: str, who: str):
     if kind == "shape":
         try:
