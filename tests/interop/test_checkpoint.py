@@ -118,8 +118,9 @@ def test_module_resumes_training_to_mxnet_parameters(prefix):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="operator BatchNorm: with fix_gamma=True MXNet 1.9.1 writes 1 into the gamma "
-    "parameter in every training forward, so after an SGD step gamma = 1 + momentum "
+    reason="operator BatchNorm: with fix_gamma=True MXNet 1.9.1's executor (Module) writes 1 "
+    "into the gamma parameter in every training forward (imperative nd.BatchNorm does not), "
+    "so after an SGD step gamma = 1 + momentum "
     "(0.99953 after resuming); mxlite only computes with ones and leaves the array alone, so "
     "weight decay and momentum accumulate on it (0.99851); outputs are unaffected",
 )
