@@ -522,3 +522,33 @@ def test_fit_with_monitor_and_speedometer(caplog):
     assert events[0] == ("install", "Executor")
     assert events[1:] == ["tic", "toc"] * 10
     assert "Epoch[0] Batch [0-5]\tSpeed: " in caplog.text
+
+
+@pytest.mark.parametrize(
+    "grad_req",
+    [{"fc_bias": "null"}, ["null", "write", "null", "null"]],
+    ids=["dict", "list"],
+)
+def test_grad_req_per_argument_freezes_bias(grad_req):
+    # list order follows list_arguments(): data, fc_weight, fc_bias, softmax_label
+    mod = _bound(grad_req=grad_req)
+    mod.init_params(mx.init.Xavier(), arg_params={"fc_bias": mx.nd.ones(10),
+                                                  "fc_weight": mx.nd.ones((10, 20))})
+    mod.init_optimizer(optimizer_params={"learning_rate": 1.0})
+    mod.forward_backward(_batch())
+    mod.update()
+    arg, _ = mod.get_params()
+    np.testing.assert_array_equal(arg["fc_bias"].asnumpy(), 1.0)
+    assert not np.array_equal(arg["fc_weight"].asnumpy(), np.ones((10, 20)))
+
+
+@pytest.mark.parametrize(
+    "grad_req, match",
+    [("sometimes", "grad_req must be one of"), (["write"], "one entry per argument"),
+     ({"nope": "write"}, "unknown arguments"), ({"fc_bias": "maybe"}, "grad_req values"),
+     (3, "str, list, tuple or dict")],
+    ids=["bad-string", "short-list", "unknown-name", "bad-value", "int"],
+)
+def test_grad_req_errors(grad_req, match):
+    with pytest.raises(ValueError, match=match):
+        _bound(grad_req=grad_req)
