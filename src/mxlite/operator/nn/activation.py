@@ -22,34 +22,44 @@ LeakyReLU ``act_type``:
   ``[lower_bound, upper_bound)`` (from :func:`mxlite.random.generator`); at inference the
   slope is ``(lower_bound + upper_bound) / 2``.  As in MXNet the symbol has a second output
   ``mask`` holding the slope used for each element (1 where ``x > 0``).
+
+Activation and leaky/elu/selu/gelu run on the one-pass Numba kernels of
+:mod:`._activation_kernels`; prelu and rrelu are NumPy broadcasts.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from ... import random as _random
 from ..registry import Operator, Param, ShapeError, register
+from . import _activation_kernels as _kernels
 from ._util import fmt, merge_shape
 
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_LAMBDA = 1.0507009873554804934193349852946
 
-try:  # scipy is optional; the vectorized erf below is exact to float64 rounding otherwise
-    from scipy.special import erf as _erf
-except ImportError:  # pragma: no cover - depends on the environment
-    _erf = np.vectorize(math.erf, otypes=[np.float64])
+def _flat(a, dtype):
+    return np.ascontiguousarray(a, dtype=dtype).reshape(-1)
 
 
-def _sigmoid(x):
-    out = np.empty_like(x)
-    pos = x >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
-    e = np.exp(x[~pos])
-    out[~pos] = e / (1.0 + e)
-    return out
+def _kernel_dtype(x):
+    return x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float32)
+
+
+def act_forward(act, x, slope=0.0):
+    """Elementwise activation ``act`` (a key of ``_activation_kernels.KINDS``) of ``x``."""
+    dt = _kernel_dtype(x)
+    out = np.empty(x.shape, dtype=dt)
+    _kernels.forward(_kernels.KINDS[act], _flat(x, dt), float(slope), out.reshape(-1))
+    return out.astype(x.dtype, copy=False)
+
+
+def act_backward(act, x, y, dy, slope=0.0):
+    """Input gradient of :func:`act_forward` for head gradient ``dy``."""
+    dt = _kernel_dtype(x)
+    dx = np.empty(x.shape, dtype=dt)
+    _kernels.backward(_kernels.KINDS[act], _flat(x, dt), _flat(y, dt), _flat(dy, dt),
+                      float(slope), dx.reshape(-1))
+    return dx.astype(x.dtype, copy=False)
 
 
 @register
@@ -60,35 +70,10 @@ class Activation(Operator):
     }
 
     def forward(self, p, inputs, aux, is_train):
-        x = inputs[0]
-        t = p.act_type
-        if t == "relu":
-            y = np.maximum(x, 0)
-        elif t == "sigmoid":
-            y = _sigmoid(x)
-        elif t == "tanh":
-            y = np.tanh(x)
-        elif t == "softrelu":
-            y = np.logaddexp(x.dtype.type(0), x)
-        else:  # softsign
-            y = x / (1 + np.abs(x))
-        return [y.astype(x.dtype, copy=False)], None
+        return [act_forward(p.act_type, inputs[0])], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
-        x, y, dy = inputs[0], outputs[0], out_grads[0]
-        t = p.act_type
-        if t == "relu":
-            dx = dy * (x > 0)
-        elif t == "sigmoid":
-            dx = dy * y * (1 - y)
-        elif t == "tanh":
-            dx = dy * (1 - y * y)
-        elif t == "softrelu":
-            dx = dy * _sigmoid(x)
-        else:
-            d = 1 + np.abs(x)
-            dx = dy / (d * d)
-        return [dx.astype(x.dtype, copy=False)]
+        return [act_backward(p.act_type, inputs[0], outputs[0], out_grads[0])]
 
 
 @register
@@ -137,18 +122,11 @@ class LeakyReLU(Operator):
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
         t = p.act_type
+        if t in ("leaky", "elu", "selu", "gelu"):
+            return [act_forward(t, x, p.slope)], None
         pos = x > 0
-        saved = None
-        if t == "leaky":
-            y = np.where(pos, x, x * x.dtype.type(p.slope))
-        elif t == "prelu":
+        if t == "prelu":
             y = np.where(pos, x, x * self._gamma(x, inputs[1]))
-        elif t == "elu":
-            y = np.where(pos, x, p.slope * np.expm1(np.minimum(x, 0)))
-        elif t == "selu":
-            y = _SELU_LAMBDA * np.where(pos, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0)))
-        elif t == "gelu":
-            y = 0.5 * x * (1 + _erf(x / math.sqrt(2.0)))
         else:  # rrelu
             if is_train:
                 slopes = _random.generator().uniform(p.lower_bound, p.upper_bound, size=x.shape)
@@ -157,15 +135,15 @@ class LeakyReLU(Operator):
             mask = np.where(pos, 1, slopes).astype(x.dtype)
             y = x * mask
             return [y.astype(x.dtype, copy=False), mask], mask
-        return [np.asarray(y).astype(x.dtype, copy=False)], saved
+        return [np.asarray(y).astype(x.dtype, copy=False)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x, dy = inputs[0], out_grads[0]
         t = p.act_type
+        if t in ("leaky", "elu", "selu", "gelu"):
+            return [act_backward(t, x, outputs[0], dy, p.slope)]
         pos = x > 0
-        if t == "leaky":
-            dx = np.where(pos, dy, dy * x.dtype.type(p.slope))
-        elif t == "prelu":
+        if t == "prelu":
             gamma = inputs[1]
             dx = np.where(pos, dy, dy * self._gamma(x, gamma))
             contrib = np.where(pos, 0, dy * x)
@@ -175,14 +153,4 @@ class LeakyReLU(Operator):
                 axes = (0, *range(2, x.ndim))
                 dgamma = contrib.sum(axis=axes).reshape(gamma.shape).astype(gamma.dtype)
             return [dx.astype(x.dtype, copy=False), dgamma]
-        elif t == "elu":
-            dx = np.where(pos, dy, dy * (outputs[0] + p.slope))
-        elif t == "selu":
-            dx = np.where(pos, _SELU_LAMBDA * dy, dy * (outputs[0] + _SELU_LAMBDA * _SELU_ALPHA))
-        elif t == "gelu":
-            pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-            cdf = 0.5 * (1 + _erf(x / math.sqrt(2.0)))
-            dx = dy * (cdf + x * pdf)
-        else:
-            dx = dy * saved
-        return [np.asarray(dx).astype(x.dtype, copy=False)]
+        return [(dy * saved).astype(x.dtype, copy=False)]  # rrelu: the slopes used in forward

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..registry import Operator, Param, ShapeError, register
 from ._util import fmt, merge_shape
-from .activation import _sigmoid
+from .activation import act_forward
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -187,7 +187,7 @@ class LogisticRegressionOutput(_RegressionOutput):
     name = "LogisticRegressionOutput"
 
     def _link(self, x):
-        return _sigmoid(x)
+        return act_forward("sigmoid", x)
 
 
 @register
