@@ -88,11 +88,9 @@ class Module(BaseModule):
     """
 
     def __init__(self, symbol, data_names=("data",), label_names=("softmax_label",),
-                 logger=logging, context=None, work_load_list=None, fixed_param_names=None,
+                 logger=logging, context=cpu(), work_load_list=None, fixed_param_names=None,
                  state_names=None, group2ctxs=None, compression_params=None):
         super().__init__(logger=logger)
-        if context is None:
-            context = cpu()
         if isinstance(context, Context):
             context = [context]
         if not isinstance(context, (list, tuple)) or len(context) != 1 \
