@@ -375,6 +375,24 @@ def write_mxlite(out_dir: str):
         written["checkpoint"] = "cnn"
     except Exception as err:  # recorded, and the committed verdict says what was not checked
         written["skipped"]["checkpoint"] = f"{type(err).__name__}: {err}"
+    # resume MXNet's checkpoint in mxlite's Module and save it with Module.save_checkpoint
+    try:
+        mod = mx.mod.Module.load(os.path.join(OUT, "cnn", "model"), 1,
+                                 load_optimizer_states=True, data_names=["data"],
+                                 label_names=["softmax_label"])
+        mod.bind(data_shapes=[("data", (cnn["batch"], 1, 8, 8))],
+                 label_shapes=[("softmax_label", (cnn["batch"],))])
+        mod.init_optimizer(optimizer=cnn["optimizer"], optimizer_params=cnn["optimizer_params"])
+        data, label = values[cnn["resume_data"]], values[cnn["resume_label"]]
+        for i in range(len(data)):
+            mod.forward(mx.io.DataBatch([mx.nd.array(data[i])], [mx.nd.array(label[i])]),
+                        is_train=True)
+            mod.backward()
+            mod.update()
+        mod.save_checkpoint(os.path.join(out_dir, "resumed"), 2)
+        written["resumed"] = "resumed"
+    except Exception as err:
+        written["skipped"]["resumed"] = f"{type(err).__name__}: {err}"
     with open(os.path.join(out_dir, "written.json"), "w") as f:
         json.dump(written, f, indent=1)
 
@@ -421,8 +439,8 @@ def check_mxlite(out_dir: str, mxlite_python: str):
         except Exception as err:
             verdict["error"] = f"{type(err).__name__}: {err}"
         result["nd_files"][target] = verdict
+    cnn = manifest["cnn"]
     if "checkpoint" in written:
-        cnn = manifest["cnn"]
         verdict = {"loaded": False, "params_identical": False, "predictions_match": False}
         try:
             prefix = os.path.join(out_dir, written["checkpoint"])
@@ -449,12 +467,27 @@ def check_mxlite(out_dir: str, mxlite_python: str):
         except Exception as err:
             verdict["error"] = f"{type(err).__name__}: {err}"
         result["checkpoint"] = verdict
+    if "resumed" in written:
+        verdict = {"loaded": False}
+        try:
+            _sym, arg, aux = mx.model.load_checkpoint(os.path.join(out_dir, written["resumed"]), 2)
+            verdict["loaded"] = True
+            expected = {**cnn["resumed_arg_params"], **cnn["resumed_aux_params"]}
+            got = {**arg, **aux}
+            verdict["same_names"] = sorted(got) == sorted(expected)
+            verdict["max_abs_diff"] = {
+                k: float(np.abs(got[k].asnumpy() - values[v]).max()) for k, v in expected.items()
+            }
+        except Exception as err:
+            verdict["error"] = f"{type(err).__name__}: {err}"
+        result["resumed"] = verdict
     with open(os.path.join(OUT, "mxnet_reads_mxlite.json"), "w") as f:
         json.dump(result, f, indent=1, sort_keys=True)
         f.write("\n")
     bad = [k for k, v in result["nd_files"].items() if not (v["loaded"] and v["identical"])]
     print(f"checked {len(result['nd_files'])} files; failures: {bad}; "
-          f"checkpoint: {result['checkpoint']}; skipped: {result['skipped']}")
+          f"checkpoint: {result['checkpoint']}; resumed: {result.get('resumed')}; "
+          f"skipped: {result['skipped']}")
 
 
 def main(argv=None):

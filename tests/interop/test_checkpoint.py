@@ -166,3 +166,17 @@ def test_mxnet_loads_mxlite_checkpoint():
     cp = verdict["checkpoint"]
     assert cp["loaded"] and cp["params_identical"] and cp["same_graph"], cp
     assert cp["predictions_match"] and cp["max_abs_diff"] <= 1e-6, cp
+
+
+def test_mxnet_loads_checkpoint_of_mxlite_resumed_module():
+    """Committed verdict: mxlite's Module resumed MXNet's checkpoint and saved it with
+    ``Module.save_checkpoint``; MXNet 1.9.1 loaded it with the parameters MXNet itself reached
+    (``bn_gamma`` excepted: see test_resumed_fixed_gamma_matches_mxnet)."""
+    with open(path("mxnet_reads_mxlite.json")) as f:
+        verdict = json.load(f)["resumed"]
+    assert verdict["loaded"] and verdict["same_names"], verdict
+    diffs = verdict["max_abs_diff"]
+    assert set(diffs) == set(CNN["resumed_arg_params"]) | set(CNN["resumed_aux_params"])
+    for name, diff in diffs.items():
+        if name not in _FIXED_GAMMA:
+            assert diff <= 1e-5, (name, diff)
