@@ -122,7 +122,7 @@ def test_softmax_output_gradient(case):
     assert np.all(grads[1] == 0)
 
 
-REG_LABEL = rand(3, 2)
+REG_LABEL = RNG.uniform(0.1, 0.9, size=(3, 2))  # in (0, 1): also a valid logistic target
 REG_CASES = [
     ("linear", "LinearRegressionOutput", lambda o, x: 0.5 * np.sum((o[0] - REG_LABEL) ** 2) / 2),
     ("logistic", "LogisticRegressionOutput",
@@ -133,13 +133,12 @@ REG_CASES = [
 
 @pytest.mark.parametrize("case", REG_CASES, ids=[c[0] for c in REG_CASES])
 def test_regression_output_gradient(case):
+    """The objectives are divided by label.size / n = 2, as MXNet normalizes the gradient."""
     _, op, objective = case
     data = REG_LABEL + away_from_zero(3, 2) * 0.3
-    if op == "LogisticRegressionOutput":
-        label = RNG.uniform(0.1, 0.9, size=(3, 2))
-        REG_LABEL[...] = label
-    check_gradient(op, {"grad_scale": 1.0}, [data, REG_LABEL.copy()], wrt=["data"],
-                   objective=objective)
+    grads = check_gradient(op, {"grad_scale": 1.0}, [data, REG_LABEL.copy()], wrt=["data"],
+                           objective=objective)
+    assert np.all(grads[1] == 0)
 
 
 @pytest.mark.parametrize("scale", [1.0, 3.0], ids=["scale1", "scale3"])
@@ -221,9 +220,18 @@ def test_bad_shapes_raise(case):
         op.infer_shape(op.parse_params(params), in_shapes, [])
 
 
+def test_log_softmax_rejects_use_length():
+    op = get("log_softmax")
+    with pytest.raises(MXNetError, match="log_softmax: use_length"):
+        op.infer_shape(op.parse_params({"use_length": True}), [(2, 3)], [])
+
+
 @pytest.mark.parametrize("name,params", [
     ("FullyConnected", {}), ("Activation", {}), ("Activation", {"act_type": "swish"}),
-], ids=["fc_missing_num_hidden", "act_missing_type", "act_bad_type"])
+    ("Convolution", {"kernel": (3, 3)}), ("Pooling", {"pool_type": "median"}),
+    ("Embedding", {"input_dim": 3}), ("UpSampling", {"scale": 2}),
+], ids=["fc_missing_num_hidden", "act_missing_type", "act_bad_type", "conv_missing_num_filter",
+        "pool_bad_type", "embedding_missing_output_dim", "upsampling_missing_sample_type"])
 def test_bad_params_raise(name, params):
     with pytest.raises(MXNetError, match=name):
         get(name).parse_params(params)

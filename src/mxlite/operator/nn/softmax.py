@@ -6,7 +6,8 @@
 ``data`` without ``axis``) keeps only the first ``length`` entries along ``axis``; the rest
 are 0 in the output and get no gradient.
 
-``log_softmax``: ``y = x / T - logsumexp(x / T)``; backward ``dx = (dy - exp(y) sum(dy)) / T``.
+``log_softmax``: ``y = x / T - logsumexp(x / T)``; backward ``dx = (dy - exp(y) sum(dy)) / T``
+(no ``length`` input: ``use_length=True`` raises MXNetError, as MXNet 1.9.1 fails on it).
 
 ``SoftmaxActivation(mode='instance'|'channel')``: softmax over the last axis (``instance``;
 for ``(n, k)`` data this is one distribution per instance, and for data with more axes MXNet
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...base import MXNetError
 from ..registry import Operator, Param, ShapeError, register
 from ._util import fmt, merge_shape
 
@@ -114,8 +116,26 @@ class Softmax(_SoftmaxBase):
 
 @register
 class LogSoftmax(_SoftmaxBase):
+    """``use_length`` is accepted by MXNet 1.9.1's parser, but its log_softmax has no
+    ``length`` input and fails at run time; mxlite rejects it in shape inference."""
+
     name = "log_softmax"
     log = True
+
+    def arguments(self, p):
+        return ["data"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        if p.use_length:
+            raise MXNetError("log_softmax: use_length=True is not supported (log_softmax takes "
+                             "no length input)")
+        return super().infer_shape(p, in_shapes, aux_shapes)
+
+    def forward(self, p, inputs, aux, is_train):
+        if p.use_length:
+            raise MXNetError("log_softmax: use_length=True is not supported (log_softmax takes "
+                             "no length input)")
+        return super().forward(p, inputs, aux, is_train)
 
 
 @register
