@@ -297,3 +297,34 @@ def test_simple_bind_placement_arguments():
         sym.simple_bind(mx.cpu(), stype_dict={"w": "row_sparse"}, x=(2, 3), w=(2, 3))
     with pytest.raises(TypeError, match="group2ctx"):
         sym.simple_bind(mx.cpu(), group2ctx={"dev1": "cpu"}, x=(2, 3), w=(2, 3))
+
+
+@registry.register
+class _OverwritesFirstInput(registry.Operator):
+    """Test operator: returns 2*x and, like BatchNorm with fix_gamma, writes 1 into input 0."""
+
+    name = "_test_overwrites_first_input"
+    params: dict = {}
+
+    def mutable_inputs(self, p):
+        return [0]
+
+    def forward(self, p, inputs, aux, is_train):
+        out = 2 * inputs[0]
+        inputs[0][...] = 1
+        return [out], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [2 * out_grads[0]]
+
+
+def test_mutable_inputs_reach_bound_arrays_but_not_imperative_inputs():
+    x = mx.nd.full((2,), 5.0)
+    exe = mx.sym._test_overwrites_first_input(mx.sym.Variable("x")).bind(mx.cpu(), args=[x])
+    np.testing.assert_allclose(exe.forward()[0].asnumpy(), [10.0, 10.0])
+    np.testing.assert_allclose(x.asnumpy(), [1.0, 1.0])
+    y = mx.nd.full((2,), 5.0)
+    from mxlite.ndarray import op as ndop
+
+    np.testing.assert_allclose(ndop._test_overwrites_first_input(y).asnumpy(), [10.0, 10.0])
+    np.testing.assert_allclose(y.asnumpy(), [5.0, 5.0])

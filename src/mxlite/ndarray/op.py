@@ -60,6 +60,8 @@ def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = Fa
     if missing:
         raise MXNetError(f"{opname}: required input(s) {missing} missing; inputs are {slots}")
     arrays = [given[s]._data for s in slots]
+    for pos in op.mutable_inputs(params):  # imperative calls never write into their inputs
+        arrays[pos] = arrays[pos].copy()
     outs, _ = op.forward(params, arrays[:len(arg_names)], arrays[len(arg_names):], is_train)
     ctx = _ctx_of(*given.values())
     if out is not None:

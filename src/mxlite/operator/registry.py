@@ -16,8 +16,9 @@ Contract (``p`` is the operator's parsed parameters, a :class:`Params`):
 - ``infer_type(p, in_types, aux_types)``: NumPy dtypes or ``None``; the default makes every unknown
   type equal to the first known input type.
 - ``forward(p, inputs, aux, is_train)`` -> ``(outputs, saved)``: lists of ``np.ndarray``.  Inputs
-  are never mutated; ``aux`` arrays may be updated in place (BatchNorm's moving statistics when
-  ``is_train``).  ``saved`` is anything backward needs (masks, normalized values, ...).
+  are never mutated (except those listed by ``mutable_inputs``); ``aux`` arrays may be updated
+  in place (BatchNorm's moving statistics when ``is_train``).  ``saved`` is anything backward
+  needs (masks, normalized values, ...).
 - ``backward(p, out_grads, inputs, outputs, aux, saved)`` -> list of input gradients (``None``
   for an input that gets no gradient).  Loss operators (``loss = True``) ignore ``out_grads`` as
   MXNet does.  ``out_grads`` has one array per visible output (zeros where no gradient flows).
@@ -31,6 +32,10 @@ Optional hooks used by the symbolic layer:
   automatically created variable of an auxiliary state (BatchNorm: zero mean, one variance).
 - ``num_outputs(p)``: how many outputs the operator has in MXNet's graph, hidden ones included
   (BatchNorm: 3 with one visible); only used to write ``node_row_ptr`` in symbol JSON.
+- ``mutable_inputs(p)``: positions of arguments whose arrays ``forward`` may overwrite in place,
+  as MXNet's graph executor lets BatchNorm write 1 into ``gamma`` when ``fix_gamma``.  An executor
+  passes the bound arrays themselves (so the write reaches the parameter); ``mx.nd`` functions
+  pass copies (MXNet's imperative call leaves its inputs alone).  Default: none.
 """
 
 from __future__ import annotations
@@ -218,6 +223,10 @@ class Operator:
     def num_outputs(self, p: Params) -> int:
         """Outputs in MXNet's graph including hidden ones (only for ``node_row_ptr``)."""
         return len(self.outputs(p))
+
+    def mutable_inputs(self, p: Params) -> list[int]:
+        """Argument positions ``forward`` may overwrite in place (see the module docstring)."""
+        return []
 
     def infer_shape(self, p: Params, in_shapes: list, aux_shapes: list):
         """Default: elementwise; every known input shape must agree; output has that shape."""
