@@ -171,6 +171,108 @@ def run_case(name, mx_name, kwargs, config):
     }
 
 
+# --- the NDArray update operators, one call each -------------------------------------------
+def ops_golden():
+    """Inputs and outputs of one call of each update operator (float32, 7 elements)."""
+    r = np.random.RandomState(3)
+    w0 = r.randn(7).astype("f")
+    g0 = (r.randn(7) * 2).astype("f")
+    s = [np.abs(r.randn(7)).astype("f") * 0.3 for _ in range(3)]
+    A = mx.nd.array
+    f16 = "float16"
+
+    def sgd():
+        w = A(w0)
+        o = mx.nd.sgd_update(w, A(g0), lr=0.1, wd=0.01, rescale_grad=0.5, clip_gradient=0.7)
+        return [o, w]
+
+    def sgd_mom():
+        w, m = A(w0), A(s[0])
+        mx.nd.sgd_mom_update(w, A(g0), m, lr=0.1, momentum=0.9, wd=0.01, out=w)
+        return [w, m]
+
+    def nag_out():
+        w, m = A(w0), A(s[0])
+        o = mx.nd.nag_mom_update(w, A(g0), m, lr=0.1, momentum=0.9, wd=0.1)
+        return [o, m, w]
+
+    def nag_inplace():
+        w, m = A(w0), A(s[0])
+        mx.nd.nag_mom_update(w, A(g0), m, lr=0.1, momentum=0.9, wd=0.1, out=w)
+        return [w, m]
+
+    def adam():
+        w, m, v = A(w0), A(s[0]), A(s[1])
+        mx.nd.adam_update(w, A(g0), m, v, lr=0.01, wd=0.01, clip_gradient=1.0, out=w)
+        return [w, m, v]
+
+    def adamw():
+        w, m, v = A(w0), A(s[0]), A(s[1])
+        mx.nd.contrib.adamw_update(w, A(g0), m, v, A([0.5]), lr=0.01, eta=0.7, wd=0.01, out=w)
+        return [w, m, v]
+
+    def rmsprop():
+        w, n = A(w0), A(s[0])
+        mx.nd.rmsprop_update(w, A(g0), n, lr=0.01, clip_weights=0.5, out=w)
+        return [w, n]
+
+    def rmspropalex():
+        w, n, g, d = A(w0), A(s[0] + 1), A(s[1] * 0.1), A(s[2])
+        mx.nd.rmspropalex_update(w, A(g0), n, g, d, lr=0.01, out=w)
+        return [w, n, g, d]
+
+    def ftrl():
+        w, z, n = A(w0), A(s[0]), A(s[1])
+        mx.nd.ftrl_update(w, A(g0), z, n, lr=0.1, wd=0.01, out=w)
+        return [w, z, n]
+
+    def ftml():
+        w, d, v, z = A(w0), A(s[0]), A(s[1]), A(s[2])
+        mx.nd.ftml_update(w, A(g0), d, v, z, lr=0.1, t=3, out=w)
+        return [w, d, v, z]
+
+    def signsgd():
+        w = A(w0)
+        mx.nd.signsgd_update(w, A(g0), lr=0.1, wd=0.1, out=w)
+        return [w]
+
+    def signum():
+        w, m = A(w0), A(s[0])
+        mx.nd.signum_update(w, A(g0), m, lr=0.1, momentum=0.9, wd_lh=0.1, out=w)
+        return [w, m]
+
+    def lamb():
+        w, m, v = A(w0), A(s[0]), A(s[1])
+        g = mx.nd.lamb_update_phase1(w, A(g0), m, v, t=2, wd=0.01)
+        o = mx.nd.lamb_update_phase2(w, g, A([2.0]), A([3.0]), lr=0.1, upper_bound=1.5)
+        return [g, o, m, v]
+
+    def mp_sgd_mom():
+        w, w32, m = A(w0, dtype=f16), A(w0), A(s[0])
+        mx.nd.mp_sgd_mom_update(w, A(g0, dtype=f16), m, w32, lr=0.1, momentum=0.9, out=w)
+        return [w, w32, m]
+
+    def multi_sgd_mom():
+        w1, w2, m1, m2 = A(w0), A(w0 * 2), A(s[0]), A(s[1])
+        mx.nd.multi_sgd_mom_update(w1, A(g0), m1, w2, A(g0 * 0.5), m2, lrs=[0.1, 0.2],
+                                   wds=[0.0, 0.01], momentum=0.9, num_weights=2, out=[w1, w2])
+        return [w1, w2, m1, m2]
+
+    def multi_lars():
+        return [mx.nd.multi_lars(A([0.1, 0.2, 0.3]), A([4.0, 0.0, 9.0]), A([1.0, 1.0, 16.0]),
+                                 A([0.01, 0.0, 0.02]), eta=0.5, eps=0.1, rescale_grad=0.5)]
+
+    def multi_sum_sq():
+        return [mx.nd.multi_sum_sq(A(w0), A(g0), num_arrays=2)]
+
+    cases = [sgd, sgd_mom, nag_out, nag_inplace, adam, adamw, rmsprop, rmspropalex, ftrl, ftml,
+             signsgd, signum, lamb, mp_sgd_mom, multi_sgd_mom, multi_lars, multi_sum_sq]
+    results = {f.__name__: [o.asnumpy().astype(np.float64).tolist() for o in f()]
+               for f in cases}
+    return {"mxnet_version": mx.__version__, "w0": w0.tolist(), "g0": g0.tolist(),
+            "s": [x.tolist() for x in s], "results": results}
+
+
 def main():
     arrays = {}
     meta = {"mxnet_version": mx.__version__, "shapes": SHAPES, "names": NAMES, "steps": STEPS,
@@ -203,6 +305,9 @@ def main():
     np.savez_compressed(os.path.join(OUT, "optimizer.npz"), **arrays)
     with open(os.path.join(OUT, "optimizer.json"), "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
+        f.write("\n")
+    with open(os.path.join(OUT, "optimizer_ops.json"), "w") as f:
+        json.dump(ops_golden(), f, indent=1, sort_keys=True)
         f.write("\n")
 
 

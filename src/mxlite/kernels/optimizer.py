@@ -151,25 +151,29 @@ def _sgd_mom_par(w, g, m, w16, sc):
 sgd_mom = _pair("sgd_mom", _sgd_mom_ser, _sgd_mom_par)
 
 # --------------------------------------------------------------------------- NAG
-# sc = (lr, wd, rescale, clip, momentum, momentum + 1)
+# sc = (lr, wd, rescale, clip, momentum, momentum + 1, alias)
+# alias = 1: the weight is updated in place before the momentum's weight-decay term reads it
+# (MXNet's operator with out=weight, and its multi-precision variant); 0: that term reads the
+# old weight (the operator writing to another output array).
 
 
 @numba.njit(**_AT)
 def _nag_mom_at(i, w, g, m, w16, st, p):
-    lr, wd, rs, c, mom, mom1 = p
+    lr, wd, rs, c, mom, mom1, alias = p
     wi = w[i]
     gi = _clip(rs * load(g, i), c)
     mi = mom * m[i]
     wn = wi - mi + mom1 * (mi - lr * (gi + wd * wi))
-    # MXNet 1.9.1 updates the weight in place first, so the momentum's weight-decay term
-    # sees the new weight
-    m[i] = mi - lr * (gi + wd * wn)
+    if alias != 0:
+        m[i] = mi - lr * (gi + wd * wn)
+    else:
+        m[i] = mi - lr * (gi + wd * wi)
     _store(w, w16, st, i, wn)
 
 
 @numba.njit(**_SER)
 def _nag_mom_ser(w, g, m, w16, sc):
-    p = to_fixed_tuple(sc, 6)
+    p = to_fixed_tuple(sc, 7)
     st = w16.size > 0
     for i in range(w.size):
         _nag_mom_at(i, w, g, m, w16, st, p)
@@ -177,7 +181,7 @@ def _nag_mom_ser(w, g, m, w16, sc):
 
 @numba.njit(**_PAR)
 def _nag_mom_par(w, g, m, w16, sc):
-    p = to_fixed_tuple(sc, 6)
+    p = to_fixed_tuple(sc, 7)
     st = w16.size > 0
     for i in prange(w.size):
         _nag_mom_at(i, w, g, m, w16, st, p)

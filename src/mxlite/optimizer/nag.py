@@ -16,6 +16,7 @@ class NAGHyper(NamedTuple):
     clip: float
     momentum: float
     momentum_plus_one: float
+    alias: float  # 1: momentum's decay term reads the updated weight (MXNet's in-place op)
 
 
 @register
@@ -51,7 +52,7 @@ class NAG(_MomentumFirst):
 
     def _hyper(self, index):
         return NAGHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                        self._clip(), self.momentum, self.momentum + 1.0)
+                        self._clip(), self.momentum, self.momentum + 1.0, 1.0)
 
     def _fused(self, index, w, g, arrays, w16, sc):
         if arrays:
@@ -60,7 +61,7 @@ class NAG(_MomentumFirst):
             K.sgd(w, g, w16, sc[:4])
 
     def _reference(self, index, w, g, arrays, hp):
-        lr, wd, rs, c, mom, mom1 = hp
+        lr, wd, rs, c, mom, mom1, _ = hp
         gt = clip_ref(rs * g, c)
         if not arrays:
             w[...] = w - lr * wd * w - lr * gt

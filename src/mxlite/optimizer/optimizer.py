@@ -459,34 +459,36 @@ class FusedOptimizer(Optimizer):
                 low[...] = w.astype(low.dtype)
 
     def _run_kernel(self, index, w, g, arrays, low, hp):
-        """Flatten, take float16 through a float32 copy when there is no master, run the kernel,
-        copy back whatever could not be updated in place."""
-        back = []
-        if w.dtype == np.float16:  # float16 without multi-precision: compute in float32
-            arrays = tuple(_promote(a, back) for a in arrays)
-            w = _promote(w, back)
-            g = g.astype(np.float32)
-        else:
-            arrays = tuple(_contiguous(a, back) for a in arrays)
-            w = _contiguous(w, back)
-            if g.dtype == np.float16:
-                g = np.ascontiguousarray(g).view(np.uint16)
-            elif not g.flags.c_contiguous:
-                g = np.ascontiguousarray(g)
-        if low is not None:
-            low16 = _contiguous(low, back).view(np.uint16)
-        else:
-            low16 = _EMPTY16
-        sc = np.array(hp, dtype=w.dtype)
-        self._fused(index, _flat(w), _flat(g), tuple(_flat(a) for a in arrays), _flat(low16), sc)
-        for src, dst in back:
-            np.copyto(dst, src, casting="unsafe")
+        fused_call(lambda *a: self._fused(index, *a), w, g, arrays, low, hp)
 
     def _fused(self, index, w, g, arrays, w16, sc):
         self._kernel(w, g, *arrays, w16, sc)
 
     def _reference(self, index, w, g, arrays, hp):
         raise NotImplementedError
+
+
+def fused_call(fn, w: np.ndarray, g: np.ndarray, arrays, low, hp) -> None:
+    """Run ``fn(w, g, arrays, w16, sc)`` on flat views: float16 without a master goes through a
+    float32 copy, float16 gradients through ``uint16`` views, non-contiguous arrays through
+    contiguous copies (written back afterwards); ``low`` is the float16 weight to refresh."""
+    back: list = []
+    if w.dtype == np.float16:  # float16 without multi-precision: compute in float32
+        arrays = tuple(_promote(a, back) for a in arrays)
+        w = _promote(w, back)
+        g = g.astype(np.float32)
+    else:
+        arrays = tuple(_contiguous(a, back) for a in arrays)
+        w = _contiguous(w, back)
+        if g.dtype == np.float16:
+            g = np.ascontiguousarray(g).view(np.uint16)
+        elif not g.flags.c_contiguous:
+            g = np.ascontiguousarray(g)
+    low16 = _contiguous(low, back).view(np.uint16) if low is not None else _EMPTY16
+    sc = np.array(hp, dtype=w.dtype)
+    fn(_flat(w), _flat(g), tuple(_flat(a) for a in arrays), _flat(low16), sc)
+    for src, dst in back:
+        np.copyto(dst, src, casting="unsafe")
 
 
 def _contiguous(a: np.ndarray, back: list) -> np.ndarray:
