@@ -176,3 +176,11 @@ def test_tolist(a):
 def test_constructor_checks_type():
     with pytest.raises(TypeError, match=r"numpy\.ndarray"):
         mx.nd.NDArray([1, 2])
+
+
+def test_constructor_keeps_contiguous_buffer_and_fixes_strided():
+    buf = np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert mx.nd.NDArray(buf)._data is buf  # shared, not copied
+    strided = mx.nd.NDArray(buf.T)
+    assert strided._data.flags.c_contiguous
+    assert strided.asnumpy().tolist() == buf.T.tolist()

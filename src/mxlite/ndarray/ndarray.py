@@ -112,6 +112,8 @@ class NDArray:
     def __init__(self, data: np.ndarray, ctx: Context | None = None):
         if not isinstance(data, np.ndarray):
             raise TypeError(f"NDArray wraps a numpy.ndarray, got {type(data).__name__}")
+        if not data.flags.c_contiguous:
+            data = np.ascontiguousarray(data)  # the invariant kernels and views rely on
         self._data = data
         self._ctx = ctx if ctx is not None else Context("cpu", 0)
 
