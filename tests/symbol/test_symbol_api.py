@@ -284,3 +284,32 @@ def test_eval_runs_forward():
     x = mx.sym.Variable("x")
     (out,) = (x * 2 + 1).eval(x=mx.nd.ones((2,)))
     np.testing.assert_allclose(out.asnumpy(), [3.0, 3.0])
+
+
+CREATION = [
+    ("zeros", lambda: mx.sym.zeros((2, 3), name="z"), "_zeros", np.zeros((2, 3))),
+    ("ones", lambda: mx.sym.ones((2,), dtype="float64"), "_ones", np.ones(2)),
+    ("full", lambda: mx.sym.full((2,), 3.5), "_full", np.full(2, 3.5)),
+    ("arange", lambda: mx.sym.arange(0, 5, 2), "_arange", np.array([0.0, 2.0, 4.0])),
+    ("arange_repeat", lambda: mx.sym.arange(3, repeat=2), "_arange",
+     np.array([0.0, 0.0, 1.0, 1.0, 2.0, 2.0])),
+]
+
+
+@pytest.mark.parametrize("cid, make, op, expected", CREATION, ids=[c[0] for c in CREATION])
+def test_creation_symbols(cid, make, op, expected):
+    sym = make()
+    assert json.loads(sym.tojson())["nodes"][0]["op"] == op
+    assert sym.list_arguments() == []
+    assert sym.infer_shape()[1] == [expected.shape]
+    (out,) = sym.eval()
+    np.testing.assert_allclose(out.asnumpy(), expected)
+
+
+def test_fluent_methods_name_like_mxnet():
+    x = mx.sym.Variable("x")
+    assert [x.exp().name, x.swapaxes(0, 1).name, x.max(axis=1).name] == \
+        ["exp0", "swapaxes0", "max0"]
+    assert x.swapaxes(0, 1).attr("dim2") == "1"
+    y = x.reshape((0, -1)).transpose().sum(axis=0).astype("float64")
+    assert y.infer_type(x="float32")[1] == [np.float64]

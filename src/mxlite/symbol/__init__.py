@@ -9,10 +9,10 @@ from __future__ import annotations
 from ..operator import registry as _registry
 from . import attribute, name
 from .attribute import AttrScope
-from .symbol import Group, Symbol, Variable, load, load_json, var
+from .symbol import Group, Symbol, Variable, arange, full, load, load_json, ones, var, zeros
 
-__all__ = ["AttrScope", "Group", "Symbol", "Variable", "attribute", "load", "load_json", "name",
-           "var"]
+__all__ = ["AttrScope", "Group", "Symbol", "Variable", "arange", "attribute", "full", "load",
+           "load_json", "name", "ones", "var", "zeros"]
 
 
 def __getattr__(opname: str):

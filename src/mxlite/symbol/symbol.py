@@ -25,7 +25,8 @@ from ..operator import registry
 from . import attribute as _attribute
 from . import name as _name
 
-__all__ = ["Group", "Symbol", "Variable", "load", "load_json", "var"]
+__all__ = ["Group", "Symbol", "Variable", "arange", "full", "load", "load_json", "ones", "var",
+           "zeros"]
 
 MXNET_VERSION = 10901
 
@@ -627,6 +628,35 @@ class Symbol:
         return exe.forward()
 
 
+# the rest of MXNet's fluent methods: ``x.exp()`` is ``mx.sym.exp(x)`` (hint = method name)
+_FLUENT = {
+    "abs": "abs", "exp": "exp", "log": "log", "sqrt": "sqrt", "rsqrt": "rsqrt",
+    "square": "square", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "sign": "sign",
+    "round": "round", "floor": "floor", "ceil": "ceil", "rint": "rint", "fix": "fix",
+    "trunc": "trunc", "log1p": "log1p", "expm1": "expm1", "sin": "sin", "cos": "cos",
+    "softmax": "softmax", "log_softmax": "log_softmax", "max": "max", "min": "min",
+    "norm": "norm", "argmax": "argmax", "argmin": "argmin", "slice": "slice",
+    "slice_axis": "slice_axis", "take": "take", "pick": "pick", "one_hot": "one_hot",
+    "tile": "tile", "repeat": "repeat", "flip": "flip", "squeeze": "squeeze",
+    "broadcast_to": "broadcast_to", "broadcast_like": "broadcast_like",
+    "broadcast_axes": "broadcast_axis", "swapaxes": "SwapAxis", "zeros_like": "zeros_like",
+    "ones_like": "ones_like", "reshape_like": "reshape_like",
+}
+
+
+def _fluent(method: str, opname: str):
+    def fn(self, *args, **kwargs):
+        return _create(opname, method, (self, *args), kwargs)
+
+    fn.__name__ = method
+    fn.__doc__ = f"``mx.sym.{opname}(self, ...)``."
+    return fn
+
+
+for _method, _opname in _FLUENT.items():
+    setattr(Symbol, _method, _fluent(_method, _opname))
+
+
 # ---------------------------------------------------------------------- JSON text
 # MXNet writes its graphs with dmlc's JSON writer; reproducing its layout makes our files
 # byte-identical to MXNet's: structs are always multi-line, string maps when they have more than
@@ -871,6 +901,31 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
 
 
 var = Variable
+
+
+def zeros(shape, dtype=None, name=None, **kwargs) -> Symbol:
+    """A symbol of zeros (MXNet's ``_zeros`` operator)."""
+    return _create("_zeros", "_zeros", (), {"shape": shape, "dtype": dtype or "float32",
+                                            **kwargs}, name=name)
+
+
+def ones(shape, dtype=None, name=None, **kwargs) -> Symbol:
+    """A symbol of ones (MXNet's ``_ones`` operator)."""
+    return _create("_ones", "_ones", (), {"shape": shape, "dtype": dtype or "float32",
+                                          **kwargs}, name=name)
+
+
+def full(shape, val, dtype=None, name=None, **kwargs) -> Symbol:
+    """A symbol filled with ``val`` (MXNet's ``_full`` operator)."""
+    return _create("_full", "_full", (), {"shape": shape, "dtype": dtype or "float32",
+                                          "value": val, **kwargs}, name=name)
+
+
+def arange(start, stop=None, step=1.0, repeat=1, infer_range=False, name=None, dtype=None):
+    """Evenly spaced values in ``[start, stop)`` (MXNet's ``_arange`` operator)."""
+    return _create("_arange", "_arange", (), {
+        "start": start, "stop": stop, "step": step, "repeat": repeat,
+        "infer_range": infer_range, "dtype": dtype or "float32"}, name=name)
 
 
 def Group(symbols) -> Symbol:
