@@ -2,7 +2,8 @@
 
 Window ``(y, x)`` covers rows ``[y*sh - ph, y*sh - ph + kh)`` clipped to ``H + ph`` (the padded
 extent) and then to the image.  ``kind``: 0 max (padding never wins; ``argmax`` keeps the flat
-index ``iy * W + ix`` of the first maximum, -1 for an empty window), 1 avg, 2 sum, 3 Lp
+index ``iy * W + ix`` of the first maximum; an empty window, possible with the ``full``
+convention, gives the dtype's lowest finite value as in MXNet and argmax -1), 1 avg, 2 sum, 3 Lp
 (``(sum x**p) ** (1/p)`` with a signed root; gradient ``(x / out) ** (p - 1)``).  Average
 divides by the window size clipped to the padded extent (``count_pad``) or by the number of
 image elements in the window.
@@ -33,8 +34,8 @@ def _window(o, s, p, k, size):  # pragma: no cover - numba
 
 
 @numba.njit(**_BODY)
-def _forward_plane(x, nc, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, out,
-                   argmax):  # pragma: no cover - numba
+def _forward_plane(x, nc, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, lowest,
+                   out, argmax):  # pragma: no cover - numba
     _, n_ch, height, width = x.shape
     oh, ow = out.shape[2], out.shape[3]
     n = nc // n_ch
@@ -52,7 +53,7 @@ def _forward_plane(x, nc, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, out,
                         if v > best or arg < 0:
                             best = v
                             arg = iy * width + ix
-                out[n, c, y, xx] = best if arg >= 0 else 0
+                out[n, c, y, xx] = best if arg >= 0 else lowest
                 argmax[n, c, y, xx] = arg
             elif kind == 3:
                 acc = 0.0
@@ -117,17 +118,19 @@ def _backward_plane(x, dy, nc, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value,
 
 
 @numba.njit(**_SER)
-def _forward_ser(x, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, out,
+def _forward_ser(x, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, lowest, out,
                  argmax):  # pragma: no cover - numba
     for nc in range(x.shape[0] * x.shape[1]):
-        _forward_plane(x, nc, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, out, argmax)
+        _forward_plane(x, nc, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, lowest, out,
+                       argmax)
 
 
 @numba.njit(**_PAR)
-def _forward_par(x, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, out,
+def _forward_par(x, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, lowest, out,
                  argmax):  # pragma: no cover - numba
     for nc in numba.prange(x.shape[0] * x.shape[1]):
-        _forward_plane(x, nc, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, out, argmax)
+        _forward_plane(x, nc, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, lowest, out,
+                       argmax)
 
 
 @numba.njit(**_SER)
@@ -149,7 +152,8 @@ def _backward_par(x, dy, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, out, 
 def pool_forward(x, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, out, argmax):
     """Pool the C-contiguous ``x`` (N, C, H, W) into ``out``; max pooling fills ``argmax``."""
     kernel = _forward_par if x.size >= PARALLEL_THRESHOLD else _forward_ser
-    kernel(x, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, out, argmax)
+    lowest = float(np.finfo(out.dtype).min)
+    kernel(x, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, lowest, out, argmax)
 
 
 def pool_backward(x, dy, kind, kh, kw, sh, sw, ph, pw, count_pad, p_value, out, argmax, dx):
