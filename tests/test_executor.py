@@ -328,3 +328,10 @@ def test_mutable_inputs_reach_bound_arrays_but_not_imperative_inputs():
 
     np.testing.assert_allclose(ndop._test_overwrites_first_input(y).asnumpy(), [10.0, 10.0])
     np.testing.assert_allclose(y.asnumpy(), [5.0, 5.0])
+
+
+def test_outputs_exist_before_forward_and_bind_checks_shapes():
+    exe = _simple().simple_bind(mx.cpu(), x=(2, 3), w=(2, 3))
+    assert [o.shape for o in exe.outputs] == [(2,)]
+    with pytest.raises(MXNetError, match="_mul"):
+        _simple().bind(mx.cpu(), args={"x": mx.nd.ones((2, 3)), "w": mx.nd.ones((3, 3))})

@@ -121,7 +121,7 @@ class Executor:
         self._build_plan()
         self._values: list | None = None
         self._saved: list | None = None
-        self._outputs: list[NDArray] = []
+        self._outputs: list[NDArray] = self._initial_outputs()
         self._arg_dict = self._aux_dict = self._grad_dict = None
 
     # ------------------------------------------------------------------ construction
@@ -189,6 +189,20 @@ class Executor:
                 step.grad_needed = True
                 wants.update(step.out_slots)
         self._any_grad = bool(wants)
+
+    def _initial_outputs(self) -> list[NDArray]:
+        """Zero outputs of the inferred shapes (MXNet's executor has them before forward);
+        inconsistent bound shapes raise here, naming the operator."""
+        known = {n: a.shape for n, a in zip(self._arg_names, self.arg_arrays, strict=True)}
+        known.update({n: a.shape for n, a in zip(self._aux_names, self.aux_arrays,
+                                                 strict=True)})
+        _, out_shapes, _ = self._symbol.infer_shape_partial(**known)
+        types = {n: a._data.dtype for n, a in zip(self._arg_names, self.arg_arrays,
+                                                  strict=True)}
+        _, out_types, _ = self._symbol.infer_type_partial(**types)
+        return [NDArray(np.zeros(s, t or np.float32), self._ctx) if s and 0 not in s
+                else NDArray(np.empty(0, np.float32), self._ctx)
+                for s, t in zip(out_shapes, out_types, strict=True)]
 
     # ------------------------------------------------------------------ dictionaries
     @property
