@@ -135,3 +135,36 @@ def test_bad_shapes_raise(case):
     op = get(name)
     with pytest.raises(ShapeError, match=match):
         op.infer_shape(op.parse_params(params), in_shapes, [])
+
+
+F16_CASES = [
+    ("conv", "Convolution", {"kernel": (3, 3), "num_filter": 2},
+     [(1, 2, 5, 5), (2, 2, 3, 3), (2,)], []),
+    ("deconv", "Deconvolution", {"kernel": (3, 3), "num_filter": 2}, [(1, 2, 4, 4), (2, 2, 3, 3)],
+     []),
+    ("pool_max", "Pooling", {"kernel": (2, 2)}, [(1, 2, 5, 5)], []),
+    ("pool_avg", "Pooling", {"kernel": (2, 2), "pool_type": "avg"}, [(1, 2, 5, 5)], []),
+    ("batch_norm", "BatchNorm", {"fix_gamma": False}, [(3, 2, 5), (2,), (2,)], [(2,), (2,)]),
+    ("activation", "Activation", {"act_type": "tanh"}, [(3, 4)], []),
+    ("gelu", "LeakyReLU", {"act_type": "gelu"}, [(3, 4)], []),
+    ("fc", "FullyConnected", {"num_hidden": 3}, [(4, 5), (3, 5), (3,)], []),
+]
+
+
+@pytest.mark.parametrize("case", F16_CASES, ids=[c[0] for c in F16_CASES])
+def test_float16_inputs_keep_their_dtype(case):
+    """float16 (no Numba arrays) is computed in float32 and returned as float16."""
+    _, name, params, shapes, aux_shapes = case
+    op = get(name)
+    p = op.parse_params(params)
+    rng = np.random.default_rng(1)
+    inputs = [rng.uniform(0.5, 1.5, s).astype(np.float16) for s in shapes]
+    aux = [np.ones(s, np.float16) for s in aux_shapes]
+    outs, saved = op.forward(p, inputs, aux, True)
+    ref, _ = op.forward(p, [x.astype(np.float32) for x in inputs],
+                        [a.astype(np.float32) for a in aux], True)
+    assert outs[0].dtype == np.float16
+    np.testing.assert_allclose(outs[0].astype(np.float32), ref[0], rtol=2e-2, atol=2e-2)
+    grads = op.backward(p, [np.ones_like(o) for o in outs], inputs, outs, aux, saved)
+    for x, g in zip(inputs, grads, strict=True):
+        assert g.dtype == np.float16 and g.shape == x.shape

@@ -46,3 +46,10 @@ def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     )
     out = grad.sum(axis=axes, keepdims=True)
     return out.reshape(shape)
+
+
+def kernel_dtype(dtype) -> np.dtype:
+    """The dtype a Numba kernel computes in: float32/float64 as given, float32 otherwise
+    (Numba has no float16 arrays)."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)

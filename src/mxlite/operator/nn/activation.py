@@ -34,20 +34,16 @@ import numpy as np
 from ... import random as _random
 from ..registry import Operator, Param, ShapeError, register
 from . import _activation_kernels as _kernels
-from ._util import fmt, merge_shape
+from ._util import fmt, kernel_dtype, merge_shape
 
 
 def _flat(a, dtype):
     return np.ascontiguousarray(a, dtype=dtype).reshape(-1)
 
 
-def _kernel_dtype(x):
-    return x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float32)
-
-
 def act_forward(act, x, slope=0.0):
     """Elementwise activation ``act`` (a key of ``_activation_kernels.KINDS``) of ``x``."""
-    dt = _kernel_dtype(x)
+    dt = kernel_dtype(x.dtype)
     out = np.empty(x.shape, dtype=dt)
     _kernels.forward(_kernels.KINDS[act], _flat(x, dt), float(slope), out.reshape(-1))
     return out.astype(x.dtype, copy=False)
@@ -55,7 +51,7 @@ def act_forward(act, x, slope=0.0):
 
 def act_backward(act, x, y, dy, slope=0.0):
     """Input gradient of :func:`act_forward` for head gradient ``dy``."""
-    dt = _kernel_dtype(x)
+    dt = kernel_dtype(x.dtype)
     dx = np.empty(x.shape, dtype=dt)
     _kernels.backward(_kernels.KINDS[act], _flat(x, dt), _flat(y, dt), _flat(dy, dt),
                       float(slope), dx.reshape(-1))

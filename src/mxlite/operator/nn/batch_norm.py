@@ -35,7 +35,7 @@ import numpy as np
 
 from ..registry import Operator, Param, ShapeError, register
 from . import _batch_norm_kernels as _kernels
-from ._util import fmt, merge_shape
+from ._util import fmt, kernel_dtype, merge_shape
 
 
 @register
@@ -92,7 +92,7 @@ class BatchNorm(Operator):
     def _view(x, ax):
         """``x`` as a C-contiguous (pre, C, post) array."""
         pre = int(np.prod(x.shape[:ax], dtype=np.int64))
-        return np.ascontiguousarray(x).reshape(pre, x.shape[ax], -1)
+        return np.ascontiguousarray(x, dtype=kernel_dtype(x.dtype)).reshape(pre, x.shape[ax], -1)
 
     def forward(self, p, inputs, aux, is_train):
         x, gamma, beta = inputs
@@ -110,9 +110,9 @@ class BatchNorm(Operator):
         invstd = 1.0 / np.sqrt(var + p.eps)
         scale = g * invstd
         shift = beta.astype(np.float64) - mean * scale
-        out = np.empty(x.shape, dtype=x.dtype)
+        out = np.empty(x.shape, dtype=x3.dtype)
         _kernels.normalize(x3, scale, shift, out.reshape(x3.shape))
-        outs = [out]
+        outs = [out.astype(x.dtype, copy=False)]
         if p.output_mean_var:
             outs += [mean.astype(x.dtype), invstd.astype(x.dtype)]
         return outs, (mean, invstd, scale, batch_stats)
@@ -122,9 +122,9 @@ class BatchNorm(Operator):
         mean, invstd, scale, batch_stats = saved
         ax = self._axis(p, x.ndim, x.shape)
         x3 = self._view(x, ax)
-        dy3 = self._view(np.asarray(out_grads[0], dtype=x.dtype), ax)
-        dx = np.empty(x.shape, dtype=x.dtype)
+        dy3 = self._view(np.asarray(out_grads[0], dtype=x3.dtype), ax)
+        dx = np.empty(x.shape, dtype=x3.dtype)
         dgamma, dbeta = _kernels.backward(x3, dy3, mean, invstd, scale, batch_stats,
                                           dx.reshape(x3.shape))
         dgamma = np.zeros_like(gamma) if p.fix_gamma else dgamma.astype(gamma.dtype)
-        return [dx, dgamma, dbeta.astype(beta.dtype)]
+        return [dx.astype(x.dtype, copy=False), dgamma, dbeta.astype(beta.dtype)]

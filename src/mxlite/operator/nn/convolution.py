@@ -21,7 +21,7 @@ import numpy as np
 
 from ..registry import Operator, Param, ShapeError, register
 from . import _im2col as _kernels
-from ._util import fmt, merge_shape, spatial_tuple
+from ._util import fmt, kernel_dtype, merge_shape, spatial_tuple
 
 _COMMON = {
     "kernel": Param("shape"),
@@ -196,7 +196,8 @@ class Convolution(_ConvBase):
         return (p.num_filter, channels // p.num_group, *p.kernel)
 
     def forward(self, p, inputs, aux, is_train):
-        x, w = inputs[0], inputs[1]
+        dtype = inputs[0].dtype
+        x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
         geo = _Geometry(self.name, p, x.shape)
         cols = _im2col(x, geo, geo.out_spatial)
         g, f = p.num_group, p.num_filter
@@ -211,15 +212,15 @@ class Convolution(_ConvBase):
                           out=y[k * fg:(k + 1) * fg])
         out = _nfl_to_nchw(y, x.shape[0], f, geo.out_spatial)
         if not p.no_bias:
-            out += inputs[2].reshape((1, f) + (1,) * geo.nsp)
-        return [out], (geo, cols)
+            out += inputs[2].astype(x.dtype, copy=False).reshape((1, f) + (1,) * geo.nsp)
+        return [out.astype(dtype, copy=False)], (geo, cols)
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x, w = inputs[0], inputs[1]
         geo, cols = saved
         g, f = p.num_group, p.num_filter
-        dy = _nchw_to_fnl(np.asarray(out_grads[0], dtype=x.dtype))
-        w2 = w.reshape(f, -1)
+        dy = _nchw_to_fnl(np.asarray(out_grads[0], dtype=cols.dtype))
+        w2 = w.astype(cols.dtype, copy=False).reshape(f, -1)
         fg, rg = f // g, cols.shape[0] // g
         dw = np.empty_like(w2)
         dcols = np.empty_like(cols)
@@ -228,9 +229,9 @@ class Convolution(_ConvBase):
             np.matmul(dy[fs], cols[rs].T, out=dw[fs])
             np.matmul(w2[fs].T, dy[fs], out=dcols[rs])
         dx = _col2im(dcols, geo, x.shape, geo.out_spatial)
-        grads = [dx, dw.reshape(w.shape)]
+        grads = [dx.astype(x.dtype, copy=False), dw.reshape(w.shape).astype(w.dtype, copy=False)]
         if not p.no_bias:
-            grads.append(dy.sum(axis=1))
+            grads.append(dy.sum(axis=1).astype(inputs[2].dtype, copy=False))
         return grads
 
 
@@ -250,7 +251,8 @@ class Deconvolution(_ConvBase):
         return (channels, p.num_filter // p.num_group, *p.kernel)
 
     def forward(self, p, inputs, aux, is_train):
-        x, w = inputs[0], inputs[1]
+        dtype = inputs[0].dtype
+        x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
         geo = _Geometry(self.name, p, x.shape, deconv=True)
         n, c = x.shape[:2]
         g, f = p.num_group, p.num_filter
@@ -264,8 +266,8 @@ class Deconvolution(_ConvBase):
             np.matmul(w2[cs].T, xf[cs], out=cols[k * rg:(k + 1) * rg])
         out = _col2im(cols, geo, (n, f, *geo.out_spatial), geo.in_spatial)
         if not p.no_bias:
-            out += inputs[2].reshape((1, f) + (1,) * geo.nsp)
-        return [out], (geo, xf)
+            out += inputs[2].astype(x.dtype, copy=False).reshape((1, f) + (1,) * geo.nsp)
+        return [out.astype(dtype, copy=False)], (geo, xf)
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x, w = inputs[0], inputs[1]
@@ -273,9 +275,9 @@ class Deconvolution(_ConvBase):
         c = x.shape[1]
         g = p.num_group
         cg = c // g
-        dy = np.asarray(out_grads[0], dtype=x.dtype)
+        dy = np.asarray(out_grads[0], dtype=xf.dtype)
         cols = _im2col(dy, geo, geo.in_spatial)  # (F*K, N*L_in)
-        w2 = w.reshape(c, -1)
+        w2 = w.astype(xf.dtype, copy=False).reshape(c, -1)
         rg = w2.shape[1]
         dxf = np.empty_like(xf)
         dw = np.empty_like(w2)
@@ -284,7 +286,8 @@ class Deconvolution(_ConvBase):
             np.matmul(w2[cs], cols[rs], out=dxf[cs])
             np.matmul(xf[cs], cols[rs].T, out=dw[cs])
         dx = _nfl_to_nchw(dxf, x.shape[0], c, geo.in_spatial)
-        grads = [dx, dw.reshape(w.shape)]
+        grads = [dx.astype(x.dtype, copy=False), dw.reshape(w.shape).astype(w.dtype, copy=False)]
         if not p.no_bias:
-            grads.append(dy.sum(axis=(0, *range(2, dy.ndim))))
+            db = dy.sum(axis=(0, *range(2, dy.ndim)))
+            grads.append(db.astype(inputs[2].dtype, copy=False))
         return grads

@@ -18,7 +18,7 @@ import numpy as np
 from ...base import MXNetError
 from ..registry import Operator, Param, ShapeError, register
 from . import _pooling_kernels as _kernels
-from ._util import fmt, spatial_tuple
+from ._util import fmt, kernel_dtype, spatial_tuple
 
 _KIND = {"max": 0, "avg": 1, "sum": 2, "lp": 3}
 
@@ -90,25 +90,27 @@ class Pooling(Operator):
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
         nsp, kernel, stride, pad, out_sp = self._geometry(p, x.shape)
-        x4 = np.ascontiguousarray(x.reshape(x.shape[0], x.shape[1], 1, -1) if nsp == 1 else x)
+        xk = x.astype(kernel_dtype(x.dtype), copy=False)
+        x4 = np.ascontiguousarray(xk.reshape(x.shape[0], x.shape[1], 1, -1) if nsp == 1 else xk)
         out4 = np.empty((x.shape[0], x.shape[1], *((1, *out_sp) if nsp == 1 else out_sp)),
-                        dtype=x.dtype)
+                        dtype=x4.dtype)
         kind = _KIND[p.pool_type]
         argmax = np.empty(out4.shape if kind == 0 else (1, 1, 1, 1), dtype=np.int64)
         count_pad = True if p.count_include_pad is None else bool(p.count_include_pad)
         p_value = float(p.p_value or 1)
         _kernels.pool_forward(x4, kind, *self._args(nsp, kernel, stride, pad), count_pad,
                               p_value, out4, argmax)
-        return [out4.reshape(*x.shape[:2], *out_sp)], (nsp, kernel, stride, pad, argmax, x4, out4)
+        out = out4.reshape(*x.shape[:2], *out_sp).astype(x.dtype, copy=False)
+        return [out], (nsp, kernel, stride, pad, argmax, x4, out4)
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
         nsp, kernel, stride, pad, argmax, x4, out4 = saved
-        dy = np.asarray(out_grads[0], dtype=x.dtype)
+        dy = np.asarray(out_grads[0], dtype=x4.dtype)
         dy4 = np.ascontiguousarray(dy.reshape(dy.shape[0], dy.shape[1], 1, -1) if nsp == 1 else dy)
-        dx = np.empty(x.shape, dtype=x.dtype)
+        dx = np.empty(x.shape, dtype=x4.dtype)
         dx4 = dx.reshape(x.shape[0], x.shape[1], 1, -1) if nsp == 1 else dx
         count_pad = True if p.count_include_pad is None else bool(p.count_include_pad)
         _kernels.pool_backward(x4, dy4, _KIND[p.pool_type], *self._args(nsp, kernel, stride, pad),
                                count_pad, float(p.p_value or 1), out4, argmax, dx4)
-        return [dx]
+        return [dx.astype(x.dtype, copy=False)]
