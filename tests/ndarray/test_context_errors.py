@@ -174,3 +174,16 @@ def test_difference_unary_plus_and_numpy_protocol():
 def test_difference_int_norm_is_exact():
     # MXNet 1.9.1 gives 4 for the norm of int32 [3, 4]; mxlite computes 5 in float64
     assert mx.nd.norm(mx.nd.array([3, 4], dtype="int32")).asnumpy().tolist() == [5]
+
+
+def test_difference_overlapping_setitem_is_exact():
+    # MXNet 1.9.1 copies element by element and smears c[0] over the overlap
+    c = mx.nd.array([1, 2, 3])
+    c[1:] = c[:-1]
+    assert c.asnumpy().tolist() == [1, 1, 2]
+
+
+def test_difference_asscalar_of_1x1_is_a_scalar():
+    # MXNet 1.9.1 returns a 1-element numpy array for shapes other than (1,)
+    s = mx.nd.ones((1, 1)).asscalar()
+    assert s == 1 and np.ndim(s) == 0

@@ -1139,7 +1139,7 @@ elemwise_div = _make_elemwise("elemwise_div", _divide)
 # ---------------------------------------------------------------------- reductions
 def _axes(axis, ndim: int, exclude: bool = False, name: str = "reduce") -> tuple[int, ...]:
     if axis is None or axis == ():
-        return () if exclude else tuple(range(ndim))
+        return tuple(range(ndim))  # no axis: a full reduction, with or without exclude
     if isinstance(axis, (int, np.integer)):
         axis = (int(axis),)
     axes = []
