@@ -90,8 +90,25 @@ def _shape_str(shape) -> str:
     return "[" + ",".join(str(s) for s in shape) + "]"
 
 
+_SCALAR_RANGE: dict = {}
+
+
+def _scalar_range(dtype: np.dtype):
+    bounds = _SCALAR_RANGE.get(dtype)
+    if bounds is None:
+        info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
+        bounds = _SCALAR_RANGE[dtype] = (float(info.min), float(info.max))
+    return bounds
+
+
 def _scalar_as(value, dtype: np.dtype):
-    """``value`` cast to ``dtype`` the way MXNet casts a scalar operand (C conversion)."""
+    """``value`` cast to ``dtype`` the way MXNet casts a scalar operand (C conversion:
+    truncation toward zero for integers, wrap-around out of range)."""
+    kind = dtype.kind
+    if (type(value) is float and kind == "f") or (type(value) is int and kind in "iuf"):
+        lo, hi = _scalar_range(dtype)
+        if lo <= value <= hi:  # the common case, without a NumPy round trip
+            return dtype.type(value)
     with np.errstate(invalid="ignore", over="ignore"):
         return np.asarray(value).astype(dtype)[()]
 
@@ -672,7 +689,8 @@ def _binary(fn, a, b, name: str) -> NDArray:
     try:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if fn in _COMPARISONS:  # 0/1 written straight in the operands' dtype
-                shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+                xs, ys = np.shape(x), np.shape(y)
+                shape = xs if xs == ys or not ys else ys if not xs else np.broadcast_shapes(xs, ys)
                 out = fn(x, y, out=np.empty(shape, dtype), casting="unsafe")
             else:
                 out = _apply(fn, x, y, dtype)
@@ -1169,9 +1187,13 @@ def _reduce(fn, data, axis, keepdims, exclude, out, name):
     kwargs = {}
     if fn in (np.sum, np.mean, np.prod) and x.dtype == np.float16:
         kwargs["dtype"] = np.float32  # accumulate half precision in float32, as MXNet
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of an empty axis is nan
-        result = fn(x, axis=axes, keepdims=bool(keepdims), **kwargs)
+    if x.size == 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the mean of an empty axis is nan
+            result = fn(x, axis=axes, keepdims=bool(keepdims), **kwargs)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            result = fn(x, axis=axes, keepdims=bool(keepdims), **kwargs)
     return _finish(_full_shape(result), out, data._ctx, x.dtype)
 
 
