@@ -118,6 +118,12 @@ CONFIGS = {
 }
 
 
+# cases whose MXNet-pickled Updater states (after 2 of the 4 steps) are stored too, as uint8
+# arrays, to test Updater.set_states on MXNet's format (read with mxlite's restricted unpickler)
+PICKLED_STATES = {("adam", "plain"), ("sgd_momentum", "wd_rescale_clip"), ("nadam", "plain"),
+                  ("rmsprop_centered", "plain"), ("sgd_momentum", "float16_mp")}
+
+
 def symbol():
     return mx.sym.Group([mx.sym.Variable("fc_weight", lr_mult=2.0),
                          mx.sym.Variable("fc_bias", wd_mult=0.5),
@@ -134,7 +140,7 @@ def flatten_state(state, out):
         flatten_state(s, out)
 
 
-def run_case(name, mx_name, kwargs, config):
+def run_case(name, mx_name, kwargs, config, states_at=None):
     dtype, extra, mults = CONFIGS[config]
     rng = np.random.RandomState(abs(hash((name, config))) % (2**31) if False else SEED)
     weights0 = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
@@ -155,7 +161,12 @@ def run_case(name, mx_name, kwargs, config):
     upd = mx.optimizer.get_updater(opt)
     ws = [mx.nd.array(w, dtype=dtype) for w in weights0]
     traj = []
+    saved = {}
     for step in range(STEPS):
+        if step == states_at:  # MXNet's own pickled states, mid-trajectory
+            for dump in (False, True):
+                raw = upd.get_states(dump_optimizer=dump)
+                saved[f"mxnet_states_{int(dump)}"] = np.frombuffer(raw, dtype=np.uint8).copy()
         gs = [mx.nd.array(g, dtype=dtype) for g in grads[step]]
         upd(list(range(len(ws))), gs, ws)
         traj.append(np.concatenate([w.asnumpy().astype(np.float64).ravel() for w in ws]))
@@ -163,6 +174,7 @@ def run_case(name, mx_name, kwargs, config):
     for i in range(len(ws)):
         flatten_state(upd.states[i], states)
     return {
+        **saved,
         "init": np.concatenate([w.astype(np.float64).ravel() for w in weights0]),
         "grads": np.stack([np.concatenate([g.astype(np.float64).ravel() for g in gs])
                            for gs in grads]),
@@ -289,7 +301,8 @@ def main():
             entry = {"optimizer": name, "mxnet_optimizer": mx_name, "kwargs": kwargs,
                      "config": config}
             try:
-                res = run_case(name, mx_name, kwargs, config)
+                at = 2 if (name, config) in PICKLED_STATES else None
+                res = run_case(name, mx_name, kwargs, config, states_at=at)
             except Exception as err:  # record what MXNet cannot do
                 entry["status"] = "error"
                 lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
