@@ -207,7 +207,21 @@ def jsonable(value):
         return [jsonable(v) for v in value]
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
+    if hasattr(value, "__dict__"):
+        return {"__object__": type(value).__name__, "attrs": jsonable(vars(value))}
     return repr(value)
+
+
+def decode_kwargs(mx, kwargs: dict) -> dict:
+    """Optimizer kwargs from the manifest: ``{"__scheduler__": [class name, kwargs]}`` values
+    become lr_scheduler objects (the tests decode them the same way with mxlite)."""
+    out = {}
+    for key, value in kwargs.items():
+        if isinstance(value, dict) and "__scheduler__" in value:
+            cls_name, sched_kwargs = value["__scheduler__"]
+            value = getattr(mx.lr_scheduler, cls_name)(**sched_kwargs)
+        out[key] = value
+    return out
 
 
 def gen_states(g: Golden, mx):
@@ -220,11 +234,17 @@ def gen_states(g: Golden, mx):
                                 "multi_precision": True}, "float16"),
         "adam": ("adam", {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.99, "wd": 0.001,
                           "clip_gradient": 1.0}, "float32"),
+        # a stateful schedule travels inside the optimizer pickle and decays during the resume
+        "sgd_factor_schedule": ("sgd", {
+            "learning_rate": 0.1, "momentum": 0.9,
+            "lr_scheduler": {"__scheduler__": ["FactorScheduler", {
+                "step": 2, "factor": 0.5, "warmup_steps": 1, "warmup_begin_lr": 0.01}]},
+        }, "float32"),
     }
     shapes = [(3,), (2, 3), (2, 2, 2)]
     for case, (name, kwargs, dtype) in cases.items():
         rng = np.random.RandomState(7)
-        opt = mx.optimizer.create(name, **kwargs)
+        opt = mx.optimizer.create(name, **decode_kwargs(mx, kwargs))
         upd = mx.optimizer.get_updater(opt)
         weights = [mx.nd.array(rng.randn(*s), dtype=dtype) for s in shapes]
         for _step in range(3):
@@ -256,7 +276,7 @@ def gen_states(g: Golden, mx):
         entry["resume_grads"] = [[g.add(f"{case}/g{t}_{i}", gr) for i, gr in enumerate(step)]
                                  for t, step in enumerate(grads)]
         for fname, info in entry["files"].items():
-            upd2 = mx.optimizer.get_updater(mx.optimizer.create(name, **kwargs))
+            upd2 = mx.optimizer.get_updater(mx.optimizer.create(name, **decode_kwargs(mx, kwargs)))
             upd2.set_states(open(os.path.join(OUT, fname), "rb").read())
             w2 = [w.copy() for w in weights]
             for step in grads:

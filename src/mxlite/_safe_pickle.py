@@ -193,13 +193,23 @@ def _rebuild_setstate(self, state):
         raise MXNetError(
             f"{stub._source}: pickled {stub._mxnet_name} has invalid hyperparameters: {err}"
         ) from None
-    attrs = dict(vars(fresh))
-    attrs.update(state)
-    if "param_dict" in attrs and not isinstance(attrs.get("param_dict"), dict):
-        attrs["param_dict"] = {}
     self.__class__ = real
     self.__dict__.clear()
-    self.__dict__.update(attrs)
+    self.__dict__.update(vars(fresh))
+    # properties first (their setters may derive other attributes), then the plain attributes,
+    # so that every pickled value ends up as MXNet had it
+    props = {k for k in state if isinstance(inspect.getattr_static(real, k, None), property)}
+    try:
+        for key in props:
+            if inspect.getattr_static(real, key).fset is not None:
+                setattr(self, key, state[key])
+    except (TypeError, ValueError) as err:
+        raise MXNetError(
+            f"{stub._source}: pickled {stub._mxnet_name} has an invalid attribute: {err}"
+        ) from None
+    self.__dict__.update((k, v) for k, v in state.items() if k not in props)
+    if not isinstance(self.__dict__.get("param_dict", {}), dict):
+        self.__dict__["param_dict"] = {}
 
 
 def _stand_in(real: type, mxnet_name: str, source: str, created: list) -> type:

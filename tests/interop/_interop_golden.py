@@ -53,3 +53,15 @@ def assert_same(actual: mx.nd.NDArray, expected: np.ndarray, what: str = "") -> 
     assert data.dtype == expected.dtype, (what, data.dtype, expected.dtype)
     assert data.shape == expected.shape, (what, data.shape, expected.shape)
     assert data.tobytes() == expected.tobytes(), what
+
+
+def optimizer_kwargs(kwargs: dict) -> dict:
+    """Optimizer kwargs from the manifest; ``{"__scheduler__": [class, kwargs]}`` values become
+    mxlite lr_scheduler objects (as the generator built MXNet's)."""
+    out = {}
+    for key, value in kwargs.items():
+        if isinstance(value, dict) and "__scheduler__" in value:
+            cls_name, sched_kwargs = value["__scheduler__"]
+            value = getattr(mx.lr_scheduler, cls_name)(**sched_kwargs)
+        out[key] = value
+    return out
