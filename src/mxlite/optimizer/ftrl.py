@@ -41,7 +41,7 @@ class Ftrl(FusedOptimizer):
     >>> opt = mx.optimizer.Ftrl(learning_rate=0.1, lamda1=0.01)
     >>> w, g = mx.nd.array([0.0]), mx.nd.array([1.0])
     >>> opt.update(0, w, g, opt.create_state(0, w)); round(float(w.asscalar()), 4)
-    -0.0413
+    -0.0495
     """
 
     _kernel = K.ftrl

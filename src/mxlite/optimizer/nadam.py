@@ -61,7 +61,7 @@ class Nadam(FusedOptimizer):
     >>> opt = mx.optimizer.Nadam(learning_rate=0.001)
     >>> w, g = mx.nd.array([1.0]), mx.nd.array([1.0])
     >>> opt.update(0, w, g, opt.create_state(0, w)); round(float(w.asscalar()), 4)
-    0.9919
+    0.9989
     """
 
     _zero_clip_disables = False
