@@ -273,3 +273,17 @@ def test_sparse_golden_loads_dense():
 
 def test_golden_array_helper():
     assert nd("np_shape.params#0").shape == ()
+
+
+@pytest.mark.parametrize("stored", [0, 5], ids=["empty-storage-shape", "nnz-storage-shape"])
+def test_csr_storage_shape_variants(stored):
+    """MXNet 1.9.1 writes a csr record's storage shape either as (nnz,) or as (0,) (it varies
+    between runs); both mean the same and load the same dense matrix."""
+    buf = bytearray(read("sparse.params"))
+    magic = struct.pack("<I", utils.V2_MAGIC)
+    csr_at = buf.index(magic, buf.index(magic) + 1)  # the second record is the csr
+    assert struct.unpack_from("<ii", buf, csr_at + 4) == (2, 1)  # stype csr, 1-d storage shape
+    struct.pack_into("<q", buf, csr_at + 12, stored)
+    loaded = mx.nd.load_frombuffer(bytes(buf))
+    expected = manifest()["nd_files"]["sparse.params"]
+    assert_same(loaded["csr"], values()[expected["keys"][expected["names"].index("csr")]])
