@@ -35,6 +35,7 @@ NET_OPS = {
     "bn_net": ("FullyConnected", "BatchNorm", "Activation", "LinearRegressionOutput"),
     "tensor_net": (),
     "arithmetic": (),
+    "custom_net": ("FullyConnected",),
 }
 
 

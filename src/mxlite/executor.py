@@ -26,8 +26,8 @@ _REQS = ("write", "add", "null")
 
 
 class _Step:
-    __slots__ = ("aux_idx", "grad_needed", "in_slots", "name", "node", "op", "out_names",
-                 "out_slots", "params")
+    __slots__ = ("aux_idx", "grad_needed", "in_slots", "loss", "name", "node", "op",
+                 "out_names", "out_slots", "params")
 
     def __init__(self, node, in_slots, aux_idx, out_slots):
         self.node = node
@@ -39,6 +39,7 @@ class _Step:
         self.out_slots = out_slots
         self.out_names = node.output_names()
         self.grad_needed = False
+        self.loss = node.op.is_loss(node.params)
 
 
 def _as_ctx(ctx) -> Context:
@@ -178,7 +179,7 @@ class Executor:
         self._steps = steps
         self._nslots = nslots
         self._head_slots = [slot_of[(id(n), k)] for n, k in sym._outputs]
-        self._head_loss = [(not n.is_var) and n.op.loss for n, _ in sym._outputs]
+        self._head_loss = [(not n.is_var) and n.op.is_loss(n.params) for n, _ in sym._outputs]
         # which slots lead to an argument that wants a gradient
         wants = set()
         for i, r in enumerate(self._grad_reqs):
@@ -331,7 +332,7 @@ class Executor:
             if not step.grad_needed:
                 continue
             ogs = [grads.get(s) for s in step.out_slots]
-            if not step.op.loss and all(g is None for g in ogs):
+            if not step.loss and all(g is None for g in ogs):
                 continue
             ogs = [np.zeros_like(vals[s]) if g is None else g
                    for g, s in zip(ogs, step.out_slots, strict=True)]

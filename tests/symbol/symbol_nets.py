@@ -7,6 +7,8 @@ fresh ``NameManager``.
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def _name_manager(mx):
     return mx.name.NameManager() if hasattr(mx, "name") and hasattr(mx.name, "NameManager") \
@@ -92,3 +94,66 @@ SHAPES = {
 def build(mx, name):
     with _name_manager(mx):
         return NETS[name](mx)
+
+
+def define_custom_ops(mx):
+    """Register two Python operators with the framework ``mx`` (same code for both)."""
+
+    class ScaledSquare(mx.operator.CustomOp):
+        def __init__(self, scale):
+            super().__init__()
+            self.scale = scale
+
+        def forward(self, is_train, req, in_data, out_data, aux):
+            self.assign(out_data[0], req[0], in_data[0] * in_data[0] * self.scale)
+
+        def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+            self.assign(in_grad[0], req[0], out_grad[0] * in_data[0] * (2 * self.scale))
+
+    @mx.operator.register("scaled_square")
+    class ScaledSquareProp(mx.operator.CustomOpProp):
+        def __init__(self, scale="1.0"):
+            super().__init__(need_top_grad=True)
+            self.scale = float(scale)
+
+        def create_operator(self, ctx, shapes, dtypes):
+            return ScaledSquare(self.scale)
+
+    class SoftmaxLoss(mx.operator.CustomOp):
+        def forward(self, is_train, req, in_data, out_data, aux):
+            x = in_data[0].asnumpy()
+            e = np.exp(x - x.max(axis=1, keepdims=True))
+            self.assign(out_data[0], req[0], mx.nd.array(e / e.sum(axis=1, keepdims=True)))
+
+        def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+            label = in_data[1].asnumpy().astype(int)
+            grad = out_data[0].asnumpy().copy()
+            grad[np.arange(len(label)), label] -= 1.0
+            self.assign(in_grad[0], req[0], mx.nd.array(grad))
+            self.assign(in_grad[1], req[1], mx.nd.zeros(in_data[1].shape))
+
+    @mx.operator.register("softmax_loss")
+    class SoftmaxLossProp(mx.operator.CustomOpProp):
+        def __init__(self):
+            super().__init__(need_top_grad=False)
+
+        def list_arguments(self):
+            return ["data", "label"]
+
+        def infer_shape(self, in_shape):
+            return [in_shape[0], (in_shape[0][0],)], [in_shape[0]], []
+
+        def create_operator(self, ctx, shapes, dtypes):
+            return SoftmaxLoss()
+
+
+def custom_net(mx):
+    define_custom_ops(mx)
+    data = mx.sym.Variable("data")
+    fc = mx.sym.FullyConnected(data, num_hidden=3, name="fc")
+    sq = mx.sym.Custom(fc, op_type="scaled_square", scale=0.5, name="sq")
+    return mx.sym.Custom(sq, mx.sym.Variable("label"), op_type="softmax_loss", name="loss")
+
+
+NETS["custom_net"] = custom_net
+SHAPES["custom_net"] = {"data": (4, 5), "label": (4,)}

@@ -103,6 +103,8 @@ def test_infer_shape_partial_agrees_with_mxnet(name):
     decide more, e.g. a FullyConnected bias from num_hidden alone)."""
     sym = _build(name)
     exp = API["nets"][name]
+    if not exp["partial_arg_shapes"]:
+        pytest.skip("MXNet fails here (it calls the Python infer_shape with unknown shapes)")
     arg, out, _ = sym.infer_shape_partial()
     for mine, theirs in zip(arg + out, exp["partial_arg_shapes"] + exp["partial_out_shapes"],
                             strict=True):

@@ -32,6 +32,9 @@ Optional hooks used by the symbolic layer:
   automatically created variable of an auxiliary state (BatchNorm: zero mean, one variance).
 - ``num_outputs(p)``: how many outputs the operator has in MXNet's graph, hidden ones included
   (BatchNorm: 3 with one visible); only used to write ``node_row_ptr`` in symbol JSON.
+- ``accepts_extra_params = True``: parameters not declared in ``params`` are kept as strings
+  (``Custom`` passes them to the user's ``CustomOpProp``).
+- ``is_loss(p)``: whether head gradients are ignored for these parameters (default: ``loss``).
 - ``mutable_inputs(p)``: positions of arguments whose arrays ``forward`` may overwrite in place,
   as MXNet's graph executor lets BatchNorm write 1 into ``gamma`` when ``fix_gamma``.  An executor
   passes the bound arrays themselves (so the write reaches the parameter); ``mx.nd`` functions
@@ -192,11 +195,12 @@ class Operator:
     loss: ClassVar[bool] = False  # ignores head gradients, backward works with out_grads=None
     variadic: ClassVar[str | None] = None  # name of the param counting inputs (Concat: num_args)
     aux_inits: ClassVar[dict[str, str]] = {}  # aux state -> MXNet's ``__init__`` attribute
+    accepts_extra_params: ClassVar[bool] = False  # undeclared params kept as strings (Custom)
 
     def parse_params(self, kwargs: dict) -> Params:
         """Validate and parse user or JSON parameters (strings are accepted, as in JSON)."""
         unknown = set(kwargs) - set(self.params)
-        if unknown:
+        if unknown and not self.accepts_extra_params:
             raise MXNetError(
                 f"{self.name}: unknown parameter(s) {sorted(unknown)}; "
                 f"valid ones are {sorted(self.params)}"
@@ -209,6 +213,8 @@ class Operator:
                 raise MXNetError(f"{self.name}: required parameter {pname!r} is missing")
             else:
                 out[pname] = spec.default
+        for pname in sorted(unknown):
+            out[pname] = str(kwargs[pname])
         return out
 
     def arguments(self, p: Params) -> list[str]:
@@ -223,6 +229,10 @@ class Operator:
     def num_outputs(self, p: Params) -> int:
         """Outputs in MXNet's graph including hidden ones (only for ``node_row_ptr``)."""
         return len(self.outputs(p))
+
+    def is_loss(self, p: Params) -> bool:
+        """Whether head gradients are ignored (``loss``; Custom decides per instance)."""
+        return self.loss
 
     def mutable_inputs(self, p: Params) -> list[int]:
         """Argument positions ``forward`` may overwrite in place (see the module docstring)."""

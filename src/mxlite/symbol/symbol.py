@@ -815,14 +815,14 @@ def _create(opname: str, hint: str, args: tuple, kwargs: dict, name=None, attr=N
                              f"{len(inputs_pos)} inputs were given")
         raw.setdefault(op.variadic, len(inputs_pos))
     for key in raw:
-        if key not in op.params:
+        if key not in op.params and not op.accepts_extra_params:
             raise MXNetError(f"{opname}: unknown parameter {key!r}; valid parameters are "
                              f"{sorted(op.params)}")
     params = op.parse_params(raw)
     name = _name.current().get(name, hint)
     attrs = _check_attrs(_attribute.current().get(attr), opname)
     for key, value in raw.items():
-        attrs[key] = _format_value(op.params[key], value)
+        attrs[key] = _format_value(op.params[key], value) if key in op.params else str(value)
     arg_names = op.arguments(params)
     aux_names = op.aux_states(params)
     slots = arg_names + aux_names
