@@ -336,3 +336,10 @@ def test_outputs_exist_before_forward_and_bind_checks_shapes():
     assert [o.shape for o in exe.outputs] == [(2,)]
     with pytest.raises(MXNetError, match="_mul"):
         _simple().bind(mx.cpu(), args={"x": mx.nd.ones((2, 3)), "w": mx.nd.ones((3, 3))})
+
+
+def test_two_variables_with_one_name_cannot_be_bound():
+    net = mx.sym.Variable("x") + mx.sym.Variable("x")
+    assert net.list_arguments() == ["x", "x"]
+    with pytest.raises(ValueError, match="Duplicate names"):
+        net.simple_bind(mx.cpu(), x=(2,))

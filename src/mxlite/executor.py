@@ -112,6 +112,11 @@ class Executor:
         self._arg_names = symbol.list_arguments()
         self._aux_names = symbol.list_auxiliary_states()
         self._out_names = symbol.list_outputs()
+        for what, names in (("argument", self._arg_names), ("auxiliary state", self._aux_names)):
+            dups = sorted({n for n in names if names.count(n) > 1})
+            if dups:
+                raise ValueError(f"Duplicate names detected: {what}s {dups} belong to different "
+                                 "variables of the symbol")
         self.arg_arrays = list(arg_arrays)
         pairs = list(zip(grad_arrays, grad_reqs, strict=True))
         self.grad_arrays = [g if r != "null" else None for g, r in pairs]

@@ -44,10 +44,12 @@ _FLAG_TO_DTYPE = {v: k for k, v in _DTYPE_TO_FLAG.items()}
 _STYPE_TO_FLAG = {"default": 0, "row_sparse": 1, "csr": 2}
 
 
-def _dtype_from_attr(text: str) -> np.dtype:
+def _dtype_from_attr(text: str) -> np.dtype | None:
     text = text.strip()
     if text.lstrip("-").isdigit():
         flag = int(text)
+        if flag == -1:  # MXNet's "unknown"
+            return None
         if flag not in _FLAG_TO_DTYPE:
             raise MXNetError(f"unknown __dtype__ flag {text!r}")
         return np.dtype(_FLAG_TO_DTYPE[flag])
