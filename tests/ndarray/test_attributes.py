@@ -178,9 +178,10 @@ def test_constructor_checks_type():
         mx.nd.NDArray([1, 2])
 
 
-def test_constructor_keeps_contiguous_buffer_and_fixes_strided():
+def test_constructor_shares_the_buffer():
     buf = np.arange(6, dtype=np.float32).reshape(2, 3)
     assert mx.nd.NDArray(buf)._data is buf  # shared, not copied
-    strided = mx.nd.NDArray(buf.T)
-    assert strided._data.flags.c_contiguous
-    assert strided.asnumpy().tolist() == buf.T.tolist()
+    strided = mx.nd.NDArray(buf[:, ::2])
+    strided[:] = -1  # a strided view stays a view of its base
+    assert buf.tolist() == [[-1, 1, -1], [-1, 4, -1]]
+    assert strided[0].asnumpy().tolist() == [-1, -1]

@@ -1,7 +1,7 @@
 """NDArray: MXNet 1.x array semantics over a NumPy array held inside.
 
-The NumPy array lives in ``NDArray._data`` and is always C-contiguous; kernels and operators work
-on it directly.  The wrapper owns the semantics MXNet 1.9.1 users rely on:
+The NumPy array lives in ``NDArray._data``; kernels and operators work on it directly.  Every
+array mxlite creates is C-contiguous; ``NDArray(np_array)`` wraps the given buffer as it is.  The wrapper owns the semantics MXNet 1.9.1 users rely on:
 
 * ``mx.nd.array`` is float32 by default, whatever the input; a scalar becomes shape ``(1,)``.
 * Elementwise ops keep the operands' dtype.  A scalar operand is first cast to the array's dtype
@@ -29,19 +29,18 @@ from ..context import Context, check_usable, current_context
 
 __all__ = [
     "NDArray", "abs", "arange", "argmax", "argmin", "argsort", "array", "broadcast_add",
-    "broadcast_axis",
-    "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
-    "broadcast_lesser", "broadcast_lesser_equal", "broadcast_maximum", "broadcast_minimum",
-    "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_power", "broadcast_sub",
-    "broadcast_to", "cast", "ceil", "clip", "concat", "concatenate", "dot", "elemwise_add",
-    "elemwise_div", "elemwise_mul", "elemwise_sub", "empty", "equal", "exp", "expand_dims",
-    "expm1", "flatten", "flip", "floor", "full", "greater", "greater_equal", "lesser",
-    "lesser_equal", "log", "log1p", "log_softmax", "max", "maximum", "mean", "min", "minimum",
-    "modulo", "moveaxis", "negative", "norm", "not_equal", "one_hot", "ones", "ones_like", "pick",
-    "power", "prod", "reciprocal", "relu", "repeat", "reshape", "reshape_like", "round", "rsqrt",
-    "sigmoid", "sign", "slice_axis", "softmax", "sort", "split", "sqrt", "square", "squeeze",
-    "stack", "sum", "swapaxes", "take", "tanh", "tile", "topk", "transpose", "waitall", "where",
-    "zeros", "zeros_like",
+    "broadcast_axis", "broadcast_div", "broadcast_equal", "broadcast_greater",
+    "broadcast_greater_equal", "broadcast_lesser", "broadcast_lesser_equal", "broadcast_maximum",
+    "broadcast_minimum", "broadcast_mod", "broadcast_mul", "broadcast_not_equal",
+    "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "ceil", "clip", "concat",
+    "concatenate", "dot", "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub", "empty",
+    "equal", "exp", "expand_dims", "expm1", "eye", "flatten", "flip", "floor", "full", "greater",
+    "greater_equal", "lesser", "lesser_equal", "linspace", "log", "log1p", "log_softmax", "max",
+    "maximum", "mean", "min", "minimum", "modulo", "moveaxis", "negative", "norm", "not_equal",
+    "one_hot", "ones", "ones_like", "pick", "power", "prod", "reciprocal", "relu", "repeat",
+    "reshape", "reshape_like", "round", "rsqrt", "sigmoid", "sign", "slice_axis", "softmax",
+    "sort", "split", "sqrt", "square", "squeeze", "stack", "sum", "swapaxes", "take", "tanh",
+    "tile", "topk", "transpose", "waitall", "where", "zeros", "zeros_like",
 ]
 
 _DEFAULT_DTYPE = np.dtype(np.float32)
@@ -129,9 +128,7 @@ class NDArray:
     def __init__(self, data: np.ndarray, ctx: Context | None = None):
         if not isinstance(data, np.ndarray):
             raise TypeError(f"NDArray wraps a numpy.ndarray, got {type(data).__name__}")
-        if not data.flags.c_contiguous:
-            data = np.ascontiguousarray(data)  # the invariant kernels and views rely on
-        self._data = data
+        self._data = data  # shared as given (a strided view stays a view of its base)
         self._ctx = ctx if ctx is not None else Context("cpu", 0)
 
     # ------------------------------------------------------------------ attributes
@@ -914,6 +911,23 @@ def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dty
     if repeat > 1:
         data = np.repeat(data, repeat)
     return NDArray(data, _ctx(ctx))
+
+
+def eye(N, M=0, k=0, ctx=None, dtype=None) -> NDArray:
+    """An ``N x M`` array (``M=0``: square) with ones on diagonal ``k``."""
+    if N < 0 or M < 0:
+        raise MXNetError(f"eye: N and M must be non-negative, got {N}, {M}")
+    return NDArray(np.eye(int(N), int(M) or None, int(k), dtype=_dtype(dtype)), _ctx(ctx))
+
+
+def linspace(start, stop, num, endpoint=True, ctx=None, dtype=None) -> NDArray:
+    """``num`` evenly spaced values from ``start`` to ``stop`` (included when ``endpoint``),
+    computed in float64 and cast to ``dtype`` (float32 by default; integers truncate)."""
+    if num < 0:
+        raise MXNetError(f"linspace: num must be non-negative, got {num}")
+    values = np.linspace(start, stop, int(num), endpoint=bool(endpoint), dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return NDArray(values.astype(_dtype(dtype)), _ctx(ctx))
 
 
 def zeros_like(data, out=None) -> NDArray:
