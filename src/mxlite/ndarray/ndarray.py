@@ -1,7 +1,8 @@
 """NDArray: MXNet 1.x array semantics over a NumPy array held inside.
 
 The NumPy array lives in ``NDArray._data``; kernels and operators work on it directly.  Every
-array mxlite creates is C-contiguous; ``NDArray(np_array)`` wraps the given buffer as it is.  The wrapper owns the semantics MXNet 1.9.1 users rely on:
+array mxlite creates is C-contiguous; ``NDArray(np_array)`` wraps the given buffer as it is.
+The wrapper owns the semantics MXNet 1.9.1 users rely on:
 
 * ``mx.nd.array`` is float32 by default, whatever the input; a scalar becomes shape ``(1,)``.
 * Elementwise ops keep the operands' dtype.  A scalar operand is first cast to the array's dtype
