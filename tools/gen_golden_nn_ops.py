@@ -129,6 +129,10 @@ for cid, params, dshape in [
     ("conv1d", {"kernel": (3,), "num_filter": 3, "stride": (2,), "pad": (1,)}, (2, 2, 9)),
     ("conv1d_dilate", {"kernel": (2,), "num_filter": 2, "dilate": (3,), "layout": "NCW"},
      (2, 3, 8)),
+    ("conv3d", {"kernel": (2, 3, 2), "num_filter": 2, "stride": (1, 2, 1), "pad": (1, 1, 0)},
+     (1, 2, 3, 5, 4)),
+    ("conv3d_group_dilate", {"kernel": (2, 2, 2), "num_filter": 4, "num_group": 2,
+                             "dilate": (1, 2, 1)}, (1, 4, 3, 4, 3)),
 ]:
     c = dshape[1]
     g = params.get("num_group", 1)
@@ -146,7 +150,7 @@ for cid, params, dshape in [
     ("deconv2d_target_shape", {"kernel": (4, 4), "num_filter": 2, "stride": (2, 2),
                                "target_shape": (8, 7)}, (1, 2, 4, 4)),
     ("deconv1d", {"kernel": (3,), "num_filter": 2, "stride": (2,), "no_bias": False}, (2, 3, 5)),
-]:
+]:  # MXNet's native CPU Deconvolution is 1-D/2-D only: no 3-D fixture
     c = dshape[1]
     g = params.get("num_group", 1)
     inputs = {"data": U(*dshape), "weight": U(c, params["num_filter"] // g, *params["kernel"])}
@@ -181,6 +185,11 @@ for cid, params, dshape in [
                                       "pooling_convention": "full"}, (1, 2, 7)),
     ("pool_avg_full_empty_window", {"kernel": (1, 1), "stride": (1, 2), "pool_type": "avg",
                                     "pooling_convention": "full"}, (1, 1, 2, 6)),
+    ("pool3d_max", {"kernel": (2, 2, 2), "stride": (2, 1, 2), "pad": (1, 0, 1)},
+     (1, 2, 3, 3, 4)),
+    ("pool3d_avg_full", {"kernel": (2, 3, 2), "stride": (2, 2, 2), "pool_type": "avg",
+                         "pooling_convention": "full"}, (1, 2, 3, 4, 5)),
+    ("pool3d_global_avg", {"global_pool": True, "pool_type": "avg"}, (2, 2, 2, 3, 2)),
     ("pool_lp1", {"kernel": (2, 2), "stride": (2, 2), "pool_type": "lp", "p_value": 1},
      (1, 2, 4, 4)),
     ("pool_lp2_pad", {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1), "pool_type": "lp",

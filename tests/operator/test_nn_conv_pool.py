@@ -40,6 +40,8 @@ CONV_CASES = [
     ("1d", {"kernel": (3,), "num_filter": 2, "stride": (2,), "pad": (1,)}, (2, 3, 7)),
     ("1d_dilate_group", {"kernel": (2,), "num_filter": 2, "dilate": (2,), "num_group": 2},
      (2, 4, 6)),
+    ("3d_stride_pad_dilate", {"kernel": (2, 2, 3), "num_filter": 2, "stride": (1, 2, 1),
+                              "pad": (1, 0, 1), "dilate": (1, 1, 2)}, (1, 2, 3, 4, 5)),
 ]
 
 
@@ -57,6 +59,8 @@ DECONV_CASES = [
     ("2d_dilate", {"kernel": (2, 2), "num_filter": 2, "dilate": (2, 2)}, (1, 2, 3, 3)),
     ("1d_target_shape", {"kernel": (4,), "num_filter": 2, "stride": (2,),
                          "target_shape": (9,)}, (2, 3, 4)),
+    ("3d_stride_group", {"kernel": (2, 2, 2), "num_filter": 4, "stride": (2, 1, 2),
+                         "num_group": 2, "no_bias": False}, (1, 2, 2, 3, 2)),
 ]
 
 
@@ -86,6 +90,9 @@ POOL_CASES = [
     ("lp2_pad", {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1), "pool_type": "lp",
                  "p_value": 2}, (1, 2, 5, 5)),
     ("lp3", {"kernel": (2, 2), "pool_type": "lp", "p_value": 3}, (1, 2, 3, 3)),
+    ("3d_max_pad", {"kernel": (2, 2, 2), "stride": (2, 1, 2), "pad": (1, 0, 1)}, (1, 2, 3, 3, 4)),
+    ("3d_avg_full", {"kernel": (2, 3, 2), "stride": (2, 2, 2), "pool_type": "avg",
+                     "pooling_convention": "full"}, (1, 2, 3, 4, 5)),
 ]
 
 
@@ -155,6 +162,10 @@ SHAPE_CASES = [
      [(2, 5, 7, 6)], [(2, 5, 1, 1)]),
     ("pool1d", "Pooling", {"kernel": (2,), "stride": (2,)}, [(2, 5, 7)], [(2, 5, 7)],
      [(2, 5, 3)]),
+    ("pool3d", "Pooling", {"kernel": (2, 2, 2), "stride": (2, 2, 2)}, [(2, 5, 4, 7, 6)],
+     [(2, 5, 4, 7, 6)], [(2, 5, 2, 3, 3)]),
+    ("conv3d", "Convolution", {"kernel": (3, 3, 3), "num_filter": 4, "pad": (1, 1, 1)},
+     [(2, 3, 4, 5, 6), None, None], [(2, 3, 4, 5, 6), (4, 3, 3, 3, 3), (4,)], [(2, 4, 4, 5, 6)]),
     ("bn_axis_last", "BatchNorm", {"axis": -1, "output_mean_var": True},
      [(2, 3, 4), None, None], [(2, 3, 4), (4,), (4,)], [(2, 3, 4), (4,), (4,)]),
 ]
@@ -184,8 +195,8 @@ BAD_SHAPES = [
      [(1, 3, 3, 3), None, None], r"Convolution.*divisible.*num_group"),
     ("conv_layout", "Convolution", {"kernel": (1, 1), "num_filter": 4, "layout": "NHWC"},
      [(1, 3, 3, 3), None, None], r"Convolution.*layout 'NHWC'"),
-    ("conv_3d", "Convolution", {"kernel": (1, 1, 1), "num_filter": 4},
-     [(1, 3, 3, 3, 3), None, None], r"Convolution.*1-D and 2-D"),
+    ("conv_4d_kernel", "Convolution", {"kernel": (1, 1, 1, 1), "num_filter": 4},
+     [(1, 3, 3, 3, 3, 3), None, None], r"Convolution.*1, 2 or 3 dimensions"),
     ("deconv_adj", "Deconvolution", {"kernel": (3, 3), "num_filter": 4, "adj": (2, 2),
                                      "stride": (2, 2)},
      [(1, 3, 3, 3), None], r"Deconvolution.*adj"),
@@ -206,21 +217,23 @@ def test_bad_shapes_raise(case):
 
 
 @pytest.mark.parametrize("geom", [
-    (3, 3, 1, 1, 1, 1, 1, 1), (3, 2, 2, 1, 0, 1, 2, 1), (1, 4, 1, 3, 0, 2, 1, 2),
-], ids=["3x3_pad", "3x2_stride_dilate", "1x4_stride3"])
+    ((1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1)),
+    ((1, 3, 2), (1, 2, 1), (0, 0, 1), (1, 2, 1)),
+    ((1, 1, 4), (1, 1, 3), (0, 0, 2), (1, 1, 2)),
+    ((2, 2, 3), (2, 1, 2), (1, 0, 1), (2, 1, 1)),
+], ids=["3x3_pad", "3x2_stride_dilate", "1x4_stride3", "3d"])
 def test_im2col_matches_reference_and_col2im_is_adjoint(geom):
-    kh, kw, sh, sw, ph, pw, dh, dw = geom
-    x = randn(2, 3, 7, 8)
-    oh = (7 + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    ow = (8 + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    cols = np.empty((3 * kh * kw, 2 * oh * ow))
-    _im2col.im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols)
-    np.testing.assert_array_equal(cols, _im2col.im2col_ref(x, kh, kw, sh, sw, ph, pw, dh, dw,
-                                                           oh, ow))
+    k, s, p, dl = geom
+    x = randn(2, 3, 5, 7, 8)
+    o = tuple((i + 2 * pi - di * (ki - 1) - 1) // si + 1
+              for i, pi, di, ki, si in zip((5, 7, 8), p, dl, k, s, strict=True))
+    cols = np.empty((3 * int(np.prod(k)), 2 * int(np.prod(o))))
+    _im2col.im2col(x, k, s, p, dl, o, cols)
+    np.testing.assert_array_equal(cols, _im2col.im2col_ref(x, k, s, p, dl, o))
     # <im2col(x), c> == <x, col2im(c)>
     c = randn(*cols.shape)
     back = np.empty_like(x)
-    _im2col.col2im(c, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, back)
+    _im2col.col2im(c, k, s, p, dl, o, back)
     np.testing.assert_allclose(np.sum(cols * c), np.sum(x * back))
 
 
@@ -241,3 +254,29 @@ def test_convolution_is_fast():
         best = min(best, time.perf_counter() - t0)
     assert y.shape == (32, 32, 32, 32) and y.dtype == np.float32
     assert best < 0.5, f"forward+backward took {best:.3f} s"
+
+
+ADJOINT_CASES = [
+    ("1d", {"kernel": (3,), "stride": (2,), "pad": (1,)}, (2, 4, 9)),
+    ("2d", {"kernel": (3, 2), "stride": (2, 1), "pad": (1, 0), "dilate": (1, 2)}, (1, 4, 7, 6)),
+    ("3d", {"kernel": (2, 3, 2), "stride": (2, 1, 2), "pad": (1, 1, 0), "num_group": 2},
+     (1, 4, 5, 4, 6)),
+]
+
+
+@pytest.mark.parametrize("case", ADJOINT_CASES, ids=[c[0] for c in ADJOINT_CASES])
+def test_deconvolution_is_adjoint_of_convolution(case):
+    """<conv(x; w), r> == <x, deconv(r; w)>: Deconvolution is the transposed Convolution."""
+    _, geom, dshape = case
+    c, f, g = dshape[1], 4, geom.get("num_group", 1)
+    x = randn(*dshape)
+    w = randn(f, c // g, *geom["kernel"])
+    conv = get("Convolution")
+    (y,), _ = conv.forward(conv.parse_params({**geom, "num_filter": f, "no_bias": True}),
+                           [x, w], [], True)
+    r = randn(*y.shape)
+    deconv = get("Deconvolution")
+    dp = deconv.parse_params({**geom, "num_filter": c, "target_shape": dshape[2:]})
+    (back,), _ = deconv.forward(dp, [r, w], [], True)
+    assert back.shape == x.shape
+    np.testing.assert_allclose(np.sum(y * r), np.sum(x * back), rtol=1e-10)

@@ -1,13 +1,17 @@
 """Numba kernels for convolution: im2col / col2im in a GEMM-friendly layout.
 
-Layout: ``cols[(c * kh + i) * kw + j, n * L + y * ow + x]`` with ``L = oh * ow`` holds
-``data[n, c, y * sh - ph + i * dh, x * sw - pw + j * dw]`` (0 outside the image), so that a
-convolution is one GEMM ``weight(F, C*kh*kw) @ cols(C*kh*kw, N*L)`` per group.  1-D
-convolutions use the same kernels with ``H = kh = oh = 1``.
+Images are 5-D ``(N, C, D, H, W)``; 2-D convolutions use ``D = 1`` and 1-D ones ``D = H = 1``
+(the caller reshapes, which costs nothing).  Geometry arguments are 3-tuples ``(d, h, w)``:
+``k`` kernel, ``s`` stride, ``p`` pad, ``dl`` dilation, ``o`` number of sliding positions.
+
+Layout: ``cols[((c * kd + a) * kh + i) * kw + j, n * L + (z * oh + y) * ow + x]`` with
+``L = od * oh * ow`` holds ``data[n, c, z*sd - pd + a*dd, y*sh - ph + i*dh, x*sw - pw + j*dw]``
+(0 outside the image), so a convolution is one GEMM ``weight(F, C*K) @ cols(C*K, N*L)`` per
+group.
 
 Each kernel is a per-channel body plus a serial and a ``parallel=True`` driver (``prange`` over
-channels: a channel owns its rows of ``cols`` and its image plane, so col2im's accumulation has
-no races); :func:`im2col` / :func:`col2im` pick the parallel driver for arrays of at least
+channels: a channel owns its rows of ``cols`` and its image volume, so col2im's accumulation
+has no races); :func:`im2col` / :func:`col2im` pick the parallel driver for arrays of at least
 :data:`mxlite.kernels.PARALLEL_THRESHOLD` elements.
 """
 
@@ -24,97 +28,121 @@ _PAR = {"cache": True, "nogil": True, "parallel": True}
 
 
 @numba.njit(**_BODY)
-def _im2col_channel(x, c, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols):  # pragma: no cover
-    n_img, _, height, width = x.shape
-    plane = oh * ow
-    for i in range(kh):
-        for j in range(kw):
-            row = (c * kh + i) * kw + j
-            for n in range(n_img):
-                base = n * plane
-                for y in range(oh):
-                    iy = y * sh - ph + i * dh
-                    dst = base + y * ow
-                    if iy < 0 or iy >= height:
-                        for xx in range(ow):
-                            cols[row, dst + xx] = 0
-                    else:
-                        for xx in range(ow):
-                            ix = xx * sw - pw + j * dw
-                            if ix >= 0 and ix < width:
-                                cols[row, dst + xx] = x[n, c, iy, ix]
+def _im2col_channel(x, c, k, s, p, dl, o, cols):  # pragma: no cover - numba
+    n_img, _, depth, height, width = x.shape
+    kd, kh, kw = k
+    sd, sh, sw = s
+    pd, ph, pw = p
+    dd, dh, dw = dl
+    od, oh, ow = o
+    volume = od * oh * ow
+    for a in range(kd):
+        for i in range(kh):
+            for j in range(kw):
+                row = ((c * kd + a) * kh + i) * kw + j
+                for n in range(n_img):
+                    for z in range(od):
+                        iz = z * sd - pd + a * dd
+                        for y in range(oh):
+                            iy = y * sh - ph + i * dh
+                            dst = n * volume + (z * oh + y) * ow
+                            if iz < 0 or iz >= depth or iy < 0 or iy >= height:
+                                for xx in range(ow):
+                                    cols[row, dst + xx] = 0
                             else:
-                                cols[row, dst + xx] = 0
+                                for xx in range(ow):
+                                    ix = xx * sw - pw + j * dw
+                                    if ix >= 0 and ix < width:
+                                        cols[row, dst + xx] = x[n, c, iz, iy, ix]
+                                    else:
+                                        cols[row, dst + xx] = 0
 
 
 @numba.njit(**_BODY)
-def _col2im_channel(cols, c, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out):  # pragma: no cover
-    n_img, _, height, width = out.shape
-    plane = oh * ow
+def _col2im_channel(cols, c, k, s, p, dl, o, out):  # pragma: no cover - numba
+    n_img, _, depth, height, width = out.shape
+    kd, kh, kw = k
+    sd, sh, sw = s
+    pd, ph, pw = p
+    dd, dh, dw = dl
+    od, oh, ow = o
+    volume = od * oh * ow
     for n in range(n_img):
-        for a in range(height):
-            for b in range(width):
-                out[n, c, a, b] = 0
-    for i in range(kh):
-        for j in range(kw):
-            row = (c * kh + i) * kw + j
-            for n in range(n_img):
-                base = n * plane
-                for y in range(oh):
-                    iy = y * sh - ph + i * dh
-                    if iy < 0 or iy >= height:
-                        continue
-                    src = base + y * ow
-                    for xx in range(ow):
-                        ix = xx * sw - pw + j * dw
-                        if ix >= 0 and ix < width:
-                            out[n, c, iy, ix] += cols[row, src + xx]
+        for e in range(depth):
+            for f in range(height):
+                for g in range(width):
+                    out[n, c, e, f, g] = 0
+    for a in range(kd):
+        for i in range(kh):
+            for j in range(kw):
+                row = ((c * kd + a) * kh + i) * kw + j
+                for n in range(n_img):
+                    for z in range(od):
+                        iz = z * sd - pd + a * dd
+                        if iz < 0 or iz >= depth:
+                            continue
+                        for y in range(oh):
+                            iy = y * sh - ph + i * dh
+                            if iy < 0 or iy >= height:
+                                continue
+                            src = n * volume + (z * oh + y) * ow
+                            for xx in range(ow):
+                                ix = xx * sw - pw + j * dw
+                                if ix >= 0 and ix < width:
+                                    out[n, c, iz, iy, ix] += cols[row, src + xx]
 
 
 @numba.njit(**_SER)
-def _im2col_ser(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols):  # pragma: no cover
+def _im2col_ser(x, k, s, p, dl, o, cols):  # pragma: no cover - numba
     for c in range(x.shape[1]):
-        _im2col_channel(x, c, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols)
+        _im2col_channel(x, c, k, s, p, dl, o, cols)
 
 
 @numba.njit(**_PAR)
-def _im2col_par(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols):  # pragma: no cover
+def _im2col_par(x, k, s, p, dl, o, cols):  # pragma: no cover - numba
     for c in numba.prange(x.shape[1]):
-        _im2col_channel(x, c, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols)
+        _im2col_channel(x, c, k, s, p, dl, o, cols)
 
 
 @numba.njit(**_SER)
-def _col2im_ser(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out):  # pragma: no cover
+def _col2im_ser(cols, k, s, p, dl, o, out):  # pragma: no cover - numba
     for c in range(out.shape[1]):
-        _col2im_channel(cols, c, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out)
+        _col2im_channel(cols, c, k, s, p, dl, o, out)
 
 
 @numba.njit(**_PAR)
-def _col2im_par(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out):  # pragma: no cover
+def _col2im_par(cols, k, s, p, dl, o, out):  # pragma: no cover - numba
     for c in numba.prange(out.shape[1]):
-        _col2im_channel(cols, c, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out)
+        _col2im_channel(cols, c, k, s, p, dl, o, out)
 
 
-def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols):
-    """Fill ``cols`` (C*kh*kw, N*oh*ow) from the C-contiguous image ``x`` (N, C, H, W)."""
+def _int3(values) -> tuple[int, int, int]:
+    a, b, c = values
+    return int(a), int(b), int(c)
+
+
+def im2col(x, k, s, p, dl, o, cols):
+    """Fill ``cols`` (C*K, N*L) from the C-contiguous image ``x`` (N, C, D, H, W)."""
     kernel = _im2col_par if cols.size >= PARALLEL_THRESHOLD and x.shape[1] > 1 else _im2col_ser
-    kernel(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols)
+    kernel(x, _int3(k), _int3(s), _int3(p), _int3(dl), _int3(o), cols)
 
 
-def col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out):
-    """Overwrite ``out`` (N, C, H, W) with the scatter-add of ``cols`` (adjoint of im2col)."""
+def col2im(cols, k, s, p, dl, o, out):
+    """Overwrite ``out`` (N, C, D, H, W) with the scatter-add of ``cols`` (adjoint of im2col)."""
     kernel = _col2im_par if cols.size >= PARALLEL_THRESHOLD and out.shape[1] > 1 else _col2im_ser
-    kernel(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, out)
+    kernel(cols, _int3(k), _int3(s), _int3(p), _int3(dl), _int3(o), out)
 
 
-def im2col_ref(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """Plain NumPy reference of :func:`im2col` (used by tests)."""
-    n_img, n_ch, _, _ = x.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph + kh * dh), (pw, pw + kw * dw)))
-    cols = np.empty((n_ch, kh, kw, n_img, oh, ow), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            ys = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-            xs = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-            cols[:, i, j] = xp[:, :, ys, xs].transpose(1, 0, 2, 3)
-    return cols.reshape(n_ch * kh * kw, n_img * oh * ow)
+def im2col_ref(x, k, s, p, dl, o):
+    """Plain NumPy reference of :func:`im2col` for a 5-D image (used by tests)."""
+    n_img, n_ch = x.shape[:2]
+    pads = [(0, 0), (0, 0)] + [(pi, pi + ki * di) for pi, ki, di in zip(p, k, dl, strict=True)]
+    xp = np.pad(x, pads)
+    cols = np.empty((n_ch, *k, n_img, *o), dtype=x.dtype)
+    for a in range(k[0]):
+        for i in range(k[1]):
+            for j in range(k[2]):
+                sl = tuple(slice(off * d, off * d + st * (out - 1) + 1, st)
+                           for off, d, st, out in zip((a, i, j), dl, s, o, strict=True))
+                cols[:, a, i, j] = xp[(slice(None), slice(None), *sl)].transpose(1, 0, 2, 3, 4)
+    return cols.reshape(n_ch * int(np.prod(k)), n_img * int(np.prod(o)))

@@ -1,6 +1,6 @@
-"""Convolution and Deconvolution, 1-D (NCW) and 2-D (NCHW), as in MXNet 1.9.1.
+"""Convolution and Deconvolution, 1-D (NCW), 2-D (NCHW) and 3-D (NCDHW), as in MXNet 1.9.1.
 
-Convolution: data ``(N, C, H, W)``, weight ``(num_filter, C / num_group, kh, kw)``, bias
+Convolution: data ``(N, C, *spatial)``, weight ``(num_filter, C / num_group, *kernel)``, bias
 ``(num_filter,)``; output spatial size ``(H + 2 pad - dilate (k - 1) - 1) // stride + 1``.
 Computed with im2col (Numba, :mod:`._im2col`) and one BLAS GEMM per group; backward is the
 transposed GEMMs plus col2im.
@@ -9,10 +9,13 @@ Deconvolution (the gradient of a convolution with respect to its input, used as 
 data ``(N, C, H, W)``, weight ``(C, num_filter / num_group, kh, kw)``; output spatial size
 ``stride (H - 1) + dilate (k - 1) + 1 - 2 pad + adj``.  With ``target_shape`` MXNet derives
 ``pad`` and ``adj`` from it: ``t = stride (H - 1) + dilate (k - 1) + 1 - target``,
-``pad = ceil(t / 2)``, ``adj = t % 2``.  ``no_bias`` defaults to True, as in MXNet.
+``pad = ceil(t / 2)``, ``adj = t % 2``.  ``no_bias`` defaults to True, as in MXNet.  3-D
+Deconvolution goes beyond MXNet 1.9.1's native CPU operator (1-D/2-D only); it is checked by
+numerical gradients and as the adjoint of the 3-D Convolution.
 
 ``workspace``, ``cudnn_tune`` and ``cudnn_off`` are accepted and ignored.  ``layout`` may be
-None, ``NCW`` or ``NCHW``; 3-D convolution is not implemented.
+None or the channels-first layout matching the kernel (``NCW``, ``NCHW``, ``NCDHW``); MXNet's
+CPU operator has no channels-last support either.
 """
 
 from __future__ import annotations
@@ -45,9 +48,9 @@ class _Geometry:
 
     def __init__(self, op, p, data_shape, deconv=False):
         nsp = len(p.kernel)
-        if nsp not in (1, 2):
-            raise ShapeError(f"{op}: only 1-D and 2-D kernels are supported, got kernel={p.kernel}")
-        expected_layout = "NCW" if nsp == 1 else "NCHW"
+        if nsp not in (1, 2, 3):
+            raise ShapeError(f"{op}: kernel={p.kernel} must have 1, 2 or 3 dimensions")
+        expected_layout = {1: "NCW", 2: "NCHW", 3: "NCDHW"}[nsp]
         if p.layout not in (None, expected_layout):
             raise ShapeError(f"{op}: layout {p.layout!r} is not supported for a {nsp}-D kernel "
                              f"(use {expected_layout})")
@@ -108,37 +111,31 @@ class _Geometry:
                                  f"{fmt(data_shape)}, kernel={self.kernel}, pad={self.pad}")
         self.out_spatial = out
 
-    def as2d(self, values):
-        return (1, *values) if self.nsp == 1 else tuple(values)
+    def as3d(self, values, fill):
+        return (fill,) * (3 - self.nsp) + tuple(values)
 
-    def kernel_args(self, image_spatial, cols_spatial):
-        """Arguments of im2col/col2im for an image of ``image_spatial`` and ``cols_spatial``
-        sliding positions (both for the convolution direction)."""
-        kh, kw = self.as2d(self.kernel)
-        sh, sw = self.as2d(self.stride)
-        dh, dw = (1, self.dilate[0]) if self.nsp == 1 else self.dilate
-        ph, pw = (0, self.pad[0]) if self.nsp == 1 else self.pad
-        oh, ow = self.as2d(cols_spatial)
-        return kh, kw, sh, sw, ph, pw, dh, dw, oh, ow
+    def kernel_args(self, cols_spatial):
+        """Geometry 3-tuples of im2col/col2im for ``cols_spatial`` sliding positions."""
+        return (self.as3d(self.kernel, 1), self.as3d(self.stride, 1), self.as3d(self.pad, 0),
+                self.as3d(self.dilate, 1), self.as3d(cols_spatial, 1))
 
 
-def _as4d(x):
-    return x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]) if x.ndim == 3 else x
+def _as5d(x):
+    """A view of ``x`` (N, C, *spatial) with 3 spatial axes (leading ones of size 1)."""
+    return x.reshape(x.shape[:2] + (1,) * (5 - x.ndim) + x.shape[2:])
 
 
 def _im2col(x, geo, out_spatial):
-    x4 = np.ascontiguousarray(_as4d(x))
-    args = geo.kernel_args(x.shape[2:], out_spatial)
+    x5 = np.ascontiguousarray(_as5d(x))
     rows = x.shape[1] * int(np.prod(geo.kernel))
     cols = np.empty((rows, x.shape[0] * int(np.prod(out_spatial))), dtype=x.dtype)
-    _kernels.im2col(x4, *args, cols)
+    _kernels.im2col(x5, *geo.kernel_args(out_spatial), cols)
     return cols
 
 
 def _col2im(cols, geo, image_shape, out_spatial):
     out = np.empty(image_shape, dtype=cols.dtype)
-    args = geo.kernel_args(image_shape[2:], out_spatial)
-    _kernels.col2im(np.ascontiguousarray(cols), *args, _as4d(out))
+    _kernels.col2im(np.ascontiguousarray(cols), *geo.kernel_args(out_spatial), _as5d(out))
     return out
 
 

@@ -1,4 +1,5 @@
-"""Pooling (MXNet 1.9.1): max / avg / sum over 1-D (NCW) or 2-D (NCHW) windows.
+"""Pooling (MXNet 1.9.1): max / avg / sum / lp over 1-D (NCW), 2-D (NCHW) or 3-D (NCDHW)
+windows.
 
 Output size per spatial axis: ``valid``: ``(H + 2 pad - k) // stride + 1``; ``full``:
 ``ceil((H + 2 pad - k) / stride) + 1``.  ``global_pool`` pools each whole plane (kernel, stride
@@ -46,10 +47,10 @@ class Pooling(Operator):
         if p.pooling_convention == "same":
             raise MXNetError("Pooling: pooling_convention='same' is not implemented in mxlite")
         nsp = len(shape) - 2
-        if nsp not in (1, 2):
-            raise ShapeError(f"Pooling: data shape {fmt(shape)} must have 3 (NCW) or 4 (NCHW) "
-                             "axes")
-        if p.layout not in (None, "NCW" if nsp == 1 else "NCHW"):
+        if nsp not in (1, 2, 3):
+            raise ShapeError(f"Pooling: data shape {fmt(shape)} must have 3 (NCW), 4 (NCHW) or "
+                             "5 (NCDHW) axes")
+        if p.layout not in (None, {1: "NCW", 2: "NCHW", 3: "NCDHW"}[nsp]):
             raise ShapeError(f"Pooling: layout {p.layout!r} is not supported for data shape "
                              f"{fmt(shape)}")
         spatial = tuple(int(s) for s in shape[2:])
@@ -82,35 +83,33 @@ class Pooling(Operator):
         return [data], [(*data[:2], *out)], aux_shapes
 
     @staticmethod
+    def _as5d(a):
+        return a.reshape(a.shape[:2] + (1,) * (5 - a.ndim) + a.shape[2:])
+
+    @staticmethod
     def _args(nsp, kernel, stride, pad):
-        if nsp == 1:
-            return 1, kernel[0], 1, stride[0], 0, pad[0]
-        return kernel[0], kernel[1], stride[0], stride[1], pad[0], pad[1]
+        lead = 3 - nsp
+        return (1,) * lead + tuple(kernel), (1,) * lead + tuple(stride), (0,) * lead + tuple(pad)
 
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
         nsp, kernel, stride, pad, out_sp = self._geometry(p, x.shape)
-        xk = x.astype(kernel_dtype(x.dtype), copy=False)
-        x4 = np.ascontiguousarray(xk.reshape(x.shape[0], x.shape[1], 1, -1) if nsp == 1 else xk)
-        out4 = np.empty((x.shape[0], x.shape[1], *((1, *out_sp) if nsp == 1 else out_sp)),
-                        dtype=x4.dtype)
+        x5 = np.ascontiguousarray(self._as5d(x), dtype=kernel_dtype(x.dtype))
+        out = np.empty((*x.shape[:2], *out_sp), dtype=x5.dtype)
+        out5 = self._as5d(out)
         kind = _KIND[p.pool_type]
-        argmax = np.empty(out4.shape if kind == 0 else (1, 1, 1, 1), dtype=np.int64)
+        argmax = np.empty(out5.shape if kind == 0 else (1, 1, 1, 1, 1), dtype=np.int64)
         count_pad = True if p.count_include_pad is None else bool(p.count_include_pad)
-        p_value = float(p.p_value or 1)
-        _kernels.pool_forward(x4, kind, *self._args(nsp, kernel, stride, pad), count_pad,
-                              p_value, out4, argmax)
-        out = out4.reshape(*x.shape[:2], *out_sp).astype(x.dtype, copy=False)
-        return [out], (nsp, kernel, stride, pad, argmax, x4, out4)
+        _kernels.pool_forward(x5, kind, *self._args(nsp, kernel, stride, pad), count_pad,
+                              float(p.p_value or 1), out5, argmax)
+        return [out.astype(x.dtype, copy=False)], (nsp, kernel, stride, pad, argmax, x5, out5)
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
-        nsp, kernel, stride, pad, argmax, x4, out4 = saved
-        dy = np.asarray(out_grads[0], dtype=x4.dtype)
-        dy4 = np.ascontiguousarray(dy.reshape(dy.shape[0], dy.shape[1], 1, -1) if nsp == 1 else dy)
-        dx = np.empty(x.shape, dtype=x4.dtype)
-        dx4 = dx.reshape(x.shape[0], x.shape[1], 1, -1) if nsp == 1 else dx
+        nsp, kernel, stride, pad, argmax, x5, out5 = saved
+        dy5 = np.ascontiguousarray(self._as5d(np.asarray(out_grads[0])), dtype=x5.dtype)
+        dx = np.empty(x.shape, dtype=x5.dtype)
         count_pad = True if p.count_include_pad is None else bool(p.count_include_pad)
-        _kernels.pool_backward(x4, dy4, _KIND[p.pool_type], *self._args(nsp, kernel, stride, pad),
-                               count_pad, float(p.p_value or 1), out4, argmax, dx4)
+        _kernels.pool_backward(x5, dy5, _KIND[p.pool_type], *self._args(nsp, kernel, stride, pad),
+                               count_pad, float(p.p_value or 1), out5, argmax, self._as5d(dx))
         return [dx.astype(x.dtype, copy=False)]
