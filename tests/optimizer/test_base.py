@@ -286,6 +286,12 @@ def test_bad_arrays(name, grad, exc, message):
         opt.update(0, w, grad, opt.create_state(0, w))
 
 
+def test_updater_rejects_numpy_weight():
+    upd = mx.optimizer.get_updater(mx.optimizer.create("adam"))
+    with pytest.raises(TypeError, match="weight must be an NDArray, got ndarray"):
+        upd(0, mx.nd.ones(2), np.ones(2, np.float32))
+
+
 def test_updater_list_length_mismatch():
     upd = mx.optimizer.get_updater(mx.optimizer.create("sgd"))
     with pytest.raises(ValueError, match="lists differ in length: 2, 1, 2"):

@@ -58,6 +58,10 @@ def check_unit_interval(name: str, value):
 
 def check_arrays(weight, grad) -> None:
     """TypeError/ValueError unless ``weight`` and ``grad`` are NDArrays of equal shape and dtype."""
+    if type(weight) is NDArray and type(grad) is NDArray:  # the fast, common case
+        wd, gd = weight._data, grad._data
+        if wd.shape == gd.shape and wd.dtype == gd.dtype:
+            return
     if not isinstance(weight, NDArray):
         raise TypeError(f"weight must be an NDArray, got {type(weight).__name__}")
     if not isinstance(grad, NDArray):
@@ -277,7 +281,16 @@ class Optimizer:
         return lrs
 
     def _get_lr(self, index):
-        return self._get_lrs([index])[0]
+        if type(self)._get_lrs is not Optimizer._get_lrs:  # a subclass hooks _get_lrs
+            return self._get_lrs([index])[0]
+        lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
+        if index in self.param_dict:
+            return lr * self.param_dict[index].lr_mult
+        if index in self.lr_mult:
+            return lr * self.lr_mult[index]
+        if index in self.idx2name:
+            return lr * self.lr_mult.get(self.idx2name[index], 1.0)
+        return lr
 
     def _get_wds(self, indices):
         """Weight decays of ``indices``: wd times the wd multiplier."""
@@ -292,7 +305,16 @@ class Optimizer:
         return wds
 
     def _get_wd(self, index):
-        return self._get_wds([index])[0]
+        if type(self)._get_wds is not Optimizer._get_wds:  # a subclass hooks _get_wds
+            return self._get_wds([index])[0]
+        wd = self.wd
+        if index in self.param_dict:
+            return wd * self.param_dict[index].wd_mult
+        if index in self.wd_mult:
+            return wd * self.wd_mult[index]
+        if index in self.idx2name:
+            return wd * self.wd_mult.get(self.idx2name[index], 1.0)
+        return wd
 
     # ------------------------------------------------------------------ states and updates
     def create_state(self, index, weight):
@@ -451,7 +473,15 @@ class FusedOptimizer(Optimizer):
             low = None
         arrays = self._arrays(inner)
         if fused:
-            self._run_kernel(index, w, grad._data, arrays, low, hp)
+            g = grad._data
+            if (low is None and w.dtype != np.float16 and w.flags.c_contiguous
+                    and g.flags.c_contiguous and all(a.flags.c_contiguous for a in arrays)):
+                # the common case, without fused_call's conversions
+                self._fused(index, w.reshape(-1), g.reshape(-1),
+                            tuple([a.reshape(-1) for a in arrays]), _EMPTY16,
+                            np.array(hp, dtype=w.dtype))
+                return
+            self._run_kernel(index, w, g, arrays, low, hp)
         else:
             g = grad._data.astype(w.dtype) if grad._data.dtype != w.dtype else grad._data
             self._reference(index, w, g, arrays, hp)

@@ -64,7 +64,7 @@ class Updater:
         for w, g in zip(weights, grads, strict=True):
             check_arrays(w, g)
         opt = self.optimizer
-        if weights:
+        if weights and isinstance(weights[0], NDArray):
             opt._set_current_context(weights[0].context.device_id)
         states = self.states
         for i, idx in enumerate(indices):
