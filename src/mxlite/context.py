@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from .base import MXNetError
 
 __all__ = ["Context", "cpu", "cpu_pinned", "current_context", "gpu", "num_gpus"]
@@ -19,18 +21,19 @@ class Context:
     def __init__(self, device_type, device_id: int = 0):
         if isinstance(device_type, Context):
             device_type, device_id = device_type.device_type, device_type.device_id
-        if isinstance(device_type, int):
+        if isinstance(device_type, (int, np.integer)) and not isinstance(device_type, bool):
             if device_type not in self.devtype2str:
                 raise ValueError(f"unknown device_type {device_type!r}")
-            device_type = self.devtype2str[device_type]
+            device_type = self.devtype2str[int(device_type)]
         if device_type not in self.devstr2type:
             raise ValueError(
                 f"device_type must be one of {sorted(self.devstr2type)}, got {device_type!r}"
             )
-        if isinstance(device_id, bool) or not isinstance(device_id, int) or device_id < 0:
+        if isinstance(device_id, (bool, np.bool_)) or not isinstance(device_id, (int, np.integer)) \
+                or device_id < 0:
             raise ValueError(f"device_id must be a non-negative int, got {device_id!r}")
         self.device_type = device_type
-        self.device_id = device_id
+        self.device_id = int(device_id)
 
     @property
     def device_typeid(self) -> int:

@@ -187,3 +187,9 @@ def test_difference_asscalar_of_1x1_is_a_scalar():
     # MXNet 1.9.1 returns a 1-element numpy array for shapes other than (1,)
     s = mx.nd.ones((1, 1)).asscalar()
     assert s == 1 and np.ndim(s) == 0
+
+
+def test_context_accepts_numpy_ints():
+    ctx = Context("cpu", np.int64(2))
+    assert ctx == mx.cpu(2) and type(ctx.device_id) is int
+    assert Context(np.int32(2), 0) == mx.gpu(0)
