@@ -29,7 +29,7 @@ import symbol_nets as sn  # noqa: E402
 
 OUT = os.path.join(ROOT, "tests", "golden")
 
-R, P = "randn", "pos"
+R, P, S = "randn", "pos", "small"  # small: integers 0..2 (ties for comparisons)
 
 # id, operator, params, [(shape, kind), ...]
 TENSOR_CASES = [
@@ -185,6 +185,25 @@ TENSOR_CASES = [
     ("argmax", "argmax", {"axis": 1}, [((3, 4), R)]),
     ("argmax_all", "argmax", {}, [((3, 4), R)]),
     ("argmin_keepdims", "argmin", {"axis": 0, "keepdims": True}, [((3, 4), R)]),
+    ("equal", "_equal", {}, [((3, 4), S), ((3, 4), S)]),
+    ("not_equal", "_not_equal", {}, [((3, 4), S), ((3, 4), S)]),
+    ("greater_equal", "_greater_equal", {}, [((3, 4), S), ((3, 4), S)]),
+    ("lesser", "_lesser", {}, [((3, 4), S), ((3, 4), S)]),
+    ("lesser_equal", "_lesser_equal", {}, [((3, 4), S), ((3, 4), S)]),
+    ("equal_scalar_int", "_equal_scalar", {"scalar": 1}, [((3, 4), S)]),
+    ("not_equal_scalar", "_not_equal_scalar", {"scalar": 1}, [((3, 4), S)]),
+    ("greater_equal_scalar", "_greater_equal_scalar", {"scalar": 1}, [((3, 4), S)]),
+    ("lesser_scalar", "_lesser_scalar", {"scalar": 1}, [((3, 4), S)]),
+    ("broadcast_equal", "broadcast_equal", {}, [((3, 4), S), ((1, 4), S)]),
+    ("broadcast_not_equal", "broadcast_not_equal", {}, [((3, 4), S), ((3, 1), S)]),
+    ("broadcast_greater_equal", "broadcast_greater_equal", {}, [((3, 4), S), ((1, 4), S)]),
+    ("broadcast_lesser", "broadcast_lesser", {}, [((3, 4), S), ((1, 4), S)]),
+    ("broadcast_lesser_equal", "broadcast_lesser_equal", {}, [((3, 4), S), ((3, 1), S)]),
+    ("broadcast_mod", "broadcast_mod", {}, [((3, 4), R), ((1, 4), P)]),
+    ("zeros", "_zeros", {"shape": (2, 3)}, []),
+    ("ones_float64", "_ones", {"shape": (2,), "dtype": "float64"}, []),
+    ("full", "_full", {"shape": (2, 2), "value": 1.5}, []),
+    ("arange", "_arange", {"start": 1, "stop": 7, "step": 2, "repeat": 2}, []),
 ]
 
 
@@ -196,6 +215,8 @@ def _op(name):
 def _draw(rng, shape, kind):
     if kind.startswith("idx:"):
         return rng.integers(0, int(kind[4:]), size=shape).astype(np.float32)
+    if kind == S:
+        return rng.integers(0, 3, size=shape).astype(np.float32)
     if kind == "mask":
         return rng.integers(0, 2, size=shape).astype(np.float32)
     if kind == P:
@@ -215,7 +236,8 @@ def tensor_ops():
         exe = sym.bind(mx.cpu(), args=args, args_grad=grads)
         outs = exe.forward(is_train=True)
         ogs = [rng.standard_normal(o.shape).astype(np.float32) for o in outs]
-        exe.backward([mx.nd.array(g, dtype=o.dtype) for g, o in zip(ogs, outs, strict=False)])
+        if data:
+            exe.backward([mx.nd.array(g, dtype=o.dtype) for g, o in zip(ogs, outs, strict=True)])
         for i, x in enumerate(data):
             arrays[f"{cid}:in{i}"] = x
             arrays[f"{cid}:grad{i}"] = grads[f"in{i}"].asnumpy()
@@ -232,8 +254,8 @@ def _jsonable(params):
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
-# index-like inputs (indices, masks) get no gradient
-NO_GRAD_KINDS = ("idx:", "mask")
+# index-like inputs (indices, masks, small integers compared for ties) get no gradient check
+NO_GRAD_KINDS = ("idx:", "mask", "small")
 
 
 def symbol_api():

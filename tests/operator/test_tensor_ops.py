@@ -86,9 +86,10 @@ NO_GRADCHECK = {
 
 
 def _differentiable(case) -> list[int]:
-    """Inputs that carry gradients (not indices or masks)."""
+    """Inputs to check by finite differences: not indices, masks or small integers (whose
+    comparisons would flip under a perturbation)."""
     return [i for i, kind in enumerate(case["kinds"])
-            if not (kind.startswith("idx:") or kind == "mask")]
+            if not (kind.startswith("idx:") or kind in ("mask", "small"))]
 
 
 GRAD_CASES = [c for c in CASES if c["id"] not in NO_GRADCHECK and _differentiable(c)]
@@ -174,3 +175,17 @@ BAD_PARAMS = [
 def test_bad_parameters_raise(cid, op, params, text):
     with pytest.raises(MXNetError, match=text):
         getattr(mx.sym, op)(mx.sym.Variable("x"), **params)
+
+
+def test_every_tensor_operator_has_golden_and_gradient_cases():
+    registry.list_operators()  # load the built-in families
+    ops = {type(o).name for o in registry._OPERATORS.values()
+           if type(o).__module__ == "mxlite.operator.tensor"}
+    golden = {registry.get(c["op"]).name for c in CASES}
+    assert ops - golden == set()
+    checked = {registry.get(c["op"]).name for c in GRAD_CASES}
+    no_inputs = {"_zeros", "_ones", "_full", "_arange"}  # nothing to differentiate
+    comparisons = {n for n in ops if any(w in n for w in ("equal", "greater", "lesser"))}
+    # BlockGrad stops gradients by design; one_hot and comparisons only take index-like inputs
+    exempt = {"BlockGrad", "one_hot"} | no_inputs | comparisons
+    assert ops - checked - exempt == set()
