@@ -67,6 +67,9 @@ for t in ("leaky", "elu", "selu", "gelu"):
 case("leaky_default", "LeakyReLU", {}, {"data": U(3, 4, low=-3, high=3)})
 case("prelu", "LeakyReLU", {"act_type": "prelu"},
      {"data": U(2, 3, 4, low=-3, high=3), "gamma": U(3, low=0.1, high=0.5)})
+case("prelu_shared_gamma", "LeakyReLU", {"act_type": "prelu"},
+     {"data": U(2, 3, 4, low=-3, high=3), "gamma": U(1, low=0.1, high=0.5)},
+     infer_from_data=False)  # gamma (1,) is given; from data alone it would be (3,)
 case("rrelu_inference", "LeakyReLU", {"act_type": "rrelu", "lower_bound": 0.1, "upper_bound": 0.4},
      {"data": U(3, 4, low=-3, high=3)}, is_train=False, outputs=1)
 # ---- softmax family
@@ -77,6 +80,8 @@ case("softmax_length", "softmax", {"axis": 1, "use_length": True},
      {"data": U(2, 4, 3, low=-3, high=3), "length": np.array([[1, 4, 2], [3, 2, 4]], np.int32)},
      no_grad=["length"], types={"length": "int32"})
 case("log_softmax", "log_softmax", {}, {"data": U(3, 5, low=-3, high=3)})
+case("softmax_dtype_float64", "softmax", {"dtype": "float64"}, {"data": U(3, 5, low=-3, high=3)},
+     atol=1e-7)
 case("log_softmax_axis1_temp", "log_softmax", {"axis": 1, "temperature": 0.5},
      {"data": U(2, 3, 4, low=-3, high=3)})
 case("softmax_activation_instance", "SoftmaxActivation", {}, {"data": U(3, 4)})
@@ -107,6 +112,14 @@ for cid, params in [
     case(cid, "SoftmaxOutput", params, {"data": U(2, 3, 4, low=-2, high=2), "label": multi_lab})
 case("softmax_output_multi_4d", "SoftmaxOutput", {"multi_output": True},
      {"data": U(2, 3, 2, 2), "label": labels(2, 3, 2, 2)})
+# (MXNet 1.9.1 silently ignores smooth_alpha with multi_output; mxlite applies it: CHANGELOG.md)
+case("softmax_output_multi_ignore_valid_scale", "SoftmaxOutput",
+     {"multi_output": True, "use_ignore": True, "ignore_label": 1,
+      "normalization": "valid", "grad_scale": 0.5},
+     {"data": U(2, 3, 4, low=-2, high=2), "label": multi_lab})
+case("softmax_output_preserve_ignore_valid", "SoftmaxOutput",
+     {"preserve_shape": True, "use_ignore": True, "ignore_label": 0, "normalization": "valid"},
+     {"data": U(2, 3, 4), "label": labels(2, 4, 3)})
 case("softmax_output_preserve", "SoftmaxOutput", {"preserve_shape": True},
      {"data": U(2, 3, 4), "label": labels(2, 4, 3)})
 case("softmax_output_preserve_batch", "SoftmaxOutput",
@@ -206,6 +219,8 @@ for cid, params, dshape, is_train in [
     ("bn_2d", {"fix_gamma": False}, (5, 3), True),
     ("bn_axis_last", {"fix_gamma": False, "axis": -1}, (3, 2, 4), True),
     ("bn_global_stats", {"fix_gamma": False, "use_global_stats": True}, (4, 3, 2), True),
+    ("bn_global_stats_fix_gamma", {"use_global_stats": True}, (4, 3, 2), True),
+    ("bn_axis0_eps", {"fix_gamma": False, "axis": 0, "eps": 0.1}, (3, 4, 2), True),
     ("bn_output_mean_var", {"fix_gamma": False, "output_mean_var": True}, (4, 3, 2), True),
     ("bn_inference", {"fix_gamma": False, "output_mean_var": True}, (4, 3, 2), False),
 ]:
@@ -289,7 +304,8 @@ def run_case(cid, op, params, inputs, aux, is_train, extra):
     meta = {
         "id": cid, "op": op, "params": params, "is_train": is_train,
         "inputs": list(inputs), "aux": list(aux), "num_outputs": nout, "grads": grads,
-        "types": types, "rtol": extra.get("rtol", 1e-5), "atol": extra.get("atol", 1e-6),
+        "types": types, "infer_from_data": extra.get("infer_from_data", True),
+        "rtol": extra.get("rtol", 1e-5), "atol": extra.get("atol", 1e-6),
     }
     return meta, rec
 

@@ -109,6 +109,10 @@ LOSS_CASES = [
      _softmax_ce(_rows_channel, LAB_MULTI, 1.0, norm=3)),
     ("softmax_output_multi_batch", {"multi_output": True, "normalization": "batch"},
      rand(2, 3, 3), LAB_MULTI, _softmax_ce(_rows_channel, LAB_MULTI, 1.0, norm=6)),
+    ("softmax_output_multi_smooth_ignore", {"multi_output": True, "smooth_alpha": 0.2,
+                                            "use_ignore": True, "ignore_label": 2},
+     rand(2, 3, 3), LAB_MULTI, _softmax_ce(_rows_channel, LAB_MULTI, 1.0, ignore=2, norm=3,
+                                           smooth=0.2)),
     ("softmax_output_preserve", {"preserve_shape": True}, rand(2, 3, 3), LAB_MULTI,
      _softmax_ce(_rows_last, LAB_MULTI, 1.0)),
 ]

@@ -38,8 +38,9 @@ def test_matches_mxnet(case):
     # shapes from the data alone (weights, labels, ... filled in), then from every input
     partial = [x.shape for x in inputs[:1]] + [None] * (len(inputs) - 1)
     in_shapes, _, _ = op.infer_shape(p, partial, [None] * len(aux))
-    for n, s, x in zip(names, in_shapes, inputs, strict=True):
-        assert s is None or tuple(s) == x.shape, f"inferred shape of {n}"
+    if case["infer_from_data"]:
+        for n, s, x in zip(names, in_shapes, inputs, strict=True):
+            assert s is None or tuple(s) == x.shape, f"inferred shape of {n}"
     _, out_shapes, aux_shapes = op.infer_shape(p, [x.shape for x in inputs], [None] * len(aux))
     for s, w in zip(out_shapes[: len(want_out)], want_out, strict=True):
         assert tuple(s) == w.shape

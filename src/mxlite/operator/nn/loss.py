@@ -11,7 +11,8 @@ SoftmaxOutput
     with ``multi_output`` (labels ``(n, d1, ...)``); the last axis with ``preserve_shape``
     (labels ``data.shape[:-1]``).  Gradient per row: ``softmax - target`` where ``target`` is
     the one-hot label (a label outside ``[0, k)`` has no one-hot entry), or with
-    ``smooth_alpha`` the smoothed ``1 - alpha`` / ``alpha / (k - 1)``.  Rows whose label equals
+    ``smooth_alpha`` the smoothed ``1 - alpha`` / ``alpha / (k - 1)`` (in every mode; MXNet
+    1.9.1 silently ignores ``smooth_alpha`` with ``multi_output``).  Rows whose label equals
     ``ignore_label`` get zero gradient when ``use_ignore``.  The gradient is multiplied by
     ``grad_scale / norm`` with ``norm`` = number of rows ``m`` for ``batch``, the number of
     non-ignored rows (at least 1) for ``valid``, and for ``null`` 1 (or, as MXNet does with
