@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import mxlite as mx
 
@@ -239,3 +242,43 @@ def test_setitem_through_view_and_broadcast():
     x[1][:] = mx.nd.array([1, 2, 3, 4])
     assert x.asnumpy()[1].tolist() == [[1, 2, 3, 4]] * 3
     np.testing.assert_array_equal(x.asnumpy()[0], X3[0])
+
+
+# ---------------------------------------------------------------------- properties
+_SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5)
+
+
+@st.composite
+def _array_and_basic_key(draw):
+    shape = draw(_SHAPES)
+    key = draw(hnp.basic_indices(shape, min_dims=0, allow_newaxis=True, allow_ellipsis=True))
+    return np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape), key
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=_array_and_basic_key())
+def test_property_basic_indexing_matches_numpy(case):
+    x, key = case
+    a = mx.nd.array(x)
+    expected = np.asarray(x[key])
+    got = a[key]
+    if expected.ndim == 0:
+        expected = expected.reshape(1)  # a single element stays an array of shape (1,)
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got.asnumpy(), expected)
+    # a view exactly when the selection is contiguous in memory (MXNet's rule)
+    view = x[key]
+    contiguous = not isinstance(view, np.ndarray) or view.ndim == 0 or view.flags.c_contiguous
+    got[:] = -1
+    assert (a.asnumpy() == -1).any() == (contiguous and got.size > 0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=_array_and_basic_key(), value=st.floats(-5, 5, width=32))
+def test_property_basic_setitem_matches_numpy(case, value):
+    x, key = case
+    a = mx.nd.array(x)
+    a[key] = value
+    expected = x.copy()
+    expected[key] = value
+    np.testing.assert_array_equal(a.asnumpy(), expected)
