@@ -343,3 +343,15 @@ def test_two_variables_with_one_name_cannot_be_bound():
     assert net.list_arguments() == ["x", "x"]
     with pytest.raises(ValueError, match="Duplicate names"):
         net.simple_bind(mx.cpu(), x=(2,))
+
+
+@pytest.mark.parametrize("args, exc, text", [
+    ({"x": mx.nd.ones((2, 3))}, ValueError, "'w'"),
+    ([mx.nd.ones((2, 3)), None], ValueError, "'w'"),
+    ([mx.nd.ones((2, 3))], ValueError, "1 arrays given for 2"),
+    ({"x": np.ones((2, 3)), "w": mx.nd.ones((2, 3))}, TypeError, "NDArray"),
+    ((mx.nd.ones((2, 3)) for _ in range(2)), TypeError, "list or dict"),
+], ids=["dict-missing", "list-none", "list-short", "numpy-array", "generator"])
+def test_bind_argument_errors(args, exc, text):
+    with pytest.raises(exc, match=text):
+        _simple().bind(mx.cpu(), args=args)

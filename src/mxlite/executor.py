@@ -97,7 +97,9 @@ def _arrays(given, names: list[str], what: str, allow_missing: bool) -> list:
         out = list(given)
     else:
         raise TypeError(f"{what} must be a list or dict of NDArrays, got {type(given).__name__}")
-    for n, a in zip(names, out, strict=False):
+    for n, a in zip(names, out, strict=True):
+        if a is None and not allow_missing:
+            raise ValueError(f"{what}: no array given for {n!r}")
         if a is not None and not isinstance(a, NDArray):
             raise TypeError(f"{what}: {n!r} must be an NDArray, got {type(a).__name__}")
     return out
