@@ -6,7 +6,7 @@ Computed with im2col (Numba, :mod:`._im2col`) and one BLAS GEMM per group; backw
 transposed GEMMs plus col2im.
 
 Deconvolution (the gradient of a convolution with respect to its input, used as a layer):
-data ``(N, C, H, W)``, weight ``(C, num_filter / num_group, kh, kw)``; output spatial size
+data ``(N, C, *spatial)``, weight ``(C, num_filter / num_group, *kernel)``; output size
 ``stride (H - 1) + dilate (k - 1) + 1 - 2 pad + adj``.  With ``target_shape`` MXNet derives
 ``pad`` and ``adj`` from it: ``t = stride (H - 1) + dilate (k - 1) + 1 - target``,
 ``pad = ceil(t / 2)``, ``adj = t % 2``.  ``no_bias`` defaults to True, as in MXNet.  3-D
@@ -44,7 +44,8 @@ _COMMON = {
 
 
 class _Geometry:
-    """Kernel, stride, dilation and padding as 2-D tuples (1-D convolutions get H = 1)."""
+    """Validated kernel, stride, dilation, padding (and Deconvolution's adj) per spatial axis,
+    and the input / output spatial sizes; :meth:`kernel_args` pads them to 3-D for the kernels."""
 
     def __init__(self, op, p, data_shape, deconv=False):
         nsp = len(p.kernel)
