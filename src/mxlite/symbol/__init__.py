@@ -2,6 +2,23 @@
 
 Every registered operator is available as a constructor, ``mx.sym.FullyConnected(data,
 num_hidden=10, name="fc")``; names not given are generated as MXNet does (``fullyconnected0``).
+
+>>> import mxlite as mx
+>>> data = mx.sym.Variable("data")
+>>> fc = mx.sym.FullyConnected(data, num_hidden=3, name="fc")
+>>> net = mx.sym.SoftmaxOutput(fc, name="softmax")
+>>> net.list_arguments()
+['data', 'fc_weight', 'fc_bias', 'softmax_label']
+>>> net.infer_shape(data=(4, 5))
+([(4, 5), (3, 5), (3,), (4,)], [(4, 3)], [])
+>>> exe = net.simple_bind(mx.cpu(), data=(4, 5))
+>>> exe.forward(is_train=True)[0].shape
+(4, 3)
+>>> exe.backward()
+>>> exe.grad_dict["fc_weight"].shape
+(3, 5)
+>>> mx.sym.load_json(net.tojson()).list_outputs()
+['softmax_output']
 """
 
 from __future__ import annotations
