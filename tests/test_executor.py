@@ -355,3 +355,20 @@ def test_two_variables_with_one_name_cannot_be_bound():
 def test_bind_argument_errors(args, exc, text):
     with pytest.raises(exc, match=text):
         _simple().bind(mx.cpu(), args=args)
+
+
+def test_monitor_all_names_inputs_like_mxnet():
+    _have("FullyConnected", "BatchNorm", "Activation")
+    data = mx.sym.Variable("data")
+    fc = mx.sym.FullyConnected(data, num_hidden=2, name="fc1")
+    net = mx.sym.BatchNorm(mx.sym.Activation(fc, act_type="relu", name="r"), name="bn")
+    exe = net.simple_bind(mx.cpu(), data=(2, 3))
+    names = []
+    exe.set_monitor_callback(lambda name, arr: names.append(name), monitor_all=True)
+    exe.forward()
+    # MXNet 1.9.1 (MKLDNN build) reports the same sequence, except that it calls Activation's
+    # input "r_input0" and also reports BatchNorm's hidden outputs bn_mean / bn_var
+    assert names == ["data", "fc1_data", "fc1_weight", "fc1_weight", "fc1_bias", "fc1_bias",
+                     "fc1_output", "r_data", "r_output", "bn_data", "bn_gamma", "bn_gamma",
+                     "bn_beta", "bn_beta", "bn_moving_mean", "bn_moving_mean", "bn_moving_var",
+                     "bn_moving_var", "bn_output"]

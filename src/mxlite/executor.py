@@ -251,6 +251,16 @@ class Executor:
         self._monitor = callback
         self._monitor_all = monitor_all
 
+    def _monitor_inputs(self, step: _Step, values: list, reported: set) -> None:
+        """MXNet's ``monitor_all`` order: a variable under its own name the first time it is
+        used, then every input as ``<node>_<input name>`` (before the operator runs)."""
+        names = step.op.arguments(step.params) + step.op.aux_states(step.params)
+        for (child, _), name, x in zip(step.node.inputs, names, values, strict=True):
+            if child.is_var and id(child) not in reported:
+                reported.add(id(child))
+                self._monitor(child.name, NDArray(x.copy(), self._ctx))
+            self._monitor(f"{step.name}_{name}", NDArray(x.copy(), self._ctx))
+
     def forward(self, is_train: bool = False, **kwargs) -> list[NDArray]:
         """Run the graph; ``kwargs`` (name -> NDArray or numpy array) are copied in first."""
         if kwargs:
@@ -273,9 +283,12 @@ class Executor:
         saved: list = [None] * len(self._steps)
         aux = self.aux_arrays
         monitor = self._monitor
+        reported: set[int] = set()
         for i, step in enumerate(self._steps):
             ins = [vals[s] for s in step.in_slots]
             aux_in = [aux[k]._data for k in step.aux_idx]
+            if monitor is not None and self._monitor_all:
+                self._monitor_inputs(step, ins + aux_in, reported)
             try:
                 outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train)
             except MXNetError as err:
@@ -283,9 +296,6 @@ class Executor:
             for s, o in zip(step.out_slots, outs, strict=False):
                 vals[s] = o
             if monitor is not None:
-                if self._monitor_all:
-                    for (child, k), x in zip(step.node.inputs, ins, strict=False):
-                        monitor(f"{step.name}_{child.output_names()[k]}", NDArray(x, self._ctx))
                 for oname, o in zip(step.out_names, outs, strict=False):
                     monitor(oname, NDArray(o, self._ctx))
         self._values = vals
