@@ -277,7 +277,16 @@ def ops_golden():
     def multi_sum_sq():
         return [mx.nd.multi_sum_sq(A(w0), A(g0), num_arrays=2)]
 
-    cases = [sgd, sgd_mom, nag_out, nag_inplace, adam, adamw, rmsprop, rmspropalex, ftrl, ftml,
+    def group_adagrad():
+        opt = mx.optimizer.create("groupadagrad", learning_rate=0.1, rescale_grad=0.5,
+                                  clip_gradient=0.9)
+        upd = mx.optimizer.get_updater(opt)
+        w = A(np.concatenate([w0, w0[:5]]).reshape(3, 4))
+        for k in range(3):
+            upd(0, A((np.concatenate([g0, g0[:5]]) * (k + 1)).reshape(3, 4)), w)
+        return [w, upd.states[0]]
+
+    cases = [group_adagrad, sgd, sgd_mom, nag_out, nag_inplace, adam, adamw, rmsprop, rmspropalex, ftrl, ftml,
              signsgd, signum, lamb, mp_sgd_mom, multi_sgd_mom, multi_lars, multi_sum_sq]
     results = {f.__name__: [o.asnumpy().astype(np.float64).tolist() for o in f()]
                for f in cases}

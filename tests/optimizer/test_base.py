@@ -13,7 +13,8 @@ import pytest
 import mxlite as mx
 from mxlite.kernels import optimizer as K
 
-ALL_CLASSES = ["AdaDelta", "AdaGrad", "Adam", "AdamW", "Adamax", "DCASGD", "FTML", "Ftrl", "LAMB",
+ALL_CLASSES = ["AdaDelta", "AdaGrad", "Adam", "AdamW", "Adamax", "DCASGD", "FTML", "Ftrl",
+               "GroupAdaGrad", "LAMB",
                "LARS", "LBSGD", "NAG", "Nadam", "RMSProp", "SGD", "SGLD", "Signum", "Test",
                "ccSGD"]
 
@@ -64,6 +65,15 @@ def test_register_override_warns():
         @mx.optimizer.Optimizer.register
         class Dup(mx.optimizer.Optimizer):  # the override is the point
             pass
+
+
+def test_group_adagrad_rejects_weight_decay_and_1d():
+    opt = mx.optimizer.create("groupadagrad", wd=0.1)
+    w = mx.nd.ones((2, 3))
+    with pytest.raises(ValueError, match=r"does not support weight decay, got wd=0\.1"):
+        opt.update(0, w, mx.nd.ones((2, 3)), opt.create_state(0, w))
+    with pytest.raises(ValueError, match=r"needs 2-D weights, got shape \(3,\)"):
+        opt.create_state(0, mx.nd.ones(3))
 
 
 def test_json_spec_creates():
@@ -344,15 +354,17 @@ def _kernel_inputs(name, dtype, mp):
     states = {"sgd": 0, "sgd_mom": 1, "nag_mom": 1, "adam": 2, "adamw": 2, "rmsprop": 1,
               "rmspropalex": 3, "adagrad": 1, "adadelta": 2, "adamax": 2, "nadam": 2,
               "dcasgd": 2, "sgld": 1, "signsgd": 0, "signum": 1, "ftml": 3, "ftrl": 2,
-              "test_update": 1}[name]
+              "test_update": 1, "group_adagrad": 1}[name]
     nsc = {"sgd": 4, "sgd_mom": 5, "nag_mom": 7, "adam": 9, "adamw": 10, "rmsprop": 8,
            "rmspropalex": 9, "adagrad": 5, "adadelta": 6, "adamax": 7, "nadam": 14,
            "dcasgd": 6, "sgld": 5, "signsgd": 5, "signum": 7, "ftml": 11, "ftrl": 6,
-           "test_update": 1}[name]
+           "test_update": 1, "group_adagrad": 5}[name]
     arrays = [np.full(n, 0.5, dtype) for _ in range(states)]
     w16 = np.empty(n, np.uint16) if mp else np.empty(0, np.uint16)
     sc = np.full(nsc, 0.5, dtype)
-    sc[3 if name not in ("adadelta", "adamw", "test_update") else 0] = -1.0
+    sc[{"adadelta": 0, "adamw": 0, "test_update": 0, "group_adagrad": 2}.get(name, 3)] = -1.0
+    if name == "group_adagrad":
+        sc[4] = 1.0  # one column per row
     return (w, g, *arrays, w16, sc)
 
 
@@ -418,7 +430,7 @@ def test_thread_configuration(monkeypatch):
 
 
 # --------------------------------------------------------------------------- docstrings
-MODULES = ["optimizer", "sgd", "nag", "adam", "rmsprop", "adagrad", "adadelta", "adamax",
+MODULES = ["optimizer", "contrib", "sgd", "nag", "adam", "rmsprop", "adagrad", "adadelta", "adamax",
            "nadam", "dcasgd", "sgld", "signum", "ftml", "ftrl", "test"]
 
 

@@ -122,7 +122,19 @@ def _multi_sum_sq():
     return [mx.nd.multi_sum_sq(A(W0), A(G0), num_arrays=2)]
 
 
+def _group_adagrad():
+    """Not an operator: MXNet's contrib GroupAdaGrad optimizer, three steps on a 3x4 weight."""
+    opt = mx.optimizer.create("groupadagrad", learning_rate=0.1, rescale_grad=0.5,
+                              clip_gradient=0.9)
+    upd = mx.optimizer.get_updater(opt)
+    w = A(np.concatenate([W0, W0[:5]]).reshape(3, 4))
+    for k in range(3):
+        upd(0, A((np.concatenate([G0, G0[:5]]) * np.float32(k + 1)).reshape(3, 4)), w)
+    return [w, upd.states[0]]
+
+
 CASES = {
+    "group_adagrad": _group_adagrad,
     "sgd": _sgd, "sgd_mom": _sgd_mom, "nag_out": _nag_out, "nag_inplace": _nag_inplace,
     "adam": _adam, "adamw": _adamw, "rmsprop": _rmsprop, "rmspropalex": _rmspropalex,
     "ftrl": _ftrl, "ftml": _ftml, "signsgd": _signsgd, "signum": _signum, "lamb": _lamb,

@@ -30,8 +30,8 @@ from ._half import half_bits, load
 
 __all__ = [
     "KERNELS", "Kernel", "adadelta", "adagrad", "adam", "adamax", "adamw", "dcasgd", "ftml",
-    "ftrl", "lamb_apply", "lamb_moments", "nadam", "nag_mom", "rmsprop", "rmspropalex", "sgd",
-    "sgd_mom", "sgld", "signsgd", "signum", "sumsq", "test_update",
+    "ftrl", "group_adagrad", "lamb_apply", "lamb_moments", "nadam", "nag_mom", "rmsprop",
+    "rmspropalex", "sgd", "sgd_mom", "sgld", "signsgd", "signum", "sumsq", "test_update",
 ]
 
 _AT = {"cache": True, "inline": "always", "fastmath": False}
@@ -787,3 +787,46 @@ def _sumsq_par(x):
 
 
 sumsq = _pair("sumsq", _sumsq_ser, _sumsq_par)
+
+# --------------------------------------------------------------------------- GroupAdaGrad
+# Row-wise AdaGrad on a 2-D weight (rows x cols, flat): one history value per row.
+# sc = (lr, rescale, clip, eps, number of columns)
+
+
+@numba.njit(**_AT)
+def _group_adagrad_row(r, cols, w, g, h, w16, st, p):
+    lr, rs, c, eps, ncols = p
+    base = r * cols
+    acc = lr - lr  # zero of the compute dtype
+    for j in range(cols):
+        gj = _clip(load(g, base + j) * rs, c)
+        acc += gj * gj
+    hr = h[r] + acc / ncols
+    h[r] = hr
+    div = np.sqrt(hr + eps)
+    for j in range(cols):
+        gj = _clip(load(g, base + j) * rs, c)
+        _store(w, w16, st, base + j, w[base + j] - lr * gj / div)
+
+
+@numba.njit(**_SER)
+def _group_adagrad_ser(w, g, h, w16, sc):
+    p = to_fixed_tuple(sc, 5)
+    st = w16.size > 0
+    rows = h.size
+    cols = w.size // rows if rows else 0
+    for r in range(rows):
+        _group_adagrad_row(r, cols, w, g, h, w16, st, p)
+
+
+@numba.njit(**_PAR)
+def _group_adagrad_par(w, g, h, w16, sc):
+    p = to_fixed_tuple(sc, 5)
+    st = w16.size > 0
+    rows = h.size
+    cols = w.size // rows if rows else 0
+    for r in prange(rows):
+        _group_adagrad_row(r, cols, w, g, h, w16, st, p)
+
+
+group_adagrad = _pair("group_adagrad", _group_adagrad_ser, _group_adagrad_par)

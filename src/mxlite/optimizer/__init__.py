@@ -7,11 +7,13 @@ index, ``Optimizer.register`` adds your own.  Every built-in keeps a readable Nu
 
 from __future__ import annotations
 
-from . import optimizer, updater
+from .. import ndarray as _nd
+from . import contrib, optimizer, updater
 from .adadelta import AdaDelta
 from .adagrad import AdaGrad
 from .adam import Adam, AdamState, AdamW
 from .adamax import Adamax
+from .contrib import GroupAdaGrad
 from .dcasgd import DCASGD
 from .ftml import FTML
 from .ftrl import Ftrl
@@ -29,10 +31,39 @@ from .test import Test
 from .updater import Updater, get_updater
 
 create_optimizer = Optimizer.create_optimizer
+NDabs = _nd.abs  # MXNet's mxnet.optimizer re-exports ndarray.abs under this name
 
 __all__ = [
-    "DCASGD", "FTML", "LAMB", "LARS", "LBSGD", "NAG", "SGD", "SGLD", "AdaDelta", "AdaGrad",
-    "Adam", "AdamState", "AdamW", "Adamax", "Ftrl", "FusedOptimizer", "Nadam", "Optimizer",
-    "RMSProp", "Signum", "Test", "Updater", "ccSGD", "create", "create_optimizer",
-    "get_updater", "optimizer", "register", "updater",
+    "DCASGD",
+    "FTML",
+    "LAMB",
+    "LARS",
+    "LBSGD",
+    "NAG",
+    "SGD",
+    "SGLD",
+    "AdaDelta",
+    "AdaGrad",
+    "Adam",
+    "AdamState",
+    "AdamW",
+    "Adamax",
+    "Ftrl",
+    "FusedOptimizer",
+    "GroupAdaGrad",
+    "NDabs",
+    "Nadam",
+    "Optimizer",
+    "RMSProp",
+    "Signum",
+    "Test",
+    "Updater",
+    "ccSGD",
+    "contrib",
+    "create",
+    "create_optimizer",
+    "get_updater",
+    "optimizer",
+    "register",
+    "updater",
 ]
