@@ -287,7 +287,8 @@ def ops_golden():
         return [w, upd.states[0]]
 
     cases = [group_adagrad, sgd, sgd_mom, nag_out, nag_inplace, adam, adamw, rmsprop,
-             rmspropalex, ftrl, ftml, signsgd, signum, lamb, mp_sgd_mom, multi_sgd_mom, multi_lars, multi_sum_sq]
+             rmspropalex, ftrl, ftml, signsgd, signum, lamb, mp_sgd_mom, multi_sgd_mom,
+             multi_lars, multi_sum_sq]
     results = {f.__name__: [o.asnumpy().astype(np.float64).tolist() for o in f()]
                for f in cases}
     return {"mxnet_version": mx.__version__, "w0": w0.tolist(), "g0": g0.tolist(),
