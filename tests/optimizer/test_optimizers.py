@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mxlite as mx
+from mxlite.kernels import optimizer as kops
 
 # id -> (registered name, constructor kwargs); every built-in and its main variants
 OPTIMIZERS = {
@@ -379,3 +380,35 @@ def test_dcasgd_momentum_works():
     np.testing.assert_allclose(mom.asnumpy(), [0.9 * -0.1 + d2] * 2, rtol=1e-6)
     np.testing.assert_allclose(w.asnumpy(), [0.9 - 0.09 + d2, 1.9 - 0.09 + d2], rtol=1e-6)
     np.testing.assert_allclose(prev.asnumpy(), [0.9, 1.9], rtol=1e-6)
+
+
+@pytest.mark.parametrize("opt_id", ["sgd", "sgd_momentum", "adam", "adamw"])
+@pytest.mark.parametrize("n", [7, 20000], ids=["tiny", "group-over-threshold"])
+def test_multi_tensor_kernel_matches_per_tensor_calls(opt_id, n):
+    """The list form runs one multi-tensor kernel (serial, or spread over threads when the
+    group is large) and gives bit-identical results to tensor-by-tensor updates."""
+    rng = np.random.default_rng(5)
+    shapes = [(n,), (n // 2 + 1,), (3, n // 3 + 1)]
+    w0 = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    gs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    results = []
+    for list_form in (True, False):
+        opt, _ = make(opt_id, wd=0.01)
+        upd = mx.optimizer.get_updater(opt)
+        ws = [mx.nd.array(w) for w in w0]
+        for _ in range(3):
+            g_nd = [mx.nd.array(g) for g in gs]
+            if list_form:
+                upd([0, 1, 2], g_nd, ws)
+            else:
+                for i in range(3):
+                    upd(i, g_nd[i], ws[i])
+        results.append([w.asnumpy() for w in ws])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
+    name = {"sgd": "sgd", "sgd_momentum": "sgd_mom"}.get(opt_id, opt_id)
+    multi = kops.MULTI_KERNELS[name]
+    used = multi.parallel if 3 * n > kops.PARALLEL_THRESHOLD else multi.serial
+    assert used.signatures, "the multi-tensor kernel was not used"
+    for dispatcher in multi.dispatchers:
+        assert len(dispatcher.signatures) <= 2  # float32 and float64 only

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.extending import intrinsic
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from . import PARALLEL_THRESHOLD
 from ._half import half_bits, load
 
 __all__ = [
-    "KERNELS", "Kernel", "adadelta", "adagrad", "adam", "adamax", "adamw", "dcasgd", "ftml",
+    "KERNELS", "MULTI_KERNELS", "Kernel", "MultiKernel", "adadelta", "adagrad", "adam", "adamax", "adamw", "dcasgd", "ftml",
     "ftrl", "group_adagrad", "lamb_apply", "lamb_moments", "nadam", "nag_mom", "rmsprop",
     "rmspropalex", "sgd", "sgd_mom", "sgld", "signsgd", "signum", "sumsq", "test_update",
 ]
@@ -830,3 +831,134 @@ def _group_adagrad_par(w, g, h, w16, sc):
 
 
 group_adagrad = _pair("group_adagrad", _group_adagrad_ser, _group_adagrad_par)
+
+# --------------------------------------------------------------------------- multi-tensor
+# One call updates a whole group of small tensors (the updater's list form), so the per-tensor
+# cost is a few table entries instead of a kernel dispatch.  Tensors are passed as tables of
+# data addresses (uintp), one table per role (weight, gradient, each state), plus their sizes;
+# ``like`` is an empty array of the compute dtype and ``sc`` holds one row of scalars per
+# tensor.  The parallel variant spreads the tensors over the threads.
+
+
+@intrinsic
+def _as_ptr(typingctx, addr, like):
+    """``CPointer(like.dtype)`` from an integer address."""
+    sig = types.CPointer(like.dtype)(addr, like)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+    return sig, codegen
+
+
+@numba.njit(**_AT)
+def _view(table, t, n, like):
+    return numba.carray(_as_ptr(table[t], like), n)
+
+
+@numba.njit(**_SER)
+def _sgd_multi_ser(wp, gp, sizes, like, e16, sc):
+    for t in range(sizes.size):
+        n = sizes[t]
+        w, g, p = _view(wp, t, n, like), _view(gp, t, n, like), to_fixed_tuple(sc[t], 4)
+        for i in range(n):
+            _sgd_at(i, w, g, e16, False, p)
+
+
+@numba.njit(**_PAR)
+def _sgd_multi_par(wp, gp, sizes, like, e16, sc):
+    for t in prange(sizes.size):
+        n = sizes[t]
+        w, g, p = _view(wp, t, n, like), _view(gp, t, n, like), to_fixed_tuple(sc[t], 4)
+        for i in range(n):
+            _sgd_at(i, w, g, e16, False, p)
+
+
+@numba.njit(**_SER)
+def _sgd_mom_multi_ser(wp, gp, mp, sizes, like, e16, sc):
+    for t in range(sizes.size):
+        n = sizes[t]
+        w, g, m = _view(wp, t, n, like), _view(gp, t, n, like), _view(mp, t, n, like)
+        p = to_fixed_tuple(sc[t], 5)
+        for i in range(n):
+            _sgd_mom_at(i, w, g, m, e16, False, p)
+
+
+@numba.njit(**_PAR)
+def _sgd_mom_multi_par(wp, gp, mp, sizes, like, e16, sc):
+    for t in prange(sizes.size):
+        n = sizes[t]
+        w, g, m = _view(wp, t, n, like), _view(gp, t, n, like), _view(mp, t, n, like)
+        p = to_fixed_tuple(sc[t], 5)
+        for i in range(n):
+            _sgd_mom_at(i, w, g, m, e16, False, p)
+
+
+@numba.njit(**_SER)
+def _adam_multi_ser(wp, gp, mp, vp, sizes, like, e16, sc):
+    for t in range(sizes.size):
+        n = sizes[t]
+        w, g = _view(wp, t, n, like), _view(gp, t, n, like)
+        m, v = _view(mp, t, n, like), _view(vp, t, n, like)
+        p = to_fixed_tuple(sc[t], 9)
+        for i in range(n):
+            _adam_at(i, w, g, m, v, e16, False, p)
+
+
+@numba.njit(**_PAR)
+def _adam_multi_par(wp, gp, mp, vp, sizes, like, e16, sc):
+    for t in prange(sizes.size):
+        n = sizes[t]
+        w, g = _view(wp, t, n, like), _view(gp, t, n, like)
+        m, v = _view(mp, t, n, like), _view(vp, t, n, like)
+        p = to_fixed_tuple(sc[t], 9)
+        for i in range(n):
+            _adam_at(i, w, g, m, v, e16, False, p)
+
+
+@numba.njit(**_SER)
+def _adamw_multi_ser(wp, gp, mp, vp, sizes, like, e16, sc):
+    for t in range(sizes.size):
+        n = sizes[t]
+        w, g = _view(wp, t, n, like), _view(gp, t, n, like)
+        m, v = _view(mp, t, n, like), _view(vp, t, n, like)
+        p = to_fixed_tuple(sc[t], 10)
+        for i in range(n):
+            _adamw_at(i, w, g, m, v, e16, False, p)
+
+
+@numba.njit(**_PAR)
+def _adamw_multi_par(wp, gp, mp, vp, sizes, like, e16, sc):
+    for t in prange(sizes.size):
+        n = sizes[t]
+        w, g = _view(wp, t, n, like), _view(gp, t, n, like)
+        m, v = _view(mp, t, n, like), _view(vp, t, n, like)
+        p = to_fixed_tuple(sc[t], 10)
+        for i in range(n):
+            _adamw_at(i, w, g, m, v, e16, False, p)
+
+
+class MultiKernel:
+    """A serial/parallel pair of a multi-tensor loop; parallel once the group is large."""
+
+    __slots__ = ("name", "parallel", "serial")
+
+    def __init__(self, name, serial, parallel):
+        self.name, self.serial, self.parallel = name, serial, parallel
+
+    def __call__(self, *args, total=0):
+        if total >= PARALLEL_THRESHOLD:
+            return self.parallel(*args)
+        return self.serial(*args)
+
+    @property
+    def dispatchers(self):
+        return (self.serial, self.parallel)
+
+
+MULTI_KERNELS = {
+    "sgd": MultiKernel("sgd_multi", _sgd_multi_ser, _sgd_multi_par),
+    "sgd_mom": MultiKernel("sgd_mom_multi", _sgd_mom_multi_ser, _sgd_mom_multi_par),
+    "adam": MultiKernel("adam_multi", _adam_multi_ser, _adam_multi_par),
+    "adamw": MultiKernel("adamw_multi", _adamw_multi_ser, _adamw_multi_par),
+}

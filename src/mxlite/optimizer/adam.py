@@ -11,7 +11,6 @@ from ..kernels import optimizer as K
 from ..ndarray import zeros
 from .optimizer import (
     FusedOptimizer,
-    bias_power,
     check_nonnegative,
     check_unit_interval,
     clip_ref,
@@ -88,12 +87,13 @@ class Adam(FusedOptimizer):
 
     def _hyper(self, index):
         t = self._index_update_count[index]
-        lr = self._get_lr(index)
-        lr *= math.sqrt(1.0 - bias_power(self.beta2, t)) / (1.0 - bias_power(self.beta1, t))
+        b1, b2 = self.beta1, self.beta2
+        lr = self._get_lr(index) * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         return AdamHyper(lr, self._get_wd(index), self.rescale_grad, self._clip(),
-                         self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2, self.epsilon)
+                         b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon)
 
     _kernel = K.adam
+    _multi = {2: "adam"}
 
     def _reference(self, index, w, g, arrays, hp):
         m, v = arrays
@@ -138,13 +138,13 @@ class AdamW(Adam):
 
     def _hyper(self, index):
         t = self._index_update_count[index]
-        eta = self._get_lr(index)
-        eta *= math.sqrt(1.0 - bias_power(self.beta2, t)) / (1.0 - bias_power(self.beta1, t))
+        eta = self._get_lr(index) * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
         return AdamWHyper(1.0, eta, self._get_wd(index), self.rescale_grad, self._clip(),
                           self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2,
                           self.epsilon)
 
     _kernel = K.adamw
+    _multi = {2: "adamw"}
 
     def _reference(self, index, w, g, arrays, hp):
         m, v = arrays

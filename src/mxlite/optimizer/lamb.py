@@ -74,7 +74,7 @@ class LAMB(FusedOptimizer):
     def create_state(self, index, weight):
         return _moments(weight)
 
-    def _update_group(self, indices, weights, grads, states, mp, fused):
+    def _update_group(self, indices, weights, grads, states, mp, fused, chunk=None):
         # MXNet's multi-tensor LAMB counts and reads the learning rate index by index
         from .optimizer import check_arrays
 

@@ -91,16 +91,25 @@ class LARS(SGD):
                     self.wd_mult[name] = float(attr[name]["__wd_mult__"])
         self.wd_mult.update(args_wd_mult)
 
-    def _dispatch(self, index, weight, grad, state, mp, fused):
+    _multi = None  # each tensor has its own LARS learning rate and norms
+
+    def _dispatch(self, index, weight, grad, state, mp, fused, chunk=None):
         if not isinstance(index, (list, tuple)):
             index, weight, grad, state = [index], [weight], [grad], [state]
-        super()._dispatch(index, weight, grad, state, mp, fused)
+        super()._dispatch(index, weight, grad, state, mp, fused, chunk)
 
-    def _update_group(self, indices, weights, grads, states, mp, fused):
+    def _update_group(self, indices, weights, grads, states, mp, fused, chunk=None):
         from .optimizer import check_arrays
 
         for w, g in zip(weights, grads, strict=True):
             check_arrays(w, g)
+        step = chunk or len(indices) or 1
+        for start in range(0, len(indices), step):
+            end = start + step
+            self._lars_chunk(indices[start:end], weights[start:end], grads[start:end],
+                             states[start:end], mp, fused)
+
+    def _lars_chunk(self, indices, weights, grads, states, mp, fused):
         self._update_count(indices)
         lrs = self._get_lrs(indices)
         wds = self._get_wds(indices)

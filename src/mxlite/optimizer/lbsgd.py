@@ -118,7 +118,7 @@ class LBSGD(FusedOptimizer):
         return total, num
 
     # ------------------------------------------------------------------ update
-    def _dispatch(self, index, weight, grad, state, mp, fused):
+    def _dispatch(self, index, weight, grad, state, mp, fused, chunk=None):
         if isinstance(index, (list, tuple)):
             for i, w, g, s in zip(index, weight, grad, state, strict=True):
                 self._dispatch(i, w, g, s, mp, fused)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from operator import is_ as _is
 from typing import Any
 
 import numpy as np
@@ -375,6 +376,13 @@ def _flat(a: np.ndarray) -> np.ndarray:
 
 
 _EMPTY16 = np.empty(0, dtype=np.uint16)
+_EMPTY32 = np.empty(0, dtype=np.float32)
+_EMPTY64 = np.empty(0, dtype=np.float64)
+
+
+def _addresses(arrays) -> np.ndarray:
+    """Table of the data addresses of C-contiguous arrays (the caller keeps them alive)."""
+    return np.array([a.__array_interface__["data"][0] for a in arrays], dtype=np.uintp)
 
 
 class FusedOptimizer(Optimizer):
@@ -396,6 +404,14 @@ class FusedOptimizer(Optimizer):
         self._dispatch(index, weight, grad, state, False, True)
 
     def update_multi_precision(self, index, weight, grad, state):
+        if type(self).update is not FusedOptimizer.update:
+            # a subclass customized update(): route through it, as MXNet's base class does
+            if isinstance(index, (list, tuple)):
+                for i, w, g, s in zip(index, weight, grad, state, strict=True):
+                    Optimizer.update_multi_precision(self, i, w, g, s)
+            else:
+                Optimizer.update_multi_precision(self, index, weight, grad, state)
+            return
         first = weight[0] if isinstance(index, (list, tuple)) else weight
         mp = self.multi_precision and first.dtype == np.float16
         self._dispatch(index, weight, grad, state, mp, True)
@@ -406,35 +422,130 @@ class FusedOptimizer(Optimizer):
         mp = self.multi_precision and first.dtype == np.float16
         self._dispatch(index, weight, grad, state, mp, False)
 
+    def _updater_call(self, indices, weights, grads, states):
+        """The Updater's list form for one same-dtype group: MXNet's bookkeeping (indices
+        counted ``aggregate_num`` at a time) with as few kernel calls as possible.  Returns
+        False when a subclass customizes ``update`` (the Updater then goes the MXNet way)."""
+        cls = type(self)
+        if (cls.update is not FusedOptimizer.update
+                or cls.update_multi_precision is not FusedOptimizer.update_multi_precision):
+            return False
+        mp = self.multi_precision and weights[0].dtype == np.float16
+        self._dispatch(indices, weights, grads, states, mp, True, chunk=self.aggregate_num)
+        return True
+
     # ------------------------------------------------------------------ machinery
-    def _dispatch(self, index, weight, grad, state, mp, fused):
+    def _dispatch(self, index, weight, grad, state, mp, fused, chunk=None):
         if isinstance(index, (list, tuple)):
             if not (len(index) == len(weight) == len(grad) == len(state)):
                 raise ValueError(
                     f"index, weight, grad and state lists differ in length: {len(index)}, "
                     f"{len(weight)}, {len(grad)}, {len(state)}"
                 )
-            self._update_group(list(index), list(weight), list(grad), list(state), mp, fused)
+            self._update_group(list(index), list(weight), list(grad), list(state), mp, fused,
+                               chunk)
         else:
             check_arrays(weight, grad)
             self._update_count(index)
             hp = self._hyper(index)
             self._apply(index, weight, grad, state, hp, mp, fused)
 
-    def _update_group(self, indices, weights, grads, states, mp, fused):
-        """A list of tensors: aggregating optimizers (``aggregate_num > 0``) count all of them
-        and then read the learning rates, as MXNet's multi-tensor path; others go one by one."""
+    def _update_group(self, indices, weights, grads, states, mp, fused, chunk=None):
+        """A list of tensors.  Aggregating optimizers (``aggregate_num > 0``) count a chunk of
+        indices (all of them, or ``chunk`` at a time as MXNet's Updater hands them over) before
+        reading its learning rates, as MXNet's multi-tensor path; others go index by index."""
         for w, g in zip(weights, grads, strict=True):
             check_arrays(w, g)
         if self.aggregate_num > 0:
-            self._update_count(indices)
-            hps = self._hyper_group(indices)
-            for i, w, g, s, hp in zip(indices, weights, grads, states, hps, strict=True):
-                self._apply(i, w, g, s, hp, mp, fused)
+            step = chunk or len(indices) or 1
+            hps = []
+            for start in range(0, len(indices), step):
+                part = indices[start:start + step]
+                self._update_count(part)
+                hps.extend(self._hyper_group(part))
         else:
-            for i, w, g, s in zip(indices, weights, grads, states, strict=True):
+            hps = []
+            for i in indices:
                 self._update_count(i)
-                self._apply(i, w, g, s, self._hyper(i), mp, fused)
+                hps.append(self._hyper(i))
+        if fused and not mp and self._multi and len(indices) > 1:
+            if self._apply_multi(indices, weights, grads, states, hps):
+                return
+        for i, w, g, s, hp in zip(indices, weights, grads, states, hps, strict=True):
+            self._apply(i, w, g, s, hp, mp, fused)
+
+    #: number of state arrays -> multi-tensor kernel name (``kernels.optimizer.MULTI_KERNELS``)
+    _multi: dict | None = None
+
+    def _apply_multi(self, indices, weights, grads, states, hps) -> bool:
+        """One multi-tensor kernel call for the small tensors of a group; the large ones get
+        their own (multi-threaded) kernel call.  False (nothing done) when the group does not
+        qualify: mixed or float16 dtypes, non-contiguous arrays, mixed state layouts."""
+        from ..kernels import optimizer as K
+
+        dtype = weights[0]._data.dtype
+        if dtype != np.float32 and dtype != np.float64:
+            return False
+        arrays = [self._arrays(s) for s in states]
+        k = len(arrays[0])
+        name = self._multi.get(k)
+        if name is None:
+            return False
+        for w, g, arrs in zip(weights, grads, arrays, strict=True):
+            wd, gd = w._data, g._data
+            if wd.dtype != dtype or not (wd.flags.c_contiguous and gd.flags.c_contiguous):
+                return False
+            if len(arrs) != k:
+                return False
+            for a in arrs:
+                if a.dtype != dtype or not a.flags.c_contiguous:
+                    return False
+        small = []
+        threshold = K.PARALLEL_THRESHOLD
+        for t, w in enumerate(weights):
+            if w._data.size >= threshold:
+                self._apply(indices[t], w, grads[t], states[t], hps[t], False, True)
+            else:
+                small.append(t)
+        if not small:
+            return True
+        if len(small) == 1:
+            t = small[0]
+            self._apply(indices[t], weights[t], grads[t], states[t], hps[t], False, True)
+            return True
+        width = self._multi_width.get(k)
+        if width is None:
+            sc = np.array([hps[t] for t in small], dtype=dtype)
+        else:
+            sc = np.array([hps[t][:width] for t in small], dtype=dtype)
+        key = tuple(indices[t] for t in small)
+        tables = [self._table(key, "w", [weights[t]._data for t in small]),
+                  self._table(key, "g", [grads[t]._data for t in small])]
+        for j in range(k):
+            tables.append(self._table(key, j, [arrays[t][j] for t in small]))
+        sizes = np.array([weights[t]._data.size for t in small], dtype=np.int64)
+        like = _EMPTY32 if dtype == np.float32 else _EMPTY64
+        K.MULTI_KERNELS[name](*tables, sizes, like, _EMPTY16, sc, total=int(sizes.sum()))
+        return True
+
+    #: number of state arrays -> how many leading ``_hyper`` values the multi kernel reads
+    _multi_width: dict = {}
+
+    def _table(self, key, role, arrays) -> np.ndarray:
+        """Address table of ``arrays``, reused while the very same arrays come back (they are
+        kept referenced meanwhile, so their buffers cannot move or be freed)."""
+        cache = self.__dict__.setdefault("_tables", {})
+        hit = cache.get((key, role))
+        if hit is not None and len(hit[0]) == len(arrays) and all(map(_is, hit[0], arrays)):
+            return hit[1]
+        table = _addresses(arrays)
+        cache[(key, role)] = (arrays, table)
+        return table
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_tables", None)  # address tables of the last call: not part of the state
+        return state
 
     def _hyper_group(self, indices):
         return [self._hyper(i) for i in indices]
@@ -455,7 +566,7 @@ class FusedOptimizer(Optimizer):
             return ()
         if isinstance(state, NDArray):
             return (state._data,)
-        return tuple(s._data for s in state)
+        return tuple([s._data for s in state])
 
     def _split_mp(self, state):
         if self._master_first:

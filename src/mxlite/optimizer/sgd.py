@@ -81,6 +81,9 @@ class SGD(_MomentumFirst):
     [0.8999999761581421, 1.899999976158142]
     """
 
+    _multi = {0: "sgd", 1: "sgd_mom"}
+    _multi_width = {0: 4}
+
     def __init__(self, momentum=0.0, lazy_update=True, **kwargs):
         check_nonnegative("momentum", momentum)
         super().__init__(**kwargs)

@@ -21,7 +21,7 @@ import numpy as np
 from ..base import MXNetError
 from ..context import Context
 from ..ndarray import NDArray
-from .optimizer import _REGISTRY, Optimizer, check_arrays
+from .optimizer import _REGISTRY, FusedOptimizer, Optimizer, check_arrays
 
 __all__ = ["STATE_TYPES", "Updater", "get_updater"]
 
@@ -61,9 +61,11 @@ class Updater:
                 )
         else:
             indices, grads, weights = [index], [grad], [weight]
-        for w, g in zip(weights, grads, strict=True):
-            check_arrays(w, g)
         opt = self.optimizer
+        fused = isinstance(opt, FusedOptimizer)
+        if not fused:  # built-ins check every pair themselves
+            for w, g in zip(weights, grads, strict=True):
+                check_arrays(w, g)
         if weights and isinstance(weights[0], NDArray):
             opt._set_current_context(weights[0].context.device_id)
         states = self.states
@@ -71,11 +73,37 @@ class Updater:
             if isinstance(idx, bytes):
                 idx = indices[i] = idx.decode()
             if idx not in states:
+                if fused:
+                    check_arrays(weights[i], grads[i])
                 states[idx] = opt.create_state_multi_precision(idx, weights[i])
                 self.states_synced[idx] = True
             elif not self.states_synced[idx]:
                 states[idx] = self.sync_state_context(states[idx], weights[i].context)
                 self.states_synced[idx] = True
+        if fused:
+            members_all = list(zip(indices, weights, grads, strict=True))
+            if opt.aggregate_num > 0:  # MXNet groups by dtype, then aggregates
+                groups: dict = {}
+                for m in members_all:
+                    groups.setdefault(m[1]._data.dtype, []).append(m)
+                parts = list(groups.values())
+            elif len({w._data.dtype for w in weights}) <= 1:
+                parts = [members_all]
+            else:  # mixed dtypes: index by index, in order, as MXNet
+                parts = [[m] for m in members_all]
+            for members in parts:
+                idx = [c[0] for c in members]
+                ws = [c[1] for c in members]
+                gs = [c[2] for c in members]
+                if opt._updater_call(idx, ws, gs, [states[i] for i in idx]):
+                    continue
+                self._mxnet_way(idx, ws, gs)
+            return
+        self._mxnet_way(indices, weights, grads)
+
+    def _mxnet_way(self, indices, weights, grads):
+        """MXNet's Updater: aggregate_num tensors per call for aggregating optimizers."""
+        opt, states = self.optimizer, self.states
         if self.aggregate_updates:
             groups: dict = {}
             for i, w, g in zip(indices, weights, grads, strict=True):
