@@ -313,3 +313,27 @@ def test_fluent_methods_name_like_mxnet():
     assert x.swapaxes(0, 1).attr("dim2") == "1"
     y = x.reshape((0, -1)).transpose().sum(axis=0).astype("float64")
     assert y.infer_type(x="float32")[1] == [np.float64]
+
+
+LEGACY_BN = {
+    "nodes": [
+        {"op": "null", "param": {}, "name": "data", "inputs": [], "backward_source_id": -1},
+        {"op": "null", "param": {}, "name": "bn_gamma", "inputs": [], "backward_source_id": -1},
+        {"op": "null", "param": {}, "name": "bn_beta", "inputs": [], "backward_source_id": -1},
+        {"op": "BatchNorm", "param": {"eps": "0.001", "fix_gamma": "True", "momentum": "0.9",
+                                      "use_global_stats": "False"},
+         "name": "bn", "inputs": [[0, 0], [1, 0], [2, 0]], "backward_source_id": -1},
+    ],
+    "arg_nodes": [0, 1, 2],
+    "heads": [[3, 0]],
+}
+
+
+def test_load_pre_0_9_json_creates_implicit_auxiliary_states():
+    sym = mx.sym.load_json(json.dumps(LEGACY_BN))
+    assert sym.list_arguments() == ["data", "bn_gamma", "bn_beta"]
+    assert sym.list_auxiliary_states() == ["bn_moving_mean", "bn_moving_var"]
+    assert sym.attr_dict()["bn_moving_var"] == {"__init__": '["one", {}]'}
+    modern = dict(LEGACY_BN, attrs={"mxnet_version": ["int", 10901]})
+    with pytest.raises(MXNetError, match="3 inputs, expected 5"):
+        mx.sym.load_json(json.dumps(modern))

@@ -948,6 +948,8 @@ def load_json(json_str: str) -> Symbol:
         heads = graph["heads"]
     except (ValueError, KeyError, TypeError) as err:
         raise MXNetError(f"load_json: not a symbol JSON ({err})") from None
+    version = (graph.get("attrs") or {}).get("mxnet_version", ["int", 0])
+    legacy = int(version[1]) < 900 if isinstance(version, list) and len(version) == 2 else True
     built: list[_Node] = []
     for i, spec in enumerate(raw_nodes):
         opname = spec.get("op", "null")
@@ -978,7 +980,13 @@ def load_json(json_str: str) -> Symbol:
         except MXNetError as err:
             raise MXNetError(f"load_json: node {name!r}: {err}") from None
         node = _Node(op, name, {**extra, **{k: str(v) for k, v in raw.items()}}, inputs, params)
-        expected = node.nargs + len(op.aux_states(params))
+        aux_names = op.aux_states(params)
+        if legacy and aux_names and len(inputs) == node.nargs:
+            # files written before MXNet 0.9 leave auxiliary states implicit: create them
+            for aux in aux_names:
+                var_attrs = {"__init__": op.aux_inits[aux]} if aux in op.aux_inits else {}
+                inputs.append((_Node(None, f"{name}_{aux}", var_attrs, []), 0))
+        expected = node.nargs + len(aux_names)
         if len(inputs) != expected:
             raise MXNetError(
                 f"load_json: node {name!r} ({opname}) has {len(inputs)} inputs, expected "
