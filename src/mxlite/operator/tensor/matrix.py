@@ -1,0 +1,114 @@
+"""Matrix products: ``dot`` and ``batch_dot``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import Operator, Param, ShapeError, register
+
+__all__: list[str] = []
+
+
+# ---------------------------------------------------------------------- matrix products
+def _dot_shapes(p, a, b, batch: bool):
+    a = tuple(a)
+    b = tuple(b)
+    if batch:
+        if len(a) != 3 or len(b) != 3 or a[0] != b[0]:
+            raise ShapeError(f"batch_dot: operands must be 3-D with equal batch size, got "
+                             f"{a} and {b}")
+        m, k = (a[2], a[1]) if p.transpose_a else (a[1], a[2])
+        k2, n = (b[2], b[1]) if p.transpose_b else (b[1], b[2])
+        if k != k2:
+            raise ShapeError(f"batch_dot: inner dimensions differ for {a} and {b} "
+                             f"(transpose_a={p.transpose_a}, transpose_b={p.transpose_b})")
+        return (a[0], m, n)
+    ka, ra = (a[0], a[1:]) if p.transpose_a else (a[-1], a[:-1])
+    kb, rb = (b[-1], b[:-1]) if p.transpose_b else (b[0], b[1:])
+    if ka != kb:
+        raise ShapeError(f"dot: inner dimensions differ for {a} and {b} "
+                         f"(transpose_a={p.transpose_a}, transpose_b={p.transpose_b})")
+    out = ra + rb
+    return out if out else (1,)
+
+
+class _DotBase(Operator):
+    params = {
+        "transpose_a": Param("bool", False),
+        "transpose_b": Param("bool", False),
+        "forward_stype": Param("str", None, choices=(None, "default"), optional=True),
+    }
+    batch = False
+
+    def arguments(self, p):
+        return ["lhs", "rhs"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        a, b = in_shapes
+        if a is None or b is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [_dot_shapes(p, a, b, self.batch)], aux_shapes
+
+
+def _as_2d(x, transpose: bool, lead: bool):
+    """View an N-d dot operand as a matrix (MXNet transposes N-d operands as 2-d reshapes)."""
+    if lead:  # lhs: (..., K)
+        m = x.reshape(-1, x.shape[-1]) if not transpose else x.reshape(x.shape[0], -1).T
+    else:  # rhs: (K, ...)
+        m = x.reshape(x.shape[0], -1) if not transpose else x.reshape(-1, x.shape[-1]).T
+    return m
+
+
+@register
+class Dot(_DotBase):
+    """``dot(lhs, rhs)``: contracts the last axis of ``lhs`` with the first of ``rhs``
+    (``transpose_a``/``transpose_b`` transpose 2-D operands first)."""
+
+    name = "dot"
+
+    def forward(self, p, inputs, aux, is_train):
+        a, b = inputs
+        out_shape = _dot_shapes(p, a.shape, b.shape, False)
+        out = _as_2d(a, p.transpose_a, True) @ _as_2d(b, p.transpose_b, False)
+        return [np.asarray(out, dtype=a.dtype).reshape(out_shape)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        a, b = inputs
+        am = _as_2d(a, p.transpose_a, True)
+        bm = _as_2d(b, p.transpose_b, False)
+        g = out_grads[0].reshape(am.shape[0], bm.shape[1])
+        ga = g @ bm.T
+        gb = am.T @ g
+        if p.transpose_a:
+            ga = ga.T
+        if p.transpose_b:
+            gb = gb.T
+        return [ga.reshape(a.shape).astype(a.dtype), gb.reshape(b.shape).astype(b.dtype)]
+
+
+@register
+class BatchDot(_DotBase):
+    """``batch_dot``: ``out[i] = op(lhs[i]) @ op(rhs[i])`` for 3-D operands."""
+
+    name = "batch_dot"
+    batch = True
+
+    def forward(self, p, inputs, aux, is_train):
+        a, b = inputs
+        _dot_shapes(p, a.shape, b.shape, True)
+        am = a.transpose(0, 2, 1) if p.transpose_a else a
+        bm = b.transpose(0, 2, 1) if p.transpose_b else b
+        return [np.matmul(am, bm).astype(a.dtype)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        a, b = inputs
+        g = out_grads[0]
+        am = a.transpose(0, 2, 1) if p.transpose_a else a
+        bm = b.transpose(0, 2, 1) if p.transpose_b else b
+        ga = np.matmul(g, bm.transpose(0, 2, 1))
+        gb = np.matmul(am.transpose(0, 2, 1), g)
+        if p.transpose_a:
+            ga = ga.transpose(0, 2, 1)
+        if p.transpose_b:
+            gb = gb.transpose(0, 2, 1)
+        return [np.ascontiguousarray(ga, dtype=a.dtype), np.ascontiguousarray(gb, dtype=b.dtype)]

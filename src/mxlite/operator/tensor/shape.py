@@ -1,0 +1,630 @@
+"""Shape and layout operators: ``Reshape``, ``Flatten``, ``Concat``, ``SliceChannel``,
+``transpose``, ``expand_dims``, ``slice``, ``slice_axis``, ``SwapAxis``, ``flip``, ``squeeze``,
+``tile``, ``repeat``, ``stack``, ``broadcast_to``/``broadcast_axis``/``broadcast_like``,
+``reshape_like``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...base import MXNetError
+from ...ndarray.ndarray import infer_reshape
+from ..registry import Operator, Param, ShapeError, register
+from ._common import _axis, _shape_list, _sum_to
+
+__all__: list[str] = []
+
+
+# ---------------------------------------------------------------------- shape manipulation
+@register
+class Reshape(Operator):
+    """Reshape with MXNet's codes 0 (copy dim), -1 (infer), -2 (copy rest), -3 (merge two),
+    -4 (split one into the next two); ``reverse`` applies the codes from the right."""
+
+    name = "Reshape"
+    aliases = ("reshape",)
+    params = {
+        "shape": Param("shape", ()),
+        "reverse": Param("bool", False),
+        "target_shape": Param("shape", ()),
+        "keep_highest": Param("bool", False),
+    }
+
+    def _target(self, p, src):
+        if p.shape:
+            return infer_reshape(src, p.shape, p.reverse)
+        if p.target_shape:  # legacy parameter: 0 means infer
+            tgt = list(p.target_shape)
+            if p.keep_highest:
+                tgt = [src[0], *tgt]
+            known = int(np.prod([t for t in tgt if t != 0]))
+            tgt = [int(np.prod(src)) // known if t == 0 else t for t in tgt]
+            return infer_reshape(src, tgt)
+        raise MXNetError("Reshape: parameter 'shape' is required")
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        if in_shapes[0] is None:
+            return in_shapes, [None], aux_shapes
+        try:
+            out = self._target(p, tuple(in_shapes[0]))
+        except MXNetError as err:
+            raise ShapeError(f"{err} (input shape {tuple(in_shapes[0])})") from None
+        return in_shapes, [out], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [x.reshape(self._target(p, x.shape))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [out_grads[0].reshape(inputs[0].shape)]
+
+
+@register
+class Flatten(Operator):
+    """``(d0, d1, ..., dk) -> (d0, d1*...*dk)``."""
+
+    name = "Flatten"
+    aliases = ("flatten",)
+    params: dict = {}
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        if len(s) == 0:
+            raise ShapeError("Flatten: input must have at least one dimension")
+        return in_shapes, [(s[0], int(np.prod(s[1:], dtype=np.int64)))], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [x.reshape(x.shape[0], -1)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [out_grads[0].reshape(inputs[0].shape)]
+
+
+@register
+class Concat(Operator):
+    """Join ``num_args`` inputs along ``dim``."""
+
+    name = "Concat"
+    aliases = ("concat",)
+    variadic = "num_args"
+    params = {"num_args": Param("int"), "dim": Param("int", 1)}
+
+    def arguments(self, p):
+        return [f"arg{i}" for i in range(p.num_args)]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        known = [s for s in in_shapes if s is not None]
+        if not known:
+            return in_shapes, [None], aux_shapes
+        ndim = len(known[0])
+        dim = _axis(p.dim, ndim, "Concat")
+        for s in known:
+            if len(s) != ndim or any(s[i] != known[0][i] for i in range(ndim) if i != dim):
+                raise ShapeError(f"Concat: input shapes {_shape_list(in_shapes)} differ outside "
+                                 f"dim {p.dim}")
+        if len(known) != len(in_shapes):
+            return in_shapes, [None], aux_shapes
+        out = list(known[0])
+        out[dim] = sum(s[dim] for s in in_shapes)
+        return in_shapes, [tuple(out)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.concatenate(inputs, axis=p.dim)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        dim = p.dim % inputs[0].ndim
+        cuts = np.cumsum([x.shape[dim] for x in inputs])[:-1]
+        return list(np.split(out_grads[0], cuts, axis=dim))
+
+
+@register
+class SliceChannel(Operator):
+    """``split``: ``num_outputs`` equal parts along ``axis`` (``squeeze_axis`` drops it when
+    each part has size 1)."""
+
+    name = "SliceChannel"
+    aliases = ("split",)
+    params = {
+        "num_outputs": Param("int"),
+        "axis": Param("int", 1),
+        "squeeze_axis": Param("bool", False),
+    }
+
+    def outputs(self, p):
+        return [f"output{i}" for i in range(p.num_outputs)]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        n = p.num_outputs
+        if n < 1:
+            raise ShapeError(f"SliceChannel: num_outputs must be positive, got {n}")
+        if s is None:
+            return in_shapes, [None] * n, aux_shapes
+        axis = _axis(p.axis, len(s), "SliceChannel")
+        if s[axis] % n:
+            raise ShapeError(f"SliceChannel: dimension {axis} of input shape {tuple(s)} is not "
+                             f"divisible by num_outputs={n}")
+        part = list(s)
+        part[axis] = s[axis] // n
+        if p.squeeze_axis:
+            if part[axis] != 1:
+                raise ShapeError(f"SliceChannel: squeeze_axis needs input dim {axis} of "
+                                 f"{tuple(s)} to equal num_outputs={n}")
+            del part[axis]
+        return in_shapes, [tuple(part)] * n, aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        axis = p.axis % x.ndim
+        parts = np.split(x, p.num_outputs, axis=axis)
+        if p.squeeze_axis:
+            parts = [np.squeeze(q, axis=axis) for q in parts]
+        return [np.ascontiguousarray(q) for q in parts], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        axis = p.axis % inputs[0].ndim
+        grads = [np.expand_dims(g, axis) if p.squeeze_axis else g for g in out_grads]
+        return [np.concatenate(grads, axis=axis)]
+
+
+@register
+class Transpose(Operator):
+    """Permute axes (reverse them when ``axes`` is empty)."""
+
+    name = "transpose"
+    params = {"axes": Param("shape", ())}
+
+    def _axes(self, p, ndim):
+        if not p.axes:
+            return tuple(range(ndim - 1, -1, -1))
+        if sorted(a % ndim for a in p.axes) != list(range(ndim)) or len(p.axes) != ndim:
+            raise ShapeError(f"transpose: axes {p.axes} are not a permutation of {ndim} dims")
+        return tuple(a % ndim for a in p.axes)
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [tuple(s[a] for a in self._axes(p, len(s)))], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [np.ascontiguousarray(x.transpose(self._axes(p, x.ndim)))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        axes = self._axes(p, inputs[0].ndim)
+        return [np.ascontiguousarray(out_grads[0].transpose(np.argsort(axes)))]
+
+
+@register
+class ExpandDims(Operator):
+    """Insert a size-1 axis at ``axis`` (``-ndim-1 <= axis <= ndim``)."""
+
+    name = "expand_dims"
+    params = {"axis": Param("int")}
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        axis = _axis(p.axis, len(s), "expand_dims", extra=1)
+        out = list(s)
+        out.insert(axis, 1)
+        return in_shapes, [tuple(out)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [np.expand_dims(x, _axis(p.axis, x.ndim, "expand_dims", extra=1))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [out_grads[0].reshape(inputs[0].shape)]
+
+
+# ---------------------------------------------------------------------- slicing and layout
+def _slice_bounds(begin, end, step, shape, who):
+    if len(begin) != len(end) or (step and len(step) != len(begin)):
+        raise ShapeError(f"{who}: begin {begin}, end {end} and step {step} differ in length")
+    if len(begin) > len(shape):
+        raise ShapeError(f"{who}: {len(begin)} slice dims for input shape {tuple(shape)}")
+    index = []
+    for i, _d in enumerate(shape):
+        if i >= len(begin):
+            index.append(slice(None))
+            continue
+        st = step[i] if step and step[i] is not None else 1
+        if st == 0:
+            raise ShapeError(f"{who}: step must not be 0")
+        index.append(slice(begin[i], end[i], st))
+    return tuple(index)
+
+
+def _sliced_shape(index, shape):
+    return tuple(len(range(*s.indices(d))) for s, d in zip(index, shape, strict=True))
+
+
+@register
+class Slice(Operator):
+    """``slice(data, begin, end, step)`` with None entries meaning the full extent."""
+
+    name = "slice"
+    aliases = ("crop",)
+    params = {
+        "begin": Param("opt_ints"),
+        "end": Param("opt_ints"),
+        "step": Param("opt_ints", ()),
+    }
+
+    def _index(self, p, shape):
+        return _slice_bounds(p.begin, p.end, p.step, shape, "slice")
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        out = _sliced_shape(self._index(p, s), s)
+        if 0 in out:
+            raise ShapeError(f"slice: begin {p.begin} / end {p.end} give an empty slice of "
+                             f"{tuple(s)}")
+        return in_shapes, [out], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [np.ascontiguousarray(x[self._index(p, x.shape)])], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        g = np.zeros_like(x)
+        g[self._index(p, x.shape)] = out_grads[0]
+        return [g]
+
+
+@register
+class SliceAxis(Operator):
+    """``slice_axis(data, axis, begin, end)``; ``end=None`` runs to the end of the axis."""
+
+    name = "slice_axis"
+    params = {
+        "axis": Param("int"),
+        "begin": Param("int"),
+        "end": Param("int", optional=True),
+    }
+
+    def _index(self, p, shape):
+        axis = _axis(p.axis, len(shape), "slice_axis")
+        index = [slice(None)] * len(shape)
+        index[axis] = slice(p.begin, p.end)
+        return tuple(index)
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        out = _sliced_shape(self._index(p, s), s)
+        if 0 in out:
+            raise ShapeError(f"slice_axis: begin={p.begin}, end={p.end} select nothing of axis "
+                             f"{p.axis} in {tuple(s)}")
+        return in_shapes, [out], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [np.ascontiguousarray(x[self._index(p, x.shape)])], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        g = np.zeros_like(x)
+        g[self._index(p, x.shape)] = out_grads[0]
+        return [g]
+
+
+@register
+class SwapAxis(Operator):
+    """Exchange axes ``dim1`` and ``dim2``."""
+
+    name = "SwapAxis"
+    aliases = ("swapaxes",)
+    params = {"dim1": Param("int", 0), "dim2": Param("int", 0)}
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        a, b = _axis(p.dim1, len(s), "SwapAxis"), _axis(p.dim2, len(s), "SwapAxis")
+        out = list(s)
+        out[a], out[b] = out[b], out[a]
+        return in_shapes, [tuple(out)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.ascontiguousarray(np.swapaxes(inputs[0], p.dim1, p.dim2))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [np.ascontiguousarray(np.swapaxes(out_grads[0], p.dim1, p.dim2))]
+
+
+@register
+class Flip(Operator):
+    """Reverse the order of elements along ``axis``."""
+
+    name = "flip"
+    aliases = ("reverse",)
+    params = {"axis": Param("shape")}
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is not None:
+            for a in p.axis:
+                _axis(a, len(s), "flip")
+        return super().infer_shape(p, in_shapes, aux_shapes)
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.ascontiguousarray(np.flip(inputs[0], p.axis))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [np.ascontiguousarray(np.flip(out_grads[0], p.axis))]
+
+
+@register
+class Squeeze(Operator):
+    """Drop size-1 axes (all of them, or those in ``axis``)."""
+
+    name = "squeeze"
+    params = {"axis": Param("shape", None, optional=True)}
+
+    def _out(self, p, s):
+        if p.axis is None:
+            out = tuple(d for d in s if d != 1)
+        else:
+            axes = {_axis(a, len(s), "squeeze") for a in p.axis}
+            for a in axes:
+                if s[a] != 1:
+                    raise ShapeError(f"squeeze: axis {a} of shape {tuple(s)} has size {s[a]}, "
+                                     "not 1")
+            out = tuple(d for i, d in enumerate(s) if i not in axes)
+        return out if out else (1,)
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [self._out(p, s)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [x.reshape(self._out(p, x.shape))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [out_grads[0].reshape(inputs[0].shape)]
+
+
+@register
+class Tile(Operator):
+    """Repeat the whole array ``reps`` times along each axis (numpy.tile)."""
+
+    name = "tile"
+    params = {"reps": Param("shape")}
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [_tile_shape(s, p.reps)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.tile(inputs[0], p.reps)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        reps = tuple(p.reps)
+        nd = max(x.ndim, len(reps))
+        reps = (1,) * (nd - len(reps)) + reps
+        xs = (1,) * (nd - x.ndim) + x.shape
+        g = out_grads[0].reshape([v for r, d in zip(reps, xs, strict=True) for v in (r, d)])
+        g = g.sum(axis=tuple(range(0, 2 * nd, 2)))
+        return [g.reshape(x.shape)]
+
+
+def _tile_shape(s, reps):
+    nd = max(len(s), len(reps))
+    s = (1,) * (nd - len(s)) + tuple(s)
+    reps = (1,) * (nd - len(reps)) + tuple(reps)
+    return tuple(a * b for a, b in zip(s, reps, strict=True))
+
+
+@register
+class Repeat(Operator):
+    """Repeat each element ``repeats`` times along ``axis`` (the flattened array if None)."""
+
+    name = "repeat"
+    params = {"repeats": Param("int"), "axis": Param("int", None, optional=True)}
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        if p.axis is None:
+            return in_shapes, [(int(np.prod(s)) * p.repeats,)], aux_shapes
+        axis = _axis(p.axis, len(s), "repeat")
+        out = list(s)
+        out[axis] *= p.repeats
+        return in_shapes, [tuple(out)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.repeat(inputs[0], p.repeats, axis=p.axis)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        if p.axis is None:
+            return [out_grads[0].reshape(-1, p.repeats).sum(axis=1).reshape(x.shape)]
+        axis = p.axis % x.ndim
+        shape = (*x.shape[:axis], x.shape[axis], p.repeats, *x.shape[axis + 1:])
+        return [out_grads[0].reshape(shape).sum(axis=axis + 1)]
+
+
+@register
+class Stack(Operator):
+    """Join ``num_args`` equally shaped inputs along a new axis."""
+
+    name = "stack"
+    variadic = "num_args"
+    params = {"num_args": Param("int"), "axis": Param("int", 0)}
+
+    def arguments(self, p):
+        return [f"arg{i}" for i in range(p.num_args)]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        in_shapes, outs, aux_shapes = super().infer_shape(p, in_shapes, aux_shapes)
+        s = outs[0]
+        if s is None:
+            return in_shapes, outs, aux_shapes
+        axis = _axis(p.axis, len(s), "stack", extra=1)
+        out = list(s)
+        out.insert(axis, len(in_shapes))
+        return in_shapes, [tuple(out)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.stack(inputs, axis=p.axis)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        axis = p.axis % (inputs[0].ndim + 1)
+        return [np.ascontiguousarray(np.take(out_grads[0], i, axis=axis))
+                for i in range(len(inputs))]
+
+
+# ---------------------------------------------------------------------- broadcasting
+@register
+class BroadcastTo(Operator):
+    """Broadcast size-1 axes to ``shape`` (0 keeps the input's size)."""
+
+    name = "broadcast_to"
+    params = {"shape": Param("shape", ())}
+
+    def _out(self, p, s):
+        if len(p.shape) != len(s):
+            raise ShapeError(f"broadcast_to: target {p.shape} and input {tuple(s)} differ in "
+                             "rank")
+        out = tuple(d if t == 0 else t for d, t in zip(s, p.shape, strict=True))
+        for d, t in zip(s, out, strict=True):
+            if d != t and d != 1:
+                raise ShapeError(f"broadcast_to: cannot broadcast {tuple(s)} to {p.shape}")
+        return out
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [self._out(p, s)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [np.ascontiguousarray(np.broadcast_to(x, self._out(p, x.shape)))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [_sum_to(out_grads[0], inputs[0].shape)]
+
+
+@register
+class BroadcastAxis(Operator):
+    """Broadcast the size-1 axes ``axis`` to sizes ``size``."""
+
+    name = "broadcast_axis"
+    aliases = ("broadcast_axes",)
+    params = {"axis": Param("shape", ()), "size": Param("shape", ())}
+
+    def _out(self, p, s):
+        if len(p.axis) != len(p.size):
+            raise ShapeError(f"broadcast_axis: axis {p.axis} and size {p.size} differ in length")
+        out = list(s)
+        for a, n in zip(p.axis, p.size, strict=True):
+            a = _axis(a, len(s), "broadcast_axis")
+            if s[a] != 1:
+                raise ShapeError(f"broadcast_axis: axis {a} of {tuple(s)} has size {s[a]}, "
+                                 "not 1")
+            out[a] = n
+        return tuple(out)
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [self._out(p, s)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [np.ascontiguousarray(np.broadcast_to(x, self._out(p, x.shape)))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [_sum_to(out_grads[0], inputs[0].shape)]
+
+
+@register
+class BroadcastLike(Operator):
+    """Broadcast ``lhs`` to the shape of ``rhs`` (``rhs`` gets no gradient)."""
+
+    name = "broadcast_like"
+    params = {
+        "lhs_axes": Param("shape", None, optional=True),
+        "rhs_axes": Param("shape", None, optional=True),
+    }
+
+    def arguments(self, p):
+        return ["lhs", "rhs"]
+
+    def _out(self, p, a, b):
+        if p.lhs_axes is None and p.rhs_axes is None:
+            target = tuple(b)
+            if len(a) != len(b):
+                raise ShapeError(f"broadcast_like: {tuple(a)} and {tuple(b)} differ in rank")
+        else:
+            if p.lhs_axes is None or p.rhs_axes is None or len(p.lhs_axes) != len(p.rhs_axes):
+                raise ShapeError("broadcast_like: lhs_axes and rhs_axes must both be given "
+                                 "with equal lengths")
+            target = list(a)
+            for la, ra in zip(p.lhs_axes, p.rhs_axes, strict=True):
+                target[_axis(la, len(a), "broadcast_like")] = b[_axis(ra, len(b),
+                                                                      "broadcast_like")]
+            target = tuple(target)
+        for d, t in zip(a, target, strict=True):
+            if d != t and d != 1:
+                raise ShapeError(f"broadcast_like: cannot broadcast {tuple(a)} to {target}")
+        return target
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        a, b = in_shapes
+        if a is None or b is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [self._out(p, a, b)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        a, b = inputs
+        return [np.ascontiguousarray(np.broadcast_to(a, self._out(p, a.shape, b.shape)))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [_sum_to(out_grads[0], inputs[0].shape), None]
+
+
+@register
+class ReshapeLike(Operator):
+    """Reshape ``lhs`` to the shape of ``rhs`` (same size; ``rhs`` gets no gradient)."""
+
+    name = "reshape_like"
+    params: dict = {}
+
+    def arguments(self, p):
+        return ["lhs", "rhs"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        a, b = in_shapes
+        if a is None or b is None:
+            return in_shapes, [None], aux_shapes
+        if int(np.prod(a)) != int(np.prod(b)):
+            raise ShapeError(f"reshape_like: sizes of {tuple(a)} and {tuple(b)} differ")
+        return in_shapes, [tuple(b)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        return [inputs[0].reshape(inputs[1].shape)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [out_grads[0].reshape(inputs[0].shape), None]
