@@ -15,6 +15,11 @@ import mxlite as mx
 from mxlite._safe_pickle import safe_loads
 from mxlite.base import MXNetError
 
+# the schedule case passes learning_rate and lr_scheduler, and MXNet warns about that too
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:learning rate from ``lr_scheduler`` has been overwritten:UserWarning"
+)
+
 CASES = manifest()["states"]
 FILES = sorted((case, fname) for case, e in CASES.items() for fname in e["files"])
 FILE_IDS = [fname for _, fname in FILES]
