@@ -40,22 +40,32 @@ _LAZY = {
     "kv": "kvstore",
     "kernels": "kernels",
     "cli": "cli",
+    "name": "symbol.name",
+    "attribute": "symbol.attribute",
+}
+
+# public name -> (submodule, attribute), imported lazily
+_LAZY_ATTRS = {
+    "AttrScope": ("symbol.attribute", "AttrScope"),
 }
 
 __all__ = [
     "Context", "MXNetError", "base", "context", "cpu", "cpu_pinned", "current_context", "gpu",
-    "nd", "ndarray", "num_gpus", "random", *_LAZY,
+    "nd", "ndarray", "num_gpus", "random", *_LAZY, *_LAZY_ATTRS,
 ]
 
 
 def __getattr__(name: str):
-    target = _LAZY.get(name)
-    if target is None:
+    if name in _LAZY_ATTRS:
+        modname, attr = _LAZY_ATTRS[name]
+        value = getattr(importlib.import_module(f".{modname}", __name__), attr)
+    elif name in _LAZY:
+        value = importlib.import_module(f".{_LAZY[name]}", __name__)
+    else:
         raise AttributeError(f"module 'mxlite' has no attribute {name!r}")
-    module = importlib.import_module(f".{target}", __name__)
-    globals()[name] = module
-    return module
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_ATTRS))

@@ -352,6 +352,9 @@ def test_take_and_pick():
     )
     assert mx.nd.pick(a, mx.nd.array([0, 2]), axis=1).asnumpy().tolist() == [0.5, 6.25]
     assert mx.nd.pick(a, mx.nd.array([1, 0, 1]), axis=0, keepdims=True).shape == (1, 3)
+    # an index that already has the picked axis (size 1), as MXNet accepts
+    kept = mx.nd.pick(a, mx.nd.array([[0], [2]]), axis=1, keepdims=True)
+    assert kept.asnumpy().tolist() == [[0.5], [6.25]]
 
 
 def test_softmax_and_log_softmax():

@@ -1576,7 +1576,8 @@ def pick(data, index, axis=-1, keepdims=False, mode="clip", out=None) -> NDArray
     n = data.shape[axis]
     idx = index._data.astype(np.int64)
     idx = np.mod(idx, n) if mode == "wrap" else np.clip(idx, 0, n - 1)
-    idx = np.expand_dims(idx, axis)
+    if idx.ndim < data.ndim:  # index without the picked axis; keepdims-shaped ones keep it
+        idx = np.expand_dims(idx, axis)
     result = np.take_along_axis(data._data, idx, axis=axis)
     if not keepdims:
         result = np.squeeze(result, axis=axis)
