@@ -90,7 +90,10 @@ def test_list_and_index_forms_agree():
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("entry", scenarios.INITIALIZERS, ids=[e[0] for e in scenarios.INITIALIZERS])
+INIT_IDS = [e[0] for e in scenarios.INITIALIZERS]
+
+
+@pytest.mark.parametrize("entry", scenarios.INITIALIZERS, ids=INIT_IDS)
 def test_initializer_step_runs(entry):
     _, create_args, torch_rule = entry
     params = bench_run.init_params(SCALE)
