@@ -412,3 +412,11 @@ def test_multi_tensor_kernel_matches_per_tensor_calls(opt_id, n):
     assert used.signatures, "the multi-tensor kernel was not used"
     for dispatcher in multi.dispatchers:
         assert len(dispatcher.signatures) <= 2  # float32 and float64 only
+
+
+def test_division_by_zero_gives_ieee_results_not_exceptions():
+    """Adamax with an all-zero first gradient divides 0 by 0: NaN, as MXNet (no exception)."""
+    opt, _ = make("adamax")
+    w = mx.nd.ones(3)
+    opt.update(0, w, mx.nd.zeros(3), opt.create_state(0, w))
+    assert np.isnan(w.asnumpy()).all()

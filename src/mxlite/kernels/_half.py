@@ -15,7 +15,7 @@ from numba.extending import overload
 
 __all__ = ["half_bits", "half_value", "load"]
 
-_INLINE = {"cache": True, "inline": "always"}
+_INLINE = {"cache": True}  # LLVM inlines these; IR-level inlining trips Numba SSA warnings
 
 
 @numba.njit(**_INLINE)

@@ -30,14 +30,17 @@ from . import PARALLEL_THRESHOLD
 from ._half import half_bits, load
 
 __all__ = [
-    "KERNELS", "MULTI_KERNELS", "Kernel", "MultiKernel", "adadelta", "adagrad", "adam", "adamax", "adamw", "dcasgd", "ftml",
-    "ftrl", "group_adagrad", "lamb_apply", "lamb_moments", "nadam", "nag_mom", "rmsprop",
-    "rmspropalex", "sgd", "sgd_mom", "sgld", "signsgd", "signum", "sumsq", "test_update",
+    "KERNELS", "MULTI_KERNELS", "Kernel", "MultiKernel", "adadelta", "adagrad", "adam",
+    "adamax", "adamw", "dcasgd", "ftml", "ftrl", "group_adagrad", "lamb_apply", "lamb_moments",
+    "nadam", "nag_mom", "rmsprop", "rmspropalex", "sgd", "sgd_mom", "sgld", "signsgd", "signum",
+    "sumsq", "test_update",
 ]
 
-_AT = {"cache": True, "inline": "always", "fastmath": False}
-_SER = {"cache": True, "fastmath": False}
-_PAR = {"cache": True, "fastmath": False, "parallel": True}
+# error_model="numpy": IEEE results (inf/nan) for a division by zero, as MXNet's kernels, instead
+# of Python's ZeroDivisionError (whose check would also keep LLVM from vectorizing the loops)
+_AT = {"cache": True, "inline": "always", "fastmath": False, "error_model": "numpy"}
+_SER = {"cache": True, "fastmath": False, "error_model": "numpy"}
+_PAR = {"cache": True, "fastmath": False, "error_model": "numpy", "parallel": True}
 
 EMPTY16 = np.empty(0, dtype=np.uint16)
 
@@ -106,17 +109,25 @@ def _sgd_at(i, w, g, w16, st, p):
 @numba.njit(**_SER)
 def _sgd_ser(w, g, w16, sc):
     p = to_fixed_tuple(sc, 4)
-    st = w16.size > 0
-    for i in range(w.size):
-        _sgd_at(i, w, g, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _sgd_at(i, w, g, w16, True, p)
+    else:
+        for i in range(w.size):
+            _sgd_at(i, w, g, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _sgd_par(w, g, w16, sc):
     p = to_fixed_tuple(sc, 4)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _sgd_at(i, w, g, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _sgd_at(i, w, g, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _sgd_at(i, w, g, w16, False, p)
 
 
 sgd = _pair("sgd", _sgd_ser, _sgd_par)
@@ -136,17 +147,25 @@ def _sgd_mom_at(i, w, g, m, w16, st, p):
 @numba.njit(**_SER)
 def _sgd_mom_ser(w, g, m, w16, sc):
     p = to_fixed_tuple(sc, 5)
-    st = w16.size > 0
-    for i in range(w.size):
-        _sgd_mom_at(i, w, g, m, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _sgd_mom_at(i, w, g, m, w16, True, p)
+    else:
+        for i in range(w.size):
+            _sgd_mom_at(i, w, g, m, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _sgd_mom_par(w, g, m, w16, sc):
     p = to_fixed_tuple(sc, 5)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _sgd_mom_at(i, w, g, m, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _sgd_mom_at(i, w, g, m, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _sgd_mom_at(i, w, g, m, w16, False, p)
 
 
 sgd_mom = _pair("sgd_mom", _sgd_mom_ser, _sgd_mom_par)
@@ -175,17 +194,25 @@ def _nag_mom_at(i, w, g, m, w16, st, p):
 @numba.njit(**_SER)
 def _nag_mom_ser(w, g, m, w16, sc):
     p = to_fixed_tuple(sc, 7)
-    st = w16.size > 0
-    for i in range(w.size):
-        _nag_mom_at(i, w, g, m, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _nag_mom_at(i, w, g, m, w16, True, p)
+    else:
+        for i in range(w.size):
+            _nag_mom_at(i, w, g, m, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _nag_mom_par(w, g, m, w16, sc):
     p = to_fixed_tuple(sc, 7)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _nag_mom_at(i, w, g, m, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _nag_mom_at(i, w, g, m, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _nag_mom_at(i, w, g, m, w16, False, p)
 
 
 nag_mom = _pair("nag_mom", _nag_mom_ser, _nag_mom_par)
@@ -209,17 +236,25 @@ def _adam_at(i, w, g, m, v, w16, st, p):
 @numba.njit(**_SER)
 def _adam_ser(w, g, m, v, w16, sc):
     p = to_fixed_tuple(sc, 9)
-    st = w16.size > 0
-    for i in range(w.size):
-        _adam_at(i, w, g, m, v, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _adam_at(i, w, g, m, v, w16, True, p)
+    else:
+        for i in range(w.size):
+            _adam_at(i, w, g, m, v, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _adam_par(w, g, m, v, w16, sc):
     p = to_fixed_tuple(sc, 9)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _adam_at(i, w, g, m, v, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _adam_at(i, w, g, m, v, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _adam_at(i, w, g, m, v, w16, False, p)
 
 
 adam = _pair("adam", _adam_ser, _adam_par)
@@ -242,17 +277,25 @@ def _adamw_at(i, w, g, m, v, w16, st, p):
 @numba.njit(**_SER)
 def _adamw_ser(w, g, m, v, w16, sc):
     p = to_fixed_tuple(sc, 10)
-    st = w16.size > 0
-    for i in range(w.size):
-        _adamw_at(i, w, g, m, v, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _adamw_at(i, w, g, m, v, w16, True, p)
+    else:
+        for i in range(w.size):
+            _adamw_at(i, w, g, m, v, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _adamw_par(w, g, m, v, w16, sc):
     p = to_fixed_tuple(sc, 10)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _adamw_at(i, w, g, m, v, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _adamw_at(i, w, g, m, v, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _adamw_at(i, w, g, m, v, w16, False, p)
 
 
 adamw = _pair("adamw", _adamw_ser, _adamw_par)
@@ -274,17 +317,25 @@ def _rmsprop_at(i, w, g, n, w16, st, p):
 @numba.njit(**_SER)
 def _rmsprop_ser(w, g, n, w16, sc):
     p = to_fixed_tuple(sc, 8)
-    st = w16.size > 0
-    for i in range(w.size):
-        _rmsprop_at(i, w, g, n, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _rmsprop_at(i, w, g, n, w16, True, p)
+    else:
+        for i in range(w.size):
+            _rmsprop_at(i, w, g, n, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _rmsprop_par(w, g, n, w16, sc):
     p = to_fixed_tuple(sc, 8)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _rmsprop_at(i, w, g, n, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _rmsprop_at(i, w, g, n, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _rmsprop_at(i, w, g, n, w16, False, p)
 
 
 rmsprop = _pair("rmsprop", _rmsprop_ser, _rmsprop_par)
@@ -309,17 +360,25 @@ def _rmspropalex_at(i, w, g, n, gb, d, w16, st, p):
 @numba.njit(**_SER)
 def _rmspropalex_ser(w, g, n, gb, d, w16, sc):
     p = to_fixed_tuple(sc, 9)
-    st = w16.size > 0
-    for i in range(w.size):
-        _rmspropalex_at(i, w, g, n, gb, d, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _rmspropalex_at(i, w, g, n, gb, d, w16, True, p)
+    else:
+        for i in range(w.size):
+            _rmspropalex_at(i, w, g, n, gb, d, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _rmspropalex_par(w, g, n, gb, d, w16, sc):
     p = to_fixed_tuple(sc, 9)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _rmspropalex_at(i, w, g, n, gb, d, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _rmspropalex_at(i, w, g, n, gb, d, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _rmspropalex_at(i, w, g, n, gb, d, w16, False, p)
 
 
 rmspropalex = _pair("rmspropalex", _rmspropalex_ser, _rmspropalex_par)
@@ -341,17 +400,25 @@ def _adagrad_at(i, w, g, h, w16, st, p):
 @numba.njit(**_SER)
 def _adagrad_ser(w, g, h, w16, sc):
     p = to_fixed_tuple(sc, 5)
-    st = w16.size > 0
-    for i in range(w.size):
-        _adagrad_at(i, w, g, h, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _adagrad_at(i, w, g, h, w16, True, p)
+    else:
+        for i in range(w.size):
+            _adagrad_at(i, w, g, h, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _adagrad_par(w, g, h, w16, sc):
     p = to_fixed_tuple(sc, 5)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _adagrad_at(i, w, g, h, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _adagrad_at(i, w, g, h, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _adagrad_at(i, w, g, h, w16, False, p)
 
 
 adagrad = _pair("adagrad", _adagrad_ser, _adagrad_par)
@@ -375,17 +442,25 @@ def _adadelta_at(i, w, g, ag, ad, w16, st, p):
 @numba.njit(**_SER)
 def _adadelta_ser(w, g, ag, ad, w16, sc):
     p = to_fixed_tuple(sc, 6)
-    st = w16.size > 0
-    for i in range(w.size):
-        _adadelta_at(i, w, g, ag, ad, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _adadelta_at(i, w, g, ag, ad, w16, True, p)
+    else:
+        for i in range(w.size):
+            _adadelta_at(i, w, g, ag, ad, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _adadelta_par(w, g, ag, ad, w16, sc):
     p = to_fixed_tuple(sc, 6)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _adadelta_at(i, w, g, ag, ad, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _adadelta_at(i, w, g, ag, ad, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _adadelta_at(i, w, g, ag, ad, w16, False, p)
 
 
 adadelta = _pair("adadelta", _adadelta_ser, _adadelta_par)
@@ -400,7 +475,8 @@ def _adamax_at(i, w, g, m, u, w16, st, p):
     wi = w[i]
     gi = _clip(load(g, i) * rs + wd * wi, c)
     mi = b1 * m[i] + ob1 * gi
-    ui = max(b2 * u[i], abs(gi))
+    decayed, mag = b2 * u[i], abs(gi)
+    ui = decayed if decayed > mag else mag  # MXNet's maximum: a > b ? a : b
     m[i] = mi
     u[i] = ui
     _store(w, w16, st, i, wi - lr * mi / ui)
@@ -409,17 +485,25 @@ def _adamax_at(i, w, g, m, u, w16, st, p):
 @numba.njit(**_SER)
 def _adamax_ser(w, g, m, u, w16, sc):
     p = to_fixed_tuple(sc, 7)
-    st = w16.size > 0
-    for i in range(w.size):
-        _adamax_at(i, w, g, m, u, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _adamax_at(i, w, g, m, u, w16, True, p)
+    else:
+        for i in range(w.size):
+            _adamax_at(i, w, g, m, u, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _adamax_par(w, g, m, u, w16, sc):
     p = to_fixed_tuple(sc, 7)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _adamax_at(i, w, g, m, u, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _adamax_at(i, w, g, m, u, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _adamax_at(i, w, g, m, u, w16, False, p)
 
 
 adamax = _pair("adamax", _adamax_ser, _adamax_par)
@@ -445,17 +529,25 @@ def _nadam_at(i, w, g, m, v, w16, st, p):
 @numba.njit(**_SER)
 def _nadam_ser(w, g, m, v, w16, sc):
     p = to_fixed_tuple(sc, 14)
-    st = w16.size > 0
-    for i in range(w.size):
-        _nadam_at(i, w, g, m, v, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _nadam_at(i, w, g, m, v, w16, True, p)
+    else:
+        for i in range(w.size):
+            _nadam_at(i, w, g, m, v, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _nadam_par(w, g, m, v, w16, sc):
     p = to_fixed_tuple(sc, 14)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _nadam_at(i, w, g, m, v, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _nadam_at(i, w, g, m, v, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _nadam_at(i, w, g, m, v, w16, False, p)
 
 
 nadam = _pair("nadam", _nadam_ser, _nadam_par)
@@ -480,19 +572,37 @@ def _dcasgd_at(i, w, g, m, prev, w16, st, hm, p):
 @numba.njit(**_SER)
 def _dcasgd_ser(w, g, m, prev, w16, sc):
     p = to_fixed_tuple(sc, 6)
-    st = w16.size > 0
-    hm = m.size > 0
-    for i in range(w.size):
-        _dcasgd_at(i, w, g, m, prev, w16, st, hm, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0 and m.size > 0:
+        for i in range(w.size):
+            _dcasgd_at(i, w, g, m, prev, w16, True, True, p)
+    elif w16.size > 0:
+        for i in range(w.size):
+            _dcasgd_at(i, w, g, m, prev, w16, True, False, p)
+    elif m.size > 0:
+        for i in range(w.size):
+            _dcasgd_at(i, w, g, m, prev, w16, False, True, p)
+    else:
+        for i in range(w.size):
+            _dcasgd_at(i, w, g, m, prev, w16, False, False, p)
 
 
 @numba.njit(**_PAR)
 def _dcasgd_par(w, g, m, prev, w16, sc):
     p = to_fixed_tuple(sc, 6)
-    st = w16.size > 0
-    hm = m.size > 0
-    for i in prange(w.size):
-        _dcasgd_at(i, w, g, m, prev, w16, st, hm, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0 and m.size > 0:
+        for i in prange(w.size):
+            _dcasgd_at(i, w, g, m, prev, w16, True, True, p)
+    elif w16.size > 0:
+        for i in prange(w.size):
+            _dcasgd_at(i, w, g, m, prev, w16, True, False, p)
+    elif m.size > 0:
+        for i in prange(w.size):
+            _dcasgd_at(i, w, g, m, prev, w16, False, True, p)
+    else:
+        for i in prange(w.size):
+            _dcasgd_at(i, w, g, m, prev, w16, False, False, p)
 
 
 dcasgd = _pair("dcasgd", _dcasgd_ser, _dcasgd_par)
@@ -513,17 +623,25 @@ def _sgld_at(i, w, g, noise, w16, st, p):
 @numba.njit(**_SER)
 def _sgld_ser(w, g, noise, w16, sc):
     p = to_fixed_tuple(sc, 5)
-    st = w16.size > 0
-    for i in range(w.size):
-        _sgld_at(i, w, g, noise, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _sgld_at(i, w, g, noise, w16, True, p)
+    else:
+        for i in range(w.size):
+            _sgld_at(i, w, g, noise, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _sgld_par(w, g, noise, w16, sc):
     p = to_fixed_tuple(sc, 5)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _sgld_at(i, w, g, noise, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _sgld_at(i, w, g, noise, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _sgld_at(i, w, g, noise, w16, False, p)
 
 
 sgld = _pair("sgld", _sgld_ser, _sgld_par)
@@ -543,17 +661,25 @@ def _signsgd_at(i, w, g, w16, st, p):
 @numba.njit(**_SER)
 def _signsgd_ser(w, g, w16, sc):
     p = to_fixed_tuple(sc, 5)
-    st = w16.size > 0
-    for i in range(w.size):
-        _signsgd_at(i, w, g, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _signsgd_at(i, w, g, w16, True, p)
+    else:
+        for i in range(w.size):
+            _signsgd_at(i, w, g, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _signsgd_par(w, g, w16, sc):
     p = to_fixed_tuple(sc, 5)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _signsgd_at(i, w, g, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _signsgd_at(i, w, g, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _signsgd_at(i, w, g, w16, False, p)
 
 
 signsgd = _pair("signsgd", _signsgd_ser, _signsgd_par)
@@ -573,17 +699,25 @@ def _signum_at(i, w, g, m, w16, st, p):
 @numba.njit(**_SER)
 def _signum_ser(w, g, m, w16, sc):
     p = to_fixed_tuple(sc, 7)
-    st = w16.size > 0
-    for i in range(w.size):
-        _signum_at(i, w, g, m, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _signum_at(i, w, g, m, w16, True, p)
+    else:
+        for i in range(w.size):
+            _signum_at(i, w, g, m, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _signum_par(w, g, m, w16, sc):
     p = to_fixed_tuple(sc, 7)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _signum_at(i, w, g, m, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _signum_at(i, w, g, m, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _signum_at(i, w, g, m, w16, False, p)
 
 
 signum = _pair("signum", _signum_ser, _signum_par)
@@ -610,17 +744,25 @@ def _ftml_at(i, w, g, d, v, z, w16, st, p):
 @numba.njit(**_SER)
 def _ftml_ser(w, g, d, v, z, w16, sc):
     p = to_fixed_tuple(sc, 11)
-    st = w16.size > 0
-    for i in range(w.size):
-        _ftml_at(i, w, g, d, v, z, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _ftml_at(i, w, g, d, v, z, w16, True, p)
+    else:
+        for i in range(w.size):
+            _ftml_at(i, w, g, d, v, z, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _ftml_par(w, g, d, v, z, w16, sc):
     p = to_fixed_tuple(sc, 11)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _ftml_at(i, w, g, d, v, z, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _ftml_at(i, w, g, d, v, z, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _ftml_at(i, w, g, d, v, z, w16, False, p)
 
 
 ftml = _pair("ftml", _ftml_ser, _ftml_par)
@@ -648,17 +790,25 @@ def _ftrl_at(i, w, g, z, n, w16, st, p):
 @numba.njit(**_SER)
 def _ftrl_ser(w, g, z, n, w16, sc):
     p = to_fixed_tuple(sc, 6)
-    st = w16.size > 0
-    for i in range(w.size):
-        _ftrl_at(i, w, g, z, n, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in range(w.size):
+            _ftrl_at(i, w, g, z, n, w16, True, p)
+    else:
+        for i in range(w.size):
+            _ftrl_at(i, w, g, z, n, w16, False, p)
 
 
 @numba.njit(**_PAR)
 def _ftrl_par(w, g, z, n, w16, sc):
     p = to_fixed_tuple(sc, 6)
-    st = w16.size > 0
-    for i in prange(w.size):
-        _ftrl_at(i, w, g, z, n, w16, st, p)
+    # one loop per case, so that the loop body has no branch on it (it vectorizes)
+    if w16.size > 0:
+        for i in prange(w.size):
+            _ftrl_at(i, w, g, z, n, w16, True, p)
+    else:
+        for i in prange(w.size):
+            _ftrl_at(i, w, g, z, n, w16, False, p)
 
 
 ftrl = _pair("ftrl", _ftrl_ser, _ftrl_par)
@@ -722,20 +872,28 @@ lamb_moments = _pair("lamb_moments", _lamb_moments_ser, _lamb_moments_par)
 def _lamb_apply_ser(w, m, v, w16, sc):
     p = to_fixed_tuple(sc, 11)
     lrr = p[10]
-    st = w16.size > 0
-    for i in range(w.size):
-        wi = w[i]
-        _store(w, w16, st, i, wi - lrr * _lamb_dir(wi, m[i], v[i], p))
+    if w16.size > 0:
+        for i in range(w.size):
+            wi = w[i]
+            _store(w, w16, True, i, wi - lrr * _lamb_dir(wi, m[i], v[i], p))
+    else:
+        for i in range(w.size):
+            wi = w[i]
+            _store(w, w16, False, i, wi - lrr * _lamb_dir(wi, m[i], v[i], p))
 
 
 @numba.njit(**_PAR)
 def _lamb_apply_par(w, m, v, w16, sc):
     p = to_fixed_tuple(sc, 11)
     lrr = p[10]
-    st = w16.size > 0
-    for i in prange(w.size):
-        wi = w[i]
-        _store(w, w16, st, i, wi - lrr * _lamb_dir(wi, m[i], v[i], p))
+    if w16.size > 0:
+        for i in prange(w.size):
+            wi = w[i]
+            _store(w, w16, True, i, wi - lrr * _lamb_dir(wi, m[i], v[i], p))
+    else:
+        for i in prange(w.size):
+            wi = w[i]
+            _store(w, w16, False, i, wi - lrr * _lamb_dir(wi, m[i], v[i], p))
 
 
 lamb_apply = _pair("lamb_apply", _lamb_apply_ser, _lamb_apply_par)
