@@ -446,3 +446,25 @@ def test_docstring_examples(module):
 def test_update_ops_docstring_examples():
     mod = importlib.import_module("mxlite.ndarray.update_ops")
     assert doctest.testmod(mod).failed == 0
+
+
+@pytest.mark.skipif(__import__("platform").machine() not in ("x86_64", "AMD64"),
+                    reason="checks x86 SIMD instructions")
+@pytest.mark.parametrize("name", ["sgd_mom", "adam", "rmsprop", "lamb_apply"])
+def test_kernel_loops_vectorize(name):
+    """The hot loops must compile to SIMD code (issue 9's bandwidth target depends on it):
+    inspect a fresh, uncached compilation of the serial loop."""
+    import re
+
+    import numba
+
+    serial = K.KERNELS[name].serial
+    fresh = numba.njit(error_model="numpy")(serial.py_func)
+    if name == "lamb_apply":
+        x = np.ones(8, np.float32)
+        args = (x, x.copy(), x.copy(), np.empty(0, np.uint16), np.ones(11, np.float32))
+    else:
+        args = _kernel_inputs(name, np.float32, False)
+    fresh(*args)
+    asm = fresh.inspect_asm(fresh.signatures[0])
+    assert len(re.findall(r"v(?:mul|add|sub|div|sqrt|fmadd\w*)ps\s", asm)) > 4
