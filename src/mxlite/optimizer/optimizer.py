@@ -434,6 +434,17 @@ class FusedOptimizer(Optimizer):
         self._dispatch(indices, weights, grads, states, mp, True, chunk=self.aggregate_num)
         return True
 
+    def _updater_call_one(self, index, weight, grad, state):
+        """The Updater's per-index form: :meth:`update_multi_precision` of one tensor without
+        the list machinery.  False when a subclass customizes ``update``."""
+        cls = type(self)
+        if (cls.update is not FusedOptimizer.update
+                or cls.update_multi_precision is not FusedOptimizer.update_multi_precision):
+            return False
+        mp = self.multi_precision and weight._data.dtype == np.float16
+        self._dispatch(index, weight, grad, state, mp, True)
+        return True
+
     # ------------------------------------------------------------------ machinery
     def _dispatch(self, index, weight, grad, state, mp, fused, chunk=None):
         if isinstance(index, (list, tuple)):

@@ -50,6 +50,13 @@ class Updater:
         self.aggregate_updates = optimizer.aggregate_num > 0
 
     def __call__(self, index, grad, weight):
+        opt = self.optimizer
+        if (not isinstance(index, (list, tuple, bytes)) and isinstance(weight, NDArray)
+                and self.states_synced.get(index) and isinstance(opt, FusedOptimizer)):
+            # per-index form with an existing state: no list machinery (same bookkeeping)
+            opt._set_current_context(weight.context.device_id)
+            if opt._updater_call_one(index, weight, grad, self.states[index]):
+                return
         if isinstance(index, (list, tuple)):
             indices = list(index)
             grads = list(grad)
