@@ -390,13 +390,8 @@ def array_from_raw_bytes(buf, source: str = "<raw bytes>") -> NDArray:
 
 
 # ---------------------------------------------------------------------- writing
-def array_to_raw_bytes(array: NDArray, np_shape: bool | None = None) -> bytes:
-    """One array record, byte-identical to MXNet's ``MXNDArraySaveRawBytes``.
-
-    A V2 record as MXNet writes by default, or with ``np_shape`` a V3 record as MXNet writes
-    under ``mx.util.np_shape(True)``.  ``np_shape=None`` picks V3 only for a 0-d array: MXNet
-    1.9.1 writes a V2 record for it that neither MXNet nor mxlite can read back.
-    """
+def _record_header(array: NDArray, np_shape: bool | None) -> bytes:
+    """Everything of an array record before its data (validates the array)."""
     if not isinstance(array, NDArray):
         raise TypeError(f"expected an NDArray, got {type(array).__name__}")
     data = array._data
@@ -410,12 +405,34 @@ def array_to_raw_bytes(array: NDArray, np_shape: bool | None = None) -> bytes:
     if np_shape is None:
         np_shape = data.ndim == 0
     magic = V3_MAGIC if np_shape else V2_MAGIC
-    header = struct.pack(
+    return struct.pack(
         f"<Iii{data.ndim}qiii", magic, _STYPE_DEFAULT, data.ndim, *data.shape,
         ctx.device_typeid, ctx.device_id, flag,
     )
-    little = data.astype(data.dtype.newbyteorder("<"), order="C", copy=False)
-    return header + little.tobytes(order="C")
+
+
+def _put_data(out: bytearray, pos: int, data: np.ndarray) -> int:
+    """Copy ``data`` (C order, little-endian) into ``out`` at ``pos``; returns the end."""
+    if data.size:
+        target = np.frombuffer(
+            out, dtype=data.dtype.newbyteorder("<"), count=data.size, offset=pos
+        ).reshape(data.shape)
+        target[...] = data
+    return pos + data.nbytes
+
+
+def array_to_raw_bytes(array: NDArray, np_shape: bool | None = None) -> bytes:
+    """One array record, byte-identical to MXNet's ``MXNDArraySaveRawBytes``.
+
+    A V2 record as MXNet writes by default, or with ``np_shape`` a V3 record as MXNet writes
+    under ``mx.util.np_shape(True)``.  ``np_shape=None`` picks V3 only for a 0-d array: MXNet
+    1.9.1 writes a V2 record for it that neither MXNet nor mxlite can read back.
+    """
+    header = _record_header(array, np_shape)
+    out = bytearray(len(header) + array._data.nbytes)
+    out[:len(header)] = header
+    _put_data(out, len(header), array._data)
+    return bytes(out)
 
 
 def _entries(data) -> tuple[list[NDArray], list[str]]:
@@ -445,20 +462,35 @@ def _entries(data) -> tuple[list[NDArray], list[str]]:
     )
 
 
-def save_to_bytes(data) -> bytes:
-    """The bytes :func:`save` writes for an NDArray, a list of them or a dict ``str -> NDArray``."""
+def _serialize(data) -> bytearray:
+    """The file :func:`save` writes, built in one buffer (each array is copied once)."""
     arrays, names = _entries(data)
     # a file holding a 0-d array is written all in V3 records, as MXNet writes under np_shape,
     # so that MXNet reads it back within ``mx.util.np_shape(True)``
     np_shape = any(a.ndim == 0 for a in arrays)
-    parts = [struct.pack("<QQQ", LIST_MAGIC, 0, len(arrays))]
-    parts.extend(array_to_raw_bytes(a, np_shape) for a in arrays)
-    parts.append(struct.pack("<Q", len(names)))
-    for name in names:
-        raw = name.encode("utf-8")
-        parts.append(struct.pack("<Q", len(raw)))
-        parts.append(raw)
-    return b"".join(parts)
+    headers = [_record_header(a, np_shape) for a in arrays]
+    encoded = [name.encode("utf-8") for name in names]
+    total = 32 + sum(len(h) + a._data.nbytes for h, a in zip(headers, arrays, strict=True))
+    total += sum(8 + len(e) for e in encoded)
+    out = bytearray(total)
+    struct.pack_into("<QQQ", out, 0, LIST_MAGIC, 0, len(arrays))
+    pos = 24
+    for header, array in zip(headers, arrays, strict=True):
+        out[pos:pos + len(header)] = header
+        pos = _put_data(out, pos + len(header), array._data)
+    struct.pack_into("<Q", out, pos, len(encoded))
+    pos += 8
+    for raw in encoded:
+        struct.pack_into("<Q", out, pos, len(raw))
+        out[pos + 8:pos + 8 + len(raw)] = raw
+        pos += 8 + len(raw)
+    assert pos == total
+    return out
+
+
+def save_to_bytes(data) -> bytes:
+    """The bytes :func:`save` writes for an NDArray, a list of them or a dict ``str -> NDArray``."""
+    return bytes(_serialize(data))
 
 
 def save(fname, data) -> None:
@@ -475,4 +507,4 @@ def save(fname, data) -> None:
     """
     if not isinstance(fname, (str, os.PathLike)):
         raise TypeError(f"fname required to be a string or path, got {type(fname).__name__}")
-    atomic_write(fname, save_to_bytes(data))
+    atomic_write(fname, _serialize(data))
