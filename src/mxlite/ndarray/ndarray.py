@@ -21,12 +21,13 @@ import builtins
 import math
 import numbers
 import warnings
-from collections.abc import Sequence
 
 import numpy as np
 
 from ..base import MXNetError
 from ..context import Context, check_usable, current_context
+from ..operator.tensor._common import infer_reshape
+from ..operator.tensor.elemwise import UNARY, _divide, _mod, _power
 
 __all__ = [
     "NDArray", "abs", "arange", "argmax", "argmin", "argsort", "array", "broadcast_add",
@@ -607,36 +608,6 @@ def _np(x) -> np.ndarray:
     return x._data if isinstance(x, NDArray) else x
 
 
-def _divide(a, b, dtype):
-    """MXNet's division: true division for floats, C (truncating) division for integers,
-    with ``x / 0 == 0`` for integers (MXNet 1.9.1 crashes there)."""
-    if dtype.kind in "iub":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.floor_divide(a - np.fmod(a, b), b)
-    return np.true_divide(a, b)
-
-
-def _mod(a, b, dtype):
-    """Python-style modulo (the result has the sign of the divisor); ``x % 0 == 0``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.mod(a, b)
-    if dtype.kind == "f":
-        zero = np.equal(b, 0)
-        if zero.any():
-            r = np.where(zero, r.dtype.type(0), r)
-        r += r.dtype.type(0)  # -0.0 -> 0.0, as MXNet
-    return r
-
-
-def _power(a, b, dtype):
-    """Power; an integer base with a negative integer exponent goes through float64 and
-    truncates, as MXNet (``2 ** -1 == 0``, ``(-1) ** -1 == -1``)."""
-    if dtype.kind in "iu" and np.any(np.less(b, 0)):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return np.power(np.asarray(a, np.float64), np.asarray(b, np.float64))
-    return np.power(a, b)
-
-
 _DTYPE_AWARE = (_divide, _mod, _power)
 
 
@@ -767,79 +738,6 @@ def _axis(axis, ndim: int, name: str) -> int:
     if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < builtins.max(ndim, 1):
         raise MXNetError(f"{name}: axis {axis!r} is out of bounds for an array of {ndim} dims")
     return int(axis) % builtins.max(ndim, 1)
-
-
-# ---------------------------------------------------------------------- reshape codes
-def infer_reshape(src: Sequence[int], target: Sequence[int], reverse: bool = False) -> tuple:
-    """The output shape of MXNet's ``Reshape`` for ``target`` with codes 0, -1, -2, -3, -4.
-
-    ``reverse`` applies the codes right to left: the source dims and the code list are both
-    reversed (literally, as MXNet does), inferred and the result reversed back.
-    """
-    src = tuple(int(s) for s in src)
-    if isinstance(target, (int, np.integer)):
-        target = (target,)
-    target = [int(t) for t in target]
-    if reverse:
-        return tuple(infer_reshape(src[::-1], target[::-1], False)[::-1])
-    out: list[int] = []
-    infer_at = -1
-    i = j = 0
-    while j < len(target):
-        t = target[j]
-        if t > 0:
-            out.append(t)
-            i += 1
-        elif t == 0:
-            if i >= len(src):
-                raise MXNetError(f"Reshape: code 0 at position {j} has no input dim, src {src}")
-            out.append(src[i])
-            i += 1
-        elif t == -1:
-            if infer_at >= 0:
-                raise MXNetError(f"Reshape: more than one -1 in shape {tuple(target)}")
-            infer_at = len(out)
-            out.append(1)
-            i += 1
-        elif t == -2:
-            out.extend(src[i:])
-            i = len(src)
-        elif t == -3:
-            if i + 1 >= len(src):
-                raise MXNetError(f"Reshape: -3 needs two input dims, src {src}")
-            out.append(src[i] * src[i + 1])
-            i += 2
-        elif t == -4:
-            if j + 2 >= len(target) or i >= len(src):
-                raise MXNetError(f"Reshape: -4 must be followed by two dims, got {tuple(target)}")
-            d0, d1 = target[j + 1], target[j + 2]
-            whole = src[i]
-            if d0 < -1 or d1 < -1 or (d0 == -1 and d1 == -1):
-                raise MXNetError(f"Reshape: -4 split of {whole} into ({d0}, {d1}) is invalid")
-            if d0 == -1:
-                d0 = whole // d1 if d1 else 0
-            if d1 == -1:
-                d1 = whole // d0 if d0 else 0
-            if d0 * d1 != whole:
-                raise MXNetError(f"Reshape: cannot split dim {whole} into ({d0}, {d1})")
-            out.extend([d0, d1])
-            i += 1
-            j += 2
-        else:
-            raise MXNetError(f"Reshape: invalid code {t} in shape {tuple(target)}")
-        j += 1
-    total = math.prod(src)
-    if infer_at >= 0:
-        known = math.prod(d for k, d in enumerate(out) if k != infer_at)
-        if known == 0 or total % known:
-            raise MXNetError(f"Reshape: cannot infer -1 reshaping {src} to {tuple(target)}")
-        out[infer_at] = total // known
-    if math.prod(out) != total:
-        raise MXNetError(
-            f"Reshape: target shape {tuple(target)} -> {tuple(out)} does not have the same size "
-            f"as source {src}"
-        )
-    return tuple(out)
 
 
 # ---------------------------------------------------------------------- creation
@@ -1003,30 +901,6 @@ def _unary(fn, data, out):
     return _finish(result, out, data._ctx, x.dtype)
 
 
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _rsqrt(x):
-    return 1.0 / np.sqrt(x)
-
-
-def _sign(x):
-    r = np.sign(x)
-    if r.dtype.kind == "f":
-        np.copyto(r, 0, where=np.isnan(r))  # MXNet: sign(nan) == 0
-    return r
-
-
-def _relu(x):
-    return np.maximum(x, x.dtype.type(0))
-
-
-def _round(x):
-    # MXNet rounds half away from zero (C round), not to even
-    return np.trunc(x + np.copysign(x.dtype.type(0.5), x)) if x.dtype.kind == "f" else x
-
-
 def _make_unary(name, fn):
     def op(data, out=None, name=None):
         return _unary(fn, data, out)
@@ -1036,23 +910,23 @@ def _make_unary(name, fn):
     return op
 
 
-sqrt = _make_unary("sqrt", np.sqrt)
-rsqrt = _make_unary("rsqrt", _rsqrt)
-square = _make_unary("square", np.square)
-abs = _make_unary("abs", np.abs)
-sign = _make_unary("sign", _sign)
-exp = _make_unary("exp", np.exp)
-expm1 = _make_unary("expm1", np.expm1)
-log = _make_unary("log", np.log)
-log1p = _make_unary("log1p", np.log1p)
-sigmoid = _make_unary("sigmoid", _sigmoid)
-relu = _make_unary("relu", _relu)
-tanh = _make_unary("tanh", np.tanh)
-negative = _make_unary("negative", np.negative)
-reciprocal = _make_unary("reciprocal", np.reciprocal)
-floor = _make_unary("floor", np.floor)
-ceil = _make_unary("ceil", np.ceil)
-round = _make_unary("round", _round)
+sqrt = _make_unary("sqrt", UNARY["sqrt"])
+rsqrt = _make_unary("rsqrt", UNARY["rsqrt"])
+square = _make_unary("square", UNARY["square"])
+abs = _make_unary("abs", UNARY["abs"])
+sign = _make_unary("sign", UNARY["sign"])
+exp = _make_unary("exp", UNARY["exp"])
+expm1 = _make_unary("expm1", UNARY["expm1"])
+log = _make_unary("log", UNARY["log"])
+log1p = _make_unary("log1p", UNARY["log1p"])
+sigmoid = _make_unary("sigmoid", UNARY["sigmoid"])
+relu = _make_unary("relu", UNARY["relu"])
+tanh = _make_unary("tanh", UNARY["tanh"])
+negative = _make_unary("negative", UNARY["negative"])
+reciprocal = _make_unary("reciprocal", UNARY["reciprocal"])
+floor = _make_unary("floor", UNARY["floor"])
+ceil = _make_unary("ceil", UNARY["ceil"])
+round = _make_unary("round", UNARY["round"])
 
 
 def clip(data, a_min, a_max, out=None) -> NDArray:

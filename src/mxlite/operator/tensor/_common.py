@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 
+from ...base import MXNetError
 from ..registry import ShapeError
 
 
@@ -26,3 +30,75 @@ def _axis(axis: int, ndim: int, who: str, extra: int = 0) -> int:
     if not -ndim - extra <= axis < ndim + extra:
         raise ShapeError(f"{who}: axis {axis} is out of range for {ndim} dimensions")
     return axis % (ndim + extra)
+
+
+def infer_reshape(src: Sequence[int], target: Sequence[int], reverse: bool = False) -> tuple:
+    """The output shape of MXNet's ``Reshape`` for ``target`` with codes 0, -1, -2, -3, -4.
+
+    ``reverse`` applies the codes right to left: the source dims and the code list are both
+    reversed (literally, as MXNet does), inferred and the result reversed back.
+    """
+    src = tuple(int(s) for s in src)
+    if isinstance(target, (int, np.integer)):
+        target = (target,)
+    target = [int(t) for t in target]
+    if reverse:
+        return tuple(infer_reshape(src[::-1], target[::-1], False)[::-1])
+    out: list[int] = []
+    infer_at = -1
+    i = j = 0
+    while j < len(target):
+        t = target[j]
+        if t > 0:
+            out.append(t)
+            i += 1
+        elif t == 0:
+            if i >= len(src):
+                raise MXNetError(f"Reshape: code 0 at position {j} has no input dim, src {src}")
+            out.append(src[i])
+            i += 1
+        elif t == -1:
+            if infer_at >= 0:
+                raise MXNetError(f"Reshape: more than one -1 in shape {tuple(target)}")
+            infer_at = len(out)
+            out.append(1)
+            i += 1
+        elif t == -2:
+            out.extend(src[i:])
+            i = len(src)
+        elif t == -3:
+            if i + 1 >= len(src):
+                raise MXNetError(f"Reshape: -3 needs two input dims, src {src}")
+            out.append(src[i] * src[i + 1])
+            i += 2
+        elif t == -4:
+            if j + 2 >= len(target) or i >= len(src):
+                raise MXNetError(f"Reshape: -4 must be followed by two dims, got {tuple(target)}")
+            d0, d1 = target[j + 1], target[j + 2]
+            whole = src[i]
+            if d0 < -1 or d1 < -1 or (d0 == -1 and d1 == -1):
+                raise MXNetError(f"Reshape: -4 split of {whole} into ({d0}, {d1}) is invalid")
+            if d0 == -1:
+                d0 = whole // d1 if d1 else 0
+            if d1 == -1:
+                d1 = whole // d0 if d0 else 0
+            if d0 * d1 != whole:
+                raise MXNetError(f"Reshape: cannot split dim {whole} into ({d0}, {d1})")
+            out.extend([d0, d1])
+            i += 1
+            j += 2
+        else:
+            raise MXNetError(f"Reshape: invalid code {t} in shape {tuple(target)}")
+        j += 1
+    total = math.prod(src)
+    if infer_at >= 0:
+        known = math.prod(d for k, d in enumerate(out) if k != infer_at)
+        if known == 0 or total % known:
+            raise MXNetError(f"Reshape: cannot infer -1 reshaping {src} to {tuple(target)}")
+        out[infer_at] = total // known
+    if math.prod(out) != total:
+        raise MXNetError(
+            f"Reshape: target shape {tuple(target)} -> {tuple(out)} does not have the same size "
+            f"as source {src}"
+        )
+    return tuple(out)

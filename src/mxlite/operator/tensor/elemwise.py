@@ -13,6 +13,68 @@ from ._common import _sum_to
 
 __all__: list[str] = []
 
+_QUIET = {"divide": "ignore", "invalid": "ignore", "over": "ignore"}
+
+
+# ---------------------------------------------------------------------- NumPy-level semantics
+# shared with the hand-written ``mx.nd`` functions and NDArray operators (one truth)
+def _divide(a, b, dtype):
+    """MXNet's division: true division for floats, C (truncating) division for integers,
+    with ``x / 0 == 0`` for integers (MXNet 1.9.1 crashes there)."""
+    if dtype.kind in "iub":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.floor_divide(a - np.fmod(a, b), b)
+    return np.true_divide(a, b)
+
+
+def _mod(a, b, dtype):
+    """Python-style modulo (the result has the sign of the divisor); ``x % 0 == 0``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.mod(a, b)
+    if dtype.kind == "f":
+        zero = np.equal(b, 0)
+        if zero.any():
+            r = np.where(zero, r.dtype.type(0), r)
+        r += r.dtype.type(0)  # -0.0 -> 0.0, as MXNet
+    return r
+
+
+def _power(a, b, dtype):
+    """Power; an integer base with a negative integer exponent goes through float64 and
+    truncates, as MXNet (``2 ** -1 == 0``, ``(-1) ** -1 == -1``)."""
+    if dtype.kind in "iu" and np.any(np.less(b, 0)):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.power(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    return np.power(a, b)
+
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _rsqrt(x):
+    return 1.0 / np.sqrt(x)
+
+
+def _sign(x):
+    r = np.sign(x)
+    if r.dtype.kind == "f":
+        np.copyto(r, 0, where=np.isnan(r))  # MXNet: sign(nan) == 0
+    return r
+
+
+def _relu(x):
+    return np.maximum(x, x.dtype.type(0))
+
+
+def _round(x):
+    # MXNet rounds half away from zero (C round), not to even
+    return np.trunc(x + np.copysign(x.dtype.type(0.5), x)) if x.dtype.kind == "f" else x
+
+
+UNARY: dict = {}  # name -> f(x), for ``mx.nd.<name>``
+
 
 # ---------------------------------------------------------------------- unary elementwise
 class _Unary(Operator):
@@ -28,7 +90,8 @@ class _Unary(Operator):
 
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
-        return [np.asarray(self.f(x), dtype=x.dtype)], None
+        with np.errstate(**_QUIET):
+            return [np.asarray(self.f(x), dtype=x.dtype)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
@@ -36,6 +99,7 @@ class _Unary(Operator):
 
 
 def _unary(name, f, grad, aliases=()):
+    UNARY[name] = f
     cls = type(f"_Op_{name}", (_Unary,), {
         "name": name, "aliases": tuple(aliases),
         "f": lambda self, x: f(x), "grad": lambda self, x, y, og: grad(x, y, og),
@@ -50,9 +114,9 @@ _unary("log", np.log, lambda x, y, og: og / x)
 _unary("sqrt", np.sqrt, lambda x, y, og: og / (2 * y))
 _unary("square", np.square, lambda x, y, og: og * 2 * x)
 _unary("reciprocal", np.reciprocal, lambda x, y, og: -og * y * y)
-_unary("sigmoid", lambda x: 1 / (1 + np.exp(-x)), lambda x, y, og: og * y * (1 - y))
+_unary("sigmoid", _sigmoid, lambda x, y, og: og * y * (1 - y))
 _unary("tanh", np.tanh, lambda x, y, og: og * (1 - y * y))
-_unary("relu", lambda x: np.maximum(x, 0), lambda x, y, og: og * (x > 0))
+_unary("relu", _relu, lambda x, y, og: og * (x > 0))
 
 
 @register
@@ -148,7 +212,8 @@ class _Binary(Operator):
         a, b = inputs
         if not self.broadcast and a.shape != b.shape:
             raise MXNetError(f"{self.name}: operand shapes {a.shape} and {b.shape} differ")
-        return [np.asarray(self.f(a, b), dtype=a.dtype)], None
+        with np.errstate(**_QUIET):
+            return [np.asarray(self.f(a, b), dtype=a.dtype)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         a, b = inputs
@@ -172,12 +237,12 @@ _BINARY = {
     "add": (np.add, lambda a, b, y, og: (og, og)),
     "sub": (np.subtract, lambda a, b, y, og: (og, -og)),
     "mul": (np.multiply, lambda a, b, y, og: (og * b, og * a)),
-    "div": (np.divide, lambda a, b, y, og: (og / b, -og * a / (b * b))),
-    "power": (np.power, lambda a, b, y, og: (
+    "div": (lambda a, b: _divide(a, b, a.dtype), lambda a, b, y, og: (og / b, -og * a / (b * b))),
+    "power": (lambda a, b: _power(a, b, a.dtype), lambda a, b, y, og: (
         og * b * np.power(a, b - 1), og * y * np.log(np.where(a > 0, a, 1)))),
     "maximum": (np.maximum, lambda a, b, y, og: (og * (a >= b), og * (a < b))),
     "minimum": (np.minimum, lambda a, b, y, og: (og * (a <= b), og * (a > b))),
-    "mod": (np.mod, lambda a, b, y, og: (og, -og * np.floor(a / b))),
+    "mod": (lambda a, b: _mod(a, b, a.dtype), lambda a, b, y, og: (og, -og * np.floor(a / b))),
     "equal": (np.equal, _zero_grads),
     "not_equal": (np.not_equal, _zero_grads),
     "greater": (np.greater, _zero_grads),
@@ -257,7 +322,8 @@ class _Scalar(Operator):
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
         s = x.dtype.type(p.scalar)
-        return [np.asarray(self.f(x, s), dtype=x.dtype)], None
+        with np.errstate(**_QUIET):
+            return [np.asarray(self.f(x, s), dtype=x.dtype)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
@@ -272,14 +338,15 @@ _SCALAR = {
     "_minus_scalar": ("_MinusScalar", lambda x, s: x - s, lambda x, s, y, og: og),
     "_rminus_scalar": ("_RMinusScalar", lambda x, s: s - x, lambda x, s, y, og: -og),
     "_mul_scalar": ("_MulScalar", lambda x, s: x * s, lambda x, s, y, og: og * s),
-    "_div_scalar": ("_DivScalar", lambda x, s: x / s, lambda x, s, y, og: og / s),
-    "_rdiv_scalar": ("_RDivScalar", lambda x, s: s / x, lambda x, s, y, og: -og * y / x),
-    "_power_scalar": ("_PowerScalar", lambda x, s: np.power(x, s),
+    "_div_scalar": ("_DivScalar", lambda x, s: _divide(x, s, x.dtype), lambda x, s, y, og: og / s),
+    "_rdiv_scalar": ("_RDivScalar", lambda x, s: _divide(s, x, x.dtype),
+                     lambda x, s, y, og: -og * y / x),
+    "_power_scalar": ("_PowerScalar", lambda x, s: _power(x, s, x.dtype),
                       lambda x, s, y, og: og * s * np.power(x, s - 1)),
-    "_rpower_scalar": ("_RPowerScalar", lambda x, s: np.power(s, x),
+    "_rpower_scalar": ("_RPowerScalar", lambda x, s: _power(s, x, x.dtype),
                        lambda x, s, y, og: og * y * np.log(s)),
-    "_mod_scalar": ("_ModScalar", lambda x, s: np.mod(x, s), lambda x, s, y, og: og),
-    "_rmod_scalar": ("_RModScalar", lambda x, s: np.mod(s, x),
+    "_mod_scalar": ("_ModScalar", lambda x, s: _mod(x, s, x.dtype), lambda x, s, y, og: og),
+    "_rmod_scalar": ("_RModScalar", lambda x, s: _mod(s, x, x.dtype),
                      lambda x, s, y, og: -og * np.floor(s / x)),
     "_maximum_scalar": ("_MaximumScalar", lambda x, s: np.maximum(x, s),
                         lambda x, s, y, og: og * (x >= s)),
@@ -357,11 +424,11 @@ def _zero_grad(x, y, og):
     return np.zeros_like(x)
 
 
-_unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda x, y, og: -0.5 * og * y * y * y)
-_unary("sign", np.sign, _zero_grad)
+_unary("rsqrt", _rsqrt, lambda x, y, og: -0.5 * og * y * y * y)
+_unary("sign", _sign, _zero_grad)
 _unary("floor", np.floor, _zero_grad)
 _unary("ceil", np.ceil, _zero_grad)
-_unary("round", np.round, _zero_grad)
+_unary("round", _round, _zero_grad)
 _unary("rint", np.rint, _zero_grad)
 _unary("trunc", np.trunc, _zero_grad)
 _unary("fix", np.fix, _zero_grad)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...base import MXNetError
-from ...ndarray.ndarray import infer_reshape
 from ..registry import Operator, Param, ShapeError, register
-from ._common import _axis, _shape_list, _sum_to
+from ._common import _axis, _shape_list, _sum_to, infer_reshape
 
 __all__: list[str] = []
 
