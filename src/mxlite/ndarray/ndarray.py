@@ -20,13 +20,13 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
-import warnings
 
 import numpy as np
 
 from ..base import MXNetError
 from ..context import Context, check_usable, current_context
-from ..operator.tensor._common import infer_reshape
+from ..operator.tensor import reduce as _red
+from ..operator.tensor._common import _axes, _axis, _full_shape, infer_reshape
 from ..operator.tensor.elemwise import UNARY, _divide, _mod, _power
 
 __all__ = [
@@ -734,12 +734,6 @@ def _ctx_of(*xs) -> Context:
     return current_context()
 
 
-def _axis(axis, ndim: int, name: str) -> int:
-    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < builtins.max(ndim, 1):
-        raise MXNetError(f"{name}: axis {axis!r} is out of bounds for an array of {ndim} dims")
-    return int(axis) % builtins.max(ndim, 1)
-
-
 # ---------------------------------------------------------------------- creation
 def array(source_array, ctx=None, dtype=None) -> NDArray:
     """An NDArray from any array-like (always a copy).
@@ -1044,46 +1038,10 @@ elemwise_div = _make_elemwise("elemwise_div", _divide)
 
 
 # ---------------------------------------------------------------------- reductions
-def _axes(axis, ndim: int, exclude: bool = False, name: str = "reduce") -> tuple[int, ...]:
-    if axis is None or axis == ():
-        return tuple(range(ndim))  # no axis: a full reduction, with or without exclude
-    if isinstance(axis, (int, np.integer)):
-        axis = (int(axis),)
-    axes = []
-    for a in axis:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
-            raise MXNetError(f"{name}: axis {a!r} is out of bounds for an array of {ndim} dims")
-        if a % ndim in axes:
-            raise MXNetError(f"{name}: axis {a % ndim} appears more than once in {tuple(axis)}")
-        axes.append(int(a) % ndim)
-    if exclude:
-        return tuple(i for i in range(ndim) if i not in axes)
-    return tuple(sorted(axes))
-
-
-def _full_shape(result: np.ndarray) -> np.ndarray:
-    result = np.asarray(result)
-    return result.reshape(1) if result.ndim == 0 else result
-
-
 def _reduce(fn, data, axis, keepdims, exclude, out, name):
     data = _arr(data)
-    x = data._data
     axes = _axes(axis, data.ndim, exclude, name)
-    if x.size == 0 and fn in (np.max, np.min, np.prod):
-        if builtins.any(x.shape[a] == 0 for a in axes):
-            raise MXNetError(f"{name}: cannot reduce a zero-size axis of {_shape_str(x.shape)}")
-    kwargs = {}
-    if fn in (np.sum, np.mean, np.prod) and x.dtype == np.float16:
-        kwargs["dtype"] = np.float32  # accumulate half precision in float32, as MXNet
-    if x.size == 0:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # the mean of an empty axis is nan
-            result = fn(x, axis=axes, keepdims=bool(keepdims), **kwargs)
-    else:
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            result = fn(x, axis=axes, keepdims=bool(keepdims), **kwargs)
-    return _finish(_full_shape(result), out, data._ctx, x.dtype)
+    return _finish(_red.reduce(fn, data._data, axes, keepdims, name), out, data._ctx)
 
 
 def sum(data, axis=None, keepdims=False, exclude=False, out=None) -> NDArray:
@@ -1119,59 +1077,13 @@ def norm(data, ord=2, axis=None, keepdims=False, out=None) -> NDArray:
     data = _arr(data)
     if ord not in (1, 2):
         raise MXNetError(f"norm: ord must be 1 or 2, got {ord!r}")
-    x = data._data
     axes = _axes(axis, data.ndim, False, "norm")
-    if (len(axes) == x.ndim and x.size >= _KERNEL_MIN_SIZE and x.dtype.kind == "f"
-            and x.dtype.itemsize >= 4 and x.flags.c_contiguous):
-        # one pass over memory, float64 accumulation, no temporaries
-        l1, l2 = _kernel("_abs_and_square_sums")(x.reshape(-1))
-        value = l1 if ord == 1 else math.sqrt(l2)
-        result = np.full((1,) * x.ndim if keepdims else (1,), value, dtype=x.dtype)
-        return _finish(result, out, data._ctx)
-    xf = x.astype(np.float64)
-    if ord == 1:
-        result = np.sum(np.abs(xf), axis=axes, keepdims=bool(keepdims))
-    else:
-        result = np.sqrt(np.sum(np.square(xf), axis=axes, keepdims=bool(keepdims)))
-    return _finish(_full_shape(result), out, data._ctx, x.dtype)
-
-
-_KERNEL_MIN_SIZE = 1 << 14  # below this NumPy is as fast and needs no compilation
-_KERNELS: dict = {}
-
-
-def _kernel(name: str):
-    """The Numba-compiled version of the module-level function ``name`` (compiled on first use,
-    so ``import mxlite`` does not import Numba)."""
-    fn = _KERNELS.get(name)
-    if fn is None:
-        import numba
-
-        fn = _KERNELS[name] = numba.njit(cache=True, nogil=True)(globals()[name])
-    return fn
-
-
-def _abs_and_square_sums(flat):
-    """Sum of ``|x|`` and of ``x*x`` over a 1-D array, accumulated in float64 (kernel source)."""
-    l1 = 0.0
-    l2 = 0.0
-    for k in range(flat.shape[0]):
-        v = float(flat[k])
-        l1 += math.fabs(v)
-        l2 += v * v
-    return l1, l2
+    return _finish(_red.norm(data._data, ord, axes, keepdims), out, data._ctx)
 
 
 def _arg(fn, data, axis, keepdims, out, name):
     data = _arr(data)
-    x = data._data
-    if x.size == 0:
-        raise MXNetError(f"{name}: cannot reduce an empty array")
-    if axis is None:
-        result = np.asarray(fn(x.reshape(-1))).reshape((1,) * x.ndim if keepdims else (1,))
-    else:
-        result = fn(x, axis=_axis(axis, x.ndim, name), keepdims=bool(keepdims))
-    return _finish(_full_shape(result), out, data._ctx, x.dtype)
+    return _finish(_red.arg_reduce(fn, data._data, axis, keepdims, name), out, data._ctx)
 
 
 def argmax(data, axis=None, keepdims=False, out=None) -> NDArray:

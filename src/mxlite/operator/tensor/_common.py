@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...base import MXNetError
-from ..registry import ShapeError
 
 
 def _shape_list(shapes) -> list:
@@ -26,10 +25,35 @@ def _sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def _axis(axis: int, ndim: int, who: str, extra: int = 0) -> int:
-    if not -ndim - extra <= axis < ndim + extra:
-        raise ShapeError(f"{who}: axis {axis} is out of range for {ndim} dimensions")
-    return axis % (ndim + extra)
+def _axis(axis, ndim: int, who: str, extra: int = 0) -> int:
+    """``axis`` (negative counts from the end) checked against ``ndim + extra`` dims."""
+    n = max(ndim + extra, 1)
+    if not isinstance(axis, (int, np.integer)) or not -n <= axis < n:
+        raise MXNetError(f"{who}: axis {axis!r} is out of bounds for an array of {ndim} dims")
+    return int(axis) % n
+
+
+def _axes(axis, ndim: int, exclude: bool = False, name: str = "reduce") -> tuple[int, ...]:
+    """Sorted reduction axes; ``None`` or ``()`` means all (with or without ``exclude``)."""
+    if axis is None or axis == ():
+        return tuple(range(ndim))  # no axis: a full reduction, with or without exclude
+    if isinstance(axis, (int, np.integer)):
+        axis = (int(axis),)
+    axes = []
+    for a in axis:
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+            raise MXNetError(f"{name}: axis {a!r} is out of bounds for an array of {ndim} dims")
+        if a % ndim in axes:
+            raise MXNetError(f"{name}: axis {a % ndim} appears more than once in {tuple(axis)}")
+        axes.append(int(a) % ndim)
+    if exclude:
+        return tuple(i for i in range(ndim) if i not in axes)
+    return tuple(sorted(axes))
+
+
+def _full_shape(result: np.ndarray) -> np.ndarray:
+    result = np.asarray(result)
+    return result.reshape(1) if result.ndim == 0 else result
 
 
 def infer_reshape(src: Sequence[int], target: Sequence[int], reverse: bool = False) -> tuple:

@@ -1,23 +1,112 @@
-"""Reductions: ``sum``, ``mean``, ``max``, ``min``, ``norm``, ``argmax``, ``argmin``."""
+"""Reductions: ``sum``, ``mean``, ``max``, ``min``, ``norm``, ``argmax``, ``argmin``.
+
+The NumPy-level functions :func:`reduce`, :func:`norm` and :func:`arg_reduce` are the single
+implementation behind both these operators and the ``mx.nd`` functions of the same names.
+"""
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 
+from ...base import MXNetError
 from ..registry import Operator, Param, Params, register
-from ._common import _axis
+from ._common import _axes, _axis, _full_shape
 
 __all__: list[str] = []
 
 
+# ---------------------------------------------------------------------- NumPy-level semantics
+_NEEDS_ELEMENTS = (np.max, np.min, np.prod)
+_ACCUMULATING = (np.sum, np.mean, np.prod)
+
+
+def reduce(fn, x: np.ndarray, axes: tuple, keepdims: bool, name: str) -> np.ndarray:
+    """``fn`` (np.sum/mean/max/min/prod) over ``axes`` in ``x``'s dtype; a full reduction has
+    shape ``(1,)``.  float16 accumulates in float32 (as MXNet); max/min/prod of a zero-size
+    axis raise MXNetError; integer means truncate."""
+    if x.size == 0 and fn in _NEEDS_ELEMENTS and any(x.shape[a] == 0 for a in axes):
+        shape = "[" + ",".join(str(d) for d in x.shape) + "]"
+        raise MXNetError(f"{name}: cannot reduce a zero-size axis of {shape}")
+    kwargs = {}
+    if fn in _ACCUMULATING and x.dtype == np.float16:
+        kwargs["dtype"] = np.float32  # accumulate half precision in float32, as MXNet
+    if x.size == 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the mean of an empty axis is nan
+            result = fn(x, axis=axes, keepdims=bool(keepdims), **kwargs)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            result = fn(x, axis=axes, keepdims=bool(keepdims), **kwargs)
+    result = _full_shape(result)
+    if result.dtype != x.dtype:
+        with np.errstate(invalid="ignore", over="ignore"):
+            result = result.astype(x.dtype)
+    return result
+
+
+_KERNEL_MIN_SIZE = 1 << 14  # below this NumPy is as fast and needs no compilation
+_KERNELS: dict = {}
+
+
+def _kernel(name: str):
+    """The Numba-compiled version of the module-level function ``name`` (compiled on first use,
+    so ``import mxlite`` does not import Numba)."""
+    fn = _KERNELS.get(name)
+    if fn is None:
+        import numba
+
+        fn = _KERNELS[name] = numba.njit(cache=True, nogil=True)(globals()[name])
+    return fn
+
+
+def _abs_and_square_sums(flat):
+    """Sum of ``|x|`` and of ``x*x`` over a 1-D array, accumulated in float64 (kernel source)."""
+    l1 = 0.0
+    l2 = 0.0
+    for k in range(flat.shape[0]):
+        v = float(flat[k])
+        l1 += math.fabs(v)
+        l2 += v * v
+    return l1, l2
+
+
+def norm(x: np.ndarray, ord: int, axes: tuple, keepdims: bool, dtype=None) -> np.ndarray:
+    """L1 (``ord=1``) or L2 norm over ``axes``, accumulated in float64 (no overflow for large
+    float32 values), returned in ``dtype`` (default ``x``'s); a full reduction has shape
+    ``(1,)``."""
+    dtype = x.dtype if dtype is None else np.dtype(dtype)
+    if (len(axes) == x.ndim and x.size >= _KERNEL_MIN_SIZE and x.dtype.kind == "f"
+            and x.dtype.itemsize >= 4 and x.flags.c_contiguous):
+        # one pass over memory, float64 accumulation, no temporaries
+        l1, l2 = _kernel("_abs_and_square_sums")(x.reshape(-1))
+        value = l1 if ord == 1 else math.sqrt(l2)
+        return np.full((1,) * x.ndim if keepdims else (1,), value, dtype=dtype)
+    xf = x.astype(np.float64)
+    if ord == 1:
+        result = np.sum(np.abs(xf), axis=axes, keepdims=bool(keepdims))
+    else:
+        result = np.sqrt(np.sum(np.square(xf), axis=axes, keepdims=bool(keepdims)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _full_shape(result).astype(dtype)
+
+
+def arg_reduce(fn, x: np.ndarray, axis, keepdims: bool, name: str) -> np.ndarray:
+    """np.argmax/argmin along ``axis`` (flattened when None) in ``x``'s dtype, as MXNet."""
+    if x.size == 0:
+        raise MXNetError(f"{name}: cannot reduce an empty array")
+    if axis is None:
+        result = np.asarray(fn(x.reshape(-1))).reshape((1,) * x.ndim if keepdims else (1,))
+    else:
+        result = fn(x, axis=_axis(axis, x.ndim, name), keepdims=bool(keepdims))
+    return _full_shape(result).astype(x.dtype)
+
+
 # ---------------------------------------------------------------------- reductions
 def _red_axes(p: Params, ndim: int, who: str) -> tuple[int, ...]:
-    if p.axis is None or p.axis == ():
-        return () if p.exclude else tuple(range(ndim))
-    axes = sorted({_axis(a, ndim, who) for a in p.axis})
-    if p.exclude:
-        return tuple(i for i in range(ndim) if i not in axes)
-    return tuple(axes)
+    return _axes(p.axis, ndim, p.exclude, who)
 
 
 class _Reduce(Operator):
@@ -43,10 +132,8 @@ class _Reduce(Operator):
 
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
-        axes = _red_axes(p, x.ndim, self.name)
         fn = np.mean if self.mean else np.sum
-        out = np.asarray(fn(x, axis=axes, keepdims=p.keepdims), dtype=x.dtype)
-        return [out.reshape(self._out_shape(p, x.shape))], None
+        return [reduce(fn, x, _red_axes(p, x.ndim, self.name), p.keepdims, self.name)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
@@ -83,9 +170,7 @@ class _ArgReduce(_Reduce):
 
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
-        axes = _red_axes(p, x.ndim, self.name)
-        out = self.fn(x, axis=axes, keepdims=True)
-        return [np.asarray(out, dtype=x.dtype).reshape(self._out_shape(p, x.shape))], None
+        return [reduce(self.fn, x, _red_axes(p, x.ndim, self.name), p.keepdims, self.name)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
@@ -126,9 +211,7 @@ class Norm(Operator):
     }
 
     def _axes(self, p, ndim):
-        if p.axis is None or p.axis == ():
-            return tuple(range(ndim))
-        return tuple(sorted({_axis(a, ndim, "norm") for a in p.axis}))
+        return _axes(p.axis, ndim, False, "norm")
 
     def _out_shape(self, p, s):
         axes = self._axes(p, len(s))
@@ -149,13 +232,7 @@ class Norm(Operator):
 
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
-        axes = self._axes(p, x.ndim)
-        if p.ord == 1:
-            out = np.sum(np.abs(x), axis=axes, keepdims=True)
-        else:
-            out = np.sqrt(np.sum(np.square(x), axis=axes, keepdims=True))
-        dtype = p.out_dtype or x.dtype
-        return [out.astype(dtype).reshape(self._out_shape(p, x.shape))], None
+        return [norm(x, p.ord, self._axes(p, x.ndim), p.keepdims, p.out_dtype)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
@@ -169,7 +246,7 @@ class Norm(Operator):
 
 
 class _ArgIndex(Operator):
-    """argmax/argmin: indices as float32 like MXNet (no gradient)."""
+    """argmax/argmin: indices in the input's dtype like MXNet (no gradient)."""
 
     params = {"axis": Param("int", None, optional=True), "keepdims": Param("bool", False)}
     fn = staticmethod(np.argmax)
@@ -186,13 +263,10 @@ class _ArgIndex(Operator):
         return in_shapes, [out if out else (1,)], aux_shapes
 
     def infer_type(self, p, in_types, aux_types):
-        return in_types, [np.dtype(np.float32)], aux_types
+        return in_types, [in_types[0]], aux_types
 
     def forward(self, p, inputs, aux, is_train):
-        x = inputs[0]
-        out = self.fn(x, axis=p.axis, keepdims=p.keepdims)
-        out = np.asarray(out, dtype=np.float32)
-        return [out.reshape(self.infer_shape(p, [x.shape], [])[1][0])], None
+        return [arg_reduce(self.fn, inputs[0], p.axis, p.keepdims, self.name)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         return [None]
