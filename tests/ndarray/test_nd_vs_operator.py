@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mxlite.base import MXNetError
 from mxlite.ndarray import ndarray as ndmod
 from mxlite.ndarray import op as opmod
 from mxlite.ndarray.ndarray import NDArray
@@ -90,7 +91,10 @@ CASES += [
     ("pick-keep", "pick", [_F, _IDX], {"keepdims": True}),
     ("pick-clip", "pick", [_F, _IDX_OUT], {}),
     ("pick-wrap", "pick", [_F, _IDX_OUT], {"mode": "wrap"}),
+    ("pick-1d", "pick", [_a((5,)), np.array([3], np.float32)], {"axis": 0}),
+    ("pick-keepshape-index", "pick", [_F, _IDX.reshape(3, 1)], {"keepdims": True}),
     ("take", "take", [_F, np.array([2, 0], np.float32)], {}),
+    ("take-raise", "take", [_F, np.array([2, 0], np.float32)], {"mode": "raise"}),
     ("take-axis", "take", [_F3, np.array([[3, 0], [1, 1]], np.float32)], {"axis": 2}),
     ("take-clip", "take", [_F, np.array([-2, 7], np.float32)], {}),
     ("take-wrap", "take", [_F, np.array([-2, 7], np.float32)], {"mode": "wrap"}),
@@ -101,6 +105,7 @@ CASES += [
     ("where-1d", "where", [np.array([1, 0, 1], np.float32), _F, _POS], {}),
     ("clip", "clip", [_F], {"a_min": -1.0, "a_max": 2.0}),
     ("clip-i32", "clip", [_I], {"a_min": -2.5, "a_max": 2.5}),
+    ("one_hot-i8", "one_hot", [_IDX], {"depth": 4, "off_value": -1, "dtype": "int8"}),
     ("cast", "cast", [_F], {"dtype": "int32"}),
     ("tile", "tile", [_F], {"reps": (2, 1)}),
     ("tile-more", "tile", [_F], {"reps": (2, 1, 3)}),
@@ -173,3 +178,27 @@ def test_nd_function_matches_operator(name, inputs, kwargs):
         mine = _run(ndmod, name, inputs, kwargs)
         theirs = _run(opmod, name, inputs, kwargs)
     _same(mine, theirs, name)
+
+
+ERRORS = [
+    # (id, name, inputs, kwargs, exception type both raise)
+    ("clip-bounds", "clip", [_F], {"a_min": 2.0, "a_max": 1.0}, ValueError),
+    ("take-raise", "take", [_F, np.array([3], np.float32)], {"mode": "raise"}, MXNetError),
+    ("sum-axis", "sum", [_F], {"axis": 2}, MXNetError),
+    ("sum-dup-axis", "sum", [_F3], {"axis": (1, -2)}, MXNetError),
+    ("max-empty", "max", [np.zeros((0, 3), np.float32)], {"axis": 0}, MXNetError),
+    ("argmax-axis", "argmax", [_F], {"axis": -3}, MXNetError),
+    ("norm-axis", "norm", [_F], {"axis": 5}, MXNetError),
+    ("where-dtype", "where", [_F, _F, _I], {}, MXNetError),
+    ("where-cond", "where", [np.ones(4, np.float32), _F, _F], {}, MXNetError),
+    ("pick-index", "pick", [_F, np.zeros(4, np.float32)], {}, MXNetError),
+    ("one_hot-depth", "one_hot", [_IDX], {"depth": -1}, MXNetError),
+]
+
+
+@pytest.mark.parametrize(("name", "inputs", "kwargs", "exc"), [c[1:] for c in ERRORS],
+                         ids=[c[0] for c in ERRORS])
+def test_nd_function_and_operator_reject_alike(name, inputs, kwargs, exc):
+    for module in (ndmod, opmod):
+        with pytest.raises(exc):
+            _run(module, name, inputs, kwargs)

@@ -25,9 +25,10 @@ import numpy as np
 
 from ..base import MXNetError
 from ..context import Context, check_usable, current_context
+from ..operator.tensor import indexing as _indexing
 from ..operator.tensor import reduce as _red
-from ..operator.tensor._common import _axes, _axis, _full_shape, infer_reshape
-from ..operator.tensor.elemwise import UNARY, _divide, _mod, _power
+from ..operator.tensor._common import _axes, _axis, _full_shape, _scalar_as, infer_reshape
+from ..operator.tensor.elemwise import UNARY, _clip, _divide, _mod, _power
 
 __all__ = [
     "NDArray", "abs", "arange", "argmax", "argmin", "argsort", "array", "broadcast_add",
@@ -89,29 +90,6 @@ def _shape(shape) -> tuple[int, ...]:
 
 def _shape_str(shape) -> str:
     return "[" + ",".join(str(s) for s in shape) + "]"
-
-
-_SCALAR_RANGE: dict = {}
-
-
-def _scalar_range(dtype: np.dtype):
-    bounds = _SCALAR_RANGE.get(dtype)
-    if bounds is None:
-        info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
-        bounds = _SCALAR_RANGE[dtype] = (float(info.min), float(info.max))
-    return bounds
-
-
-def _scalar_as(value, dtype: np.dtype):
-    """``value`` cast to ``dtype`` the way MXNet casts a scalar operand (C conversion:
-    truncation toward zero for integers, wrap-around out of range)."""
-    kind = dtype.kind
-    if (type(value) is float and kind == "f") or (type(value) is int and kind in "iuf"):
-        lo, hi = _scalar_range(dtype)
-        if lo <= value <= hi:  # the common case, without a NumPy round trip
-            return dtype.type(value)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return np.asarray(value).astype(dtype)[()]
 
 
 class NDArray:
@@ -929,11 +907,7 @@ def clip(data, a_min, a_max, out=None) -> NDArray:
     MXNet 1.9.1 silently accepts ``a_min > a_max``; mxlite raises ValueError.
     """
     data = _arr(data)
-    if a_min > a_max:
-        raise ValueError(f"clip: a_min ({a_min}) must not exceed a_max ({a_max})")
-    dtype = data._data.dtype
-    lo, hi = _scalar_as(a_min, dtype), _scalar_as(a_max, dtype)
-    return _finish(np.clip(data._data, lo, hi), out, data._ctx, dtype)
+    return _finish(_clip(data._data, a_min, a_max), out, data._ctx)
 
 
 def cast(data, dtype, out=None) -> NDArray:
@@ -946,19 +920,7 @@ def where(condition, x, y, out=None) -> NDArray:
     """``x`` where ``condition`` is non-zero, else ``y``.  ``x`` and ``y`` must have the same
     shape and dtype; ``condition`` their shape, or be 1-D over their first axis."""
     c, x, y = _arr(condition, "condition"), _arr(x, "x"), _arr(y, "y")
-    _check_dtypes(x, y, "where")
-    if x.shape != y.shape:
-        raise MXNetError(f"where: x {_shape_str(x.shape)} and y {_shape_str(y.shape)} differ")
-    cond = c._data
-    if cond.shape != x.shape:
-        if cond.ndim == 1 and x.ndim >= 1 and cond.shape[0] == x.shape[0]:
-            cond = cond.reshape((-1,) + (1,) * (x.ndim - 1))
-        else:
-            raise MXNetError(
-                f"where: condition {_shape_str(c.shape)} must match x {_shape_str(x.shape)} "
-                "or be 1-D of its first dim"
-            )
-    return _finish(np.where(cond != 0, x._data, y._data), out, x._ctx, x._data.dtype)
+    return _finish(_indexing.where(c._data, x._data, y._data), out, x._ctx)
 
 
 def _make_binary(name, fn, scalars: bool):
@@ -1331,56 +1293,36 @@ def one_hot(indices, depth, on_value=1.0, off_value=0.0, dtype="float32", out=No
     """One-hot encode ``indices`` (truncated to int) into a trailing axis of size ``depth``;
     indices outside ``[0, depth)`` give all-``off_value`` rows."""
     indices = _arr(indices, "indices")
-    if depth < 0:
-        raise MXNetError(f"one_hot: depth must be >= 0, got {depth!r}")
-    dtype = _dtype(dtype)
-    idx = indices._data.astype(np.int64)
-    depth = int(depth)
-    result = np.full((*idx.shape, depth), _scalar_as(off_value, dtype), dtype=dtype)
-    if depth:
-        valid = (idx >= 0) & (idx < depth)
-        flat = result.reshape(-1, depth)
-        rows = np.flatnonzero(valid)
-        flat[rows, idx.reshape(-1)[rows]] = _scalar_as(on_value, dtype)
+    result = _indexing.one_hot(indices._data, depth, on_value, off_value, _dtype(dtype))
     return _finish(result, out, indices._ctx)
 
 
 def take(a, indices, axis=0, mode="clip", out=None) -> NDArray:
-    """Rows (entries along ``axis``) of ``a`` at ``indices``; ``mode`` 'clip' or 'wrap'."""
+    """Rows (entries along ``axis``) of ``a`` at ``indices``; ``mode`` 'clip', 'wrap' or
+    'raise'."""
     a, indices = _arr(a, "a"), _arr(indices, "indices")
-    if mode not in ("clip", "wrap", "raise"):
-        raise MXNetError(f"take: mode must be clip, wrap or raise, got {mode!r}")
-    axis = _axis(axis, a.ndim, "take")
-    idx = indices._data.astype(np.int64)
-    return _finish(np.take(a._data, idx, axis=axis, mode=mode), out, a._ctx)
+    return _finish(_indexing.take(a._data, indices._data, axis, mode), out, a._ctx)
 
 
 def pick(data, index, axis=-1, keepdims=False, mode="clip", out=None) -> NDArray:
-    """``data[..., index[...], ...]`` along ``axis`` (indices clipped into range)."""
+    """``data[..., index[...], ...]`` along ``axis`` (indices clipped into range, or wrapped
+    with ``mode='wrap'``)."""
     data, index = _arr(data), _arr(index, "index")
-    axis = _axis(axis, data.ndim, "pick")
-    n = data.shape[axis]
-    idx = index._data.astype(np.int64)
-    idx = np.mod(idx, n) if mode == "wrap" else np.clip(idx, 0, n - 1)
-    if idx.ndim < data.ndim:  # index without the picked axis; keepdims-shaped ones keep it
-        idx = np.expand_dims(idx, axis)
-    result = np.take_along_axis(data._data, idx, axis=axis)
-    if not keepdims:
-        result = np.squeeze(result, axis=axis)
-    return _finish(_full_shape(result), out, data._ctx)
+    return _finish(_indexing.pick(data._data, index._data, axis, keepdims, mode), out, data._ctx)
+
+
+def _softmax(data, axis, temperature, out, log):
+    from ..operator.nn.softmax import softmax as fn  # the operator family loads on first use
+
+    data = _arr(data)
+    return _finish(fn(data._data, axis, temperature, log), out, data._ctx)
 
 
 def softmax(data, axis=-1, temperature=None, out=None) -> NDArray:
-    data = _arr(data)
-    x = data._data if temperature is None else data._data / temperature
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    e /= np.sum(e, axis=axis, keepdims=True)
-    return _finish(e, out, data._ctx, data._data.dtype)
+    """``exp(x / T) / sum(exp(x / T))`` along ``axis``."""
+    return _softmax(data, axis, temperature, out, False)
 
 
 def log_softmax(data, axis=-1, temperature=None, out=None) -> NDArray:
-    data = _arr(data)
-    x = data._data if temperature is None else data._data / temperature
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    shifted -= np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-    return _finish(shifted, out, data._ctx, data._data.dtype)
+    """``x / T - logsumexp(x / T)`` along ``axis``."""
+    return _softmax(data, axis, temperature, out, True)

@@ -37,6 +37,31 @@ def _length_mask(x, length, axis):
     return pos < np.expand_dims(length.astype(np.int64), axis)
 
 
+def _softmax(x, axis, temperature, log, dtype=None, length=None):
+    """(softmax or log-softmax of ``x`` along ``axis`` in ``dtype`` (default ``x``'s), the
+    length mask or None)."""
+    ax = _axis("log_softmax" if log else "softmax", axis, x.ndim, x.shape)
+    out_dtype = np.dtype(dtype) if dtype is not None else x.dtype
+    xs = x if temperature in (None, 1.0) else x / x.dtype.type(temperature)
+    mask = _length_mask(x, length, ax) if length is not None else None
+    if mask is not None:
+        xs = np.where(mask, xs, -np.inf)
+    shifted = xs - xs.max(axis=ax, keepdims=True)
+    if log:
+        y = shifted - np.log(np.exp(shifted).sum(axis=ax, keepdims=True))
+    else:
+        y = np.exp(shifted)
+        y /= y.sum(axis=ax, keepdims=True)
+    if mask is not None:
+        y = np.where(mask, y, 0)
+    return np.asarray(y, dtype=out_dtype), mask
+
+
+def softmax(x: np.ndarray, axis: int = -1, temperature=None, log: bool = False) -> np.ndarray:
+    """The forward of ``softmax`` (``log``: ``log_softmax``) on a NumPy array, for ``mx.nd``."""
+    return _softmax(x, axis, temperature, log)[0]
+
+
 class _SoftmaxBase(Operator):
     log = False
     params = {
@@ -72,22 +97,9 @@ class _SoftmaxBase(Operator):
         return in_types, [out], aux_types
 
     def forward(self, p, inputs, aux, is_train):
-        x = inputs[0]
-        ax = _axis(self.name, p.axis, x.ndim, x.shape)
-        out_dtype = np.dtype(p.dtype) if p.dtype is not None else x.dtype
-        xs = x if p.temperature in (None, 1.0) else x / x.dtype.type(p.temperature)
-        mask = _length_mask(x, inputs[1], ax) if p.use_length else None
-        if mask is not None:
-            xs = np.where(mask, xs, -np.inf)
-        shifted = xs - xs.max(axis=ax, keepdims=True)
-        if self.log:
-            y = shifted - np.log(np.exp(shifted).sum(axis=ax, keepdims=True))
-        else:
-            y = np.exp(shifted)
-            y /= y.sum(axis=ax, keepdims=True)
-        if mask is not None:
-            y = np.where(mask, y, 0)
-        return [np.asarray(y, dtype=out_dtype)], mask
+        length = inputs[1] if p.use_length else None
+        y, mask = _softmax(inputs[0], p.axis, p.temperature, self.log, p.dtype, length)
+        return [y], mask
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]

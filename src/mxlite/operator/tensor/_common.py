@@ -126,3 +126,26 @@ def infer_reshape(src: Sequence[int], target: Sequence[int], reverse: bool = Fal
             f"as source {src}"
         )
     return tuple(out)
+
+
+_SCALAR_RANGE: dict = {}
+
+
+def _scalar_range(dtype: np.dtype):
+    bounds = _SCALAR_RANGE.get(dtype)
+    if bounds is None:
+        info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
+        bounds = _SCALAR_RANGE[dtype] = (float(info.min), float(info.max))
+    return bounds
+
+
+def _scalar_as(value, dtype: np.dtype):
+    """``value`` cast to ``dtype`` the way MXNet casts a scalar operand (C conversion:
+    truncation toward zero for integers, wrap-around out of range)."""
+    kind = dtype.kind
+    if (type(value) is float and kind == "f") or (type(value) is int and kind in "iuf"):
+        lo, hi = _scalar_range(dtype)
+        if lo <= value <= hi:  # the common case, without a NumPy round trip
+            return dtype.type(value)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.asarray(value).astype(dtype)[()]

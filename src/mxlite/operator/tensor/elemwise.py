@@ -9,7 +9,7 @@ import numpy as np
 
 from ...base import MXNetError
 from ..registry import Operator, Param, ShapeError, register
-from ._common import _sum_to
+from ._common import _scalar_as, _sum_to
 
 __all__: list[str] = []
 
@@ -71,6 +71,15 @@ def _relu(x):
 def _round(x):
     # MXNet rounds half away from zero (C round), not to even
     return np.trunc(x + np.copysign(x.dtype.type(0.5), x)) if x.dtype.kind == "f" else x
+
+
+def _clip(x, a_min, a_max):
+    """``x`` limited to ``[a_min, a_max]`` (bounds cast to ``x``'s dtype); ValueError when
+    ``a_min > a_max`` (MXNet 1.9.1 accepts it silently)."""
+    if a_min > a_max:
+        raise ValueError(f"clip: a_min ({a_min}) must not exceed a_max ({a_max})")
+    dtype = x.dtype
+    return np.clip(x, _scalar_as(a_min, dtype), _scalar_as(a_max, dtype)).astype(dtype, copy=False)
 
 
 UNARY: dict = {}  # name -> f(x), for ``mx.nd.<name>``
@@ -383,12 +392,11 @@ class Clip(Operator):
     params = {"a_min": Param("float"), "a_max": Param("float")}
 
     def forward(self, p, inputs, aux, is_train):
-        x = inputs[0]
-        return [np.clip(x, x.dtype.type(p.a_min), x.dtype.type(p.a_max))], None
+        return [_clip(inputs[0], p.a_min, p.a_max)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
-        inside = (x >= x.dtype.type(p.a_min)) & (x <= x.dtype.type(p.a_max))
+        inside = (x >= _scalar_as(p.a_min, x.dtype)) & (x <= _scalar_as(p.a_max, x.dtype))
         return [np.where(inside, out_grads[0], 0).astype(x.dtype, copy=False)]
 
 
