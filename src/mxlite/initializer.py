@@ -196,6 +196,30 @@ def _fill_normal(data: np.ndarray, scale: float) -> None:
         data[...] = buf.reshape(data.shape)
 
 
+def _orthonormal_columns(a: np.ndarray) -> np.ndarray:
+    """The Q of ``a = QR`` (``a`` tall, full column rank) with ``diag(R) > 0``.
+
+    Cholesky-QR twice (``Q = A L^-T`` with ``L L^T = A^T A``, repeated once on the result):
+    matrix products only, several times faster than Householder QR, and orthonormal to working
+    precision for the well-conditioned random matrices initializers draw.  The positive
+    diagonal of the Cholesky factor makes it the same unique factor as a sign-normalized QR
+    (so Gaussian draws give Haar-distributed matrices).  Should ``A^T A`` not be numerically
+    positive definite (a nearly rank-deficient draw), Householder QR takes over.
+    """
+    try:
+        q = a
+        for _ in range(2):
+            low = np.linalg.cholesky(q.T @ q)
+            q = q @ np.linalg.inv(low).T
+        if np.isfinite(q).all():
+            return q
+    except np.linalg.LinAlgError:
+        pass
+    q, r = np.linalg.qr(a)
+    q *= np.where(np.diagonal(r) < 0, -1.0, 1.0).astype(q.dtype)
+    return q
+
+
 # --------------------------------------------------------------------------------------- helpers
 def _shape_str(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
@@ -695,8 +719,9 @@ class Orthogonal(Initializer):
     that shape (entries U(-1, 1) for ``rand_type="uniform"``, N(0, 1) for ``"normal"``) is
     orthonormalized: its columns when ``n_out >= n_in``, its rows otherwise, so
     ``W W^T = scale^2 I`` for wide weights and ``W^T W = scale^2 I`` for tall ones.  MXNet takes
-    the SVD's left or right factor; mxlite takes the QR factor (sign-normalized), which spans the
-    same space and has the same distribution for Gaussian draws, at a fraction of the cost.
+    the SVD's left or right factor; mxlite takes the QR factor with ``diag(R) > 0`` (by
+    Cholesky-QR, see :func:`_orthonormal_columns`), which spans the same space and has the same
+    distribution for Gaussian draws, at a fraction of the cost.
     """
 
     def __init__(self, scale=1.414, rand_type="uniform"):
@@ -720,11 +745,9 @@ class Orthogonal(Initializer):
             _fill_uniform(tmp, -1.0, 1.0)
         else:
             _fill_normal(tmp, 1.0)
-        # orthonormal columns of the tall orientation by QR (a few times cheaper than SVD);
-        # the signs of diag(R) make the factor unique, so Gaussian draws give Haar matrices
         tall = tmp if n_out >= n_in else tmp.T
-        q, r = np.linalg.qr(tall)
-        q *= np.where(np.diagonal(r) < 0, -1.0, 1.0).astype(q.dtype) * q.dtype.type(self.scale)
+        q = _orthonormal_columns(tall)
+        q *= q.dtype.type(self.scale)
         res = q if n_out >= n_in else q.T
         data[...] = res.reshape(data.shape)
 
