@@ -27,6 +27,7 @@ from ..base import MXNetError
 from ..context import Context, check_usable, current_context
 from ..operator.tensor import indexing as _indexing
 from ..operator.tensor import reduce as _red
+from ..operator.tensor import shape as _shape_ops
 from ..operator.tensor._common import _axes, _axis, _full_shape, _scalar_as, infer_reshape
 from ..operator.tensor.elemwise import UNARY, _clip, _divide, _mod, _power
 
@@ -811,34 +812,16 @@ def ones_like(data, out=None) -> NDArray:
     return _finish(np.ones_like(data._data), out, data._ctx)
 
 
-def _joinable(data, name):
+def _ctx_first(data, name):
     if not data:
         raise MXNetError(f"{name} needs at least one array")
-    arrays = [_arr(d, "data")._data for d in data]
-    for k, a in enumerate(arrays[1:], start=2):
-        if a.dtype != arrays[0].dtype:
-            raise MXNetError(
-                f"{name}: incompatible dtypes, expected {arrays[0].dtype} at input {k}, "
-                f"got {a.dtype}"
-            )
-    return arrays
+    return [_arr(d, "data")._data for d in data], data[0]._ctx
 
 
 def concat(*data, dim: int = 1, out=None) -> NDArray:
     """Concatenate along ``dim`` (default 1, as MXNet)."""
-    arrays = _joinable(data, "concat")
-    ndim = arrays[0].ndim
-    if not -ndim <= dim < ndim or builtins.any(a.ndim != ndim for a in arrays):
-        raise MXNetError(
-            f"concat: cannot join shapes {[a.shape for a in arrays]} along dim {dim}"
-        )
-    try:
-        result = np.concatenate(arrays, axis=dim)
-    except ValueError:
-        raise MXNetError(
-            f"concat: cannot join shapes {[a.shape for a in arrays]} along dim {dim}"
-        ) from None
-    return _finish(result, out, data[0]._ctx)
+    arrays, ctx = _ctx_first(data, "concat")
+    return _finish(_shape_ops.concat(arrays, dim), out, ctx)
 
 
 def concatenate(arrays, axis: int = 0, always_copy: bool = True) -> NDArray:
@@ -847,13 +830,8 @@ def concatenate(arrays, axis: int = 0, always_copy: bool = True) -> NDArray:
 
 def stack(*data, axis: int = 0, out=None) -> NDArray:
     """Join arrays of the same shape along a new axis."""
-    arrays = _joinable(data, "stack")
-    if builtins.any(a.shape != arrays[0].shape for a in arrays):
-        raise MXNetError(f"stack: shapes {[a.shape for a in arrays]} differ")
-    ndim = arrays[0].ndim + 1
-    if not -ndim <= axis < ndim:
-        raise MXNetError(f"stack: axis {axis} is out of bounds for the result's {ndim} dims")
-    return _finish(np.stack(arrays, axis=axis), out, data[0]._ctx)
+    arrays, ctx = _ctx_first(data, "stack")
+    return _finish(_shape_ops.stack(arrays, axis), out, ctx)
 
 
 def waitall() -> None:
@@ -1136,21 +1114,12 @@ def dot(lhs, rhs, transpose_a=False, transpose_b=False, out=None) -> NDArray:
 def transpose(data, axes=None, out=None) -> NDArray:
     """Permute the axes (reverse them when ``axes`` is None or empty); a copy."""
     data = _arr(data)
-    if axes is not None:
-        axes = tuple(axes)
-        if not axes:
-            axes = None
-        elif sorted(a % builtins.max(data.ndim, 1) for a in axes) != list(range(data.ndim)):
-            raise MXNetError(
-                f"transpose: axes {axes} are not a permutation of the {data.ndim} axes"
-            )
-    return _finish(np.transpose(data._data, axes), out, data._ctx)
+    return _finish(_shape_ops.transpose(data._data, axes), out, data._ctx)
 
 
 def swapaxes(data, dim1=0, dim2=0, out=None) -> NDArray:
     data = _arr(data)
-    d1, d2 = _axis(dim1, data.ndim, "swapaxes"), _axis(dim2, data.ndim, "swapaxes")
-    return _finish(np.swapaxes(data._data, d1, d2), out, data._ctx)
+    return _finish(_shape_ops.swapaxes(data._data, dim1, dim2), out, data._ctx)
 
 
 def moveaxis(data, source, destination) -> NDArray:
@@ -1168,124 +1137,65 @@ def reshape(data, shape, reverse=False, out=None) -> NDArray:
 def reshape_like(lhs, rhs, out=None) -> NDArray:
     """``lhs`` (a copy) reshaped to ``rhs``'s shape."""
     lhs, rhs = _arr(lhs, "lhs"), _arr(rhs, "rhs")
-    if lhs.size != rhs.size:
-        raise MXNetError(
-            f"reshape_like: cannot reshape {_shape_str(lhs.shape)} to {_shape_str(rhs.shape)}"
-        )
-    return _finish(lhs._data.reshape(rhs.shape).copy(), out, lhs._ctx)
+    return _finish(_shape_ops.reshape_like(lhs._data, rhs.shape), out, lhs._ctx)
 
 
 def flatten(data, out=None) -> NDArray:
     """Collapse all but the first axis: ``(d0, d1, ..., dk) -> (d0, d1*...*dk)``; a copy."""
     data = _arr(data)
-    n = data.shape[0] if data.ndim else 1
-    rest = math.prod(data.shape[1:])
-    return _finish(data._data.reshape(n, rest).copy(), out, data._ctx)
+    return _finish(_shape_ops.flatten(data._data), out, data._ctx)
 
 
 def expand_dims(data, axis: int, out=None) -> NDArray:
     data = _arr(data)
-    if not -data.ndim - 1 <= axis <= data.ndim:
-        raise MXNetError(f"expand_dims: axis {axis} is out of bounds for {data.ndim} dims")
-    return _finish(np.expand_dims(data._data, axis).copy(), out, data._ctx)
+    return _finish(_shape_ops.expand_dims(data._data, axis), out, data._ctx)
 
 
 def squeeze(data, axis=None, out=None) -> NDArray:
     """Drop axes of size 1 (a copy); squeezing everything leaves shape ``(1,)``."""
     data = _arr(data)
-    if axis is not None:
-        axes = _axes(axis, data.ndim, False, "squeeze")
-        for a in axes:
-            if data.shape[a] != 1:
-                raise MXNetError(f"squeeze: axis {a} of {_shape_str(data.shape)} is not 1")
-        axis = axes
-    result = np.squeeze(data._data, axis=axis).copy()
-    return _finish(_full_shape(result), out, data._ctx)
+    return _finish(_shape_ops.squeeze(data._data, axis), out, data._ctx)
 
 
 def broadcast_to(data, shape, out=None) -> NDArray:
     """Broadcast size-1 axes to ``shape`` (same number of dims; 0 keeps a dim); a copy."""
     data = _arr(data)
-    shape = tuple(int(s) for s in shape)
-    if len(shape) != data.ndim:
-        raise MXNetError(
-            f"broadcast_to: target {_shape_str(shape)} must have {data.ndim} dims like the "
-            f"input {_shape_str(data.shape)}"
-        )
-    shape = tuple(d if s == 0 else s for s, d in zip(shape, data.shape, strict=True))
-    try:
-        result = np.broadcast_to(data._data, shape)
-    except ValueError:
-        raise MXNetError(
-            f"broadcast_to: cannot broadcast {_shape_str(data.shape)} to {_shape_str(shape)}"
-        ) from None
-    return _finish(result.copy(), out, data._ctx)
+    return _finish(_shape_ops.broadcast_to(data._data, shape), out, data._ctx)
 
 
 def broadcast_axis(data, axis=(), size=(), out=None) -> NDArray:
     data = _arr(data)
-    axis = (axis,) if isinstance(axis, int) else tuple(axis)
-    size = (size,) if isinstance(size, int) else tuple(size)
-    if len(axis) != len(size):
-        raise MXNetError(f"broadcast_axis: axis {axis} and size {size} differ in length")
-    shape = list(data.shape)
-    for a, s in zip(axis, size, strict=True):
-        a = _axis(a, data.ndim, "broadcast_axis")
-        if shape[a] != 1:
-            raise MXNetError(f"broadcast_axis: axis {a} has size {shape[a]}, not 1")
-        shape[a] = s
-    return broadcast_to(data, tuple(shape), out=out)
+    return _finish(_shape_ops.broadcast_axis(data._data, axis, size), out, data._ctx)
 
 
 def tile(data, reps, out=None) -> NDArray:
     data = _arr(data)
-    return _finish(np.tile(data._data, reps), out, data._ctx)
+    return _finish(_shape_ops.tile(data._data, reps), out, data._ctx)
 
 
 def repeat(data, repeats, axis=None, out=None) -> NDArray:
     """Repeat each element ``repeats`` times along ``axis`` (flattened when None)."""
     data = _arr(data)
-    if repeats < 0:
-        raise MXNetError(f"repeat: repeats must be >= 0, got {repeats}")
-    if axis is not None:
-        axis = _axis(axis, data.ndim, "repeat")
-    return _finish(np.repeat(data._data, repeats, axis=axis), out, data._ctx)
+    return _finish(_shape_ops.repeat(data._data, repeats, axis), out, data._ctx)
 
 
 def flip(data, axis, out=None) -> NDArray:
     """Reverse the order of elements along ``axis`` (an int or a tuple); a copy."""
     data = _arr(data)
-    axes = _axes(axis, data.ndim, False, "flip")
-    return _finish(np.flip(data._data, axes).copy(), out, data._ctx)
+    return _finish(_shape_ops.flip(data._data, axis), out, data._ctx)
 
 
 def slice_axis(data, axis, begin, end, out=None) -> NDArray:
     """Elements ``begin:end`` along ``axis`` (``end`` None: to the end); a copy."""
     data = _arr(data)
-    axis = _axis(axis, data.ndim, "slice_axis")
-    n = data.shape[axis]
-    b = begin + n if begin < 0 else begin
-    e = n if end is None else (end + n if end < 0 else end)
-    if not 0 <= b < e <= n:
-        raise MXNetError(f"slice_axis: invalid range [{begin}, {end}) for axis of size {n}")
-    index = (slice(None),) * axis + (slice(b, e),)
-    return _finish(data._data[index].copy(), out, data._ctx)
+    return _finish(_shape_ops.slice_axis(data._data, axis, begin, end), out, data._ctx)
 
 
 def split(data, num_outputs, axis=1, squeeze_axis=False):
     """Split into ``num_outputs`` equal parts along ``axis``; a list (one part: the array)."""
     data = _arr(data)
-    axis = _axis(axis, data.ndim, "split")
-    n = data.shape[axis]
-    if num_outputs < 1 or n % num_outputs:
-        raise MXNetError(f"split: axis {axis} of size {n} is not divisible by {num_outputs}")
-    if squeeze_axis and n != num_outputs:
-        raise MXNetError("split: squeeze_axis needs num_outputs equal to the axis size")
-    parts = []
-    for p in np.split(data._data, num_outputs, axis=axis):
-        if squeeze_axis:
-            p = np.squeeze(p, axis=axis)
-        parts.append(NDArray(np.ascontiguousarray(_full_shape(p)).copy(), data._ctx))
+    parts = [NDArray(p, data._ctx)
+             for p in _shape_ops.split(data._data, num_outputs, axis, squeeze_axis)]
     return parts[0] if num_outputs == 1 else parts
 
 

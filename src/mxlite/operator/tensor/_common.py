@@ -8,10 +8,21 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...base import MXNetError
+from ..registry import ShapeError
 
 
 def _shape_list(shapes) -> list:
     return [tuple(s) if s is not None else None for s in shapes]
+
+
+def _shape_error(fn, *args):
+    """``fn(*args)`` with its MXNetError raised as a ShapeError (for ``infer_shape``)."""
+    try:
+        return fn(*args)
+    except ShapeError:
+        raise
+    except MXNetError as err:
+        raise ShapeError(str(err)) from None
 
 
 def _sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:

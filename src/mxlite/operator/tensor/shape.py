@@ -6,13 +6,213 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...base import MXNetError
 from ..registry import Operator, Param, ShapeError, register
-from ._common import _axis, _shape_list, _sum_to, infer_reshape
+from ._common import (
+    _axes,
+    _axis,
+    _full_shape,
+    _shape_error,
+    _shape_list,
+    _sum_to,
+    infer_reshape,
+)
 
 __all__: list[str] = []
+
+
+# ---------------------------------------------------------------------- NumPy-level semantics
+# The single implementation of each layout operator, shared with the ``mx.nd`` functions of
+# the same names.  Each returns a new C-contiguous array (never a view of its input) and
+# raises MXNetError naming the operator and the bad argument.
+def _fmt(shape) -> str:
+    return "[" + ",".join(str(d) for d in shape) + "]"
+
+
+def _fresh(result: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``result`` as a new C-contiguous array (copied if it is a view of ``x``)."""
+    if not result.flags.c_contiguous:
+        return np.ascontiguousarray(result)
+    return result.copy() if np.may_share_memory(result, x) else result
+
+
+def transpose(x: np.ndarray, axes=None) -> np.ndarray:
+    """Permute the axes (reverse them when ``axes`` is None or empty)."""
+    if axes is not None:
+        axes = tuple(axes)
+        ndim = x.ndim
+        if not axes:
+            axes = None
+        elif len(axes) != ndim or sorted(a % max(ndim, 1) for a in axes) != list(range(ndim)):
+            raise MXNetError(f"transpose: axes {axes} are not a permutation of the {ndim} axes")
+    return _fresh(np.transpose(x, axes), x)
+
+
+def swapaxes(x: np.ndarray, dim1: int = 0, dim2: int = 0) -> np.ndarray:
+    d1, d2 = _axis(dim1, x.ndim, "swapaxes"), _axis(dim2, x.ndim, "swapaxes")
+    return _fresh(np.swapaxes(x, d1, d2), x)
+
+
+def flatten(x: np.ndarray) -> np.ndarray:
+    """``(d0, d1, ..., dk) -> (d0, d1*...*dk)``."""
+    n = x.shape[0] if x.ndim else 1
+    return _fresh(x.reshape(n, math.prod(x.shape[1:])), x)
+
+
+def expand_dims(x: np.ndarray, axis: int) -> np.ndarray:
+    """A size-1 axis inserted at ``axis`` (``-ndim-1 <= axis <= ndim``)."""
+    if not -x.ndim - 1 <= axis <= x.ndim:
+        raise MXNetError(f"expand_dims: axis {axis} is out of bounds for {x.ndim} dims")
+    return _fresh(np.expand_dims(x, axis), x)
+
+
+def squeeze_shape(shape: tuple, axis=None) -> tuple:
+    """``shape`` without its size-1 axes (those in ``axis``); ``(1,)`` when nothing is left."""
+    if axis is None:
+        out = tuple(d for d in shape if d != 1)
+    else:
+        axes = _axes(axis, len(shape), False, "squeeze")
+        for a in axes:
+            if shape[a] != 1:
+                raise MXNetError(f"squeeze: axis {a} of {_fmt(shape)} is not 1")
+        out = tuple(d for i, d in enumerate(shape) if i not in axes)
+    return out or (1,)
+
+
+def squeeze(x: np.ndarray, axis=None) -> np.ndarray:
+    return _fresh(x.reshape(squeeze_shape(x.shape, axis)), x)
+
+
+def reshape_like(x: np.ndarray, like_shape: tuple) -> np.ndarray:
+    if x.size != math.prod(like_shape):
+        raise MXNetError(f"reshape_like: cannot reshape {_fmt(x.shape)} to {_fmt(like_shape)}")
+    return _fresh(x.reshape(like_shape), x)
+
+
+def broadcast_shape(shape: tuple, target) -> tuple:
+    """``target`` with 0 entries replaced by ``shape``'s sizes, checked to be a broadcast of
+    ``shape`` with the same number of dims."""
+    target = tuple(int(s) for s in target)
+    if len(target) != len(shape):
+        raise MXNetError(f"broadcast_to: target {_fmt(target)} must have {len(shape)} dims like "
+                         f"the input {_fmt(shape)}")
+    target = tuple(d if s == 0 else s for s, d in zip(target, shape, strict=True))
+    for d, t in zip(shape, target, strict=True):
+        if d != t and d != 1:
+            raise MXNetError(f"broadcast_to: cannot broadcast {_fmt(shape)} to {_fmt(target)}")
+    return target
+
+
+def broadcast_to(x: np.ndarray, shape) -> np.ndarray:
+    """Size-1 axes broadcast to ``shape`` (same number of dims; 0 keeps a dim)."""
+    return np.array(np.broadcast_to(x, broadcast_shape(x.shape, shape)))
+
+
+def broadcast_axis_shape(shape: tuple, axis, size) -> tuple:
+    axis = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    if len(axis) != len(size):
+        raise MXNetError(f"broadcast_axis: axis {axis} and size {size} differ in length")
+    out = list(shape)
+    for a, s in zip(axis, size, strict=True):
+        a = _axis(a, len(shape), "broadcast_axis")
+        if out[a] != 1:
+            raise MXNetError(f"broadcast_axis: axis {a} has size {out[a]}, not 1")
+        out[a] = int(s)
+    return tuple(out)
+
+
+def broadcast_axis(x: np.ndarray, axis=(), size=()) -> np.ndarray:
+    """The size-1 axes ``axis`` broadcast to sizes ``size``."""
+    return np.array(np.broadcast_to(x, broadcast_axis_shape(x.shape, axis, size)))
+
+
+def tile(x: np.ndarray, reps) -> np.ndarray:
+    return _fresh(np.tile(x, reps), x)
+
+
+def repeat(x: np.ndarray, repeats: int, axis=None) -> np.ndarray:
+    """Each element ``repeats`` times along ``axis`` (of the flattened array when None)."""
+    if repeats < 0:
+        raise MXNetError(f"repeat: repeats must be >= 0, got {repeats}")
+    if axis is not None:
+        axis = _axis(axis, x.ndim, "repeat")
+    return np.repeat(x, repeats, axis=axis)
+
+
+def flip(x: np.ndarray, axis) -> np.ndarray:
+    """The order of elements along ``axis`` (an int or a tuple) reversed."""
+    return np.ascontiguousarray(np.flip(x, _axes(axis, x.ndim, False, "flip")))
+
+
+def slice_axis_index(shape: tuple, axis: int, begin: int, end) -> tuple:
+    """The index selecting ``begin:end`` along ``axis`` (``end`` None: to the end); MXNetError
+    for an empty or out-of-range slice."""
+    axis = _axis(axis, len(shape), "slice_axis")
+    n = shape[axis]
+    b = begin + n if begin < 0 else begin
+    e = n if end is None else (end + n if end < 0 else end)
+    if not 0 <= b < e <= n:
+        raise MXNetError(f"slice_axis: invalid range [{begin}, {end}) for axis of size {n}")
+    return (slice(None),) * axis + (slice(b, e),) + (slice(None),) * (len(shape) - axis - 1)
+
+
+def slice_axis(x: np.ndarray, axis: int, begin: int, end) -> np.ndarray:
+    return _fresh(x[slice_axis_index(x.shape, axis, begin, end)], x)
+
+
+def split(x: np.ndarray, num_outputs: int, axis: int = 1, squeeze_axis: bool = False) -> list:
+    """``num_outputs`` equal parts along ``axis`` (``squeeze_axis`` drops it when each part has
+    size 1)."""
+    axis = _axis(axis, x.ndim, "split")
+    n = x.shape[axis]
+    if num_outputs < 1 or n % num_outputs:
+        raise MXNetError(f"split: axis {axis} of size {n} is not divisible by {num_outputs}")
+    if squeeze_axis and n != num_outputs:
+        raise MXNetError("split: squeeze_axis needs num_outputs equal to the axis size")
+    parts = []
+    for part in np.split(x, num_outputs, axis=axis):
+        if squeeze_axis:
+            part = _full_shape(np.squeeze(part, axis=axis))
+        parts.append(np.array(part))  # a copy, C-contiguous
+    return parts
+
+
+def _joinable(arrays, name):
+    if not arrays:
+        raise MXNetError(f"{name} needs at least one array")
+    for k, a in enumerate(arrays[1:], start=2):
+        if a.dtype != arrays[0].dtype:
+            raise MXNetError(f"{name}: incompatible dtypes, expected {arrays[0].dtype} at input "
+                             f"{k}, got {a.dtype}")
+
+
+def concat(arrays: list, dim: int = 1) -> np.ndarray:
+    """The arrays joined along ``dim``."""
+    _joinable(arrays, "concat")
+    ndim = arrays[0].ndim
+    bad = MXNetError(f"concat: cannot join shapes {[a.shape for a in arrays]} along dim {dim}")
+    if not -ndim <= dim < ndim or any(a.ndim != ndim for a in arrays):
+        raise bad
+    try:
+        return np.concatenate(arrays, axis=dim)
+    except ValueError:
+        raise bad from None
+
+
+def stack(arrays: list, axis: int = 0) -> np.ndarray:
+    """Arrays of one shape joined along a new axis."""
+    _joinable(arrays, "stack")
+    if any(a.shape != arrays[0].shape for a in arrays):
+        raise MXNetError(f"stack: shapes {[a.shape for a in arrays]} differ")
+    ndim = arrays[0].ndim + 1
+    if not -ndim <= axis < ndim:
+        raise MXNetError(f"stack: axis {axis} is out of bounds for the result's {ndim} dims")
+    return np.stack(arrays, axis=axis)
 
 
 # ---------------------------------------------------------------------- shape manipulation
@@ -76,8 +276,7 @@ class Flatten(Operator):
         return in_shapes, [(s[0], int(np.prod(s[1:], dtype=np.int64)))], aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
-        x = inputs[0]
-        return [x.reshape(x.shape[0], -1)], None
+        return [flatten(inputs[0])], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         return [out_grads[0].reshape(inputs[0].shape)]
@@ -112,7 +311,7 @@ class Concat(Operator):
         return in_shapes, [tuple(out)], aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
-        return [np.concatenate(inputs, axis=p.dim)], None
+        return [concat(inputs, p.dim)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         dim = p.dim % inputs[0].ndim
@@ -154,19 +353,16 @@ class SliceChannel(Operator):
                 raise ShapeError(f"SliceChannel: squeeze_axis needs input dim {axis} of "
                                  f"{tuple(s)} to equal num_outputs={n}")
             del part[axis]
-        return in_shapes, [tuple(part)] * n, aux_shapes
+        return in_shapes, [tuple(part) or (1,)] * n, aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
-        x = inputs[0]
-        axis = p.axis % x.ndim
-        parts = np.split(x, p.num_outputs, axis=axis)
-        if p.squeeze_axis:
-            parts = [np.squeeze(q, axis=axis) for q in parts]
-        return [np.ascontiguousarray(q) for q in parts], None
+        return split(inputs[0], p.num_outputs, p.axis, p.squeeze_axis), None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         axis = p.axis % inputs[0].ndim
-        grads = [np.expand_dims(g, axis) if p.squeeze_axis else g for g in out_grads]
+        part = list(inputs[0].shape)
+        part[axis] //= p.num_outputs
+        grads = [g.reshape(part) for g in out_grads]
         return [np.concatenate(grads, axis=axis)]
 
 
@@ -191,8 +387,7 @@ class Transpose(Operator):
         return in_shapes, [tuple(s[a] for a in self._axes(p, len(s)))], aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
-        x = inputs[0]
-        return [np.ascontiguousarray(x.transpose(self._axes(p, x.ndim)))], None
+        return [transpose(inputs[0], p.axes)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         axes = self._axes(p, inputs[0].ndim)
@@ -216,8 +411,7 @@ class ExpandDims(Operator):
         return in_shapes, [tuple(out)], aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
-        x = inputs[0]
-        return [np.expand_dims(x, _axis(p.axis, x.ndim, "expand_dims", extra=1))], None
+        return [expand_dims(inputs[0], p.axis)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         return [out_grads[0].reshape(inputs[0].shape)]
@@ -293,24 +487,17 @@ class SliceAxis(Operator):
     }
 
     def _index(self, p, shape):
-        axis = _axis(p.axis, len(shape), "slice_axis")
-        index = [slice(None)] * len(shape)
-        index[axis] = slice(p.begin, p.end)
-        return tuple(index)
+        return _shape_error(slice_axis_index, tuple(shape), p.axis, p.begin, p.end)
 
     def infer_shape(self, p, in_shapes, aux_shapes):
         s = in_shapes[0]
         if s is None:
             return in_shapes, [None], aux_shapes
-        out = _sliced_shape(self._index(p, s), s)
-        if 0 in out:
-            raise ShapeError(f"slice_axis: begin={p.begin}, end={p.end} select nothing of axis "
-                             f"{p.axis} in {tuple(s)}")
-        return in_shapes, [out], aux_shapes
+        return in_shapes, [_sliced_shape(self._index(p, s), s)], aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
-        return [np.ascontiguousarray(x[self._index(p, x.shape)])], None
+        return [slice_axis(x, p.axis, p.begin, p.end)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
@@ -337,7 +524,7 @@ class SwapAxis(Operator):
         return in_shapes, [tuple(out)], aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
-        return [np.ascontiguousarray(np.swapaxes(inputs[0], p.dim1, p.dim2))], None
+        return [swapaxes(inputs[0], p.dim1, p.dim2)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         return [np.ascontiguousarray(np.swapaxes(out_grads[0], p.dim1, p.dim2))]
@@ -359,7 +546,7 @@ class Flip(Operator):
         return super().infer_shape(p, in_shapes, aux_shapes)
 
     def forward(self, p, inputs, aux, is_train):
-        return [np.ascontiguousarray(np.flip(inputs[0], p.axis))], None
+        return [flip(inputs[0], p.axis)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         return [np.ascontiguousarray(np.flip(out_grads[0], p.axis))]
@@ -373,16 +560,7 @@ class Squeeze(Operator):
     params = {"axis": Param("shape", None, optional=True)}
 
     def _out(self, p, s):
-        if p.axis is None:
-            out = tuple(d for d in s if d != 1)
-        else:
-            axes = {_axis(a, len(s), "squeeze") for a in p.axis}
-            for a in axes:
-                if s[a] != 1:
-                    raise ShapeError(f"squeeze: axis {a} of shape {tuple(s)} has size {s[a]}, "
-                                     "not 1")
-            out = tuple(d for i, d in enumerate(s) if i not in axes)
-        return out if out else (1,)
+        return _shape_error(squeeze_shape, tuple(s), p.axis)
 
     def infer_shape(self, p, in_shapes, aux_shapes):
         s = in_shapes[0]
@@ -391,8 +569,7 @@ class Squeeze(Operator):
         return in_shapes, [self._out(p, s)], aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
-        x = inputs[0]
-        return [x.reshape(self._out(p, x.shape))], None
+        return [squeeze(inputs[0], p.axis)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         return [out_grads[0].reshape(inputs[0].shape)]
@@ -412,7 +589,7 @@ class Tile(Operator):
         return in_shapes, [_tile_shape(s, p.reps)], aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
-        return [np.tile(inputs[0], p.reps)], None
+        return [tile(inputs[0], p.reps)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
@@ -451,7 +628,7 @@ class Repeat(Operator):
         return in_shapes, [tuple(out)], aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
-        return [np.repeat(inputs[0], p.repeats, axis=p.axis)], None
+        return [repeat(inputs[0], p.repeats, p.axis)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
@@ -484,7 +661,7 @@ class Stack(Operator):
         return in_shapes, [tuple(out)], aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
-        return [np.stack(inputs, axis=p.axis)], None
+        return [stack(inputs, p.axis)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         axis = p.axis % (inputs[0].ndim + 1)
@@ -501,14 +678,7 @@ class BroadcastTo(Operator):
     params = {"shape": Param("shape", ())}
 
     def _out(self, p, s):
-        if len(p.shape) != len(s):
-            raise ShapeError(f"broadcast_to: target {p.shape} and input {tuple(s)} differ in "
-                             "rank")
-        out = tuple(d if t == 0 else t for d, t in zip(s, p.shape, strict=True))
-        for d, t in zip(s, out, strict=True):
-            if d != t and d != 1:
-                raise ShapeError(f"broadcast_to: cannot broadcast {tuple(s)} to {p.shape}")
-        return out
+        return _shape_error(broadcast_shape, tuple(s), p.shape)
 
     def infer_shape(self, p, in_shapes, aux_shapes):
         s = in_shapes[0]
@@ -533,16 +703,7 @@ class BroadcastAxis(Operator):
     params = {"axis": Param("shape", ()), "size": Param("shape", ())}
 
     def _out(self, p, s):
-        if len(p.axis) != len(p.size):
-            raise ShapeError(f"broadcast_axis: axis {p.axis} and size {p.size} differ in length")
-        out = list(s)
-        for a, n in zip(p.axis, p.size, strict=True):
-            a = _axis(a, len(s), "broadcast_axis")
-            if s[a] != 1:
-                raise ShapeError(f"broadcast_axis: axis {a} of {tuple(s)} has size {s[a]}, "
-                                 "not 1")
-            out[a] = n
-        return tuple(out)
+        return _shape_error(broadcast_axis_shape, tuple(s), p.axis, p.size)
 
     def infer_shape(self, p, in_shapes, aux_shapes):
         s = in_shapes[0]
@@ -623,7 +784,7 @@ class ReshapeLike(Operator):
         return in_shapes, [tuple(b)], aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
-        return [inputs[0].reshape(inputs[1].shape)], None
+        return [reshape_like(inputs[0], inputs[1].shape)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         return [out_grads[0].reshape(inputs[0].shape), None]
