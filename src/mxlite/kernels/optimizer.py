@@ -936,12 +936,40 @@ def _sumsq_ser(x):
     return s
 
 
+#: block of the parallel sum of squares: each block sums into eight partial sums (eight
+#: dependency chains instead of one, so the adds overlap), then the blocks are added up
+_RBLOCK = 4096
+
+
+@numba.njit(**_AT)
+def _sq_at(x, i):
+    xi = np.float64(load(x, i))
+    return xi * xi
+
+
 @numba.njit(**_PAR)
 def _sumsq_par(x):
+    n = x.size
     s = 0.0
-    for i in prange(x.size):
-        xi = np.float64(load(x, i))
-        s += xi * xi
+    for b in prange((n + _RBLOCK - 1) // _RBLOCK):
+        lo = b * _RBLOCK
+        hi = min(lo + _RBLOCK, n)
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+        i = lo
+        while i + 8 <= hi:
+            a0 += _sq_at(x, i)
+            a1 += _sq_at(x, i + 1)
+            a2 += _sq_at(x, i + 2)
+            a3 += _sq_at(x, i + 3)
+            a4 += _sq_at(x, i + 4)
+            a5 += _sq_at(x, i + 5)
+            a6 += _sq_at(x, i + 6)
+            a7 += _sq_at(x, i + 7)
+            i += 8
+        while i < hi:
+            a0 += _sq_at(x, i)
+            i += 1
+        s += ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
     return s
 
 
