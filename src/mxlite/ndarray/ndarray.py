@@ -26,9 +26,10 @@ import numpy as np
 from ..base import MXNetError
 from ..context import Context, check_usable, current_context
 from ..operator.tensor import indexing as _indexing
+from ..operator.tensor import matrix as _matrix
 from ..operator.tensor import reduce as _red
 from ..operator.tensor import shape as _shape_ops
-from ..operator.tensor._common import _axes, _axis, _full_shape, _scalar_as, infer_reshape
+from ..operator.tensor._common import _axes, _axis, _scalar_as, infer_reshape
 from ..operator.tensor.elemwise import UNARY, _clip, _divide, _mod, _power
 
 __all__ = [
@@ -1094,21 +1095,7 @@ def dot(lhs, rhs, transpose_a=False, transpose_b=False, out=None) -> NDArray:
     shape ``(1,)``).  For N-D inputs ``transpose_a`` moves the first axis of ``lhs`` last and
     ``transpose_b`` moves the last axis of ``rhs`` first."""
     lhs, rhs = _arr(lhs, "lhs"), _arr(rhs, "rhs")
-    _check_dtypes(lhs, rhs, "dot")
-    a, b = lhs._data, rhs._data
-    if transpose_a:
-        a = a.T if a.ndim == 2 else np.moveaxis(a, 0, -1)
-    if transpose_b:
-        b = b.T if b.ndim == 2 else np.moveaxis(b, -1, 0)
-    if a.ndim == 0 or b.ndim == 0 or a.shape[-1] != b.shape[0]:
-        raise MXNetError(
-            f"dot: shapes {_shape_str(a.shape)} and {_shape_str(b.shape)} are not aligned"
-        )
-    if a.ndim <= 2 and b.ndim <= 2:
-        result = np.dot(a, b)
-    else:
-        result = np.tensordot(a, b, axes=1)
-    return _finish(_full_shape(result), out, lhs._ctx, a.dtype)
+    return _finish(_matrix.dot(lhs._data, rhs._data, transpose_a, transpose_b), out, lhs._ctx)
 
 
 def transpose(data, axes=None, out=None) -> NDArray:

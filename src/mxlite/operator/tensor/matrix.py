@@ -1,10 +1,15 @@
-"""Matrix products: ``dot`` and ``batch_dot``."""
+"""Matrix products: ``dot`` and ``batch_dot``.
+
+:func:`dot` is the single implementation behind the ``dot`` operator and ``mx.nd.dot``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ...base import MXNetError
 from ..registry import Operator, Param, ShapeError, register
+from ._common import _full_shape
 
 __all__: list[str] = []
 
@@ -59,6 +64,22 @@ def _as_2d(x, transpose: bool, lead: bool):
     return m
 
 
+def dot(a: np.ndarray, b: np.ndarray, transpose_a: bool = False,
+        transpose_b: bool = False) -> np.ndarray:
+    """MXNet's dot: the last axis of ``a`` with the first of ``b`` (1-D x 1-D gives shape
+    ``(1,)``).  For N-D operands ``transpose_a`` moves the first axis of ``a`` last and
+    ``transpose_b`` the last axis of ``b`` first (MXNet transposes them as 2-D reshapes)."""
+    if a.dtype != b.dtype:
+        raise MXNetError(f"dot: incompatible dtypes, expected {a.dtype} at input 1, got {b.dtype}")
+    sa = a.shape[1:] + a.shape[:1] if transpose_a else a.shape
+    sb = b.shape[-1:] + b.shape[:-1] if transpose_b else b.shape
+    if not sa or not sb or sa[-1] != sb[0]:
+        fmt = ["[" + ",".join(str(d) for d in s) + "]" for s in (sa, sb)]
+        raise MXNetError(f"dot: shapes {fmt[0]} and {fmt[1]} are not aligned")
+    out = _as_2d(a, transpose_a, True) @ _as_2d(b, transpose_b, False)
+    return _full_shape(out.reshape(sa[:-1] + sb[1:]))
+
+
 @register
 class Dot(_DotBase):
     """``dot(lhs, rhs)``: contracts the last axis of ``lhs`` with the first of ``rhs``
@@ -67,10 +88,7 @@ class Dot(_DotBase):
     name = "dot"
 
     def forward(self, p, inputs, aux, is_train):
-        a, b = inputs
-        out_shape = _dot_shapes(p, a.shape, b.shape, False)
-        out = _as_2d(a, p.transpose_a, True) @ _as_2d(b, p.transpose_b, False)
-        return [np.asarray(out, dtype=a.dtype).reshape(out_shape)], None
+        return [dot(*inputs, p.transpose_a, p.transpose_b)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         a, b = inputs
