@@ -851,17 +851,60 @@ def _lamb_moments_ser(w, g, m, v, sc):
     return ws, us
 
 
+#: block of the parallel reductions (LAMB's norms, the sum of squares): each block sums into
+#: several partial sums (independent dependency chains, so the adds overlap), then the blocks
+#: are added up
+_RBLOCK = 4096
+
+
+@numba.njit(**_AT)
+def _sq2_at(a, b, j):
+    x = np.float64(a[j])
+    y = np.float64(b[j])
+    return x * x, y * y
+
+
 @numba.njit(**_PAR)
 def _lamb_moments_par(w, g, m, v, sc):
+    # per block of _RBLOCK elements: the moment update (a vectorized loop over block views,
+    # the update direction kept in a block-sized buffer), then both sums of squares with four
+    # partial sums each, so that the float64 adds overlap instead of forming one long chain
     p = to_fixed_tuple(sc, 11)
+    n = w.size
     ws = 0.0
     us = 0.0
-    for i in prange(w.size):
-        mi, vi = _lamb_mom_at(i, w, g, m, v, p)
-        wi = w[i]
-        u = _lamb_dir(wi, mi, vi, p)
-        ws += np.float64(wi) * np.float64(wi)
-        us += np.float64(u) * np.float64(u)
+    for b in prange((n + _RBLOCK - 1) // _RBLOCK):
+        lo = b * _RBLOCK
+        hi = min(lo + _RBLOCK, n)
+        wb, gb, mb, vb = w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi]
+        ub = np.empty(wb.size, dtype=w.dtype)
+        for j in range(wb.size):
+            mj, vj = _lamb_mom_at(j, wb, gb, mb, vb, p)
+            ub[j] = _lamb_dir(wb[j], mj, vj, p)
+        w0 = w1 = w2 = w3 = 0.0
+        u0 = u1 = u2 = u3 = 0.0
+        j = 0
+        while j + 4 <= wb.size:
+            x, y = _sq2_at(wb, ub, j)
+            w0 += x
+            u0 += y
+            x, y = _sq2_at(wb, ub, j + 1)
+            w1 += x
+            u1 += y
+            x, y = _sq2_at(wb, ub, j + 2)
+            w2 += x
+            u2 += y
+            x, y = _sq2_at(wb, ub, j + 3)
+            w3 += x
+            u3 += y
+            j += 4
+        while j < wb.size:
+            x, y = _sq2_at(wb, ub, j)
+            w0 += x
+            u0 += y
+            j += 1
+        ws += (w0 + w1) + (w2 + w3)
+        us += (u0 + u1) + (u2 + u3)
     return ws, us
 
 
@@ -934,11 +977,6 @@ def _sumsq_ser(x):
         xi = np.float64(load(x, i))
         s += xi * xi
     return s
-
-
-#: block of the parallel sum of squares: each block sums into eight partial sums (eight
-#: dependency chains instead of one, so the adds overlap), then the blocks are added up
-_RBLOCK = 4096
 
 
 @numba.njit(**_AT)
