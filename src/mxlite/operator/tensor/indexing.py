@@ -82,7 +82,10 @@ def take(a: np.ndarray, indices: np.ndarray, axis: int = 0, mode: str = "clip") 
     """Entries of ``a`` along ``axis`` at ``indices`` (truncated to int; 'clip', 'wrap' or
     'raise' for those out of range)."""
     axis = _axis(axis, a.ndim, "take")
-    return np.take(a, _wrap_index(indices, a.shape[axis], mode), axis=axis)
+    if mode != "clip" and mode != "wrap":
+        _wrap_index(indices, a.shape[axis], mode)  # validates mode, checks the range for 'raise'
+        mode = "clip"
+    return np.take(a, indices.astype(np.int64, copy=False), axis=axis, mode=mode)
 
 
 def one_hot(indices: np.ndarray, depth: int, on_value=1.0, off_value=0.0,

@@ -76,8 +76,10 @@ def dot(a: np.ndarray, b: np.ndarray, transpose_a: bool = False,
     if not sa or not sb or sa[-1] != sb[0]:
         fmt = ["[" + ",".join(str(d) for d in s) + "]" for s in (sa, sb)]
         raise MXNetError(f"dot: shapes {fmt[0]} and {fmt[1]} are not aligned")
+    if a.ndim <= 2 and b.ndim <= 2:
+        return _full_shape(np.dot(a.T if transpose_a else a, b.T if transpose_b else b))
     out = _as_2d(a, transpose_a, True) @ _as_2d(b, transpose_b, False)
-    return _full_shape(out.reshape(sa[:-1] + sb[1:]))
+    return out.reshape(sa[:-1] + sb[1:])
 
 
 @register

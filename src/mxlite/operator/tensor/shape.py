@@ -33,13 +33,6 @@ def _fmt(shape) -> str:
     return "[" + ",".join(str(d) for d in shape) + "]"
 
 
-def _fresh(result: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``result`` as a new C-contiguous array (copied if it is a view of ``x``)."""
-    if not result.flags.c_contiguous:
-        return np.ascontiguousarray(result)
-    return result.copy() if np.may_share_memory(result, x) else result
-
-
 def transpose(x: np.ndarray, axes=None) -> np.ndarray:
     """Permute the axes (reverse them when ``axes`` is None or empty)."""
     if axes is not None:
@@ -49,25 +42,25 @@ def transpose(x: np.ndarray, axes=None) -> np.ndarray:
             axes = None
         elif len(axes) != ndim or sorted(a % max(ndim, 1) for a in axes) != list(range(ndim)):
             raise MXNetError(f"transpose: axes {axes} are not a permutation of the {ndim} axes")
-    return _fresh(np.transpose(x, axes), x)
+    return np.transpose(x, axes).copy()
 
 
 def swapaxes(x: np.ndarray, dim1: int = 0, dim2: int = 0) -> np.ndarray:
     d1, d2 = _axis(dim1, x.ndim, "swapaxes"), _axis(dim2, x.ndim, "swapaxes")
-    return _fresh(np.swapaxes(x, d1, d2), x)
+    return np.swapaxes(x, d1, d2).copy()
 
 
 def flatten(x: np.ndarray) -> np.ndarray:
     """``(d0, d1, ..., dk) -> (d0, d1*...*dk)``."""
     n = x.shape[0] if x.ndim else 1
-    return _fresh(x.reshape(n, math.prod(x.shape[1:])), x)
+    return x.reshape(n, math.prod(x.shape[1:])).copy()
 
 
 def expand_dims(x: np.ndarray, axis: int) -> np.ndarray:
     """A size-1 axis inserted at ``axis`` (``-ndim-1 <= axis <= ndim``)."""
     if not -x.ndim - 1 <= axis <= x.ndim:
         raise MXNetError(f"expand_dims: axis {axis} is out of bounds for {x.ndim} dims")
-    return _fresh(np.expand_dims(x, axis), x)
+    return np.expand_dims(x, axis).copy()
 
 
 def squeeze_shape(shape: tuple, axis=None) -> tuple:
@@ -84,27 +77,31 @@ def squeeze_shape(shape: tuple, axis=None) -> tuple:
 
 
 def squeeze(x: np.ndarray, axis=None) -> np.ndarray:
-    return _fresh(x.reshape(squeeze_shape(x.shape, axis)), x)
+    if axis is None:
+        return _full_shape(np.squeeze(x)).copy()
+    return x.reshape(squeeze_shape(x.shape, axis)).copy()
 
 
 def reshape_like(x: np.ndarray, like_shape: tuple) -> np.ndarray:
     if x.size != math.prod(like_shape):
         raise MXNetError(f"reshape_like: cannot reshape {_fmt(x.shape)} to {_fmt(like_shape)}")
-    return _fresh(x.reshape(like_shape), x)
+    return x.reshape(like_shape).copy()
 
 
 def broadcast_shape(shape: tuple, target) -> tuple:
     """``target`` with 0 entries replaced by ``shape``'s sizes, checked to be a broadcast of
     ``shape`` with the same number of dims."""
-    target = tuple(int(s) for s in target)
+    target = tuple(target)
     if len(target) != len(shape):
         raise MXNetError(f"broadcast_to: target {_fmt(target)} must have {len(shape)} dims like "
                          f"the input {_fmt(shape)}")
-    target = tuple(d if s == 0 else s for s, d in zip(target, shape, strict=True))
-    for d, t in zip(shape, target, strict=True):
-        if d != t and d != 1:
+    out = []
+    for s, d in zip(target, shape, strict=True):
+        s = d if s == 0 else int(s)
+        if d != s and d != 1:
             raise MXNetError(f"broadcast_to: cannot broadcast {_fmt(shape)} to {_fmt(target)}")
-    return target
+        out.append(s)
+    return tuple(out)
 
 
 def broadcast_to(x: np.ndarray, shape) -> np.ndarray:
@@ -132,7 +129,7 @@ def broadcast_axis(x: np.ndarray, axis=(), size=()) -> np.ndarray:
 
 
 def tile(x: np.ndarray, reps) -> np.ndarray:
-    return _fresh(np.tile(x, reps), x)
+    return np.tile(x, reps)
 
 
 def repeat(x: np.ndarray, repeats: int, axis=None) -> np.ndarray:
@@ -162,7 +159,7 @@ def slice_axis_index(shape: tuple, axis: int, begin: int, end) -> tuple:
 
 
 def slice_axis(x: np.ndarray, axis: int, begin: int, end) -> np.ndarray:
-    return _fresh(x[slice_axis_index(x.shape, axis, begin, end)], x)
+    return x[slice_axis_index(x.shape, axis, begin, end)].copy()
 
 
 def split(x: np.ndarray, num_outputs: int, axis: int = 1, squeeze_axis: bool = False) -> list:
@@ -195,13 +192,12 @@ def concat(arrays: list, dim: int = 1) -> np.ndarray:
     """The arrays joined along ``dim``."""
     _joinable(arrays, "concat")
     ndim = arrays[0].ndim
-    bad = MXNetError(f"concat: cannot join shapes {[a.shape for a in arrays]} along dim {dim}")
-    if not -ndim <= dim < ndim or any(a.ndim != ndim for a in arrays):
-        raise bad
-    try:
-        return np.concatenate(arrays, axis=dim)
-    except ValueError:
-        raise bad from None
+    if -ndim <= dim < ndim and all(a.ndim == ndim for a in arrays):
+        try:
+            return np.concatenate(arrays, axis=dim)
+        except ValueError:
+            pass
+    raise MXNetError(f"concat: cannot join shapes {[a.shape for a in arrays]} along dim {dim}")
 
 
 def stack(arrays: list, axis: int = 0) -> np.ndarray:
