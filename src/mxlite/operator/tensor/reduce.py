@@ -106,7 +106,7 @@ def arg_reduce(fn, x: np.ndarray, axis, keepdims: bool, name: str) -> np.ndarray
 
 # ---------------------------------------------------------------------- reductions
 def _red_axes(p: Params, ndim: int, who: str) -> tuple[int, ...]:
-    return _axes(p.axis, ndim, p.exclude, who)
+    return _axes(p.axis, ndim, p.get("exclude", False), who)
 
 
 class _Reduce(Operator):
@@ -199,7 +199,7 @@ class Min(_ArgReduce):
 
 
 @register
-class Norm(Operator):
+class Norm(_Reduce):
     """L1 (``ord=1``) or L2 (``ord=2``) norm over ``axis`` (all by default)."""
 
     name = "norm"
@@ -210,33 +210,17 @@ class Norm(Operator):
         "keepdims": Param("bool", False),
     }
 
-    def _axes(self, p, ndim):
-        return _axes(p.axis, ndim, False, "norm")
-
-    def _out_shape(self, p, s):
-        axes = self._axes(p, len(s))
-        if p.keepdims:
-            return tuple(1 if i in axes else d for i, d in enumerate(s))
-        out = tuple(d for i, d in enumerate(s) if i not in axes)
-        return out if out else (1,)
-
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is None:
-            return in_shapes, [None], aux_shapes
-        return in_shapes, [self._out_shape(p, s)], aux_shapes
-
     def infer_type(self, p, in_types, aux_types):
         out = p.out_dtype if p.out_dtype is not None else in_types[0]
         return in_types, [None if out is None else np.dtype(out)], aux_types
 
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
-        return [norm(x, p.ord, self._axes(p, x.ndim), p.keepdims, p.out_dtype)], None
+        return [norm(x, p.ord, _red_axes(p, x.ndim, "norm"), p.keepdims, p.out_dtype)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
-        axes = self._axes(p, x.ndim)
+        axes = _red_axes(p, x.ndim, "norm")
         keep = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
         g = out_grads[0].reshape(keep).astype(x.dtype)
         if p.ord == 1:

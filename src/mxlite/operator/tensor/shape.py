@@ -666,32 +666,39 @@ class Stack(Operator):
 
 
 # ---------------------------------------------------------------------- broadcasting
-@register
-class BroadcastTo(Operator):
-    """Broadcast size-1 axes to ``shape`` (0 keeps the input's size)."""
-
-    name = "broadcast_to"
-    params = {"shape": Param("shape", ())}
+class _BroadcastOne(Operator):
+    """Broadcast the input to ``_out(p, shape)``; the gradient is summed back."""
 
     def _out(self, p, s):
-        return _shape_error(broadcast_shape, tuple(s), p.shape)
+        raise NotImplementedError
 
     def infer_shape(self, p, in_shapes, aux_shapes):
         s = in_shapes[0]
         if s is None:
             return in_shapes, [None], aux_shapes
-        return in_shapes, [self._out(p, s)], aux_shapes
+        return in_shapes, [_shape_error(self._out, p, tuple(s))], aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
-        return [np.ascontiguousarray(np.broadcast_to(x, self._out(p, x.shape)))], None
+        return [np.array(np.broadcast_to(x, self._out(p, x.shape)))], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         return [_sum_to(out_grads[0], inputs[0].shape)]
 
 
 @register
-class BroadcastAxis(Operator):
+class BroadcastTo(_BroadcastOne):
+    """Broadcast size-1 axes to ``shape`` (0 keeps the input's size)."""
+
+    name = "broadcast_to"
+    params = {"shape": Param("shape", ())}
+
+    def _out(self, p, s):
+        return broadcast_shape(s, p.shape)
+
+
+@register
+class BroadcastAxis(_BroadcastOne):
     """Broadcast the size-1 axes ``axis`` to sizes ``size``."""
 
     name = "broadcast_axis"
@@ -699,20 +706,7 @@ class BroadcastAxis(Operator):
     params = {"axis": Param("shape", ()), "size": Param("shape", ())}
 
     def _out(self, p, s):
-        return _shape_error(broadcast_axis_shape, tuple(s), p.axis, p.size)
-
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is None:
-            return in_shapes, [None], aux_shapes
-        return in_shapes, [self._out(p, s)], aux_shapes
-
-    def forward(self, p, inputs, aux, is_train):
-        x = inputs[0]
-        return [np.ascontiguousarray(np.broadcast_to(x, self._out(p, x.shape)))], None
-
-    def backward(self, p, out_grads, inputs, outputs, aux, saved):
-        return [_sum_to(out_grads[0], inputs[0].shape)]
+        return broadcast_axis_shape(s, p.axis, p.size)
 
 
 @register
