@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...base import MXNetError
-from ..registry import ShapeError
+from ..registry import Operator, ShapeError
 
 
 def _shape_list(shapes) -> list:
@@ -23,6 +23,20 @@ def _shape_error(fn, *args):
         raise
     except MXNetError as err:
         raise ShapeError(str(err)) from None
+
+
+class _OneInput(Operator):
+    """An operator of one input whose output shape is ``out_shape(p, shape)`` (MXNetError
+    raised there reaches shape inference as ShapeError)."""
+
+    def out_shape(self, p, s: tuple) -> tuple:
+        raise NotImplementedError
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [_shape_error(self.out_shape, p, tuple(s))], aux_shapes
 
 
 def _sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:

@@ -16,7 +16,7 @@ from ._common import (
     _axes,
     _axis,
     _full_shape,
-    _shape_error,
+    _OneInput,
     _shape_list,
     _sum_to,
     infer_reshape,
@@ -33,16 +33,21 @@ def _fmt(shape) -> str:
     return "[" + ",".join(str(d) for d in shape) + "]"
 
 
+def permutation(axes, ndim: int):
+    """``axes`` checked to be a permutation of ``ndim`` axes (None or empty: reversed)."""
+    if axes is None or not len(axes):
+        return tuple(range(ndim - 1, -1, -1))
+    axes = tuple(axes)
+    if len(axes) != ndim or sorted(a % max(ndim, 1) for a in axes) != list(range(ndim)):
+        raise MXNetError(f"transpose: axes {axes} are not a permutation of the {ndim} axes")
+    return tuple(a % ndim for a in axes)
+
+
 def transpose(x: np.ndarray, axes=None) -> np.ndarray:
     """Permute the axes (reverse them when ``axes`` is None or empty)."""
-    if axes is not None:
-        axes = tuple(axes)
-        ndim = x.ndim
-        if not axes:
-            axes = None
-        elif len(axes) != ndim or sorted(a % max(ndim, 1) for a in axes) != list(range(ndim)):
-            raise MXNetError(f"transpose: axes {axes} are not a permutation of the {ndim} axes")
-    return np.transpose(x, axes).copy()
+    if axes is None or not len(axes):
+        return np.transpose(x).copy()
+    return np.transpose(x, permutation(axes, x.ndim)).copy()
 
 
 def swapaxes(x: np.ndarray, dim1: int = 0, dim2: int = 0) -> np.ndarray:
@@ -58,9 +63,7 @@ def flatten(x: np.ndarray) -> np.ndarray:
 
 def expand_dims(x: np.ndarray, axis: int) -> np.ndarray:
     """A size-1 axis inserted at ``axis`` (``-ndim-1 <= axis <= ndim``)."""
-    if not -x.ndim - 1 <= axis <= x.ndim:
-        raise MXNetError(f"expand_dims: axis {axis} is out of bounds for {x.ndim} dims")
-    return np.expand_dims(x, axis).copy()
+    return np.expand_dims(x, _axis(axis, x.ndim, "expand_dims", extra=1)).copy()
 
 
 def squeeze_shape(shape: tuple, axis=None) -> tuple:
@@ -363,48 +366,33 @@ class SliceChannel(Operator):
 
 
 @register
-class Transpose(Operator):
+class Transpose(_OneInput):
     """Permute axes (reverse them when ``axes`` is empty)."""
 
     name = "transpose"
     params = {"axes": Param("shape", ())}
 
-    def _axes(self, p, ndim):
-        if not p.axes:
-            return tuple(range(ndim - 1, -1, -1))
-        if sorted(a % ndim for a in p.axes) != list(range(ndim)) or len(p.axes) != ndim:
-            raise ShapeError(f"transpose: axes {p.axes} are not a permutation of {ndim} dims")
-        return tuple(a % ndim for a in p.axes)
-
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is None:
-            return in_shapes, [None], aux_shapes
-        return in_shapes, [tuple(s[a] for a in self._axes(p, len(s)))], aux_shapes
+    def out_shape(self, p, s):
+        return tuple(s[a] for a in permutation(p.axes, len(s)))
 
     def forward(self, p, inputs, aux, is_train):
         return [transpose(inputs[0], p.axes)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
-        axes = self._axes(p, inputs[0].ndim)
+        axes = permutation(p.axes, inputs[0].ndim)
         return [np.ascontiguousarray(out_grads[0].transpose(np.argsort(axes)))]
 
 
 @register
-class ExpandDims(Operator):
+class ExpandDims(_OneInput):
     """Insert a size-1 axis at ``axis`` (``-ndim-1 <= axis <= ndim``)."""
 
     name = "expand_dims"
     params = {"axis": Param("int")}
 
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is None:
-            return in_shapes, [None], aux_shapes
+    def out_shape(self, p, s):
         axis = _axis(p.axis, len(s), "expand_dims", extra=1)
-        out = list(s)
-        out.insert(axis, 1)
-        return in_shapes, [tuple(out)], aux_shapes
+        return (*s[:axis], 1, *s[axis:])
 
     def forward(self, p, inputs, aux, is_train):
         return [expand_dims(inputs[0], p.axis)], None
@@ -472,7 +460,7 @@ class Slice(Operator):
 
 
 @register
-class SliceAxis(Operator):
+class SliceAxis(_OneInput):
     """``slice_axis(data, axis, begin, end)``; ``end=None`` runs to the end of the axis."""
 
     name = "slice_axis"
@@ -482,14 +470,8 @@ class SliceAxis(Operator):
         "end": Param("int", optional=True),
     }
 
-    def _index(self, p, shape):
-        return _shape_error(slice_axis_index, tuple(shape), p.axis, p.begin, p.end)
-
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is None:
-            return in_shapes, [None], aux_shapes
-        return in_shapes, [_sliced_shape(self._index(p, s), s)], aux_shapes
+    def out_shape(self, p, s):
+        return _sliced_shape(slice_axis_index(s, p.axis, p.begin, p.end), s)
 
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
@@ -498,26 +480,23 @@ class SliceAxis(Operator):
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
         g = np.zeros_like(x)
-        g[self._index(p, x.shape)] = out_grads[0]
+        g[slice_axis_index(x.shape, p.axis, p.begin, p.end)] = out_grads[0]
         return [g]
 
 
 @register
-class SwapAxis(Operator):
+class SwapAxis(_OneInput):
     """Exchange axes ``dim1`` and ``dim2``."""
 
     name = "SwapAxis"
     aliases = ("swapaxes",)
     params = {"dim1": Param("int", 0), "dim2": Param("int", 0)}
 
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is None:
-            return in_shapes, [None], aux_shapes
+    def out_shape(self, p, s):
         a, b = _axis(p.dim1, len(s), "SwapAxis"), _axis(p.dim2, len(s), "SwapAxis")
         out = list(s)
         out[a], out[b] = out[b], out[a]
-        return in_shapes, [tuple(out)], aux_shapes
+        return tuple(out)
 
     def forward(self, p, inputs, aux, is_train):
         return [swapaxes(inputs[0], p.dim1, p.dim2)], None
@@ -527,19 +506,16 @@ class SwapAxis(Operator):
 
 
 @register
-class Flip(Operator):
+class Flip(_OneInput):
     """Reverse the order of elements along ``axis``."""
 
     name = "flip"
     aliases = ("reverse",)
     params = {"axis": Param("shape")}
 
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is not None:
-            for a in p.axis:
-                _axis(a, len(s), "flip")
-        return super().infer_shape(p, in_shapes, aux_shapes)
+    def out_shape(self, p, s):
+        _axes(p.axis, len(s), False, "flip")
+        return s
 
     def forward(self, p, inputs, aux, is_train):
         return [flip(inputs[0], p.axis)], None
@@ -549,20 +525,14 @@ class Flip(Operator):
 
 
 @register
-class Squeeze(Operator):
+class Squeeze(_OneInput):
     """Drop size-1 axes (all of them, or those in ``axis``)."""
 
     name = "squeeze"
     params = {"axis": Param("shape", None, optional=True)}
 
-    def _out(self, p, s):
-        return _shape_error(squeeze_shape, tuple(s), p.axis)
-
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is None:
-            return in_shapes, [None], aux_shapes
-        return in_shapes, [self._out(p, s)], aux_shapes
+    def out_shape(self, p, s):
+        return squeeze_shape(s, p.axis)
 
     def forward(self, p, inputs, aux, is_train):
         return [squeeze(inputs[0], p.axis)], None
@@ -572,17 +542,17 @@ class Squeeze(Operator):
 
 
 @register
-class Tile(Operator):
+class Tile(_OneInput):
     """Repeat the whole array ``reps`` times along each axis (numpy.tile)."""
 
     name = "tile"
     params = {"reps": Param("shape")}
 
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is None:
-            return in_shapes, [None], aux_shapes
-        return in_shapes, [_tile_shape(s, p.reps)], aux_shapes
+    def out_shape(self, p, s):
+        nd = max(len(s), len(p.reps))
+        s = (1,) * (nd - len(s)) + s
+        reps = (1,) * (nd - len(p.reps)) + tuple(p.reps)
+        return tuple(a * b for a, b in zip(s, reps, strict=True))
 
     def forward(self, p, inputs, aux, is_train):
         return [tile(inputs[0], p.reps)], None
@@ -598,30 +568,18 @@ class Tile(Operator):
         return [g.reshape(x.shape)]
 
 
-def _tile_shape(s, reps):
-    nd = max(len(s), len(reps))
-    s = (1,) * (nd - len(s)) + tuple(s)
-    reps = (1,) * (nd - len(reps)) + tuple(reps)
-    return tuple(a * b for a, b in zip(s, reps, strict=True))
-
-
 @register
-class Repeat(Operator):
+class Repeat(_OneInput):
     """Repeat each element ``repeats`` times along ``axis`` (the flattened array if None)."""
 
     name = "repeat"
     params = {"repeats": Param("int"), "axis": Param("int", None, optional=True)}
 
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is None:
-            return in_shapes, [None], aux_shapes
+    def out_shape(self, p, s):
         if p.axis is None:
-            return in_shapes, [(int(np.prod(s)) * p.repeats,)], aux_shapes
+            return (math.prod(s) * p.repeats,)
         axis = _axis(p.axis, len(s), "repeat")
-        out = list(s)
-        out[axis] *= p.repeats
-        return in_shapes, [tuple(out)], aux_shapes
+        return (*s[:axis], s[axis] * p.repeats, *s[axis + 1:])
 
     def forward(self, p, inputs, aux, is_train):
         return [repeat(inputs[0], p.repeats, p.axis)], None
@@ -666,21 +624,12 @@ class Stack(Operator):
 
 
 # ---------------------------------------------------------------------- broadcasting
-class _BroadcastOne(Operator):
-    """Broadcast the input to ``_out(p, shape)``; the gradient is summed back."""
-
-    def _out(self, p, s):
-        raise NotImplementedError
-
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is None:
-            return in_shapes, [None], aux_shapes
-        return in_shapes, [_shape_error(self._out, p, tuple(s))], aux_shapes
+class _BroadcastOne(_OneInput):
+    """Broadcast the input to ``out_shape(p, shape)``; the gradient is summed back."""
 
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
-        return [np.array(np.broadcast_to(x, self._out(p, x.shape)))], None
+        return [np.array(np.broadcast_to(x, self.out_shape(p, x.shape)))], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         return [_sum_to(out_grads[0], inputs[0].shape)]
@@ -693,7 +642,7 @@ class BroadcastTo(_BroadcastOne):
     name = "broadcast_to"
     params = {"shape": Param("shape", ())}
 
-    def _out(self, p, s):
+    def out_shape(self, p, s):
         return broadcast_shape(s, p.shape)
 
 
@@ -705,7 +654,7 @@ class BroadcastAxis(_BroadcastOne):
     aliases = ("broadcast_axes",)
     params = {"axis": Param("shape", ()), "size": Param("shape", ())}
 
-    def _out(self, p, s):
+    def out_shape(self, p, s):
         return broadcast_axis_shape(s, p.axis, p.size)
 
 
