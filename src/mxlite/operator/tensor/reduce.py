@@ -12,8 +12,8 @@ import warnings
 import numpy as np
 
 from ...base import MXNetError
-from ..registry import Operator, Param, Params, register
-from ._common import _axes, _axis, _full_shape
+from ..registry import Param, Params, register
+from ._common import _axes, _axis, _full_shape, _OneInput
 
 __all__: list[str] = []
 
@@ -109,7 +109,7 @@ def _red_axes(p: Params, ndim: int, who: str) -> tuple[int, ...]:
     return _axes(p.axis, ndim, p.get("exclude", False), who)
 
 
-class _Reduce(Operator):
+class _Reduce(_OneInput):
     params = {
         "axis": Param("shape", None, optional=True),
         "keepdims": Param("bool", False),
@@ -117,18 +117,11 @@ class _Reduce(Operator):
     }
     mean = False
 
-    def _out_shape(self, p, s):
+    def out_shape(self, p, s):
         axes = _red_axes(p, len(s), self.name)
         if p.keepdims:
             return tuple(1 if i in axes else d for i, d in enumerate(s))
-        out = tuple(d for i, d in enumerate(s) if i not in axes)
-        return out if out else (1,)
-
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is None:
-            return in_shapes, [None], aux_shapes
-        return in_shapes, [self._out_shape(p, s)], aux_shapes
+        return tuple(d for i, d in enumerate(s) if i not in axes) or (1,)
 
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
@@ -229,22 +222,19 @@ class Norm(_Reduce):
         return [np.where(n > 0, g * x / np.where(n > 0, n, 1), 0).astype(x.dtype)]
 
 
-class _ArgIndex(Operator):
+class _ArgIndex(_OneInput):
     """argmax/argmin: indices in the input's dtype like MXNet (no gradient)."""
 
     params = {"axis": Param("int", None, optional=True), "keepdims": Param("bool", False)}
     fn = staticmethod(np.argmax)
 
-    def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        if s is None:
-            return in_shapes, [None], aux_shapes
+    def out_shape(self, p, s):
         if p.axis is None:
-            return in_shapes, [(1,) * len(s) if p.keepdims else (1,)], aux_shapes
+            return (1,) * len(s) if p.keepdims else (1,)
         axis = _axis(p.axis, len(s), self.name)
-        out = tuple(1 if i == axis else d for i, d in enumerate(s)) if p.keepdims else \
-            tuple(d for i, d in enumerate(s) if i != axis)
-        return in_shapes, [out if out else (1,)], aux_shapes
+        if p.keepdims:
+            return tuple(1 if i == axis else d for i, d in enumerate(s))
+        return tuple(d for i, d in enumerate(s) if i != axis) or (1,)
 
     def infer_type(self, p, in_types, aux_types):
         return in_types, [in_types[0]], aux_types
