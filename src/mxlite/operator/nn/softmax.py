@@ -57,6 +57,12 @@ def _softmax(x, axis, temperature, log, dtype=None, length=None):
     return np.asarray(y, dtype=out_dtype), mask
 
 
+def _softmax_grad(y, dy, ax, log):
+    if log:
+        return dy - np.exp(y) * dy.sum(axis=ax, keepdims=True)
+    return y * (dy - (dy * y).sum(axis=ax, keepdims=True))
+
+
 def softmax(x: np.ndarray, axis: int = -1, temperature=None, log: bool = False) -> np.ndarray:
     """The forward of ``softmax`` (``log``: ``log_softmax``) on a NumPy array, for ``mx.nd``."""
     return _softmax(x, axis, temperature, log)[0]
@@ -107,10 +113,7 @@ class _SoftmaxBase(Operator):
         y, dy = outputs[0], out_grads[0]
         if saved is not None:
             dy = np.where(saved, dy, 0)
-        if self.log:
-            dx = dy - np.exp(y) * dy.sum(axis=ax, keepdims=True)
-        else:
-            dx = y * (dy - (dy * y).sum(axis=ax, keepdims=True))
+        dx = _softmax_grad(y, dy, ax, self.log)
         if saved is not None:
             dx = np.where(saved, dx, 0)
         if p.temperature not in (None, 1.0):
@@ -163,14 +166,9 @@ class SoftmaxActivation(Operator):
         return super().infer_shape(p, in_shapes, aux_shapes)
 
     def forward(self, p, inputs, aux, is_train):
-        x = inputs[0]
-        ax = 1 if p.mode == "channel" else -1
-        y = np.exp(x - x.max(axis=ax, keepdims=True))
-        y /= y.sum(axis=ax, keepdims=True)
-        return [y.astype(x.dtype, copy=False)], None
+        return [softmax(inputs[0], 1 if p.mode == "channel" else -1)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
-        y, dy = outputs[0], out_grads[0]
-        ax = 1 if p.mode == "channel" else -1
-        dx = y * (dy - (dy * y).sum(axis=ax, keepdims=True))
+        y = outputs[0]
+        dx = _softmax_grad(y, out_grads[0], 1 if p.mode == "channel" else -1, False)
         return [dx.astype(y.dtype, copy=False)]
