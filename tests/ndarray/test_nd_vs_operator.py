@@ -202,3 +202,31 @@ def test_nd_function_and_operator_reject_alike(name, inputs, kwargs, exc):
     for module in (ndmod, opmod):
         with pytest.raises(exc):
             _run(module, name, inputs, kwargs)
+
+
+SCALAR_OPS = [
+    # (operator, the NDArray expression it implements)
+    ("_plus_scalar", lambda x, s: x + s), ("_minus_scalar", lambda x, s: x - s),
+    ("_rminus_scalar", lambda x, s: s - x), ("_mul_scalar", lambda x, s: x * s),
+    ("_div_scalar", lambda x, s: x / s), ("_rdiv_scalar", lambda x, s: s / x),
+    ("_power_scalar", lambda x, s: x ** s), ("_rpower_scalar", lambda x, s: s ** x),
+    ("_mod_scalar", lambda x, s: x % s), ("_rmod_scalar", lambda x, s: s % x),
+    ("_maximum_scalar", lambda x, s: ndmod.maximum(x, s)),
+    ("_minimum_scalar", lambda x, s: ndmod.minimum(x, s)),
+    ("_equal_scalar", lambda x, s: x == s), ("_greater_scalar", lambda x, s: x > s),
+    ("_lesser_equal_scalar", lambda x, s: x <= s),
+]
+SCALAR_INPUTS = [
+    ("f32-2.5", _F, 2.5), ("f32-neg", _F, -1.5), ("i32-2.7", _a((3, 4), "int32", 1, 6), 2.7),
+    ("i32-neg", _a((3, 4), "int32", 1, 6), -3.0), ("u8-3", _a((3, 4), "uint8", 1, 9), 3.0),
+]
+
+
+@pytest.mark.parametrize(("opname", "expr"), SCALAR_OPS, ids=[c[0] for c in SCALAR_OPS])
+@pytest.mark.parametrize(("x", "scalar"), [c[1:] for c in SCALAR_INPUTS],
+                         ids=[c[0] for c in SCALAR_INPUTS])
+def test_ndarray_scalar_arithmetic_matches_operator(opname, expr, x, scalar):
+    with np.errstate(all="ignore"):
+        mine = expr(NDArray(x.copy()), scalar)
+        theirs = getattr(opmod, opname)(NDArray(x.copy()), scalar=scalar)
+    _same(mine, theirs, opname)

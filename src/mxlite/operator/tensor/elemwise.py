@@ -330,13 +330,13 @@ class _Scalar(Operator):
 
     def forward(self, p, inputs, aux, is_train):
         x = inputs[0]
-        s = x.dtype.type(p.scalar)
+        s = _scalar_as(p.scalar, x.dtype)
         with np.errstate(**_QUIET):
             return [np.asarray(self.f(x, s), dtype=x.dtype)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x = inputs[0]
-        g = self.grad(x, x.dtype.type(p.scalar), outputs[0], out_grads[0])
+        g = self.grad(x, _scalar_as(p.scalar, x.dtype), outputs[0], out_grads[0])
         if g is None:
             return [None]
         return [np.asarray(g, dtype=x.dtype)]
