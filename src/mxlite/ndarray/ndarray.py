@@ -13,6 +13,11 @@ The wrapper owns the semantics MXNet 1.9.1 users rely on:
 * Basic indexing (ints, slices, ``None``, ``...``) returns a view when the selected region is
   contiguous in memory (``a[i]``, ``a[i:j]``, ...), a copy otherwise; advanced indexing copies.
   ``reshape`` (the method) is a view; every other operator returns a new array.
+
+The functions here that are also registered operators (math, reductions, indexing, layout,
+``dot``, ``softmax``) are thin wrappers: they unwrap their NDArrays and call the NumPy-level
+function the operator's forward uses (:mod:`mxlite.operator.tensor`, ``operator.nn.softmax``),
+so ``mx.nd`` and ``mx.sym`` share one implementation.
 """
 
 from __future__ import annotations
