@@ -17,6 +17,7 @@ from ._common import (
     _axis,
     _full_shape,
     _OneInput,
+    _shape_error,
     _shape_list,
     _sum_to,
     infer_reshape,
@@ -165,15 +166,23 @@ def slice_axis(x: np.ndarray, axis: int, begin: int, end) -> np.ndarray:
     return x[slice_axis_index(x.shape, axis, begin, end)].copy()
 
 
-def split(x: np.ndarray, num_outputs: int, axis: int = 1, squeeze_axis: bool = False) -> list:
-    """``num_outputs`` equal parts along ``axis`` (``squeeze_axis`` drops it when each part has
-    size 1)."""
-    axis = _axis(axis, x.ndim, "split")
-    n = x.shape[axis]
+def split_shape(shape: tuple, num_outputs: int, axis: int, squeeze_axis: bool) -> tuple:
+    """(the split axis, the shape of each part); MXNetError unless the parts are equal."""
+    axis = _axis(axis, len(shape), "split")
+    n = shape[axis]
     if num_outputs < 1 or n % num_outputs:
         raise MXNetError(f"split: axis {axis} of size {n} is not divisible by {num_outputs}")
     if squeeze_axis and n != num_outputs:
         raise MXNetError("split: squeeze_axis needs num_outputs equal to the axis size")
+    if squeeze_axis:
+        return axis, shape[:axis] + shape[axis + 1:] or (1,)
+    return axis, (*shape[:axis], n // num_outputs, *shape[axis + 1:])
+
+
+def split(x: np.ndarray, num_outputs: int, axis: int = 1, squeeze_axis: bool = False) -> list:
+    """``num_outputs`` equal parts along ``axis`` (``squeeze_axis`` drops it when each part has
+    size 1)."""
+    axis = split_shape(x.shape, num_outputs, axis, squeeze_axis)[0]
     parts = []
     for part in np.split(x, num_outputs, axis=axis):
         if squeeze_axis:
@@ -335,24 +344,13 @@ class SliceChannel(Operator):
         return [f"output{i}" for i in range(p.num_outputs)]
 
     def infer_shape(self, p, in_shapes, aux_shapes):
-        s = in_shapes[0]
-        n = p.num_outputs
+        s, n = in_shapes[0], p.num_outputs
         if n < 1:
             raise ShapeError(f"SliceChannel: num_outputs must be positive, got {n}")
         if s is None:
             return in_shapes, [None] * n, aux_shapes
-        axis = _axis(p.axis, len(s), "SliceChannel")
-        if s[axis] % n:
-            raise ShapeError(f"SliceChannel: dimension {axis} of input shape {tuple(s)} is not "
-                             f"divisible by num_outputs={n}")
-        part = list(s)
-        part[axis] = s[axis] // n
-        if p.squeeze_axis:
-            if part[axis] != 1:
-                raise ShapeError(f"SliceChannel: squeeze_axis needs input dim {axis} of "
-                                 f"{tuple(s)} to equal num_outputs={n}")
-            del part[axis]
-        return in_shapes, [tuple(part) or (1,)] * n, aux_shapes
+        part = _shape_error(split_shape, tuple(s), n, p.axis, p.squeeze_axis)[1]
+        return in_shapes, [part] * n, aux_shapes
 
     def forward(self, p, inputs, aux, is_train):
         return split(inputs[0], p.num_outputs, p.axis, p.squeeze_axis), None
