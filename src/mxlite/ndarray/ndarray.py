@@ -35,7 +35,7 @@ from ..operator.tensor import matrix as _matrix
 from ..operator.tensor import reduce as _red
 from ..operator.tensor import shape as _shape_ops
 from ..operator.tensor._common import _axes, _axis, _scalar_as, infer_reshape
-from ..operator.tensor.elemwise import UNARY, _clip, _divide, _mod, _power
+from ..operator.tensor.elemwise import UNARY, _cast, _clip, _divide, _mod, _power
 
 __all__ = [
     "NDArray", "abs", "arange", "argmax", "argmin", "argsort", "array", "broadcast_add",
@@ -896,8 +896,7 @@ def clip(data, a_min, a_max, out=None) -> NDArray:
 
 def cast(data, dtype, out=None) -> NDArray:
     data = _arr(data)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return _finish(data._data.astype(_dtype(dtype)), out, data._ctx)
+    return _finish(_cast(data._data, _dtype(dtype)), out, data._ctx)
 
 
 def where(condition, x, y, out=None) -> NDArray:

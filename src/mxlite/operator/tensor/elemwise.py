@@ -82,6 +82,12 @@ def _clip(x, a_min, a_max):
     return np.clip(x, _scalar_as(a_min, dtype), _scalar_as(a_max, dtype)).astype(dtype, copy=False)
 
 
+def _cast(x, dtype):
+    """``x`` converted to ``dtype`` (C conversion: NaN or out-of-range values wrap quietly)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return x.astype(dtype)
+
+
 UNARY: dict = {}  # name -> f(x), for ``mx.nd.<name>``
 
 
@@ -421,7 +427,7 @@ class Cast(Operator):
         return in_types, [self._dtype(p)], aux_types
 
     def forward(self, p, inputs, aux, is_train):
-        return [inputs[0].astype(self._dtype(p))], None
+        return [_cast(inputs[0], self._dtype(p))], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         return [out_grads[0].astype(inputs[0].dtype)]
