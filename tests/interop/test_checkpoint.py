@@ -66,13 +66,6 @@ def test_sym_load_reads_the_mxnet_graph(prefix):
         assert ours[key] == theirs[key], key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="symbol: tojson's node_row_ptr counts 1 output for Pooling(pool_type='max'); the "
-    "MXNet 1.9.1 pip build (MKLDNN) counts 2 (a hidden workspace output), so node_row_ptr is "
-    "[..., 8, 11, 12, ...] instead of MXNet's [..., 8, 11, 13, ...]; MXNet recomputes it on load, "
-    "so mxlite's JSON still loads in MXNet (see test_mxnet_loads_mxlite_checkpoint)",
-)
 def test_tojson_is_byte_identical_to_mxnet_json(prefix):
     sym = mx.sym.load(prefix + "-symbol.json")
     with open(prefix + "-symbol.json") as f:
@@ -104,31 +97,12 @@ def _resumed_params(prefix):
 
 
 # BatchNorm(fix_gamma=True) ignores gamma; MXNet still stores a drifting value (see below)
-_FIXED_GAMMA = {"bn_gamma"}
-
-
 def test_module_resumes_training_to_mxnet_parameters(prefix):
     arg, aux = _resumed_params(prefix)
-    for name, key in CNN["resumed_arg_params"].items():
-        if name not in _FIXED_GAMMA:
-            np.testing.assert_allclose(arg[name].asnumpy(), values()[key], err_msg=name, **TOL)
+    for name, key in CNN["resumed_arg_params"].items():  # bn_gamma (fix_gamma) included
+        np.testing.assert_allclose(arg[name].asnumpy(), values()[key], err_msg=name, **TOL)
     for name, key in CNN["resumed_aux_params"].items():
         np.testing.assert_allclose(aux[name].asnumpy(), values()[key], err_msg=name, **TOL)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="operator BatchNorm: with fix_gamma=True MXNet 1.9.1's executor (Module) writes 1 "
-    "into the gamma parameter in every training forward (imperative nd.BatchNorm does not), "
-    "so after an SGD step gamma = 1 + momentum "
-    "(0.99953 after resuming); mxlite only computes with ones and leaves the array alone, so "
-    "weight decay and momentum accumulate on it (0.99851); outputs are unaffected",
-)
-def test_resumed_fixed_gamma_matches_mxnet(prefix):
-    arg, _ = _resumed_params(prefix)
-    for name in _FIXED_GAMMA:
-        key = CNN["resumed_arg_params"][name]
-        np.testing.assert_allclose(arg[name].asnumpy(), values()[key], err_msg=name, **TOL)
 
 
 def test_resume_needs_the_states():
@@ -171,12 +145,11 @@ def test_mxnet_loads_mxlite_checkpoint():
 def test_mxnet_loads_checkpoint_of_mxlite_resumed_module():
     """Committed verdict: mxlite's Module resumed MXNet's checkpoint and saved it with
     ``Module.save_checkpoint``; MXNet 1.9.1 loaded it with the parameters MXNet itself reached
-    (``bn_gamma`` excepted: see test_resumed_fixed_gamma_matches_mxnet)."""
+    (``bn_gamma`` of its ``fix_gamma`` BatchNorm included)."""
     with open(path("mxnet_reads_mxlite.json")) as f:
         verdict = json.load(f)["resumed"]
     assert verdict["loaded"] and verdict["same_names"], verdict
     diffs = verdict["max_abs_diff"]
     assert set(diffs) == set(CNN["resumed_arg_params"]) | set(CNN["resumed_aux_params"])
     for name, diff in diffs.items():
-        if name not in _FIXED_GAMMA:
-            assert diff <= 1e-5, (name, diff)
+        assert diff <= 1e-5, (name, diff)

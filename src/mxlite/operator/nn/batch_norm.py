@@ -94,10 +94,17 @@ class BatchNorm(Operator):
         pre = int(np.prod(x.shape[:ax], dtype=np.int64))
         return np.ascontiguousarray(x, dtype=kernel_dtype(x.dtype)).reshape(pre, x.shape[ax], -1)
 
+    def mutable_inputs(self, p):
+        """With ``fix_gamma``, MXNet's executor writes 1 into the bound gamma at every forward
+        (training or not); so do we, so that saved checkpoints carry the same gamma."""
+        return [1] if p.fix_gamma else []
+
     def forward(self, p, inputs, aux, is_train):
         x, gamma, beta = inputs
         ax = self._axis(p, x.ndim, x.shape)
         x3 = self._view(x, ax)
+        if p.fix_gamma:
+            gamma[...] = 1
         g = np.ones(gamma.shape) if p.fix_gamma else gamma.astype(np.float64)
         batch_stats = is_train and not p.use_global_stats
         if batch_stats:

@@ -41,6 +41,12 @@ class Pooling(Operator):
                         choices=(None, "NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC")),
     }
 
+    def num_outputs(self, p):
+        """Outputs as MXNet 1.9.1's pip build (MKLDNN) counts them in symbol JSON: max pooling
+        in an NC* layout with a kernel has a hidden workspace output."""
+        hidden = p.pool_type == "max" and p.layout in (None, "NCW", "NCHW", "NCDHW")
+        return 2 if hidden and 1 <= len(p.kernel) <= 3 else 1
+
     def _geometry(self, p, shape):
         if p.pool_type == "lp" and (p.p_value is None or p.p_value < 1):
             raise MXNetError(f"Pooling: pool_type='lp' needs p_value >= 1, got {p.p_value}")
