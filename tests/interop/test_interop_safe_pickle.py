@@ -93,19 +93,7 @@ def test_resume_from_mxnet_states_reaches_mxnet_weights(case, fname):
     _resume(fname, CASES[case], _assign)
 
 
-_P0 = pytest.mark.xfail(
-    strict=True,
-    reason="mxlite.optimizer.Updater.set_states only recognizes pickles starting with b'\\x80' "
-    "(protocol >= 2); protocol-0 .states (MXNet under Python 2) are refused as 'unrecognized "
-    "data' before reaching safe_loads",
-)
-UPDATER_FILES = [
-    pytest.param(case, fname, id=fname, marks=[_P0] if fname.endswith("_p0.states") else [])
-    for case, fname in FILES
-]
-
-
-@pytest.mark.parametrize(("case", "fname"), UPDATER_FILES)
+@pytest.mark.parametrize(("case", "fname"), FILES, ids=FILE_IDS)
 def test_updater_set_states_reads_mxnet_states(case, fname):
     _resume(fname, CASES[case], lambda upd, data: upd.set_states(data))
 

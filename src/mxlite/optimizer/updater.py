@@ -162,7 +162,9 @@ class Updater:
         if not isinstance(states, (bytes, bytearray, memoryview)):
             raise TypeError(f"states must be bytes, got {type(states).__name__}")
         data = bytes(states)
-        if data[:1] == b"\x80":
+        # protocol >= 2 pickles start with PROTO (0x80); protocol 0/1 ones (MXNet under Python 2)
+        # with MARK, EMPTY_DICT or EMPTY_LIST
+        if data[:1] in (b"\x80", b"(", b"}", b"]"):
             loaded = _load_mxnet_pickle(data)
         elif data[:2] == b"PK":
             loaded = _load_npz(data)
