@@ -96,7 +96,6 @@ def _resumed_params(prefix):
     return mod.get_params()
 
 
-# BatchNorm(fix_gamma=True) ignores gamma; MXNet still stores a drifting value (see below)
 def test_module_resumes_training_to_mxnet_parameters(prefix):
     arg, aux = _resumed_params(prefix)
     for name, key in CNN["resumed_arg_params"].items():  # bn_gamma (fix_gamma) included
