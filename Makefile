@@ -1,5 +1,7 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
 PYTHON ?= python3
+# an interpreter with mxnet==1.9.1 (numpy<1.24), only for regenerating golden fixtures
+MXNET_PYTHON ?= /tmp/mxref/bin/python
 VENV   := .venv
 BIN    := $(VENV)/bin
 
@@ -29,6 +31,10 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/run.py
+
+golden: $(VENV)/.installed-test
+	for gen in tools/gen_golden_*.py; do $(MXNET_PYTHON) $$gen || exit 1; done
+	$(MXNET_PYTHON) tools/gen_golden_interop.py --check-mxlite
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache
