@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..kernels import optimizer as K
-from ..ndarray import zeros
-from .optimizer import FusedOptimizer, check_nonnegative, check_unit_interval, clip_ref, register
+from ._common import BASE_FIELDS, check_decays, hyper_type, zeros_states
+from .optimizer import FusedOptimizer, clip_ref, register
 
-
-class AdaDeltaHyper(NamedTuple):
-    wd: float
-    rescale_grad: float
-    clip: float
-    rho: float
-    one_minus_rho: float
-    epsilon: float
+AdaDeltaHyper = hyper_type("AdaDeltaHyper", *BASE_FIELDS[1:], "rho", "one_minus_rho", "epsilon")
 
 
 @register
@@ -48,15 +39,13 @@ class AdaDelta(FusedOptimizer):
     _kernel = K.adadelta
 
     def __init__(self, rho=0.90, epsilon=1e-5, **kwargs):
-        check_unit_interval("rho", rho)
-        check_nonnegative("epsilon", epsilon)
+        check_decays(rho=rho, epsilon=epsilon)
         super().__init__(**kwargs)
         self.rho = rho
         self.epsilon = epsilon
 
     def create_state(self, index, weight):
-        return (zeros(weight.shape, weight.context, dtype=weight.dtype),
-                zeros(weight.shape, weight.context, dtype=weight.dtype))
+        return zeros_states(weight, 2)
 
     def _hyper(self, index):
         return AdaDeltaHyper(self._get_wd(index), self.rescale_grad, self._clip(), self.rho,

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..kernels import optimizer as K
-from ..ndarray import zeros
+from ._common import BASE_FIELDS, base_scalars, hyper_type, zeros_state
 from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
 
-
-class AdaGradHyper(NamedTuple):
-    lr: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    eps: float
+AdaGradHyper = hyper_type("AdaGradHyper", *BASE_FIELDS, "eps")
 
 
 @register
@@ -52,11 +44,10 @@ class AdaGrad(FusedOptimizer):
         self.float_stable_eps = eps
 
     def create_state(self, index, weight):
-        return zeros(weight.shape, weight.context, dtype=weight.dtype)
+        return zeros_state(weight)
 
     def _hyper(self, index):
-        return AdaGradHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                            self._clip(), self.float_stable_eps)
+        return AdaGradHyper(*base_scalars(self, index), self.float_stable_eps)
 
     def _reference(self, index, w, g, arrays, hp):
         (h,) = arrays

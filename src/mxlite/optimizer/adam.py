@@ -8,14 +8,15 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import optimizer as K
-from ..ndarray import zeros
-from .optimizer import (
-    FusedOptimizer,
-    check_nonnegative,
-    check_unit_interval,
-    clip_ref,
-    register,
+from ._common import (
+    ADAM_FIELDS,
+    BASE_FIELDS,
+    adam_scalars,
+    check_decays,
+    hyper_type,
+    zeros_states,
 )
+from .optimizer import FusedOptimizer, clip_ref, register
 from .updater import STATE_TYPES
 
 
@@ -27,21 +28,12 @@ class AdamState(NamedTuple):
 STATE_TYPES["AdamState"] = AdamState
 
 
-class AdamHyper(NamedTuple):
-    lr: float  # learning rate with both bias corrections folded in
-    wd: float
-    rescale_grad: float
-    clip: float
-    beta1: float
-    one_minus_beta1: float
-    beta2: float
-    one_minus_beta2: float
-    epsilon: float
+# lr: the learning rate with both bias corrections folded in
+AdamHyper = hyper_type("AdamHyper", *BASE_FIELDS, *ADAM_FIELDS)
 
 
 def _moments(weight):
-    return AdamState(zeros(weight.shape, weight.context, dtype=weight.dtype),
-                     zeros(weight.shape, weight.context, dtype=weight.dtype))
+    return AdamState(*zeros_states(weight, 2))
 
 
 @register
@@ -73,9 +65,7 @@ class Adam(FusedOptimizer):
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8,
                  lazy_update=True, **kwargs):
-        check_unit_interval("beta1", beta1)
-        check_unit_interval("beta2", beta2)
-        check_nonnegative("epsilon", epsilon)
+        check_decays(beta1=beta1, beta2=beta2, epsilon=epsilon)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta1 = beta1
         self.beta2 = beta2
@@ -85,12 +75,14 @@ class Adam(FusedOptimizer):
     def create_state(self, index, weight):
         return _moments(weight)
 
-    def _hyper(self, index):
+    def _corrected_lr(self, index):
+        """The scheduled learning rate with both bias corrections of this step folded in."""
         t = self._index_update_count[index]
-        b1, b2 = self.beta1, self.beta2
-        lr = self._get_lr(index) * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-        return AdamHyper(lr, self._get_wd(index), self.rescale_grad, self._clip(),
-                         b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon)
+        return self._get_lr(index) * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+
+    def _hyper(self, index):
+        return AdamHyper(self._corrected_lr(index), self._get_wd(index), self.rescale_grad,
+                         self._clip(), *adam_scalars(self))
 
     _kernel = K.adam
     _multi = {2: "adam"}
@@ -103,17 +95,7 @@ class Adam(FusedOptimizer):
         w[...] = w - hp.lr * m / (np.sqrt(v) + hp.epsilon)
 
 
-class AdamWHyper(NamedTuple):
-    lr: float
-    eta: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    beta1: float
-    one_minus_beta1: float
-    beta2: float
-    one_minus_beta2: float
-    epsilon: float
+AdamWHyper = hyper_type("AdamWHyper", "lr", "eta", *BASE_FIELDS[1:], *ADAM_FIELDS)
 
 
 @register
@@ -137,11 +119,8 @@ class AdamW(Adam):
     """
 
     def _hyper(self, index):
-        t = self._index_update_count[index]
-        eta = self._get_lr(index) * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
-        return AdamWHyper(1.0, eta, self._get_wd(index), self.rescale_grad, self._clip(),
-                          self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2,
-                          self.epsilon)
+        return AdamWHyper(1.0, self._corrected_lr(index), self._get_wd(index),
+                          self.rescale_grad, self._clip(), *adam_scalars(self))
 
     _kernel = K.adamw
     _multi = {2: "adamw"}

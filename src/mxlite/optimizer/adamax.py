@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..kernels import optimizer as K
-from ..ndarray import zeros
-from .optimizer import FusedOptimizer, bias_power, check_unit_interval, clip_ref, register
+from ._common import ADAM_FIELDS, BASE_FIELDS, check_decays, hyper_type, zeros_states
+from .optimizer import FusedOptimizer, bias_power, clip_ref, register
 
-
-class AdamaxHyper(NamedTuple):
-    lr: float  # lr / (1 - beta1**t)
-    wd: float
-    rescale_grad: float
-    clip: float
-    beta1: float
-    one_minus_beta1: float
-    beta2: float
+# lr: lr / (1 - beta1**t); no one_minus_beta2 and no epsilon
+AdamaxHyper = hyper_type("AdamaxHyper", *BASE_FIELDS, *ADAM_FIELDS[:3])
 
 
 @register
@@ -48,15 +39,13 @@ class Adamax(FusedOptimizer):
     _kernel = K.adamax
 
     def __init__(self, learning_rate=0.002, beta1=0.9, beta2=0.999, **kwargs):
-        check_unit_interval("beta1", beta1)
-        check_unit_interval("beta2", beta2)
+        check_decays(beta1=beta1, beta2=beta2)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta1 = beta1
         self.beta2 = beta2
 
     def create_state(self, index, weight):
-        return (zeros(weight.shape, weight.context, dtype=weight.dtype),
-                zeros(weight.shape, weight.context, dtype=weight.dtype))
+        return zeros_states(weight, 2)
 
     def _hyper(self, index):
         t = self._index_update_count[index]

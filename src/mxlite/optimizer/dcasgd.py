@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..kernels import optimizer as K
-from ..ndarray import zeros
+from ._common import BASE_FIELDS, base_scalars, hyper_type, zeros_state
 from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
 
-
-class DCASGDHyper(NamedTuple):
-    lr: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    momentum: float
-    lamda: float
+DCASGDHyper = hyper_type("DCASGDHyper", *BASE_FIELDS, "momentum", "lamda")
 
 
 @register
@@ -60,7 +51,7 @@ class DCASGD(FusedOptimizer):
     def create_state(self, index, weight):
         mom = None
         if self.momentum != 0.0:
-            mom = zeros(weight.shape, weight.context, dtype=weight.dtype)
+            mom = zeros_state(weight)
         return (mom, weight.copy())
 
     def _arrays(self, state):
@@ -69,8 +60,7 @@ class DCASGD(FusedOptimizer):
         return (m, prev._data)
 
     def _hyper(self, index):
-        return DCASGDHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                           self._clip(), self.momentum, self.lamda)
+        return DCASGDHyper(*base_scalars(self, index), self.momentum, self.lamda)
 
     def _fused(self, index, w, g, arrays, w16, sc):
         m, prev = arrays

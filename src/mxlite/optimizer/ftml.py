@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..kernels import optimizer as K
-from ..ndarray import zeros
-from .optimizer import (
-    FusedOptimizer,
-    bias_power,
-    check_nonnegative,
-    check_unit_interval,
-    clip_ref,
-    register,
+from ._common import (
+    ADAM_FIELDS,
+    BASE_FIELDS,
+    adam_scalars,
+    base_scalars,
+    check_decays,
+    hyper_type,
+    zeros_states,
 )
+from .optimizer import FusedOptimizer, bias_power, clip_ref, register
 
-
-class FTMLHyper(NamedTuple):
-    lr: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    beta1: float
-    one_minus_beta1: float
-    beta2: float
-    one_minus_beta2: float
-    epsilon: float
-    one_minus_beta1_t: float
-    one_minus_beta2_t: float
+FTMLHyper = hyper_type("FTMLHyper", *BASE_FIELDS, *ADAM_FIELDS, "one_minus_beta1_t",
+                       "one_minus_beta2_t")
 
 
 @register
@@ -59,23 +47,19 @@ class FTML(FusedOptimizer):
     _kernel = K.ftml
 
     def __init__(self, beta1=0.6, beta2=0.999, epsilon=1e-8, **kwargs):
-        check_unit_interval("beta1", beta1)
-        check_unit_interval("beta2", beta2)
-        check_nonnegative("epsilon", epsilon)
+        check_decays(beta1=beta1, beta2=beta2, epsilon=epsilon)
         super().__init__(**kwargs)
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
 
     def create_state(self, index, weight):
-        return tuple(zeros(weight.shape, weight.context, dtype=weight.dtype) for _ in range(3))
+        return zeros_states(weight, 3)
 
     def _hyper(self, index):
         t = self._index_update_count[index]
-        return FTMLHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                         self._clip(), self.beta1, 1.0 - self.beta1, self.beta2,
-                         1.0 - self.beta2, self.epsilon, 1.0 - bias_power(self.beta1, t),
-                         1.0 - bias_power(self.beta2, t))
+        return FTMLHyper(*base_scalars(self, index), *adam_scalars(self),
+                         1.0 - bias_power(self.beta1, t), 1.0 - bias_power(self.beta2, t))
 
     def _reference(self, index, w, g, arrays, hp):
         d, v, z = arrays

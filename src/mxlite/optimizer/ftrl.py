@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..kernels import optimizer as K
-from ..ndarray import zeros
+from ._common import BASE_FIELDS, base_scalars, hyper_type, zeros_states
 from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
 
-
-class FtrlHyper(NamedTuple):
-    lr: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    lamda1: float
-    beta: float
+FtrlHyper = hyper_type("FtrlHyper", *BASE_FIELDS, "lamda1", "beta")
 
 
 @register
@@ -56,12 +47,10 @@ class Ftrl(FusedOptimizer):
         self.lr = learning_rate
 
     def create_state(self, index, weight):
-        return (zeros(weight.shape, weight.context, dtype=weight.dtype),
-                zeros(weight.shape, weight.context, dtype=weight.dtype))
+        return zeros_states(weight, 2)
 
     def _hyper(self, index):
-        return FtrlHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                         self._clip(), self.lamda1, float(self.beta))
+        return FtrlHyper(*base_scalars(self, index), self.lamda1, float(self.beta))
 
     def _reference(self, index, w, g, arrays, hp):
         z, n = arrays

@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 
 from ..kernels import optimizer as K
+from ._common import ADAM_FIELDS, BASE_FIELDS, adam_scalars, check_decays, hyper_type
 from .adam import _moments
-from .optimizer import (
-    FusedOptimizer,
-    bias_power,
-    check_nonnegative,
-    check_unit_interval,
-    clip_ref,
-    register,
-)
+from .optimizer import FusedOptimizer, bias_power, check_nonnegative, clip_ref, register
 
-
-class LAMBHyper(NamedTuple):
-    wd: float
-    rescale_grad: float
-    clip: float
-    beta1: float
-    one_minus_beta1: float
-    beta2: float
-    one_minus_beta2: float
-    epsilon: float
-    bias1: float  # 1 - beta1**t, or 1 without bias correction
-    bias2: float  # 1 - beta2**t, or 1
-    lr: float
+# bias1, bias2: 1 - beta1**t and 1 - beta2**t, or 1 without bias correction; lr comes last
+LAMBHyper = hyper_type("LAMBHyper", *BASE_FIELDS[1:], *ADAM_FIELDS, "bias1", "bias2", "lr")
 
 
 @register
@@ -57,9 +39,7 @@ class LAMB(FusedOptimizer):
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-6,
                  lower_bound=None, upper_bound=None, bias_correction=True, **kwargs):
-        check_unit_interval("beta1", beta1)
-        check_unit_interval("beta2", beta2)
-        check_nonnegative("epsilon", epsilon)
+        check_decays(beta1=beta1, beta2=beta2, epsilon=epsilon)
         check_nonnegative("lower_bound", lower_bound, allow_none=True)
         check_nonnegative("upper_bound", upper_bound, allow_none=True)
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -90,9 +70,8 @@ class LAMB(FusedOptimizer):
             b1, b2 = 1.0 - bias_power(self.beta1, t), 1.0 - bias_power(self.beta2, t)
         else:
             b1 = b2 = 1.0
-        return LAMBHyper(self._get_wd(index), self.rescale_grad, self._clip(), self.beta1,
-                         1.0 - self.beta1, self.beta2, 1.0 - self.beta2, self.epsilon, b1, b2,
-                         self._get_lr(index))
+        return LAMBHyper(self._get_wd(index), self.rescale_grad, self._clip(),
+                         *adam_scalars(self), b1, b2, self._get_lr(index))
 
     def _ratio(self, w_sumsq: float, u_sumsq: float) -> float:
         r1, r2 = math.sqrt(w_sumsq), math.sqrt(u_sumsq)

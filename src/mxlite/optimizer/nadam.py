@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..kernels import optimizer as K
-from ..ndarray import zeros
-from .optimizer import (
-    FusedOptimizer,
-    bias_power,
-    check_nonnegative,
-    check_unit_interval,
-    clip_ref,
-    register,
+from ._common import (
+    ADAM_FIELDS,
+    BASE_FIELDS,
+    adam_scalars,
+    base_scalars,
+    check_decays,
+    hyper_type,
+    zeros_states,
 )
+from .optimizer import FusedOptimizer, bias_power, check_nonnegative, clip_ref, register
 
-
-class NadamHyper(NamedTuple):
-    lr: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    beta1: float
-    one_minus_beta1: float
-    beta2: float
-    one_minus_beta2: float
-    epsilon: float
-    one_minus_m_schedule: float
-    one_minus_m_schedule_next: float
-    one_minus_beta2_t: float
-    one_minus_momentum_t: float
-    momentum_t1: float
+NadamHyper = hyper_type("NadamHyper", *BASE_FIELDS, *ADAM_FIELDS, "one_minus_m_schedule",
+                        "one_minus_m_schedule_next", "one_minus_beta2_t",
+                        "one_minus_momentum_t", "momentum_t1")
 
 
 @register
@@ -69,9 +55,7 @@ class Nadam(FusedOptimizer):
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8,
                  schedule_decay=0.004, **kwargs):
-        check_unit_interval("beta1", beta1)
-        check_unit_interval("beta2", beta2)
-        check_nonnegative("epsilon", epsilon)
+        check_decays(beta1=beta1, beta2=beta2, epsilon=epsilon)
         check_nonnegative("schedule_decay", schedule_decay)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta1 = beta1
@@ -81,19 +65,16 @@ class Nadam(FusedOptimizer):
         self.m_schedule = 1.0
 
     def create_state(self, index, weight):
-        return (zeros(weight.shape, weight.context, dtype=weight.dtype),
-                zeros(weight.shape, weight.context, dtype=weight.dtype))
+        return zeros_states(weight, 2)
 
     def _hyper(self, index):
         t = self._index_update_count[index]
-        lr, wd = self._get_lr(index), self._get_wd(index)
+        base = base_scalars(self, index)
         mom_t = self.beta1 * (1.0 - 0.5 * pow(0.96, t * self.schedule_decay))
         mom_t1 = self.beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * self.schedule_decay))
         self.m_schedule = self.m_schedule * mom_t
         m_next = self.m_schedule * mom_t1
-        return NadamHyper(lr, wd, self.rescale_grad, self._clip(), self.beta1,
-                          1.0 - self.beta1, self.beta2, 1.0 - self.beta2, self.epsilon,
-                          1.0 - self.m_schedule, 1.0 - m_next,
+        return NadamHyper(*base, *adam_scalars(self), 1.0 - self.m_schedule, 1.0 - m_next,
                           1.0 - bias_power(self.beta2, t), 1.0 - mom_t, mom_t1)
 
     def _reference(self, index, w, g, arrays, hp):

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from ..kernels import optimizer as K
+from ._common import BASE_FIELDS, base_scalars, hyper_type
 from .optimizer import check_nonnegative, clip_ref, register
 from .sgd import _MomentumFirst
 
-
-class NAGHyper(NamedTuple):
-    lr: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    momentum: float
-    momentum_plus_one: float
-    alias: float  # 1: momentum's decay term reads the updated weight (MXNet's in-place op)
+# alias = 1: momentum's decay term reads the updated weight (MXNet's in-place op)
+NAGHyper = hyper_type("NAGHyper", *BASE_FIELDS, "momentum", "momentum_plus_one", "alias")
 
 
 @register
@@ -51,8 +43,7 @@ class NAG(_MomentumFirst):
         self.momentum = momentum
 
     def _hyper(self, index):
-        return NAGHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                        self._clip(), self.momentum, self.momentum + 1.0, 1.0)
+        return NAGHyper(*base_scalars(self, index), self.momentum, self.momentum + 1.0, 1.0)
 
     def _fused(self, index, w, g, arrays, w16, sc):
         if arrays:

@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..kernels import optimizer as K
-from ..ndarray import zeros
-from .optimizer import (
-    FusedOptimizer,
-    check_nonnegative,
-    check_unit_interval,
-    clip_ref,
-    register,
-)
+from ._common import BASE_FIELDS, base_scalars, check_decays, hyper_type, zeros_states
+from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
 
-
-class RMSPropHyper(NamedTuple):
-    lr: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    gamma1: float
-    one_minus_gamma1: float
-    epsilon: float
-    clip_weights: float
-
-
-class RMSPropAlexHyper(NamedTuple):
-    lr: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    gamma1: float
-    one_minus_gamma1: float
-    gamma2: float
-    epsilon: float
-    clip_weights: float
+RMSPropHyper = hyper_type("RMSPropHyper", *BASE_FIELDS, "gamma1", "one_minus_gamma1",
+                          "epsilon", "clip_weights")
+RMSPropAlexHyper = hyper_type("RMSPropAlexHyper", *BASE_FIELDS, "gamma1", "one_minus_gamma1",
+                              "gamma2", "epsilon", "clip_weights")
 
 
 @register
@@ -77,9 +51,7 @@ class RMSProp(FusedOptimizer):
 
     def __init__(self, learning_rate=0.001, gamma1=0.9, gamma2=0.9, epsilon=1e-8,
                  centered=False, clip_weights=None, **kwargs):
-        check_unit_interval("gamma1", gamma1)
-        check_unit_interval("gamma2", gamma2)
-        check_nonnegative("epsilon", epsilon)
+        check_decays(gamma1=gamma1, gamma2=gamma2, epsilon=epsilon)
         check_nonnegative("clip_weights", clip_weights, allow_none=True)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.gamma1 = gamma1
@@ -90,16 +62,15 @@ class RMSProp(FusedOptimizer):
 
     def create_state(self, index, weight):
         n = 3 if self.centered else 1
-        return tuple(zeros(weight.shape, weight.context, dtype=weight.dtype) for _ in range(n))
+        return zeros_states(weight, n)
 
     def _hyper(self, index):
-        lr, wd = self._get_lr(index), self._get_wd(index)
+        base = base_scalars(self, index)
         cw = float(self.clip_weights) if self.clip_weights else -1.0
         if self.centered:
-            return RMSPropAlexHyper(lr, wd, self.rescale_grad, self._clip(), self.gamma1,
-                                    1.0 - self.gamma1, self.gamma2, self.epsilon, cw)
-        return RMSPropHyper(lr, wd, self.rescale_grad, self._clip(), self.gamma1,
-                            1.0 - self.gamma1, self.epsilon, cw)
+            return RMSPropAlexHyper(*base, self.gamma1, 1.0 - self.gamma1, self.gamma2,
+                                    self.epsilon, cw)
+        return RMSPropHyper(*base, self.gamma1, 1.0 - self.gamma1, self.epsilon, cw)
 
     def _fused(self, index, w, g, arrays, w16, sc):
         if len(arrays) == 3:

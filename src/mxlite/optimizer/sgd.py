@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 
 from ..kernels import optimizer as K
-from ..ndarray import zeros
+from ._common import BASE_FIELDS, base_scalars, hyper_type, zeros_state
 from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
 
-
-class SGDHyper(NamedTuple):
-    lr: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    momentum: float
+SGDHyper = hyper_type("SGDHyper", *BASE_FIELDS, "momentum")
 
 
 def warn_float16(name: str) -> None:
@@ -44,7 +37,7 @@ class _MomentumFirst(FusedOptimizer):
 
     def create_state(self, index, weight):
         if self.momentum != 0.0:
-            return zeros(weight.shape, weight.context, dtype=weight.dtype)
+            return zeros_state(weight)
         return None
 
 
@@ -92,8 +85,7 @@ class SGD(_MomentumFirst):
         self.aggregate_num = 4
 
     def _hyper(self, index):
-        return SGDHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                        self._clip(), self.momentum)
+        return SGDHyper(*base_scalars(self, index), self.momentum)
 
     def _hyper_group(self, indices):
         lrs, wds = self._get_lrs(indices), self._get_wds(indices)

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..kernels import optimizer as K
-from ..ndarray import zeros
+from ._common import BASE_FIELDS, base_scalars, hyper_type, zeros_state
 from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
 
-
-class SignSGDHyper(NamedTuple):
-    lr: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    decay: float  # 1 - lr * (wd + wd_lh)
-
-
-class SignumHyper(NamedTuple):
-    lr: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    momentum: float
-    one_minus_momentum: float
-    decay: float  # 1 - lr * wd_lh
+# decay: 1 - lr * (wd + wd_lh)
+SignSGDHyper = hyper_type("SignSGDHyper", *BASE_FIELDS, "decay")
+# decay: 1 - lr * wd_lh
+SignumHyper = hyper_type("SignumHyper", *BASE_FIELDS, "momentum", "one_minus_momentum", "decay")
 
 
 @register
@@ -68,16 +53,15 @@ class Signum(FusedOptimizer):
 
     def create_state(self, index, weight):
         if self.momentum != 0.0:
-            return zeros(weight.shape, weight.context, dtype=weight.dtype)
+            return zeros_state(weight)
         return None
 
     def _hyper(self, index):
-        lr, wd = self._get_lr(index), self._get_wd(index)
+        base = base_scalars(self, index)
+        lr, wd = base[:2]
         if self.momentum > 0:
-            return SignumHyper(lr, wd, self.rescale_grad, self._clip(), self.momentum,
-                               1.0 - self.momentum, 1.0 - lr * self.wd_lh)
-        return SignSGDHyper(lr, wd, self.rescale_grad, self._clip(),
-                            1.0 - lr * (wd + self.wd_lh))
+            return SignumHyper(*base, self.momentum, 1.0 - self.momentum, 1.0 - lr * self.wd_lh)
+        return SignSGDHyper(*base, 1.0 - lr * (wd + self.wd_lh))
 
     def _fused(self, index, w, g, arrays, w16, sc):
         if arrays:
