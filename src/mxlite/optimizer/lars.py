@@ -62,19 +62,11 @@ class LARS(SGD):
     def _get_lrs(self, indices):
         if self.cur_lr is not None:
             self.last_lr = self.cur_lr
-        lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
+        lr = self._scheduled_lr()
         if self.cur_lr is None:
             self.last_lr = lr
         self.cur_lr = lr
-        lrs = [lr] * len(indices)
-        for i, index in enumerate(indices):
-            if index in self.param_dict:
-                lrs[i] *= self.param_dict[index].lr_mult
-            elif index in self.lr_mult:
-                lrs[i] *= self.lr_mult[index]
-            elif index in self.idx2name:
-                lrs[i] *= self.lr_mult.get(self.idx2name[index], 1.0)
-        return lrs
+        return self._scaled_lrs(lr, indices)
 
     def set_wd_mult(self, args_wd_mult):
         """As :meth:`Optimizer.set_wd_mult`, but only names ending in ``_weight`` keep decay."""

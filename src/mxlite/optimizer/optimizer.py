@@ -268,54 +268,42 @@ class Optimizer:
             if counts[idx] > self.num_update:
                 self.num_update = counts[idx]
 
+    def _scheduled_lr(self):
+        """The learning rate of this update: the schedule's value, else ``lr``."""
+        return self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
+
+    def _scaled(self, value, index, mults, attr):
+        """``value`` times the multiplier of ``index``: its Parameter's ``attr``, else
+        ``mults`` by index, else ``mults`` by name (unchanged when none applies)."""
+        if index in self.param_dict:
+            return value * getattr(self.param_dict[index], attr)
+        if index in mults:
+            return value * mults[index]
+        if index in self.idx2name:
+            return value * mults.get(self.idx2name[index], 1.0)
+        return value
+
+    def _scaled_lrs(self, lr, indices):
+        """``lr`` times the lr multiplier of each of ``indices``."""
+        return [self._scaled(lr, index, self.lr_mult, "lr_mult") for index in indices]
+
     def _get_lrs(self, indices):
         """Learning rates of ``indices``: schedule (or lr) times the lr multiplier."""
-        lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
-        lrs = [lr] * len(indices)
-        for i, index in enumerate(indices):
-            if index in self.param_dict:
-                lrs[i] *= self.param_dict[index].lr_mult
-            elif index in self.lr_mult:
-                lrs[i] *= self.lr_mult[index]
-            elif index in self.idx2name:
-                lrs[i] *= self.lr_mult.get(self.idx2name[index], 1.0)
-        return lrs
+        return self._scaled_lrs(self._scheduled_lr(), indices)
 
     def _get_lr(self, index):
         if type(self)._get_lrs is not Optimizer._get_lrs:  # a subclass hooks _get_lrs
             return self._get_lrs([index])[0]
-        lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
-        if index in self.param_dict:
-            return lr * self.param_dict[index].lr_mult
-        if index in self.lr_mult:
-            return lr * self.lr_mult[index]
-        if index in self.idx2name:
-            return lr * self.lr_mult.get(self.idx2name[index], 1.0)
-        return lr
+        return self._scaled(self._scheduled_lr(), index, self.lr_mult, "lr_mult")
 
     def _get_wds(self, indices):
         """Weight decays of ``indices``: wd times the wd multiplier."""
-        wds = [self.wd] * len(indices)
-        for i, index in enumerate(indices):
-            if index in self.param_dict:
-                wds[i] *= self.param_dict[index].wd_mult
-            elif index in self.wd_mult:
-                wds[i] *= self.wd_mult[index]
-            elif index in self.idx2name:
-                wds[i] *= self.wd_mult.get(self.idx2name[index], 1.0)
-        return wds
+        return [self._scaled(self.wd, index, self.wd_mult, "wd_mult") for index in indices]
 
     def _get_wd(self, index):
         if type(self)._get_wds is not Optimizer._get_wds:  # a subclass hooks _get_wds
             return self._get_wds([index])[0]
-        wd = self.wd
-        if index in self.param_dict:
-            return wd * self.param_dict[index].wd_mult
-        if index in self.wd_mult:
-            return wd * self.wd_mult[index]
-        if index in self.idx2name:
-            return wd * self.wd_mult.get(self.idx2name[index], 1.0)
-        return wd
+        return self._scaled(self.wd, index, self.wd_mult, "wd_mult")
 
     # ------------------------------------------------------------------ states and updates
     def create_state(self, index, weight):
