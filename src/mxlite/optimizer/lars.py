@@ -68,20 +68,8 @@ class LARS(SGD):
         self.cur_lr = lr
         return self._scaled_lrs(lr, indices)
 
-    def set_wd_mult(self, args_wd_mult):
-        """As :meth:`Optimizer.set_wd_mult`, but only names ending in ``_weight`` keep decay."""
-        if not isinstance(args_wd_mult, dict):
-            raise TypeError(f"args_wd_mult must be a dict, got {args_wd_mult!r}")
-        self.wd_mult = {}
-        for n in self.idx2name.values():
-            if not n.endswith("_weight"):
-                self.wd_mult[n] = 0.0
-        if self.sym_info:
-            attr, arg_names = self.sym_info
-            for name in arg_names:
-                if name in attr and "__wd_mult__" in attr[name]:
-                    self.wd_mult[name] = float(attr[name]["__wd_mult__"])
-        self.wd_mult.update(args_wd_mult)
+    #: as :meth:`Optimizer.set_wd_mult`, but only names ending in ``_weight`` keep decay
+    _wd_kept_suffixes = ("_weight",)
 
     _multi = None  # each tensor has its own LARS learning rate and norms
 

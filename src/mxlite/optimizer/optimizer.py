@@ -223,32 +223,37 @@ class Optimizer:
         """
         if not isinstance(args_lr_mult, dict):
             raise TypeError(f"args_lr_mult must be a dict, got {args_lr_mult!r}")
-        self.lr_mult = {}
-        if self.sym_info:
-            attr, arg_names = self.sym_info
-            for name in arg_names:
-                if name in attr and "__lr_mult__" in attr[name]:
-                    self.lr_mult[name] = float(attr[name]["__lr_mult__"])
+        self.lr_mult = self._sym_mults("__lr_mult__")
         self.lr_mult.update(args_lr_mult)
 
     def set_wd_mult(self, args_wd_mult):
         """Set weight-decay multipliers by parameter name or index.
 
-        Every name in ``param_idx2name`` not ending in ``_weight`` or ``_gamma`` defaults to 0;
-        then ``sym``'s ``__wd_mult__`` attributes, then ``args_wd_mult``, override.
+        Every name in ``param_idx2name`` not ending in one of ``_wd_kept_suffixes``
+        (``_weight`` or ``_gamma``) defaults to 0; then ``sym``'s ``__wd_mult__`` attributes,
+        then ``args_wd_mult``, override.
         """
         if not isinstance(args_wd_mult, dict):
             raise TypeError(f"args_wd_mult must be a dict, got {args_wd_mult!r}")
         self.wd_mult = {}
         for n in self.idx2name.values():
-            if not (n.endswith("_weight") or n.endswith("_gamma")):
+            if not n.endswith(self._wd_kept_suffixes):
                 self.wd_mult[n] = 0.0
+        self.wd_mult.update(self._sym_mults("__wd_mult__"))
+        self.wd_mult.update(args_wd_mult)
+
+    #: parameter names with these endings keep their weight decay by default
+    _wd_kept_suffixes = ("_weight", "_gamma")
+
+    def _sym_mults(self, key):
+        """Multipliers by name from the ``key`` attributes of ``sym`` (empty without one)."""
+        mults = {}
         if self.sym_info:
             attr, arg_names = self.sym_info
             for name in arg_names:
-                if name in attr and "__wd_mult__" in attr[name]:
-                    self.wd_mult[name] = float(attr[name]["__wd_mult__"])
-        self.wd_mult.update(args_wd_mult)
+                if name in attr and key in attr[name]:
+                    mults[name] = float(attr[name][key])
+        return mults
 
     # ------------------------------------------------------------------ update counts
     def _set_current_context(self, device_id):
