@@ -351,9 +351,17 @@ class MultiFactorScheduler(LRScheduler):
 
 class _DecayToFinal(LRScheduler):
     """Shared parts of Poly and Cosine: a decay from ``base_lr`` to ``final_lr`` over
-    ``max_update - warmup_steps`` updates, then ``final_lr``."""
+    ``max_update - warmup_steps`` updates, then ``final_lr``.  Its signature is Cosine's."""
 
-    def __init__(self, max_update, base_lr, final_lr, warmup_steps, warmup_begin_lr, warmup_mode):
+    def __init__(
+        self,
+        max_update: int,
+        base_lr: float = 0.01,
+        final_lr: float = 0,
+        warmup_steps: int = 0,
+        warmup_begin_lr: float = 0,
+        warmup_mode: str = "linear",
+    ):
         super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
         self.max_update = _integer("max_update", max_update, 1)
         if self.warmup_steps >= self.max_update:
@@ -445,17 +453,6 @@ class CosineScheduler(_DecayToFinal):
     >>> [round(sched(t), 4) for t in range(6)]
     [1.0, 0.8828, 0.6, 0.3172, 0.2, 0.2]
     """
-
-    def __init__(
-        self,
-        max_update: int,
-        base_lr: float = 0.01,
-        final_lr: float = 0,
-        warmup_steps: int = 0,
-        warmup_begin_lr: float = 0,
-        warmup_mode: str = "linear",
-    ):
-        super().__init__(max_update, base_lr, final_lr, warmup_steps, warmup_begin_lr, warmup_mode)
 
     def _decay(self, progress: float) -> float:
         return (1 + math.cos(math.pi * progress / self.max_steps)) / 2
