@@ -507,49 +507,58 @@ def _as_columns(label, pred):
     return label, pred
 
 
+class _RegressionMetric(EvalMetric):
+    """MAE / MSE / RMSE: each (label, pred) pair of an update adds its ``_error`` once."""
+
+    def __init__(self, name, output_names, label_names):
+        super().__init__(name, output_names=output_names, label_names=label_names,
+                         has_global_stats=True)
+
+    @staticmethod
+    def _error(label, pred):
+        raise NotImplementedError
+
+    def update(self, labels, preds):
+        labels, preds = check_label_shapes(labels, preds, True)
+        for label, pred in zip(labels, preds, strict=False):
+            label, pred = _as_columns(label, pred)
+            self._add(self._error(label, pred), 1)
+
+
 @register
-class MAE(EvalMetric):
+class MAE(_RegressionMetric):
     """Mean absolute error, averaged over updates (each update's mean counts once)."""
 
     def __init__(self, name="mae", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(name, output_names, label_names)
 
-    def update(self, labels, preds):
-        labels, preds = check_label_shapes(labels, preds, True)
-        for label, pred in zip(labels, preds, strict=False):
-            label, pred = _as_columns(label, pred)
-            self._add(numpy.abs(label - pred).mean(), 1)
+    @staticmethod
+    def _error(label, pred):
+        return numpy.abs(label - pred).mean()
 
 
 @register
-class MSE(EvalMetric):
+class MSE(_RegressionMetric):
     """Mean squared error, averaged over updates."""
 
     def __init__(self, name="mse", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(name, output_names, label_names)
 
-    def update(self, labels, preds):
-        labels, preds = check_label_shapes(labels, preds, True)
-        for label, pred in zip(labels, preds, strict=False):
-            label, pred = _as_columns(label, pred)
-            self._add(((label - pred) ** 2.0).mean(), 1)
+    @staticmethod
+    def _error(label, pred):
+        return ((label - pred) ** 2.0).mean()
 
 
 @register
-class RMSE(EvalMetric):
+class RMSE(_RegressionMetric):
     """Root mean squared error of each update, averaged over updates."""
 
     def __init__(self, name="rmse", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(name, output_names, label_names)
 
-    def update(self, labels, preds):
-        labels, preds = check_label_shapes(labels, preds, True)
-        for label, pred in zip(labels, preds, strict=False):
-            label, pred = _as_columns(label, pred)
-            self._add(numpy.sqrt(((label - pred) ** 2.0).mean()), 1)
+    @staticmethod
+    def _error(label, pred):
+        return numpy.sqrt(((label - pred) ** 2.0).mean())
 
 
 class _ProbabilityLoss(EvalMetric):
