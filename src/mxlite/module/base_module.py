@@ -312,26 +312,30 @@ class BaseModule:
                     self.logger.info("Epoch[%d] Validation-%s=%f", epoch, name, val)
             train_data.reset()
 
+    def _not_implemented(self, what: str) -> NotImplementedError:
+        """The error an abstract member ``what`` raises when a subclass lacks it."""
+        return NotImplementedError(f"{type(self).__name__} does not implement {what}")
+
     # ------------------------------------------------------------------ symbol information
     @property
     def data_names(self):
-        raise NotImplementedError(f"{type(self).__name__} does not implement data_names")
+        raise self._not_implemented("data_names")
 
     @property
     def output_names(self):
-        raise NotImplementedError(f"{type(self).__name__} does not implement output_names")
+        raise self._not_implemented("output_names")
 
     @property
     def data_shapes(self):
-        raise NotImplementedError(f"{type(self).__name__} does not implement data_shapes")
+        raise self._not_implemented("data_shapes")
 
     @property
     def label_shapes(self):
-        raise NotImplementedError(f"{type(self).__name__} does not implement label_shapes")
+        raise self._not_implemented("label_shapes")
 
     @property
     def output_shapes(self):
-        raise NotImplementedError(f"{type(self).__name__} does not implement output_shapes")
+        raise self._not_implemented("output_shapes")
 
     @property
     def symbol(self):
@@ -340,11 +344,11 @@ class BaseModule:
 
     # ------------------------------------------------------------------ parameters
     def get_params(self):
-        raise NotImplementedError(f"{type(self).__name__} does not implement get_params")
+        raise self._not_implemented("get_params")
 
     def init_params(self, initializer=Uniform(0.01), arg_params=None, aux_params=None,
                     allow_missing=False, force_init=False, allow_extra=False):
-        raise NotImplementedError(f"{type(self).__name__} does not implement init_params")
+        raise self._not_implemented("init_params")
 
     def set_params(self, arg_params, aux_params, allow_missing=False, force_init=True,
                    allow_extra=False):
@@ -379,7 +383,7 @@ class BaseModule:
             raise ValueError("this module has no states to set")
 
     def install_monitor(self, mon):
-        raise NotImplementedError(f"{type(self).__name__} does not implement install_monitor")
+        raise self._not_implemented("install_monitor")
 
     # ------------------------------------------------------------------ computations
     def prepare(self, data_batch, sparse_row_id_fn=None):
@@ -389,28 +393,28 @@ class BaseModule:
                           stacklevel=2)
 
     def forward(self, data_batch, is_train=None):
-        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+        raise self._not_implemented("forward")
 
     def backward(self, out_grads=None):
-        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+        raise self._not_implemented("backward")
 
     def get_outputs(self, merge_multi_context=True):
-        raise NotImplementedError(f"{type(self).__name__} does not implement get_outputs")
+        raise self._not_implemented("get_outputs")
 
     def get_input_grads(self, merge_multi_context=True):
-        raise NotImplementedError(f"{type(self).__name__} does not implement get_input_grads")
+        raise self._not_implemented("get_input_grads")
 
     def update(self):
-        raise NotImplementedError(f"{type(self).__name__} does not implement update")
+        raise self._not_implemented("update")
 
     def update_metric(self, eval_metric, labels, pre_sliced=False):
-        raise NotImplementedError(f"{type(self).__name__} does not implement update_metric")
+        raise self._not_implemented("update_metric")
 
     # ------------------------------------------------------------------ modules
     def bind(self, data_shapes, label_shapes=None, for_training=True, inputs_need_grad=False,
              force_rebind=False, shared_module=None, grad_req="write"):
-        raise NotImplementedError(f"{type(self).__name__} does not implement bind")
+        raise self._not_implemented("bind")
 
     def init_optimizer(self, kvstore="local", optimizer="sgd",
                        optimizer_params=(("learning_rate", 0.01),), force_init=False):
-        raise NotImplementedError(f"{type(self).__name__} does not implement init_optimizer")
+        raise self._not_implemented("init_optimizer")
