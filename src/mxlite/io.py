@@ -357,7 +357,24 @@ class NDArrayIter(DataIter):
         self.label = [(k, NDArray(v._data[self.idx], v.context)) for k, v in self.label]
 
 
-class ResizeIter(DataIter):
+class _CurrentBatchIter(DataIter):
+    """An iterator whose ``iter_next`` leaves the batch in ``current_batch``; the getters read
+    it."""
+
+    def getdata(self):
+        return self.current_batch.data
+
+    def getlabel(self):
+        return self.current_batch.label
+
+    def getindex(self):
+        return self.current_batch.index
+
+    def getpad(self):
+        return self.current_batch.pad
+
+
+class ResizeIter(_CurrentBatchIter):
     """Make ``data_iter`` yield exactly ``size`` batches per epoch, restarting it when it runs
     out early and stopping it early when it has more.  ``reset_internal=False`` lets the inner
     iterator continue where it stopped across epochs."""
@@ -393,20 +410,8 @@ class ResizeIter(DataIter):
         self.cur += 1
         return True
 
-    def getdata(self):
-        return self.current_batch.data
 
-    def getlabel(self):
-        return self.current_batch.label
-
-    def getindex(self):
-        return self.current_batch.index
-
-    def getpad(self):
-        return self.current_batch.pad
-
-
-class PrefetchingIter(DataIter):
+class PrefetchingIter(_CurrentBatchIter):
     """Read batches of one or more iterators ahead in a background thread.
 
     Batches of several iterators are merged into one (their data and label lists concatenated);
@@ -532,15 +537,3 @@ class PrefetchingIter(DataIter):
         if self.iter_next():
             return self.current_batch
         raise StopIteration
-
-    def getdata(self):
-        return self.current_batch.data
-
-    def getlabel(self):
-        return self.current_batch.label
-
-    def getindex(self):
-        return self.current_batch.index
-
-    def getpad(self):
-        return self.current_batch.pad
