@@ -27,6 +27,7 @@ an :class:`~mxlite.base.MXNetError` too, never another exception type.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import io
 import pickle
@@ -320,24 +321,32 @@ class _StateUnpickler(pickle.Unpickler):
 _MEMO_OPS = {"PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"}
 
 
-def _prescan(data: bytes, source: str) -> None:
-    """Walk the opcodes without executing them: reject malformed streams, and memo indices no
-    genuine pickle uses (C ``pickle`` grows its memo table to a huge index before failing)."""
+@contextlib.contextmanager
+def _reading(source: str):
+    """Read pickle data: DeprecationWarnings (protocol-0 strings with odd escapes) silenced,
+    any error other than :class:`MXNetError` reported as an MXNetError naming ``source``."""
     try:
-        with warnings.catch_warnings():  # protocol-0 strings with odd escapes
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            ops = list(pickletools.genops(data))
-        for count, (op, arg, pos) in enumerate(ops, 1):
-            if op.name in _MEMO_OPS and (not isinstance(arg, int) or not 0 <= arg < count):
-                raise MXNetError(
-                    f"{source}: not a valid MXNet states pickle (memo index {arg!r} at byte {pos})"
-                )
+            yield
     except MXNetError:
         raise
     except Exception as err:
         raise MXNetError(
             f"{source}: not a valid MXNet states pickle ({type(err).__name__}: {err})"
         ) from None
+
+
+def _prescan(data: bytes, source: str) -> None:
+    """Walk the opcodes without executing them: reject malformed streams, and memo indices no
+    genuine pickle uses (C ``pickle`` grows its memo table to a huge index before failing)."""
+    with _reading(source):
+        ops = list(pickletools.genops(data))
+    for count, (op, arg, pos) in enumerate(ops, 1):
+        if op.name in _MEMO_OPS and (not isinstance(arg, int) or not 0 <= arg < count):
+            raise MXNetError(
+                f"{source}: not a valid MXNet states pickle (memo index {arg!r} at byte {pos})"
+            )
 
 
 def safe_loads(data, source: str = "<states pickle>"):
@@ -363,17 +372,10 @@ def safe_loads(data, source: str = "<states pickle>"):
     _prescan(data, source)
     unpickler = _StateUnpickler(data, source)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with _reading(source):
             result = unpickler.load()
     except _Refused as err:
         raise MXNetError(f"{source}: {err}") from None
-    except MXNetError:
-        raise
-    except Exception as err:
-        raise MXNetError(
-            f"{source}: not a valid MXNet states pickle ({type(err).__name__}: {err})"
-        ) from None
     placeholders = (unpickler._ndarray, *unpickler._stand_ins.values())
     for obj in unpickler.created:
         if type(obj) in placeholders:
