@@ -37,6 +37,14 @@ _LOCAL_TYPES = (
 )
 
 
+def _check_shape(op, what, key, arr, stored):
+    """ValueError unless ``arr`` (the ``what`` of ``op``) has the shape stored under ``key``."""
+    if arr.shape != stored.shape:
+        raise ValueError(
+            f"{op}: {what} of shape {arr.shape} for key {key!r} stored with shape {stored.shape}"
+        )
+
+
 def _pairs(key, value, what):
     """``[(key, [NDArray, ...]), ...]`` from MXNet's key/value argument conventions."""
     if isinstance(key, (list, tuple)):
@@ -129,11 +137,7 @@ class KVStore:
         for k, vals in _pairs(key, value, "push"):
             stored = self._stored(k)
             for v in vals:
-                if v.shape != stored.shape:
-                    raise ValueError(
-                        f"push: value of shape {v.shape} for key {k!r} stored with shape "
-                        f"{stored.shape}"
-                    )
+                _check_shape("push", "value", k, v, stored)
             merged = vals[0].copy()
             for v in vals[1:]:
                 merged._data += v._data
@@ -149,11 +153,7 @@ class KVStore:
         for k, outs in _pairs(key, out, "pull"):
             stored = self._stored(k)
             for o in outs:
-                if o.shape != stored.shape:
-                    raise ValueError(
-                        f"pull: out of shape {o.shape} for key {k!r} stored with shape "
-                        f"{stored.shape}"
-                    )
+                _check_shape("pull", "out", k, o, stored)
                 o._data[...] = stored._data
 
     def pushpull(self, key, value, out=None, priority=0):
