@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..base import MXNetError
 from ..operator import registry
+from ..operator._calls import split_call
 from .ndarray import NDArray, _ctx_of
 
 __all__: list[str] = []
@@ -18,31 +19,8 @@ __all__: list[str] = []
 def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = False):
     """Run operator ``opname`` on NDArray inputs; returns an NDArray or a list of them."""
     op = registry.get(opname)
-    inputs: list[NDArray] = []
-    params_pos: list = []
-    for a in args:
-        if isinstance(a, NDArray):
-            if params_pos:
-                raise TypeError(f"{opname}: input NDArray given after positional parameters")
-            inputs.append(a)
-        elif op.variadic and isinstance(a, (list, tuple)) and a and \
-                all(isinstance(x, NDArray) for x in a) and not params_pos:
-            inputs.extend(a)
-        else:
-            params_pos.append(a)
-    nd_kwargs = {k: v for k, v in kwargs.items() if isinstance(v, NDArray)}
-    # None means "the default", except for parameters where None is a value (slice_axis end)
-    raw = {k: v for k, v in kwargs.items() if not isinstance(v, NDArray)
-           and (v is not None or (k in op.params and op.params[k].optional))}
-    if params_pos:
-        free = [p for p in op.params if p not in raw and p != op.variadic]
-        if len(params_pos) > len(free):
-            raise TypeError(f"{opname}: too many positional arguments {params_pos!r}")
-        raw.update(zip(free, params_pos, strict=False))
+    inputs, nd_kwargs, raw = split_call(op, opname, args, kwargs, NDArray)
     if op.variadic:
-        if nd_kwargs:
-            raise TypeError(f"{opname} takes its inputs positionally, got keyword inputs "
-                            f"{sorted(nd_kwargs)}")
         raw.setdefault(op.variadic, len(inputs))
     params = op.parse_params(raw)
     arg_names = op.arguments(params)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..base import MXNetError, atomic_write
 from ..operator import registry
+from ..operator._calls import split_call
 from . import attribute as _attribute
 from . import name as _name
 
@@ -786,32 +787,8 @@ def _single_entry(sym, argname: str, opname: str):
 def _create(opname: str, hint: str, args: tuple, kwargs: dict, name=None, attr=None) -> Symbol:
     """Build the symbol of operator ``opname`` applied to ``args``/``kwargs``."""
     op = registry.get(opname)
-    inputs_pos: list = []
-    params_pos: list = []
-    for a in args:
-        if isinstance(a, Symbol):
-            if params_pos:
-                raise TypeError(f"{opname}: input Symbol given after positional parameters")
-            inputs_pos.append(a)
-        elif isinstance(a, (list, tuple)) and a and all(isinstance(x, Symbol) for x in a) \
-                and op.variadic and not params_pos:
-            inputs_pos.extend(a)
-        else:
-            params_pos.append(a)
-    sym_kwargs = {k: v for k, v in kwargs.items() if isinstance(v, Symbol)}
-    # None means "the default", except for parameters where None is a value (slice_axis end)
-    raw = {k: v for k, v in kwargs.items() if not isinstance(v, Symbol)
-           and (v is not None or (k in op.params and op.params[k].optional))}
-    if params_pos:
-        free = [p for p in op.params if p not in raw and p != op.variadic]
-        if len(params_pos) > len(free):
-            raise TypeError(f"{opname}: too many positional arguments {params_pos!r}")
-        for pname, value in zip(free, params_pos, strict=False):
-            raw[pname] = value
+    inputs_pos, sym_kwargs, raw = split_call(op, opname, args, kwargs, Symbol)
     if op.variadic:
-        if sym_kwargs:
-            raise TypeError(f"{opname} takes its inputs positionally, got keyword inputs "
-                            f"{sorted(sym_kwargs)}")
         if op.variadic in raw and int(raw[op.variadic]) != len(inputs_pos):
             raise MXNetError(f"{opname}: {op.variadic}={raw[op.variadic]} but "
                              f"{len(inputs_pos)} inputs were given")
