@@ -36,18 +36,6 @@ def spatial_tuple(op: str, name: str, value: tuple, nspatial: int, default: int)
     return tuple(int(v) for v in value)
 
 
-def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Reduce a broadcast gradient back to ``shape``."""
-    if grad.shape == tuple(shape):
-        return grad
-    extra = grad.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, s in enumerate(shape) if s == 1 and grad.shape[i + extra] != 1
-    )
-    out = grad.sum(axis=axes, keepdims=True)
-    return out.reshape(shape)
-
-
 def kernel_dtype(dtype) -> np.dtype:
     """The dtype a Numba kernel computes in: float32/float64 as given, float32 otherwise
     (Numba has no float16 arrays)."""
