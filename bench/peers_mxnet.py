@@ -82,9 +82,12 @@ def run(request):
                 step = _opt_step(mx, case, seed)
             else:
                 step = _init_step(mx, case)
-            n_warm, n_reps = warmup, reps
-            if case["kind"] == "init":
-                n_warm, n_reps = 1, max(3, reps // 3)
+            t = time.perf_counter()
+            step()  # first warm-up step, timed to size the run
+            first = time.perf_counter() - t
+            n_warm, n_reps = warmup - 1, reps
+            if case["kind"] == "init" or first > 0.1:  # slow cases: fewer repetitions
+                n_warm, n_reps = 0, min(reps, 5)
             for _ in range(n_warm):
                 step()
             times = []

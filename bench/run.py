@@ -421,7 +421,7 @@ def miss_notes(rows, init_rows) -> list[str]:
             if ok is False:
                 notes.append(f"- initializer {r['initializer']}, {text}: takes "
                              f"{1 / r['vs_torch']:.2f}x torch.nn.init's time. Why: "
-                             f"{REASONS.get(r['initializer'], 'not analysed')}.")
+                             f"{REASONS.get(r['initializer'], REASONS['shared'])}.")
     return notes
 
 
@@ -559,6 +559,21 @@ def main(argv=None) -> int:
     load_before = loadavg()
     available = M.available_optimizers()
     groups = plan(args, available)
+    triad = Triad()
+    triad_start = triad.measure()
+    log(f"triad {triad.gbps(triad_start):.1f} GB/s")
+    results = {}
+    for g in groups:
+        if g.get("missing"):
+            log(f"{group_id(g)}: optimizer {g['spec'].name!r} not in mxlite, skipped")
+            continue
+        log(f"{group_id(g)} ...")
+        results[group_id(g)] = run_group(g, args, triad, args.scale)
+    triad_end = triad.measure()
+    triad_ends = [triad.gbps(triad_start), triad.gbps(triad_end)]
+    del triad  # free its arrays before the MXNet peer allocates its own
+
+    # MXNet last: the mxlite/PyTorch comparison runs first, in the window the run started in
     mx_py = None if args.no_mxnet else mxnet_python()
     mx_res, mx_version = {}, None
     if args.no_mxnet:
@@ -575,18 +590,6 @@ def main(argv=None) -> int:
         except (RuntimeError, ValueError, OSError) as err:
             log(f"MXNet peer failed, columns skipped: {err}")
 
-    triad = Triad()
-    triad_start = triad.measure()
-    log(f"triad {triad.gbps(triad_start):.1f} GB/s")
-    results = {}
-    for g in groups:
-        if g.get("missing"):
-            log(f"{group_id(g)}: optimizer {g['spec'].name!r} not in mxlite, skipped")
-            continue
-        log(f"{group_id(g)} ...")
-        results[group_id(g)] = run_group(g, args, triad, args.scale)
-    triad_end = triad.measure()
-
     jit = {}
     if not args.no_jit:
         log("JIT probe (cold and warm Numba cache, fresh processes) ...")
@@ -599,7 +602,7 @@ def main(argv=None) -> int:
 
     group_triads = [12 * 2**24 / median(t["triad"]) / 1e9 for t in results.values()
                     if t.get("triad")]
-    all_triad = [triad.gbps(triad_start), triad.gbps(triad_end), *group_triads]
+    all_triad = [*triad_ends, *group_triads]
     rows, init_rows = build_rows(groups, results, mx_res, float(max(all_triad)), args.scale)
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
