@@ -83,8 +83,8 @@ def test_module_load_predicts_like_mxnet(prefix):
     )
 
 
-def _resumed_params(prefix):
-    mod = mx.mod.Module.load(prefix, CNN["epoch"], load_optimizer_states=True,
+def _resumed_params(prefix, load_optimizer_states=True):
+    mod = mx.mod.Module.load(prefix, CNN["epoch"], load_optimizer_states=load_optimizer_states,
                              data_names=["data"], label_names=["softmax_label"])
     _bind(mod)
     mod.init_optimizer(optimizer=CNN["optimizer"], optimizer_params=CNN["optimizer_params"])
@@ -107,17 +107,7 @@ def test_module_resumes_training_to_mxnet_parameters(prefix):
 def test_resume_needs_the_states():
     """Control: without the momentum from ``.states`` training goes elsewhere, so the test
     above really exercises the loaded optimizer states."""
-    prefix = path("cnn/model")
-    mod = mx.mod.Module.load(prefix, CNN["epoch"], data_names=["data"],
-                             label_names=["softmax_label"])
-    _bind(mod)
-    mod.init_optimizer(optimizer=CNN["optimizer"], optimizer_params=CNN["optimizer_params"])
-    data, label = values()[CNN["resume_data"]], values()[CNN["resume_label"]]
-    for i in range(len(data)):
-        mod.forward(_batch(data[i], label[i]), is_train=True)
-        mod.backward()
-        mod.update()
-    arg, _ = mod.get_params()
+    arg, _ = _resumed_params(path("cnn/model"), load_optimizer_states=False)
     key = CNN["resumed_arg_params"]["fc_weight"]
     assert not np.allclose(arg["fc_weight"].asnumpy(), values()[key], **TOL)
 

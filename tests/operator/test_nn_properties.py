@@ -39,18 +39,28 @@ geometry = st.tuples(
 )
 
 
+def _conv_case(geom):
+    """The generator, input ``x`` (2, c, 6, 5), weight ``w`` and the geometry parameters
+    (kernel, stride, pad, dilate, num_group) of one drawn ``geometry``; c = F = 2 * groups."""
+    kh, kw, sh, sw, ph, pw, dh, dw, groups, seed = geom
+    rng = np.random.default_rng(seed)
+    c = f = 2 * groups
+    x = rng.standard_normal((2, c, 6, 5))
+    w = rng.standard_normal((f, c // groups, kh, kw))
+    params = {"kernel": (kh, kw), "stride": (sh, sw), "pad": (ph, pw), "dilate": (dh, dw),
+              "num_group": groups}
+    return rng, x, w, params
+
+
 @settings(max_examples=25, deadline=None)
 @given(geometry)
 def test_convolution_matches_direct_reference(geom):
-    kh, kw, sh, sw, ph, pw, dh, dw, groups, seed = geom
-    rng = np.random.default_rng(seed)
-    c, f = 2 * groups, 2 * groups
-    x = rng.standard_normal((2, c, 6, 5))
-    w = rng.standard_normal((f, c // groups, kh, kw))
+    sh, sw, ph, pw, dh, dw, groups = geom[2:9]
+    rng, x, w, geo = _conv_case(geom)
+    f = w.shape[0]
     b = rng.standard_normal(f)
     op = get("Convolution")
-    p = op.parse_params({"kernel": (kh, kw), "stride": (sh, sw), "pad": (ph, pw),
-                         "dilate": (dh, dw), "num_filter": f, "num_group": groups})
+    p = op.parse_params({**geo, "num_filter": f})
     (y,), _ = op.forward(p, [x, w, b], [], True)
     np.testing.assert_allclose(y, conv_reference(x, w, b, (sh, sw), (ph, pw), (dh, dw), groups),
                                rtol=1e-10, atol=1e-10)
@@ -60,13 +70,10 @@ def test_convolution_matches_direct_reference(geom):
 @given(geometry)
 def test_deconvolution_is_adjoint_of_convolution(geom):
     """<conv(x; w), y> == <x, deconv(y; w)> for the same geometry (no bias)."""
-    kh, kw, sh, sw, ph, pw, dh, dw, groups, seed = geom
-    rng = np.random.default_rng(seed)
-    c, f = 2 * groups, 2 * groups
-    x = rng.standard_normal((2, c, 6, 5))
-    w = rng.standard_normal((f, c // groups, kh, kw))
-    common = {"kernel": (kh, kw), "stride": (sh, sw), "pad": (ph, pw), "dilate": (dh, dw),
-              "num_group": groups, "no_bias": True}
+    kh, kw, sh, sw, ph, pw, dh, dw = geom[:8]
+    rng, x, w, geo = _conv_case(geom)
+    c = f = x.shape[1]
+    common = {**geo, "no_bias": True}
     conv = get("Convolution")
     (y,), _ = conv.forward(conv.parse_params({**common, "num_filter": f}), [x, w], [], True)
     r = rng.standard_normal(y.shape)
