@@ -144,6 +144,7 @@ class LBSGD(FusedOptimizer):
                         hp, mp, fused)
 
     _fused = SGD._fused
+    _mom_kernel = SGD._mom_kernel
     _reference = SGD._reference
 
 

@@ -37,6 +37,8 @@ class NAG(_MomentumFirst):
     0.81
     """
 
+    _mom_kernel = K.nag_mom
+
     def __init__(self, momentum=0.0, **kwargs):
         check_nonnegative("momentum", momentum)
         super().__init__(**kwargs)
@@ -44,12 +46,6 @@ class NAG(_MomentumFirst):
 
     def _hyper(self, index):
         return NAGHyper(*base_scalars(self, index), self.momentum, self.momentum + 1.0, 1.0)
-
-    def _fused(self, index, w, g, arrays, w16, sc):
-        if arrays:
-            K.nag_mom(w, g, arrays[0], w16, sc)
-        else:
-            K.sgd(w, g, w16, sc[:4])
 
     def _reference(self, index, w, g, arrays, hp):
         lr, wd, rs, c, mom, mom1, _ = hp

@@ -23,9 +23,14 @@ def warn_float16(name: str) -> None:
 
 
 class _MomentumFirst(FusedOptimizer):
-    """Optimizers whose multi-precision state is ``(momentum, float32 master)`` (MXNet's order)."""
+    """Optimizers whose multi-precision state is ``(momentum, float32 master)`` (MXNet's order).
+
+    With a momentum state the fused path runs ``_mom_kernel``; without one (``momentum=0``) the
+    update is plain SGD.
+    """
 
     _master_first = False
+    _mom_kernel = K.sgd_mom
 
     def create_state_multi_precision(self, index, weight):
         if self.multi_precision and weight.dtype == np.float16:
@@ -39,6 +44,12 @@ class _MomentumFirst(FusedOptimizer):
         if self.momentum != 0.0:
             return zeros_state(weight)
         return None
+
+    def _fused(self, index, w, g, arrays, w16, sc):
+        if arrays:
+            self._mom_kernel(w, g, arrays[0], w16, sc)
+        else:
+            K.sgd(w, g, w16, sc[:4])
 
 
 @register
@@ -91,12 +102,6 @@ class SGD(_MomentumFirst):
         lrs, wds = self._get_lrs(indices), self._get_wds(indices)
         rs, c, mom = self.rescale_grad, self._clip(), self.momentum
         return [SGDHyper(lr, wd, rs, c, mom) for lr, wd in zip(lrs, wds, strict=True)]
-
-    def _fused(self, index, w, g, arrays, w16, sc):
-        if arrays:
-            K.sgd_mom(w, g, arrays[0], w16, sc)
-        else:
-            K.sgd(w, g, w16, sc[:4])
 
     def _reference(self, index, w, g, arrays, hp):
         lr, wd, rs, c, mom = hp
