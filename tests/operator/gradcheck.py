@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import pytest
 
 import mxlite as mx
 from mxlite.operator import registry
@@ -36,6 +37,13 @@ def run_op(op_name: str | registry.Operator, params: dict, inputs: Sequence[np.n
         mx.random.seed(seed)
     outputs, saved = op.forward(p, [np.asarray(x) for x in inputs], aux, is_train)
     return op, p, outputs, saved, aux
+
+
+def check_shape_error(op_name: str, params: dict, in_shapes: list, match: str) -> None:
+    """Shape inference of ``op_name`` on ``in_shapes`` raises a ShapeError matching ``match``."""
+    op = registry.get(op_name)
+    with pytest.raises(registry.ShapeError, match=match):
+        op.infer_shape(op.parse_params(params), in_shapes, [])
 
 
 def numeric_gradient(f: Callable[[list], float], inputs: list, index: int,
