@@ -299,7 +299,8 @@ class Optimizer:
     def _get_lr(self, index):
         if type(self)._get_lrs is not Optimizer._get_lrs:  # a subclass hooks _get_lrs
             return self._get_lrs([index])[0]
-        return self._scaled(self._scheduled_lr(), index, self.lr_mult, "lr_mult")
+        lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
+        return self._scaled(lr, index, self.lr_mult, "lr_mult")
 
     def _get_wds(self, indices):
         """Weight decays of ``indices``: wd times the wd multiplier."""
