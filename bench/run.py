@@ -304,9 +304,10 @@ def targets_for(row) -> list[tuple[str, bool | None]]:
     return out
 
 
-def build_rows(groups, results, mx_res, triad_best_gbps, scale):
+def build_rows(groups, results, mx_res, triad_best_gbps, scale, errors=None):
     """Result rows.  The bound uses the best triad of the run (the machine's demonstrated
     bandwidth; on a shared VM the triad is bimodal), the per-group triad is kept as well."""
+    errors = errors or {}
     rows, init_rows = [], []
     for g in groups:
         times = results.get(group_id(g))
@@ -328,7 +329,8 @@ def build_rows(groups, results, mx_res, triad_best_gbps, scale):
         if times is None:
             rows.append({"scenario": g["scenario"], "optimizer": spec.key, "dtype": g["dtype"],
                          "form": "index", "missing": True, "bytes_per_element": bpe,
-                         "elements": nelem, "target": []})
+                         "elements": nelem, "target": [],
+                         "error": errors.get(group_id(g))})
             continue
         tri = median(times.get("triad"))
         group_gbps = (12 * 2**24 / tri / 1e9) if tri else None
@@ -392,7 +394,8 @@ REASONS = {
 
 def miss_notes(rows, init_rows) -> list[str]:
     """One line per missed target: by how much, and why."""
-    notes = []
+    notes = [f"- {r['scenario']} {r['optimizer']} {r['dtype']}: the mxlite step raised "
+             f"{r['error']}" for r in rows if r.get("error")]
     for r in rows:
         for text, ok in r.get("target", []):
             if ok is not False:
@@ -458,8 +461,9 @@ def markdown(meta, rows, init_rows, jit, signatures) -> str:
     lines.append("|" + "---|" * 15)
     for r in rows:
         if r.get("missing"):
-            lines.append(f"| {r['scenario']} | {r['optimizer']} | {r['dtype']} | — | not in "
-                         "mxlite | — | — | — | — | — | — | "
+            what = "FAILED (see notes)" if r.get("error") else "not in mxlite"
+            lines.append(f"| {r['scenario']} | {r['optimizer']} | {r['dtype']} | — | {what}"
+                         " | — | — | — | — | — | — | "
                          f"{r['bytes_per_element']} | — | — | — |")
             continue
         dt = "float16 mp" if r["dtype"] == "float16" else r["dtype"]
@@ -562,13 +566,18 @@ def main(argv=None) -> int:
     triad = Triad()
     triad_start = triad.measure()
     log(f"triad {triad.gbps(triad_start):.1f} GB/s")
-    results = {}
+    results, errors = {}, {}
     for g in groups:
         if g.get("missing"):
             log(f"{group_id(g)}: optimizer {g['spec'].name!r} not in mxlite, skipped")
             continue
         log(f"{group_id(g)} ...")
-        results[group_id(g)] = run_group(g, args, triad, args.scale)
+        try:
+            results[group_id(g)] = run_group(g, args, triad, args.scale)
+        except Exception as err:  # one broken optimizer must not end the run: report it
+            log(f"{group_id(g)} FAILED: {type(err).__name__}: {err}")
+            errors[group_id(g)] = f"{type(err).__name__}: {err}"
+            gc.collect()
     triad_end = triad.measure()
     triad_ends = [triad.gbps(triad_start), triad.gbps(triad_end)]
     del triad  # free its arrays before the MXNet peer allocates its own
@@ -603,7 +612,8 @@ def main(argv=None) -> int:
     group_triads = [12 * 2**24 / median(t["triad"]) / 1e9 for t in results.values()
                     if t.get("triad")]
     all_triad = [*triad_ends, *group_triads]
-    rows, init_rows = build_rows(groups, results, mx_res, float(max(all_triad)), args.scale)
+    rows, init_rows = build_rows(groups, results, mx_res, float(max(all_triad)), args.scale,
+                                 errors)
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads,
