@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, base_scalars, hyper_type, zeros_state
+from ._common import BASE_FIELDS, hyper_type, zeros_state
 from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
 
 AdaGradHyper = hyper_type("AdaGradHyper", *BASE_FIELDS, "eps")
@@ -47,7 +47,8 @@ class AdaGrad(FusedOptimizer):
         return zeros_state(weight)
 
     def _hyper(self, index):
-        return AdaGradHyper(*base_scalars(self, index), self.float_stable_eps)
+        return AdaGradHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
+                            self._clip(), self.float_stable_eps)
 
     def _reference(self, index, w, g, arrays, hp):
         (h,) = arrays

@@ -11,7 +11,6 @@ from ..kernels import optimizer as K
 from ._common import (
     ADAM_FIELDS,
     BASE_FIELDS,
-    adam_scalars,
     check_decays,
     hyper_type,
     zeros_states,
@@ -75,14 +74,12 @@ class Adam(FusedOptimizer):
     def create_state(self, index, weight):
         return _moments(weight)
 
-    def _corrected_lr(self, index):
-        """The scheduled learning rate with both bias corrections of this step folded in."""
-        t = self._index_update_count[index]
-        return self._get_lr(index) * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
-
     def _hyper(self, index):
-        return AdamHyper(self._corrected_lr(index), self._get_wd(index), self.rescale_grad,
-                         self._clip(), *adam_scalars(self))
+        t = self._index_update_count[index]
+        b1, b2 = self.beta1, self.beta2
+        lr = self._get_lr(index) * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        return AdamHyper(lr, self._get_wd(index), self.rescale_grad, self._clip(),
+                         b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon)
 
     _kernel = K.adam
     _multi = {2: "adam"}
@@ -119,8 +116,11 @@ class AdamW(Adam):
     """
 
     def _hyper(self, index):
-        return AdamWHyper(1.0, self._corrected_lr(index), self._get_wd(index),
-                          self.rescale_grad, self._clip(), *adam_scalars(self))
+        t = self._index_update_count[index]
+        eta = self._get_lr(index) * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+        return AdamWHyper(1.0, eta, self._get_wd(index), self.rescale_grad, self._clip(),
+                          self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2,
+                          self.epsilon)
 
     _kernel = K.adamw
     _multi = {2: "adamw"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, base_scalars, hyper_type, zeros_state
+from ._common import BASE_FIELDS, hyper_type, zeros_state
 from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
 
 DCASGDHyper = hyper_type("DCASGDHyper", *BASE_FIELDS, "momentum", "lamda")
@@ -60,7 +60,8 @@ class DCASGD(FusedOptimizer):
         return (m, prev._data)
 
     def _hyper(self, index):
-        return DCASGDHyper(*base_scalars(self, index), self.momentum, self.lamda)
+        return DCASGDHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
+                           self._clip(), self.momentum, self.lamda)
 
     def _fused(self, index, w, g, arrays, w16, sc):
         m, prev = arrays

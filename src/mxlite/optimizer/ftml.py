@@ -8,8 +8,6 @@ from ..kernels import optimizer as K
 from ._common import (
     ADAM_FIELDS,
     BASE_FIELDS,
-    adam_scalars,
-    base_scalars,
     check_decays,
     hyper_type,
     zeros_states,
@@ -58,8 +56,10 @@ class FTML(FusedOptimizer):
 
     def _hyper(self, index):
         t = self._index_update_count[index]
-        return FTMLHyper(*base_scalars(self, index), *adam_scalars(self),
-                         1.0 - bias_power(self.beta1, t), 1.0 - bias_power(self.beta2, t))
+        return FTMLHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
+                         self._clip(), self.beta1, 1.0 - self.beta1, self.beta2,
+                         1.0 - self.beta2, self.epsilon, 1.0 - bias_power(self.beta1, t),
+                         1.0 - bias_power(self.beta2, t))
 
     def _reference(self, index, w, g, arrays, hp):
         d, v, z = arrays

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, base_scalars, hyper_type, zeros_states
+from ._common import BASE_FIELDS, hyper_type, zeros_states
 from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
 
 FtrlHyper = hyper_type("FtrlHyper", *BASE_FIELDS, "lamda1", "beta")
@@ -50,7 +50,8 @@ class Ftrl(FusedOptimizer):
         return zeros_states(weight, 2)
 
     def _hyper(self, index):
-        return FtrlHyper(*base_scalars(self, index), self.lamda1, float(self.beta))
+        return FtrlHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
+                         self._clip(), self.lamda1, float(self.beta))
 
     def _reference(self, index, w, g, arrays, hp):
         z, n = arrays

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import ADAM_FIELDS, BASE_FIELDS, adam_scalars, check_decays, hyper_type
+from ._common import ADAM_FIELDS, BASE_FIELDS, check_decays, hyper_type
 from .adam import _moments
 from .optimizer import FusedOptimizer, bias_power, check_nonnegative, clip_ref, register
 
@@ -70,8 +70,9 @@ class LAMB(FusedOptimizer):
             b1, b2 = 1.0 - bias_power(self.beta1, t), 1.0 - bias_power(self.beta2, t)
         else:
             b1 = b2 = 1.0
-        return LAMBHyper(self._get_wd(index), self.rescale_grad, self._clip(),
-                         *adam_scalars(self), b1, b2, self._get_lr(index))
+        return LAMBHyper(self._get_wd(index), self.rescale_grad, self._clip(), self.beta1,
+                         1.0 - self.beta1, self.beta2, 1.0 - self.beta2, self.epsilon, b1, b2,
+                         self._get_lr(index))
 
     def _ratio(self, w_sumsq: float, u_sumsq: float) -> float:
         r1, r2 = math.sqrt(w_sumsq), math.sqrt(u_sumsq)

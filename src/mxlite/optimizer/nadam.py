@@ -8,8 +8,6 @@ from ..kernels import optimizer as K
 from ._common import (
     ADAM_FIELDS,
     BASE_FIELDS,
-    adam_scalars,
-    base_scalars,
     check_decays,
     hyper_type,
     zeros_states,
@@ -69,12 +67,14 @@ class Nadam(FusedOptimizer):
 
     def _hyper(self, index):
         t = self._index_update_count[index]
-        base = base_scalars(self, index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
         mom_t = self.beta1 * (1.0 - 0.5 * pow(0.96, t * self.schedule_decay))
         mom_t1 = self.beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * self.schedule_decay))
         self.m_schedule = self.m_schedule * mom_t
         m_next = self.m_schedule * mom_t1
-        return NadamHyper(*base, *adam_scalars(self), 1.0 - self.m_schedule, 1.0 - m_next,
+        return NadamHyper(lr, wd, self.rescale_grad, self._clip(), self.beta1,
+                          1.0 - self.beta1, self.beta2, 1.0 - self.beta2, self.epsilon,
+                          1.0 - self.m_schedule, 1.0 - m_next,
                           1.0 - bias_power(self.beta2, t), 1.0 - mom_t, mom_t1)
 
     def _reference(self, index, w, g, arrays, hp):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, base_scalars, hyper_type
+from ._common import BASE_FIELDS, hyper_type
 from .optimizer import check_nonnegative, clip_ref, register
 from .sgd import _MomentumFirst
 
@@ -45,7 +45,8 @@ class NAG(_MomentumFirst):
         self.momentum = momentum
 
     def _hyper(self, index):
-        return NAGHyper(*base_scalars(self, index), self.momentum, self.momentum + 1.0, 1.0)
+        return NAGHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
+                        self._clip(), self.momentum, self.momentum + 1.0, 1.0)
 
     def _reference(self, index, w, g, arrays, hp):
         lr, wd, rs, c, mom, mom1, _ = hp

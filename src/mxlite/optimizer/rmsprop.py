@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, base_scalars, check_decays, hyper_type, zeros_states
+from ._common import BASE_FIELDS, check_decays, hyper_type, zeros_states
 from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
 
 RMSPropHyper = hyper_type("RMSPropHyper", *BASE_FIELDS, "gamma1", "one_minus_gamma1",
@@ -65,12 +65,13 @@ class RMSProp(FusedOptimizer):
         return zeros_states(weight, n)
 
     def _hyper(self, index):
-        base = base_scalars(self, index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
         cw = float(self.clip_weights) if self.clip_weights else -1.0
         if self.centered:
-            return RMSPropAlexHyper(*base, self.gamma1, 1.0 - self.gamma1, self.gamma2,
-                                    self.epsilon, cw)
-        return RMSPropHyper(*base, self.gamma1, 1.0 - self.gamma1, self.epsilon, cw)
+            return RMSPropAlexHyper(lr, wd, self.rescale_grad, self._clip(), self.gamma1,
+                                    1.0 - self.gamma1, self.gamma2, self.epsilon, cw)
+        return RMSPropHyper(lr, wd, self.rescale_grad, self._clip(), self.gamma1,
+                            1.0 - self.gamma1, self.epsilon, cw)
 
     def _fused(self, index, w, g, arrays, w16, sc):
         if len(arrays) == 3:

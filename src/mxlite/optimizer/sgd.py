@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, base_scalars, hyper_type, zeros_state
+from ._common import BASE_FIELDS, hyper_type, zeros_state
 from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
 
 SGDHyper = hyper_type("SGDHyper", *BASE_FIELDS, "momentum")
@@ -96,7 +96,8 @@ class SGD(_MomentumFirst):
         self.aggregate_num = 4
 
     def _hyper(self, index):
-        return SGDHyper(*base_scalars(self, index), self.momentum)
+        return SGDHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
+                        self._clip(), self.momentum)
 
     def _hyper_group(self, indices):
         lrs, wds = self._get_lrs(indices), self._get_wds(indices)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, base_scalars, hyper_type, zeros_state
+from ._common import BASE_FIELDS, hyper_type, zeros_state
 from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
 
 # decay: 1 - lr * (wd + wd_lh)
@@ -57,11 +57,12 @@ class Signum(FusedOptimizer):
         return None
 
     def _hyper(self, index):
-        base = base_scalars(self, index)
-        lr, wd = base[:2]
+        lr, wd = self._get_lr(index), self._get_wd(index)
         if self.momentum > 0:
-            return SignumHyper(*base, self.momentum, 1.0 - self.momentum, 1.0 - lr * self.wd_lh)
-        return SignSGDHyper(*base, 1.0 - lr * (wd + self.wd_lh))
+            return SignumHyper(lr, wd, self.rescale_grad, self._clip(), self.momentum,
+                               1.0 - self.momentum, 1.0 - lr * self.wd_lh)
+        return SignSGDHyper(lr, wd, self.rescale_grad, self._clip(),
+                            1.0 - lr * (wd + self.wd_lh))
 
     def _fused(self, index, w, g, arrays, w16, sc):
         if arrays:
