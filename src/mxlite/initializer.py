@@ -52,11 +52,11 @@ import re
 import warnings
 from collections.abc import Callable
 
-import numba
 import numpy as np
 
 from . import random as _random
 from .base import Registry
+from .kernels import random as _kr
 from .ndarray.ndarray import NDArray
 
 __all__ = [
@@ -69,131 +69,18 @@ _log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------------------- kernels
-@numba.njit(cache=True, nogil=True)
-def _affine_serial(x, a, b):  # pragma: no cover - compiled
-    """x <- x * a + b over a flat contiguous array, one pass."""
-    for i in range(x.size):
-        x[i] = x[i] * a + b
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _affine_parallel(x, a, b):  # pragma: no cover - compiled
-    """x <- x * a + b, multi-threaded (same arithmetic per element as the serial loop)."""
-    for i in numba.prange(x.size):
-        x[i] = x[i] * a + b
-
-
-# arrays at least this large are scaled by the multi-threaded kernel / transformed by the pool
-_PARALLEL_MIN = 1 << 18
-
-
-def _affine_inplace(x, a, b) -> None:
-    if x.size >= _PARALLEL_MIN:
-        _affine_parallel(x, a, b)
-    else:
-        _affine_serial(x, a, b)
-
-
-_POOL: list = []  # [ThreadPoolExecutor, workers], created on first use
-
-
-def _pool_workers() -> int:
-    """Worker threads for the Box-Muller transform: the kernels' thread count
-    (``MXLITE_NUM_THREADS`` / ``OMP_NUM_THREADS`` / all cores)."""
-    return max(1, numba.get_num_threads())
-
-
-def _thread_map(fn, chunks) -> None:
-    """Run ``fn(lo, hi)`` over ``chunks``, on a thread pool when there are several
-    (NumPy's ufuncs release the GIL, so the chunks run in parallel)."""
-    if len(chunks) == 1:
-        fn(*chunks[0])
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    if not _POOL or _POOL[1] < len(chunks):
-        if _POOL:
-            _POOL[0].shutdown(wait=False)
-        _POOL[:] = [ThreadPoolExecutor(max_workers=len(chunks)), len(chunks)]
-    for fut in [_POOL[0].submit(fn, lo, hi) for lo, hi in chunks]:
-        fut.result()
-
-
-def _float_dtype(dtype: np.dtype) -> np.dtype:
-    """The dtype random draws are made in for a target of ``dtype``."""
-    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
-
-
-def _target_buffer(data: np.ndarray) -> tuple[np.ndarray, bool]:
-    """A flat float32/float64 buffer to draw into: ``data`` itself when it is one (no copy)."""
-    fdt = _float_dtype(data.dtype)
-    if data.dtype == fdt and data.flags.c_contiguous:
-        return data.reshape(-1), True
-    return np.empty(data.size, dtype=fdt), False
+# the fast fills live in mxlite.kernels.random (shared with SGLD and nd.random)
+_float_dtype = _kr.float_dtype
 
 
 def _fill_uniform(data: np.ndarray, low: float, high: float) -> None:
-    """Fill ``data`` with U(low, high): uniforms on [0, 1) drawn in place, then one fused
-    ``x * (high - low) + low`` pass."""
-    if data.size == 0:
-        return
-    buf, direct = _target_buffer(data)
-    _random.generator().random(dtype=buf.dtype, out=buf)
-    _affine_inplace(buf, buf.dtype.type(high - low), buf.dtype.type(low))
-    if not direct:
-        data[...] = buf.reshape(data.shape)
-
-
-# Box-Muller block: two scratch vectors of this many elements stay in L2 cache
-_BM_BLOCK = 16384
+    """Fill ``data`` with U(low, high) (see :func:`mxlite.kernels.random.fill_uniform`)."""
+    _kr.fill_uniform(data, low, high)
 
 
 def _fill_normal(data: np.ndarray, scale: float) -> None:
-    """Fill ``data`` with N(0, scale^2) by the Box-Muller transform of uniforms drawn in place.
-
-    Each block of ``2m`` uniforms ``(u1, u2)`` becomes ``r cos(t), r sin(t)`` with
-    ``r = scale * sqrt(-2 log(1 - u1))``, ``t = 2 pi u2``, computed with NumPy's SIMD
-    transcendental ufuncs into two cache-sized scratch vectors (no full-size temporaries).
-    Float32 targets use float32 uniforms (resolution 2^-24, so |z| <= 5.77 sigma, a tail of
-    probability 8e-9 cut, as torch's float32 ``normal_``); float64 targets use float64 uniforms.
-    """
-    if data.size == 0:
-        return
-    gen = _random.generator()
-    buf, direct = _target_buffer(data)
-    gen.random(dtype=buf.dtype, out=buf)
-    n = buf.size
-    even = n - n % 2
-    neg2var = -2.0 * scale * scale
-
-    def transform(lo, hi):  # blocks [lo, hi), lo a multiple of the block pair size
-        half = min(_BM_BLOCK, (hi - lo) // 2)
-        radius = np.empty(half, dtype=buf.dtype)
-        angle = np.empty(half, dtype=buf.dtype)
-        for start in range(lo, hi, 2 * _BM_BLOCK):
-            m = (min(start + 2 * _BM_BLOCK, hi) - start) // 2
-            u1, u2 = buf[start : start + m], buf[start + m : start + 2 * m]
-            r, t = radius[:m], angle[:m]
-            np.subtract(1, u1, out=r)
-            np.log(r, out=r)
-            np.multiply(r, neg2var, out=r)
-            np.sqrt(r, out=r)
-            np.multiply(u2, 2 * math.pi, out=t)
-            np.cos(t, out=u1)
-            np.sin(t, out=u2)
-            np.multiply(u1, r, out=u1)
-            np.multiply(u2, r, out=u2)
-
-    # the same blocks whatever the thread count, so the values do not depend on it
-    if even:
-        nblocks = -(-even // (2 * _BM_BLOCK))
-        workers = min(_pool_workers(), nblocks) if even >= _PARALLEL_MIN else 1
-        per = -(-nblocks // workers) * 2 * _BM_BLOCK
-        _thread_map(transform, [(lo, min(lo + per, even)) for lo in range(0, even, per)])
-    if n % 2:
-        buf[-1] = scale * gen.standard_normal()
-    if not direct:
-        data[...] = buf.reshape(data.shape)
+    """Fill ``data`` with N(0, scale^2) (see :func:`mxlite.kernels.random.fill_normal`)."""
+    _kr.fill_normal(data, 0.0, scale)
 
 
 def _orthonormal_columns(a: np.ndarray) -> np.ndarray:

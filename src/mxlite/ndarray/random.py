@@ -4,7 +4,8 @@ Float samplers return float32 by default (``randint`` int32), take ``shape``, ``
 and ``out`` (whose shape and dtype are used when ``shape``/``dtype`` are not given).
 ``uniform`` and ``normal`` also accept NDArray parameters: then each parameter element gets
 ``shape`` samples and the result has shape ``param.shape + shape``, as MXNet's ``_sample_*``.
-``mx.random.seed(n)`` makes every draw reproducible.
+``mx.random.seed(n)`` makes every draw reproducible.  Scalar-parameter float32/float64
+``uniform``/``normal`` draws go through the fast fills of :mod:`mxlite.kernels.random`.
 """
 
 from __future__ import annotations
@@ -80,6 +81,15 @@ def _sample(kind, a, b, names, shape, dtype, ctx, out, name):
         raise MXNetError(f"uniform: low ({a}) must not exceed high ({b})")
     if kind == "normal" and b < 0:
         raise MXNetError(f"normal: scale must be non-negative, got {b!r}")
+    if dtype != np.float16:  # float32/float64: the fast in-place fill (Numba, loaded lazily)
+        from ..kernels.random import fill_normal, fill_uniform
+
+        x = np.empty(_size(shape, out), dtype=dtype)
+        if kind == "uniform":
+            fill_uniform(x, float(a), float(b))
+        else:
+            fill_normal(x, float(a), float(b))
+        return _finish(x, out, ctx, dtype)
     x = _draw(kind, _size(shape, out), dtype)
     if kind == "uniform":
         if a != 0.0 or b != 1.0:

@@ -7,8 +7,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import random as _random
 from ..kernels import optimizer as K
+from ..kernels.random import fill_normal
 from .optimizer import FusedOptimizer, clip_ref, register
 
 
@@ -21,8 +21,11 @@ class SGLDHyper(NamedTuple):
 
 
 def _noise(n: int, dtype) -> np.ndarray:
-    dt = np.float64 if dtype == np.float64 else np.float32
-    return _random.generator().standard_normal(n, dtype=dt)
+    """``n`` standard normal draws (float64 for float64 weights, else float32) by the fast,
+    multi-threaded fill of :mod:`mxlite.kernels.random` (from ``mxlite.random.generator()``)."""
+    noise = np.empty(n, dtype=np.float64 if dtype == np.float64 else np.float32)
+    fill_normal(noise, 0.0, 1.0)
+    return noise
 
 
 @register
@@ -35,8 +38,9 @@ class SGLD(FusedOptimizer):
         w &\leftarrow w - \tfrac{\eta}{2}(\hat g + \lambda w) + \sqrt{\eta}\, \xi,
         \qquad \xi \sim \mathcal N(0, I)
 
-    The noise comes from :func:`mxlite.random.generator` (``mx.random.seed`` makes runs
-    reproducible; the draws differ from MXNet's generator).  No state.  ``clip_gradient=0``
+    The noise comes from :func:`mxlite.random.generator` through the multi-threaded
+    :func:`mxlite.kernels.random.fill_normal` (``mx.random.seed`` makes runs reproducible; the
+    draws differ from MXNet's generator).  No state.  ``clip_gradient=0``
     clips to zero (MXNet clips whenever it is not None here).
 
     Example
