@@ -12,13 +12,32 @@ parallel kernels use; by default Numba uses all cores.
 from __future__ import annotations
 
 import os
+import types
 
 import numba
 
-__all__ = ["PARALLEL_THRESHOLD", "configure_threads"]
+__all__ = ["PARALLEL_THRESHOLD", "configure_threads", "serial_parallel"]
 
 #: tensors with at least this many elements use the multi-threaded kernel variant
 PARALLEL_THRESHOLD = 2**15
+
+
+def serial_parallel(loop, serial_opts: dict, parallel_opts: dict):
+    """``(serial, parallel)`` dispatchers of one driver written with ``numba.prange``.
+
+    Numba compiles ``prange`` as ``range`` without ``parallel=True``.  Each variant compiles a
+    copy of ``loop`` with its own qualname (``<name>_ser`` / ``<name>_par``): the on-disk cache
+    keys its files by qualname and line, not by the jit options, so one function object
+    jitted twice would have both variants load each other's machine code.
+    """
+    def copy(suffix):
+        fn = types.FunctionType(loop.__code__, loop.__globals__, loop.__name__ + suffix,
+                                loop.__defaults__, loop.__closure__)
+        fn.__qualname__ = loop.__qualname__ + suffix
+        fn.__module__, fn.__doc__ = loop.__module__, loop.__doc__
+        return fn
+
+    return numba.njit(**serial_opts)(copy("_ser")), numba.njit(**parallel_opts)(copy("_par"))
 
 
 def configure_threads(num_threads: int | None = None) -> int:
