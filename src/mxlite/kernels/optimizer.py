@@ -26,7 +26,7 @@ from numba import prange, types
 from numba.extending import intrinsic
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-from . import PARALLEL_THRESHOLD
+from . import PARALLEL_THRESHOLD, serial_parallel
 from ._half import half_bits, load
 
 __all__ = [
@@ -71,8 +71,13 @@ class Kernel:
 KERNELS: dict[str, Kernel] = {}
 
 
-def _pair(name, serial, parallel) -> Kernel:
-    k = Kernel(name, serial, parallel)
+def _pair(name, loop, parallel=None) -> Kernel:
+    """Register the :class:`Kernel` of ``loop``, a driver written once with ``prange``
+    (or, with ``parallel``, of two separately written dispatchers)."""
+    if parallel is None:
+        k = Kernel(name, *serial_parallel(loop, _SER, _PAR))
+    else:
+        k = Kernel(name, loop, parallel)
     KERNELS[name] = k
     return k
 
@@ -106,20 +111,7 @@ def _sgd_at(i, w, g, w16, st, p):
     _store(w, w16, st, i, wi + step)
 
 
-@numba.njit(**_SER)
-def _sgd_ser(w, g, w16, sc):
-    p = to_fixed_tuple(sc, 4)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _sgd_at(i, w, g, w16, True, p)
-    else:
-        for i in range(w.size):
-            _sgd_at(i, w, g, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _sgd_par(w, g, w16, sc):
+def _sgd_loop(w, g, w16, sc):
     p = to_fixed_tuple(sc, 4)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -130,7 +122,7 @@ def _sgd_par(w, g, w16, sc):
             _sgd_at(i, w, g, w16, False, p)
 
 
-sgd = _pair("sgd", _sgd_ser, _sgd_par)
+sgd = _pair("sgd", _sgd_loop)
 
 # sc = (lr, wd, rescale, clip, momentum)
 
@@ -144,20 +136,7 @@ def _sgd_mom_at(i, w, g, m, w16, st, p):
     _store(w, w16, st, i, wi + mi)
 
 
-@numba.njit(**_SER)
-def _sgd_mom_ser(w, g, m, w16, sc):
-    p = to_fixed_tuple(sc, 5)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _sgd_mom_at(i, w, g, m, w16, True, p)
-    else:
-        for i in range(w.size):
-            _sgd_mom_at(i, w, g, m, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _sgd_mom_par(w, g, m, w16, sc):
+def _sgd_mom_loop(w, g, m, w16, sc):
     p = to_fixed_tuple(sc, 5)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -168,7 +147,7 @@ def _sgd_mom_par(w, g, m, w16, sc):
             _sgd_mom_at(i, w, g, m, w16, False, p)
 
 
-sgd_mom = _pair("sgd_mom", _sgd_mom_ser, _sgd_mom_par)
+sgd_mom = _pair("sgd_mom", _sgd_mom_loop)
 
 # --------------------------------------------------------------------------- NAG
 # sc = (lr, wd, rescale, clip, momentum, momentum + 1, alias)
@@ -191,20 +170,7 @@ def _nag_mom_at(i, w, g, m, w16, st, p):
     _store(w, w16, st, i, wn)
 
 
-@numba.njit(**_SER)
-def _nag_mom_ser(w, g, m, w16, sc):
-    p = to_fixed_tuple(sc, 7)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _nag_mom_at(i, w, g, m, w16, True, p)
-    else:
-        for i in range(w.size):
-            _nag_mom_at(i, w, g, m, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _nag_mom_par(w, g, m, w16, sc):
+def _nag_mom_loop(w, g, m, w16, sc):
     p = to_fixed_tuple(sc, 7)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -215,7 +181,7 @@ def _nag_mom_par(w, g, m, w16, sc):
             _nag_mom_at(i, w, g, m, w16, False, p)
 
 
-nag_mom = _pair("nag_mom", _nag_mom_ser, _nag_mom_par)
+nag_mom = _pair("nag_mom", _nag_mom_loop)
 
 # --------------------------------------------------------------------------- Adam
 # sc = (lr, wd, rescale, clip, beta1, 1 - beta1, beta2, 1 - beta2, epsilon)
@@ -233,20 +199,7 @@ def _adam_at(i, w, g, m, v, w16, st, p):
     _store(w, w16, st, i, wi - lr * mi / (np.sqrt(vi) + eps))
 
 
-@numba.njit(**_SER)
-def _adam_ser(w, g, m, v, w16, sc):
-    p = to_fixed_tuple(sc, 9)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _adam_at(i, w, g, m, v, w16, True, p)
-    else:
-        for i in range(w.size):
-            _adam_at(i, w, g, m, v, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _adam_par(w, g, m, v, w16, sc):
+def _adam_loop(w, g, m, v, w16, sc):
     p = to_fixed_tuple(sc, 9)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -257,7 +210,7 @@ def _adam_par(w, g, m, v, w16, sc):
             _adam_at(i, w, g, m, v, w16, False, p)
 
 
-adam = _pair("adam", _adam_ser, _adam_par)
+adam = _pair("adam", _adam_loop)
 
 # sc = (lr, eta, wd, rescale, clip, beta1, 1 - beta1, beta2, 1 - beta2, epsilon)
 
@@ -274,20 +227,7 @@ def _adamw_at(i, w, g, m, v, w16, st, p):
     _store(w, w16, st, i, wi - eta * (lr * mi / (np.sqrt(vi) + eps) + wd * wi))
 
 
-@numba.njit(**_SER)
-def _adamw_ser(w, g, m, v, w16, sc):
-    p = to_fixed_tuple(sc, 10)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _adamw_at(i, w, g, m, v, w16, True, p)
-    else:
-        for i in range(w.size):
-            _adamw_at(i, w, g, m, v, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _adamw_par(w, g, m, v, w16, sc):
+def _adamw_loop(w, g, m, v, w16, sc):
     p = to_fixed_tuple(sc, 10)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -298,7 +238,7 @@ def _adamw_par(w, g, m, v, w16, sc):
             _adamw_at(i, w, g, m, v, w16, False, p)
 
 
-adamw = _pair("adamw", _adamw_ser, _adamw_par)
+adamw = _pair("adamw", _adamw_loop)
 
 # --------------------------------------------------------------------------- RMSProp
 # sc = (lr, wd, rescale, clip, gamma1, 1 - gamma1, epsilon, clip_weights)
@@ -314,20 +254,7 @@ def _rmsprop_at(i, w, g, n, w16, st, p):
     _store(w, w16, st, i, _clip(wi - lr * gi / np.sqrt(ni + eps), cw))
 
 
-@numba.njit(**_SER)
-def _rmsprop_ser(w, g, n, w16, sc):
-    p = to_fixed_tuple(sc, 8)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _rmsprop_at(i, w, g, n, w16, True, p)
-    else:
-        for i in range(w.size):
-            _rmsprop_at(i, w, g, n, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _rmsprop_par(w, g, n, w16, sc):
+def _rmsprop_loop(w, g, n, w16, sc):
     p = to_fixed_tuple(sc, 8)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -338,7 +265,7 @@ def _rmsprop_par(w, g, n, w16, sc):
             _rmsprop_at(i, w, g, n, w16, False, p)
 
 
-rmsprop = _pair("rmsprop", _rmsprop_ser, _rmsprop_par)
+rmsprop = _pair("rmsprop", _rmsprop_loop)
 
 # sc = (lr, wd, rescale, clip, gamma1, 1 - gamma1, gamma2, epsilon, clip_weights)
 
@@ -357,20 +284,7 @@ def _rmspropalex_at(i, w, g, n, gb, d, w16, st, p):
     _store(w, w16, st, i, _clip(wi + di, cw))
 
 
-@numba.njit(**_SER)
-def _rmspropalex_ser(w, g, n, gb, d, w16, sc):
-    p = to_fixed_tuple(sc, 9)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _rmspropalex_at(i, w, g, n, gb, d, w16, True, p)
-    else:
-        for i in range(w.size):
-            _rmspropalex_at(i, w, g, n, gb, d, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _rmspropalex_par(w, g, n, gb, d, w16, sc):
+def _rmspropalex_loop(w, g, n, gb, d, w16, sc):
     p = to_fixed_tuple(sc, 9)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -381,7 +295,7 @@ def _rmspropalex_par(w, g, n, gb, d, w16, sc):
             _rmspropalex_at(i, w, g, n, gb, d, w16, False, p)
 
 
-rmspropalex = _pair("rmspropalex", _rmspropalex_ser, _rmspropalex_par)
+rmspropalex = _pair("rmspropalex", _rmspropalex_loop)
 
 # --------------------------------------------------------------------------- AdaGrad
 # sc = (lr, wd, rescale, clip, eps)
@@ -397,20 +311,7 @@ def _adagrad_at(i, w, g, h, w16, st, p):
     _store(w, w16, st, i, wi + (gi / np.sqrt(hi + eps) + wi * wd) * -lr)
 
 
-@numba.njit(**_SER)
-def _adagrad_ser(w, g, h, w16, sc):
-    p = to_fixed_tuple(sc, 5)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _adagrad_at(i, w, g, h, w16, True, p)
-    else:
-        for i in range(w.size):
-            _adagrad_at(i, w, g, h, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _adagrad_par(w, g, h, w16, sc):
+def _adagrad_loop(w, g, h, w16, sc):
     p = to_fixed_tuple(sc, 5)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -421,7 +322,7 @@ def _adagrad_par(w, g, h, w16, sc):
             _adagrad_at(i, w, g, h, w16, False, p)
 
 
-adagrad = _pair("adagrad", _adagrad_ser, _adagrad_par)
+adagrad = _pair("adagrad", _adagrad_loop)
 
 # --------------------------------------------------------------------------- AdaDelta
 # sc = (wd, rescale, clip, rho, 1 - rho, epsilon)
@@ -439,20 +340,7 @@ def _adadelta_at(i, w, g, ag, ad, w16, st, p):
     _store(w, w16, st, i, wi - (delta + wd * wi))
 
 
-@numba.njit(**_SER)
-def _adadelta_ser(w, g, ag, ad, w16, sc):
-    p = to_fixed_tuple(sc, 6)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _adadelta_at(i, w, g, ag, ad, w16, True, p)
-    else:
-        for i in range(w.size):
-            _adadelta_at(i, w, g, ag, ad, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _adadelta_par(w, g, ag, ad, w16, sc):
+def _adadelta_loop(w, g, ag, ad, w16, sc):
     p = to_fixed_tuple(sc, 6)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -463,7 +351,7 @@ def _adadelta_par(w, g, ag, ad, w16, sc):
             _adadelta_at(i, w, g, ag, ad, w16, False, p)
 
 
-adadelta = _pair("adadelta", _adadelta_ser, _adadelta_par)
+adadelta = _pair("adadelta", _adadelta_loop)
 
 # --------------------------------------------------------------------------- Adamax
 # sc = (lr / (1 - beta1**t), wd, rescale, clip, beta1, 1 - beta1, beta2)
@@ -482,20 +370,7 @@ def _adamax_at(i, w, g, m, u, w16, st, p):
     _store(w, w16, st, i, wi - lr * mi / ui)
 
 
-@numba.njit(**_SER)
-def _adamax_ser(w, g, m, u, w16, sc):
-    p = to_fixed_tuple(sc, 7)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _adamax_at(i, w, g, m, u, w16, True, p)
-    else:
-        for i in range(w.size):
-            _adamax_at(i, w, g, m, u, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _adamax_par(w, g, m, u, w16, sc):
+def _adamax_loop(w, g, m, u, w16, sc):
     p = to_fixed_tuple(sc, 7)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -506,7 +381,7 @@ def _adamax_par(w, g, m, u, w16, sc):
             _adamax_at(i, w, g, m, u, w16, False, p)
 
 
-adamax = _pair("adamax", _adamax_ser, _adamax_par)
+adamax = _pair("adamax", _adamax_loop)
 
 # --------------------------------------------------------------------------- Nadam
 # sc = (lr, wd, rescale, clip, beta1, 1 - beta1, beta2, 1 - beta2, epsilon,
@@ -526,20 +401,7 @@ def _nadam_at(i, w, g, m, v, w16, st, p):
     _store(w, w16, st, i, wi - lr * mbar / (np.sqrt(vi / ob2t) + eps))
 
 
-@numba.njit(**_SER)
-def _nadam_ser(w, g, m, v, w16, sc):
-    p = to_fixed_tuple(sc, 14)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _nadam_at(i, w, g, m, v, w16, True, p)
-    else:
-        for i in range(w.size):
-            _nadam_at(i, w, g, m, v, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _nadam_par(w, g, m, v, w16, sc):
+def _nadam_loop(w, g, m, v, w16, sc):
     p = to_fixed_tuple(sc, 14)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -550,7 +412,7 @@ def _nadam_par(w, g, m, v, w16, sc):
             _nadam_at(i, w, g, m, v, w16, False, p)
 
 
-nadam = _pair("nadam", _nadam_ser, _nadam_par)
+nadam = _pair("nadam", _nadam_loop)
 
 # --------------------------------------------------------------------------- DCASGD
 # sc = (lr, wd, rescale, clip, momentum, lamda); m is empty without momentum
@@ -569,26 +431,7 @@ def _dcasgd_at(i, w, g, m, prev, w16, st, hm, p):
     _store(w, w16, st, i, wi + d)
 
 
-@numba.njit(**_SER)
-def _dcasgd_ser(w, g, m, prev, w16, sc):
-    p = to_fixed_tuple(sc, 6)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0 and m.size > 0:
-        for i in range(w.size):
-            _dcasgd_at(i, w, g, m, prev, w16, True, True, p)
-    elif w16.size > 0:
-        for i in range(w.size):
-            _dcasgd_at(i, w, g, m, prev, w16, True, False, p)
-    elif m.size > 0:
-        for i in range(w.size):
-            _dcasgd_at(i, w, g, m, prev, w16, False, True, p)
-    else:
-        for i in range(w.size):
-            _dcasgd_at(i, w, g, m, prev, w16, False, False, p)
-
-
-@numba.njit(**_PAR)
-def _dcasgd_par(w, g, m, prev, w16, sc):
+def _dcasgd_loop(w, g, m, prev, w16, sc):
     p = to_fixed_tuple(sc, 6)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0 and m.size > 0:
@@ -605,7 +448,7 @@ def _dcasgd_par(w, g, m, prev, w16, sc):
             _dcasgd_at(i, w, g, m, prev, w16, False, False, p)
 
 
-dcasgd = _pair("dcasgd", _dcasgd_ser, _dcasgd_par)
+dcasgd = _pair("dcasgd", _dcasgd_loop)
 
 # --------------------------------------------------------------------------- SGLD
 # sc = (lr / 2, wd, rescale, clip, sqrt(lr)); noise holds standard normal draws
@@ -620,20 +463,7 @@ def _sgld_at(i, w, g, noise, w16, st, p):
     _store(w, w16, st, i, wi + noise[i] * slr)
 
 
-@numba.njit(**_SER)
-def _sgld_ser(w, g, noise, w16, sc):
-    p = to_fixed_tuple(sc, 5)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _sgld_at(i, w, g, noise, w16, True, p)
-    else:
-        for i in range(w.size):
-            _sgld_at(i, w, g, noise, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _sgld_par(w, g, noise, w16, sc):
+def _sgld_loop(w, g, noise, w16, sc):
     p = to_fixed_tuple(sc, 5)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -644,7 +474,7 @@ def _sgld_par(w, g, noise, w16, sc):
             _sgld_at(i, w, g, noise, w16, False, p)
 
 
-sgld = _pair("sgld", _sgld_ser, _sgld_par)
+sgld = _pair("sgld", _sgld_loop)
 
 # --------------------------------------------------------------------------- signSGD / Signum
 # signsgd sc = (lr, wd, rescale, clip, 1 - lr * wd)
@@ -658,20 +488,7 @@ def _signsgd_at(i, w, g, w16, st, p):
     _store(w, w16, st, i, decay * wi - lr * np.sign(gi))
 
 
-@numba.njit(**_SER)
-def _signsgd_ser(w, g, w16, sc):
-    p = to_fixed_tuple(sc, 5)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _signsgd_at(i, w, g, w16, True, p)
-    else:
-        for i in range(w.size):
-            _signsgd_at(i, w, g, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _signsgd_par(w, g, w16, sc):
+def _signsgd_loop(w, g, w16, sc):
     p = to_fixed_tuple(sc, 5)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -682,7 +499,7 @@ def _signsgd_par(w, g, w16, sc):
             _signsgd_at(i, w, g, w16, False, p)
 
 
-signsgd = _pair("signsgd", _signsgd_ser, _signsgd_par)
+signsgd = _pair("signsgd", _signsgd_loop)
 
 # signum sc = (lr, wd, rescale, clip, momentum, 1 - momentum, 1 - lr * wd_lh)
 
@@ -696,20 +513,7 @@ def _signum_at(i, w, g, m, w16, st, p):
     _store(w, w16, st, i, decay * wi + lr * np.sign(mi))
 
 
-@numba.njit(**_SER)
-def _signum_ser(w, g, m, w16, sc):
-    p = to_fixed_tuple(sc, 7)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _signum_at(i, w, g, m, w16, True, p)
-    else:
-        for i in range(w.size):
-            _signum_at(i, w, g, m, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _signum_par(w, g, m, w16, sc):
+def _signum_loop(w, g, m, w16, sc):
     p = to_fixed_tuple(sc, 7)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -720,7 +524,7 @@ def _signum_par(w, g, m, w16, sc):
             _signum_at(i, w, g, m, w16, False, p)
 
 
-signum = _pair("signum", _signum_ser, _signum_par)
+signum = _pair("signum", _signum_loop)
 
 # --------------------------------------------------------------------------- FTML
 # sc = (lr, wd, rescale, clip, beta1, 1 - beta1, beta2, 1 - beta2, epsilon,
@@ -741,20 +545,7 @@ def _ftml_at(i, w, g, d, v, z, w16, st, p):
     _store(w, w16, st, i, -zi / dt)
 
 
-@numba.njit(**_SER)
-def _ftml_ser(w, g, d, v, z, w16, sc):
-    p = to_fixed_tuple(sc, 11)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _ftml_at(i, w, g, d, v, z, w16, True, p)
-    else:
-        for i in range(w.size):
-            _ftml_at(i, w, g, d, v, z, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _ftml_par(w, g, d, v, z, w16, sc):
+def _ftml_loop(w, g, d, v, z, w16, sc):
     p = to_fixed_tuple(sc, 11)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -765,7 +556,7 @@ def _ftml_par(w, g, d, v, z, w16, sc):
             _ftml_at(i, w, g, d, v, z, w16, False, p)
 
 
-ftml = _pair("ftml", _ftml_ser, _ftml_par)
+ftml = _pair("ftml", _ftml_loop)
 
 # --------------------------------------------------------------------------- FTRL
 # sc = (lr, wd, rescale, clip, lamda1, beta)
@@ -787,20 +578,7 @@ def _ftrl_at(i, w, g, z, n, w16, st, p):
     _store(w, w16, st, i, wn)
 
 
-@numba.njit(**_SER)
-def _ftrl_ser(w, g, z, n, w16, sc):
-    p = to_fixed_tuple(sc, 6)
-    # one loop per case, so that the loop body has no branch on it (it vectorizes)
-    if w16.size > 0:
-        for i in range(w.size):
-            _ftrl_at(i, w, g, z, n, w16, True, p)
-    else:
-        for i in range(w.size):
-            _ftrl_at(i, w, g, z, n, w16, False, p)
-
-
-@numba.njit(**_PAR)
-def _ftrl_par(w, g, z, n, w16, sc):
+def _ftrl_loop(w, g, z, n, w16, sc):
     p = to_fixed_tuple(sc, 6)
     # one loop per case, so that the loop body has no branch on it (it vectorizes)
     if w16.size > 0:
@@ -811,7 +589,7 @@ def _ftrl_par(w, g, z, n, w16, sc):
             _ftrl_at(i, w, g, z, n, w16, False, p)
 
 
-ftrl = _pair("ftrl", _ftrl_ser, _ftrl_par)
+ftrl = _pair("ftrl", _ftrl_loop)
 
 # --------------------------------------------------------------------------- LAMB
 # Two passes, no temporary: pass 1 updates the moments and reduces ||w||^2 and ||update||^2;
@@ -911,22 +689,7 @@ def _lamb_moments_par(w, g, m, v, sc):
 lamb_moments = _pair("lamb_moments", _lamb_moments_ser, _lamb_moments_par)
 
 
-@numba.njit(**_SER)
-def _lamb_apply_ser(w, m, v, w16, sc):
-    p = to_fixed_tuple(sc, 11)
-    lrr = p[10]
-    if w16.size > 0:
-        for i in range(w.size):
-            wi = w[i]
-            _store(w, w16, True, i, wi - lrr * _lamb_dir(wi, m[i], v[i], p))
-    else:
-        for i in range(w.size):
-            wi = w[i]
-            _store(w, w16, False, i, wi - lrr * _lamb_dir(wi, m[i], v[i], p))
-
-
-@numba.njit(**_PAR)
-def _lamb_apply_par(w, m, v, w16, sc):
+def _lamb_apply_loop(w, m, v, w16, sc):
     p = to_fixed_tuple(sc, 11)
     lrr = p[10]
     if w16.size > 0:
@@ -939,24 +702,13 @@ def _lamb_apply_par(w, m, v, w16, sc):
             _store(w, w16, False, i, wi - lrr * _lamb_dir(wi, m[i], v[i], p))
 
 
-lamb_apply = _pair("lamb_apply", _lamb_apply_ser, _lamb_apply_par)
+lamb_apply = _pair("lamb_apply", _lamb_apply_loop)
 
 # --------------------------------------------------------------------------- Test
 # sc = (rescale,); state <- new weight
 
 
-@numba.njit(**_SER)
-def _test_ser(w, g, s, w16, sc):
-    rs = sc[0]
-    st = w16.size > 0
-    for i in range(w.size):
-        wn = w[i] + load(g, i) * rs
-        s[i] = wn
-        _store(w, w16, st, i, wn)
-
-
-@numba.njit(**_PAR)
-def _test_par(w, g, s, w16, sc):
+def _test_loop(w, g, s, w16, sc):
     rs = sc[0]
     st = w16.size > 0
     for i in prange(w.size):
@@ -965,7 +717,7 @@ def _test_par(w, g, s, w16, sc):
         _store(w, w16, st, i, wn)
 
 
-test_update = _pair("test_update", _test_ser, _test_par)
+test_update = _pair("test_update", _test_loop)
 
 # --------------------------------------------------------------------------- reductions
 
@@ -1034,18 +786,7 @@ def _group_adagrad_row(r, cols, w, g, h, w16, st, p):
         _store(w, w16, st, base + j, w[base + j] - lr * gj / div)
 
 
-@numba.njit(**_SER)
-def _group_adagrad_ser(w, g, h, w16, sc):
-    p = to_fixed_tuple(sc, 5)
-    st = w16.size > 0
-    rows = h.size
-    cols = w.size // rows if rows else 0
-    for r in range(rows):
-        _group_adagrad_row(r, cols, w, g, h, w16, st, p)
-
-
-@numba.njit(**_PAR)
-def _group_adagrad_par(w, g, h, w16, sc):
+def _group_adagrad_loop(w, g, h, w16, sc):
     p = to_fixed_tuple(sc, 5)
     st = w16.size > 0
     rows = h.size
@@ -1054,7 +795,7 @@ def _group_adagrad_par(w, g, h, w16, sc):
         _group_adagrad_row(r, cols, w, g, h, w16, st, p)
 
 
-group_adagrad = _pair("group_adagrad", _group_adagrad_ser, _group_adagrad_par)
+group_adagrad = _pair("group_adagrad", _group_adagrad_loop)
 
 # --------------------------------------------------------------------------- multi-tensor
 # One call updates a whole group of small tensors (the updater's list form), so the per-tensor
@@ -1080,17 +821,7 @@ def _view(table, t, n, like):
     return numba.carray(_as_ptr(table[t], like), n)
 
 
-@numba.njit(**_SER)
-def _sgd_multi_ser(wp, gp, sizes, like, e16, sc):
-    for t in range(sizes.size):
-        n = sizes[t]
-        w, g, p = _view(wp, t, n, like), _view(gp, t, n, like), to_fixed_tuple(sc[t], 4)
-        for i in range(n):
-            _sgd_at(i, w, g, e16, False, p)
-
-
-@numba.njit(**_PAR)
-def _sgd_multi_par(wp, gp, sizes, like, e16, sc):
+def _sgd_multi_loop(wp, gp, sizes, like, e16, sc):
     for t in prange(sizes.size):
         n = sizes[t]
         w, g, p = _view(wp, t, n, like), _view(gp, t, n, like), to_fixed_tuple(sc[t], 4)
@@ -1098,18 +829,7 @@ def _sgd_multi_par(wp, gp, sizes, like, e16, sc):
             _sgd_at(i, w, g, e16, False, p)
 
 
-@numba.njit(**_SER)
-def _sgd_mom_multi_ser(wp, gp, mp, sizes, like, e16, sc):
-    for t in range(sizes.size):
-        n = sizes[t]
-        w, g, m = _view(wp, t, n, like), _view(gp, t, n, like), _view(mp, t, n, like)
-        p = to_fixed_tuple(sc[t], 5)
-        for i in range(n):
-            _sgd_mom_at(i, w, g, m, e16, False, p)
-
-
-@numba.njit(**_PAR)
-def _sgd_mom_multi_par(wp, gp, mp, sizes, like, e16, sc):
+def _sgd_mom_multi_loop(wp, gp, mp, sizes, like, e16, sc):
     for t in prange(sizes.size):
         n = sizes[t]
         w, g, m = _view(wp, t, n, like), _view(gp, t, n, like), _view(mp, t, n, like)
@@ -1118,19 +838,7 @@ def _sgd_mom_multi_par(wp, gp, mp, sizes, like, e16, sc):
             _sgd_mom_at(i, w, g, m, e16, False, p)
 
 
-@numba.njit(**_SER)
-def _adam_multi_ser(wp, gp, mp, vp, sizes, like, e16, sc):
-    for t in range(sizes.size):
-        n = sizes[t]
-        w, g = _view(wp, t, n, like), _view(gp, t, n, like)
-        m, v = _view(mp, t, n, like), _view(vp, t, n, like)
-        p = to_fixed_tuple(sc[t], 9)
-        for i in range(n):
-            _adam_at(i, w, g, m, v, e16, False, p)
-
-
-@numba.njit(**_PAR)
-def _adam_multi_par(wp, gp, mp, vp, sizes, like, e16, sc):
+def _adam_multi_loop(wp, gp, mp, vp, sizes, like, e16, sc):
     for t in prange(sizes.size):
         n = sizes[t]
         w, g = _view(wp, t, n, like), _view(gp, t, n, like)
@@ -1140,19 +848,7 @@ def _adam_multi_par(wp, gp, mp, vp, sizes, like, e16, sc):
             _adam_at(i, w, g, m, v, e16, False, p)
 
 
-@numba.njit(**_SER)
-def _adamw_multi_ser(wp, gp, mp, vp, sizes, like, e16, sc):
-    for t in range(sizes.size):
-        n = sizes[t]
-        w, g = _view(wp, t, n, like), _view(gp, t, n, like)
-        m, v = _view(mp, t, n, like), _view(vp, t, n, like)
-        p = to_fixed_tuple(sc[t], 10)
-        for i in range(n):
-            _adamw_at(i, w, g, m, v, e16, False, p)
-
-
-@numba.njit(**_PAR)
-def _adamw_multi_par(wp, gp, mp, vp, sizes, like, e16, sc):
+def _adamw_multi_loop(wp, gp, mp, vp, sizes, like, e16, sc):
     for t in prange(sizes.size):
         n = sizes[t]
         w, g = _view(wp, t, n, like), _view(gp, t, n, like)
@@ -1181,8 +877,8 @@ class MultiKernel:
 
 
 MULTI_KERNELS = {
-    "sgd": MultiKernel("sgd_multi", _sgd_multi_ser, _sgd_multi_par),
-    "sgd_mom": MultiKernel("sgd_mom_multi", _sgd_mom_multi_ser, _sgd_mom_multi_par),
-    "adam": MultiKernel("adam_multi", _adam_multi_ser, _adam_multi_par),
-    "adamw": MultiKernel("adamw_multi", _adamw_multi_ser, _adamw_multi_par),
+    "sgd": MultiKernel("sgd_multi", *serial_parallel(_sgd_multi_loop, _SER, _PAR)),
+    "sgd_mom": MultiKernel("sgd_mom_multi", *serial_parallel(_sgd_mom_multi_loop, _SER, _PAR)),
+    "adam": MultiKernel("adam_multi", *serial_parallel(_adam_multi_loop, _SER, _PAR)),
+    "adamw": MultiKernel("adamw_multi", *serial_parallel(_adamw_multi_loop, _SER, _PAR)),
 }
