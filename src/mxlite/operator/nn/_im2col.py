@@ -20,7 +20,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ...kernels import PARALLEL_THRESHOLD
+from ...kernels import PARALLEL_THRESHOLD, serial_parallel
 
 _BODY = {"cache": True, "nogil": True, "inline": "always"}
 _SER = {"cache": True, "nogil": True}
@@ -92,28 +92,20 @@ def _col2im_channel(cols, c, k, s, p, dl, o, out):  # pragma: no cover - numba
                                     out[n, c, iz, iy, ix] += cols[row, src + xx]
 
 
-@numba.njit(**_SER)
-def _im2col_ser(x, k, s, p, dl, o, cols):  # pragma: no cover - numba
-    for c in range(x.shape[1]):
-        _im2col_channel(x, c, k, s, p, dl, o, cols)
-
-
-@numba.njit(**_PAR)
-def _im2col_par(x, k, s, p, dl, o, cols):  # pragma: no cover - numba
+def _im2col_loop(x, k, s, p, dl, o, cols):  # pragma: no cover - numba
     for c in numba.prange(x.shape[1]):
         _im2col_channel(x, c, k, s, p, dl, o, cols)
 
 
-@numba.njit(**_SER)
-def _col2im_ser(cols, k, s, p, dl, o, out):  # pragma: no cover - numba
-    for c in range(out.shape[1]):
-        _col2im_channel(cols, c, k, s, p, dl, o, out)
+_im2col_ser, _im2col_par = serial_parallel(_im2col_loop, _SER, _PAR)
 
 
-@numba.njit(**_PAR)
-def _col2im_par(cols, k, s, p, dl, o, out):  # pragma: no cover - numba
+def _col2im_loop(cols, k, s, p, dl, o, out):  # pragma: no cover - numba
     for c in numba.prange(out.shape[1]):
         _col2im_channel(cols, c, k, s, p, dl, o, out)
+
+
+_col2im_ser, _col2im_par = serial_parallel(_col2im_loop, _SER, _PAR)
 
 
 def _int3(values) -> tuple[int, int, int]:
