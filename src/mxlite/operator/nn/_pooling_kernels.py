@@ -20,7 +20,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ...kernels import PARALLEL_THRESHOLD
+from ...kernels import PARALLEL_THRESHOLD, serial_parallel
 
 _BODY = {"cache": True, "nogil": True, "inline": "always"}
 _SER = {"cache": True, "nogil": True}
@@ -136,32 +136,22 @@ def _backward_plane(x, dy, nc, kind, k, s, p, count_pad, p_value, out, argmax,
                             dx[n, c, iz, iy, ix] += grad
 
 
-@numba.njit(**_SER)
-def _forward_ser(x, kind, k, s, p, count_pad, p_value, lowest, out,
-                 argmax):  # pragma: no cover - numba
-    for nc in range(x.shape[0] * x.shape[1]):
-        _forward_plane(x, nc, kind, k, s, p, count_pad, p_value, lowest, out, argmax)
-
-
-@numba.njit(**_PAR)
-def _forward_par(x, kind, k, s, p, count_pad, p_value, lowest, out,
-                 argmax):  # pragma: no cover - numba
+def _forward_loop(x, kind, k, s, p, count_pad, p_value, lowest, out,
+                  argmax):  # pragma: no cover - numba
     for nc in numba.prange(x.shape[0] * x.shape[1]):
         _forward_plane(x, nc, kind, k, s, p, count_pad, p_value, lowest, out, argmax)
 
 
-@numba.njit(**_SER)
-def _backward_ser(x, dy, kind, k, s, p, count_pad, p_value, out, argmax,
-                  dx):  # pragma: no cover - numba
-    for nc in range(dx.shape[0] * dx.shape[1]):
-        _backward_plane(x, dy, nc, kind, k, s, p, count_pad, p_value, out, argmax, dx)
+_forward_ser, _forward_par = serial_parallel(_forward_loop, _SER, _PAR)
 
 
-@numba.njit(**_PAR)
-def _backward_par(x, dy, kind, k, s, p, count_pad, p_value, out, argmax,
-                  dx):  # pragma: no cover - numba
+def _backward_loop(x, dy, kind, k, s, p, count_pad, p_value, out, argmax,
+                   dx):  # pragma: no cover - numba
     for nc in numba.prange(dx.shape[0] * dx.shape[1]):
         _backward_plane(x, dy, nc, kind, k, s, p, count_pad, p_value, out, argmax, dx)
+
+
+_backward_ser, _backward_par = serial_parallel(_backward_loop, _SER, _PAR)
 
 
 def _int3(values) -> tuple[int, int, int]:
