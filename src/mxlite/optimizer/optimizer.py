@@ -18,6 +18,8 @@ agree for every optimizer.
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
 import numbers
 import warnings
@@ -114,6 +116,8 @@ class Optimizer:
     -------
     >>> import mxlite as mx
     >>> opt = mx.optimizer.create('sgd', learning_rate=0.1, momentum=0.9)
+    >>> opt.dumps()  # the constructor arguments; create(opt.dumps()) rebuilds it
+    '["sgd", {"learning_rate": 0.1, "momentum": 0.9}]'
     >>> upd = mx.optimizer.get_updater(opt)
     >>> w, g = mx.nd.ones((3,)), mx.nd.ones((3,))
     >>> upd(0, g, w)
@@ -122,6 +126,14 @@ class Optimizer:
     """
 
     opt_registry: dict[str, type]  # set below, the registry's name -> class table
+
+    def __new__(cls, *args, **kwargs):
+        # Record the constructor arguments once, for dumps(); every subclass (built-in or
+        # user-registered) gets this without code of its own.  Binding them to parameter names
+        # and converting them to JSON waits until dumps() is called.
+        self = super().__new__(cls)
+        self._ctor_args = (args, kwargs)
+        return self
 
     def __init__(self, rescale_grad=1.0, param_idx2name=None, wd=0.0, clip_gradient=None,
                  learning_rate=None, lr_scheduler=None, sym=None, begin_num_update=0,
@@ -189,8 +201,79 @@ class Optimizer:
 
     @staticmethod
     def create_optimizer(name, **kwargs):
-        """Create an optimizer by (case-insensitive) name; ValueError lists the known names."""
+        """Create an optimizer from a (case-insensitive) name, a :meth:`dumps` JSON string or
+        an instance; ValueError lists the known names."""
+        if isinstance(name, str) and name.lstrip().startswith("["):
+            try:
+                spec = json.loads(name)
+            except ValueError:
+                spec = None  # the registry reports the malformed JSON
+            if (isinstance(spec, list) and len(spec) == 2 and isinstance(spec[0], str)
+                    and isinstance(spec[1], dict)):
+                params = _from_json_kwargs(spec[1])
+                params.update(kwargs)
+                return _REGISTRY.create(spec[0], **params)
         return _REGISTRY.create(name, **kwargs)
+
+    # ------------------------------------------------------------------ serialization
+    def dumps(self) -> str:
+        """``'["<registered name>", {constructor kwargs}]'``, readable back by :func:`create`.
+
+        The arguments are the ones given to the constructor (positional ones by name).
+        ``param_idx2name`` with non-string keys is written as a list of ``[index, name]`` pairs
+        (turned back into a dict by :func:`create`).  ValueError, naming the argument, for one
+        without a JSON form: an ``lr_scheduler`` object, a ``sym``, a non-empty ``param_dict``,
+        any other object.
+
+        >>> import mxlite as mx
+        >>> s = mx.optimizer.Adam(learning_rate=0.01, beta1=0.8).dumps()
+        >>> s
+        '["adam", {"learning_rate": 0.01, "beta1": 0.8}]'
+        >>> mx.optimizer.create(s).beta1
+        0.8
+        """
+        kwargs, error = self._json_kwargs()
+        if error is not None:
+            raise ValueError(error)
+        return json.dumps([self._registered_name(), kwargs])
+
+    def _registered_name(self) -> str:
+        cls = type(self)
+        name = cls.__name__.lower()
+        if _REGISTRY._classes.get(name) is cls:
+            return name
+        for key, klass in _REGISTRY._classes.items():
+            if klass is cls:
+                return key
+        raise ValueError(
+            f"cannot dump optimizer {cls.__name__}: it is not registered "
+            "(use @mx.optimizer.Optimizer.register)"
+        )
+
+    def _json_kwargs(self):
+        """``(kwargs in JSON form, None)``, or ``(None, message)`` when one cannot be written."""
+        if "_ctor_args" not in self.__dict__:
+            dumped = self.__dict__.get("_ctor_dump")
+            if dumped is not None:
+                return dumped[0], dumped[1]
+            return None, (
+                f"cannot dump {type(self).__name__}: its constructor arguments were not recorded "
+                "(an optimizer restored from MXNet's pickled states)"
+            )
+        args, kwargs = self._ctor_args
+        try:
+            named = _bind_ctor(type(self), args, kwargs)
+            return {k: _to_json(k, v) for k, v in named.items()}, None
+        except ValueError as err:
+            return None, str(err)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("param_dict", None)
+        if "_ctor_args" in state:  # saved as their JSON form (or why there is none)
+            state["_ctor_dump"] = list(self._json_kwargs())
+            del state["_ctor_args"]
+        return state
 
     # ------------------------------------------------------------------ learning rate
     @property
@@ -344,17 +427,86 @@ class Optimizer:
         else:
             self.update(index, weight, grad, state)
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("param_dict", None)
-        return state
-
     def __setstate__(self, state):
         self.__dict__ = state
         self.param_dict = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.lr!r}, wd={self.wd!r})"
+
+
+# --------------------------------------------------------------------------- dumps() helpers
+def _bind_ctor(cls, args, kwargs) -> dict:
+    """The constructor arguments of ``cls`` by name (``**kwargs`` flattened)."""
+    if not args:
+        return dict(kwargs)
+    sig = inspect.signature(cls.__init__)
+    try:
+        bound = sig.bind(None, *args, **kwargs)
+    except TypeError as err:
+        raise ValueError(f"cannot dump {cls.__name__}: its arguments do not bind ({err})") from None
+    params = sig.parameters
+    named: dict = {}
+    for i, (key, value) in enumerate(bound.arguments.items()):
+        if i == 0:
+            continue  # self
+        kind = params[key].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            named.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                raise ValueError(
+                    f"cannot dump {cls.__name__}: positional arguments *{key}={value!r} have no "
+                    "name to be written under"
+                )
+        else:
+            named[key] = value
+    return named
+
+
+def _to_json(name: str, value, top: bool = True):
+    """Constructor argument ``name`` in JSON form; ValueError naming it when there is none."""
+    if value is None or isinstance(value, (bool, str, int, float)):
+        return value
+    if isinstance(value, np.generic) and isinstance(value.item(), (bool, int, float)):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_to_json(name, v, False) for v in value]
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {k: _to_json(name, v, False) for k, v in value.items()}
+        if top and name == "param_idx2name" and all(
+            isinstance(k, (int, str)) and not isinstance(k, bool) for k in value
+        ):
+            return [[k, _to_json(name, v, False)] for k, v in value.items()]
+        raise ValueError(
+            f"cannot dump optimizer argument {name}: dict keys {list(value)!r} are not strings"
+        )
+    if name == "lr_scheduler":
+        raise ValueError(
+            f"cannot dump optimizer argument lr_scheduler={value!r}: learning-rate schedulers "
+            "have no JSON form; dump without it and pass lr_scheduler= to create() again"
+        )
+    raise ValueError(
+        f"cannot dump optimizer argument {name}={value!r}: a {type(value).__name__} has no "
+        "JSON form"
+    )
+
+
+def _from_json_kwargs(params: dict) -> dict:
+    """Undo :func:`_to_json` where it changed a type: ``param_idx2name`` pairs back to a dict."""
+    pairs = params.get("param_idx2name")
+    if isinstance(pairs, list):
+        table = {}
+        for pair in pairs:
+            if not (isinstance(pair, list) and len(pair) == 2
+                    and isinstance(pair[0], (int, str)) and not isinstance(pair[0], bool)):
+                raise ValueError(
+                    f"param_idx2name must be a list of [index, name] pairs, got {pairs!r}"
+                )
+            table[pair[0]] = pair[1]
+        params = dict(params, param_idx2name=table)
+    return params
 
 
 _REGISTRY = Registry(Optimizer, "optimizer")
