@@ -25,32 +25,15 @@ import mxnet as mx
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import init_spec  # noqa: E402  (tools/ is not a package)
+
 OUT = os.path.join(HERE, "..", "tests", "golden")
 
 
 def build(spec):
-    """An MXNet object from a spec (see the module docstring)."""
-    if spec is None:
-        return None
-    name, kwargs = spec
-    decoded = {}
-    for key, value in kwargs.items():
-        if isinstance(value, dict) and "__nd__" in value:
-            value = mx.nd.array(value["__nd__"])
-        elif isinstance(value, dict) and "__np__" in value:
-            value = np.array(value["__np__"], dtype=np.float32)
-        elif isinstance(value, dict) and "__init__" in value:
-            value = build(value["__init__"])
-        decoded[key] = value
-    if name == "load":
-        decoded["param"] = {k: mx.nd.array(v) for k, v in decoded["param"].items()}
-        if decoded.get("default_init") is not None:
-            decoded["default_init"] = build(decoded["default_init"])
-        return mx.init.Load(**decoded)
-    if name == "mixed":
-        return mx.init.Mixed(decoded["patterns"], [build(s) for s in decoded["initializers"]])
-    klass = {k.lower(): v for k, v in vars(mx.init).items() if isinstance(v, type)}[name]
-    return klass(**decoded)
+    """An MXNet object from a spec (see ``tools/init_spec.py``)."""
+    return init_spec.build(spec, mx)
 
 
 def one():
