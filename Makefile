@@ -5,7 +5,7 @@ MXNET_PYTHON ?= /tmp/mxref/bin/python
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench golden clean
+.PHONY: demo test lint docs wheel bench golden clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,14 @@ $(VENV)/.installed-demo: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[demo]'
 	touch $@
 
+$(VENV)/.installed-docs: pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[docs]'
+	touch $@
+
+$(VENV)/.installed-release: pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[release]'
+	touch $@
+
 demo: $(VENV)/.installed-demo
 	$(BIN)/python -m mxlite demo
 
@@ -27,6 +35,16 @@ test: $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests tools bench
+
+# the Sphinx site in docs/_build/html, warnings as errors; then the examples run as doctests
+docs: $(VENV)/.installed-docs
+	$(BIN)/python -m sphinx -q -W --keep-going -b html docs docs/_build/html
+	$(BIN)/python -m sphinx -q -W --keep-going -b doctest docs docs/_build/doctest
+
+# sdist and wheel in dist/ (the wheel is built from the sdist, so the sdist is checked too)
+wheel: $(VENV)/.installed-release
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install -q -e '.[bench]'
@@ -37,4 +55,4 @@ golden: $(VENV)/.installed-test
 	$(MXNET_PYTHON) tools/gen_golden_interop.py --check-mxlite
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build dist docs/_build docs/api/generated src/*.egg-info .pytest_cache

@@ -94,7 +94,10 @@ def _add_schedule_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mxlite import __version__
+
     parser = argparse.ArgumentParser(prog="mxlite", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the main job: train on UCI digits")
     demo.set_defaults(func=_demo)

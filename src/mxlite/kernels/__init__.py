@@ -7,6 +7,10 @@ elements decides which one runs.
 
 Thread count: ``MXLITE_NUM_THREADS`` (or else ``OMP_NUM_THREADS``) caps the number of threads the
 parallel kernels use; by default Numba uses all cores.
+
+On-disk cache: kernels are jitted with ``cache=True``; :mod:`mxlite.kernels._cache` decides where
+the compiled code goes (beside the sources, or a user cache directory for a read-only install).
+A module with ``cache=True`` kernels imports :mod:`mxlite.kernels` before jitting them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ import os
 import types
 
 import numba
+
+from . import _cache
+
+_cache.install()  # before any kernel is jitted: read-only installs cache in a user directory
 
 __all__ = ["PARALLEL_THRESHOLD", "configure_threads", "serial_parallel"]
 

@@ -58,6 +58,8 @@ def _kernel(name: str):
     if fn is None:
         import numba
 
+        from ... import kernels  # noqa: F401  (sets up the on-disk cache first)
+
         fn = _KERNELS[name] = numba.njit(cache=True, nogil=True)(globals()[name])
     return fn
 
