@@ -38,8 +38,8 @@ lint: $(VENV)/.installed-test
 
 # the Sphinx site in docs/_build/html, warnings as errors; then the examples run as doctests
 docs: $(VENV)/.installed-docs
-	$(BIN)/python -m sphinx -q -W --keep-going -b html docs docs/_build/html
-	$(BIN)/python -m sphinx -q -W --keep-going -b doctest docs docs/_build/doctest
+	$(BIN)/python -m sphinx -q -W --keep-going -b html -d docs/_build/doctrees docs docs/_build/html
+	$(BIN)/python -m sphinx -q -W --keep-going -b doctest -d docs/_build/doctrees docs docs/_build/doctest
 
 # sdist and wheel in dist/ (the wheel is built from the sdist, so the sdist is checked too)
 wheel: $(VENV)/.installed-release

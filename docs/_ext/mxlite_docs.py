@@ -26,7 +26,7 @@ def _write(path: pathlib.Path, text: str) -> None:
 
 def public_members(modname: str) -> tuple[list[str], list[str]]:
     """``(classes, functions)`` a module exports: its ``__all__`` (else its public names), minus
-    submodules and objects from outside mxlite (``mxlite.metric.__all__`` lists ``np``)."""
+    submodules, constants and objects made outside mxlite (re-exported NumPy functions)."""
     mod = importlib.import_module(modname)
     names = getattr(mod, "__all__", None) or [n for n in vars(mod) if not n.startswith("_")]
     classes, functions = [], []
