@@ -55,4 +55,4 @@ golden: $(VENV)/.installed-test
 	$(MXNET_PYTHON) tools/gen_golden_interop.py --check-mxlite
 
 clean:
-	rm -rf $(VENV) build dist docs/_build docs/api/generated src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build dist docs/_build docs/_generated docs/api/generated src/*.egg-info .pytest_cache
