@@ -30,6 +30,13 @@ run_demo() {
         fail "run $1 printed a warning"
     fi
 }
+version=$("$tmp/venv/bin/mxlite" --version)
+expected="mxlite $("$tmp/venv/bin/python" -c "import importlib.metadata as m; print(m.version('mxlite'))")"
+[ "$version" = "$expected" ] || fail "mxlite --version says '$version', the metadata '$expected'"
+chosen=$(cd "$tmp" && env -u NUMBA_CACHE_DIR -u PYTHONPATH XDG_CACHE_HOME="$tmp/xdg-cache" \
+    "$tmp/venv/bin/python" -c "from mxlite.kernels import _cache; print(_cache.cache_dir())")
+[ "$chosen" = "$cache" ] || fail "the read-only install chose the cache directory '$chosen'"
+
 inventory() { (cd "$cache" && find . -type f -printf '%P %s %T@\n' | sort); }
 
 start=$(date +%s%N)
@@ -50,5 +57,5 @@ after=$(inventory)
                               fail "the second run changed the kernel cache (it compiled)"; }
 ! find "$pkg" -name '*.nb[ic]' | grep -q . || fail "kernels were cached inside the read-only package"
 
-echo "check_wheel_install: ok: $index_files cached kernel indexes in a user cache directory," \
+echo "check_wheel_install: ok: $version; $index_files cached kernel indexes in a user cache directory," \
      "reused unchanged by the second run (demo runs: ${first} ms, ${second} ms), no warnings"
