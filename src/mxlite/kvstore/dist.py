@@ -502,7 +502,7 @@ class DistKVStore(KVStore):
         if self._mode == "reduce":  # every worker keeps its copy of the weights
             fetched = self._fetch([k for k, _ in pairs], "init")
             for k, _ in pairs:
-                self._store[k] = NDArray(fetched[k])
+                self._store[k] = NDArray(np.array(fetched[k], copy=True))
 
     def _fetch(self, keys, what):
         by_server: dict = {}
