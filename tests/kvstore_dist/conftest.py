@@ -34,19 +34,32 @@ def ray_address():
         shutil.rmtree(temp, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def server_pool(ray_address):
+    """Three servers for the session, reset by each test that borrows them (starting a
+    server process costs seconds on a small machine)."""
+    from mxlite.kvstore import dist
+
+    return dist.start_servers(uuid.uuid4().hex[:10], 3, 1)
+
+
 @pytest.fixture
-def servers(ray_address):
-    """``start(num_servers, num_workers)`` -> server handles of a fresh job; all are killed at
-    the end of the test."""
+def servers(server_pool):
+    """``start(num_servers, num_workers, fresh=False)`` -> server handles for a new job:
+    the session's servers reset, or (``fresh``) new ones, killed after the test."""
     import ray
 
     from mxlite.kvstore import dist
 
     made = []
 
-    def start(num_servers=1, num_workers=1):
-        handles = dist.start_servers(uuid.uuid4().hex[:10], num_servers, num_workers)
-        made.extend(handles)
+    def start(num_servers=1, num_workers=1, fresh=False):
+        if fresh:
+            handles = dist.start_servers(uuid.uuid4().hex[:10], num_servers, num_workers)
+            made.extend(handles)
+            return handles
+        handles = server_pool[:num_servers]
+        ray.get([h.reset.remote(num_workers) for h in handles], timeout=TIMEOUT_S)
         return handles
 
     yield start
@@ -62,8 +75,9 @@ def make_store(servers):
     """``make(kind, num_servers=1, num_workers=1, bound=...)`` -> the stores of all ranks."""
     from mxlite.kvstore import dist
 
-    def make(kind="dist_sync", num_servers=1, num_workers=1, bound=None, timeout=TIMEOUT_S):
-        handles = servers(num_servers, num_workers)
+    def make(kind="dist_sync", num_servers=1, num_workers=1, bound=None, timeout=TIMEOUT_S,
+             fresh=False):
+        handles = servers(num_servers, num_workers, fresh)
         kwargs = {} if bound is None else {"bigarray_bound": bound}
         stores = [dist.DistKVStore(kind, servers=handles, rank=r, num_workers=num_workers,
                                    timeout=timeout, **kwargs) for r in range(num_workers)]

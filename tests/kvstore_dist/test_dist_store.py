@@ -228,30 +228,32 @@ def test_server_states_match_local_updates(make_store, tmp_path, name, kwargs, n
 
 def test_load_optimizer_states_resumes_across_servers(make_store, tmp_path):
     shapes = {0: (4, 6), 1: (3,)}
-    opt = {"learning_rate": 0.01}
     fname = str(tmp_path / "a.states")
+    grads = [1.0, -2.0, 0.5]
 
-    def run(kv, steps, load=None, save=None):
-        kv.init(list(shapes), [mx.nd.ones(s) for s in shapes.values()])
-        kv.set_optimizer(mx.optimizer.create("adam", **opt))
+    def run(kv, steps, init=None, load=None, save=None):
+        keys = list(shapes)
+        kv.init(keys, [mx.nd.ones(s) if init is None else mx.nd.array(init[k])
+                       for k, s in shapes.items()])
+        kv.set_optimizer(mx.optimizer.create("adam", learning_rate=0.01))
         if load:
             kv.load_optimizer_states(load)
-        for step in range(steps):
-            kv.push(list(shapes), [mx.nd.ones(s) * (step + 1) for s in shapes.values()])
+        for g in steps:
+            kv.push(keys, [mx.nd.ones(s) * g for s in shapes.values()])
         if save:
             kv.save_optimizer_states(save, dump_optimizer=True)
-        return value(kv, 0, shapes[0])
+        return {k: value(kv, k, s) for k, s in shapes.items()}
 
-    run(make_store("dist_sync", num_servers=2, bound=10), 2, save=fname)
-    resumed = make_store("dist_sync", num_servers=2, bound=10)
-    run(resumed, 1, load=fname)
-    whole = make_store("dist_sync", num_servers=2, bound=10)
-    run(whole, 2)
-    # resumed: moments of 2 steps, then one more step with gradient 1; compare moments by hand
-    local = mx.optimizer.get_updater(mx.optimizer.create("adam", **opt))
-    local.set_states(open(fname, "rb").read())
+    first = run(make_store("dist_sync", num_servers=2, bound=10), grads[:2], save=fname)
+    resumed = run(make_store("dist_sync", num_servers=2, bound=10), grads[2:], init=first,
+                  load=fname)
+    whole = run(make_store("dist_sync", num_servers=2, bound=10), grads)
+    for k in shapes:
+        np.testing.assert_allclose(resumed[k], whole[k], rtol=1e-6)
+    local = mx.optimizer.get_updater(mx.optimizer.create("adam"))
+    local.set_states(open(fname, "rb").read())  # the local store's format
     assert local.optimizer.num_update == 2  # the dumped optimizer travelled with its counts
-    assert sorted(local.states) == [0, 1]
+    assert sorted(local.states) == [0, 1] and local.states[0][0].shape == shapes[0]
 
 
 # ------------------------------------------------------------------------------ compression
@@ -310,7 +312,7 @@ def test_send_command_sets_optimizer_from_dumps_and_stop(make_store):
 def test_dead_server_makes_the_next_call_raise(make_store):
     import ray
 
-    kv = make_store("dist_sync", num_servers=2, timeout=30)
+    kv = make_store("dist_sync", num_servers=2, timeout=30, fresh=True)
     kv.init([0, 1], [mx.nd.ones(SHAPE), mx.nd.ones(SHAPE)])
     dead = kv._parts(0)[0][0]
     ray.kill(kv._servers[dead])

@@ -118,9 +118,12 @@ class KVServer:
     """
 
     def __init__(self, index: int, num_workers: int):
+        self.index = index
+        self._clear(num_workers)
+
+    def _clear(self, num_workers):
         if num_workers < 1:
             raise ValueError(f"num_workers must be at least 1, got {num_workers}")
-        self.index = index
         self.num_workers = num_workers
         self.mode = None
         self.store: dict = {}
@@ -130,6 +133,16 @@ class KVServer:
         self.stopped = False
         self._barrier = None
         self._stop_event = None
+
+    async def reset(self, num_workers: int) -> int:
+        """Forget every key, round, optimizer and worker: a fresh server for a new job of
+        ``num_workers`` workers (waiting calls of the old job are failed)."""
+        for rnd in [*self.rounds.values(), self._barrier]:
+            if rnd is not None:
+                rnd.error = MXNetError(f"kvstore server {self.index} was reset")
+                rnd.done.set()
+        self._clear(num_workers)
+        return self.index
 
     # -------------------------------------------------------------- control
     def _alive(self):
@@ -162,6 +175,8 @@ class KVServer:
             self._barrier = None
             rnd.done.set()
         await rnd.done.wait()
+        if rnd.error is not None:
+            raise rnd.error
 
     async def set_optimizer(self, spec: str) -> None:
         """Use the optimizer of ``spec`` (its ``dumps()`` JSON) on pushes; the same spec sent
@@ -709,6 +724,8 @@ class DistKVStore(KVStore):
             part.set_states(blob)
             if server == 0:
                 merged.optimizer = part.optimizer
+            else:
+                _merge_counts(merged.optimizer, part.optimizer)
             for key, state in part.states.items():
                 pieces.setdefault(key, {})[server] = state
         for key, by_server in pieces.items():
@@ -758,6 +775,17 @@ class DistKVStore(KVStore):
     def __repr__(self):
         return (f"<DistKVStore {self.type} rank {self._rank} of {self._num_workers}, "
                 f"{len(self._servers)} servers, {len(self._shapes)} keys>")
+
+
+def _merge_counts(dst, src):
+    """Fold the update counts of ``src`` (another server's copy of the optimizer, which saw
+    other keys) into ``dst``: per key the larger count, and the larger ``num_update``."""
+    dst.num_update = max(dst.num_update, src.num_update)
+    for device, counts in getattr(src, "_all_index_update_counts", {}).items():
+        mine = dst._all_index_update_counts.setdefault(device, {})
+        for index, count in counts.items():
+            mine[index] = max(mine.get(index, 0), count)
+    dst._index_update_count = dst._all_index_update_counts[0]
 
 
 def _join_state(parts, shape):
