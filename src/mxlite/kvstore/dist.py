@@ -24,7 +24,8 @@ The modes, as MXNet 1.9.1 runs them:
   (an allreduce through the servers); every worker keeps its own copy of the weights and applies
   the optimizer locally to the sum, so all copies stay equal.
 
-The optimizer travels as its :meth:`~mxlite.optimizer.Optimizer.dumps` JSON string and the
+The optimizer travels as safe state bytes (:func:`optimizer_spec`; ``Optimizer.dumps()`` JSON is
+accepted too) and the
 optimizer states as the updater's safe state bytes, never as a pickle.  Every call that waits on a
 server gives up after ``MXLITE_KVSTORE_TIMEOUT`` seconds (default 600) with
 :class:`~mxlite.base.MXNetError`; a dead server raises MXNetError at once.
@@ -94,6 +95,49 @@ def mode_of(kv_type: str) -> str:
     if "_async" in kv_type:
         return "async"
     return "reduce" if "device" in kv_type else "sync"
+
+
+def optimizer_spec(optimizer) -> bytes:
+    """The form in which ``optimizer`` travels to the servers: the safe state bytes of an
+    empty updater saved with its optimizer (hyperparameters, ``lr_mult``/``wd_mult`` read from
+    the symbol, the schedule, the update counts) — the format of ``save_optimizer_states``,
+    which is never unpickled."""
+    from .. import optimizer as opt
+
+    return opt.get_updater(optimizer).get_states(dump_optimizer=True)
+
+
+def optimizer_from_spec(spec):
+    """The optimizer of ``spec``: an ``Optimizer.dumps()`` JSON string, or bytes from
+    :func:`optimizer_spec`.  A pickle (what MXNet sends) is refused with MXNetError."""
+    from .. import optimizer as opt
+
+    if isinstance(spec, str):
+        if not spec.lstrip().startswith("["):
+            raise MXNetError(
+                "the optimizer must come as Optimizer.dumps() JSON or safe state bytes; "
+                f"got the string {spec[:40]!r} (pickled optimizers are not accepted)"
+            )
+        try:
+            return opt.create(spec)
+        except (TypeError, ValueError) as err:
+            raise MXNetError(f"bad optimizer description: {err}") from None
+    if isinstance(spec, (bytes, bytearray, memoryview)):
+        data = bytes(spec)
+        if data[:2] != b"PK":
+            raise MXNetError(
+                "the optimizer must come as Optimizer.dumps() JSON or safe state bytes "
+                "(pickled optimizers are not accepted)"
+            )
+        placeholder = opt.create("test")
+        updater = opt.get_updater(placeholder)
+        updater.set_states(data)
+        if updater.optimizer is placeholder:
+            raise MXNetError("the optimizer state bytes were saved without their optimizer")
+        return updater.optimizer
+    raise MXNetError(
+        f"the optimizer must come as Optimizer.dumps() JSON or safe state bytes, got {spec!r}"
+    )
 
 
 # ---------------------------------------------------------------------------------------- server
@@ -178,17 +222,16 @@ class KVServer:
         if rnd.error is not None:
             raise rnd.error
 
-    async def set_optimizer(self, spec: str) -> None:
-        """Use the optimizer of ``spec`` (its ``dumps()`` JSON) on pushes; the same spec sent
-        again (every worker sends it) keeps the states."""
+    async def set_optimizer(self, spec) -> None:
+        """Use the optimizer of ``spec`` on pushes: an ``Optimizer.dumps()`` string or the safe
+        state bytes of an updater saved with its optimizer (see :func:`optimizer_from_spec`);
+        the same spec sent again keeps the states."""
         from .. import optimizer as opt
 
         self._alive()
-        if not isinstance(spec, str):
-            raise MXNetError(f"set_optimizer: expected an Optimizer.dumps() string, got {spec!r}")
         if spec == self.optimizer_spec:
             return
-        self.updater = opt.get_updater(opt.create(spec))
+        self.updater = opt.get_updater(optimizer_from_spec(spec))
         self.optimizer_spec = spec
 
     async def get_states(self, dump_optimizer: bool) -> bytes:
@@ -619,8 +662,9 @@ class DistKVStore(KVStore):
         self._barrier()
 
     def set_optimizer(self, optimizer):
-        """Send ``optimizer`` to the servers (as ``optimizer.dumps()``), which apply it to every
-        update; ``dist_device_sync`` keeps it on the worker and applies it to the sums."""
+        """Send ``optimizer`` to the servers (as safe state bytes, see :func:`optimizer_spec`),
+        which apply it to every update; ``dist_device_sync`` keeps it on the worker and applies
+        it to the sums.  A collective: every worker calls it, rank 0's optimizer is used."""
         from .. import optimizer as opt
 
         if not isinstance(optimizer, opt.Optimizer):
@@ -628,14 +672,11 @@ class DistKVStore(KVStore):
         if self._mode == "reduce":
             super().set_optimizer(optimizer)
             return
-        try:
-            spec = optimizer.dumps()
-        except ValueError as err:
-            raise ValueError(
-                f"set_optimizer: the optimizer goes to the servers as Optimizer.dumps(), "
-                f"which failed: {err}"
-            ) from None
-        self._send_optimizer(spec)
+        if self._rank == 0:  # rank 0's optimizer goes to the servers, as MXNet's rank 0 does
+            self._send_optimizer(optimizer_spec(optimizer))
+        else:
+            self._server_spec = optimizer_spec(optimizer)
+        self._barrier()  # nobody pushes before the servers have it
         self._optimizer = optimizer
 
     def _send_optimizer(self, spec):
@@ -655,26 +696,17 @@ class DistKVStore(KVStore):
 
     def send_command_to_servers(self, head, body):
         """MXNet's server commands: ``0`` sets the optimizer (``body`` an
-        ``Optimizer.dumps()`` string — a pickle is refused), ``2`` stops the servers; ``1``
+        ``Optimizer.dumps()`` string or :func:`optimizer_spec` bytes — MXNet's pickle is
+        refused), ``2`` stops the servers; ``1``
         (multi-precision), ``3`` (sync mode), ``4`` (compression) and ``5`` (profiler) are
         settled elsewhere in mxlite and are accepted without effect."""
         if isinstance(head, bool) or not isinstance(head, (int, np.integer)):
             raise TypeError(f"send_command_to_servers: head must be an int, got {head!r}")
         head = int(head)
         if head == CMD_CONTROLLER:
-            if isinstance(body, bytes):
+            if isinstance(body, bytes) and body[:2] != b"PK":
                 body = body.decode("utf-8", errors="replace")
-            if not isinstance(body, str) or not body.lstrip().startswith("["):
-                raise MXNetError(
-                    "send_command_to_servers(0, body): body must be an Optimizer.dumps() JSON "
-                    "string; pickled optimizers are not accepted"
-                )
-            from .. import optimizer as opt
-
-            try:
-                opt.create(body)
-            except (TypeError, ValueError) as err:
-                raise MXNetError(f"send_command_to_servers(0, body): bad optimizer: {err}") from None
+            optimizer_from_spec(body)  # refuses pickles and bad descriptions here
             self._send_optimizer(body)
         elif head == CMD_STOP:
             self._wait(list(self._pending), "stop")
@@ -695,11 +727,10 @@ class DistKVStore(KVStore):
 
     # -------------------------------------------------------------- optimizer states
     def _spec_optimizer(self):
-        from .. import optimizer as opt
 
         if self._server_spec is None:
             raise MXNetError("no optimizer was set on this kvstore")
-        return opt.create(self._server_spec)
+        return optimizer_from_spec(self._server_spec)
 
     def save_optimizer_states(self, fname, dump_optimizer=False):
         """Write the optimizer states of all servers to ``fname`` (the local store's format:

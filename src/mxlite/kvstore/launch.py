@@ -60,7 +60,8 @@ def _env_default(name, fallback):
         try:
             return _positive(text)
         except argparse.ArgumentTypeError:
-            raise SystemExit(f"mxlite launch: error: {name}={text!r} is not a positive integer")
+            raise SystemExit(
+                f"mxlite launch: error: {name}={text!r} is not a positive integer") from None
     return fallback
 
 
