@@ -66,7 +66,8 @@ def main(mode, out_dir):
     if mode.startswith("fit"):
         x, y = shard(*dataset(kv.num_workers), kv.rank, kv.num_workers)
         epochs = EPOCHS if mode == "fit-sync" else 8
-        params, acc = fit(x, y, BATCH, kv, epochs=epochs)
+        # fit-sync passes the type by name, as an MXNet script does; Module creates the store
+        params, acc = fit(x, y, BATCH, kind if mode == "fit-sync" else kv, epochs=epochs)
         if kv.rank == 0:
             np.savez(os.path.join(out_dir, "params.npz"), **params)
         with open(os.path.join(out_dir, f"acc-{kv.rank}.txt"), "w") as f:

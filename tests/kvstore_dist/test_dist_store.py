@@ -329,3 +329,35 @@ def test_a_missing_worker_times_out_instead_of_hanging(make_store):
     with pytest.raises(MXNetError, match="time-out"):
         kv0.init(0, mx.nd.ones(SHAPE))  # the barrier waits for rank 1, which never comes
     assert time.monotonic() - start < 10
+
+
+# ------------------------------------------------------------------------------ Module
+def test_module_fit_checkpoints_states_through_the_servers(make_store, tmp_path):
+    """Module.fit on a one-worker dist store equals the local run; the optimizer states saved
+    from the servers load into a new module and into the local store's updater."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((32, 5)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.float32)
+
+    def fit(kv):
+        net = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(mx.sym.Variable("data"),
+                                                         num_hidden=2, name="fc"),
+                                   name="softmax")
+        mod = mx.mod.Module(net, context=mx.cpu())
+        mx.random.seed(3)
+        mod.fit(mx.io.NDArrayIter(x, y, batch_size=8), num_epoch=2, kvstore=kv,
+                optimizer="adam", optimizer_params={"learning_rate": 0.01})
+        return mod
+
+    kv = make_store("dist_sync", num_servers=2, bound=6)
+    mod = fit(kv)
+    want = fit("local").get_params()[0]
+    for name, w in mod.get_params()[0].items():
+        np.testing.assert_allclose(w.asnumpy(), want[name].asnumpy(), rtol=1e-5, err_msg=name)
+    fname = str(tmp_path / "m.states")
+    mod.save_optimizer_states(fname)
+    updater = mx.optimizer.get_updater(mx.optimizer.create("adam"))
+    updater.set_states(open(fname, "rb").read())
+    assert sorted(updater.states) == ["fc_bias", "fc_weight"]
+    assert updater.states["fc_weight"][0].shape == (2, 5)
+    mod.load_optimizer_states(fname)  # back to the servers

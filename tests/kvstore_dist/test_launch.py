@@ -63,8 +63,8 @@ def test_dist_sync_fit_equals_the_combined_batch(ray_address, tmp_path):
 def test_dist_async_converges(ray_address, tmp_path):
     res = launch(["-n", "2", *job("fit-async", tmp_path)], ray_address)
     assert res.returncode == 0, res.stdout + res.stderr
-    for rank in range(2):
-        assert float((tmp_path / f"acc-{rank}.txt").read_text()) > 0.85
+    accs = [float((tmp_path / f"acc-{rank}.txt").read_text()) for rank in range(2)]
+    assert min(accs) > 0.85, accs
 
 
 def test_a_dead_worker_stops_the_job(ray_address, tmp_path):

@@ -223,7 +223,12 @@ def launch(command, num_workers: int, num_servers: int = 1, *, address: str | No
     if in_main:
         signal.signal(signal.SIGTERM, on_term)
     try:
-        ray, ray_address, temp = _start_ray(address, namespace)
+        try:
+            ray, ray_address, temp = _start_ray(address, namespace)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            where = f"join the Ray cluster at {address}" if address else "start Ray"
+            _say(f"error: could not {where}: {err}")
+            return 2
         servers = dist.start_servers(job, num_servers, num_workers, namespace)
         watch = {s.wait_stopped.remote(): i for i, s in enumerate(servers)}
         base = dict(os.environ if env is None else env)
