@@ -449,7 +449,11 @@ class DistKVStore(KVStore):
         self._compression = None
         self._residuals: dict = {}
         self._server_spec = None
+        self._watch: list = []
         self._get([s.hello.remote(rank, self._mode) for s in self._servers], "create")
+        # resolved when a server stops or dies: every call checks them, so that the loss of any
+        # server fails the next call, whichever servers that call needs
+        self._watch = [s.wait_stopped.remote() for s in self._servers]
 
     # -------------------------------------------------------------- properties
     @property
@@ -465,8 +469,28 @@ class DistKVStore(KVStore):
         return len(self._servers)
 
     # -------------------------------------------------------------- plumbing
+    def _check_servers(self, what):
+        """MXNetError if a server has stopped or died."""
+        if not self._watch:
+            return
+        ray = _ray()
+        ready, _ = ray.wait(self._watch, num_returns=1, timeout=0)
+        if not ready:
+            return
+        index = self._watch.index(ready[0])
+        try:
+            ray.get(ready[0], timeout=self._timeout)
+        except Exception as err:
+            if isinstance(err, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise MXNetError(
+                f"kvstore {what}: kvstore server {index} died ({type(err).__name__})"
+            ) from None
+        raise MXNetError(f"kvstore {what}: kvstore server {index} was stopped")
+
     def _get(self, refs, what):
         ray = _ray()
+        self._check_servers(what)
         try:
             return ray.get(refs, timeout=self._timeout)
         except MXNetError:
