@@ -19,7 +19,10 @@ message naming it; Ctrl-C (SIGINT) or SIGTERM stops everything the same way (sta
 Every Ray process the launcher started is shut down before it returns.
 
 ``DMLC_NUM_WORKER`` and ``DMLC_NUM_SERVER`` are the defaults of ``-n`` and ``-s``, as in MXNet's
-launcher; ``RAY_ADDRESS`` is the default of ``--address``.
+launcher; ``RAY_ADDRESS`` is the default of ``--address``; ``MXLITE_RAY_OBJECT_STORE_MB`` sizes
+the object store of a Ray started here (default 128; Ray spills to disk beyond it).  Workers see
+``DMLC_ROLE=worker``; MXNet's scheduler and server roles have no process of their own here
+(``DMLC_PS_ROOT_URI``/``DMLC_PS_ROOT_PORT`` are not used: the Ray address takes their place).
 """
 
 from __future__ import annotations
@@ -138,7 +141,7 @@ class _Workers:
     def start(self, command, env, rank):
         proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_die_with_parent())
         self.procs.append(proc)
         t = threading.Thread(target=self._pump, args=(proc, rank), daemon=True)
         t.start()
@@ -174,6 +177,28 @@ class _Workers:
                 pass
         for t in self.threads:
             t.join(timeout=2.0)
+
+
+def _die_with_parent():
+    """On Linux, a ``preexec_fn`` that makes a worker get SIGTERM when the launcher dies (even
+    by SIGKILL, which leaves no time to stop the workers); None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def set_death_signal():
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the launcher died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return set_death_signal
 
 
 def _signal_group(proc, sig):
