@@ -57,7 +57,8 @@ def test_dist_sync_fit_equals_the_combined_batch(ray_address, tmp_path):
     got = np.load(tmp_path / "params.npz")
     assert sorted(got.files) == sorted(want)
     for name, w in want.items():
-        np.testing.assert_allclose(got[name], w, rtol=1e-5, atol=1e-6, err_msg=name)
+        # atol: float32 rounding of the summation order (two half-batch sums vs one), ~1e-8
+        np.testing.assert_allclose(got[name], w, rtol=1e-5, atol=1e-7, err_msg=name)
 
 
 def test_dist_async_converges(ray_address, tmp_path):
