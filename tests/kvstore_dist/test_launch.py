@@ -139,3 +139,8 @@ def test_ctrl_c_stops_everything_it_started(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_a_missing_command_is_reported(ray_address, tmp_path):
+    res = launch(["-n", "1", "--", str(tmp_path / "no-such-program")], ray_address)
+    assert res.returncode == 127 and "cannot start worker 0" in res.stderr

@@ -268,7 +268,11 @@ def launch(command, num_workers: int, num_servers: int = 1, *, address: str | No
                 "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         for rank in range(num_workers):
             worker_env = dict(base, MXLITE_KV_RANK=str(rank), DMLC_WORKER_ID=str(rank))
-            workers.start(command, worker_env, rank)
+            try:
+                workers.start(command, worker_env, rank)
+            except OSError as err:
+                _say(f"error: cannot start worker {rank} ({command[0]!r}): {err}")
+                return 127
         return _supervise(ray, workers, watch)
     except (KeyboardInterrupt, _Stop) as err:
         _say("interrupted; stopping the job")
