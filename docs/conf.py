@@ -43,6 +43,8 @@ mxlite_api_modules = [
     ("mxlite.metric", "evaluation metrics"),
     ("mxlite.callback", "training callbacks"),
     ("mxlite.kvstore", "key-value store (mx.kv)"),
+    ("mxlite.kvstore.dist", "distributed kvstores on Ray (worker side)"),
+    ("mxlite.kvstore.launch", "the mxlite launch command"),
     ("mxlite.model", "checkpoints"),
     ("mxlite.random", "the random source"),
     ("mxlite.context", "devices"),

@@ -93,6 +93,12 @@ def _add_schedule_parser(sub) -> None:
     p.set_defaults(func=_schedule)
 
 
+def _add_launch_parser(sub) -> None:
+    from mxlite.kvstore import launch
+
+    launch.add_parser(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mxlite import __version__
 
@@ -103,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
     _add_demo_arguments(demo)
     _add_schedule_parser(sub)
+    _add_launch_parser(sub)
     return parser
 
 

@@ -360,6 +360,10 @@ class Module(BaseModule):
         kvstore, update_on_kvstore = _create_kvstore(kvstore, len(self._context),
                                                      self._arg_params)
         batch_size = self._exec_group.batch_size
+        if kvstore and "dist" in kvstore.type and "_async" not in kvstore.type:
+            # synchronous workers' gradients are summed: normalize by the combined batch
+            # (MXNet 1.9.1 tests '_sync' in the type and so misses plain 'dist', also sync)
+            batch_size *= kvstore.num_workers
         rescale_grad = 1.0 / batch_size
         idx2name = dict(enumerate(self._exec_group.param_names))
 
@@ -553,6 +557,8 @@ class Module(BaseModule):
         if self._update_on_kvstore:
             self._kvstore.load_optimizer_states(fname)
             updater = self._kvstore._updater
+            if updater is None:  # a dist store: the states went to its servers
+                return
         else:
             with open(fname, "rb") as f:
                 self._updater.set_states(f.read())

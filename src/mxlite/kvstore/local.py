@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import MXNetError, atomic_write
-from .ndarray import NDArray
+from ..base import MXNetError, atomic_write
+from ..ndarray import NDArray
 
 __all__ = ["KVStore", "create"]
 
@@ -169,7 +169,7 @@ class KVStore:
     # ------------------------------------------------------------------ optimizer
     def set_optimizer(self, optimizer):
         """Apply ``optimizer`` to stored weights on every push (the pushed value is a gradient)."""
-        from . import optimizer as opt
+        from .. import optimizer as opt
 
         if not isinstance(optimizer, opt.Optimizer):
             raise TypeError(f"optimizer must be an mx.optimizer.Optimizer, got {optimizer!r}")
@@ -215,7 +215,8 @@ class KVStore:
 
 def create(name: str = "local") -> KVStore:
     """A KVStore of type ``name``: ``'local'`` or ``'device'`` (and MXNet's ``local_*``
-    variants).  Distributed types (``dist_*``, ``horovod``, ``byteps``, ``nccl``) raise."""
+    variants); ``horovod``, ``byteps`` and ``nccl`` raise (``dist_*``: see
+    :func:`mxlite.kvstore.create`)."""
     if isinstance(name, KVStore):
         return name
     if not isinstance(name, str):
@@ -223,6 +224,6 @@ def create(name: str = "local") -> KVStore:
     if name not in _LOCAL_TYPES:
         raise ValueError(
             f"kvstore type {name!r} is not supported: mxlite offers {', '.join(_LOCAL_TYPES)} "
-            "(no distributed training)"
+            "and the dist_* types under `mxlite launch`"
         )
     return KVStore(name)

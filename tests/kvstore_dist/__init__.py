@@ -1,0 +1,1 @@
+"""Tests of the distributed kvstores (Ray servers, ``mxlite launch``) and gradient compression."""
