@@ -555,7 +555,8 @@ class Module(BaseModule):
             updater = self._kvstore._updater
         else:
             with open(fname, "rb") as f:
-                self._updater.set_states(f.read())
+                data = f.read()
+            self._updater._set_states_from(data, os.fspath(fname))  # errors name the file
             updater = self._updater
         # states saved with the optimizer bring its update counts and schedule along
         self._optimizer = updater.optimizer

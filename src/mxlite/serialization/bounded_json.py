@@ -51,4 +51,4 @@ def loads(text: str | bytes, source: str, what: str, max_bytes: int | None = Non
     except RecursionError:  # unreachable after the scan, kept as a guard
         raise MXNetError(f"{source}: {what} nests too deeply") from None
     except (ValueError, TypeError) as err:
-        raise MXNetError(f"{source}: {what} is not valid JSON ({err})") from None
+        raise MXNetError(f"{source}: not a {what}: invalid JSON ({err})") from None
