@@ -101,3 +101,20 @@ class Registry:
             params.update(kwargs)
             return self.find(name)(*args, **params)
         return self.find(text)(*args, **kwargs)
+
+
+def check_count(name: str, value: Any, minimum: int = 0) -> int:
+    """``value`` as an int count ``>= minimum``: ints, NumPy integers and integral floats
+    (``60000 / 32``) are counts, as in MXNet; bools, fractions, NaN and the rest are a
+    ``ValueError`` naming ``name``, the value and what was expected."""
+    if isinstance(value, (bool, np.bool_)):
+        ok = False
+    elif isinstance(value, (int, np.integer)):
+        ok = True
+    elif isinstance(value, (float, np.floating)):
+        ok = bool(np.isfinite(value)) and float(value).is_integer()
+    else:
+        ok = False
+    if not ok or int(value) < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
