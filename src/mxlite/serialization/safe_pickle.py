@@ -226,6 +226,11 @@ def _rebuild_setstate(self, state):
     for key, value in state.items():
         if key in props:
             continue
+        if key.startswith("__"):
+            raise MXNetError(
+                f"{stub._source}: pickled {stub._mxnet_name} sets attribute {key!r}, which no "
+                "optimizer or lr scheduler has"
+            )
         if key in self.__dict__:
             ref = self.__dict__[key]
         else:

@@ -328,9 +328,10 @@ class _Decoder:
                 for kind in ("nd", "np"):
                     if kind in node:
                         refs.append(node[kind])
-                stack.extend(node.values())
+                stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
             elif isinstance(node, list):
-                stack.extend(node)
+                self.nodes += len(node)
+                stack.extend(v for v in node if isinstance(v, (dict, list)))
         members = set(self.archive.members) - {HEADER}
         for key in refs:
             if not isinstance(key, str) or key not in members:
@@ -472,6 +473,8 @@ class _Decoder:
         for key, value in attrs.items():
             if key in declared:
                 ref = declared[key]
+            elif key.startswith("__"):
+                raise self.error(f"{what} has unknown attribute {key!r}")
             else:
                 ref = inspect.getattr_static(cls, key, _ABSENT)
                 if ref is _ABSENT or callable(ref) or isinstance(ref, (property, classmethod,

@@ -992,7 +992,13 @@ def load(fname) -> Symbol:
 
     path = os.fspath(fname)
     with open(path, "rb") as f:
-        raw = f.read(limits.MAX_SYMBOL_JSON_BYTES + 1)
+        size = os.fstat(f.fileno()).st_size
+        if size > limits.MAX_SYMBOL_JSON_BYTES:
+            raise MXNetError(
+                f"{path}: symbol JSON is {size} bytes, more than mxlite.serialization."
+                f"limits.MAX_SYMBOL_JSON_BYTES = {limits.MAX_SYMBOL_JSON_BYTES}"
+            )
+        raw = f.read(size + 1)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
