@@ -221,7 +221,7 @@ def _rebuild_setstate(self, state):
         raise MXNetError(
             f"{stub._source}: pickled {stub._mxnet_name} has an invalid attribute: {err}"
         ) from None
-    from .state_npz import _kind
+    from .state_npz import _kind, compatible
 
     for key, value in state.items():
         if key in props:
@@ -238,22 +238,17 @@ def _rebuild_setstate(self, state):
             if ref is _ABSENT or callable(ref) or isinstance(ref, (property, classmethod,
                                                                     staticmethod)):
                 # an attribute of MXNet's class that mxlite's does not have: plain data only
-                if _kind(value) not in ("none", "bool", "number", "str", "sequence", "dict"):
+                if _kind(value) not in ("none", "bool", "int", "float", "str", "sequence", "dict"):
                     raise MXNetError(
                         f"{stub._source}: pickled {stub._mxnet_name} attribute {key!r} is a "
                         f"{_kind(value)}, which mxlite's {real.__name__} does not declare"
                     )
                 self.__dict__[key] = value
                 continue
-        got, want = _kind(value), _kind(ref)
-        if key == "lr_scheduler":
-            ok = got in ("none", "scheduler")
-        else:
-            ok = got == want or ("none" in (got, want) and "scheduler" not in (got, want))
-        if not ok:
+        if not compatible(key, value, ref, strict=False):
             raise MXNetError(
-                f"{stub._source}: pickled {stub._mxnet_name} attribute {key!r} is a {got}, "
-                f"expected a {want}"
+                f"{stub._source}: pickled {stub._mxnet_name} attribute {key!r} is a "
+                f"{_kind(value)}, expected a {_kind(ref)}"
             )
         self.__dict__[key] = value
     if not isinstance(self.__dict__.get("param_dict", {}), dict):

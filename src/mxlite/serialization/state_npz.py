@@ -256,8 +256,10 @@ def _kind(v) -> str:
         return "none"
     if isinstance(v, bool):
         return "bool"
-    if isinstance(v, (int, float)):
-        return "number"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
     if isinstance(v, str):
         return "str"
     if isinstance(v, (list, tuple)):
@@ -273,9 +275,31 @@ def _kind(v) -> str:
     return type(v).__name__
 
 
-def _ctor_kwargs(cls: type, attrs: dict, what: str, error) -> dict:
+def compatible(key: str, value, ref, strict: bool = True) -> bool:
+    """Whether a saved attribute ``value`` may replace the declared value ``ref``: the same
+    kind (an int where a float is declared is fine), or anything plain where None is declared;
+    ``lr_scheduler`` holds a scheduler or None.  ``strict=False`` (MXNet pickles, whose
+    attribute types differ a little from mxlite's) also lets None and ints/floats swap."""
+    got, want = _kind(value), _kind(ref)
+    if key == "lr_scheduler":
+        return got in ("none", "scheduler")
+    if key == "schedulers":
+        return got == "sequence" and all(_kind(s) == "scheduler" for s in value)
+    if got == want or (got == "int" and want == "float"):
+        return True
+    if "scheduler" in (got, want):
+        return False
+    if want == "none":
+        return True
+    if strict:
+        return False
+    return got == "none" or {got, want} == {"int", "float"}
+
+
+def _ctor_kwargs(cls: type, attrs: dict, what: str, error, nullable: set | None = None) -> dict:
     """Constructor arguments of ``cls`` (its whole MRO) taken from the saved attributes;
-    a required argument without a saved value is an error."""
+    a required argument without a saved value is an error.  ``nullable`` receives the
+    attributes of arguments whose default is None."""
     kwargs: dict = {}
     seen: set = set()
     first = True
@@ -292,6 +316,8 @@ def _ctor_kwargs(cls: type, attrs: dict, what: str, error) -> dict:
                 continue
             seen.add(name)
             attr = _ATTR_FOR_ARG.get(name, name)
+            if nullable is not None and param.default is None:
+                nullable.add(attr)
             if attr in attrs:
                 kwargs[name] = attrs[attr]
             elif first and param.default is param.empty:
@@ -383,7 +409,7 @@ class _Decoder:
                 return NDArray(self.arrays[value])
             return self.arrays[value]
         if kind == "float":
-            if value not in _FLOATS:
+            if not isinstance(value, str) or value not in _FLOATS:
                 raise self.error(f"{where}: malformed float {_short(value)}")
             return _FLOATS[value]
         if kind in ("tuple", "list", "dict", "context") and not isinstance(value, list):
@@ -458,7 +484,8 @@ class _Decoder:
         """``cls`` built by its constructor from ``attrs``, then given the saved attributes."""
         from ..lr_scheduler import LRScheduler
 
-        kwargs = _ctor_kwargs(cls, attrs, what, self.error)
+        nullable: set = set()
+        kwargs = _ctor_kwargs(cls, attrs, what, self.error, nullable)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -480,15 +507,10 @@ class _Decoder:
                 if ref is _ABSENT or callable(ref) or isinstance(ref, (property, classmethod,
                                                                         staticmethod)):
                     raise self.error(f"{what} has unknown attribute {key!r}")
-            got, want = _kind(value), _kind(ref)
-            if key == "lr_scheduler":
-                ok = got in ("none", "scheduler")
-            elif key == "schedulers":
-                ok = got == "sequence" and all(_kind(s) == "scheduler" for s in value)
-            else:
-                ok = got == want or ("none" in (got, want) and "scheduler" not in (got, want))
-            if not ok:
-                raise self.error(f"{what}: attribute {key!r} is a {got}, expected a {want}")
+            if not (compatible(key, value, ref) or value is None and key in nullable):
+                raise self.error(
+                    f"{what}: attribute {key!r} is a {_kind(value)}, expected a {_kind(ref)}"
+                )
         if optimizer:
             _check_counts(attrs, what, self.error)
             fresh.__setstate__(attrs)
@@ -509,7 +531,7 @@ _ABSENT = object()
 
 
 def _check_counts(attrs: dict, what: str, error) -> None:
-    for key in ("num_update", "begin_num_update"):
+    for key in ("num_update", "begin_num_update", "aggregate_num"):
         v = attrs.get(key)
         if type(v) is not int or v < 0:
             raise error(f"{what}: attribute {key!r} must be an integer >= 0, got {_short(v)}")

@@ -936,7 +936,10 @@ def _load_json(json_str: str, source: str) -> Symbol:
     raw_nodes = graph["nodes"]
     heads = graph["heads"]
     version = (graph.get("attrs") or {}).get("mxnet_version", ["int", 0])
-    legacy = int(version[1]) < 900 if isinstance(version, list) and len(version) == 2 else True
+    try:
+        legacy = int(version[1]) < 900 if isinstance(version, list) and len(version) == 2 else True
+    except (TypeError, ValueError):
+        raise MXNetError(f"{source}: malformed mxnet_version {version!r}") from None
     built: list[_Node] = []
     for i, spec in enumerate(raw_nodes):
         opname = spec.get("op", "null")
