@@ -507,7 +507,7 @@ class _Decoder:
                 if ref is _ABSENT or callable(ref) or isinstance(ref, (property, classmethod,
                                                                         staticmethod)):
                     raise self.error(f"{what} has unknown attribute {key!r}")
-            if not (compatible(key, value, ref) or value is None and key in nullable):
+            if not (compatible(key, value, ref) or (value is None and key in nullable)):
                 raise self.error(
                     f"{what}: attribute {key!r} is a {_kind(value)}, expected a {_kind(ref)}"
                 )
