@@ -212,7 +212,7 @@ def _cases():
         valid, _set_attr("__class__", "x")), "unknown attribute '__class__'")
     c["gadget-pickle-dunder-attr"] = ("states", lambda: (
         b"\x80\x02cmxnet.optimizer.optimizer\nSGD\n)\x81}X\t\x00\x00\x00__class__K\x01sb."),
-        "attribute '__class__'")
+        "sets attribute '__class__', which no")
     c["gadget-npz-attr-kind"] = ("states", lambda: _edit_header(
         valid, _set_attr("lr_mult", {"list": []})), "attribute 'lr_mult' is a sequence")
     c["gadget-npz-missing-attr"] = ("states", lambda: _edit_header(
@@ -256,6 +256,10 @@ def _cases():
     c["size-npz-shape-beyond-file"] = ("states", lambda: _npz({
         "__header__": _header({"dict": [[0, {"nd": "a0", "ctx": "c"}]]}),
         "a0": _npy(bytes(16), (1 << 40,))}), "needs|declares")
+    # the npy header declares 512 MiB, the archive (truthfully) 16 bytes of data
+    c["size-npz-shape-beyond-member"] = ("states", lambda: _npz({
+        "__header__": _header({"dict": [[0, {"nd": "a0", "ctx": "c"}]]}),
+        "a0": _npy(bytes(16), (1 << 27,))}, compress={"a0"}), "but the archive declares 16")
     c["size-npz-header-declared-1GiB"] = ("states", lambda: _set_declared_size(_npz({
         "__header__": _npy(b"{}", (1 << 30,), "|u1")}), "__header__",
         (1 << 30) + len(_npy_header((1 << 30,), "|u1"))), "MAX_HEADER_BYTES")

@@ -344,19 +344,14 @@ class _Decoder:
         stack = [header.get("states"), header.get("optimizer")]
         while stack:
             node = stack.pop()
-            self.nodes += 1
-            if self.nodes > limits.MAX_OBJECTS:
-                raise self.error(
-                    f"header holds more than mxlite.serialization.limits.MAX_OBJECTS = "
-                    f"{limits.MAX_OBJECTS} nodes"
-                )
+            self._count()
             if isinstance(node, dict):
                 for kind in ("nd", "np"):
                     if kind in node:
                         refs.append(node[kind])
                 stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
             elif isinstance(node, list):
-                self.nodes += len(node)
+                self._count(len(node))
                 stack.extend(v for v in node if isinstance(v, (dict, list)))
         members = set(self.archive.members) - {HEADER}
         for key in refs:
@@ -371,8 +366,10 @@ class _Decoder:
         self.nodes = 0
         return {key: self.archive.read_array(key) for key in sorted(refs)}
 
-    def _count(self):
-        self.nodes += 1
+    def _count(self, n: int = 1):
+        """Count ``n`` header nodes against ``MAX_OBJECTS`` (once before the arrays are read,
+        once while decoding)."""
+        self.nodes += n
         if self.nodes > limits.MAX_OBJECTS:
             raise self.error(
                 f"header holds more than mxlite.serialization.limits.MAX_OBJECTS = "
