@@ -29,7 +29,9 @@ In V1/V2 an empty shape (``ndim == 0``) marks an uninitialised array; V3 marks i
 ``ndim == -1`` or a ``-1`` dimension, and ``ndim == 0`` there is a 0-d array.
 
 Sparse records (``row_sparse``, ``csr``) load as the equivalent dense array: mxlite stores dense
-arrays only, and the values are the same.
+arrays only, and the values are the same.  The dense arrays made from the sparse records of one
+file may take at most ``mxlite.serialization.limits.MAX_DENSIFIED_BYTES`` (see
+:func:`_check_densification`, the one place that limit is applied).
 
 Every reader checks the structure against the buffer before it allocates anything: a truncated,
 corrupted or foreign file raises :class:`~mxlite.base.MXNetError` naming the source and what is
