@@ -13,6 +13,7 @@ from ..base import MXNetError
 from ..context import Context
 from ..ndarray import NDArray
 from ..serialization import state_npz
+from ..serialization import states as states_codec
 from .optimizer import FusedOptimizer, Optimizer, check_arrays
 
 __all__ = ["STATE_TYPES", "Updater", "get_updater"]
@@ -144,7 +145,7 @@ class Updater:
 
     def _set_states_from(self, states, source: str) -> None:
         """:meth:`set_states`, with errors naming ``source`` (e.g. the ``.states`` file)."""
-        loaded = _decode_states(states, source)
+        loaded = states_codec.decode(states, source)
         if isinstance(loaded, tuple) and len(loaded) == 2 and isinstance(loaded[1], Optimizer):
             self.states, self.optimizer = loaded
             self.aggregate_updates = self.optimizer.aggregate_num > 0
@@ -158,32 +159,3 @@ class Updater:
 def get_updater(optimizer: Optimizer) -> Updater:
     """An :class:`Updater` for ``optimizer`` (MXNet's closure for the kvstore)."""
     return Updater(optimizer)
-
-
-# --------------------------------------------------------------------------- decoding
-def _decode_states(states, source: str):
-    """``states`` or ``(states, optimizer)`` from either format; MXNetError naming ``source``."""
-    if not isinstance(states, (bytes, bytearray, memoryview)):
-        raise TypeError(f"states must be bytes, got {type(states).__name__}")
-    data = bytes(states)
-    # protocol >= 2 pickles start with PROTO (0x80); protocol 0/1 ones (MXNet under Python 2)
-    # with MARK, EMPTY_DICT or EMPTY_LIST
-    if data[:1] in (b"\x80", b"(", b"}", b"]"):
-        return _load_mxnet_pickle(data, source)
-    if data[:2] == b"PK":
-        return state_npz.decode(data, source)
-    raise MXNetError(
-        f"{source}: unrecognized data (neither mxlite .npz states nor MXNet pickle); "
-        f"starts with {data[:8]!r}"
-    )
-
-
-def _load_mxnet_pickle(data: bytes, source: str):
-    try:
-        from .._safe_pickle import safe_loads
-    except ImportError:
-        raise MXNetError(
-            f"{source}: these bytes are an MXNet pickle, and reading them needs "
-            "mxlite._safe_pickle, which is not available in this installation"
-        ) from None
-    return safe_loads(data, source)
