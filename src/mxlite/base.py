@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from .serialization.atomic import atomic_write
 
 __all__ = ["MXNetError", "Registry", "atomic_write", "numeric_types", "string_types"]
 
@@ -103,36 +103,18 @@ class Registry:
         return self.find(text)(*args, **kwargs)
 
 
-def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temp file in the same folder, fsync, rename.
-
-    Readers see the old file or the new one, never a partial write; on any error the temp file
-    is removed and ``path`` is left as it was.
-    """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"atomic_write: data must be bytes, got {type(data).__name__}")
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+def check_count(name: str, value: Any, minimum: int = 0) -> int:
+    """``value`` as an int count ``>= minimum``: ints, NumPy integers and integral floats
+    (``60000 / 32``) are counts, as in MXNet; bools, fractions, NaN and the rest are a
+    ``ValueError`` naming ``name``, the value and what was expected."""
+    if isinstance(value, (bool, np.bool_)):
+        ok = False
+    elif isinstance(value, (int, np.integer)):
+        ok = True
+    elif isinstance(value, (float, np.floating)):
+        ok = bool(np.isfinite(value)) and float(value).is_integer()
+    else:
+        ok = False
+    if not ok or int(value) < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

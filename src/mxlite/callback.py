@@ -16,6 +16,8 @@ import logging
 import math
 import time
 
+from .base import check_count
+
 __all__ = [
     "LogValidationMetricsCallback", "ProgressBar", "Speedometer", "TqdmProgressBar",
     "do_checkpoint", "log_train_metric", "module_checkpoint",
@@ -80,8 +82,7 @@ class Speedometer:
     """
 
     def __init__(self, batch_size, frequent=50, auto_reset=True):
-        if not isinstance(frequent, int) or frequent <= 0:
-            raise ValueError(f"frequent must be a positive int, got {frequent!r}")
+        frequent = check_count("frequent", frequent, 1)
         self.batch_size = batch_size
         self.frequent = frequent
         self.init = False
@@ -126,8 +127,7 @@ class ProgressBar:
     """Log a text progress bar ``[=====-----] 50%`` of ``total`` batches after each batch."""
 
     def __init__(self, total, length=80):
-        if not isinstance(total, int) or total <= 0:
-            raise ValueError(f"total must be a positive int, got {total!r}")
+        total = check_count("total", total, 1)
         self.bar_len = length
         self.total = total
 
@@ -162,8 +162,8 @@ class TqdmProgressBar:
     """
 
     def __init__(self, total=None, show_metric=True, **tqdm_kwargs):
-        if total is not None and (not isinstance(total, int) or total <= 0):
-            raise ValueError(f"total must be a positive int or None, got {total!r}")
+        if total is not None:
+            total = check_count("total", total, 1)
         self.total = total
         self.show_metric = show_metric
         self.tqdm_kwargs = tqdm_kwargs

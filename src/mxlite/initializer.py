@@ -715,6 +715,10 @@ class LSTMBias(Initializer):
         data[...] = 0
         data[hidden : 2 * hidden] = self.forget_bias
 
+    # called directly or through Mixed on a ``*_bias`` name, MXNet 1.9.1 zeroes the whole bias
+    # (the forget gate too): the bias an LSTMBias is given is the one it initializes
+    _init_bias = _init_weight
+
 
 _RNN_GATES = {
     "rnn_relu": ("",),

@@ -74,6 +74,32 @@ def _numpy(x) -> numpy.ndarray:
     return x.asnumpy() if isinstance(x, NDArray) else numpy.asarray(x)
 
 
+def _class_labels(metric, label, num_classes=None, ignore_label=None) -> numpy.ndarray:
+    """``label`` as int64 class indices; ValueError naming ``metric`` and the first bad label
+    unless every label is a finite integer in ``[0, num_classes)`` (or ``ignore_label``)."""
+    values = numpy.asarray(label)
+    if values.dtype.kind == "b":
+        values = values.astype(numpy.int64)
+    if values.dtype.kind not in "iuf":
+        raise ValueError(f"{metric.name}: labels must be numbers, got dtype {values.dtype}")
+    flat = values.reshape(-1)
+    ok = numpy.isfinite(flat) if flat.dtype.kind == "f" else numpy.ones(flat.shape, bool)
+    with numpy.errstate(invalid="ignore"):
+        ok &= flat == numpy.floor(flat) if flat.dtype.kind == "f" else ok
+        ok &= flat >= 0
+        if num_classes is not None:
+            ok &= flat < num_classes
+        if ignore_label is not None:
+            ok |= flat == ignore_label
+    if not ok.all():
+        bad = flat[numpy.argmin(ok)]
+        want = f"[0, {num_classes})" if num_classes is not None else ">= 0"
+        raise ValueError(
+            f"{metric.name}: label {bad.item()!r} is not a class index (an integer in {want})"
+        )
+    return flat.astype(numpy.int64).reshape(values.shape)
+
+
 class EvalMetric:
     """Base class: subclasses implement ``update(labels, preds)`` on lists of NDArrays.
 
@@ -277,10 +303,12 @@ class Accuracy(EvalMetric):
         for label, pred in zip(labels, preds, strict=False):
             pred = _numpy(pred)
             label = _numpy(label)
+            classes = None
             if pred.shape != label.shape:
+                classes = pred.shape[self.axis] if pred.ndim else None
                 pred = numpy.argmax(pred, axis=self.axis)
             pred = pred.astype(numpy.int32).ravel()
-            label = label.astype(numpy.int32).ravel()
+            label = _class_labels(self, label, classes).ravel()
             check_label_shapes(label, pred)
             self._add(int((pred == label).sum()), len(pred))
 
@@ -305,7 +333,7 @@ class TopKAccuracy(EvalMetric):
             if pred.ndim > 2:
                 raise ValueError(f"TopKAccuracy predictions must have <= 2 dims, got {pred.shape}")
             order = numpy.argpartition(pred, -self.top_k)
-            label = _numpy(label).astype(numpy.int32)
+            label = _class_labels(self, _numpy(label), pred.shape[-1] if pred.ndim == 2 else None)
             check_label_shapes(label, order)
             if order.ndim == 1:
                 correct = int((order.ravel() == label.ravel()).sum())
@@ -325,9 +353,9 @@ class _BinaryStats:
     def __init__(self):
         self.reset_stats()
 
-    def update_binary_stats(self, label, pred):
+    def update_binary_stats(self, label, pred, metric=None):
         pred = _numpy(pred)
-        label = _numpy(label).astype(numpy.int32)
+        label = _numpy(label)
         pred_label = numpy.argmax(pred, axis=1)
         check_label_shapes(label, pred)
         if len(numpy.unique(label)) > 2:
@@ -335,6 +363,9 @@ class _BinaryStats:
                 f"binary classification metrics support 2 classes, got labels "
                 f"{numpy.unique(label).tolist()}"
             )
+        if metric is not None:
+            label = _class_labels(metric, label, 2)
+        label = label.astype(numpy.int32)
         pred_true = pred_label == 1
         label_true = label == 1
         counts = (
@@ -401,7 +432,7 @@ class _BinaryMetric(EvalMetric):
     def update(self, labels, preds):
         labels, preds = check_label_shapes(labels, preds, True)
         for label, pred in zip(labels, preds, strict=False):
-            self._stats.update_binary_stats(label, pred)
+            self._stats.update_binary_stats(label, pred, self)
         if self.average == "macro":
             self.sum_metric += self._score(False)
             self.global_sum_metric += self._score(True)
@@ -470,8 +501,9 @@ class Perplexity(EvalMetric):
             label = _numpy(label)
             if label.size * pred.shape[-1] != pred.size:
                 raise ValueError(f"shape mismatch: {label.shape} vs. {pred.shape}")
-            label = label.reshape(label.size).astype(numpy.int32)
             axis = self.axis % pred.ndim
+            label = _class_labels(self, label.reshape(label.size), pred.shape[axis],
+                                  self.ignore_label)
             idx = numpy.clip(label, 0, pred.shape[axis] - 1)
             picked = numpy.take_along_axis(
                 pred, numpy.expand_dims(idx.reshape(pred.shape[:axis] + pred.shape[axis + 1:]),
@@ -579,7 +611,8 @@ class _ProbabilityLoss(EvalMetric):
                 raise ValueError(
                     f"{type(self).__name__}: {label.shape[0]} labels for {n} predictions"
                 )
-            prob = pred[numpy.arange(n, dtype=numpy.int64), label.astype(numpy.int64)]
+            label = _class_labels(self, label, pred.shape[1] if pred.ndim == 2 else None)
+            prob = pred[numpy.arange(n, dtype=numpy.int64), label]
             self._add((-numpy.log(prob + self.eps)).sum(), n)
 
 

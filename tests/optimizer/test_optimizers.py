@@ -237,7 +237,7 @@ def test_set_states_pickle_goes_to_safe_loader(monkeypatch):
 
     calls = []
     fake = types.ModuleType("mxlite._safe_pickle")
-    fake.safe_loads = lambda data: calls.append(data) or {3: None}
+    fake.safe_loads = lambda data, source="": calls.append(data) or {3: None}
     monkeypatch.setitem(sys.modules, "mxlite._safe_pickle", fake)
     upd = mx.optimizer.get_updater(make("sgd")[0])
     upd.set_states(b"\x80\x04stuff")

@@ -25,6 +25,8 @@ values) per key.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..base import MXNetError, atomic_write
@@ -195,7 +197,11 @@ class KVStore:
         if self._updater is None or not hasattr(self._updater, "set_states"):
             raise MXNetError("load_optimizer_states: no optimizer was set on this kvstore")
         with open(fname, "rb") as f:
-            self._updater.set_states(f.read())
+            data = f.read()
+        if hasattr(self._updater, "_set_states_from"):  # errors name the file
+            self._updater._set_states_from(data, os.fspath(fname))
+        else:
+            self._updater.set_states(data)
 
     def set_gradient_compression(self, compression_params):
         """Gradient compression needs several devices or machines; mxlite has neither."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import metric as _metric
 from .. import ndarray as nd
-from ..base import MXNetError
+from ..base import MXNetError, check_count
 from ..initializer import Uniform
 from ..io import DataBatch, DataDesc, DataIter
 from ..model import BatchEndParam
@@ -64,6 +64,10 @@ def _check_names_match(data_names, data_shapes, name, throw):
 def _to_desc(x, what):
     if isinstance(x, DataDesc):
         return x
+    if not isinstance(x, (list, tuple)) or not 2 <= len(x) <= 4 or not isinstance(x[0], str):
+        raise ValueError(
+            f"{what} entries must be DataDesc or (name, shape) tuples, got {x!r}"
+        )
     try:
         return DataDesc(*x)
     except TypeError as err:
@@ -78,9 +82,20 @@ def _parse_data_desc(data_names, label_names, data_shapes, label_shapes):
         raise ValueError(
             f"data_shapes must be a list of DataDesc or (name, shape) tuples, got {data_shapes!r}"
         )
+    if isinstance(data_shapes, (list, tuple)) and data_shapes and isinstance(data_shapes[0], str):
+        raise ValueError(
+            f"data_shapes must be a list of (name, shape) pairs, got the single pair "
+            f"{data_shapes!r}; did you mean [{data_shapes!r}]?"
+        )
     data_shapes = [_to_desc(x, "data_shapes") for x in data_shapes]
     _check_names_match(data_names, data_shapes, "data", True)
     if label_shapes is not None:
+        if isinstance(label_shapes, (str, DataDesc)) or (
+                isinstance(label_shapes, (list, tuple)) and label_shapes
+                and isinstance(label_shapes[0], str)):
+            raise ValueError(
+                f"label_shapes must be a list of (name, shape) pairs, got {label_shapes!r}"
+            )
         label_shapes = [_to_desc(x, "label_shapes") for x in label_shapes]
         _check_names_match(label_names, label_shapes, "label", False)
     else:
@@ -234,6 +249,13 @@ class BaseModule:
         """
         if num_epoch is None:
             raise ValueError("fit: please specify number of epochs (num_epoch)")
+        num_epoch = check_count("fit: num_epoch", num_epoch, 0)
+        begin_epoch = check_count("fit: begin_epoch", begin_epoch, 0)
+        if begin_epoch > num_epoch:
+            raise ValueError(
+                f"fit: begin_epoch ({begin_epoch}) is after num_epoch ({num_epoch}): epochs "
+                "begin_epoch .. num_epoch - 1 are trained"
+            )
         if not all(hasattr(train_data, a) for a in ("provide_data", "provide_label", "reset")):
             raise TypeError(
                 "train_data must be a DataIter (with provide_data, provide_label, reset), got "
@@ -243,8 +265,9 @@ class BaseModule:
                   for_training=True, force_rebind=force_rebind)
         if monitor is not None:
             self.install_monitor(monitor)
+        # fit has no allow_extra argument: parameters the symbol lacks are ignored, as in MXNet
         self.init_params(initializer=initializer, arg_params=arg_params, aux_params=aux_params,
-                         allow_missing=allow_missing, force_init=force_init)
+                         allow_missing=allow_missing, force_init=force_init, allow_extra=True)
         self.init_optimizer(kvstore=kvstore, optimizer=optimizer,
                             optimizer_params=optimizer_params)
         if validation_metric is None:

@@ -221,12 +221,25 @@ class Module(BaseModule):
     def init_params(self, initializer=Uniform(0.01), arg_params=None, aux_params=None,
                     allow_missing=False, force_init=False, allow_extra=False):
         """Initialize the parameters: values from ``arg_params`` / ``aux_params`` where given,
-        else ``initializer(InitDesc(name, attrs), array)`` with the variable's attributes."""
+        else ``initializer(InitDesc(name, attrs), array)`` with the variable's attributes.
+
+        A name in ``arg_params`` / ``aux_params`` that the symbol does not have is a ValueError
+        unless ``allow_extra=True`` (as MXNet documents; MXNet 1.9.1 ignores such names here
+        and raises only through ``set_params(..., allow_missing=True)``)."""
         if self.params_initialized and not force_init:
             warnings.warn("Parameters already initialized and force_init=False. "
                           "init_params call ignored.", stacklevel=2)
             return
         self._require("init_params")
+        if not allow_extra:
+            for given, known, what in ((arg_params, self._arg_params, "arg_params"),
+                                       (aux_params, self._aux_params, "aux_params")):
+                extra = sorted(set(given or {}) - set(known))
+                if extra:
+                    raise ValueError(
+                        f"init_params: {what} has {extra[:5]} that the symbol does not have "
+                        "(pass allow_extra=True to ignore extra parameters)"
+                    )
 
         def _impl(desc, arr, cache, what):
             if cache is not None:
@@ -561,7 +574,8 @@ class Module(BaseModule):
                 return
         else:
             with open(fname, "rb") as f:
-                self._updater.set_states(f.read())
+                data = f.read()
+            self._updater._set_states_from(data, os.fspath(fname))  # errors name the file
             updater = self._updater
         # states saved with the optimizer bring its update counts and schedule along
         self._optimizer = updater.optimizer

@@ -733,6 +733,11 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
         dtype = _dtype(dtype)
         if isinstance(source_array, (str, bytes)):
             raise TypeError("source_array must be array like object, got a string")
+        if source_array is None:
+            raise TypeError(
+                "source_array must be array like object (a list, a NumPy array, a number), "
+                "got None"
+            )
         try:
             with np.errstate(invalid="ignore", over="ignore"):
                 data = np.array(source_array, dtype=dtype, copy=True)

@@ -29,7 +29,9 @@ In V1/V2 an empty shape (``ndim == 0``) marks an uninitialised array; V3 marks i
 ``ndim == -1`` or a ``-1`` dimension, and ``ndim == 0`` there is a 0-d array.
 
 Sparse records (``row_sparse``, ``csr``) load as the equivalent dense array: mxlite stores dense
-arrays only, and the values are the same.
+arrays only, and the values are the same.  The dense arrays made from the sparse records of one
+file may take at most ``mxlite.serialization.limits.MAX_DENSIFIED_BYTES`` (see
+:func:`_check_densification`, the one place that limit is applied).
 
 Every reader checks the structure against the buffer before it allocates anything: a truncated,
 corrupted or foreign file raises :class:`~mxlite.base.MXNetError` naming the source and what is
@@ -45,6 +47,7 @@ import numpy as np
 
 from ..base import MXNetError, atomic_write
 from ..context import Context
+from ..serialization import limits
 from .ndarray import NDArray
 
 __all__ = [
@@ -75,20 +78,19 @@ _STYPE_NAMES = {-1: "undefined", 0: "default", 1: "row_sparse", 2: "csr"}
 _DEV_TYPES = (1, 2, 3, 5)  # cpu, gpu, cpu_pinned, cpu_shared
 _MAX_NDIM = 64  # NumPy's limit; MXNet never writes more
 _MAX_NBYTES = 1 << 62  # nominal size NumPy can describe (also for 0-size arrays)
-#: a sparse record is refused when its dense equivalent would exceed this many bytes
-MAX_DENSIFIED_BYTES = 1 << 32
 
 
 # ---------------------------------------------------------------------- reading
 class _Reader:
     """Cursor over a bytes buffer; every read is bounds-checked and errors name the source."""
 
-    __slots__ = ("buf", "pos", "source")
+    __slots__ = ("buf", "densified", "pos", "source")
 
     def __init__(self, buf: bytes | memoryview, source: str):
         self.buf = memoryview(buf).cast("B")
         self.pos = 0
         self.source = source
+        self.densified = 0  # bytes of dense arrays made from sparse records so far
 
     @property
     def remaining(self) -> int:
@@ -197,6 +199,16 @@ def _read_dense_body(r: _Reader, shape: tuple[int, ...] | None) -> np.ndarray | 
     return _read_values(r, shape, dtype, "array data")
 
 
+def _check_densification(r: _Reader, name: str, shape: tuple, dense_bytes: int) -> None:
+    """The densification limit (``limits.MAX_DENSIFIED_BYTES``, over all sparse records read by
+    ``r``): the one place to lift once sparse records load as sparse arrays."""
+    r.densified += dense_bytes
+    why = limits.check_densified(r.densified, f"{name} array of shape {shape} (with the sparse "
+                                              "records before it)")
+    if why is not None:
+        raise r.error(why)
+
+
 def _read_sparse_body(r: _Reader, stype: int, np_shape: bool) -> np.ndarray | None:
     """A row_sparse or csr record, returned as the equivalent dense array."""
     name = _STYPE_NAMES[stype]
@@ -226,13 +238,7 @@ def _read_sparse_body(r: _Reader, stype: int, np_shape: bool) -> np.ndarray | No
         _read_values(r, ashape, adtype, f"{name} aux {i}").astype(np.int64)
         for i, (adtype, ashape) in enumerate(aux)
     ]
-    dense_bytes = _nbytes(r, shape, dtype, name)
-    if dense_bytes > MAX_DENSIFIED_BYTES:
-        raise r.error(
-            f"{name} array of shape {shape} would take {dense_bytes} bytes as a dense array "
-            f"(mxlite has no sparse storage; the limit is utils.MAX_DENSIFIED_BYTES = "
-            f"{MAX_DENSIFIED_BYTES})"
-        )
+    _check_densification(r, name, shape, _nbytes(r, shape, dtype, name))
     try:
         dense = np.zeros(shape, dtype=dtype)
     except MemoryError:
@@ -377,13 +383,21 @@ def load(fname) -> list[NDArray] | dict[str, NDArray]:
     return _parse(data, path)
 
 
-def array_from_raw_bytes(buf, source: str = "<raw bytes>") -> NDArray:
+def array_from_raw_bytes(
+    buf, source: str = "<raw bytes>", densified: list | None = None
+) -> NDArray:
     """One array from a single record: MXNet's ``MXNDArrayLoadFromRawBytes``.
 
-    This is the ``'handle'`` entry of a pickled MXNet NDArray's state.
+    This is the ``'handle'`` entry of a pickled MXNet NDArray's state.  ``densified``, a
+    one-element list, carries the bytes densified from sparse records across the calls of one
+    file (the unpickler passes it), so the limit applies to the whole file.
     """
     r = _Reader(_as_bytes(buf, "buf"), source)
+    if densified is not None:
+        r.densified = densified[0]
     array = _to_ndarray(_read_array(r), r, "the array")
+    if densified is not None:
+        densified[0] = r.densified
     if r.remaining:
         raise r.error(f"corrupted NDArray record: {r.remaining} bytes of trailing garbage")
     return array

@@ -916,17 +916,30 @@ def Group(symbols) -> Symbol:
 
 
 def load_json(json_str: str) -> Symbol:
-    """A Symbol from MXNet symbol JSON (1.x ``attrs`` or legacy ``attr``/``param`` keys)."""
+    """A Symbol from MXNet symbol JSON (1.x ``attrs`` or legacy ``attr``/``param`` keys).
+
+    The document is checked before anything is built (size and nesting bounded, see
+    :mod:`mxlite.serialization.limits`; every node an object, every input and head an existing
+    output of an earlier node); anything malformed is an :class:`~mxlite.base.MXNetError`.
+    """
     if not isinstance(json_str, str):
         raise TypeError(f"load_json expects a string, got {type(json_str).__name__}")
-    try:
-        graph = json.loads(json_str)
-        raw_nodes = graph["nodes"]
-        heads = graph["heads"]
-    except (ValueError, KeyError, TypeError) as err:
-        raise MXNetError(f"load_json: not a symbol JSON ({err})") from None
+    return _load_json(json_str, "load_json")
+
+
+def _load_json(json_str: str, source: str) -> Symbol:
+    from ..serialization import bounded_json, limits
+    from ..serialization.symbol_json import check_entry, check_graph
+
+    graph = bounded_json.loads(json_str, source, "symbol JSON", limits.MAX_SYMBOL_JSON_BYTES)
+    check_graph(graph, source)
+    raw_nodes = graph["nodes"]
+    heads = graph["heads"]
     version = (graph.get("attrs") or {}).get("mxnet_version", ["int", 0])
-    legacy = int(version[1]) < 900 if isinstance(version, list) and len(version) == 2 else True
+    try:
+        legacy = int(version[1]) < 900 if isinstance(version, list) and len(version) == 2 else True
+    except (TypeError, ValueError):
+        raise MXNetError(f"{source}: malformed mxnet_version {version!r}") from None
     built: list[_Node] = []
     for i, spec in enumerate(raw_nodes):
         opname = spec.get("op", "null")
@@ -934,15 +947,15 @@ def load_json(json_str: str) -> Symbol:
         attrs = dict(spec.get("attrs") or {})
         attrs.update(spec.get("attr") or {})
         params_in = dict(spec.get("param") or {})
-        try:
-            inputs = [(built[e[0]], int(e[1])) for e in spec.get("inputs", [])]
-        except (IndexError, TypeError):
-            raise MXNetError(f"load_json: node {i} ({name!r}) has a bad input list "
-                             f"{spec.get('inputs')!r}") from None
+        inputs = [(built[e[0]], e[1]) for e in spec.get("inputs", [])
+                  if check_entry(e, built, source, f"node {i} ({name!r}) input")]
         if opname == "null":
             built.append(_Node(None, name, {**params_in, **attrs}, []))
             continue
-        op = registry.get(opname)
+        try:
+            op = registry.get(opname)
+        except (MXNetError, KeyError, ValueError) as err:
+            raise MXNetError(f"{source}: node {i} ({name!r}): {err}") from None
         raw = dict(params_in)
         extra = {}
         for key, value in attrs.items():
@@ -954,8 +967,8 @@ def load_json(json_str: str) -> Symbol:
                 raw[key] = value  # let parse_params name the unknown parameter
         try:
             params = op.parse_params(raw)
-        except MXNetError as err:
-            raise MXNetError(f"load_json: node {name!r}: {err}") from None
+        except (MXNetError, ValueError, TypeError) as err:
+            raise MXNetError(f"{source}: node {name!r}: {err}") from None
         node = _Node(op, name, {**extra, **{k: str(v) for k, v in raw.items()}}, inputs, params)
         aux_names = op.aux_states(params)
         if legacy and aux_names and len(inputs) == node.nargs:
@@ -966,14 +979,11 @@ def load_json(json_str: str) -> Symbol:
         expected = node.nargs + len(aux_names)
         if len(inputs) != expected:
             raise MXNetError(
-                f"load_json: node {name!r} ({opname}) has {len(inputs)} inputs, expected "
+                f"{source}: node {name!r} ({opname}) has {len(inputs)} inputs, expected "
                 f"{expected} ({op.arguments(params) + op.aux_states(params)})"
             )
         built.append(node)
-    try:
-        outputs = [(built[h[0]], int(h[1])) for h in heads]
-    except (IndexError, TypeError):
-        raise MXNetError(f"load_json: bad heads {heads!r}") from None
+    outputs = [(built[h[0]], h[1]) for h in heads if check_entry(h, built, source, "head")]
     return Symbol(outputs)
 
 
@@ -981,5 +991,19 @@ def load(fname) -> Symbol:
     """Read a symbol JSON file written by :meth:`Symbol.save` or by MXNet."""
     if not isinstance(fname, (str, os.PathLike)):
         raise TypeError(f"fname must be a path, got {fname!r}")
-    with open(fname, encoding="utf-8") as f:
-        return load_json(f.read())
+    from ..serialization import limits
+
+    path = os.fspath(fname)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > limits.MAX_SYMBOL_JSON_BYTES:
+            raise MXNetError(
+                f"{path}: symbol JSON is {size} bytes, more than mxlite.serialization."
+                f"limits.MAX_SYMBOL_JSON_BYTES = {limits.MAX_SYMBOL_JSON_BYTES}"
+            )
+        raw = f.read(size + 1)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise MXNetError(f"{path}: symbol JSON is not UTF-8 ({err})") from None
+    return _load_json(text, path)
