@@ -1,0 +1,165 @@
+"""Regenerate tests/golden/gluon_*.{json,npz} from MXNet 1.9.1.
+
+Run with the MXNet reference interpreter:  /tmp/mxref/bin/python tools/gen_golden_gluon.py
+
+Sections (each writes its own fixture so one can be regenerated without the others):
+
+- ``autograd``: composite expressions and single operator calls, written as Python source
+  over ``mx`` and the inputs ``a, b, c``; the fixture keeps the source, the inputs, the value
+  and the gradient of every input, so the test evaluates the same text with mxlite.
+- further sections (gluon naming, training, losses, hybridize, files) are added below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ["MXNET_MKLDNN_ENABLED"] = "0"
+os.environ["MXNET_STORAGE_FALLBACK_LOG_VERBOSE"] = "0"
+
+import mxnet as mx  # noqa: E402
+import numpy as np  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden")
+rng = np.random.default_rng(1414)
+
+
+def U(*shape, low=-1.0, high=1.0):
+    return rng.uniform(low, high, size=shape).astype(np.float32)
+
+
+def P(*shape):
+    """Positive values (log, sqrt, division)."""
+    return rng.uniform(0.5, 2.0, size=shape).astype(np.float32)
+
+
+class I(np.ndarray):
+    """Index input (float32 class labels / rows): gets no gradient."""
+
+    def __new__(cls, values):
+        return np.asarray(values, dtype=np.float32).view(cls)
+
+
+# ---------------------------------------------------------------------- autograd
+# (id, source of an expression over a, b, c giving the head, inputs, head_grad shape or None)
+AUTOGRAD = [
+    ("poly", "(a * a + 2 * a - b / 3).sum()", [U(2, 3), U(2, 3)]),
+    ("broadcast_ops", "((a + b) * (a - b) / (b * b + 1)).mean()", [U(2, 3), U(1, 3)]),
+    ("scalar_left", "(1 - a) + (2 / (a * a + 1)) + 2 ** a", [U(3, 2)]),
+    ("power", "a ** b + a ** 2", [P(2, 2), U(2, 2)]),
+    ("unary_chain", "mx.nd.log(mx.nd.exp(a) + 1) * mx.nd.tanh(a) + mx.nd.sqrt(b) "
+                    "+ mx.nd.sigmoid(a) * mx.nd.relu(a) - mx.nd.abs(a) + mx.nd.square(b) "
+                    "+ mx.nd.rsqrt(b) + mx.nd.reciprocal(b) + mx.nd.expm1(a) + mx.nd.log1p(b)",
+     [U(2, 3), P(2, 3)]),
+    ("dot_tanh", "mx.nd.tanh(mx.nd.dot(a, b)).sum(axis=1)", [U(3, 4), U(4, 2)]),
+    ("dot_transpose", "mx.nd.dot(a, b, transpose_b=True)", [U(2, 3), U(4, 3)]),
+    ("batch_dot", "mx.nd.batch_dot(a, b)", [U(2, 3, 4), U(2, 4, 2)]),
+    ("reshape_transpose", "(a.reshape((3, 4)).T * b).sum(axis=0)", [U(2, 6), U(4, 3)]),
+    ("reduce_axes", "a.sum(axis=1, keepdims=True) * a.max(axis=0).reshape((1, 4)) + a.mean(axis=(0, 1))",
+     [U(3, 4)]),
+    ("norm", "mx.nd.norm(a) * mx.nd.norm(b, axis=1).sum()", [U(3, 4), U(2, 3)]),
+    ("min_clip", "mx.nd.clip(a, -0.5, 0.5) + a.min(axis=1, keepdims=True)", [U(3, 4)]),
+    ("maximum_minimum", "mx.nd.maximum(a, b) * mx.nd.minimum(a, 0.2) + mx.nd.maximum(a, 0.1)",
+     [U(2, 3), U(2, 3)]),
+    ("getitem", "a[1, 1:] * 2 + a[0:2, 1:3].sum() + a[:, 2] + a[2, :3]", [U(3, 4)]),
+    ("concat_stack_split", "mx.nd.concat(a, b, dim=1).sum(axis=0) + "
+                           "mx.nd.stack(a, b, axis=0).sum(axis=(0, 2)).sum() + "
+                           "mx.nd.split(a, num_outputs=2, axis=1)[1].sum()", [U(2, 4), U(2, 4)]),
+    ("shape_family", "mx.nd.expand_dims(a, axis=1).broadcast_to((3, 2, 4)).sum(axis=2) + "
+                     "mx.nd.tile(mx.nd.flip(a, axis=1), reps=(1, 2)).sum(axis=1, keepdims=True)"
+                     " * mx.nd.squeeze(mx.nd.slice_axis(a, axis=1, begin=1, end=2))"
+                     ".reshape((3, 1))", [U(3, 4)]),
+    ("softmax_pick", "mx.nd.pick(mx.nd.log_softmax(a, axis=-1), b, axis=-1).sum() + "
+                     "(mx.nd.softmax(a) * a).sum()", [U(4, 5), I([0, 3, 1, 4])]),
+    ("take_embedding", "mx.nd.take(a, b) * 2 + mx.nd.Embedding(b, a, input_dim=5, "
+                       "output_dim=3)", [U(5, 3), I([4, 0, 2, 2])]),
+    ("where_cast", "mx.nd.where(a > 0, a * 3, b) + a.astype('float64').astype('float32')",
+     [U(3, 3), U(3, 3)]),
+    ("inplace_add", "mx.nd.relu(a) + 0", [U(2, 2)]),
+    ("fc_act", "mx.nd.Activation(mx.nd.FullyConnected(a, b, c, num_hidden=3), "
+               "act_type='tanh')", [U(4, 5), U(3, 5), U(3)]),
+    ("conv_pool", "mx.nd.Pooling(mx.nd.Convolution(a, b, c, kernel=(3, 3), num_filter=2, "
+                  "pad=(1, 1)), kernel=(2, 2), stride=(2, 2), pool_type='max')",
+     [U(2, 2, 4, 4), U(2, 2, 3, 3), U(2)]),
+    ("deconv", "mx.nd.Deconvolution(a, b, kernel=(3, 3), num_filter=2, stride=(2, 2), "
+               "no_bias=True)", [U(1, 3, 3, 3), U(3, 2, 3, 3)]),
+    ("leaky_softrelu", "mx.nd.LeakyReLU(a, act_type='leaky', slope=0.2) + "
+                       "mx.nd.Activation(a, act_type='softrelu') + "
+                       "mx.nd.LeakyReLU(a, act_type='elu', slope=0.5)", [U(3, 4)]),
+    ("softmax_output", "mx.nd.SoftmaxOutput(a, b)", [U(3, 4), I([0, 2, 3])]),
+    ("make_loss", "mx.nd.make_loss(mx.nd.square(a - b).sum())", [U(2, 3), U(2, 3)]),
+    ("block_grad", "a * mx.nd.BlockGrad(b * a) + mx.nd.stop_gradient(a)", [U(2, 3), U(2, 3)]),
+    ("add_n_smooth_l1", "mx.nd.add_n(a, b, a * b) + mx.nd.smooth_l1(a, scalar=2.0)",
+     [U(2, 3), U(2, 3)]),
+    ("upsampling", "mx.nd.UpSampling(a, scale=2, sample_type='nearest')", [U(1, 2, 2, 2)]),
+]
+
+
+def gen_autograd():
+    cases, arrays = [], {}
+    for cid, src, inputs in AUTOGRAD:
+        names = "abc"[:len(inputs)]
+        nds = [mx.nd.array(np.asarray(x)) for x in inputs]
+        with_grad = [n for n, x in zip(names, inputs) if not isinstance(x, I)]
+        for n, x in zip(names, nds):
+            if n in with_grad:
+                x.attach_grad()
+        scope = {"mx": mx, **dict(zip(names, nds))}
+        with mx.autograd.record():
+            y = eval(src, scope)  # noqa: S307  (the expressions above)
+        head = U(*y.shape)
+        y.backward(mx.nd.array(head))
+        arrays[f"{cid}/head"] = head
+        arrays[f"{cid}/out"] = y.asnumpy()
+        for n, x, raw in zip(names, nds, inputs):
+            arrays[f"{cid}/in_{n}"] = np.asarray(raw)
+            if n in with_grad:
+                arrays[f"{cid}/grad_{n}"] = x.grad.asnumpy()
+        cases.append({"id": cid, "src": src, "inputs": list(names), "with_grad": with_grad})
+    # grad_req='add': two backward passes accumulate; 'write' overwrites
+    x = mx.nd.array([1.0, -2.0, 3.0])
+    x.attach_grad(grad_req="add")
+    for _ in range(2):
+        with mx.autograd.record():
+            y = (x * x * x).sum()
+        y.backward()
+    arrays["req_add/grad"] = x.grad.asnumpy()
+    # train/predict mode: dropout is identity in predict mode, BatchNorm uses batch stats
+    d = mx.nd.array(U(4, 3))
+    g, bt = mx.nd.array(P(3)), mx.nd.array(U(3))
+    mm, mv = mx.nd.zeros(3), mx.nd.ones(3)
+    for arr in (d, g, bt):
+        arr.attach_grad()
+    with mx.autograd.record():
+        out = mx.nd.BatchNorm(d, g, bt, mm, mv, fix_gamma=False, momentum=0.8)
+    head = U(4, 3)
+    out.backward(mx.nd.array(head))
+    arrays["batchnorm/head"] = head
+    arrays["batchnorm/out"] = out.asnumpy()
+    arrays["batchnorm/data"] = d.asnumpy()
+    arrays["batchnorm/gamma"] = g.asnumpy()
+    arrays["batchnorm/beta"] = bt.asnumpy()
+    arrays["batchnorm/grad_data"] = d.grad.asnumpy()
+    arrays["batchnorm/grad_gamma"] = g.grad.asnumpy()
+    arrays["batchnorm/grad_beta"] = bt.grad.asnumpy()
+    arrays["batchnorm/moving_mean"] = mm.asnumpy()
+    arrays["batchnorm/moving_var"] = mv.asnumpy()
+    return {"cases": cases}, arrays
+
+
+def write(name, meta, arrays):
+    with open(os.path.join(ROOT, f"gluon_{name}.json"), "w") as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+        f.write("\n")
+    np.savez_compressed(os.path.join(ROOT, f"gluon_{name}.npz"), **arrays)
+    print(f"gluon_{name}: {len(arrays)} arrays")
+
+
+SECTIONS = {"autograd": gen_autograd}
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or list(SECTIONS):
+        meta, arrays = SECTIONS[name]()
+        write(name, meta, arrays)
