@@ -149,6 +149,227 @@ def gen_autograd():
     return {"cases": cases}, arrays
 
 
+# ---------------------------------------------------------------------- gluon nets
+# source of a function building a net from ``nn`` (gluon.nn); evaluated by both engines
+NETS = {
+    "mlp": """
+def build(nn):
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Dense(16, activation="relu"), nn.Dense(8, activation="tanh"), nn.Dense(3))
+    return net
+""",
+    "cnn_bn": """
+def build(nn):
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Conv2D(4, 3, padding=1, use_bias=False), nn.BatchNorm(),
+                nn.Activation("relu"), nn.MaxPool2D(2),
+                nn.Conv2D(6, 3, in_channels=4, use_bias=False), nn.BatchNorm(in_channels=6),
+                nn.Activation("relu"), nn.GlobalAvgPool2D(), nn.Flatten(), nn.Dense(3))
+    return net
+""",
+    "nested": """
+def build(nn):
+    class Block2(nn.HybridBlock):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            with self.name_scope():
+                self.body = nn.HybridSequential()
+                self.body.add(nn.Dense(5), nn.BatchNorm())
+                self.out = nn.Dense(2, use_bias=False)
+                self.extra = self.params.get("scale", shape=(1,), init="ones")
+        def hybrid_forward(self, F, x, extra):
+            return F.broadcast_mul(self.out(self.body(x)), extra)
+    net = nn.HybridSequential(prefix="model_")
+    with net.name_scope():
+        net.add(nn.Dense(4), Block2(), nn.Dense(3, in_units=2))
+    seq = nn.Sequential()
+    with seq.name_scope():
+        seq.add(net, nn.Dense(2), nn.Embedding(10, 3), nn.Conv1D(2, 3), nn.Conv2DTranspose(2, 3),
+                nn.PReLU(), nn.LeakyReLU(0.1), nn.ELU(), nn.SELU(), nn.Swish(), nn.GELU())
+    return seq
+""",
+}
+
+DATA = {
+    "mlp": lambda: U(8, 10),
+    "cnn_bn": lambda: U(8, 1, 8, 8),
+}
+
+OPTIMIZERS = [
+    ("sgd_momentum_wd", "sgd", {"learning_rate": 0.1, "momentum": 0.9, "wd": 1e-3}, None),
+    ("adam_scheduler", "adam", {"learning_rate": 0.01, "wd": 1e-4},
+     "mx.lr_scheduler.FactorScheduler(step=2, factor=0.5)"),
+]
+STEPS = 4
+
+
+def build_net(key):
+    scope = {}
+    exec(NETS[key], scope)  # noqa: S102  (the sources above)
+    with mx.name.NameManager():
+        return scope["build"](mx.gluon.nn)
+
+
+def gen_naming():
+    meta = {"nets": NETS, "names": {}}
+    for key in NETS:
+        net = build_net(key)
+        meta["names"][key] = {
+            "collect_params": list(net.collect_params().keys()),
+            "structural": sorted(net._collect_params_with_prefix().keys()),
+            "prefix": net.prefix,
+            "select_weight": list(net.collect_params(".*weight").keys()),
+        }
+    return meta, {"dummy": np.zeros(1, "f4")}
+
+
+def gen_train():
+    from mxnet import autograd, gluon
+
+    meta = {"nets": NETS, "optimizers": OPTIMIZERS, "steps": STEPS, "cases": []}
+    arrays = {}
+    for key in DATA:
+        x = DATA[key]()
+        y = rng.integers(0, 3, size=(8,)).astype(np.float32)
+        arrays[f"{key}/x"] = x
+        arrays[f"{key}/y"] = y
+        init_net = build_net(key)
+        init_net.initialize(mx.init.Xavier(magnitude=2.0))
+        init_net(mx.nd.array(x))
+        for name, p in init_net._collect_params_with_prefix().items():
+            arrays[f"{key}/init/{name}"] = p.data().asnumpy()
+        with autograd.predict_mode():
+            arrays[f"{key}/predict_out"] = init_net(mx.nd.array(x)).asnumpy()
+        for oid, oname, oparams, sched in OPTIMIZERS:
+            net = build_net(key)
+            net.initialize()
+            net(mx.nd.array(x))
+            for name, p in net._collect_params_with_prefix().items():
+                p.set_data(mx.nd.array(arrays[f"{key}/init/{name}"]))
+            params = dict(oparams)
+            if sched:
+                params["lr_scheduler"] = eval(sched, {"mx": mx})  # noqa: S307
+            trainer = gluon.Trainer(net.collect_params(), oname, params)
+            loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+            losses = []
+            for _ in range(STEPS):
+                with autograd.record():
+                    loss = loss_fn(net(mx.nd.array(x)), mx.nd.array(y))
+                loss.backward()
+                trainer.step(8)
+                losses.append(float(loss.mean().asscalar()))
+            cid = f"{key}/{oid}"
+            arrays[f"{cid}/losses"] = np.array(losses, "f4")
+            for name, p in net._collect_params_with_prefix().items():
+                arrays[f"{cid}/final/{name}"] = p.data().asnumpy()
+            meta["cases"].append({"id": cid, "net": key, "optimizer": oid})
+    return meta, arrays
+
+
+# (id, loss constructor source, call arguments: list of (name, kind, shape))
+LOSSES = [
+    ("l2", "gluon.loss.L2Loss()", [("pred", "u", (4, 3)), ("label", "u", (4, 3))]),
+    ("l2_weight_sw", "gluon.loss.L2Loss(weight=0.7)",
+     [("pred", "u", (4, 3)), ("label", "u", (4, 3)), ("sample_weight", "p", (4, 1))]),
+    ("l1", "gluon.loss.L1Loss()", [("pred", "u", (4, 3)), ("label", "u", (4, 3))]),
+    ("sigmoid_bce", "gluon.loss.SigmoidBinaryCrossEntropyLoss()",
+     [("pred", "u", (4, 3)), ("label", "b", (4, 3))]),
+    ("sigmoid_bce_pos_weight", "gluon.loss.SigmoidBCELoss()",
+     [("pred", "u", (4, 3)), ("label", "b", (4, 3)), (None, None, None),
+      ("pos_weight", "p", (1, 3))]),
+    ("sigmoid_bce_from_sigmoid", "gluon.loss.SigmoidBCELoss(from_sigmoid=True)",
+     [("pred", "s", (4, 3)), ("label", "b", (4, 3))]),
+    ("softmax_ce", "gluon.loss.SoftmaxCrossEntropyLoss()",
+     [("pred", "u", (4, 5)), ("label", "i5", (4,))]),
+    ("softmax_ce_dense", "gluon.loss.SoftmaxCELoss(sparse_label=False)",
+     [("pred", "u", (4, 5)), ("label", "d", (4, 5))]),
+    ("softmax_ce_logits_axis", "gluon.loss.SoftmaxCELoss(axis=1, from_logits=True)",
+     [("pred", "u", (2, 4, 3)), ("label", "i4", (2, 1, 3))]),
+    ("softmax_ce_weight_sw", "gluon.loss.SoftmaxCELoss(weight=2.0)",
+     [("pred", "u", (4, 5)), ("label", "i5", (4,)), ("sample_weight", "p", (4, 1))]),
+    ("kldiv", "gluon.loss.KLDivLoss()", [("pred", "u", (4, 5)), ("label", "d", (4, 5))]),
+    ("kldiv_logits", "gluon.loss.KLDivLoss(from_logits=False)",
+     [("pred", "u", (4, 5)), ("label", "d", (4, 5))]),
+    ("huber", "gluon.loss.HuberLoss(rho=0.5)", [("pred", "u", (4, 3)), ("label", "u", (4, 3))]),
+    ("hinge", "gluon.loss.HingeLoss()", [("pred", "u", (4, 3)), ("label", "pm", (4, 3))]),
+    ("squared_hinge", "gluon.loss.SquaredHingeLoss(margin=0.5)",
+     [("pred", "u", (4, 3)), ("label", "pm", (4, 3))]),
+    ("logistic", "gluon.loss.LogisticLoss()", [("pred", "u", (4, 3)), ("label", "pm", (4, 3))]),
+    ("logistic_binary", "gluon.loss.LogisticLoss(label_format='binary')",
+     [("pred", "u", (4, 3)), ("label", "b", (4, 3))]),
+    ("triplet", "gluon.loss.TripletLoss(margin=0.3)",
+     [("pred", "u", (4, 3)), ("positive", "u", (4, 3)), ("negative", "u", (4, 3))]),
+    ("poisson_nll", "gluon.loss.PoissonNLLLoss()",
+     [("pred", "u", (4, 3)), ("target", "c", (4, 3))]),
+    ("poisson_nll_full", "gluon.loss.PoissonNLLLoss(from_logits=False, compute_full=True)",
+     [("pred", "p", (4, 3)), ("target", "c", (4, 3))]),
+    ("cosine_embedding", "gluon.loss.CosineEmbeddingLoss(margin=0.1)",
+     [("input1", "u", (4, 3)), ("input2", "u", (4, 3)), ("label", "pm", (4,))]),
+    ("ctc", "gluon.loss.CTCLoss()", [("pred", "u", (2, 6, 4)), ("label", "ctc", (2, 3))]),
+]
+
+
+NO_GRAD_LOSSES = ("poisson_nll_full",)
+
+
+def loss_input(kind, shape):
+    if kind == "u":
+        return U(*shape)
+    if kind == "p":
+        return P(*shape)
+    if kind == "s":
+        return rng.uniform(0.05, 0.95, size=shape).astype(np.float32)
+    if kind == "b":
+        return rng.integers(0, 2, size=shape).astype(np.float32)
+    if kind == "pm":
+        return (rng.integers(0, 2, size=shape) * 2 - 1).astype(np.float32)
+    if kind == "c":
+        return rng.integers(0, 5, size=shape).astype(np.float32)
+    if kind == "d":
+        d = rng.uniform(0.1, 1.0, size=shape)
+        return (d / d.sum(axis=-1, keepdims=True)).astype(np.float32)
+    if kind.startswith("i"):
+        return rng.integers(0, int(kind[1:]), size=shape).astype(np.float32)
+    if kind == "ctc":
+        return np.array([[1, 2, -1], [2, 2, 1]], "f4")
+    raise ValueError(kind)
+
+
+def gen_loss():
+    from mxnet import autograd, gluon
+
+    meta = {"cases": []}
+    arrays = {}
+    for cid, src, args in LOSSES:
+        loss_fn = eval(src, {"gluon": gluon})  # noqa: S307
+        vals = []
+        for name, kind, shape in args:
+            if name is None:
+                vals.append(None)
+                continue
+            v = loss_input(kind, shape)
+            arrays[f"{cid}/{name}"] = v
+            vals.append(mx.nd.array(v))
+        # MXNet 1.9.1 bug: compute_full updates arrays in place, which record() rejects
+        with_grad = cid not in NO_GRAD_LOSSES
+        if with_grad:
+            vals[0].attach_grad()
+            with autograd.record():
+                out = loss_fn(*vals)
+            head = U(*out.shape)
+            out.backward(mx.nd.array(head))
+            arrays[f"{cid}/head"] = head
+            arrays[f"{cid}/grad"] = vals[0].grad.asnumpy()
+        else:
+            out = loss_fn(*vals)
+        arrays[f"{cid}/out"] = out.asnumpy()
+        meta["cases"].append({"id": cid, "src": src, "args": [a[0] for a in args],
+                              "with_grad": with_grad})
+    return meta, arrays
+
+
 def write(name, meta, arrays):
     with open(os.path.join(ROOT, f"gluon_{name}.json"), "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
@@ -157,7 +378,8 @@ def write(name, meta, arrays):
     print(f"gluon_{name}: {len(arrays)} arrays")
 
 
-SECTIONS = {"autograd": gen_autograd}
+SECTIONS = {"autograd": gen_autograd, "naming": gen_naming, "train": gen_train,
+            "loss": gen_loss}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(SECTIONS):
