@@ -370,6 +370,104 @@ def gen_loss():
     return meta, arrays
 
 
+# mxlite writes the same nets' files; MXNet must load them (the verdict is committed)
+MXLITE_WRITER = """
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import mxlite as mx
+out_dir, fixture = sys.argv[2], sys.argv[3]
+arrays = np.load(fixture)
+nets = {nets!r}
+for key in ("mlp", "cnn_bn"):
+    scope = {{}}
+    exec(nets[key], scope)
+    with mx.name.NameManager():
+        net = scope["build"](mx.gluon.nn)
+    net.initialize()
+    net.hybridize()
+    x = mx.nd.array(arrays[key + "/x"])
+    net(x)
+    for name, p in net._collect_params_with_prefix().items():
+        p.set_data(mx.nd.array(arrays[key + "/init/" + name]))
+    net.save_parameters(out_dir + "/mxlite_" + key + ".params")
+    net(x)
+    net.export(out_dir + "/mxlite_" + key)
+"""
+
+
+def gen_files():
+    import subprocess
+    import tempfile
+
+    from mxnet import gluon
+
+    _, train = gen_train_init_only()
+    fixture = os.path.join(ROOT, "gluon_files_inputs.npz")
+    np.savez_compressed(fixture, **train)
+    meta = {"verdict": {}}
+    arrays = {}
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([MXLITE_PYTHON, "-c", MXLITE_WRITER.format(nets=NETS), src, tmp,
+                        fixture], check=True)
+        for key in ("mlp", "cnn_bn"):
+            x = mx.nd.array(train[f"{key}/x"])
+            net = build_net(key)
+            net.initialize()
+            net(x)
+            for name, p in net._collect_params_with_prefix().items():
+                p.set_data(mx.nd.array(train[f"{key}/init/{name}"]))
+            want = net(x).asnumpy()
+            arrays[f"{key}/out"] = want
+            arrays[f"{key}/x"] = train[f"{key}/x"]
+            # MXNet's own files, committed for mxlite to read
+            net.save_parameters(os.path.join(ROOT, f"gluon_{key}.params"))
+            net.hybridize()
+            net(x)
+            net.export(os.path.join(ROOT, f"gluon_{key}"))
+            # mxlite's files read by MXNet
+            other = build_net(key)
+            other.load_parameters(os.path.join(tmp, f"mxlite_{key}.params"))
+            ok_params = bool(np.allclose(other(x).asnumpy(), want, rtol=1e-5, atol=1e-6))
+            blk = gluon.SymbolBlock.imports(os.path.join(tmp, f"mxlite_{key}-symbol.json"),
+                                            ["data"],
+                                            os.path.join(tmp, f"mxlite_{key}-0000.params"))
+            ok_export = bool(np.allclose(blk(x).asnumpy(), want, rtol=1e-5, atol=1e-6))
+            sym, args, auxs = mx.model.load_checkpoint(os.path.join(tmp, f"mxlite_{key}"), 0)
+            mod = mx.mod.Module(sym, data_names=["data"], label_names=None)
+            mod.bind(data_shapes=[("data", x.shape)], for_training=False)
+            mod.set_params(args, auxs)
+            mod.forward(mx.io.DataBatch([x]), is_train=False)
+            ok_module = bool(np.allclose(mod.get_outputs()[0].asnumpy(), want, rtol=1e-5,
+                                         atol=1e-6))
+            meta["verdict"][key] = {"save_parameters": ok_params, "export_imports": ok_export,
+                                    "export_module": ok_module}
+    os.remove(fixture)
+    print("verdict", meta["verdict"])
+    return meta, arrays
+
+
+def gen_train_init_only():
+    arrays = {}
+    local = np.random.default_rng(77)
+    for key, shape in (("mlp", (8, 10)), ("cnn_bn", (8, 1, 8, 8))):
+        x = local.uniform(-1, 1, size=shape).astype(np.float32)
+        arrays[f"{key}/x"] = x
+        net = build_net(key)
+        net.initialize(mx.init.Xavier(magnitude=2.0))
+        net(mx.nd.array(x))
+        for name, p in net._collect_params_with_prefix().items():
+            v = p.data().asnumpy()
+            if "running" in name:  # non-trivial moving statistics
+                v = local.uniform(0.5, 1.5, size=v.shape).astype(np.float32)
+            arrays[f"{key}/init/{name}"] = v
+    return None, arrays
+
+
+MXLITE_PYTHON = os.environ.get("MXLITE_PYTHON", "/work/main/.venv/bin/python")
+
+
 def write(name, meta, arrays):
     with open(os.path.join(ROOT, f"gluon_{name}.json"), "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
@@ -379,7 +477,7 @@ def write(name, meta, arrays):
 
 
 SECTIONS = {"autograd": gen_autograd, "naming": gen_naming, "train": gen_train,
-            "loss": gen_loss}
+            "loss": gen_loss, "files": gen_files}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(SECTIONS):
