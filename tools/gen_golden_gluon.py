@@ -465,6 +465,48 @@ def gen_train_init_only():
     return None, arrays
 
 
+# DataLoader cases: (id, source building a loader from gluon, np/mx, epochs)
+LOADERS = [
+    ("keep", "gluon.data.DataLoader(gluon.data.ArrayDataset(X, Y), batch_size=4)", 1),
+    ("discard", "gluon.data.DataLoader(gluon.data.ArrayDataset(X, Y), batch_size=4, "
+                "last_batch='discard')", 1),
+    ("rollover", "gluon.data.DataLoader(gluon.data.ArrayDataset(X, Y), batch_size=4, "
+                 "last_batch='rollover')", 3),
+    ("filter", "gluon.data.DataLoader(gluon.data.ArrayDataset(X, Y), batch_size=3, "
+               "sampler=gluon.data.FilterSampler(lambda s: s[1] % 3 != 0, "
+               "gluon.data.ArrayDataset(X, Y)))", 1),
+    ("batch_sampler", "gluon.data.DataLoader(gluon.data.SimpleDataset(list(range(7))), "
+                      "batch_sampler=gluon.data.BatchSampler("
+                      "gluon.data.SequentialSampler(7), 2, 'keep'))", 1),
+    ("transform_first", "gluon.data.DataLoader(gluon.data.ArrayDataset(X, Y)"
+                        ".transform_first(lambda x: x * 2), batch_size=5)", 1),
+    ("ndarray_dataset", "gluon.data.DataLoader(gluon.data.ArrayDataset(mx.nd.array(X), Y), "
+                        "batch_size=6)", 1),
+    ("take_shard", "gluon.data.DataLoader(gluon.data.SimpleDataset(list(range(10))).shard(3, 1)"
+                   ", batch_size=2)", 1),
+]
+
+
+def gen_data():
+    from mxnet import gluon
+
+    X = np.arange(20, dtype=np.float32).reshape(10, 2)
+    Y = np.arange(10, dtype=np.int32)
+    meta = {"cases": [], "X": X.tolist(), "Y": Y.tolist()}
+    arrays = {}
+    for cid, src, epochs in LOADERS:
+        loader = eval(src, {"gluon": gluon, "mx": mx, "X": X, "Y": Y})  # noqa: S307
+        batches = []
+        for _ in range(epochs):
+            for b in loader:
+                parts = b if isinstance(b, list) else [b]
+                batches.append([{"values": p.asnumpy().tolist(), "dtype": str(p.dtype.__name__
+                                 if hasattr(p.dtype, "__name__") else p.dtype)} for p in parts])
+        meta["cases"].append({"id": cid, "src": src, "epochs": epochs, "len": len(loader),
+                              "batches": batches})
+    return meta, {"dummy": np.zeros(1, "f4")}
+
+
 MXLITE_PYTHON = os.environ.get("MXLITE_PYTHON", "/work/main/.venv/bin/python")
 
 
@@ -477,7 +519,7 @@ def write(name, meta, arrays):
 
 
 SECTIONS = {"autograd": gen_autograd, "naming": gen_naming, "train": gen_train,
-            "loss": gen_loss, "files": gen_files}
+            "loss": gen_loss, "files": gen_files, "data": gen_data}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(SECTIONS):
