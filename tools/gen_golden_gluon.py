@@ -94,6 +94,21 @@ AUTOGRAD = [
     ("add_n_smooth_l1", "mx.nd.add_n(a, b, a * b) + mx.nd.smooth_l1(a, scalar=2.0)",
      [U(2, 3), U(2, 3)]),
     ("upsampling", "mx.nd.UpSampling(a, scale=2, sample_type='nearest')", [U(1, 2, 2, 2)]),
+    ("layer_norm", "mx.nd.LayerNorm(a, b, c, axis=-1, eps=1e-5)", [U(3, 4), P(4), U(4)]),
+    ("layer_norm_axis1", "mx.nd.LayerNorm(a, b, c, axis=1, eps=1e-3)",
+     [U(2, 3, 4), P(3), U(3)]),
+    ("instance_norm", "mx.nd.InstanceNorm(a, b, c, eps=1e-3)", [U(2, 3, 4, 2), P(3), U(3)]),
+    ("group_norm", "mx.nd.GroupNorm(a, b, c, num_groups=2, eps=1e-5)",
+     [U(2, 4, 3, 2), P(2), U(2)]),
+    ("pad_reflect", "mx.nd.pad(a, mode='reflect', pad_width=(0, 0, 0, 0, 1, 2, 2, 1))",
+     [U(1, 2, 3, 4)]),
+    ("pad_edge", "mx.nd.pad(a, mode='edge', pad_width=(0, 0, 0, 0, 2, 1, 0, 3))",
+     [U(1, 2, 3, 3)]),
+    ("pad_constant", "mx.nd.pad(a, mode='constant', constant_value=0.5, "
+                     "pad_width=(0, 0, 0, 0, 1, 1, 1, 1, 0, 1))", [U(1, 1, 2, 2, 2)]),
+    ("ctc_first", "mx.nd.CTCLoss(a, b)", [U(5, 2, 4), I([[1, 2, 0], [3, 3, 1]])]),
+    ("ctc_lengths", "mx.nd.CTCLoss(a, b, c, use_label_lengths=True, blank_label='last')",
+     [U(6, 2, 4), I([[0, 1, 2], [2, 2, 1]]), I([2, 3])]),
 ]
 
 

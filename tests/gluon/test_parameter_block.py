@@ -195,3 +195,49 @@ def test_block_cast():
     net.initialize()
     net.cast("float64")
     assert net(mx.nd.ones((1, 2), dtype="float64")).dtype == np.float64
+
+
+LAYERS = [
+    ("layer_norm", lambda: nn.LayerNorm(), (2, 3, 4)),
+    ("instance_norm", lambda: nn.InstanceNorm(scale=True), (2, 3, 4, 4)),
+    ("group_norm", lambda: nn.GroupNorm(num_groups=3), (2, 6, 3)),
+    ("reflection_pad", lambda: nn.ReflectionPad2D(1), (1, 2, 3, 3)),
+    ("conv1d_pool1d", lambda: _seq(nn.Conv1D(2, 3), nn.MaxPool1D(2), nn.GlobalAvgPool1D()),
+     (2, 3, 9)),
+    ("conv3d_transpose", lambda: _seq(nn.Conv3D(2, 2), nn.Conv3DTranspose(3, 2, strides=2),
+                                      nn.AvgPool3D(2), nn.GlobalMaxPool3D()), (1, 1, 4, 4, 4)),
+    ("conv1d_transpose", lambda: _seq(nn.Conv1DTranspose(2, 3, output_padding=0),
+                                      nn.AvgPool1D(2, count_include_pad=False)), (2, 1, 5)),
+    ("embedding", lambda: _seq(nn.Embedding(10, 4), nn.Dense(2, flatten=False)), (3, 2)),
+    ("activations", lambda: _seq(nn.Dense(4), nn.LeakyReLU(0.1), nn.SELU(), nn.GELU(),
+                                 nn.Activation("softsign")), (2, 3)),
+]
+
+
+def _seq(*blocks):
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(*blocks)
+    return net
+
+
+@pytest.mark.parametrize(("make", "shape"), [c[1:] for c in LAYERS], ids=[c[0] for c in LAYERS])
+def test_layer_hybridized_equals_imperative(make, shape):
+    net = make()
+    net.initialize(mx.init.Uniform(0.5))
+    x = mx.nd.random.uniform(0, 9, shape=shape) if "embedding" in str(make) or shape == (3, 2) \
+        else mx.nd.random.uniform(-1, 1, shape=shape)
+    results = []
+    for hyb in (False, True):
+        if hyb:
+            net.hybridize()
+        x.attach_grad()
+        with autograd.record():
+            out = net(x)
+        out.backward(mx.nd.ones(out.shape))
+        grads = [p.grad().asnumpy().copy() for p in net.collect_params().values()
+                 if p.grad_req != "null"]
+        results.append((out.asnumpy(), grads))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-5, atol=1e-6)
+    for a, b in zip(results[1][1], results[0][1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

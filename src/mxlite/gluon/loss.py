@@ -279,8 +279,8 @@ class CosineEmbeddingLoss(Loss):
 
 class CTCLoss(Loss):
     """Connectionist temporal classification loss of ``pred`` (``layout`` 'NTC' or 'TNC',
-    unnormalized scores; the last class is the blank... as MXNet: blank is class 0) against
-    ``label`` (``label_layout`` 'NT' or 'TN', padded with -1)."""
+    unnormalized scores whose last class is the blank) against ``label`` (``label_layout`` 'NT'
+    or 'TN', padded with -1); ``pred_lengths``/``label_lengths`` give per-sample lengths."""
 
     def __init__(self, layout="NTC", label_layout="NT", weight=None, **kwargs):
         if layout not in ("NTC", "TNC"):
@@ -300,13 +300,12 @@ class CTCLoss(Loss):
             pred = F.swapaxes(pred, dim1=0, dim2=1)
         if self._batch_axis == 1:
             label = F.swapaxes(label, dim1=0, dim2=1)
-        inputs = [pred, label]
         kwargs = {"use_data_lengths": pred_lengths is not None,
                   "use_label_lengths": label_lengths is not None,
                   "blank_label": "last"}
         if pred_lengths is not None:
-            inputs.append(pred_lengths)
+            kwargs["data_lengths"] = pred_lengths
         if label_lengths is not None:
-            inputs.append(label_lengths)
-        loss = F.CTCLoss(*inputs, **kwargs)
+            kwargs["label_lengths"] = label_lengths
+        loss = F.CTCLoss(pred, label, **kwargs)
         return _apply_weighting(F, loss, self._weight, sample_weight)

@@ -8,8 +8,8 @@ from ..block import Block, HybridBlock, HybridSequential, Sequential
 from .activations import Activation
 
 __all__ = [
-    "BatchNorm", "Dense", "Dropout", "Embedding", "Flatten", "HybridLambda", "HybridSequential",
-    "Lambda", "Sequential",
+    "BatchNorm", "Dense", "Dropout", "Embedding", "Flatten", "GroupNorm", "HybridLambda",
+    "HybridSequential", "InstanceNorm", "Lambda", "LayerNorm", "Sequential",
 ]
 
 
@@ -122,6 +122,78 @@ class BatchNorm(HybridBlock):
         body = ", ".join(f"{k}={v}" for k, v in self._kwargs.items())
         return (f"{type(self).__name__}({body}, in_channels="
                 f"{in_channels if in_channels else None})")
+
+
+class _AffineNorm(HybridBlock):
+    """gamma/beta of ``shape`` (deferred when 0) for the normalization layers below."""
+
+    def _affine(self, shape, center, scale, beta_initializer, gamma_initializer):
+        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
+                                     shape=shape, init=gamma_initializer,
+                                     allow_deferred_init=True)
+        self.beta = self.params.get("beta", grad_req="write" if center else "null",
+                                    shape=shape, init=beta_initializer,
+                                    allow_deferred_init=True)
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={v!r}" for k, v in self._kwargs.items())
+        if isinstance(self, GroupNorm):
+            return f"{type(self).__name__}({body})"
+        return f"{type(self).__name__}({body}, in_channels={self.gamma.shape[0]})"
+
+
+class InstanceNorm(_AffineNorm):
+    """Normalize each sample and channel over its spatial axes (channels on ``axis``);
+    ``scale`` (gamma) is off by default, as MXNet."""
+
+    def __init__(self, axis=1, epsilon=1e-5, center=True, scale=False,
+                 beta_initializer="zeros", gamma_initializer="ones", in_channels=0, **kwargs):
+        super().__init__(**kwargs)
+        self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
+        self._axis = axis
+        self._epsilon = epsilon
+        self._affine((in_channels,), center, scale, beta_initializer, gamma_initializer)
+
+    def hybrid_forward(self, F, x, gamma, beta):
+        if self._axis == 1:
+            return F.InstanceNorm(x, gamma, beta, name="fwd", eps=self._epsilon)
+        x = x.swapaxes(1, self._axis)
+        return F.InstanceNorm(x, gamma, beta, name="fwd",
+                              eps=self._epsilon).swapaxes(1, self._axis)
+
+
+class LayerNorm(_AffineNorm):
+    """Normalize over ``axis`` (the last by default), then scale and shift per entry of it."""
+
+    def __init__(self, axis=-1, epsilon=1e-5, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", in_channels=0,
+                 prefix=None, params=None):
+        super().__init__(prefix=prefix, params=params)
+        self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
+        self._axis = axis
+        self._epsilon = epsilon
+        self._affine((in_channels,), center, scale, beta_initializer, gamma_initializer)
+
+    def hybrid_forward(self, F, data, gamma, beta):
+        return F.LayerNorm(data, gamma=gamma, beta=beta, axis=self._axis, eps=self._epsilon)
+
+
+class GroupNorm(_AffineNorm):
+    """Normalize each of ``num_groups`` channel groups per sample; gamma and beta have one
+    value per group (shape ``(num_groups,)``, as MXNet 1.9.1)."""
+
+    def __init__(self, num_groups=1, epsilon=1e-5, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", prefix=None, params=None):
+        super().__init__(prefix=prefix, params=params)
+        self._kwargs = {"eps": epsilon, "num_groups": num_groups, "center": center,
+                        "scale": scale}
+        self._num_groups = num_groups
+        self._epsilon = epsilon
+        self._affine((num_groups,), center, scale, beta_initializer, gamma_initializer)
+
+    def hybrid_forward(self, F, data, gamma, beta):
+        return F.GroupNorm(data, gamma=gamma, beta=beta, num_groups=self._num_groups,
+                           eps=self._epsilon)
 
 
 class Embedding(HybridBlock):
