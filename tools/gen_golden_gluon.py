@@ -237,7 +237,23 @@ def gen_naming():
             "prefix": net.prefix,
             "select_weight": list(net.collect_params(".*weight").keys()),
         }
+    from mxnet.gluon.model_zoo import vision
+
+    meta["zoo"] = {}
+    for name in ZOO:
+        with mx.name.NameManager():
+            net = vision.get_model(name, classes=7)
+        meta["zoo"][name] = {
+            "collect_params": list(net.collect_params().keys()),
+            "structural": sorted(net._collect_params_with_prefix().keys()),
+        }
     return meta, {"dummy": np.zeros(1, "f4")}
+
+
+ZOO = ["resnet18_v1", "resnet34_v1", "resnet50_v1", "resnet101_v1", "resnet152_v1",
+       "resnet18_v2", "resnet50_v2", "vgg11", "vgg16_bn", "alexnet", "squeezenet1.0",
+       "squeezenet1.1", "mobilenet1.0", "mobilenet0.25", "mobilenetv2_1.0", "mobilenetv2_0.5",
+       "densenet121", "densenet161"]
 
 
 def gen_train():
