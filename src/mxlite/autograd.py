@@ -20,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import MXNetError
-from .ndarray import NDArray
-from .ndarray import _record
+from .ndarray import NDArray, _record
 from .ndarray._record import STATE
 
 __all__ = [

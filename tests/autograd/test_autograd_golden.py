@@ -23,7 +23,7 @@ def test_expression_gradients_match_mxnet(case):
     for n in case["with_grad"]:
         nds[n].attach_grad()
     with mx.autograd.record():
-        y = eval(case["src"], {"mx": mx, **nds})  # noqa: S307  (our own fixture)
+        y = eval(case["src"], {"mx": mx, **nds})
     np.testing.assert_allclose(y.asnumpy(), ARR[f"{cid}/out"], rtol=1e-5, atol=1e-5)
     y.backward(mx.nd.array(ARR[f"{cid}/head"]))
     for n in case["with_grad"]:

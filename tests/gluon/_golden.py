@@ -21,6 +21,6 @@ def load(section: str):
 def build_net(source: str):
     """Run a fixture's ``build(nn)`` source with mxlite's gluon.nn in a fresh name scope."""
     scope: dict = {}
-    exec(source, scope)  # noqa: S102  (our own fixture)
+    exec(source, scope)
     with mx.name.NameManager():
         return scope["build"](mx.gluon.nn)

@@ -47,7 +47,7 @@ def test_training_ends_at_mxnet_parameters(case, hybridize):
     y = mx.nd.array(ARR[f"{key}/y"])
     params = dict(oparams)
     if sched:
-        params["lr_scheduler"] = eval(sched, {"mx": mx})  # noqa: S307  (our own fixture)
+        params["lr_scheduler"] = eval(sched, {"mx": mx})
     trainer = gluon.Trainer(net.collect_params(), oname, params)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     losses = []

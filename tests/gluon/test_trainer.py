@@ -74,7 +74,7 @@ def test_stale_gradient_raises_and_can_be_ignored():
     net = _net()
     extra = gluon.Parameter("unused", shape=(2,))
     extra.initialize()
-    params = list(net.collect_params().values()) + [extra]
+    params = [*net.collect_params().values(), extra]
     trainer = gluon.Trainer(params, "sgd", {"learning_rate": 0.1})
     _backward(net)
     with pytest.raises(UserWarning, match="unused"):

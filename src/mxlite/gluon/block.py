@@ -23,8 +23,7 @@ import numpy as np
 
 from .. import ndarray, symbol
 from ..base import MXNetError
-from ..ndarray import NDArray
-from ..ndarray import _record
+from ..ndarray import NDArray, _record
 from ..ndarray.utils import save as _nd_save
 from ..symbol import name as _name
 from ..symbol.symbol import Symbol
@@ -93,9 +92,9 @@ def _indent(text: str, n: int) -> str:
 def _flatten(args, what):
     """Flat list of NDArrays/Symbols and a format to rebuild the nesting."""
     if isinstance(args, (NDArray, Symbol)):
-        return [args], int(0)
+        return [args], 0
     if args is None:
-        return [None], int(-1)
+        return [None], (-1)
     if not isinstance(args, (list, tuple)):
         raise ValueError(f"HybridBlock {what} must be (nested) list of Symbol or NDArray, but "
                          f"got {args!r} of type {type(args).__name__}")
@@ -348,15 +347,15 @@ class Block:
         line = "-" * 80
         rows = [line, f"{'Layer (type)':>20}{'Output Shape':>42}{'Param #':>15}", "=" * 80]
         in_shape = [x.shape for x in inputs]
-        rows.append(f"{'Input':>20}{str(in_shape[0] if len(in_shape) == 1 else in_shape):>42}"
+        rows.append(f"{'Input':>20}{in_shape[0] if len(in_shape) == 1 else in_shape!s:>42}"
                     f"{0:>15}")
         total = train = shared = 0
         for key, (shape, n, t, s) in summary.items():
-            rows.append(f"{key:>20}{str(shape):>42}{n:>15}")
+            rows.append(f"{key:>20}{shape!s:>42}{n:>15}")
             total += n
             train += t
             shared += s
-        rows += ["=" * 80, f"Parameters in forward computation graph, duplicate included",
+        rows += ["=" * 80, "Parameters in forward computation graph, duplicate included",
                  f"   Total params: {total}", f"   Trainable params: {train}",
                  f"   Non-trainable params: {total - train}",
                  f"Shared params in forward computation graph: {shared}",

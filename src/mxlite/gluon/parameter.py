@@ -16,8 +16,7 @@ import numpy as np
 from .. import initializer as _init
 from ..base import MXNetError
 from ..context import Context, cpu, current_context
-from ..ndarray import NDArray
-from ..ndarray import _record
+from ..ndarray import NDArray, _record
 
 __all__ = ["Constant", "DeferredInitializationError", "Parameter", "ParameterDict",
            "tensor_types"]

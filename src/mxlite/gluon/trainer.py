@@ -12,8 +12,8 @@ KVStore; a KVStore instance is used, and updates then run on it (``update_on_kvs
 from __future__ import annotations
 
 from .. import kvstore as _kvs
-from ..base import atomic_write
 from .. import optimizer as opt
+from ..base import atomic_write
 from .parameter import Parameter, ParameterDict
 
 __all__ = ["Trainer"]

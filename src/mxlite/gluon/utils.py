@@ -68,7 +68,7 @@ def clip_global_norm(arrays, max_norm, check_isfinite=True):
 
 def check_sha1(filename, sha1_hash):
     """Whether the SHA-1 of the file equals ``sha1_hash`` (hex)."""
-    sha1 = hashlib.sha1()  # noqa: S324  (a checksum, as MXNet)
+    sha1 = hashlib.sha1()
     with open(filename, "rb") as f:
         while True:
             chunk = f.read(1 << 20)
@@ -95,7 +95,7 @@ def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_
     last = None
     for _ in range(retries):
         try:
-            with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=30) as resp:
                 data = resp.read()
             break
         except (urllib.error.URLError, OSError, ValueError) as err:

@@ -247,7 +247,7 @@ class PyOp:
 
 
 def _getitem_backward(out_grads, inputs, saved):
-    key, shape, view_shape = saved
+    key, _, view_shape = saved
     g = np.zeros(inputs[0].shape, dtype=inputs[0].dtype)
     np.add.at(g, key, out_grads[0].reshape(view_shape))
     return [g]

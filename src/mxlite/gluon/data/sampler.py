@@ -48,7 +48,7 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         indices = np.arange(self._length)
-        np.random.shuffle(indices)
+        np.random.shuffle(indices)  # noqa: NPY002  (NumPy's global generator, as MXNet)
         return iter(indices.tolist())
 
     def __len__(self):

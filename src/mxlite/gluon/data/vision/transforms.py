@@ -116,6 +116,6 @@ class RandomFlipLeftRight(Block):
 
     def forward(self, x):
         a = _np(x)
-        if np.random.random() < 0.5:
+        if np.random.random() < 0.5:  # noqa: NPY002  (global generator, as MXNet)
             a = a[:, ::-1]
         return NDArray(np.ascontiguousarray(a), getattr(x, "context", None))
