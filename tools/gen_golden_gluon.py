@@ -296,6 +296,14 @@ def gen_train():
             arrays[f"{cid}/losses"] = np.array(losses, "f4")
             for name, p in net._collect_params_with_prefix().items():
                 arrays[f"{cid}/final/{name}"] = p.data().asnumpy()
+            if key == "mlp":  # MXNet's pickled trainer states, and the step after resuming
+                trainer.save_states(os.path.join(ROOT, f"gluon_trainer_{oid}.states"))
+                with autograd.record():
+                    loss = loss_fn(net(mx.nd.array(x)), mx.nd.array(y))
+                loss.backward()
+                trainer.step(8)
+                for name, p in net._collect_params_with_prefix().items():
+                    arrays[f"{cid}/resumed/{name}"] = p.data().asnumpy()
             meta["cases"].append({"id": cid, "net": key, "optimizer": oid})
     return meta, arrays
 

@@ -62,3 +62,28 @@ def test_training_ends_at_mxnet_parameters(case, hybridize):
     for name, p in net._collect_params_with_prefix().items():
         np.testing.assert_allclose(p.data().asnumpy(), ARR[f"{cid}/final/{name}"], rtol=1e-4,
                                    atol=2e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("oid", [o[0] for o in META["optimizers"]])
+def test_trainer_loads_mxnet_states_and_resumes_like_mxnet(oid):
+    """MXNet's pickled ``Trainer.save_states`` file (read through the restricted unpickler),
+    then one more step, ends where MXNet's next step ended."""
+    from ._golden import GOLDEN
+
+    _, oname, oparams, sched = OPTS[oid]
+    cid = f"mlp/{oid}"
+    net, x = _net_from_mxnet_init("mlp", False)
+    for name, p in net._collect_params_with_prefix().items():
+        p.set_data(mx.nd.array(ARR[f"{cid}/final/{name}"]))
+    params = dict(oparams)
+    if sched:
+        params["lr_scheduler"] = eval(sched, {"mx": mx})  # noqa: S307  (our own fixture)
+    trainer = gluon.Trainer(net.collect_params(), oname, params)
+    trainer.load_states(str(GOLDEN / f"gluon_trainer_{oid}.states"))
+    with autograd.record():
+        loss = gluon.loss.SoftmaxCrossEntropyLoss()(net(x), mx.nd.array(ARR["mlp/y"]))
+    loss.backward()
+    trainer.step(x.shape[0])
+    for name, p in net._collect_params_with_prefix().items():
+        np.testing.assert_allclose(p.data().asnumpy(), ARR[f"{cid}/resumed/{name}"], rtol=1e-4,
+                                   atol=2e-5, err_msg=name)

@@ -21,7 +21,8 @@ __all__ = ["Trainer"]
 
 class Trainer:
     """Updates ``params`` with ``optimizer`` (a name with ``optimizer_params``, or an
-    Optimizer).
+    Optimizer).  Parameters given as a dict are indexed in the order of their sorted names, as
+    MXNet (so optimizer-state files are interchangeable).
 
     >>> import mxlite as mx
     >>> from mxlite import gluon
@@ -39,7 +40,7 @@ class Trainer:
     def __init__(self, params, optimizer, optimizer_params=None, kvstore="device",
                  compression_params=None, update_on_kvstore=None):
         if isinstance(params, (dict, ParameterDict)):
-            params = list(params.values())
+            params = [params[k] for k in sorted(params.keys())]  # MXNet's indices: by name
         if not isinstance(params, (list, tuple)):
             raise ValueError(f"First argument must be a list or dict of Parameters, got "
                              f"{type(params)}.")
