@@ -543,6 +543,14 @@ def gen_data():
                                  if hasattr(p.dtype, "__name__") else p.dtype)} for p in parts])
         meta["cases"].append({"id": cid, "src": src, "epochs": epochs, "len": len(loader),
                               "batches": batches})
+    # a RecordIO file written by MXNet; one payload contains the magic word (a split record)
+    rec = mx.recordio.MXIndexedRecordIO(os.path.join(ROOT, "gluon_records.idx"),
+                                        os.path.join(ROOT, "gluon_records.rec"), "w")
+    payloads = [b"first", b"", b"abcd" + bytes.fromhex("0a23d7ce") + b"xyz!", bytes(range(37))]
+    for i, payload in enumerate(payloads):
+        rec.write_idx(i * 10, payload)
+    rec.close()
+    meta["records"] = [p.hex() for p in payloads]
     return meta, {"dummy": np.zeros(1, "f4")}
 
 

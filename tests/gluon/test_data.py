@@ -172,3 +172,22 @@ def test_check_sha1_and_download(tmp_path):
     with pytest.raises(mx.MXNetError, match="place it at"):
         gluon.utils.download((tmp_path / "absent.bin").as_uri(), path=str(tmp_path / "x"),
                              retries=1)
+
+
+def test_record_file_dataset_reads_mxnet_recordio():
+    from ._golden import GOLDEN
+
+    ds = gluon.data.RecordFileDataset(str(GOLDEN / "gluon_records.rec"))
+    assert [ds[i] for i in range(len(ds))] == [bytes.fromhex(h) for h in META["records"]]
+
+
+def test_record_file_dataset_errors(tmp_path):
+    with pytest.raises(mx.MXNetError, match="idx"):
+        gluon.data.RecordFileDataset(str(tmp_path / "none.rec"))
+    (tmp_path / "bad.rec").write_bytes(b"\x00" * 16)
+    (tmp_path / "bad.idx").write_text("0\t0\n")
+    with pytest.raises(mx.MXNetError, match="magic"):
+        gluon.data.RecordFileDataset(str(tmp_path / "bad.rec"))[0]
+    (tmp_path / "bad.idx").write_text("0\t99\n")
+    with pytest.raises(mx.MXNetError, match="outside"):
+        gluon.data.RecordFileDataset(str(tmp_path / "bad.rec"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...ndarray import NDArray
 
-__all__ = ["ArrayDataset", "Dataset", "SimpleDataset"]
+__all__ = ["ArrayDataset", "Dataset", "RecordFileDataset", "SimpleDataset"]
 
 
 class Dataset:
@@ -114,3 +114,23 @@ class ArrayDataset(Dataset):
 
     def __len__(self):
         return self._length
+
+
+class RecordFileDataset(Dataset):
+    """The raw records (bytes) of a RecordIO file ``filename`` (``.rec``) with its ``.idx``
+    index beside it, in index order."""
+
+    def __init__(self, filename):
+        import os
+
+        from ._recordio import IndexedRecordReader
+
+        self.idx_file = os.path.splitext(filename)[0] + ".idx"
+        self.filename = filename
+        self._record = IndexedRecordReader(self.idx_file, self.filename)
+
+    def __getitem__(self, idx):
+        return self._record.read_idx(self._record.keys[idx])
+
+    def __len__(self):
+        return len(self._record.keys)
