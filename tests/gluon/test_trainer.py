@@ -149,3 +149,28 @@ def test_step_hands_all_parameters_to_one_updater_call(monkeypatch):
     _backward(net)
     trainer.step(5)
     assert calls == [[0, 1, 2, 3]]
+
+
+def test_two_contexts_reduce_gradients_like_one():
+    """Data parallel over two CPU contexts (split_and_load, kvstore 'device') ends where one
+    context with the whole batch ends."""
+    x = mx.nd.random.uniform(shape=(8, 3))
+    one, two = _net(), _net()
+    ctxs = [mx.cpu(0), mx.cpu(1)]
+    two.collect_params().reset_ctx(ctxs)
+    for p, q in zip(one.collect_params().values(), two.collect_params().values(), strict=True):
+        q.set_data(p.data())
+    t1 = gluon.Trainer(one.collect_params(), "sgd", {"learning_rate": 0.1, "momentum": 0.9})
+    t2 = gluon.Trainer(two.collect_params(), "sgd", {"learning_rate": 0.1, "momentum": 0.9})
+    for _ in range(3):
+        _backward(one, x)
+        t1.step(8)
+        parts = gluon.utils.split_and_load(x, ctxs)
+        with autograd.record():
+            losses = [(two(part) ** 2).sum() for part in parts]
+        autograd.backward(losses)
+        t2.step(8)
+    assert t2._kvstore is not None and t2._update_on_kvstore
+    for p, q in zip(one.collect_params().values(), two.collect_params().values(), strict=True):
+        for arr in q.list_data():
+            np.testing.assert_allclose(arr.asnumpy(), p.data().asnumpy(), rtol=1e-5, atol=1e-7)

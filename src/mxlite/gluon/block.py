@@ -454,20 +454,20 @@ class _Graph:
                 req = "write"
             else:
                 p = params[name]
-                arr = p.data()
+                arr = p.data(ctx)
                 req = "null" if p.grad_req == "null" else "write"
             arg_arrays[name] = arr
             reqs[name] = req
             if req != "null":
                 grads[name] = NDArray(np.zeros(arr.shape, arr.dtype), arr.context)
-        aux = {name: params[name].data() for name in self.aux_names}
+        aux = {name: params[name].data(ctx) for name in self.aux_names}
         self.bound = [(params[n], a) for n, a in list(arg_arrays.items()) + list(aux.items())
                       if n in params]
         exe = self.out.bind(ctx, arg_arrays, args_grad=grads, grad_req=reqs, aux_states=aux)
         return [exe, None]
 
     def _take(self, args):
-        key = tuple((a.shape, a.dtype) for a in args)
+        key = tuple((a.shape, a.dtype, a.context) for a in args)
         slots = self.pool.setdefault(key, [])
         for slot in slots:
             owner = slot[1]
@@ -479,7 +479,7 @@ class _Graph:
 
     def __call__(self, args):
         for p, arr in self.bound:
-            if p._data is None or p._data[0] is not arr:  # re-initialized or cast: rebind
+            if p._data is None or not any(a is arr for a in p._data):  # re-initialized: rebind
                 self.pool.clear()
                 break
         slot = self._take(args)
@@ -495,7 +495,7 @@ class _Graph:
                 if name in self.input_names:
                     inputs.append(args[self.input_names.index(name)])
                 else:
-                    inputs.append(params[name].data())
+                    inputs.append(params[name].data(args[0].context))
             if _record.tracked(inputs):
                 token = _Token(slot)
                 slot[1] = weakref.ref(token)
@@ -643,13 +643,14 @@ class HybridBlock(Block):
         if isinstance(x, NDArray):
             if self._active:
                 return self._call_cached_op(x, *args)
+            ctx = x.context
             try:
-                params = {k: v.data() for k, v in self._reg_params.items()}
+                params = {k: v.data(ctx) for k, v in self._reg_params.items()}
             except DeferredInitializationError:
                 self._deferred_infer_shape(x, *args)
                 for p in self.params.values():
                     p._finish_deferred_init()
-                params = {k: v.data() for k, v in self._reg_params.items()}
+                params = {k: v.data(ctx) for k, v in self._reg_params.items()}
             return self.hybrid_forward(ndarray, x, *args, **params)
         if not isinstance(x, Symbol):
             raise ValueError(f"HybridBlock requires the first argument to forward be either "

@@ -11,6 +11,8 @@ KVStore; a KVStore instance is used, and updates then run on it (``update_on_kvs
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import kvstore as _kvs
 from .. import optimizer as opt
 from ..base import atomic_write
@@ -81,15 +83,31 @@ class Trainer:
                             f"{optimizer!r}")
         self._updaters = [opt.get_updater(self._optimizer)]
 
+    def _contexts(self):
+        ctxs = []
+        for p in self._params:
+            for c in p.list_ctx():
+                if c not in ctxs:
+                    ctxs.append(c)
+        return ctxs or [None]
+
     def _init_kvstore(self):
         config = self._kvstore_params
         kv, update_on_kvstore = config["kvstore"], config["update_on_kvstore"]
-        if kv is None or (isinstance(kv, str) and "dist" not in kv):
-            kv = None  # one context: nothing to reduce (MXNet's _create_kvstore)
-        elif isinstance(kv, str):
-            raise ValueError(f"kvstore {kv!r}: distributed KVStores are not available in "
-                             "mxlite")
-        elif not isinstance(kv, _kvs.KVStore):
+        self._ctx_list = self._contexts()
+        n_dev = len(self._ctx_list)
+        if isinstance(kv, str):
+            if "dist" in kv:
+                raise ValueError(f"kvstore {kv!r}: distributed KVStores are not available in "
+                                 "mxlite")
+            if n_dev == 1:
+                kv = None  # one context: nothing to reduce (MXNet's _create_kvstore)
+            else:
+                big = max((int(np.prod(p.shape)) for p in self._params), default=0)
+                kv = _kvs.create(kv)
+                if kv.type == "local" and big > 1024 * 1024 * 16 and update_on_kvstore is None:
+                    update_on_kvstore = False
+        elif kv is not None and not isinstance(kv, _kvs.KVStore):
             raise TypeError("kvstore must be KVStore, str or None")
         if kv is None:
             update_on_kvstore = False
@@ -97,6 +115,8 @@ class Trainer:
             update_on_kvstore = True
         self._kvstore = kv
         self._update_on_kvstore = bool(update_on_kvstore) if kv is not None else None
+        while len(self._updaters) < n_dev:  # one Updater (one set of states) per context
+            self._updaters.append(opt.get_updater(self._optimizer))
         if kv is not None:
             if self._update_on_kvstore:
                 kv.set_optimizer(self._optimizer)
@@ -167,7 +187,7 @@ class Trainer:
         self._update(ignore_stale_grad)
 
     def _update(self, ignore_stale_grad=False):
-        indices, grads, weights = [], [], []
+        updates: list[list] = [[] for _ in self._updaters]
         for i, param in enumerate(self._params):
             if param.grad_req == "null":
                 continue
@@ -187,13 +207,13 @@ class Trainer:
                 continue
             if not fresh:
                 continue
-            for w, g in zip(param.list_data(), param.list_grad(), strict=True):
-                indices.append(i)
-                grads.append(g)
-                weights.append(w)
+            for upd, w, g in zip(updates, param.list_data(), param.list_grad(), strict=False):
+                upd.append((i, g, w))
             param._clear_fresh()
-        if indices:
-            self._updaters[0](indices, grads, weights)
+        for updater, upd in zip(self._updaters, updates, strict=True):
+            if upd:
+                indices, grads, weights = (list(t) for t in zip(*upd, strict=True))
+                updater(indices, grads, weights)
 
     def save_states(self, fname):
         """Write the optimizer states (the Updater's safe format) to ``fname``."""
