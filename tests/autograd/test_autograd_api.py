@@ -198,3 +198,16 @@ def test_unrecorded_calls_stay_fast_path():
     x.attach_grad()
     y = x * 2  # not recording: no entry
     assert y._ag is None
+
+
+def test_inplace_on_variable_and_setitem_are_rejected_while_recording():
+    x = mx.nd.array([1.0, 2.0])
+    x.attach_grad()
+    with ag.record():
+        with pytest.raises(mx.MXNetError, match="in-place"):
+            x += 1
+        y = x * 2
+        with pytest.raises(mx.MXNetError, match="assigning"):
+            y[0] = 5
+    x[0] = 3  # outside record: a plain write
+    assert x.asnumpy()[0] == 3

@@ -465,6 +465,10 @@ def _method_routes(NDArray):
         route = _binary_route(kind)
 
         def fn(self, o):
+            if isinstance(self._ag, Var):
+                raise MXNetError(
+                    "in-place operations (+=, -=, *=, /=) on an array marked with attach_grad() "
+                    "are not supported while recording; write y = x + ... instead")
             result = route(self, o)
             self._data = result._data  # a recorded array gets a new buffer: saved inputs stay
             self._ag = result._ag
@@ -494,7 +498,14 @@ def _method_routes(NDArray):
                     saved=(nkey, self.shape, view_shape))
         return out
 
+    def setitem(self, key, value):
+        raise MXNetError(
+            "assigning into an array that takes part in a recorded computation (x[...] = ...) "
+            "is not recorded; build the value with operators (e.g. where, concat) instead, or "
+            "assign outside autograd.record()")
+
     routes = {
+        "__setitem__": setitem,
         "__add__": binary("add"), "__radd__": binary("add", True),
         "__sub__": binary("sub"), "__rsub__": binary("sub", True),
         "__mul__": binary("mul"), "__rmul__": binary("mul", True),
