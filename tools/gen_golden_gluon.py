@@ -60,6 +60,8 @@ AUTOGRAD = [
     ("reduce_axes", "a.sum(axis=1, keepdims=True) * a.max(axis=0).reshape((1, 4)) + "
                     "a.mean(axis=(0, 1))",
      [U(3, 4)]),
+    ("prod", "mx.nd.prod(a, axis=1) + a.prod() + mx.nd.prod(b, axis=0, keepdims=True).sum()",
+     [U(3, 4), np.array([[1.5, 0.5], [2.0, -1.0], [0.7, 3.0]], "f4")]),
     ("norm", "mx.nd.norm(a) * mx.nd.norm(b, axis=1).sum()", [U(3, 4), U(2, 3)]),
     ("min_clip", "mx.nd.clip(a, -0.5, 0.5) + a.min(axis=1, keepdims=True)", [U(3, 4)]),
     ("maximum_minimum", "mx.nd.maximum(a, b) * mx.nd.minimum(a, 0.2) + mx.nd.maximum(a, 0.1)",

@@ -405,6 +405,7 @@ _FUNCTION_ROUTES = {
     "mean": _reduce("mean"),
     "max": _reduce("max"),
     "min": _reduce("min"),
+    "prod": _reduce("prod"),
     "norm": _norm,
     "dot": _two("dot", ("transpose_a", "transpose_b")),
     "transpose": _transpose,
