@@ -77,7 +77,7 @@ def test_trainer_loads_mxnet_states_and_resumes_like_mxnet(oid):
         p.set_data(mx.nd.array(ARR[f"{cid}/final/{name}"]))
     params = dict(oparams)
     if sched:
-        params["lr_scheduler"] = eval(sched, {"mx": mx})  # noqa: S307  (our own fixture)
+        params["lr_scheduler"] = eval(sched, {"mx": mx})
     trainer = gluon.Trainer(net.collect_params(), oname, params)
     trainer.load_states(str(GOLDEN / f"gluon_trainer_{oid}.states"))
     with autograd.record():

@@ -47,7 +47,7 @@ class IndexedRecordReader:
                                  f"{self._size}-byte record file")
             self.index[key] = offset
             self.keys.append(key)
-        self._file = open(rec_path, "rb")  # noqa: SIM115  (kept open for random access)
+        self._file = open(rec_path, "rb")
 
     def read_idx(self, key: int) -> bytes:
         self._file.seek(self.index[key])

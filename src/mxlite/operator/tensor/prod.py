@@ -27,7 +27,7 @@ class Prod(_Reduce):
         keep = [a for a in range(x.ndim) if a not in axes]
         moved = np.transpose(x, keep + list(axes))
         groups = moved.reshape(*moved.shape[:len(keep)], -1)
-        ones = np.ones(groups.shape[:-1] + (1,), dtype=x.dtype)
+        ones = np.ones((*groups.shape[:-1], 1), dtype=x.dtype)
         left = np.cumprod(np.concatenate([ones, groups[..., :-1]], axis=-1), axis=-1)
         right = np.cumprod(np.concatenate([ones, groups[..., :0:-1]], axis=-1),
                            axis=-1)[..., ::-1]
