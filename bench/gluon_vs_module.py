@@ -2,8 +2,10 @@
 
 Both train the same network on the same batch with SGD (momentum, wd): Module through
 ``forward_backward`` + ``update`` with a SoftmaxOutput head, Gluon through ``autograd.record``,
-``SoftmaxCrossEntropyLoss``, ``backward`` and ``Trainer.step`` (hybridized, and imperative).
-Prints the median step time of each and the ratio Gluon / Module.
+``SoftmaxCrossEntropyLoss``, ``backward`` and ``Trainer.step`` (network and loss hybridized, and
+both imperative).
+The steps are timed interleaved (one of each per round, so machine noise hits all alike);
+prints the best and the median step time of each and the ratios Gluon / Module.
 
     python bench/gluon_vs_module.py [--steps 30] [--model mlp|cnn]
 """
@@ -43,15 +45,18 @@ def data(model, batch):
             rng.integers(0, 10, size=batch).astype(np.float32))
 
 
-def time_steps(step, steps):
-    step()  # warm-up: deferred init, binding, kernel compilation
-    step()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
+def time_interleaved(steps_by_name, rounds):
+    """``{name: (best, median)}`` seconds, one step of each per round after two warm-ups."""
+    for step in steps_by_name.values():  # warm-up: deferred init, binding, compilation
         step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        step()
+    times: dict = {name: [] for name in steps_by_name}
+    for _ in range(rounds):
+        for name, step in steps_by_name.items():
+            t0 = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t0)
+    return {name: (min(ts), statistics.median(ts)) for name, ts in times.items()}
 
 
 def gluon_step(model, x, y, hybridize):
@@ -61,6 +66,8 @@ def gluon_step(model, x, y, hybridize):
         net.hybridize()
     trainer = gluon.Trainer(net.collect_params(), "sgd", dict(OPT))
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    if hybridize:
+        loss_fn.hybridize()
     xs, ys = mx.nd.array(x), mx.nd.array(y)
 
     def step():
@@ -92,11 +99,10 @@ def module_step(model, x, y):
 
 def run(model="mlp", batch=64, steps=30):
     x, y = data(model, batch)
-    rows = {"module": time_steps(module_step(model, x, y), steps)}
-    for hyb in (True, False):
-        step, _ = gluon_step(model, x, y, hyb)
-        rows["gluon_hybridized" if hyb else "gluon_imperative"] = time_steps(step, steps)
-    return rows
+    steps_by_name = {"module": module_step(model, x, y),
+                     "gluon_hybridized": gluon_step(model, x, y, True)[0],
+                     "gluon_imperative": gluon_step(model, x, y, False)[0]}
+    return time_interleaved(steps_by_name, steps)
 
 
 def main():
@@ -107,10 +113,11 @@ def main():
     args = ap.parse_args()
     for model in (("mlp", "cnn") if args.model == "both" else (args.model,)):
         rows = run(model, args.batch, args.steps)
-        base = rows["module"]
-        print(f"{model} (batch {args.batch}, median of {args.steps} steps)")
-        for name, t in rows.items():
-            print(f"  {name:<18} {t * 1e3:8.3f} ms   {t / base:5.2f}x Module")
+        best0, med0 = rows["module"]
+        print(f"{model} (batch {args.batch}, {args.steps} interleaved rounds): best / median")
+        for name, (best, med) in rows.items():
+            print(f"  {name:<18} {best * 1e3:8.3f} / {med * 1e3:8.3f} ms   "
+                  f"{best / best0:5.2f}x / {med / med0:5.2f}x Module")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import gluon_vs_module  # noqa: E402
 def test_bench_runs_every_row():
     rows = gluon_vs_module.run("cnn", batch=4, steps=1)
     assert set(rows) == {"module", "gluon_hybridized", "gluon_imperative"}
-    assert all(t > 0 for t in rows.values())
+    assert all(0 < best <= med for best, med in rows.values())
 
 
 def test_gluon_step_lowers_the_loss():

@@ -438,20 +438,23 @@ class _Graph:
         self.pool: dict = {}
         self.op = _record.PyOp(f"{block.name}_cached", self._backward)
         self.bound: list = []  # (Parameter, the NDArray bound) -- rebind when replaced
+        self._param_map = None
 
     def _params(self):
-        params = {p.name: p for p in self.block.collect_params().values()}
-        return params
+        if self._param_map is None:
+            self._param_map = {p.name: p for p in self.block.collect_params().values()}
+        return self._param_map
 
-    def _bind(self, args):
+    def _bind(self, args, needs_grad):
         params = self._params()
         ctx = args[0].context if args else None
         arg_arrays, grads, reqs = {}, {}, {}
         for name in self.arg_names:
             if name in self.input_names:
-                x = args[self.input_names.index(name)]
+                i = self.input_names.index(name)
+                x = args[i]
                 arr = NDArray(np.empty(x.shape, x.dtype), x.context)
-                req = "write"
+                req = "write" if needs_grad[i] else "null"  # no input gradient unless wanted
             else:
                 p = params[name]
                 arr = p.data(ctx)
@@ -467,13 +470,14 @@ class _Graph:
         return [exe, None]
 
     def _take(self, args):
-        key = tuple((a.shape, a.dtype, a.context) for a in args)
+        needs_grad = tuple(_record.STATE.recording and a._ag is not None for a in args)
+        key = (tuple((a.shape, a.dtype, a.context) for a in args), needs_grad)
         slots = self.pool.setdefault(key, [])
         for slot in slots:
             owner = slot[1]
             if owner is None or owner() is None:
                 return slot
-        slot = self._bind(args)
+        slot = self._bind(args, needs_grad)
         slots.append(slot)
         return slot
 
@@ -490,12 +494,9 @@ class _Graph:
         outs = [NDArray(o._data, o.context) for o in outs]
         if recording:
             params = self._params()
-            inputs = []
-            for name in self.arg_names:
-                if name in self.input_names:
-                    inputs.append(args[self.input_names.index(name)])
-                else:
-                    inputs.append(params[name].data(args[0].context))
+            ctx = args[0].context
+            inputs = [args[self.input_names.index(name)] if name in feed else
+                      params[name].data(ctx) for name in self.arg_names]
             if _record.tracked(inputs):
                 token = _Token(slot)
                 slot[1] = weakref.ref(token)
@@ -507,9 +508,8 @@ class _Graph:
         slot = saved.slot
         exe = slot[0]
         exe.backward([NDArray(np.ascontiguousarray(g), exe._ctx) for g in out_grads])
-        grads = exe.grad_dict
-        return [grads[n]._data.copy() if n in grads and grads[n] is not None else None
-                for n in self.arg_names]
+        grads = exe.grad_dict  # read at once by the tape (before this executor runs again)
+        return [grads[n]._data if grads.get(n) is not None else None for n in self.arg_names]
 
 
 class _Token:
