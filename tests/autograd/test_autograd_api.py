@@ -211,3 +211,29 @@ def test_inplace_on_variable_and_setitem_are_rejected_while_recording():
             y[0] = 5
     x[0] = 3  # outside record: a plain write
     assert x.asnumpy()[0] == 3
+
+
+class _Cube(mx.operator.CustomOp):
+    def forward(self, is_train, req, in_data, out_data, aux):
+        self.assign(out_data[0], req[0], in_data[0] * in_data[0] * in_data[0])
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        self.assign(in_grad[0], req[0], out_grad[0] * in_data[0] * in_data[0] * 3)
+
+
+@mx.operator.register("autograd_test_cube")
+class _CubeProp(mx.operator.CustomOpProp):
+    def __init__(self):
+        super().__init__(need_top_grad=True)
+
+    def create_operator(self, ctx, shapes, dtypes):
+        return _Cube()
+
+
+def test_custom_operator_is_recorded():
+    x = mx.nd.array([1.0, -2.0])
+    x.attach_grad()
+    with ag.record():
+        y = mx.nd.Custom(x, op_type="autograd_test_cube") * 2
+    y.backward()
+    np.testing.assert_allclose(x.grad.asnumpy(), [6.0, 24.0])
