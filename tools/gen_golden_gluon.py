@@ -240,6 +240,19 @@ def gen_naming():
             "prefix": net.prefix,
             "select_weight": list(net.collect_params(".*weight").keys()),
         }
+    import contextlib
+    import io
+
+    meta["summary"] = {}
+    for key, shape in (("mlp", (2, 10)), ("cnn_bn", (1, 1, 8, 8))):
+        net = build_net(key)
+        net.initialize()
+        net(mx.nd.ones(shape))  # shapes known: MXNet would also list its symbolic pass
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text):
+            net.summary(mx.nd.ones(shape))
+        meta["summary"][key] = {"shape": list(shape), "text": text.getvalue()}
+
     from mxnet.gluon.model_zoo import vision
 
     meta["zoo"] = {}

@@ -18,3 +18,13 @@ def test_parameter_names_match_mxnet(key):
     assert list(net.collect_params().keys()) == want["collect_params"]
     assert list(net.collect_params(".*weight").keys()) == want["select_weight"]
     assert sorted(net._collect_params_with_prefix().keys()) == want["structural"]
+
+
+@pytest.mark.parametrize("key", sorted(META["summary"]))
+def test_summary_prints_what_mxnet_prints(key, capsys):
+    import mxlite as mx
+
+    net = build_net(META["nets"][key])
+    net.initialize()
+    net.summary(mx.nd.ones(tuple(META["summary"][key]["shape"])))  # deferred init inside
+    assert capsys.readouterr().out == META["summary"][key]["text"]

@@ -318,6 +318,9 @@ class Block:
 
         def register(block):
             def hook(blk, inp, out):
+                outs = out if isinstance(out, (list, tuple)) else [out]
+                if not all(isinstance(o, NDArray) for o in outs):
+                    return  # the symbolic pass of deferred initialization is not a layer call
                 key = f"{type(blk).__name__}-{len(summary) + 1}"
                 shapes = [o.shape for o in (out if isinstance(out, (list, tuple)) else [out])
                           if isinstance(o, NDArray)]
@@ -345,13 +348,13 @@ class Block:
             for h in hooks:
                 h.detach()
         line = "-" * 80
-        rows = [line, f"{'Layer (type)':>20}{'Output Shape':>42}{'Param #':>15}", "=" * 80]
+        rows = [line, f"{'Layer (type)':>20}{'Output Shape':>44}{'Param #':>16}", "=" * 80]
         in_shape = [x.shape for x in inputs]
-        rows.append(f"{'Input':>20}{in_shape[0] if len(in_shape) == 1 else in_shape!s:>42}"
-                    f"{0:>15}")
+        rows.append(f"{'Input':>20}{in_shape[0] if len(in_shape) == 1 else in_shape!s:>44}"
+                    f"{0:>16}")
         total = train = shared = 0
         for key, (shape, n, t, s) in summary.items():
-            rows.append(f"{key:>20}{shape!s:>42}{n:>15}")
+            rows.append(f"{key:>20}{shape!s:>44}{n:>16}")
             total += n
             train += t
             shared += s
