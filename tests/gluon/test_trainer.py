@@ -174,3 +174,19 @@ def test_two_contexts_reduce_gradients_like_one():
     for p, q in zip(one.collect_params().values(), two.collect_params().values(), strict=True):
         for arr in q.list_data():
             np.testing.assert_allclose(arr.asnumpy(), p.data().asnumpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_load_states_of_other_parameters_is_rejected(tmp_path):
+    a = _net()
+    ta = gluon.Trainer(a.collect_params(), "sgd", {"learning_rate": 0.1, "momentum": 0.9})
+    _backward(a)
+    ta.step(5)
+    path = str(tmp_path / "t.states")
+    ta.save_states(path)
+    other = nn.HybridSequential()
+    with other.name_scope():
+        other.add(nn.Dense(5, in_units=3), nn.Dense(2, in_units=5))
+    other.initialize()
+    tb = gluon.Trainer(other.collect_params(), "sgd", {"learning_rate": 0.1, "momentum": 0.9})
+    with pytest.raises(ValueError, match="saved for other parameters"):
+        tb.load_states(path)

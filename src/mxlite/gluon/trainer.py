@@ -239,4 +239,29 @@ class Trainer:
                 updater.set_states(states)
                 updater.optimizer = self._updaters[0].optimizer
             self._optimizer = self._updaters[0].optimizer
+            self._check_states(fname, self._updaters[0].states)
         self._optimizer.param_dict = dict(enumerate(self._params))
+
+    def _check_states(self, fname, states):
+        """A states file saved for other parameters must not reach the kernels."""
+        from ..ndarray import NDArray
+
+        def leaves(x):
+            if isinstance(x, NDArray):
+                yield x
+            elif isinstance(x, (list, tuple)):
+                for v in x:
+                    yield from leaves(v)
+
+        for i, state in states.items():
+            if not isinstance(i, int) or not 0 <= i < len(self._params):
+                raise ValueError(f"load_states: {fname!r} has a state for index {i!r}, the "
+                                 f"trainer has {len(self._params)} parameters")
+            shape = self._params[i].shape
+            for arr in leaves(state):
+                if arr.ndim != len(shape) or arr.shape[0] != shape[0] or \
+                        arr.size > int(np.prod(shape)):
+                    raise ValueError(
+                        f"load_states: the state of parameter {self._params[i].name!r} (index "
+                        f"{i}) in {fname!r} has shape {arr.shape}, the parameter has shape "
+                        f"{shape}; the file was saved for other parameters")
