@@ -237,3 +237,29 @@ def test_custom_operator_is_recorded():
         y = mx.nd.Custom(x, op_type="autograd_test_cube") * 2
     y.backward()
     np.testing.assert_allclose(x.grad.asnumpy(), [6.0, 24.0])
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"axis": 1}, {"axis": (0, 2), "keepdims": True},
+                                    {"axis": 1, "exclude": True}],
+                         ids=["all", "axis1", "axes02_keepdims", "exclude"])
+def test_prod_gradient_exact_at_zeros(kwargs):
+    """float64 finite differences; one zero per group gets the product of the others."""
+    rng = np.random.default_rng(3)
+    base = rng.uniform(-1, 1, size=(2, 3, 2))
+    base[0, 1, 0] = 0.0
+    x = mx.nd.array(base, dtype="float64")
+    x.attach_grad()
+    head = rng.standard_normal(mx.nd.prod(x, **kwargs).shape)
+    with ag.record():
+        y = mx.nd.prod(x, **kwargs)
+    y.backward(mx.nd.array(head, dtype="float64"))
+    eps = 1e-6
+    num = np.zeros_like(base)
+    for i in np.ndindex(base.shape):
+        plus, minus = base.copy(), base.copy()
+        plus[i] += eps
+        minus[i] -= eps
+        fp = (mx.nd.prod(mx.nd.array(plus, dtype="float64"), **kwargs).asnumpy() * head).sum()
+        fm = (mx.nd.prod(mx.nd.array(minus, dtype="float64"), **kwargs).asnumpy() * head).sum()
+        num[i] = (fp - fm) / (2 * eps)
+    np.testing.assert_allclose(x.grad.asnumpy(), num, rtol=1e-6, atol=1e-9)

@@ -83,11 +83,3 @@ def test_ctc_matches_brute_force_path_sum():
 def test_shape_errors(op, params, shapes, match):
     check_shape_error(op, params, shapes, match)
 
-
-@pytest.mark.parametrize("params", [{}, {"axis": 1}, {"axis": (0, 2), "keepdims": True},
-                                    {"axis": 1, "exclude": True}],
-                         ids=["all", "axis1", "axes02_keepdims", "exclude"])
-def test_prod_gradient(params):
-    x = U(2, 3, 2)
-    x[0, 1, 0] = 0.0  # one zero in a group: its gradient is the product of the others
-    check_gradient("prod", params, [x], rtol=1e-5, atol=1e-7)

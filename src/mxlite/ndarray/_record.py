@@ -256,6 +256,25 @@ def _getitem_backward(out_grads, inputs, saved):
 _GETITEM = PyOp("_getitem", _getitem_backward)
 
 
+def _prod_backward(out_grads, inputs, saved):
+    """``d x_i = d y * prod_{j != i} x_j`` from exclusive cumulative products of each reduction
+    group (no division: exact where the input is zero)."""
+    x = inputs[0]
+    axes = saved
+    keep = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, keep + list(axes))
+    groups = moved.reshape(*moved.shape[:len(keep)], -1)
+    ones = np.ones((*groups.shape[:-1], 1), dtype=x.dtype)
+    left = np.cumprod(np.concatenate([ones, groups[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, groups[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = np.transpose((left * right).reshape(moved.shape), np.argsort(keep + list(axes)))
+    keep_shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+    return [np.asarray(others * out_grads[0].reshape(keep_shape), dtype=x.dtype)]
+
+
+_PROD = PyOp("prod", _prod_backward)
+
+
 # ---------------------------------------------------------------------- routing
 def _invoke(opname, inputs, out=None, **params):
     from .op import invoke
@@ -323,6 +342,17 @@ def _reduce(opname):
         return _invoke(opname, [data], out, **params)
 
     return route
+
+
+def _prod(data, axis=None, keepdims=False, exclude=False, out=None):
+    """``prod`` has no registered operator: computed as usual, recorded with its gradient."""
+    from ..operator.tensor._common import _axes
+    from .ndarray import prod
+
+    result = prod.__wrapped__(data, axis, keepdims, exclude, out)
+    record_node(_PROD, None, [data], [data._data], [result],
+                saved=_axes(axis, data.ndim, exclude, "prod"))
+    return result
 
 
 def _norm(data, ord=2, axis=None, keepdims=False, out=None):
@@ -405,7 +435,7 @@ _FUNCTION_ROUTES = {
     "mean": _reduce("mean"),
     "max": _reduce("max"),
     "min": _reduce("min"),
-    "prod": _reduce("prod"),
+    "prod": _prod,
     "norm": _norm,
     "dot": _two("dot", ("transpose_a", "transpose_b")),
     "transpose": _transpose,
