@@ -24,8 +24,8 @@ def test_model_parameter_names_match_mxnet(name):
 
 
 @pytest.mark.parametrize(("name", "kwargs", "shape"), [
-    ("resnet18_v1", {"thumbnail": True}, (2, 3, 32, 32)),
-    ("resnet18_v2", {"thumbnail": True}, (1, 3, 32, 32)),
+    ("resnet18_v1", {"thumbnail": True}, (2, 3, 16, 16)),
+    ("resnet18_v2", {"thumbnail": True}, (1, 3, 16, 16)),
     ("mobilenetv2_0.25", {}, (1, 3, 32, 32)),
     ("mobilenet0.25", {}, (1, 3, 32, 32)),
 ], ids=["resnet18_v1", "resnet18_v2", "mobilenetv2", "mobilenet"])
