@@ -36,7 +36,8 @@ def P(*shape):
 
 
 class Idx(np.ndarray):
-    """Index input (float32 class labels / rows): gets no gradient."""
+    """Input that gets no gradient (class labels, rows, regression targets -- MXNet leaves
+    the label gradient of its regression outputs unwritten)."""
 
     def __new__(cls, values):
         return np.asarray(values, dtype=np.float32).view(cls)
@@ -97,6 +98,32 @@ AUTOGRAD = [
     ("add_n_smooth_l1", "mx.nd.add_n(a, b, a * b) + mx.nd.smooth_l1(a, scalar=2.0)",
      [U(2, 3), U(2, 3)]),
     ("upsampling", "mx.nd.UpSampling(a, scale=2, sample_type='nearest')", [U(1, 2, 2, 2)]),
+    ("pool_avg_sum", "mx.nd.Pooling(a, kernel=(2, 2), stride=(1, 1), pad=(1, 1), "
+                     "pool_type='avg', count_include_pad=False) + "
+                     "mx.nd.Pooling(a, kernel=(2, 2), stride=(1, 1), pad=(1, 1), pool_type='sum')",
+     [U(1, 2, 4, 4)]),
+    ("global_pool", "mx.nd.Pooling(a, global_pool=True, pool_type='avg', kernel=(1, 1)) * "
+                    "mx.nd.Pooling(a, global_pool=True, pool_type='max', kernel=(1, 1))",
+     [U(2, 3, 3, 3)]),
+    ("regression_outputs", "mx.nd.LinearRegressionOutput(a, b) + "
+                           "mx.nd.LogisticRegressionOutput(a, b) + "
+                           "mx.nd.MAERegressionOutput(a, b)", [U(3, 2), Idx(U(3, 2))]),
+    ("softmax_activation", "mx.nd.SoftmaxActivation(a) * b + "
+                           "mx.nd.softmax(a, temperature=2.0) + "
+                           "mx.nd.log_softmax(a, axis=0)", [U(3, 4), U(3, 4)]),
+    ("shape_ops", "mx.nd.Reshape(a, shape=(0, -1, 2)).swapaxes(1, 2).reshape((2, -1)) * "
+                  "mx.nd.reshape_like(b, mx.nd.zeros((2, 6))) + "
+                  "mx.nd.repeat(mx.nd.slice(a, begin=(0, 0), end=(2, 6), step=(1, 2)), "
+                  "repeats=2, axis=1)", [U(2, 6), U(3, 4)]),
+    ("broadcast_like_axis", "mx.nd.broadcast_like(a, b) * b + "
+                            "mx.nd.broadcast_axis(a, axis=1, size=4)", [U(3, 1), U(3, 4)]),
+    ("trig_and_rounding", "mx.nd.sin(a) * mx.nd.cos(b) + mx.nd.floor(a) + mx.nd.sign(b) + "
+                          "mx.nd.softsign(a) + mx.nd.cbrt(b + 2)", [U(2, 3), U(2, 3)]),
+    ("batchnorm_global_stats", "mx.nd.BatchNorm(a, b, c, mx.nd.array([0.1, -0.2]), "
+                               "mx.nd.array([1.5, 0.5]), use_global_stats=True, "
+                               "fix_gamma=False)", [U(3, 2, 2), P(2), U(2)]),
+    ("fc_no_flatten", "mx.nd.FullyConnected(a, b, num_hidden=2, no_bias=True, flatten=False)",
+     [U(2, 3, 4), U(2, 4)]),
     ("layer_norm", "mx.nd.LayerNorm(a, b, c, axis=-1, eps=1e-5)", [U(3, 4), P(4), U(4)]),
     ("layer_norm_axis1", "mx.nd.LayerNorm(a, b, c, axis=1, eps=1e-3)",
      [U(2, 3, 4), P(3), U(3)]),
