@@ -593,7 +593,22 @@ def gen_data():
         rec.write_idx(i * 10, payload)
     rec.close()
     meta["records"] = [p.hex() for p in payloads]
-    return meta, {"dummy": np.zeros(1, "f4")}
+    # transforms on one uint8 image
+    from mxnet.gluon.data.vision import transforms as T
+
+    img = rng.integers(0, 256, size=(5, 7, 3)).astype(np.uint8)
+    arrays = {"img": img}
+    meta["resize"] = []
+    for size, keep in (((4, 3), False), (3, True), ((10, 8), False), (6, True)):
+        cid = f"resize_{size}_{keep}".replace(" ", "")
+        arrays[cid] = T.Resize(size, keep_ratio=keep)(mx.nd.array(img, dtype="uint8")).asnumpy()
+        arrays[cid + "_float"] = T.Resize(size, keep_ratio=keep)(
+            mx.nd.array(img, dtype="float32")).asnumpy()
+        meta["resize"].append({"id": cid, "size": size, "keep_ratio": keep})
+    arrays["to_tensor_normalize"] = T.Compose([
+        T.ToTensor(), T.Normalize((0.1, 0.2, 0.3), (0.5, 0.6, 0.7))])(
+        mx.nd.array(img, dtype="uint8")).asnumpy()
+    return meta, arrays
 
 
 MXLITE_PYTHON = os.environ.get("MXLITE_PYTHON", "/work/main/.venv/bin/python")

@@ -191,3 +191,30 @@ def test_record_file_dataset_errors(tmp_path):
     (tmp_path / "bad.idx").write_text("0\t99\n")
     with pytest.raises(mx.MXNetError, match="outside"):
         gluon.data.RecordFileDataset(str(tmp_path / "bad.rec"))
+
+
+_, DATA_ARR = load("data")
+
+
+@pytest.mark.parametrize("case", META["resize"], ids=[c["id"] for c in META["resize"]])
+def test_resize_matches_mxnet(case):
+    t = gluon.data.vision.transforms
+    size = case["size"] if isinstance(case["size"], int) else tuple(case["size"])
+    img = DATA_ARR["img"]
+    got = t.Resize(size, keep_ratio=case["keep_ratio"])(mx.nd.array(img, dtype="uint8"))
+    want = DATA_ARR[case["id"]]
+    assert got.shape == want.shape and got.dtype == np.uint8
+    diff = np.abs(got.asnumpy().astype(int) - want.astype(int))
+    shrinking = want.shape[0] <= img.shape[0] and want.shape[1] <= img.shape[1]
+    assert diff.max() <= (0 if shrinking else 1)
+    got_f = t.Resize(size, keep_ratio=case["keep_ratio"])(mx.nd.array(img, dtype="float32"))
+    np.testing.assert_allclose(got_f.asnumpy(), DATA_ARR[case["id"] + "_float"], rtol=1e-5,
+                               atol=1e-3)
+
+
+def test_to_tensor_normalize_match_mxnet():
+    t = gluon.data.vision.transforms
+    out = t.Compose([t.ToTensor(), t.Normalize((0.1, 0.2, 0.3), (0.5, 0.6, 0.7))])(
+        mx.nd.array(DATA_ARR["img"], dtype="uint8"))
+    np.testing.assert_allclose(out.asnumpy(), DATA_ARR["to_tensor_normalize"], rtol=1e-6,
+                               atol=1e-7)

@@ -62,9 +62,44 @@ class Normalize(Block):
         return NDArray(out.astype(a.dtype, copy=False), getattr(x, "context", None))
 
 
+def _linear_coeffs(n_out: int, n_in: int):
+    """Source indices and weights of bilinear resizing on pixel centres, clamped at the borders
+    (float32 positions, as OpenCV's ``INTER_LINEAR``)."""
+    f = ((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5).astype(np.float32)
+    s0 = np.floor(f).astype(np.int64)
+    f = f - s0.astype(np.float32)
+    low = s0 < 0
+    f[low], s0[low] = 0, 0
+    high = s0 >= n_in - 1
+    f[high], s0[high] = 0, n_in - 1
+    return s0, np.minimum(s0 + 1, n_in - 1), f
+
+
+def _resize_u8(a, th, tw):
+    """OpenCV's fixed-point bilinear resize of uint8 images (11-bit weights)."""
+    (ys0, ys1, fy), (xs0, xs1, fx) = _linear_coeffs(th, a.shape[0]), _linear_coeffs(tw, a.shape[1])
+    one = np.float32(1)
+    a0, a1 = (np.rint(c * np.float32(2048)).astype(np.int64) for c in (one - fx, fx))
+    b0, b1 = (np.rint(c * np.float32(2048)).astype(np.int64)[:, None, None] for c in (one - fy, fy))
+    src = a.astype(np.int64)
+    rows = src[:, xs0] * a0[None, :, None] + src[:, xs1] * a1[None, :, None]
+    out = (((b0 * (rows[ys0] >> 4)) >> 16) + ((b1 * (rows[ys1] >> 4)) >> 16) + 2) >> 2
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _resize_float(a, th, tw):
+    (ys0, ys1, fy), (xs0, xs1, fx) = _linear_coeffs(th, a.shape[0]), _linear_coeffs(tw, a.shape[1])
+    fy, fx = fy[:, None, None].astype(a.dtype), fx[None, :, None].astype(a.dtype)
+    top = a[ys0][:, xs0] * (1 - fx) + a[ys0][:, xs1] * fx
+    bottom = a[ys1][:, xs0] * (1 - fx) + a[ys1][:, xs1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
 class Resize(Block):
-    """Resize an HWC image to ``size`` (an int: both sides, or ``(w, h)``) with bilinear
-    interpolation on pixel centres; ``keep_ratio`` scales the shorter side to ``size``."""
+    """Resize an HWC image to ``size`` (an int: both sides, or ``(w, h)``); ``keep_ratio``
+    scales the shorter side to ``size``.  Bilinear (``interpolation=1``) on pixel centres, in
+    OpenCV's fixed point for uint8 images (what MXNet calls: equal when shrinking, within 1 when
+    enlarging), or nearest (``interpolation=0``)."""
 
     def __init__(self, size, keep_ratio=False, interpolation=1):
         super().__init__()
@@ -91,24 +126,16 @@ class Resize(Block):
             raise ValueError(f"Resize expects an HWC image, got shape {a.shape}")
         h, w = a.shape[:2]
         th, tw = self._target(h, w)
-        ys = (np.arange(th) + 0.5) * h / th - 0.5
-        xs = (np.arange(tw) + 0.5) * w / tw - 0.5
         if self._interp == 0:
-            yi = np.clip(np.floor((np.arange(th) + 0.5) * h / th), 0, h - 1).astype(int)
-            xi = np.clip(np.floor((np.arange(tw) + 0.5) * w / tw), 0, w - 1).astype(int)
+            yi = np.minimum(np.floor(np.arange(th) * h / th).astype(int), h - 1)
+            xi = np.minimum(np.floor(np.arange(tw) * w / tw).astype(int), w - 1)
             out = a[yi][:, xi]
+        elif a.dtype == np.uint8:
+            out = _resize_u8(a, th, tw)
         else:
-            ys, xs = np.clip(ys, 0, h - 1), np.clip(xs, 0, w - 1)
-            y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
-            y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
-            wy, wx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
-            f = a.astype(np.float64)
-            top = f[y0][:, x0] * (1 - wx) + f[y0][:, x1] * wx
-            bot = f[y1][:, x0] * (1 - wx) + f[y1][:, x1] * wx
-            out = top * (1 - wy) + bot * wy
-            if a.dtype.kind in "ui":
-                out = np.clip(np.rint(out), np.iinfo(a.dtype).min, np.iinfo(a.dtype).max)
-        return NDArray(np.ascontiguousarray(out.astype(a.dtype)), getattr(x, "context", None))
+            out = _resize_float(a.astype(np.float32) if a.dtype.kind != "f" else a, th, tw)
+            out = out.astype(a.dtype)
+        return NDArray(np.ascontiguousarray(out), getattr(x, "context", None))
 
 
 class RandomFlipLeftRight(Block):
