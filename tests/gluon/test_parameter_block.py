@@ -241,3 +241,19 @@ def test_layer_hybridized_equals_imperative(make, shape):
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-5, atol=1e-6)
     for a, b in zip(results[1][1], results[0][1], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("hybridize", [False, True], ids=["imperative", "hybridized"])
+def test_shared_parameters_accumulate_both_uses(hybridize):
+    a = nn.Dense(2, in_units=2, use_bias=False, prefix="shared_")
+    b = nn.Dense(2, in_units=2, use_bias=False, params=a.params)
+    assert b.weight is a.weight
+    a.initialize(mx.init.One())
+    if hybridize:
+        a.hybridize()
+        b.hybridize()
+    x = mx.nd.array([[1.0, 2.0]])
+    with autograd.record():
+        y = (a(x) + 2 * b(x)).sum()
+    y.backward()
+    np.testing.assert_allclose(a.weight.grad().asnumpy(), [[3.0, 6.0], [3.0, 6.0]])
