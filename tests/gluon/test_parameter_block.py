@@ -257,3 +257,25 @@ def test_shared_parameters_accumulate_both_uses(hybridize):
         y = (a(x) + 2 * b(x)).sum()
     y.backward()
     np.testing.assert_allclose(a.weight.grad().asnumpy(), [[3.0, 6.0], [3.0, 6.0]])
+
+
+def test_gradients_stay_valid_across_hybridized_backward_passes():
+    """The tape hands the executor's gradient buffers over instead of copying: gradients read
+    earlier (autograd.grad results) must not change when the block runs again."""
+    net = nn.Dense(2, in_units=2, use_bias=False)
+    net.initialize(mx.init.One())
+    net.hybridize()
+    w = net.weight.data()
+    first = None
+    for scale in (1.0, 10.0, 100.0, 1000.0):
+        x = mx.nd.array([[scale, 2 * scale]])
+        with autograd.record():
+            y = net(x).sum()
+        (g,) = autograd.grad(y, [w])
+        if first is None:
+            first = g
+        with autograd.record():
+            y = net(x).sum()
+        y.backward()
+        np.testing.assert_allclose(net.weight.grad().asnumpy(), [[scale, 2 * scale]] * 2)
+    np.testing.assert_allclose(first.asnumpy(), [[1.0, 2.0]] * 2)

@@ -511,8 +511,10 @@ class _Graph:
         slot = saved.slot
         exe = slot[0]
         exe.backward([NDArray(np.ascontiguousarray(g), exe._ctx) for g in out_grads])
-        grads = exe.grad_dict  # read at once by the tape (before this executor runs again)
-        return [grads[n]._data if grads.get(n) is not None else None for n in self.arg_names]
+        grads = exe.grad_dict  # consumed by the tape before this executor runs again
+        return [None if grads.get(n) is None else
+                grads[n]._data if n in self.input_names else _record.donate(grads[n])
+                for n in self.arg_names]
 
 
 class _Token:

@@ -37,6 +37,17 @@ class _State(threading.local):
 
 STATE = _State()
 
+# arrays a node's backward hands to the tape for reuse: id(array) -> the NDArray owning it
+# (a bound executor's gradient buffer); the tape may swap such a buffer with a variable's
+# gradient buffer instead of copying.  Cleared after every backward pass.
+_DONATED: dict = {}
+
+
+def donate(owner) -> np.ndarray:
+    """Hand ``owner``'s buffer to the running backward pass (see ``_DONATED``)."""
+    _DONATED[id(owner._data)] = owner
+    return owner._data
+
 
 class Var:
     """An array's autograd entry as a variable: its gradient buffer and ``grad_req``."""
@@ -182,6 +193,13 @@ def run_backward(heads, head_grads, retain_graph: bool, variables=None):
                 _add(var_grads, id(e), g, x.shape, x.dtype)
             else:
                 _add(grads.setdefault(id(e.node), {}), e.index, g, x.shape, x.dtype)
+    try:
+        return _finish_backward(order, retain_graph, variables, vars_seen, var_grads)
+    finally:
+        _DONATED.clear()
+
+
+def _finish_backward(order, retain_graph, variables, vars_seen, var_grads):
     if not retain_graph:
         for node in order:
             node.freed = True
@@ -191,7 +209,8 @@ def run_backward(heads, head_grads, retain_graph: bool, variables=None):
         for v in variables:
             e = v._ag
             g = var_grads.get(id(e)) if isinstance(e, Var) else None
-            out.append(np.zeros_like(v._data) if g is None else g)
+            # a copy: g may be a buffer an executor writes into again next time
+            out.append(np.zeros_like(v._data) if g is None else np.array(g, copy=True))
         return out
     for key, var in vars_seen.items():
         g = var_grads.get(key)
@@ -204,7 +223,13 @@ def run_backward(heads, head_grads, retain_graph: bool, variables=None):
         elif g is None:
             buf[...] = 0
         else:
-            np.copyto(buf, g, casting="unsafe")
+            owner = _DONATED.pop(id(g), None)
+            if owner is not None and owner._data is g and g.shape == buf.shape and \
+                    g.dtype == buf.dtype and g.flags.c_contiguous:
+                owner._data = buf  # swap, no copy: the executor writes next into the old one
+                var.grad._data = g
+            else:
+                np.copyto(buf, g, casting="unsafe")
         var.fresh = True
     return None
 
