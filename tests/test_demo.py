@@ -26,6 +26,11 @@ def test_demo_short_run(tmp_path, capsys):
     acc = float(re.search(r"-> validation accuracy (\d\.\d+) on 360 images", text).group(1))
     assert acc >= 0.95
     assert "predictions identical: True" in text
+    gluon = re.search(r"Gluon.*\n(?:  Epoch.*\n)+   -> validation accuracy (\d\.\d+); exported to "
+                      r".*demo-gluon-cnn-symbol\.json, reloaded into mx\.mod\.Module: accuracy "
+                      r"(\d\.\d+), same outputs: True", text)
+    assert gluon and float(gluon.group(1)) >= 0.9 and gluon.group(1) == gluon.group(2), text
+    assert (tmp_path / "plots" / "demo-gluon-cnn-0004.params").exists()
 
 
 def test_demo_rejects_bad_arguments(capsys):

@@ -42,6 +42,8 @@ _LAZY = {
     "cli": "cli",
     "name": "symbol.name",
     "attribute": "symbol.attribute",
+    "autograd": "autograd",
+    "gluon": "gluon",
 }
 
 # public name -> (submodule, attribute), imported lazily

@@ -108,7 +108,7 @@ class NDArray:
     np.float32(48.0)
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_data")
+    __slots__ = ("__weakref__", "_ag", "_ctx", "_data")
     __array_priority__ = 1000.0
     __array_ufunc__ = None  # NumPy defers to our reflected operators
 
@@ -117,6 +117,7 @@ class NDArray:
             raise TypeError(f"NDArray wraps a numpy.ndarray, got {type(data).__name__}")
         self._data = data  # shared as given (a strided view stays a view of its base)
         self._ctx = ctx if ctx is not None else Context("cpu", 0)
+        self._ag = None  # autograd entry: a variable or a recorded output (see _record)
 
     # ------------------------------------------------------------------ attributes
     @property
@@ -251,6 +252,38 @@ class NDArray:
 
     def __reduce__(self):
         return (_rebuild, (self._data, str(self._ctx)))
+
+    # ------------------------------------------------------------------ autograd
+    def attach_grad(self, grad_req: str = "write", stype=None) -> None:
+        """Allocate a zero gradient buffer and mark this array as an autograd variable.
+
+        ``grad_req``: 'write' (each backward overwrites ``grad``), 'add' (accumulates) or
+        'null' (no gradient).
+        """
+        from . import _record
+
+        if grad_req not in ("write", "add", "null"):
+            raise ValueError(f"grad_req must be 'write', 'add' or 'null', got {grad_req!r}")
+        if stype not in (None, "default"):
+            raise ValueError(f"attach_grad: only dense gradients are supported, got {stype!r}")
+        self._ag = _record.Var(NDArray(np.zeros_like(self._data), self._ctx), grad_req)
+
+    @property
+    def grad(self) -> NDArray | None:
+        """The gradient buffer attached by :meth:`attach_grad` (None when there is none)."""
+        from . import _record
+
+        return self._ag.grad if isinstance(self._ag, _record.Var) else None
+
+    def backward(self, out_grad=None, retain_graph: bool = False, train_mode: bool = True):
+        """Back-propagate from this array (``out_grad``: the head gradient, ones by default)."""
+        from . import _record
+
+        _record.backward([self], [out_grad], retain_graph, train_mode)
+
+    def detach(self) -> NDArray:
+        """The same data, outside any recorded graph."""
+        return NDArray(self._data, self._ctx)
 
     # ------------------------------------------------------------------ indexing
     def __getitem__(self, key) -> NDArray:
@@ -1232,3 +1265,8 @@ def softmax(data, axis=-1, temperature=None, out=None) -> NDArray:
 def log_softmax(data, axis=-1, temperature=None, out=None) -> NDArray:
     """``x / T - logsumexp(x / T)`` along ``axis``."""
     return _softmax(data, axis, temperature, out, True)
+
+
+from . import _record  # noqa: E402  (recorded calls route through registered operators)
+
+_record.install(globals(), NDArray)

@@ -11,13 +11,20 @@ from __future__ import annotations
 from ..base import MXNetError
 from ..operator import registry
 from ..operator._calls import split_call
+from ._record import STATE as _AUTOGRAD
+from ._record import record_node, tracked
 from .ndarray import NDArray, _ctx_of
 
 __all__: list[str] = []
 
 
 def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = False):
-    """Run operator ``opname`` on NDArray inputs; returns an NDArray or a list of them."""
+    """Run operator ``opname`` on NDArray inputs; returns an NDArray or a list of them.
+
+    Training-mode behaviour (Dropout, BatchNorm) follows ``is_train`` or
+    ``mx.autograd.is_training()``; inside ``mx.autograd.record()`` the call is recorded when an
+    input takes part in a gradient computation.
+    """
     op = registry.get(opname)
     inputs, nd_kwargs, raw = split_call(op, opname, args, kwargs, NDArray)
     if op.variadic:
@@ -40,8 +47,11 @@ def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = Fa
     arrays = [given[s]._data for s in slots]
     for pos in op.mutable_inputs(params):  # imperative calls never write into their inputs
         arrays[pos] = arrays[pos].copy()
-    outs, _ = op.forward(params, arrays[:len(arg_names)], arrays[len(arg_names):], is_train)
+    n_args = len(arg_names)
+    outs, saved = op.forward(params, arrays[:n_args], arrays[n_args:],
+                             is_train or _AUTOGRAD.training)
     ctx = _ctx_of(*given.values())
+    record = _AUTOGRAD.recording and tracked(given[s] for s in arg_names)
     if out is not None:
         targets = out if isinstance(out, (list, tuple)) else [out]
         if len(targets) != len(outs):
@@ -52,8 +62,14 @@ def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = Fa
             if t.shape != o.shape:
                 raise ValueError(f"{opname}: out has shape {t.shape}, the result {o.shape}")
             t._data[...] = o
+        if record:
+            record_node(op, params, [given[s] for s in arg_names], arrays[:n_args], targets,
+                        arrays[n_args:], saved)
         return out
     results = [NDArray(o, ctx) for o in outs]
+    if record:
+        record_node(op, params, [given[s] for s in arg_names], arrays[:n_args], results,
+                    arrays[n_args:], saved)
     return results[0] if len(results) == 1 else results
 
 

@@ -1,0 +1,124 @@
+"""A Gluon training step next to the same model's Module step (mxlite only, CPU).
+
+Both train the same network on the same batch with SGD (momentum, wd): Module through
+``forward_backward`` + ``update`` with a SoftmaxOutput head, Gluon through ``autograd.record``,
+``SoftmaxCrossEntropyLoss``, ``backward`` and ``Trainer.step`` (network and loss hybridized, and
+both imperative).
+The steps are timed interleaved (one of each per round, so machine noise hits all alike);
+prints the best and the median step time of each and the ratios Gluon / Module.
+
+    python bench/gluon_vs_module.py [--steps 30] [--model mlp|cnn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import mxlite as mx
+from mxlite import autograd, gluon
+from mxlite.gluon import nn
+
+OPT = {"learning_rate": 0.05, "momentum": 0.9, "wd": 1e-4}
+
+
+def gluon_net(model):
+    net = nn.HybridSequential()
+    with net.name_scope():
+        if model == "mlp":
+            net.add(nn.Dense(256, activation="relu"), nn.Dense(256, activation="relu"),
+                    nn.Dense(10))
+        else:
+            net.add(nn.Conv2D(16, 3, padding=1), nn.BatchNorm(), nn.Activation("relu"),
+                    nn.MaxPool2D(2), nn.Conv2D(32, 3, padding=1), nn.BatchNorm(),
+                    nn.Activation("relu"), nn.MaxPool2D(2), nn.Flatten(), nn.Dense(10))
+    return net
+
+
+def data(model, batch):
+    rng = np.random.default_rng(0)
+    shape = (batch, 784) if model == "mlp" else (batch, 1, 16, 16)
+    return (rng.standard_normal(shape).astype(np.float32),
+            rng.integers(0, 10, size=batch).astype(np.float32))
+
+
+def time_interleaved(steps_by_name, rounds):
+    """``{name: (best, median)}`` seconds, one step of each per round after two warm-ups."""
+    for step in steps_by_name.values():  # warm-up: deferred init, binding, compilation
+        step()
+        step()
+    times: dict = {name: [] for name in steps_by_name}
+    for _ in range(rounds):
+        for name, step in steps_by_name.items():
+            t0 = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t0)
+    return {name: (min(ts), statistics.median(ts)) for name, ts in times.items()}
+
+
+def gluon_step(model, x, y, hybridize):
+    net = gluon_net(model)
+    net.initialize(mx.init.Xavier())
+    if hybridize:
+        net.hybridize()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", dict(OPT))
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    if hybridize:
+        loss_fn.hybridize()
+    xs, ys = mx.nd.array(x), mx.nd.array(y)
+
+    def step():
+        with autograd.record():
+            loss = loss_fn(net(xs), ys)
+        loss.backward()
+        trainer.step(x.shape[0])
+
+    return step, net
+
+
+def module_step(model, x, y):
+    net = gluon_net(model)
+    net.initialize(mx.init.Xavier())
+    out = net(mx.sym.var("data"))
+    sym = mx.sym.SoftmaxOutput(out, mx.sym.var("softmax_label"), name="softmax")
+    mod = mx.mod.Module(sym, data_names=["data"], label_names=["softmax_label"])
+    mod.bind(data_shapes=[("data", x.shape)], label_shapes=[("softmax_label", y.shape)])
+    mod.init_params(mx.init.Xavier())
+    mod.init_optimizer(optimizer="sgd", optimizer_params=dict(OPT))
+    batch = mx.io.DataBatch([mx.nd.array(x)], [mx.nd.array(y)])
+
+    def step():
+        mod.forward_backward(batch)
+        mod.update()
+
+    return step
+
+
+def run(model="mlp", batch=64, steps=30):
+    x, y = data(model, batch)
+    steps_by_name = {"module": module_step(model, x, y),
+                     "gluon_hybridized": gluon_step(model, x, y, True)[0],
+                     "gluon_imperative": gluon_step(model, x, y, False)[0]}
+    return time_interleaved(steps_by_name, steps)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--model", choices=("mlp", "cnn", "both"), default="both")
+    args = ap.parse_args()
+    for model in (("mlp", "cnn") if args.model == "both" else (args.model,)):
+        rows = run(model, args.batch, args.steps)
+        best0, med0 = rows["module"]
+        print(f"{model} (batch {args.batch}, {args.steps} interleaved rounds): best / median")
+        for name, (best, med) in rows.items():
+            print(f"  {name:<18} {best * 1e3:8.3f} / {med * 1e3:8.3f} ms   "
+                  f"{best / best0:5.2f}x / {med / med0:5.2f}x Module")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""``gluon.Trainer``: applies an optimizer to a set of Parameters, as MXNet 1.9.1.
+
+``step(batch_size)`` is ``allreduce_grads()`` then ``update(batch_size)``: gradients are scaled by
+``rescale_grad / batch_size`` and every parameter with a fresh gradient is handed to the
+Updater in one list call, so fused optimizers run one multi-tensor kernel per group.
+
+KVStore rules (MXNet's ``_create_kvstore``): ``'device'``/``'local'`` with one context means no
+KVStore; a KVStore instance is used, and updates then run on it (``update_on_kvstore``) unless
+``update_on_kvstore=False``; ``None`` means no KVStore.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import kvstore as _kvs
+from .. import optimizer as opt
+from ..base import atomic_write
+from .parameter import Parameter, ParameterDict
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """Updates ``params`` with ``optimizer`` (a name with ``optimizer_params``, or an
+    Optimizer).  Parameters given as a dict are indexed in the order of their sorted names, as
+    MXNet (so optimizer-state files are interchangeable).
+
+    >>> import mxlite as mx
+    >>> from mxlite import gluon
+    >>> net = gluon.nn.Dense(1, in_units=2)
+    >>> net.initialize(mx.init.One())
+    >>> trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+    >>> with mx.autograd.record():
+    ...     loss = net(mx.nd.ones((4, 2))).sum()
+    >>> loss.backward()
+    >>> trainer.step(4)
+    >>> net.weight.data().asnumpy().tolist()
+    [[0.8999999761581421, 0.8999999761581421]]
+    """
+
+    def __init__(self, params, optimizer, optimizer_params=None, kvstore="device",
+                 compression_params=None, update_on_kvstore=None):
+        if isinstance(params, (dict, ParameterDict)):
+            params = [params[k] for k in sorted(params.keys())]  # MXNet's indices: by name
+        if not isinstance(params, (list, tuple)):
+            raise ValueError(f"First argument must be a list or dict of Parameters, got "
+                             f"{type(params)}.")
+        self._params: list[Parameter] = []
+        self._param2idx: dict[int, int] = {}
+        for i, param in enumerate(params):
+            if not isinstance(param, Parameter):
+                raise ValueError(f"First argument must be a list or dict of Parameters, got "
+                                 f"list of {type(param)}.")
+            if id(param) in self._param2idx:
+                raise ValueError(f"Parameter {param.name} is duplicated")
+            self._param2idx[id(param)] = i
+            self._params.append(param)
+        if compression_params is not None:
+            raise ValueError("Trainer: gradient compression needs a distributed KVStore, which "
+                             "mxlite does not have; pass compression_params=None")
+        self._compression_params = compression_params
+        self._init_optimizer(optimizer, optimizer_params or {})
+        self._scale = self._optimizer.rescale_grad
+        self._kvstore_params = {"kvstore": kvstore, "update_on_kvstore": update_on_kvstore}
+        self._kv_initialized = False
+        self._kvstore = None
+        self._update_on_kvstore = None
+        self._distributed = False
+
+    def _init_optimizer(self, optimizer, optimizer_params):
+        param_dict = dict(enumerate(self._params))
+        if isinstance(optimizer, opt.Optimizer):
+            if optimizer_params:
+                raise ValueError("optimizer_params must be None if optimizer is an instance of "
+                                 "Optimizer instead of str")
+            self._optimizer = optimizer
+            self._optimizer.param_dict = param_dict
+        elif isinstance(optimizer, str):
+            self._optimizer = opt.create(optimizer, param_dict=param_dict, **optimizer_params)
+        else:
+            raise TypeError(f"optimizer must be an Optimizer or a registered name, got "
+                            f"{optimizer!r}")
+        self._updaters = [opt.get_updater(self._optimizer)]
+
+    def _contexts(self):
+        ctxs = []
+        for p in self._params:
+            for c in p.list_ctx():
+                if c not in ctxs:
+                    ctxs.append(c)
+        return ctxs or [None]
+
+    def _init_kvstore(self):
+        config = self._kvstore_params
+        kv, update_on_kvstore = config["kvstore"], config["update_on_kvstore"]
+        self._ctx_list = self._contexts()
+        n_dev = len(self._ctx_list)
+        if isinstance(kv, str):
+            if "dist" in kv:
+                raise ValueError(f"kvstore {kv!r}: distributed KVStores are not available in "
+                                 "mxlite")
+            if n_dev == 1:
+                kv = None  # one context: nothing to reduce (MXNet's _create_kvstore)
+            else:
+                big = max((int(np.prod(p.shape)) for p in self._params), default=0)
+                kv = _kvs.create(kv)
+                if kv.type == "local" and big > 1024 * 1024 * 16 and update_on_kvstore is None:
+                    update_on_kvstore = False
+        elif kv is not None and not isinstance(kv, _kvs.KVStore):
+            raise TypeError("kvstore must be KVStore, str or None")
+        if kv is None:
+            update_on_kvstore = False
+        elif update_on_kvstore is None:
+            update_on_kvstore = True
+        self._kvstore = kv
+        self._update_on_kvstore = bool(update_on_kvstore) if kv is not None else None
+        while len(self._updaters) < n_dev:  # one Updater (one set of states) per context
+            self._updaters.append(opt.get_updater(self._optimizer))
+        if kv is not None:
+            if self._update_on_kvstore:
+                kv.set_optimizer(self._optimizer)
+            for i, param in enumerate(self._params):
+                kv.init(i, param.list_data()[0])
+        self._kv_initialized = True
+
+    @property
+    def learning_rate(self) -> float:
+        return self._optimizer.learning_rate
+
+    @property
+    def optimizer(self):
+        return self._optimizer
+
+    def set_learning_rate(self, lr) -> None:
+        """Set the optimizer's learning rate (an error when it follows an lr_scheduler)."""
+        self._optimizer.set_learning_rate(lr)
+
+    def _check_and_rescale_grad(self, scale):
+        self._optimizer.rescale_grad = scale
+
+    def step(self, batch_size, ignore_stale_grad=False):
+        """One update: gradients scaled by ``1 / batch_size``, reduced, applied.
+
+        A parameter whose gradient was not written by a backward since the last step raises
+        UserWarning, unless ``ignore_stale_grad`` (then it is skipped).
+        """
+        self._check_and_rescale_grad(self._scale / batch_size)
+        if not self._kv_initialized:
+            self._init_kvstore()
+        self._allreduce_grads()
+        self._update(ignore_stale_grad)
+
+    def allreduce_grads(self):
+        """Reduce the gradients over contexts/workers (without updating); pair with
+        :meth:`update`.  Not available when the KVStore does the updates."""
+        if not self._kv_initialized:
+            self._init_kvstore()
+        if self._kvstore is not None and self._update_on_kvstore:
+            raise AssertionError("allreduce_grads() when parameters are updated on kvstore is "
+                                 "not supported. Try setting `update_on_kvstore` to False when "
+                                 "creating trainer.")
+        self._allreduce_grads()
+
+    def _allreduce_grads(self):
+        if self._kvstore is None:
+            return
+        for i, param in enumerate(self._params):
+            if param.grad_req == "null":
+                continue
+            grads = param.list_grad()
+            if self._update_on_kvstore:
+                self._kvstore.push(i, grads, priority=-i)
+            else:
+                self._kvstore.pushpull(i, grads, out=grads, priority=-i)
+
+    def update(self, batch_size, ignore_stale_grad=False):
+        """Apply the optimizer to the (already reduced) gradients, scaled by
+        ``1 / batch_size``."""
+        if not self._kv_initialized:
+            self._init_kvstore()
+        if self._kvstore is not None and self._update_on_kvstore:
+            raise AssertionError("update() when parameters are updated on kvstore is not "
+                                 "supported. Try setting `update_on_kvstore` to False when "
+                                 "creating trainer.")
+        self._check_and_rescale_grad(self._scale / batch_size)
+        self._update(ignore_stale_grad)
+
+    def _update(self, ignore_stale_grad=False):
+        updates: list[list] = [[] for _ in self._updaters]
+        for i, param in enumerate(self._params):
+            if param.grad_req == "null":
+                continue
+            fresh = param._fresh_grad()
+            if not ignore_stale_grad and not fresh:
+                ctx = param.list_ctx()[0]
+                raise UserWarning(
+                    f"Gradient of Parameter `{param.name}` on context {ctx} has not been "
+                    "updated by backward since last `step`. This could mean a bug in your "
+                    "model that made it only use a subset of the Parameters (Blocks) for this "
+                    "iteration. If you are intentionally only using a subset, call step with "
+                    "ignore_stale_grad=True to suppress this warning and skip updating of "
+                    "Parameters with stale gradient")
+            if self._kvstore is not None and self._update_on_kvstore:
+                self._kvstore.pull(i, param.list_data(), priority=-i)
+                param._clear_fresh()
+                continue
+            if not fresh:
+                continue
+            for upd, w, g in zip(updates, param.list_data(), param.list_grad(), strict=False):
+                upd.append((i, g, w))
+            param._clear_fresh()
+        for updater, upd in zip(self._updaters, updates, strict=True):
+            if upd:
+                indices, grads, weights = (list(t) for t in zip(*upd, strict=True))
+                updater(indices, grads, weights)
+
+    def save_states(self, fname):
+        """Write the optimizer states (the Updater's safe format) to ``fname``."""
+        if not self._kv_initialized:
+            self._init_kvstore()
+        if self._kvstore is not None and self._update_on_kvstore:
+            self._kvstore.save_optimizer_states(fname, dump_optimizer=True)
+            return
+        atomic_write(fname, self._updaters[0].get_states(dump_optimizer=True))
+
+    def load_states(self, fname):
+        """Read optimizer states written by :meth:`save_states` (or MXNet's pickled states,
+        through the restricted unpickler)."""
+        if not self._kv_initialized:
+            self._init_kvstore()
+        if self._kvstore is not None and self._update_on_kvstore:
+            self._kvstore.load_optimizer_states(fname)
+            self._optimizer = self._kvstore._updater.optimizer
+        else:
+            with open(fname, "rb") as f:
+                states = f.read()
+            for updater in self._updaters:
+                updater.set_states(states)
+                updater.optimizer = self._updaters[0].optimizer
+            self._optimizer = self._updaters[0].optimizer
+            self._check_states(fname, self._updaters[0].states)
+        self._optimizer.param_dict = dict(enumerate(self._params))
+
+    def _check_states(self, fname, states):
+        """A states file saved for other parameters must not reach the kernels."""
+        from ..ndarray import NDArray
+
+        def leaves(x):
+            if isinstance(x, NDArray):
+                yield x
+            elif isinstance(x, (list, tuple)):
+                for v in x:
+                    yield from leaves(v)
+
+        for i, state in states.items():
+            if not isinstance(i, int) or not 0 <= i < len(self._params):
+                raise ValueError(f"load_states: {fname!r} has a state for index {i!r}, the "
+                                 f"trainer has {len(self._params)} parameters")
+            shape = self._params[i].shape
+            for arr in leaves(state):
+                if arr.ndim != len(shape) or arr.shape[0] != shape[0] or \
+                        arr.size > int(np.prod(shape)):
+                    raise ValueError(
+                        f"load_states: the state of parameter {self._params[i].name!r} (index "
+                        f"{i}) in {fname!r} has shape {arr.shape}, the parameter has shape "
+                        f"{shape}; the file was saved for other parameters")
