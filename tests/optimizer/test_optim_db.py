@@ -160,7 +160,12 @@ def test_update_and_update_multi_precision_follow_the_switch():
     for fused in (True, False):
         opt, _ = make("adam", use_fused_step=fused)
         seen = []
-        opt.reference_update = lambda *a, _r=opt.reference_update: seen.append(1) or _r(*a)
+
+        def counting(*a, _r=opt.reference_update, _seen=seen):
+            _seen.append(1)
+            return _r(*a)
+
+        opt.reference_update = counting
         w = mx.nd.ones((3,))
         s = opt.create_state(0, w)
         opt.update(0, w, mx.nd.ones((3,)), s)
