@@ -28,7 +28,7 @@ from numba.extending import intrinsic
 
 __all__ = [
     "PARALLEL_THRESHOLD", "configure_threads", "elementwise", "multi_tensor", "serial_parallel",
-    "spec_unpacker",
+    "spec_maker", "spec_unpacker",
 ]
 
 #: tensors with at least this many elements use the multi-threaded kernel variant
@@ -99,6 +99,30 @@ def spec_unpacker(spec: type, opts: dict):
     jitted = numba.njit(**opts)(fn)
     _UNPACKERS[spec] = jitted
     return jitted
+
+
+def spec_maker(spec: type):
+    """A keyword-only constructor of the ``NamedTuple`` class ``spec``:
+    ``make(lr=..., wd=..., ...)`` -> ``spec(...)``.
+
+    Every field must be given by name (a positional call is a TypeError), and it is faster than
+    calling the class with keywords (which goes through a keyword dict): it runs once per
+    tensor and step.
+    """
+    fields = spec._fields
+    if not all(f.isidentifier() for f in fields):
+        raise ValueError(f"spec {spec.__name__} has bad field names {fields!r}")
+    qual = f"make_{spec.__name__}"
+    args = ", ".join(fields)
+    body = "".join(f"{f}, " for f in fields)
+    source = f"def {qual}(*, {args}):\n    return _NEW(_SPEC, ({body}))\n"
+    module = sys.modules.get(spec.__module__)
+    filename = getattr(module, "__file__", None) or __file__
+    fn = _generate(qual, source, {"_NEW": tuple.__new__, "_SPEC": spec,
+                                  "__name__": spec.__module__}, filename)
+    fn.__qualname__ = f"{spec.__qualname__}.make"
+    fn.__doc__ = f"{spec.__name__} from keyword arguments: {', '.join(fields)}."
+    return fn
 
 
 def _case_loops(call: str, flags: list[tuple[str, str]], indent: str) -> str:

@@ -40,7 +40,14 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from . import PARALLEL_THRESHOLD, elementwise, multi_tensor, serial_parallel, spec_unpacker
+from . import (
+    PARALLEL_THRESHOLD,
+    elementwise,
+    multi_tensor,
+    serial_parallel,
+    spec_maker,
+    spec_unpacker,
+)
 from ._half import half_bits, load
 
 __all__ = [
@@ -151,6 +158,9 @@ SPECS: dict[str, type] = {}
 
 
 def _spec(cls: type) -> type:
+    """Register a spec class and give it ``make``, its keyword-only constructor
+    (:func:`mxlite.kernels.spec_maker`): ``AdamSpec.make(lr=..., wd=..., ...)``."""
+    cls.make = staticmethod(spec_maker(cls))
     SPECS[cls.__name__] = cls
     return cls
 

@@ -23,7 +23,7 @@ Adding an optimizer
 2. Its file ``src/mxlite/optimizer/foo.py``: ``@register class Foo(FusedOptimizer)`` with the
    update equations in the docstring, ``__init__`` checking its arguments with the helpers of
    :mod:`~mxlite.optimizer.validation`, ``create_state``, ``spec = K.FooSpec``, ``kernel = K.foo``,
-   ``hyper(index)`` returning ``K.FooSpec(lr=..., ...)`` by name, and ``reference_update(index,
+   ``hyper(index)`` returning ``K.FooSpec.make(lr=..., ...)`` by name, and ``reference_update(index,
    w, g, states, hp)`` in NumPy.  A ``NamedTuple`` state class gets ``@register_state``.  Import
    it in this ``__init__``.
 3. Its entry in the test table ``tests/optimizer/optim_db.py`` (constructor inputs, error inputs

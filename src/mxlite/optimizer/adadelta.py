@@ -49,7 +49,7 @@ class AdaDelta(FusedOptimizer):
         return zeros_states(weight, 2)
 
     def hyper(self, index):
-        return K.AdaDeltaSpec(wd=self._get_wd(index), rescale_grad=self.rescale_grad,
+        return K.AdaDeltaSpec.make(wd=self._get_wd(index), rescale_grad=self.rescale_grad,
                               clip=self._clip(), rho=self.rho, one_minus_rho=1.0 - self.rho,
                               epsilon=self.epsilon)
 

@@ -48,7 +48,7 @@ class AdaGrad(FusedOptimizer):
         return zeros_state(weight)
 
     def hyper(self, index):
-        return K.AdaGradSpec(lr=self._get_lr(index), wd=self._get_wd(index),
+        return K.AdaGradSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
                              rescale_grad=self.rescale_grad, clip=self._clip(),
                              eps=self.float_stable_eps)
 

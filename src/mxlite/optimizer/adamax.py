@@ -50,7 +50,7 @@ class Adamax(FusedOptimizer):
     def hyper(self, index):
         t = self._index_update_count[index]
         lr = self._get_lr(index) / (1.0 - bias_power(self.beta1, t))
-        return K.AdamaxSpec(lr=lr, wd=self._get_wd(index), rescale_grad=self.rescale_grad,
+        return K.AdamaxSpec.make(lr=lr, wd=self._get_wd(index), rescale_grad=self.rescale_grad,
                             clip=self._clip(), beta1=self.beta1,
                             one_minus_beta1=1.0 - self.beta1, beta2=self.beta2)
 

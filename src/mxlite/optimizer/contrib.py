@@ -46,7 +46,7 @@ class GroupAdaGrad(FusedOptimizer):
         wd = self._get_wd(index)
         if wd != 0:
             raise ValueError(f"GroupAdaGrad does not support weight decay, got wd={wd!r}")
-        return K.GroupAdaGradSpec(lr=self._get_lr(index), rescale_grad=self.rescale_grad,
+        return K.GroupAdaGradSpec.make(lr=self._get_lr(index), rescale_grad=self.rescale_grad,
                                   clip=self._clip(), eps=self.float_stable_eps)
 
     def reference_update(self, index, w, g, states, hp):

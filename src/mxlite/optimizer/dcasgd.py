@@ -63,7 +63,7 @@ class DCASGD(FusedOptimizer):
         return (m, prev._data)
 
     def hyper(self, index):
-        return K.DCASGDSpec(lr=self._get_lr(index), wd=self._get_wd(index),
+        return K.DCASGDSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
                             rescale_grad=self.rescale_grad, clip=self._clip(),
                             momentum=self.momentum, lamda=self.lamda)
 

@@ -79,6 +79,17 @@ class FusedOptimizer(Optimizer):
     master_first = True
     #: as MXNet's update operators, ``clip_gradient=0`` means no clipping (else: clip to 0)
     zero_clip_disables = True
+    # per class, set by __init_subclass__: update/update_multi_precision are the engine's, and
+    # prepare is the default one (the single-tensor fast path applies)
+    _engine_update = True
+    _default_prepare = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._engine_update = (cls.update is FusedOptimizer.update
+                              and cls.update_multi_precision
+                              is FusedOptimizer.update_multi_precision)
+        cls._default_prepare = cls.prepare is FusedOptimizer.prepare
 
     # ------------------------------------------------------------------ public paths
     def step(self, indices, weights, grads, states):
@@ -102,7 +113,7 @@ class FusedOptimizer(Optimizer):
     def update_multi_precision(self, index, weight, grad, state):
         """:meth:`update`, through the float32 master copy for float16 weights when
         ``multi_precision`` is set."""
-        if type(self).update is not FusedOptimizer.update or "update" in self.__dict__:
+        if not self._engine_update or "update" in self.__dict__:
             # a subclass customized update(): route through it, as MXNet's base class does
             if isinstance(index, (list, tuple)):
                 for i, w, g, s in zip(index, weight, grad, state, strict=True):
@@ -169,11 +180,8 @@ class FusedOptimizer(Optimizer):
     def _custom_update(self) -> bool:
         """True when a subclass or the instance replaces ``update``/``update_multi_precision``
         (the Updater then calls them, as MXNet's)."""
-        cls = type(self)
         d = self.__dict__
-        return (cls.update is not FusedOptimizer.update
-                or cls.update_multi_precision is not FusedOptimizer.update_multi_precision
-                or "update" in d or "update_multi_precision" in d)
+        return not self._engine_update or "update" in d or "update_multi_precision" in d
 
     def _run(self, index, weight, grad, state, mp, fused, chunk=0):
         """Update one tensor or a list of them; ``mp`` None: multi-precision as configured;
@@ -182,7 +190,7 @@ class FusedOptimizer(Optimizer):
             check_update_arrays(weight, grad)
             if mp is None:
                 mp = self.multi_precision and weight._data.dtype == _F16
-            if type(self).prepare is FusedOptimizer.prepare:  # the common case, without lists
+            if self._default_prepare:  # the common case, without lists
                 self._update_count(index)
                 self._apply(index, weight, grad, state, self.hyper(index), mp, fused)
                 return
@@ -233,11 +241,14 @@ class FusedOptimizer(Optimizer):
         if fused:
             g = grad._data
             if (low is None and w.dtype != _F16 and w.flags.c_contiguous
-                    and g.flags.c_contiguous and all(a.flags.c_contiguous for a in arrays)):
-                # the common case, without call_flat's conversions
-                self.kernel_update(index, w.reshape(-1), g.reshape(-1),
-                                   tuple([a.reshape(-1) for a in arrays]), _EMPTY16, hp)
-                return
+                    and g.flags.c_contiguous):
+                for a in arrays:
+                    if not a.flags.c_contiguous:
+                        break
+                else:  # the common case, without call_flat's conversions
+                    self.kernel_update(index, w.reshape(-1), g.reshape(-1),
+                                       tuple([a.reshape(-1) for a in arrays]), _EMPTY16, hp)
+                    return
             K.call_flat(lambda w_, g_, s_, w16: self.kernel_update(index, w_, g_, s_, w16, hp),
                         w, g, arrays, low)
         else:

@@ -51,7 +51,7 @@ class Ftrl(FusedOptimizer):
         return zeros_states(weight, 2)
 
     def hyper(self, index):
-        return K.FtrlSpec(lr=self._get_lr(index), wd=self._get_wd(index),
+        return K.FtrlSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
                           rescale_grad=self.rescale_grad, clip=self._clip(),
                           lamda1=self.lamda1, beta=float(self.beta))
 

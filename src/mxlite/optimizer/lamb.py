@@ -75,7 +75,7 @@ class LAMB(FusedOptimizer):
             b1, b2 = 1.0 - bias_power(self.beta1, t), 1.0 - bias_power(self.beta2, t)
         else:
             b1 = b2 = 1.0
-        return K.LAMBSpec(wd=self._get_wd(index), rescale_grad=self.rescale_grad,
+        return K.LAMBSpec.make(wd=self._get_wd(index), rescale_grad=self.rescale_grad,
                           clip=self._clip(), beta1=self.beta1, one_minus_beta1=1.0 - self.beta1,
                           beta2=self.beta2, one_minus_beta2=1.0 - self.beta2,
                           epsilon=self.epsilon, bias1=b1, bias2=b2, lr=self._get_lr(index))

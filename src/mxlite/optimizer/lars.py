@@ -92,7 +92,7 @@ class LARS(SGD):
                 g_norm = math.sqrt(sumsq(grads[i]._data, fused)) * self.rescale_grad
                 if w_norm > 0.0 and g_norm > 0.0:
                     lr = lr * self.eta * w_norm / (g_norm + wds[i] * w_norm + self.eps)
-            hp = K.SGDSpec(lr=float(np.float32(lr)), wd=wds[i], rescale_grad=self.rescale_grad,
+            hp = K.SGDSpec.make(lr=float(np.float32(lr)), wd=wds[i], rescale_grad=self.rescale_grad,
                            clip=c, momentum=mom)
             out.append((grads[i], states[i], hp))
         return out

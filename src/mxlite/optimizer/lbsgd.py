@@ -144,12 +144,12 @@ class LBSGD(SGD):
                     lr = lr * self._get_lars(w_now, gbar, wd, fused)
                 else:
                     lr = lr * self._get_lbmult(num)
-                hp = K.SGDSpec(lr=lr, wd=wd, rescale_grad=self.rescale_grad,
+                hp = K.SGDSpec.make(lr=lr, wd=wd, rescale_grad=self.rescale_grad,
                                clip=self._clip(), momentum=self.momentum)
                 self.cumgrads[index]["cum_grad"] = 0
                 out.append((NDArray(gbar), state, hp))
             else:
-                hp = K.SGDSpec(lr=0.0, wd=wd, rescale_grad=1.0, clip=-1.0, momentum=0.0)
+                hp = K.SGDSpec.make(lr=0.0, wd=wd, rescale_grad=1.0, clip=-1.0, momentum=0.0)
                 out.append((grad, _no_momentum(state, mp, self.master_first), hp))
         return out
 

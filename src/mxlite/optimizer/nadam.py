@@ -65,7 +65,7 @@ class Nadam(FusedOptimizer):
         mom_t1 = self.beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * self.schedule_decay))
         self.m_schedule = self.m_schedule * mom_t
         m_next = self.m_schedule * mom_t1
-        return K.NadamSpec(lr=lr, wd=wd, rescale_grad=self.rescale_grad, clip=self._clip(),
+        return K.NadamSpec.make(lr=lr, wd=wd, rescale_grad=self.rescale_grad, clip=self._clip(),
                            beta1=self.beta1, one_minus_beta1=1.0 - self.beta1, beta2=self.beta2,
                            one_minus_beta2=1.0 - self.beta2, epsilon=self.epsilon,
                            one_minus_m_schedule=1.0 - self.m_schedule,

@@ -45,7 +45,7 @@ class NAG(MomentumFirst):
 
     def hyper(self, index):
         # alias=1: the momentum's decay term reads the updated weight (MXNet's in-place op)
-        return K.NAGSpec(lr=self._get_lr(index), wd=self._get_wd(index),
+        return K.NAGSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
                          rescale_grad=self.rescale_grad, clip=self._clip(),
                          momentum=self.momentum, momentum_plus_one=self.momentum + 1.0,
                          alias=1.0)
@@ -54,8 +54,9 @@ class NAG(MomentumFirst):
         if states:
             K.nag_mom.run(w, g, states, w16, hp)
         else:  # no momentum state: MXNet's sgd_update
-            K.sgd.run(w, g, (), w16, K.SGDSpec(lr=hp.lr, wd=hp.wd, rescale_grad=hp.rescale_grad,
-                                               clip=hp.clip, momentum=0.0))
+            sgd = K.SGDSpec.make(lr=hp.lr, wd=hp.wd, rescale_grad=hp.rescale_grad, clip=hp.clip,
+                                 momentum=0.0)
+            K.sgd.run(w, g, (), w16, sgd)
 
     def reference_update(self, index, w, g, states, hp):
         lr, wd = hp.lr, hp.wd

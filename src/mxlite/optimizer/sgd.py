@@ -86,7 +86,7 @@ class SGD(MomentumFirst):
         self.aggregate_num = 4
 
     def hyper(self, index):
-        return K.SGDSpec(lr=self._get_lr(index), wd=self._get_wd(index),
+        return K.SGDSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
                          rescale_grad=self.rescale_grad, clip=self._clip(),
                          momentum=self.momentum)
 

@@ -51,7 +51,7 @@ class SGLD(FusedOptimizer):
 
     def hyper(self, index):
         lr = self._get_lr(index)
-        return K.SGLDSpec(half_lr=lr / 2.0, wd=self._get_wd(index),
+        return K.SGLDSpec.make(half_lr=lr / 2.0, wd=self._get_wd(index),
                           rescale_grad=self.rescale_grad, clip=self._clip(),
                           sqrt_lr=math.sqrt(lr))
 

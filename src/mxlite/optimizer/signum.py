@@ -59,7 +59,7 @@ class Signum(FusedOptimizer):
         lr, wd = self._get_lr(index), self._get_wd(index)
         # decay: 1 - lr * wd_lh for Signum; signSGD has no momentum and decays by wd as well
         decay = 1.0 - lr * self.wd_lh if self.momentum > 0 else 1.0 - lr * (wd + self.wd_lh)
-        return K.SignumSpec(lr=lr, wd=wd, rescale_grad=self.rescale_grad, clip=self._clip(),
+        return K.SignumSpec.make(lr=lr, wd=wd, rescale_grad=self.rescale_grad, clip=self._clip(),
                             momentum=self.momentum, one_minus_momentum=1.0 - self.momentum,
                             decay=decay)
 

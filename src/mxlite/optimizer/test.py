@@ -36,7 +36,7 @@ class Test(FusedOptimizer):
         return [(g, s, self.hyper(i)) for i, g, s in zip(indices, grads, states, strict=True)]
 
     def hyper(self, index):
-        return K.TestSpec(rescale_grad=self.rescale_grad)
+        return K.TestSpec.make(rescale_grad=self.rescale_grad)
 
     def reference_update(self, index, w, g, states, hp):
         (s,) = states

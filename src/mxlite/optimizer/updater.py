@@ -55,7 +55,7 @@ class Updater:
     def __call__(self, index, grad, weight):
         opt = self.optimizer
         engine = isinstance(opt, FusedOptimizer) and not opt._custom_update()
-        if (engine and not isinstance(index, (list, tuple, bytes)) and isinstance(weight, NDArray)
+        if (engine and type(weight) is NDArray and not isinstance(index, (list, tuple, bytes))
                 and self.states_synced.get(index)):
             # per-index form with an existing state: straight to the engine
             opt._set_current_context(weight.context.device_id)
