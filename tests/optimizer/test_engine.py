@@ -24,7 +24,7 @@ SRC = os.path.join(os.path.dirname(mx.__file__))
 EXTENSION_POINTS = {
     "hyper", "prepare", "reference_update", "kernel_update", "state_arrays",
     "row_sparse_update", "create_state", "create_state_multi_precision", "spec", "kernel",
-    "multi_kernels", "master_first", "zero_clip_disables",
+    "multi_kernels", "master_first", "zero_clip_disables", "count_chunk_first",
 }
 
 

@@ -56,8 +56,8 @@ __all__ = [
     "Kernel", "LAMBSpec", "MultiKernel", "NAGSpec", "NadamSpec", "RMSPropSpec", "SGDSpec",
     "SGLDSpec", "SignumSpec", "TestSpec", "adadelta", "adagrad", "adam", "adamax", "adamw",
     "call_flat", "dcasgd", "ftml", "ftrl", "group_adagrad", "lamb_apply", "lamb_moments",
-    "lamb_phase1", "nadam", "nag_mom", "rmsprop", "rmspropalex", "sgd", "sgd_mom", "sgld",
-    "signsgd", "signum", "sumsq", "test_update",
+    "lamb_phase1", "lamb_update", "nadam", "nag_mom", "rmsprop", "rmspropalex", "sgd", "sgd_mom",
+    "sgld", "signsgd", "signum", "sumsq", "test_update",
 ]
 
 # error_model="numpy": IEEE results (inf/nan) for a division by zero, as MXNet's kernels, instead
@@ -827,6 +827,20 @@ def _lamb_apply_at(i, w, m, v, w16, st, p):
 
 # pass 2: lamb_apply(w, m, v, w16, sc), no gradient
 lamb_apply = _kernel("lamb_apply", _lamb_apply_at, LAMBSpec, ("m", "v"), grad=False)
+
+
+_LAMB_LR = LAMBSpec._fields.index("lr")
+
+
+def lamb_update(w, g, states, w16, hp, ratio) -> None:
+    """LAMB's fused update on flat arrays: pass 1 (moments, both sums of squares), then
+    ``ratio(w_sumsq, u_sumsq)`` in Python (the trust ratio), then pass 2 with the learning rate
+    times that ratio."""
+    m, v = states
+    sc = lamb_moments.scalars(hp, w.dtype)
+    ws, us = lamb_moments(w, g, m, v, sc)
+    sc[_LAMB_LR] = sc[_LAMB_LR] * ratio(ws, us)  # in the compute dtype, as MXNet's kernel
+    lamb_apply(w, m, v, w16, sc)
 
 
 @numba.njit(**_AT)

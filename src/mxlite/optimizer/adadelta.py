@@ -50,8 +50,8 @@ class AdaDelta(FusedOptimizer):
 
     def hyper(self, index):
         return K.AdaDeltaSpec.make(wd=self._get_wd(index), rescale_grad=self.rescale_grad,
-                              clip=self._clip(), rho=self.rho, one_minus_rho=1.0 - self.rho,
-                              epsilon=self.epsilon)
+                                   clip=self._clip(), rho=self.rho, one_minus_rho=1.0 - self.rho,
+                                   epsilon=self.epsilon)
 
     def reference_update(self, index, w, g, states, hp):
         acc_g, acc_delta = states

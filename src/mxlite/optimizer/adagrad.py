@@ -49,8 +49,8 @@ class AdaGrad(FusedOptimizer):
 
     def hyper(self, index):
         return K.AdaGradSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
-                             rescale_grad=self.rescale_grad, clip=self._clip(),
-                             eps=self.float_stable_eps)
+                                  rescale_grad=self.rescale_grad, clip=self._clip(),
+                                  eps=self.float_stable_eps)
 
     def reference_update(self, index, w, g, states, hp):
         (h,) = states

@@ -74,8 +74,8 @@ class Adam(FusedOptimizer):
         b1, b2 = self.beta1, self.beta2
         lr = self._get_lr(index) * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         return K.AdamSpec.make(lr=lr, wd=self._get_wd(index), rescale_grad=self.rescale_grad,
-                          clip=self._clip(), beta1=b1, one_minus_beta1=1.0 - b1, beta2=b2,
-                          one_minus_beta2=1.0 - b2, epsilon=self.epsilon)
+                               clip=self._clip(), beta1=b1, one_minus_beta1=1.0 - b1, beta2=b2,
+                               one_minus_beta2=1.0 - b2, epsilon=self.epsilon)
 
     def reference_update(self, index, w, g, states, hp):
         m, v = states
@@ -114,9 +114,9 @@ class AdamW(Adam):
         b1, b2 = self.beta1, self.beta2
         eta = self._get_lr(index) * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         return K.AdamWSpec.make(lr=1.0, eta=eta, wd=self._get_wd(index),
-                           rescale_grad=self.rescale_grad, clip=self._clip(), beta1=b1,
-                           one_minus_beta1=1.0 - b1, beta2=b2, one_minus_beta2=1.0 - b2,
-                           epsilon=self.epsilon)
+                                rescale_grad=self.rescale_grad, clip=self._clip(), beta1=b1,
+                                one_minus_beta1=1.0 - b1, beta2=b2, one_minus_beta2=1.0 - b2,
+                                epsilon=self.epsilon)
 
     def reference_update(self, index, w, g, states, hp):
         m, v = states

@@ -51,8 +51,8 @@ class Adamax(FusedOptimizer):
         t = self._index_update_count[index]
         lr = self._get_lr(index) / (1.0 - bias_power(self.beta1, t))
         return K.AdamaxSpec.make(lr=lr, wd=self._get_wd(index), rescale_grad=self.rescale_grad,
-                            clip=self._clip(), beta1=self.beta1,
-                            one_minus_beta1=1.0 - self.beta1, beta2=self.beta2)
+                                 clip=self._clip(), beta1=self.beta1,
+                                 one_minus_beta1=1.0 - self.beta1, beta2=self.beta2)
 
     def reference_update(self, index, w, g, states, hp):
         m, u = states

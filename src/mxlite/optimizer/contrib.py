@@ -47,7 +47,7 @@ class GroupAdaGrad(FusedOptimizer):
         if wd != 0:
             raise ValueError(f"GroupAdaGrad does not support weight decay, got wd={wd!r}")
         return K.GroupAdaGradSpec.make(lr=self._get_lr(index), rescale_grad=self.rescale_grad,
-                                  clip=self._clip(), eps=self.float_stable_eps)
+                                       clip=self._clip(), eps=self.float_stable_eps)
 
     def reference_update(self, index, w, g, states, hp):
         (h,) = states

@@ -64,8 +64,8 @@ class DCASGD(FusedOptimizer):
 
     def hyper(self, index):
         return K.DCASGDSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
-                            rescale_grad=self.rescale_grad, clip=self._clip(),
-                            momentum=self.momentum, lamda=self.lamda)
+                                 rescale_grad=self.rescale_grad, clip=self._clip(),
+                                 momentum=self.momentum, lamda=self.lamda)
 
     def reference_update(self, index, w, g, states, hp):
         m, prev = states

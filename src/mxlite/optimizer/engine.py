@@ -38,10 +38,11 @@ overridden):
     ``'default'``).  The default densifies the gradient and runs the dense update, which is
     MXNet's ``lazy_update=False`` meaning; an optimizer with a lazy (row-wise) update overrides
     it.
-``multi_kernels``, ``master_first``, ``zero_clip_disables`` (class attributes)
-    Multi-tensor kernels by number of state arrays; the multi-precision state order
-    (``(master, state)`` or, SGD-like, ``(state, master)``); whether ``clip_gradient=0``
-    disables clipping (MXNet's update operators) or clips to zero.
+``multi_kernels``, ``master_first``, ``zero_clip_disables``, ``count_chunk_first``
+    Class attributes: multi-tensor kernels by number of state arrays; the multi-precision
+    state order (``(master, state)`` or, SGD-like, ``(state, master)``); whether ``clip_gradient=0``
+    disables clipping (MXNet's update operators) or clips to zero; whether a list call counts
+    the whole chunk before reading learning rates (default: when ``aggregate_num > 0``).
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class FusedOptimizer(Optimizer):
     master_first = True
     #: as MXNet's update operators, ``clip_gradient=0`` means no clipping (else: clip to 0)
     zero_clip_disables = True
+    #: list calls count a whole chunk before reading learning rates (True), index by index
+    #: (False), or the first when the optimizer aggregates (None: ``aggregate_num > 0``)
+    count_chunk_first: bool | None = None
     # per class, set by __init_subclass__: update/update_multi_precision are the engine's, and
     # prepare is the default one (the single-tensor fast path applies)
     _engine_update = True
@@ -148,9 +152,11 @@ class FusedOptimizer(Optimizer):
         """Count the updates of a chunk of tensors; ``(grad, state, hp)`` for each.
 
         Aggregating optimizers (``aggregate_num > 0``) count the whole chunk before reading
-        its learning rates, as MXNet's multi-tensor path; the others go index by index.
+        its learning rates, as MXNet's multi-tensor path, unless ``count_chunk_first`` is False;
+        the others go index by index.
         """
-        if self.aggregate_num > 0:
+        first = self.count_chunk_first
+        if first or (first is None and self.aggregate_num > 0):
             self._update_count(indices)
             return [(g, s, self.hyper(i)) for i, g, s in zip(indices, grads, states, strict=True)]
         out = []
@@ -194,7 +200,9 @@ class FusedOptimizer(Optimizer):
                 self._update_count(index)
                 self._apply(index, weight, grad, state, self.hyper(index), mp, fused)
                 return
-            index, weight, grad, state = [index], [weight], [grad], [state]
+            ((g, s, hp),) = self.prepare([index], [weight], [grad], [state], fused)
+            self._apply(index, weight, g, s, hp, mp, fused)
+            return
         elif not len(index) == len(weight) == len(grad) == len(state):
             raise ValueError(
                 f"index, weight, grad and state lists differ in length: {len(index)}, "

@@ -52,10 +52,10 @@ class FTML(FusedOptimizer):
         t = self._index_update_count[index]
         b1, b2 = self.beta1, self.beta2
         return K.FTMLSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
-                          rescale_grad=self.rescale_grad, clip=self._clip(), beta1=b1,
-                          one_minus_beta1=1.0 - b1, beta2=b2, one_minus_beta2=1.0 - b2,
-                          epsilon=self.epsilon, one_minus_beta1_t=1.0 - bias_power(b1, t),
-                          one_minus_beta2_t=1.0 - bias_power(b2, t))
+                               rescale_grad=self.rescale_grad, clip=self._clip(), beta1=b1,
+                               one_minus_beta1=1.0 - b1, beta2=b2, one_minus_beta2=1.0 - b2,
+                               epsilon=self.epsilon, one_minus_beta1_t=1.0 - bias_power(b1, t),
+                               one_minus_beta2_t=1.0 - bias_power(b2, t))
 
     def reference_update(self, index, w, g, states, hp):
         d, v, z = states

@@ -52,8 +52,8 @@ class Ftrl(FusedOptimizer):
 
     def hyper(self, index):
         return K.FtrlSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
-                          rescale_grad=self.rescale_grad, clip=self._clip(),
-                          lamda1=self.lamda1, beta=float(self.beta))
+                               rescale_grad=self.rescale_grad, clip=self._clip(),
+                               lamda1=self.lamda1, beta=float(self.beta))
 
     def reference_update(self, index, w, g, states, hp):
         z, n = states

@@ -37,6 +37,9 @@ class LAMB(FusedOptimizer):
     """
 
     spec = K.LAMBSpec
+    #: MXNet's multi-tensor LAMB counts and reads the learning rate index by index (although
+    #: it aggregates)
+    count_chunk_first = False
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-6,
                  lower_bound=None, upper_bound=None, bias_correction=True, **kwargs):
@@ -60,25 +63,17 @@ class LAMB(FusedOptimizer):
     def create_state(self, index, weight):
         return _moments(weight)
 
-    def prepare(self, indices, weights, grads, states, fused):
-        """MXNet's multi-tensor LAMB counts and reads the learning rate index by index (although
-        it aggregates)."""
-        out = []
-        for i, g, s in zip(indices, grads, states, strict=True):
-            self._update_count(i)
-            out.append((g, s, self.hyper(i)))
-        return out
-
     def hyper(self, index):
         t = self._index_update_count[index]
         if self.bias_correction:
             b1, b2 = 1.0 - bias_power(self.beta1, t), 1.0 - bias_power(self.beta2, t)
         else:
             b1 = b2 = 1.0
+        b = self.beta1
         return K.LAMBSpec.make(wd=self._get_wd(index), rescale_grad=self.rescale_grad,
-                          clip=self._clip(), beta1=self.beta1, one_minus_beta1=1.0 - self.beta1,
-                          beta2=self.beta2, one_minus_beta2=1.0 - self.beta2,
-                          epsilon=self.epsilon, bias1=b1, bias2=b2, lr=self._get_lr(index))
+                               clip=self._clip(), beta1=b, one_minus_beta1=1.0 - b,
+                               beta2=self.beta2, one_minus_beta2=1.0 - self.beta2,
+                               epsilon=self.epsilon, bias1=b1, bias2=b2, lr=self._get_lr(index))
 
     def _ratio(self, w_sumsq: float, u_sumsq: float) -> float:
         r1, r2 = math.sqrt(w_sumsq), math.sqrt(u_sumsq)
@@ -91,10 +86,7 @@ class LAMB(FusedOptimizer):
         return r1 / r2
 
     def kernel_update(self, index, w, g, states, w16, hp):
-        m, v = states
-        ws, us = K.lamb_moments(w, g, m, v, K.lamb_moments.scalars(hp, w.dtype))
-        step = hp._replace(lr=hp.lr * self._ratio(ws, us))
-        K.lamb_apply(w, m, v, w16, K.lamb_apply.scalars(step, w.dtype))
+        K.lamb_update(w, g, states, w16, hp, self._ratio)
 
     def reference_update(self, index, w, g, states, hp):
         m, v = states

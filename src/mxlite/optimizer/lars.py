@@ -93,6 +93,6 @@ class LARS(SGD):
                 if w_norm > 0.0 and g_norm > 0.0:
                     lr = lr * self.eta * w_norm / (g_norm + wds[i] * w_norm + self.eps)
             hp = K.SGDSpec.make(lr=float(np.float32(lr)), wd=wds[i], rescale_grad=self.rescale_grad,
-                           clip=c, momentum=mom)
+                                clip=c, momentum=mom)
             out.append((grads[i], states[i], hp))
         return out

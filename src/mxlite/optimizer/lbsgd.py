@@ -145,7 +145,7 @@ class LBSGD(SGD):
                 else:
                     lr = lr * self._get_lbmult(num)
                 hp = K.SGDSpec.make(lr=lr, wd=wd, rescale_grad=self.rescale_grad,
-                               clip=self._clip(), momentum=self.momentum)
+                                    clip=self._clip(), momentum=self.momentum)
                 self.cumgrads[index]["cum_grad"] = 0
                 out.append((NDArray(gbar), state, hp))
             else:

@@ -65,13 +65,14 @@ class Nadam(FusedOptimizer):
         mom_t1 = self.beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * self.schedule_decay))
         self.m_schedule = self.m_schedule * mom_t
         m_next = self.m_schedule * mom_t1
+        b1, b2 = self.beta1, self.beta2
         return K.NadamSpec.make(lr=lr, wd=wd, rescale_grad=self.rescale_grad, clip=self._clip(),
-                           beta1=self.beta1, one_minus_beta1=1.0 - self.beta1, beta2=self.beta2,
-                           one_minus_beta2=1.0 - self.beta2, epsilon=self.epsilon,
-                           one_minus_m_schedule=1.0 - self.m_schedule,
-                           one_minus_m_schedule_next=1.0 - m_next,
-                           one_minus_beta2_t=1.0 - bias_power(self.beta2, t),
-                           one_minus_momentum_t=1.0 - mom_t, momentum_t1=mom_t1)
+                                beta1=b1, one_minus_beta1=1.0 - b1, beta2=b2,
+                                one_minus_beta2=1.0 - b2, epsilon=self.epsilon,
+                                one_minus_m_schedule=1.0 - self.m_schedule,
+                                one_minus_m_schedule_next=1.0 - m_next,
+                                one_minus_beta2_t=1.0 - bias_power(self.beta2, t),
+                                one_minus_momentum_t=1.0 - mom_t, momentum_t1=mom_t1)
 
     def reference_update(self, index, w, g, states, hp):
         m, v = states

@@ -46,9 +46,9 @@ class NAG(MomentumFirst):
     def hyper(self, index):
         # alias=1: the momentum's decay term reads the updated weight (MXNet's in-place op)
         return K.NAGSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
-                         rescale_grad=self.rescale_grad, clip=self._clip(),
-                         momentum=self.momentum, momentum_plus_one=self.momentum + 1.0,
-                         alias=1.0)
+                              rescale_grad=self.rescale_grad, clip=self._clip(),
+                              momentum=self.momentum, momentum_plus_one=self.momentum + 1.0,
+                              alias=1.0)
 
     def kernel_update(self, index, w, g, states, w16, hp):
         if states:

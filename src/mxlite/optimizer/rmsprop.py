@@ -66,9 +66,9 @@ class RMSProp(FusedOptimizer):
     def hyper(self, index):
         cw = float(self.clip_weights) if self.clip_weights else -1.0
         return K.RMSPropSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
-                             rescale_grad=self.rescale_grad, clip=self._clip(),
-                             gamma1=self.gamma1, one_minus_gamma1=1.0 - self.gamma1,
-                             gamma2=self.gamma2, epsilon=self.epsilon, clip_weights=cw)
+                                  rescale_grad=self.rescale_grad, clip=self._clip(),
+                                  gamma1=self.gamma1, one_minus_gamma1=1.0 - self.gamma1,
+                                  gamma2=self.gamma2, epsilon=self.epsilon, clip_weights=cw)
 
     def kernel_update(self, index, w, g, states, w16, hp):
         if len(states) == 3:

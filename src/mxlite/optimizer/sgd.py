@@ -87,8 +87,8 @@ class SGD(MomentumFirst):
 
     def hyper(self, index):
         return K.SGDSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
-                         rescale_grad=self.rescale_grad, clip=self._clip(),
-                         momentum=self.momentum)
+                              rescale_grad=self.rescale_grad, clip=self._clip(),
+                              momentum=self.momentum)
 
     def kernel_update(self, index, w, g, states, w16, hp):
         if states:

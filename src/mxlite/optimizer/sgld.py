@@ -52,8 +52,8 @@ class SGLD(FusedOptimizer):
     def hyper(self, index):
         lr = self._get_lr(index)
         return K.SGLDSpec.make(half_lr=lr / 2.0, wd=self._get_wd(index),
-                          rescale_grad=self.rescale_grad, clip=self._clip(),
-                          sqrt_lr=math.sqrt(lr))
+                               rescale_grad=self.rescale_grad, clip=self._clip(),
+                               sqrt_lr=math.sqrt(lr))
 
     def kernel_update(self, index, w, g, states, w16, hp):
         noise = _noise(w.size, w.dtype).astype(w.dtype, copy=False)

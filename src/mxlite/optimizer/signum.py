@@ -60,8 +60,8 @@ class Signum(FusedOptimizer):
         # decay: 1 - lr * wd_lh for Signum; signSGD has no momentum and decays by wd as well
         decay = 1.0 - lr * self.wd_lh if self.momentum > 0 else 1.0 - lr * (wd + self.wd_lh)
         return K.SignumSpec.make(lr=lr, wd=wd, rescale_grad=self.rescale_grad, clip=self._clip(),
-                            momentum=self.momentum, one_minus_momentum=1.0 - self.momentum,
-                            decay=decay)
+                                 momentum=self.momentum, one_minus_momentum=1.0 - self.momentum,
+                                 decay=decay)
 
     def kernel_update(self, index, w, g, states, w16, hp):
         if states:
