@@ -73,7 +73,8 @@ class GoldenDCASGD(mx.optimizer.DCASGD):
         weight[:] += step
 
 
-# name in mxlite, MXNet optimizer name, kwargs
+# name in mxlite, MXNet optimizer name, kwargs.  Each name is claimed by one entry's ``golden`` in
+# tests/optimizer/optim_db.py (test_every_golden_case_belongs_to_an_entry checks both ways).
 CASES = [
     ("sgd", "sgd", {"learning_rate": 0.1}),
     ("sgd_momentum", "sgd", {"learning_rate": 0.1, "momentum": 0.9}),
