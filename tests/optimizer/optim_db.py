@@ -7,7 +7,8 @@ Every generic optimizer test reads this table (in the style of PyTorch's ``Optim
 * ``errors``: bad constructor inputs with the exact exception and message;
 * ``accepts``: unusual constructor inputs MXNet accepts that must keep working;
 * ``golden``: the fixture cases of ``tools/gen_golden_optimizer.py`` that pin it to MXNet 1.9.1
-  (or ``golden_reason`` why there are none);
+  (``tests/golden/optimizer.json``, or ``optimizer_rowwise.json`` for 2-D-only optimizers), or
+  ``golden_reason`` why there are none;
 * ``force``: kwargs every configuration of it needs (GroupAdaGrad: no weight decay), and
   ``shapes`` (GroupAdaGrad: 2-D weights).
 
@@ -240,8 +241,7 @@ OPTIM_DB = [
         "groupadagrad", {"groupadagrad": {"learning_rate": 0.3}},
         errors=(_err(ValueError, r"eps must be >= 0, got nan", eps=math.nan),),
         force={"wd": 0.0}, shapes=SHAPES_2D,
-        golden_reason="MXNet 1.9.1's GroupAdaGrad runs only with row_sparse gradients on its "
-                      "contrib operator; its dense equations are pinned by the reference path",
+        golden=("groupadagrad",),  # in optimizer_rowwise.json (2-D weights)
     ),
 ]
 

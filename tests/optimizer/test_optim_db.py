@@ -26,7 +26,8 @@ from .optim_db import (
     make,
 )
 
-GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden", "optimizer.json")
+GOLDEN = [os.path.join(os.path.dirname(__file__), "..", "golden", name)
+          for name in ("optimizer.json", "optimizer_rowwise.json")]
 
 
 # --------------------------------------------------------------------------- completeness
@@ -42,9 +43,10 @@ def test_every_registered_optimizer_has_an_entry():
 
 
 def test_every_golden_case_belongs_to_an_entry():
-    with open(GOLDEN) as f:
-        cases = json.load(f)["cases"]
-    in_fixtures = {case["optimizer"] for case in cases.values()}
+    in_fixtures = set()
+    for path in GOLDEN:
+        with open(path) as f:
+            in_fixtures |= {case["optimizer"] for case in json.load(f)["cases"].values()}
     claimed = [g for info in OPTIM_DB for g in info.golden]
     assert len(claimed) == len(set(claimed)), "a golden case is claimed twice"
     assert set(claimed) == in_fixtures
