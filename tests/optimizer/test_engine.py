@@ -200,3 +200,16 @@ def test_prepare_is_the_group_hook():
     upd = mx.optimizer.get_updater(Halved(learning_rate=1.0))
     upd(list(range(6)), [mx.nd.ones(3)] * 6, [mx.nd.ones(3) for _ in range(6)])
     assert seen[-2:] == [[0, 1, 2, 3], [4, 5]]  # the Updater hands over aggregate_num at a time
+
+
+def test_names_moved_out_of_optimizer_py_still_import():
+    from mxlite.optimizer import engine, registry
+    from mxlite.optimizer import optimizer as base
+
+    assert base.FusedOptimizer is engine.FusedOptimizer
+    assert base.create is registry.create and base._REGISTRY is registry._REGISTRY
+    from mxlite.optimizer.updater import STATE_TYPES
+
+    assert STATE_TYPES is registry.STATE_TYPES and "AdamState" in STATE_TYPES
+    with pytest.raises(AttributeError, match="no attribute 'fused_call'"):
+        base.fused_call  # noqa: B018 - replaced by mxlite.kernels.optimizer.call_flat

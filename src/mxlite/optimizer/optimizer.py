@@ -358,3 +358,17 @@ class Optimizer:
         return f"{type(self).__name__}(learning_rate={self.lr!r}, wd={self.wd!r})"
 
 
+
+
+# names this module held before the split, for code that imports them from here
+_MOVED = {"FusedOptimizer": "engine", "clip_ref": "engine", "bias_power": "engine",
+          "create": "registry", "register": "registry", "_REGISTRY": "registry"}
+
+
+def __getattr__(name):
+    where = _MOVED.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__package__}.{where}"), name)
