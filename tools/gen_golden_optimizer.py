@@ -73,7 +73,8 @@ class GoldenDCASGD(mx.optimizer.DCASGD):
         weight[:] += step
 
 
-# name in mxlite, MXNet optimizer name, kwargs
+# name in mxlite, MXNet optimizer name, kwargs.  Each name is claimed by one entry's ``golden`` in
+# tests/optimizer/optim_db.py (test_every_golden_case_belongs_to_an_entry checks both ways).
 CASES = [
     ("sgd", "sgd", {"learning_rate": 0.1}),
     ("sgd_momentum", "sgd", {"learning_rate": 0.1, "momentum": 0.9}),
@@ -295,7 +296,73 @@ def ops_golden():
             "s": [x.tolist() for x in s], "results": results}
 
 
+# --- row-wise optimizers (2-D weights only), written to optimizer_rowwise.json --------------
+ROWWISE_SHAPES = [(4, 5), (3, 2)]
+ROWWISE_CASES = [("groupadagrad", "groupadagrad", {"learning_rate": 0.3})]
+# no weight decay: GroupAdaGrad does not support it
+ROWWISE_CONFIGS = {
+    "plain": ("float32", {}),
+    "rescale_clip": ("float32", {"rescale_grad": 0.5, "clip_gradient": 0.8}),
+    "scheduler": ("float32", {"lr_scheduler": "factor"}),
+    "float64": ("float64", {"clip_gradient": 1.0}),
+    "float16_mp": ("float16", {"multi_precision": True}),
+}
+
+
+def rowwise_golden():
+    """Trajectories (list form, STEPS steps) of the row-wise optimizers on 2-D weights."""
+    out = {"mxnet_version": mx.__version__, "shapes": ROWWISE_SHAPES, "steps": STEPS,
+           "configs": {k: {"dtype": v[0], "kwargs": v[1]} for k, v in ROWWISE_CONFIGS.items()},
+           "scheduler": {"kind": "FactorScheduler", "step": 2, "factor": 0.5}, "cases": {}}
+    for name, mx_name, kwargs in ROWWISE_CASES:
+        for config, (dtype, extra) in ROWWISE_CONFIGS.items():
+            rng = np.random.RandomState(SEED)
+            w0 = [rng.standard_normal(s).astype(dtype) for s in ROWWISE_SHAPES]
+            grads = [[(rng.standard_normal(s) * 1.5).astype(dtype) for s in ROWWISE_SHAPES]
+                     for _ in range(STEPS)]
+            kw = {**kwargs, **extra}
+            if kw.get("lr_scheduler") == "factor":
+                kw["lr_scheduler"] = mx.lr_scheduler.FactorScheduler(
+                    step=2, factor=0.5, base_lr=kw.get("learning_rate", 0.01))
+            entry = {"optimizer": name, "mxnet_optimizer": mx_name, "kwargs": kwargs,
+                     "config": config, "status": "ok",
+                     "init": [float(x) for w in w0 for x in w.ravel()],
+                     "grads": [[float(x) for g in gs for x in g.ravel()] for gs in grads]}
+            try:
+                upd = mx.optimizer.get_updater(mx.optimizer.create(mx_name, **kw))
+                ws = [mx.nd.array(w, dtype=dtype) for w in w0]
+                traj = []
+                for step in range(STEPS):
+                    upd(list(range(len(ws))),
+                        [mx.nd.array(g, dtype=dtype) for g in grads[step]], ws)
+                    traj.append([float(x) for w in ws for x in w.asnumpy().ravel()])
+                states = []
+                for i in range(len(ws)):
+                    flatten_state(upd.states[i], states)
+            except Exception as err:  # record what MXNet cannot do
+                lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+                entry["status"] = "error"
+                entry["error"] = f"{type(err).__name__}: {(lines or [''])[-1][:300]}"
+            else:
+                entry["weights"] = traj
+                entry["states"] = [float(x) for x in np.concatenate(states)]
+            out["cases"][f"{name}/{config}"] = entry
+            print(f"{name}/{config}", entry["status"], entry.get("error", ""))
+    return out
+
+
+def write_rowwise():
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "optimizer_rowwise.json"), "w") as f:
+        json.dump(rowwise_golden(), f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def main():
+    if sys.argv[1:] == ["--only", "rowwise"]:  # just the row-wise fixture
+        write_rowwise()
+        return
+    write_rowwise()
     arrays = {}
     meta = {"mxnet_version": mx.__version__, "shapes": SHAPES, "names": NAMES, "steps": STEPS,
             "configs": {k: {"dtype": v[0], "kwargs": {kk: vv for kk, vv in v[1].items()},

@@ -14,40 +14,18 @@ from hypothesis import strategies as st
 import mxlite as mx
 from mxlite.kernels import optimizer as kops
 
-# id -> (registered name, constructor kwargs); every built-in and its main variants
-OPTIMIZERS = {
-    "sgd": ("sgd", {"learning_rate": 0.1}),
-    "sgd_momentum": ("sgd", {"learning_rate": 0.1, "momentum": 0.9}),
-    "ccsgd": ("ccsgd", {"learning_rate": 0.1, "momentum": 0.5}),
-    "nag": ("nag", {"learning_rate": 0.1}),
-    "nag_momentum": ("nag", {"learning_rate": 0.1, "momentum": 0.9}),
-    "adam": ("adam", {"learning_rate": 0.05}),
-    "adamw": ("adamw", {"learning_rate": 0.05}),
-    "rmsprop": ("rmsprop", {"learning_rate": 0.01}),
-    "rmsprop_centered": ("rmsprop", {"learning_rate": 0.01, "centered": True,
-                                     "clip_weights": 5.0}),
-    "adagrad": ("adagrad", {"learning_rate": 0.3}),
-    "adadelta": ("adadelta", {"rho": 0.9, "epsilon": 1e-3}),
-    "adamax": ("adamax", {"learning_rate": 0.05}),
-    "nadam": ("nadam", {"learning_rate": 0.05}),
-    "dcasgd": ("dcasgd", {"learning_rate": 0.1}),
-    "dcasgd_momentum": ("dcasgd", {"learning_rate": 0.1, "momentum": 0.9}),
-    "sgld": ("sgld", {"learning_rate": 0.01}),
-    "signsgd": ("signum", {"learning_rate": 0.02, "momentum": 0.0, "wd_lh": 0.01}),
-    "signum": ("signum", {"learning_rate": 0.02, "momentum": 0.9, "wd_lh": 0.01}),
-    "ftml": ("ftml", {"learning_rate": 0.1}),
-    "ftrl": ("ftrl", {"learning_rate": 0.5, "lamda1": 0.001}),
-    "lbsgd": ("lbsgd", {"learning_rate": 0.1, "momentum": 0.9}),
-    "lbsgd_accumulate": ("lbsgd", {"learning_rate": 0.1, "batch_scale": 2, "warmup_epochs": 1,
-                                   "updates_per_epoch": 3, "warmup_strategy": "power2"}),
-    "lbsgd_lars": ("lbsgd", {"learning_rate": 0.1, "warmup_strategy": "lars"}),
-    "lars": ("lars", {"learning_rate": 0.5, "momentum": 0.9, "eta": 0.1}),
-    "lamb": ("lamb", {"learning_rate": 0.05}),
-    "lamb_bounded": ("lamb", {"learning_rate": 0.05, "bias_correction": False,
-                              "lower_bound": 0.1, "upper_bound": 10.0}),
-    "test": ("test", {"rescale_grad": -0.5}),
-}
-OPT_IDS = sorted(OPTIMIZERS)
+from .optim_db import VARIANT_IDS, VARIANTS, data, make
+
+OPT_IDS = VARIANT_IDS  # every built-in's variants, from the one table (optim_db.py)
+
+
+def shapes_of(opt_id):
+    return VARIANTS[opt_id][0].shapes
+
+
+def shaped(opt_id, n):
+    """A weight shape of ``n`` elements the optimizer takes (GroupAdaGrad: 2-D only)."""
+    return (1, n) if all(len(shape) == 2 for shape in shapes_of(opt_id)) else (n,)
 
 
 class Halving:
@@ -60,55 +38,10 @@ class Halving:
         return self.base_lr * 0.5 ** (num_update // 2)
 
 
-class FakeSymbol:
-    def attr_dict(self):
-        return {"fc_weight": {"__lr_mult__": "2.0"}, "fc_bias": {"__wd_mult__": "0.5"}}
-
-    def list_arguments(self):
-        return ["fc_weight", "fc_bias", "bn_gamma"]
-
-
-NAMES = {0: "fc_weight", 1: "fc_bias", 2: "bn_gamma"}
-
-# config -> (dtype, extra kwargs)
-CONFIGS = {
-    "plain": ("float64", {}),
-    "wd_rescale_clip": ("float64", {"wd": 0.1, "rescale_grad": 0.5, "clip_gradient": 0.8}),
-    "scheduler": ("float64", {"lr_scheduler": "factor"}),
-    "multipliers": ("float64", {"wd": 0.1, "param_idx2name": NAMES, "sym": "fake"}),
-    "float16_mp": ("float16", {"multi_precision": True, "wd": 0.01}),
-}
-CONFIG_IDS = list(CONFIGS)
-SHAPES = [(4, 5), (5,), (3, 2)]
-
-
-def make(opt_id, config="plain", **override):
-    name, kwargs = OPTIMIZERS[opt_id]
-    dtype, extra = CONFIGS[config]
-    kw = {**kwargs, **extra, **override}
-    if kw.get("lr_scheduler") == "factor":
-        kw["lr_scheduler"] = mx.lr_scheduler.FactorScheduler(
-            step=2, factor=0.5, base_lr=kw.get("learning_rate", 0.01))
-    if kw.get("sym") == "fake":
-        kw["sym"] = FakeSymbol()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return mx.optimizer.create(name, **kw), dtype
-
-
-def data(dtype, steps=4, seed=0):
-    rng = np.random.default_rng(seed)
-    w0 = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
-    grads = [[(rng.standard_normal(s) * 1.5).astype(dtype) for s in SHAPES] for _ in range(steps)]
-    return w0, grads
-
-
-def trajectory(opt, dtype, reference=False, steps=4, seed=0, list_form=True):
-    w0, grads = data(dtype, steps, seed)
+def trajectory(opt, dtype, steps=4, seed=0, list_form=True, shapes=None):
+    w0, grads = data(dtype, steps, seed, **({"shapes": shapes} if shapes else {}))
     ws = [mx.nd.array(w, dtype=dtype) for w in w0]
     upd = mx.optimizer.get_updater(opt)
-    if reference:
-        opt.update_multi_precision = opt.step  # the Updater then drives the reference path
     mx.random.seed(7)
     out = []
     with warnings.catch_warnings():
@@ -125,17 +58,7 @@ def trajectory(opt, dtype, reference=False, steps=4, seed=0, list_form=True):
 
 
 # --------------------------------------------------------------------------- fused == reference
-@pytest.mark.parametrize("config", CONFIG_IDS, ids=CONFIG_IDS)
-@pytest.mark.parametrize("opt_id", OPT_IDS, ids=OPT_IDS)
-def test_fused_matches_reference(opt_id, config):
-    fused, dtype = make(opt_id, config)
-    ref, _ = make(opt_id, config)
-    a, _ = trajectory(fused, dtype)
-    b, _ = trajectory(ref, dtype, reference=True)
-    if dtype == "float64":
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-    else:  # float16 weights from float32 masters: equal up to one float16 rounding
-        np.testing.assert_allclose(a, b, rtol=2e-3, atol=1e-4)
+# every optimizer x configuration x call form: test_optim_db.test_reference_matches_fused
 
 
 @settings(max_examples=25, deadline=None)
@@ -167,9 +90,10 @@ def test_fused_matches_reference_property(opt_id, n, scale, seed):
 @pytest.mark.parametrize("opt_id", OPT_IDS, ids=OPT_IDS)
 def test_state_round_trip_mid_trajectory(opt_id, config):
     opt, dtype = make(opt_id, config)
-    full, _ = trajectory(opt, dtype, steps=4)
+    shapes = shapes_of(opt_id)
+    full, _ = trajectory(opt, dtype, steps=4, shapes=shapes)
 
-    w0, grads = data(dtype, 4)
+    w0, grads = data(dtype, 4, shapes=shapes)
     first, _ = make(opt_id, config)
     ws = [mx.nd.array(w, dtype=dtype) for w in w0]
     upd = mx.optimizer.get_updater(first)
@@ -177,7 +101,7 @@ def test_state_round_trip_mid_trajectory(opt_id, config):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for gs in grads[:2]:
-            upd(list(range(3)), [mx.nd.array(g, dtype=dtype) for g in gs], ws)
+            upd(list(range(len(ws))), [mx.nd.array(g, dtype=dtype) for g in gs], ws)
         blob = upd.get_states(dump_optimizer=True)
         assert blob[:2] == b"PK"  # an .npz archive, not a pickle
         fresh, _ = make(opt_id, "plain")  # hyperparameters come from the saved optimizer
@@ -186,7 +110,7 @@ def test_state_round_trip_mid_trajectory(opt_id, config):
         assert type(resumed.optimizer) is type(opt)
         out = []
         for gs in grads[2:]:
-            resumed(list(range(3)), [mx.nd.array(g, dtype=dtype) for g in gs], ws)
+            resumed(list(range(len(ws))), [mx.nd.array(g, dtype=dtype) for g in gs], ws)
             out.append(np.concatenate([w.asnumpy().astype(np.float64).ravel() for w in ws]))
     np.testing.assert_array_equal(np.stack(out), full[2:])
 
@@ -262,9 +186,10 @@ def test_converges_on_quadratic(opt_id):
     SGLD samples exp(-loss) instead of minimizing, so its loss settles near 0.5 per coordinate;
     its problem is made steep enough for that to be a small fraction of the start."""
     rng = np.random.default_rng(1)
-    target = rng.standard_normal(50).astype(np.float32)
-    a = rng.uniform(0.5, 2.0, 50).astype(np.float32) * (50 if opt_id == "sgld" else 1)
-    w = mx.nd.zeros((50,))
+    shape = shaped(opt_id, 50)
+    target = rng.standard_normal(shape).astype(np.float32)
+    a = rng.uniform(0.5, 2.0, shape).astype(np.float32) * (50 if opt_id == "sgld" else 1)
+    w = mx.nd.zeros(shape)
     opt, _ = make(opt_id)
     upd = mx.optimizer.get_updater(opt)
 
@@ -281,10 +206,11 @@ def test_converges_on_quadratic(opt_id):
 # --------------------------------------------------------------------------- paths and forms
 @pytest.mark.parametrize("opt_id", OPT_IDS, ids=OPT_IDS)
 def test_list_form_equals_per_index_form(opt_id):
-    if opt_id == "lars":
+    if not VARIANTS[opt_id][0].list_equals_index:
         pytest.skip("LARS's momentum correction depends on the call grouping, as in MXNet")
-    a, _ = trajectory(make(opt_id)[0], "float32", list_form=True)
-    b, _ = trajectory(make(opt_id)[0], "float32", list_form=False)
+    shapes = shapes_of(opt_id)
+    a, _ = trajectory(make(opt_id)[0], "float32", list_form=True, shapes=shapes)
+    b, _ = trajectory(make(opt_id)[0], "float32", list_form=False, shapes=shapes)
     np.testing.assert_array_equal(a, b)
 
 
@@ -293,15 +219,17 @@ def test_float16_without_multi_precision(opt_id):
     """float16 weights without a master copy: a warning, then float16 arithmetic results close
     to the float32 run."""
     opt16, _ = make(opt_id)
-    w = mx.nd.array([0.5, -1.0, 2.0], dtype="float16")
+    shape = shaped(opt_id, 3)
+    w0, g0 = np.reshape([0.5, -1.0, 2.0], shape), np.reshape([0.1, 0.2, -0.3], shape)
+    w = mx.nd.array(w0, dtype="float16")
     with pytest.warns(UserWarning, match="multi_precision"):
         state = opt16.create_state_multi_precision(0, w)
     mx.random.seed(3)
-    opt16.update_multi_precision(0, w, mx.nd.array([0.1, 0.2, -0.3], dtype="float16"), state)
+    opt16.update_multi_precision(0, w, mx.nd.array(g0, dtype="float16"), state)
     opt32, _ = make(opt_id)
-    w32 = mx.nd.array([0.5, -1.0, 2.0])
+    w32 = mx.nd.array(w0)
     mx.random.seed(3)
-    opt32.update(0, w32, mx.nd.array([0.1, 0.2, -0.3]), opt32.create_state(0, w32))
+    opt32.update(0, w32, mx.nd.array(g0), opt32.create_state(0, w32))
     assert w.dtype == np.float16
     np.testing.assert_allclose(w.asnumpy().astype(np.float32), w32.asnumpy(), rtol=2e-3,
                                atol=2e-3)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, hyper_type, zeros_states
-from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
-
-FtrlHyper = hyper_type("FtrlHyper", *BASE_FIELDS, "lamda1", "beta")
+from ._common import zeros_states
+from .engine import FusedOptimizer, clip_ref
+from .registry import register
+from .validation import check_nonnegative
 
 
 @register
@@ -35,7 +35,8 @@ class Ftrl(FusedOptimizer):
     -0.0495
     """
 
-    _kernel = K.ftrl
+    spec = K.FtrlSpec
+    kernel = K.ftrl
 
     def __init__(self, lamda1=0.01, learning_rate=0.1, beta=1, **kwargs):
         check_nonnegative("lamda1", lamda1)
@@ -49,12 +50,13 @@ class Ftrl(FusedOptimizer):
     def create_state(self, index, weight):
         return zeros_states(weight, 2)
 
-    def _hyper(self, index):
-        return FtrlHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                         self._clip(), self.lamda1, float(self.beta))
+    def hyper(self, index):
+        return K.FtrlSpec.make(lr=self._get_lr(index), wd=self._get_wd(index),
+                               rescale_grad=self.rescale_grad, clip=self._clip(),
+                               lamda1=self.lamda1, beta=float(self.beta))
 
-    def _reference(self, index, w, g, arrays, hp):
-        z, n = arrays
+    def reference_update(self, index, w, g, states, hp):
+        z, n = states
         gh = clip_ref(hp.rescale_grad * g, hp.clip)
         z[...] = z + gh - (np.sqrt(n + gh * gh) - np.sqrt(n)) * w / hp.lr
         n[...] = n + gh * gh
