@@ -9,6 +9,8 @@ optimizers and lr schedulers, NDArrays, containers and numbers -- and bound what
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..base import MXNetError
 from ..context import Context
 from ..ndarray import NDArray
@@ -75,7 +77,11 @@ class Updater:
                     check_update_arrays(weights[i], grads[i])
                 states[idx] = opt.create_state_multi_precision(idx, weights[i])
                 self.states_synced[idx] = True
-            elif not self.states_synced[idx]:
+            elif not self.states_synced[idx]:  # loaded by set_states: checked once, then kept
+                if engine:
+                    check_update_arrays(weights[i], grads[i])
+                expected = opt.create_state_multi_precision(idx, weights[i])
+                _check_loaded_state(idx, states[idx], expected)
                 states[idx] = self.sync_state_context(states[idx], weights[i].context)
                 self.states_synced[idx] = True
         if not engine:
@@ -153,6 +159,30 @@ class Updater:
         if not isinstance(self.states, dict):
             raise MXNetError(f"{source}: states must be a dict, got {type(self.states).__name__}")
         self.states_synced = dict.fromkeys(self.states.keys(), False)
+
+
+def _check_loaded_state(index, loaded, expected, path: str = "") -> None:
+    """Refuse a loaded state whose arrays do not fit the weight they will update.
+
+    The kernels index states by the weight's size, so a state of another shape must fail here,
+    as an :class:`MXNetError`, not as a write past the end of an array."""
+    where = f"state of index {index!r}{path}"
+    if isinstance(expected, NDArray):
+        if not isinstance(loaded, NDArray):
+            raise MXNetError(f"set_states: {where} must be an array of shape {expected.shape}, "
+                             f"got {type(loaded).__name__}")
+        if loaded.shape != expected.shape:
+            raise MXNetError(f"set_states: {where} has shape {loaded.shape}, but the weight it "
+                             f"updates needs {expected.shape}")
+        if loaded.dtype != expected.dtype:
+            raise MXNetError(f"set_states: {where} has dtype {np.dtype(loaded.dtype).name}, but "
+                             f"the weight it updates needs {np.dtype(expected.dtype).name}")
+    elif isinstance(expected, (tuple, list)):
+        if not isinstance(loaded, (tuple, list)) or len(loaded) != len(expected):
+            got = len(loaded) if isinstance(loaded, (tuple, list)) else type(loaded).__name__
+            raise MXNetError(f"set_states: {where} must hold {len(expected)} entries, got {got}")
+        for k, (a, b) in enumerate(zip(loaded, expected, strict=True)):
+            _check_loaded_state(index, a, b, f"{path}[{k}]")
 
 
 def get_updater(optimizer: Optimizer) -> Updater:
