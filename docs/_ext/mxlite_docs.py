@@ -48,7 +48,10 @@ def summary(obj) -> str:
     return para[:-1] if para.endswith("::") else (para or " ")
 
 
-def api_page(modname: str, title: str) -> str:
+def api_page(modname: str, title: str, seen: set | None = None) -> str:
+    """The page of ``modname``; an object already documented on an earlier page (``seen``, ids)
+    is shown again without a second index entry (``gluon.nn`` re-exports ``gluon.Block``)."""
+    seen = set() if seen is None else seen
     classes, functions = public_members(modname)
     heading = f"``{modname}``: {title}"
     lines = [heading, "=" * len(heading), "",
@@ -68,19 +71,23 @@ def api_page(modname: str, title: str) -> str:
             lines.append("")
     if classes or functions:
         lines += ["Reference", "---------", ""]
-    for name in classes:
-        lines += [f".. autoclass:: {name}", "   :members:", "   :show-inheritance:", ""]
-    for name in functions:
-        lines += [f".. autofunction:: {name}", ""]
+    for name in classes + functions:
+        obj = getattr(mod, name)
+        again = ["   :no-index:"] if id(obj) in seen else []
+        seen.add(id(obj))
+        if name in classes:
+            lines += [f".. autoclass:: {name}", "   :members:", "   :show-inheritance:", *again, ""]
+        else:
+            lines += [f".. autofunction:: {name}", *again, ""]
     return "\n".join(lines)
 
 
 def write_api_pages(modules) -> None:
     out = DOCS / "api" / "generated"
     toc = [".. toctree::", "   :maxdepth: 1", ""]
-    wanted = set()
+    wanted, seen = set(), set()
     for modname, title in modules:
-        _write(out / f"{modname}.rst", api_page(modname, title))
+        _write(out / f"{modname}.rst", api_page(modname, title, seen))
         wanted.add(f"{modname}.rst")
         toc.append(f"   generated/{modname}")
     for stale in out.glob("*.rst"):  # a module taken off the list loses its page
