@@ -192,6 +192,9 @@ class NDArray:
         if isinstance(other, NDArray):
             if other is self:
                 return other
+            if type(other) is not NDArray:  # a sparse target takes this array's values
+                other[:] = self
+                return other
             if other.shape != self.shape:
                 raise MXNetError(
                     f"copyto: shape mismatch, source {_shape_str(self.shape)} "
@@ -219,9 +222,13 @@ class NDArray:
         """Computation is synchronous in mxlite; kept for API compatibility."""
 
     def tostype(self, stype: str) -> NDArray:
-        if stype != "default":
-            raise MXNetError(f"storage type {stype!r} is not supported by mxlite")
-        return self
+        """This array in storage ``stype``: ``'default'`` (itself), ``'row_sparse'`` or
+        ``'csr'`` (see :mod:`mxlite.ndarray.sparse`)."""
+        if stype == "default":
+            return self
+        from .sparse import cast_storage
+
+        return cast_storage(self, stype)
 
     def tolist(self) -> list:
         return self._data.tolist()
@@ -743,11 +750,19 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
     return NDArray(data, _ctx(ctx))
 
 
-def empty(shape, ctx=None, dtype=None) -> NDArray:
+def empty(shape, ctx=None, dtype=None, stype=None) -> NDArray:
+    if stype is not None and stype != "default":
+        from .sparse import empty as sparse_empty
+
+        return sparse_empty(stype, shape, ctx, dtype)
     return NDArray(np.empty(_shape(shape), _dtype(dtype)), _ctx(ctx))
 
 
-def zeros(shape, ctx=None, dtype=None, out=None, **kwargs) -> NDArray:
+def zeros(shape, ctx=None, dtype=None, out=None, stype=None, **kwargs) -> NDArray:
+    if stype is not None and stype != "default":
+        from .sparse import zeros as sparse_zeros
+
+        return sparse_zeros(stype, shape, ctx, dtype)
     if out is not None:
         return _finish(np.zeros(_shape(shape), _dtype(dtype, out._data.dtype)), out, out._ctx)
     return NDArray(np.zeros(_shape(shape), _dtype(dtype)), _ctx(ctx))
@@ -859,6 +874,10 @@ def _unary(fn, data, out):
 
 def _make_unary(name, fn):
     def op(data, out=None, name=None):
+        if type(data) is not NDArray and isinstance(data, NDArray):  # row_sparse / csr
+            from .sparse import unary
+
+            return unary(op.__name__, fn, data, out)
         return _unary(fn, data, out)
 
     op.__name__ = op.__qualname__ = name
@@ -891,6 +910,10 @@ def clip(data, a_min, a_max, out=None) -> NDArray:
     MXNet 1.9.1 silently accepts ``a_min > a_max``; mxlite raises ValueError.
     """
     data = _arr(data)
+    if type(data) is not NDArray:  # row_sparse / csr
+        from .sparse import clip_sparse
+
+        return clip_sparse(data, a_min, a_max, out)
     return _finish(_clip(data._data, a_min, a_max), out, data._ctx)
 
 
@@ -939,6 +962,10 @@ def _scalar_op(fn, a, b):
 def _make_elemwise(name, fn):
     def op(lhs, rhs, out=None, name=None):
         lhs, rhs = _arr(lhs, "lhs"), _arr(rhs, "rhs")
+        if type(lhs) is not NDArray or type(rhs) is not NDArray:  # row_sparse / csr
+            from . import sparse
+
+            return getattr(sparse, op.__name__)(lhs, rhs, out=out)
         if lhs.shape != rhs.shape:
             raise MXNetError(
                 f"{op.__name__}: shapes {_shape_str(lhs.shape)} and {_shape_str(rhs.shape)} "
@@ -1099,6 +1126,10 @@ def dot(lhs, rhs, transpose_a=False, transpose_b=False, out=None) -> NDArray:
     shape ``(1,)``).  For N-D inputs ``transpose_a`` moves the first axis of ``lhs`` last and
     ``transpose_b`` moves the last axis of ``rhs`` first."""
     lhs, rhs = _arr(lhs, "lhs"), _arr(rhs, "rhs")
+    if type(lhs) is not NDArray or type(rhs) is not NDArray:  # row_sparse / csr
+        from .sparse import dot as sparse_dot
+
+        return sparse_dot(lhs, rhs, transpose_a, transpose_b, out=out)
     return _finish(_matrix.dot(lhs._data, rhs._data, transpose_a, transpose_b), out, lhs._ctx)
 
 

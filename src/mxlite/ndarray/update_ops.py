@@ -67,10 +67,17 @@ def _target(weight: NDArray, out, op: str) -> NDArray:
     return out
 
 
-def _call(op, kernel, weight, grad, states, scalars, out, weight32=None):
-    """Validate, pick where the result goes, run ``kernel(w, g, *states, w16, sc)``."""
+def _call(op, kernel, weight, grad, states, scalars, out, weight32=None, lazy=False):
+    """Validate, pick where the result goes, run ``kernel(w, g, *states, w16, sc)``.
+
+    A sparse ``grad``: with ``lazy`` (row_sparse) only its stored rows are updated, else the
+    update runs on its dense equivalent (:func:`mxlite.kernels.sparse.lazy_call`)."""
     from ..optimizer.optimizer import fused_call
 
+    if type(grad) is not NDArray and isinstance(grad, NDArray):
+        from ..kernels.sparse import lazy_call
+
+        return lazy_call(_call, op, kernel, weight, grad, states, scalars, out, weight32, lazy)
     _nd(weight, "weight")
     _nd(grad, "grad")
     _same(weight, grad, "grad", op)
@@ -104,7 +111,7 @@ def sgd_update(weight, grad, lr, wd=0.0, rescale_grad=1.0, clip_gradient=-1.0,
                lazy_update=True, out=None, name=None):
     """``out = weight - lr*wd*weight - lr*clip(rescale_grad*grad)``."""
     return _call("sgd_update", _K().sgd, weight, grad, (),
-                 (lr, wd, rescale_grad, _c(clip_gradient)), out)
+                 (lr, wd, rescale_grad, _c(clip_gradient)), out, lazy=lazy_update)
 
 
 def sgd_mom_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
@@ -112,7 +119,7 @@ def sgd_mom_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0
     """``mom = momentum*mom - lr*wd*weight - lr*clip(rescale_grad*grad)``;
     ``out = weight + mom``."""
     return _call("sgd_mom_update", _K().sgd_mom, weight, grad, (("mom", mom),),
-                 (lr, wd, rescale_grad, _c(clip_gradient), momentum), out)
+                 (lr, wd, rescale_grad, _c(clip_gradient), momentum), out, lazy=lazy_update)
 
 
 def mp_sgd_update(weight, grad, weight32, lr, wd=0.0, rescale_grad=1.0, clip_gradient=-1.0,
@@ -120,14 +127,15 @@ def mp_sgd_update(weight, grad, weight32, lr, wd=0.0, rescale_grad=1.0, clip_gra
     """:func:`sgd_update` on the float32 ``weight32``; ``out`` gets it rounded to
     ``weight``'s dtype."""
     return _call("mp_sgd_update", _K().sgd, weight, grad, (),
-                 (lr, wd, rescale_grad, _c(clip_gradient)), out, weight32)
+                 (lr, wd, rescale_grad, _c(clip_gradient)), out, weight32, lazy=lazy_update)
 
 
 def mp_sgd_mom_update(weight, grad, mom, weight32, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
                       clip_gradient=-1.0, lazy_update=True, out=None, name=None):
     """:func:`sgd_mom_update` on the float32 ``weight32`` (float32 ``mom``)."""
     return _call("mp_sgd_mom_update", _K().sgd_mom, weight, grad, (("mom", mom),),
-                 (lr, wd, rescale_grad, _c(clip_gradient), momentum), out, weight32)
+                 (lr, wd, rescale_grad, _c(clip_gradient), momentum), out, weight32,
+                 lazy=lazy_update)
 
 
 def nag_mom_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
@@ -158,7 +166,7 @@ def adam_update(weight, grad, mean, var, lr, beta1=0.9, beta2=0.999, epsilon=1e-
     ``lr``)."""
     return _call("adam_update", _K().adam, weight, grad, (("mean", mean), ("var", var)),
                  (lr, wd, rescale_grad, _c(clip_gradient), beta1, 1.0 - beta1, beta2,
-                  1.0 - beta2, epsilon), out)
+                  1.0 - beta2, epsilon), out, lazy=lazy_update)
 
 
 def _rescale_value(rescale_grad) -> float:
@@ -222,7 +230,7 @@ def ftrl_update(weight, grad, z, n, lr, lamda1=0.01, beta=1.0, wd=0.0, rescale_g
                 clip_gradient=-1.0, out=None, name=None):
     """FTRL-Proximal step; see :class:`mxlite.optimizer.Ftrl`."""
     return _call("ftrl_update", _K().ftrl, weight, grad, (("z", z), ("n", n)),
-                 (lr, wd, rescale_grad, _c(clip_gradient), lamda1, beta), out)
+                 (lr, wd, rescale_grad, _c(clip_gradient), lamda1, beta), out, lazy=True)
 
 
 def ftml_update(weight, grad, d, v, z, lr, t, beta1=0.6, beta2=0.999, epsilon=1e-8, wd=0.0,
