@@ -47,13 +47,22 @@ def _as2d(a: np.ndarray) -> np.ndarray:
     return a.reshape(a.shape[0], -1)
 
 
+_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    """``a`` viewed as unsigned integers of its itemsize (copies need no arithmetic; Numba
+    has no float16)."""
+    return a.view(_BITS[a.dtype.itemsize]) if a.dtype.itemsize in _BITS else a
+
+
 def gather_rows(src: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``src[rows]`` (a new C-contiguous array), rows of any trailing shape."""
     out = np.empty((rows.size, *src.shape[1:]), src.dtype)
     if rows.size and out.size:
         if not src.flags.c_contiguous:
             return np.ascontiguousarray(src[rows])
-        s2, o2 = _as2d(src), _as2d(out)
+        s2, o2 = _as2d(_bits(src)), _as2d(_bits(out))
         (_gather_par if out.size >= _PARALLEL_ELEMS else _gather_ser)(s2, rows, o2)
     return out
 
@@ -66,7 +75,7 @@ def scatter_rows(dst: np.ndarray, rows: np.ndarray, src: np.ndarray) -> None:
         dst[rows] = src
         return
     (_scatter_par if src.size >= _PARALLEL_ELEMS else _scatter_ser)(
-        _as2d(dst), rows, _as2d(np.ascontiguousarray(src)))
+        _as2d(_bits(dst)), rows, _as2d(_bits(np.ascontiguousarray(src))))
 
 
 # ---------------------------------------------------------------------- products
@@ -121,7 +130,7 @@ def _adagrad_rows_loop(w, rows, g, h, lr, eps, rescale, clip):
                     gr = -clip
             hv = h[r, j] + gr * gr
             h[r, j] = hv
-            w[r, j] = w[r, j] - lr * gr / (np.sqrt(hv) + eps)
+            w[r, j] = w[r, j] - lr * gr / np.sqrt(hv + eps)
 
 
 _adagrad_ser, _adagrad_par = serial_parallel(_adagrad_rows_loop, _SER, _PAR)
@@ -130,7 +139,7 @@ _adagrad_ser, _adagrad_par = serial_parallel(_adagrad_rows_loop, _SER, _PAR)
 def adagrad_rows(w, rows, g, h, lr, eps, rescale, clip) -> None:
     """MXNet's sparse AdaGrad on the rows ``rows`` of ``w``/``h`` (in place), ``g`` the
     stored gradient rows: ``g' = clip(rescale * g)``, ``h += g'^2``,
-    ``w -= lr * g' / (sqrt(h) + eps)``."""
+    ``w -= lr * g' / sqrt(h + eps)``."""
     if not rows.size:
         return
     w2, h2, g2 = _as2d(w), _as2d(h), _as2d(np.ascontiguousarray(g))
@@ -245,3 +254,43 @@ def adagrad_update(weight, grad, history, lr, epsilon, rescale_grad, clip_gradie
     adagrad_rows(target._data, grad._idx.astype(np.int64), grad._values, history._data,
                  lr, epsilon, rescale_grad, clip)
     return target
+
+
+# ---------------------------------------------------------------------- optimizer dispatch
+def dense_apply(opt, index, weight, grad, state, hp, mp, fused) -> None:
+    """The update of an optimizer without a row_sparse path: on the dense gradient (MXNet's
+    storage fallback)."""
+    from ..ndarray import NDArray
+
+    opt._apply(index, weight, NDArray(grad._data, grad.context), state, hp, mp, fused)
+
+
+def lazy_apply(opt, index, weight, grad, state, hp, mp, fused) -> None:
+    """The lazy update: ``opt``'s own dense update (fused kernel or reference ``step``) on the
+    rows a row_sparse ``grad`` stores, weight decay on those rows only.  A csr gradient is
+    updated densely."""
+    from ..ndarray import NDArray
+
+    if grad.stype != "row_sparse":
+        dense_apply(opt, index, weight, grad, state, hp, mp, fused)
+        return
+    if type(weight) is not NDArray:
+        raise TypeError(f"lazy update: the weight must be a dense NDArray, got {weight.stype}")
+    lazy_rows(lambda w, g, s: opt._apply(index, w, g, s, hp, mp, fused), weight, grad, state)
+
+
+def adagrad_apply(opt, index, weight, grad, state, hp, mp, fused) -> None:
+    """MXNet's sparse AdaGrad (``sparse.adagrad_update``): the dense AdaGrad update on the
+    stored rows of ``grad`` (``w -= lr g' / sqrt(h + eps)``), without weight decay (MXNetError
+    when it is nonzero, as MXNet) and clipping only when ``clip_gradient`` is truthy (MXNet
+    passes it to the sparse operator only then)."""
+    from ..base import MXNetError
+    from ..ndarray.sparse import cast_storage
+
+    if hp.wd != 0:
+        raise MXNetError(f"sparse adagrad_update does not support wd, got wd={hp.wd}")
+    if grad.stype != "row_sparse":
+        grad = cast_storage(grad, "row_sparse")
+    if not opt.clip_gradient:
+        hp = hp._replace(clip=-1.0)
+    lazy_apply(opt, index, weight, grad, state, hp, mp, fused)

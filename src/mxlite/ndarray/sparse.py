@@ -1021,7 +1021,7 @@ def adagrad_update(weight, grad, history, lr, epsilon=1e-7, wd=0.0, rescale_grad
                    clip_gradient=-1.0, out=None, name=None):
     """MXNet's ``sparse.adagrad_update``: only the rows a row_sparse ``grad`` stores::
 
-        g = clip(rescale_grad * grad);  history += g**2;  w -= lr * g / (sqrt(history) + eps)
+        g = clip(rescale_grad * grad);  history += g**2;  w -= lr * g / sqrt(history + eps)
 
     ``wd`` must be 0, as in MXNet.  (``sgd_update``, ``adam_update``, ``ftrl_update``, ...
     of ``mx.nd`` take row_sparse gradients themselves and are re-exported here.)

@@ -50,6 +50,13 @@ class AdaGrad(FusedOptimizer):
         return AdaGradHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
                             self._clip(), self.float_stable_eps)
 
+    def _apply_row_sparse(self, index, weight, grad, state, hp, mp, fused):
+        """Row_sparse gradient (issue 16): MXNet's ``sparse.adagrad_update``: this update on the
+        stored rows only (weight decay must be 0)."""
+        from ..kernels import sparse as KS
+
+        KS.adagrad_apply(self, index, weight, grad, state, hp, mp, fused)
+
     def _reference(self, index, w, g, arrays, hp):
         (h,) = arrays
         gh = clip_ref(g * hp.rescale_grad, hp.clip)

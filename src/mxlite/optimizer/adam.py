@@ -81,6 +81,14 @@ class Adam(FusedOptimizer):
         return AdamHyper(lr, self._get_wd(index), self.rescale_grad, self._clip(),
                          b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon)
 
+    def _apply_row_sparse(self, index, weight, grad, state, hp, mp, fused):
+        """Row_sparse gradient (issue 16): with ``lazy_update`` only the stored rows (MXNet's
+        lazy Adam), else the standard update on the dense gradient."""
+        from ..kernels import sparse as KS
+
+        (KS.lazy_apply if self.lazy_update else KS.dense_apply)(self, index, weight, grad, state,
+                                                                hp, mp, fused)
+
     _kernel = K.adam
     _multi = {2: "adam"}
 

@@ -54,6 +54,13 @@ class GroupAdaGrad(FusedOptimizer):
         return GroupAdaGradHyper(self._get_lr(index), self.rescale_grad, self._clip(),
                                  self.float_stable_eps)
 
+    def _apply_row_sparse(self, index, weight, grad, state, hp, mp, fused):
+        """Row_sparse gradient (issue 16): only the stored rows are updated (MXNet's
+        ``group_adagrad_update`` is always lazy)."""
+        from ..kernels import sparse as KS
+
+        KS.lazy_apply(self, index, weight, grad, state, hp, mp, fused)
+
     def _fused(self, index, w, g, arrays, w16, sc):
         (h,) = arrays
         cols = w.size // h.size if h.size else 0

@@ -46,6 +46,15 @@ class Ftrl(FusedOptimizer):
         self.beta = beta
         self.lr = learning_rate
 
+    def _apply_row_sparse(self, index, weight, grad, state, hp, mp, fused):
+        """Row_sparse gradient (issue 16): the standard update on the dense gradient, as MXNet
+        1.9.1 computes it for a dense weight (its ``ftrl_update`` is lazy only for row_sparse
+        weights and states; on a dense weight it falls back to the dense operator, which also
+        moves the rows the gradient does not store)."""
+        from ..kernels import sparse as KS
+
+        KS.dense_apply(self, index, weight, grad, state, hp, mp, fused)
+
     def create_state(self, index, weight):
         return zeros_states(weight, 2)
 

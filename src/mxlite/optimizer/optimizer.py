@@ -73,10 +73,10 @@ def check_arrays(weight, grad) -> None:
         raise ValueError(
             f"weight and grad shapes differ: weight {weight.shape}, grad {grad.shape}"
         )
-    if weight._data.dtype != grad._data.dtype:
+    if np.dtype(weight.dtype) != np.dtype(grad.dtype):  # .dtype: a sparse grad stays sparse
         raise TypeError(
-            f"weight and grad dtypes differ: weight {weight._data.dtype}, "
-            f"grad {grad._data.dtype}"
+            f"weight and grad dtypes differ: weight {np.dtype(weight.dtype)}, "
+            f"grad {np.dtype(grad.dtype)}"
         )
 
 
@@ -613,6 +613,12 @@ class FusedOptimizer(Optimizer):
         reading its learning rates, as MXNet's multi-tensor path; others go index by index."""
         for w, g in zip(weights, grads, strict=True):
             check_arrays(w, g)
+        if any(type(g) is not NDArray for g in grads):  # sparse gradients (issue 16)
+            # MXNet does not aggregate sparse gradients: one tensor at a time
+            for i, w, g, s in zip(indices, weights, grads, states, strict=True):
+                self._update_count(i)
+                self._apply(i, w, g, s, self._hyper(i), mp, fused)
+            return
         if self.aggregate_num > 0:
             step = chunk or len(indices) or 1
             hps = []
@@ -730,7 +736,19 @@ class FusedOptimizer(Optimizer):
             return state[0], state[1]
         return state[1], state[0]
 
+    # ---- sparse gradients (issue 16): the row_sparse dispatch -------------------------
+    def _apply_row_sparse(self, index, weight, grad, state, hp, mp, fused):
+        """A row_sparse / csr ``grad``.  Optimizers with a row_sparse path in MXNet 1.9.1
+        override this (lazy: only the stored rows, :func:`mxlite.kernels.sparse.lazy_apply`);
+        for the others MXNet computes on the dense gradient, and so does this default."""
+        from ..kernels.sparse import dense_apply
+
+        dense_apply(self, index, weight, grad, state, hp, mp, fused)
+
     def _apply(self, index, weight, grad, state, hp, mp, fused):
+        if type(grad) is not NDArray:  # row_sparse / csr gradient
+            self._apply_row_sparse(index, weight, grad, state, hp, mp, fused)
+            return
         if mp:
             master, inner = self._split_mp(state)
             w = master._data

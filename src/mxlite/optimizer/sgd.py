@@ -68,7 +68,8 @@ class SGD(_MomentumFirst):
     so the gradient is rescaled *before* it is clipped, and weight decay is not clipped.  Without
     momentum (:math:`\mu = 0`) there is no state and :math:`w \leftarrow w - \eta \lambda w -
     \eta\,\mathrm{clip}(r g)`.  ``clip_gradient=0`` (or None) disables clipping, as MXNet's
-    operators do.  ``lazy_update`` is accepted (mxlite has dense gradients only).
+    operators do.  With a row_sparse gradient and ``lazy_update`` (the default) only the rows
+    the gradient stores are updated, weight decay included (MXNet's lazy update).
 
     With ``multi_precision=True`` and float16 weights the state is ``(momentum, master)``, the
     update runs on the float32 master and writes the rounded float16 weight in the same pass.
@@ -103,6 +104,16 @@ class SGD(_MomentumFirst):
         lrs, wds = self._get_lrs(indices), self._get_wds(indices)
         rs, c, mom = self.rescale_grad, self._clip(), self.momentum
         return [SGDHyper(lr, wd, rs, c, mom) for lr, wd in zip(lrs, wds, strict=True)]
+
+    def _apply_row_sparse(self, index, weight, grad, state, hp, mp, fused):
+        """Row_sparse gradient (issue 16): with ``lazy_update`` only the stored rows (MXNet's
+        lazy SGD), else the standard update on the dense gradient.  Multi-precision updates
+        are standard ones: MXNet 1.9.1's ``mp_sgd_*update`` have no row_sparse path."""
+        from ..kernels import sparse as KS
+
+        lazy = self.lazy_update and not mp
+        (KS.lazy_apply if lazy else KS.dense_apply)(self, index, weight, grad, state, hp, mp,
+                                                    fused)
 
     def _reference(self, index, w, g, arrays, hp):
         lr, wd, rs, c, mom = hp
