@@ -25,8 +25,10 @@ def close(actual, expected, dtype="float32", what=""):
     expected = np.asarray(expected, dtype=np.float64)
     assert actual.shape == expected.shape, (what, actual.shape, expected.shape)
     rtol = RTOL[dtype]
-    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
-    err = np.abs(actual - expected)
-    ok = err <= rtol * np.abs(expected) + rtol * scale * 0.1
+    same = (actual == expected) | (np.isnan(actual) & np.isnan(expected))  # inf, nan
+    finite = np.isfinite(expected)
+    scale = max(1.0, float(np.max(np.abs(expected[finite])))) if finite.any() else 1.0
+    err = np.where(same, 0.0, np.abs(actual - expected))
+    ok = same | (err <= rtol * np.abs(expected) + rtol * scale * 0.1)
     assert ok.all(), (f"{what}: max abs err {err.max():.3g}; actual {actual[~ok][:4]}, "
                       f"expected {expected[~ok][:4]}")

@@ -825,6 +825,10 @@ def linspace(start, stop, num, endpoint=True, ctx=None, dtype=None) -> NDArray:
 
 def zeros_like(data, out=None) -> NDArray:
     data = _arr(data)
+    if type(data) is not NDArray and out is None:  # row_sparse / csr: same storage type
+        from .sparse import zeros_like as sparse_zeros_like
+
+        return sparse_zeros_like(data)
     return _finish(np.zeros_like(data._data), out, data._ctx)
 
 

@@ -637,7 +637,8 @@ def zeros_like(data, out=None) -> NDArray:
     """Zeros with ``data``'s shape, dtype and storage type."""
     if not isinstance(data, BaseSparseNDArray):
         return _nd.zeros_like(data, out=out)
-    return zeros(data.stype, data.shape, data.context, data.dtype)
+    result = zeros(data.stype, data.shape, data.context, data.dtype)
+    return result if out is None else result.copyto(out)
 
 
 # ---------------------------------------------------------------------- conversion
@@ -921,6 +922,8 @@ def _make_elemwise(name, short):
     def op(lhs, rhs, out=None, name=None):
         if not isinstance(lhs, NDArray) or not isinstance(rhs, NDArray):
             raise TypeError(f"{op.__name__}: lhs and rhs must be NDArrays")
+        if short == "mul" and lhs.stype == "default" and rhs.stype != "default":
+            lhs, rhs = rhs, lhs  # elemwise_mul(dense, sparse) is sparse too (commutes)
         result = _elemwise(_FUNCS[short], short, lhs, rhs)
         return result if out is None else result.copyto(out)
 
