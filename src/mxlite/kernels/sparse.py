@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 from numba import prange
+from numba.np.unsafe.ndarray import to_fixed_tuple
 
+from . import optimizer as KO
 from . import serial_parallel
 
 __all__ = [
@@ -26,17 +28,21 @@ __all__ = [
 _SER = {"cache": True, "error_model": "numpy"}
 _PAR = {"cache": True, "error_model": "numpy", "parallel": True}
 #: row blocks of at least this many elements go to the multi-threaded variants
-_PARALLEL_ELEMS = 1 << 16
+_PARALLEL_ELEMS = 1 << 20
 
 
 def _gather_loop(src, rows, out):
     for i in prange(rows.size):
-        out[i, :] = src[rows[i], :]
+        r = rows[i]
+        for j in range(out.shape[1]):
+            out[i, j] = src[r, j]
 
 
 def _scatter_loop(dst, rows, src):
     for i in prange(rows.size):
-        dst[rows[i], :] = src[i, :]
+        r = rows[i]
+        for j in range(src.shape[1]):
+            dst[r, j] = src[i, j]
 
 
 _gather_ser, _gather_par = serial_parallel(_gather_loop, _SER, _PAR)
@@ -146,6 +152,82 @@ def adagrad_rows(w, rows, g, h, lr, eps, rescale, clip) -> None:
     s = w.dtype.type
     fn = _adagrad_par if g2.size >= _PARALLEL_ELEMS else _adagrad_ser
     fn(w2, rows, g2, h2, s(lr), s(eps), s(rescale), s(clip))
+
+
+# ---------------------------------------------------------------------- in-place row updates
+# The hot lazy updates (SGD, SGD with momentum, Adam) also run in place: each touched row is
+# updated where it lives by the dense kernel's own element function (the same arithmetic),
+# without the gather / scatter copies.  ``w``, ``m``, ``v`` are 2-D (rows, width), ``g`` the
+# stored gradient rows, ``sc`` the dense kernel's scalars.
+
+def _sgd_rows_loop(w, rows, g, sc):
+    p = to_fixed_tuple(sc, 4)
+    for k in prange(rows.size):
+        wr, gr = w[rows[k]], g[k]
+        for j in range(wr.size):
+            KO._sgd_at(j, wr, gr, KO.EMPTY16, False, p)
+
+
+def _sgd_mom_rows_loop(w, rows, g, m, sc):
+    p = to_fixed_tuple(sc, 5)
+    for k in prange(rows.size):
+        r = rows[k]
+        wr, gr, mr = w[r], g[k], m[r]
+        for j in range(wr.size):
+            KO._sgd_mom_at(j, wr, gr, mr, KO.EMPTY16, False, p)
+
+
+def _adam_rows_loop(w, rows, g, m, v, sc):
+    p = to_fixed_tuple(sc, 9)
+    for k in prange(rows.size):
+        r = rows[k]
+        wr, gr, mr, vr = w[r], g[k], m[r], v[r]
+        for j in range(wr.size):
+            KO._adam_at(j, wr, gr, mr, vr, KO.EMPTY16, False, p)
+
+
+_ROW_KERNELS = {
+    "sgd": serial_parallel(_sgd_rows_loop, _SER, _PAR),
+    "sgd_mom": serial_parallel(_sgd_mom_rows_loop, _SER, _PAR),
+    "adam": serial_parallel(_adam_rows_loop, _SER, _PAR),
+}
+
+
+def _row_kernel(opt, arrays):
+    """The in-place row kernel of ``opt``'s fused update, or None (gather / scatter then)."""
+    kernel = getattr(opt, "_kernel", None)
+    if kernel is KO.adam and len(arrays) == 2:
+        return "adam", 9
+    if getattr(opt, "_mom_kernel", None) is KO.sgd_mom and type(opt)._fused.__qualname__ \
+            .endswith("_MomentumFirst._fused"):
+        return ("sgd_mom", 5) if len(arrays) == 1 else ("sgd", 4) if not arrays else None
+    return None
+
+
+def _in_place(opt, weight, grad, state, hp) -> bool:
+    """Run the lazy update in place when a row kernel exists and the arrays allow it."""
+    w = weight._data
+    if w.dtype not in (np.float32, np.float64) or not w.flags.c_contiguous or w.ndim < 1:
+        return False
+    arrays = opt._arrays(state)
+    found = _row_kernel(opt, arrays)
+    if found is None:
+        return False
+    name, nsc = found
+    for a in arrays:
+        if a.dtype != w.dtype or a.shape != w.shape or not a.flags.c_contiguous:
+            return False
+    g = grad._values
+    if g.dtype != w.dtype:
+        return False
+    rows = grad._idx if grad._idx.dtype == np.int64 else grad._idx.astype(np.int64)
+    width = w.size // w.shape[0] if w.shape[0] else 0
+    g2 = np.ascontiguousarray(g).reshape(rows.size, width)
+    sc = np.array(hp, dtype=w.dtype)[:nsc]
+    ser, par = _ROW_KERNELS[name]
+    fn = par if g2.size >= _PARALLEL_ELEMS else ser
+    fn(_as2d(w), rows, g2, *[_as2d(a) for a in arrays], sc)
+    return True
 
 
 # ---------------------------------------------------------------------- lazy driver
@@ -276,6 +358,8 @@ def lazy_apply(opt, index, weight, grad, state, hp, mp, fused) -> None:
         return
     if type(weight) is not NDArray:
         raise TypeError(f"lazy update: the weight must be a dense NDArray, got {weight.stype}")
+    if fused and not mp and grad._idx.size and _in_place(opt, weight, grad, state, hp):
+        return
     lazy_rows(lambda w, g, s: opt._apply(index, w, g, s, hp, mp, fused), weight, grad, state)
 
 
