@@ -8,7 +8,10 @@ are those of MXNet 1.9.1's local store:
   optimizer set (``set_optimizer``) the sum is applied as a gradient to the stored weight
   through the optimizer's :class:`~mxlite.optimizer.Updater`, otherwise it replaces the value;
 * ``pull(key, out)`` copies the stored value into ``out`` (an NDArray or a list of them);
-* ``pushpull(key, value, out)`` is push then pull (into ``value`` when ``out`` is None).
+* ``pushpull(key, value, out)`` is push then pull (into ``value`` when ``out`` is None);
+* ``row_sparse_pull(key, out, row_ids)`` copies only the rows ``row_ids`` into a row_sparse
+  ``out``.  Row_sparse pushes are summed as row_sparse arrays and reach the optimizer as
+  row_sparse gradients (lazy updates); stored values are kept dense.
 
 Keys are ints or strings (not mixed); several keys go as a list with one value (or list of
 values) per key.
@@ -130,7 +133,7 @@ class KVStore:
             self._check_kind(k)
             if k in self._store:
                 raise MXNetError(f"duplicate init of key {k!r}")
-            self._store[k] = vals[0].copy()
+            self._store[k] = NDArray(vals[0]._data.copy(), vals[0].context)  # dense copy
 
     def push(self, key, value, priority=0):
         """Sum the values of each key and update the stored value with the sum."""
@@ -138,9 +141,14 @@ class KVStore:
             stored = self._stored(k)
             for v in vals:
                 _check_shape("push", "value", k, v, stored)
-            merged = vals[0].copy()
-            for v in vals[1:]:
-                merged._data += v._data
+            if any(type(v) is not NDArray for v in vals):  # row_sparse / csr pushes
+                from .ndarray.sparse import add_n
+
+                merged = add_n(*vals)
+            else:
+                merged = vals[0].copy()
+                for v in vals[1:]:
+                    merged._data += v._data
             if self._updater is not None:
                 self._updater(k, merged, stored)
             else:
@@ -154,7 +162,38 @@ class KVStore:
             stored = self._stored(k)
             for o in outs:
                 _check_shape("pull", "out", k, o, stored)
+                if type(o) is not NDArray:  # a sparse out: skipped unless asked (as MXNet)
+                    if not ignore_sparse:
+                        o[:] = stored
+                    continue
                 o._data[...] = stored._data
+
+    def row_sparse_pull(self, key, out=None, priority=0, row_ids=None):
+        """Copy the rows ``row_ids`` of the stored value of ``key`` into the row_sparse ``out``
+        (a list of outs takes one ``row_ids`` each, or one for all).  ``out`` then stores
+        exactly those rows, sorted and without duplicates."""
+        from .ndarray.sparse import RowSparseNDArray, _as_index
+
+        if out is None:
+            raise ValueError("row_sparse_pull: out must be given (a RowSparseNDArray or a list)")
+        if row_ids is None:
+            raise ValueError("row_sparse_pull: row_ids must be given")
+        for k, outs in _pairs(key, out, "row_sparse_pull"):
+            stored = self._stored(k)
+            ids = row_ids if isinstance(row_ids, (list, tuple)) else [row_ids] * len(outs)
+            if len(ids) != len(outs):
+                raise ValueError(f"row_sparse_pull: {len(ids)} row_ids for {len(outs)} outs")
+            for o, r in zip(outs, ids, strict=True):
+                if not isinstance(o, RowSparseNDArray):
+                    raise TypeError(f"row_sparse_pull: out must be a RowSparseNDArray, got "
+                                    f"{type(o).__name__} (stype {o.stype!r})")
+                _check_shape("row_sparse_pull", "out", k, o, stored)
+                want = np.unique(_as_index(r, "row_ids"))
+                if want.size and (want[0] < 0 or want[-1] >= stored.shape[0]):
+                    raise MXNetError(f"row_sparse_pull: row_ids out of range [0, "
+                                     f"{stored.shape[0]}): {want[:8].tolist()}")
+                values = stored._data[want].astype(np.dtype(o.dtype))
+                o._assign(RowSparseNDArray(values, want, o.shape, o.context))
 
     def pushpull(self, key, value, out=None, priority=0):
         """``push(key, value)`` then ``pull(key, out)`` (``out`` defaults to ``value``)."""
