@@ -1048,3 +1048,30 @@ def __getattr__(name: str):
     except AttributeError:
         raise AttributeError(f"module 'mxlite.ndarray.sparse' has no attribute {name!r}") \
             from None
+
+
+# ---------------------------------------------------------------------- row helpers (iterators)
+def take_rows(data: CSRNDArray, rows) -> CSRNDArray:
+    """The rows ``rows`` of a CSR matrix, in that order (repetitions allowed)."""
+    rows = _as_index(rows, "rows")
+    starts, ends = data._indptr[rows], data._indptr[rows + 1]
+    counts = ends - starts
+    ptr = np.zeros(rows.size + 1, _INDEX)
+    np.cumsum(counts, out=ptr[1:])
+    pos = (np.repeat(starts - ptr[:-1], counts) + np.arange(int(ptr[-1]))).astype(_INDEX)
+    return CSRNDArray(data._values[pos], data._idx[pos], ptr, (rows.size, data.shape[1]),
+                      data.context)
+
+
+def vstack(parts) -> CSRNDArray:
+    """CSR matrices of one width stacked row-wise."""
+    parts = list(parts)
+    ptrs, offset = [np.zeros(1, _INDEX)], 0
+    for p in parts:
+        ptrs.append(p._indptr[1:] + offset)
+        offset += int(p._indptr[-1])
+    return CSRNDArray(np.concatenate([p._values for p in parts]),
+                      np.concatenate([p._idx for p in parts]).astype(_INDEX),
+                      np.concatenate(ptrs).astype(_INDEX),
+                      (builtins.sum(p.shape[0] for p in parts), parts[0].shape[1]),
+                      parts[0].context)
