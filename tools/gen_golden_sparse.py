@@ -189,7 +189,7 @@ def run_ops(mx):
             else:
                 value = eval(code, local)
             results[name] = {"code": code, "result": describe(mx, value)}
-        except Exception as err:  # noqa: BLE001 - recorded
+        except Exception as err:
             results[name] = {"code": code, "error": type(err).__name__, "message": str(err)[:200]}
     return results
 
@@ -306,7 +306,7 @@ def run_updates(mx, arrays):
                     arrays[f"upd/{case}/s{step}_{k}"] = s
             meta[case] = {"optimizer": name, "kwargs": kwargs, "dtype": dtype, "status": "ok",
                           "nstates": len(flat_state(mx, upd.states[0]))}
-        except Exception as err:  # noqa: BLE001 - recorded
+        except Exception as err:
             meta[case] = {"optimizer": name, "kwargs": kwargs, "dtype": dtype,
                           "status": "error", "error": f"{type(err).__name__}: {str(err)[:160]}"}
         arrays[f"upd/{case}/init"] = w0
@@ -432,7 +432,7 @@ def run_iters(mx, arrays):
             try:
                 it = mx.io.LibSVMIter(data_libsvm=path, data_shape=(5,), batch_size=batch_size)
                 loop_epochs(it, handle, batches, arrays)
-            except Exception as err:  # noqa: BLE001 - recorded
+            except Exception as err:
                 batches = {"error": type(err).__name__, "message": str(err)[:200]}
             meta[f"libsvm_{handle}"] = batches
     x = np.arange(20, dtype=np.float32).reshape(5, 4) % 3
@@ -442,7 +442,7 @@ def run_iters(mx, arrays):
         try:
             it = mx.io.NDArrayIter(mx.nd.array(x).tostype("csr"), y, batch_size=2,
                                    last_batch_handle=handle)
-        except Exception as err:  # noqa: BLE001 - recorded
+        except Exception as err:
             meta[f"nditer_{handle}"] = {"error": type(err).__name__}
             continue
         batches = []

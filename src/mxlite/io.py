@@ -366,7 +366,6 @@ class NDArrayIter(DataIter):
 
     def _shuffle_data(self):
         from . import random as _random
-
         from .ndarray.sparse import take_rows
 
         _random.generator().shuffle(self.idx)

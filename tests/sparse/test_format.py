@@ -94,7 +94,7 @@ def test_valid_hand_built_record_loads():
 def test_declared_sizes_are_bounded():
     buf = bytearray(_rsp_record([1, 3]))
     struct.pack_into("<q", buf, 24 + 8 + 4, 1 << 40)  # storage rows: far more than the bytes
-    with pytest.raises(mx.MXNetError, match="truncated|absurdly"):
+    with pytest.raises(mx.MXNetError, match=r"truncated|absurdly"):
         mx.nd.load_frombuffer(bytes(buf))
     for end in range(len(buf) - 1):
         with pytest.raises(mx.MXNetError):

@@ -21,8 +21,14 @@ from . import optimizer as KO
 from . import serial_parallel
 
 __all__ = [
-    "adagrad_rows", "adagrad_update", "csr_dot_dense", "csr_t_dot_dense", "gather_rows", "lazy_rows",
-    "lazy_call", "scatter_rows",
+    "adagrad_rows",
+    "adagrad_update",
+    "csr_dot_dense",
+    "csr_t_dot_dense",
+    "gather_rows",
+    "lazy_call",
+    "lazy_rows",
+    "scatter_rows",
 ]
 
 _SER = {"cache": True, "error_model": "numpy"}

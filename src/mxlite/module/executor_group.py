@@ -13,8 +13,8 @@ from collections import OrderedDict
 import numpy as np
 
 from ..base import MXNetError
-from ..io import DataDesc
 from ..executor import _assign
+from ..io import DataDesc
 from ..ndarray import NDArray
 
 __all__ = ["ExecutorGroup"]

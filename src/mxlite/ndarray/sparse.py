@@ -37,12 +37,40 @@ from . import ndarray as _nd
 from .ndarray import NDArray, _ctx, _dtype, _scalar_as, _shape, _shape_str
 
 __all__ = [
-    "BaseSparseNDArray", "CSRNDArray", "RowSparseNDArray", "abs", "add", "adagrad_update",
-    "array", "cast_storage", "ceil", "csr_matrix", "divide", "dot",
-    "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub", "empty", "expm1", "floor",
-    "log1p", "multiply", "negative", "relu", "retain", "round",
-    "row_sparse_array", "sign", "slice", "sqrt", "square",
-    "subtract", "tanh", "zeros", "zeros_like",
+    "BaseSparseNDArray",
+    "CSRNDArray",
+    "RowSparseNDArray",
+    "abs",
+    "adagrad_update",
+    "add",
+    "array",
+    "cast_storage",
+    "ceil",
+    "csr_matrix",
+    "divide",
+    "dot",
+    "elemwise_add",
+    "elemwise_div",
+    "elemwise_mul",
+    "elemwise_sub",
+    "empty",
+    "expm1",
+    "floor",
+    "log1p",
+    "multiply",
+    "negative",
+    "relu",
+    "retain",
+    "round",
+    "row_sparse_array",
+    "sign",
+    "slice",
+    "sqrt",
+    "square",
+    "subtract",
+    "tanh",
+    "zeros",
+    "zeros_like",
 ]
 
 STYPES = ("default", "row_sparse", "csr")
@@ -699,7 +727,7 @@ def retain(data, indices) -> RowSparseNDArray:
     return RowSparseNDArray(values, want, data.shape, data.context)
 
 
-def slice(data, begin, end, step=(), out=None) -> NDArray:  # noqa: A001 - MXNet's name
+def slice(data, begin, end, step=(), out=None) -> NDArray:
     """Rows (and optionally columns) ``begin:end`` of an array; a CSRNDArray gives a CSRNDArray
     (``begin``/``end`` of one or two entries, no step), anything else the dense slice."""
     if not isinstance(data, CSRNDArray):
@@ -765,7 +793,7 @@ ZERO_PRESERVING = ("sqrt", "square", "abs", "sign", "expm1", "log1p", "relu", "t
 
 sqrt = _make_zero_preserving("sqrt")
 square = _make_zero_preserving("square")
-abs = _make_zero_preserving("abs")  # noqa: A001 - MXNet's name
+abs = _make_zero_preserving("abs")
 sign = _make_zero_preserving("sign")
 expm1 = _make_zero_preserving("expm1")
 log1p = _make_zero_preserving("log1p")
@@ -774,7 +802,7 @@ tanh = _make_zero_preserving("tanh")
 negative = _make_zero_preserving("negative")
 floor = _make_zero_preserving("floor")
 ceil = _make_zero_preserving("ceil")
-round = _make_zero_preserving("round")  # noqa: A001 - MXNet's name
+round = _make_zero_preserving("round")
 
 
 def unary(name: str, fn, data, out=None):
