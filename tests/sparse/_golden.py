@@ -28,7 +28,8 @@ def close(actual, expected, dtype="float32", what=""):
     same = (actual == expected) | (np.isnan(actual) & np.isnan(expected))  # inf, nan
     finite = np.isfinite(expected)
     scale = max(1.0, float(np.max(np.abs(expected[finite])))) if finite.any() else 1.0
-    err = np.where(same, 0.0, np.abs(actual - expected))
+    with np.errstate(invalid="ignore"):
+        err = np.where(same, 0.0, np.abs(actual - expected))
     ok = same | (err <= rtol * np.abs(expected) + rtol * scale * 0.1)
     assert ok.all(), (f"{what}: max abs err {err.max():.3g}; actual {actual[~ok][:4]}, "
                       f"expected {expected[~ok][:4]}")

@@ -5,6 +5,13 @@ Kernels come as a pair: a serial ``njit`` variant for small tensors and a ``para
 variant (``numba.prange`` over contiguous chunks) for large ones; :data:`PARALLEL_THRESHOLD`
 elements decides which one runs.
 
+Elementwise drivers are generated, not written by hand: :func:`elementwise` turns a per-element
+function ``at(i, w, g, *states, w16, st, *flags, p)`` and its hyperparameter spec (a
+``NamedTuple`` class) into the serial/parallel driver pair, and :func:`multi_tensor` into the
+driver that updates a whole list of small tensors in one call.  :func:`spec_unpacker` makes the
+jitted function that turns a row of scalars into the spec, so that kernels read ``p.lr``, never
+``sc[0]``: the order of a kernel's scalars is written once, in its spec.
+
 Thread count: ``MXLITE_NUM_THREADS`` (or else ``OMP_NUM_THREADS``) caps the number of threads the
 parallel kernels use; by default Numba uses all cores.
 """
@@ -12,11 +19,17 @@ parallel kernels use; by default Numba uses all cores.
 from __future__ import annotations
 
 import os
+import sys
 import types
 
 import numba
+from numba import types as nbtypes
+from numba.extending import intrinsic
 
-__all__ = ["PARALLEL_THRESHOLD", "configure_threads", "serial_parallel"]
+__all__ = [
+    "PARALLEL_THRESHOLD", "configure_threads", "elementwise", "multi_tensor", "serial_parallel",
+    "spec_unpacker",
+]
 
 #: tensors with at least this many elements use the multi-threaded kernel variant
 PARALLEL_THRESHOLD = 2**15
@@ -38,6 +51,159 @@ def serial_parallel(loop, serial_opts: dict, parallel_opts: dict):
         return fn
 
     return numba.njit(**serial_opts)(copy("_ser")), numba.njit(**parallel_opts)(copy("_par"))
+
+
+# --------------------------------------------------------------------------- driver generator
+def _source_file(fn) -> str:
+    """The file a generated driver is attributed to: that of the per-element function it
+    calls.  Numba's on-disk cache needs a real file (its stamp invalidates the cache when the
+    kernels change); the generated code's own bytecode is part of every cache key."""
+    fn = getattr(fn, "py_func", fn)
+    return fn.__code__.co_filename
+
+
+def _generate(name: str, source: str, namespace: dict, filename: str):
+    """Compile the function ``name`` defined by ``source`` with ``namespace`` as globals."""
+    code = compile(source, filename, "exec")
+    exec(code, namespace)
+    fn = namespace[name]
+    fn.__module__ = namespace.get("__name__", __name__)
+    return fn
+
+
+_UNPACKERS: dict = {}
+
+
+def spec_unpacker(spec: type, opts: dict):
+    """A jitted ``unpack(sc) -> spec(sc[0], sc[1], ...)`` for the ``NamedTuple`` class ``spec``.
+
+    Kernels receive their scalars as one small array (a cheap argument to type-check for
+    Numba's dispatcher, and in the weight's dtype so the arithmetic is the weight's); the
+    unpacker, generated from ``spec._fields``, names them.  One unpacker per spec class.
+    """
+    hit = _UNPACKERS.get(spec)
+    if hit is not None:
+        return hit
+    fields = spec._fields
+    if not fields or not all(f.isidentifier() for f in (*fields, spec.__name__)):
+        raise ValueError(f"spec {spec.__name__} must be a NamedTuple with fields, got {fields!r}")
+    qual = f"_unpack_{spec.__name__}"
+    args = ", ".join(f"sc[{k}]" for k in range(len(fields)))
+    # the spec under its own name: parfor lowering looks the class up by the global's name
+    source = f"def {qual}(sc):\n    return {spec.__name__}({args})\n"
+    module = sys.modules.get(spec.__module__)
+    filename = getattr(module, "__file__", None) or __file__
+    namespace = {spec.__name__: spec, "__name__": spec.__module__}
+    fn = _generate(qual, source, namespace, filename)
+    fn.__qualname__ = qual
+    jitted = numba.njit(**opts)(fn)
+    _UNPACKERS[spec] = jitted
+    return jitted
+
+
+def _case_loops(call: str, flags: list[tuple[str, str]], indent: str) -> str:
+    """Nested ``if``/``else`` over the flags (name, test), each leaf one ``prange`` loop whose
+    body calls ``call`` with the flags as constants: no branch on them inside the loop body,
+    so LLVM can vectorize it."""
+    if not flags:
+        return (f"{indent}for i in prange(w.size):\n"
+                f"{indent}    {call}\n")
+    (flag, test), rest = flags[0], flags[1:]
+    out = f"{indent}if {test}:\n"
+    out += _case_loops(call.replace(f"<{flag}>", "True"), rest, indent + "    ")
+    out += f"{indent}else:\n"
+    out += _case_loops(call.replace(f"<{flag}>", "False"), rest, indent + "    ")
+    return out
+
+
+def elementwise(name: str, at, spec: type, states=(), optional=(), *, grad: bool = True,
+                inline_opts: dict, serial_opts: dict, parallel_opts: dict):
+    """``(serial, parallel)`` dispatchers of the elementwise driver of ``at``.
+
+    The driver is ``loop(w, g, *states, w16, sc)``: it unpacks ``sc`` into ``spec`` (see
+    :func:`spec_unpacker`) and runs ``at(i, w, g, *states, w16, st, *flags, p)`` for every
+    ``i`` in ``prange(w.size)`` (without ``g`` in both when ``grad`` is false).  ``st`` says
+    whether to also write the float16 weight ``w16`` (it is non-empty); each name in
+    ``optional`` (a subset of ``states``) adds a flag saying whether that state array is
+    non-empty.  Every combination of the flags gets its own
+    loop with the flags as constants, so the loop bodies have no branches on them.
+
+    Serial and parallel variants are compiled from two copies of the generated function with
+    their own qualnames (see :func:`serial_parallel`), attributed to ``at``'s source file so
+    that Numba's ``cache=True`` works for them.
+    """
+    states = tuple(states)
+    for s in (*states, *optional):
+        if not s.isidentifier() or s in ("w", "g", "w16", "sc", "p", "i", "st"):
+            raise ValueError(f"elementwise {name}: bad state name {s!r}")
+    if not set(optional) <= set(states):
+        raise ValueError(f"elementwise {name}: optional {optional!r} not among states {states!r}")
+    unpack = spec_unpacker(spec, inline_opts)
+    inputs = ("w", "g") if grad else ("w",)
+    params = ", ".join((*inputs, *states, "w16", "sc"))
+    flag_args = "".join(f", <{s}>" for s in optional)
+    call = f"AT(i, {', '.join((*inputs, *states))}, w16, <st>{flag_args}, p)"
+    flags = [("st", "w16.size > 0"), *((s, f"{s}.size > 0") for s in optional)]
+    qual = f"_{name}_loop"
+    source = (f"def {qual}({params}):\n"
+              f"    p = UNPACK(sc)\n"
+              + _case_loops(call, flags, "    "))
+    # parfor lowering rebuilds the loop body from source and looks the spec up by its name
+    namespace = {"AT": at, "UNPACK": unpack, "prange": numba.prange, spec.__name__: spec,
+                 "__name__": getattr(at, "__module__", __name__)}
+    fn = _generate(qual, source, namespace, _source_file(at))
+    fn.__qualname__ = qual
+    return serial_parallel(fn, serial_opts, parallel_opts)
+
+
+@intrinsic
+def _as_ptr(typingctx, addr, like):
+    """``CPointer(like.dtype)`` from an integer address."""
+    sig = nbtypes.CPointer(like.dtype)(addr, like)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+    return sig, codegen
+
+
+@numba.njit(cache=True, inline="always")
+def view(table, t, n, like):
+    """Array of ``n`` elements of ``like``'s dtype at address ``table[t]``."""
+    return numba.carray(_as_ptr(table[t], like), n)
+
+
+def multi_tensor(name: str, at, spec: type, states=(), *, inline_opts: dict, serial_opts: dict,
+                 parallel_opts: dict):
+    """``(serial, parallel)`` dispatchers of the multi-tensor driver of ``at``.
+
+    The driver is ``loop(wp, gp, *state_tables, sizes, like, e16, sc)``: tensor ``t`` of the
+    group has ``sizes[t]`` elements at the addresses ``wp[t]``, ``gp[t]``, ... (C-contiguous
+    arrays of ``like``'s dtype, kept alive by the caller) and its scalars in row ``sc[t]``.
+    ``prange`` runs over the tensors; each tensor is one serial loop of ``at`` (no float16
+    output: ``e16`` is empty).
+    """
+    states = tuple(states)
+    unpack = spec_unpacker(spec, inline_opts)
+    tables = [f"{s}_t" for s in states]
+    params = ", ".join(("wp", "gp", *tables, "sizes", "like", "e16", "sc"))
+    views = "".join(f"        {s} = VIEW({s}_t, t, n, like)\n" for s in states)
+    args = "".join(f", {s}" for s in states)
+    qual = f"_{name}_multi_loop"
+    source = (f"def {qual}({params}):\n"
+              f"    for t in prange(sizes.size):\n"
+              f"        n = sizes[t]\n"
+              f"        w = VIEW(wp, t, n, like)\n"
+              f"        g = VIEW(gp, t, n, like)\n"
+              f"{views}"
+              f"        p = UNPACK(sc[t])\n"
+              f"        for i in range(n):\n"
+              f"            AT(i, w, g{args}, e16, False, p)\n")
+    namespace = {"AT": at, "UNPACK": unpack, "VIEW": view, "prange": numba.prange,
+                 spec.__name__: spec, "__name__": getattr(at, "__module__", __name__)}
+    fn = _generate(qual, source, namespace, _source_file(at))
+    fn.__qualname__ = qual
+    return serial_parallel(fn, serial_opts, parallel_opts)
 
 
 def configure_threads(num_threads: int | None = None) -> int:

@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 from numba import prange
-from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from . import optimizer as KO
-from . import serial_parallel
+from . import serial_parallel, spec_unpacker
+from .optimizer import AdamSpec, SGDSpec  # noqa: F401 - by name, for parfor lowering
 
 __all__ = [
-    "adagrad_rows",
-    "adagrad_update",
-    "csr_dot_dense",
-    "csr_t_dot_dense",
-    "gather_rows",
-    "lazy_call",
-    "lazy_rows",
+    "ROW_KERNELS", "adagrad_rows", "adagrad_update", "adagrad_update_rows", "csr_dot_dense",
+    "csr_t_dot_dense", "gather_rows", "lazy_call", "lazy_rows", "lazy_update", "rows_in_place",
     "scatter_rows",
 ]
 
@@ -166,8 +161,12 @@ def adagrad_rows(w, rows, g, h, lr, eps, rescale, clip) -> None:
 # without the gather / scatter copies.  ``w``, ``m``, ``v`` are 2-D (rows, width), ``g`` the
 # stored gradient rows, ``sc`` the dense kernel's scalars.
 
+_UNPACK_SGD = spec_unpacker(SGDSpec, KO._AT)
+_UNPACK_ADAM = spec_unpacker(AdamSpec, KO._AT)
+
+
 def _sgd_rows_loop(w, rows, g, sc):
-    p = to_fixed_tuple(sc, 4)
+    p = _UNPACK_SGD(sc)
     for k in prange(rows.size):
         wr, gr = w[rows[k]], g[k]
         for j in range(wr.size):
@@ -175,7 +174,7 @@ def _sgd_rows_loop(w, rows, g, sc):
 
 
 def _sgd_mom_rows_loop(w, rows, g, m, sc):
-    p = to_fixed_tuple(sc, 5)
+    p = _UNPACK_SGD(sc)
     for k in prange(rows.size):
         r = rows[k]
         wr, gr, mr = w[r], g[k], m[r]
@@ -184,7 +183,7 @@ def _sgd_mom_rows_loop(w, rows, g, m, sc):
 
 
 def _adam_rows_loop(w, rows, g, m, v, sc):
-    p = to_fixed_tuple(sc, 9)
+    p = _UNPACK_ADAM(sc)
     for k in prange(rows.size):
         r = rows[k]
         wr, gr, mr, vr = w[r], g[k], m[r], v[r]
@@ -192,47 +191,32 @@ def _adam_rows_loop(w, rows, g, m, v, sc):
             KO._adam_at(j, wr, gr, mr, vr, KO.EMPTY16, False, p)
 
 
-_ROW_KERNELS = {
-    "sgd": serial_parallel(_sgd_rows_loop, _SER, _PAR),
-    "sgd_mom": serial_parallel(_sgd_mom_rows_loop, _SER, _PAR),
-    "adam": serial_parallel(_adam_rows_loop, _SER, _PAR),
+#: in-place row kernels by name: (serial, parallel), number of state arrays
+ROW_KERNELS = {
+    "sgd": (serial_parallel(_sgd_rows_loop, _SER, _PAR), 0),
+    "sgd_mom": (serial_parallel(_sgd_mom_rows_loop, _SER, _PAR), 1),
+    "adam": (serial_parallel(_adam_rows_loop, _SER, _PAR), 2),
 }
 
 
-def _row_kernel(opt, arrays):
-    """The in-place row kernel of ``opt``'s fused update, or None (gather / scatter then)."""
-    kernel = getattr(opt, "_kernel", None)
-    if kernel is KO.adam and len(arrays) == 2:
-        return "adam", 9
-    if getattr(opt, "_mom_kernel", None) is KO.sgd_mom and type(opt)._fused.__qualname__ \
-            .endswith("_MomentumFirst._fused"):
-        return ("sgd_mom", 5) if len(arrays) == 1 else ("sgd", 4) if not arrays else None
-    return None
-
-
-def _in_place(opt, weight, grad, state, hp) -> bool:
-    """Run the lazy update in place when a row kernel exists and the arrays allow it."""
+def rows_in_place(name, weight, grad, arrays, hp) -> bool:
+    """The row kernel ``name`` on the rows of ``grad`` (row_sparse), in place in ``weight`` and
+    the state ``arrays``; False (nothing done) when the arrays do not allow it (float16,
+    non-contiguous or mismatched arrays)."""
+    (ser, par), nstates = ROW_KERNELS[name]
     w = weight._data
-    if w.dtype not in (np.float32, np.float64) or not w.flags.c_contiguous or w.ndim < 1:
+    if (len(arrays) != nstates or w.dtype not in (np.float32, np.float64)
+            or not w.flags.c_contiguous or w.ndim < 1 or grad._values.dtype != w.dtype):
         return False
-    arrays = opt._arrays(state)
-    found = _row_kernel(opt, arrays)
-    if found is None:
-        return False
-    name, nsc = found
     for a in arrays:
         if a.dtype != w.dtype or a.shape != w.shape or not a.flags.c_contiguous:
             return False
-    g = grad._values
-    if g.dtype != w.dtype:
-        return False
     rows = grad._idx if grad._idx.dtype == np.int64 else grad._idx.astype(np.int64)
     width = w.size // w.shape[0] if w.shape[0] else 0
-    g2 = np.ascontiguousarray(g).reshape(rows.size, width)
-    sc = np.array(hp, dtype=w.dtype)[:nsc]
-    ser, par = _ROW_KERNELS[name]
-    fn = par if g2.size >= _PARALLEL_ELEMS else ser
-    fn(_as2d(w), rows, g2, *[_as2d(a) for a in arrays], sc)
+    g2 = np.ascontiguousarray(grad._values).reshape(rows.size, width)
+    sc = np.array(hp, dtype=w.dtype)
+    (par if g2.size >= _PARALLEL_ELEMS else ser)(_as2d(w), rows, g2,
+                                                 *[_as2d(a) for a in arrays], sc)
     return True
 
 
@@ -345,31 +329,27 @@ def adagrad_update(weight, grad, history, lr, epsilon, rescale_grad, clip_gradie
 
 
 # ---------------------------------------------------------------------- optimizer dispatch
-def dense_apply(opt, index, weight, grad, state, hp, mp, fused) -> None:
-    """The update of an optimizer without a row_sparse path: on the dense gradient (MXNet's
-    storage fallback)."""
+def lazy_update(opt, index, weight, grad, state, hp, fused, row_kernel=None) -> None:
+    """The lazy update of a built-in optimizer (its ``row_sparse_update``): its own dense
+    update (fused kernel or reference) on the rows a row_sparse ``grad`` stores, weight decay on
+    those rows only.  ``row_kernel`` names an in-place row kernel (:data:`ROW_KERNELS`) for the
+    fused path; otherwise the rows are gathered, updated and scattered back.  A csr gradient
+    gets the dense update."""
     from ..ndarray import NDArray
 
-    opt._apply(index, weight, NDArray(grad._data, grad.context), state, hp, mp, fused)
-
-
-def lazy_apply(opt, index, weight, grad, state, hp, mp, fused) -> None:
-    """The lazy update: ``opt``'s own dense update (fused kernel or reference ``step``) on the
-    rows a row_sparse ``grad`` stores, weight decay on those rows only.  A csr gradient is
-    updated densely."""
-    from ..ndarray import NDArray
-
+    mp = opt._mp_of(weight)
     if grad.stype != "row_sparse":
-        dense_apply(opt, index, weight, grad, state, hp, mp, fused)
+        opt._apply(index, weight, grad.tostype("default"), state, hp, mp, fused)
         return
     if type(weight) is not NDArray:
         raise TypeError(f"lazy update: the weight must be a dense NDArray, got {weight.stype}")
-    if fused and not mp and grad._idx.size and _in_place(opt, weight, grad, state, hp):
+    if (fused and not mp and row_kernel is not None and grad._idx.size
+            and rows_in_place(row_kernel, weight, grad, opt.state_arrays(state), hp)):
         return
     lazy_rows(lambda w, g, s: opt._apply(index, w, g, s, hp, mp, fused), weight, grad, state)
 
 
-def adagrad_apply(opt, index, weight, grad, state, hp, mp, fused) -> None:
+def adagrad_update_rows(opt, index, weight, grad, state, hp, fused) -> None:
     """MXNet's sparse AdaGrad (``sparse.adagrad_update``): the dense AdaGrad update on the
     stored rows of ``grad`` (``w -= lr g' / sqrt(h + eps)``), without weight decay (MXNetError
     when it is nonzero, as MXNet) and clipping only when ``clip_gradient`` is truthy (MXNet
@@ -383,4 +363,4 @@ def adagrad_apply(opt, index, weight, grad, state, hp, mp, fused) -> None:
         grad = cast_storage(grad, "row_sparse")
     if not opt.clip_gradient:
         hp = hp._replace(clip=-1.0)
-    lazy_apply(opt, index, weight, grad, state, hp, mp, fused)
+    lazy_update(opt, index, weight, grad, state, hp, fused)

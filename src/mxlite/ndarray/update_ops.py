@@ -67,17 +67,16 @@ def _target(weight: NDArray, out, op: str) -> NDArray:
     return out
 
 
-def _call(op, kernel, weight, grad, states, scalars, out, weight32=None, lazy=False):
-    """Validate, pick where the result goes, run ``kernel(w, g, *states, w16, sc)``.
+def _call(op, kernel, weight, grad, states, hp, out, weight32=None, lazy=False):
+    """Validate, pick where the result goes, run ``kernel`` with the spec instance ``hp``
+    (:meth:`mxlite.kernels.optimizer.Kernel.apply`).
 
     A sparse ``grad``: with ``lazy`` (row_sparse) only its stored rows are updated, else the
     update runs on its dense equivalent (:func:`mxlite.kernels.sparse.lazy_call`)."""
-    from ..optimizer.optimizer import fused_call
-
     if type(grad) is not NDArray and isinstance(grad, NDArray):
         from ..kernels.sparse import lazy_call
 
-        return lazy_call(_call, op, kernel, weight, grad, states, scalars, out, weight32, lazy)
+        return lazy_call(_call, op, kernel, weight, grad, states, hp, out, weight32, lazy)
     _nd(weight, "weight")
     _nd(grad, "grad")
     _same(weight, grad, "grad", op)
@@ -97,8 +96,7 @@ def _call(op, kernel, weight, grad, states, scalars, out, weight32=None, lazy=Fa
             _same(weight, target, "out", op)
         w, low = weight32._data, target._data
     arrays = tuple(s._data for _, s in states)
-    fused_call(lambda w_, g_, a_, w16, sc: kernel(w_, g_, *a_, w16, sc), w, grad._data, arrays,
-               low, [float(x) for x in scalars])
+    kernel.apply(w, grad._data, arrays, kernel.spec._make(float(x) for x in hp), low)
     return target
 
 
@@ -110,32 +108,41 @@ def _c(clip_gradient) -> float:
 def sgd_update(weight, grad, lr, wd=0.0, rescale_grad=1.0, clip_gradient=-1.0,
                lazy_update=True, out=None, name=None):
     """``out = weight - lr*wd*weight - lr*clip(rescale_grad*grad)``."""
-    return _call("sgd_update", _K().sgd, weight, grad, (),
-                 (lr, wd, rescale_grad, _c(clip_gradient)), out, lazy=lazy_update)
+    K = _K()
+    return _call("sgd_update", K.sgd, weight, grad, (),
+                 K.SGDSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
+                           momentum=0.0), out, lazy=lazy_update)
 
 
 def sgd_mom_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
                    clip_gradient=-1.0, lazy_update=True, out=None, name=None):
     """``mom = momentum*mom - lr*wd*weight - lr*clip(rescale_grad*grad)``;
     ``out = weight + mom``."""
-    return _call("sgd_mom_update", _K().sgd_mom, weight, grad, (("mom", mom),),
-                 (lr, wd, rescale_grad, _c(clip_gradient), momentum), out, lazy=lazy_update)
+    K = _K()
+    return _call("sgd_mom_update", K.sgd_mom, weight, grad, (("mom", mom),),
+                 K.SGDSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
+                           momentum=momentum), out, lazy=lazy_update)
 
 
 def mp_sgd_update(weight, grad, weight32, lr, wd=0.0, rescale_grad=1.0, clip_gradient=-1.0,
                   lazy_update=True, out=None, name=None):
     """:func:`sgd_update` on the float32 ``weight32``; ``out`` gets it rounded to
     ``weight``'s dtype."""
-    return _call("mp_sgd_update", _K().sgd, weight, grad, (),
-                 (lr, wd, rescale_grad, _c(clip_gradient)), out, weight32, lazy=lazy_update)
+    K = _K()
+    return _call("mp_sgd_update", K.sgd, weight, grad, (),
+                 K.SGDSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
+                           momentum=0.0), out, weight32,
+                 lazy=False)  # MXNet: no row_sparse path, the dense update
 
 
 def mp_sgd_mom_update(weight, grad, mom, weight32, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
                       clip_gradient=-1.0, lazy_update=True, out=None, name=None):
     """:func:`sgd_mom_update` on the float32 ``weight32`` (float32 ``mom``)."""
-    return _call("mp_sgd_mom_update", _K().sgd_mom, weight, grad, (("mom", mom),),
-                 (lr, wd, rescale_grad, _c(clip_gradient), momentum), out, weight32,
-                 lazy=lazy_update)
+    K = _K()
+    return _call("mp_sgd_mom_update", K.sgd_mom, weight, grad, (("mom", mom),),
+                 K.SGDSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
+                           momentum=momentum), out, weight32,
+                 lazy=False)  # MXNet: no row_sparse path, the dense update
 
 
 def nag_mom_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
@@ -145,17 +152,21 @@ def nag_mom_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0
     As MXNet's kernel, with ``out=weight`` the momentum's weight-decay term reads the updated
     weight; with another ``out`` it reads the original one.
     """
-    alias = 1.0 if out is weight else 0.0
-    return _call("nag_mom_update", _K().nag_mom, weight, grad, (("mom", mom),),
-                 (lr, wd, rescale_grad, _c(clip_gradient), momentum, momentum + 1.0, alias), out)
+    K = _K()
+    return _call("nag_mom_update", K.nag_mom, weight, grad, (("mom", mom),),
+                 K.NAGSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
+                           momentum=momentum, momentum_plus_one=momentum + 1.0,
+                           alias=1.0 if out is weight else 0.0), out)
 
 
 def mp_nag_mom_update(weight, grad, mom, weight32, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
                       clip_gradient=-1.0, out=None, name=None):
     """:func:`nag_mom_update` on the float32 ``weight32`` (updated in place)."""
-    return _call("mp_nag_mom_update", _K().nag_mom, weight, grad, (("mom", mom),),
-                 (lr, wd, rescale_grad, _c(clip_gradient), momentum, momentum + 1.0, 1.0), out,
-                 weight32)
+    K = _K()
+    return _call("mp_nag_mom_update", K.nag_mom, weight, grad, (("mom", mom),),
+                 K.NAGSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
+                           momentum=momentum, momentum_plus_one=momentum + 1.0, alias=1.0),
+                 out, weight32)
 
 
 # --------------------------------------------------------------------------- Adam family
@@ -164,9 +175,12 @@ def adam_update(weight, grad, mean, var, lr, beta1=0.9, beta2=0.999, epsilon=1e-
     """``g = clip(rescale_grad*grad + wd*weight)``; moments;
     ``out = weight - lr*mean/(sqrt(var)+eps)`` (no bias correction: the caller folds it into
     ``lr``)."""
-    return _call("adam_update", _K().adam, weight, grad, (("mean", mean), ("var", var)),
-                 (lr, wd, rescale_grad, _c(clip_gradient), beta1, 1.0 - beta1, beta2,
-                  1.0 - beta2, epsilon), out, lazy=lazy_update)
+    K = _K()
+    return _call("adam_update", K.adam, weight, grad, (("mean", mean), ("var", var)),
+                 K.AdamSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
+                            beta1=beta1, one_minus_beta1=1.0 - beta1, beta2=beta2,
+                            one_minus_beta2=1.0 - beta2, epsilon=epsilon), out,
+                 lazy=lazy_update)
 
 
 def _rescale_value(rescale_grad) -> float:
@@ -189,8 +203,7 @@ def adamw_update(weight, grad, mean, var, rescale_grad, lr, eta, beta1=0.9, beta
     if not math.isfinite(rs):
         return _target(weight, out, "adamw_update")
     return _call("adamw_update", _K().adamw, weight, grad, (("mean", mean), ("var", var)),
-                 (lr, eta, wd, rs, _c(clip_gradient), beta1, 1.0 - beta1, beta2, 1.0 - beta2,
-                  epsilon), out)
+                 _adamw_spec(lr, eta, wd, rs, clip_gradient, beta1, beta2, epsilon), out)
 
 
 def mp_adamw_update(weight, grad, mean, var, weight32, rescale_grad, lr, eta, beta1=0.9,
@@ -201,8 +214,14 @@ def mp_adamw_update(weight, grad, mean, var, weight32, rescale_grad, lr, eta, be
         target = out if out is not None else weight.copy()
         return target
     return _call("mp_adamw_update", _K().adamw, weight, grad, (("mean", mean), ("var", var)),
-                 (lr, eta, wd, rs, _c(clip_gradient), beta1, 1.0 - beta1, beta2, 1.0 - beta2,
-                  epsilon), out, weight32)
+                 _adamw_spec(lr, eta, wd, rs, clip_gradient, beta1, beta2, epsilon), out,
+                 weight32)
+
+
+def _adamw_spec(lr, eta, wd, rs, clip_gradient, beta1, beta2, epsilon):
+    return _K().AdamWSpec(lr=lr, eta=eta, wd=wd, rescale_grad=rs, clip=_c(clip_gradient),
+                          beta1=beta1, one_minus_beta1=1.0 - beta1, beta2=beta2,
+                          one_minus_beta2=1.0 - beta2, epsilon=epsilon)
 
 
 # --------------------------------------------------------------------------- RMSProp
@@ -210,27 +229,33 @@ def rmsprop_update(weight, grad, n, lr, gamma1=0.95, epsilon=1e-8, wd=0.0, resca
                    clip_gradient=-1.0, clip_weights=-1.0, out=None, name=None):
     """``g = clip(rescale_grad*grad + wd*weight)``; ``n = (1-gamma1)*g^2 + gamma1*n``;
     ``out = clip_w(weight - lr*g/sqrt(n + epsilon))``."""
-    return _call("rmsprop_update", _K().rmsprop, weight, grad, (("n", n),),
-                 (lr, wd, rescale_grad, _c(clip_gradient), gamma1, 1.0 - gamma1, epsilon,
-                  _c(clip_weights)), out)
+    K = _K()
+    return _call("rmsprop_update", K.rmsprop, weight, grad, (("n", n),),
+                 K.RMSPropSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
+                               gamma1=gamma1, one_minus_gamma1=1.0 - gamma1, gamma2=0.0,
+                               epsilon=epsilon, clip_weights=_c(clip_weights)), out)
 
 
 def rmspropalex_update(weight, grad, n, g, delta, lr, gamma1=0.95, gamma2=0.9, epsilon=1e-8,
                        wd=0.0, rescale_grad=1.0, clip_gradient=-1.0, clip_weights=-1.0,
                        out=None, name=None):
     """Centered RMSProp (Graves); see :class:`mxlite.optimizer.RMSProp`."""
-    return _call("rmspropalex_update", _K().rmspropalex, weight, grad,
+    K = _K()
+    return _call("rmspropalex_update", K.rmspropalex, weight, grad,
                  (("n", n), ("g", g), ("delta", delta)),
-                 (lr, wd, rescale_grad, _c(clip_gradient), gamma1, 1.0 - gamma1, gamma2, epsilon,
-                  _c(clip_weights)), out)
+                 K.RMSPropSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
+                               gamma1=gamma1, one_minus_gamma1=1.0 - gamma1, gamma2=gamma2,
+                               epsilon=epsilon, clip_weights=_c(clip_weights)), out)
 
 
 # --------------------------------------------------------------------------- FTRL / FTML
 def ftrl_update(weight, grad, z, n, lr, lamda1=0.01, beta=1.0, wd=0.0, rescale_grad=1.0,
                 clip_gradient=-1.0, out=None, name=None):
     """FTRL-Proximal step; see :class:`mxlite.optimizer.Ftrl`."""
-    return _call("ftrl_update", _K().ftrl, weight, grad, (("z", z), ("n", n)),
-                 (lr, wd, rescale_grad, _c(clip_gradient), lamda1, beta), out, lazy=True)
+    K = _K()
+    return _call("ftrl_update", K.ftrl, weight, grad, (("z", z), ("n", n)),
+                 K.FtrlSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
+                            lamda1=lamda1, beta=beta), out)
 
 
 def ftml_update(weight, grad, d, v, z, lr, t, beta1=0.6, beta2=0.999, epsilon=1e-8, wd=0.0,
@@ -238,42 +263,55 @@ def ftml_update(weight, grad, d, v, z, lr, t, beta1=0.6, beta2=0.999, epsilon=1e
     """FTML step at step ``t`` (>= 1); see :class:`mxlite.optimizer.FTML`."""
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
         raise ValueError(f"ftml_update: t must be an int >= 1, got {t!r}")
-    return _call("ftml_update", _K().ftml, weight, grad, (("d", d), ("v", v), ("z", z)),
-                 (lr, wd, rescale_grad, _c(clip_grad), beta1, 1.0 - beta1, beta2, 1.0 - beta2,
-                  epsilon, 1.0 - beta1**t, 1.0 - beta2**t), out)
+    K = _K()
+    return _call("ftml_update", K.ftml, weight, grad, (("d", d), ("v", v), ("z", z)),
+                 K.FTMLSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_grad),
+                            beta1=beta1, one_minus_beta1=1.0 - beta1, beta2=beta2,
+                            one_minus_beta2=1.0 - beta2, epsilon=epsilon,
+                            one_minus_beta1_t=1.0 - beta1**t, one_minus_beta2_t=1.0 - beta2**t),
+                 out)
 
 
 # --------------------------------------------------------------------------- sign methods
 def signsgd_update(weight, grad, lr, wd=0.0, rescale_grad=1.0, clip_gradient=-1.0, out=None,
                    name=None):
     """``out = (1 - lr*wd)*weight - lr*sign(clip(rescale_grad*grad))``."""
-    return _call("signsgd_update", _K().signsgd, weight, grad, (),
-                 (lr, wd, rescale_grad, _c(clip_gradient), 1.0 - lr * wd), out)
+    K = _K()
+    return _call("signsgd_update", K.signsgd, weight, grad, (),
+                 K.SignumSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
+                              momentum=0.0, one_minus_momentum=1.0, decay=1.0 - lr * wd), out)
 
 
 def signum_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
                   clip_gradient=-1.0, wd_lh=0.0, out=None, name=None):
     """``mom = momentum*mom - (1-momentum)*(wd*weight + clip(rescale_grad*grad))``;
     ``out = (1 - lr*wd_lh)*weight + lr*sign(mom)``."""
-    return _call("signum_update", _K().signum, weight, grad, (("mom", mom),),
-                 (lr, wd, rescale_grad, _c(clip_gradient), momentum, 1.0 - momentum,
-                  1.0 - lr * wd_lh), out)
+    K = _K()
+    return _call("signum_update", K.signum, weight, grad, (("mom", mom),),
+                 K.SignumSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
+                              momentum=momentum, one_minus_momentum=1.0 - momentum,
+                              decay=1.0 - lr * wd_lh), out)
 
 
 # --------------------------------------------------------------------------- LAMB phases
-def _lamb_dir(w, grad, mean, var, beta1, beta2, epsilon, t, bias_correction, wd, rescale_grad,
-              clip_gradient):
-    from ..optimizer.optimizer import clip_ref
-
+def _lamb_phase1(op, w, weight, grad, mean, var, t, wd, beta1, beta2, epsilon, bias_correction,
+                 rescale_grad, clip_gradient, out, state_dtype=None):
+    """Moments updated in place and the direction ``g`` by the ``lamb_phase1`` kernel; ``w`` is
+    the weight the direction reads (the float32 master under multi-precision)."""
+    K = _K()
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
-        raise ValueError(f"lamb_update_phase1: t must be an int >= 1, got {t!r}")
-    g = clip_ref(grad._data.astype(w.dtype) * rescale_grad, _c(clip_gradient))
-    m, v = mean._data, var._data
-    m[...] = beta1 * m + (1.0 - beta1) * g
-    v[...] = beta2 * v + (1.0 - beta2) * g * g
-    if bias_correction:
-        return (m / (1.0 - beta1**t)) / (np.sqrt(v / (1.0 - beta2**t)) + epsilon) + wd * w
-    return m / (np.sqrt(v) + epsilon) + wd * w
+        raise ValueError(f"{op}: t must be an int >= 1, got {t!r}")
+    _same(weight, _nd(grad, "grad"), "grad", op)
+    for name, s in (("mean", mean), ("var", var)):
+        _same(weight, _nd(s, name), name, op, state_dtype)
+    direction = np.empty_like(w._data)
+    hp = K.LAMBSpec(wd=float(wd), rescale_grad=float(rescale_grad), clip=_c(clip_gradient),
+                    beta1=float(beta1), one_minus_beta1=1.0 - beta1, beta2=float(beta2),
+                    one_minus_beta2=1.0 - beta2, epsilon=float(epsilon),
+                    bias1=1.0 - beta1**t if bias_correction else 1.0,
+                    bias2=1.0 - beta2**t if bias_correction else 1.0, lr=0.0)
+    K.lamb_phase1.apply(w._data, grad._data, (mean._data, var._data, direction), hp)
+    return _write(direction, out, w)
 
 
 def lamb_update_phase1(weight, grad, mean, var, t, wd, beta1=0.9, beta2=0.999, epsilon=1e-6,
@@ -281,20 +319,19 @@ def lamb_update_phase1(weight, grad, mean, var, t, wd, beta1=0.9, beta2=0.999, e
                        name=None):
     """Moments update and the LAMB direction ``g`` (returned; ``mean``/``var`` in place)."""
     _nd(weight, "weight")
-    _same(weight, _nd(grad, "grad"), "grad", "lamb_update_phase1")
-    u = _lamb_dir(weight._data, grad, mean, var, beta1, beta2, epsilon, t, bias_correction, wd,
-                  rescale_grad, clip_gradient)
-    return _write(u.astype(weight._data.dtype), out, weight)
+    return _lamb_phase1("lamb_update_phase1", weight, weight, grad, mean, var, t, wd, beta1,
+                        beta2, epsilon, bias_correction, rescale_grad, clip_gradient, out)
 
 
 def mp_lamb_update_phase1(weight, grad, mean, var, weight32, t, wd, beta1=0.9, beta2=0.999,
                           epsilon=1e-6, bias_correction=True, rescale_grad=1.0,
                           clip_gradient=-1.0, out=None, name=None):
     """:func:`lamb_update_phase1` with the float32 master ``weight32``; ``g`` is float32."""
+    _nd(weight, "weight")
     _same(weight, _nd(weight32, "weight32"), "weight32", "mp_lamb_update_phase1", np.float32)
-    u = _lamb_dir(weight32._data, grad, mean, var, beta1, beta2, epsilon, t, bias_correction,
-                  wd, rescale_grad, clip_gradient)
-    return _write(u.astype(np.float32), out, weight32)
+    return _lamb_phase1("mp_lamb_update_phase1", weight32, weight, grad, mean, var, t, wd,
+                        beta1, beta2, epsilon, bias_correction, rescale_grad, clip_gradient,
+                        out, np.float32)
 
 
 def _ratio(r1, r2, lower_bound, upper_bound) -> float:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, check_decays, hyper_type, zeros_states
-from .optimizer import FusedOptimizer, clip_ref, register
-
-AdaDeltaHyper = hyper_type("AdaDeltaHyper", *BASE_FIELDS[1:], "rho", "one_minus_rho", "epsilon")
+from ._common import zeros_states
+from .engine import FusedOptimizer, clip_ref
+from .registry import register
+from .validation import check_decays
 
 
 @register
@@ -35,8 +35,9 @@ class AdaDelta(FusedOptimizer):
     0.99
     """
 
-    _zero_clip_disables = False
-    _kernel = K.adadelta
+    zero_clip_disables = False
+    spec = K.AdaDeltaSpec
+    kernel = K.adadelta
 
     def __init__(self, rho=0.90, epsilon=1e-5, **kwargs):
         check_decays(rho=rho, epsilon=epsilon)
@@ -47,12 +48,13 @@ class AdaDelta(FusedOptimizer):
     def create_state(self, index, weight):
         return zeros_states(weight, 2)
 
-    def _hyper(self, index):
-        return AdaDeltaHyper(self._get_wd(index), self.rescale_grad, self._clip(), self.rho,
-                             1.0 - self.rho, self.epsilon)
+    def hyper(self, index):
+        return K.AdaDeltaSpec(wd=self._get_wd(index), rescale_grad=self.rescale_grad,
+                              clip=self._clip(), rho=self.rho, one_minus_rho=1.0 - self.rho,
+                              epsilon=self.epsilon)
 
-    def _reference(self, index, w, g, arrays, hp):
-        acc_g, acc_delta = arrays
+    def reference_update(self, index, w, g, states, hp):
+        acc_g, acc_delta = states
         gh = clip_ref(g * hp.rescale_grad, hp.clip)
         acc_g[...] = hp.rho * acc_g + hp.one_minus_rho * gh * gh
         delta = np.sqrt(acc_delta + hp.epsilon) / np.sqrt(acc_g + hp.epsilon) * gh

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, hyper_type, zeros_state
-from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
-
-AdaGradHyper = hyper_type("AdaGradHyper", *BASE_FIELDS, "eps")
+from ._common import zeros_state
+from .engine import FusedOptimizer, clip_ref
+from .registry import register
+from .validation import check_nonnegative
 
 
 @register
@@ -35,8 +35,9 @@ class AdaGrad(FusedOptimizer):
     0.9
     """
 
-    _zero_clip_disables = False
-    _kernel = K.adagrad
+    zero_clip_disables = False
+    spec = K.AdaGradSpec
+    kernel = K.adagrad
 
     def __init__(self, eps=1e-7, **kwargs):
         check_nonnegative("eps", eps)
@@ -46,19 +47,20 @@ class AdaGrad(FusedOptimizer):
     def create_state(self, index, weight):
         return zeros_state(weight)
 
-    def _hyper(self, index):
-        return AdaGradHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                            self._clip(), self.float_stable_eps)
+    def hyper(self, index):
+        return K.AdaGradSpec(lr=self._get_lr(index), wd=self._get_wd(index),
+                             rescale_grad=self.rescale_grad, clip=self._clip(),
+                             eps=self.float_stable_eps)
 
-    def _apply_row_sparse(self, index, weight, grad, state, hp, mp, fused):
-        """Row_sparse gradient (issue 16): MXNet's ``sparse.adagrad_update``: this update on the
-        stored rows only (weight decay must be 0)."""
+    def row_sparse_update(self, index, weight, grad, state, hp, fused):
+        """Row_sparse gradient (issue 16): MXNet's ``sparse.adagrad_update``, this update on
+        the stored rows only (weight decay must be 0)."""
         from ..kernels import sparse as KS
 
-        KS.adagrad_apply(self, index, weight, grad, state, hp, mp, fused)
+        KS.adagrad_update_rows(self, index, weight, grad, state, hp, fused)
 
-    def _reference(self, index, w, g, arrays, hp):
-        (h,) = arrays
+    def reference_update(self, index, w, g, states, hp):
+        (h,) = states
         gh = clip_ref(g * hp.rescale_grad, hp.clip)
         h[...] = h + gh * gh
         w[...] = w + (gh / np.sqrt(h + hp.eps) + w * hp.wd) * -hp.lr

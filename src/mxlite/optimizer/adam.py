@@ -8,27 +8,18 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import (
-    ADAM_FIELDS,
-    BASE_FIELDS,
-    check_decays,
-    hyper_type,
-    zeros_states,
-)
-from .optimizer import FusedOptimizer, clip_ref, register
-from .updater import STATE_TYPES
+from ._common import zeros_states
+from .engine import FusedOptimizer, clip_ref
+from .registry import register, register_state
+from .validation import check_decays
 
 
+@register_state
 class AdamState(NamedTuple):
+    """Adam's state: the first and second moment estimates (``mean, var = state`` works)."""
+
     mean: object
     var: object
-
-
-STATE_TYPES["AdamState"] = AdamState
-
-
-# lr: the learning rate with both bias corrections folded in
-AdamHyper = hyper_type("AdamHyper", *BASE_FIELDS, *ADAM_FIELDS)
 
 
 def _moments(weight):
@@ -74,33 +65,36 @@ class Adam(FusedOptimizer):
     def create_state(self, index, weight):
         return _moments(weight)
 
-    def _hyper(self, index):
+    spec = K.AdamSpec
+    kernel = K.adam
+    multi_kernels = {2: K.MULTI_KERNELS["adam"]}
+
+    def hyper(self, index):
         t = self._index_update_count[index]
         b1, b2 = self.beta1, self.beta2
         lr = self._get_lr(index) * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-        return AdamHyper(lr, self._get_wd(index), self.rescale_grad, self._clip(),
-                         b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon)
+        return K.AdamSpec(lr=lr, wd=self._get_wd(index), rescale_grad=self.rescale_grad,
+                          clip=self._clip(), beta1=b1, one_minus_beta1=1.0 - b1, beta2=b2,
+                          one_minus_beta2=1.0 - b2, epsilon=self.epsilon)
 
-    def _apply_row_sparse(self, index, weight, grad, state, hp, mp, fused):
+    def row_sparse_update(self, index, weight, grad, state, hp, fused):
         """Row_sparse gradient (issue 16): with ``lazy_update`` only the stored rows (MXNet's
-        lazy Adam), else the standard update on the dense gradient."""
+        lazy Adam; multi-precision on the float32 master rows), else the standard update on
+        the dense gradient."""
         from ..kernels import sparse as KS
 
-        (KS.lazy_apply if self.lazy_update else KS.dense_apply)(self, index, weight, grad, state,
-                                                                hp, mp, fused)
+        if not self.lazy_update:
+            super().row_sparse_update(index, weight, grad, state, hp, fused)
+            return
+        KS.lazy_update(self, index, weight, grad, state, hp, fused,
+                       row_kernel="adam" if self.kernel is K.adam else None)
 
-    _kernel = K.adam
-    _multi = {2: "adam"}
-
-    def _reference(self, index, w, g, arrays, hp):
-        m, v = arrays
+    def reference_update(self, index, w, g, states, hp):
+        m, v = states
         gh = clip_ref(g * hp.rescale_grad + w * hp.wd, hp.clip)
         m[...] = hp.beta1 * m + hp.one_minus_beta1 * gh
         v[...] = hp.beta2 * v + hp.one_minus_beta2 * gh * gh
         w[...] = w - hp.lr * m / (np.sqrt(v) + hp.epsilon)
-
-
-AdamWHyper = hyper_type("AdamWHyper", "lr", "eta", *BASE_FIELDS[1:], *ADAM_FIELDS)
 
 
 @register
@@ -123,18 +117,21 @@ class AdamW(Adam):
     State: ``AdamState(mean, var)``.
     """
 
-    def _hyper(self, index):
+    spec = K.AdamWSpec
+    kernel = K.adamw
+    multi_kernels = {2: K.MULTI_KERNELS["adamw"]}
+
+    def hyper(self, index):
         t = self._index_update_count[index]
-        eta = self._get_lr(index) * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
-        return AdamWHyper(1.0, eta, self._get_wd(index), self.rescale_grad, self._clip(),
-                          self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2,
-                          self.epsilon)
+        b1, b2 = self.beta1, self.beta2
+        eta = self._get_lr(index) * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        return K.AdamWSpec(lr=1.0, eta=eta, wd=self._get_wd(index),
+                           rescale_grad=self.rescale_grad, clip=self._clip(), beta1=b1,
+                           one_minus_beta1=1.0 - b1, beta2=b2, one_minus_beta2=1.0 - b2,
+                           epsilon=self.epsilon)
 
-    _kernel = K.adamw
-    _multi = {2: "adamw"}
-
-    def _reference(self, index, w, g, arrays, hp):
-        m, v = arrays
+    def reference_update(self, index, w, g, states, hp):
+        m, v = states
         gh = clip_ref(g * hp.rescale_grad, hp.clip)
         m[...] = hp.beta1 * m + hp.one_minus_beta1 * gh
         v[...] = hp.beta2 * v + hp.one_minus_beta2 * gh * gh

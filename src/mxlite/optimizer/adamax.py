@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import ADAM_FIELDS, BASE_FIELDS, check_decays, hyper_type, zeros_states
-from .optimizer import FusedOptimizer, bias_power, clip_ref, register
-
-# lr: lr / (1 - beta1**t); no one_minus_beta2 and no epsilon
-AdamaxHyper = hyper_type("AdamaxHyper", *BASE_FIELDS, *ADAM_FIELDS[:3])
+from ._common import zeros_states
+from .engine import FusedOptimizer, bias_power, clip_ref
+from .registry import register
+from .validation import check_decays
 
 
 @register
@@ -35,8 +34,9 @@ class Adamax(FusedOptimizer):
     0.998
     """
 
-    _zero_clip_disables = False
-    _kernel = K.adamax
+    zero_clip_disables = False
+    spec = K.AdamaxSpec
+    kernel = K.adamax
 
     def __init__(self, learning_rate=0.002, beta1=0.9, beta2=0.999, **kwargs):
         check_decays(beta1=beta1, beta2=beta2)
@@ -47,14 +47,15 @@ class Adamax(FusedOptimizer):
     def create_state(self, index, weight):
         return zeros_states(weight, 2)
 
-    def _hyper(self, index):
+    def hyper(self, index):
         t = self._index_update_count[index]
         lr = self._get_lr(index) / (1.0 - bias_power(self.beta1, t))
-        return AdamaxHyper(lr, self._get_wd(index), self.rescale_grad, self._clip(),
-                           self.beta1, 1.0 - self.beta1, self.beta2)
+        return K.AdamaxSpec(lr=lr, wd=self._get_wd(index), rescale_grad=self.rescale_grad,
+                            clip=self._clip(), beta1=self.beta1,
+                            one_minus_beta1=1.0 - self.beta1, beta2=self.beta2)
 
-    def _reference(self, index, w, g, arrays, hp):
-        m, u = arrays
+    def reference_update(self, index, w, g, states, hp):
+        m, u = states
         gh = clip_ref(g * hp.rescale_grad + hp.wd * w, hp.clip)
         m[...] = hp.beta1 * m + hp.one_minus_beta1 * gh
         u[...] = np.maximum(hp.beta2 * u, np.abs(gh))

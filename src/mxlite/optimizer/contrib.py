@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..kernels import optimizer as K
 from ..ndarray import zeros
-from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
+from .engine import FusedOptimizer, clip_ref
+from .registry import register
+from .validation import check_nonnegative
 
 __all__ = ["GroupAdaGrad"]
-
-
-class GroupAdaGradHyper(NamedTuple):
-    lr: float
-    rescale_grad: float
-    clip: float
-    eps: float
 
 
 @register
@@ -35,7 +28,9 @@ class GroupAdaGrad(FusedOptimizer):
     clips to zero (MXNet clips whenever it is not None here).
     """
 
-    _zero_clip_disables = False
+    zero_clip_disables = False
+    spec = K.GroupAdaGradSpec
+    kernel = K.group_adagrad
 
     def __init__(self, eps=1e-5, **kwargs):
         check_nonnegative("eps", eps)
@@ -47,27 +42,22 @@ class GroupAdaGrad(FusedOptimizer):
             raise ValueError(f"GroupAdaGrad needs 2-D weights, got shape {weight.shape}")
         return zeros((weight.shape[0], 1), weight.context, dtype=weight.dtype)
 
-    def _hyper(self, index):
+    def hyper(self, index):
         wd = self._get_wd(index)
         if wd != 0:
             raise ValueError(f"GroupAdaGrad does not support weight decay, got wd={wd!r}")
-        return GroupAdaGradHyper(self._get_lr(index), self.rescale_grad, self._clip(),
-                                 self.float_stable_eps)
+        return K.GroupAdaGradSpec(lr=self._get_lr(index), rescale_grad=self.rescale_grad,
+                                  clip=self._clip(), eps=self.float_stable_eps)
 
-    def _apply_row_sparse(self, index, weight, grad, state, hp, mp, fused):
+    def row_sparse_update(self, index, weight, grad, state, hp, fused):
         """Row_sparse gradient (issue 16): only the stored rows are updated (MXNet's
         ``group_adagrad_update`` is always lazy)."""
         from ..kernels import sparse as KS
 
-        KS.lazy_apply(self, index, weight, grad, state, hp, mp, fused)
+        KS.lazy_update(self, index, weight, grad, state, hp, fused)
 
-    def _fused(self, index, w, g, arrays, w16, sc):
-        (h,) = arrays
-        cols = w.size // h.size if h.size else 0
-        K.group_adagrad(w, g, h, w16, np.append(sc, sc.dtype.type(cols)))
-
-    def _reference(self, index, w, g, arrays, hp):
-        (h,) = arrays
+    def reference_update(self, index, w, g, states, hp):
+        (h,) = states
         gh = clip_ref(g * hp.rescale_grad, hp.clip)
         h[...] = h + np.mean(gh * gh, axis=1, keepdims=True)
         w[...] = w - hp.lr * gh / np.sqrt(h + hp.eps)

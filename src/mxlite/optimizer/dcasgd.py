@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, hyper_type, zeros_state
-from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
-
-DCASGDHyper = hyper_type("DCASGDHyper", *BASE_FIELDS, "momentum", "lamda")
+from ._common import zeros_state
+from .engine import FusedOptimizer, clip_ref
+from .registry import register
+from .validation import check_momentum, check_nonnegative
 
 
 @register
@@ -38,10 +38,12 @@ class DCASGD(FusedOptimizer):
     0.9
     """
 
-    _zero_clip_disables = False
+    zero_clip_disables = False
+    spec = K.DCASGDSpec
+    kernel = K.dcasgd
 
     def __init__(self, momentum=0.0, lamda=0.04, **kwargs):
-        check_nonnegative("momentum", momentum)
+        check_momentum(momentum)
         check_nonnegative("lamda", lamda)
         super().__init__(**kwargs)
         self.momentum = momentum
@@ -54,21 +56,19 @@ class DCASGD(FusedOptimizer):
             mom = zeros_state(weight)
         return (mom, weight.copy())
 
-    def _arrays(self, state):
+    def state_arrays(self, state):
+        # (momentum or an empty array, previous weight): the kernel tests the momentum's size
         mom, prev = state
         m = mom._data if mom is not None else np.empty(0, dtype=prev._data.dtype)
         return (m, prev._data)
 
-    def _hyper(self, index):
-        return DCASGDHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                           self._clip(), self.momentum, self.lamda)
+    def hyper(self, index):
+        return K.DCASGDSpec(lr=self._get_lr(index), wd=self._get_wd(index),
+                            rescale_grad=self.rescale_grad, clip=self._clip(),
+                            momentum=self.momentum, lamda=self.lamda)
 
-    def _fused(self, index, w, g, arrays, w16, sc):
-        m, prev = arrays
-        K.dcasgd(w, g, m, prev, w16, sc)
-
-    def _reference(self, index, w, g, arrays, hp):
-        m, prev = arrays
+    def reference_update(self, index, w, g, states, hp):
+        m, prev = states
         gh = clip_ref(g * hp.rescale_grad, hp.clip)
         d = -hp.lr * (gh + hp.wd * w + hp.lamda * gh * gh * (w - prev))
         if m.size:

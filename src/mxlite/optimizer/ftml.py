@@ -5,17 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import (
-    ADAM_FIELDS,
-    BASE_FIELDS,
-    check_decays,
-    hyper_type,
-    zeros_states,
-)
-from .optimizer import FusedOptimizer, bias_power, clip_ref, register
-
-FTMLHyper = hyper_type("FTMLHyper", *BASE_FIELDS, *ADAM_FIELDS, "one_minus_beta1_t",
-                       "one_minus_beta2_t")
+from ._common import zeros_states
+from .engine import FusedOptimizer, bias_power, clip_ref
+from .registry import register
+from .validation import check_decays
 
 
 @register
@@ -42,7 +35,8 @@ class FTML(FusedOptimizer):
     0.9
     """
 
-    _kernel = K.ftml
+    spec = K.FTMLSpec
+    kernel = K.ftml
 
     def __init__(self, beta1=0.6, beta2=0.999, epsilon=1e-8, **kwargs):
         check_decays(beta1=beta1, beta2=beta2, epsilon=epsilon)
@@ -54,15 +48,17 @@ class FTML(FusedOptimizer):
     def create_state(self, index, weight):
         return zeros_states(weight, 3)
 
-    def _hyper(self, index):
+    def hyper(self, index):
         t = self._index_update_count[index]
-        return FTMLHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                         self._clip(), self.beta1, 1.0 - self.beta1, self.beta2,
-                         1.0 - self.beta2, self.epsilon, 1.0 - bias_power(self.beta1, t),
-                         1.0 - bias_power(self.beta2, t))
+        b1, b2 = self.beta1, self.beta2
+        return K.FTMLSpec(lr=self._get_lr(index), wd=self._get_wd(index),
+                          rescale_grad=self.rescale_grad, clip=self._clip(), beta1=b1,
+                          one_minus_beta1=1.0 - b1, beta2=b2, one_minus_beta2=1.0 - b2,
+                          epsilon=self.epsilon, one_minus_beta1_t=1.0 - bias_power(b1, t),
+                          one_minus_beta2_t=1.0 - bias_power(b2, t))
 
-    def _reference(self, index, w, g, arrays, hp):
-        d, v, z = arrays
+    def reference_update(self, index, w, g, states, hp):
+        d, v, z = states
         gh = clip_ref(hp.rescale_grad * g + hp.wd * w, hp.clip)
         v[...] = hp.beta2 * v + hp.one_minus_beta2 * gh * gh
         d_t = hp.one_minus_beta1_t / hp.lr * (np.sqrt(v / hp.one_minus_beta2_t) + hp.epsilon)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, hyper_type, zeros_states
-from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
-
-FtrlHyper = hyper_type("FtrlHyper", *BASE_FIELDS, "lamda1", "beta")
+from ._common import zeros_states
+from .engine import FusedOptimizer, clip_ref
+from .registry import register
+from .validation import check_nonnegative
 
 
 @register
@@ -35,7 +35,8 @@ class Ftrl(FusedOptimizer):
     -0.0495
     """
 
-    _kernel = K.ftrl
+    spec = K.FtrlSpec
+    kernel = K.ftrl
 
     def __init__(self, lamda1=0.01, learning_rate=0.1, beta=1, **kwargs):
         check_nonnegative("lamda1", lamda1)
@@ -46,24 +47,23 @@ class Ftrl(FusedOptimizer):
         self.beta = beta
         self.lr = learning_rate
 
-    def _apply_row_sparse(self, index, weight, grad, state, hp, mp, fused):
+    def create_state(self, index, weight):
+        return zeros_states(weight, 2)
+
+    def hyper(self, index):
+        return K.FtrlSpec(lr=self._get_lr(index), wd=self._get_wd(index),
+                          rescale_grad=self.rescale_grad, clip=self._clip(),
+                          lamda1=self.lamda1, beta=float(self.beta))
+
+    def row_sparse_update(self, index, weight, grad, state, hp, fused):
         """Row_sparse gradient (issue 16): the standard update on the dense gradient, as MXNet
         1.9.1 computes it for a dense weight (its ``ftrl_update`` is lazy only for row_sparse
         weights and states; on a dense weight it falls back to the dense operator, which also
         moves the rows the gradient does not store)."""
-        from ..kernels import sparse as KS
+        super().row_sparse_update(index, weight, grad, state, hp, fused)
 
-        KS.dense_apply(self, index, weight, grad, state, hp, mp, fused)
-
-    def create_state(self, index, weight):
-        return zeros_states(weight, 2)
-
-    def _hyper(self, index):
-        return FtrlHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                         self._clip(), self.lamda1, float(self.beta))
-
-    def _reference(self, index, w, g, arrays, hp):
-        z, n = arrays
+    def reference_update(self, index, w, g, states, hp):
+        z, n = states
         gh = clip_ref(hp.rescale_grad * g, hp.clip)
         z[...] = z + gh - (np.sqrt(n + gh * gh) - np.sqrt(n)) * w / hp.lr
         n[...] = n + gh * gh

@@ -7,12 +7,10 @@ import math
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import ADAM_FIELDS, BASE_FIELDS, check_decays, hyper_type
 from .adam import _moments
-from .optimizer import FusedOptimizer, bias_power, check_nonnegative, clip_ref, register
-
-# bias1, bias2: 1 - beta1**t and 1 - beta2**t, or 1 without bias correction; lr comes last
-LAMBHyper = hyper_type("LAMBHyper", *BASE_FIELDS[1:], *ADAM_FIELDS, "bias1", "bias2", "lr")
+from .engine import FusedOptimizer, bias_power, clip_ref
+from .registry import register
+from .validation import check_decays, check_nonnegative
 
 
 @register
@@ -34,14 +32,22 @@ class LAMB(FusedOptimizer):
     The fused path makes two passes without a temporary: the first updates the moments and
     reduces both norms, the second recomputes :math:`u` and applies it.  State
     ``AdamState(mean, var)``; with multi-precision ``(master, AdamState)`` and
-    :math:`\|w\|` taken on the master.
+    :math:`\|w\|` taken on the master.  ``lower_bound`` and ``upper_bound`` (None or 0: no
+    bound) must satisfy ``lower_bound <= upper_bound`` when both are set.
     """
+
+    spec = K.LAMBSpec
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-6,
                  lower_bound=None, upper_bound=None, bias_correction=True, **kwargs):
         check_decays(beta1=beta1, beta2=beta2, epsilon=epsilon)
         check_nonnegative("lower_bound", lower_bound, allow_none=True)
-        check_nonnegative("upper_bound", upper_bound, allow_none=True)
+        check_nonnegative("upper_bound", upper_bound, allow_none=True, finite=False)
+        if lower_bound and upper_bound and lower_bound > upper_bound:
+            raise ValueError(
+                f"lower_bound must be <= upper_bound, got lower_bound={lower_bound!r}, "
+                f"upper_bound={upper_bound!r}"
+            )
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta1 = beta1
         self.beta2 = beta2
@@ -54,25 +60,25 @@ class LAMB(FusedOptimizer):
     def create_state(self, index, weight):
         return _moments(weight)
 
-    def _update_group(self, indices, weights, grads, states, mp, fused, chunk=None):
-        # MXNet's multi-tensor LAMB counts and reads the learning rate index by index
-        from .optimizer import check_arrays
-
-        for w, g in zip(weights, grads, strict=True):
-            check_arrays(w, g)
-        for i, w, g, s in zip(indices, weights, grads, states, strict=True):
+    def prepare(self, indices, weights, grads, states, fused):
+        """MXNet's multi-tensor LAMB counts and reads the learning rate index by index (although
+        it aggregates)."""
+        out = []
+        for i, g, s in zip(indices, grads, states, strict=True):
             self._update_count(i)
-            self._apply(i, w, g, s, self._hyper(i), mp, fused)
+            out.append((g, s, self.hyper(i)))
+        return out
 
-    def _hyper(self, index):
+    def hyper(self, index):
         t = self._index_update_count[index]
         if self.bias_correction:
             b1, b2 = 1.0 - bias_power(self.beta1, t), 1.0 - bias_power(self.beta2, t)
         else:
             b1 = b2 = 1.0
-        return LAMBHyper(self._get_wd(index), self.rescale_grad, self._clip(), self.beta1,
-                         1.0 - self.beta1, self.beta2, 1.0 - self.beta2, self.epsilon, b1, b2,
-                         self._get_lr(index))
+        return K.LAMBSpec(wd=self._get_wd(index), rescale_grad=self.rescale_grad,
+                          clip=self._clip(), beta1=self.beta1, one_minus_beta1=1.0 - self.beta1,
+                          beta2=self.beta2, one_minus_beta2=1.0 - self.beta2,
+                          epsilon=self.epsilon, bias1=b1, bias2=b2, lr=self._get_lr(index))
 
     def _ratio(self, w_sumsq: float, u_sumsq: float) -> float:
         r1, r2 = math.sqrt(w_sumsq), math.sqrt(u_sumsq)
@@ -84,14 +90,14 @@ class LAMB(FusedOptimizer):
             return 1.0
         return r1 / r2
 
-    def _fused(self, index, w, g, arrays, w16, sc):
-        m, v = arrays
-        ws, us = K.lamb_moments(w, g, m, v, sc)
-        sc[10] = sc[10] * self._ratio(ws, us)
-        K.lamb_apply(w, m, v, w16, sc)
+    def kernel_update(self, index, w, g, states, w16, hp):
+        m, v = states
+        ws, us = K.lamb_moments(w, g, m, v, K.lamb_moments.scalars(hp, w.dtype))
+        step = hp._replace(lr=hp.lr * self._ratio(ws, us))
+        K.lamb_apply(w, m, v, w16, K.lamb_apply.scalars(step, w.dtype))
 
-    def _reference(self, index, w, g, arrays, hp):
-        m, v = arrays
+    def reference_update(self, index, w, g, states, hp):
+        m, v = states
         gh = clip_ref(g * hp.rescale_grad, hp.clip)
         m[...] = hp.beta1 * m + hp.one_minus_beta1 * gh
         v[...] = hp.beta2 * v + hp.one_minus_beta2 * gh * gh

@@ -6,8 +6,10 @@ import math
 
 import numpy as np
 
-from .optimizer import check_nonnegative, register
-from .sgd import SGD, SGDHyper
+from ..kernels import optimizer as K
+from .registry import register
+from .sgd import SGD
+from .validation import check_nonnegative
 
 _NO_LARS_SUFFIXES = ("gamma", "beta", "bias")
 
@@ -15,8 +17,6 @@ _NO_LARS_SUFFIXES = ("gamma", "beta", "bias")
 def sumsq(a: np.ndarray, fused: bool) -> float:
     """Sum of squares (float64) of an array; the fused path uses the Numba reduction."""
     if fused:
-        from ..kernels import optimizer as K
-
         flat = np.ascontiguousarray(a).reshape(-1)
         if flat.dtype == np.float16:
             flat = flat.view(np.uint16)
@@ -71,25 +71,11 @@ class LARS(SGD):
     #: as :meth:`Optimizer.set_wd_mult`, but only names ending in ``_weight`` keep decay
     _wd_kept_suffixes = ("_weight",)
 
-    _multi = None  # each tensor has its own LARS learning rate and norms
+    multi_kernels = None  # each tensor has its own LARS learning rate and norms
 
-    def _dispatch(self, index, weight, grad, state, mp, fused, chunk=None):
-        if not isinstance(index, (list, tuple)):
-            index, weight, grad, state = [index], [weight], [grad], [state]
-        super()._dispatch(index, weight, grad, state, mp, fused, chunk)
-
-    def _update_group(self, indices, weights, grads, states, mp, fused, chunk=None):
-        from .optimizer import check_arrays
-
-        for w, g in zip(weights, grads, strict=True):
-            check_arrays(w, g)
-        step = chunk or len(indices) or 1
-        for start in range(0, len(indices), step):
-            end = start + step
-            self._lars_chunk(indices[start:end], weights[start:end], grads[start:end],
-                             states[start:end], mp, fused)
-
-    def _lars_chunk(self, indices, weights, grads, states, mp, fused):
+    def prepare(self, indices, weights, grads, states, fused):
+        """Count the chunk, then each tensor's learning rate scaled by its norms (the norms by
+        the Numba reduction on the fused path, by NumPy on the reference path)."""
         self._update_count(indices)
         lrs = self._get_lrs(indices)
         wds = self._get_wds(indices)
@@ -97,6 +83,7 @@ class LARS(SGD):
         if mom > 0 and self.momentum_correction and self.last_lr != 0:
             mom = self.momentum * (self.cur_lr / self.last_lr)
         c = self._clip()
+        out = []
         for i, index in enumerate(indices):
             name = self.idx2name.get(index, str(index))
             lr = lrs[i]
@@ -105,5 +92,7 @@ class LARS(SGD):
                 g_norm = math.sqrt(sumsq(grads[i]._data, fused)) * self.rescale_grad
                 if w_norm > 0.0 and g_norm > 0.0:
                     lr = lr * self.eta * w_norm / (g_norm + wds[i] * w_norm + self.eps)
-            hp = SGDHyper(float(np.float32(lr)), wds[i], self.rescale_grad, c, mom)
-            self._apply(index, weights[i], grads[i], states[i], hp, mp, fused)
+            hp = K.SGDSpec(lr=float(np.float32(lr)), wd=wds[i], rescale_grad=self.rescale_grad,
+                           clip=c, momentum=mom)
+            out.append((grads[i], states[i], hp))
+        return out

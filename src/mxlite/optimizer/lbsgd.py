@@ -7,16 +7,19 @@ import math
 
 import numpy as np
 
-from ..ndarray import NDArray, zeros
+from ..kernels import optimizer as K
+from ..ndarray import NDArray
 from .lars import sumsq
-from .optimizer import FusedOptimizer, check_arrays, check_nonnegative, register
-from .sgd import SGD, SGDHyper
+from .optimizer import Optimizer
+from .registry import register
+from .sgd import SGD
+from .validation import check_count, check_momentum, check_nonnegative
 
 _STRATEGIES = ("linear", "power2", "sqrt", "lars")
 
 
 @register
-class LBSGD(FusedOptimizer):
+class LBSGD(SGD):
     r"""Large-batch SGD (MXNet 1.9.1): gradient accumulation over ``batch_scale`` calls,
     learning-rate warmup, optional LARS scaling, then the :class:`SGD` update.
 
@@ -42,23 +45,29 @@ class LBSGD(FusedOptimizer):
 
     Unlike MXNet, the accumulator copies the gradient instead of keeping a reference to the
     caller's array (which MXNet then sums with later contents of the same buffer).
+
+    The update itself is :class:`SGD`'s (this class derives from it, overriding only
+    ``prepare``); unlike SGD, the multi-precision state is ``(master, momentum)``, as MXNet's.
     """
+
+    master_first = True
+    multi_kernels = None
 
     def __init__(self, momentum=0.0, multi_precision=False, warmup_strategy="linear",
                  warmup_epochs=5, batch_scale=1, updates_per_epoch=32, begin_epoch=0,
                  num_epochs=60, **kwargs):
-        check_nonnegative("momentum", momentum)
+        check_momentum(momentum)
         if warmup_strategy not in _STRATEGIES:
             raise ValueError(
                 f"warmup_strategy must be one of {', '.join(_STRATEGIES)}, got {warmup_strategy!r}"
             )
-        for name, value in (("warmup_epochs", warmup_epochs), ("batch_scale", batch_scale),
-                            ("updates_per_epoch", updates_per_epoch),
-                            ("begin_epoch", begin_epoch), ("num_epochs", num_epochs)):
+        for name, value in (("warmup_epochs", warmup_epochs), ("num_epochs", num_epochs)):
             check_nonnegative(name, value)
-        if batch_scale < 1:
-            raise ValueError(f"batch_scale must be >= 1, got {batch_scale!r}")
-        super().__init__(multi_precision=multi_precision, **kwargs)
+        check_count("batch_scale", batch_scale, 1)
+        check_count("updates_per_epoch", updates_per_epoch)
+        check_count("begin_epoch", begin_epoch)
+        super().__init__(momentum=momentum, multi_precision=multi_precision, **kwargs)
+        self.aggregate_num = 0  # MXNet's LBSGD updates tensor by tensor
         logging.info("Running Large-Batch SGD Algorithm")
         logging.info("(Batch_scale=%f, warmup_epochs=%d, warmup_strategy=%s, "
                      "updates_per_epoch=%d)", batch_scale, warmup_epochs, warmup_strategy,
@@ -75,10 +84,8 @@ class LBSGD(FusedOptimizer):
         self.adaptive = False
         self.admult = 1
 
-    def create_state(self, index, weight):
-        if self.momentum != 0.0:
-            return zeros(weight.shape, weight.context, dtype=weight.dtype)
-        return None
+    def create_state_multi_precision(self, index, weight):
+        return Optimizer.create_state_multi_precision(self, index, weight)
 
     # ------------------------------------------------------------------ schedule
     def _get_lbmult(self, nup):
@@ -118,34 +125,33 @@ class LBSGD(FusedOptimizer):
         return total, num
 
     # ------------------------------------------------------------------ update
-    def _dispatch(self, index, weight, grad, state, mp, fused, chunk=None):
-        if isinstance(index, (list, tuple)):
-            for i, w, g, s in zip(index, weight, grad, state, strict=True):
-                self._dispatch(i, w, g, s, mp, fused)
-            return
-        check_arrays(weight, grad)
-        lr, wd = self._get_lr(index), self._get_wd(index)
-        self._update_count(index)
-        g = grad._data.astype(np.float32) if mp else grad._data
-        total, num = self._cumulate(g, index)
-        if num % self.batch_scale == 0:
-            gbar = total / self.batch_scale if self.batch_scale != 1 else total
-            if self.warmup_strategy == "lars":
-                w_now = self._split_mp(state)[0]._data if mp else weight._data
-                lr = lr * self._get_lars(w_now, gbar, wd, fused)
+    def prepare(self, indices, weights, grads, states, fused):
+        """Per tensor (learning rate and weight decay read before the count, as MXNet): add
+        the gradient to the accumulator; on a ``batch_scale`` boundary the SGD step with the
+        accumulated mean gradient and the warmup (or LARS) learning rate, else MXNet's
+        ``sgd_update`` with learning rate 0 and no momentum."""
+        out = []
+        for index, weight, grad, state in zip(indices, weights, grads, states, strict=True):
+            lr, wd = self._get_lr(index), self._get_wd(index)
+            self._update_count(index)
+            mp = self._mp_of(weight)
+            g = grad._data.astype(np.float32) if mp else grad._data
+            total, num = self._cumulate(g, index)
+            if num % self.batch_scale == 0:
+                gbar = total / self.batch_scale if self.batch_scale != 1 else total
+                if self.warmup_strategy == "lars":
+                    w_now = self._split_mp(state)[0]._data if mp else weight._data
+                    lr = lr * self._get_lars(w_now, gbar, wd, fused)
+                else:
+                    lr = lr * self._get_lbmult(num)
+                hp = K.SGDSpec(lr=lr, wd=wd, rescale_grad=self.rescale_grad,
+                               clip=self._clip(), momentum=self.momentum)
+                self.cumgrads[index]["cum_grad"] = 0
+                out.append((NDArray(gbar), state, hp))
             else:
-                lr = lr * self._get_lbmult(num)
-            hp = SGDHyper(lr, wd, self.rescale_grad, self._clip(), self.momentum)
-            self._apply(index, weight, NDArray(gbar), state, hp, mp, fused)
-            self.cumgrads[index]["cum_grad"] = 0
-        else:
-            hp = SGDHyper(0.0, wd, 1.0, -1.0, 0.0)
-            self._apply(index, weight, grad, _no_momentum(state, mp, self._master_first),
-                        hp, mp, fused)
-
-    _fused = SGD._fused
-    _mom_kernel = SGD._mom_kernel
-    _reference = SGD._reference
+                hp = K.SGDSpec(lr=0.0, wd=wd, rescale_grad=1.0, clip=-1.0, momentum=0.0)
+                out.append((grad, _no_momentum(state, mp, self.master_first), hp))
+        return out
 
 
 def _no_momentum(state, mp, master_first):

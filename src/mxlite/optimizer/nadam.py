@@ -5,18 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import (
-    ADAM_FIELDS,
-    BASE_FIELDS,
-    check_decays,
-    hyper_type,
-    zeros_states,
-)
-from .optimizer import FusedOptimizer, bias_power, check_nonnegative, clip_ref, register
-
-NadamHyper = hyper_type("NadamHyper", *BASE_FIELDS, *ADAM_FIELDS, "one_minus_m_schedule",
-                        "one_minus_m_schedule_next", "one_minus_beta2_t",
-                        "one_minus_momentum_t", "momentum_t1")
+from ._common import zeros_states
+from .engine import FusedOptimizer, bias_power, clip_ref
+from .registry import register
+from .validation import check_decays, check_nonnegative
 
 
 @register
@@ -48,8 +40,9 @@ class Nadam(FusedOptimizer):
     0.9989
     """
 
-    _zero_clip_disables = False
-    _kernel = K.nadam
+    zero_clip_disables = False
+    spec = K.NadamSpec
+    kernel = K.nadam
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8,
                  schedule_decay=0.004, **kwargs):
@@ -65,20 +58,23 @@ class Nadam(FusedOptimizer):
     def create_state(self, index, weight):
         return zeros_states(weight, 2)
 
-    def _hyper(self, index):
+    def hyper(self, index):
         t = self._index_update_count[index]
         lr, wd = self._get_lr(index), self._get_wd(index)
         mom_t = self.beta1 * (1.0 - 0.5 * pow(0.96, t * self.schedule_decay))
         mom_t1 = self.beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * self.schedule_decay))
         self.m_schedule = self.m_schedule * mom_t
         m_next = self.m_schedule * mom_t1
-        return NadamHyper(lr, wd, self.rescale_grad, self._clip(), self.beta1,
-                          1.0 - self.beta1, self.beta2, 1.0 - self.beta2, self.epsilon,
-                          1.0 - self.m_schedule, 1.0 - m_next,
-                          1.0 - bias_power(self.beta2, t), 1.0 - mom_t, mom_t1)
+        return K.NadamSpec(lr=lr, wd=wd, rescale_grad=self.rescale_grad, clip=self._clip(),
+                           beta1=self.beta1, one_minus_beta1=1.0 - self.beta1, beta2=self.beta2,
+                           one_minus_beta2=1.0 - self.beta2, epsilon=self.epsilon,
+                           one_minus_m_schedule=1.0 - self.m_schedule,
+                           one_minus_m_schedule_next=1.0 - m_next,
+                           one_minus_beta2_t=1.0 - bias_power(self.beta2, t),
+                           one_minus_momentum_t=1.0 - mom_t, momentum_t1=mom_t1)
 
-    def _reference(self, index, w, g, arrays, hp):
-        m, v = arrays
+    def reference_update(self, index, w, g, states, hp):
+        m, v = states
         gh = clip_ref(g * hp.rescale_grad + hp.wd * w, hp.clip)
         m[...] = hp.beta1 * m + hp.one_minus_beta1 * gh
         v[...] = hp.beta2 * v + hp.one_minus_beta2 * gh * gh

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, hyper_type
-from .optimizer import check_nonnegative, clip_ref, register
-from .sgd import _MomentumFirst
-
-# alias = 1: momentum's decay term reads the updated weight (MXNet's in-place op)
-NAGHyper = hyper_type("NAGHyper", *BASE_FIELDS, "momentum", "momentum_plus_one", "alias")
+from .engine import clip_ref
+from .registry import register
+from .sgd import MomentumFirst
+from .validation import check_momentum
 
 
 @register
-class NAG(_MomentumFirst):
+class NAG(MomentumFirst):
     r"""Nesterov accelerated gradient, as MXNet 1.9.1's ``nag_mom_update`` computes it.
 
     With :math:`\tilde g = \mathrm{clip}(r g)` (rescale, then clip; weight decay not clipped):
@@ -37,25 +35,36 @@ class NAG(_MomentumFirst):
     0.81
     """
 
-    _mom_kernel = K.nag_mom
+    spec = K.NAGSpec
+    kernel = K.nag_mom
 
     def __init__(self, momentum=0.0, **kwargs):
-        check_nonnegative("momentum", momentum)
+        check_momentum(momentum)
         super().__init__(**kwargs)
         self.momentum = momentum
 
-    def _hyper(self, index):
-        return NAGHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                        self._clip(), self.momentum, self.momentum + 1.0, 1.0)
+    def hyper(self, index):
+        # alias=1: the momentum's decay term reads the updated weight (MXNet's in-place op)
+        return K.NAGSpec(lr=self._get_lr(index), wd=self._get_wd(index),
+                         rescale_grad=self.rescale_grad, clip=self._clip(),
+                         momentum=self.momentum, momentum_plus_one=self.momentum + 1.0,
+                         alias=1.0)
 
-    def _reference(self, index, w, g, arrays, hp):
-        lr, wd, rs, c, mom, mom1, _ = hp
-        gt = clip_ref(rs * g, c)
-        if not arrays:
+    def kernel_update(self, index, w, g, states, w16, hp):
+        if states:
+            K.nag_mom.run(w, g, states, w16, hp)
+        else:  # no momentum state: MXNet's sgd_update
+            K.sgd.run(w, g, (), w16, K.SGDSpec(lr=hp.lr, wd=hp.wd, rescale_grad=hp.rescale_grad,
+                                               clip=hp.clip, momentum=0.0))
+
+    def reference_update(self, index, w, g, states, hp):
+        lr, wd = hp.lr, hp.wd
+        gt = clip_ref(hp.rescale_grad * g, hp.clip)
+        if not states:
             w[...] = w - lr * wd * w - lr * gt
             return
-        (m,) = arrays
-        mp = mom * m
-        w_new = w - mp + mom1 * (mp - lr * (gt + wd * w))
+        (m,) = states
+        mp = hp.momentum * m
+        w_new = w - mp + hp.momentum_plus_one * (mp - lr * (gt + wd * w))
         m[...] = mp - lr * (gt + wd * w_new)
         w[...] = w_new

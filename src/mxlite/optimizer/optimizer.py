@@ -1,86 +1,33 @@
-"""The optimizer contract: :class:`Optimizer`, its registry, and :class:`FusedOptimizer`.
+"""The optimizer contract: :class:`Optimizer`, MXNet 1.9.1's constructor and bookkeeping.
 
-:class:`Optimizer` carries MXNet 1.9.1's bookkeeping (learning rate and scheduler, per-parameter
-lr/wd multipliers, update counts); subclasses implement ``create_state`` and ``update``.
-
-:class:`FusedOptimizer` is the base of every built-in optimizer.  It splits an update into
-
-* ``_hyper(index)``: the scalars of this step (learning rate after schedule and multiplier,
-  weight decay after multiplier, bias corrections, ...), computed once in Python;
-* ``_reference(w, g, states, hp)``: the update written in plain NumPy, readable next to the
-  docstring's equations (:meth:`FusedOptimizer.step` runs it);
-* the fused path: one Numba kernel (``_kernel``, see :mod:`mxlite.kernels.optimizer`) doing the
-  same arithmetic in one pass over memory (:meth:`FusedOptimizer.update` runs it).
-
-Both paths share ``_hyper``, so they differ only in the element-wise code, and a test checks they
-agree for every optimizer.
+:class:`Optimizer` carries the learning rate and its scheduler, the per-parameter lr/wd
+multipliers and the update counts; a subclass implements ``create_state`` and ``update``
+(MXNet's way, which user-written optimizers follow).  The built-in optimizers derive from
+:class:`~mxlite.optimizer.engine.FusedOptimizer`, which implements ``update`` once for all of them
+(see :mod:`mxlite.optimizer`).  The registry and ``dumps()``'s JSON form live in
+:mod:`mxlite.optimizer.registry`, the argument checks in :mod:`mxlite.optimizer.validation`.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
-import math
-import numbers
 import warnings
-from operator import is_ as _is
-from typing import Any
 
 import numpy as np
 
-from ..base import Registry
-from ..ndarray import NDArray
+from .validation import (
+    check_arrays,
+    check_bool,
+    check_clip,
+    check_count,
+    check_finite,
+    check_nonnegative,
+    check_unit_interval,
+)
 
-__all__ = ["FusedOptimizer", "Optimizer", "create", "register"]
-
-
-# --------------------------------------------------------------------------- validation helpers
-def _number(name: str, value, *, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    return value
+__all__ = ["Optimizer", "check_arrays", "check_nonnegative", "check_unit_interval"]
 
 
-def check_nonnegative(name: str, value, *, allow_none: bool = False):
-    """ValueError unless ``value`` is a number >= 0 (NaN rejected)."""
-    value = _number(name, value, allow_none=allow_none)
-    if value is not None and not value >= 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
-
-
-def check_unit_interval(name: str, value):
-    """ValueError unless ``0 <= value < 1``."""
-    value = _number(name, value)
-    if not 0 <= value < 1:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return value
-
-
-def check_arrays(weight, grad) -> None:
-    """TypeError/ValueError unless ``weight`` and ``grad`` are NDArrays of equal shape and dtype."""
-    if type(weight) is NDArray and type(grad) is NDArray:  # the fast, common case
-        wd, gd = weight._data, grad._data
-        if wd.shape == gd.shape and wd.dtype == gd.dtype:
-            return
-    if not isinstance(weight, NDArray):
-        raise TypeError(f"weight must be an NDArray, got {type(weight).__name__}")
-    if not isinstance(grad, NDArray):
-        raise TypeError(f"grad must be an NDArray, got {type(grad).__name__}")
-    if weight.shape != grad.shape:
-        raise ValueError(
-            f"weight and grad shapes differ: weight {weight.shape}, grad {grad.shape}"
-        )
-    if np.dtype(weight.dtype) != np.dtype(grad.dtype):  # .dtype: a sparse grad stays sparse
-        raise TypeError(
-            f"weight and grad dtypes differ: weight {np.dtype(weight.dtype)}, "
-            f"grad {np.dtype(grad.dtype)}"
-        )
-
-
-# --------------------------------------------------------------------------- base class
 class Optimizer:
     """Base class of all optimizers, with MXNet 1.9.1's constructor and bookkeeping.
 
@@ -111,6 +58,12 @@ class Optimizer:
         With float16 weights, keep a float32 master copy and update in float32.
     param_dict : dict of int -> Parameter, optional
         Objects with ``lr_mult`` and ``wd_mult`` attributes, looked up by index first.
+    use_fused_step : bool
+        The built-in optimizers update through their fused kernels (``fused_step``) when True
+        (the default), through their NumPy reference (``step``) when False, as MXNet 2.0.
+
+    Hyperparameters are checked here: ``learning_rate``, ``wd`` and ``rescale_grad`` must be
+    finite, ``clip_gradient`` must not be NaN (ValueError naming argument and value).
 
     Example
     -------
@@ -125,7 +78,9 @@ class Optimizer:
     [0.8999999761581421, 0.8999999761581421, 0.8999999761581421]
     """
 
-    opt_registry: dict[str, type]  # set below, the registry's name -> class table
+    opt_registry: dict[str, type]  # the registry's name -> class table (set by .registry)
+    #: class default, for optimizers restored from files written before the flag existed
+    use_fused_step = True
 
     def __new__(cls, *args, **kwargs):
         # Record the constructor arguments once, for dumps(); every subclass (built-in or
@@ -137,15 +92,14 @@ class Optimizer:
 
     def __init__(self, rescale_grad=1.0, param_idx2name=None, wd=0.0, clip_gradient=None,
                  learning_rate=None, lr_scheduler=None, sym=None, begin_num_update=0,
-                 multi_precision=False, param_dict=None):
-        _number("rescale_grad", rescale_grad)
+                 multi_precision=False, param_dict=None, use_fused_step=True):
+        check_finite("rescale_grad", rescale_grad)
         check_nonnegative("wd", wd)
         check_nonnegative("learning_rate", learning_rate, allow_none=True)
-        _number("clip_gradient", clip_gradient, allow_none=True)
-        if isinstance(begin_num_update, bool) or not isinstance(begin_num_update, numbers.Integral):
-            raise TypeError(f"begin_num_update must be an int, got {begin_num_update!r}")
-        if begin_num_update < 0:
-            raise ValueError(f"begin_num_update must be >= 0, got {begin_num_update!r}")
+        check_clip("clip_gradient", clip_gradient)
+        begin_num_update = check_count("begin_num_update", begin_num_update)
+        multi_precision = check_bool("multi_precision", multi_precision)
+        use_fused_step = check_bool("use_fused_step", use_fused_step)
         if param_idx2name is None:
             param_idx2name = {}
         if not isinstance(param_idx2name, dict):
@@ -177,7 +131,8 @@ class Optimizer:
         self._all_index_update_counts: dict = {0: {}}
         self._index_update_count = self._all_index_update_counts[0]
         self.clip_gradient = clip_gradient
-        self.multi_precision = bool(multi_precision)
+        self.multi_precision = multi_precision
+        self.use_fused_step = use_fused_step
         self.aggregate_num = 0
         self.idx2name = param_idx2name.copy()
         self.sym_info = (sym.attr_dict(), sym.list_arguments()) if sym is not None else ()
@@ -197,23 +152,17 @@ class Optimizer:
         >>> type(mx.optimizer.create('myopt')).__name__
         'MyOpt'
         """
-        return _REGISTRY.register(klass)
+        from .registry import register
+
+        return register(klass)
 
     @staticmethod
     def create_optimizer(name, **kwargs):
         """Create an optimizer from a (case-insensitive) name, a :meth:`dumps` JSON string or
         an instance; ValueError lists the known names."""
-        if isinstance(name, str) and name.lstrip().startswith("["):
-            try:
-                spec = json.loads(name)
-            except ValueError:
-                spec = None  # the registry reports the malformed JSON
-            if (isinstance(spec, list) and len(spec) == 2 and isinstance(spec[0], str)
-                    and isinstance(spec[1], dict)):
-                params = _from_json_kwargs(spec[1])
-                params.update(kwargs)
-                return _REGISTRY.create(spec[0], **params)
-        return _REGISTRY.create(name, **kwargs)
+        from .registry import create
+
+        return create(name, **kwargs)
 
     # ------------------------------------------------------------------ serialization
     def dumps(self) -> str:
@@ -232,46 +181,20 @@ class Optimizer:
         >>> mx.optimizer.create(s).beta1
         0.8
         """
-        kwargs, error = self._json_kwargs()
+        from .registry import json_kwargs, registered_name
+
+        kwargs, error = json_kwargs(self)
         if error is not None:
             raise ValueError(error)
-        return json.dumps([self._registered_name(), kwargs])
-
-    def _registered_name(self) -> str:
-        cls = type(self)
-        name = cls.__name__.lower()
-        if _REGISTRY._classes.get(name) is cls:
-            return name
-        for key, klass in _REGISTRY._classes.items():
-            if klass is cls:
-                return key
-        raise ValueError(
-            f"cannot dump optimizer {cls.__name__}: it is not registered "
-            "(use @mx.optimizer.Optimizer.register)"
-        )
-
-    def _json_kwargs(self):
-        """``(kwargs in JSON form, None)``, or ``(None, message)`` when one cannot be written."""
-        if "_ctor_args" not in self.__dict__:
-            dumped = self.__dict__.get("_ctor_dump")
-            if dumped is not None:
-                return dumped[0], dumped[1]
-            return None, (
-                f"cannot dump {type(self).__name__}: its constructor arguments were not recorded "
-                "(an optimizer restored from MXNet's pickled states)"
-            )
-        args, kwargs = self._ctor_args
-        try:
-            named = _bind_ctor(type(self), args, kwargs)
-            return {k: _to_json(k, v) for k, v in named.items()}, None
-        except ValueError as err:
-            return None, str(err)
+        return json.dumps([registered_name(self), kwargs])
 
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("param_dict", None)
         if "_ctor_args" in state:  # saved as their JSON form (or why there is none)
-            state["_ctor_dump"] = list(self._json_kwargs())
+            from .registry import json_kwargs
+
+            state["_ctor_dump"] = list(json_kwargs(self))
             del state["_ctor_args"]
         return state
 
@@ -435,401 +358,3 @@ class Optimizer:
         return f"{type(self).__name__}(learning_rate={self.lr!r}, wd={self.wd!r})"
 
 
-# --------------------------------------------------------------------------- dumps() helpers
-def _bind_ctor(cls, args, kwargs) -> dict:
-    """The constructor arguments of ``cls`` by name (``**kwargs`` flattened)."""
-    if not args:
-        return dict(kwargs)
-    sig = inspect.signature(cls.__init__)
-    try:
-        bound = sig.bind(None, *args, **kwargs)
-    except TypeError as err:
-        raise ValueError(f"cannot dump {cls.__name__}: its arguments do not bind ({err})") from None
-    params = sig.parameters
-    named: dict = {}
-    for i, (key, value) in enumerate(bound.arguments.items()):
-        if i == 0:
-            continue  # self
-        kind = params[key].kind
-        if kind is inspect.Parameter.VAR_KEYWORD:
-            named.update(value)
-        elif kind is inspect.Parameter.VAR_POSITIONAL:
-            if value:
-                raise ValueError(
-                    f"cannot dump {cls.__name__}: positional arguments *{key}={value!r} have no "
-                    "name to be written under"
-                )
-        else:
-            named[key] = value
-    return named
-
-
-def _to_json(name: str, value, top: bool = True):
-    """Constructor argument ``name`` in JSON form; ValueError naming it when there is none."""
-    if value is None or isinstance(value, (bool, str, int, float)):
-        return value
-    if isinstance(value, np.generic) and isinstance(value.item(), (bool, int, float)):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_to_json(name, v, False) for v in value]
-    if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
-            return {k: _to_json(name, v, False) for k, v in value.items()}
-        if top and name == "param_idx2name" and all(
-            isinstance(k, (int, str)) and not isinstance(k, bool) for k in value
-        ):
-            return [[k, _to_json(name, v, False)] for k, v in value.items()]
-        raise ValueError(
-            f"cannot dump optimizer argument {name}: dict keys {list(value)!r} are not strings"
-        )
-    if name == "lr_scheduler":
-        raise ValueError(
-            f"cannot dump optimizer argument lr_scheduler={value!r}: learning-rate schedulers "
-            "have no JSON form; dump without it and pass lr_scheduler= to create() again"
-        )
-    raise ValueError(
-        f"cannot dump optimizer argument {name}={value!r}: a {type(value).__name__} has no "
-        "JSON form"
-    )
-
-
-def _from_json_kwargs(params: dict) -> dict:
-    """Undo :func:`_to_json` where it changed a type: ``param_idx2name`` pairs back to a dict."""
-    pairs = params.get("param_idx2name")
-    if isinstance(pairs, list):
-        table = {}
-        for pair in pairs:
-            if not (isinstance(pair, list) and len(pair) == 2
-                    and isinstance(pair[0], (int, str)) and not isinstance(pair[0], bool)):
-                raise ValueError(
-                    f"param_idx2name must be a list of [index, name] pairs, got {pairs!r}"
-                )
-            table[pair[0]] = pair[1]
-        params = dict(params, param_idx2name=table)
-    return params
-
-
-_REGISTRY = Registry(Optimizer, "optimizer")
-Optimizer.opt_registry = _REGISTRY._classes
-
-register = Optimizer.register
-create = Optimizer.create_optimizer
-
-
-# --------------------------------------------------------------------------- fused built-ins
-def _flat(a: np.ndarray) -> np.ndarray:
-    return a.reshape(-1)
-
-
-_EMPTY16 = np.empty(0, dtype=np.uint16)
-_EMPTY32 = np.empty(0, dtype=np.float32)
-_EMPTY64 = np.empty(0, dtype=np.float64)
-
-
-def _addresses(arrays) -> np.ndarray:
-    """Table of the data addresses of C-contiguous arrays (the caller keeps them alive)."""
-    return np.array([a.__array_interface__["data"][0] for a in arrays], dtype=np.uintp)
-
-
-class FusedOptimizer(Optimizer):
-    """Base of the built-in optimizers: reference ``step`` and fused ``update`` share ``_hyper``.
-
-    Subclasses set ``_kernel`` (or override ``_fused``) and implement ``_hyper`` and
-    ``_reference``; ``_arrays(state)`` lists the state arrays in kernel order.
-    """
-
-    _kernel: Any = None
-    #: multi-precision state is ``(master, state)``; SGD-like optimizers use ``(state, master)``
-    _master_first = True
-    #: as MXNet's update operators, ``clip_gradient=0`` means no clipping (else: clip to 0)
-    _zero_clip_disables = True
-
-    # ------------------------------------------------------------------ public paths
-    def update(self, index, weight, grad, state):
-        """Fused update of ``weight`` in place (one kernel pass per tensor)."""
-        self._dispatch(index, weight, grad, state, False, True)
-
-    def update_multi_precision(self, index, weight, grad, state):
-        if type(self).update is not FusedOptimizer.update:
-            # a subclass customized update(): route through it, as MXNet's base class does
-            if isinstance(index, (list, tuple)):
-                for i, w, g, s in zip(index, weight, grad, state, strict=True):
-                    Optimizer.update_multi_precision(self, i, w, g, s)
-            else:
-                Optimizer.update_multi_precision(self, index, weight, grad, state)
-            return
-        first = weight[0] if isinstance(index, (list, tuple)) else weight
-        mp = self.multi_precision and first.dtype == np.float16
-        self._dispatch(index, weight, grad, state, mp, True)
-
-    def step(self, index, weight, grad, state):
-        """The reference update (plain NumPy), with :meth:`update_multi_precision`'s semantics."""
-        first = weight[0] if isinstance(index, (list, tuple)) else weight
-        mp = self.multi_precision and first.dtype == np.float16
-        self._dispatch(index, weight, grad, state, mp, False)
-
-    def _updater_call(self, indices, weights, grads, states):
-        """The Updater's list form for one same-dtype group: MXNet's bookkeeping (indices
-        counted ``aggregate_num`` at a time) with as few kernel calls as possible.  Returns
-        False when a subclass customizes ``update`` (the Updater then goes the MXNet way)."""
-        cls = type(self)
-        if (cls.update is not FusedOptimizer.update
-                or cls.update_multi_precision is not FusedOptimizer.update_multi_precision):
-            return False
-        mp = self.multi_precision and weights[0].dtype == np.float16
-        self._dispatch(indices, weights, grads, states, mp, True, chunk=self.aggregate_num)
-        return True
-
-    def _updater_call_one(self, index, weight, grad, state):
-        """The Updater's per-index form: :meth:`update_multi_precision` of one tensor without
-        the list machinery.  False when a subclass customizes ``update``."""
-        cls = type(self)
-        if (cls.update is not FusedOptimizer.update
-                or cls.update_multi_precision is not FusedOptimizer.update_multi_precision):
-            return False
-        mp = self.multi_precision and weight._data.dtype == np.float16
-        self._dispatch(index, weight, grad, state, mp, True)
-        return True
-
-    # ------------------------------------------------------------------ machinery
-    def _dispatch(self, index, weight, grad, state, mp, fused, chunk=None):
-        if isinstance(index, (list, tuple)):
-            if not (len(index) == len(weight) == len(grad) == len(state)):
-                raise ValueError(
-                    f"index, weight, grad and state lists differ in length: {len(index)}, "
-                    f"{len(weight)}, {len(grad)}, {len(state)}"
-                )
-            self._update_group(list(index), list(weight), list(grad), list(state), mp, fused,
-                               chunk)
-        else:
-            check_arrays(weight, grad)
-            self._update_count(index)
-            hp = self._hyper(index)
-            self._apply(index, weight, grad, state, hp, mp, fused)
-
-    def _update_group(self, indices, weights, grads, states, mp, fused, chunk=None):
-        """A list of tensors.  Aggregating optimizers (``aggregate_num > 0``) count a chunk of
-        indices (all of them, or ``chunk`` at a time as MXNet's Updater hands them over) before
-        reading its learning rates, as MXNet's multi-tensor path; others go index by index."""
-        for w, g in zip(weights, grads, strict=True):
-            check_arrays(w, g)
-        if any(type(g) is not NDArray for g in grads):  # sparse gradients (issue 16)
-            # MXNet does not aggregate sparse gradients: one tensor at a time
-            for i, w, g, s in zip(indices, weights, grads, states, strict=True):
-                self._update_count(i)
-                self._apply(i, w, g, s, self._hyper(i), mp, fused)
-            return
-        if self.aggregate_num > 0:
-            step = chunk or len(indices) or 1
-            hps = []
-            for start in range(0, len(indices), step):
-                part = indices[start:start + step]
-                self._update_count(part)
-                hps.extend(self._hyper_group(part))
-        else:
-            hps = []
-            for i in indices:
-                self._update_count(i)
-                hps.append(self._hyper(i))
-        if fused and not mp and self._multi and len(indices) > 1:
-            if self._apply_multi(indices, weights, grads, states, hps):
-                return
-        for i, w, g, s, hp in zip(indices, weights, grads, states, hps, strict=True):
-            self._apply(i, w, g, s, hp, mp, fused)
-
-    #: number of state arrays -> multi-tensor kernel name (``kernels.optimizer.MULTI_KERNELS``)
-    _multi: dict | None = None
-
-    def _apply_multi(self, indices, weights, grads, states, hps) -> bool:
-        """One multi-tensor kernel call for the small tensors of a group; the large ones get
-        their own (multi-threaded) kernel call.  False (nothing done) when the group does not
-        qualify: mixed or float16 dtypes, non-contiguous arrays, mixed state layouts."""
-        from ..kernels import optimizer as K
-
-        dtype = weights[0]._data.dtype
-        if dtype != np.float32 and dtype != np.float64:
-            return False
-        arrays = [self._arrays(s) for s in states]
-        k = len(arrays[0])
-        name = self._multi.get(k)
-        if name is None:
-            return False
-        for w, g, arrs in zip(weights, grads, arrays, strict=True):
-            wd, gd = w._data, g._data
-            if wd.dtype != dtype or not (wd.flags.c_contiguous and gd.flags.c_contiguous):
-                return False
-            if len(arrs) != k:
-                return False
-            for a in arrs:
-                if a.dtype != dtype or not a.flags.c_contiguous:
-                    return False
-        small = []
-        threshold = K.PARALLEL_THRESHOLD
-        for t, w in enumerate(weights):
-            if w._data.size >= threshold:
-                self._apply(indices[t], w, grads[t], states[t], hps[t], False, True)
-            else:
-                small.append(t)
-        if not small:
-            return True
-        if len(small) == 1:
-            t = small[0]
-            self._apply(indices[t], weights[t], grads[t], states[t], hps[t], False, True)
-            return True
-        width = self._multi_width.get(k)
-        if width is None:
-            sc = np.array([hps[t] for t in small], dtype=dtype)
-        else:
-            sc = np.array([hps[t][:width] for t in small], dtype=dtype)
-        key = tuple(indices[t] for t in small)
-        tables = [self._table(key, "w", [weights[t]._data for t in small]),
-                  self._table(key, "g", [grads[t]._data for t in small])]
-        for j in range(k):
-            tables.append(self._table(key, j, [arrays[t][j] for t in small]))
-        sizes = np.array([weights[t]._data.size for t in small], dtype=np.int64)
-        like = _EMPTY32 if dtype == np.float32 else _EMPTY64
-        K.MULTI_KERNELS[name](*tables, sizes, like, _EMPTY16, sc, total=int(sizes.sum()))
-        return True
-
-    #: number of state arrays -> how many leading ``_hyper`` values the multi kernel reads
-    _multi_width: dict = {}
-
-    def _table(self, key, role, arrays) -> np.ndarray:
-        """Address table of ``arrays``, reused while the very same arrays come back (they are
-        kept referenced meanwhile, so their buffers cannot move or be freed)."""
-        cache = self.__dict__.setdefault("_tables", {})
-        hit = cache.get((key, role))
-        if hit is not None and len(hit[0]) == len(arrays) and all(map(_is, hit[0], arrays)):
-            return hit[1]
-        table = _addresses(arrays)
-        cache[(key, role)] = (arrays, table)
-        return table
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_tables", None)  # address tables of the last call: not part of the state
-        return state
-
-    def _hyper_group(self, indices):
-        return [self._hyper(i) for i in indices]
-
-    def _clip(self) -> float:
-        """Clip bound for the kernels: negative means no clipping."""
-        c = self.clip_gradient
-        if c is None or (self._zero_clip_disables and not c):
-            return -1.0
-        return float(c)
-
-    def _hyper(self, index):
-        raise NotImplementedError
-
-    def _arrays(self, state) -> tuple:
-        """State arrays (NumPy) in kernel order."""
-        if state is None:
-            return ()
-        if isinstance(state, NDArray):
-            return (state._data,)
-        return tuple([s._data for s in state])
-
-    def _split_mp(self, state):
-        if self._master_first:
-            return state[0], state[1]
-        return state[1], state[0]
-
-    # ---- sparse gradients (issue 16): the row_sparse dispatch -------------------------
-    def _apply_row_sparse(self, index, weight, grad, state, hp, mp, fused):
-        """A row_sparse / csr ``grad``.  Optimizers with a row_sparse path in MXNet 1.9.1
-        override this (lazy: only the stored rows, :func:`mxlite.kernels.sparse.lazy_apply`);
-        for the others MXNet computes on the dense gradient, and so does this default."""
-        from ..kernels.sparse import dense_apply
-
-        dense_apply(self, index, weight, grad, state, hp, mp, fused)
-
-    def _apply(self, index, weight, grad, state, hp, mp, fused):
-        if type(grad) is not NDArray:  # row_sparse / csr gradient
-            self._apply_row_sparse(index, weight, grad, state, hp, mp, fused)
-            return
-        if mp:
-            master, inner = self._split_mp(state)
-            w = master._data
-            low = weight._data
-        else:
-            inner = state
-            w = weight._data
-            low = None
-        arrays = self._arrays(inner)
-        if fused:
-            g = grad._data
-            if (low is None and w.dtype != np.float16 and w.flags.c_contiguous
-                    and g.flags.c_contiguous and all(a.flags.c_contiguous for a in arrays)):
-                # the common case, without fused_call's conversions
-                self._fused(index, w.reshape(-1), g.reshape(-1),
-                            tuple([a.reshape(-1) for a in arrays]), _EMPTY16,
-                            np.array(hp, dtype=w.dtype))
-                return
-            self._run_kernel(index, w, g, arrays, low, hp)
-        else:
-            g = grad._data.astype(w.dtype) if grad._data.dtype != w.dtype else grad._data
-            self._reference(index, w, g, arrays, hp)
-            if low is not None:
-                low[...] = w.astype(low.dtype)
-
-    def _run_kernel(self, index, w, g, arrays, low, hp):
-        fused_call(lambda *a: self._fused(index, *a), w, g, arrays, low, hp)
-
-    def _fused(self, index, w, g, arrays, w16, sc):
-        self._kernel(w, g, *arrays, w16, sc)
-
-    def _reference(self, index, w, g, arrays, hp):
-        raise NotImplementedError
-
-
-def fused_call(fn, w: np.ndarray, g: np.ndarray, arrays, low, hp) -> None:
-    """Run ``fn(w, g, arrays, w16, sc)`` on flat views: float16 without a master goes through a
-    float32 copy, float16 gradients through ``uint16`` views, non-contiguous arrays through
-    contiguous copies (written back afterwards); ``low`` is the float16 weight to refresh."""
-    back: list = []
-    if w.dtype == np.float16:  # float16 without multi-precision: compute in float32
-        arrays = tuple(_promote(a, back) for a in arrays)
-        w = _promote(w, back)
-        g = g.astype(np.float32)
-    else:
-        arrays = tuple(_contiguous(a, back) for a in arrays)
-        w = _contiguous(w, back)
-        if g.dtype == np.float16:
-            g = np.ascontiguousarray(g).view(np.uint16)
-        elif not g.flags.c_contiguous:
-            g = np.ascontiguousarray(g)
-    low16 = _contiguous(low, back).view(np.uint16) if low is not None else _EMPTY16
-    sc = np.array(hp, dtype=w.dtype)
-    fn(_flat(w), _flat(g), tuple(_flat(a) for a in arrays), _flat(low16), sc)
-    for src, dst in back:
-        np.copyto(dst, src, casting="unsafe")
-
-
-def _contiguous(a: np.ndarray, back: list) -> np.ndarray:
-    if a.flags.c_contiguous:
-        return a
-    c = np.ascontiguousarray(a)
-    back.append((c, a))
-    return c
-
-
-def _promote(a: np.ndarray, back: list) -> np.ndarray:
-    if a.dtype != np.float16:
-        return _contiguous(a, back)
-    c = a.astype(np.float32)
-    back.append((c, a))
-    return c
-
-
-def clip_ref(x: np.ndarray, c: float) -> np.ndarray:
-    """Reference clipping: ``c < 0`` means none; NaN passes through."""
-    if c < 0:
-        return x
-    return np.where(x > c, c, np.where(x < -c, -c, x)).astype(x.dtype)
-
-
-def bias_power(beta: float, t: int) -> float:
-    """``beta ** t`` as a Python float (shared by reference and fused paths)."""
-    return math.pow(beta, t)

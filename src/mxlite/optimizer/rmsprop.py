@@ -5,13 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, check_decays, hyper_type, zeros_states
-from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
-
-RMSPropHyper = hyper_type("RMSPropHyper", *BASE_FIELDS, "gamma1", "one_minus_gamma1",
-                          "epsilon", "clip_weights")
-RMSPropAlexHyper = hyper_type("RMSPropAlexHyper", *BASE_FIELDS, "gamma1", "one_minus_gamma1",
-                              "gamma2", "epsilon", "clip_weights")
+from ._common import zeros_states
+from .engine import FusedOptimizer, clip_ref
+from .registry import register
+from .validation import check_decays, check_nonnegative
 
 
 @register
@@ -52,7 +49,7 @@ class RMSProp(FusedOptimizer):
     def __init__(self, learning_rate=0.001, gamma1=0.9, gamma2=0.9, epsilon=1e-8,
                  centered=False, clip_weights=None, **kwargs):
         check_decays(gamma1=gamma1, gamma2=gamma2, epsilon=epsilon)
-        check_nonnegative("clip_weights", clip_weights, allow_none=True)
+        check_nonnegative("clip_weights", clip_weights, allow_none=True, finite=False)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.gamma1 = gamma1
         self.gamma2 = gamma2
@@ -64,29 +61,29 @@ class RMSProp(FusedOptimizer):
         n = 3 if self.centered else 1
         return zeros_states(weight, n)
 
-    def _hyper(self, index):
-        lr, wd = self._get_lr(index), self._get_wd(index)
+    spec = K.RMSPropSpec
+
+    def hyper(self, index):
         cw = float(self.clip_weights) if self.clip_weights else -1.0
-        if self.centered:
-            return RMSPropAlexHyper(lr, wd, self.rescale_grad, self._clip(), self.gamma1,
-                                    1.0 - self.gamma1, self.gamma2, self.epsilon, cw)
-        return RMSPropHyper(lr, wd, self.rescale_grad, self._clip(), self.gamma1,
-                            1.0 - self.gamma1, self.epsilon, cw)
+        return K.RMSPropSpec(lr=self._get_lr(index), wd=self._get_wd(index),
+                             rescale_grad=self.rescale_grad, clip=self._clip(),
+                             gamma1=self.gamma1, one_minus_gamma1=1.0 - self.gamma1,
+                             gamma2=self.gamma2, epsilon=self.epsilon, clip_weights=cw)
 
-    def _fused(self, index, w, g, arrays, w16, sc):
-        if len(arrays) == 3:
-            K.rmspropalex(w, g, *arrays, w16, sc)
+    def kernel_update(self, index, w, g, states, w16, hp):
+        if len(states) == 3:
+            K.rmspropalex.run(w, g, states, w16, hp)
         else:
-            K.rmsprop(w, g, *arrays, w16, sc)
+            K.rmsprop.run(w, g, states, w16, hp)
 
-    def _reference(self, index, w, g, arrays, hp):
+    def reference_update(self, index, w, g, states, hp):
         gh = clip_ref(hp.rescale_grad * g + hp.wd * w, hp.clip)
-        n = arrays[0]
+        n = states[0]
         n[...] = hp.one_minus_gamma1 * gh * gh + hp.gamma1 * n
-        if len(arrays) == 1:
+        if len(states) == 1:
             new = w - hp.lr * gh / np.sqrt(n + hp.epsilon)
         else:
-            _, gbar, delta = arrays
+            _, gbar, delta = states
             gbar[...] = hp.one_minus_gamma1 * gh + hp.gamma1 * gbar
             delta[...] = hp.gamma2 * delta - hp.lr * gh / np.sqrt(n - gbar * gbar + hp.epsilon)
             new = w + delta

@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, hyper_type, zeros_state
-from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
-
-SGDHyper = hyper_type("SGDHyper", *BASE_FIELDS, "momentum")
+from ._common import zeros_state
+from .engine import FusedOptimizer, clip_ref
+from .registry import register
+from .validation import check_momentum
 
 
 def warn_float16(name: str) -> None:
@@ -22,15 +22,11 @@ def warn_float16(name: str) -> None:
     )
 
 
-class _MomentumFirst(FusedOptimizer):
-    """Optimizers whose multi-precision state is ``(momentum, float32 master)`` (MXNet's order).
+class MomentumFirst(FusedOptimizer):
+    """Base of SGD and NAG: a momentum state (None without momentum) and the multi-precision
+    state ``(momentum, float32 master)`` (MXNet's order for them)."""
 
-    With a momentum state the fused path runs ``_mom_kernel``; without one (``momentum=0``) the
-    update is plain SGD.
-    """
-
-    _master_first = False
-    _mom_kernel = K.sgd_mom
+    master_first = False
 
     def create_state_multi_precision(self, index, weight):
         if self.multi_precision and weight.dtype == np.float16:
@@ -45,15 +41,9 @@ class _MomentumFirst(FusedOptimizer):
             return zeros_state(weight)
         return None
 
-    def _fused(self, index, w, g, arrays, w16, sc):
-        if arrays:
-            self._mom_kernel(w, g, arrays[0], w16, sc)
-        else:
-            K.sgd(w, g, w16, sc[:4])
-
 
 @register
-class SGD(_MomentumFirst):
+class SGD(MomentumFirst):
     r"""Stochastic gradient descent with momentum and weight decay (MXNet 1.9.1 semantics).
 
     At each step, with :math:`\eta` the learning rate (after schedule and ``lr_mult``),
@@ -86,41 +76,45 @@ class SGD(_MomentumFirst):
     [0.8999999761581421, 1.899999976158142]
     """
 
-    _multi = {0: "sgd", 1: "sgd_mom"}
-    _multi_width = {0: 4}
+    spec = K.SGDSpec
+    multi_kernels = {0: K.MULTI_KERNELS["sgd"], 1: K.MULTI_KERNELS["sgd_mom"]}
 
     def __init__(self, momentum=0.0, lazy_update=True, **kwargs):
-        check_nonnegative("momentum", momentum)
+        check_momentum(momentum)
         super().__init__(**kwargs)
         self.momentum = momentum
         self.lazy_update = lazy_update
         self.aggregate_num = 4
 
-    def _hyper(self, index):
-        return SGDHyper(self._get_lr(index), self._get_wd(index), self.rescale_grad,
-                        self._clip(), self.momentum)
+    def hyper(self, index):
+        return K.SGDSpec(lr=self._get_lr(index), wd=self._get_wd(index),
+                         rescale_grad=self.rescale_grad, clip=self._clip(),
+                         momentum=self.momentum)
 
-    def _hyper_group(self, indices):
-        lrs, wds = self._get_lrs(indices), self._get_wds(indices)
-        rs, c, mom = self.rescale_grad, self._clip(), self.momentum
-        return [SGDHyper(lr, wd, rs, c, mom) for lr, wd in zip(lrs, wds, strict=True)]
+    def kernel_update(self, index, w, g, states, w16, hp):
+        if states:
+            K.sgd_mom.run(w, g, states, w16, hp)
+        else:  # no momentum state: MXNet's sgd_update
+            K.sgd.run(w, g, states, w16, hp)
 
-    def _apply_row_sparse(self, index, weight, grad, state, hp, mp, fused):
+    def row_sparse_update(self, index, weight, grad, state, hp, fused):
         """Row_sparse gradient (issue 16): with ``lazy_update`` only the stored rows (MXNet's
-        lazy SGD), else the standard update on the dense gradient.  Multi-precision updates
-        are standard ones: MXNet 1.9.1's ``mp_sgd_*update`` have no row_sparse path."""
+        lazy SGD, in place by :data:`mxlite.kernels.sparse.ROW_KERNELS`), else the standard
+        update on the dense gradient.  Multi-precision updates are standard ones: MXNet
+        1.9.1's ``mp_sgd_*update`` have no row_sparse path."""
         from ..kernels import sparse as KS
 
-        lazy = self.lazy_update and not mp
-        (KS.lazy_apply if lazy else KS.dense_apply)(self, index, weight, grad, state, hp, mp,
-                                                    fused)
+        if not self.lazy_update or self._mp_of(weight):
+            super().row_sparse_update(index, weight, grad, state, hp, fused)
+            return
+        KS.lazy_update(self, index, weight, grad, state, hp, fused,
+                       row_kernel="sgd_mom" if state is not None else "sgd")
 
-    def _reference(self, index, w, g, arrays, hp):
-        lr, wd, rs, c, mom = hp
-        step = -lr * wd * w - lr * clip_ref(rs * g, c)
-        if arrays:
-            (m,) = arrays
-            m[...] = mom * m + step
+    def reference_update(self, index, w, g, states, hp):
+        step = -hp.lr * hp.wd * w - hp.lr * clip_ref(hp.rescale_grad * g, hp.clip)
+        if states:
+            (m,) = states
+            m[...] = hp.momentum * m + step
             step = m
         w[...] = w + step
 

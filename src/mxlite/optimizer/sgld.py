@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 
 from ..kernels import optimizer as K
 from ..kernels.random import fill_normal
-from .optimizer import FusedOptimizer, clip_ref, register
-
-
-class SGLDHyper(NamedTuple):
-    half_lr: float
-    wd: float
-    rescale_grad: float
-    clip: float
-    sqrt_lr: float
+from .engine import FusedOptimizer, clip_ref
+from .registry import register
 
 
 def _noise(n: int, dtype) -> np.ndarray:
@@ -53,17 +45,21 @@ class SGLD(FusedOptimizer):
     1.0
     """
 
-    _zero_clip_disables = False
+    zero_clip_disables = False
+    spec = K.SGLDSpec
+    kernel = K.sgld
 
-    def _hyper(self, index):
+    def hyper(self, index):
         lr = self._get_lr(index)
-        return SGLDHyper(lr / 2.0, self._get_wd(index), self.rescale_grad, self._clip(),
-                         math.sqrt(lr))
+        return K.SGLDSpec(half_lr=lr / 2.0, wd=self._get_wd(index),
+                          rescale_grad=self.rescale_grad, clip=self._clip(),
+                          sqrt_lr=math.sqrt(lr))
 
-    def _fused(self, index, w, g, arrays, w16, sc):
-        K.sgld(w, g, _noise(w.size, w.dtype).astype(w.dtype, copy=False), w16, sc)
+    def kernel_update(self, index, w, g, states, w16, hp):
+        noise = _noise(w.size, w.dtype).astype(w.dtype, copy=False)
+        K.sgld.run(w, g, (noise,), w16, hp)
 
-    def _reference(self, index, w, g, arrays, hp):
+    def reference_update(self, index, w, g, states, hp):
         gh = clip_ref(g * hp.rescale_grad, hp.clip)
         w[...] = w + -hp.half_lr * (gh + hp.wd * w)
         w[...] = w + (_noise(w.size, w.dtype).reshape(w.shape) * hp.sqrt_lr).astype(w.dtype)

@@ -5,13 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import optimizer as K
-from ._common import BASE_FIELDS, hyper_type, zeros_state
-from .optimizer import FusedOptimizer, check_nonnegative, clip_ref, register
-
-# decay: 1 - lr * (wd + wd_lh)
-SignSGDHyper = hyper_type("SignSGDHyper", *BASE_FIELDS, "decay")
-# decay: 1 - lr * wd_lh
-SignumHyper = hyper_type("SignumHyper", *BASE_FIELDS, "momentum", "one_minus_momentum", "decay")
+from ._common import zeros_state
+from .engine import FusedOptimizer, clip_ref
+from .registry import register
+from .validation import check_momentum, check_nonnegative
 
 
 @register
@@ -45,7 +42,7 @@ class Signum(FusedOptimizer):
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.9, wd_lh=0.0, **kwargs):
-        check_nonnegative("momentum", momentum)
+        check_momentum(momentum)
         check_nonnegative("wd_lh", wd_lh)
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.momentum = momentum
@@ -56,24 +53,26 @@ class Signum(FusedOptimizer):
             return zeros_state(weight)
         return None
 
-    def _hyper(self, index):
+    spec = K.SignumSpec
+
+    def hyper(self, index):
         lr, wd = self._get_lr(index), self._get_wd(index)
-        if self.momentum > 0:
-            return SignumHyper(lr, wd, self.rescale_grad, self._clip(), self.momentum,
-                               1.0 - self.momentum, 1.0 - lr * self.wd_lh)
-        return SignSGDHyper(lr, wd, self.rescale_grad, self._clip(),
-                            1.0 - lr * (wd + self.wd_lh))
+        # decay: 1 - lr * wd_lh for Signum; signSGD has no momentum and decays by wd as well
+        decay = 1.0 - lr * self.wd_lh if self.momentum > 0 else 1.0 - lr * (wd + self.wd_lh)
+        return K.SignumSpec(lr=lr, wd=wd, rescale_grad=self.rescale_grad, clip=self._clip(),
+                            momentum=self.momentum, one_minus_momentum=1.0 - self.momentum,
+                            decay=decay)
 
-    def _fused(self, index, w, g, arrays, w16, sc):
-        if arrays:
-            K.signum(w, g, arrays[0], w16, sc)
+    def kernel_update(self, index, w, g, states, w16, hp):
+        if states:
+            K.signum.run(w, g, states, w16, hp)
         else:
-            K.signsgd(w, g, w16, sc)
+            K.signsgd.run(w, g, states, w16, hp)
 
-    def _reference(self, index, w, g, arrays, hp):
+    def reference_update(self, index, w, g, states, hp):
         gh = clip_ref(hp.rescale_grad * g, hp.clip)
-        if arrays:
-            (m,) = arrays
+        if states:
+            (m,) = states
             m[...] = hp.momentum * m - hp.one_minus_momentum * (hp.wd * w + gh)
             w[...] = hp.decay * w + hp.lr * np.sign(m)
         else:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from ..kernels import optimizer as K
 from ..ndarray import zeros
-from .optimizer import FusedOptimizer, register
-
-
-class TestHyper(NamedTuple):
-    rescale_grad: float
+from .engine import FusedOptimizer
+from .registry import register
 
 
 @register
@@ -30,18 +25,20 @@ class Test(FusedOptimizer):
     """
 
     __test__ = False  # not a pytest class
-    _kernel = K.test_update
+    spec = K.TestSpec
+    kernel = K.test_update
 
     def create_state(self, index, weight):
         return zeros(weight.shape, weight.context, dtype=weight.dtype)
 
-    def _update_count(self, index):
-        """MXNet's Test does not count updates."""
+    def prepare(self, indices, weights, grads, states, fused):
+        """As the default, but MXNet's Test does not count updates."""
+        return [(g, s, self.hyper(i)) for i, g, s in zip(indices, grads, states, strict=True)]
 
-    def _hyper(self, index):
-        return TestHyper(self.rescale_grad)
+    def hyper(self, index):
+        return K.TestSpec(rescale_grad=self.rescale_grad)
 
-    def _reference(self, index, w, g, arrays, hp):
-        (s,) = arrays
+    def reference_update(self, index, w, g, states, hp):
+        (s,) = states
         w[...] = w + g * hp.rescale_grad
         s[...] = w

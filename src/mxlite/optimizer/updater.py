@@ -21,7 +21,10 @@ import numpy as np
 from ..base import MXNetError
 from ..context import Context
 from ..ndarray import NDArray
-from .optimizer import _REGISTRY, FusedOptimizer, Optimizer, check_arrays
+from .engine import FusedOptimizer
+from .optimizer import Optimizer
+from .registry import _REGISTRY, STATE_TYPES
+from .validation import check_arrays, check_update_arrays
 
 __all__ = ["STATE_TYPES", "Updater", "get_updater"]
 
@@ -29,8 +32,8 @@ _FORMAT = "mxlite-optimizer-states"
 _VERSION = 1
 _HEADER = "__header__"
 
-#: NamedTuple state classes by name, so that loaded states keep their field names
-STATE_TYPES: dict[str, type] = {}
+# STATE_TYPES (NamedTuple state classes by name, so that loaded states keep their field names)
+# is filled by registry.register_state and read here by the state codec
 
 
 class Updater:
@@ -51,12 +54,13 @@ class Updater:
 
     def __call__(self, index, grad, weight):
         opt = self.optimizer
-        if (not isinstance(index, (list, tuple, bytes)) and isinstance(weight, NDArray)
-                and self.states_synced.get(index) and isinstance(opt, FusedOptimizer)):
-            # per-index form with an existing state: no list machinery (same bookkeeping)
+        engine = isinstance(opt, FusedOptimizer) and not opt._custom_update()
+        if (engine and not isinstance(index, (list, tuple, bytes)) and isinstance(weight, NDArray)
+                and self.states_synced.get(index)):
+            # per-index form with an existing state: straight to the engine
             opt._set_current_context(weight.context.device_id)
-            if opt._updater_call_one(index, weight, grad, self.states[index]):
-                return
+            opt._run(index, weight, grad, self.states[index], None, opt.use_fused_step)
+            return
         if isinstance(index, (list, tuple)):
             indices = list(index)
             grads = list(grad)
@@ -68,9 +72,7 @@ class Updater:
                 )
         else:
             indices, grads, weights = [index], [grad], [weight]
-        opt = self.optimizer
-        fused = isinstance(opt, FusedOptimizer)
-        if not fused:  # built-ins check every pair themselves
+        if not engine:  # the engine checks every pair itself
             for w, g in zip(weights, grads, strict=True):
                 check_arrays(w, g)
         if weights and isinstance(weights[0], NDArray):
@@ -80,33 +82,30 @@ class Updater:
             if isinstance(idx, bytes):
                 idx = indices[i] = idx.decode()
             if idx not in states:
-                if fused:
-                    check_arrays(weights[i], grads[i])
+                if engine:  # before a state is made for it
+                    check_update_arrays(weights[i], grads[i])
                 states[idx] = opt.create_state_multi_precision(idx, weights[i])
                 self.states_synced[idx] = True
             elif not self.states_synced[idx]:
                 states[idx] = self.sync_state_context(states[idx], weights[i].context)
                 self.states_synced[idx] = True
-        if fused:
-            members_all = list(zip(indices, weights, grads, strict=True))
-            if opt.aggregate_num > 0:  # MXNet groups by dtype, then aggregates
-                groups: dict = {}
-                for m in members_all:
-                    groups.setdefault(m[1]._data.dtype, []).append(m)
-                parts = list(groups.values())
-            elif len({w._data.dtype for w in weights}) <= 1:
-                parts = [members_all]
-            else:  # mixed dtypes: index by index, in order, as MXNet
-                parts = [[m] for m in members_all]
-            for members in parts:
-                idx = [c[0] for c in members]
-                ws = [c[1] for c in members]
-                gs = [c[2] for c in members]
-                if opt._updater_call(idx, ws, gs, [states[i] for i in idx]):
-                    continue
-                self._mxnet_way(idx, ws, gs)
+        if not engine:
+            self._mxnet_way(indices, weights, grads)
             return
-        self._mxnet_way(indices, weights, grads)
+        members = list(zip(indices, weights, grads, strict=True))
+        if opt.aggregate_num > 0:  # MXNet groups by dtype, then aggregates
+            groups: dict = {}
+            for m in members:
+                groups.setdefault(m[1]._data.dtype, []).append(m)
+            parts = list(groups.values())
+        elif len({w._data.dtype for w in weights}) <= 1:
+            parts = [members]
+        else:  # mixed dtypes: index by index, in order, as MXNet
+            parts = [[m] for m in members]
+        for part in parts:
+            idx = [c[0] for c in part]
+            opt._run(idx, [c[1] for c in part], [c[2] for c in part], [states[i] for i in idx],
+                     None, opt.use_fused_step, chunk=opt.aggregate_num)
 
     def _mxnet_way(self, indices, weights, grads):
         """MXNet's Updater: aggregate_num tensors per call for aggregating optimizers."""
