@@ -18,7 +18,7 @@ from numba import prange
 
 from . import optimizer as KO
 from . import serial_parallel, spec_unpacker
-from .optimizer import AdamSpec, SGDSpec  # noqa: F401 - by name, for parfor lowering
+from .optimizer import AdamSpec, SGDSpec
 
 __all__ = [
     "ROW_KERNELS", "adagrad_rows", "adagrad_update", "adagrad_update_rows", "csr_dot_dense",
