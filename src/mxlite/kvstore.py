@@ -77,6 +77,30 @@ def _pairs(key, value, what):
     )
 
 
+class _UsageError(MXNetError, ValueError):
+    """A call MXNet rejects with MXNetError (also a ValueError, as mxlite's earlier checks)."""
+
+
+class _StorageError(MXNetError, TypeError):
+    """A value of the wrong storage type (MXNetError in MXNet, also a TypeError)."""
+
+
+def _rows_into(out, stored, row_ids, key) -> None:
+    """``out`` (row_sparse) := the rows ``row_ids`` of the dense ``stored`` value."""
+    from .ndarray.sparse import RowSparseNDArray, _as_index
+
+    if not isinstance(out, RowSparseNDArray):
+        raise _StorageError(f"row_sparse_pull: out must be a RowSparseNDArray, got "
+                            f"{type(out).__name__} (stype {out.stype!r})")
+    _check_shape("row_sparse_pull", "out", key, out, stored)
+    want = np.unique(_as_index(row_ids, "row_ids"))
+    if want.size and (want[0] < 0 or want[-1] >= stored.shape[0]):
+        raise MXNetError(f"row_sparse_pull: row_ids out of range [0, {stored.shape[0]}): "
+                         f"{want[:8].tolist()}")
+    values = stored._data[want].astype(np.dtype(out.dtype))
+    out._assign(RowSparseNDArray(values, want, out.shape, out.context))
+
+
 class KVStore:
     """A single-process key-value store (``create('local')`` / ``create('device')``)."""
 
@@ -114,7 +138,7 @@ class KVStore:
         if self._key_kind is None:
             self._key_kind = kind
         elif kind is not self._key_kind:
-            raise ValueError(
+            raise _UsageError(
                 f"key {key!r}: this store uses {self._key_kind.__name__} keys; "
                 "int and string keys cannot be mixed"
             )
@@ -169,31 +193,34 @@ class KVStore:
                 o._data[...] = stored._data
 
     def row_sparse_pull(self, key, out=None, priority=0, row_ids=None):
-        """Copy the rows ``row_ids`` of the stored value of ``key`` into the row_sparse ``out``
-        (a list of outs takes one ``row_ids`` each, or one for all).  ``out`` then stores
-        exactly those rows, sorted and without duplicates."""
-        from .ndarray.sparse import RowSparseNDArray, _as_index
+        """Copy the rows ``row_ids`` of the stored value of ``key`` into the row_sparse ``out``.
 
+        ``out`` then stores exactly those rows, sorted and without duplicates.  With a list of
+        outs per key, ``row_ids`` is one array for all or a list (one per out); with a list of
+        keys, ``row_ids`` is a list with one such entry per key (MXNet's conventions).
+        """
         if out is None:
             raise ValueError("row_sparse_pull: out must be given (a RowSparseNDArray or a list)")
         if row_ids is None:
             raise ValueError("row_sparse_pull: row_ids must be given")
+        if isinstance(key, (list, tuple)):
+            if not isinstance(row_ids, (list, tuple)) or len(row_ids) != len(key):
+                raise ValueError(f"row_sparse_pull: {len(key)} keys need a list of "
+                                 f"{len(key)} row_ids entries")
+            if not isinstance(out, (list, tuple)) or len(out) != len(key):
+                raise ValueError(f"row_sparse_pull: {len(key)} keys need a list of "
+                                 f"{len(key)} outs")
+            for k, o, r in zip(key, out, row_ids, strict=True):
+                self.row_sparse_pull(k, out=o, priority=priority, row_ids=r)
+            return
         for k, outs in _pairs(key, out, "row_sparse_pull"):
+            self._check_kind(k)
             stored = self._stored(k)
             ids = row_ids if isinstance(row_ids, (list, tuple)) else [row_ids] * len(outs)
             if len(ids) != len(outs):
                 raise ValueError(f"row_sparse_pull: {len(ids)} row_ids for {len(outs)} outs")
             for o, r in zip(outs, ids, strict=True):
-                if not isinstance(o, RowSparseNDArray):
-                    raise TypeError(f"row_sparse_pull: out must be a RowSparseNDArray, got "
-                                    f"{type(o).__name__} (stype {o.stype!r})")
-                _check_shape("row_sparse_pull", "out", k, o, stored)
-                want = np.unique(_as_index(r, "row_ids"))
-                if want.size and (want[0] < 0 or want[-1] >= stored.shape[0]):
-                    raise MXNetError(f"row_sparse_pull: row_ids out of range [0, "
-                                     f"{stored.shape[0]}): {want[:8].tolist()}")
-                values = stored._data[want].astype(np.dtype(o.dtype))
-                o._assign(RowSparseNDArray(values, want, o.shape, o.context))
+                _rows_into(o, stored, r, k)
 
     def pushpull(self, key, value, out=None, priority=0):
         """``push(key, value)`` then ``pull(key, out)`` (``out`` defaults to ``value``)."""

@@ -22,8 +22,8 @@ from .optimizer import AdamSpec, SGDSpec
 
 __all__ = [
     "ROW_KERNELS", "adagrad_rows", "adagrad_update", "adagrad_update_rows", "csr_dot_dense",
-    "csr_t_dot_dense", "gather_rows", "lazy_call", "lazy_rows", "lazy_update", "rows_in_place",
-    "scatter_rows",
+    "csr_t_dot_dense", "dense_update", "gather_rows", "lazy_call", "lazy_rows", "lazy_update", "rows_in_place",
+    "scatter_rows", "with_dense_weight",
 ]
 
 _SER = {"cache": True, "error_model": "numpy"}
@@ -337,16 +337,61 @@ def lazy_update(opt, index, weight, grad, state, hp, fused, row_kernel=None) -> 
     gets the dense update."""
     from ..ndarray import NDArray
 
+    if _has_sparse(weight, state):  # row_sparse weight / states: on their dense equivalents
+        with_dense_weight(weight, state, lambda w, s: lazy_update(opt, index, w, grad, s, hp,
+                                                                  fused, row_kernel))
+        return
     mp = opt._mp_of(weight)
     if grad.stype != "row_sparse":
         opt._apply(index, weight, grad.tostype("default"), state, hp, mp, fused)
         return
-    if type(weight) is not NDArray:
-        raise TypeError(f"lazy update: the weight must be a dense NDArray, got {weight.stype}")
     if (fused and not mp and row_kernel is not None and grad._idx.size
             and rows_in_place(row_kernel, weight, grad, opt.state_arrays(state), hp)):
         return
     lazy_rows(lambda w, g, s: opt._apply(index, w, g, s, hp, mp, fused), weight, grad, state)
+
+
+def dense_update(opt, index, weight, grad, state, hp, fused) -> None:
+    """MXNet's standard update with a sparse gradient (and/or a row_sparse weight): the dense
+    update on the dense equivalents."""
+    from ..ndarray import NDArray
+
+    if _has_sparse(weight, state):
+        with_dense_weight(weight, state,
+                          lambda w, s: dense_update(opt, index, w, grad, s, hp, fused))
+        return
+    g = grad if type(grad) is NDArray else NDArray(grad._dense(), grad.context)
+    opt._apply(index, weight, g, state, hp, opt._mp_of(weight), fused)
+
+
+def _has_sparse(weight, state) -> bool:
+    from ..ndarray import NDArray
+
+    found = [type(weight) is not NDArray]
+    _map_state(state, lambda a: found.append(type(a) is not NDArray) or a)
+    return any(found)
+
+
+def with_dense_weight(weight, state, run) -> None:
+    """``run(weight, state)`` on dense equivalents of a row_sparse weight and of the sparse
+    arrays of ``state`` (a multi-precision master of a row_sparse weight is row_sparse too);
+    each sparse array then holds its result's non-zero rows (MXNet's row_sparse weights hold
+    every row)."""
+    from ..ndarray import NDArray
+    from ..ndarray.sparse import cast_storage
+
+    back = []
+
+    def dense(a):
+        if type(a) is NDArray:
+            return a
+        d = NDArray(a._dense(), a.context)
+        back.append((a, d))
+        return d
+
+    run(dense(weight), _map_state(state, dense))
+    for a, d in back:
+        a._assign(cast_storage(d, a.stype))
 
 
 def adagrad_update_rows(opt, index, weight, grad, state, hp, fused) -> None:

@@ -84,7 +84,7 @@ class Adam(FusedOptimizer):
         from ..kernels import sparse as KS
 
         if not self.lazy_update:
-            super().row_sparse_update(index, weight, grad, state, hp, fused)
+            KS.dense_update(self, index, weight, grad, state, hp, fused)
             return
         KS.lazy_update(self, index, weight, grad, state, hp, fused,
                        row_kernel="adam" if self.kernel is K.adam else None)

@@ -105,7 +105,7 @@ class SGD(MomentumFirst):
         from ..kernels import sparse as KS
 
         if not self.lazy_update or self._mp_of(weight):
-            super().row_sparse_update(index, weight, grad, state, hp, fused)
+            KS.dense_update(self, index, weight, grad, state, hp, fused)
             return
         KS.lazy_update(self, index, weight, grad, state, hp, fused,
                        row_kernel="sgd_mom" if state is not None else "sgd")
