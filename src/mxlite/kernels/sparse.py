@@ -22,8 +22,8 @@ from .optimizer import AdamSpec, SGDSpec
 
 __all__ = [
     "ROW_KERNELS", "adagrad_rows", "adagrad_update", "adagrad_update_rows", "csr_dot_dense",
-    "csr_t_dot_dense", "dense_update", "gather_rows", "lazy_call", "lazy_rows", "lazy_update", "rows_in_place",
-    "scatter_rows", "with_dense_weight",
+    "csr_t_dot_dense", "dense_update", "gather_rows", "lazy_call", "lazy_rows", "lazy_update",
+    "rows_in_place", "scatter_rows", "with_dense_weight",
 ]
 
 _SER = {"cache": True, "error_model": "numpy"}
@@ -335,7 +335,6 @@ def lazy_update(opt, index, weight, grad, state, hp, fused, row_kernel=None) -> 
     those rows only.  ``row_kernel`` names an in-place row kernel (:data:`ROW_KERNELS`) for the
     fused path; otherwise the rows are gathered, updated and scattered back.  A csr gradient
     gets the dense update."""
-    from ..ndarray import NDArray
 
     if _has_sparse(weight, state):  # row_sparse weight / states: on their dense equivalents
         with_dense_weight(weight, state, lambda w, s: lazy_update(opt, index, w, grad, s, hp,
