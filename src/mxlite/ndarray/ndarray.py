@@ -703,6 +703,9 @@ def _finish(result: np.ndarray, out: NDArray | None, ctx: Context, dtype=None) -
         return NDArray(result, ctx)
     if not isinstance(out, NDArray):
         raise TypeError(f"out must be an NDArray, got {type(out).__name__}")
+    if type(out) is not NDArray and out.shape == result.shape:  # a sparse out: keeps its stype
+        out[:] = NDArray(result.astype(np.dtype(out.dtype), copy=False), ctx)
+        return out
     if out.shape != result.shape:
         raise MXNetError(
             f"out has shape {_shape_str(out.shape)}, the result has {_shape_str(result.shape)}"
@@ -731,8 +734,14 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
     """An NDArray from any array-like (always a copy).
 
     dtype: the source's if it is an NDArray, else float32 (also for NumPy input), as MXNet.
-    A scalar gives shape ``(1,)`` (MXNet 1.9.1 makes a 0-d array no operator accepts).
+    A scalar gives shape ``(1,)`` (MXNet 1.9.1 makes a 0-d array no operator accepts).  A
+    row_sparse / csr NDArray or a ``scipy.sparse.csr_matrix`` gives a sparse copy, as MXNet.
     """
+    if (type(source_array) is not NDArray and isinstance(source_array, NDArray)) or \
+            type(source_array).__module__.startswith("scipy.sparse"):
+        from .sparse import array as sparse_array
+
+        return sparse_array(source_array, ctx=ctx, dtype=dtype)
     if isinstance(source_array, NDArray):
         dtype = _dtype(dtype, source_array._data.dtype)
         data = source_array._data.astype(dtype, copy=True)
@@ -1237,6 +1246,11 @@ def take(a, indices, axis=0, mode="clip", out=None) -> NDArray:
     """Rows (entries along ``axis``) of ``a`` at ``indices``; ``mode`` 'clip', 'wrap' or
     'raise'."""
     a, indices = _arr(a, "a"), _arr(indices, "indices")
+    if a.stype == "csr" and axis == 0 and out is None:  # rows of a CSR matrix stay CSR
+        from .sparse import take_rows
+
+        rows = _indexing.take(np.arange(a.shape[0]), indices._data, 0, mode)
+        return take_rows(a, rows.reshape(-1))
     return _finish(_indexing.take(a._data, indices._data, axis, mode), out, a._ctx)
 
 

@@ -148,6 +148,11 @@ class BaseSparseNDArray(NDArray):
         """Row indices (row_sparse) or column indices (csr) of the stored values (a copy)."""
         return NDArray(self._idx.copy(), self._ctx)
 
+    @property
+    def _num_aux(self) -> int:
+        """Number of index arrays (MXNet's name): 1 for row_sparse, 2 for csr."""
+        return 1 if self.stype == "row_sparse" else 2
+
     def asnumpy(self) -> np.ndarray:
         return self._dense()
 
@@ -532,7 +537,10 @@ def row_sparse_array(arg1, shape=None, ctx=None, dtype=None) -> RowSparseNDArray
             )
         shape = _infer_shape(shape, "shape")
         if shape is None:
-            shape = ((int(idx.max()) + 1) if idx.size else 0, *values.shape[1:])
+            if not idx.size:
+                raise ValueError("row_sparse_array: cannot infer the shape from empty indices; "
+                                 "pass shape")
+            shape = (int(idx.max()) + 1, *values.shape[1:])
         return _rsp(values, idx, shape, ctx)
     if isinstance(arg1, RowSparseNDArray):
         out = arg1.astype(dtype if dtype is not None else arg1.dtype)
@@ -542,6 +550,9 @@ def row_sparse_array(arg1, shape=None, ctx=None, dtype=None) -> RowSparseNDArray
         raise ValueError("row_sparse_array: cannot build a RowSparseNDArray from a CSRNDArray "
                          "(use tostype('row_sparse'))")
     if isinstance(arg1, (tuple, list)) and all(isinstance(a, (int, np.integer)) for a in arg1):
+        if shape is not None and _shape(shape) != _shape(arg1):
+            raise ValueError(f"row_sparse_array: shape {tuple(shape)} differs from the shape "
+                             f"{tuple(arg1)} given as arg1")
         return zeros("row_sparse", arg1, ctx=ctx, dtype=dtype)
     if isinstance(arg1, (NDArray, np.ndarray)):
         dense = _values(arg1, dtype)
@@ -579,7 +590,10 @@ def csr_matrix(arg1, shape=None, ctx=None, dtype=None) -> CSRNDArray:
         ptr = _as_index(indptr, "indptr")
         shape = _infer_shape(shape, "shape")
         if shape is None:
-            shape = (builtins.max(ptr.size - 1, 0), (int(idx.max()) + 1) if idx.size else 0)
+            if not idx.size:
+                raise ValueError("csr_matrix: cannot infer the shape from empty indices; "
+                                 "pass shape")
+            shape = (builtins.max(ptr.size - 1, 0), int(idx.max()) + 1)
         return _csr(values, idx, ptr, shape, ctx)
     if isinstance(arg1, tuple) and len(arg1) == 2 and isinstance(arg1[1], tuple):
         data, (row, col) = arg1
@@ -618,11 +632,17 @@ def csr_matrix(arg1, shape=None, ctx=None, dtype=None) -> CSRNDArray:
         return _csr(values, src.indices.astype(_INDEX), src.indptr.astype(_INDEX),
                     _shape(src.shape), ctx)
     if isinstance(arg1, (tuple, list)) and all(isinstance(a, (int, np.integer)) for a in arg1):
+        if shape is not None and _shape(shape) != _shape(arg1):
+            raise ValueError(f"csr_matrix: shape {tuple(shape)} differs from the shape "
+                             f"{tuple(arg1)} given as arg1")
         return zeros("csr", arg1, ctx=ctx, dtype=dtype)
     if isinstance(arg1, (NDArray, np.ndarray)):
         dense = _values(arg1, dtype)
         if dense.ndim != 2:
             raise ValueError(f"csr_matrix: a dense source must be 2-D, got shape {dense.shape}")
+        if shape is not None and _shape(shape) != dense.shape:
+            raise ValueError(f"csr_matrix: shape {tuple(shape)} differs from the source's "
+                             f"{dense.shape}")
         return _dense_to_csr(dense, ctx)
     raise TypeError(f"csr_matrix: unexpected source of type {type(arg1).__name__}")
 
@@ -708,12 +728,16 @@ def cast_storage(data, stype: str) -> NDArray:
     return _dense_to_csr(dense, data.context)
 
 
-def retain(data, indices) -> RowSparseNDArray:
+def retain(data, indices=None, **kwargs) -> RowSparseNDArray:
     """The rows ``indices`` of a RowSparseNDArray: a RowSparseNDArray storing exactly those
     rows (zero where ``data`` stored nothing).  MXNet 1.9.1 keeps the requested order (an
     unsorted request gives invalid row_sparse indices); mxlite sorts and deduplicates them."""
+    if kwargs:
+        raise MXNetError(f"retain: unknown argument(s) {sorted(kwargs)}")
     if not isinstance(data, RowSparseNDArray):
         raise TypeError(f"retain needs a RowSparseNDArray, got {type(data).__name__}")
+    if indices is None:
+        raise TypeError("retain: indices must be given")
     want = np.unique(_as_index(indices, "indices"))
     if want.size and (want[0] < 0 or want[-1] >= data.shape[0]):
         raise MXNetError(f"retain: indices out of range [0, {data.shape[0]}): "
@@ -736,8 +760,8 @@ def slice(data, begin, end, step=(), out=None) -> NDArray:
             begin, end, tuple(step) + (None,) * (len(begin) - len(tuple(step))), strict=True))
         return _nd._finish(dense[key].copy(), out, data.context)
     begin, end = tuple(begin), tuple(end)
-    if step and builtins.any(s not in (None, 1) for s in step):
-        raise ValueError(f"slice of a CSRNDArray supports no step, got {step!r}")
+    if step and builtins.any(s not in (None, 1) for s in step):  # MXNet's dense fallback
+        return slice(NDArray(data._dense(), data.context), begin, end, step, out)
     if not 1 <= len(begin) <= 2 or len(begin) != len(end):
         raise ValueError(f"slice: begin {begin} and end {end} need 1 or 2 entries each")
     n, m = data.shape
