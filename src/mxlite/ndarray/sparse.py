@@ -554,7 +554,7 @@ def row_sparse_array(arg1, shape=None, ctx=None, dtype=None) -> RowSparseNDArray
             raise ValueError(f"row_sparse_array: shape {tuple(shape)} differs from the shape "
                              f"{tuple(arg1)} given as arg1")
         return zeros("row_sparse", arg1, ctx=ctx, dtype=dtype)
-    if isinstance(arg1, (NDArray, np.ndarray)):
+    if isinstance(arg1, (NDArray, np.ndarray, list)):  # a dense source (a list: float32)
         dense = _values(arg1, dtype)
         out = _dense_to_rsp(dense, ctx)
         if shape is not None and _shape(shape) != out.shape:
@@ -636,7 +636,7 @@ def csr_matrix(arg1, shape=None, ctx=None, dtype=None) -> CSRNDArray:
             raise ValueError(f"csr_matrix: shape {tuple(shape)} differs from the shape "
                              f"{tuple(arg1)} given as arg1")
         return zeros("csr", arg1, ctx=ctx, dtype=dtype)
-    if isinstance(arg1, (NDArray, np.ndarray)):
+    if isinstance(arg1, (NDArray, np.ndarray, list)):  # a dense source (a list: float32)
         dense = _values(arg1, dtype)
         if dense.ndim != 2:
             raise ValueError(f"csr_matrix: a dense source must be 2-D, got shape {dense.shape}")
