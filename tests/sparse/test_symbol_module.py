@@ -111,3 +111,35 @@ def test_variable_stype_and_stype_dict():
     with pytest.raises(ValueError, match="unknown argument"):
         (w * 2).simple_bind(mx.cpu(), stype_dict={"v": "csr"}, w=(3, 2))
     assert mx.sym.sparse.Embedding is mx.sym.Embedding
+
+
+def test_row_sparse_weight_pulled_from_kvstore():
+    """MXNet's sparse linear-model loop: a row_sparse weight updated on the kvstore, the rows
+    each batch needs pulled by Module.prepare(sparse_row_id_fn) -- the numbers of the dense
+    weight trained lazily (MXNet's fixture)."""
+    x, y, w0 = ARRAYS["mod/lin/x"], ARRAYS["mod/lin/y"], ARRAYS["mod/lin/w0"]
+    data = mx.sym.Variable("data", stype="csr")
+    weight = mx.sym.Variable("weight", shape=w0.shape, stype="row_sparse")
+    out = mx.sym.LinearRegressionOutput(mx.sym.sparse.dot(data, weight),
+                                        mx.sym.Variable("label"), name="out")
+    it = mx.io.NDArrayIter(mx.nd.array(x).tostype("csr"), y, batch_size=4, label_name="label",
+                           last_batch_handle="discard")
+    mod = mx.mod.Module(out, data_names=["data"], label_names=["label"])
+    mod.bind(data_shapes=it.provide_data, label_shapes=it.provide_label)
+    mod.init_params(arg_params={"weight": mx.nd.array(w0)})
+    mod.init_optimizer(kvstore=mx.kv.create("local"), optimizer="sgd",
+                       optimizer_params={"learning_rate": 0.1, "wd": 0.01})
+    assert mod._update_on_kvstore
+    exe_weight = mod._exec_group.param_arrays[0][0]
+    assert exe_weight.stype == "row_sparse"
+
+    def row_ids(batch):
+        return {"weight": batch.data[0].indices}
+
+    for batch in it:
+        mod.prepare(batch, sparse_row_id_fn=row_ids)
+        assert exe_weight.indices.asnumpy().tolist() == \
+            np.unique(batch.data[0].indices.asnumpy()).tolist()
+        mod.forward_backward(batch)
+        mod.update()
+    close(mod.get_params()[0]["weight"].asnumpy(), ARRAYS["mod/lin/w"])
