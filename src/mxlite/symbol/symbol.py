@@ -714,12 +714,9 @@ def _write_graph(graph: dict) -> str:
 
 # ---------------------------------------------------------------------- helpers
 def _check_placement(stype_dict, group2ctx) -> None:
+    """TypeError for a malformed ``group2ctx`` (storage types are checked at bind)."""
     from ..context import Context
 
-    for name, stype in (stype_dict or {}).items():
-        if stype != "default":
-            raise MXNetError(f"simple_bind: storage type {stype!r} of {name!r} is not "
-                             "supported; only dense ('default') arrays are")
     if group2ctx is not None:
         if not isinstance(group2ctx, dict) or not all(
                 isinstance(c, Context) for c in group2ctx.values()):
