@@ -505,9 +505,10 @@ def _copy_into(src, dst: NDArray, name: str) -> None:
 
 def _storage_types(symbol, arg_names, stype_dict):
     """``(argument stypes, gradient stypes)``: argument storage from ``stype_dict`` or the
-    variables' ``stype``; row_sparse gradients for row_sparse arguments, the weight of an
+    variables' ``stype``; row_sparse gradients for the weight of an
     ``Embedding(sparse_grad=True)`` and the ``rhs`` variable of a ``dot`` whose ``lhs`` is a
-    csr variable (MXNet 1.9.1's backward storage inference)."""
+    csr variable, dense ones elsewhere (MXNet 1.9.1's backward storage inference: a
+    row_sparse weight of ``Embedding(sparse_grad=False)`` gets a dense gradient)."""
     from .ndarray.sparse import STYPES
 
     flags = {str(i): s for i, s in enumerate(STYPES)}
@@ -524,7 +525,7 @@ def _storage_types(symbol, arg_names, stype_dict):
     for n, st in arg_st.items():
         if st not in STYPES:
             raise ValueError(f"stype of {n!r} must be one of {STYPES}, got {st!r}")
-    grad_st = {n: ("row_sparse" if st == "row_sparse" else "default") for n, st in arg_st.items()}
+    grad_st = dict.fromkeys(arg_st, "default")
     for node in nodes:
         if node.is_var:
             continue

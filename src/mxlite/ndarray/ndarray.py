@@ -1134,15 +1134,16 @@ def argsort(data, axis=-1, is_ascend=True, dtype="float32", out=None) -> NDArray
 
 
 # ---------------------------------------------------------------------- shape and linalg
-def dot(lhs, rhs, transpose_a=False, transpose_b=False, out=None) -> NDArray:
+def dot(lhs, rhs, transpose_a=False, transpose_b=False, out=None, forward_stype=None) -> NDArray:
     """MXNet's dot: the last axis of ``lhs`` with the first axis of ``rhs`` (1-D x 1-D gives
     shape ``(1,)``).  For N-D inputs ``transpose_a`` moves the first axis of ``lhs`` last and
     ``transpose_b`` moves the last axis of ``rhs`` first."""
     lhs, rhs = _arr(lhs, "lhs"), _arr(rhs, "rhs")
-    if type(lhs) is not NDArray or type(rhs) is not NDArray:  # row_sparse / csr
+    if type(lhs) is not NDArray or type(rhs) is not NDArray or forward_stype not in (
+            None, "default"):  # row_sparse / csr
         from .sparse import dot as sparse_dot
 
-        return sparse_dot(lhs, rhs, transpose_a, transpose_b, out=out)
+        return sparse_dot(lhs, rhs, transpose_a, transpose_b, forward_stype, out=out)
     return _finish(_matrix.dot(lhs._data, rhs._data, transpose_a, transpose_b), out, lhs._ctx)
 
 
