@@ -100,3 +100,17 @@ def test_ndarrayiter_csr_shuffle_and_scipy():
             np.testing.assert_array_equal(r, x[int(lab)])  # rows stay with their labels
             rows.append(int(lab))
     assert sorted(rows) == list(range(6))
+
+
+def test_libsvm_label_file_and_comments(tmp_path):
+    data = tmp_path / "x.libsvm"
+    data.write_text("# a comment line\n1 0:1 2:2\n\n0 1:3  # trailing comment\n")
+    labels = tmp_path / "y.libsvm"
+    labels.write_text("0 1:1\n0 0:2 2:1\n")
+    it = mx.io.LibSVMIter(data_libsvm=str(data), data_shape=(3,), label_libsvm=str(labels),
+                          label_shape=(3,), batch_size=2)
+    assert [d.shape for d in it.provide_label] == [(2, 3)]
+    (batch,) = list(it)
+    np.testing.assert_array_equal(batch.data[0].asnumpy(), [[1, 0, 2], [0, 3, 0]])
+    assert batch.label[0].stype == "csr"
+    np.testing.assert_array_equal(batch.label[0].asnumpy(), [[0, 1, 0], [2, 0, 1]])
