@@ -28,6 +28,8 @@ def __getattr__(name: str):
         raise AttributeError(name)
     if name == "sparse":  # mx.nd.sparse: row_sparse and CSR arrays
         return importlib.import_module(f".{name}", __name__)
+    if name == "cast_storage":  # MXNet's mx.nd.cast_storage
+        return importlib.import_module(".sparse", __name__).cast_storage
     for provider in _PROVIDERS:
         try:
             module = importlib.import_module(f".{provider}", __name__)

@@ -14,11 +14,16 @@ symbol.
 
 from __future__ import annotations
 
+#: MXNet's sparse symbol names whose operator has another name
+_OPERATOR_NAMES = {"retain": "_sparse_retain"}
+
 
 def __getattr__(name: str):
     if name.startswith("__"):
         raise AttributeError(name)
     from .. import symbol
+
+    name = _OPERATOR_NAMES.get(name, name)
 
     try:
         return getattr(symbol, name)
