@@ -36,6 +36,7 @@ mxlite_api_modules = [
     ("mxlite.lr_scheduler", "learning-rate schedules"),
     ("mxlite.ndarray", "NDArray and the mx.nd functions"),
     ("mxlite.ndarray.random", "random arrays (mx.nd.random)"),
+    ("mxlite.ndarray.sparse", "sparse arrays: row_sparse and csr (mx.nd.sparse)"),
     ("mxlite.symbol", "symbolic graphs (mx.sym)"),
     ("mxlite.executor", "bound graphs"),
     ("mxlite.module", "the Module training API (mx.mod)"),

@@ -294,8 +294,10 @@ def test_simple_bind_placement_arguments():
     exe = sym.simple_bind(mx.cpu(), stype_dict={"x": "default"}, group2ctx={"dev1": mx.cpu()},
                           x=(2, 3), w=(2, 3))
     assert exe.arg_dict["x"].shape == (2, 3)
-    with pytest.raises(MXNetError, match="row_sparse"):
-        sym.simple_bind(mx.cpu(), stype_dict={"w": "row_sparse"}, x=(2, 3), w=(2, 3))
+    exe = sym.simple_bind(mx.cpu(), stype_dict={"w": "row_sparse"}, x=(2, 3), w=(2, 3))
+    assert exe.arg_dict["w"].stype == "row_sparse"  # sparse storage: issue 16, tests/sparse
+    with pytest.raises(ValueError, match="stype"):
+        sym.simple_bind(mx.cpu(), stype_dict={"w": "coo"}, x=(2, 3), w=(2, 3))
     with pytest.raises(TypeError, match="group2ctx"):
         sym.simple_bind(mx.cpu(), group2ctx={"dev1": "cpu"}, x=(2, 3), w=(2, 3))
 

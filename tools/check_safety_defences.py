@@ -136,7 +136,7 @@ D = [
         "    if total_bytes <= MAX_DENSIFIED_BYTES:",
         "    if True:",
         C,
-        "size-params or size-pickle-row",
+        "size-pickle-row",
     ),
     (
         "symbol-output-index",

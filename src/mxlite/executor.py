@@ -22,6 +22,53 @@ from .ndarray.ndarray import NDArray
 
 __all__ = ["Executor"]
 
+
+# ---------------------------------------------------------------------- sparse values
+# Values in the plan are NumPy arrays, except that a bound row_sparse / csr argument stays a
+# sparse NDArray (operators with ``sparse_inputs`` take it as is, the others get its dense
+# equivalent) and an operator may return a row_sparse gradient (Embedding(sparse_grad=True),
+# dot with a csr lhs).
+def _dense(x):
+    return x if x is None or isinstance(x, np.ndarray) else x._dense()
+
+
+def _add_grads(a, b):
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a + b
+    if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray) \
+            and a.stype == b.stype == "row_sparse":
+        from .ndarray.sparse import add_n
+
+        return add_n(a, b)
+    return _dense(a) + _dense(b)
+
+
+def _assign(dst: NDArray, src) -> None:
+    """``dst[...] = src`` for a dense or sparse ``dst`` (src: NumPy or NDArray, any storage)."""
+    if type(dst) is NDArray:
+        dst._data[...] = _dense(src) if not isinstance(src, NDArray) else src._data
+        return
+    if not isinstance(src, NDArray):
+        src = NDArray(np.asarray(src), dst.context)
+    dst[:] = src
+
+
+def _write_grad(garr: NDArray, g, req: str) -> None:
+    if req == "write":
+        if g is None:
+            if type(garr) is NDArray:
+                garr._data[...] = 0
+            else:
+                garr[:] = NDArray(np.zeros(garr.shape, garr.dtype), garr.context)
+        else:
+            _assign(garr, g)
+    elif g is not None:
+        if type(garr) is NDArray:
+            garr._data += _dense(g)
+        else:  # req 'add' into a sparse gradient array
+            _assign(garr, _add_grads(garr.copy(), g) if not isinstance(g, np.ndarray)
+                    else garr._dense() + g)
+
 _REQS = ("write", "add", "null")
 
 
@@ -268,24 +315,24 @@ class Executor:
             for name, value in kwargs.items():
                 if name not in arg_dict:
                     raise TypeError(f"Unknown argument {name}")
-                if isinstance(value, NDArray):
-                    value = value._data
-                elif not isinstance(value, np.ndarray):
+                if not isinstance(value, (NDArray, np.ndarray)):
                     raise ValueError("only accept keyword argument of NDArrays and numpy.ndarray")
                 target = arg_dict[name]
                 if value.shape != target.shape:
                     raise ValueError(f"Shape not match! Argument {name}, need: {target.shape}, "
                                      f"received: {value.shape}")
-                target._data[...] = value
+                _assign(target, value)
         vals: list = [None] * self._nslots
         for slot, arr in zip(self._arg_slots, self.arg_arrays, strict=False):
-            vals[slot] = arr._data
+            vals[slot] = arr._data if type(arr) is NDArray else arr  # sparse stays sparse
         saved: list = [None] * len(self._steps)
         aux = self.aux_arrays
         monitor = self._monitor
         reported: set[int] = set()
         for i, step in enumerate(self._steps):
             ins = [vals[s] for s in step.in_slots]
+            if not step.op.sparse_inputs:
+                ins = [_dense(x) for x in ins]
             aux_in = [aux[k]._data for k in step.aux_idx]
             if monitor is not None and self._monitor_all:
                 self._monitor_inputs(step, ins + aux_in, reported)
@@ -309,7 +356,7 @@ class Executor:
             self._outputs = [NDArray(np.empty(0, np.float32), self._ctx)
                              for _ in self._head_slots]
         for out, slot in zip(self._outputs, self._head_slots, strict=False):
-            data = vals[slot]
+            data = _dense(vals[slot])
             # never hand out the bound arguments themselves or views into them (Reshape, ...)
             out._data = data.copy() if slot in arg_slot_set or data.base is not None else data
 
@@ -344,6 +391,7 @@ class Executor:
                                      f"of shape {vals[slot].shape}")
             grads[slot] = grads[slot] + g if slot in grads else g
         aux = self.aux_arrays
+        sparse_vals = any(not isinstance(v, np.ndarray) for v in vals if v is not None)
         for i in range(len(self._steps) - 1, -1, -1):
             step = self._steps[i]
             if not step.grad_needed:
@@ -351,9 +399,11 @@ class Executor:
             ogs = [grads.get(s) for s in step.out_slots]
             if not step.loss and all(g is None for g in ogs):
                 continue
-            ogs = [np.zeros_like(vals[s]) if g is None else g
+            ogs = [np.zeros_like(vals[s]) if g is None else _dense(g)
                    for g, s in zip(ogs, step.out_slots, strict=True)]
             ins = [vals[s] for s in step.in_slots]
+            if sparse_vals and not step.op.sparse_inputs:
+                ins = [_dense(x) for x in ins]
             outs = [vals[s] for s in step.out_slots]
             aux_in = [aux[k]._data for k in step.aux_idx]
             try:
@@ -363,13 +413,15 @@ class Executor:
             for slot, g in zip(step.in_slots, in_grads, strict=False):
                 if g is None:
                     continue
-                grads[slot] = grads[slot] + g if slot in grads else g
+                grads[slot] = _add_grads(grads[slot], g) if slot in grads else g
         for slot, garr, req in zip(self._arg_slots, self.grad_arrays, self._grad_reqs,
                                    strict=True):
             if req == "null":
                 continue
             g = grads.get(slot)
-            if req == "write":
+            if type(garr) is not NDArray or (g is not None and not isinstance(g, np.ndarray)):
+                _write_grad(garr, g, req)  # a sparse gradient array or value
+            elif req == "write":
                 if g is None:
                     garr._data[...] = 0
                 else:
@@ -444,15 +496,60 @@ class Executor:
 
 
 def _copy_into(src, dst: NDArray, name: str) -> None:
-    data = src._data if isinstance(src, NDArray) else np.asarray(src)
-    if data.shape != dst.shape:
-        raise ValueError(f"copy_params_from: shape of {name!r} is {data.shape}, the bound array "
-                         f"has {dst.shape}")
-    dst._data[...] = data
+    shape = src.shape if isinstance(src, NDArray) else np.shape(src)
+    if tuple(shape) != dst.shape:
+        raise ValueError(f"copy_params_from: shape of {name!r} is {tuple(shape)}, the bound "
+                         f"array has {dst.shape}")
+    _assign(dst, src)
+
+
+def _storage_types(symbol, arg_names, stype_dict):
+    """``(argument stypes, gradient stypes)``: argument storage from ``stype_dict`` or the
+    variables' ``stype``; row_sparse gradients for the weight of an
+    ``Embedding(sparse_grad=True)`` and the ``rhs`` variable of a ``dot`` whose ``lhs`` is a
+    csr variable, dense ones elsewhere (MXNet 1.9.1's backward storage inference: a
+    row_sparse weight of ``Embedding(sparse_grad=False)`` gets a dense gradient)."""
+    from .ndarray.sparse import STYPES
+
+    flags = {str(i): s for i, s in enumerate(STYPES)}
+    given = dict(stype_dict or {})
+    unknown = sorted(set(given) - set(arg_names))
+    if unknown:
+        raise ValueError(f"stype_dict: unknown argument(s) {unknown}; arguments are {arg_names}")
+    arg_st = {}
+    nodes = symbol._topo()
+    for node in nodes:
+        if node.is_var and node.name in arg_names:
+            arg_st[node.name] = given.get(node.name) or flags.get(
+                node.attrs.get("__storage_type__", "0"), "default")
+    for n, st in arg_st.items():
+        if st not in STYPES:
+            raise ValueError(f"stype of {n!r} must be one of {STYPES}, got {st!r}")
+    grad_st = dict.fromkeys(arg_st, "default")
+    for node in nodes:
+        if node.is_var:
+            continue
+        if node.op.name == "Embedding" and node.params.sparse_grad:
+            weight, _ = node.inputs[1]
+            if weight.is_var:
+                grad_st[weight.name] = "row_sparse"
+        elif node.op.name == "dot" and not node.params.transpose_a:
+            (lhs, _), (rhs, _) = node.inputs[:2]
+            if lhs.is_var and rhs.is_var and arg_st.get(lhs.name) == "csr":
+                grad_st[rhs.name] = "row_sparse"
+    return arg_st, grad_st
+
+
+def _alloc(stype, shape, dtype, ctx) -> NDArray:
+    if stype == "default":
+        return NDArray(np.zeros(shape, dtype), ctx)
+    from .ndarray.sparse import zeros
+
+    return zeros(stype, shape, ctx, dtype)
 
 
 def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_arg_names=None,
-                shared_exec=None, shared_buffer=None, **shapes) -> Executor:
+                shared_exec=None, shared_buffer=None, stype_dict=None, **shapes) -> Executor:
     """Allocate zeroed arrays for ``symbol`` from the given input shapes and bind them.
 
     With ``shared_exec``, arguments and auxiliary states of the same name, shape and dtype (only
@@ -475,12 +572,13 @@ def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_arg_n
     arg_names = symbol.list_arguments()
     aux_names = symbol.list_auxiliary_states()
     reqs = _normalize_reqs(grad_req, arg_names, "null")
+    arg_st, grad_st = _storage_types(symbol, arg_names, stype_dict)
     shared_args = shared_exec.arg_dict if shared_exec is not None else {}
     shared_grads = shared_exec.grad_dict if shared_exec is not None else {}
     shared_aux = shared_exec.aux_dict if shared_exec is not None else {}
 
     def share_ok(name, arr, shape, dtype):
-        if arr is None or arr.shape != tuple(shape) or arr._data.dtype != np.dtype(dtype):
+        if arr is None or arr.shape != tuple(shape) or np.dtype(arr.dtype) != np.dtype(dtype):
             return False
         return shared_arg_names is None or name in shared_arg_names
 
@@ -491,7 +589,11 @@ def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_arg_n
             args.append(arr)
             g = shared_grads.get(name)
             grads.append(g if g is not None and req != "null" else
-                         (NDArray(np.zeros(shape, dtype), ctx) if req != "null" else None))
+                         (_alloc(grad_st[name], shape, dtype, ctx) if req != "null" else None))
+            continue
+        if arg_st[name] != "default":
+            args.append(_alloc(arg_st[name], shape, dtype, ctx))
+            grads.append(_alloc(grad_st[name], shape, dtype, ctx) if req != "null" else None)
             continue
         buf = shared_buffer.get(name) if shared_buffer is not None else None
         size = int(np.prod(shape, dtype=np.int64))
@@ -502,7 +604,7 @@ def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_arg_n
             if shared_buffer is not None:
                 shared_buffer[name] = arr
         args.append(arr)
-        grads.append(NDArray(np.zeros(shape, dtype), ctx) if req != "null" else None)
+        grads.append(_alloc(grad_st[name], shape, dtype, ctx) if req != "null" else None)
     auxs = []
     for name, shape, dtype in zip(aux_names, aux_shapes, aux_types, strict=False):
         arr = shared_aux.get(name)

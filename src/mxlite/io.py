@@ -34,7 +34,8 @@ from .ndarray import NDArray
 from .ndarray import array as _nd_array
 
 __all__ = [
-    "DataBatch", "DataDesc", "DataIter", "NDArrayIter", "PrefetchingIter", "ResizeIter",
+    "DataBatch", "DataDesc", "DataIter", "LibSVMIter", "NDArrayIter", "PrefetchingIter",
+    "ResizeIter",
 ]
 
 _LAST_BATCH_HANDLES = ("pad", "discard", "roll_over")
@@ -151,7 +152,8 @@ def _as_named_arrays(data, allow_empty: bool, default_name: str, what: str):
         if not allow_empty:
             raise ValueError(f"{what} must not be None")
         data = []
-    if isinstance(data, (np.ndarray, NDArray)):
+    if isinstance(data, (np.ndarray, NDArray)) or type(data).__module__.startswith(
+            "scipy.sparse"):
         data = [data]
     if isinstance(data, (list, tuple)):
         if not data and not allow_empty:
@@ -167,6 +169,10 @@ def _as_named_arrays(data, allow_empty: bool, default_name: str, what: str):
         )
     out = []
     for name, value in data.items():
+        if type(value).__module__.startswith("scipy.sparse"):  # a SciPy CSR matrix
+            from .ndarray.sparse import csr_matrix
+
+            value = csr_matrix(value)
         if not isinstance(value, NDArray):
             try:
                 value = _nd_array(value)
@@ -291,13 +297,17 @@ class NDArrayIter(DataIter):
         if end is None:
             end = sources[0][1].shape[axis] if sources else 0
         index = (slice(None),) * axis + (slice(start, end),)
-        return [NDArray(np.array(arr._data[index]), arr.context) for _, arr in sources]
+        return [arr[start:end] if arr.stype == "csr" else  # CSR batches stay CSR
+                NDArray(np.array(arr._data[index]), arr.context) for _, arr in sources]
 
     def _concat(self, first, second):
         if not first or not second:
             return first if first else second
         axis = self.layout.find("N")
+        from .ndarray.sparse import vstack
+
         return [
+            vstack([a, b]) if a.stype == "csr" else
             NDArray(np.concatenate([a._data, b._data], axis=axis), a.context)
             for a, b in zip(first, second, strict=False)
         ]
@@ -305,6 +315,11 @@ class NDArrayIter(DataIter):
     def _tile(self, arrays, repeats):
         out = []
         for arr in arrays:
+            if arr.stype == "csr":
+                from .ndarray.sparse import vstack
+
+                out.append(vstack([arr] * repeats))
+                continue
             reps = [1] * arr.ndim
             reps[0] = repeats
             out.append(NDArray(np.tile(arr._data, reps), arr.context))
@@ -351,10 +366,17 @@ class NDArrayIter(DataIter):
 
     def _shuffle_data(self):
         from . import random as _random
+        from .ndarray.sparse import take_rows
 
         _random.generator().shuffle(self.idx)
-        self.data = [(k, NDArray(v._data[self.idx], v.context)) for k, v in self.data]
-        self.label = [(k, NDArray(v._data[self.idx], v.context)) for k, v in self.label]
+
+        def permuted(v):
+            if v.stype == "csr":
+                return take_rows(v, self.idx)
+            return NDArray(v._data[self.idx], v.context)
+
+        self.data = [(k, permuted(v)) for k, v in self.data]
+        self.label = [(k, permuted(v)) for k, v in self.label]
 
 
 class _CurrentBatchIter(DataIter):
@@ -537,3 +559,169 @@ class PrefetchingIter(_CurrentBatchIter):
         if self.iter_next():
             return self.current_batch
         raise StopIteration
+
+
+# ---------------------------------------------------------------------- LibSVM
+def _parse_libsvm(path: str, width: int, what: str):
+    """``(labels, CSRNDArray)`` of a LibSVM text file: one example per line,
+    ``label index:value ...`` with 0-based feature indices below ``width``."""
+    from .base import MXNetError
+    from .ndarray.sparse import CSRNDArray
+
+    labels, values, cols, ptr = [], [], [], [0]
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as err:
+        raise MXNetError(f"LibSVMIter: cannot read {what} {path!r}: {err.strerror or err}") \
+            from err
+    for lineno, line in enumerate(lines, 1):
+        tokens = line.split("#", 1)[0].split()
+        if not tokens:
+            continue
+        try:
+            labels.append(float(tokens[0].split(",")[0]))
+            row = []
+            for tok in tokens[1:]:
+                idx, _, val = tok.partition(":")
+                row.append((int(idx), float(val)))
+        except ValueError:
+            raise MXNetError(f"LibSVMIter: {path}:{lineno}: malformed line {line[:80]!r}") \
+                from None
+        row.sort()
+        for idx, val in row:
+            if not 0 <= idx < width:
+                raise MXNetError(f"LibSVMIter: {path}:{lineno}: feature index {idx} is out of "
+                                 f"range [0, {width}) (data_shape)")
+            cols.append(idx)
+            values.append(val)
+        ptr.append(len(cols))
+    csr = CSRNDArray(np.asarray(values, np.float32), np.asarray(cols, np.int64),
+                     np.asarray(ptr, np.int64), (len(ptr) - 1, width))
+    return np.asarray(labels, np.float32), csr
+
+
+class LibSVMIter(DataIter):
+    """Batches of CSR data read from a LibSVM file, as MXNet 1.9.1's ``mx.io.LibSVMIter``.
+
+    ``data_libsvm``: the file (``label index:value ...`` per line, 0-based indices);
+    ``data_shape``: ``(num_features,)``.  The labels are the first column, or come from
+    ``label_libsvm`` (then CSR batches of ``label_shape``).  Each batch is a
+    :class:`~mxlite.ndarray.sparse.CSRNDArray` of ``batch_size`` rows.  The last batch of an
+    epoch is completed with examples from the start (``pad`` counts them) and the next epoch
+    starts after those examples, as MXNet's ``round_batch``.  ``num_parts`` / ``part_index``
+    read one contiguous part of the file.
+
+    >>> import mxlite as mx, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "d.libsvm")
+    >>> _ = open(path, "w").write("1 0:2.5 3:1\\n0 2:4\\n")
+    >>> batch = next(iter(mx.io.LibSVMIter(data_libsvm=path, data_shape=(4,), batch_size=2)))
+    >>> batch.data[0].stype, batch.data[0].asnumpy().tolist(), batch.label[0].asnumpy().tolist()
+    ('csr', [[2.5, 0.0, 0.0, 1.0], [0.0, 0.0, 4.0, 0.0]], [1.0, 0.0])
+    """
+
+    def __init__(self, data_libsvm, data_shape, label_libsvm=None, label_shape=(1,),
+                 batch_size=1, round_batch=True, num_parts=1, part_index=0, data_name="data",
+                 label_name="softmax_label", **kwargs):
+        from .base import MXNetError
+
+        super().__init__(batch_size)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        shape = tuple(int(s) for s in (data_shape if isinstance(data_shape, (tuple, list))
+                                       else (data_shape,)))
+        if len(shape) != 1 or shape[0] <= 0:
+            raise ValueError(f"data_shape must be (num_features,), got {data_shape!r}")
+        if not round_batch:
+            raise MXNetError("LibSVMIter: round_batch=False is not supported (as in MXNet "
+                             "1.9.1's sparse batch loader)")
+        if not (isinstance(num_parts, int) and num_parts >= 1
+                and isinstance(part_index, int) and 0 <= part_index < num_parts):
+            raise ValueError(f"need num_parts >= 1 and 0 <= part_index < num_parts, got "
+                             f"{num_parts}, {part_index}")
+        labels, data = _parse_libsvm(data_libsvm, shape[0], "data_libsvm")
+        label_shape = tuple(int(s) for s in (label_shape if isinstance(label_shape,
+                                                                        (tuple, list))
+                                             else (label_shape,)))
+        if label_libsvm is not None:
+            _, label_csr = _parse_libsvm(label_libsvm, label_shape[0], "label_libsvm")
+            if label_csr.shape[0] != data.shape[0]:
+                raise MXNetError(f"LibSVMIter: {label_csr.shape[0]} labels for "
+                                 f"{data.shape[0]} examples")
+            self._labels = label_csr
+        else:
+            self._labels = labels
+        n = data.shape[0]
+        lo, hi = n * part_index // num_parts, n * (part_index + 1) // num_parts
+        from .ndarray.sparse import slice as csr_slice
+
+        self._data = csr_slice(data, (lo,), (hi,))
+        if label_libsvm is not None:
+            self._labels = csr_slice(self._labels, (lo,), (hi,))
+        else:
+            self._labels = self._labels[lo:hi]
+        self.num_data = hi - lo
+        if self.num_data < self.batch_size:
+            raise MXNetError(f"LibSVMIter: the number of examples ({self.num_data}) must be at "
+                             f"least batch_size ({self.batch_size})")
+        self._data_name, self._label_name = data_name, label_name
+        self._label_shape = label_shape
+        self._start = 0  # first example of this epoch (after the previous epoch's padding)
+        self._cursor = 0
+        self._next_start = 0
+        self._batch = None
+
+    @property
+    def provide_data(self):
+        return [DataDesc(self._data_name, (self.batch_size, self._data.shape[1]), np.float32)]
+
+    @property
+    def provide_label(self):
+        if isinstance(self._labels, np.ndarray):
+            shape = (self.batch_size,) if self._label_shape == (1,) else \
+                (self.batch_size, *self._label_shape)
+        else:
+            shape = (self.batch_size, self._labels.shape[1])
+        return [DataDesc(self._label_name, shape, np.float32)]
+
+    def reset(self):
+        self._start = self._next_start
+        self._cursor = self._start
+        self._batch = None
+
+    def _rows(self, rows):
+        from .ndarray.sparse import take_rows
+
+        data = take_rows(self._data, rows)
+        if isinstance(self._labels, np.ndarray):
+            label = NDArray(self._labels[rows].copy())
+        else:
+            label = take_rows(self._labels, rows)
+        return data, label
+
+    def iter_next(self) -> bool:
+        if self._cursor >= self.num_data:
+            return False
+        end = self._cursor + self.batch_size
+        rows = np.arange(self._cursor, end) % self.num_data
+        pad = max(0, end - self.num_data)
+        self._cursor = end
+        self._next_start = pad  # the next epoch skips the examples used as padding
+        data, label = self._rows(rows)
+        self._batch = DataBatch(data=[data], label=[label], pad=pad)
+        return True
+
+    def next(self) -> DataBatch:
+        if not self.iter_next():
+            raise StopIteration
+        return self._batch
+
+    def getdata(self):
+        return self._batch.data
+
+    def getlabel(self):
+        return self._batch.label
+
+    def getpad(self):
+        return self._batch.pad

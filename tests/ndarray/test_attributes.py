@@ -160,8 +160,11 @@ def test_len_and_iter(a):
 
 def test_tostype(a):
     assert a.tostype("default") is a
-    with pytest.raises(MXNetError, match="csr"):
-        a.tostype("csr")
+    with pytest.raises(ValueError, match="stype must be one of"):
+        a.tostype("coo")
+    csr = a.tostype("csr")  # storage types of issue 16: see tests/sparse
+    assert csr.stype == "csr"
+    np.testing.assert_array_equal(csr.asnumpy(), a.asnumpy())
 
 
 def test_handle_shares_memory(a):

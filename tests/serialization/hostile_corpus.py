@@ -242,13 +242,12 @@ def _cases():
                                                                           "ctx": "c"}]]}),
         "a0": _npy(bytes(16), (4,))}), "more than once")
     # ---- size bombs
+    # sparse records declaring huge arrays load as sparse arrays (expectation None: no error),
+    # holding only the rows they carry: cheap, whatever the declared shape
     c["size-params-row-sparse-4GiB"] = ("params", lambda: _nd_file([_sparse_record(1 << 30)]),
-                                        "MAX_DENSIFIED_BYTES")
+                                        None)
     c["size-params-8-records-32GiB"] = ("params", lambda: _nd_file(
-        [_sparse_record(1 << 30)] * 8), "MAX_DENSIFIED_BYTES")
-    # the runner lowers MAX_DENSIFIED_BYTES to 64 MiB: 3 x 32 MiB exceed it together
-    c["size-params-3-records-96MiB"] = ("params", lambda: _nd_file(
-        [_sparse_record(1 << 23)] * 3), "with the sparse records before it")
+        [_sparse_record(1 << 30)] * 8), None)
     c["size-params-count"] = ("params", lambda: struct.pack("<QQQ", 0x112, 0, 1 << 60),
                               "cannot fit")
     c["size-pickle-row-sparse-4GiB"] = ("states", lambda: _pickle_with_handle(

@@ -131,18 +131,35 @@ def _sparse_record(rows):
     return struct.pack("<QQQ", 0x112, 0, 1) + rec + struct.pack("<Q", 0)
 
 
+def test_sparse_params_record_loads_as_sparse_whatever_its_declared_shape():
+    loaded = mx.nd.load_frombuffer(_sparse_record(1 << 30))[0]  # declares 4 GiB dense
+    assert loaded.stype == "row_sparse"
+    assert loaded.shape == (1 << 30, 1)
+    assert loaded.indices.shape == (0,)
+
+
+def _pickled_sparse_state(rows: int) -> bytes:
+    import hostile_corpus
+
+    return hostile_corpus._pickle_with_handle(hostile_corpus._sparse_record(rows))
+
+
 def test_densification_limit_can_be_raised(monkeypatch):
-    data = _sparse_record(1000)  # 4000 dense bytes
+    data = _pickled_sparse_state(1000)  # 4000 dense bytes
     monkeypatch.setattr(limits, "MAX_DENSIFIED_BYTES", 3999)
     with pytest.raises(MXNetError, match=r"MAX_DENSIFIED_BYTES = 3999 .*raise the limit"):
-        mx.nd.load_frombuffer(data)
+        mx.optimizer.get_updater(mx.optimizer.create("sgd")).set_states(data)
     monkeypatch.setattr(limits, "MAX_DENSIFIED_BYTES", 4000)
-    assert mx.nd.load_frombuffer(data)[0].shape == (1000, 1)
+    updater = mx.optimizer.get_updater(mx.optimizer.create("sgd"))
+    updater.set_states(data)
+    assert updater.states[0].stype == "default"
+    assert updater.states[0].shape == (1000, 1)
 
 
-def test_default_densification_refuses_a_4gib_record():
+def test_default_densification_refuses_a_4gib_pickled_state():
     with pytest.raises(MXNetError, match="4294967296 bytes"):
-        mx.nd.load_frombuffer(_sparse_record(1 << 30))
+        mx.optimizer.get_updater(mx.optimizer.create("sgd")).set_states(
+            _pickled_sparse_state(1 << 30))
 
 
 @pytest.mark.parametrize(

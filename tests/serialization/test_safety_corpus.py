@@ -41,9 +41,12 @@ def results(tmp_path_factory):
 def test_hostile_file_refused_within_budget(results, case):
     got = results[case]
     pattern = hostile_corpus.CASES[case][2]
-    assert got["error"] == "MXNetError", got
-    assert re.search(pattern, got["message"]), got["message"]
-    assert got["message"].startswith("/"), "the message names the file"
+    if pattern is None:  # a file that is harmless once read right: it must load, cheaply
+        assert got["error"] is None, got
+    else:
+        assert got["error"] == "MXNetError", got
+        assert re.search(pattern, got["message"]), got["message"]
+        assert got["message"].startswith("/"), "the message names the file"
     assert got["seconds"] < MAX_SECONDS, got
     assert got["peak_bytes"] < MAX_PEAK_BYTES, got
     assert got["canary"], "a gadget touched the canary file"

@@ -8,7 +8,10 @@ are those of MXNet 1.9.1's local store:
   optimizer set (``set_optimizer``) the sum is applied as a gradient to the stored weight
   through the optimizer's :class:`~mxlite.optimizer.Updater`, otherwise it replaces the value;
 * ``pull(key, out)`` copies the stored value into ``out`` (an NDArray or a list of them);
-* ``pushpull(key, value, out)`` is push then pull (into ``value`` when ``out`` is None).
+* ``pushpull(key, value, out)`` is push then pull (into ``value`` when ``out`` is None);
+* ``row_sparse_pull(key, out, row_ids)`` copies only the rows ``row_ids`` into a row_sparse
+  ``out``.  Row_sparse pushes are summed as row_sparse arrays and reach the optimizer as
+  row_sparse gradients (lazy updates); stored values are kept dense.
 
 Keys are ints or strings (not mixed); several keys go as a list with one value (or list of
 values) per key.
@@ -76,6 +79,30 @@ def _pairs(key, value, what):
     )
 
 
+class _UsageError(MXNetError, ValueError):
+    """A call MXNet rejects with MXNetError (also a ValueError, as mxlite's earlier checks)."""
+
+
+class _StorageError(MXNetError, TypeError):
+    """A value of the wrong storage type (MXNetError in MXNet, also a TypeError)."""
+
+
+def _rows_into(out, stored, row_ids, key) -> None:
+    """``out`` (row_sparse) := the rows ``row_ids`` of the dense ``stored`` value."""
+    from ..ndarray.sparse import RowSparseNDArray, _as_index
+
+    if not isinstance(out, RowSparseNDArray):
+        raise _StorageError(f"row_sparse_pull: out must be a RowSparseNDArray, got "
+                            f"{type(out).__name__} (stype {out.stype!r})")
+    _check_shape("row_sparse_pull", "out", key, out, stored)
+    want = np.unique(_as_index(row_ids, "row_ids"))
+    if want.size and (want[0] < 0 or want[-1] >= stored.shape[0]):
+        raise MXNetError(f"row_sparse_pull: row_ids out of range [0, {stored.shape[0]}): "
+                         f"{want[:8].tolist()}")
+    values = stored._data[want].astype(np.dtype(out.dtype))
+    out._assign(RowSparseNDArray(values, want, out.shape, out.context))
+
+
 class KVStore:
     """A single-process key-value store (``create('local')`` / ``create('device')``)."""
 
@@ -113,7 +140,7 @@ class KVStore:
         if self._key_kind is None:
             self._key_kind = kind
         elif kind is not self._key_kind:
-            raise ValueError(
+            raise _UsageError(
                 f"key {key!r}: this store uses {self._key_kind.__name__} keys; "
                 "int and string keys cannot be mixed"
             )
@@ -132,7 +159,7 @@ class KVStore:
             self._check_kind(k)
             if k in self._store:
                 raise MXNetError(f"duplicate init of key {k!r}")
-            self._store[k] = vals[0].copy()
+            self._store[k] = NDArray(vals[0]._data.copy(), vals[0].context)  # dense copy
 
     def push(self, key, value, priority=0):
         """Sum the values of each key and update the stored value with the sum."""
@@ -140,9 +167,14 @@ class KVStore:
             stored = self._stored(k)
             for v in vals:
                 _check_shape("push", "value", k, v, stored)
-            merged = vals[0].copy()
-            for v in vals[1:]:
-                merged._data += v._data
+            if any(type(v) is not NDArray for v in vals):  # row_sparse / csr pushes
+                from ..ndarray.sparse import add_n
+
+                merged = add_n(*vals)
+            else:
+                merged = vals[0].copy()
+                for v in vals[1:]:
+                    merged._data += v._data
             if self._updater is not None:
                 self._updater(k, merged, stored)
             else:
@@ -156,7 +188,41 @@ class KVStore:
             stored = self._stored(k)
             for o in outs:
                 _check_shape("pull", "out", k, o, stored)
+                if type(o) is not NDArray:  # a sparse out: skipped unless asked (as MXNet)
+                    if not ignore_sparse:
+                        o[:] = stored
+                    continue
                 o._data[...] = stored._data
+
+    def row_sparse_pull(self, key, out=None, priority=0, row_ids=None):
+        """Copy the rows ``row_ids`` of the stored value of ``key`` into the row_sparse ``out``.
+
+        ``out`` then stores exactly those rows, sorted and without duplicates.  With a list of
+        outs per key, ``row_ids`` is one array for all or a list (one per out); with a list of
+        keys, ``row_ids`` is a list with one such entry per key (MXNet's conventions).
+        """
+        if out is None:
+            raise ValueError("row_sparse_pull: out must be given (a RowSparseNDArray or a list)")
+        if row_ids is None:
+            raise ValueError("row_sparse_pull: row_ids must be given")
+        if isinstance(key, (list, tuple)):
+            if not isinstance(row_ids, (list, tuple)) or len(row_ids) != len(key):
+                raise ValueError(f"row_sparse_pull: {len(key)} keys need a list of "
+                                 f"{len(key)} row_ids entries")
+            if not isinstance(out, (list, tuple)) or len(out) != len(key):
+                raise ValueError(f"row_sparse_pull: {len(key)} keys need a list of "
+                                 f"{len(key)} outs")
+            for k, o, r in zip(key, out, row_ids, strict=True):
+                self.row_sparse_pull(k, out=o, priority=priority, row_ids=r)
+            return
+        for k, outs in _pairs(key, out, "row_sparse_pull"):
+            self._check_kind(k)
+            stored = self._stored(k)
+            ids = row_ids if isinstance(row_ids, (list, tuple)) else [row_ids] * len(outs)
+            if len(ids) != len(outs):
+                raise ValueError(f"row_sparse_pull: {len(ids)} row_ids for {len(outs)} outs")
+            for o, r in zip(outs, ids, strict=True):
+                _rows_into(o, stored, r, k)
 
     def pushpull(self, key, value, out=None, priority=0):
         """``push(key, value)`` then ``pull(key, out)`` (``out`` defaults to ``value``)."""

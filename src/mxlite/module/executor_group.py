@@ -13,7 +13,9 @@ from collections import OrderedDict
 import numpy as np
 
 from ..base import MXNetError
+from ..executor import _assign
 from ..io import DataDesc
+from ..ndarray import NDArray
 
 __all__ = ["ExecutorGroup"]
 
@@ -201,13 +203,13 @@ class ExecutorGroup:
             for name, value in params.items():
                 if name in targets:
                     dst = targets[name]
-                    src = value._data if hasattr(value, "_data") else np.asarray(value)
-                    if src.shape != dst.shape:
+                    shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+                    if shape != dst.shape:
                         raise ValueError(
-                            f"parameter {name!r} has shape {src.shape}, but the module expects "
+                            f"parameter {name!r} has shape {shape}, but the module expects "
                             f"{dst.shape}"
                         )
-                    dst._data[...] = src
+                    _assign(dst, value)
                 elif not allow_extra:
                     raise ValueError(
                         f"Find name {name!r} that is not in the {kind} (pass allow_extra=True "
@@ -227,6 +229,13 @@ class ExecutorGroup:
         if len(sources) != len(targets):
             raise ValueError(f"expected {len(targets)} {what} arrays, got {len(sources)}")
         for src, dst in zip(sources, targets, strict=True):
+            if type(src) is not NDArray or type(dst) is not NDArray:  # row_sparse / csr
+                shape = tuple(src.shape) if hasattr(src, "shape") else np.shape(src)
+                if shape != dst.shape:
+                    raise ValueError(
+                        f"{what} of shape {shape} does not match the bound shape {dst.shape}")
+                _assign(dst, src)
+                continue
             data = src._data if hasattr(src, "_data") else np.asarray(src)
             if data.shape != dst.shape:
                 raise ValueError(

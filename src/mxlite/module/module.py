@@ -290,6 +290,12 @@ class Module(BaseModule):
 
     def _sync_params_from_devices(self):
         self._exec_group.get_params(self._arg_params, self._aux_params)
+        if self._kvstore and self._update_on_kvstore:
+            # a row_sparse parameter holds only the rows last pulled: read it from the kvstore
+            for name, block in zip(self._exec_group.param_names, self._exec_group.param_arrays,
+                                   strict=True):
+                if block[0].stype == "row_sparse":
+                    self._kvstore.pull(name, out=self._arg_params[name])
         self._params_dirty = False
 
     # ------------------------------------------------------------------ binding
@@ -586,7 +592,26 @@ class Module(BaseModule):
         self._exec_group.install_monitor(mon)
 
     def prepare(self, data_batch, sparse_row_id_fn=None):
+        """Before a batch: with the parameters updated on a kvstore, pull the rows of the
+        row_sparse parameters that ``sparse_row_id_fn(data_batch)`` (a dict name -> row ids)
+        names, with ``kvstore.row_sparse_pull`` (MXNet 1.9.1's sparse training loop)."""
         self._require("prepare")
-        if sparse_row_id_fn is not None:
+        if sparse_row_id_fn is None:
+            return
+        if not self._kvstore or not self._update_on_kvstore:
             warnings.warn("Parameters are not updated in the KVStore. No need to call "
                           "sparse_row_id_fn.", UserWarning, stacklevel=2)
+            return
+        row_ids = sparse_row_id_fn(data_batch)
+        if not isinstance(row_ids, dict):
+            raise TypeError(f"sparse_row_id_fn must return a dict name -> row ids, got "
+                            f"{type(row_ids).__name__}")
+        group = self._exec_group
+        for name, rows in row_ids.items():
+            idx = group.param_names.index(name)
+            arrays = group.param_arrays[idx]
+            if arrays[0].stype != "row_sparse":
+                warnings.warn(f"{name}.stype is not 'row_sparse'. No need to perform "
+                              "row_sparse_pull.", UserWarning, stacklevel=2)
+                continue
+            self._kvstore.row_sparse_pull(name, arrays, row_ids=rows, priority=-idx)

@@ -3,7 +3,8 @@
 Besides the core functions of :mod:`.ndarray`, ``mx.nd`` exposes (loaded on first use):
 the optimizer update operators (:mod:`.update_ops`: ``sgd_update``, ``adam_update``, ...), the
 neural-network operators shared with ``mx.sym`` (:mod:`.op`: ``FullyConnected``, ...), and
-MXNet's file format (:mod:`.utils`: ``save``, ``load``, ``load_frombuffer``).
+MXNet's file format (:mod:`.utils`: ``save``, ``load``, ``load_frombuffer``) and the sparse
+arrays (:mod:`.sparse`: ``mx.nd.sparse.row_sparse_array``, ``csr_matrix``, ...).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ _PROVIDERS = ("utils", "update_ops", "op")
 def __getattr__(name: str):
     if name.startswith("__"):
         raise AttributeError(name)
+    if name == "sparse":  # mx.nd.sparse: row_sparse and CSR arrays
+        return importlib.import_module(f".{name}", __name__)
+    if name == "cast_storage":  # MXNet's mx.nd.cast_storage
+        return importlib.import_module(".sparse", __name__).cast_storage
     for provider in _PROVIDERS:
         try:
             module = importlib.import_module(f".{provider}", __name__)

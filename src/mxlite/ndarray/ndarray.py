@@ -193,6 +193,9 @@ class NDArray:
         if isinstance(other, NDArray):
             if other is self:
                 return other
+            if type(other) is not NDArray:  # a sparse target takes this array's values
+                other[:] = self
+                return other
             if other.shape != self.shape:
                 raise MXNetError(
                     f"copyto: shape mismatch, source {_shape_str(self.shape)} "
@@ -220,9 +223,13 @@ class NDArray:
         """Computation is synchronous in mxlite; kept for API compatibility."""
 
     def tostype(self, stype: str) -> NDArray:
-        if stype != "default":
-            raise MXNetError(f"storage type {stype!r} is not supported by mxlite")
-        return self
+        """This array in storage ``stype``: ``'default'`` (itself), ``'row_sparse'`` or
+        ``'csr'`` (see :mod:`mxlite.ndarray.sparse`)."""
+        if stype == "default":
+            return self
+        from .sparse import cast_storage
+
+        return cast_storage(self, stype)
 
     def tolist(self) -> list:
         return self._data.tolist()
@@ -729,6 +736,9 @@ def _finish(result: np.ndarray, out: NDArray | None, ctx: Context, dtype=None) -
         return NDArray(result, ctx)
     if not isinstance(out, NDArray):
         raise TypeError(f"out must be an NDArray, got {type(out).__name__}")
+    if type(out) is not NDArray and out.shape == result.shape:  # a sparse out: keeps its stype
+        out[:] = NDArray(result.astype(np.dtype(out.dtype), copy=False), ctx)
+        return out
     if out.shape != result.shape:
         raise MXNetError(
             f"out has shape {_shape_str(out.shape)}, the result has {_shape_str(result.shape)}"
@@ -757,8 +767,14 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
     """An NDArray from any array-like (always a copy).
 
     dtype: the source's if it is an NDArray, else float32 (also for NumPy input), as MXNet.
-    A scalar gives shape ``(1,)`` (MXNet 1.9.1 makes a 0-d array no operator accepts).
+    A scalar gives shape ``(1,)`` (MXNet 1.9.1 makes a 0-d array no operator accepts).  A
+    row_sparse / csr NDArray or a ``scipy.sparse.csr_matrix`` gives a sparse copy, as MXNet.
     """
+    if (type(source_array) is not NDArray and isinstance(source_array, NDArray)) or \
+            type(source_array).__module__.startswith("scipy.sparse"):
+        from .sparse import array as sparse_array
+
+        return sparse_array(source_array, ctx=ctx, dtype=dtype)
     if isinstance(source_array, NDArray):
         dtype = _dtype(dtype, source_array._data.dtype)
         data = source_array._data.astype(dtype, copy=True)
@@ -781,11 +797,19 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
     return NDArray(data, _ctx(ctx))
 
 
-def empty(shape, ctx=None, dtype=None) -> NDArray:
+def empty(shape, ctx=None, dtype=None, stype=None) -> NDArray:
+    if stype is not None and stype != "default":
+        from .sparse import empty as sparse_empty
+
+        return sparse_empty(stype, shape, ctx, dtype)
     return NDArray(np.empty(_shape(shape), _dtype(dtype)), _ctx(ctx))
 
 
-def zeros(shape, ctx=None, dtype=None, out=None, **kwargs) -> NDArray:
+def zeros(shape, ctx=None, dtype=None, out=None, stype=None, **kwargs) -> NDArray:
+    if stype is not None and stype != "default":
+        from .sparse import zeros as sparse_zeros
+
+        return sparse_zeros(stype, shape, ctx, dtype)
     if out is not None:
         return _finish(np.zeros(_shape(shape), _dtype(dtype, out._data.dtype)), out, out._ctx)
     return NDArray(np.zeros(_shape(shape), _dtype(dtype)), _ctx(ctx))
@@ -848,6 +872,10 @@ def linspace(start, stop, num, endpoint=True, ctx=None, dtype=None) -> NDArray:
 
 def zeros_like(data, out=None) -> NDArray:
     data = _arr(data)
+    if type(data) is not NDArray and out is None:  # row_sparse / csr: same storage type
+        from .sparse import zeros_like as sparse_zeros_like
+
+        return sparse_zeros_like(data)
     return _finish(np.zeros_like(data._data), out, data._ctx)
 
 
@@ -897,6 +925,10 @@ def _unary(fn, data, out):
 
 def _make_unary(name, fn):
     def op(data, out=None, name=None):
+        if type(data) is not NDArray and isinstance(data, NDArray):  # row_sparse / csr
+            from .sparse import unary
+
+            return unary(op.__name__, fn, data, out)
         return _unary(fn, data, out)
 
     op.__name__ = op.__qualname__ = name
@@ -929,6 +961,10 @@ def clip(data, a_min, a_max, out=None) -> NDArray:
     MXNet 1.9.1 silently accepts ``a_min > a_max``; mxlite raises ValueError.
     """
     data = _arr(data)
+    if type(data) is not NDArray:  # row_sparse / csr
+        from .sparse import clip_sparse
+
+        return clip_sparse(data, a_min, a_max, out)
     return _finish(_clip(data._data, a_min, a_max), out, data._ctx)
 
 
@@ -977,6 +1013,10 @@ def _scalar_op(fn, a, b):
 def _make_elemwise(name, fn):
     def op(lhs, rhs, out=None, name=None):
         lhs, rhs = _arr(lhs, "lhs"), _arr(rhs, "rhs")
+        if type(lhs) is not NDArray or type(rhs) is not NDArray:  # row_sparse / csr
+            from . import sparse
+
+            return getattr(sparse, op.__name__)(lhs, rhs, out=out)
         if lhs.shape != rhs.shape:
             raise MXNetError(
                 f"{op.__name__}: shapes {_shape_str(lhs.shape)} and {_shape_str(rhs.shape)} "
@@ -1132,11 +1172,16 @@ def argsort(data, axis=-1, is_ascend=True, dtype="float32", out=None) -> NDArray
 
 
 # ---------------------------------------------------------------------- shape and linalg
-def dot(lhs, rhs, transpose_a=False, transpose_b=False, out=None) -> NDArray:
+def dot(lhs, rhs, transpose_a=False, transpose_b=False, out=None, forward_stype=None) -> NDArray:
     """MXNet's dot: the last axis of ``lhs`` with the first axis of ``rhs`` (1-D x 1-D gives
     shape ``(1,)``).  For N-D inputs ``transpose_a`` moves the first axis of ``lhs`` last and
     ``transpose_b`` moves the last axis of ``rhs`` first."""
     lhs, rhs = _arr(lhs, "lhs"), _arr(rhs, "rhs")
+    if type(lhs) is not NDArray or type(rhs) is not NDArray or forward_stype not in (
+            None, "default"):  # row_sparse / csr
+        from .sparse import dot as sparse_dot
+
+        return sparse_dot(lhs, rhs, transpose_a, transpose_b, forward_stype, out=out)
     return _finish(_matrix.dot(lhs._data, rhs._data, transpose_a, transpose_b), out, lhs._ctx)
 
 
@@ -1240,6 +1285,11 @@ def take(a, indices, axis=0, mode="clip", out=None) -> NDArray:
     """Rows (entries along ``axis``) of ``a`` at ``indices``; ``mode`` 'clip', 'wrap' or
     'raise'."""
     a, indices = _arr(a, "a"), _arr(indices, "indices")
+    if a.stype == "csr" and axis == 0 and out is None:  # rows of a CSR matrix stay CSR
+        from .sparse import take_rows
+
+        rows = _indexing.take(np.arange(a.shape[0]), indices._data, 0, mode)
+        return take_rows(a, rows.reshape(-1))
     return _finish(_indexing.take(a._data, indices._data, axis, mode), out, a._ctx)
 
 

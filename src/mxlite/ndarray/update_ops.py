@@ -67,9 +67,16 @@ def _target(weight: NDArray, out, op: str) -> NDArray:
     return out
 
 
-def _call(op, kernel, weight, grad, states, hp, out, weight32=None):
+def _call(op, kernel, weight, grad, states, hp, out, weight32=None, lazy=False):
     """Validate, pick where the result goes, run ``kernel`` with the spec instance ``hp``
-    (:meth:`mxlite.kernels.optimizer.Kernel.apply`)."""
+    (:meth:`mxlite.kernels.optimizer.Kernel.apply`).
+
+    A sparse ``grad``: with ``lazy`` (row_sparse) only its stored rows are updated, else the
+    update runs on its dense equivalent (:func:`mxlite.kernels.sparse.lazy_call`)."""
+    if type(grad) is not NDArray and isinstance(grad, NDArray):
+        from ..kernels.sparse import lazy_call
+
+        return lazy_call(_call, op, kernel, weight, grad, states, hp, out, weight32, lazy)
     _nd(weight, "weight")
     _nd(grad, "grad")
     _same(weight, grad, "grad", op)
@@ -104,7 +111,7 @@ def sgd_update(weight, grad, lr, wd=0.0, rescale_grad=1.0, clip_gradient=-1.0,
     K = _K()
     return _call("sgd_update", K.sgd, weight, grad, (),
                  K.SGDSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
-                           momentum=0.0), out)
+                           momentum=0.0), out, lazy=lazy_update)
 
 
 def sgd_mom_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
@@ -114,7 +121,7 @@ def sgd_mom_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0
     K = _K()
     return _call("sgd_mom_update", K.sgd_mom, weight, grad, (("mom", mom),),
                  K.SGDSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
-                           momentum=momentum), out)
+                           momentum=momentum), out, lazy=lazy_update)
 
 
 def mp_sgd_update(weight, grad, weight32, lr, wd=0.0, rescale_grad=1.0, clip_gradient=-1.0,
@@ -124,7 +131,8 @@ def mp_sgd_update(weight, grad, weight32, lr, wd=0.0, rescale_grad=1.0, clip_gra
     K = _K()
     return _call("mp_sgd_update", K.sgd, weight, grad, (),
                  K.SGDSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
-                           momentum=0.0), out, weight32)
+                           momentum=0.0), out, weight32,
+                 lazy=False)  # MXNet: no row_sparse path, the dense update
 
 
 def mp_sgd_mom_update(weight, grad, mom, weight32, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
@@ -133,7 +141,8 @@ def mp_sgd_mom_update(weight, grad, mom, weight32, lr, momentum=0.0, wd=0.0, res
     K = _K()
     return _call("mp_sgd_mom_update", K.sgd_mom, weight, grad, (("mom", mom),),
                  K.SGDSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
-                           momentum=momentum), out, weight32)
+                           momentum=momentum), out, weight32,
+                 lazy=False)  # MXNet: no row_sparse path, the dense update
 
 
 def nag_mom_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
@@ -170,7 +179,8 @@ def adam_update(weight, grad, mean, var, lr, beta1=0.9, beta2=0.999, epsilon=1e-
     return _call("adam_update", K.adam, weight, grad, (("mean", mean), ("var", var)),
                  K.AdamSpec(lr=lr, wd=wd, rescale_grad=rescale_grad, clip=_c(clip_gradient),
                             beta1=beta1, one_minus_beta1=1.0 - beta1, beta2=beta2,
-                            one_minus_beta2=1.0 - beta2, epsilon=epsilon), out)
+                            one_minus_beta2=1.0 - beta2, epsilon=epsilon), out,
+                 lazy=lazy_update)
 
 
 def _rescale_value(rescale_grad) -> float:

@@ -28,10 +28,9 @@ and the original layout without magic, whose first u32 is ``ndim`` followed by `
 In V1/V2 an empty shape (``ndim == 0``) marks an uninitialised array; V3 marks it with
 ``ndim == -1`` or a ``-1`` dimension, and ``ndim == 0`` there is a 0-d array.
 
-Sparse records (``row_sparse``, ``csr``) load as the equivalent dense array: mxlite stores dense
-arrays only, and the values are the same.  The dense arrays made from the sparse records of one
-file may take at most ``mxlite.serialization.limits.MAX_DENSIFIED_BYTES`` (see
-:func:`_check_densification`, the one place that limit is applied).
+Sparse records (``row_sparse``, ``csr``) load as :class:`~mxlite.ndarray.sparse.RowSparseNDArray`
+/ :class:`~mxlite.ndarray.sparse.CSRNDArray` and sparse arrays save as MXNet does (the record
+layout is in :mod:`mxlite.ndarray._sparse_format`).
 
 Every reader checks the structure against the buffer before it allocates anything: a truncated,
 corrupted or foreign file raises :class:`~mxlite.base.MXNetError` naming the source and what is
@@ -84,13 +83,12 @@ _MAX_NBYTES = 1 << 62  # nominal size NumPy can describe (also for 0-size arrays
 class _Reader:
     """Cursor over a bytes buffer; every read is bounds-checked and errors name the source."""
 
-    __slots__ = ("buf", "densified", "pos", "source")
+    __slots__ = ("buf", "pos", "source")
 
     def __init__(self, buf: bytes | memoryview, source: str):
         self.buf = memoryview(buf).cast("B")
         self.pos = 0
         self.source = source
-        self.densified = 0  # bytes of dense arrays made from sparse records so far
 
     @property
     def remaining(self) -> int:
@@ -199,78 +197,12 @@ def _read_dense_body(r: _Reader, shape: tuple[int, ...] | None) -> np.ndarray | 
     return _read_values(r, shape, dtype, "array data")
 
 
-def _check_densification(r: _Reader, name: str, shape: tuple, dense_bytes: int) -> None:
-    """The densification limit (``limits.MAX_DENSIFIED_BYTES``, over all sparse records read by
-    ``r``): the one place to lift once sparse records load as sparse arrays."""
-    r.densified += dense_bytes
-    why = limits.check_densified(r.densified, f"{name} array of shape {shape} (with the sparse "
-                                              "records before it)")
-    if why is not None:
-        raise r.error(why)
+def _read_sparse_body(r: _Reader, stype: int, np_shape: bool):
+    """A row_sparse or csr record, as a RowSparseNDArray / CSRNDArray (:mod:`._sparse_format`)."""
+    from ._sparse_format import read_sparse
 
-
-def _read_sparse_body(r: _Reader, stype: int, np_shape: bool) -> np.ndarray | None:
-    """A row_sparse or csr record, returned as the equivalent dense array."""
-    name = _STYPE_NAMES[stype]
-    sshape = _read_shape(r, f"{name} storage shape", np_shape)
-    shape = _read_shape(r, f"{name} shape", np_shape)
-    if shape is None:
-        return None
-    if sshape is None:
-        raise r.error(f"corrupted NDArray data: {name} array without a storage shape")
-    _read_ctx(r)
-    dtype = _read_dtype(r, name)
-    naux = 1 if stype == _STYPE_ROW_SPARSE else 2
-    aux = []
-    for i in range(naux):
-        adtype = _read_dtype(r, f"{name} aux {i}")
-        if adtype.kind not in "iu":
-            raise r.error(f"corrupted NDArray data: {name} aux {i} has dtype {adtype.name}")
-        ashape = _read_shape(r, f"{name} aux {i} shape", np_shape)
-        if ashape is None or len(ashape) != 1:
-            raise r.error(f"corrupted NDArray data: {name} aux {i} shape {ashape} is not 1-D")
-        aux.append((adtype, ashape))
-    if _size(sshape) == 0:  # MXNet derives an empty storage shape from the aux shapes
-        idx_len = aux[0][1][0] if stype == _STYPE_ROW_SPARSE else aux[1][1][0]
-        sshape = (idx_len, *shape[1:]) if stype == _STYPE_ROW_SPARSE else (idx_len,)
-    values = _read_values(r, sshape, dtype, f"{name} values")
-    aux_values = [
-        _read_values(r, ashape, adtype, f"{name} aux {i}").astype(np.int64)
-        for i, (adtype, ashape) in enumerate(aux)
-    ]
-    _check_densification(r, name, shape, _nbytes(r, shape, dtype, name))
-    try:
-        dense = np.zeros(shape, dtype=dtype)
-    except MemoryError:
-        raise r.error(f"not enough memory for the dense {name} array of shape {shape}") from None
-    if stype == _STYPE_ROW_SPARSE:
-        (idx,) = aux_values
-        if (
-            len(shape) == 0 or sshape[1:] != shape[1:] or sshape[0] != idx.size
-            or (idx.size and (idx.min() < 0 or idx.max() >= shape[0]))
-            or np.any(np.diff(idx) <= 0)
-        ):
-            raise r.error(
-                f"corrupted NDArray data: row_sparse rows {idx.tolist()[:8]} (sorted, unique) / "
-                f"storage shape {sshape} do not fit shape {shape}"
-            )
-        dense[idx] = values
-        return dense
-    indptr, indices = aux_values
-    if (
-        len(shape) != 2 or len(sshape) != 1 or indptr.size != shape[0] + 1
-        or indices.size != sshape[0] or indptr[0] != 0 or indptr[-1] != indices.size
-        or np.any(np.diff(indptr) < 0)
-        or (indices.size and (indices.min() < 0 or indices.max() >= shape[1]))
-    ):
-        raise r.error(
-            f"corrupted NDArray data: csr indptr/indices do not describe a matrix of shape {shape}"
-        )
-    rows = np.repeat(np.arange(shape[0]), np.diff(indptr))
-    if np.unique(rows * shape[1] + indices).size != indices.size:
-        raise r.error("corrupted NDArray data: csr has duplicate (row, column) entries")
-    dense[rows, indices] = values
-    return dense
+    return read_sparse(r, stype, np_shape, _read_shape, _read_ctx, _read_dtype, _read_values,
+                       _size)
 
 
 def _read_array(r: _Reader) -> np.ndarray | None:
@@ -282,7 +214,7 @@ def _read_array(r: _Reader) -> np.ndarray | None:
         stype = r.i32("storage type")
         if stype == _STYPE_DEFAULT:
             return _read_dense_body(r, _read_shape(r, "array shape", np_shape))
-        if stype in (_STYPE_ROW_SPARSE, _STYPE_CSR) and not np_shape:
+        if stype in (_STYPE_ROW_SPARSE, _STYPE_CSR):
             return _read_sparse_body(r, stype, np_shape)
         raise r.error(f"corrupted NDArray data: unknown storage type {stype}")
     if magic == V1_MAGIC:
@@ -303,6 +235,8 @@ def _read_array(r: _Reader) -> np.ndarray | None:
 def _to_ndarray(values: np.ndarray | None, r: _Reader, what: str) -> NDArray:
     if values is None:
         raise r.error(f"{what} is an uninitialised (none) NDArray, which mxlite cannot hold")
+    if isinstance(values, NDArray):  # a sparse record
+        return values
     return NDArray(values, Context("cpu", 0))
 
 
@@ -383,21 +317,13 @@ def load(fname) -> list[NDArray] | dict[str, NDArray]:
     return _parse(data, path)
 
 
-def array_from_raw_bytes(
-    buf, source: str = "<raw bytes>", densified: list | None = None
-) -> NDArray:
+def array_from_raw_bytes(buf, source: str = "<raw bytes>") -> NDArray:
     """One array from a single record: MXNet's ``MXNDArrayLoadFromRawBytes``.
 
-    This is the ``'handle'`` entry of a pickled MXNet NDArray's state.  ``densified``, a
-    one-element list, carries the bytes densified from sparse records across the calls of one
-    file (the unpickler passes it), so the limit applies to the whole file.
+    This is the ``'handle'`` entry of a pickled MXNet NDArray's state.
     """
     r = _Reader(_as_bytes(buf, "buf"), source)
-    if densified is not None:
-        r.densified = densified[0]
     array = _to_ndarray(_read_array(r), r, "the array")
-    if densified is not None:
-        densified[0] = r.densified
     if r.remaining:
         raise r.error(f"corrupted NDArray record: {r.remaining} bytes of trailing garbage")
     return array
@@ -408,6 +334,10 @@ def _record_header(array: NDArray, np_shape: bool | None) -> bytes:
     """Everything of an array record before its data (validates the array)."""
     if not isinstance(array, NDArray):
         raise TypeError(f"expected an NDArray, got {type(array).__name__}")
+    if type(array) is not NDArray:  # row_sparse / csr
+        from ._sparse_format import sparse_header
+
+        return sparse_header(array, V3_MAGIC if np_shape else V2_MAGIC, _dtype_flag)
     data = array._data
     flag = DTYPE_TO_FLAG.get(data.dtype.newbyteorder("="))
     if flag is None:
@@ -423,6 +353,22 @@ def _record_header(array: NDArray, np_shape: bool | None) -> bytes:
         f"<Iii{data.ndim}qiii", magic, _STYPE_DEFAULT, data.ndim, *data.shape,
         ctx.device_typeid, ctx.device_id, flag,
     )
+
+
+def _dtype_flag(dtype: np.dtype) -> int:
+    flag = DTYPE_TO_FLAG.get(dtype.newbyteorder("="))
+    if flag is None:
+        raise TypeError(f"MXNet's NDArray format cannot store dtype {dtype.name}")
+    return flag
+
+
+def _payload(array: NDArray) -> list[np.ndarray]:
+    """The arrays whose bytes follow a record's header."""
+    if type(array) is NDArray:
+        return [array._data]
+    from ._sparse_format import sparse_payload
+
+    return sparse_payload(array)
 
 
 def _put_data(out: bytearray, pos: int, data: np.ndarray) -> int:
@@ -443,9 +389,12 @@ def array_to_raw_bytes(array: NDArray, np_shape: bool | None = None) -> bytes:
     1.9.1 writes a V2 record for it that neither MXNet nor mxlite can read back.
     """
     header = _record_header(array, np_shape)
-    out = bytearray(len(header) + array._data.nbytes)
+    payload = _payload(array)
+    out = bytearray(len(header) + sum(p.nbytes for p in payload))
     out[:len(header)] = header
-    _put_data(out, len(header), array._data)
+    pos = len(header)
+    for part in payload:
+        pos = _put_data(out, pos, part)
     return bytes(out)
 
 
@@ -484,14 +433,18 @@ def _serialize(data) -> bytearray:
     np_shape = any(a.ndim == 0 for a in arrays)
     headers = [_record_header(a, np_shape) for a in arrays]
     encoded = [name.encode("utf-8") for name in names]
-    total = 32 + sum(len(h) + a._data.nbytes for h, a in zip(headers, arrays, strict=True))
+    payloads = [_payload(a) for a in arrays]
+    total = 32 + sum(len(h) + sum(p.nbytes for p in ps)
+                     for h, ps in zip(headers, payloads, strict=True))
     total += sum(8 + len(e) for e in encoded)
     out = bytearray(total)
     struct.pack_into("<QQQ", out, 0, LIST_MAGIC, 0, len(arrays))
     pos = 24
-    for header, array in zip(headers, arrays, strict=True):
+    for header, payload in zip(headers, payloads, strict=True):
         out[pos:pos + len(header)] = header
-        pos = _put_data(out, pos + len(header), array._data)
+        pos += len(header)
+        for part in payload:
+            pos = _put_data(out, pos, part)
     struct.pack_into("<Q", out, pos, len(encoded))
     pos += 8
     for raw in encoded:

@@ -2,5 +2,6 @@
 from . import (
     custom,  # noqa: F401  (Custom: operators written in Python)
     nn,  # noqa: F401  (FullyConnected, Convolution, BatchNorm, ... see nn/)
+    sparse,  # noqa: F401  (cast_storage, _sparse_retain)
     tensor,  # noqa: F401
 )

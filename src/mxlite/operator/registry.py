@@ -196,6 +196,8 @@ class Operator:
     variadic: ClassVar[str | None] = None  # name of the param counting inputs (Concat: num_args)
     aux_inits: ClassVar[dict[str, str]] = {}  # aux state -> MXNet's ``__init__`` attribute
     accepts_extra_params: ClassVar[bool] = False  # undeclared params kept as strings (Custom)
+    #: the executor hands sparse (row_sparse / csr) inputs over as they are, not densified
+    sparse_inputs: ClassVar[bool] = False
 
     def parse_params(self, kwargs: dict) -> Params:
         """Validate and parse user or JSON parameters (strings are accepted, as in JSON)."""

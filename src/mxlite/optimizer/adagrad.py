@@ -52,6 +52,13 @@ class AdaGrad(FusedOptimizer):
                                   rescale_grad=self.rescale_grad, clip=self._clip(),
                                   eps=self.float_stable_eps)
 
+    def row_sparse_update(self, index, weight, grad, state, hp, fused):
+        """Row_sparse gradient (issue 16): MXNet's ``sparse.adagrad_update``, this update on
+        the stored rows only (weight decay must be 0)."""
+        from ..kernels import sparse as KS
+
+        KS.adagrad_update_rows(self, index, weight, grad, state, hp, fused)
+
     def reference_update(self, index, w, g, states, hp):
         (h,) = states
         gh = clip_ref(g * hp.rescale_grad, hp.clip)

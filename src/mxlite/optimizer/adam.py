@@ -77,6 +77,18 @@ class Adam(FusedOptimizer):
                                clip=self._clip(), beta1=b1, one_minus_beta1=1.0 - b1, beta2=b2,
                                one_minus_beta2=1.0 - b2, epsilon=self.epsilon)
 
+    def row_sparse_update(self, index, weight, grad, state, hp, fused):
+        """Row_sparse gradient (issue 16): with ``lazy_update`` only the stored rows (MXNet's
+        lazy Adam; multi-precision on the float32 master rows), else the standard update on
+        the dense gradient."""
+        from ..kernels import sparse as KS
+
+        if not self.lazy_update:
+            KS.dense_update(self, index, weight, grad, state, hp, fused)
+            return
+        KS.lazy_update(self, index, weight, grad, state, hp, fused,
+                       row_kernel="adam" if self.kernel is K.adam else None)
+
     def reference_update(self, index, w, g, states, hp):
         m, v = states
         gh = clip_ref(g * hp.rescale_grad + w * hp.wd, hp.clip)

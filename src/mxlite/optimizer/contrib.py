@@ -49,6 +49,13 @@ class GroupAdaGrad(FusedOptimizer):
         return K.GroupAdaGradSpec.make(lr=self._get_lr(index), rescale_grad=self.rescale_grad,
                                        clip=self._clip(), eps=self.float_stable_eps)
 
+    def row_sparse_update(self, index, weight, grad, state, hp, fused):
+        """Row_sparse gradient (issue 16): only the stored rows are updated (MXNet's
+        ``group_adagrad_update`` is always lazy)."""
+        from ..kernels import sparse as KS
+
+        KS.lazy_update(self, index, weight, grad, state, hp, fused)
+
     def reference_update(self, index, w, g, states, hp):
         (h,) = states
         gh = clip_ref(g * hp.rescale_grad, hp.clip)

@@ -55,6 +55,18 @@ class Ftrl(FusedOptimizer):
                                rescale_grad=self.rescale_grad, clip=self._clip(),
                                lamda1=self.lamda1, beta=float(self.beta))
 
+    def row_sparse_update(self, index, weight, grad, state, hp, fused):
+        """Row_sparse gradient (issue 16), as MXNet 1.9.1: a row_sparse weight is updated
+        lazily (only the stored rows); a dense weight gets the standard update on the dense
+        gradient (MXNet's ``ftrl_update`` falls back to the dense operator there, which also
+        moves the rows the gradient does not store)."""
+        from ..kernels import sparse as KS
+
+        if weight.stype == "row_sparse":
+            KS.lazy_update(self, index, weight, grad, state, hp, fused)
+        else:
+            KS.dense_update(self, index, weight, grad, state, hp, fused)
+
     def reference_update(self, index, w, g, states, hp):
         z, n = states
         gh = clip_ref(hp.rescale_grad * g, hp.clip)

@@ -58,7 +58,8 @@ class SGD(MomentumFirst):
     so the gradient is rescaled *before* it is clipped, and weight decay is not clipped.  Without
     momentum (:math:`\mu = 0`) there is no state and :math:`w \leftarrow w - \eta \lambda w -
     \eta\,\mathrm{clip}(r g)`.  ``clip_gradient=0`` (or None) disables clipping, as MXNet's
-    operators do.  ``lazy_update`` is accepted (mxlite has dense gradients only).
+    operators do.  With a row_sparse gradient and ``lazy_update`` (the default) only the rows
+    the gradient stores are updated, weight decay included (MXNet's lazy update).
 
     With ``multi_precision=True`` and float16 weights the state is ``(momentum, master)``, the
     update runs on the float32 master and writes the rounded float16 weight in the same pass.
@@ -95,6 +96,19 @@ class SGD(MomentumFirst):
             K.sgd_mom.run(w, g, states, w16, hp)
         else:  # no momentum state: MXNet's sgd_update
             K.sgd.run(w, g, states, w16, hp)
+
+    def row_sparse_update(self, index, weight, grad, state, hp, fused):
+        """Row_sparse gradient (issue 16): with ``lazy_update`` only the stored rows (MXNet's
+        lazy SGD, in place by :data:`mxlite.kernels.sparse.ROW_KERNELS`), else the standard
+        update on the dense gradient.  Multi-precision updates are standard ones: MXNet
+        1.9.1's ``mp_sgd_*update`` have no row_sparse path."""
+        from ..kernels import sparse as KS
+
+        if not self.lazy_update or self._mp_of(weight):
+            KS.dense_update(self, index, weight, grad, state, hp, fused)
+            return
+        KS.lazy_update(self, index, weight, grad, state, hp, fused,
+                       row_kernel="sgd_mom" if state is not None else "sgd")
 
     def reference_update(self, index, w, g, states, hp):
         step = -hp.lr * hp.wd * w - hp.lr * clip_ref(hp.rescale_grad * g, hp.clip)

@@ -127,10 +127,10 @@ def check_arrays(weight, grad) -> None:
         raise ValueError(
             f"weight and grad shapes differ: weight {weight.shape}, grad {grad.shape}"
         )
-    if weight._data.dtype != grad._data.dtype:
+    if np.dtype(weight.dtype) != np.dtype(grad.dtype):  # .dtype: a sparse grad stays sparse
         raise TypeError(
-            f"weight and grad dtypes differ: weight {weight._data.dtype}, "
-            f"grad {grad._data.dtype}"
+            f"weight and grad dtypes differ: weight {np.dtype(weight.dtype)}, "
+            f"grad {np.dtype(grad.dtype)}"
         )
 
 

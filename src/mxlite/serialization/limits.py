@@ -25,9 +25,10 @@ Limits
     Bytes all *compressed* members of an ``.npz`` state file may inflate to (1 GiB).  mxlite
     writes stored (uncompressed) members, whose size is bounded by the file's own size.
 ``MAX_DENSIFIED_BYTES``
-    Bytes the sparse (``row_sparse``/``csr``) records of one ``.params``/``.states`` file may
-    take once made dense (1 GiB).  mxlite has no sparse storage yet: a sparse record is loaded as
-    a dense array, and a 108-byte record can declare a 4 GiB one.  See :func:`check_densified`.
+    Bytes the sparse (``row_sparse``/``csr``) arrays inside one pickled MXNet ``.states`` file
+    may take once made dense (1 GiB): mxlite keeps optimizer states dense, and a 108-byte record
+    can declare a 4 GiB array.  ``.params`` files need no such bound: their sparse records load
+    as sparse arrays holding only the values they carry.  See :func:`check_densified`.
 ``MAX_SYMBOL_JSON_BYTES``
     Size of a symbol JSON document (256 MiB).
 """
@@ -69,14 +70,14 @@ def check_densified(total_bytes: int, what: str) -> str | None:
     """Why densifying sparse data to ``total_bytes`` (all sparse records of one file so far)
     is refused, or None when it is within ``MAX_DENSIFIED_BYTES``.
 
-    This is the single place the densification limit is applied; once mxlite stores sparse arrays
-    natively, sparse records stop going through it.
+    This is the single place the densification limit is applied (sparse arrays in pickled
+    optimizer states).
     """
     if total_bytes <= MAX_DENSIFIED_BYTES:
         return None
     return (
         f"{what} would take {total_bytes} bytes as dense arrays, more than "
-        f"mxlite.serialization.limits.MAX_DENSIFIED_BYTES = {MAX_DENSIFIED_BYTES} (mxlite has no "
-        "sparse storage and loads sparse records dense; raise the limit, or set "
-        "MXLITE_MAX_DENSIFIED_BYTES, for a file you trust)"
+        f"mxlite.serialization.limits.MAX_DENSIFIED_BYTES = {MAX_DENSIFIED_BYTES} (optimizer "
+        "states are kept dense; raise the limit, or set MXLITE_MAX_DENSIFIED_BYTES, for a file "
+        "you trust)"
     )

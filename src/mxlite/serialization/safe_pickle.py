@@ -169,7 +169,15 @@ class _PickledNDArray(NDArray):
             raise MXNetError(
                 f"{self._source}: pickled NDArray handle is {type(handle).__name__}, not bytes"
             )
-        array = array_from_raw_bytes(handle, f"{self._source} (pickled NDArray)", self._densified)
+        array = array_from_raw_bytes(handle, f"{self._source} (pickled NDArray)")
+        if getattr(array, "stype", "default") != "default":  # states are kept dense: bounded
+            self._densified[0] += int(np.prod(array.shape)) * np.dtype(array.dtype).itemsize
+            why = limits.check_densified(
+                self._densified[0], f"{array.stype} state of shape {array.shape} (with the "
+                "sparse states before it)")
+            if why is not None:
+                raise MXNetError(f"{self._source}: {why}")
+            array = array.tostype("default")
         self._data = array._data
         self._ctx = array._ctx
         self.__class__ = NDArray

@@ -35,6 +35,10 @@ __all__ = ["AttrScope", "Group", "Symbol", "Variable", "arange", "attribute", "f
 def __getattr__(opname: str):
     if opname.startswith("__"):
         raise AttributeError(opname)
+    if opname == "sparse":  # mx.sym.sparse: the same operators, sparse storage at bind
+        import importlib
+
+        return importlib.import_module(".sparse", __name__)
     from ..base import MXNetError
     from .symbol import _op_function
 

@@ -605,15 +605,17 @@ class Symbol:
         """Infer shapes/types from ``kwargs``, allocate zeroed arrays and bind an Executor.
 
         ``grad_req`` is a str, a list (``list_arguments`` order) or a dict (arguments not in it
-        get ``'null'``, as in MXNet).  ``stype_dict`` may only name dense (``'default'``)
-        storage; ``group2ctx`` is accepted for compatibility (everything runs on one CPU).
+        get ``'null'``, as in MXNet).  ``stype_dict`` (name -> ``'default'``, ``'row_sparse'``
+        or ``'csr'``) overrides the variables' ``stype``; sparse gradients are inferred as MXNet
+        does (``Embedding(sparse_grad=True)`` weights, ``dot(csr, w)``).  ``group2ctx`` is
+        accepted for compatibility (everything runs on one CPU).
         """
         from ..executor import simple_bind
 
-        _check_placement(stype_dict, group2ctx)
+        _check_placement(None, group2ctx)
         return simple_bind(self, ctx, grad_req=grad_req, type_dict=type_dict,
                            shared_arg_names=shared_arg_names, shared_exec=shared_exec,
-                           shared_buffer=shared_buffer, **kwargs)
+                           shared_buffer=shared_buffer, stype_dict=stype_dict, **kwargs)
 
     def bind(self, ctx=None, args=None, args_grad=None, grad_req="write", aux_states=None,
              group2ctx=None, shared_exec=None):
@@ -712,12 +714,9 @@ def _write_graph(graph: dict) -> str:
 
 # ---------------------------------------------------------------------- helpers
 def _check_placement(stype_dict, group2ctx) -> None:
+    """TypeError for a malformed ``group2ctx`` (storage types are checked at bind)."""
     from ..context import Context
 
-    for name, stype in (stype_dict or {}).items():
-        if stype != "default":
-            raise MXNetError(f"simple_bind: storage type {stype!r} of {name!r} is not "
-                             "supported; only dense ('default') arrays are")
     if group2ctx is not None:
         if not isinstance(group2ctx, dict) or not all(
                 isinstance(c, Context) for c in group2ctx.values()):

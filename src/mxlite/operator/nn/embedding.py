@@ -5,7 +5,8 @@ CPU kernel does); ``weight`` is ``(input_dim, output_dim)``; the output has shap
 ``data.shape + (output_dim,)`` and the weight's dtype (``dtype``, through type
 inference).  Backward: a dense ``d_weight`` where each
 row accumulates the output gradients of the positions that looked it up; ``data`` gets a zero
-gradient.  ``sparse_grad`` is accepted; the gradient is always dense.
+gradient.  With ``sparse_grad=True`` ``d_weight`` is a RowSparseNDArray storing exactly the rows
+looked up (so a lazy optimizer update touches only those rows, as in MXNet).
 """
 
 from __future__ import annotations
@@ -62,7 +63,16 @@ class Embedding(Operator):
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         data, weight = inputs
         dy = np.asarray(out_grads[0]).reshape(-1, p.output_dim)
-        dw = np.zeros(weight.shape, dtype=np.float64 if weight.dtype == np.float64 else
-                      np.float32 if weight.dtype.kind == "f" else weight.dtype)
+        acc = (np.float64 if weight.dtype == np.float64 else
+               np.float32 if weight.dtype.kind == "f" else weight.dtype)
+        if p.sparse_grad:
+            from ...ndarray.sparse import RowSparseNDArray
+
+            rows, inverse = np.unique(saved.reshape(-1), return_inverse=True)
+            vals = np.zeros((rows.size, p.output_dim), dtype=acc)
+            np.add.at(vals, inverse.reshape(-1), dy)
+            return [np.zeros_like(data),
+                    RowSparseNDArray(vals.astype(weight.dtype, copy=False), rows, weight.shape)]
+        dw = np.zeros(weight.shape, dtype=acc)
         np.add.at(dw, saved.reshape(-1), dy)
         return [np.zeros_like(data), dw.astype(weight.dtype, copy=False)]

@@ -41,7 +41,8 @@ class _DotBase(Operator):
     params = {
         "transpose_a": Param("bool", False),
         "transpose_b": Param("bool", False),
-        "forward_stype": Param("str", None, choices=(None, "default"), optional=True),
+        "forward_stype": Param("str", None, choices=(None, "default", "row_sparse", "csr"),
+                               optional=True),
     }
     batch = False
 
@@ -53,6 +54,11 @@ class _DotBase(Operator):
         if a is None or b is None:
             return in_shapes, [None], aux_shapes
         return in_shapes, [_dot_shapes(p, a, b, self.batch)], aux_shapes
+
+
+def _dense(x):
+    """The NumPy array of an operand that may be a sparse NDArray."""
+    return x if isinstance(x, np.ndarray) else x._dense()
 
 
 def _as_2d(x, transpose: bool, lead: bool):
@@ -88,12 +94,32 @@ class Dot(_DotBase):
     (``transpose_a``/``transpose_b`` transpose 2-D operands first)."""
 
     name = "dot"
+    # a CSR ``lhs`` (a ``stype='csr'`` data variable) is multiplied without densifying it, and
+    # the gradient of ``rhs`` is then row_sparse (the rows of the columns ``lhs`` stores)
+    sparse_inputs = True
 
     def forward(self, p, inputs, aux, is_train):
-        return [dot(*inputs, p.transpose_a, p.transpose_b)], None
+        a, b = inputs
+        if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+            from ...ndarray import sparse as sp
+
+            if isinstance(a, sp.CSRNDArray) and isinstance(b, np.ndarray) and b.ndim == 2:
+                out = sp.dot(a, sp.NDArray(b), p.transpose_a, p.transpose_b)
+                return [out._data], None
+            a, b = _dense(a), _dense(b)
+        return [dot(a, b, p.transpose_a, p.transpose_b)], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         a, b = inputs
+        if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+            from ...ndarray import sparse as sp
+
+            b = _dense(b)
+            if isinstance(a, sp.CSRNDArray) and b.ndim == 2 and not p.transpose_b:
+                g = sp.NDArray(np.ascontiguousarray(out_grads[0]))
+                gb = sp.dot(a, g, transpose_a=not p.transpose_a)  # row_sparse for csr.T
+                return [np.zeros(a.shape, a.dtype), gb]
+            a = _dense(a)
         am = _as_2d(a, p.transpose_a, True)
         bm = _as_2d(b, p.transpose_b, False)
         g = out_grads[0].reshape(am.shape[0], bm.shape[1])
