@@ -5,16 +5,21 @@ Kernels come as a pair: a serial ``njit`` variant for small tensors and a ``para
 variant (``numba.prange`` over contiguous chunks) for large ones; :data:`PARALLEL_THRESHOLD`
 elements decides which one runs.
 
-Thread count: ``MXLITE_NUM_THREADS`` (or else ``OMP_NUM_THREADS``) caps the number of threads the
-parallel kernels use; by default Numba uses all cores.
+Threads: :mod:`mxlite.kernels.threads` sets Numba's OpenMP threads to wait passively (so they
+never fight OpenBLAS's GEMM threads) before any kernel runs; ``MXLITE_NUM_THREADS`` caps the threads
+of the parallel kernels and of the BLAS (``OMP_NUM_THREADS`` caps Numba's when it is unset); by
+default both use all cores.
 """
 
 from __future__ import annotations
 
-import os
 import types
 
-import numba
+from . import threads as _threads
+
+_threads.prepare()  # before anything starts Numba's OpenMP runtime
+
+import numba  # noqa: E402
 
 __all__ = ["PARALLEL_THRESHOLD", "configure_threads", "serial_parallel"]
 
@@ -41,26 +46,12 @@ def serial_parallel(loop, serial_opts: dict, parallel_opts: dict):
 
 
 def configure_threads(num_threads: int | None = None) -> int:
-    """Set the thread count of the parallel kernels; ``None`` reads the environment.
+    """Set the thread count of the parallel kernels and the BLAS; ``None`` reads the environment
+    (see :func:`mxlite.kernels.threads.configure`).
 
     Returns the thread count in effect.  Raises ValueError for a non-positive count.
     """
-    if num_threads is None:
-        for var in ("MXLITE_NUM_THREADS", "OMP_NUM_THREADS"):
-            text = os.environ.get(var, "").strip()
-            if text:
-                try:
-                    num_threads = int(text)
-                except ValueError:
-                    raise ValueError(f"{var} must be an integer, got {text!r}") from None
-                if num_threads < 1:
-                    raise ValueError(f"{var} must be >= 1, got {num_threads}")
-                break
-    if num_threads is not None:
-        if num_threads < 1:
-            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
-        numba.set_num_threads(min(int(num_threads), numba.config.NUMBA_NUM_THREADS))
-    return numba.get_num_threads()
+    return _threads.configure(num_threads)
 
 
 configure_threads()

@@ -1,0 +1,142 @@
+"""One threading story for Numba's kernels and the BLAS under NumPy's GEMMs.
+
+mxlite runs two thread pools: Numba's (the ``parallel=True`` kernels: activations, im2col,
+pooling, batch norm, optimizer updates, random fills) and OpenBLAS's (``np.matmul`` in
+FullyConnected and Convolution).  A training step alternates between them dozens of times.
+Numba's default threading layer here is OpenMP (GNU libgomp), and libgomp's threads *spin* for a
+while after each parallel region, waiting for the next one; OpenBLAS meanwhile starts its GEMM on
+its own threads, which find the cores taken.  On a 2-core machine that made an MLP's training
+step 5-6 times slower than it needs to be (``bench/threads.py`` measures the pattern).
+
+The setup mxlite chooses, measured against the alternatives (``bench/threads.py``, README
+"Threads"):
+
+* **Numba's OpenMP layer with a passive wait policy.**  Before anything loads libgomp,
+  :func:`prepare` sets ``OMP_WAIT_POLICY=PASSIVE`` in the process environment (libgomp reads it
+  once, when it loads): idle OpenMP threads then sleep instead of spinning, and the cores are
+  free for OpenBLAS the moment a kernel ends.  The OpenMP layer stays thread-safe (kernels may
+  run from several Python threads, e.g. a prefetching data iterator).
+* Not Numba's ``workqueue`` layer: as fast, but it terminates the process when two Python threads
+  launch parallel kernels at once.  Not ``tbb``: no faster here and an extra binary dependency.
+  Not ``threadpoolctl`` limits around each GEMM: one BLAS thread halves the GEMMs' speed.
+* A user's own ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is respected, and so is a threading layer
+  chosen with ``NUMBA_THREADING_LAYER``.
+
+``MXLITE_NUM_THREADS`` is the one knob: it caps the threads of both pools (Numba's through
+``numba.set_num_threads``, the BLAS libraries' through ``threadpoolctl``).  Without it
+``OMP_NUM_THREADS`` caps Numba's threads (OpenBLAS reads that variable itself), and by default
+both use every core.  :func:`configure` changes the count at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+__all__ = ["configure", "info", "libgomp_loaded", "prepare"]
+
+#: environment variables by which a user has already chosen how OpenMP threads wait
+_USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+
+_state = {"prepared": False, "wait_policy": None, "blas_threads": None}
+
+
+def libgomp_loaded() -> bool | None:
+    """Whether GNU libgomp (the ``libgomp.so.1`` Numba's OpenMP layer links) is loaded in this
+    process already; None where that cannot be told (no ``/proc/self/maps``)."""
+    try:
+        with open("/proc/self/maps") as f:
+            maps = f.read()
+    except OSError:
+        return None
+    return any(os.path.basename(line.split()[-1]).startswith("libgomp.so")
+               for line in maps.splitlines() if "/" in line)
+
+
+def prepare() -> None:
+    """Set the passive OpenMP wait policy before Numba's OpenMP runtime loads (idempotent).
+
+    Called by :mod:`mxlite.kernels` on import, before any kernel runs.  Leaves the environment
+    alone when the user chose a wait policy; warns when libgomp is loaded already (another
+    library started it first, so the setting comes too late: set ``OMP_WAIT_POLICY=PASSIVE`` in
+    the environment then).
+    """
+    if _state["prepared"]:
+        return
+    _state["prepared"] = True
+    user = next((v for v in _USER_WAIT_VARS if os.environ.get(v, "").strip()), None)
+    if user is not None:
+        _state["wait_policy"] = f"{user}={os.environ[user].strip()} (user)"
+        return
+    if sys.platform.startswith("linux") and libgomp_loaded():
+        _state["wait_policy"] = "libgomp default (loaded before mxlite)"
+        warnings.warn(
+            "libgomp was loaded before mxlite's kernels, so its threads keep the default spinning "
+            "wait policy, which slows BLAS down between kernels; set OMP_WAIT_POLICY=PASSIVE in "
+            "the environment before starting Python", RuntimeWarning, stacklevel=3)
+        return
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    _state["wait_policy"] = "PASSIVE (mxlite)"
+
+
+def _env_threads() -> int | None:
+    for var in ("MXLITE_NUM_THREADS", "OMP_NUM_THREADS"):
+        text = os.environ.get(var, "").strip()
+        if text:
+            try:
+                n = int(text)
+            except ValueError:
+                raise ValueError(f"{var} must be an integer, got {text!r}") from None
+            if n < 1:
+                raise ValueError(f"{var} must be >= 1, got {n}")
+            return n
+    return None
+
+
+def _limit_blas(num_threads: int) -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a core dependency
+        return
+    threadpool_limits(num_threads, user_api="blas")
+    _state["blas_threads"] = num_threads
+
+
+def configure(num_threads: int | None = None) -> int:
+    """Set the thread count of Numba's kernels and the BLAS; ``None`` reads the environment.
+
+    ``MXLITE_NUM_THREADS`` caps both pools; ``OMP_NUM_THREADS`` (read when it is unset) caps
+    Numba's (OpenBLAS reads it itself).  Returns Numba's thread count in effect.  Raises
+    ValueError for a count below 1 or a variable that is not an integer.
+    """
+    import numba
+
+    blas = False
+    if num_threads is None:
+        num_threads = _env_threads()
+        blas = bool(os.environ.get("MXLITE_NUM_THREADS", "").strip())
+    elif isinstance(num_threads, bool) or not isinstance(num_threads, int):
+        raise TypeError(f"num_threads must be an int or None, got {num_threads!r}")
+    elif num_threads < 1:
+        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+    else:
+        blas = True
+    if num_threads is not None:
+        numba.set_num_threads(min(int(num_threads), numba.config.NUMBA_NUM_THREADS))
+        if blas:
+            _limit_blas(int(num_threads))
+    return numba.get_num_threads()
+
+
+def info() -> dict:
+    """The threading setup in effect: Numba's layer (once a parallel kernel ran) and thread
+    count, the OpenMP wait policy and who chose it, and the BLAS thread cap mxlite set."""
+    import numba
+
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel kernel has run yet
+        layer = None
+    return {"numba_layer": layer, "numba_threads": numba.get_num_threads(),
+            "wait_policy": _state["wait_policy"], "blas_threads": _state["blas_threads"]}
