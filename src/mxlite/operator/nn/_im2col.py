@@ -40,6 +40,13 @@ def _im2col_channel(x, c, k, s, p, dl, o, cols):  # pragma: no cover - numba
         for i in range(kh):
             for j in range(kw):
                 row = ((c * kd + a) * kh + i) * kw + j
+                # the output columns xx whose input column ix = xx*sw - pw + j*dw is inside
+                # the image: [x0, x1); outside it the loops below write zeros, inside they copy
+                # without a branch per element (contiguous when sw == 1)
+                off = j * dw - pw
+                x0 = min(ow, max(0, (-off + sw - 1) // sw))
+                x1 = max(x0, min(ow, (width - 1 - off) // sw + 1)) if width - 1 - off >= 0 \
+                    else x0
                 for n in range(n_img):
                     for z in range(od):
                         iz = z * sd - pd + a * dd
@@ -50,12 +57,16 @@ def _im2col_channel(x, c, k, s, p, dl, o, cols):  # pragma: no cover - numba
                                 for xx in range(ow):
                                     cols[row, dst + xx] = 0
                             else:
-                                for xx in range(ow):
-                                    ix = xx * sw - pw + j * dw
-                                    if ix >= 0 and ix < width:
-                                        cols[row, dst + xx] = x[n, c, iz, iy, ix]
-                                    else:
-                                        cols[row, dst + xx] = 0
+                                for xx in range(x0):
+                                    cols[row, dst + xx] = 0
+                                if sw == 1:  # contiguous: vectorizes
+                                    for xx in range(x0, x1):
+                                        cols[row, dst + xx] = x[n, c, iz, iy, xx + off]
+                                else:
+                                    for xx in range(x0, x1):
+                                        cols[row, dst + xx] = x[n, c, iz, iy, xx * sw + off]
+                                for xx in range(x1, ow):
+                                    cols[row, dst + xx] = 0
 
 
 @numba.njit(**_BODY)
@@ -76,6 +87,10 @@ def _col2im_channel(cols, c, k, s, p, dl, o, out):  # pragma: no cover - numba
         for i in range(kh):
             for j in range(kw):
                 row = ((c * kd + a) * kh + i) * kw + j
+                off = j * dw - pw
+                x0 = min(ow, max(0, (-off + sw - 1) // sw))
+                x1 = max(x0, min(ow, (width - 1 - off) // sw + 1)) if width - 1 - off >= 0 \
+                    else x0
                 for n in range(n_img):
                     for z in range(od):
                         iz = z * sd - pd + a * dd
@@ -86,10 +101,12 @@ def _col2im_channel(cols, c, k, s, p, dl, o, out):  # pragma: no cover - numba
                             if iy < 0 or iy >= height:
                                 continue
                             src = n * volume + (z * oh + y) * ow
-                            for xx in range(ow):
-                                ix = xx * sw - pw + j * dw
-                                if ix >= 0 and ix < width:
-                                    out[n, c, iz, iy, ix] += cols[row, src + xx]
+                            if sw == 1:
+                                for xx in range(x0, x1):
+                                    out[n, c, iz, iy, xx + off] += cols[row, src + xx]
+                            else:
+                                for xx in range(x0, x1):
+                                    out[n, c, iz, iy, xx * sw + off] += cols[row, src + xx]
 
 
 def _im2col_loop(x, k, s, p, dl, o, cols):  # pragma: no cover - numba
