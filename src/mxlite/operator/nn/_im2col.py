@@ -36,6 +36,8 @@ def _im2col_channel(x, c, k, s, p, dl, o, cols):  # pragma: no cover - numba
     dd, dh, dw = dl
     od, oh, ow = o
     volume = od * oh * ow
+    flat = depth == 1 and od == 1 and sh == 1 and sw == 1 and oh == height and ow == width
+    xf = x.reshape(n_img, x.shape[1], depth * height * width)
     for a in range(kd):
         for i in range(kh):
             for j in range(kw):
@@ -47,6 +49,26 @@ def _im2col_channel(x, c, k, s, p, dl, o, cols):  # pragma: no cover - numba
                 x0 = min(ow, max(0, (-off + sw - 1) // sw))
                 x1 = max(x0, min(ow, (width - 1 - off) // sw + 1)) if width - 1 - off >= 0 \
                     else x0
+                if flat:
+                    # the whole (oh, ow) plane is the image shifted by one offset: one
+                    # contiguous copy, then zeros where the shift left the image or wrapped
+                    shift = (i * dh - ph) * width + off
+                    q0, q1 = max(0, -shift), min(volume, volume - shift)
+                    q1 = max(q0, q1)
+                    for n in range(n_img):
+                        base = n * volume
+                        for q in range(q0):
+                            cols[row, base + q] = 0
+                        for q in range(q0, q1):
+                            cols[row, base + q] = xf[n, c, q + shift]
+                        for q in range(q1, volume):
+                            cols[row, base + q] = 0
+                        for y in range(oh):
+                            for xx in range(x0):
+                                cols[row, base + y * ow + xx] = 0
+                            for xx in range(x1, ow):
+                                cols[row, base + y * ow + xx] = 0
+                    continue
                 for n in range(n_img):
                     for z in range(od):
                         iz = z * sd - pd + a * dd
@@ -78,6 +100,8 @@ def _col2im_channel(cols, c, k, s, p, dl, o, out):  # pragma: no cover - numba
     dd, dh, dw = dl
     od, oh, ow = o
     volume = od * oh * ow
+    flat = depth == 1 and od == 1 and sh == 1 and sw == 1 and oh == height and ow == width
+    of = out.reshape(n_img, out.shape[1], depth * height * width)
     for n in range(n_img):
         for e in range(depth):
             for f in range(height):
@@ -91,6 +115,19 @@ def _col2im_channel(cols, c, k, s, p, dl, o, out):  # pragma: no cover - numba
                 x0 = min(ow, max(0, (-off + sw - 1) // sw))
                 x1 = max(x0, min(ow, (width - 1 - off) // sw + 1)) if width - 1 - off >= 0 \
                     else x0
+                if flat:
+                    shift = (i * dh - ph) * width + off
+                    q0, q1 = max(0, -shift), min(volume, volume - shift)
+                    for n in range(n_img):
+                        base = n * volume
+                        for y in range(oh):  # wrapped columns add nothing: zero them first
+                            for xx in range(x0):
+                                cols[row, base + y * ow + xx] = 0
+                            for xx in range(x1, ow):
+                                cols[row, base + y * ow + xx] = 0
+                        for q in range(q0, q1):
+                            of[n, c, q + shift] += cols[row, base + q]
+                    continue
                 for n in range(n_img):
                     for z in range(od):
                         iz = z * sd - pd + a * dd
@@ -137,7 +174,9 @@ def im2col(x, k, s, p, dl, o, cols):
 
 
 def col2im(cols, k, s, p, dl, o, out):
-    """Overwrite ``out`` (N, C, D, H, W) with the scatter-add of ``cols`` (adjoint of im2col)."""
+    """Overwrite ``out`` (N, C, D, H, W) with the scatter-add of ``cols`` (adjoint of im2col).
+
+    ``cols`` is scratch: the entries im2col would have zeroed (padding) may be overwritten."""
     kernel = _col2im_par if cols.size >= PARALLEL_THRESHOLD and out.shape[1] > 1 else _col2im_ser
     kernel(cols, _int3(k), _int3(s), _int3(p), _int3(dl), _int3(o), out)
 
