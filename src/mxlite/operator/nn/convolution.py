@@ -123,9 +123,10 @@ class _Geometry:
                 self.as3d(self.dilate, 1), self.as3d(cols_spatial, 1))
 
 
-#: bytes of im2col columns per chunk of images: small enough to stay in the caches between
-#: im2col, the GEMMs and col2im (one image at least)
-CHUNK_BYTES = 1 << 20
+#: bytes of im2col columns per chunk of images (one image at least): small enough to stay in the
+#: caches between im2col, the GEMMs and col2im, large enough that the GEMMs' threads synchronize
+#: a few times per layer, not hundreds (which a busy machine makes costly)
+CHUNK_BYTES = 8 << 20
 
 _local = threading.local()
 
