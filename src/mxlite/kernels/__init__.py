@@ -23,8 +23,11 @@ import numba  # noqa: E402
 
 __all__ = ["PARALLEL_THRESHOLD", "configure_threads", "serial_parallel"]
 
-#: tensors with at least this many elements use the multi-threaded kernel variant
-PARALLEL_THRESHOLD = 2**15
+#: tensors with at least this many elements use the multi-threaded kernel variant.  Below it one
+#: core streams the tensor about as fast as two (the kernels are memory-bound) and waking the
+#: second thread costs more than it saves: microseconds on an idle machine, a scheduler time
+#: slice on a busy one
+PARALLEL_THRESHOLD = 2**18
 
 
 def serial_parallel(loop, serial_opts: dict, parallel_opts: dict):

@@ -1,8 +1,8 @@
 """Numba kernels for the elementwise activations (flat, C-contiguous arrays, one pass).
 
 ``kind``: 0 relu, 1 sigmoid, 2 tanh, 3 softrelu, 4 softsign, 5 leaky, 6 elu, 7 selu, 8 gelu.
-``slope`` is the leaky / elu parameter.  Forward computes in float64 and stores in the output's
-dtype (relu and leaky compute in the array's dtype, which is exact); backward uses the input ``x``
+``slope`` is the leaky / elu parameter.  The loops compute in the array's dtype (Numba's
+``float()`` keeps float32 a float32) and store in the output's; backward uses the input ``x``
 and, where cheaper, the output ``y``.  Each driver has one loop per kind, so that the hot ones
 compile to branch-free vector code.  A serial and a ``parallel=True`` driver are chosen by size
 with :data:`mxlite.kernels.PARALLEL_THRESHOLD`.
@@ -83,8 +83,7 @@ def _bwd(kind, v, y, g, slope):  # pragma: no cover - numba
 
 
 def _forward_loop(kind, x, slope, out):  # pragma: no cover - numba
-    # one loop per kind, so that each compiles to a branch-free (vectorizable) loop;
-    # relu and leaky stay in the array's dtype (exact), the others compute in float64
+    # one loop per kind, so that each compiles to a branch-free (vectorizable) loop
     if kind == 0:
         for i in numba.prange(x.size):
             v = x[i]

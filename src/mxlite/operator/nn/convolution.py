@@ -123,10 +123,11 @@ class _Geometry:
                 self.as3d(self.dilate, 1), self.as3d(cols_spatial, 1))
 
 
-#: bytes of im2col columns per chunk of images (one image at least): small enough to stay in the
-#: caches between im2col, the GEMMs and col2im, large enough that the GEMMs' threads synchronize
-#: a few times per layer, not hundreds (which a busy machine makes costly)
-CHUNK_BYTES = 8 << 20
+#: bytes of im2col columns per chunk of images (one image at least).  The buffers are reused, so
+#: a chunk costs no page faults; each chunk is one synchronization of the GEMM's threads, which
+#: a busy machine makes cost a scheduler time slice, so the chunks are large (a CIFAR ResNet's
+#: layers take one to three per batch of 128)
+CHUNK_BYTES = 32 << 20
 
 _local = threading.local()
 
