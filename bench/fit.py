@@ -209,8 +209,10 @@ class Worker:
 
 # --------------------------------------------------------------------------- roofline
 def model_flops(model, mode):
-    """FLOPs of one step: 2 per multiply-add of Convolution / FullyConnected, forward; a training
-    step adds twice that for the two backward products (data and weight gradients)."""
+    """``(flops, bytes)`` of one step.  FLOPs: 2 per multiply-add of Convolution /
+    FullyConnected, forward; a training step adds twice that for the two backward products (data
+    and weight gradients).  Bytes: every operator output written once forward (float32); a
+    training step also reads it back and writes and reads its gradient (4 passes in all)."""
     sys.path.insert(0, os.path.join(ROOT, "src"))
     import mxlite as mx
     import numpy as np
@@ -223,6 +225,8 @@ def model_flops(model, mode):
     conf = json.loads(sym.tojson())
     nodes = conf["nodes"]
     flops = 0
+    act_bytes = 4 * sum(int(np.prod(s)) for n, s in shapes.items() if not n.endswith(
+        ("_weight", "_bias", "_gamma", "_beta", "_moving_mean", "_moving_var")) and n != "data")
     for node in nodes:
         op = node["op"]
         if op not in ("Convolution", "FullyConnected"):
@@ -237,7 +241,7 @@ def model_flops(model, mode):
             kernel = json.loads(node["attrs"]["kernel"].replace("(", "[").replace(")", "]"))
             group = int(node["attrs"].get("num_group", 1))
             flops += 2 * int(np.prod(out)) * in_shape[1] // group * int(np.prod(kernel))
-    return flops * (3 if mode == "train" else 1)
+    return flops * (3 if mode == "train" else 1), act_bytes * (4 if mode == "train" else 1)
 
 
 def gemm_gflops(threads, n=1024, reps=7):
@@ -255,6 +259,16 @@ def gemm_gflops(threads, n=1024, reps=7):
             np.matmul(a, b, out=c)
             times.append(time.perf_counter() - t)
     return 2 * n**3 / min(times) / 1e9
+
+
+def triad_gbps(threads):
+    sys.path.insert(0, os.path.join(ROOT, "src"))
+    from mxlite.kernels import configure_threads
+    from triad import Triad
+
+    configure_threads(threads)
+    tri = Triad()
+    return tri.gbps(tri.measure(reps=11))
 
 
 # --------------------------------------------------------------------------- driver
@@ -310,7 +324,8 @@ def run(args):
                     entry["median"] = statistics.median(entry["samples_per_s"])
                     entry["median_per_cpu_s"] = statistics.median(entry["samples_per_cpu_s"])
             if args.roofline:
-                row["gflop_per_step"] = model_flops(model, mode) / 1e9
+                flops, nbytes = model_flops(model, mode)
+                row["gflop_per_step"], row["mb_per_step"] = flops / 1e9, nbytes / 1e6
             results[case] = row
             log(format_row(case, row))
     finally:
@@ -336,7 +351,7 @@ def markdown(labels, results, meta):
     peers = [x for x in labels if x != "mxlite"]
     head = ["benchmark", "params", *labels, *[f"mxlite / {p}" for p in peers]]
     if meta.get("gemm_gflops"):
-        head += ["GFLOP/step", "GEMM-bound share"]
+        head += ["GFLOP/step", "MB/step", "roofline share"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for case, row in results.items():
         libs = row["libs"]
@@ -351,11 +366,12 @@ def markdown(labels, results, meta):
             g = row.get("gflop_per_step")
             mine = med.get("mxlite")
             if g and mine:
-                bound_s = g / meta["gemm_gflops"]
+                mb = row.get("mb_per_step", 0.0)
+                bound_s = g / meta["gemm_gflops"] + mb / 1e3 / meta["triad_gbps"]
                 step_s = row["batch"] / mine
-                cells += [f"{g:.2f}", f"{bound_s / step_s:.0%}"]
+                cells += [f"{g:.2f}", f"{mb:,.0f}", f"{bound_s / step_s:.0%}"]
             else:
-                cells += ["—", "—"]
+                cells += ["—", "—", "—"]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("First step (includes JIT compilation or cache loading, seconds): " + "; ".join(
@@ -363,10 +379,13 @@ def markdown(labels, results, meta):
                                 if "first_step_s" in e)
         for case, row in results.items()))
     if meta.get("gemm_gflops"):
-        lines += ["", f"GEMM: {meta['gemm_gflops']:.0f} GFLOP/s (float32 1024² np.matmul, "
-                  f"{meta['threads']} threads).  GEMM-bound share: the step time if every "
-                  "Convolution / FullyConnected FLOP (forward and both backward products) ran at "
-                  "that speed, over mxlite's step time."]
+        lines += ["", f"Roofline: GEMM {meta['gemm_gflops']:.0f} GFLOP/s (float32 1024² "
+                  f"np.matmul, {meta['threads']} threads), memory {meta['triad_gbps']:.1f} GB/s "
+                  "(STREAM triad, bench/triad.py), both measured at the start of the run.  "
+                  "Roofline share: the step time if every Convolution / FullyConnected FLOP "
+                  "(forward and both backward products) ran at GEMM speed plus the time to stream "
+                  "the activations (MB/step: forward outputs, 4 passes when training) at triad "
+                  "speed, over mxlite's step time."]
     return "\n".join(lines) + "\n"
 
 
@@ -435,6 +454,7 @@ def main(argv=None):
         pass
     if args.roofline:
         meta["gemm_gflops"] = gemm_gflops(args.threads)
+        meta["triad_gbps"] = triad_gbps(args.threads)
     labels, results = run(args)
     text = markdown(labels, results, meta)
     print(text)

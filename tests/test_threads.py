@@ -118,3 +118,48 @@ def test_configure_sets_and_restores_the_count():
     finally:
         n = threads.configure(numba.config.NUMBA_NUM_THREADS)
     assert n == numba.config.NUMBA_NUM_THREADS
+
+
+IDLE_PROBE = """
+import json, statistics, sys, time
+NUMPY_FIRST
+import mxlite
+import numpy as np
+from mxlite import _threading
+a = np.ones((600, 600), np.float32)
+idle = []
+for _ in range(5):
+    a @ a  # a multi-threaded GEMM, then nothing: do OpenBLAS's threads keep burning CPU?
+    c = time.process_time()
+    time.sleep(0.05)
+    idle.append(time.process_time() - c)
+print(json.dumps({"state": _threading._state["blas_timeout"], "idle": statistics.median(idle)}))
+"""
+
+
+def idle_probe(numpy_first, env=None):
+    clean = {k: v for k, v in os.environ.items()
+             if k not in (*THREAD_VARS, "OPENBLAS_THREAD_TIMEOUT", "GOTO_THREAD_TIMEOUT")}
+    clean["PYTHONPATH"] = os.pathsep.join([SRC, clean.get("PYTHONPATH", "")])
+    clean.update(env or {})
+    code = IDLE_PROBE.replace("NUMPY_FIRST", "import numpy" if numpy_first else "")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean,
+                         timeout=240, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="OpenBLAS runs one thread on one core")
+@pytest.mark.parametrize("numpy_first", [False, True], ids=["mxlite_first", "numpy_first"])
+def test_openblas_threads_sleep_between_gemms(numpy_first):
+    got = idle_probe(numpy_first)
+    if numpy_first:
+        assert got["state"].startswith("4 (mxlite, ") and "restarted" in got["state"]
+    else:
+        assert got["state"] == "4 (mxlite, before NumPy)"
+    # spinning OpenBLAS threads burn 10-50 ms of CPU in a 50 ms pause; sleeping ones none
+    assert got["idle"] < 0.005, got
+
+
+def test_a_users_own_openblas_timeout_is_kept():
+    got = idle_probe(False, {"OPENBLAS_THREAD_TIMEOUT": "20"})
+    assert got["state"] == "OPENBLAS_THREAD_TIMEOUT=20 (user)"
