@@ -214,8 +214,9 @@ def model_flops(model, mode):
     and weight gradients).  Bytes: every operator output written once forward (float32); a
     training step also reads it back and writes and reads its gradient (4 passes in all)."""
     sys.path.insert(0, os.path.join(ROOT, "src"))
-    import mxlite as mx
     import numpy as np
+
+    import mxlite as mx
 
     shape, batch, _ = fit_models.MODELS[model]
     sym = fit_models.symbol(mx, model)
@@ -361,7 +362,7 @@ def markdown(labels, results, meta):
         cells += [f"{med[x]:,.0f}" if med.get(x) else "—" for x in labels]
         for p in peers:
             ok = med.get("mxlite") and med.get(p)
-            cells.append(f"{med['mxlite'] / med[p]:.2f}×" if ok else "—")
+            cells.append(f"{med['mxlite'] / med[p]:.2f}x" if ok else "—")
         if meta.get("gemm_gflops"):
             g = row.get("gflop_per_step")
             mine = med.get("mxlite")
