@@ -196,6 +196,10 @@ class Operator:
     variadic: ClassVar[str | None] = None  # name of the param counting inputs (Concat: num_args)
     aux_inits: ClassVar[dict[str, str]] = {}  # aux state -> MXNet's ``__init__`` attribute
     accepts_extra_params: ClassVar[bool] = False  # undeclared params kept as strings (Custom)
+    # backward takes ``need`` (one bool per input) and may return None for an input whose
+    # gradient nobody needs (the executor passes it; FullyConnected / Convolution on the data
+    # then skip a GEMM)
+    skips_grads: ClassVar[bool] = False
 
     def parse_params(self, kwargs: dict) -> Params:
         """Validate and parse user or JSON parameters (strings are accepted, as in JSON)."""

@@ -256,9 +256,12 @@ class Convolution(_ConvBase):
                 dst += bias
         return [out.reshape(n, f, *geo.out_spatial).astype(dtype, copy=False)], geo
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+    skips_grads = True
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, need=None):
         geo = saved
         x, w = inputs[0], inputs[1]
+        want_dx = need is None or need[0]
         kdt = kernel_dtype(x.dtype)
         xk = np.ascontiguousarray(x, dtype=kdt)
         n, f, g = x.shape[0], p.num_filter, p.num_group
@@ -268,8 +271,9 @@ class Convolution(_ConvBase):
         dy = np.asarray(out_grads[0], dtype=kdt).reshape(n, f, spatial)
         w2 = w.astype(kdt, copy=False).reshape(f, -1)
         dw = np.zeros((f, rows // g), dtype=kdt)
-        dx = np.empty(xk.shape, dtype=kdt)
-        x5, dx5, args = _as5d(xk), _as5d(dx), geo.kernel_args(geo.out_spatial)
+        dx = np.empty(xk.shape, dtype=kdt) if want_dx else None
+        x5, args = _as5d(xk), geo.kernel_args(geo.out_spatial)
+        dx5 = _as5d(dx) if want_dx else None
         step = _chunk(rows * spatial * xk.itemsize, n)
         size = rows * step * spatial
         cols_buf, dcols_buf, dyt_buf, dw_buf = _workspace(
@@ -287,10 +291,13 @@ class Convolution(_ConvBase):
                 fs, rs = slice(k * fg, (k + 1) * fg), slice(k * rg, (k + 1) * rg)
                 # d_weight^T = cols @ dy^T: OpenBLAS runs this shape faster than dy @ cols^T
                 np.matmul(cols[rs], dyt[fs].T, out=dw_part[fs].T)
-                np.matmul(w2[fs].T, dyt[fs], out=dcols[rs])
+                if want_dx:
+                    np.matmul(w2[fs].T, dyt[fs], out=dcols[rs])
             dw += dw_part
-            _kernels.col2im(dcols, *args, dx5[n0:n0 + nb])
-        grads = [dx.astype(x.dtype, copy=False), dw.reshape(w.shape).astype(w.dtype, copy=False)]
+            if want_dx:
+                _kernels.col2im(dcols, *args, dx5[n0:n0 + nb])
+        grads = [None if dx is None else dx.astype(x.dtype, copy=False),
+                 dw.reshape(w.shape).astype(w.dtype, copy=False)]
         if not p.no_bias:
             grads.append(dy.sum(axis=(0, 2)).astype(inputs[2].dtype, copy=False))
         return grads
