@@ -9,7 +9,8 @@ hold the cores that Numba's kernels need.  :func:`prepare_blas` sets ``OPENBLAS_
 (2**4 cycles: the threads go to sleep at once and are woken by the next GEMM) before NumPy loads
 OpenBLAS; when NumPy is loaded already it makes the loaded OpenBLAS re-read the variable and
 restart its threads (``openblas_read_env`` + ``blas_thread_shutdown_``; the threads start again at
-the next GEMM).  A user's own ``OPENBLAS_THREAD_TIMEOUT`` / ``GOTO_THREAD_TIMEOUT`` is kept.
+the next GEMM; so ``import mxlite`` should not race another thread's running GEMM).  A user's own
+``OPENBLAS_THREAD_TIMEOUT`` / ``GOTO_THREAD_TIMEOUT`` is kept.
 """
 
 from __future__ import annotations
