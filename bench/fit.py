@@ -226,8 +226,7 @@ def model_flops(model, mode):
     conf = json.loads(sym.tojson())
     nodes = conf["nodes"]
     flops = 0
-    act_bytes = 4 * sum(int(np.prod(s)) for n, s in shapes.items() if not n.endswith(
-        ("_weight", "_bias", "_gamma", "_beta", "_moving_mean", "_moving_var")) and n != "data")
+    act_bytes = 4 * sum(int(np.prod(s)) for n, s in shapes.items() if n.endswith("_output"))
     for node in nodes:
         op = node["op"]
         if op not in ("Convolution", "FullyConnected"):
