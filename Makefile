@@ -5,7 +5,7 @@ MXNET_PYTHON ?= /tmp/mxref/bin/python
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint docs wheel bench golden clean
+.PHONY: demo test lint docs wheel bench bench-fit golden clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ wheel: $(VENV)/.installed-release
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/run.py
+
+bench-fit: $(VENV)/.installed-test
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/fit.py --roofline --save
 
 golden: $(VENV)/.installed-test
 	for gen in tools/gen_golden_*.py; do $(MXNET_PYTHON) $$gen || exit 1; done

@@ -374,3 +374,42 @@ def test_monitor_all_names_inputs_like_mxnet():
                      "fc1_output", "r_data", "r_output", "bn_data", "bn_gamma", "bn_gamma",
                      "bn_beta", "bn_beta", "bn_moving_mean", "bn_moving_mean", "bn_moving_var",
                      "bn_moving_var", "bn_output"]
+
+
+@pytest.mark.parametrize("layer", ["fc", "conv"])
+def test_data_gradient_is_skipped_when_nobody_needs_it(layer, monkeypatch):
+    """FullyConnected / Convolution on the data skip the data-gradient GEMM when the data's
+    grad_req is null; the weight gradients are those of a full backward."""
+    data = mx.sym.Variable("data")
+    if layer == "fc":
+        net = mx.sym.FullyConnected(data, num_hidden=3, name="l")
+        shape = (4, 5)
+    else:
+        net = mx.sym.Convolution(data, kernel=(3, 3), num_filter=2, pad=(1, 1), name="l")
+        shape = (2, 3, 5, 5)
+    net = mx.sym.sum(mx.sym.tanh(net))
+    op = registry.get("FullyConnected" if layer == "fc" else "Convolution")
+    seen = []
+    real = type(op).backward
+
+    def spy(self, p, out_grads, inputs, outputs, aux, saved, need=None):
+        grads = real(self, p, out_grads, inputs, outputs, aux, saved, need=need)
+        seen.append((need, grads[0] is None))
+        return grads
+
+    monkeypatch.setattr(type(op), "backward", spy)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape)
+    results = {}
+    for req in ("null", "write"):
+        exe = net.simple_bind(mx.cpu(), grad_req={"data": req, "l_weight": "write",
+                                                  "l_bias": "write"}, data=shape)
+        exe.arg_dict["data"][:] = x
+        exe.arg_dict["l_weight"][:] = 0.3
+        exe.forward(is_train=True)
+        exe.backward()
+        results[req] = {n: g.asnumpy() for n, g in exe.grad_dict.items() if g is not None}
+    assert seen == [([False, True, True], True), ([True, True, True], False)]
+    for name in ("l_weight", "l_bias"):
+        np.testing.assert_array_equal(results["null"][name], results["write"][name])
+    assert np.abs(results["write"]["data"]).sum() > 0

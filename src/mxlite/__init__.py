@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import importlib
 
-from . import base, context, ndarray, random
-from .base import MXNetError
-from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
+from . import _threading
+
+_threading.prepare_blas()  # before NumPy starts OpenBLAS's threads
+
+from . import base, context, ndarray, random  # noqa: E402
+from .base import MXNetError  # noqa: E402
+from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus  # noqa: E402
 
 __version__ = "0.1.0"  # the one version source: pyproject.toml reads it (tool.setuptools.dynamic)
 

@@ -73,7 +73,7 @@ _REQS = ("write", "add", "null")
 
 
 class _Step:
-    __slots__ = ("aux_idx", "grad_needed", "in_slots", "loss", "name", "node", "op",
+    __slots__ = ("aux_idx", "grad_needed", "in_slots", "loss", "name", "need", "node", "op",
                  "out_names", "out_slots", "params")
 
     def __init__(self, node, in_slots, aux_idx, out_slots):
@@ -86,6 +86,7 @@ class _Step:
         self.out_slots = out_slots
         self.out_names = node.output_names()
         self.grad_needed = False
+        self.need = None  # per input: is its gradient needed (for ops with ``skips_grads``)
         self.loss = node.op.is_loss(node.params)
 
 
@@ -243,6 +244,9 @@ class Executor:
             if any(s in wants for s in step.in_slots):
                 step.grad_needed = True
                 wants.update(step.out_slots)
+        for step in steps:
+            if step.op.skips_grads:
+                step.need = [s in wants for s in step.in_slots]
         self._any_grad = bool(wants)
 
     def _initial_outputs(self) -> list[NDArray]:
@@ -407,7 +411,12 @@ class Executor:
             outs = [vals[s] for s in step.out_slots]
             aux_in = [aux[k]._data for k in step.aux_idx]
             try:
-                in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in, self._saved[i])
+                if step.need is None:
+                    in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in,
+                                                self._saved[i])
+                else:
+                    in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in,
+                                                self._saved[i], need=step.need)
             except MXNetError as err:
                 raise MXNetError(f"Error in operator {step.name} (backward): {err}") from None
             for slot, g in zip(step.in_slots, in_grads, strict=False):

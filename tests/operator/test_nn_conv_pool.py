@@ -221,19 +221,26 @@ def test_bad_shapes_raise(case):
     ((1, 3, 2), (1, 2, 1), (0, 0, 1), (1, 2, 1)),
     ((1, 1, 4), (1, 1, 3), (0, 0, 2), (1, 1, 2)),
     ((2, 2, 3), (2, 1, 2), (1, 0, 1), (2, 1, 1)),
-], ids=["3x3_pad", "3x2_stride_dilate", "1x4_stride3", "3d"])
+    # 2-D, stride 1, output as large as the image: the one-shift fast path of the kernels
+    ((1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1), (1, 7, 8)),
+    ((1, 5, 3), (1, 1, 1), (0, 2, 1), (1, 1, 1), (1, 4, 6)),
+    ((1, 3, 3), (1, 1, 1), (0, 2, 2), (1, 2, 2), (1, 6, 5)),
+    ((1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1), (1, 3, 4)),
+], ids=["3x3_pad", "3x2_stride_dilate", "1x4_stride3", "3d", "same_3x3", "same_5x3",
+        "same_3x3_dilate2", "same_1x1"])
 def test_im2col_matches_reference_and_col2im_is_adjoint(geom):
-    k, s, p, dl = geom
-    x = randn(2, 3, 5, 7, 8)
+    k, s, p, dl = geom[:4]
+    spatial = geom[4] if len(geom) > 4 else (5, 7, 8)
+    x = randn(2, 3, *spatial)
     o = tuple((i + 2 * pi - di * (ki - 1) - 1) // si + 1
-              for i, pi, di, ki, si in zip((5, 7, 8), p, dl, k, s, strict=True))
+              for i, pi, di, ki, si in zip(spatial, p, dl, k, s, strict=True))
     cols = np.empty((3 * int(np.prod(k)), 2 * int(np.prod(o))))
     _im2col.im2col(x, k, s, p, dl, o, cols)
     np.testing.assert_array_equal(cols, _im2col.im2col_ref(x, k, s, p, dl, o))
     # <im2col(x), c> == <x, col2im(c)>
     c = randn(*cols.shape)
     back = np.empty_like(x)
-    _im2col.col2im(c, k, s, p, dl, o, back)
+    _im2col.col2im(c.copy(), k, s, p, dl, o, back)
     np.testing.assert_allclose(np.sum(cols * c), np.sum(x * back))
 
 

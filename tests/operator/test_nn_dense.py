@@ -237,3 +237,34 @@ def test_log_softmax_rejects_use_length():
 def test_bad_params_raise(name, params):
     with pytest.raises(MXNetError, match=name):
         get(name).parse_params(params)
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh", "softrelu", "softsign", "leaky", "elu",
+                                 "selu", "gelu"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_activation_kernel_variants_agree(act, dtype):
+    """The serial and parallel drivers (one loop per kind) agree exactly, and with the NumPy
+    float32 path, on the values of the per-element body evaluated in float64."""
+    from mxlite.operator.nn import _activation_kernels as K
+
+    kind = K.KINDS[act]
+    x = RNG.uniform(-4, 4, 1000).astype(dtype)
+    y_ser, y_par, y_api = (np.empty_like(x) for _ in range(3))
+    K._forward_ser(kind, x, 0.3, y_ser)
+    K._forward_par(kind, x, 0.3, y_par)
+    K.forward(kind, x, 0.3, y_api)
+    want = np.array([K._fwd(kind, float(v), 0.3) for v in x]).astype(dtype)
+    tight = {"rtol": 3e-7 if dtype == "float32" else 1e-14, "atol": 0}
+    np.testing.assert_allclose(y_ser, want, **tight)
+    np.testing.assert_array_equal(y_par, y_ser)
+    np.testing.assert_allclose(y_api, want, rtol=1e-6, atol=1e-7)
+    dy = RNG.standard_normal(1000).astype(dtype)
+    g_ser, g_par = np.empty_like(x), np.empty_like(x)
+    K._backward_ser(kind, x, want, dy, 0.3, g_ser)
+    K._backward_par(kind, x, want, dy, 0.3, g_par)
+    gwant = np.array([K._bwd(kind, float(a), float(b), float(c), 0.3)
+                      for a, b, c in zip(x, want, dy, strict=True)]).astype(dtype)
+    # float32 kernels compute in float32 (1 - y*y cancels: a few 1e-5 relative near |y| = 1)
+    np.testing.assert_allclose(g_ser, gwant, rtol=1e-4 if dtype == "float32" else 1e-12,
+                               atol=1e-7 if dtype == "float32" else 0)
+    np.testing.assert_array_equal(g_par, g_ser)

@@ -12,8 +12,10 @@ driver that updates a whole list of small tensors in one call.  :func:`spec_unpa
 jitted function that turns a row of scalars into the spec, so that kernels read ``p.lr``, never
 ``sc[0]``: the order of a kernel's scalars is written once, in its spec.
 
-Thread count: ``MXLITE_NUM_THREADS`` (or else ``OMP_NUM_THREADS``) caps the number of threads the
-parallel kernels use; by default Numba uses all cores.
+Threads: :mod:`mxlite.kernels.threads` sets Numba's OpenMP threads to wait passively (so they
+never fight OpenBLAS's GEMM threads) before any kernel runs; ``MXLITE_NUM_THREADS`` caps the threads
+of the parallel kernels and of the BLAS (``OMP_NUM_THREADS`` caps Numba's when it is unset); by
+default both use all cores.
 
 On-disk cache: kernels are jitted with ``cache=True``; :mod:`mxlite.kernels._cache` decides where
 the compiled code goes (beside the sources, or a user cache directory for a read-only install).
@@ -22,15 +24,18 @@ A module with ``cache=True`` kernels imports :mod:`mxlite.kernels` before jittin
 
 from __future__ import annotations
 
-import os
 import sys
 import types
 
-import numba
-from numba import types as nbtypes
-from numba.extending import intrinsic
+from . import threads as _threads
 
-from . import _cache
+_threads.prepare()  # before anything starts Numba's OpenMP runtime
+
+import numba  # noqa: E402
+from numba import types as nbtypes  # noqa: E402
+from numba.extending import intrinsic  # noqa: E402
+
+from . import _cache  # noqa: E402
 
 _cache.install()  # before any kernel is jitted: read-only installs cache in a user directory
 
@@ -39,8 +44,11 @@ __all__ = [
     "spec_maker", "spec_unpacker",
 ]
 
-#: tensors with at least this many elements use the multi-threaded kernel variant
-PARALLEL_THRESHOLD = 2**15
+#: tensors with at least this many elements use the multi-threaded kernel variant.  Below it one
+#: core streams the tensor about as fast as two (the kernels are memory-bound) and waking the
+#: second thread costs more than it saves: microseconds on an idle machine, a scheduler time
+#: slice on a busy one
+PARALLEL_THRESHOLD = 2**18
 
 
 def serial_parallel(loop, serial_opts: dict, parallel_opts: dict):
@@ -239,26 +247,12 @@ def multi_tensor(name: str, at, spec: type, states=(), *, inline_opts: dict, ser
 
 
 def configure_threads(num_threads: int | None = None) -> int:
-    """Set the thread count of the parallel kernels; ``None`` reads the environment.
+    """Set the thread count of the parallel kernels and the BLAS; ``None`` reads the environment
+    (see :func:`mxlite.kernels.threads.configure`).
 
     Returns the thread count in effect.  Raises ValueError for a non-positive count.
     """
-    if num_threads is None:
-        for var in ("MXLITE_NUM_THREADS", "OMP_NUM_THREADS"):
-            text = os.environ.get(var, "").strip()
-            if text:
-                try:
-                    num_threads = int(text)
-                except ValueError:
-                    raise ValueError(f"{var} must be an integer, got {text!r}") from None
-                if num_threads < 1:
-                    raise ValueError(f"{var} must be >= 1, got {num_threads}")
-                break
-    if num_threads is not None:
-        if num_threads < 1:
-            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
-        numba.set_num_threads(min(int(num_threads), numba.config.NUMBA_NUM_THREADS))
-    return numba.get_num_threads()
+    return _threads.configure(num_threads)
 
 
 configure_threads()

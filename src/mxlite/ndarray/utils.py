@@ -46,7 +46,6 @@ import numpy as np
 
 from ..base import MXNetError, atomic_write
 from ..context import Context
-from ..serialization import limits
 from .ndarray import NDArray
 
 __all__ = [

@@ -198,6 +198,10 @@ class Operator:
     accepts_extra_params: ClassVar[bool] = False  # undeclared params kept as strings (Custom)
     #: the executor hands sparse (row_sparse / csr) inputs over as they are, not densified
     sparse_inputs: ClassVar[bool] = False
+    # backward takes ``need`` (one bool per input) and may return None for an input whose
+    # gradient nobody needs (the executor passes it; FullyConnected / Convolution on the data
+    # then skip a GEMM)
+    skips_grads: ClassVar[bool] = False
 
     def parse_params(self, kwargs: dict) -> Params:
         """Validate and parse user or JSON parameters (strings are accepted, as in JSON)."""

@@ -36,10 +36,39 @@ def _im2col_channel(x, c, k, s, p, dl, o, cols):  # pragma: no cover - numba
     dd, dh, dw = dl
     od, oh, ow = o
     volume = od * oh * ow
+    flat = depth == 1 and od == 1 and sh == 1 and sw == 1 and oh == height and ow == width
+    xf = x.reshape(n_img, x.shape[1], depth * height * width)
     for a in range(kd):
         for i in range(kh):
             for j in range(kw):
                 row = ((c * kd + a) * kh + i) * kw + j
+                # the output columns xx whose input column ix = xx*sw - pw + j*dw is inside
+                # the image: [x0, x1); outside it the loops below write zeros, inside they copy
+                # without a branch per element (contiguous when sw == 1)
+                off = j * dw - pw
+                x0 = min(ow, max(0, (-off + sw - 1) // sw))
+                x1 = max(x0, min(ow, (width - 1 - off) // sw + 1)) if width - 1 - off >= 0 \
+                    else x0
+                if flat:
+                    # the whole (oh, ow) plane is the image shifted by one offset: one
+                    # contiguous copy, then zeros where the shift left the image or wrapped
+                    shift = (i * dh - ph) * width + off
+                    q0, q1 = max(0, -shift), min(volume, volume - shift)
+                    q1 = max(q0, q1)
+                    for n in range(n_img):
+                        base = n * volume
+                        for q in range(q0):
+                            cols[row, base + q] = 0
+                        for q in range(q0, q1):
+                            cols[row, base + q] = xf[n, c, q + shift]
+                        for q in range(q1, volume):
+                            cols[row, base + q] = 0
+                        for y in range(oh):
+                            for xx in range(x0):
+                                cols[row, base + y * ow + xx] = 0
+                            for xx in range(x1, ow):
+                                cols[row, base + y * ow + xx] = 0
+                    continue
                 for n in range(n_img):
                     for z in range(od):
                         iz = z * sd - pd + a * dd
@@ -50,12 +79,16 @@ def _im2col_channel(x, c, k, s, p, dl, o, cols):  # pragma: no cover - numba
                                 for xx in range(ow):
                                     cols[row, dst + xx] = 0
                             else:
-                                for xx in range(ow):
-                                    ix = xx * sw - pw + j * dw
-                                    if ix >= 0 and ix < width:
-                                        cols[row, dst + xx] = x[n, c, iz, iy, ix]
-                                    else:
-                                        cols[row, dst + xx] = 0
+                                for xx in range(x0):
+                                    cols[row, dst + xx] = 0
+                                if sw == 1:  # contiguous: vectorizes
+                                    for xx in range(x0, x1):
+                                        cols[row, dst + xx] = x[n, c, iz, iy, xx + off]
+                                else:
+                                    for xx in range(x0, x1):
+                                        cols[row, dst + xx] = x[n, c, iz, iy, xx * sw + off]
+                                for xx in range(x1, ow):
+                                    cols[row, dst + xx] = 0
 
 
 @numba.njit(**_BODY)
@@ -67,6 +100,8 @@ def _col2im_channel(cols, c, k, s, p, dl, o, out):  # pragma: no cover - numba
     dd, dh, dw = dl
     od, oh, ow = o
     volume = od * oh * ow
+    flat = depth == 1 and od == 1 and sh == 1 and sw == 1 and oh == height and ow == width
+    of = out.reshape(n_img, out.shape[1], depth * height * width)
     for n in range(n_img):
         for e in range(depth):
             for f in range(height):
@@ -76,6 +111,23 @@ def _col2im_channel(cols, c, k, s, p, dl, o, out):  # pragma: no cover - numba
         for i in range(kh):
             for j in range(kw):
                 row = ((c * kd + a) * kh + i) * kw + j
+                off = j * dw - pw
+                x0 = min(ow, max(0, (-off + sw - 1) // sw))
+                x1 = max(x0, min(ow, (width - 1 - off) // sw + 1)) if width - 1 - off >= 0 \
+                    else x0
+                if flat:
+                    shift = (i * dh - ph) * width + off
+                    q0, q1 = max(0, -shift), min(volume, volume - shift)
+                    for n in range(n_img):
+                        base = n * volume
+                        for y in range(oh):  # wrapped columns add nothing: zero them first
+                            for xx in range(x0):
+                                cols[row, base + y * ow + xx] = 0
+                            for xx in range(x1, ow):
+                                cols[row, base + y * ow + xx] = 0
+                        for q in range(q0, q1):
+                            of[n, c, q + shift] += cols[row, base + q]
+                    continue
                 for n in range(n_img):
                     for z in range(od):
                         iz = z * sd - pd + a * dd
@@ -86,10 +138,12 @@ def _col2im_channel(cols, c, k, s, p, dl, o, out):  # pragma: no cover - numba
                             if iy < 0 or iy >= height:
                                 continue
                             src = n * volume + (z * oh + y) * ow
-                            for xx in range(ow):
-                                ix = xx * sw - pw + j * dw
-                                if ix >= 0 and ix < width:
-                                    out[n, c, iz, iy, ix] += cols[row, src + xx]
+                            if sw == 1:
+                                for xx in range(x0, x1):
+                                    out[n, c, iz, iy, xx + off] += cols[row, src + xx]
+                            else:
+                                for xx in range(x0, x1):
+                                    out[n, c, iz, iy, xx * sw + off] += cols[row, src + xx]
 
 
 def _im2col_loop(x, k, s, p, dl, o, cols):  # pragma: no cover - numba
@@ -120,7 +174,9 @@ def im2col(x, k, s, p, dl, o, cols):
 
 
 def col2im(cols, k, s, p, dl, o, out):
-    """Overwrite ``out`` (N, C, D, H, W) with the scatter-add of ``cols`` (adjoint of im2col)."""
+    """Overwrite ``out`` (N, C, D, H, W) with the scatter-add of ``cols`` (adjoint of im2col).
+
+    ``cols`` is scratch: the entries im2col would have zeroed (padding) may be overwritten."""
     kernel = _col2im_par if cols.size >= PARALLEL_THRESHOLD and out.shape[1] > 1 else _col2im_ser
     kernel(cols, _int3(k), _int3(s), _int3(p), _int3(dl), _int3(o), out)
 

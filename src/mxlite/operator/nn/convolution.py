@@ -20,6 +20,8 @@ CPU operator has no channels-last support either.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..registry import Operator, Param, ShapeError, register
@@ -121,6 +123,38 @@ class _Geometry:
                 self.as3d(self.dilate, 1), self.as3d(cols_spatial, 1))
 
 
+#: bytes of im2col columns per chunk of images (one image at least).  The buffers are reused, so
+#: a chunk costs no page faults; each chunk is one synchronization of the GEMM's threads, which
+#: a busy machine makes cost a scheduler time slice, so the chunks are large (a CIFAR ResNet's
+#: layers take one to three per batch of 128)
+CHUNK_BYTES = 32 << 20
+
+_local = threading.local()
+
+
+def _chunk(bytes_per_image: int, n: int) -> int:
+    """Images per chunk of the batched im2col / GEMM loop."""
+    return max(1, min(n, CHUNK_BYTES // max(bytes_per_image, 1)))
+
+
+def _workspace(sizes, dtype):
+    """Flat scratch arrays of ``sizes`` elements, carved from one buffer that is reused from call
+    to call (one per thread and dtype; it only grows), so that no batch allocates them anew."""
+    key = np.dtype(dtype).str
+    cache = getattr(_local, "buffers", None)
+    if cache is None:
+        cache = _local.buffers = {}
+    total = sum(sizes)
+    buf = cache.get(key)
+    if buf is None or buf.size < total:
+        buf = cache[key] = np.empty(total, dtype=dtype)
+    views, at = [], 0
+    for size in sizes:
+        views.append(buf[at:at + size])
+        at += size
+    return views
+
+
 def _as5d(x):
     """A view of ``x`` (N, C, *spatial) with 3 spatial axes (leading ones of size 1)."""
     return x.reshape(x.shape[:2] + (1,) * (5 - x.ndim) + x.shape[2:])
@@ -196,40 +230,76 @@ class Convolution(_ConvBase):
     def forward(self, p, inputs, aux, is_train):
         dtype = inputs[0].dtype
         x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
+        x = np.ascontiguousarray(x)
         geo = _Geometry(self.name, p, x.shape)
-        cols = _im2col(x, geo, geo.out_spatial)
-        g, f = p.num_group, p.num_filter
+        n, f, g = x.shape[0], p.num_filter, p.num_group
+        spatial = int(np.prod(geo.out_spatial))
+        rows = x.shape[1] * int(np.prod(geo.kernel))
+        fg, rg = f // g, rows // g
         w2 = w.reshape(f, -1)
-        if g == 1:
-            y = np.matmul(w2, cols)
-        else:
-            fg, rg = f // g, cols.shape[0] // g
-            y = np.empty((f, cols.shape[1]), dtype=x.dtype)
+        out = np.empty((n, f, spatial), dtype=x.dtype)
+        x5, args = _as5d(x), geo.kernel_args(geo.out_spatial)
+        bias = None if p.no_bias else inputs[2].astype(x.dtype, copy=False).reshape(1, f, 1)
+        step = _chunk(rows * spatial * x.itemsize, n)
+        cols_buf, y_buf = _workspace((rows * step * spatial, f * step * spatial), x.dtype)
+        for n0 in range(0, n, step):
+            nb = min(step, n - n0)
+            cols = cols_buf[:rows * nb * spatial].reshape(rows, nb * spatial)
+            _kernels.im2col(x5[n0:n0 + nb], *args, cols)
+            y = y_buf[:f * nb * spatial].reshape(f, nb * spatial)
             for k in range(g):
                 np.matmul(w2[k * fg:(k + 1) * fg], cols[k * rg:(k + 1) * rg],
                           out=y[k * fg:(k + 1) * fg])
-        out = _nfl_to_nchw(y, x.shape[0], f, geo.out_spatial)
-        if not p.no_bias:
-            out += inputs[2].astype(x.dtype, copy=False).reshape((1, f) + (1,) * geo.nsp)
-        return [out.astype(dtype, copy=False)], (geo, cols)
+            dst = out[n0:n0 + nb]
+            dst[...] = y.reshape(f, nb, spatial).transpose(1, 0, 2)
+            if bias is not None:
+                dst += bias
+        return [out.reshape(n, f, *geo.out_spatial).astype(dtype, copy=False)], geo
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+    skips_grads = True
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, need=None):
+        geo = saved
         x, w = inputs[0], inputs[1]
-        geo, cols = saved
-        g, f = p.num_group, p.num_filter
-        dy = _nchw_to_fnl(np.asarray(out_grads[0], dtype=cols.dtype))
-        w2 = w.astype(cols.dtype, copy=False).reshape(f, -1)
-        fg, rg = f // g, cols.shape[0] // g
-        dw = np.empty_like(w2)
-        dcols = np.empty_like(cols)
-        for k in range(g):
-            fs, rs = slice(k * fg, (k + 1) * fg), slice(k * rg, (k + 1) * rg)
-            np.matmul(dy[fs], cols[rs].T, out=dw[fs])
-            np.matmul(w2[fs].T, dy[fs], out=dcols[rs])
-        dx = _col2im(dcols, geo, x.shape, geo.out_spatial)
-        grads = [dx.astype(x.dtype, copy=False), dw.reshape(w.shape).astype(w.dtype, copy=False)]
+        want_dx = need is None or need[0]
+        kdt = kernel_dtype(x.dtype)
+        xk = np.ascontiguousarray(x, dtype=kdt)
+        n, f, g = x.shape[0], p.num_filter, p.num_group
+        spatial = int(np.prod(geo.out_spatial))
+        rows = x.shape[1] * int(np.prod(geo.kernel))
+        fg, rg = f // g, rows // g
+        dy = np.asarray(out_grads[0], dtype=kdt).reshape(n, f, spatial)
+        w2 = w.astype(kdt, copy=False).reshape(f, -1)
+        dw = np.zeros((f, rows // g), dtype=kdt)
+        dx = np.empty(xk.shape, dtype=kdt) if want_dx else None
+        x5, args = _as5d(xk), geo.kernel_args(geo.out_spatial)
+        dx5 = _as5d(dx) if want_dx else None
+        step = _chunk(rows * spatial * xk.itemsize, n)
+        size = rows * step * spatial
+        cols_buf, dcols_buf, dyt_buf, dw_buf = _workspace(
+            (size, size, f * step * spatial, dw.size), kdt)
+        dw_part = dw_buf.reshape(dw.shape)
+        for n0 in range(0, n, step):
+            nb = min(step, n - n0)
+            cols = cols_buf[:rows * nb * spatial].reshape(rows, nb * spatial)
+            _kernels.im2col(x5[n0:n0 + nb], *args, cols)  # recomputed, as MXNet does
+            dyt = dyt_buf[:f * nb * spatial].reshape(f, nb, spatial)
+            dyt[...] = dy[n0:n0 + nb].transpose(1, 0, 2)
+            dyt = dyt.reshape(f, nb * spatial)
+            dcols = dcols_buf[:rows * nb * spatial].reshape(rows, nb * spatial)
+            for k in range(g):
+                fs, rs = slice(k * fg, (k + 1) * fg), slice(k * rg, (k + 1) * rg)
+                # d_weight^T = cols @ dy^T: OpenBLAS runs this shape faster than dy @ cols^T
+                np.matmul(cols[rs], dyt[fs].T, out=dw_part[fs].T)
+                if want_dx:
+                    np.matmul(w2[fs].T, dyt[fs], out=dcols[rs])
+            dw += dw_part
+            if want_dx:
+                _kernels.col2im(dcols, *args, dx5[n0:n0 + nb])
+        grads = [None if dx is None else dx.astype(x.dtype, copy=False),
+                 dw.reshape(w.shape).astype(w.dtype, copy=False)]
         if not p.no_bias:
-            grads.append(dy.sum(axis=1).astype(inputs[2].dtype, copy=False))
+            grads.append(dy.sum(axis=(0, 2)).astype(inputs[2].dtype, copy=False))
         return grads
 
 

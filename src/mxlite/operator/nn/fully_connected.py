@@ -81,11 +81,14 @@ class FullyConnected(Operator):
             shape = (*x.shape[:-1], p.num_hidden)
         return [out.reshape(shape)], None
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+    skips_grads = True
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, need=None):
         x, w = inputs[0], inputs[1]
         dy = out_grads[0].reshape(-1, p.num_hidden)
         x2 = self._as_2d(p, x)
-        dx = np.matmul(dy, w).reshape(x.shape)
+        # the data gradient of a first layer is usually not needed: skip its GEMM then
+        dx = None if need is not None and not need[0] else np.matmul(dy, w).reshape(x.shape)
         dw = np.matmul(dy.T, x2)
         grads = [dx, dw]
         if not p.no_bias:
