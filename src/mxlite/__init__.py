@@ -42,11 +42,17 @@ _LAZY = {
     "cli": "cli",
     "name": "symbol.name",
     "attribute": "symbol.attribute",
+    "test_utils": "test_utils",
+    "util": "util",
+    "runtime": "runtime",
 }
 
 # public name -> (submodule, attribute), imported lazily
 _LAZY_ATTRS = {
     "AttrScope": ("symbol.attribute", "AttrScope"),
+    "np_shape": ("util", "np_shape"),
+    "is_np_shape": ("util", "is_np_shape"),
+    "use_np_shape": ("util", "use_np_shape"),
 }
 
 __all__ = [

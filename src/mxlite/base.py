@@ -11,14 +11,46 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MXNetError", "Registry", "atomic_write", "numeric_types", "string_types"]
+__all__ = [
+    "MXNetError", "NotImplementedForSymbol", "Registry", "atomic_write", "integer_types",
+    "numeric_types", "py_str", "string_types",
+]
 
 numeric_types = (int, float, np.generic)
+integer_types = (int, np.integer)
 string_types = (str,)
 
 
 class MXNetError(RuntimeError):
     """Raised where MXNet raises ``mxnet.base.MXNetError`` (operator-level failures)."""
+
+
+class NotImplementedForSymbol(MXNetError, NotImplementedError):
+    """An operation an NDArray supports that a Symbol cannot (``bool(sym)``, ``len`` of a graph)."""
+
+    def __init__(self, function, alias=None, *args):
+        super().__init__()
+        self.function = getattr(function, "__name__", str(function))
+        self.alias = alias
+        self.args = tuple(str(type(a)) for a in args)
+
+    def __str__(self):
+        msg = f"Function {self.function}"
+        if self.alias:
+            msg += f" (namely operator \"{self.alias}\")"
+        if self.args:
+            msg += " with arguments (" + ", ".join(self.args) + ")"
+        return msg + " is not implemented for Symbol and only available in NDArray."
+
+
+def py_str(x) -> str:
+    """``bytes`` decoded as UTF-8; a ``str`` passes through."""
+    return x.decode("utf-8") if isinstance(x, (bytes, bytearray)) else str(x)
+
+
+def _as_list(obj) -> list:
+    """``obj`` itself when it is a list or tuple (as a list), else ``[obj]``."""
+    return list(obj) if isinstance(obj, (list, tuple)) else [obj]
 
 
 class Registry:

@@ -297,3 +297,7 @@ class ExecutorGroup:
     def install_monitor(self, mon):
         for exe in self.execs:
             mon.install(exe)
+
+
+# MXNet's name for the group
+DataParallelExecutorGroup = ExecutorGroup

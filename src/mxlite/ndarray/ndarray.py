@@ -54,6 +54,9 @@ __all__ = [
 ]
 
 _DEFAULT_DTYPE = np.dtype(np.float32)
+
+# MXNet keeps the builtin under this name inside its ndarray module
+py_slice = slice
 _SCALARS = (numbers.Number, np.generic)
 
 

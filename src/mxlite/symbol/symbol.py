@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from ..base import MXNetError, atomic_write
+from ..base import MXNetError, NotImplementedForSymbol, atomic_write
 from ..operator import registry
 from ..operator._calls import split_call
 from . import attribute as _attribute
@@ -247,7 +247,7 @@ class Symbol:
         self._outputs = load_json(state["handle"])._outputs
 
     def __bool__(self):
-        raise NotImplementedError("The truth value of a Symbol is ambiguous")
+        raise NotImplementedForSymbol(self.__bool__, "bool")
 
     __hash__ = object.__hash__
 
@@ -575,6 +575,10 @@ class Symbol:
             "heads": [[index[id(n)], k, 0] for n, k in self._outputs],
             "attrs": {"mxnet_version": ["int", MXNET_VERSION]},
         }
+        from ..util import is_np_shape
+
+        if is_np_shape():
+            graph["attrs"]["is_np_shape"] = ["int", 1]
         return _write_graph(graph)
 
     def save(self, fname, remove_amp_cast: bool = True) -> None:
@@ -700,12 +704,16 @@ def _write_graph(graph: dict) -> str:
         fields.append(f'"inputs": {_entries(node["inputs"], 6)}')
         nodes.append(_block(fields, 4, "{}"))
     version = graph["attrs"]["mxnet_version"]
+    graph_attrs = '"attrs": {"mxnet_version": [' + _q(version[0]) + ", " + str(version[1]) + "]"
+    if "is_np_shape" in graph["attrs"]:
+        flag = graph["attrs"]["is_np_shape"]
+        graph_attrs += ', "is_np_shape": [' + _q(flag[0]) + ", " + str(flag[1]) + "]"
     top = [
         '"nodes": ' + (_block(nodes, 2, "[]") if nodes else "[]"),
         '"arg_nodes": ' + _array([str(i) for i in graph["arg_nodes"]], 2),
         '"node_row_ptr": ' + _array([str(i) for i in graph["node_row_ptr"]], 2),
         '"heads": ' + _entries(graph["heads"], 2),
-        '"attrs": {"mxnet_version": [' + _q(version[0]) + ", " + str(version[1]) + "]}",
+        graph_attrs + "}",
     ]
     return _block(top, 0, "{}")
 
