@@ -113,7 +113,30 @@ class NDArray:
 
     __slots__ = ("__weakref__", "_ctx", "_data")
     __array_priority__ = 1000.0
-    __array_ufunc__ = None  # NumPy defers to our reflected operators
+
+    # NumPy ufuncs on NDArrays (``np.exp(a)``, ``np.ones(2) + a``) compute on the values and
+    # give an NDArray back; MXNet 1.9.1 builds an object array of one-element NDArrays there
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        if method == "__call__" and len(inputs) == 2 and out is None and not kwargs \
+                and inputs[1] is self and not isinstance(inputs[0], NDArray):
+            reflected = _REFLECTED.get(ufunc)
+            if reflected is not None:  # numpy on the left: our reflected operator decides
+                return getattr(self, reflected)(inputs[0])
+        ctx = self._ctx
+        args = [x._data if isinstance(x, NDArray) else x for x in inputs]
+        outs = None
+        if out is not None:
+            outs = tuple(o._data if isinstance(o, NDArray) else o for o in out)
+            kwargs["out"] = outs
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            result = getattr(ufunc, method)(*args, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+
+        def wrap(r):
+            return NDArray(r, ctx) if isinstance(r, np.ndarray) and r.ndim else r
+
+        return tuple(wrap(r) for r in result) if isinstance(result, tuple) else wrap(result)
 
     def __init__(self, data: np.ndarray, ctx: Context | None = None):
         if not isinstance(data, np.ndarray):
@@ -254,6 +277,37 @@ class NDArray:
 
     def __reduce__(self):
         return (_rebuild, (self._data, str(self._ctx)))
+
+    def __getstate__(self):
+        """MXNet's pickled state: ``{'handle': <one raw NDArray record>}``."""
+        from .utils import array_to_raw_bytes
+
+        return {"handle": bytearray(array_to_raw_bytes(self))}
+
+    def __setstate__(self, state):
+        """Restore from :meth:`__getstate__`'s state (arrays saved on a GPU load on the CPU)."""
+        from .utils import array_from_raw_bytes
+
+        if not isinstance(state, dict) or "handle" not in state:
+            raise ValueError(f"__setstate__: expected {{'handle': bytes}}, got {type(state)}")
+        loaded = array_from_raw_bytes(bytes(state["handle"]), "<pickled NDArray>")
+        self._data = loaded._data
+        self._ctx = Context("cpu", 0)
+
+    # ------------------------------------------------------------------ interchange
+    def __dlpack__(self, **kwargs):
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def to_dlpack_for_read(self):
+        """A DLPack capsule over this array's memory (for a consumer that only reads)."""
+        return self._data.__dlpack__()
+
+    def to_dlpack_for_write(self):
+        """A DLPack capsule over this array's memory; the consumer's writes are seen here."""
+        return self._data.__dlpack__()
 
     # ------------------------------------------------------------------ indexing
     def __getitem__(self, key) -> NDArray:
@@ -400,7 +454,10 @@ class NDArray:
             raise TypeError(f"reshape got unexpected keyword arguments {sorted(kwargs)}")
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        new = infer_reshape(self.shape, shape, reverse)
+        try:
+            new = infer_reshape(self.shape, shape, reverse)
+        except MXNetError as err:  # MXNet's NDArray.reshape raises ValueError here
+            raise ValueError(str(err)) from None
         return NDArray(self._data.reshape(new), self._ctx)
 
     def reshape_like(self, other: NDArray) -> NDArray:
@@ -412,14 +469,22 @@ class NDArray:
     def broadcast_like(self, other: NDArray) -> NDArray:
         return broadcast_to(self, other.shape)
 
-    def flatten(self) -> NDArray:
+    def flatten(self, inplace: bool = False) -> NDArray:
+        """``(d0, rest...)`` collapsed to 2-D; ``inplace=True`` returns a view sharing memory."""
+        if inplace:
+            return self.reshape(self.shape[0] if self.ndim else 1, -1)
         return flatten(self)
 
-    def expand_dims(self, axis: int) -> NDArray:
+    def expand_dims(self, axis: int, inplace: bool = False) -> NDArray:
+        """A new axis at ``axis``; ``inplace=True`` returns a view sharing memory."""
+        if inplace:
+            return NDArray(np.expand_dims(self._data, axis), self._ctx)
         return expand_dims(self, axis)
 
-    def squeeze(self, axis=None) -> NDArray:
-        return squeeze(self, axis)
+    def squeeze(self, axis=None, inplace: bool = False) -> NDArray:
+        """Drop length-1 axes; ``inplace=True`` returns a view sharing memory."""
+        out = squeeze(self, axis)
+        return NDArray(self._data.reshape(out.shape), self._ctx) if inplace else out
 
     def transpose(self, *axes) -> NDArray:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -550,6 +615,12 @@ class NDArray:
         return pick(self, index, axis, keepdims)
 
 
+_REFLECTED = {np.add: "__radd__", np.subtract: "__rsub__", np.multiply: "__rmul__",
+              np.true_divide: "__rtruediv__", np.remainder: "__rmod__", np.power: "__rpow__",
+              np.equal: "__eq__", np.not_equal: "__ne__", np.less: "__gt__",
+              np.less_equal: "__ge__", np.greater: "__lt__", np.greater_equal: "__le__"}
+
+
 def _rebuild(data: np.ndarray, ctx: str) -> NDArray:
     return NDArray(np.array(data, copy=True), _ctx(ctx))
 
@@ -629,11 +700,15 @@ def _operands(a, b, name: str):
             y = b._data
         elif isinstance(b, _SCALARS):
             y = _scalar_as(b, dtype)
+        elif isinstance(b, np.ndarray):  # a NumPy array joins in the NDArray's dtype
+            y = b.astype(dtype, copy=False)
         else:
             raise TypeError(f"{name}: type {type(b)} not supported")
         return x, y, dtype, ctx
     if isinstance(b, NDArray):
         y, dtype, ctx = b._data, b._data.dtype, b._ctx
+        if isinstance(a, np.ndarray):
+            return a.astype(dtype, copy=False), y, dtype, ctx
         if not isinstance(a, _SCALARS):
             raise TypeError(f"{name}: type {type(a)} not supported")
         return _scalar_as(a, dtype), y, dtype, ctx

@@ -200,7 +200,11 @@ class Symbol:
 
     def get_children(self) -> Symbol | None:
         """The inputs of this symbol's node(s) as a group, or ``None`` for a variable."""
-        entries = [e for n, _ in self._outputs for e in n.inputs]
+        seen, entries = set(), []
+        for n, _ in self._outputs:  # a node with several outputs contributes its inputs once
+            if id(n) not in seen:
+                seen.add(id(n))
+                entries.extend(n.inputs)
         return Symbol(entries) if entries else None
 
     def __len__(self) -> int:
@@ -652,8 +656,8 @@ _FLUENT = {
 
 
 def _fluent(method: str, opname: str):
-    def fn(self, *args, **kwargs):
-        return _create(opname, method, (self, *args), kwargs)
+    def fn(self, *args, name=None, attr=None, **kwargs):
+        return _create(opname, method, (self, *args), kwargs, name=name, attr=attr)
 
     fn.__name__ = method
     fn.__doc__ = f"``mx.sym.{opname}(self, ...)``."
@@ -801,6 +805,12 @@ def _create(opname: str, hint: str, args: tuple, kwargs: dict, name=None, attr=N
             raise MXNetError(f"{opname}: {op.variadic}={raw[op.variadic]} but "
                              f"{len(inputs_pos)} inputs were given")
         raw.setdefault(op.variadic, len(inputs_pos))
+    # MXNet accepts ``lr_mult``/``wd_mult`` and any ``__dunder__`` key on every operator and
+    # keeps them as attributes (``lr_mult`` stored as ``__lr_mult__``), not as parameters
+    extra_attrs = {}
+    for key in list(raw):
+        if key not in op.params and (key in ("lr_mult", "wd_mult") or _DUNDER.match(key)):
+            extra_attrs[_attr_key(key)] = str(raw.pop(key))
     for key in raw:
         if key not in op.params and not op.accepts_extra_params:
             raise MXNetError(f"{opname}: unknown parameter {key!r}; valid parameters are "
@@ -810,6 +820,7 @@ def _create(opname: str, hint: str, args: tuple, kwargs: dict, name=None, attr=N
     attrs = _check_attrs(_attribute.current().get(attr), opname)
     for key, value in raw.items():
         attrs[key] = _format_value(op.params[key], value) if key in op.params else str(value)
+    attrs.update(extra_attrs)
     arg_names = op.arguments(params)
     aux_names = op.aux_states(params)
     slots = arg_names + aux_names
@@ -833,6 +844,8 @@ def _create(opname: str, hint: str, args: tuple, kwargs: dict, name=None, attr=N
         var_attrs = dict(attrs)
         if pos >= len(arg_names) and slot in op.aux_inits:
             var_attrs["__init__"] = op.aux_inits[slot]
+        elif pos < len(arg_names) and slot in op.arg_inits:
+            var_attrs["__init__"] = op.arg_inits[slot]
         entries.append((_Node(None, f"{name}_{slot}", var_attrs, []), 0))
     node = _Node(op, name, attrs, entries, params)
     return Symbol([(node, k) for k in range(node.num_outputs())])
