@@ -45,6 +45,8 @@ _LAZY = {
     "test_utils": "test_utils",
     "util": "util",
     "runtime": "runtime",
+    "mon": "monitor",
+    "monitor": "monitor",
 }
 
 # public name -> (submodule, attribute), imported lazily

@@ -15,7 +15,7 @@ import numpy as np
 from ..base import MXNetError
 from ..io import DataDesc
 
-__all__ = ["ExecutorGroup"]
+__all__ = ["DataParallelExecutorGroup", "ExecutorGroup"]
 
 _DTYPE_CODES = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32,
                 5: np.int8, 6: np.int64, 7: np.bool_}
@@ -299,5 +299,5 @@ class ExecutorGroup:
             mon.install(exe)
 
 
-# MXNet's name for the group
-DataParallelExecutorGroup = ExecutorGroup
+# MXNet's multi-context group (several devices, the batch split between them)
+from .data_parallel import DataParallelExecutorGroup  # noqa: E402

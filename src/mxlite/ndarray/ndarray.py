@@ -1048,6 +1048,13 @@ maximum = _make_binary("maximum", np.maximum, True)
 minimum = _make_binary("minimum", np.minimum, True)
 power = _make_binary("power", _power, True)
 modulo = _make_binary("modulo", _mod, True)
+# MXNet 1.x's arithmetic functions: broadcasting, a scalar on either side
+add = _make_binary("add", np.add, True)
+subtract = _make_binary("subtract", np.subtract, True)
+multiply = _make_binary("multiply", np.multiply, True)
+divide = _make_binary("divide", _divide, True)
+true_divide = divide
+__all__ += ["add", "divide", "multiply", "subtract", "true_divide"]
 equal = _make_binary("equal", np.equal, True)
 not_equal = _make_binary("not_equal", np.not_equal, True)
 greater = _make_binary("greater", np.greater, True)
