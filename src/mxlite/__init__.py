@@ -18,6 +18,8 @@ from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
 
 __version__ = "0.1.0"
 
+base.quiet_loggers()  # Numba's compiler logger at WARNING unless asked
+
 nd = ndarray
 
 # public name -> submodule, imported lazily on first attribute access

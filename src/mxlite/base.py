@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import warnings
@@ -168,3 +169,18 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         pass
     finally:
         os.close(dfd)
+
+
+def quiet_loggers(names=("numba",)) -> None:
+    """Keep the internal loggers ``names`` at WARNING unless the user set their level.
+
+    A script calling ``logging.basicConfig(level=logging.DEBUG)`` (as MXNet's examples do) then
+    sees MXNet's few training lines, not Numba's compiler trace (16,000 lines for a first MLP).
+    A logger whose level was set explicitly (``logging.getLogger("numba").setLevel(DEBUG)``)
+    is left alone.  mxlite's own loggers (``mxlite.lr_scheduler``, ``mxlite.initializer``)
+    carry only the messages MXNet logs too, at MXNet's levels, so they are not quieted.
+    """
+    for name in names:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)

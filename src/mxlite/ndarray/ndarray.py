@@ -454,10 +454,7 @@ class NDArray:
             raise TypeError(f"reshape got unexpected keyword arguments {sorted(kwargs)}")
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        try:
-            new = infer_reshape(self.shape, shape, reverse)
-        except MXNetError as err:  # MXNet's NDArray.reshape raises ValueError here
-            raise ValueError(str(err)) from None
+        new = infer_reshape(self.shape, shape, reverse)
         return NDArray(self._data.reshape(new), self._ctx)
 
     def reshape_like(self, other: NDArray) -> NDArray:
@@ -509,29 +506,29 @@ class NDArray:
     def slice_axis(self, axis, begin, end) -> NDArray:
         return slice_axis(self, axis, begin, end)
 
-    def sum(self, axis=None, keepdims=False, exclude=False) -> NDArray:
-        return sum(self, axis, keepdims, exclude)
+    def sum(self, axis=None, keepdims=False, exclude=False, out=None, **kwargs) -> NDArray:
+        return _method_out(sum(self, axis, keepdims, exclude), out)
 
-    def mean(self, axis=None, keepdims=False, exclude=False) -> NDArray:
-        return mean(self, axis, keepdims, exclude)
+    def mean(self, axis=None, keepdims=False, exclude=False, out=None, **kwargs) -> NDArray:
+        return _method_out(mean(self, axis, keepdims, exclude), out)
 
-    def max(self, axis=None, keepdims=False, exclude=False) -> NDArray:
-        return max(self, axis, keepdims, exclude)
+    def max(self, axis=None, keepdims=False, exclude=False, out=None, **kwargs) -> NDArray:
+        return _method_out(max(self, axis, keepdims, exclude), out)
 
-    def min(self, axis=None, keepdims=False, exclude=False) -> NDArray:
-        return min(self, axis, keepdims, exclude)
+    def min(self, axis=None, keepdims=False, exclude=False, out=None, **kwargs) -> NDArray:
+        return _method_out(min(self, axis, keepdims, exclude), out)
 
-    def prod(self, axis=None, keepdims=False, exclude=False) -> NDArray:
-        return prod(self, axis, keepdims, exclude)
+    def prod(self, axis=None, keepdims=False, exclude=False, out=None, **kwargs) -> NDArray:
+        return _method_out(prod(self, axis, keepdims, exclude), out)
 
     def norm(self, ord=2, axis=None, keepdims=False) -> NDArray:
         return norm(self, ord, axis, keepdims)
 
-    def argmax(self, axis=None, keepdims=False) -> NDArray:
-        return argmax(self, axis, keepdims)
+    def argmax(self, axis=None, keepdims=False, out=None) -> NDArray:
+        return _method_out(argmax(self, axis, keepdims), out)
 
-    def argmin(self, axis=None, keepdims=False) -> NDArray:
-        return argmin(self, axis, keepdims)
+    def argmin(self, axis=None, keepdims=False, out=None) -> NDArray:
+        return _method_out(argmin(self, axis, keepdims), out)
 
     def sort(self, axis=-1, is_ascend=True) -> NDArray:
         return sort(self, axis, is_ascend)
@@ -545,8 +542,8 @@ class NDArray:
     def one_hot(self, depth, on_value=1.0, off_value=0.0, dtype="float32") -> NDArray:
         return one_hot(self, depth, on_value, off_value, dtype)
 
-    def clip(self, a_min, a_max) -> NDArray:
-        return clip(self, a_min, a_max)
+    def clip(self, a_min, a_max, out=None, **kwargs) -> NDArray:
+        return _method_out(clip(self, a_min, a_max), out)
 
     def abs(self) -> NDArray:
         return abs(self)
@@ -581,8 +578,10 @@ class NDArray:
     def ceil(self) -> NDArray:
         return ceil(self)
 
-    def round(self) -> NDArray:
-        return round(self)
+    def round(self, decimals=0, out=None) -> NDArray:
+        if decimals != 0:
+            raise ValueError(f"round: only decimals=0 is supported (MXNet's), got {decimals!r}")
+        return _method_out(round(self), out)
 
     def reciprocal(self) -> NDArray:
         return reciprocal(self)
@@ -619,6 +618,16 @@ _REFLECTED = {np.add: "__radd__", np.subtract: "__rsub__", np.multiply: "__rmul_
               np.true_divide: "__rtruediv__", np.remainder: "__rmod__", np.power: "__rpow__",
               np.equal: "__eq__", np.not_equal: "__ne__", np.less: "__gt__",
               np.less_equal: "__ge__", np.greater: "__lt__", np.greater_equal: "__le__"}
+
+
+def _method_out(result: NDArray, out) -> NDArray:
+    """Methods take NumPy's ``out=`` too (``np.argmax(a, axis=1)`` calls ``a.argmax``)."""
+    if out is None:
+        return result
+    if not isinstance(out, NDArray) or out.shape != result.shape:
+        raise ValueError(f"out must be an NDArray of shape {result.shape}, got {out!r}")
+    out._data[...] = result._data
+    return out
 
 
 def _rebuild(data: np.ndarray, ctx: str) -> NDArray:
@@ -691,6 +700,11 @@ def _broadcast_error(name: str, a, b) -> MXNetError:
     )
 
 
+# comparisons accept a NumPy array on either side (arithmetic with one stays a TypeError, as
+# in MXNet 1.9.1, which rejects both)
+_NUMPY_COMPARABLE = ("equal", "not_equal", "lesser", "lesser_equal", "greater", "greater_equal")
+
+
 def _operands(a, b, name: str):
     """Numpy operands, result dtype and context for a binary op (one side may be a scalar)."""
     if isinstance(a, NDArray):
@@ -700,14 +714,14 @@ def _operands(a, b, name: str):
             y = b._data
         elif isinstance(b, _SCALARS):
             y = _scalar_as(b, dtype)
-        elif isinstance(b, np.ndarray):  # a NumPy array joins in the NDArray's dtype
-            y = b.astype(dtype, copy=False)
+        elif isinstance(b, np.ndarray) and name in _NUMPY_COMPARABLE:
+            y = b.astype(dtype, copy=False)  # ``a == numpy_array``: compared in a's dtype
         else:
             raise TypeError(f"{name}: type {type(b)} not supported")
         return x, y, dtype, ctx
     if isinstance(b, NDArray):
         y, dtype, ctx = b._data, b._data.dtype, b._ctx
-        if isinstance(a, np.ndarray):
+        if isinstance(a, np.ndarray) and name in _NUMPY_COMPARABLE:
             return a.astype(dtype, copy=False), y, dtype, ctx
         if not isinstance(a, _SCALARS):
             raise TypeError(f"{name}: type {type(a)} not supported")
@@ -1312,3 +1326,28 @@ def softmax(data, axis=-1, temperature=None, out=None) -> NDArray:
 def log_softmax(data, axis=-1, temperature=None, out=None) -> NDArray:
     """``x / T - logsumexp(x / T)`` along ``axis``."""
     return _softmax(data, axis, temperature, out, True)
+
+
+# fluent methods over ``mx.nd`` functions (resolved on call, so operators registered later work)
+_FLUENT_ND = (
+    "rint", "fix", "trunc", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh",
+    "arccosh", "arctanh", "degrees", "radians", "log2", "log10", "cbrt", "rcbrt", "sin", "cos",
+    "nansum", "nanprod", "softmin", "argmax_channel", "shape_array", "size_array", "split_v2",
+    "slice", "slice_like", "pad", "broadcast_axes", "diag", "depth_to_space", "space_to_depth",
+)
+
+
+def _fluent_method(name: str):
+    def method(self, *args, **kwargs):
+        from .. import ndarray as _nd
+
+        return getattr(_nd, name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"``mx.nd.{name}(self, ...)``."
+    return method
+
+
+for _name in _FLUENT_ND:
+    if not hasattr(NDArray, _name):
+        setattr(NDArray, _name, _fluent_method(_name))

@@ -652,6 +652,15 @@ _FLUENT = {
     "broadcast_to": "broadcast_to", "broadcast_like": "broadcast_like",
     "broadcast_axes": "broadcast_axis", "swapaxes": "SwapAxis", "zeros_like": "zeros_like",
     "ones_like": "ones_like", "reshape_like": "reshape_like",
+    # the math family of operator/tensor/math.py
+    "tan": "tan", "arcsin": "arcsin", "arccos": "arccos", "arctan": "arctan", "sinh": "sinh",
+    "cosh": "cosh", "arcsinh": "arcsinh", "arccosh": "arccosh", "arctanh": "arctanh",
+    "degrees": "degrees", "radians": "radians", "log2": "log2", "log10": "log10",
+    "cbrt": "cbrt", "rcbrt": "rcbrt", "reciprocal": "reciprocal", "prod": "prod",
+    "nansum": "nansum", "nanprod": "nanprod", "sort": "sort", "argsort": "argsort",
+    "topk": "topk", "softmin": "softmin", "pad": "Pad", "slice_like": "slice_like",
+    "shape_array": "shape_array", "size_array": "size_array", "diag": "diag",
+    "argmax_channel": "argmax_channel", "split_v2": "split_v2",
 }
 
 
