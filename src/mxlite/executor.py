@@ -261,6 +261,14 @@ class Executor:
                 self._monitor(child.name, NDArray(x.copy(), self._ctx))
             self._monitor(f"{step.name}_{name}", NDArray(x.copy(), self._ctx))
 
+    def _monitor_backward(self, step: _Step, in_grads) -> None:
+        """MXNet reports each backward node's outputs (the input gradients) as
+        ``<node>_backward_output`` (``..._output0``, ``_output1``, ... when several)."""
+        grads = [g for g in in_grads if g is not None]
+        for k, g in enumerate(grads):
+            suffix = "" if len(grads) == 1 else str(k)
+            self._monitor(f"{step.name}_backward_output{suffix}", NDArray(np.array(g), self._ctx))
+
     def forward(self, is_train: bool = False, **kwargs) -> list[NDArray]:
         """Run the graph; ``kwargs`` (name -> NDArray or numpy array) are copied in first."""
         if kwargs:
@@ -360,6 +368,8 @@ class Executor:
                 in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in, self._saved[i])
             except MXNetError as err:
                 raise MXNetError(f"Error in operator {step.name} (backward): {err}") from None
+            if self._monitor is not None:
+                self._monitor_backward(step, in_grads)
             for slot, g in zip(step.in_slots, in_grads, strict=False):
                 if g is None:
                     continue

@@ -11,7 +11,6 @@ from ...base import MXNetError
 from ..registry import Operator, ShapeError
 
 
-
 class ReshapeSizeError(MXNetError, ValueError):
     """A reshape whose target holds another number of elements than the source: an MXNetError
     that is also the ValueError MXNet's ``NDArray.reshape`` raises for it."""
