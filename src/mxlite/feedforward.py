@@ -140,7 +140,7 @@ class FeedForward:
             keep = batch.data[0].shape[0] - (batch.pad or 0)
             outs = [o.asnumpy()[:keep] for o in mod.get_outputs()]
             outputs = [[o] for o in outs] if outputs is None else \
-                [acc + [o] for acc, o in zip(outputs, outs, strict=True)]
+                [[*acc, o] for acc, o in zip(outputs, outs, strict=True)]
             if return_data:
                 datas.append([d.asnumpy()[:keep] for d in batch.data])
                 labels.append([lab.asnumpy()[:keep] for lab in (batch.label or [])])

@@ -47,9 +47,7 @@ class BucketingModule(BaseModule):
             raise TypeError(f"BucketingModule: sym_gen must be callable, got {sym_gen!r}")
         self._default_bucket_key = default_bucket_key
         self._sym_gen = sym_gen
-        symbol, data_names, label_names = self._call_sym_gen(default_bucket_key)
-        data_names = list(data_names) if data_names is not None else []
-        label_names = list(label_names) if label_names is not None else []
+        self._call_sym_gen(default_bucket_key)  # fails early on a bad sym_gen
         state_names = list(state_names) if state_names is not None else []
         fixed_param_names = list(fixed_param_names) if fixed_param_names is not None else []
         self._fixed_param_names = fixed_param_names
