@@ -49,6 +49,9 @@ _LAZY = {
     "runtime": "runtime",
     "mon": "monitor",
     "monitor": "monitor",
+    "recordio": "recordio",
+    "image": "image",
+    "img": "image",
 }
 
 # public name -> (submodule, attribute), imported lazily
