@@ -20,7 +20,7 @@ import struct
 import numpy as np
 
 from .base import MXNetError
-from .io import NDArrayIter
+from .io import DataBatch, NDArrayIter
 
 __all__ = ["CSVIter", "ImageRecordIter", "MNISTIter"]
 
@@ -35,6 +35,25 @@ def _size(path, what) -> int:
     if size > _MAX_FILE:
         raise MXNetError(f"{what}: {path!r} is larger than {_MAX_FILE} bytes")
     return size
+
+
+class _FileIter(NDArrayIter):
+    """MXNet's C++-backed iterators: ``getdata()`` / ``getlabel()`` give one NDArray (not a
+    list); batches hold lists as usual."""
+
+    def next(self):
+        if not self.iter_next():
+            raise StopIteration
+        data, label = NDArrayIter.getdata(self), NDArrayIter.getlabel(self)
+        if data[0].shape[0] != self.batch_size:
+            raise StopIteration
+        return DataBatch(data=data, label=label, pad=self.getpad(), index=None)
+
+    def getdata(self):
+        return NDArrayIter.getdata(self)[0]
+
+    def getlabel(self):
+        return NDArrayIter.getlabel(self)[0]
 
 
 def _read_idx(path: str, what: str) -> np.ndarray:
@@ -54,7 +73,7 @@ def _read_idx(path: str, what: str) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8).reshape(dims)
 
 
-class MNISTIter(NDArrayIter):
+class MNISTIter(_FileIter):
     """MNIST from its IDX files: data ``(batch, 1, 28, 28)`` (``flat``: ``(batch, 784)``)
     float32 in [0, 1], labels float32.  ``shuffle`` permutes once, with ``seed``; the last
     incomplete batch is dropped, as MXNet's.
@@ -100,7 +119,7 @@ def _read_csv(path, shape, dtype, what) -> np.ndarray:
     return values.reshape((values.shape[0], *shape))
 
 
-class CSVIter(NDArrayIter):
+class CSVIter(_FileIter):
     """Rows of ``data_csv`` (and ``label_csv``) reshaped to ``data_shape`` (``label_shape``);
     without labels they are zeros.  ``round_batch`` fills the last batch from the start
     (reporting the pad), else it is dropped.
@@ -128,7 +147,7 @@ class CSVIter(NDArrayIter):
                          last_batch_handle="pad" if round_batch else "discard")
 
 
-class ImageRecordIter(NDArrayIter):
+class ImageRecordIter(_FileIter):
     """Images of a RecordIO file (``path_imgrec``, as ``im2rec`` writes them) as float32
     ``(batch,) + data_shape`` batches.
 

@@ -452,6 +452,13 @@ class Executor:
     def debug_str(self) -> str:
         return self._symbol.debug_str()
 
+    def get_optimized_symbol(self):
+        """The symbol this executor runs.  mxlite applies no graph rewrites at bind (MXNet may
+        eliminate common subexpressions), so this is a copy of the bound symbol."""
+        import copy
+
+        return copy.deepcopy(self._symbol)
+
 
 def _copy_into(src, dst: NDArray, name: str) -> None:
     data = src._data if isinstance(src, NDArray) else np.asarray(src)

@@ -34,6 +34,12 @@ def from_numpy(ndarray, zero_copy: bool = True) -> NDArray:
     if not ndarray.flags["C_CONTIGUOUS"]:
         raise ValueError("from_numpy: only C-contiguous arrays can be shared (zero_copy=True); "
                          "pass zero_copy=False or np.ascontiguousarray(...)")
+    if not ndarray.flags.writeable:
+        try:  # shared before (read-only since): an array owning its memory can lend it again
+            ndarray.flags.writeable = True
+        except ValueError:
+            raise ValueError("from_numpy: the array is read-only and does not own its memory; "
+                             "pass zero_copy=False") from None
     view = ndarray.view()
     ndarray.flags.writeable = False  # the view keeps its own (writable) flag
     return NDArray(view)

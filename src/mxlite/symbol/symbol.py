@@ -882,6 +882,8 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
         raise TypeError(f"Expect a string for variable `name`, got {name!r}")
     attrs = _check_attrs(_attribute.current().get(attr), f"Variable {name!r}")
     if shape is not None:
+        if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+            shape = (int(shape),)  # ``shape=(1)`` is an int; MXNet takes it as (1,)
         attrs["__shape__"] = str(tuple(int(s) for s in shape))
     if lr_mult is not None:
         attrs["__lr_mult__"] = str(lr_mult)
