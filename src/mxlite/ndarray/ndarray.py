@@ -306,8 +306,14 @@ class NDArray:
         return self._data.__dlpack__()
 
     def to_dlpack_for_write(self):
-        """A DLPack capsule over this array's memory; the consumer's writes are seen here."""
-        return self._data.__dlpack__()
+        """A DLPack capsule over this array's memory; the consumer's writes are seen here.
+
+        A versioned capsule (DLPack 1.0, which carries the writable flag) where NumPy makes
+        one, else a legacy one (which NumPy consumers import read-only)."""
+        try:
+            return self._data.__dlpack__(max_version=(1, 0))
+        except TypeError:  # NumPy < 2.1
+            return self._data.__dlpack__()
 
     # ------------------------------------------------------------------ indexing
     def __getitem__(self, key) -> NDArray:

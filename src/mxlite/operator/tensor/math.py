@@ -31,7 +31,7 @@ def _gammaln_f(x):
 
 
 def digamma(x: np.ndarray) -> np.ndarray:
-    """psi(x) = d/dx ln Gamma(x): shift x above 6 by the recurrence, then the asymptotic series;
+    """psi(x) = d/dx ln Gamma(x): shift x above 10 by the recurrence, then the asymptotic series;
     reflection for x < 0.5.  Accurate to ~1e-12 in float64."""
     x = np.asarray(x, dtype=np.float64)
     out = np.empty_like(x)
@@ -40,7 +40,7 @@ def digamma(x: np.ndarray) -> np.ndarray:
     xr = np.where(neg, 1.0 - x, x)
     acc = np.zeros_like(xr)
     while True:
-        small = xr < 6.0
+        small = xr < 10.0
         if not small.any():
             break
         acc -= np.where(small, 1.0 / np.where(small, xr, 1.0), 0.0)
