@@ -1,0 +1,86 @@
+"""Modules on several contexts: the batch split by work load, gradients summed, numbers equal to
+one context."""
+
+import numpy as np
+import pytest
+
+import mxlite as mx
+from mxlite.module.data_parallel import split_input_slice
+
+
+@pytest.mark.parametrize(
+    "batch, loads, sizes",
+    [(10, [1, 1], [5, 5]), (10, [1, 2, 1], [2, 5, 3]), (7, [1, 1], [4, 3]), (3, [1, 1, 1],
+                                                                              [1, 1, 1])],
+    ids=["even", "weighted", "odd", "one-each"],
+)
+def test_split_input_slice(batch, loads, sizes):
+    slices = split_input_slice(batch, loads)
+    assert [s.stop - s.start for s in slices] == sizes
+    assert slices[0].start == 0 and slices[-1].stop == batch
+
+
+def test_split_input_slice_rejects_empty_slices():
+    with pytest.raises(ValueError, match="empty"):
+        split_input_slice(2, [1, 1, 1])
+
+
+def _net():
+    d = mx.sym.var("data")
+    h = mx.sym.Activation(mx.sym.FullyConnected(d, num_hidden=8, name="fc1"), act_type="relu")
+    return mx.sym.SoftmaxOutput(mx.sym.FullyConnected(h, num_hidden=3, name="fc2"),
+                                name="softmax")
+
+
+def _train(ctx, work_load_list=None, kvstore="local"):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5)).astype("f4")
+    y = rng.integers(0, 3, 40).astype("f4")
+    mx.random.seed(1)
+    it = mx.io.NDArrayIter(x, y, batch_size=10)
+    mod = mx.mod.Module(_net(), context=ctx, work_load_list=work_load_list)
+    mod.fit(it, num_epoch=2, kvstore=kvstore,  # local: update on the kvstore, summed grads optimizer="sgd",
+            optimizer_params={"learning_rate": 0.1, "momentum": 0.9},
+            initializer=mx.init.Xavier())
+    params = {k: v.asnumpy() for k, v in mod.get_params()[0].items()}
+    return mod, it, params
+
+
+@pytest.mark.parametrize("on_kvstore", ["1", "0"], ids=["update-on-kvstore", "local-updater"])
+@pytest.mark.parametrize(
+    "ctx, loads",
+    [([mx.cpu(0), mx.cpu(1)], None), ([mx.cpu(0), mx.cpu(1), mx.cpu(2)], [1, 2, 1])],
+    ids=["two", "three-weighted"],
+)
+def test_several_contexts_train_like_one(ctx, loads, on_kvstore, monkeypatch):
+    monkeypatch.setenv("MXNET_UPDATE_ON_KVSTORE", on_kvstore)
+    _, it, ref = _train([mx.cpu(0)])
+    mod, _, got = _train(ctx, loads)
+    for name in ref:
+        np.testing.assert_allclose(got[name], ref[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    assert mod.predict(it).shape == (40, 3)
+    assert len(mod._exec_group.param_arrays[0]) == len(ctx)
+
+
+def test_outputs_and_input_grads_merge_along_batch():
+    mod = mx.mod.Module(mx.sym.var("data") * 2, label_names=None,
+                        context=[mx.cpu(0), mx.cpu(1)])
+    mod.bind([("data", (6, 2))], inputs_need_grad=True)
+    mod.init_params()
+    x = np.arange(12, dtype="f4").reshape(6, 2)
+    mod.forward(mx.io.DataBatch([mx.nd.array(x)]), is_train=True)
+    np.testing.assert_allclose(mod.get_outputs()[0].asnumpy(), 2 * x)
+    per_device = mod.get_outputs(merge_multi_context=False)[0]
+    assert [o.shape for o in per_device] == [(3, 2), (3, 2)]
+    assert per_device[1].context == mx.cpu(1)
+    mod.backward([mx.nd.ones((6, 2))])
+    np.testing.assert_allclose(mod.get_input_grads()[0].asnumpy(), np.full((6, 2), 2.0))
+
+
+def test_reshape_resplits():
+    mod = mx.mod.Module(_net(), context=[mx.cpu(0), mx.cpu(1)])
+    mod.bind([("data", (8, 5))], [("softmax_label", (8,))])
+    mod.init_params()
+    mod.forward(mx.io.DataBatch([mx.nd.ones((4, 5))], [mx.nd.zeros(4)]), is_train=False)
+    assert mod.get_outputs()[0].shape == (4, 3)
+    assert [s.stop - s.start for s in mod._exec_group.slices] == [2, 2]
