@@ -167,7 +167,7 @@ def test_get_mnist_reads_local_files(mnist_home):
 
 def test_get_mnist_names_missing_files(tmp_path, monkeypatch):
     monkeypatch.setenv("MXNET_HOME", str(tmp_path))
-    with pytest.raises(mx.MXNetError, match="train-images-idx3-ubyte.*t10k-labels-idx1-ubyte"):
+    with pytest.raises(mx.MXNetError, match=r"train-images-idx3-ubyte.*t10k-labels-idx1-ubyte"):
         tu.get_mnist()
 
 

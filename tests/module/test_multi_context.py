@@ -39,7 +39,8 @@ def _train(ctx, work_load_list=None, kvstore="local"):
     mx.random.seed(1)
     it = mx.io.NDArrayIter(x, y, batch_size=10)
     mod = mx.mod.Module(_net(), context=ctx, work_load_list=work_load_list)
-    mod.fit(it, num_epoch=2, kvstore=kvstore,  # local: update on the kvstore, summed grads optimizer="sgd",
+    # kvstore "local": the devices' gradients are summed (on the kvstore or before the updater)
+    mod.fit(it, num_epoch=2, kvstore=kvstore, optimizer="sgd",
             optimizer_params={"learning_rate": 0.1, "momentum": 0.9},
             initializer=mx.init.Xavier())
     params = {k: v.asnumpy() for k, v in mod.get_params()[0].items()}
