@@ -21,6 +21,7 @@ import numpy as np
 
 from .base import MXNetError
 from .io import DataBatch, NDArrayIter
+from .ndarray import array as _nd_array
 
 __all__ = ["CSVIter", "ImageRecordIter", "MNISTIter"]
 
@@ -143,8 +144,9 @@ class CSVIter(_FileIter):
             label = np.zeros((data.shape[0], *tuple(label_shape)), dtype=dtype)
         if tuple(label_shape) == (1,):
             label = label.reshape(-1)
-        super().__init__({data_name: data}, {label_name: label}, batch_size, shuffle=False,
-                         last_batch_handle="pad" if round_batch else "discard")
+        super().__init__({data_name: _nd_array(data, dtype=data.dtype)},
+                         {label_name: _nd_array(label, dtype=label.dtype)}, batch_size,
+                         shuffle=False, last_batch_handle="pad" if round_batch else "discard")
 
 
 class ImageRecordIter(_FileIter):
