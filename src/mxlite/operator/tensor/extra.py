@@ -1,0 +1,259 @@
+"""More tensor operators MXNet 1.9.1 programs use: ``prod``/``nansum``/``nanprod``,
+``argmax_channel``, ``shape_array``/``size_array``, ``softmin``, ``diag``, ``depth_to_space``/
+``space_to_depth`` and ``batch_take``.  Forward and backward on NumPy arrays; gradients checked
+in float64 in ``tests/operator/test_extra_ops.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...base import MXNetError
+from ..registry import Operator, Param, register
+from ._common import _OneInput
+from .reduce import _red_axes, _Reduce, reduce
+
+__all__: list[str] = []
+
+
+class _ProdLike(_Reduce):
+    nan = False
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        fn = (np.nanprod if self.nan else np.prod) if self.prod else np.nansum
+        return [reduce(fn, x, _red_axes(p, x.ndim, self.name), p.keepdims, self.name)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        axes = _red_axes(p, x.ndim, self.name)
+        keep = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+        g = out_grads[0].reshape(keep)
+        if not self.prod:  # nansum: 1 where finite
+            return [np.where(np.isnan(x), 0, np.broadcast_to(g, x.shape)).astype(x.dtype)]
+        xv = np.where(np.isnan(x), 1, x) if self.nan else x
+        y = np.prod(xv, axis=axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad = g * y / xv  # MXNet's rule (undefined where an element is 0)
+        if self.nan:
+            grad = np.where(np.isnan(x), 0, grad)
+        return [np.ascontiguousarray(np.broadcast_to(grad, x.shape), dtype=x.dtype)]
+
+
+@register
+class Prod(_ProdLike):
+    """Product over ``axis``."""
+
+    name = "prod"
+    prod = True
+
+
+@register
+class NanProd(_ProdLike):
+    """Product over ``axis`` treating NaN as 1."""
+
+    name = "nanprod"
+    prod = True
+    nan = True
+
+
+@register
+class NanSum(_ProdLike):
+    """Sum over ``axis`` treating NaN as 0."""
+
+    name = "nansum"
+    prod = False
+
+
+@register
+class ArgmaxChannel(_OneInput):
+    """Index of the maximum along axis 1, the channels (float indices, as MXNet)."""
+
+    name = "argmax_channel"
+    params: dict = {}
+
+    def out_shape(self, p, s):
+        if len(s) < 2:
+            raise MXNetError(f"argmax_channel: input must have 2+ dims, got {s}")
+        return (s[0], *s[2:])
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        return [np.argmax(x, axis=1).astype(x.dtype).reshape(self.out_shape(p, x.shape))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [np.zeros_like(inputs[0])]
+
+
+class _ShapeInfo(_OneInput):
+    params: dict = {}
+
+    def infer_type(self, p, in_types, aux_types):
+        return in_types, [np.dtype(np.int64)], aux_types
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [np.zeros_like(inputs[0])]
+
+
+@register
+class ShapeArray(_ShapeInfo):
+    """The input's shape as a 1-D int64 array."""
+
+    name = "shape_array"
+
+    def out_shape(self, p, s):
+        return (len(s),)
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.array(inputs[0].shape, dtype=np.int64)], None
+
+
+@register
+class SizeArray(_ShapeInfo):
+    """The input's element count as a 1-element int64 array."""
+
+    name = "size_array"
+
+    def out_shape(self, p, s):
+        return (1,)
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.array([inputs[0].size], dtype=np.int64)], None
+
+
+@register
+class Softmin(Operator):
+    """``softmax(-x / temperature)`` along ``axis``."""
+
+    name = "softmin"
+    params = {"axis": Param("int", -1), "temperature": Param("float", None, optional=True)}
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        t = 1.0 if p.temperature is None else p.temperature
+        z = -x.astype(np.float64) / t
+        z = np.exp(z - z.max(axis=p.axis, keepdims=True))
+        return [(z / z.sum(axis=p.axis, keepdims=True)).astype(x.dtype)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        y, g = outputs[0], out_grads[0]
+        t = 1.0 if p.temperature is None else p.temperature
+        dot = (g * y).sum(axis=p.axis, keepdims=True)
+        return [(-(y * (g - dot)) / t).astype(inputs[0].dtype)]
+
+
+@register
+class Diag(_OneInput):
+    """The ``k``-th diagonal of a matrix (``axis1``/``axis2`` of an N-d array), or the matrix
+    with the 1-D input on its ``k``-th diagonal."""
+
+    name = "diag"
+    params = {"k": Param("int", 0), "axis1": Param("int", 0), "axis2": Param("int", 1)}
+
+    def out_shape(self, p, s):
+        return self._forward(p, np.zeros(s, dtype=np.float32)).shape
+
+    def _forward(self, p, x):
+        if x.ndim == 1:
+            return np.diag(x, p.k)
+        if x.ndim < 1:
+            raise MXNetError("diag: input must have at least one dimension")
+        out = np.diagonal(x, p.k, p.axis1, p.axis2)
+        return out.reshape(out.shape) if out.size else out
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.ascontiguousarray(self._forward(p, inputs[0]))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x, g = inputs[0], out_grads[0]
+        if x.ndim == 1:
+            return [np.diagonal(g, p.k).astype(x.dtype).copy()]
+        grad = np.zeros_like(x)
+        view = np.diagonal(grad, p.k, p.axis1, p.axis2)
+        view.setflags(write=True)
+        view[...] = g
+        return [grad]
+
+
+def _d2s(x, b):
+    n, c, h, w = x.shape
+    if c % (b * b):
+        raise MXNetError(f"depth_to_space: channels {c} not divisible by block_size^2 = {b * b}")
+    y = x.reshape(n, b, b, c // (b * b), h, w).transpose(0, 3, 4, 1, 5, 2)
+    return y.reshape(n, c // (b * b), h * b, w * b)
+
+
+def _s2d(x, b):
+    n, c, h, w = x.shape
+    if h % b or w % b:
+        raise MXNetError(f"space_to_depth: height {h} and width {w} must divide by {b}")
+    y = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
+    return y.reshape(n, c * b * b, h // b, w // b)
+
+
+class _BlockMove(_OneInput):
+    params = {"block_size": Param("int")}
+
+    def out_shape(self, p, s):
+        if len(s) != 4:
+            raise MXNetError(f"{self.name}: input must be 4-D (N, C, H, W), got {s}")
+        return self.fwd(np.zeros(s, dtype=np.float32), p.block_size).shape
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.ascontiguousarray(self.fwd(inputs[0], p.block_size))], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        return [np.ascontiguousarray(self.inv(out_grads[0], p.block_size))]
+
+
+@register
+class DepthToSpace(_BlockMove):
+    """Move channel blocks into ``block_size`` x ``block_size`` spatial tiles (DCR order)."""
+
+    name = "depth_to_space"
+    fwd = staticmethod(_d2s)
+    inv = staticmethod(_s2d)
+
+
+@register
+class SpaceToDepth(_BlockMove):
+    """The inverse of ``depth_to_space``."""
+
+    name = "space_to_depth"
+    fwd = staticmethod(_s2d)
+    inv = staticmethod(_d2s)
+
+
+@register
+class BatchTake(Operator):
+    """``out[i] = a[i, indices[i]]`` for a 2-D ``a`` (indices clipped to the row)."""
+
+    name = "batch_take"
+    params: dict = {}
+
+    def arguments(self, p):
+        return ["a", "indices"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        a, idx = in_shapes
+        if a is None:
+            return in_shapes, [None], aux_shapes
+        if len(a) != 2:
+            raise MXNetError(f"batch_take: a must be 2-D, got {tuple(a)}")
+        return [tuple(a), (a[0],)], [(a[0],)], aux_shapes
+
+    def infer_type(self, p, in_types, aux_types):
+        return [in_types[0], in_types[1] or np.dtype(np.int32)], [in_types[0]], aux_types
+
+    def _idx(self, a, indices):
+        return np.clip(indices.astype(np.int64).reshape(-1), 0, a.shape[1] - 1)
+
+    def forward(self, p, inputs, aux, is_train):
+        a, indices = inputs
+        return [a[np.arange(a.shape[0]), self._idx(a, indices)]], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        a, indices = inputs
+        grad = np.zeros_like(a)
+        grad[np.arange(a.shape[0]), self._idx(a, indices)] = out_grads[0]
+        return [grad, np.zeros_like(indices)]
