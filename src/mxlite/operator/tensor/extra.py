@@ -235,7 +235,7 @@ class BatchTake(Operator):
         return ["a", "indices"]
 
     def infer_shape(self, p, in_shapes, aux_shapes):
-        a, idx = in_shapes
+        a = in_shapes[0]
         if a is None:
             return in_shapes, [None], aux_shapes
         if len(a) != 2:
