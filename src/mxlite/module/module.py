@@ -168,16 +168,18 @@ class Module(BaseModule):
             mod._preload_opt_states = fname
         return mod
 
-    def save_checkpoint(self, prefix, epoch, save_optimizer_states=False, remove_amp_cast=True):
+    def save_checkpoint(self, prefix, epoch, save_optimizer_states=False, remove_amp_cast=True,
+                        mxnet_states=False):
         """Write ``prefix-symbol.json``, ``prefix-%04d.params`` and, optionally,
-        ``prefix-%04d.states`` (the optimizer states)."""
+        ``prefix-%04d.states`` (the optimizer states; ``mxnet_states=True``: in MXNet's pickled
+        format, see :meth:`save_optimizer_states`)."""
         self._symbol.save(f"{prefix}-symbol.json")
         param_name = f"{prefix}-{epoch:04d}.params"
         self.save_params(param_name)
         logging.info('Saved checkpoint to "%s"', param_name)
         if save_optimizer_states:
             state_name = f"{prefix}-{epoch:04d}.states"
-            self.save_optimizer_states(state_name)
+            self.save_optimizer_states(state_name, mxnet_format=mxnet_states)
             logging.info('Saved optimizer state to "%s"', state_name)
 
     def _reset_bind(self):
@@ -574,12 +576,21 @@ class Module(BaseModule):
         self._exec_group.update_metric(eval_metric, labels, pre_sliced)
 
     # ------------------------------------------------------------------ optimizer states
-    def save_optimizer_states(self, fname):
-        """Write the optimizer states (and the optimizer itself, see the module doc)."""
+    def save_optimizer_states(self, fname, mxnet_format=False):
+        """Write the optimizer states (and the optimizer itself, see the module doc).
+
+        ``mxnet_format=True`` writes MXNet 1.9.1's pickled ``.states`` instead (states only;
+        MXNet's ``Module.load(..., load_optimizer_states=True)`` reads it, see
+        :mod:`mxlite._mxnet_states`); the default is mxlite's safe format."""
         from ..base import atomic_write
 
         self._require("save_optimizer_states", bound=False, optimizer=True)
-        if self._update_on_kvstore:
+        if mxnet_format:
+            from .._mxnet_states import dumps
+
+            updater = self._kvstore._updater if self._update_on_kvstore else self._updater
+            atomic_write(fname, dumps(updater.states))
+        elif self._update_on_kvstore:
             self._kvstore.save_optimizer_states(fname, dump_optimizer=True)
         else:
             atomic_write(fname, self._updater.get_states(dump_optimizer=True))
