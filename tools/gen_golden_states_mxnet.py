@@ -35,7 +35,7 @@ def setup(mx):
 def write():
     import mxlite as mx
 
-    net, batch = setup(mx)
+    _, batch = setup(mx)
     mod = mx.mod.Module(net)
     mod.bind([("data", (8, 3))], [("softmax_label", (8,))])
     mod.init_params(mx.init.Constant(0.1))
@@ -50,7 +50,7 @@ def write():
 def verify():
     import mxnet as mx
 
-    net, batch = setup(mx)
+    _, batch = setup(mx)
     verdict = {"mxnet_version": mx.__version__}
     try:
         mod = mx.mod.Module.load(PREFIX, 2, load_optimizer_states=True)

@@ -50,6 +50,9 @@ _LAZY = {
     "mon": "monitor",
     "monitor": "monitor",
     "recordio": "recordio",
+    "viz": "visualization",
+    "profiler": "profiler",
+    "visualization": "visualization",
     "image": "image",
     "img": "image",
 }
