@@ -35,7 +35,7 @@ def setup(mx):
 def write():
     import mxlite as mx
 
-    _, batch = setup(mx)
+    net, batch = setup(mx)
     mod = mx.mod.Module(net)
     mod.bind([("data", (8, 3))], [("softmax_label", (8,))])
     mod.init_params(mx.init.Constant(0.1))
