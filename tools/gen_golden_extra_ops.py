@@ -36,6 +36,17 @@ CASES = [
     ("gammaln", "gammaln", [_X], {}),
     ("degrees", "degrees", [_X], {}),
     ("arccosh", "arccosh", [_X + 1], {}),
+    ("radians", "radians", [_X * 90], {}),
+    ("tan", "tan", [_X - 1.5], {}),
+    ("arcsin", "arcsin", [_X / 4], {}),
+    ("arccos", "arccos", [_X / 4], {}),
+    ("arctan", "arctan", [_X - 1.5], {}),
+    ("sinh", "sinh", [_X - 1.5], {}),
+    ("cosh", "cosh", [_X - 1.5], {}),
+    ("arcsinh", "arcsinh", [_X - 1.5], {}),
+    ("arctanh", "arctanh", [_X / 4], {}),
+    ("erf", "erf", [_X - 1.5], {}),
+    ("hypot", "_hypot", [_X, _X[::-1].copy()], {}),
 ]
 
 
@@ -44,7 +55,7 @@ def main(path):
 
     out = {}
     for cid, op, inputs, params in CASES:
-        fn = getattr(mx.nd, op)
+        fn = getattr(mx.nd, op, None) or getattr(mx.nd._internal, op)
         res = fn(*[mx.nd.array(x, dtype=x.dtype) for x in inputs], **params)
         arr = res.asnumpy()
         out[cid] = {"shape": list(arr.shape), "dtype": str(arr.dtype),

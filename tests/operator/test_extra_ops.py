@@ -64,3 +64,14 @@ def test_depth_space_round_trip_and_errors():
     np.testing.assert_array_equal(y.asnumpy(), x.asnumpy())
     with pytest.raises(mx.MXNetError, match="divisible"):
         mx.nd.depth_to_space(mx.nd.ones((1, 3, 2, 2)), block_size=2)
+
+
+@pytest.mark.parametrize("op", ["argmax_channel", "shape_array", "size_array"])
+def test_index_like_outputs_have_zero_gradient(op):
+    check_gradient(op, {}, [_R.normal(size=(2, 3, 4))])
+
+
+# operator names with a float64 gradient check in this file or test_math_ops.py (read by
+# test_tensor_ops.test_every_tensor_operator_has_golden_and_gradient_cases)
+GRAD_CHECKED = {g[0] for g in GRADS} | {"batch_take", "argmax_channel", "shape_array",
+                                         "size_array"}

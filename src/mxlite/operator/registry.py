@@ -197,6 +197,10 @@ class Operator:
     variadic: ClassVar[str | None] = None  # name of the param counting inputs (Concat: num_args)
     aux_inits: ClassVar[dict[str, str]] = {}  # aux state -> MXNet's ``__init__`` attribute
     arg_inits: ClassVar[dict[str, str]] = {}  # argument -> ``__init__`` (PReLU gamma: 0.25)
+    # infer_shape accepts partially known shapes (0 = unknown dim, MXNet 1.x): Cast passes
+    # (1, 0, 0, 0) through, Convolution derives weight (64, 0, 7, 7) from it
+    partial_shapes: ClassVar[bool] = False
+    same_shape: ClassVar[bool] = False  # one input, output of its shape (inferred backwards too)
     accepts_extra_params: ClassVar[bool] = False  # undeclared params kept as strings (Custom)
 
     def parse_params(self, kwargs: dict) -> Params:

@@ -477,7 +477,10 @@ class Symbol:
             changed = False
             for i, n in ops:
                 keys = [(index[id(c)], k) for c, k in n.inputs]
-                ins = [_usable(val.get(key), kind) for key in keys]
+                if kind == "shape" and n.op.partial_shapes:
+                    ins = [_partial(val.get(key)) for key in keys]
+                else:
+                    ins = [_usable(val.get(key), kind) for key in keys]
                 nout = n.num_outputs()
                 fn = n.op.infer_shape if kind == "shape" else n.op.infer_type
                 try:
@@ -491,6 +494,11 @@ class Symbol:
                     ) from None
                 targets = list(zip(keys, list(res_in) + list(res_aux), strict=False))
                 targets += [((i, k), v) for k, v in zip(range(nout), res_out, strict=False)]
+                if kind == "shape" and n.op.same_shape and val.get((i, 0)) is not None \
+                        and keys and val.get(keys[0]) is None:
+                    # elementwise: the output's (possibly partial) shape is the input's, as
+                    # MXNet infers backwards through Cast and unary operators
+                    targets.append((keys[0], val[(i, 0)]))
                 for pos, (key, new) in enumerate(targets):
                     if new is None:
                         continue
@@ -765,6 +773,12 @@ def _usable(value, kind: str):
     if kind == "shape" and (len(value) == 0 or 0 in value):
         return None
     return value
+
+
+def _partial(value):
+    """What an operator taking partial shapes sees: ``None`` for unknown, the shape (0 for an
+    unknown dim) otherwise."""
+    return None if value is None or len(value) == 0 else value
 
 
 def _complete(value, kind: str) -> bool:

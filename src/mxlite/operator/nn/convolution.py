@@ -153,6 +153,7 @@ def _nchw_to_fnl(y):
 
 class _ConvBase(Operator):
     deconv = False
+    partial_shapes = True
 
     def arguments(self, p):
         return ["data", "weight"] if p.no_bias else ["data", "weight", "bias"]
@@ -168,6 +169,10 @@ class _ConvBase(Operator):
         if data is None:
             return in_shapes, [None], aux_shapes
         data = tuple(int(s) for s in data)
+        if 0 in data:  # partially known (MXNet 1.x's 0 = unknown): the weight from channels
+            in_shapes[1] = in_shapes[1] if in_shapes[1] is not None and 0 not in in_shapes[1] \
+                else self._weight_shape(p, data[1] if data[1] else 0)
+            return in_shapes, [None], aux_shapes
         geo = _Geometry(self.name, p, data, self.deconv)
         c = data[1]
         if c % p.num_group or p.num_filter % p.num_group:

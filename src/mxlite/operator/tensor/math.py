@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..registry import Operator, Param, register
-from .elemwise import _QUIET, _unary, _zero_grad
+from .elemwise import _QUIET, _unary
 
 __all__: list[str] = []
 
@@ -71,7 +71,6 @@ _unary("gammaln", _gammaln_f, lambda x, y, og: og * digamma(x))
 _unary("rcbrt", lambda x: 1.0 / np.cbrt(x), lambda x, y, og: -og * y / (3 * x))
 _unary("erf", np.frompyfunc(math.erf, 1, 1),
        lambda x, y, og: og * (2 / np.sqrt(np.pi)) * np.exp(-x * x))
-_unary("logical_not", lambda x: (x == 0).astype(x.dtype), _zero_grad)
 
 
 @register
