@@ -74,3 +74,23 @@ def test_is_np_shape_recorded_in_json(flag):
     assert ("is_np_shape" in attrs) is flag
     if flag:
         assert attrs["is_np_shape"] == ["int", 1]
+
+
+def test_unknown_zero_dims_flow_through_cast_and_convolution():
+    # MXNet 1.x: 0 in a shape is an unknown dim; partial inference keeps what is known
+    data = mx.sym.var("data", shape=(1, 0, 0, 0))
+    weight = mx.sym.var("weight")
+    conv = mx.sym.Convolution(mx.sym.cast(data, dtype="float16"),
+                              mx.sym.cast(weight, dtype="float16"), pad=(3, 3),
+                              num_filter=64, stride=(2, 2), no_bias=True, kernel=(7, 7))
+    arg, _, _ = conv.infer_shape_partial()
+    shapes = dict(zip(conv.list_arguments(), arg, strict=True))
+    assert shapes == {"data": (1, 0, 0, 0), "weight": (64, 0, 7, 7)}
+    arg, out, _ = conv.infer_shape(data=(1, 3, 16, 16))
+    assert arg[1] == (64, 3, 7, 7) and out == [(1, 64, 8, 8)]
+
+
+def test_elementwise_shapes_inferred_backwards():
+    x, z = mx.sym.var("x"), mx.sym.var("z")
+    arg, out, _ = (mx.sym.exp(x) + z).infer_shape(z=(2, 3))
+    assert arg == [(2, 3), (2, 3)] and out == [(2, 3)]
