@@ -81,8 +81,12 @@ def dumps(states: dict) -> bytes:
         raise TypeError(f"states must be a dict, got {type(states).__name__}")
     converted = {}
     for key, value in states.items():
+        # an updater's keys are parameter indices; a kvstore's are the parameter names
+        if isinstance(key, str):
+            converted[key] = _convert(value, f"[{key!r}]")
+            continue
         if not isinstance(key, (int, np.integer)) or isinstance(key, bool):
-            raise MXNetError(f"MXNet states: keys must be ints, got {key!r}")
+            raise MXNetError(f"MXNet states: keys must be ints or names, got {key!r}")
         converted[int(key)] = _convert(value, f"[{key}]")
     buf = io.BytesIO()
     _Pickler(buf, protocol=2).dump(converted)
