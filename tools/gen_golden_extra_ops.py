@@ -14,6 +14,7 @@ import numpy as np
 _X = np.arange(1, 25, dtype=np.float32).reshape(2, 3, 4) / 7.0
 _D = np.arange(32, dtype=np.float32).reshape(1, 8, 2, 2)
 _S = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)
+_LEN = np.array([1, 4, 2], np.float32)
 
 CASES = [
     ("argmax_channel", "argmax_channel", [_X], {}),
@@ -47,6 +48,33 @@ CASES = [
     ("arctanh", "arctanh", [_X / 4], {}),
     ("erf", "erf", [_X - 1.5], {}),
     ("hypot", "_hypot", [_X, _X[::-1].copy()], {}),
+    ("sequence_mask", "SequenceMask", [_X.transpose(2, 1, 0).copy(), _LEN],
+     {"use_sequence_length": True, "value": -1.0}),
+    ("sequence_mask_axis1", "SequenceMask", [_X, np.array([1, 4], np.float32)],
+     {"use_sequence_length": True, "axis": 1}),
+    ("sequence_reverse", "SequenceReverse", [_X.transpose(2, 1, 0).copy(), _LEN],
+     {"use_sequence_length": True}),
+    ("sequence_reverse_full", "SequenceReverse", [_X], {}),
+    ("sequence_last", "SequenceLast", [_X.transpose(2, 1, 0).copy(), _LEN],
+     {"use_sequence_length": True}),
+    ("sequence_last_axis1", "SequenceLast", [_X, np.array([2, 1], np.float32)],
+     {"use_sequence_length": True, "axis": 1}),
+    ("l2norm_instance", "L2Normalization", [_X], {}),
+    ("l2norm_channel", "L2Normalization", [_X], {"mode": "channel"}),
+    ("l2norm_spatial", "L2Normalization", [_X], {"mode": "spatial"}),
+    ("layernorm", "LayerNorm", [_X, np.array([1.0, 2.0, 0.5, -1.0], np.float32),
+                                np.array([0.1, 0.2, 0.3, 0.4], np.float32)], {}),
+    ("layernorm_axis1", "LayerNorm", [_X, np.array([1.0, 2.0, 0.5], np.float32),
+                                      np.array([0.1, 0.2, 0.3], np.float32)], {"axis": 1}),
+    ("instancenorm", "InstanceNorm", [_X, np.array([1.0, 2.0, 0.5], np.float32),
+                                      np.array([0.1, 0.2, 0.3], np.float32)], {}),
+    ("pad_constant", "Pad", [_S], {"mode": "constant", "pad_width": (0, 0, 0, 0, 1, 2, 2, 1),
+                                   "constant_value": 3.0}),
+    ("pad_edge", "Pad", [_S], {"mode": "edge", "pad_width": (0, 0, 0, 0, 1, 2, 2, 1)}),
+    ("pad_reflect", "Pad", [_S], {"mode": "reflect", "pad_width": (0, 0, 0, 0, 1, 2, 2, 1)}),
+    ("slice_like", "slice_like", [_X, np.zeros((1, 2, 3), np.float32)], {}),
+    ("slice_like_axes", "slice_like", [_X, np.zeros((1, 2, 3), np.float32)], {"axes": (0, 2)}),
+    ("gather_nd", "gather_nd", [_X, np.array([[0, 1, 1], [2, 0, 1]], np.float32)], {}),
 ]
 
 

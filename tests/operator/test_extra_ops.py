@@ -43,7 +43,38 @@ GRADS = [
     ("diag", {}, [_R.normal(size=(3,))]),
     ("depth_to_space", {"block_size": 2}, [_R.normal(size=(1, 8, 2, 3))]),
     ("space_to_depth", {"block_size": 2}, [_R.normal(size=(1, 2, 4, 2))]),
+    ("SequenceReverse", {}, [_R.normal(size=(3, 2, 2))]),
+    ("L2Normalization", {}, [_R.normal(size=(2, 3, 2))]),
+    ("L2Normalization", {"mode": "channel"}, [_R.normal(size=(2, 3, 2))]),
+    ("L2Normalization", {"mode": "spatial"}, [_R.normal(size=(2, 3, 2))]),
+    ("LayerNorm", {}, [_R.normal(size=(2, 3, 4)), _R.normal(size=(4,)), _R.normal(size=(4,))]),
+    ("LayerNorm", {"axis": 1}, [_R.normal(size=(2, 3, 2)), _R.normal(size=(3,)),
+                                _R.normal(size=(3,))]),
+    ("InstanceNorm", {}, [_R.normal(size=(2, 3, 4)), _R.normal(size=(3,)),
+                          _R.normal(size=(3,))]),
+    ("Pad", {"mode": "constant", "pad_width": (0, 0, 0, 0, 1, 2, 0, 1)},
+     [_R.normal(size=(1, 2, 3, 3))]),
+    ("Pad", {"mode": "edge", "pad_width": (0, 0, 0, 0, 1, 2, 0, 1)},
+     [_R.normal(size=(1, 2, 3, 3))]),
+    ("Pad", {"mode": "reflect", "pad_width": (0, 0, 0, 0, 2, 1, 1, 1)},
+     [_R.normal(size=(1, 1, 3, 3))]),
 ]
+
+WITH_INDEX = [
+    ("SequenceMask", {"use_sequence_length": True, "value": 2.0},
+     [_R.normal(size=(4, 3, 2)), np.array([1.0, 4.0, 2.0])]),
+    ("SequenceReverse", {"use_sequence_length": True},
+     [_R.normal(size=(4, 3, 2)), np.array([1.0, 4.0, 2.0])]),
+    ("SequenceLast", {"use_sequence_length": True, "axis": 1},
+     [_R.normal(size=(3, 4, 2)), np.array([1.0, 4.0, 2.0])]),
+    ("slice_like", {"axes": (0, 2)}, [_R.normal(size=(3, 4, 2)), np.zeros((2, 9, 1))]),
+    ("gather_nd", {}, [_R.normal(size=(3, 4)), np.array([[0, 2, 0], [1, 3, 1]])]),
+]
+
+
+@pytest.mark.parametrize("op, params, inputs", WITH_INDEX, ids=[w[0] for w in WITH_INDEX])
+def test_gradients_wrt_data_float64(op, params, inputs):
+    check_gradient(op, params, inputs, wrt=[0])
 
 
 @pytest.mark.parametrize("op, params, inputs", GRADS,
@@ -73,5 +104,5 @@ def test_index_like_outputs_have_zero_gradient(op):
 
 # operator names with a float64 gradient check in this file or test_math_ops.py (read by
 # test_tensor_ops.test_every_tensor_operator_has_golden_and_gradient_cases)
-GRAD_CHECKED = {g[0] for g in GRADS} | {"batch_take", "argmax_channel", "shape_array",
-                                         "size_array"}
+GRAD_CHECKED = {g[0] for g in GRADS} | {w[0] for w in WITH_INDEX} | {
+    "batch_take", "argmax_channel", "shape_array", "size_array"}
