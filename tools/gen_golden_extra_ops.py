@@ -75,7 +75,17 @@ CASES = [
     ("slice_like", "slice_like", [_X, np.zeros((1, 2, 3), np.float32)], {}),
     ("slice_like_axes", "slice_like", [_X, np.zeros((1, 2, 3), np.float32)], {"axes": (0, 2)}),
     ("gather_nd", "gather_nd", [_X, np.array([[0, 1, 1], [2, 0, 1]], np.float32)], {}),
+    ("lrn", "LRN", [_S / 10], {"nsize": 3, "alpha": 0.1, "beta": 0.5, "knorm": 1.5}),
+    ("svm_l2", "SVMOutput", [_X[0] - 1, np.array([1, 0, 3], np.float32)], {"margin": 1.5}),
+    ("svm_l1", "SVMOutput", [_X[0] - 1, np.array([1, 0, 3], np.float32)],
+     {"use_linear": True, "regularization_coefficient": 0.5}),
+    ("crop_hw", "Crop", [_S], {"h_w": (2, 3), "offset": (1, 1), "num_args": 1}),
+    ("crop_like", "Crop", [_S, np.zeros((1, 1, 2, 2), np.float32)],
+     {"center_crop": True, "num_args": 2}),
 ]
+
+# ids whose input-0 gradient (head gradient: ones) is recorded too
+GRAD_IDS = ["lrn", "svm_l2", "svm_l1", "crop_like"]
 
 
 def main(path):
@@ -88,6 +98,13 @@ def main(path):
         arr = res.asnumpy()
         out[cid] = {"shape": list(arr.shape), "dtype": str(arr.dtype),
                     "values": [None if np.isnan(v) else float(v) for v in arr.ravel()]}
+        if cid in GRAD_IDS:
+            args = [mx.nd.array(x, dtype=x.dtype) for x in inputs]
+            args[0].attach_grad()
+            with mx.autograd.record():
+                y = fn(*args, **params)
+            y.backward(mx.nd.ones(y.shape))
+            out[cid]["grad"] = [float(v) for v in args[0].grad.asnumpy().ravel()]
     with open(path, "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
 

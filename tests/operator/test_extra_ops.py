@@ -58,6 +58,9 @@ GRADS = [
      [_R.normal(size=(1, 2, 3, 3))]),
     ("Pad", {"mode": "reflect", "pad_width": (0, 0, 0, 0, 2, 1, 1, 1)},
      [_R.normal(size=(1, 1, 3, 3))]),
+    ("LRN", {"nsize": 3, "alpha": 0.5, "beta": 0.75}, [_R.normal(size=(2, 5, 2))]),
+    ("LRN", {"nsize": 5, "alpha": 0.2, "beta": 0.5, "knorm": 1.0}, [_R.normal(size=(1, 4, 3))]),
+    ("Crop", {"num_args": 1, "h_w": (2, 2), "offset": (1, 0)}, [_R.normal(size=(1, 2, 3, 3))]),
 ]
 
 WITH_INDEX = [
@@ -105,4 +108,21 @@ def test_index_like_outputs_have_zero_gradient(op):
 # operator names with a float64 gradient check in this file or test_math_ops.py (read by
 # test_tensor_ops.test_every_tensor_operator_has_golden_and_gradient_cases)
 GRAD_CHECKED = {g[0] for g in GRADS} | {w[0] for w in WITH_INDEX} | {
-    "batch_take", "argmax_channel", "shape_array", "size_array"}
+    "batch_take", "argmax_channel", "shape_array", "size_array",
+    "SVMOutput"}  # a loss: its gradient against MXNet's in test_backward_matches_mxnet
+
+
+from gen_golden_extra_ops import GRAD_IDS  # noqa: E402
+
+
+@pytest.mark.parametrize("cid", GRAD_IDS)
+def test_backward_matches_mxnet(cid):
+    _, op_name, inputs, params = next(c for c in CASES if c[0] == cid)
+    from mxlite.operator import registry
+
+    op = registry.get(op_name)
+    p = op.parse_params({**params, **({"num_args": len(inputs)} if op.variadic else {})})
+    outs, saved = op.forward(p, [np.asarray(x) for x in inputs], [], True)
+    grads = op.backward(p, [np.ones_like(o) for o in outs], [np.asarray(x) for x in inputs],
+                        outs, [], saved)
+    np.testing.assert_allclose(grads[0].ravel(), GOLDEN[cid]["grad"], rtol=2e-5, atol=1e-6)

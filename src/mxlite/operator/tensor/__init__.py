@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     reduce,
     sequence,
     shape,
+    vision,
 )
 
 __all__: list[str] = []
