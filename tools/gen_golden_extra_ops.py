@@ -84,6 +84,17 @@ CASES = [
      {"center_crop": True, "num_args": 2}),
 ]
 
+CASES += [
+    ("topk_value", "topk", [_X], {"k": 2, "axis": 1, "ret_typ": "value"}),
+    ("topk_indices", "topk", [_X], {"k": 2, "ret_typ": "indices", "is_ascend": True}),
+    ("topk_mask", "topk", [_X], {"k": 1, "axis": 0, "ret_typ": "mask"}),
+    ("sort", "sort", [_X[:, ::-1].copy()], {"axis": 1}),
+    ("argsort", "argsort", [_X[:, ::-1].copy()], {"axis": 1, "is_ascend": False}),
+    ("split_v2_sections", "split_v2", [_X], {"indices_or_sections": 2, "axis": 2}),
+    ("split_v2_indices", "split_v2", [_X], {"indices_or_sections": (1, 2), "axis": 1,
+                                            "squeeze_axis": True}),
+]
+
 # ids whose input-0 gradient (head gradient: ones) is recorded too
 GRAD_IDS = ["lrn", "svm_l2", "svm_l1", "crop_like"]
 
@@ -95,9 +106,13 @@ def main(path):
     for cid, op, inputs, params in CASES:
         fn = getattr(mx.nd, op, None) or getattr(mx.nd._internal, op)
         res = fn(*[mx.nd.array(x, dtype=x.dtype) for x in inputs], **params)
-        arr = res.asnumpy()
-        out[cid] = {"shape": list(arr.shape), "dtype": str(arr.dtype),
-                    "values": [None if np.isnan(v) else float(v) for v in arr.ravel()]}
+        parts = res if isinstance(res, (list, tuple)) else [res]
+        entries = []
+        for part in parts:
+            arr = part.asnumpy()
+            entries.append({"shape": list(arr.shape), "dtype": str(arr.dtype),
+                            "values": [None if np.isnan(v) else float(v) for v in arr.ravel()]})
+        out[cid] = entries[0] if len(entries) == 1 else {"parts": entries}
         if cid in GRAD_IDS:
             args = [mx.nd.array(x, dtype=x.dtype) for x in inputs]
             args[0].attach_grad()

@@ -489,7 +489,13 @@ class NDArray:
         out = squeeze(self, axis)
         return NDArray(self._data.reshape(out.shape), self._ctx) if inplace else out
 
-    def transpose(self, *axes) -> NDArray:
+    def transpose(self, *axes, **kwargs) -> NDArray:
+        if "axes" in kwargs:  # MXNet's fluent form: a.transpose(axes=(1, 0, 2))
+            if axes:
+                raise TypeError("transpose: give the axes positionally or as axes=, not both")
+            axes = (kwargs.pop("axes"),)
+        if kwargs:
+            raise TypeError(f"transpose got unexpected keyword arguments {sorted(kwargs)}")
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return transpose(self, axes or None)

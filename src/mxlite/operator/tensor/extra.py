@@ -257,3 +257,164 @@ class BatchTake(Operator):
         grad = np.zeros_like(a)
         grad[np.arange(a.shape[0]), self._idx(a, indices)] = out_grads[0]
         return [grad, np.zeros_like(indices)]
+
+
+@register
+class TopK(Operator):
+    """``topk`` (and ``sort``/``argsort`` below): the ``k`` largest (``is_ascend``: smallest)
+    entries along ``axis``; ``ret_typ`` indices, value, both or mask.  The values' gradient goes
+    back to where they were taken from; indices and masks have none."""
+
+    name = "topk"
+    params = {"axis": Param("int", -1, optional=True), "k": Param("int", 1),
+              "ret_typ": Param("str", "indices", choices=("indices", "value", "both", "mask")),
+              "is_ascend": Param("bool", False), "dtype": Param("str", "float32")}
+
+    def outputs(self, p):
+        return ["output0", "output1"] if p.ret_typ == "both" else ["output"]
+
+    def _k(self, p, n):
+        return n if p.k <= 0 else p.k
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None] * len(self.outputs(p)), aux_shapes
+        s = tuple(s)
+        if p.ret_typ == "mask":
+            return in_shapes, [s], aux_shapes
+        if p.axis is None:
+            out = (self._k(p, int(np.prod(s))),)
+        else:
+            axis = p.axis % len(s)
+            out = s[:axis] + (self._k(p, s[axis]),) + s[axis + 1:]
+        return in_shapes, [out] * len(self.outputs(p)), aux_shapes
+
+    def infer_type(self, p, in_types, aux_types):
+        t = in_types[0]
+        idx = np.dtype(p.dtype)
+        kinds = {"indices": [idx], "value": [t], "mask": [t], "both": [t, idx]}
+        return in_types, kinds[p.ret_typ], aux_types
+
+    def _run(self, p, x):
+        from ...ndarray.ndarray import NDArray, topk
+
+        res = topk(NDArray(x), axis=p.axis, k=p.k, ret_typ="both", is_ascend=p.is_ascend,
+                   dtype="int64")
+        return res[0]._data, res[1]._data
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        values, idx = self._run(p, x)
+        if p.ret_typ == "indices":
+            return [idx.astype(p.dtype)], idx
+        if p.ret_typ == "value":
+            return [values], idx
+        if p.ret_typ == "both":
+            return [values, idx.astype(p.dtype)], idx
+        mask = np.zeros(x.reshape(-1).shape if p.axis is None else x.shape, dtype=x.dtype)
+        np.put_along_axis(mask, idx, 1, axis=0 if p.axis is None else p.axis)
+        return [mask.reshape(x.shape)], idx
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        if p.ret_typ not in ("value", "both"):
+            return [np.zeros_like(x)]
+        axis = 0 if p.axis is None else p.axis
+        grad = np.zeros(x.reshape(-1).shape if p.axis is None else x.shape, dtype=x.dtype)
+        np.put_along_axis(grad, saved, out_grads[0], axis=axis)
+        return [grad.reshape(x.shape)]
+
+
+@register
+class Sort(TopK):
+    """Values sorted along ``axis``."""
+
+    name = "sort"
+    params = {"axis": Param("int", -1, optional=True), "is_ascend": Param("bool", True)}
+
+    def parse_params(self, kwargs):
+        p = super().parse_params(kwargs)
+        p.update(k=0, ret_typ="value", dtype="float32")
+        return p
+
+
+@register
+class ArgSort(TopK):
+    """Indices that sort along ``axis``."""
+
+    name = "argsort"
+    params = {"axis": Param("int", -1, optional=True), "is_ascend": Param("bool", True),
+              "dtype": Param("str", "float32")}
+
+    def parse_params(self, kwargs):
+        p = super().parse_params(kwargs)
+        p.update(k=0, ret_typ="indices")
+        return p
+
+
+@register
+class SplitV2(Operator):
+    """Split along ``axis`` at ``indices_or_sections`` (an int: equal parts; a tuple: cut
+    points), optionally dropping a length-1 axis."""
+
+    name = "split_v2"
+    aliases = ("_split_v2",)
+    params = {"indices_or_sections": Param("shape"), "axis": Param("int", 0),
+              "squeeze_axis": Param("bool", False), "sections": Param("int", 0)}
+
+    def parse_params(self, kwargs):
+        kwargs = dict(kwargs)
+        ios = kwargs.get("indices_or_sections")
+        if isinstance(ios, (int, np.integer)) or (isinstance(ios, str) and ios.isdigit()):
+            kwargs["sections"] = int(ios)
+            kwargs["indices_or_sections"] = ()
+        return super().parse_params(kwargs)
+
+    def _cuts(self, p, n):
+        if p.sections:
+            if n % p.sections:
+                raise MXNetError(f"split_v2: axis of {n} does not split into {p.sections}")
+            step = n // p.sections
+            return [i * step for i in range(p.sections)] + [n]
+        points = [int(i) for i in p.indices_or_sections]
+        starts = points if points and points[0] == 0 else [0, *points]
+        return [*starts, n]
+
+    def outputs(self, p):
+        count = p.sections if p.sections else len(p.indices_or_sections) + (
+            0 if p.indices_or_sections and p.indices_or_sections[0] == 0 else 1)
+        return [f"output{i}" for i in range(count)]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None] * len(self.outputs(p)), aux_shapes
+        s = tuple(s)
+        axis = p.axis % len(s)
+        cuts = self._cuts(p, s[axis])
+        outs = []
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            shape = s[:axis] + (b - a,) + s[axis + 1:]
+            if p.squeeze_axis and b - a == 1:
+                shape = s[:axis] + s[axis + 1:]
+            outs.append(shape)
+        return in_shapes, outs, aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        x = inputs[0]
+        axis = p.axis % x.ndim
+        cuts = self._cuts(p, x.shape[axis])
+        outs = []
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            part = np.take(x, np.arange(a, b), axis=axis)
+            outs.append(np.squeeze(part, axis) if p.squeeze_axis and b - a == 1 else part)
+        return outs, None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        x = inputs[0]
+        axis = p.axis % x.ndim
+        cuts = self._cuts(p, x.shape[axis])
+        parts = [g.reshape(g.shape[:axis] + (b - a,) + g.shape[axis:]) if g.ndim < x.ndim else g
+                 for g, a, b in zip(out_grads, cuts[:-1], cuts[1:], strict=True)]
+        return [np.concatenate(parts, axis=axis).astype(x.dtype)]
