@@ -6,6 +6,8 @@ in float64 in ``tests/operator/test_extra_ops.py``.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ...base import MXNetError
@@ -287,7 +289,7 @@ class TopK(Operator):
             out = (self._k(p, int(np.prod(s))),)
         else:
             axis = p.axis % len(s)
-            out = s[:axis] + (self._k(p, s[axis]),) + s[axis + 1:]
+            out = (*s[:axis], self._k(p, s[axis]), *s[axis + 1:])
         return in_shapes, [out] * len(self.outputs(p)), aux_shapes
 
     def infer_type(self, p, in_types, aux_types):
@@ -394,8 +396,8 @@ class SplitV2(Operator):
         axis = p.axis % len(s)
         cuts = self._cuts(p, s[axis])
         outs = []
-        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-            shape = s[:axis] + (b - a,) + s[axis + 1:]
+        for a, b in itertools.pairwise(cuts):
+            shape = (*s[:axis], b - a, *s[axis + 1:])
             if p.squeeze_axis and b - a == 1:
                 shape = s[:axis] + s[axis + 1:]
             outs.append(shape)
@@ -406,7 +408,7 @@ class SplitV2(Operator):
         axis = p.axis % x.ndim
         cuts = self._cuts(p, x.shape[axis])
         outs = []
-        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        for a, b in itertools.pairwise(cuts):
             part = np.take(x, np.arange(a, b), axis=axis)
             outs.append(np.squeeze(part, axis) if p.squeeze_axis and b - a == 1 else part)
         return outs, None
@@ -415,6 +417,6 @@ class SplitV2(Operator):
         x = inputs[0]
         axis = p.axis % x.ndim
         cuts = self._cuts(p, x.shape[axis])
-        parts = [g.reshape(g.shape[:axis] + (b - a,) + g.shape[axis:]) if g.ndim < x.ndim else g
+        parts = [g.reshape((*g.shape[:axis], b - a, *g.shape[axis:])) if g.ndim < x.ndim else g
                  for g, a, b in zip(out_grads, cuts[:-1], cuts[1:], strict=True)]
         return [np.concatenate(parts, axis=axis).astype(x.dtype)]
