@@ -117,11 +117,13 @@ def test_index_like_outputs_have_zero_gradient(op):
 # test_tensor_ops.test_every_tensor_operator_has_golden_and_gradient_cases)
 GRAD_CHECKED = {g[0] for g in GRADS} | {w[0] for w in WITH_INDEX} | {
     "batch_take", "argmax_channel", "shape_array", "size_array",
-    "SVMOutput", "argsort"}  # argsort: indices only, zero gradient (checked below)
+    # SVMOutput is a loss: its gradient is checked against MXNet's in
+    # test_backward_matches_mxnet; argsort gives indices only (zero gradient, checked below)
+    "SVMOutput", "argsort"}
 
 
 def test_argsort_has_zero_gradient():
-    check_gradient("argsort", {}, [_R.normal(size=(2, 3))])  # a loss: its gradient against MXNet's in test_backward_matches_mxnet
+    check_gradient("argsort", {}, [_R.normal(size=(2, 3))])
 
 
 from gen_golden_extra_ops import GRAD_IDS  # noqa: E402
