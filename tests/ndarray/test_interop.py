@@ -163,3 +163,18 @@ def test_reshape_to_fewer_elements_is_value_error():
         mx.nd.ones((2, 3, 5)).reshape((2, 3))
     with pytest.raises(mx.MXNetError):  # and still an MXNetError, as before
         mx.nd.ones((2, 3, 5)).reshape((2, 3))
+
+
+@pytest.mark.parametrize("name, fn", [("isinf", np.isinf), ("isfinite", np.isfinite),
+                                      ("isnan", np.isnan)])
+def test_contrib_value_tests(name, fn):
+    x = np.array([[np.inf, -np.inf], [np.nan, 5.0]], dtype=np.float32)
+    got = getattr(mx.nd.contrib, name)(mx.nd.array(x))
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got.asnumpy(), fn(x).astype(np.float32))
+
+
+def test_reshape_like_accepts_rhs():
+    a = mx.nd.arange(6)
+    assert a.reshape_like(rhs=mx.nd.zeros((2, 3))).shape == (2, 3)
+    assert a.transpose(axes=(0,)).shape == (6,)

@@ -19,7 +19,7 @@ random_uniform = random.uniform
 random_normal = random.normal
 random_randint = random.randint
 
-_PROVIDERS = ("utils", "update_ops", "op", "interop", "legacy")
+_PROVIDERS = ("utils", "update_ops", "op", "interop", "legacy", "contrib")
 
 
 def __getattr__(name: str):

@@ -463,8 +463,10 @@ class NDArray:
         new = infer_reshape(self.shape, shape, reverse)
         return NDArray(self._data.reshape(new), self._ctx)
 
-    def reshape_like(self, other: NDArray) -> NDArray:
-        return reshape_like(self, other)
+    def reshape_like(self, other: NDArray | None = None, rhs: NDArray | None = None) -> NDArray:
+        if (other is None) == (rhs is None):
+            raise TypeError("reshape_like: give the array to match (positionally or as rhs=)")
+        return reshape_like(self, other if other is not None else rhs)
 
     def broadcast_to(self, shape) -> NDArray:
         return broadcast_to(self, shape)
