@@ -178,3 +178,8 @@ def test_reshape_like_accepts_rhs():
     a = mx.nd.arange(6)
     assert a.reshape_like(rhs=mx.nd.zeros((2, 3))).shape == (2, 3)
     assert a.transpose(axes=(0,)).shape == (6,)
+
+
+def test_broadcast_like_rejects_empty_axes():
+    with pytest.raises(mx.MXNetError, match="empty axes"):
+        mx.nd.broadcast_like(mx.nd.ones((1, 2)), mx.nd.ones((3, 2)), lhs_axes=(), rhs_axes=())
