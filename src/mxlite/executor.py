@@ -42,6 +42,11 @@ class _Step:
         self.loss = node.op.is_loss(node.params)
 
 
+# operators whose output shares their input's memory in MXNet's plan (for debug_str)
+_IN_PLACE = frozenset({"BlockGrad", "_identity_with_attr_like_rhs", "Reshape", "Flatten",
+                       "expand_dims"})
+
+
 def _as_ctx(ctx) -> Context:
     if ctx is None:
         return current_context()
@@ -450,7 +455,32 @@ class Executor:
         return exe
 
     def debug_str(self) -> str:
-        return self._symbol.debug_str()
+        """The graph (as ``Symbol.debug_str``) and MXNet's last line, ``Total N MB allocated``:
+        the operators' outputs, plus a gradient buffer for each output that backward needs
+        (identity operators such as BlockGrad write into their input's memory)."""
+        internals = self._symbol.get_internals()
+        known = dict(zip(self._symbol.list_arguments(), (a.shape for a in self.arg_arrays),
+                         strict=True))
+        known.update(zip(self._symbol.list_auxiliary_states(),
+                         (a.shape for a in self.aux_arrays), strict=True))
+        types = {n: a.dtype for n, a in zip(self._symbol.list_arguments(), self.arg_arrays,
+                                             strict=True)}
+        _, shapes, _ = internals.infer_shape_partial(**known)
+        _, dtypes, _ = internals.infer_type_partial(**types)
+        nbytes = {name: int(np.prod(s)) * np.dtype(t or np.float32).itemsize if s else 0
+                  for name, s, t in zip(internals.list_outputs(), shapes, dtypes, strict=True)}
+        total = 0
+        for step in self._steps:
+            if step.op.name not in _IN_PLACE:
+                total += sum(nbytes.get(n, 0) for n in step.out_names)
+        if self._any_grad:  # gradient buffers where a head's gradient actually flows
+            flowing = set(self._head_slots)
+            for step in reversed(self._steps):
+                if step.grad_needed and step.op.name != "BlockGrad" and \
+                        flowing.intersection(step.out_slots):
+                    total += sum(nbytes.get(n, 0) for n in step.out_names)
+                    flowing.update(step.in_slots)
+        return f"{self._symbol.debug_str()}\nTotal {total >> 20} MB allocated"
 
     def get_optimized_symbol(self):
         """The symbol this executor runs.  mxlite applies no graph rewrites at bind (MXNet may
