@@ -85,3 +85,40 @@ def test_reshape_resplits():
     mod.forward(mx.io.DataBatch([mx.nd.ones((4, 5))], [mx.nd.zeros(4)]), is_train=False)
     assert mod.get_outputs()[0].shape == (4, 3)
     assert [s.stop - s.start for s in mod._exec_group.slices] == [2, 2]
+
+
+@pytest.mark.parametrize(
+    "ctxs, group2ctxs, where",
+    [([mx.cpu(0)], {"dev1": mx.cpu(1), "dev2": mx.cpu(2)}, [mx.cpu(1), mx.cpu(2)]),
+     ([mx.cpu(0), mx.cpu(1)], [{"dev1": mx.cpu(2), "dev2": mx.cpu(3)},
+                               {"dev1": mx.cpu(4), "dev2": mx.cpu(5)}], None),
+     ([mx.cpu(0), mx.cpu(1)], {"dev1": mx.cpu(2), "dev2": [mx.cpu(3)]}, None)],
+    ids=["one-device", "per-device-dicts", "shared-list"],
+)
+def test_group2ctxs_places_ctx_group_arrays(ctxs, group2ctxs, where):
+    with mx.AttrScope(ctx_group="dev1"):
+        a = mx.sym.var("a") * 2
+    with mx.AttrScope(ctx_group="dev2"):
+        c = a + mx.sym.var("b")
+    grads = []
+    for g2c in (group2ctxs, None):
+        mod = mx.mod.Module(c, data_names=["a", "b"], label_names=None, context=ctxs,
+                            group2ctxs=g2c)
+        mod.bind([("a", (2, 5)), ("b", (2, 5))], inputs_need_grad=True)
+        mod.init_params()
+        mod.forward(mx.io.DataBatch([mx.nd.ones((2, 5)), mx.nd.ones((2, 5))]), is_train=True)
+        mod.backward([mx.nd.ones((2, 5))])
+        grads.append(mod.get_input_grads())
+    if where is not None:
+        assert [g.context for g in grads[0]] == where
+    for with_groups, without in zip(*grads, strict=True):
+        np.testing.assert_array_equal(with_groups.asnumpy(), without.asnumpy())
+
+
+def test_group2ctxs_errors():
+    from mxlite.module.data_parallel import per_device_group2ctx
+
+    with pytest.raises(ValueError, match="2 contexts for 3 devices"):
+        per_device_group2ctx({"g": [mx.cpu(1), mx.cpu(2)]}, 3)
+    with pytest.raises(ValueError, match="1 dicts for 2 contexts"):
+        per_device_group2ctx([{"g": mx.cpu(1)}], 2)

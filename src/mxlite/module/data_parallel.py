@@ -21,7 +21,33 @@ from ..io import DataDesc
 from ..ndarray import NDArray
 from .executor_group import ExecutorGroup
 
-__all__ = ["DataParallelExecutorGroup", "split_input_slice"]
+__all__ = ["DataParallelExecutorGroup", "per_device_group2ctx", "split_input_slice"]
+
+
+def per_device_group2ctx(group2ctxs, n: int) -> list:
+    """MXNet's ``group2ctxs`` (None, one dict, or a list of dicts) as one dict per device; a
+    dict value may be a Context, a one-element list (all devices) or one Context per device."""
+    from ..context import Context
+
+    if group2ctxs is None:
+        return [None] * n
+    if isinstance(group2ctxs, (list, tuple)):
+        if len(group2ctxs) != n:
+            raise ValueError(f"group2ctxs: {len(group2ctxs)} dicts for {n} contexts")
+        return list(group2ctxs)
+    if not isinstance(group2ctxs, dict):
+        raise TypeError(f"group2ctxs must be a dict or a list of dicts, got {group2ctxs!r}")
+    out: list[dict] = [{} for _ in range(n)]
+    for group, where in group2ctxs.items():
+        if isinstance(where, Context):
+            where = [where] * n
+        elif len(where) == 1:
+            where = list(where) * n
+        elif len(where) != n:
+            raise ValueError(f"group2ctxs[{group!r}]: {len(where)} contexts for {n} devices")
+        for i in range(n):
+            out[i][group] = where[i]
+    return out
 
 
 def split_input_slice(batch_size: int, work_load_list) -> list[slice]:
@@ -146,6 +172,7 @@ class DataParallelExecutorGroup:
                 self.inputs_need_grad, shared, logger=self.logger,
                 fixed_param_names=self.fixed_param_names, grad_req=self.grad_req,
                 state_names=self.state_names,
+                group2ctx=per_device_group2ctx(self.group2ctxs, len(self.contexts))[i],
             ))
         self.groups = groups
         self.data_shapes = data_shapes

@@ -70,7 +70,7 @@ class ExecutorGroup:
 
     def __init__(self, symbol, context, data_shapes, label_shapes, param_names, for_training,
                  inputs_need_grad, shared_group=None, logger=None, fixed_param_names=None,
-                 grad_req="write", state_names=None):
+                 grad_req="write", state_names=None, group2ctx=None):
         self.param_names = list(param_names)
         self.arg_names = symbol.list_arguments()
         self.aux_names = symbol.list_auxiliary_states()
@@ -82,6 +82,7 @@ class ExecutorGroup:
         self.logger = logger
         self.fixed_param_names = list(fixed_param_names or [])
         self.state_names = list(state_names or [])
+        self.group2ctx = group2ctx  # ctx_group name -> Context (arrays' placement)
         if not for_training:
             grad_req = "null"
         data_names = [x.name for x in data_shapes]
@@ -148,7 +149,8 @@ class ExecutorGroup:
             exe = self.symbol.simple_bind(
                 ctx=self.context, grad_req=self.grad_req,
                 type_dict=self._input_types(data_shapes, label_shapes),
-                shared_arg_names=self.param_names, shared_exec=shared_exec, **shapes,
+                shared_arg_names=self.param_names, shared_exec=shared_exec,
+                group2ctx=self.group2ctx, **shapes,
             )
             self.execs = [exe]
         self.data_shapes = list(data_shapes)

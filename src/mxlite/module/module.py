@@ -312,11 +312,14 @@ class Module(BaseModule):
             shared_group = None
 
         if len(self._context) == 1:
+            from .data_parallel import per_device_group2ctx
+
             self._exec_group = ExecutorGroup(
                 self._symbol, self._context[0], data_shapes, label_shapes, self._param_names,
                 for_training, inputs_need_grad, shared_group, logger=self.logger,
                 fixed_param_names=self._fixed_param_names, grad_req=grad_req,
                 state_names=self._state_names,
+                group2ctx=per_device_group2ctx(self._group2ctxs, 1)[0],
             )
         else:
             self._exec_group = DataParallelExecutorGroup(

@@ -622,14 +622,27 @@ class Symbol:
 
         ``grad_req`` is a str, a list (``list_arguments`` order) or a dict (arguments not in it
         get ``'null'``, as in MXNet).  ``stype_dict`` may only name dense (``'default'``)
-        storage; ``group2ctx`` is accepted for compatibility (everything runs on one CPU).
+        storage; ``group2ctx`` places the arrays of ``ctx_group`` variables on their group's
+        context (everything computes on the CPU).
         """
         from ..executor import simple_bind
 
         _check_placement(stype_dict, group2ctx)
-        return simple_bind(self, ctx, grad_req=grad_req, type_dict=type_dict,
-                           shared_arg_names=shared_arg_names, shared_exec=shared_exec,
-                           shared_buffer=shared_buffer, **kwargs)
+        exe = simple_bind(self, ctx, grad_req=grad_req, type_dict=type_dict,
+                          shared_arg_names=shared_arg_names, shared_exec=shared_exec,
+                          shared_buffer=shared_buffer, **kwargs)
+        if group2ctx:
+            # arrays of variables created under AttrScope(ctx_group=...) live on that group's
+            # context (computation itself is on the CPU either way)
+            attrs = self.attr_dict()
+            for name, arr, grad in zip(self.list_arguments(), exe.arg_arrays, exe.grad_arrays,
+                                       strict=True):
+                where = group2ctx.get(attrs.get(name, {}).get("__ctx_group__"))
+                if where is not None:
+                    for a in (arr, grad):
+                        if a is not None:
+                            a._ctx = where
+        return exe
 
     def bind(self, ctx=None, args=None, args_grad=None, grad_req="write", aux_states=None,
              group2ctx=None, shared_exec=None):
