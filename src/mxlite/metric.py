@@ -316,7 +316,10 @@ class TopKAccuracy(EvalMetric):
         if not isinstance(top_k, int) or top_k <= 1:
             raise ValueError(f"top_k must be an int > 1 (use Accuracy for 1), got {top_k!r}")
         self.top_k = top_k
-        self.name += f"_{top_k}"
+        # MXNet 1.9.1 appends the suffix again when recreated from get_config()
+        # ("top_k_accuracy_3_3"); a name that already carries it is kept
+        if not self.name.endswith(f"_{top_k}"):
+            self.name += f"_{top_k}"
 
     def update(self, labels, preds):
         labels, preds = check_label_shapes(labels, preds, True)
