@@ -202,6 +202,21 @@ class Executor:
                 step.grad_needed = True
                 wants.update(step.out_slots)
         self._any_grad = bool(wants)
+        if any(step.grad_needed and not step.op.differentiable for step in steps):
+            self._check_differentiable()
+
+    def _check_differentiable(self) -> None:
+        """MXNet refuses at bind a gradient that would flow through an operator without one
+        (batch_take); a BlockGrad before it, or no gradient request, avoids it."""
+        flowing = set(self._head_slots)
+        for step in reversed(self._steps):
+            if not step.grad_needed or step.op.name == "BlockGrad" or \
+                    not flowing.intersection(step.out_slots):
+                continue
+            if not step.op.differentiable:
+                raise MXNetError(f"Operator {step.op.name} ({step.name}) is non-differentiable; "
+                                 "bind with grad_req='null' for its inputs or stop the gradient")
+            flowing.update(step.in_slots)
 
     def _initial_outputs(self) -> list[NDArray]:
         """Zero outputs of the inferred shapes (MXNet's executor has them before forward);

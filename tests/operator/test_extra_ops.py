@@ -94,10 +94,18 @@ def test_gradients_float64(op, params, inputs):
     check_gradient(op, params, inputs)
 
 
-def test_batch_take_gradient_scatters():
-    a = _R.normal(size=(3, 4))
-    idx = np.array([3, 0, 2])
-    check_gradient("batch_take", {}, [a, idx], wrt=[0])
+def test_batch_take_is_non_differentiable_as_mxnet():
+    x, idx = mx.sym.var("x"), mx.sym.var("idx")
+    y = mx.sym.batch_take(x, idx)
+    types = {"x": np.float32, "idx": np.int32}
+    with pytest.raises(mx.MXNetError, match="non-differentiable"):
+        y.simple_bind(mx.cpu(), x=(4, 3), idx=(4,), type_dict=types)
+    # no gradient through it: binds, runs forward and backward (MXNet's test_zero_prop2)
+    for sym, req in ((mx.sym.stop_gradient(y), "write"), (y, "null")):
+        exe = sym.simple_bind(mx.cpu(), x=(4, 3), idx=(4,), type_dict=types, grad_req=req)
+        exe.forward(is_train=True, x=mx.nd.ones((4, 3)), idx=mx.nd.array([0, 2, 1, 0]))
+        exe.backward(mx.nd.ones(4) if req == "null" else None)
+        assert exe.outputs[0].shape == (4,)
 
 
 def test_depth_space_round_trip_and_errors():
@@ -116,6 +124,7 @@ def test_index_like_outputs_have_zero_gradient(op):
 # operator names with a float64 gradient check in this file or test_math_ops.py (read by
 # test_tensor_ops.test_every_tensor_operator_has_golden_and_gradient_cases)
 GRAD_CHECKED = {g[0] for g in GRADS} | {w[0] for w in WITH_INDEX} | {
+    # batch_take: non-differentiable as in MXNet (binding for a gradient raises, tested)
     "batch_take", "argmax_channel", "shape_array", "size_array",
     # SVMOutput is a loss: its gradient is checked against MXNet's in
     # test_backward_matches_mxnet; argsort gives indices only (zero gradient, checked below)

@@ -201,6 +201,7 @@ class Operator:
     # (1, 0, 0, 0) through, Convolution derives weight (64, 0, 7, 7) from it
     partial_shapes: ClassVar[bool] = False
     same_shape: ClassVar[bool] = False  # one input, output of its shape (inferred backwards too)
+    differentiable: ClassVar[bool] = True  # False: binding for a gradient through it raises
     accepts_extra_params: ClassVar[bool] = False  # undeclared params kept as strings (Custom)
 
     def parse_params(self, kwargs: dict) -> Params:

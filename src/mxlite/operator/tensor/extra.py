@@ -228,10 +228,12 @@ class SpaceToDepth(_BlockMove):
 
 @register
 class BatchTake(Operator):
-    """``out[i] = a[i, indices[i]]`` for a 2-D ``a`` (indices clipped to the row)."""
+    """``out[i] = a[i, indices[i]]`` for a 2-D ``a`` (indices clipped to the row).  As in
+    MXNet 1.9.1 it has no gradient: binding for one through it raises (use ``pick``)."""
 
     name = "batch_take"
     params: dict = {}
+    differentiable = False
 
     def arguments(self, p):
         return ["a", "indices"]
@@ -247,18 +249,13 @@ class BatchTake(Operator):
     def infer_type(self, p, in_types, aux_types):
         return [in_types[0], in_types[1] or np.dtype(np.int32)], [in_types[0]], aux_types
 
-    def _idx(self, a, indices):
-        return np.clip(indices.astype(np.int64).reshape(-1), 0, a.shape[1] - 1)
-
     def forward(self, p, inputs, aux, is_train):
         a, indices = inputs
-        return [a[np.arange(a.shape[0]), self._idx(a, indices)]], None
+        idx = np.clip(indices.astype(np.int64).reshape(-1), 0, a.shape[1] - 1)
+        return [a[np.arange(a.shape[0]), idx]], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
-        a, indices = inputs
-        grad = np.zeros_like(a)
-        grad[np.arange(a.shape[0]), self._idx(a, indices)] = out_grads[0]
-        return [grad, np.zeros_like(indices)]
+        raise MXNetError("batch_take is non-differentiable (MXNet registers no gradient)")
 
 
 @register
