@@ -95,6 +95,13 @@ CASES += [
                                             "squeeze_axis": True}),
 ]
 
+CASES += [
+    ("slice_assign", "_slice_assign", [_X, np.full((2, 1, 2), -1.0, np.float32)],
+     {"begin": (0, 1, 1), "end": (2, 2, 3)}),
+    ("slice_assign_scalar", "_slice_assign_scalar", [_X],
+     {"scalar": 5.0, "begin": (1, None), "end": (2, 2)}),
+]
+
 # ids whose input-0 gradient (head gradient: ones) is recorded too
 GRAD_IDS = ["lrn", "svm_l2", "svm_l1", "crop_like"]
 

@@ -183,3 +183,17 @@ def test_reshape_like_accepts_rhs():
 def test_broadcast_like_rejects_empty_axes():
     with pytest.raises(mx.MXNetError, match="empty axes"):
         mx.nd.broadcast_like(mx.nd.ones((1, 2)), mx.nd.ones((3, 2)), lhs_axes=(), rhs_axes=())
+
+
+def test_internal_namespace_crop_assign():
+    x = mx.nd.ones((2, 3, 4))
+    mx.nd._internal._crop_assign(x, mx.nd.zeros((2, 1, 3)), begin=(0, 0, 0), end=(2, 1, 3),
+                                 out=x)
+    want = np.ones((2, 3, 4), np.float32)
+    want[:, :1, :3] = 0
+    np.testing.assert_array_equal(x.asnumpy(), want)
+    mx.nd._internal._crop_assign_scalar(x, scalar=5, begin=(0, 0, 0), end=(2, 1, 3), out=x)
+    want[:, :1, :3] = 5
+    np.testing.assert_array_equal(x.asnumpy(), want)
+    with pytest.raises(AttributeError):
+        mx.nd._internal.no_such_operator

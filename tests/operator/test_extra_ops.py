@@ -69,6 +69,10 @@ GRADS = [
     ("split_v2", {"indices_or_sections": (1, 3), "axis": 1}, [_R.normal(size=(2, 4))]),
     ("split_v2", {"indices_or_sections": 2, "axis": 0, "squeeze_axis": True},
      [_R.normal(size=(2, 3))]),
+    ("_slice_assign", {"begin": (0, 1), "end": (2, 3)},
+     [_R.normal(size=(3, 4)), _R.normal(size=(2, 2))]),
+    ("_slice_assign_scalar", {"scalar": 2.0, "begin": (1,), "end": (3,)},
+     [_R.normal(size=(3, 4))]),
 ]
 
 WITH_INDEX = [

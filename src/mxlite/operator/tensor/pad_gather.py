@@ -137,3 +137,66 @@ class GatherND(Operator):
         grad = np.zeros_like(data)
         np.add.at(grad, self._index(data, indices), out_grads[0])
         return [grad, np.zeros_like(indices)]
+
+
+def _slice_index(p, shape, who):
+    from .shape import _slice_bounds
+
+    return _slice_bounds(p.begin, p.end, p.step, shape, who)
+
+
+@register
+class SliceAssign(Operator):
+    """``lhs`` with ``lhs[begin:end:step] = rhs`` (MXNet's ``_slice_assign``, alias
+    ``_crop_assign``)."""
+
+    name = "_slice_assign"
+    aliases = ("_crop_assign",)
+    params = {"begin": Param("opt_ints"), "end": Param("opt_ints"),
+              "step": Param("opt_ints", ())}
+
+    def arguments(self, p):
+        return ["lhs", "rhs"]
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        lhs = in_shapes[0]
+        if lhs is None:
+            return in_shapes, [None], aux_shapes
+        from .shape import _sliced_shape
+
+        region = _sliced_shape(_slice_index(p, lhs, self.name), tuple(lhs))
+        return [tuple(lhs), region], [tuple(lhs)], aux_shapes
+
+    def forward(self, p, inputs, aux, is_train):
+        lhs, rhs = inputs
+        out = lhs.copy()
+        out[_slice_index(p, lhs.shape, self.name)] = rhs
+        return [out], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        index = _slice_index(p, inputs[0].shape, self.name)
+        g = out_grads[0].copy()
+        rhs_grad = np.ascontiguousarray(g[index]).reshape(inputs[1].shape)
+        g[index] = 0
+        return [g, rhs_grad.astype(inputs[1].dtype)]
+
+
+@register
+class SliceAssignScalar(Operator):
+    """``data`` with ``data[begin:end:step] = scalar`` (``_slice_assign_scalar``, alias
+    ``_crop_assign_scalar``)."""
+
+    name = "_slice_assign_scalar"
+    aliases = ("_crop_assign_scalar",)
+    params = {"scalar": Param("float", 0.0), "begin": Param("opt_ints"),
+              "end": Param("opt_ints"), "step": Param("opt_ints", ())}
+
+    def forward(self, p, inputs, aux, is_train):
+        out = inputs[0].copy()
+        out[_slice_index(p, out.shape, self.name)] = out.dtype.type(p.scalar)
+        return [out], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        g = out_grads[0].copy()
+        g[_slice_index(p, g.shape, self.name)] = 0
+        return [g]
