@@ -197,3 +197,14 @@ def test_internal_namespace_crop_assign():
     np.testing.assert_array_equal(x.asnumpy(), want)
     with pytest.raises(AttributeError):
         mx.nd._internal.no_such_operator
+
+
+@pytest.mark.parametrize(
+    "key", [(slice(None),), (slice(1, 3),), (slice(None), slice(1, 2)), (slice(None, None, 2),),
+            (0, slice(None, None, -1))],
+    ids=["all", "rows", "column", "step", "reversed"],
+)
+def test_basic_indexing_contiguity_helper(key):
+    x = np.zeros((4, 5, 6))
+    assert mx.nd.NDArray._basic_indexing_slice_is_contiguous(key, x.shape) == \
+        x[key].flags.c_contiguous

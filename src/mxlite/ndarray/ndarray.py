@@ -294,6 +294,20 @@ class NDArray:
         self._data = loaded._data
         self._ctx = Context("cpu", 0)
 
+    @staticmethod
+    def _basic_indexing_slice_is_contiguous(slc_key, shape) -> bool:
+        """Whether basic indexing ``slc_key`` of a C-contiguous array of ``shape`` gives a
+        contiguous view (MXNet's helper; decided from strides, nothing is allocated)."""
+        shape = tuple(int(d) for d in shape)
+        strides = []
+        acc = 1
+        for d in reversed(shape):
+            strides.append(acc)
+            acc *= builtins.max(d, 1)  # this module defines its own max
+        probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape,
+                                                tuple(reversed(strides)), writeable=False)
+        return bool(probe[slc_key].flags.c_contiguous)
+
     # ------------------------------------------------------------------ interchange
     def __dlpack__(self, **kwargs):
         return self._data.__dlpack__(**kwargs)
