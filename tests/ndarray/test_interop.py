@@ -208,3 +208,20 @@ def test_basic_indexing_contiguity_helper(key):
     x = np.zeros((4, 5, 6))
     assert mx.nd.NDArray._basic_indexing_slice_is_contiguous(key, x.shape) == \
         x[key].flags.c_contiguous
+
+
+def test_np_shape_save_writes_v3_and_v2_is_refused_under_np_shape(tmp_path):
+    import struct
+
+    from mxlite.ndarray import utils
+
+    path = str(tmp_path / "a.nd")
+    with mx.util.np_shape(True):
+        mx.nd.save(path, [mx.nd.ones((2, 0, 1)), mx.nd.ones((2, 3))])
+        assert [a.shape for a in mx.nd.load(path)] == [(2, 0, 1), (2, 3)]
+    with open(path, "rb") as f:
+        assert struct.unpack("<I", f.read()[24:28])[0] == utils.V3_MAGIC
+    mx.nd.save(path, [mx.nd.ones((2, 3))])  # V2, as MXNet writes outside np_shape
+    with mx.util.np_shape(True), pytest.raises(mx.MXNetError, match="without NumPy shape"):
+        mx.nd.load(path)
+    assert mx.nd.load(path)[0].shape == (2, 3)
