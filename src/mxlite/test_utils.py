@@ -412,11 +412,8 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rto
     numeric = numeric_grad(fd_exe, {k: loc[k].asnumpy() for k in grad_nodes},
                            None if aux is None else {k: v.asnumpy() for k, v in aux.items()},
                            eps=numeric_eps, use_forward_train=use_forward_train, dtype=dtype)
-    for name in grad_nodes:
-        expect = numeric[name]
-        if req[name] == "add":
-            expect = expect + 0.0  # gradients added onto zeros
-        assert_almost_equal(symbolic[name], expect, rtol=rtol,
+    for name in grad_nodes:  # with req 'add' the gradients were added onto zeros: the same
+        assert_almost_equal(symbolic[name], numeric[name], rtol=rtol,
                             atol=atol if atol is not None else get_atol(None, dtype),
                             names=(f"BACKWARD_{name}", f"NUMERICAL_{name}"))
 
@@ -532,8 +529,6 @@ def check_consistency(sym, ctx_list, scale=1.0, grad_req="write", arg_params=Non
             arr[:] = np.asarray(_as_np(arg_params[name])).astype(arr.dtype)
         for name, arr in exe.aux_dict.items():
             arr[:] = np.asarray(_as_np(aux_params[name])).astype(arr.dtype)
-    dtypes = [np.dtype(exe.outputs[0].dtype) if exe.outputs else np.dtype(np.float32)
-              for exe in exes]
     for exe in exes:
         exe.forward(is_train=grad_req != "null")
     dtypes = [np.dtype(exe.outputs[0].dtype) for exe in exes]
