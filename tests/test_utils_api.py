@@ -137,6 +137,17 @@ def test_compare_optimizer_agrees_and_disagrees():
                              mx.optimizer.SGD(learning_rate=0.2), (3, 4), np.float32)
 
 
+def test_compare_optimizer_multi_tensor_against_single_tensor_reference():
+    shapes = [(3, 2), (4,), (2, 2)]
+    tu.compare_optimizer(mx.optimizer.LAMB(learning_rate=0.01),
+                         mx.optimizer.LAMB(learning_rate=0.01), shapes, np.float32,
+                         ntensors=len(shapes))
+    with pytest.raises(AssertionError):
+        tu.compare_optimizer(mx.optimizer.LAMB(learning_rate=0.01),
+                             mx.optimizer.LAMB(learning_rate=0.02), shapes, np.float32,
+                             ntensors=len(shapes))
+
+
 def _write_idx(path, array, gz=False):
     head = struct.pack(">I", 0x800 + array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
     opener = gzip.open if gz else open

@@ -186,7 +186,8 @@ def compare_optimizer(opt1, opt2, shape, dtype, w_stype="default", g_stype="defa
                       rtol=1e-4, atol=1e-5, compare_states=True, ntensors=1) -> None:
     """Run one update of two optimizers on equal random weights/gradients and compare results.
 
-    ``shape`` may be one shape or (with ``ntensors > 1``) a list of shapes, updated as a group.
+    ``shape`` may be one shape or (with ``ntensors > 1``) a list of shapes: ``opt1`` then
+    updates them one at a time (the reference), ``opt2`` all in one multi-tensor call.
     """
     if ntensors == 1:
         shapes = [shape]
@@ -204,8 +205,9 @@ def compare_optimizer(opt1, opt2, shape, dtype, w_stype="default", g_stype="defa
     if ntensors == 1:
         opt1.update_multi_precision(0, w1[0], g1[0], s1[0])
         opt2.update_multi_precision(0, w2[0], g2[0], s2[0])
-    else:
-        opt1.update_multi_precision(idx, w1, g1, s1)
+    else:  # opt1 the single-tensor reference, opt2 given all tensors in one call
+        for i in idx:
+            opt1.update_multi_precision(i, w1[i], g1[i], s1[i])
         opt2.update_multi_precision(idx, w2, g2, s2)
     if compare_states:
         compare_ndarray_tuple(tuple(s1), tuple(s2), rtol=rtol, atol=atol)
