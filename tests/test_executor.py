@@ -413,3 +413,25 @@ def test_data_gradient_is_skipped_when_nobody_needs_it(layer, monkeypatch):
     for name in ("l_weight", "l_bias"):
         np.testing.assert_array_equal(results["null"][name], results["write"][name])
     assert np.abs(results["write"]["data"]).sum() > 0
+
+
+def test_debug_str_reports_planned_memory():
+    """MXNet's last debug_str line; stop_gradient leaves only the forward pass (issue 15)."""
+    import re
+
+    def total(sym, **kwargs):
+        text = sym.simple_bind(mx.cpu(), data=(4, 256, 256), **kwargs).debug_str()
+        return int(re.search(r"Total (\d+) MB allocated", text).group(1))
+
+    data = mx.sym.var("data")
+    for _ in range(4):
+        data = data * data
+    full, forward_only = total(data), total(data, grad_req="null")
+    assert full == 2 * forward_only == 8  # four 1 MB outputs, and their gradients
+    assert total(mx.sym.stop_gradient(data)) == forward_only
+
+
+def test_get_optimized_symbol_is_the_bound_graph():
+    net = mx.sym.var("a") + mx.sym.var("b")
+    exe = net.simple_bind(mx.cpu(), a=(2,), b=(2,))
+    assert exe.get_optimized_symbol().tojson() == net.tojson()

@@ -22,6 +22,8 @@ from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus  #
 
 __version__ = "0.1.0"  # the one version source: pyproject.toml reads it (tool.setuptools.dynamic)
 
+base.quiet_loggers()  # Numba's compiler logger at WARNING unless asked
+
 nd = ndarray
 
 # public name -> submodule, imported lazily on first attribute access
@@ -48,11 +50,25 @@ _LAZY = {
     "attribute": "symbol.attribute",
     "autograd": "autograd",
     "gluon": "gluon",
+    "test_utils": "test_utils",
+    "util": "util",
+    "runtime": "runtime",
+    "mon": "monitor",
+    "monitor": "monitor",
+    "recordio": "recordio",
+    "viz": "visualization",
+    "profiler": "profiler",
+    "visualization": "visualization",
+    "image": "image",
+    "img": "image",
 }
 
 # public name -> (submodule, attribute), imported lazily
 _LAZY_ATTRS = {
     "AttrScope": ("symbol.attribute", "AttrScope"),
+    "np_shape": ("util", "np_shape"),
+    "is_np_shape": ("util", "is_np_shape"),
+    "use_np_shape": ("util", "use_np_shape"),
 }
 
 __all__ = [

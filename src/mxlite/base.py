@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -11,14 +12,46 @@ import numpy as np
 
 from .serialization.atomic import atomic_write
 
-__all__ = ["MXNetError", "Registry", "atomic_write", "numeric_types", "string_types"]
+__all__ = [
+    "MXNetError", "NotImplementedForSymbol", "Registry", "atomic_write", "integer_types",
+    "numeric_types", "py_str", "string_types",
+]
 
 numeric_types = (int, float, np.generic)
+integer_types = (int, np.integer)
 string_types = (str,)
 
 
 class MXNetError(RuntimeError):
     """Raised where MXNet raises ``mxnet.base.MXNetError`` (operator-level failures)."""
+
+
+class NotImplementedForSymbol(MXNetError, NotImplementedError):
+    """An operation an NDArray supports that a Symbol cannot (``bool(sym)``, ``len`` of a graph)."""
+
+    def __init__(self, function, alias=None, *args):
+        super().__init__()
+        self.function = getattr(function, "__name__", str(function))
+        self.alias = alias
+        self.args = tuple(str(type(a)) for a in args)
+
+    def __str__(self):
+        msg = f"Function {self.function}"
+        if self.alias:
+            msg += f" (namely operator \"{self.alias}\")"
+        if self.args:
+            msg += " with arguments (" + ", ".join(self.args) + ")"
+        return msg + " is not implemented for Symbol and only available in NDArray."
+
+
+def py_str(x) -> str:
+    """``bytes`` decoded as UTF-8; a ``str`` passes through."""
+    return x.decode("utf-8") if isinstance(x, (bytes, bytearray)) else str(x)
+
+
+def _as_list(obj) -> list:
+    """``obj`` itself when it is a list or tuple (as a list), else ``[obj]``."""
+    return list(obj) if isinstance(obj, (list, tuple)) else [obj]
 
 
 class Registry:
@@ -118,3 +151,18 @@ def check_count(name: str, value: Any, minimum: int = 0) -> int:
     if not ok or int(value) < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def quiet_loggers(names=("numba",)) -> None:
+    """Keep the internal loggers ``names`` at WARNING unless the user set their level.
+
+    A script calling ``logging.basicConfig(level=logging.DEBUG)`` (as MXNet's examples do) then
+    sees MXNet's few training lines, not Numba's compiler trace (16,000 lines for a first MLP).
+    A logger whose level was set explicitly (``logging.getLogger("numba").setLevel(DEBUG)``)
+    is left alone.  mxlite's own loggers (``mxlite.lr_scheduler``, ``mxlite.initializer``)
+    carry only the messages MXNet logs too, at MXNet's levels, so they are not quieted.
+    """
+    for name in names:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)

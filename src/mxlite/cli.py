@@ -99,6 +99,34 @@ def _add_launch_parser(sub) -> None:
     launch.add_parser(sub)
 
 
+def _convert(args) -> int:
+    from ._convert_states import convert_states
+    from .base import MXNetError
+
+    try:
+        n = convert_states(args.src, args.dst, args.to)
+    except (OSError, ValueError, TypeError, MXNetError) as err:
+        print(f"mxlite convert: error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.dst} ({n} states, {args.to} format)")
+    return 0
+
+
+def _add_convert_parser(sub) -> None:
+    p = sub.add_parser(
+        "convert",
+        help="convert optimizer .states between mxlite's safe format and MXNet's pickle",
+        description="Rewrite a .states file: `mxlite convert in.states out.states --to mxnet` "
+        "gives the pickle MXNet 1.9.1's Module.load(..., load_optimizer_states=True) reads; "
+        "`--to mxlite` the safe format (MXNet's pickles are read without running code).",
+    )
+    p.add_argument("src", help="input .states (either format)")
+    p.add_argument("dst", help="output .states")
+    p.add_argument("--to", choices=("mxnet", "mxlite"), default="mxnet",
+                   help="output format (default: mxnet)")
+    p.set_defaults(func=_convert)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mxlite import __version__
 
@@ -110,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo_arguments(demo)
     _add_schedule_parser(sub)
     _add_launch_parser(sub)
+    _add_convert_parser(sub)
     return parser
 
 

@@ -90,6 +90,11 @@ class _Step:
         self.loss = node.op.is_loss(node.params)
 
 
+# operators whose output shares their input's memory in MXNet's plan (for debug_str)
+_IN_PLACE = frozenset({"BlockGrad", "_identity_with_attr_like_rhs", "Reshape", "Flatten",
+                       "expand_dims"})
+
+
 def _as_ctx(ctx) -> Context:
     if ctx is None:
         return current_context()
@@ -248,6 +253,21 @@ class Executor:
             if step.op.skips_grads:
                 step.need = [s in wants for s in step.in_slots]
         self._any_grad = bool(wants)
+        if any(step.grad_needed and not step.op.differentiable for step in steps):
+            self._check_differentiable()
+
+    def _check_differentiable(self) -> None:
+        """MXNet refuses at bind a gradient that would flow through an operator without one
+        (batch_take); a BlockGrad before it, or no gradient request, avoids it."""
+        flowing = set(self._head_slots)
+        for step in reversed(self._steps):
+            if not step.grad_needed or step.op.name == "BlockGrad" or \
+                    not flowing.intersection(step.out_slots):
+                continue
+            if not step.op.differentiable:
+                raise MXNetError(f"Operator {step.op.name} ({step.name}) is non-differentiable; "
+                                 "bind with grad_req='null' for its inputs or stop the gradient")
+            flowing.update(step.in_slots)
 
     def _initial_outputs(self) -> list[NDArray]:
         """Zero outputs of the inferred shapes (MXNet's executor has them before forward);
@@ -311,6 +331,14 @@ class Executor:
                 reported.add(id(child))
                 self._monitor(child.name, NDArray(x.copy(), self._ctx))
             self._monitor(f"{step.name}_{name}", NDArray(x.copy(), self._ctx))
+
+    def _monitor_backward(self, step: _Step, in_grads) -> None:
+        """MXNet reports each backward node's outputs (the input gradients) as
+        ``<node>_backward_output`` (``..._output0``, ``_output1``, ... when several)."""
+        grads = [g for g in in_grads if g is not None]
+        for k, g in enumerate(grads):
+            suffix = "" if len(grads) == 1 else str(k)
+            self._monitor(f"{step.name}_backward_output{suffix}", NDArray(np.array(g), self._ctx))
 
     def forward(self, is_train: bool = False, **kwargs) -> list[NDArray]:
         """Run the graph; ``kwargs`` (name -> NDArray or numpy array) are copied in first."""
@@ -419,6 +447,8 @@ class Executor:
                                                 self._saved[i], need=step.need)
             except MXNetError as err:
                 raise MXNetError(f"Error in operator {step.name} (backward): {err}") from None
+            if self._monitor is not None:
+                self._monitor_backward(step, in_grads)
             for slot, g in zip(step.in_slots, in_grads, strict=False):
                 if g is None:
                     continue
@@ -501,7 +531,39 @@ class Executor:
         return exe
 
     def debug_str(self) -> str:
-        return self._symbol.debug_str()
+        """The graph (as ``Symbol.debug_str``) and MXNet's last line, ``Total N MB allocated``:
+        the operators' outputs, plus a gradient buffer for each output that backward needs
+        (identity operators such as BlockGrad write into their input's memory)."""
+        internals = self._symbol.get_internals()
+        known = dict(zip(self._symbol.list_arguments(), (a.shape for a in self.arg_arrays),
+                         strict=True))
+        known.update(zip(self._symbol.list_auxiliary_states(),
+                         (a.shape for a in self.aux_arrays), strict=True))
+        types = {n: a.dtype for n, a in zip(self._symbol.list_arguments(), self.arg_arrays,
+                                             strict=True)}
+        _, shapes, _ = internals.infer_shape_partial(**known)
+        _, dtypes, _ = internals.infer_type_partial(**types)
+        nbytes = {name: int(np.prod(s)) * np.dtype(t or np.float32).itemsize if s else 0
+                  for name, s, t in zip(internals.list_outputs(), shapes, dtypes, strict=True)}
+        total = 0
+        for step in self._steps:
+            if step.op.name not in _IN_PLACE:
+                total += sum(nbytes.get(n, 0) for n in step.out_names)
+        if self._any_grad:  # gradient buffers where a head's gradient actually flows
+            flowing = set(self._head_slots)
+            for step in reversed(self._steps):
+                if step.grad_needed and step.op.name != "BlockGrad" and \
+                        flowing.intersection(step.out_slots):
+                    total += sum(nbytes.get(n, 0) for n in step.out_names)
+                    flowing.update(step.in_slots)
+        return f"{self._symbol.debug_str()}\nTotal {total >> 20} MB allocated"
+
+    def get_optimized_symbol(self):
+        """The symbol this executor runs.  mxlite applies no graph rewrites at bind (MXNet may
+        eliminate common subexpressions), so this is a copy of the bound symbol."""
+        import copy
+
+        return copy.deepcopy(self._symbol)
 
 
 def _copy_into(src, dst: NDArray, name: str) -> None:

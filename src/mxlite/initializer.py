@@ -562,7 +562,10 @@ class Constant(Initializer):
             raise TypeError(
                 f"Constant: value must be a number or an array, got {type(value).__name__}"
             )
-        super().__init__(value=value)
+        # _kwargs holds the JSON form (an array as a nested list), as MXNet 1.9.1 keeps it
+        listed = value.asnumpy().tolist() if isinstance(value, NDArray) else \
+            value.tolist() if isinstance(value, np.ndarray) else value
+        super().__init__(value=listed)
         self.value = value
 
     def _init_weight(self, name, arr) -> None:

@@ -725,3 +725,15 @@ class LibSVMIter(DataIter):
 
     def getpad(self):
         return self._batch.pad
+
+
+_FILE_ITERS = ("MNISTIter", "CSVIter", "ImageRecordIter")
+
+
+def __getattr__(name: str):
+    # the file-reading iterators live in data_iters.py (ImageRecordIter needs Pillow)
+    if name in _FILE_ITERS:
+        from . import data_iters
+
+        return getattr(data_iters, name)
+    raise AttributeError(f"module 'mxlite.io' has no attribute {name!r}")

@@ -18,6 +18,7 @@ arrays (giving a :class:`CustomMetric`).
 
 from __future__ import annotations
 
+import json
 import math
 from collections import OrderedDict
 
@@ -216,7 +217,26 @@ def create(metric, *args, **kwargs) -> EvalMetric:
         for child in metric:
             composite.add(create(child, *args, **kwargs))
         return composite
+    if isinstance(metric, str) and metric.lstrip().startswith("{"):
+        return _from_config(metric, args, kwargs)
     return _REGISTRY.create(metric, *args, **kwargs)
+
+
+def _from_config(text: str, args, kwargs) -> EvalMetric:
+    """A metric from ``json.dumps(metric.get_config())`` (MXNet's round trip)."""
+    try:
+        config = json.loads(text)
+    except ValueError as err:
+        raise ValueError(f"metric JSON {text!r} is malformed: {err}") from None
+    if not isinstance(config, dict) or not isinstance(config.get("metric"), str):
+        raise ValueError(f"metric JSON {text!r} must be an object with a 'metric' name")
+    config = dict(config, **kwargs)
+    name = config.pop("metric")
+    children = config.pop("metrics", None)
+    if children is not None:
+        config["metrics"] = [_from_config(json.dumps(c), (), {}) if isinstance(c, dict) else c
+                             for c in children]
+    return _REGISTRY.create(name, *args, **config)
 
 
 @register
@@ -324,7 +344,10 @@ class TopKAccuracy(EvalMetric):
         if not isinstance(top_k, int) or top_k <= 1:
             raise ValueError(f"top_k must be an int > 1 (use Accuracy for 1), got {top_k!r}")
         self.top_k = top_k
-        self.name += f"_{top_k}"
+        # MXNet 1.9.1 appends the suffix again when recreated from get_config()
+        # ("top_k_accuracy_3_3"); a name that already carries it is kept
+        if not self.name.endswith(f"_{top_k}"):
+            self.name += f"_{top_k}"
 
     def update(self, labels, preds):
         labels, preds = check_label_shapes(labels, preds, True)

@@ -86,3 +86,12 @@ def load_checkpoint(prefix, epoch):
     symbol = sym.load(f"{prefix}-symbol.json")
     arg_params, aux_params = load_params(prefix, epoch)
     return symbol, arg_params, aux_params
+
+
+def __getattr__(name: str):
+    # ``mx.model.FeedForward`` lives in its own file (it builds on mx.module, which imports us)
+    if name == "FeedForward":
+        from .feedforward import FeedForward
+
+        return FeedForward
+    raise AttributeError(f"module 'mxlite.model' has no attribute {name!r}")

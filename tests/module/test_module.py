@@ -82,7 +82,8 @@ def test_update_before_init_optimizer():
 @pytest.mark.parametrize(
     "batch, match",
     [(_batch(8, dim=30), r"has shape \(8, 30\).*bound with \(8, 20\)"),
-     (mx.io.DataBatch([mx.nd.zeros((8, 20, 1))], [mx.nd.zeros(8)]), "only the batch axis"),
+     # another rank that would change fc_weight's shape (MXNet reshapes when it would not)
+     (mx.io.DataBatch([mx.nd.zeros((8, 20, 2))], [mx.nd.zeros(8)]), "only the batch axis"),
      (mx.io.DataBatch([mx.nd.zeros((8, 20)), mx.nd.zeros((8, 20))], [mx.nd.zeros(8)]),
       "1 data input"),
      (mx.io.DataBatch([mx.nd.zeros((8, 20))], [mx.nd.zeros(7)]), "label of shape")],
@@ -119,9 +120,11 @@ def test_bind_batch_sizes_must_agree():
     "kwargs, exc, match",
     [({"data_names": ("x",)}, ValueError, "not found in symbol.list_arguments"),
      ({"fixed_param_names": ["nope"]}, ValueError, "fixed_param_names"),
-     ({"context": [mx.cpu(), mx.cpu(1)]}, ValueError, "one device"),
+     # several contexts are supported (issue 15); a work load per context is required
+     ({"context": [mx.cpu(), mx.cpu(1)], "work_load_list": [1]}, ValueError,
+      "one entry per context"),
      ({"context": mx.gpu()}, MXNetError, "GPU")],
-    ids=["data-name", "fixed-name", "two-contexts", "gpu"],
+    ids=["data-name", "fixed-name", "work-load-per-context", "gpu"],
 )
 def test_constructor_errors(kwargs, exc, match):
     with pytest.raises(exc, match=match):

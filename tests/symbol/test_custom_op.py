@@ -119,3 +119,55 @@ def test_assign_modes():
     np.testing.assert_allclose(dst.asnumpy(), [0.0, 0.0])
     with pytest.raises(ValueError, match="req"):
         op.assign(dst, "replace", dst)
+
+
+# weighted_logistic_regression.py's pattern: the label's shape comes from the data's, through
+# the Python infer_shape called with the unknown label shape as [] (MXNet 1.9.1 semantics)
+class _WeightedLogistic(mx.operator.CustomOp):
+    def forward(self, is_train, req, in_data, out_data, aux):
+        self.assign(out_data[0], req[0], 1 / (1 + mx.nd.exp(-in_data[0])))
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        self.assign(in_grad[0], req[0], out_data[0] - in_data[1])
+
+
+@mx.operator.register("i15_weighted_logistic")
+class _WeightedLogisticProp(mx.operator.CustomOpProp):
+    def __init__(self):
+        super().__init__(need_top_grad=False)
+
+    def list_arguments(self):
+        return ["data", "label"]
+
+    def infer_shape(self, in_shape):
+        shape = in_shape[0]
+        return [shape, shape], [shape]
+
+    def create_operator(self, ctx, shapes, dtypes):
+        return _WeightedLogistic()
+
+
+def test_custom_infer_shape_fills_unknown_label():
+    data = mx.sym.var("data")
+    fc = mx.sym.FullyConnected(data, num_hidden=1, name="fc")
+    net = mx.sym.Custom(fc, mx.sym.var("label"), op_type="i15_weighted_logistic")
+    arg_shapes, out_shapes, _ = net.infer_shape(data=(5, 3))
+    assert dict(zip(net.list_arguments(), arg_shapes, strict=True))["label"] == (5, 1)
+    assert out_shapes == [(5, 1)]
+    mod = mx.mod.Module(net, label_names=["label"])
+    mod.bind([("data", (5, 3))], [("label", (5, 1))])
+    mod.init_params()
+    mod.forward_backward(mx.io.DataBatch([mx.nd.ones((5, 3))], [mx.nd.ones((5, 1))]))
+    assert mod.get_outputs()[0].shape == (5, 1)
+
+
+class _PickyProp(mx.operator.CustomOpProp):
+    def infer_shape(self, in_shape):
+        return [in_shape[0]], [[in_shape[0][0] * 2]]  # fails on an unknown (empty) shape
+
+
+def test_custom_infer_shape_that_needs_known_shapes_waits():
+    mx.operator.register("i15_picky")(_PickyProp)
+    net = mx.sym.Custom(mx.sym.var("x"), op_type="i15_picky")
+    assert net.infer_shape_partial()[1] == [()]
+    assert net.infer_shape(x=(3,))[1] == [(6,)]

@@ -64,6 +64,9 @@ def _check_names_match(data_names, data_shapes, name, throw):
 def _to_desc(x, what):
     if isinstance(x, DataDesc):
         return x
+    if isinstance(x, (tuple, list)) and len(x) >= 2 and not isinstance(x[1], (tuple, list)):
+        # MXNet raises TypeError for a shape that is not a tuple (an NDArray, a number)
+        raise TypeError(f"{what} entry {x[0]!r}: shape must be a tuple of ints, got {x[1]!r}")
     if not isinstance(x, (list, tuple)) or not 2 <= len(x) <= 4 or not isinstance(x[0], str):
         raise ValueError(
             f"{what} entries must be DataDesc or (name, shape) tuples, got {x!r}"

@@ -17,7 +17,7 @@ from ..executor import _assign
 from ..io import DataDesc
 from ..ndarray import NDArray
 
-__all__ = ["ExecutorGroup"]
+__all__ = ["DataParallelExecutorGroup", "ExecutorGroup"]
 
 _DTYPE_CODES = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32,
                 5: np.int8, 6: np.int64, 7: np.bool_}
@@ -72,7 +72,7 @@ class ExecutorGroup:
 
     def __init__(self, symbol, context, data_shapes, label_shapes, param_names, for_training,
                  inputs_need_grad, shared_group=None, logger=None, fixed_param_names=None,
-                 grad_req="write", state_names=None):
+                 grad_req="write", state_names=None, group2ctx=None):
         self.param_names = list(param_names)
         self.arg_names = symbol.list_arguments()
         self.aux_names = symbol.list_auxiliary_states()
@@ -84,6 +84,7 @@ class ExecutorGroup:
         self.logger = logger
         self.fixed_param_names = list(fixed_param_names or [])
         self.state_names = list(state_names or [])
+        self.group2ctx = group2ctx  # ctx_group name -> Context (arrays' placement)
         if not for_training:
             grad_req = "null"
         data_names = [x.name for x in data_shapes]
@@ -150,7 +151,8 @@ class ExecutorGroup:
             exe = self.symbol.simple_bind(
                 ctx=self.context, grad_req=self.grad_req,
                 type_dict=self._input_types(data_shapes, label_shapes),
-                shared_arg_names=self.param_names, shared_exec=shared_exec, **shapes,
+                shared_arg_names=self.param_names, shared_exec=shared_exec,
+                group2ctx=self.group2ctx, **shapes,
             )
             self.execs = [exe]
         self.data_shapes = list(data_shapes)
@@ -306,3 +308,7 @@ class ExecutorGroup:
     def install_monitor(self, mon):
         for exe in self.execs:
             mon.install(exe)
+
+
+# MXNet's multi-context group (several devices, the batch split between them)
+from .data_parallel import DataParallelExecutorGroup  # noqa: E402

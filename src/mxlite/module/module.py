@@ -43,7 +43,7 @@ from ..context import Context, check_usable, cpu
 from ..initializer import InitDesc, Uniform
 from ..io import DataDesc
 from .base_module import BaseModule, _check_input_names, _parse_data_desc
-from .executor_group import ExecutorGroup
+from .executor_group import DataParallelExecutorGroup, ExecutorGroup
 
 __all__ = ["Module"]
 
@@ -93,17 +93,21 @@ class Module(BaseModule):
         super().__init__(logger=logger)
         if isinstance(context, Context):
             context = [context]
-        if not isinstance(context, (list, tuple)) or len(context) != 1 \
-                or not isinstance(context[0], Context):
-            raise ValueError(
-                "context must be one Context (mxlite computes on one device), got "
-                f"{context!r}"
-            )
-        check_usable(context[0])
+        if not isinstance(context, (list, tuple)) or not context \
+                or not all(isinstance(c, Context) for c in context):
+            raise ValueError(f"context must be a Context or a list of Contexts, got {context!r}")
+        for c in context:
+            check_usable(c)
         self._context = list(context)
-        if work_load_list is not None and len(work_load_list) != 1:
-            raise ValueError(f"work_load_list needs one entry per context, got {work_load_list!r}")
-        self._work_load_list = work_load_list or [1]
+        if work_load_list is None:
+            work_load_list = [1] * len(self._context)
+        if not isinstance(work_load_list, (list, tuple)) \
+                or len(work_load_list) != len(self._context):
+            raise ValueError(
+                f"work_load_list needs one entry per context ({len(self._context)}), got "
+                f"{work_load_list!r}"
+            )
+        self._work_load_list = list(work_load_list)
         self._group2ctxs = group2ctxs
         if not hasattr(symbol, "list_arguments"):
             raise TypeError(f"symbol must be an mx.sym.Symbol, got {type(symbol).__name__}")
@@ -164,16 +168,18 @@ class Module(BaseModule):
             mod._preload_opt_states = fname
         return mod
 
-    def save_checkpoint(self, prefix, epoch, save_optimizer_states=False, remove_amp_cast=True):
+    def save_checkpoint(self, prefix, epoch, save_optimizer_states=False, remove_amp_cast=True,
+                        mxnet_states=False):
         """Write ``prefix-symbol.json``, ``prefix-%04d.params`` and, optionally,
-        ``prefix-%04d.states`` (the optimizer states)."""
+        ``prefix-%04d.states`` (the optimizer states; ``mxnet_states=True``: in MXNet's pickled
+        format, see :meth:`save_optimizer_states`)."""
         self._symbol.save(f"{prefix}-symbol.json")
         param_name = f"{prefix}-{epoch:04d}.params"
         self.save_params(param_name)
         logging.info('Saved checkpoint to "%s"', param_name)
         if save_optimizer_states:
             state_name = f"{prefix}-{epoch:04d}.states"
-            self.save_optimizer_states(state_name)
+            self.save_optimizer_states(state_name, mxnet_format=mxnet_states)
             logging.info('Saved optimizer state to "%s"', state_name)
 
     def _reset_bind(self):
@@ -324,12 +330,23 @@ class Module(BaseModule):
         else:
             shared_group = None
 
-        self._exec_group = ExecutorGroup(
-            self._symbol, self._context[0], data_shapes, label_shapes, self._param_names,
-            for_training, inputs_need_grad, shared_group, logger=self.logger,
-            fixed_param_names=self._fixed_param_names, grad_req=grad_req,
-            state_names=self._state_names,
-        )
+        if len(self._context) == 1:
+            from .data_parallel import per_device_group2ctx
+
+            self._exec_group = ExecutorGroup(
+                self._symbol, self._context[0], data_shapes, label_shapes, self._param_names,
+                for_training, inputs_need_grad, shared_group, logger=self.logger,
+                fixed_param_names=self._fixed_param_names, grad_req=grad_req,
+                state_names=self._state_names,
+                group2ctx=per_device_group2ctx(self._group2ctxs, 1)[0],
+            )
+        else:
+            self._exec_group = DataParallelExecutorGroup(
+                self._symbol, self._context, self._work_load_list, data_shapes, label_shapes,
+                self._param_names, for_training, inputs_need_grad, shared_group,
+                logger=self.logger, fixed_param_names=self._fixed_param_names,
+                grad_req=grad_req, state_names=self._state_names, group2ctxs=self._group2ctxs,
+            )
         self.for_training = for_training
         self.inputs_need_grad = inputs_need_grad
         self._grad_req = grad_req
@@ -462,7 +479,7 @@ class Module(BaseModule):
             other_dims_match = same_rank and all(
                 s == b for i, (s, b) in enumerate(zip(shape, bound, strict=True)) if i != axis
             )
-            if not other_dims_match:
+            if not other_dims_match and not self._params_fit(data_batch):
                 raise ValueError(
                     f"forward: data {desc.name!r} has shape {shape}, but the module was bound "
                     f"with {bound}; only the batch axis may differ (bind with "
@@ -471,11 +488,34 @@ class Module(BaseModule):
             new_shapes.append(shape)
         return tuple(new_shapes)
 
+    def _params_fit(self, data_batch) -> bool:
+        """Whether the batch's data shapes leave every parameter's shape as bound (then a
+        forward with them reshapes the module, as MXNet's does)."""
+        shapes = {d.name: tuple(a.shape) for d, a in zip(self._data_shapes, data_batch.data,
+                                                          strict=True)}
+        if getattr(data_batch, "label", None) and self._label_shapes:
+            shapes.update({d.name: tuple(a.shape) for d, a in zip(self._label_shapes,
+                                                                   data_batch.label,
+                                                                   strict=False)})
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                arg_shapes, _, aux_shapes = self._symbol.infer_shape_partial(**shapes)
+        except (MXNetError, ValueError, TypeError):
+            return False
+        bound = dict(zip(self._param_names, (a[0].shape for a in self._exec_group.param_arrays),
+                         strict=True))
+        for name, shape in zip(self._symbol.list_arguments(), arg_shapes, strict=True):
+            if name in bound and tuple(shape) != tuple(bound[name]):
+                return False
+        bound_aux = [a[0].shape for a in self._exec_group.aux_arrays]
+        return all(tuple(s) == tuple(b) for s, b in zip(aux_shapes, bound_aux, strict=True))
+
     def forward(self, data_batch, is_train=None):
-        """Compute the outputs for ``data_batch``; a batch of another batch size reshapes the
-        module first (as MXNet)."""
+        """Compute the outputs for ``data_batch``; a batch of other data shapes reshapes the
+        module first (as MXNet), provided the parameters keep their shapes."""
         self._require("forward", params=True)
-        if isinstance(data_batch, (list, tuple)):
+        if isinstance(data_batch, (list, tuple)) and not hasattr(data_batch, "data"):
             if len(data_batch) != 1:
                 raise ValueError(
                     "forward: a list of batches (one per device) needs several devices; "
@@ -522,15 +562,17 @@ class Module(BaseModule):
                                        priority=-index)
             return
         indices, grads, weights = [], [], []
+        num_device = len(self._context)
         for index, (arg_list, grad_list) in enumerate(
                 zip(group.param_arrays, group.grad_arrays, strict=True)):
             if grad_list[0] is None:
                 continue
-            if self._kvstore:
+            if self._kvstore:  # sums the devices' gradients into each of them
                 self._kvstore.pushpull(group.param_names[index], grad_list, priority=-index)
-            indices.append(index)
-            grads.append(grad_list[0])
-            weights.append(arg_list[0])
+            for k in range(num_device):  # MXNet's updater index: one slot per device copy
+                indices.append(index * num_device + k)
+                grads.append(grad_list[k])
+                weights.append(arg_list[k])
         if indices:
             self._updater(indices, grads, weights)
 
@@ -560,12 +602,21 @@ class Module(BaseModule):
         self._exec_group.update_metric(eval_metric, labels, pre_sliced)
 
     # ------------------------------------------------------------------ optimizer states
-    def save_optimizer_states(self, fname):
-        """Write the optimizer states (and the optimizer itself, see the module doc)."""
+    def save_optimizer_states(self, fname, mxnet_format=False):
+        """Write the optimizer states (and the optimizer itself, see the module doc).
+
+        ``mxnet_format=True`` writes MXNet 1.9.1's pickled ``.states`` instead (states only;
+        MXNet's ``Module.load(..., load_optimizer_states=True)`` reads it, see
+        :mod:`mxlite._mxnet_states`); the default is mxlite's safe format."""
         from ..base import atomic_write
 
         self._require("save_optimizer_states", bound=False, optimizer=True)
-        if self._update_on_kvstore:
+        if mxnet_format:
+            from .._mxnet_states import dumps
+
+            updater = self._kvstore._updater if self._update_on_kvstore else self._updater
+            atomic_write(fname, dumps(updater.states))
+        elif self._update_on_kvstore:
             self._kvstore.save_optimizer_states(fname, dump_optimizer=True)
         else:
             atomic_write(fname, self._updater.get_states(dump_optimizer=True))

@@ -20,7 +20,7 @@ random_uniform = random.uniform
 random_normal = random.normal
 random_randint = random.randint
 
-_PROVIDERS = ("utils", "update_ops", "op")
+_PROVIDERS = ("utils", "update_ops", "op", "interop", "legacy", "contrib", "_internal")
 
 
 def __getattr__(name: str):

@@ -54,6 +54,9 @@ __all__ = [
 ]
 
 _DEFAULT_DTYPE = np.dtype(np.float32)
+
+# MXNet keeps the builtin under this name inside its ndarray module
+py_slice = slice
 _SCALARS = (numbers.Number, np.generic)
 
 
@@ -110,7 +113,30 @@ class NDArray:
 
     __slots__ = ("__weakref__", "_ag", "_ctx", "_data")
     __array_priority__ = 1000.0
-    __array_ufunc__ = None  # NumPy defers to our reflected operators
+
+    # NumPy ufuncs on NDArrays (``np.exp(a)``, ``np.ones(2) + a``) compute on the values and
+    # give an NDArray back; MXNet 1.9.1 builds an object array of one-element NDArrays there
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        if method == "__call__" and len(inputs) == 2 and out is None and not kwargs \
+                and inputs[1] is self and not isinstance(inputs[0], NDArray):
+            reflected = _REFLECTED.get(ufunc)
+            if reflected is not None:  # numpy on the left: our reflected operator decides
+                return getattr(self, reflected)(inputs[0])
+        ctx = self._ctx
+        args = [x._data if isinstance(x, NDArray) else x for x in inputs]
+        outs = None
+        if out is not None:
+            outs = tuple(o._data if isinstance(o, NDArray) else o for o in out)
+            kwargs["out"] = outs
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            result = getattr(ufunc, method)(*args, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+
+        def wrap(r):
+            return NDArray(r, ctx) if isinstance(r, np.ndarray) and r.ndim else r
+
+        return tuple(wrap(r) for r in result) if isinstance(result, tuple) else wrap(result)
 
     def __init__(self, data: np.ndarray, ctx: Context | None = None):
         if not isinstance(data, np.ndarray):
@@ -292,6 +318,58 @@ class NDArray:
         """The same data, outside any recorded graph."""
         return NDArray(self._data, self._ctx)
 
+    def __getstate__(self):
+        """MXNet's pickled state: ``{'handle': <one raw NDArray record>}``."""
+        from .utils import array_to_raw_bytes
+
+        return {"handle": bytearray(array_to_raw_bytes(self))}
+
+    def __setstate__(self, state):
+        """Restore from :meth:`__getstate__`'s state (arrays saved on a GPU load on the CPU)."""
+        from .utils import array_from_raw_bytes
+
+        if not isinstance(state, dict) or "handle" not in state:
+            raise ValueError(f"__setstate__: expected {{'handle': bytes}}, got {type(state)}")
+        loaded = array_from_raw_bytes(bytes(state["handle"]), "<pickled NDArray>")
+        self._data = loaded._data
+        self._ctx = Context("cpu", 0)
+        self._ag = None
+
+    @staticmethod
+    def _basic_indexing_slice_is_contiguous(slc_key, shape) -> bool:
+        """Whether basic indexing ``slc_key`` of a C-contiguous array of ``shape`` gives a
+        contiguous view (MXNet's helper; decided from strides, nothing is allocated)."""
+        shape = tuple(int(d) for d in shape)
+        strides = []
+        acc = 1
+        for d in reversed(shape):
+            strides.append(acc)
+            acc *= builtins.max(d, 1)  # this module defines its own max
+        probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape,
+                                                tuple(reversed(strides)), writeable=False)
+        return bool(probe[slc_key].flags.c_contiguous)
+
+    # ------------------------------------------------------------------ interchange
+    def __dlpack__(self, **kwargs):
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def to_dlpack_for_read(self):
+        """A DLPack capsule over this array's memory (for a consumer that only reads)."""
+        return self._data.__dlpack__()
+
+    def to_dlpack_for_write(self):
+        """A DLPack capsule over this array's memory; the consumer's writes are seen here.
+
+        A versioned capsule (DLPack 1.0, which carries the writable flag) where NumPy makes
+        one, else a legacy one (which NumPy consumers import read-only)."""
+        try:
+            return self._data.__dlpack__(max_version=(1, 0))
+        except TypeError:  # NumPy < 2.1
+            return self._data.__dlpack__()
+
     # ------------------------------------------------------------------ indexing
     def __getitem__(self, key) -> NDArray:
         key, advanced = _index_key(key)
@@ -440,8 +518,10 @@ class NDArray:
         new = infer_reshape(self.shape, shape, reverse)
         return NDArray(self._data.reshape(new), self._ctx)
 
-    def reshape_like(self, other: NDArray) -> NDArray:
-        return reshape_like(self, other)
+    def reshape_like(self, other: NDArray | None = None, rhs: NDArray | None = None) -> NDArray:
+        if (other is None) == (rhs is None):
+            raise TypeError("reshape_like: give the array to match (positionally or as rhs=)")
+        return reshape_like(self, other if other is not None else rhs)
 
     def broadcast_to(self, shape) -> NDArray:
         return broadcast_to(self, shape)
@@ -449,16 +529,30 @@ class NDArray:
     def broadcast_like(self, other: NDArray) -> NDArray:
         return broadcast_to(self, other.shape)
 
-    def flatten(self) -> NDArray:
+    def flatten(self, inplace: bool = False) -> NDArray:
+        """``(d0, rest...)`` collapsed to 2-D; ``inplace=True`` returns a view sharing memory."""
+        if inplace:
+            return self.reshape(self.shape[0] if self.ndim else 1, -1)
         return flatten(self)
 
-    def expand_dims(self, axis: int) -> NDArray:
+    def expand_dims(self, axis: int, inplace: bool = False) -> NDArray:
+        """A new axis at ``axis``; ``inplace=True`` returns a view sharing memory."""
+        if inplace:
+            return NDArray(np.expand_dims(self._data, axis), self._ctx)
         return expand_dims(self, axis)
 
-    def squeeze(self, axis=None) -> NDArray:
-        return squeeze(self, axis)
+    def squeeze(self, axis=None, inplace: bool = False) -> NDArray:
+        """Drop length-1 axes; ``inplace=True`` returns a view sharing memory."""
+        out = squeeze(self, axis)
+        return NDArray(self._data.reshape(out.shape), self._ctx) if inplace else out
 
-    def transpose(self, *axes) -> NDArray:
+    def transpose(self, *axes, **kwargs) -> NDArray:
+        if "axes" in kwargs:  # MXNet's fluent form: a.transpose(axes=(1, 0, 2))
+            if axes:
+                raise TypeError("transpose: give the axes positionally or as axes=, not both")
+            axes = (kwargs.pop("axes"),)
+        if kwargs:
+            raise TypeError(f"transpose got unexpected keyword arguments {sorted(kwargs)}")
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return transpose(self, axes or None)
@@ -481,29 +575,29 @@ class NDArray:
     def slice_axis(self, axis, begin, end) -> NDArray:
         return slice_axis(self, axis, begin, end)
 
-    def sum(self, axis=None, keepdims=False, exclude=False) -> NDArray:
-        return sum(self, axis, keepdims, exclude)
+    def sum(self, axis=None, keepdims=False, exclude=False, out=None, **kwargs) -> NDArray:
+        return _method_out(sum(self, axis, keepdims, exclude), out)
 
-    def mean(self, axis=None, keepdims=False, exclude=False) -> NDArray:
-        return mean(self, axis, keepdims, exclude)
+    def mean(self, axis=None, keepdims=False, exclude=False, out=None, **kwargs) -> NDArray:
+        return _method_out(mean(self, axis, keepdims, exclude), out)
 
-    def max(self, axis=None, keepdims=False, exclude=False) -> NDArray:
-        return max(self, axis, keepdims, exclude)
+    def max(self, axis=None, keepdims=False, exclude=False, out=None, **kwargs) -> NDArray:
+        return _method_out(max(self, axis, keepdims, exclude), out)
 
-    def min(self, axis=None, keepdims=False, exclude=False) -> NDArray:
-        return min(self, axis, keepdims, exclude)
+    def min(self, axis=None, keepdims=False, exclude=False, out=None, **kwargs) -> NDArray:
+        return _method_out(min(self, axis, keepdims, exclude), out)
 
-    def prod(self, axis=None, keepdims=False, exclude=False) -> NDArray:
-        return prod(self, axis, keepdims, exclude)
+    def prod(self, axis=None, keepdims=False, exclude=False, out=None, **kwargs) -> NDArray:
+        return _method_out(prod(self, axis, keepdims, exclude), out)
 
     def norm(self, ord=2, axis=None, keepdims=False) -> NDArray:
         return norm(self, ord, axis, keepdims)
 
-    def argmax(self, axis=None, keepdims=False) -> NDArray:
-        return argmax(self, axis, keepdims)
+    def argmax(self, axis=None, keepdims=False, out=None) -> NDArray:
+        return _method_out(argmax(self, axis, keepdims), out)
 
-    def argmin(self, axis=None, keepdims=False) -> NDArray:
-        return argmin(self, axis, keepdims)
+    def argmin(self, axis=None, keepdims=False, out=None) -> NDArray:
+        return _method_out(argmin(self, axis, keepdims), out)
 
     def sort(self, axis=-1, is_ascend=True) -> NDArray:
         return sort(self, axis, is_ascend)
@@ -517,8 +611,8 @@ class NDArray:
     def one_hot(self, depth, on_value=1.0, off_value=0.0, dtype="float32") -> NDArray:
         return one_hot(self, depth, on_value, off_value, dtype)
 
-    def clip(self, a_min, a_max) -> NDArray:
-        return clip(self, a_min, a_max)
+    def clip(self, a_min, a_max, out=None, **kwargs) -> NDArray:
+        return _method_out(clip(self, a_min, a_max), out)
 
     def abs(self) -> NDArray:
         return abs(self)
@@ -553,8 +647,10 @@ class NDArray:
     def ceil(self) -> NDArray:
         return ceil(self)
 
-    def round(self) -> NDArray:
-        return round(self)
+    def round(self, decimals=0, out=None) -> NDArray:
+        if decimals != 0:
+            raise ValueError(f"round: only decimals=0 is supported (MXNet's), got {decimals!r}")
+        return _method_out(round(self), out)
 
     def reciprocal(self) -> NDArray:
         return reciprocal(self)
@@ -585,6 +681,22 @@ class NDArray:
 
     def pick(self, index, axis=-1, keepdims=False) -> NDArray:
         return pick(self, index, axis, keepdims)
+
+
+_REFLECTED = {np.add: "__radd__", np.subtract: "__rsub__", np.multiply: "__rmul__",
+              np.true_divide: "__rtruediv__", np.remainder: "__rmod__", np.power: "__rpow__",
+              np.equal: "__eq__", np.not_equal: "__ne__", np.less: "__gt__",
+              np.less_equal: "__ge__", np.greater: "__lt__", np.greater_equal: "__le__"}
+
+
+def _method_out(result: NDArray, out) -> NDArray:
+    """Methods take NumPy's ``out=`` too (``np.argmax(a, axis=1)`` calls ``a.argmax``)."""
+    if out is None:
+        return result
+    if not isinstance(out, NDArray) or out.shape != result.shape:
+        raise ValueError(f"out must be an NDArray of shape {result.shape}, got {out!r}")
+    out._data[...] = result._data
+    return out
 
 
 def _rebuild(data: np.ndarray, ctx: str) -> NDArray:
@@ -657,6 +769,11 @@ def _broadcast_error(name: str, a, b) -> MXNetError:
     )
 
 
+# comparisons accept a NumPy array on either side (arithmetic with one stays a TypeError, as
+# in MXNet 1.9.1, which rejects both)
+_NUMPY_COMPARABLE = ("equal", "not_equal", "lesser", "lesser_equal", "greater", "greater_equal")
+
+
 def _operands(a, b, name: str):
     """Numpy operands, result dtype and context for a binary op (one side may be a scalar)."""
     if isinstance(a, NDArray):
@@ -666,11 +783,15 @@ def _operands(a, b, name: str):
             y = b._data
         elif isinstance(b, _SCALARS):
             y = _scalar_as(b, dtype)
+        elif isinstance(b, np.ndarray) and name in _NUMPY_COMPARABLE:
+            y = b.astype(dtype, copy=False)  # ``a == numpy_array``: compared in a's dtype
         else:
             raise TypeError(f"{name}: type {type(b)} not supported")
         return x, y, dtype, ctx
     if isinstance(b, NDArray):
         y, dtype, ctx = b._data, b._data.dtype, b._ctx
+        if isinstance(a, np.ndarray) and name in _NUMPY_COMPARABLE:
+            return a.astype(dtype, copy=False), y, dtype, ctx
         if not isinstance(a, _SCALARS):
             raise TypeError(f"{name}: type {type(a)} not supported")
         return _scalar_as(a, dtype), y, dtype, ctx
@@ -1048,6 +1169,13 @@ maximum = _make_binary("maximum", np.maximum, True)
 minimum = _make_binary("minimum", np.minimum, True)
 power = _make_binary("power", _power, True)
 modulo = _make_binary("modulo", _mod, True)
+# MXNet 1.x's arithmetic functions: broadcasting, a scalar on either side
+add = _make_binary("add", np.add, True)
+subtract = _make_binary("subtract", np.subtract, True)
+multiply = _make_binary("multiply", np.multiply, True)
+divide = _make_binary("divide", _divide, True)
+true_divide = divide
+__all__ += ["add", "divide", "multiply", "subtract", "true_divide"]
 equal = _make_binary("equal", np.equal, True)
 not_equal = _make_binary("not_equal", np.not_equal, True)
 greater = _make_binary("greater", np.greater, True)
@@ -1315,6 +1443,31 @@ def softmax(data, axis=-1, temperature=None, out=None) -> NDArray:
 def log_softmax(data, axis=-1, temperature=None, out=None) -> NDArray:
     """``x / T - logsumexp(x / T)`` along ``axis``."""
     return _softmax(data, axis, temperature, out, True)
+
+
+# fluent methods over ``mx.nd`` functions (resolved on call, so operators registered later work)
+_FLUENT_ND = (
+    "rint", "fix", "trunc", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh",
+    "arccosh", "arctanh", "degrees", "radians", "log2", "log10", "cbrt", "rcbrt", "sin", "cos",
+    "nansum", "nanprod", "softmin", "argmax_channel", "shape_array", "size_array", "split_v2",
+    "slice", "slice_like", "pad", "broadcast_axes", "diag", "depth_to_space", "space_to_depth",
+)
+
+
+def _fluent_method(name: str):
+    def method(self, *args, **kwargs):
+        from .. import ndarray as _nd
+
+        return getattr(_nd, name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"``mx.nd.{name}(self, ...)``."
+    return method
+
+
+for _name in _FLUENT_ND:
+    if not hasattr(NDArray, _name):
+        setattr(NDArray, _name, _fluent_method(_name))
 
 
 from . import _record  # noqa: E402  (recorded calls route through registered operators)

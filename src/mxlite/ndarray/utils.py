@@ -210,8 +210,15 @@ def _read_array(r: _Reader) -> np.ndarray | None:
     magic = r.u32("array magic")
     if magic in (V2_MAGIC, V3_MAGIC):
         np_shape = magic == V3_MAGIC
+        from ..util import is_np_shape
+
+        if not np_shape and is_np_shape():
+            raise r.error("a record saved without NumPy shape semantics cannot be loaded "
+                          "under mx.util.np_shape(True) (as MXNet)")
         stype = r.i32("storage type")
         if stype == _STYPE_DEFAULT:
+            # (MXNet also refuses V3 records outside np_shape; mxlite reads them, so that
+            # files with 0-d or zero-size arrays load anywhere)
             return _read_dense_body(r, _read_shape(r, "array shape", np_shape))
         if stype in (_STYPE_ROW_SPARSE, _STYPE_CSR):
             return _read_sparse_body(r, stype, np_shape)
@@ -427,9 +434,11 @@ def _entries(data) -> tuple[list[NDArray], list[str]]:
 def _serialize(data) -> bytearray:
     """The file :func:`save` writes, built in one buffer (each array is copied once)."""
     arrays, names = _entries(data)
-    # a file holding a 0-d array is written all in V3 records, as MXNet writes under np_shape,
-    # so that MXNet reads it back within ``mx.util.np_shape(True)``
-    np_shape = any(a.ndim == 0 for a in arrays)
+    # under mx.util.np_shape(True), or for a file holding a 0-d array, V3 records are written
+    # (as MXNet writes under np_shape), so MXNet reads them back within np_shape(True)
+    from ..util import is_np_shape
+
+    np_shape = is_np_shape() or any(a.ndim == 0 for a in arrays)
     headers = [_record_header(a, np_shape) for a in arrays]
     encoded = [name.encode("utf-8") for name in names]
     payloads = [_payload(a) for a in arrays]

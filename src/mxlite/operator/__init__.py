@@ -8,10 +8,11 @@
 from . import registry as _registry
 from .custom import CustomOp, CustomOpProp
 from .custom import register as _register_custom
+from .legacy import NDArrayOp, NumpyOp, PythonOp
 from .registry import REQUIRED, Operator, Param, Params, ShapeError, get, list_operators
 
-__all__ = ["REQUIRED", "CustomOp", "CustomOpProp", "Operator", "Param", "Params", "ShapeError",
-           "get", "list_operators", "register"]
+__all__ = ["REQUIRED", "CustomOp", "CustomOpProp", "NDArrayOp", "NumpyOp", "Operator", "Param",
+           "Params", "PythonOp", "ShapeError", "get", "list_operators", "register"]
 
 
 def register(target):

@@ -150,12 +150,26 @@ class Custom(Operator):
         return not self.prop(p).need_top_grad()
 
     def infer_shape(self, p, in_shapes, aux_shapes):
-        if any(s is None for s in in_shapes):
+        unknown = [s is None for s in in_shapes]
+        if all(unknown):
             return in_shapes, [None] * len(self.outputs(p)), aux_shapes
-        ins, outs, aux = _split_result(
-            self.prop(p).infer_shape([list(s) for s in in_shapes]), len(aux_shapes),
-            "infer_shape")
-        conv = [None if s is None else tuple(int(d) for d in s) for s in (*ins, *outs, *aux)]
+        # as MXNet, the user's infer_shape sees an unknown shape as [] and may fill it in
+        # (a label shaped like the data); if it cannot cope yet, inference waits for more
+        try:
+            result = self.prop(p).infer_shape([[] if s is None else list(s) for s in in_shapes])
+        except Exception:
+            if any(unknown):
+                return in_shapes, [None] * len(self.outputs(p)), aux_shapes
+            raise
+        ins, outs, aux = _split_result(result, len(aux_shapes), "infer_shape")
+
+        def known(s):
+            if s is None:
+                return None
+            s = tuple(int(d) for d in s)
+            return s if s and 0 not in s else None
+
+        conv = [known(s) for s in (*ins, *outs, *aux)]
         n_in, n_out = len(ins), len(outs)
         if n_in != len(in_shapes) or n_out != len(self.outputs(p)):
             raise ShapeError(f"Custom {p.op_type!r}: infer_shape returned {n_in} input and "

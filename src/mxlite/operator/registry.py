@@ -29,7 +29,8 @@ Optional hooks used by the symbolic layer:
   ``mx.sym.Concat(a, b, c)`` sets ``num_args=3`` itself and ``arguments(p)`` should return
   ``["arg0", "arg1", ...]``.
 - ``aux_inits = {"moving_mean": '["zero", {}]', ...}``: the ``__init__`` attribute MXNet gives the
-  automatically created variable of an auxiliary state (BatchNorm: zero mean, one variance).
+  automatically created variable of an auxiliary state (BatchNorm: zero mean, one variance);
+  ``arg_inits`` the same for arguments (LeakyReLU's PReLU ``gamma``: constant 0.25).
 - ``num_outputs(p)``: how many outputs the operator has in MXNet's graph, hidden ones included
   (BatchNorm: 3 with one visible); only used to write ``node_row_ptr`` in symbol JSON.
 - ``accepts_extra_params = True``: parameters not declared in ``params`` are kept as strings
@@ -195,6 +196,12 @@ class Operator:
     loss: ClassVar[bool] = False  # ignores head gradients, backward works with out_grads=None
     variadic: ClassVar[str | None] = None  # name of the param counting inputs (Concat: num_args)
     aux_inits: ClassVar[dict[str, str]] = {}  # aux state -> MXNet's ``__init__`` attribute
+    arg_inits: ClassVar[dict[str, str]] = {}  # argument -> ``__init__`` (PReLU gamma: 0.25)
+    # infer_shape accepts partially known shapes (0 = unknown dim, MXNet 1.x): Cast passes
+    # (1, 0, 0, 0) through, Convolution derives weight (64, 0, 7, 7) from it
+    partial_shapes: ClassVar[bool] = False
+    same_shape: ClassVar[bool] = False  # one input, output of its shape (inferred backwards too)
+    differentiable: ClassVar[bool] = True  # False: binding for a gradient through it raises
     accepts_extra_params: ClassVar[bool] = False  # undeclared params kept as strings (Custom)
     #: the executor hands sparse (row_sparse / csr) inputs over as they are, not densified
     sparse_inputs: ClassVar[bool] = False

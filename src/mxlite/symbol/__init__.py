@@ -25,11 +25,13 @@ from __future__ import annotations
 
 from ..operator import registry as _registry
 from . import attribute, name
+from ._math import hypot, maximum, minimum, pow, power
 from .attribute import AttrScope
 from .symbol import Group, Symbol, Variable, arange, full, load, load_json, ones, var, zeros
 
-__all__ = ["AttrScope", "Group", "Symbol", "Variable", "arange", "attribute", "full", "load",
-           "load_json", "name", "ones", "var", "zeros"]
+__all__ = ["AttrScope", "Group", "Symbol", "Variable", "arange", "attribute", "full", "hypot",
+           "load", "load_json", "maximum", "minimum", "name", "ones", "pow", "power", "var",
+           "zeros"]
 
 
 def __getattr__(opname: str):

@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from ..base import MXNetError, atomic_write
+from ..base import MXNetError, NotImplementedForSymbol, atomic_write
 from ..operator import registry
 from ..operator._calls import split_call
 from . import attribute as _attribute
@@ -200,7 +200,11 @@ class Symbol:
 
     def get_children(self) -> Symbol | None:
         """The inputs of this symbol's node(s) as a group, or ``None`` for a variable."""
-        entries = [e for n, _ in self._outputs for e in n.inputs]
+        seen, entries = set(), []
+        for n, _ in self._outputs:  # a node with several outputs contributes its inputs once
+            if id(n) not in seen:
+                seen.add(id(n))
+                entries.extend(n.inputs)
         return Symbol(entries) if entries else None
 
     def __len__(self) -> int:
@@ -247,7 +251,7 @@ class Symbol:
         self._outputs = load_json(state["handle"])._outputs
 
     def __bool__(self):
-        raise NotImplementedError("The truth value of a Symbol is ambiguous")
+        raise NotImplementedForSymbol(self.__bool__, "bool")
 
     __hash__ = object.__hash__
 
@@ -473,7 +477,10 @@ class Symbol:
             changed = False
             for i, n in ops:
                 keys = [(index[id(c)], k) for c, k in n.inputs]
-                ins = [_usable(val.get(key), kind) for key in keys]
+                if kind == "shape" and n.op.partial_shapes:
+                    ins = [_partial(val.get(key)) for key in keys]
+                else:
+                    ins = [_usable(val.get(key), kind) for key in keys]
                 nout = n.num_outputs()
                 fn = n.op.infer_shape if kind == "shape" else n.op.infer_type
                 try:
@@ -487,6 +494,11 @@ class Symbol:
                     ) from None
                 targets = list(zip(keys, list(res_in) + list(res_aux), strict=False))
                 targets += [((i, k), v) for k, v in zip(range(nout), res_out, strict=False)]
+                if kind == "shape" and n.op.same_shape and val.get((i, 0)) is not None \
+                        and keys and val.get(keys[0]) is None:
+                    # elementwise: the output's (possibly partial) shape is the input's, as
+                    # MXNet infers backwards through Cast and unary operators
+                    targets.append((keys[0], val[(i, 0)]))
                 for pos, (key, new) in enumerate(targets):
                     if new is None:
                         continue
@@ -575,6 +587,10 @@ class Symbol:
             "heads": [[index[id(n)], k, 0] for n, k in self._outputs],
             "attrs": {"mxnet_version": ["int", MXNET_VERSION]},
         }
+        from ..util import is_np_shape
+
+        if is_np_shape():
+            graph["attrs"]["is_np_shape"] = ["int", 1]
         return _write_graph(graph)
 
     def save(self, fname, remove_amp_cast: bool = True) -> None:
@@ -607,15 +623,28 @@ class Symbol:
         ``grad_req`` is a str, a list (``list_arguments`` order) or a dict (arguments not in it
         get ``'null'``, as in MXNet).  ``stype_dict`` (name -> ``'default'``, ``'row_sparse'``
         or ``'csr'``) overrides the variables' ``stype``; sparse gradients are inferred as MXNet
-        does (``Embedding(sparse_grad=True)`` weights, ``dot(csr, w)``).  ``group2ctx`` is
-        accepted for compatibility (everything runs on one CPU).
+        does (``Embedding(sparse_grad=True)`` weights, ``dot(csr, w)``).  ``group2ctx`` places
+        the arrays of ``ctx_group`` variables on their group's context (everything computes on
+        the CPU).
         """
         from ..executor import simple_bind
 
         _check_placement(None, group2ctx)
-        return simple_bind(self, ctx, grad_req=grad_req, type_dict=type_dict,
-                           shared_arg_names=shared_arg_names, shared_exec=shared_exec,
-                           shared_buffer=shared_buffer, stype_dict=stype_dict, **kwargs)
+        exe = simple_bind(self, ctx, grad_req=grad_req, type_dict=type_dict,
+                          shared_arg_names=shared_arg_names, shared_exec=shared_exec,
+                          shared_buffer=shared_buffer, stype_dict=stype_dict, **kwargs)
+        if group2ctx:
+            # arrays of variables created under AttrScope(ctx_group=...) live on that group's
+            # context (computation itself is on the CPU either way)
+            attrs = self.attr_dict()
+            for name, arr, grad in zip(self.list_arguments(), exe.arg_arrays, exe.grad_arrays,
+                                       strict=True):
+                where = group2ctx.get(attrs.get(name, {}).get("__ctx_group__"))
+                if where is not None:
+                    for a in (arr, grad):
+                        if a is not None:
+                            a._ctx = where
+        return exe
 
     def bind(self, ctx=None, args=None, args_grad=None, grad_req="write", aux_states=None,
              group2ctx=None, shared_exec=None):
@@ -646,12 +675,21 @@ _FLUENT = {
     "broadcast_to": "broadcast_to", "broadcast_like": "broadcast_like",
     "broadcast_axes": "broadcast_axis", "swapaxes": "SwapAxis", "zeros_like": "zeros_like",
     "ones_like": "ones_like", "reshape_like": "reshape_like",
+    # the math family of operator/tensor/math.py
+    "tan": "tan", "arcsin": "arcsin", "arccos": "arccos", "arctan": "arctan", "sinh": "sinh",
+    "cosh": "cosh", "arcsinh": "arcsinh", "arccosh": "arccosh", "arctanh": "arctanh",
+    "degrees": "degrees", "radians": "radians", "log2": "log2", "log10": "log10",
+    "cbrt": "cbrt", "rcbrt": "rcbrt", "reciprocal": "reciprocal", "prod": "prod",
+    "nansum": "nansum", "nanprod": "nanprod", "sort": "sort", "argsort": "argsort",
+    "topk": "topk", "softmin": "softmin", "pad": "Pad", "slice_like": "slice_like",
+    "shape_array": "shape_array", "size_array": "size_array", "diag": "diag",
+    "argmax_channel": "argmax_channel", "split_v2": "split_v2",
 }
 
 
 def _fluent(method: str, opname: str):
-    def fn(self, *args, **kwargs):
-        return _create(opname, method, (self, *args), kwargs)
+    def fn(self, *args, name=None, attr=None, **kwargs):
+        return _create(opname, method, (self, *args), kwargs, name=name, attr=attr)
 
     fn.__name__ = method
     fn.__doc__ = f"``mx.sym.{opname}(self, ...)``."
@@ -702,12 +740,16 @@ def _write_graph(graph: dict) -> str:
         fields.append(f'"inputs": {_entries(node["inputs"], 6)}')
         nodes.append(_block(fields, 4, "{}"))
     version = graph["attrs"]["mxnet_version"]
+    graph_attrs = '"attrs": {"mxnet_version": [' + _q(version[0]) + ", " + str(version[1]) + "]"
+    if "is_np_shape" in graph["attrs"]:
+        flag = graph["attrs"]["is_np_shape"]
+        graph_attrs += ', "is_np_shape": [' + _q(flag[0]) + ", " + str(flag[1]) + "]"
     top = [
         '"nodes": ' + (_block(nodes, 2, "[]") if nodes else "[]"),
         '"arg_nodes": ' + _array([str(i) for i in graph["arg_nodes"]], 2),
         '"node_row_ptr": ' + _array([str(i) for i in graph["node_row_ptr"]], 2),
         '"heads": ' + _entries(graph["heads"], 2),
-        '"attrs": {"mxnet_version": [' + _q(version[0]) + ", " + str(version[1]) + "]}",
+        graph_attrs + "}",
     ]
     return _block(top, 0, "{}")
 
@@ -743,6 +785,12 @@ def _usable(value, kind: str):
     if kind == "shape" and (len(value) == 0 or 0 in value):
         return None
     return value
+
+
+def _partial(value):
+    """What an operator taking partial shapes sees: ``None`` for unknown, the shape (0 for an
+    unknown dim) otherwise."""
+    return None if value is None or len(value) == 0 else value
 
 
 def _complete(value, kind: str) -> bool:
@@ -792,6 +840,12 @@ def _create(opname: str, hint: str, args: tuple, kwargs: dict, name=None, attr=N
             raise MXNetError(f"{opname}: {op.variadic}={raw[op.variadic]} but "
                              f"{len(inputs_pos)} inputs were given")
         raw.setdefault(op.variadic, len(inputs_pos))
+    # MXNet accepts ``lr_mult``/``wd_mult`` and any ``__dunder__`` key on every operator and
+    # keeps them as attributes (``lr_mult`` stored as ``__lr_mult__``), not as parameters
+    extra_attrs = {}
+    for key in list(raw):
+        if key not in op.params and (key in ("lr_mult", "wd_mult") or _DUNDER.match(key)):
+            extra_attrs[_attr_key(key)] = str(raw.pop(key))
     for key in raw:
         if key not in op.params and not op.accepts_extra_params:
             raise MXNetError(f"{opname}: unknown parameter {key!r}; valid parameters are "
@@ -801,6 +855,7 @@ def _create(opname: str, hint: str, args: tuple, kwargs: dict, name=None, attr=N
     attrs = _check_attrs(_attribute.current().get(attr), opname)
     for key, value in raw.items():
         attrs[key] = _format_value(op.params[key], value) if key in op.params else str(value)
+    attrs.update(extra_attrs)
     arg_names = op.arguments(params)
     aux_names = op.aux_states(params)
     slots = arg_names + aux_names
@@ -824,6 +879,8 @@ def _create(opname: str, hint: str, args: tuple, kwargs: dict, name=None, attr=N
         var_attrs = dict(attrs)
         if pos >= len(arg_names) and slot in op.aux_inits:
             var_attrs["__init__"] = op.aux_inits[slot]
+        elif pos < len(arg_names) and slot in op.arg_inits:
+            var_attrs["__init__"] = op.arg_inits[slot]
         entries.append((_Node(None, f"{name}_{slot}", var_attrs, []), 0))
     node = _Node(op, name, attrs, entries, params)
     return Symbol([(node, k) for k in range(node.num_outputs())])
@@ -851,6 +908,8 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
         raise TypeError(f"Expect a string for variable `name`, got {name!r}")
     attrs = _check_attrs(_attribute.current().get(attr), f"Variable {name!r}")
     if shape is not None:
+        if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+            shape = (int(shape),)  # ``shape=(1)`` is an int; MXNet takes it as (1,)
         attrs["__shape__"] = str(tuple(int(s) for s in shape))
     if lr_mult is not None:
         attrs["__lr_mult__"] = str(lr_mult)

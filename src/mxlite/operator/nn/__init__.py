@@ -13,7 +13,6 @@ from . import (  # noqa: F401  (each module registers its operators on import)
     fully_connected,
     loss,
     normalization,
-    pad,
     pooling,
     softmax,
     upsampling,

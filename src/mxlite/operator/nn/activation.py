@@ -83,6 +83,8 @@ class LeakyReLU(Operator):
         "lower_bound": Param("float", 0.125),
         "upper_bound": Param("float", 0.334),
     }
+    # MXNet starts PReLU's learned slope at 0.25 (the ``__init__`` of the created variable)
+    arg_inits = {"gamma": '["Constant", {"value": 0.25}]'}
 
     def arguments(self, p):
         return ["data", "gamma"] if p.act_type == "prelu" else ["data"]

@@ -187,6 +187,7 @@ def _nchw_to_fnl(y):
 
 class _ConvBase(Operator):
     deconv = False
+    partial_shapes = True
 
     def arguments(self, p):
         return ["data", "weight"] if p.no_bias else ["data", "weight", "bias"]
@@ -202,6 +203,10 @@ class _ConvBase(Operator):
         if data is None:
             return in_shapes, [None], aux_shapes
         data = tuple(int(s) for s in data)
+        if 0 in data:  # partially known (MXNet 1.x's 0 = unknown): the weight from channels
+            in_shapes[1] = in_shapes[1] if in_shapes[1] is not None and 0 not in in_shapes[1] \
+                else self._weight_shape(p, data[1] if data[1] else 0)
+            return in_shapes, [None], aux_shapes
         geo = _Geometry(self.name, p, data, self.deconv)
         c = data[1]
         if c % p.num_group or p.num_filter % p.num_group:
@@ -210,7 +215,9 @@ class _ConvBase(Operator):
                 f"divisible by num_group ({p.num_group}); data shape {fmt(data)}"
             )
         want_w = self._weight_shape(p, c)
-        if in_shapes[1] is not None and tuple(in_shapes[1]) != want_w:
+        got_w = None if in_shapes[1] is None else tuple(int(d) for d in in_shapes[1])
+        if got_w is not None and (len(got_w) != len(want_w) or any(
+                a not in (0, b) for a, b in zip(got_w, want_w, strict=True))):  # 0: unknown
             raise ShapeError(
                 f"{self.name}: weight shape {fmt(in_shapes[1])} does not match data shape "
                 f"{fmt(data)}; expected {fmt(want_w)}"

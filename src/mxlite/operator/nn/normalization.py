@@ -34,11 +34,15 @@ def _param_shape(ndim, axis, size):
 
 
 def norm_forward(x, gamma, beta, red_axes, p_axis, eps):
-    """``(y, xhat, mean, std)``; ``gamma``/``beta`` broadcast along ``p_axis``."""
-    mean = x.mean(axis=red_axes, keepdims=True)
-    centered = x - mean
+    """``(y, xhat, mean, std)``; ``gamma``/``beta`` broadcast along ``p_axis``.
+
+    Computed in float64 (MXNet accumulates the statistics wider than float32 too): ``y`` comes
+    back in ``x``'s dtype, ``xhat``, ``mean`` and ``std`` in float64."""
+    xd = x.astype(np.float64, copy=False)
+    mean = xd.mean(axis=red_axes, keepdims=True)
+    centered = xd - mean
     var = np.mean(centered * centered, axis=red_axes, keepdims=True)
-    std = np.sqrt(var + x.dtype.type(eps))
+    std = np.sqrt(var + eps)
     xhat = centered / std
     pshape = _param_shape(x.ndim, p_axis, gamma.size)
     y = xhat * gamma.reshape(pshape) + beta.reshape(pshape)
@@ -48,7 +52,7 @@ def norm_forward(x, gamma, beta, red_axes, p_axis, eps):
 def norm_backward(dy, xhat, std, gamma, red_axes, p_axis):
     """``(dx, dgamma, dbeta)`` of :func:`norm_forward`."""
     pshape = _param_shape(dy.ndim, p_axis, gamma.size)
-    g = dy * gamma.reshape(pshape)
+    g = dy.astype(np.float64, copy=False) * gamma.reshape(pshape)
     dx = (g - g.mean(axis=red_axes, keepdims=True)
           - xhat * np.mean(g * xhat, axis=red_axes, keepdims=True)) / std
     other = tuple(a for a in range(dy.ndim) if a != p_axis)
@@ -94,7 +98,7 @@ class _Norm(Operator):
         y, xhat, mean, std = norm_forward(x.reshape(view), gamma, beta, red, p_axis, p.eps)
         outs = [y.reshape(x.shape)]
         if len(self.outputs(p)) > 1:
-            outs += self._stats(p, x.shape, mean, std)
+            outs += [s.astype(x.dtype) for s in self._stats(p, x.shape, mean, std)]
         return outs, (xhat, std)
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):

@@ -6,6 +6,19 @@ parameters, and a forward and backward on NumPy arrays.  Results keep the input 
 are cast to it, as MXNet does).  One module per family; importing this package registers them.
 """
 
-from . import creation, elemwise, indexing, matrix, reduce, shape  # noqa: F401
+from . import (  # noqa: F401
+    creation,
+    elemwise,
+    extra,
+    indexing,
+    math,
+    matrix,
+    normalization,
+    pad_gather,
+    reduce,
+    sequence,
+    shape,
+    vision,
+)
 
 __all__: list[str] = []

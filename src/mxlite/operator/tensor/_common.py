@@ -11,6 +11,11 @@ from ...base import MXNetError
 from ..registry import Operator, ShapeError
 
 
+class ReshapeSizeError(MXNetError, ValueError):
+    """A reshape whose target holds another number of elements than the source: an MXNetError
+    that is also the ValueError MXNet's ``NDArray.reshape`` raises for it."""
+
+
 def _shape_list(shapes) -> list:
     return [tuple(s) if s is not None else None for s in shapes]
 
@@ -143,10 +148,12 @@ def infer_reshape(src: Sequence[int], target: Sequence[int], reverse: bool = Fal
     if infer_at >= 0:
         known = math.prod(d for k, d in enumerate(out) if k != infer_at)
         if known == 0 or total % known:
-            raise MXNetError(f"Reshape: cannot infer -1 reshaping {src} to {tuple(target)}")
+            raise ReshapeSizeError(f"Reshape: cannot infer -1 reshaping {src} to {tuple(target)}")
         out[infer_at] = total // known
     if math.prod(out) != total:
-        raise MXNetError(
+        # MXNet: a smaller target fails the Python-side check (ValueError), a larger one the
+        # operator's (MXNetError)
+        raise (ReshapeSizeError if math.prod(out) < total else MXNetError)(
             f"Reshape: target shape {tuple(target)} -> {tuple(out)} does not have the same size "
             f"as source {src}"
         )

@@ -96,6 +96,8 @@ class _Unary(Operator):
     """``y = f(x)``; ``grad(x, y, og)`` gives the input gradient."""
 
     params: dict = {}
+    partial_shapes = True
+    same_shape = True
 
     def f(self, x):
         raise NotImplementedError
@@ -417,6 +419,8 @@ class Cast(Operator):
     name = "Cast"
     aliases = ("cast",)
     params = {"dtype": Param("dtype", choices=_CAST_TYPES)}
+    partial_shapes = True  # the default (elementwise) inference passes 0 dims through
+    same_shape = True
 
     def _dtype(self, p):
         if p.dtype == "bfloat16":

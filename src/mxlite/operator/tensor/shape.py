@@ -678,6 +678,8 @@ class BroadcastLike(Operator):
             if p.lhs_axes is None or p.rhs_axes is None or len(p.lhs_axes) != len(p.rhs_axes):
                 raise ShapeError("broadcast_like: lhs_axes and rhs_axes must both be given "
                                  "with equal lengths")
+            if not p.lhs_axes:
+                raise ShapeError("broadcast_like: empty axes tuple is not allowed (as MXNet)")
             target = list(a)
             for la, ra in zip(p.lhs_axes, p.rhs_axes, strict=True):
                 target[_axis(la, len(a), "broadcast_like")] = b[_axis(ra, len(b),

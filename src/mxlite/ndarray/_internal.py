@@ -1,0 +1,16 @@
+"""``mx.nd._internal``: every registered operator by its raw name (``_crop_assign``,
+``_plus_scalar``, ...), as MXNet exposes its internal operators there."""
+
+from __future__ import annotations
+
+from . import op as _op
+
+
+def __getattr__(name: str):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    try:
+        return getattr(_op, name)
+    except AttributeError:
+        raise AttributeError(f"module 'mxlite.ndarray._internal' has no attribute {name!r}") \
+            from None
