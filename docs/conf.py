@@ -59,6 +59,14 @@ mxlite_api_modules = [
     ("mxlite.context", "devices"),
     ("mxlite.operator", "operators and custom operators"),
     ("mxlite.base", "errors and helpers"),
+    ("mxlite.test_utils", "testing helpers (mx.test_utils)"),
+    ("mxlite.recordio", "RecordIO files (mx.recordio)"),
+    ("mxlite.image", "image decoding and iterators (mx.image)"),
+    ("mxlite.monitor", "watching outputs and gradients (mx.mon)"),
+    ("mxlite.visualization", "network summaries and plots (mx.viz)"),
+    ("mxlite.profiler", "per-operator timings (mx.profiler)"),
+    ("mxlite.util", "NumPy-shape semantics (mx.util)"),
+    ("mxlite.runtime", "runtime features (mx.runtime)"),
 ]
 
 templates_path: list[str] = []

@@ -3,6 +3,11 @@ import os
 import pytest
 
 import mxlite as mx
+from mxlite.kvstore.dist import loopback_environment
+
+# before any test module imports Ray: the Ray instances of the distributed tests listen on the
+# loopback address only
+loopback_environment()
 
 
 @pytest.fixture(autouse=True)

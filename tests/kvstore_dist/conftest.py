@@ -16,10 +16,10 @@ TIMEOUT_S = 60.0  # the store's time-out in these tests
 @pytest.fixture(scope="session")
 def ray_address():
     """The GCS address of the session's Ray instance."""
-    ray = pytest.importorskip("ray")
     from mxlite.kvstore import dist
 
-    dist.loopback_environment()
+    dist.loopback_environment()  # before Ray is imported: loopback only
+    ray = pytest.importorskip("ray")
     temp = tempfile.mkdtemp(prefix="mxlt-", dir="/tmp")
     started = False
     if not ray.is_initialized():

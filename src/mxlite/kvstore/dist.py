@@ -109,7 +109,12 @@ def _ray():
 
 
 def loopback_environment() -> None:
-    """Make Ray on this machine use the loopback address (set before Ray starts)."""
+    """Make a Ray instance started on this machine listen on the loopback address only.
+
+    Ray reads ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` when it is imported: with it off, every Ray
+    process of this machine binds 127.0.0.1 instead of the network interface's address.  Call
+    this before the first ``import ray`` (the worker processes inherit the setting); a job that
+    joins a cluster (``--address``) must not."""
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 

@@ -212,11 +212,12 @@ def _start_ray(address, namespace):
     """``(ray module, address for the workers, temp dir to remove or None)``."""
     from . import dist
 
+    if not address:  # before Ray is imported: it reads the setting at import
+        dist.loopback_environment()
     ray = dist._ray()
     if address:
         ray.init(address=address, namespace=namespace, logging_level="WARNING")
         return ray, address, None
-    dist.loopback_environment()
     temp = tempfile.mkdtemp(prefix="mxl-ray-", dir="/tmp" if os.path.isdir("/tmp") else None)
     store_mb = int(os.environ.get("MXLITE_RAY_OBJECT_STORE_MB", "128"))
     ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, namespace=namespace,
