@@ -507,26 +507,24 @@ class Module(BaseModule):
         group = self._exec_group
         if group.grad_arrays is None:
             raise MXNetError("update: the module was bound with for_training=False")
-        if self._update_on_kvstore:
-            for index, (arg_list, grad_list) in enumerate(
-                    zip(group.param_arrays, group.grad_arrays, strict=True)):
-                if grad_list[0] is None:
-                    continue
-                self._kvstore.pushpull(group.param_names[index], grad_list, out=arg_list,
-                                       priority=-index)
-            return
-        indices, grads, weights = [], [], []
+        names, grad_lists, arg_lists, indices = [], [], [], []
         for index, (arg_list, grad_list) in enumerate(
                 zip(group.param_arrays, group.grad_arrays, strict=True)):
             if grad_list[0] is None:
                 continue
-            if self._kvstore:
-                self._kvstore.pushpull(group.param_names[index], grad_list, priority=-index)
+            names.append(group.param_names[index])
+            grad_lists.append(grad_list)
+            arg_lists.append(arg_list)
             indices.append(index)
-            grads.append(grad_list[0])
-            weights.append(arg_list[0])
-        if indices:
-            self._updater(indices, grads, weights)
+        if not indices:
+            return
+        # all keys in one list call: one round trip per server on a dist store
+        if self._update_on_kvstore:
+            self._kvstore.pushpull(names, grad_lists, out=arg_lists, priority=-indices[0])
+            return
+        if self._kvstore:
+            self._kvstore.pushpull(names, grad_lists, priority=-indices[0])
+        self._updater(indices, [g[0] for g in grad_lists], [a[0] for a in arg_lists])
 
     def get_outputs(self, merge_multi_context=True):
         """The outputs of the last forward (a list of NDArrays)."""
