@@ -224,3 +224,33 @@ def test_save_and_load_states_through_split_servers(make_store, tmp_path):
     assert t2.optimizer.num_update == len(x) // J.BATCH  # the saved optimizer came along
     G.train(resumed, t2, x, y, J.BATCH, J.BATCH, epochs=1)
     assert_params_close(G.params_of(resumed), G.params_of(whole))
+
+
+# ------------------------------------------------------------------------------ round trips
+def _count_sends(kv):
+    """Record the servers each push of ``kv`` reaches: one entry per call of ``_send``."""
+    calls, send = [], kv._send
+
+    def counting(pairs, reply, what):
+        refs, by_server = send(pairs, reply, what)
+        calls.append((len(pairs), sorted(refs)))
+        return refs, by_server
+
+    kv._send = counting
+    return calls
+
+
+@pytest.mark.parametrize("api", ["trainer", "module"])
+def test_a_step_is_one_round_trip_per_server(make_store, api):
+    kv = make_store("dist_sync", num_servers=2, bound=40)  # the first layer's weight is split
+    calls = _count_sends(kv)
+    x, y = J.dataset(1)
+    steps = 2
+    x, y = x[:steps * J.BATCH], y[:steps * J.BATCH]
+    if api == "trainer":
+        net = G.mlp()
+        G.train(net, gluon.Trainer(net.collect_params(), *G.OPT, kvstore=kv), x, y, J.BATCH,
+                J.BATCH, epochs=1)
+    else:
+        J.fit(x, y, J.BATCH, kv, epochs=1)
+    assert calls == [(4, [0, 1])] * steps  # all 4 keys of a step in one call, 1 push a server
