@@ -254,3 +254,22 @@ def test_a_step_is_one_round_trip_per_server(make_store, api):
     else:
         J.fit(x, y, J.BATCH, kv, epochs=1)
     assert calls == [(4, [0, 1])] * steps  # all 4 keys of a step in one call, 1 push a server
+
+
+def test_parameter_multipliers_reach_the_servers(make_store):
+    """Gluon's per-Parameter lr_mult/wd_mult apply on the servers as they do locally."""
+    x, y = J.dataset(1)
+    nets = [G.mlp(), G.mlp()]
+    for net in nets:
+        params = [p for _, p in sorted(net.collect_params().items())]
+        params[0].lr_mult, params[1].wd_mult, params[3].lr_mult = 0.0, 0.0, 3.0
+    opt = ("sgd", {"learning_rate": 0.05, "wd": 0.01})
+    dist = gluon.Trainer(nets[0].collect_params(), *opt, kvstore=make_store("dist_sync"))
+    local = gluon.Trainer(nets[1].collect_params(), *opt, kvstore=None)
+    for net, trainer in zip(nets, (dist, local), strict=True):
+        G.train(net, trainer, x[:4 * J.BATCH], y[:4 * J.BATCH], J.BATCH, J.BATCH, epochs=1)
+    got, want = G.params_of(nets[0]), G.params_of(nets[1])
+    assert_params_close(got, want)
+    fresh = G.params_of(G.mlp())
+    np.testing.assert_array_equal(got["p0_bias"], fresh["p0_bias"])  # lr_mult 0: unchanged
+    assert not np.array_equal(got["p1_weight"], fresh["p1_weight"])
