@@ -273,3 +273,19 @@ def test_parameter_multipliers_reach_the_servers(make_store):
     fresh = G.params_of(G.mlp())
     np.testing.assert_array_equal(got["p0_bias"], fresh["p0_bias"])  # lr_mult 0: unchanged
     assert not np.array_equal(got["p1_weight"], fresh["p1_weight"])
+
+
+def test_compression_params_reach_the_store(make_store):
+    """As MXNet: the Trainer hands compression_params to its kvstore, whose pushes then carry
+    2-bit values (every weight moves by 0 or +-lr*threshold, with step(1))."""
+    x, y = J.dataset(1)
+    net = G.mlp()
+    w0 = G.params_of(net)
+    kv = make_store("dist_sync")
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 1.0}, kvstore=kv,
+                            compression_params={"type": "2bit", "threshold": 1e-3})
+    G.train(net, trainer, x[:J.BATCH], y[:J.BATCH], J.BATCH, 1, epochs=1)
+    assert kv._compression is not None and kv._compression.threshold == 1e-3
+    for name, w in G.params_of(net).items():
+        step = np.abs(w - w0[name])
+        assert step.max() > 0 and np.allclose(step[step > 0], 1e-3, rtol=1e-3), name
