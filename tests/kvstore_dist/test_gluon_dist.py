@@ -289,3 +289,12 @@ def test_compression_params_reach_the_store(make_store):
     for name, w in G.params_of(net).items():
         step = np.abs(w - w0[name])
         assert step.max() > 0 and np.allclose(step[step > 0], 1e-3, rtol=1e-3), name
+
+
+def test_set_learning_rate_warns_that_the_servers_keep_theirs(make_store):
+    net = G.mlp()
+    trainer = gluon.Trainer(net.collect_params(), *G.OPT, kvstore=make_store("dist_sync"))
+    G.train(net, trainer, *J.dataset(1), J.BATCH, J.BATCH, epochs=1)
+    with pytest.warns(UserWarning, match="lr_scheduler"):
+        trainer.set_learning_rate(0.01)
+    assert trainer.learning_rate == 0.01

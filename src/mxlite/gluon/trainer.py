@@ -33,6 +33,8 @@ KVStore rules (MXNet 1.9.1's ``Trainer._init_kvstore`` and ``model._create_kvsto
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import optimizer as opt
@@ -164,8 +166,18 @@ class Trainer:
         return self._optimizer
 
     def set_learning_rate(self, lr) -> None:
-        """Set the optimizer's learning rate (an error when it follows an lr_scheduler)."""
+        """Set the optimizer's learning rate (an error when it follows an lr_scheduler).
+
+        With ``update_on_kvstore`` on a dist store the servers keep the optimizer they were
+        sent, so the new rate does not reach them (as in MXNet, which says nothing): a
+        ``UserWarning`` says so; use an ``lr_scheduler``, which travels with the optimizer."""
         self._optimizer.set_learning_rate(lr)
+        if self._update_on_kvstore and self._distributed and self._kv_initialized and \
+                self._kvstore._updater is None:
+            warnings.warn(
+                f"Trainer.set_learning_rate({lr}): the optimizer runs on the servers of the "
+                f"{self._kvstore.type!r} kvstore, which keep the learning rate they were sent; "
+                "use an lr_scheduler instead", UserWarning, stacklevel=2)
 
     def _check_and_rescale_grad(self, scale):
         if self._update_on_kvstore and self._distributed and self._kv_initialized and \
