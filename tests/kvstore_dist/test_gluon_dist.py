@@ -46,7 +46,7 @@ def on_ranks(fn, n):
     return [f.result() for f in futures]
 
 
-def reference(epochs=3, split_steps=None, opt=G.OPT):
+def reference(epochs=3, opt=G.OPT):
     """One process, no kvstore, the combined batch of both workers at every step."""
     x, y = J.combined(*J.dataset(2), 2)
     net = G.mlp()
