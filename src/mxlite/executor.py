@@ -439,7 +439,7 @@ class Executor:
             outs = [vals[s] for s in step.out_slots]
             aux_in = [aux[k]._data for k in step.aux_idx]
             try:
-                if step.need is None:
+                if step.need is None or self._monitor is not None:  # a monitor sees them all
                     in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in,
                                                 self._saved[i])
                 else:

@@ -4,21 +4,48 @@
 ``rescale_grad / batch_size`` and every parameter with a fresh gradient is handed to the
 Updater in one list call, so fused optimizers run one multi-tensor kernel per group.
 
-KVStore rules (MXNet's ``_create_kvstore``): ``'device'``/``'local'`` with one context means no
-KVStore; a KVStore instance is used, and updates then run on it (``update_on_kvstore``) unless
-``update_on_kvstore=False``; ``None`` means no KVStore.
+KVStore rules (MXNet 1.9.1's ``Trainer._init_kvstore`` and ``model._create_kvstore``):
+
+* ``'device'``/``'local'`` with one context means no KVStore, ``None`` means none; a KVStore
+  instance is used as given; a distributed type (``'dist_sync'``, ``'dist_async'``,
+  ``'dist_device_sync'``, in a job started by ``mxlite launch``) always makes one, even on one
+  context.
+* With a KVStore, updates run on it (``update_on_kvstore``: the optimizer goes to the store with
+  ``set_optimizer`` and, on a dist store, runs on the servers) unless ``update_on_kvstore=False``
+  or the environment variable ``MXNET_UPDATE_ON_KVSTORE=0``; ``dist_async`` always updates on the
+  store and refuses ``update_on_kvstore=False`` (:class:`~mxlite.base.MXNetError`, also a
+  ``ValueError`` as MXNet raises).
+* The parameters are broadcast from the store at the first step (rank 0's values on a dist
+  store); as in MXNet the first gradients are those of each worker's own initial weights, so
+  seed the workers alike.
+* ``step(batch_size)`` scales by ``1 / batch_size`` and, as MXNet's Trainer (unlike its
+  Module), does not multiply by the number of workers: a dist store sums the workers'
+  gradients, so pass the combined batch ``batch_size * kv.num_workers`` to train on the mean
+  gradient of the combined batch.  With ``update_on_kvstore`` on a dist store the scale travels
+  to the servers once, at the first step; a later step with another batch size raises
+  ``UserWarning``, as MXNet.
+* All keys travel in one list call per step (``pushpull(keys, grads, out=...)``), so a step is
+  one round trip per server.
+* ``save_states``/``load_states`` with ``update_on_kvstore`` go through the store: on a dist
+  store the servers' states are gathered into one file (the local format) and split back on
+  load (MXNet 1.9.1 refuses to save or load states of a distributed store).
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from .. import kvstore as _kvs
 from .. import optimizer as opt
-from ..base import atomic_write
+from ..base import MXNetError, atomic_write
 from .parameter import Parameter, ParameterDict
 
 __all__ = ["Trainer"]
+
+
+class TrainerConfigError(MXNetError, ValueError):
+    """A kvstore/``update_on_kvstore`` combination MXNet refuses (MXNet raises ValueError)."""
 
 
 class Trainer:
@@ -56,9 +83,6 @@ class Trainer:
                 raise ValueError(f"Parameter {param.name} is duplicated")
             self._param2idx[id(param)] = i
             self._params.append(param)
-        if compression_params is not None:
-            raise ValueError("Trainer: gradient compression needs a distributed KVStore, which "
-                             "mxlite does not have; pass compression_params=None")
         self._compression_params = compression_params
         self._init_optimizer(optimizer, optimizer_params or {})
         self._scale = self._optimizer.rescale_grad
@@ -92,36 +116,45 @@ class Trainer:
         return ctxs or [None]
 
     def _init_kvstore(self):
+        from ..module.module import _create_kvstore
+
         config = self._kvstore_params
-        kv, update_on_kvstore = config["kvstore"], config["update_on_kvstore"]
         self._ctx_list = self._contexts()
         n_dev = len(self._ctx_list)
-        if isinstance(kv, str):
-            if "dist" in kv:
-                raise ValueError(f"kvstore {kv!r}: distributed KVStores are not available in "
-                                 "mxlite")
-            if n_dev == 1:
-                kv = None  # one context: nothing to reduce (MXNet's _create_kvstore)
-            else:
-                big = max((int(np.prod(p.shape)) for p in self._params), default=0)
-                kv = _kvs.create(kv)
-                if kv.type == "local" and big > 1024 * 1024 * 16 and update_on_kvstore is None:
-                    update_on_kvstore = False
-        elif kv is not None and not isinstance(kv, _kvs.KVStore):
-            raise TypeError("kvstore must be KVStore, str or None")
-        if kv is None:
-            update_on_kvstore = False
-        elif update_on_kvstore is None:
+        arg_arrays = {i: p.list_data()[0] for i, p in enumerate(self._params)}
+        kv, update_on_kvstore = _create_kvstore(config["kvstore"], n_dev, arg_arrays)
+        self._distributed = kv is not None and "dist" in kv.type
+        if self._distributed and "async" in kv.type:
             update_on_kvstore = True
-        self._kvstore = kv
-        self._update_on_kvstore = bool(update_on_kvstore) if kv is not None else None
+            if config["update_on_kvstore"] is False:
+                raise TrainerConfigError(
+                    f"Trainer: kvstore {kv.type!r} with update_on_kvstore=False: please set "
+                    "update_on_kvstore=True when training in async mode (each push is applied "
+                    "by the servers as it arrives)")
+        if kv is not None and config["update_on_kvstore"] is not None:
+            update_on_kvstore = bool(config["update_on_kvstore"])
+        if kv is not None and update_on_kvstore and not kv.is_capable(kv.OPTIMIZER):
+            if config["update_on_kvstore"]:
+                raise TrainerConfigError(
+                    f"Trainer: update_on_kvstore=True, but the kvstore {kv!r} cannot run an "
+                    "optimizer: please set update_on_kvstore=False")
+            update_on_kvstore = False
         while len(self._updaters) < n_dev:  # one Updater (one set of states) per context
             self._updaters.append(opt.get_updater(self._optimizer))
         if kv is not None:
-            if self._update_on_kvstore:
+            if self._compression_params:
+                kv.set_gradient_compression(self._compression_params)
+            if update_on_kvstore:
                 kv.set_optimizer(self._optimizer)
-            for i, param in enumerate(self._params):
-                kv.init(i, param.list_data()[0])
+            keys = list(range(len(self._params)))
+            # one call for all keys; rank 0's values reach every worker and every context
+            kv.broadcast(keys, [p.list_data()[0] for p in self._params],
+                         out=[p.list_data() for p in self._params])
+            self._kvstore = kv
+            self._update_on_kvstore = bool(update_on_kvstore)
+        else:
+            self._kvstore = None
+            self._update_on_kvstore = None
         self._kv_initialized = True
 
     @property
@@ -133,10 +166,27 @@ class Trainer:
         return self._optimizer
 
     def set_learning_rate(self, lr) -> None:
-        """Set the optimizer's learning rate (an error when it follows an lr_scheduler)."""
+        """Set the optimizer's learning rate (an error when it follows an lr_scheduler).
+
+        With ``update_on_kvstore`` on a dist store the servers keep the optimizer they were
+        sent, so the new rate does not reach them (as in MXNet, which says nothing): a
+        ``UserWarning`` says so; use an ``lr_scheduler``, which travels with the optimizer."""
         self._optimizer.set_learning_rate(lr)
+        if self._update_on_kvstore and self._distributed and self._kv_initialized and \
+                self._kvstore._updater is None:
+            warnings.warn(
+                f"Trainer.set_learning_rate({lr}): the optimizer runs on the servers of the "
+                f"{self._kvstore.type!r} kvstore, which keep the learning rate they were sent; "
+                "use an lr_scheduler instead", UserWarning, stacklevel=2)
 
     def _check_and_rescale_grad(self, scale):
+        if self._update_on_kvstore and self._distributed and self._kv_initialized and \
+                self._optimizer.rescale_grad != scale:
+            raise UserWarning(
+                "Possible change in the `batch_size` from previous `step` detected: the "
+                f"gradient scale would change from {self._optimizer.rescale_grad} to {scale}, "
+                "but the optimizer on the servers of a distributed kvstore keeps the scale of "
+                "the first step when update_on_kvstore=True")
         self._optimizer.rescale_grad = scale
 
     def step(self, batch_size, ignore_stale_grad=False):
@@ -165,14 +215,20 @@ class Trainer:
     def _allreduce_grads(self):
         if self._kvstore is None:
             return
+        keys, grads, datas = [], [], []
         for i, param in enumerate(self._params):
             if param.grad_req == "null":
                 continue
-            grads = param.list_grad()
-            if self._update_on_kvstore:
-                self._kvstore.push(i, grads, priority=-i)
-            else:
-                self._kvstore.pushpull(i, grads, out=grads, priority=-i)
+            keys.append(i)
+            grads.append(param.list_grad())
+            datas.append(param.list_data())
+        if not keys:
+            return
+        # all keys in one call: one round trip per server on a dist store
+        if self._update_on_kvstore:
+            self._kvstore.pushpull(keys, grads, out=datas, priority=-keys[0])
+        else:
+            self._kvstore.pushpull(keys, grads, priority=-keys[0])
 
     def update(self, batch_size, ignore_stale_grad=False):
         """Apply the optimizer to the (already reduced) gradients, scaled by
@@ -202,8 +258,7 @@ class Trainer:
                     "ignore_stale_grad=True to suppress this warning and skip updating of "
                     "Parameters with stale gradient")
             if self._kvstore is not None and self._update_on_kvstore:
-                self._kvstore.pull(i, param.list_data(), priority=-i)
-                param._clear_fresh()
+                param._clear_fresh()  # the weights came back in _allreduce_grads
                 continue
             if not fresh:
                 continue
@@ -231,7 +286,14 @@ class Trainer:
             self._init_kvstore()
         if self._kvstore is not None and self._update_on_kvstore:
             self._kvstore.load_optimizer_states(fname)
-            self._optimizer = self._kvstore._updater.optimizer
+            updater = self._kvstore._updater
+            if updater is None:
+                # a dist store: the states went to its servers; the optimizer saved with them
+                # (its counts and schedule) becomes this trainer's, as on a local store
+                updater = opt.get_updater(self._optimizer)
+                with open(fname, "rb") as f:
+                    updater.set_states(f.read())
+            self._optimizer = updater.optimizer
         else:
             with open(fname, "rb") as f:
                 states = f.read()

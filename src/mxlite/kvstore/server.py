@@ -23,11 +23,23 @@ __all__ = ["KVServer", "optimizer_from_spec", "optimizer_spec"]
 def optimizer_spec(optimizer) -> bytes:
     """The form in which ``optimizer`` travels to the servers: the safe state bytes of an
     empty updater saved with its optimizer (hyperparameters, ``lr_mult``/``wd_mult`` read from
-    the symbol, the schedule, the update counts) — the format of ``save_optimizer_states``,
-    which is never unpickled."""
+    the symbol or from Gluon's Parameters in ``param_dict``, the schedule, the update counts)
+    -- the format of ``save_optimizer_states``, which is never unpickled."""
     from .. import optimizer as opt
 
-    return opt.get_updater(optimizer).get_states(dump_optimizer=True)
+    params = getattr(optimizer, "param_dict", None) or {}
+    if not params:
+        return opt.get_updater(optimizer).get_states(dump_optimizer=True)
+    # Gluon's Parameters (their lr_mult/wd_mult) cannot travel: their multipliers go as the
+    # optimizer's by-index tables for the time of the save (the Parameters win locally anyway)
+    saved = dict(optimizer.lr_mult), dict(optimizer.wd_mult)
+    try:
+        for index, param in params.items():
+            optimizer.lr_mult[index] = float(param.lr_mult)
+            optimizer.wd_mult[index] = float(param.wd_mult)
+        return opt.get_updater(optimizer).get_states(dump_optimizer=True)
+    finally:
+        optimizer.lr_mult, optimizer.wd_mult = saved
 
 
 def optimizer_from_spec(spec):

@@ -553,28 +553,31 @@ class Module(BaseModule):
         group = self._exec_group
         if group.grad_arrays is None:
             raise MXNetError("update: the module was bound with for_training=False")
-        if self._update_on_kvstore:
-            for index, (arg_list, grad_list) in enumerate(
-                    zip(group.param_arrays, group.grad_arrays, strict=True)):
-                if grad_list[0] is None:
-                    continue
-                self._kvstore.pushpull(group.param_names[index], grad_list, out=arg_list,
-                                       priority=-index)
-            return
-        indices, grads, weights = [], [], []
-        num_device = len(self._context)
+        names, grad_lists, arg_lists, params = [], [], [], []
         for index, (arg_list, grad_list) in enumerate(
                 zip(group.param_arrays, group.grad_arrays, strict=True)):
             if grad_list[0] is None:
                 continue
-            if self._kvstore:  # sums the devices' gradients into each of them
-                self._kvstore.pushpull(group.param_names[index], grad_list, priority=-index)
+            names.append(group.param_names[index])
+            grad_lists.append(grad_list)
+            arg_lists.append(arg_list)
+            params.append(index)
+        if not params:
+            return
+        # all keys in one list call: one round trip per server on a dist store
+        if self._update_on_kvstore:
+            self._kvstore.pushpull(names, grad_lists, out=arg_lists, priority=-params[0])
+            return
+        if self._kvstore:  # sums the devices' gradients into each of them
+            self._kvstore.pushpull(names, grad_lists, priority=-params[0])
+        num_device = len(self._context)
+        indices, grads, weights = [], [], []
+        for index, grad_list, arg_list in zip(params, grad_lists, arg_lists, strict=True):
             for k in range(num_device):  # MXNet's updater index: one slot per device copy
                 indices.append(index * num_device + k)
                 grads.append(grad_list[k])
                 weights.append(arg_list[k])
-        if indices:
-            self._updater(indices, grads, weights)
+        self._updater(indices, grads, weights)
 
     def get_outputs(self, merge_multi_context=True):
         """The outputs of the last forward (a list of NDArrays)."""
