@@ -10,6 +10,7 @@ arrays (:mod:`.sparse`: ``mx.nd.sparse.row_sparse_array``, ``csr_matrix``, ...).
 from __future__ import annotations
 
 import importlib
+import threading
 
 from . import random
 from .ndarray import *  # noqa: F403
@@ -22,10 +23,21 @@ random_randint = random.randint
 
 _PROVIDERS = ("utils", "update_ops", "op", "interop", "legacy", "contrib", "_internal")
 
+# first uses from several threads at once resolve one at a time (a provider that is still
+# registering its operators in one thread must not look empty to another)
+_LAZY_LOCK = threading.RLock()
+
 
 def __getattr__(name: str):
     if name.startswith("__"):
         raise AttributeError(name)
+    with _LAZY_LOCK:
+        if name in globals():  # resolved by another thread meanwhile
+            return globals()[name]
+        return _resolve(name)
+
+
+def _resolve(name: str):
     if name == "sparse":  # mx.nd.sparse: row_sparse and CSR arrays
         return importlib.import_module(f".{name}", __name__)
     if name == "cast_storage":  # MXNet's mx.nd.cast_storage

@@ -45,6 +45,7 @@ Optional hooks used by the symbolic layer:
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -317,10 +318,23 @@ def list_operators() -> list[str]:
 
 
 _loaded = False
+_loading = False
+_load_lock = threading.RLock()
 
 
 def _load_builtin() -> None:
-    global _loaded
-    if not _loaded:
+    """Import every built-in operator module once.  ``_loaded`` is set only when all are
+    registered, under a lock, so another thread never sees a half-filled registry; the importing
+    thread itself, re-entering during the import, goes on with what is registered so far."""
+    global _loaded, _loading
+    if _loaded:
+        return
+    with _load_lock:
+        if _loaded or _loading:
+            return
+        _loading = True
+        try:
+            from . import _builtin  # noqa: F401  (imports every operator module, registering them)
+        finally:
+            _loading = False
         _loaded = True
-        from . import _builtin  # noqa: F401  (imports every operator module, registering them)
