@@ -144,3 +144,43 @@ def test_gluon_outputs_are_not_overwritten_by_the_next_call():
     before = y1.asnumpy().copy()
     net(x2)
     np.testing.assert_array_equal(y1.asnumpy(), before)
+
+
+def _conv_net(with_bias):
+    data = mx.sym.Variable("data")
+    h = mx.sym.Convolution(data, kernel=(3, 3), pad=(1, 1), num_filter=4, no_bias=not with_bias,
+                           name="c1")
+    h = mx.sym.BatchNorm(h, fix_gamma=False, name="bn1")
+    h = mx.sym.Activation(h, act_type="relu", name="r1")
+    h = mx.sym.Convolution(h, kernel=(3, 3), stride=(2, 2), num_filter=3, name="c2")
+    h = mx.sym.FullyConnected(h, num_hidden=4, name="fc")
+    return mx.sym.SoftmaxOutput(h, name="softmax")
+
+
+@pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no_bias"])
+def test_conv_batchnorm_reuse_matches_fresh_executor(with_bias):
+    sym = _conv_net(with_bias)
+    exes = []
+    for reuse in (True, False):
+        exe = sym.simple_bind(mx.cpu(), data=(3, 2, 6, 6), type_dict={"data": np.float64})
+        exe._reuse = reuse
+        rng = np.random.default_rng(4)
+        for name, arr in exe.arg_dict.items():
+            if name not in ("data", "softmax_label"):
+                arr[:] = rng.standard_normal(arr.shape)
+        exes.append(exe)
+    rng = np.random.default_rng(5)
+    bufs = None
+    for _ in range(3):
+        x, y = rng.standard_normal((3, 2, 6, 6)), rng.integers(0, 4, 3).astype(np.float64)
+        res = [_run(e, x, y) for e in exes]
+        np.testing.assert_array_equal(res[0][0][0], res[1][0][0])
+        for n in res[1][1]:
+            np.testing.assert_array_equal(res[0][1][n], res[1][1][n], err_msg=n)
+        for n in ("bn1_moving_mean", "bn1_moving_var"):
+            np.testing.assert_array_equal(exes[0].aux_dict[n].asnumpy(),
+                                          exes[1].aux_dict[n].asnumpy())
+        now = [(s.name, id(s.obufs[0])) for s in exes[0]._steps if s.obufs]
+        assert bufs is None or now == bufs
+        bufs = now
+    assert [n for n, _ in bufs] == ["c1", "bn1", "r1", "c2", "fc"]
