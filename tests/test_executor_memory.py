@@ -184,3 +184,25 @@ def test_conv_batchnorm_reuse_matches_fresh_executor(with_bias):
         assert bufs is None or now == bufs
         bufs = now
     assert [n for n, _ in bufs] == ["c1", "bn1", "r1", "c2", "fc"]
+
+
+@pytest.mark.parametrize("op", ["elemwise_add", "elemwise_sub", "elemwise_mul",
+                                "broadcast_add", "broadcast_maximum"])
+def test_binary_outputs_reuse_their_array(op):
+    a, b = mx.sym.Variable("a"), mx.sym.Variable("b")
+    net = mx.sym.sum(getattr(mx.sym, op)(a, b) * 2)
+    bshape = (3, 1) if op.startswith("broadcast") else (3, 4)
+    exe = net.simple_bind(mx.cpu(), a=(3, 4), b=bshape)
+    rng = np.random.default_rng(6)
+    ids = set()
+    for _ in range(3):
+        av, bv = rng.standard_normal((3, 4)), rng.standard_normal(bshape)
+        exe.arg_dict["a"][:] = av
+        exe.arg_dict["b"][:] = bv
+        exe.forward(is_train=True)
+        exe.backward()
+        f = {"add": np.add, "sub": np.subtract, "mul": np.multiply,
+             "maximum": np.maximum}[op.split("_")[1]]
+        np.testing.assert_allclose(exe.outputs[0].asnumpy(), (f(av, bv) * 2).sum(), rtol=1e-5)
+        ids.add(id(exe._steps[0].obufs[0]))
+    assert len(ids) == 1
