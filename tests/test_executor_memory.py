@@ -111,7 +111,7 @@ def test_write_gradients_go_straight_into_the_bound_arrays(monkeypatch):
     assert fc1_gout[2] is gd["fc1_bias"]._data
     assert fc1_grads[0] is None  # the data gradient is not needed
     assert fc2_gout[1] is not gd["fc2_weight"]._data  # 'add' accumulates, never overwritten
-    assert fc2_gout[2] is gd["fc2_bias"]._data
+    assert fc2_gout[2] is gd["fc2_bias"]._data and fc2_grads[2] is gd["fc2_bias"]._data
     # the data gradient of fc2 (act1's output) reuses fc2's array of the previous batch
     assert fc2_gout[0] is calls[0][1][0]
 
