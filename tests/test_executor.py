@@ -392,8 +392,8 @@ def test_data_gradient_is_skipped_when_nobody_needs_it(layer, monkeypatch):
     seen = []
     real = type(op).backward
 
-    def spy(self, p, out_grads, inputs, outputs, aux, saved, need=None):
-        grads = real(self, p, out_grads, inputs, outputs, aux, saved, need=need)
+    def spy(self, p, out_grads, inputs, outputs, aux, saved, need=None, **kw):
+        grads = real(self, p, out_grads, inputs, outputs, aux, saved, need=need, **kw)
         seen.append((need, grads[0] is None))
         return grads
 

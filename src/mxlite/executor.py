@@ -73,8 +73,8 @@ _REQS = ("write", "add", "null")
 
 
 class _Step:
-    __slots__ = ("aux_idx", "grad_needed", "in_slots", "loss", "name", "need", "node", "op",
-                 "out_names", "out_slots", "params")
+    __slots__ = ("aux_idx", "direct", "gbufs", "grad_needed", "in_slots", "loss", "name", "need",
+                 "node", "obufs", "op", "out_names", "out_slots", "params", "zero_ogs")
 
     def __init__(self, node, in_slots, aux_idx, out_slots):
         self.node = node
@@ -88,6 +88,13 @@ class _Step:
         self.grad_needed = False
         self.need = None  # per input: is its gradient needed (for ops with ``skips_grads``)
         self.loss = node.op.is_loss(node.params)
+        # memory plan: the output arrays of the previous forward (``writes_outputs`` ops), the
+        # gradient arrays of the previous backward (``writes_grads`` ops), the argument
+        # positions whose gradient goes straight into the bound gradient array
+        self.obufs = None
+        self.gbufs = None
+        self.direct = None
+        self.zero_ogs = None
 
 
 # operators whose output shares their input's memory in MXNet's plan (for debug_str)
@@ -179,6 +186,10 @@ class Executor:
         self.aux_arrays = list(aux_arrays)
         self._monitor = None
         self._monitor_all = False
+        #: memory plan on: operator outputs and gradients are written into the arrays of the
+        #: previous batch (MXNet's executor also overwrites its outputs at every forward).
+        #: Gluon's cached graphs turn it off: they hand the outputs out as new arrays.
+        self._reuse = True
         self._build_plan()
         self._values: list | None = None
         self._saved: list | None = None
@@ -253,6 +264,24 @@ class Executor:
             if step.op.skips_grads:
                 step.need = [s in wants for s in step.in_slots]
         self._any_grad = bool(wants)
+        # gradients that may be written by the operator straight into the bound gradient
+        # array: a dense 'write' argument consumed exactly once and not itself a head
+        uses: dict[int, int] = {}
+        for step in steps:
+            for s in step.in_slots:
+                uses[s] = uses.get(s, 0) + 1
+        heads = self._head_set = set(self._head_slots)
+        direct_slot = {}
+        for i, (slot, garr, req) in enumerate(zip(self._arg_slots, self.grad_arrays,
+                                                  self._grad_reqs, strict=True)):
+            if (req == "write" and type(garr) is NDArray and uses.get(slot) == 1
+                    and slot not in heads and garr._data.flags.c_contiguous
+                    and garr._data.dtype == self.arg_arrays[i]._data.dtype
+                    and garr._data.shape == self.arg_arrays[i].shape):
+                direct_slot[slot] = garr
+        for step in steps:
+            if step.op.writes_grads and step.grad_needed:
+                step.direct = [direct_slot.get(s) for s in step.in_slots]
         if any(step.grad_needed and not step.op.differentiable for step in steps):
             self._check_differentiable()
 
@@ -361,6 +390,7 @@ class Executor:
         aux = self.aux_arrays
         monitor = self._monitor
         reported: set[int] = set()
+        heads = self._head_set
         for i, step in enumerate(self._steps):
             ins = [vals[s] for s in step.in_slots]
             if not step.op.sparse_inputs:
@@ -369,9 +399,18 @@ class Executor:
             if monitor is not None and self._monitor_all:
                 self._monitor_inputs(step, ins + aux_in, reported)
             try:
-                outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train)
+                if step.obufs is not None:
+                    outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train,
+                                                     out=step.obufs)
+                else:
+                    outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train)
             except MXNetError as err:
                 raise MXNetError(f"Error in operator {step.name}: {err}") from None
+            if step.op.writes_outputs and self._reuse and step.obufs is None \
+                    and not heads.intersection(step.out_slots):
+                # (head outputs stay new arrays per forward: callers keep them, e.g.
+                # iter_predict's slices)
+                step.obufs = list(outs)
             for s, o in zip(step.out_slots, outs, strict=False):
                 vals[s] = o
             if monitor is not None:
@@ -431,24 +470,36 @@ class Executor:
             ogs = [grads.get(s) for s in step.out_slots]
             if not step.loss and all(g is None for g in ogs):
                 continue
-            ogs = [np.zeros_like(vals[s]) if g is None else _dense(g)
-                   for g, s in zip(ogs, step.out_slots, strict=True)]
+            if step.loss and self._reuse:  # loss heads: their (ignored) zero gradients
+                if step.zero_ogs is None:
+                    step.zero_ogs = [np.zeros_like(vals[s]) for s in step.out_slots]
+                ogs = [z if g is None else _dense(g)
+                       for g, z in zip(ogs, step.zero_ogs, strict=True)]
+            else:
+                ogs = [np.zeros_like(vals[s]) if g is None else _dense(g)
+                       for g, s in zip(ogs, step.out_slots, strict=True)]
             ins = [vals[s] for s in step.in_slots]
             if sparse_vals and not step.op.sparse_inputs:
                 ins = [_dense(x) for x in ins]
             outs = [vals[s] for s in step.out_slots]
             aux_in = [aux[k]._data for k in step.aux_idx]
+            # a monitor sees every input gradient, as MXNet computes them all
+            kw = {} if step.need is None or self._monitor is not None else {"need": step.need}
+            if step.direct is not None and self._reuse:
+                gb = step.gbufs
+                kw["gout"] = [d._data if d is not None else (gb[k] if gb is not None else None)
+                              for k, d in enumerate(step.direct)]
             try:
-                if step.need is None or self._monitor is not None:  # a monitor sees them all
-                    in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in,
-                                                self._saved[i])
-                else:
-                    in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in,
-                                                self._saved[i], need=step.need)
+                in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in,
+                                            self._saved[i], **kw)
             except MXNetError as err:
                 raise MXNetError(f"Error in operator {step.name} (backward): {err}") from None
             if self._monitor is not None:
                 self._monitor_backward(step, in_grads)
+            if step.direct is not None and self._reuse and step.gbufs is None:
+                # keep the operator's own (fresh) gradient arrays for the next batch
+                step.gbufs = [g if isinstance(g, np.ndarray) and d is None else None
+                              for g, d in zip(in_grads, step.direct, strict=False)]
             for slot, g in zip(step.in_slots, in_grads, strict=False):
                 if g is None:
                     continue
@@ -458,6 +509,8 @@ class Executor:
             if req == "null":
                 continue
             g = grads.get(slot)
+            if type(garr) is NDArray and g is garr._data:
+                continue  # the operator wrote it in place (memory plan)
             if type(garr) is not NDArray or (g is not None and not isinstance(g, np.ndarray)):
                 _write_grad(garr, g, req)  # a sparse gradient array or value
             elif req == "write":

@@ -470,6 +470,7 @@ class _Graph:
         self.bound = [(params[n], a) for n, a in list(arg_arrays.items()) + list(aux.items())
                       if n in params]
         exe = self.out.bind(ctx, arg_arrays, args_grad=grads, grad_req=reqs, aux_states=aux)
+        exe._reuse = False  # the outputs are handed out as arrays of their own
         return [exe, None]
 
     def _take(self, args):

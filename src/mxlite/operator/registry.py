@@ -36,6 +36,10 @@ Optional hooks used by the symbolic layer:
 - ``accepts_extra_params = True``: parameters not declared in ``params`` are kept as strings
   (``Custom`` passes them to the user's ``CustomOpProp``).
 - ``is_loss(p)``: whether head gradients are ignored for these parameters (default: ``loss``).
+- ``writes_outputs = True`` / ``writes_grads = True``: ``forward(..., out=[...])`` and
+  ``backward(..., gout=[...])`` accept destination arrays (entries may be None: allocate) of the
+  right shape and dtype and return them filled; an executor passes the arrays the operator
+  returned at the previous batch, so buffers are allocated once and reused.
 - ``mutable_inputs(p)``: positions of arguments whose arrays ``forward`` may overwrite in place,
   as MXNet's graph executor lets BatchNorm write 1 into ``gamma`` when ``fix_gamma``.  An executor
   passes the bound arrays themselves (so the write reaches the parameter); ``mx.nd`` functions
@@ -210,6 +214,13 @@ class Operator:
     # gradient nobody needs (the executor passes it; FullyConnected / Convolution on the data
     # then skip a GEMM)
     skips_grads: ClassVar[bool] = False
+    #: ``forward`` takes ``out`` (one preallocated array per output, or None) and writes its
+    #: outputs into those arrays (the executor's memory plan reuses them across batches)
+    writes_outputs: ClassVar[bool] = False
+    #: ``backward`` takes ``gout`` (one preallocated array or None per input) and writes each
+    #: input gradient it computes into the array given for it (the bound gradient array itself
+    #: when the executor can, so ``grad_req='write'`` needs no copy)
+    writes_grads: ClassVar[bool] = False
 
     def parse_params(self, kwargs: dict) -> Params:
         """Validate and parse user or JSON parameters (strings are accepted, as in JSON)."""

@@ -154,6 +154,54 @@ def _backward_loop(x, dy, kind, k, s, p, count_pad, p_value, out, argmax,
 _backward_ser, _backward_par = serial_parallel(_backward_loop, _SER, _PAR)
 
 
+# ---- max pooling of planes whose windows all lie inside the image (no padding): the common
+# 2x2 / 3x3 stride-2 case, with no clipping or per-window bounds, on (planes, H, W) arrays
+@numba.njit(**_BODY)
+def _max_inside_plane(x, nc, kh, kw, sh, sw, out, argmax):  # pragma: no cover - numba
+    width = x.shape[2]
+    for y in range(out.shape[1]):
+        h0 = y * sh
+        for xx in range(out.shape[2]):
+            w0 = xx * sw
+            best = x[nc, h0, w0]
+            arg = h0 * width + w0
+            for iy in range(h0, h0 + kh):
+                for ix in range(w0, w0 + kw):
+                    v = x[nc, iy, ix]
+                    if v > best:
+                        best = v
+                        arg = iy * width + ix
+            out[nc, y, xx] = best
+            argmax[nc, y, xx] = arg
+
+
+def _max_inside_loop(x, kh, kw, sh, sw, out, argmax):  # pragma: no cover - numba
+    for nc in numba.prange(x.shape[0]):
+        _max_inside_plane(x, nc, kh, kw, sh, sw, out, argmax)
+
+
+_max_inside_ser, _max_inside_par = serial_parallel(_max_inside_loop, _SER, _PAR)
+
+
+def _max_scatter_loop(dy, argmax, dx):  # pragma: no cover - numba
+    for nc in numba.prange(dx.shape[0]):
+        for i in range(dx.shape[1]):
+            dx[nc, i] = 0
+        for j in range(dy.shape[1]):
+            dx[nc, argmax[nc, j]] += dy[nc, j]
+
+
+_max_scatter_ser, _max_scatter_par = serial_parallel(_max_scatter_loop, _SER, _PAR)
+
+
+def _inside(x5, k, s, p, out5) -> bool:
+    """Whether max pooling of ``x5`` into ``out5`` has no padding, one depth plane and every
+    window inside the image (then the fast kernels apply)."""
+    return (x5.shape[2] == 1 and k[0] == 1 and not any(p)
+            and (out5.shape[3] - 1) * s[1] + k[1] <= x5.shape[3]
+            and (out5.shape[4] - 1) * s[2] + k[2] <= x5.shape[4])
+
+
 def _int3(values) -> tuple[int, int, int]:
     a, b, c = values
     return int(a), int(b), int(c)
@@ -161,6 +209,13 @@ def _int3(values) -> tuple[int, int, int]:
 
 def pool_forward(x, kind, k, s, p, count_pad, p_value, out, argmax):
     """Pool the C-contiguous ``x`` (N, C, D, H, W) into ``out``; max pooling fills ``argmax``."""
+    if kind == 0 and _inside(x, k, s, p, out):
+        n, c, _, h, w = x.shape
+        run = _max_inside_par if x.size >= PARALLEL_THRESHOLD else _max_inside_ser
+        run(x.reshape(n * c, h, w), int(k[1]), int(k[2]), int(s[1]), int(s[2]),
+            out.reshape(n * c, out.shape[3], out.shape[4]),
+            argmax.reshape(n * c, out.shape[3], out.shape[4]))
+        return
     kernel = _forward_par if x.size >= PARALLEL_THRESHOLD else _forward_ser
     lowest = float(np.finfo(out.dtype).min)
     kernel(x, int(kind), _int3(k), _int3(s), _int3(p), bool(count_pad), float(p_value), lowest,
@@ -169,6 +224,11 @@ def pool_forward(x, kind, k, s, p, count_pad, p_value, out, argmax):
 
 def pool_backward(x, dy, kind, k, s, p, count_pad, p_value, out, argmax, dx):
     """Overwrite ``dx`` with the gradient of the pooling for head gradient ``dy``."""
+    if kind == 0 and _inside(x, k, s, p, dy) and argmax.flags.c_contiguous:
+        nc = dx.shape[0] * dx.shape[1]
+        run = _max_scatter_par if dx.size >= PARALLEL_THRESHOLD else _max_scatter_ser
+        run(dy.reshape(nc, -1), argmax.reshape(nc, -1), dx.reshape(nc, -1))
+        return
     kernel = _backward_par if dx.size >= PARALLEL_THRESHOLD else _backward_ser
     kernel(x, dy, int(kind), _int3(k), _int3(s), _int3(p), bool(count_pad), float(p_value), out,
            argmax, dx)

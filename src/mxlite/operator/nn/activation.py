@@ -41,18 +41,26 @@ def _flat(a, dtype):
     return np.ascontiguousarray(a, dtype=dtype).reshape(-1)
 
 
-def act_forward(act, x, slope=0.0):
-    """Elementwise activation ``act`` (a key of ``_activation_kernels.KINDS``) of ``x``."""
+def _buf(bufs, shape, dt):
+    b = bufs[0] if bufs else None
+    if b is not None and b.shape == shape and b.dtype == dt and b.flags.c_contiguous:
+        return b
+    return np.empty(shape, dtype=dt)
+
+
+def act_forward(act, x, slope=0.0, bufs=None):
+    """Elementwise activation ``act`` (a key of ``_activation_kernels.KINDS``) of ``x``
+    (into ``bufs[0]`` when that is an array of the right shape and dtype)."""
     dt = kernel_dtype(x.dtype)
-    out = np.empty(x.shape, dtype=dt)
+    out = _buf(bufs, x.shape, dt)
     _kernels.forward(_kernels.KINDS[act], _flat(x, dt), float(slope), out.reshape(-1))
     return out.astype(x.dtype, copy=False)
 
 
-def act_backward(act, x, y, dy, slope=0.0):
+def act_backward(act, x, y, dy, slope=0.0, bufs=None):
     """Input gradient of :func:`act_forward` for head gradient ``dy``."""
     dt = kernel_dtype(x.dtype)
-    dx = np.empty(x.shape, dtype=dt)
+    dx = _buf(bufs, x.shape, dt)
     _kernels.backward(_kernels.KINDS[act], _flat(x, dt), _flat(y, dt), _flat(dy, dt),
                       float(slope), dx.reshape(-1))
     return dx.astype(x.dtype, copy=False)
@@ -65,11 +73,14 @@ class Activation(Operator):
         "act_type": Param("str", choices=("relu", "sigmoid", "tanh", "softrelu", "softsign")),
     }
 
-    def forward(self, p, inputs, aux, is_train):
-        return [act_forward(p.act_type, inputs[0])], None
+    writes_outputs = True
+    writes_grads = True
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved):
-        return [act_backward(p.act_type, inputs[0], outputs[0], out_grads[0])]
+    def forward(self, p, inputs, aux, is_train, out=None):
+        return [act_forward(p.act_type, inputs[0], bufs=out)], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, gout=None):
+        return [act_backward(p.act_type, inputs[0], outputs[0], out_grads[0], bufs=gout)]
 
 
 @register

@@ -99,7 +99,10 @@ class BatchNorm(Operator):
         (training or not); so do we, so that saved checkpoints carry the same gamma."""
         return [1] if p.fix_gamma else []
 
-    def forward(self, p, inputs, aux, is_train):
+    writes_outputs = True
+    writes_grads = True
+
+    def forward(self, p, inputs, aux, is_train, out=None):
         x, gamma, beta = inputs
         ax = self._axis(p, x.ndim, x.shape)
         x3 = self._view(x, ax)
@@ -117,21 +120,29 @@ class BatchNorm(Operator):
         invstd = 1.0 / np.sqrt(var + p.eps)
         scale = g * invstd
         shift = beta.astype(np.float64) - mean * scale
-        out = np.empty(x.shape, dtype=x3.dtype)
+        out = _dest(out, x.shape, x3.dtype)
         _kernels.normalize(x3, scale, shift, out.reshape(x3.shape))
         outs = [out.astype(x.dtype, copy=False)]
         if p.output_mean_var:
             outs += [mean.astype(x.dtype), invstd.astype(x.dtype)]
         return outs, (mean, invstd, scale, batch_stats)
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, gout=None):
         x, gamma, beta = inputs
         mean, invstd, scale, batch_stats = saved
         ax = self._axis(p, x.ndim, x.shape)
         x3 = self._view(x, ax)
         dy3 = self._view(np.asarray(out_grads[0], dtype=x3.dtype), ax)
-        dx = np.empty(x.shape, dtype=x3.dtype)
+        dx = _dest(gout, x.shape, x3.dtype)
         dgamma, dbeta = _kernels.backward(x3, dy3, mean, invstd, scale, batch_stats,
                                           dx.reshape(x3.shape))
         dgamma = np.zeros_like(gamma) if p.fix_gamma else dgamma.astype(gamma.dtype)
         return [dx.astype(x.dtype, copy=False), dgamma, dbeta.astype(beta.dtype)]
+
+
+def _dest(bufs, shape, dtype):
+    """``bufs[0]`` when it is a contiguous array of ``shape`` and ``dtype``, else a new one."""
+    b = bufs[0] if bufs else None
+    if b is not None and b.shape == tuple(shape) and b.dtype == dtype and b.flags.c_contiguous:
+        return b
+    return np.empty(shape, dtype)

@@ -155,6 +155,14 @@ def _workspace(sizes, dtype):
     return views
 
 
+def _dest(bufs, k, shape, dtype):
+    """``bufs[k]`` when it is a contiguous array of ``shape`` and ``dtype``, else a new one."""
+    b = bufs[k] if bufs is not None and k < len(bufs) else None
+    if b is not None and b.shape == tuple(shape) and b.dtype == dtype and b.flags.c_contiguous:
+        return b
+    return np.empty(shape, dtype)
+
+
 def _as5d(x):
     """A view of ``x`` (N, C, *spatial) with 3 spatial axes (leading ones of size 1)."""
     return x.reshape(x.shape[:2] + (1,) * (5 - x.ndim) + x.shape[2:])
@@ -234,7 +242,10 @@ class Convolution(_ConvBase):
     def _weight_shape(self, p, channels):
         return (p.num_filter, channels // p.num_group, *p.kernel)
 
-    def forward(self, p, inputs, aux, is_train):
+    writes_outputs = True
+    writes_grads = True
+
+    def forward(self, p, inputs, aux, is_train, out=None):
         dtype = inputs[0].dtype
         x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
         x = np.ascontiguousarray(x)
@@ -244,7 +255,7 @@ class Convolution(_ConvBase):
         rows = x.shape[1] * int(np.prod(geo.kernel))
         fg, rg = f // g, rows // g
         w2 = w.reshape(f, -1)
-        out = np.empty((n, f, spatial), dtype=x.dtype)
+        out = _dest(out, 0, (n, f, *geo.out_spatial), x.dtype).reshape(n, f, spatial)
         x5, args = _as5d(x), geo.kernel_args(geo.out_spatial)
         bias = None if p.no_bias else inputs[2].astype(x.dtype, copy=False).reshape(1, f, 1)
         step = _chunk(rows * spatial * x.itemsize, n)
@@ -265,7 +276,7 @@ class Convolution(_ConvBase):
 
     skips_grads = True
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved, need=None):
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, need=None, gout=None):
         geo = saved
         x, w = inputs[0], inputs[1]
         want_dx = need is None or need[0]
@@ -277,8 +288,10 @@ class Convolution(_ConvBase):
         fg, rg = f // g, rows // g
         dy = np.asarray(out_grads[0], dtype=kdt).reshape(n, f, spatial)
         w2 = w.astype(kdt, copy=False).reshape(f, -1)
-        dw = np.zeros((f, rows // g), dtype=kdt)
-        dx = np.empty(xk.shape, dtype=kdt) if want_dx else None
+        dw_full = _dest(gout, 1, w.shape, kdt)
+        dw = dw_full.reshape(f, rows // g)
+        dw[...] = 0
+        dx = _dest(gout, 0, xk.shape, kdt) if want_dx else None
         x5, args = _as5d(xk), geo.kernel_args(geo.out_spatial)
         dx5 = _as5d(dx) if want_dx else None
         step = _chunk(rows * spatial * xk.itemsize, n)
@@ -304,9 +317,11 @@ class Convolution(_ConvBase):
             if want_dx:
                 _kernels.col2im(dcols, *args, dx5[n0:n0 + nb])
         grads = [None if dx is None else dx.astype(x.dtype, copy=False),
-                 dw.reshape(w.shape).astype(w.dtype, copy=False)]
+                 dw_full.astype(w.dtype, copy=False)]
         if not p.no_bias:
-            grads.append(dy.sum(axis=(0, 2)).astype(inputs[2].dtype, copy=False))
+            db = _dest(gout, 2, (f,), kdt)
+            np.sum(dy, axis=(0, 2), out=db)
+            grads.append(db.astype(inputs[2].dtype, copy=False))
         return grads
 
 

@@ -69,28 +69,49 @@ class FullyConnected(Operator):
             return x.reshape(x.shape[0], -1)
         return x.reshape(-1, x.shape[-1])
 
-    def forward(self, p, inputs, aux, is_train):
+    writes_outputs = True
+    writes_grads = True
+
+    def forward(self, p, inputs, aux, is_train, out=None):
         x, w = inputs[0], inputs[1]
         x2 = self._as_2d(p, x)
-        out = np.matmul(x2, w.T)
-        if not p.no_bias:
-            out += inputs[2]
         if p.flatten:
             shape = (x.shape[0], p.num_hidden)
         else:
             shape = (*x.shape[:-1], p.num_hidden)
-        return [out.reshape(shape)], None
+        dtype = np.result_type(x2.dtype, w.dtype)
+        y = _dest(out, 0, shape, dtype)
+        y2 = y.reshape(-1, p.num_hidden)
+        np.matmul(x2, w.T, out=y2)
+        if not p.no_bias:
+            y2 += inputs[2]
+        return [y], None
 
     skips_grads = True
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved, need=None):
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, need=None, gout=None):
         x, w = inputs[0], inputs[1]
         dy = out_grads[0].reshape(-1, p.num_hidden)
         x2 = self._as_2d(p, x)
         # the data gradient of a first layer is usually not needed: skip its GEMM then
-        dx = None if need is not None and not need[0] else np.matmul(dy, w).reshape(x.shape)
-        dw = np.matmul(dy.T, x2)
+        if need is not None and not need[0]:
+            dx = None
+        else:
+            dx = _dest(gout, 0, x.shape, np.result_type(dy.dtype, w.dtype))
+            np.matmul(dy, w, out=dx.reshape(x2.shape))
+        dw = _dest(gout, 1, w.shape, np.result_type(dy.dtype, x2.dtype))
+        np.matmul(dy.T, x2, out=dw)
         grads = [dx, dw]
         if not p.no_bias:
-            grads.append(dy.sum(axis=0))
+            db = _dest(gout, 2, (p.num_hidden,), dy.dtype)
+            np.sum(dy, axis=0, out=db)
+            grads.append(db)
         return grads
+
+
+def _dest(bufs, k, shape, dtype):
+    """``bufs[k]`` when it is a contiguous array of ``shape`` and ``dtype``, else a new one."""
+    b = bufs[k] if bufs is not None and k < len(bufs) else None
+    if b is not None and b.shape == tuple(shape) and b.dtype == dtype and b.flags.c_contiguous:
+        return b
+    return np.empty(shape, dtype)

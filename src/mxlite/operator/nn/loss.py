@@ -92,11 +92,22 @@ class SoftmaxOutput(Operator):
             return x.reshape(-1, x.shape[-1]), lambda g: g.reshape(x.shape)
         return x.reshape(x.shape[0], -1), lambda g: g.reshape(x.shape)
 
-    def forward(self, p, inputs, aux, is_train):
+    writes_outputs = True
+
+    def forward(self, p, inputs, aux, is_train, out=None):
         x = inputs[0]
+        y = out[0] if out else None
+        if y is None or y.shape != x.shape or y.dtype != x.dtype or not y.flags.c_contiguous:
+            y = np.empty(x.shape, x.dtype)
         rows, restore = self._rows(p, x)
-        out = restore(_softmax(rows, axis=1))
-        return [np.ascontiguousarray(out, dtype=x.dtype)], None
+        if p.multi_output:
+            y[...] = restore(_softmax(rows, axis=1))
+        else:  # the softmax of each row straight into the output array
+            yr = y.reshape(rows.shape)
+            np.subtract(rows, rows.max(axis=1, keepdims=True), out=yr)
+            np.exp(yr, out=yr)
+            yr /= yr.sum(axis=1, keepdims=True)
+        return [y], None
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         x, label = inputs

@@ -225,10 +225,20 @@ class _Binary(Operator):
     def grads(self, a, b, y, og):
         raise NotImplementedError
 
-    def forward(self, p, inputs, aux, is_train):
+    #: the NumPy ufunc of ``f`` when it is one (the output can then go into ``out``)
+    ufunc = None
+    writes_outputs = True
+
+    def forward(self, p, inputs, aux, is_train, out=None):
         a, b = inputs
         if not self.broadcast and a.shape != b.shape:
             raise MXNetError(f"{self.name}: operand shapes {a.shape} and {b.shape} differ")
+        y = out[0] if out else None
+        if (y is not None and self.ufunc is not None and a.dtype == b.dtype == y.dtype
+                and y.shape == np.broadcast_shapes(a.shape, b.shape)):
+            with np.errstate(**_QUIET):
+                self.ufunc(a, b, out=y)
+            return [y], None
         with np.errstate(**_QUIET):
             return [np.asarray(self.f(a, b), dtype=a.dtype)], None
 
@@ -289,7 +299,9 @@ _ELEMWISE_NAMES = {
 
 def _register_binary(key, f, grads):
     canonical, aliases = _ELEMWISE_NAMES[key]
-    body = {"f": lambda self, a, b: f(a, b), "grads": lambda self, a, b, y, og: grads(a, b, y, og)}
+    body = {"f": lambda self, a, b: f(a, b), "grads": lambda self, a, b, y, og: grads(a, b, y, og),
+            "ufunc": f if f in (np.add, np.subtract, np.multiply, np.maximum, np.minimum)
+            else None}
     register(type(f"_Op_{canonical}", (_Binary,), {
         **body, "name": canonical, "aliases": aliases, "broadcast": False}))
     bname = f"broadcast_{key}"
