@@ -93,3 +93,31 @@ def test_sparse_embedding_gradient_is_row_sparse(weight_stype):
     dense = np.zeros_like(w)
     np.add.at(dense, idx.astype(int), dy)
     np.testing.assert_allclose(grad.asnumpy(), dense, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bias_stype", ["default", "row_sparse"])
+def test_fully_connected_takes_a_column_bias(bias_stype):
+    """MXNet 1.9.1's CPU FullyConnected accepts a ``(num_hidden, 1)`` bias (its sparse test
+    passes a row_sparse one); the bias gradient keeps that shape."""
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((5, 10)), rng.standard_normal((8, 10))
+    b = rng.standard_normal((8, 1))
+    bias = mx.nd.array(b).tostype(bias_stype)
+    out = mx.nd.sparse.FullyConnected(mx.nd.array(x).tostype("csr"), mx.nd.array(w).tostype(
+        "row_sparse"), num_hidden=8, bias=bias)
+    np.testing.assert_allclose(out.asnumpy(), x @ w.T + b.reshape(-1), rtol=1e-5, atol=1e-5)
+    sym = mx.sym.FullyConnected(mx.sym.Variable("x"), mx.sym.Variable("w"),
+                                mx.sym.Variable("b"), num_hidden=8)
+    assert sym.infer_shape(x=(5, 10), b=(8, 1))[0] == [(5, 10), (8, 10), (8, 1)]
+    exe = sym.simple_bind(mx.cpu(), x=(5, 10), b=(8, 1))
+    exe.arg_dict["x"][:], exe.arg_dict["w"][:], exe.arg_dict["b"][:] = x, w, b
+    exe.forward(is_train=True)
+    exe.backward([mx.nd.ones((5, 8))])
+    np.testing.assert_allclose(exe.grad_dict["b"].asnumpy(), np.full((8, 1), 5.0))
+
+
+@pytest.mark.parametrize("shape", [(1, 8), (2, 4), (9,)], ids=str)
+def test_fully_connected_rejects_other_bias_shapes(shape):
+    x, w = mx.nd.ones((2, 3)), mx.nd.ones((8, 3))
+    with pytest.raises(MXNetError, match="bias"):
+        mx.nd.FullyConnected(x, w, mx.nd.ones(shape), num_hidden=8)

@@ -6,7 +6,8 @@
   output ``(..., num_hidden)``.
 
 Backward: ``d_data = d_out @ weight``, ``d_weight = d_out.T @ data``, ``d_bias = sum(d_out)``
-over every axis but the last.
+over every axis but the last.  ``bias`` may be ``(num_hidden,)`` or ``(num_hidden, 1)``, as
+MXNet's CPU kernel accepts both (its gradient has the bias's shape).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class FullyConnected(Operator):
             raise ShapeError(f"FullyConnected: num_hidden must be positive, got {p.num_hidden}")
         in_shapes = list(in_shapes)
         data = in_shapes[0]
-        if not p.no_bias:
+        if not p.no_bias and (in_shapes[2] is None
+                              or tuple(in_shapes[2]) != (p.num_hidden, 1)):  # MXNet takes both
             in_shapes[2] = merge_shape(self.name, "bias", in_shapes[2], (p.num_hidden,))
         if data is None:
             w = in_shapes[1]
@@ -74,7 +76,11 @@ class FullyConnected(Operator):
         x2 = self._as_2d(p, x)
         out = np.matmul(x2, w.T)
         if not p.no_bias:
-            out += inputs[2]
+            bias = inputs[2]
+            if tuple(bias.shape) not in ((p.num_hidden,), (p.num_hidden, 1)):
+                raise ShapeError(f"FullyConnected: bias shape {fmt(bias.shape)} must be "
+                                 f"({p.num_hidden},) or ({p.num_hidden}, 1)")
+            out += bias.reshape(-1)
         if p.flatten:
             shape = (x.shape[0], p.num_hidden)
         else:
@@ -92,5 +98,5 @@ class FullyConnected(Operator):
         dw = np.matmul(dy.T, x2)
         grads = [dx, dw]
         if not p.no_bias:
-            grads.append(dy.sum(axis=0))
+            grads.append(dy.sum(axis=0).reshape(inputs[2].shape))
         return grads
