@@ -121,3 +121,10 @@ def test_fully_connected_rejects_other_bias_shapes(shape):
     x, w = mx.nd.ones((2, 3)), mx.nd.ones((8, 3))
     with pytest.raises(MXNetError, match="bias"):
         mx.nd.FullyConnected(x, w, mx.nd.ones(shape), num_hidden=8)
+
+
+@pytest.mark.parametrize("stype", ["row_sparse", "csr", "default"])
+def test_zeros_takes_stype_fourth(stype):
+    z = mx.nd.zeros((3, 4), mx.cpu(), "float64", stype)  # MXNet's positional order
+    assert z.stype == stype and z.dtype == np.float64 and z.shape == (3, 4)
+    np.testing.assert_array_equal(z.asnumpy(), np.zeros((3, 4)))
