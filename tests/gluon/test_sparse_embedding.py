@@ -91,3 +91,25 @@ def test_hybridized_sparse_embedding_trains_like_imperative():
     hybrid, stypes = _train(True, "sgd", {"learning_rate": 0.1, "wd": 0.1}, hybridize=True)
     assert stypes == ["row_sparse"] * 2
     np.testing.assert_allclose(hybrid, imperative, rtol=1e-6)
+
+
+def test_two_contexts_match_mxnet():
+    """Two CPU contexts (row_sparse gradients reduced through the local kvstore), SGD with
+    momentum and wd; MXNet 1.9.1 printed these rows 0, 1, 3, 5 for the same script."""
+    ctxs = [mx.cpu(0), mx.cpu(1)]
+    net = gluon.nn.Embedding(10, 4, sparse_grad=True)
+    net.initialize(ctx=ctxs)
+    net.weight.set_data(mx.nd.array(np.arange(40).reshape(10, 4) / 10.0))
+    trainer = gluon.Trainer(net.collect_params(), "sgd",
+                            {"learning_rate": 0.1, "momentum": 0.9, "wd": 0.1})
+    for _ in range(2):
+        with autograd.record():
+            losses = [(net(mx.nd.array(i, ctx=c)) ** 2).sum()
+                      for i, c in zip([[1, 3], [3, 5]], ctxs, strict=True)]
+        autograd.backward(losses)
+        trainer.step(4)
+    expected = [[0.0, 0.1, 0.2, 0.3], [0.33184, 0.4148, 0.49776, 0.58072],
+                [0.83172, 0.90103, 0.97034, 1.03965], [1.6592, 1.74216, 1.82512, 1.90808]]
+    for c in ctxs:
+        np.testing.assert_allclose(net.weight.data(c).asnumpy()[[0, 1, 3, 5]], expected,
+                                   rtol=1e-5, atol=1e-6)
