@@ -128,3 +128,40 @@ def test_zeros_takes_stype_fourth(stype):
     z = mx.nd.zeros((3, 4), mx.cpu(), "float64", stype)  # MXNet's positional order
     assert z.stype == stype and z.dtype == np.float64 and z.shape == (3, 4)
     np.testing.assert_array_equal(z.asnumpy(), np.zeros((3, 4)))
+
+
+# MXNet 1.9.1's mx.nd._internal._square_sum of row_sparse rows [1, 3] = [[1, 2], [3, 4]] in (5, 2)
+@pytest.mark.parametrize("kw, stype, expected", [
+    ({"axis": 1, "keepdims": True}, "row_sparse", [[0], [5], [0], [25], [0]]),
+    ({"axis": 1}, "default", [0, 5, 0, 25, 0]),
+    ({"axis": 0}, "default", [10, 20]),
+    ({"axis": 0, "keepdims": True}, "default", [[10, 20]])],
+    ids=["rows-keep", "rows", "cols", "cols-keep"])
+def test_square_sum_row_sparse(kw, stype, expected):
+    rsp = mx.nd.sparse.row_sparse_array((np.array([[1.0, 2], [3, 4]]), [1, 3]), shape=(5, 2))
+    out = mx.nd._internal._square_sum(rsp, **kw)
+    assert out.stype == stype
+    np.testing.assert_array_equal(out.asnumpy(), expected)
+    dense = mx.nd._internal._square_sum(rsp.tostype("default"), **kw)
+    np.testing.assert_array_equal(dense.asnumpy(), expected)
+
+
+@pytest.mark.parametrize("axis, keepdims", [(0, False), (1, True), (1, False)])
+def test_square_sum_symbol_gradient(axis, keepdims):
+    x = np.random.default_rng(2).standard_normal((4, 3))
+    sym = mx.sym._internal._square_sum(mx.sym.Variable("x"), axis=axis, keepdims=keepdims)
+    exe = sym.simple_bind(mx.cpu(), x=x.shape, type_dict={"x": np.float64})
+    exe.arg_dict["x"][:] = x
+    out = exe.forward(is_train=True)[0]
+    np.testing.assert_allclose(out.asnumpy(), (x * x).sum(axis=axis, keepdims=keepdims))
+    og = np.random.default_rng(3).standard_normal(out.shape)
+    exe.backward([mx.nd.array(og, dtype=np.float64)])
+    og_full = og if keepdims else np.expand_dims(og, axis)
+    np.testing.assert_allclose(exe.grad_dict["x"].asnumpy(), 2 * x * og_full)
+
+
+def test_square_sum_rejects_bad_axis():
+    with pytest.raises(MXNetError, match="axis"):
+        mx.nd._internal._square_sum(mx.nd.ones((2, 2)), axis=2)
+    with pytest.raises(MXNetError, match="2-D"):
+        mx.nd._internal._square_sum(mx.nd.ones((2, 2, 2)), axis=1)
