@@ -653,7 +653,8 @@ def _storage_types(symbol, arg_names, stype_dict):
     for node in nodes:
         if node.is_var:
             continue
-        if node.op.name == "Embedding" and node.params.sparse_grad:
+        if ((node.op.name == "Embedding" and node.params.sparse_grad)
+                or node.op.name == "_contrib_SparseEmbedding"):
             weight, _ = node.inputs[1]
             if weight.is_var:
                 grad_st[weight.name] = "row_sparse"

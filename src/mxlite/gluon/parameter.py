@@ -77,9 +77,10 @@ class Parameter:
         self.lr_mult = lr_mult
         self.wd_mult = wd_mult
         self.init = init
-        if stype != "default" or grad_stype != "default":
-            raise ValueError(f"Parameter {name!r}: only stype='default' is supported, got "
-                             f"stype={stype!r}, grad_stype={grad_stype!r}")
+        if stype != "default" or grad_stype not in ("default", "row_sparse"):
+            raise ValueError(f"Parameter {name!r}: supported are stype='default' and "
+                             f"grad_stype 'default' or 'row_sparse', got stype={stype!r}, "
+                             f"grad_stype={grad_stype!r}")
         self._stype = stype
         self._grad_stype = grad_stype
         self._grad_req = None
@@ -186,7 +187,13 @@ class Parameter:
         if self._grad_req == "null":
             self._grad = None
             return
-        self._grad = [NDArray(np.zeros_like(d._data), d.context) for d in self._data]
+        if self._grad_stype == "row_sparse":  # rows written by backward only (lazy updates)
+            from ..ndarray import sparse as _sparse
+
+            self._grad = [_sparse.zeros("row_sparse", d.shape, d.context, d.dtype)
+                          for d in self._data]
+        else:
+            self._grad = [NDArray(np.zeros_like(d._data), d.context) for d in self._data]
         for d, g in zip(self._data, self._grad, strict=True):
             d._ag = _record.Var(g, self._grad_req)
 
@@ -289,7 +296,10 @@ class Parameter:
     def zero_grad(self) -> None:
         """Set the gradient buffers to zero."""
         for g in self._grad or []:
-            g._data[...] = 0
+            if g.stype == "row_sparse":
+                g._values, g._idx = g._values[:0], g._idx[:0]
+            else:
+                g._data[...] = 0
 
     def reset_ctx(self, ctx) -> None:
         """Move the data (and gradients) to ``ctx``."""

@@ -9,6 +9,10 @@ from . import op as _op
 def __getattr__(name: str):
     if name.startswith("__"):
         raise AttributeError(name)
+    if name == "_square_sum":  # sparse-aware: row_sparse in, row_sparse out (axis=1)
+        from .sparse import square_sum
+
+        return square_sum
     try:
         return getattr(_op, name)
     except AttributeError:

@@ -130,8 +130,34 @@ def _topo(heads) -> list[Node]:
     return order
 
 
+def _is_rsp(value) -> bool:
+    return getattr(value, "stype", None) == "row_sparse"
+
+
+def _add_var(store: dict, key, value, shape, dtype) -> None:
+    """Accumulate a variable's gradient; row_sparse ones (Embedding(sparse_grad=True)) stay
+    row_sparse while every contribution is."""
+    old = store.get(key)
+    if _is_rsp(value) and (old is None or _is_rsp(old)):
+        if value.dtype != dtype:
+            value = value.astype(dtype)
+        if old is not None:
+            from .sparse import add
+
+            value = add(old, value)
+        store[key] = value
+        return
+    if _is_rsp(old):
+        store[key] = old = old._dense()
+    _add(store, key, value, shape, dtype)
+
+
+def _dense_grad(g):
+    return g._dense() if _is_rsp(g) else g
+
+
 def _add(store: dict, key, value, shape, dtype) -> None:
-    value = np.asarray(value)
+    value = np.asarray(_dense_grad(value))
     if value.shape != tuple(shape):
         value = np.broadcast_to(value, shape)
     if value.dtype != dtype:
@@ -190,7 +216,7 @@ def run_backward(heads, head_grads, retain_graph: bool, variables=None):
                 continue
             if isinstance(e, Var):
                 vars_seen[id(e)] = e
-                _add(var_grads, id(e), g, x.shape, x.dtype)
+                _add_var(var_grads, id(e), g, x.shape, x.dtype)
             else:
                 _add(grads.setdefault(id(e.node), {}), e.index, g, x.shape, x.dtype)
     try:
@@ -208,7 +234,7 @@ def _finish_backward(order, retain_graph, variables, vars_seen, var_grads):
         out = []
         for v in variables:
             e = v._ag
-            g = var_grads.get(id(e)) if isinstance(e, Var) else None
+            g = _dense_grad(var_grads.get(id(e))) if isinstance(e, Var) else None
             # a copy: g may be a buffer an executor writes into again next time
             out.append(np.zeros_like(v._data) if g is None else np.array(g, copy=True))
         return out
@@ -216,6 +242,11 @@ def _finish_backward(order, retain_graph, variables, vars_seen, var_grads):
         g = var_grads.get(key)
         if var.req == "null" or var.grad is None:
             continue
+        if _is_rsp(var.grad):
+            _write_rsp(var, g)
+            var.fresh = True
+            continue
+        g = _dense_grad(g)
         buf = var.grad._data
         if var.req == "add":
             if g is not None:
@@ -232,6 +263,23 @@ def _finish_backward(order, retain_graph, variables, vars_seen, var_grads):
                 np.copyto(buf, g, casting="unsafe")
         var.fresh = True
     return None
+
+
+def _write_rsp(var, g) -> None:
+    """Store gradient ``g`` (row_sparse, dense or None) in the row_sparse buffer of ``var``."""
+    from . import sparse
+
+    buf = var.grad
+    if g is None:
+        g = sparse.zeros("row_sparse", buf.shape, buf.context, buf.dtype)
+    elif not _is_rsp(g):
+        from .ndarray import NDArray
+
+        g = sparse.cast_storage(NDArray(np.asarray(g, dtype=buf.dtype), buf.context),
+                                "row_sparse")
+    if g.dtype != buf.dtype:
+        g = g.astype(buf.dtype)
+    buf._assign(sparse.add(buf, g) if var.req == "add" else g)
 
 
 def backward(heads, head_grads=None, retain_graph: bool = False, train_mode: bool = True):

@@ -926,7 +926,9 @@ def empty(shape, ctx=None, dtype=None, stype=None) -> NDArray:
     return NDArray(np.empty(_shape(shape), _dtype(dtype)), _ctx(ctx))
 
 
-def zeros(shape, ctx=None, dtype=None, out=None, stype=None, **kwargs) -> NDArray:
+def zeros(shape, ctx=None, dtype=None, stype=None, out=None, **kwargs) -> NDArray:
+    """An array of zeros; ``stype`` ('row_sparse' / 'csr') is the fourth positional argument,
+    as in MXNet's ``mx.nd.zeros(shape, ctx, dtype, stype)``."""
     if stype is not None and stype != "default":
         from .sparse import zeros as sparse_zeros
 

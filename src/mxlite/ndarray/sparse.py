@@ -1127,3 +1127,37 @@ def vstack(parts) -> CSRNDArray:
                       np.concatenate(ptrs).astype(_INDEX),
                       (builtins.sum(p.shape[0] for p in parts), parts[0].shape[1]),
                       parts[0].context)
+
+
+def square_sum(data, axis=0, keepdims=False, out=None):
+    """``sum(data ** 2, axis)`` of a 2-D array (MXNet's ``_square_sum``, reached as
+    ``mx.nd._internal._square_sum``): a row_sparse ``data`` with ``axis=1, keepdims=True``
+    gives a row_sparse result on the same rows, every other case a dense one."""
+    from ..operator.registry import get
+    from ..operator.sparse import SquareSum
+
+    op = get("_square_sum")
+    p = op.parse_params({"axis": axis, "keepdims": keepdims})
+    if not isinstance(data, NDArray):
+        raise TypeError(f"_square_sum: data must be an NDArray, got {type(data).__name__}")
+    ax = SquareSum._axis(p, data.shape)
+    if isinstance(data, RowSparseNDArray) and ax == 1 and p.keepdims and out is None:
+        vals = data._values
+        return _rsp(np.sum(vals * vals, axis=1, keepdims=True), data._idx.copy(),
+                    (data.shape[0], 1), data.context, check=False)
+    if isinstance(data, RowSparseNDArray):  # only the stored rows contribute
+        vals = data._values
+        if ax == 0:
+            result = np.sum(vals * vals, axis=0, keepdims=p.keepdims)
+        else:
+            result = np.zeros(data.shape[0], vals.dtype)
+            result[data._idx] = np.sum(vals * vals, axis=1)
+            if p.keepdims:
+                result = result[:, None]
+    else:
+        result = op.forward(p, [data._data if type(data) is NDArray else data._dense()],
+                            [], False)[0][0]
+    if out is not None:
+        out[:] = result
+        return out
+    return NDArray(np.asarray(result), data.context)

@@ -37,10 +37,10 @@ __all__ = ["AttrScope", "Group", "Symbol", "Variable", "arange", "attribute", "f
 def __getattr__(opname: str):
     if opname.startswith("__"):
         raise AttributeError(opname)
-    if opname == "sparse":  # mx.sym.sparse: the same operators, sparse storage at bind
+    if opname in ("sparse", "contrib", "_internal"):  # the namespaces mx.sym.sparse, ...
         import importlib
 
-        return importlib.import_module(".sparse", __name__)
+        return importlib.import_module("." + opname, __name__)
     from ..base import MXNetError
     from .symbol import _op_function
 

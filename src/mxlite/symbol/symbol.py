@@ -887,7 +887,9 @@ def _create(opname: str, hint: str, args: tuple, kwargs: dict, name=None, attr=N
 
 
 def _op_function(opname: str, hint: str):
-    def creator(*args, name=None, attr=None, **kwargs):
+    def creator(*args, name=None, attr=None, out=None, **kwargs):
+        # ``out`` is accepted and ignored, as MXNet's symbol creators do (a Symbol has no
+        # output buffer; code shared with mx.nd passes ``out=``)
         return _create(opname, hint, args, kwargs, name=name, attr=attr)
 
     creator.__name__ = hint

@@ -197,19 +197,22 @@ class GroupNorm(_AffineNorm):
 
 
 class Embedding(HybridBlock):
-    """Rows of ``weight`` (shape ``(input_dim, output_dim)``) at the integer inputs."""
+    """Rows of ``weight`` (shape ``(input_dim, output_dim)``) at the integer inputs.
+
+    ``sparse_grad=True``: the weight's gradient is a RowSparseNDArray holding the rows looked
+    up, so the Trainer's optimizer updates only those rows (``lazy_update``) — the way to
+    train a large embedding (imperative use; a hybridized block computes a dense gradient and
+    stores its nonzero rows)."""
 
     def __init__(self, input_dim, output_dim, dtype="float32", weight_initializer=None,
                  sparse_grad=False, **kwargs):
         super().__init__(**kwargs)
-        if sparse_grad:
-            raise ValueError("Embedding: sparse_grad=True needs row_sparse gradients, which "
-                             "mxlite's Gluon does not provide; use sparse_grad=False")
         self._kwargs = {"input_dim": input_dim, "output_dim": output_dim,
                         "dtype": _dtype_name(dtype), "sparse_grad": sparse_grad}
         self.weight = self.params.get("weight", shape=(input_dim, output_dim),
                                       init=weight_initializer, dtype=dtype,
-                                      allow_deferred_init=True)
+                                      allow_deferred_init=True,
+                                      grad_stype="row_sparse" if sparse_grad else "default")
 
     def hybrid_forward(self, F, x, weight):
         return F.Embedding(x, weight, name="fwd", **self._kwargs)

@@ -52,6 +52,10 @@ class Embedding(Operator):
         return [data_t, dt], [dt], aux_types
 
     @staticmethod
+    def _sparse_grad(p) -> bool:
+        return p.sparse_grad
+
+    @staticmethod
     def _indices(p, data):
         return np.clip(np.asarray(data).astype(np.int64), 0, p.input_dim - 1)
 
@@ -65,7 +69,7 @@ class Embedding(Operator):
         dy = np.asarray(out_grads[0]).reshape(-1, p.output_dim)
         acc = (np.float64 if weight.dtype == np.float64 else
                np.float32 if weight.dtype.kind == "f" else weight.dtype)
-        if p.sparse_grad:
+        if self._sparse_grad(p):
             from ...ndarray.sparse import RowSparseNDArray
 
             rows, inverse = np.unique(saved.reshape(-1), return_inverse=True)
@@ -76,3 +80,18 @@ class Embedding(Operator):
         dw = np.zeros(weight.shape, dtype=acc)
         np.add.at(dw, saved.reshape(-1), dy)
         return [np.zeros_like(data), dw.astype(weight.dtype, copy=False)]
+
+
+@register
+class SparseEmbedding(Embedding):
+    """MXNet's ``_contrib_SparseEmbedding`` (``mx.sym.contrib.SparseEmbedding``): Embedding whose
+    weight gradient is always row_sparse.  ``deterministic`` is accepted for MXNet's sake; this
+    backward is deterministic either way."""
+
+    name = "_contrib_SparseEmbedding"
+    params = {**{k: v for k, v in Embedding.params.items() if k != "sparse_grad"},
+              "deterministic": Param("bool", False)}
+
+    @staticmethod
+    def _sparse_grad(p) -> bool:
+        return True

@@ -6,7 +6,8 @@
   output ``(..., num_hidden)``.
 
 Backward: ``d_data = d_out @ weight``, ``d_weight = d_out.T @ data``, ``d_bias = sum(d_out)``
-over every axis but the last.
+over every axis but the last.  ``bias`` may be ``(num_hidden,)`` or ``(num_hidden, 1)``, as
+MXNet's CPU kernel accepts both (its gradient has the bias's shape).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class FullyConnected(Operator):
             raise ShapeError(f"FullyConnected: num_hidden must be positive, got {p.num_hidden}")
         in_shapes = list(in_shapes)
         data = in_shapes[0]
-        if not p.no_bias:
+        if not p.no_bias and (in_shapes[2] is None
+                              or tuple(in_shapes[2]) != (p.num_hidden, 1)):  # MXNet takes both
             in_shapes[2] = merge_shape(self.name, "bias", in_shapes[2], (p.num_hidden,))
         if data is None:
             w = in_shapes[1]
@@ -75,6 +77,9 @@ class FullyConnected(Operator):
     def forward(self, p, inputs, aux, is_train, out=None):
         x, w = inputs[0], inputs[1]
         x2 = self._as_2d(p, x)
+        if not p.no_bias and tuple(inputs[2].shape) not in ((p.num_hidden,), (p.num_hidden, 1)):
+            raise ShapeError(f"FullyConnected: bias shape {fmt(inputs[2].shape)} must be "
+                             f"({p.num_hidden},) or ({p.num_hidden}, 1)")
         if p.flatten:
             shape = (x.shape[0], p.num_hidden)
         else:
@@ -84,7 +89,7 @@ class FullyConnected(Operator):
         y2 = y.reshape(-1, p.num_hidden)
         np.matmul(x2, w.T, out=y2)
         if not p.no_bias:
-            y2 += inputs[2]
+            y2 += inputs[2].reshape(-1)
         return [y], None
 
     skips_grads = True
@@ -105,7 +110,7 @@ class FullyConnected(Operator):
         if not p.no_bias:
             db = _dest(gout, 2, (p.num_hidden,), dy.dtype)
             np.sum(dy, axis=0, out=db)
-            grads.append(db)
+            grads.append(db if db.shape == inputs[2].shape else db.reshape(inputs[2].shape))
         return grads
 
 

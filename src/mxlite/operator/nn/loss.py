@@ -76,11 +76,21 @@ class SoftmaxOutput(Operator):
         if len(data) < 1:
             raise ShapeError("SoftmaxOutput: data must have at least one axis")
         want = self._label_shape(p, data)
+        if label is not None and self._soft(p, data, label):
+            return [data, tuple(label)], [data], aux_shapes
         if label is not None and int(np.prod(label)) == int(np.prod(want)) and len(want) == 1:
             label = tuple(label)  # (n, 1) style labels are accepted like (n,)
         else:
             label = merge_shape(self.name, "label", label, want)
         return [data, label], [data], aux_shapes
+
+    @staticmethod
+    def _soft(p, data, label) -> bool:
+        """A label of the data's shape (>= 2 axes, not multi_output) holds class
+        probabilities, as MXNet accepts: the gradient is ``grad_scale * (softmax - label)``
+        (MXNet applies no ``normalization`` / ``ignore_label`` then)."""
+        return (not p.multi_output and len(data) >= 2
+                and tuple(int(d) for d in label) == tuple(int(d) for d in data))
 
     def _rows(self, p, x):
         """View ``x`` as (rows, classes) with the class axis last; returns (view2d, restore)."""
@@ -113,6 +123,12 @@ class SoftmaxOutput(Operator):
         x, label = inputs
         prob, restore = self._rows(p, outputs[0])
         m, k = prob.shape
+        if self._soft(p, x.shape, np.shape(label)):
+            target, _ = self._rows(p, np.asarray(label))
+            dx = restore((prob - target) * p.grad_scale)
+            if p.out_grad and out_grads is not None and out_grads[0] is not None:
+                dx = dx * out_grads[0]
+            return [np.ascontiguousarray(dx, dtype=x.dtype), np.zeros_like(label)]
         lab = np.asarray(label).reshape(-1).astype(np.int64)
         if lab.size != m:
             raise ShapeError(

@@ -17,8 +17,9 @@ from .elemwise import _QUIET, _unary
 
 __all__: list[str] = []
 
+# C's tgamma, as MXNet: a pole at +-0 is +-inf, the negative integers are nan
 _gamma = np.frompyfunc(lambda v: math.gamma(v) if v != 0 and not (v < 0 and v == int(v))
-                       else math.nan, 1, 1)
+                       else math.copysign(math.inf, v) if v == 0 else math.nan, 1, 1)
 _lgamma = np.frompyfunc(lambda v: math.lgamma(v) if v > 0 or v != int(v) else math.inf, 1, 1)
 
 
@@ -32,7 +33,8 @@ def _gammaln_f(x):
 
 def digamma(x: np.ndarray) -> np.ndarray:
     """psi(x) = d/dx ln Gamma(x): shift x above 10 by the recurrence, then the asymptotic series;
-    reflection for x < 0.5.  Accurate to ~1e-12 in float64."""
+    reflection for x < 0.5; +inf at the poles 0, -1, -2, ... (MXNet's value there).  Accurate
+    to ~1e-12 in float64."""
     x = np.asarray(x, dtype=np.float64)
     out = np.empty_like(x)
     neg = x < 0.5
@@ -52,7 +54,8 @@ def digamma(x: np.ndarray) -> np.ndarray:
     psi = series + acc
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(neg, psi - np.pi / np.tan(np.pi * x), psi)
-    return out
+    # the poles 0, -1, -2, ... give +inf, as MXNet's kernel does
+    return np.where((x <= 0) & (x == np.floor(x)), np.inf, out)
 
 
 _unary("tan", np.tan, lambda x, y, og: og * (1 + y * y))
