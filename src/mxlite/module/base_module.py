@@ -383,6 +383,22 @@ class BaseModule:
                          allow_missing=allow_missing, force_init=force_init,
                          allow_extra=allow_extra)
 
+    def _set_params_by_init(self, arg_params, aux_params, allow_missing, force_init,
+                            allow_extra) -> bool:
+        """The part of ``set_params`` every module shares, as MXNet: without ``allow_missing``
+        it is ``init_params``; with it, an initialized module and ``force_init=False`` keep
+        their values (with MXNet's warning).  True when nothing is left to do."""
+        if not allow_missing:
+            self.init_params(initializer=None, arg_params=arg_params, aux_params=aux_params,
+                             allow_missing=allow_missing, force_init=force_init,
+                             allow_extra=allow_extra)
+            return True
+        if self.params_initialized and not force_init:
+            warnings.warn("Parameters already initialized and force_init=False. "
+                          "set_params call ignored.", stacklevel=3)
+            return True
+        return False
+
     def save_params(self, fname):
         """Write the parameters to ``fname`` (``arg:`` / ``aux:`` names, MXNet's format)."""
         from ..model import save_params

@@ -280,14 +280,8 @@ class Module(BaseModule):
     def set_params(self, arg_params, aux_params, allow_missing=False, force_init=True,
                    allow_extra=False):
         """Assign parameter values; with ``allow_missing`` only the given ones change."""
-        if not allow_missing:
-            self.init_params(initializer=None, arg_params=arg_params, aux_params=aux_params,
-                             allow_missing=allow_missing, force_init=force_init,
-                             allow_extra=allow_extra)
-            return
-        if self.params_initialized and not force_init:
-            warnings.warn("Parameters already initialized and force_init=False. "
-                          "set_params call ignored.", stacklevel=2)
+        if self._set_params_by_init(arg_params, aux_params, allow_missing, force_init,
+                                    allow_extra):
             return
         self._require("set_params")
         self._exec_group.set_params(arg_params, aux_params or {}, allow_extra=allow_extra)
