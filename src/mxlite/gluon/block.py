@@ -588,31 +588,29 @@ class HybridBlock(Block):
 
     def infer_shape(self, *args):
         """Infer the shapes of all parameters from the shapes of ``args``."""
-        inputs, out = self._get_graph(*args)
-        flat = [a for a in _flatten(args, "input")[0] if a is not None]
-        arg_shapes, _, aux_shapes = out.infer_shape(
-            **{i.name: a.shape for i, a in zip(inputs, flat, strict=True)})
-        if arg_shapes is None:
-            raise ValueError("Deferred initialization failed because shape cannot be inferred.")
-        sdict = dict(zip(out.list_arguments(), arg_shapes, strict=True))
-        sdict.update(zip(out.list_auxiliary_states(), aux_shapes, strict=True))
-        for p in self.collect_params().values():
-            if p.name in sdict:
-                p.shape = sdict[p.name]
+        for p, shape in self._infer_params("shape", args):
+            p.shape = shape
 
     def infer_type(self, *args):
         """Infer the dtypes of all parameters from the dtypes of ``args``."""
+        for p, dtype in self._infer_params("type", args):
+            if p._data is None:
+                p.dtype = dtype
+
+    def _infer_params(self, kind: str, args):
+        """``(parameter, inferred shape or dtype)`` for the parameters the graph of ``args``
+        determines (``kind``: ``'shape'`` or ``'type'``)."""
         inputs, out = self._get_graph(*args)
         flat = [a for a in _flatten(args, "input")[0] if a is not None]
-        arg_types, _, aux_types = out.infer_type(
-            **{i.name: a.dtype for i, a in zip(inputs, flat, strict=True)})
-        if arg_types is None:
-            raise ValueError("Deferred initialization failed because type cannot be inferred.")
-        tdict = dict(zip(out.list_arguments(), arg_types, strict=True))
-        tdict.update(zip(out.list_auxiliary_states(), aux_types, strict=True))
-        for p in self.collect_params().values():
-            if p.name in tdict and p._data is None:
-                p.dtype = tdict[p.name]
+        known = {i.name: (a.shape if kind == "shape" else a.dtype)
+                 for i, a in zip(inputs, flat, strict=True)}
+        arg_vals, _, aux_vals = (out.infer_shape if kind == "shape" else out.infer_type)(**known)
+        if arg_vals is None:
+            raise ValueError(f"Deferred initialization failed because {kind} cannot be inferred.")
+        inferred = dict(zip(out.list_arguments(), arg_vals, strict=True))
+        inferred.update(zip(out.list_auxiliary_states(), aux_vals, strict=True))
+        return [(p, inferred[p.name]) for p in self.collect_params().values()
+                if p.name in inferred]
 
     def _deferred_infer_shape(self, *args):
         try:
