@@ -135,17 +135,29 @@ def backward(heads, head_grads=None, retain_graph: bool = False, train_mode: boo
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph: bool = False,
          train_mode: bool = True):
-    """The gradients of ``heads`` with respect to ``variables`` as new NDArrays; the
-    variables' ``grad`` buffers are left alone.
+    """The gradients of ``heads`` with respect to ``variables`` as a list of new NDArrays (a
+    list also for one variable, as MXNet returns it); the variables' ``grad`` buffers are left
+    alone.
 
-    ``retain_graph`` defaults to ``create_graph``.  Higher-order gradients (``create_graph=True``)
-    are not recorded in mxlite: that raises ValueError.
+    ``retain_graph`` defaults to ``create_graph``.  With ``create_graph=True`` the backward
+    pass is itself recorded (whether or not ``record()`` is active, as MXNet does): the returned
+    gradients can be differentiated again -- ``grad`` of them, or ``.backward()`` -- for second
+    and higher order gradients.  Each operator's gradient is then computed by its
+    differentiable rule in :mod:`mxlite.operator._higher_order`; differentiating through an
+    operator without one raises MXNetError naming ``_backward_<operator>``.
+
+    >>> import mxlite as mx
+    >>> x = mx.nd.array([0.5, 1.0]); x.attach_grad()
+    >>> with mx.autograd.record():
+    ...     y = mx.nd.sin(x)
+    ...     dy = mx.autograd.grad(y, x, create_graph=True)[0]  # cos(x), recorded
+    >>> dy.backward()                                         # d cos(x) / dx = -sin(x)
+    >>> bool(abs(x.grad.asnumpy() + mx.nd.sin(x).asnumpy()).max() < 1e-6)
+    True
     """
-    if create_graph:
-        raise ValueError("autograd.grad: create_graph=True (higher-order gradients) is not "
-                         "supported by mxlite")
+    if retain_graph is None:
+        retain_graph = create_graph
     heads = _as_list(heads, "heads")
-    single = isinstance(variables, NDArray)
     variables = _as_list(variables, "variables")
     for v in variables:
         if not isinstance(v._ag, _record.Var):
@@ -155,15 +167,20 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph: boo
         head_grads = [None] * len(heads)
     else:
         head_grads = [head_grads] if isinstance(head_grads, NDArray) else list(head_grads)
+    if len(head_grads) != len(heads):
+        raise ValueError(f"head_grads has {len(head_grads)} arrays for {len(heads)} heads")
     prev = STATE.training
     STATE.training = bool(train_mode)
     try:
+        if create_graph:
+            out = _record.run_backward_graph(heads, head_grads, variables)
+            return out
         grads = _record.run_backward(heads, head_grads, bool(retain_graph), variables)
     finally:
         STATE.training = prev
     out = [NDArray(np.ascontiguousarray(g, dtype=v._data.dtype), v.context)
            for g, v in zip(grads, variables, strict=True)]
-    return out[0] if single else out
+    return out
 
 
 class _FunctionOp:

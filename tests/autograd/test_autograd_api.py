@@ -104,16 +104,9 @@ def test_grad_returns_new_arrays_and_leaves_buffers():
     np.testing.assert_array_equal(x.grad.asnumpy(), [0, 0, 0])
     with ag.record():
         z = (x * x).sum()
-    assert isinstance(ag.grad(z, x), mx.nd.NDArray)
-
-
-def test_grad_create_graph_is_rejected():
-    x = mx.nd.array([1.0])
-    x.attach_grad()
-    with ag.record():
-        y = x * x
-    with pytest.raises(ValueError, match="create_graph"):
-        ag.grad(y, [x], create_graph=True)
+    # one variable: still a list of one, as MXNet 1.9.1 returns it (code indexes it with [0])
+    (gx,) = ag.grad(z, x)
+    np.testing.assert_array_equal(gx.asnumpy(), 2 * x.asnumpy())
 
 
 def test_mark_variables_and_head_grads():

@@ -225,6 +225,96 @@ def run_backward(heads, head_grads, retain_graph: bool, variables=None):
         _DONATED.clear()
 
 
+def _head_entries(heads) -> list:
+    entries = []
+    for h in heads:
+        if h._ag is None:
+            raise MXNetError(
+                "cannot differentiate with respect to an array that is not the result of a "
+                "recorded computation: call attach_grad() on the inputs and compute the head "
+                "inside autograd.record()"
+            )
+        entries.append(h._ag)
+    return entries
+
+
+def _accumulate(store: dict, key, g, shape):
+    """Add NDArray gradient ``g`` into ``store[key]`` with a recorded addition."""
+    if g.shape != tuple(shape):
+        from .op import invoke
+
+        g = invoke("broadcast_to", (g,), {"shape": tuple(shape)})
+    old = store.get(key)
+    store[key] = g if old is None else old + g
+
+
+def run_backward_graph(heads, head_grads, variables) -> list:
+    """Back-propagate from NDArrays ``heads`` recording the backward pass itself
+    (``create_graph=True``): each node's gradient comes from
+    :func:`mxlite.operator._higher_order.input_grads` as recorded NDArray operations.  Returns
+    one NDArray per variable (zeros where unreached) that can be differentiated again."""
+    from ..operator._higher_order import connect, input_grads
+    from .ndarray import NDArray
+
+    entries = _head_entries(heads)
+    ctx = heads[0].context
+    grads: dict = {}  # id(node) -> {index: NDArray}
+    var_grads: dict = {}  # id(Var) -> NDArray
+    prev = STATE.recording
+    STATE.recording = True
+    try:
+        for h, e, hg in zip(heads, entries, head_grads, strict=True):
+            if hg is None:
+                g = NDArray(np.ones_like(h._data), ctx)
+            elif isinstance(hg, NDArray):
+                g = hg
+            else:
+                g = NDArray(np.asarray(hg, dtype=h._data.dtype), ctx)
+            if isinstance(e, Var):
+                _accumulate(var_grads, id(e), g, h.shape)
+            else:
+                _accumulate(grads.setdefault(id(e.node), {}), e.index, g, h.shape)
+        order = _topo(entries)
+        for node in order:
+            if node.freed:
+                raise MXNetError(
+                    "the graph has already been back-propagated through and freed; pass "
+                    "retain_graph=True to the first backward to run backward twice")
+        for node in reversed(order):
+            mine = grads.pop(id(node), None)
+            if mine is None and not node.op.is_loss(node.params):
+                continue
+            mine = mine or {}
+            out_grads = [mine[i] if i in mine else NDArray(np.zeros_like(o), ctx)
+                         for i, o in enumerate(node.out_arrays)]
+            in_grads = input_grads(node, out_grads, ctx)
+            for e, g, x in zip(node.entries, in_grads, node.in_arrays, strict=False):
+                if e is None or g is None:
+                    continue
+                if isinstance(e, Var):
+                    _accumulate(var_grads, id(e), g, x.shape)
+                else:
+                    _accumulate(grads.setdefault(id(e.node), {}), e.index, g, x.shape)
+    finally:
+        STATE.recording = prev
+        _DONATED.clear()
+    # the recorded gradients refer to the nodes they came from (``tanh``'s to its output), so
+    # the graph stays alive even without retain_graph, as in MXNet
+    out = []
+    for v in variables:
+        g = var_grads.get(id(v._ag))
+        if g is None:
+            g = NDArray(np.zeros_like(v._data), v.context)
+        elif g.dtype != v._data.dtype:
+            g = g.astype(v._data.dtype)
+        elif any(g is hg for hg in head_grads):
+            g = g.copy()  # a new array, never the caller's head gradient itself
+        if g._ag is None and v._ag is not None:
+            g = connect(g, v)  # constant in v: its own gradient is zero
+        out.append(g)
+    return out
+
+
 def _finish_backward(order, retain_graph, variables, vars_seen, var_grads):
     if not retain_graph:
         for node in order:
@@ -493,7 +583,8 @@ def _softmax(opname):
 
 
 _UNARY = ("sqrt", "rsqrt", "square", "abs", "sign", "exp", "expm1", "log", "log1p", "sigmoid",
-          "relu", "tanh", "negative", "reciprocal")
+          "relu", "tanh", "negative", "reciprocal", "floor", "ceil", "round", "rint", "fix",
+          "trunc")
 
 _FUNCTION_ROUTES = {
     **{n: _simple(n) for n in _UNARY},
