@@ -299,11 +299,13 @@ class Block:
         self.load_parameters(filename, ctx, allow_missing, ignore_extra)
 
     def __call__(self, *args):
-        for hook in list(self._forward_pre_hooks.values()):
-            hook(self, args)
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks.values()):
+                hook(self, args)
         out = self.forward(*args)
-        for hook in list(self._forward_hooks.values()):
-            hook(self, args, out)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                hook(self, args, out)
         return out
 
     def forward(self, *args):
@@ -440,7 +442,7 @@ class _Graph:
         self.aux_names = out.list_auxiliary_states()
         self.pool: dict = {}
         self.op = _record.PyOp(f"{block.name}_cached", self._backward)
-        self.bound: list = []  # (Parameter, the NDArray bound) -- rebind when replaced
+        self.bound: list = []  # (Parameter, its array list, the array bound): see _bind
         self._param_map = None
 
     def _params(self):
@@ -467,16 +469,28 @@ class _Graph:
             if req != "null":
                 grads[name] = NDArray(np.zeros(arr.shape, arr.dtype), arr.context)
         aux = {name: params[name].data(ctx) for name in self.aux_names}
-        self.bound = [(params[n], a) for n, a in list(arg_arrays.items()) + list(aux.items())
-                      if n in params]
+        # (parameter, its array list, the array bound): rebind when the list or array changes
+        self.bound = [(params[n], params[n]._data, a)
+                      for n, a in list(arg_arrays.items()) + list(aux.items()) if n in params]
         exe = self.out.bind(ctx, arg_arrays, args_grad=grads, grad_req=reqs, aux_states=aux)
-        exe._reuse = False  # the outputs are handed out as arrays of their own
-        return [exe, None]
+        # the memory plan stays on: head outputs are new arrays at every forward, and an
+        # executor is reserved by its recorded forward until that is back-propagated (_take)
+        # the recorded node's inputs: the call's arrays at these positions, else the
+        # parameter arrays bound
+        template = [None if name in self.input_names else arg_arrays[name]
+                    for name in self.arg_names]
+        positions = [(k, self.input_names.index(name)) for k, name in enumerate(self.arg_names)
+                     if name in self.input_names]
+        return [exe, None, template, positions]
 
     def _take(self, args):
-        needs_grad = tuple(_record.STATE.recording and a._ag is not None for a in args)
-        key = (tuple((a.shape, a.dtype, a.context) for a in args), needs_grad)
-        slots = self.pool.setdefault(key, [])
+        recording = _record.STATE.recording
+        key = tuple((a.shape, a.dtype, a.context, recording and a._ag is not None)
+                    for a in args)
+        needs_grad = tuple(k[3] for k in key)
+        slots = self.pool.get(key)
+        if slots is None:
+            slots = self.pool[key] = []
         for slot in slots:
             owner = slot[1]
             if owner is None or owner() is None:
@@ -485,22 +499,25 @@ class _Graph:
         slots.append(slot)
         return slot
 
+    def _stale(self) -> bool:
+        """Whether a parameter was re-initialized (new arrays) since the executors were bound."""
+        for p, lst, arr in self.bound:
+            if p._data is not lst or not any(a is arr for a in lst):
+                return True
+        return False
+
     def __call__(self, args):
-        for p, arr in self.bound:
-            if p._data is None or not any(a is arr for a in p._data):  # re-initialized: rebind
-                self.pool.clear()
-                break
+        if self.bound and self._stale():
+            self.pool.clear()
         slot = self._take(args)
-        exe = slot[0]
-        recording = _record.STATE.recording
-        feed = {n: a for n, a in zip(self.input_names, args, strict=True)}
-        outs = exe.forward(is_train=_record.STATE.training, **feed)
+        exe, _, template, positions = slot
+        outs = exe.forward(is_train=_record.STATE.training,
+                           **dict(zip(self.input_names, args, strict=True)))
         outs = [NDArray(o._data, o.context) for o in outs]
-        if recording:
-            params = self._params()
-            ctx = args[0].context
-            inputs = [args[self.input_names.index(name)] if name in feed else
-                      params[name].data(ctx) for name in self.arg_names]
+        if _record.STATE.recording:
+            inputs = list(template)
+            for k, i in positions:
+                inputs[k] = args[i]
             if _record.tracked(inputs):
                 token = _Token(slot)
                 slot[1] = weakref.ref(token)
@@ -635,7 +652,10 @@ class HybridBlock(Block):
             inputs, out = self._get_graph(*args)
             self._finish_deferred(*args)
             self._cached_op = _Graph(self, inputs, out)
-        flat = [a for a in _flatten(args, "input")[0] if a is not None]
+        if all(type(a) is NDArray for a in args):
+            flat = list(args)  # the usual call: NDArrays, no nesting
+        else:
+            flat = [a for a in _flatten(args, "input")[0] if a is not None]
         outs = self._cached_op(flat)
         if isinstance(self._out_format, int) and self._out_format == 0:
             return outs[0]

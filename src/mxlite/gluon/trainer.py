@@ -38,6 +38,7 @@ import warnings
 import numpy as np
 
 from .. import optimizer as opt
+from ..ndarray import _record
 from ..base import MXNetError, atomic_write
 from .parameter import Parameter, ParameterDict
 
@@ -91,6 +92,8 @@ class Trainer:
         self._kvstore = None
         self._update_on_kvstore = None
         self._distributed = False
+        self._plan: list | None = None  # see _update_plan
+        self._plan_keys: list = []
 
     def _init_optimizer(self, optimizer, optimizer_params):
         param_dict = dict(enumerate(self._params))
@@ -242,12 +245,39 @@ class Trainer:
         self._check_and_rescale_grad(self._scale / batch_size)
         self._update(ignore_stale_grad)
 
-    def _update(self, ignore_stale_grad=False):
-        updates: list[list] = [[] for _ in self._updaters]
+    def _update_plan(self) -> list:
+        """``(index, parameter, data arrays, gradient arrays)`` of the parameters with a
+        gradient, built once and kept while no parameter's arrays or ``grad_req`` change (so
+        a step does not re-collect them)."""
+        plan = self._plan
+        if plan is not None:
+            for (_, p, datas, grads), (lst, glst, req) in zip(plan, self._plan_keys,
+                                                               strict=True):
+                if p._data is not lst or p._grad is not glst or p._grad_req != req:
+                    plan = None
+                    break
+            if plan is not None:
+                return plan
+        plan, keys = [], []
         for i, param in enumerate(self._params):
             if param.grad_req == "null":
                 continue
-            fresh = param._fresh_grad()
+            plan.append((i, param, param.list_data(), param.list_grad()))
+            keys.append((param._data, param._grad, param._grad_req))
+        self._plan, self._plan_keys = plan, keys
+        return plan
+
+    def _update(self, ignore_stale_grad=False):
+        plan = self._update_plan()
+        on_kvstore = self._kvstore is not None and self._update_on_kvstore
+        updates: list[list] = [[] for _ in self._updaters]
+        for i, param, datas, grads in plan:
+            fresh = False
+            for d in datas:
+                e = d._ag
+                if e is not None and e.__class__ is _record.Var and e.fresh:
+                    fresh = True
+                    break
             if not ignore_stale_grad and not fresh:
                 ctx = param.list_ctx()[0]
                 raise UserWarning(
@@ -257,12 +287,12 @@ class Trainer:
                     "iteration. If you are intentionally only using a subset, call step with "
                     "ignore_stale_grad=True to suppress this warning and skip updating of "
                     "Parameters with stale gradient")
-            if self._kvstore is not None and self._update_on_kvstore:
+            if on_kvstore:
                 param._clear_fresh()  # the weights came back in _allreduce_grads
                 continue
             if not fresh:
                 continue
-            for upd, w, g in zip(updates, param.list_data(), param.list_grad(), strict=False):
+            for upd, w, g in zip(updates, datas, grads, strict=False):
                 upd.append((i, g, w))
             param._clear_fresh()
         for updater, upd in zip(self._updaters, updates, strict=True):

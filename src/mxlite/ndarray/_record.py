@@ -138,6 +138,9 @@ def _add_var(store: dict, key, value, shape, dtype) -> None:
     """Accumulate a variable's gradient; row_sparse ones (Embedding(sparse_grad=True)) stay
     row_sparse while every contribution is."""
     old = store.get(key)
+    if type(value) is np.ndarray and (old is None or type(old) is np.ndarray):
+        _add(store, key, value, shape, dtype)  # dense (the usual case)
+        return
     if _is_rsp(value) and (old is None or _is_rsp(old)):
         if value.dtype != dtype:
             value = value.astype(dtype)
@@ -157,8 +160,9 @@ def _dense_grad(g):
 
 
 def _add(store: dict, key, value, shape, dtype) -> None:
-    value = np.asarray(_dense_grad(value))
-    if value.shape != tuple(shape):
+    if type(value) is not np.ndarray:
+        value = np.asarray(_dense_grad(value))
+    if value.shape != shape:
         value = np.broadcast_to(value, shape)
     if value.dtype != dtype:
         value = value.astype(dtype)
