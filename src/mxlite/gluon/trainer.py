@@ -38,8 +38,8 @@ import warnings
 import numpy as np
 
 from .. import optimizer as opt
-from ..ndarray import _record
 from ..base import MXNetError, atomic_write
+from ..ndarray import _record
 from .parameter import Parameter, ParameterDict
 
 __all__ = ["Trainer"]
@@ -251,7 +251,7 @@ class Trainer:
         a step does not re-collect them)."""
         plan = self._plan
         if plan is not None:
-            for (_, p, datas, grads), (lst, glst, req) in zip(plan, self._plan_keys,
+            for (_, p, _d, _g), (lst, glst, req) in zip(plan, self._plan_keys,
                                                                strict=True):
                 if p._data is not lst or p._grad is not glst or p._grad_req != req:
                     plan = None
