@@ -5,14 +5,20 @@ Both train the same network on the same batch with SGD (momentum, wd): Module th
 ``SoftmaxCrossEntropyLoss``, ``backward`` and ``Trainer.step`` (network and loss hybridized, and
 both imperative).
 The steps are timed interleaved (one of each per round, so machine noise hits all alike);
-prints the best and the median step time of each and the ratios Gluon / Module.
+prints the best and the median step time of each and the ratios Gluon / Module.  ``--clock
+thread`` times CPU time of the calling thread (``time.thread_time``), robust to other
+processes on a shared machine; run it with ``MXLITE_NUM_THREADS=1`` (and one BLAS thread) so
+that all the work is on that thread.  ``--json PATH`` also writes the rows.
 
-    python bench/gluon_vs_module.py [--steps 30] [--model mlp|cnn]
+    python bench/gluon_vs_module.py [--steps 30] [--model mlp|cnn|both] [--clock wall|thread]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import statistics
 import time
 
@@ -45,17 +51,21 @@ def data(model, batch):
             rng.integers(0, 10, size=batch).astype(np.float32))
 
 
-def time_interleaved(steps_by_name, rounds):
+CLOCKS = {"wall": time.perf_counter, "thread": time.thread_time}
+
+
+def time_interleaved(steps_by_name, rounds, clock="wall"):
     """``{name: (best, median)}`` seconds, one step of each per round after two warm-ups."""
+    now = CLOCKS[clock]
     for step in steps_by_name.values():  # warm-up: deferred init, binding, compilation
         step()
         step()
     times: dict = {name: [] for name in steps_by_name}
     for _ in range(rounds):
         for name, step in steps_by_name.items():
-            t0 = time.perf_counter()
+            t0 = now()
             step()
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(now() - t0)
     return {name: (min(ts), statistics.median(ts)) for name, ts in times.items()}
 
 
@@ -97,12 +107,12 @@ def module_step(model, x, y):
     return step
 
 
-def run(model="mlp", batch=64, steps=30):
+def run(model="mlp", batch=64, steps=30, clock="wall"):
     x, y = data(model, batch)
     steps_by_name = {"module": module_step(model, x, y),
                      "gluon_hybridized": gluon_step(model, x, y, True)[0],
                      "gluon_imperative": gluon_step(model, x, y, False)[0]}
-    return time_interleaved(steps_by_name, steps)
+    return time_interleaved(steps_by_name, steps, clock)
 
 
 def main():
@@ -110,14 +120,29 @@ def main():
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--model", choices=("mlp", "cnn", "both"), default="both")
+    ap.add_argument("--clock", choices=tuple(CLOCKS), default="wall")
+    ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
+    report = {"clock": args.clock, "batch": args.batch, "rounds": args.steps,
+              "threads": os.environ.get("MXLITE_NUM_THREADS"), "python": platform.python_version(),
+              "models": {}}
     for model in (("mlp", "cnn") if args.model == "both" else (args.model,)):
-        rows = run(model, args.batch, args.steps)
+        rows = run(model, args.batch, args.steps, args.clock)
         best0, med0 = rows["module"]
-        print(f"{model} (batch {args.batch}, {args.steps} interleaved rounds): best / median")
+        print(f"{model} (batch {args.batch}, {args.steps} interleaved rounds, {args.clock} "
+              f"clock): best / median")
+        report["models"][model] = {}
         for name, (best, med) in rows.items():
             print(f"  {name:<18} {best * 1e3:8.3f} / {med * 1e3:8.3f} ms   "
                   f"{best / best0:5.2f}x / {med / med0:5.2f}x Module")
+            report["models"][model][name] = {
+                "best_ms": round(best * 1e3, 4), "median_ms": round(med * 1e3, 4),
+                "best_ratio": round(best / best0, 3), "median_ratio": round(med / med0, 3)}
+    if args.json:
+        tmp = args.json + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(report, f, indent=1)
+        os.replace(tmp, args.json)
 
 
 if __name__ == "__main__":
