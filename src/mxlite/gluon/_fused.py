@@ -36,20 +36,34 @@ class SoftmaxCrossEntropy:
         pred, label = args
         x = pred._data
         y = _softmax(x, self.axis, None, True)[0]  # log_softmax
-        ax, idx = _pick_index(y, label._data, self.axis, "clip")
-        picked = np.ascontiguousarray(np.take_along_axis(y, idx, axis=ax))  # pick, keepdims
-        minus = _scalar_as(-1.0, picked.dtype)
-        neg = np.asarray(picked * minus, dtype=picked.dtype)  # -pick (_mul_scalar -1)
-        axes = _axes((self.batch_axis,), neg.ndim, True, "mean")
-        out = NDArray(reduce(np.mean, neg, axes, False, "mean"), pred.context)
+        lab = label._data
+        if y.ndim == 2 and self.axis in (-1, 1) and self.batch_axis == 0 and \
+                lab.shape == (y.shape[0],):
+            # (batch, classes): pick one value per row; negating and the mean over one
+            # element are exact, so this is the general path's value
+            idx = np.clip(lab.astype(np.int64), 0, y.shape[1] - 1)
+            loss = -y[np.arange(y.shape[0]), idx]
+            saved = (y, None, idx, None)
+        else:
+            ax, idx = _pick_index(y, lab, self.axis, "clip")
+            picked = np.ascontiguousarray(np.take_along_axis(y, idx, axis=ax))  # keepdims
+            minus = _scalar_as(-1.0, picked.dtype)
+            neg = np.asarray(picked * minus, dtype=picked.dtype)  # -pick (_mul_scalar -1)
+            axes = _axes((self.batch_axis,), neg.ndim, True, "mean")
+            loss = reduce(np.mean, neg, axes, False, "mean")
+            saved = (y, ax, idx, axes)
+        out = NDArray(loss, pred.context)
         if _record.STATE.recording and _record.tracked((pred, label)):
-            _record.record_node(self.op, None, [pred, label], [x, label._data], [out],
-                                saved=(y, ax, idx, axes))
+            _record.record_node(self.op, None, [pred, label], [x, lab], [out], saved=saved)
         return [out]
 
     @staticmethod
     def _backward(out_grads, inputs, saved):
         y, ax, idx, axes = saved
+        if ax is None:  # the (batch, classes) path
+            dy = np.zeros_like(y)
+            dy[np.arange(y.shape[0]), idx] = -out_grads[0].astype(y.dtype, copy=False)
+            return [np.asarray(_softmax_grad(y, dy, 1, True), dtype=inputs[0].dtype), None]
         shape = idx.shape  # the picked (and negated) values' shape
         # mean
         keep = tuple(1 if i in axes else d for i, d in enumerate(shape))

@@ -268,37 +268,41 @@ class Trainer:
         return plan
 
     def _update(self, ignore_stale_grad=False):
-        plan = self._update_plan()
+        var = _record.Var
         on_kvstore = self._kvstore is not None and self._update_on_kvstore
-        updates: list[list] = [[] for _ in self._updaters]
-        for i, param, datas, grads in plan:
+        # per updater (context): parameter indices, gradients, weights
+        groups: list = [([], [], []) for _ in self._updaters]
+        for i, param, datas, grads in self._update_plan():
             fresh = False
             for d in datas:
                 e = d._ag
-                if e is not None and e.__class__ is _record.Var and e.fresh:
+                if e.__class__ is var and e.fresh:
                     fresh = True
                     break
-            if not ignore_stale_grad and not fresh:
-                ctx = param.list_ctx()[0]
-                raise UserWarning(
-                    f"Gradient of Parameter `{param.name}` on context {ctx} has not been "
-                    "updated by backward since last `step`. This could mean a bug in your "
-                    "model that made it only use a subset of the Parameters (Blocks) for this "
-                    "iteration. If you are intentionally only using a subset, call step with "
-                    "ignore_stale_grad=True to suppress this warning and skip updating of "
-                    "Parameters with stale gradient")
-            if on_kvstore:
-                param._clear_fresh()  # the weights came back in _allreduce_grads
-                continue
             if not fresh:
+                if not ignore_stale_grad:
+                    ctx = param.list_ctx()[0]
+                    raise UserWarning(
+                        f"Gradient of Parameter `{param.name}` on context {ctx} has not been "
+                        "updated by backward since last `step`. This could mean a bug in your "
+                        "model that made it only use a subset of the Parameters (Blocks) for "
+                        "this iteration. If you are intentionally only using a subset, call "
+                        "step with ignore_stale_grad=True to suppress this warning and skip "
+                        "updating of Parameters with stale gradient")
                 continue
-            for upd, w, g in zip(updates, datas, grads, strict=False):
-                upd.append((i, g, w))
-            param._clear_fresh()
-        for updater, upd in zip(self._updaters, updates, strict=True):
-            if upd:
-                indices, grads, weights = (list(t) for t in zip(*upd, strict=True))
-                updater(indices, grads, weights)
+            for d in datas:  # consumed by this step
+                e = d._ag
+                if e.__class__ is var:
+                    e.fresh = False
+            if on_kvstore:
+                continue  # the weights came back in _allreduce_grads
+            for (idx, gs, ws), w, g in zip(groups, datas, grads, strict=False):
+                idx.append(i)
+                gs.append(g)
+                ws.append(w)
+        for updater, (idx, gs, ws) in zip(self._updaters, groups, strict=True):
+            if idx:
+                updater(idx, gs, ws)
 
     def save_states(self, fname):
         """Write the optimizer states (the Updater's safe format) to ``fname``."""
