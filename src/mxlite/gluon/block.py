@@ -647,16 +647,16 @@ class HybridBlock(Block):
             for p in pending:
                 p._finish_deferred_init()
 
-    def _fused_graph(self):
-        """A fused stand-in for this block's cached graph (see :mod:`mxlite.gluon._fused`),
-        or None to run the graph on an executor."""
+    def _fused_graph(self, args):
+        """A fused stand-in for this block's cached graph called on (flat) ``args`` (see
+        :mod:`mxlite.gluon._fused`), or None to run the graph on an executor."""
         return None
 
     def _call_cached_op(self, *args):
         if self._cached_op is None:
             inputs, out = self._get_graph(*args)
             self._finish_deferred(*args)
-            fused = self._fused_graph() if len(inputs) == len(args) else None
+            fused = self._fused_graph(args) if len(inputs) == len(args) else None
             self._cached_op = fused if fused is not None else _Graph(self, inputs, out)
         if all(type(a) is NDArray for a in args):
             flat = list(args)  # the usual call: NDArrays, no nesting

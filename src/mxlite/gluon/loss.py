@@ -125,8 +125,9 @@ class SoftmaxCrossEntropyLoss(Loss):
         loss = _apply_weighting(F, loss, self._weight, sample_weight)
         return F.mean(loss, axis=self._batch_axis, exclude=True)
 
-    def _fused_graph(self):
-        if self._sparse_label and not self._from_logits and self._weight is None:
+    def _fused_graph(self, args):
+        if len(args) == 2 and self._sparse_label and not self._from_logits and \
+                self._weight is None:
             from ._fused import SoftmaxCrossEntropy
 
             return SoftmaxCrossEntropy(self.name, self._axis, self._batch_axis)
