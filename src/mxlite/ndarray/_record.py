@@ -213,8 +213,14 @@ def run_backward(heads, head_grads, retain_graph: bool, variables=None):
         mine = mine or {}
         out_grads = [mine[i] if i in mine else np.zeros_like(o)
                      for i, o in enumerate(node.out_arrays)]
-        in_grads = node.op.backward(node.params, out_grads, node.in_arrays, node.out_arrays,
-                                    node.aux, node.saved)
+        op = node.op
+        if getattr(op, "skips_grads", False):  # no GEMM for a constant input (a data batch)
+            in_grads = op.backward(node.params, out_grads, node.in_arrays, node.out_arrays,
+                                   node.aux, node.saved,
+                                   need=[e is not None for e in node.entries])
+        else:
+            in_grads = op.backward(node.params, out_grads, node.in_arrays, node.out_arrays,
+                                   node.aux, node.saved)
         for e, g, x in zip(node.entries, in_grads, node.in_arrays, strict=False):
             if e is None or g is None:
                 continue
