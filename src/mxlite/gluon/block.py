@@ -442,6 +442,7 @@ class _Graph:
         self.aux_names = out.list_auxiliary_states()
         self.pool: dict = {}
         self.op = _record.PyOp(f"{block.name}_cached", self._backward)
+        self.op.graph_grads = self._graph_grads  # create_graph=True through this block
         self.bound: list = []  # (Parameter, its array list, the array bound): see _bind
         self._param_map = None
 
@@ -533,6 +534,37 @@ class _Graph:
         return [None if grads.get(n) is None else
                 grads[n]._data if n in self.input_names else _record.donate(grads[n])
                 for n in self.arg_names]
+
+
+    @staticmethod
+    def _graph_grads(node, out_grads, ctx):
+        """The input gradients of a recorded call with recorded operations (for
+        ``autograd.grad(create_graph=True)``): the executor's forward steps are put on the
+        tape as they ran (their values, masks and statistics -- nothing is recomputed) and
+        differentiated with the operators' higher-order rules, down to this call's inputs."""
+        exe = node.saved.slot[0]
+        vals, saved = exe._values, exe._saved
+        entry_of = dict(zip(exe._arg_slots, node.entries, strict=True))
+        aux = exe.aux_arrays
+        for i, step in enumerate(exe._steps):
+            entries = [entry_of.get(s) for s in step.in_slots]
+            if all(e is None for e in entries):
+                continue
+            # copies: the executor writes its next forward into these buffers
+            replay = _record.Node(step.op, step.params, entries,
+                                  [np.array(vals[s]) for s in step.in_slots],
+                                  [np.array(vals[s]) for s in step.out_slots],
+                                  [aux[k]._data for k in step.aux_idx], saved[i])
+            for k, s in enumerate(step.out_slots):
+                entry_of[s] = _record.Out(replay, k)
+        heads, grads = [], []
+        for s, g in zip(exe._head_slots, out_grads, strict=True):
+            if entry_of.get(s) is not None:
+                heads.append(entry_of[s])
+                grads.append(g)
+        stop = {id(e) for e in node.entries if e is not None}
+        found = _record.graph_pass(heads, grads, ctx, stop) if heads else {}
+        return [None if e is None else found.get(id(e)) for e in node.entries]
 
 
 class _Token:

@@ -258,53 +258,88 @@ def _accumulate(store: dict, key, g, shape):
     store[key] = g if old is None else old + g
 
 
+def _topo_until(heads, stop) -> list[Node]:
+    """Like :func:`_topo`, but not through the entries whose id is in ``stop``."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack = [(e.node, False) for e in heads if isinstance(e, Out) and id(e) not in stop]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for e in node.entries:
+            if isinstance(e, Out) and id(e) not in stop and id(e.node) not in seen:
+                stack.append((e.node, False))
+    return order
+
+
+def graph_pass(entries, head_grads, ctx, stop=frozenset()) -> dict:
+    """The recorded backward pass from autograd ``entries`` with NDArray ``head_grads``:
+    ``{id(entry): NDArray gradient}`` for the variables reached and for the entries in
+    ``stop`` (ids), which are not gone through.  Recording must be on."""
+    from ..operator._higher_order import input_grads
+    from .ndarray import NDArray
+
+    grads: dict = {}  # id(node) -> {index: NDArray}
+    leaf: dict = {}  # id(Var or stop entry) -> NDArray
+
+    def add(e, g, shape):
+        if isinstance(e, Var) or id(e) in stop:
+            _accumulate(leaf, id(e), g, shape)
+        else:
+            _accumulate(grads.setdefault(id(e.node), {}), e.index, g, shape)
+
+    for e, g in zip(entries, head_grads, strict=True):
+        add(e, g, g.shape)
+    order = _topo_until(entries, stop)
+    for node in order:
+        if node.freed:
+            raise MXNetError(
+                "the graph has already been back-propagated through and freed; pass "
+                "retain_graph=True to the first backward to run backward twice")
+    for node in reversed(order):
+        mine = grads.pop(id(node), None)
+        if mine is None and not node.op.is_loss(node.params):
+            continue
+        mine = mine or {}
+        out_grads = [mine[i] if i in mine else NDArray(np.zeros_like(o), ctx)
+                     for i, o in enumerate(node.out_arrays)]
+        in_grads = input_grads(node, out_grads, ctx)
+        for e, g, x in zip(node.entries, in_grads, node.in_arrays, strict=False):
+            if e is not None and g is not None:
+                add(e, g, x.shape)
+    return leaf
+
+
 def run_backward_graph(heads, head_grads, variables) -> list:
     """Back-propagate from NDArrays ``heads`` recording the backward pass itself
     (``create_graph=True``): each node's gradient comes from
     :func:`mxlite.operator._higher_order.input_grads` as recorded NDArray operations.  Returns
     one NDArray per variable (zeros where unreached) that can be differentiated again."""
-    from ..operator._higher_order import connect, input_grads
+    from ..operator._higher_order import connect
     from .ndarray import NDArray
 
     entries = _head_entries(heads)
     ctx = heads[0].context
-    grads: dict = {}  # id(node) -> {index: NDArray}
-    var_grads: dict = {}  # id(Var) -> NDArray
     prev = STATE.recording
     STATE.recording = True
     try:
-        for h, e, hg in zip(heads, entries, head_grads, strict=True):
+        hgs = []
+        for h, hg in zip(heads, head_grads, strict=True):
             if hg is None:
-                g = NDArray(np.ones_like(h._data), ctx)
-            elif isinstance(hg, NDArray):
-                g = hg
-            else:
-                g = NDArray(np.asarray(hg, dtype=h._data.dtype), ctx)
-            if isinstance(e, Var):
-                _accumulate(var_grads, id(e), g, h.shape)
-            else:
-                _accumulate(grads.setdefault(id(e.node), {}), e.index, g, h.shape)
-        order = _topo(entries)
-        for node in order:
-            if node.freed:
-                raise MXNetError(
-                    "the graph has already been back-propagated through and freed; pass "
-                    "retain_graph=True to the first backward to run backward twice")
-        for node in reversed(order):
-            mine = grads.pop(id(node), None)
-            if mine is None and not node.op.is_loss(node.params):
-                continue
-            mine = mine or {}
-            out_grads = [mine[i] if i in mine else NDArray(np.zeros_like(o), ctx)
-                         for i, o in enumerate(node.out_arrays)]
-            in_grads = input_grads(node, out_grads, ctx)
-            for e, g, x in zip(node.entries, in_grads, node.in_arrays, strict=False):
-                if e is None or g is None:
-                    continue
-                if isinstance(e, Var):
-                    _accumulate(var_grads, id(e), g, x.shape)
-                else:
-                    _accumulate(grads.setdefault(id(e.node), {}), e.index, g, x.shape)
+                hg = NDArray(np.ones_like(h._data), ctx)
+            elif not isinstance(hg, NDArray):
+                hg = NDArray(np.asarray(hg, dtype=h._data.dtype), ctx)
+            elif hg.shape != h.shape:
+                raise ValueError(f"head gradient of shape {hg.shape} for a head of shape "
+                                 f"{h.shape}")
+            hgs.append(hg)
+        var_grads = graph_pass(entries, hgs, ctx)
     finally:
         STATE.recording = prev
         _DONATED.clear()

@@ -417,6 +417,9 @@ def input_grads(node, g, ctx):
     from ..ndarray._record import Out, record_node
 
     op = node.op
+    hook = getattr(op, "graph_grads", None)
+    if hook is not None and not isinstance(op, (_Adjoint, _Connect)):
+        return hook(node, g, ctx)  # e.g. a hybridized block's recorded call
     x = [NDArray(a, ctx) for a in node.in_arrays]
     for v, e in zip(x, node.entries, strict=True):
         v._ag = e
