@@ -148,3 +148,27 @@ def test_trainer_plan_follows_reinit_and_grad_req():
     with pytest.raises(UserWarning, match="has not been updated by backward"):
         trainer.step(1)
     trainer.step(1, ignore_stale_grad=True)
+
+
+def test_fused_softmax_ce_supports_create_graph_like_the_graph():
+    """Higher-order gradients through the fused loss equal those through the unfused ops."""
+    rng = np.random.default_rng(6)
+    pred = rng.standard_normal((5, 4)).astype("float64")
+    label = rng.integers(0, 4, (5,)).astype("float64")
+    got = []
+    for fused in (True, False):
+        loss = gluon.loss.SoftmaxCrossEntropyLoss()
+        if fused:
+            loss.hybridize()
+        p = nd.array(pred, dtype="float64")
+        p.attach_grad()
+        with autograd.record():
+            out = loss(p, nd.array(label, dtype="float64"))
+            (g,) = autograd.grad(out, [p], create_graph=True)
+            penalty = (g * g).sum()
+        penalty.backward()
+        got.append((type(loss._cached_op) if fused else None, g.asnumpy(), p.grad.asnumpy()))
+    assert got[0][0] is _fused.SoftmaxCrossEntropy
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-12)
+    np.testing.assert_allclose(got[0][2], got[1][2], rtol=1e-10, atol=1e-14)
+    assert np.abs(got[0][2]).max() > 0

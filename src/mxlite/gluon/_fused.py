@@ -31,6 +31,7 @@ class SoftmaxCrossEntropy:
         self.axis = axis
         self.batch_axis = batch_axis
         self.op = _record.PyOp(f"{name}_fused", self._backward)
+        self.op.graph_grads = self._graph_grads  # create_graph=True: the unfused chain
 
     def __call__(self, args):
         pred, label = args
@@ -56,6 +57,22 @@ class SoftmaxCrossEntropy:
         if _record.STATE.recording and _record.tracked((pred, label)):
             _record.record_node(self.op, None, [pred, label], [x, lab], [out], saved=saved)
         return [out]
+
+    def _graph_grads(self, node, out_grads, ctx):
+        """Higher-order gradients: the chain of operators recomputed (deterministically) with
+        recorded calls and differentiated by their rules, down to this call's inputs."""
+        from .. import ndarray as nd
+
+        pred = NDArray(node.in_arrays[0], ctx)
+        pred._ag = node.entries[0]
+        label = NDArray(node.in_arrays[1], ctx)
+        y = nd.log_softmax(pred, axis=self.axis)
+        loss = nd.mean(-nd.pick(y, label, axis=self.axis, keepdims=True),
+                       axis=self.batch_axis, exclude=True)
+        if pred._ag is None or loss._ag is None:
+            return [None, None]
+        found = _record.graph_pass([loss._ag], [out_grads[0]], ctx, {id(pred._ag)})
+        return [found.get(id(pred._ag)), None]
 
     @staticmethod
     def _backward(out_grads, inputs, saved):
