@@ -60,6 +60,28 @@ def test_fused_softmax_ce_is_bitwise_the_executor(shape, axis, dtype):
     np.testing.assert_array_equal(fused[1], ref[1])
 
 
+@pytest.mark.parametrize("shape, axis, dtype", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_imperative_softmax_ce_is_fused_and_bitwise_the_operators(shape, axis, dtype):
+    rng = np.random.default_rng(sum(shape) + 1)
+    pred = (rng.standard_normal(shape) * 3).astype(dtype)
+    lab_shape = tuple(d for i, d in enumerate(shape) if i != axis % len(shape))
+    label = rng.integers(0, shape[axis], lab_shape).astype(dtype)
+    got = []
+    for fused in (True, False):
+        loss = gluon.loss.SoftmaxCrossEntropyLoss(axis=axis)
+        if not fused:
+            loss._fused_graph = lambda args: None
+        p = nd.array(pred, dtype=dtype)
+        p.attach_grad()
+        with autograd.record():
+            out = loss(p, nd.array(label, dtype=dtype))
+        out.backward(nd.array(np.random.default_rng(9).standard_normal(out.shape), dtype=dtype))
+        got.append((out.asnumpy(), p.grad.asnumpy(), loss.__dict__.get("_fused_call")))
+    assert isinstance(got[0][2], _fused.SoftmaxCrossEntropy) and got[1][2] is None
+    np.testing.assert_array_equal(got[0][0], got[1][0])
+    np.testing.assert_array_equal(got[0][1], got[1][1])
+
+
 @pytest.mark.parametrize("kwargs, with_weight", [
     ({"sparse_label": False}, False), ({"from_logits": True}, False), ({"weight": 0.5}, False),
     ({}, True),
@@ -160,6 +182,8 @@ def test_fused_softmax_ce_supports_create_graph_like_the_graph():
         loss = gluon.loss.SoftmaxCrossEntropyLoss()
         if fused:
             loss.hybridize()
+        else:
+            loss._fused_graph = lambda args: None  # the four recorded operators
         p = nd.array(pred, dtype="float64")
         p.attach_grad()
         with autograd.record():
