@@ -460,8 +460,10 @@ def input_grads(node, g, ctx):
             full[i] = o
         return full
     # no differentiable rule: the values are right, a further gradient through them raises
+    from ..ndarray._record import _dense_grad
+
     stub = _NonDifferentiable(name)
-    outs = [None if a is None else NDArray(np.asarray(a), ctx) for a in grads]
+    outs = [None if a is None else NDArray(np.asarray(_dense_grad(a)), ctx) for a in grads]
     present = [o for o in outs if o is not None]
     sources = [v for v in (*g, *x) if v._ag is not None]
     if present and sources:
