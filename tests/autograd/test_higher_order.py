@@ -397,3 +397,49 @@ def test_gradient_penalty_through_a_hybridized_block_equals_imperative(activatio
 def test_hybridized_block_with_an_operator_without_rule_raises_naming_it():
     with pytest.raises(MXNetError, match="_backward_BatchNorm"):
         _penalty_grads(True, extra=(mx.gluon.nn.BatchNorm(in_channels=5),))
+
+
+# unary steps for random chains: (mxlite, torch) on values kept in a safe range by tanh
+_STEPS = {
+    "sin": (nd.sin, "sin"), "tanh": (nd.tanh, "tanh"), "sigmoid": (nd.sigmoid, "sigmoid"),
+    "exp": (nd.exp, "exp"), "square": (nd.square, "square"), "arctan": (nd.arctan, "arctan"),
+    "log1p_sq": (lambda v: nd.log1p(v * v), lambda t, v: t.log1p(v * v)),
+    "mul_sum": (lambda v: v * nd.sum(v, axis=1, keepdims=True),
+                lambda t, v: v * v.sum(1, keepdim=True)),
+    "softmax": (lambda v: nd.softmax(v, axis=-1), lambda t, v: t.softmax(v, -1)),
+    "div": (lambda v: v / (nd.abs(v) + 1.5), lambda t, v: v / (v.abs() + 1.5)),
+}
+
+
+@settings(max_examples=20, deadline=None)
+@given(chain=st.lists(st.sampled_from(sorted(_STEPS)), min_size=1, max_size=4),
+       seed=st.integers(0, 2 ** 16))
+def test_random_chains_second_order_match_torch(chain, seed):
+    torch = pytest.importorskip("torch")
+
+    def run_mx(v):
+        for name in chain:
+            v = nd.tanh(v) if name == "exp" else v  # keep exp's argument small
+            v = _STEPS[name][0](v)
+        return v
+
+    def run_torch(v):
+        for name in chain:
+            v = torch.tanh(v) if name == "exp" else v
+            f = _STEPS[name][1]
+            v = getattr(torch, f)(v) if isinstance(f, str) else f(torch, v)
+        return v
+
+    rng = np.random.default_rng(seed)
+    a, h1, h2 = (rng.uniform(-1, 1, (2, 3)) for _ in range(3))
+    x = nd.array(a, dtype="float64")
+    x.attach_grad()
+    with autograd.record():
+        (g,) = autograd.grad(run_mx(x), [x], head_grads=nd.array(h1, dtype="float64"),
+                             create_graph=True)
+    g.backward(nd.array(h2, dtype="float64"))
+    t = torch.tensor(a, requires_grad=True)
+    (tg,) = torch.autograd.grad(run_torch(t), t, torch.tensor(h1), create_graph=True)
+    tg.backward(torch.tensor(h2))
+    np.testing.assert_allclose(g.asnumpy(), tg.detach().numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(x.grad.asnumpy(), t.grad.numpy(), rtol=1e-8, atol=1e-11)
