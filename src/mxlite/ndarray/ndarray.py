@@ -253,6 +253,9 @@ class NDArray:
         ``'csr'`` (see :mod:`mxlite.ndarray.sparse`)."""
         if stype == "default":
             return self
+        if stype == "csr" and self.ndim != 2:  # MXNet checks this before casting
+            raise ValueError("To convert to a CSR, the NDArray should be 2 Dimensional. "
+                             f"Current shape is {self.shape}")
         from .sparse import cast_storage
 
         return cast_storage(self, stype)
