@@ -64,7 +64,7 @@ SCALAR = (("mul_scalar", "x * 2.5"), ("div_scalar", "x / 2"), ("plus_scalar", "x
           ("clip_moves_zero", "mx.sym.clip(x, 0.5, 2)"))
 BINARY = ("elemwise_add", "elemwise_sub", "elemwise_mul", "elemwise_div", "_maximum",
           "_minimum", "_hypot", "_scatter_elemwise_div", "broadcast_add", "broadcast_mul",
-          "_grad_add")
+          "broadcast_div", "broadcast_sub")
 
 
 def _ns(op: str) -> str:
@@ -139,6 +139,12 @@ def _cases():
             (f"where_all-{st}", "mx.sym.where(c, x, y)",
              [("c", "c", st), ("x", "x", st), ("y", "y", st)]),
             (f"make_loss-{st}", "mx.sym.make_loss(mx.sym.square(x))", x),
+            (f"scatter_div_chain-{st}",
+             "mx.sym._internal._scatter_elemwise_div(mx.sym._internal._scatter_plus_scalar("
+             "x, scalar=2), p)", x + [("p", "p", "default")]),
+            (f"sum_of_sparse-{st}", "mx.sym.sum(mx.sym.square(x) * 3, axis=1)", x),
+            (f"two_heads-{st}", "mx.sym.Group([mx.sym.abs(x), mx.sym.exp(x)])", x),
+            (f"shared_input-{st}", "mx.sym.elemwise_add(mx.sym.square(x), mx.sym.abs(x))", x),
         ]
     for st in ("default", "row_sparse"):
         for sg in (False, True):

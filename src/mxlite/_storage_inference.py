@@ -267,13 +267,11 @@ GRAD_RULES: dict[str, Callable] = {
 
 
 def sum_grad_stypes(stypes: list[str]) -> str:
-    """Storage of a gradient summed over several consumers (MXNet's ``ElementWiseSum`` /
-    ``_grad_add``): row_sparse when all are, csr for two csr terms, else dense."""
-    if _all(stypes, RSP):
-        return RSP
-    if len(stypes) == 2 and _all(stypes, CSR):
-        return CSR
-    return DNS if len(stypes) > 1 else stypes[0]
+    """Storage of a gradient summed over several consumers (MXNet's ``ElementWiseSum``):
+    row_sparse when all terms are, else dense (two csr terms give a dense sum too)."""
+    if len(stypes) == 1:
+        return stypes[0]
+    return RSP if _all(stypes, RSP) else DNS
 
 
 def infer_backward(symbol, arg_names: list[str], arg_stypes: dict, wants: set | None = None):

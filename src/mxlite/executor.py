@@ -275,9 +275,7 @@ class Executor:
             steps.append(_Step(node, in_slots, aux_idx, out_slots))
         self._steps = steps
         self._nslots = nslots
-        self._slot_stypes = None
-        if any(type(a) is not NDArray for a in self.arg_arrays):
-            self._slot_stypes = _si.plan(steps, self._arg_slots, self.arg_arrays, nslots)
+        self._slot_stypes = _si.plan(steps, self._arg_slots, self.arg_arrays, nslots)
         self._head_slots = [slot_of[(id(n), k)] for n, k in sym._outputs]
         self._head_loss = [(not n.is_var) and n.op.is_loss(n.params) for n, _ in sym._outputs]
         # which slots lead to an argument that wants a gradient
@@ -340,7 +338,7 @@ class Executor:
         outs = [NDArray(np.zeros(s, t or np.float32), self._ctx) if s and 0 not in s
                 else NDArray(np.empty(0, np.float32), self._ctx)
                 for s, t in zip(out_shapes, out_types, strict=True)]
-        if self._slot_stypes is not None:  # sparse heads: zero arrays of their storage
+        if any(st != "default" for st in self._slot_stypes):  # sparse heads: sparse zeros
             for k, slot in enumerate(self._head_slots):
                 st = self._slot_stypes[slot]
                 if st != "default" and outs[k].size:
@@ -692,10 +690,6 @@ def _storage_types(symbol, arg_names, stype_dict):
     for n, st in arg_st.items():
         if st not in STYPES:
             raise ValueError(f"stype of {n!r} must be one of {STYPES}, got {st!r}")
-    if all(st == "default" for st in arg_st.values()) and not any(
-            n.op.name in ("Embedding", "_contrib_SparseEmbedding")
-            for n in symbol._topo() if not n.is_var):
-        return arg_st, dict.fromkeys(arg_st, "default")
     return arg_st, _si.infer_backward(symbol, arg_names, arg_st)
 
 
