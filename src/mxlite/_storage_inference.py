@@ -28,10 +28,12 @@ The rules (``d`` dense, ``r`` row_sparse, ``c`` csr), checked against MXNet 1.9.
   ``c, c -> c``, else dense; ``elemwise_mul`` also ``d, r -> r`` and ``d, c -> c`` (both
   orders), not ``r, c``; ``elemwise_div`` is always dense; ``add_n``: all ``r`` -> ``r``;
 * ``dot``: ``dot(c, d)`` dense, ``dot(c.T, d | r)`` row_sparse, ``dot(d, c)`` csr;
-* ``cast_storage`` its ``stype`` (csr <-> row_sparse raises), ``_sparse_retain`` and
-  ``_square_sum`` need a row_sparse input, ``clip`` of a sparse array needs
-  ``a_min <= 0 <= a_max``, ``BatchNorm(fix_gamma=True)`` refuses sparse inputs (MXNet issue
-  11647);
+* ``cast_storage`` its ``stype``, ``_sparse_retain`` row_sparse for row_sparse data,
+  ``_square_sum`` row_sparse for row_sparse data with ``axis=1, keepdims=True``, ``clip`` of a
+  sparse array keeps its storage when ``a_min <= 0 <= a_max``; ``BatchNorm(fix_gamma=True)``
+  refuses sparse inputs (MXNet issue 11647).  Where MXNet refuses inputs that have a clear
+  answer (csr <-> row_sparse casts, ``retain`` / ``_square_sum`` of dense data, ``clip`` moving
+  the zeros of a sparse array) mxlite computes it;
 * everything else: the storage fallback.
 
 Gradients (``simple_bind``'s gradient arrays; head gradients take their output's storage):
@@ -130,29 +132,34 @@ def _dot(p, ins, n_out):
 
 
 def _cast_storage(p, ins, n_out):
+    """The requested storage (MXNet refuses csr <-> row_sparse; mxlite converts)."""
     src, dst = ins[0], p.stype
-    if {src, dst} == {RSP, CSR}:
-        raise MXNetError(f"cast_storage: cannot cast a {src} array to {dst} (MXNet casts only "
-                         "between dense and a sparse storage)")
     return [dst], DENSE if src == dst == DNS else SPARSE
 
 
-def _needs_rsp(what: str):
-    def rule(p, ins, n_out):
-        if ins[0] != RSP:
-            raise MXNetError(f"{what} needs a row_sparse data input, got storage {ins[0]!r}")
-        return [RSP if what != "_square_sum" or (p.axis % 2 == 1 and p.keepdims) else DNS], \
-            SPARSE
+def _retain(p, ins, n_out):
+    """row_sparse data keeps its storage (MXNet refuses other data; mxlite zeroes the other
+    rows of a dense array)."""
+    if ins[0] == RSP:
+        return [RSP], SPARSE
+    return default_rule(p, ins, n_out)
 
-    return rule
+
+def _square_sum(p, ins, n_out):
+    """row_sparse data: row_sparse for ``axis=1, keepdims=True``, else dense (MXNet refuses
+    other data; mxlite computes it densely)."""
+    if ins[0] == RSP:
+        return [RSP if p.axis % 2 == 1 and p.keepdims else DNS], SPARSE
+    return default_rule(p, ins, n_out)
 
 
 def _clip(p, ins, n_out):
+    """Sparse data keeps its storage when zeros stay zero (MXNet refuses the other bounds;
+    mxlite gives the dense result)."""
     if ins[0] == DNS:
         return [DNS], DENSE
     if not p.a_min <= 0 <= p.a_max:
-        raise MXNetError(f"clip of a {ins[0]} array needs a_min <= 0 <= a_max (zeros stay "
-                         f"zero), got a_min={p.a_min}, a_max={p.a_max}")
+        return [DNS], FALLBACK
     return [ins[0]], SPARSE
 
 
@@ -210,8 +217,8 @@ RULES: dict[str, Callable] = {
     **dict.fromkeys(("ones_like", "_plus_scalar", "_minus_scalar"), _sparse_dense_out),
     "dot": _dot,
     "cast_storage": _cast_storage,
-    "_sparse_retain": _needs_rsp("_sparse_retain"),
-    "_square_sum": _needs_rsp("_square_sum"),
+    "_sparse_retain": _retain,
+    "_square_sum": _square_sum,
     "clip": _clip,
     "slice": _slice,
     "Concat": _concat,
