@@ -14,7 +14,9 @@ are those of ``ARRAYS``).  For each case the fixture holds:
 * ``simple_bind``: ``sym.simple_bind(stype_dict=..., grad_req='write')``: the storage types of
   the gradient arrays it allocates, then after ``forward(is_train=True)`` with the case's
   values and ``backward`` (head gradients of ones): output storage types and gradient values,
-  or the error (``None`` values where MXNet raises at that stage).
+  or the error (``None`` values where MXNet raises at that stage);
+* ``nd``: the same expression imperatively (``mx.sym`` read as ``mx.nd``, the variables bound
+  to the arrays): the result's storage type and values, or the error.
 
 tests/sparse/test_executor_stypes.py replays every case with mxlite.
 """
@@ -217,6 +219,14 @@ def run_case(mx, expr, inputs):
     except Exception as err:  # noqa: BLE001
         res["error"] = error_name(err)
     out["simple_bind"] = res
+    if "Group" not in expr and not aux:
+        try:
+            env = {"mx": mx, **args}
+            value = eval(expr.replace("mx.sym", "mx.nd"), env)
+            out["nd"] = {"stype": value.stype,
+                         "values": value.asnumpy().astype(np.float64).tolist()}
+        except Exception as err:  # noqa: BLE001
+            out["nd"] = {"error": error_name(err)}
     return out
 
 

@@ -474,6 +474,19 @@ def _impl_clip(p, xs):
     return [sp.clip_sparse(xs[0], p.a_min, p.a_max)]
 
 
+def _impl_broadcast(fn):
+    def run(p, xs):
+        lhs, rhs = xs
+        if lhs.stype != CSR:  # (only csr, dense reaches here with a sparse result)
+            raise MXNetError(f"broadcast of {lhs.stype} and {rhs.stype} has no sparse kernel")
+        other = np.broadcast_to(rhs._data, lhs.shape)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            values = fn(lhs._values, other[lhs._rows(), lhs._idx])
+        return [lhs._like(np.asarray(values).astype(lhs._values.dtype, copy=False))]
+
+    return run
+
+
 #: operators computed on the sparse arrays themselves (their stored rows / entries are
 #: MXNet's); keyed by operator name, called with the parameters and NDArray inputs
 SPARSE_IMPL: dict[str, Callable] = {
@@ -491,6 +504,9 @@ SPARSE_IMPL: dict[str, Callable] = {
     "add_n": _impl_add_n,
     "slice": _impl_slice,
     "clip": _impl_clip,
+    # csr (op) dense: only the stored entries (zeros stay zero, 0 / 0 included), as MXNet
+    "broadcast_mul": _impl_broadcast(np.multiply),
+    "broadcast_div": _impl_broadcast(np.divide),
 }
 
 

@@ -1085,7 +1085,13 @@ def _make_elemwise(name, short):
             raise TypeError(f"{op.__name__}: lhs and rhs must be NDArrays")
         if short == "mul" and lhs.stype == "default" and rhs.stype != "default":
             lhs, rhs = rhs, lhs  # elemwise_mul(dense, sparse) is sparse too (commutes)
-        result = _elemwise(_FUNCS[short], short, lhs, rhs)
+        if short == "div":  # MXNet's elemwise_div is dense for every storage
+            _check_pair(lhs, rhs, op.__name__)
+            result = _nd._binary(_FUNCS["div"],
+                                 NDArray(lhs._data, lhs.context),
+                                 NDArray(rhs._data, rhs.context), "elemwise_div")
+        else:
+            result = _elemwise(_FUNCS[short], short, lhs, rhs)
         return result if out is None else result.copyto(out)
 
     op.__name__ = op.__qualname__ = name
