@@ -513,19 +513,13 @@ SPARSE_IMPL: dict[str, Callable] = {
 def compute(op, p, inputs: list, aux: list, is_train: bool, out_stypes, mode, ctx):
     """Run ``op`` on ``inputs`` (NumPy arrays or NDArrays of any storage) and return
     ``(outputs, saved)`` with the outputs in ``out_stypes`` (NDArrays where sparse, NumPy where
-    dense).  ``saved`` is what ``op.backward`` needs (the dense computation's), or None when the
-    sparse implementation ran (backward then recomputes it on dense inputs)."""
+    dense).  A sparse implementation (``forward_sparse`` or ``SPARSE_IMPL``) saves nothing: the
+    operators listed there compute their gradients from inputs and outputs alone."""
     impl = getattr(op, "forward_sparse", None) or SPARSE_IMPL.get(op.name)
-    if mode == SPARSE and impl is not None and not is_train:
-        results = impl(p, [_nd(x, ctx) for x in inputs])
-        outs = [_to_stype(r, s, ctx) for r, s in zip(results, out_stypes, strict=True)]
-        return [o if s != DNS else o._data for o, s in zip(outs, out_stypes, strict=True)], None
     if mode == SPARSE and impl is not None:
         results = impl(p, [_nd(x, ctx) for x in inputs])
         outs = [_to_stype(r, s, ctx) for r, s in zip(results, out_stypes, strict=True)]
-        dense_in = inputs if op.sparse_inputs else [_dense(x) for x in inputs]
-        _, saved = op.forward(p, dense_in, aux, is_train)
-        return [o if s != DNS else o._data for o, s in zip(outs, out_stypes, strict=True)], saved
+        return [o if s != DNS else o._data for o, s in zip(outs, out_stypes, strict=True)], None
     dense_in = inputs if op.sparse_inputs else [_dense(x) for x in inputs]
     outs, saved = op.forward(p, dense_in, aux, is_train)
     outs = [o if s == DNS else _to_stype(o, s, ctx) for o, s in zip(outs, out_stypes,

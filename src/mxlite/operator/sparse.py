@@ -60,8 +60,9 @@ class SparseRetain(Operator):
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         data, indices = inputs
+        rows = saved if saved is not None else self._rows(data, indices)  # (sparse forward)
         g = np.zeros_like(data)
-        g[saved] = out_grads[0][saved]
+        g[rows] = out_grads[0][rows]
         return [g, np.zeros_like(indices)]
 
 
