@@ -329,6 +329,19 @@ def _infer_nodes(symbol, arg_stypes: dict) -> dict:
     return st
 
 
+#: operators that give sparse results (or gradients) from dense inputs; a graph of dense
+#: arguments without them is dense throughout (its inference is skipped at bind)
+SPARSE_FROM_DENSE = frozenset({"cast_storage", "Embedding", "_contrib_SparseEmbedding"})
+
+
+def may_be_sparse(steps, arg_arrays) -> bool:
+    """Whether a value of the plan can be sparse: a sparse argument or a ``cast_storage``."""
+    from .ndarray.ndarray import NDArray
+
+    return any(type(a) is not NDArray for a in arg_arrays) or any(
+        s.op.name == "cast_storage" for s in steps)
+
+
 def plan(steps, arg_slots, arg_arrays, nslots: int) -> list[str]:
     """At bind: the storage type of every value slot of an executor's plan, and on each step
     ``sparse`` (True where an input or output is sparse: the step runs through

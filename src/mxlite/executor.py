@@ -275,7 +275,8 @@ class Executor:
             steps.append(_Step(node, in_slots, aux_idx, out_slots))
         self._steps = steps
         self._nslots = nslots
-        self._slot_stypes = _si.plan(steps, self._arg_slots, self.arg_arrays, nslots)
+        self._slot_stypes = _si.plan(steps, self._arg_slots, self.arg_arrays, nslots) \
+            if _si.may_be_sparse(steps, self.arg_arrays) else ["default"] * nslots
         self._head_slots = [slot_of[(id(n), k)] for n, k in sym._outputs]
         self._head_loss = [(not n.is_var) and n.op.is_loss(n.params) for n, _ in sym._outputs]
         # which slots lead to an argument that wants a gradient
@@ -521,7 +522,8 @@ class Executor:
             else:
                 ogs = [np.zeros_like(vals[s]) if g is None else _dense(g)
                        for g, s in zip(ogs, step.out_slots, strict=True)]
-            ins = [(raw if step.op.sparse_inputs else vals)[s] for s in step.in_slots]
+            src = raw if step.op.sparse_inputs else vals
+            ins = [src[s] for s in step.in_slots]
             outs = [vals[s] for s in step.out_slots]
             aux_in = [aux[k]._data for k in step.aux_idx]
             # a monitor sees every input gradient, as MXNet computes them all
@@ -690,6 +692,9 @@ def _storage_types(symbol, arg_names, stype_dict):
     for n, st in arg_st.items():
         if st not in STYPES:
             raise ValueError(f"stype of {n!r} must be one of {STYPES}, got {st!r}")
+    if all(st == "default" for st in arg_st.values()) and not any(
+            n.op.name in _si.SPARSE_FROM_DENSE for n in symbol._topo() if not n.is_var):
+        return arg_st, dict.fromkeys(arg_st, "default")
     return arg_st, _si.infer_backward(symbol, arg_names, arg_st)
 
 
