@@ -14,6 +14,9 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
+from hypothesis.extra.numpy import arrays as harrays
 
 import mxlite as mx
 from mxlite import _storage_inference as si
@@ -278,3 +281,37 @@ def test_imperative_stypes_and_values(cid):
         return
     assert got.stype == want["stype"]
     _close(got.asnumpy(), want["values"], cid)
+
+
+# ---------------------------------------------------------------------- properties
+_MATRIX = harrays(np.float32, hst.tuples(hst.integers(1, 5), hst.integers(1, 4)),
+                  elements=hst.sampled_from([0.0, 0.0, 0.0, 0.5, -2.0, 3.0]))
+_GRAPHS = {
+    "square*3": lambda v: mx.sym.square(v) * 3,
+    "abs+relu": lambda v: mx.sym.elemwise_add(mx.sym.abs(v), mx.sym.relu(v)),
+    "exp": lambda v: mx.sym.exp(v),
+    "sum_sq": lambda v: mx.sym.sum(mx.sym.square(v), axis=1),
+    "sign-neg": lambda v: mx.sym.elemwise_sub(mx.sym.sign(v), mx.sym.negative(v)),
+    "mul_self": lambda v: mx.sym.elemwise_mul(v, mx.sym._internal._div_scalar(v, scalar=2)),
+}
+
+
+@settings(max_examples=30, deadline=None)
+@given(_MATRIX, hst.sampled_from(["row_sparse", "csr"]), hst.sampled_from(sorted(_GRAPHS)))
+def test_sparse_graph_equals_dense_graph(x, stype, graph):
+    """A graph bound to a sparse array gives the numbers of the same graph on the dense array
+    (forward and gradients), its outputs in the storage the rules infer."""
+    sym = _GRAPHS[graph](mx.sym.Variable("v", stype=stype))
+    sparse_exe = sym.simple_bind(mx.cpu(), v=x.shape)
+    dense_exe = _GRAPHS[graph](mx.sym.Variable("v")).simple_bind(mx.cpu(), v=x.shape)
+    mx.nd.array(x).tostype(stype).copyto(sparse_exe.arg_dict["v"])
+    dense_exe.arg_dict["v"][:] = x
+    outs = []
+    for exe in (sparse_exe, dense_exe):
+        exe.forward(is_train=True)
+        exe.backward([mx.nd.ones(o.shape) for o in exe.outputs])
+        outs.append((exe.outputs[0].asnumpy(), exe.grad_dict["v"].asnumpy()))
+    for got, want in zip(outs[0], outs[1], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
+    expected = si._infer_nodes(sym, {"v": stype})[(id(sym._outputs[0][0]), 0)]
+    assert sparse_exe.outputs[0].stype == expected
