@@ -371,7 +371,7 @@ def log_fallback(opname: str, in_stypes, out_stypes, params) -> None:
     ``MXNET_STORAGE_FALLBACK_LOG_VERBOSE=0``."""
     if os.environ.get("MXNET_STORAGE_FALLBACK_LOG_VERBOSE", "1").strip() == "0":
         return
-    shown = {k: v for k, v in params.items()}
+    shown = dict(params)
     msg = ("\nStorage type fallback detected:\n"
            f"operator = {opname}\n"
            f"input storage types = [{', '.join(in_stypes)}, ]\n"
@@ -551,5 +551,9 @@ def invoke_sparse(op, p, inputs: list, aux: list, is_train: bool, ctx) -> list:
     out_stypes, mode = op.infer_storage_type(p, in_st)
     if mode == FALLBACK:
         log_fallback(op.name, in_st, out_stypes, p)
-    outs, _ = compute(op, p, inputs, [a._data for a in aux], is_train, out_stypes, mode, ctx)
+    inputs = list(inputs)
+    for pos in op.mutable_inputs(p):  # imperative calls never write into their inputs
+        inputs[pos] = inputs[pos].copy()
+    outs, _ = compute(op, p, inputs, [a._data for a in aux], is_train, out_stypes,
+                      mode, ctx)
     return [_nd(o, ctx) for o in outs]
