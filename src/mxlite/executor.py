@@ -27,8 +27,10 @@ __all__ = ["Executor"]
 # ---------------------------------------------------------------------- sparse values
 # Values in the plan are NumPy arrays, except that a bound row_sparse / csr argument stays a
 # sparse NDArray (operators with ``sparse_inputs`` take it as is, the others get its dense
-# equivalent) and an operator may return a row_sparse gradient (Embedding(sparse_grad=True),
-# dot with a csr lhs).
+# equivalent), a step whose inferred output storage is sparse produces a sparse NDArray
+# (mxlite._storage_inference: ``plan`` at bind, ``forward_step`` for those steps; heads keep
+# that storage in ``outputs``) and an operator may return a row_sparse gradient
+# (Embedding(sparse_grad=True), dot with a csr lhs).
 def _dense(x):
     return x if x is None or isinstance(x, np.ndarray) else x._dense()
 
