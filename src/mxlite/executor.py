@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _storage_inference as _si
 from .base import MXNetError
 from .context import Context, current_context
 from .ndarray.ndarray import NDArray
@@ -26,8 +27,10 @@ __all__ = ["Executor"]
 # ---------------------------------------------------------------------- sparse values
 # Values in the plan are NumPy arrays, except that a bound row_sparse / csr argument stays a
 # sparse NDArray (operators with ``sparse_inputs`` take it as is, the others get its dense
-# equivalent) and an operator may return a row_sparse gradient (Embedding(sparse_grad=True),
-# dot with a csr lhs).
+# equivalent), a step whose inferred output storage is sparse produces a sparse NDArray
+# (mxlite._storage_inference: ``plan`` at bind, ``forward_step`` for those steps; heads keep
+# that storage in ``outputs``) and an operator may return a row_sparse gradient
+# (Embedding(sparse_grad=True), dot with a csr lhs).
 def _dense(x):
     return x if x is None or isinstance(x, np.ndarray) else x._dense()
 
@@ -41,6 +44,25 @@ def _add_grads(a, b):
 
         return add_n(a, b)
     return _dense(a) + _dense(b)
+
+
+class _DenseValues:
+    """The plan's values with sparse ones densified on first use (backward)."""
+
+    __slots__ = ("cache", "vals")
+
+    def __init__(self, vals):
+        self.vals = vals
+        self.cache: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, slot):
+        v = self.vals[slot]
+        if v is None or isinstance(v, np.ndarray):
+            return v
+        d = self.cache.get(slot)
+        if d is None:
+            d = self.cache[slot] = v._dense()
+        return d
 
 
 def _assign(dst: NDArray, src) -> None:
@@ -73,8 +95,9 @@ _REQS = ("write", "add", "null")
 
 
 class _Step:
-    __slots__ = ("aux_idx", "direct", "gbufs", "grad_needed", "in_slots", "loss", "name", "need",
-                 "node", "obufs", "op", "out_names", "out_slots", "params", "zero_ogs")
+    __slots__ = ("aux_idx", "direct", "gbufs", "grad_needed", "in_slots", "loss", "mode", "name",
+                 "need", "node", "obufs", "op", "out_names", "out_slots", "out_stypes", "params",
+                 "sparse", "zero_ogs")
 
     def __init__(self, node, in_slots, aux_idx, out_slots):
         self.node = node
@@ -95,6 +118,11 @@ class _Step:
         self.gbufs = None
         self.direct = None
         self.zero_ogs = None
+        # storage inference (mxlite._storage_inference.plan): a step with a sparse input or
+        # output runs through _storage_inference.forward_step
+        self.sparse = False
+        self.out_stypes = None
+        self.mode = "dense"
 
 
 # operators whose output shares their input's memory in MXNet's plan (for debug_str)
@@ -249,6 +277,8 @@ class Executor:
             steps.append(_Step(node, in_slots, aux_idx, out_slots))
         self._steps = steps
         self._nslots = nslots
+        self._slot_stypes = _si.plan(steps, self._arg_slots, self.arg_arrays, nslots) \
+            if _si.may_be_sparse(steps, self.arg_arrays) else ["default"] * nslots
         self._head_slots = [slot_of[(id(n), k)] for n, k in sym._outputs]
         self._head_loss = [(not n.is_var) and n.op.is_loss(n.params) for n, _ in sym._outputs]
         # which slots lead to an argument that wants a gradient
@@ -308,9 +338,15 @@ class Executor:
         types = {n: a._data.dtype for n, a in zip(self._arg_names, self.arg_arrays,
                                                   strict=True)}
         _, out_types, _ = self._symbol.infer_type_partial(**types)
-        return [NDArray(np.zeros(s, t or np.float32), self._ctx) if s and 0 not in s
+        outs = [NDArray(np.zeros(s, t or np.float32), self._ctx) if s and 0 not in s
                 else NDArray(np.empty(0, np.float32), self._ctx)
                 for s, t in zip(out_shapes, out_types, strict=True)]
+        if any(st != "default" for st in self._slot_stypes):  # sparse heads: sparse zeros
+            for k, slot in enumerate(self._head_slots):
+                st = self._slot_stypes[slot]
+                if st != "default" and outs[k].size:
+                    outs[k] = _alloc(st, outs[k].shape, outs[k].dtype, self._ctx)
+        return outs
 
     # ------------------------------------------------------------------ dictionaries
     @property
@@ -393,13 +429,15 @@ class Executor:
         heads = self._head_set
         for i, step in enumerate(self._steps):
             ins = [vals[s] for s in step.in_slots]
-            if not step.op.sparse_inputs:
+            if not step.op.sparse_inputs and not step.sparse:
                 ins = [_dense(x) for x in ins]
             aux_in = [aux[k]._data for k in step.aux_idx]
             if monitor is not None and self._monitor_all:
-                self._monitor_inputs(step, ins + aux_in, reported)
+                self._monitor_inputs(step, [_dense(x) for x in ins] + aux_in, reported)
             try:
-                if step.obufs is not None:
+                if step.sparse:
+                    outs, saved[i] = _si.forward_step(step, ins, aux_in, is_train, self._ctx)
+                elif step.obufs is not None:
                     outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train,
                                                      out=step.obufs)
                 else:
@@ -415,7 +453,7 @@ class Executor:
                 vals[s] = o
             if monitor is not None:
                 for oname, o in zip(step.out_names, outs, strict=False):
-                    monitor(oname, NDArray(o, self._ctx))
+                    monitor(oname, o if isinstance(o, NDArray) else NDArray(o, self._ctx))
         self._values = vals
         self._saved = saved
         self._refresh_outputs(vals)
@@ -426,8 +464,15 @@ class Executor:
         if len(self._outputs) != len(self._head_slots):
             self._outputs = [NDArray(np.empty(0, np.float32), self._ctx)
                              for _ in self._head_slots]
-        for out, slot in zip(self._outputs, self._head_slots, strict=False):
-            data = _dense(vals[slot])
+        for k, (out, slot) in enumerate(zip(self._outputs, self._head_slots, strict=False)):
+            value = vals[slot]
+            if not isinstance(value, np.ndarray):  # a sparse output keeps its storage
+                if type(out) is type(value):
+                    out._assign(value)
+                else:
+                    self._outputs[k] = value.copy()
+                continue
+            data = value
             # never hand out the bound arguments themselves or views into them (Reshape, ...)
             out._data = data.copy() if slot in arg_slot_set or data.base is not None else data
 
@@ -438,7 +483,9 @@ class Executor:
             raise MXNetError("backward called before forward")
         if not self._any_grad:
             return
-        vals = self._values
+        raw = self._values
+        sparse_vals = any(not isinstance(v, np.ndarray) for v in raw if v is not None)
+        vals = _DenseValues(raw) if sparse_vals else raw  # sparse values densified on use
         heads = self._head_slots
         if out_grads is None:
             out_grads = [None] * len(heads)
@@ -462,7 +509,6 @@ class Executor:
                                      f"of shape {vals[slot].shape}")
             grads[slot] = grads[slot] + g if slot in grads else g
         aux = self.aux_arrays
-        sparse_vals = any(not isinstance(v, np.ndarray) for v in vals if v is not None)
         for i in range(len(self._steps) - 1, -1, -1):
             step = self._steps[i]
             if not step.grad_needed:
@@ -478,9 +524,8 @@ class Executor:
             else:
                 ogs = [np.zeros_like(vals[s]) if g is None else _dense(g)
                        for g, s in zip(ogs, step.out_slots, strict=True)]
-            ins = [vals[s] for s in step.in_slots]
-            if sparse_vals and not step.op.sparse_inputs:
-                ins = [_dense(x) for x in ins]
+            src = raw if step.op.sparse_inputs else vals
+            ins = [src[s] for s in step.in_slots]
             outs = [vals[s] for s in step.out_slots]
             aux_in = [aux[k]._data for k in step.aux_idx]
             # a monitor sees every input gradient, as MXNet computes them all
@@ -629,10 +674,11 @@ def _copy_into(src, dst: NDArray, name: str) -> None:
 
 def _storage_types(symbol, arg_names, stype_dict):
     """``(argument stypes, gradient stypes)``: argument storage from ``stype_dict`` or the
-    variables' ``stype``; row_sparse gradients for the weight of an
-    ``Embedding(sparse_grad=True)`` and the ``rhs`` variable of a ``dot`` whose ``lhs`` is a
-    csr variable, dense ones elsewhere (MXNet 1.9.1's backward storage inference: a
-    row_sparse weight of ``Embedding(sparse_grad=False)`` gets a dense gradient)."""
+    variables' ``stype``; gradient storage by MXNet 1.9.1's backward storage inference
+    (:func:`mxlite._storage_inference.infer_backward`: row_sparse for the weight of an
+    ``Embedding(sparse_grad=True)`` and the ``rhs`` of ``dot(csr, rhs)``, the sparse storage
+    kept through ``elemwise_add``, ``_copy``, ``* scalar``, ...; a row_sparse weight of
+    ``Embedding(sparse_grad=False)`` gets a dense gradient)."""
     from .ndarray.sparse import STYPES
 
     flags = {str(i): s for i, s in enumerate(STYPES)}
@@ -641,28 +687,17 @@ def _storage_types(symbol, arg_names, stype_dict):
     if unknown:
         raise ValueError(f"stype_dict: unknown argument(s) {unknown}; arguments are {arg_names}")
     arg_st = {}
-    nodes = symbol._topo()
-    for node in nodes:
+    for node in symbol._topo():
         if node.is_var and node.name in arg_names:
             arg_st[node.name] = given.get(node.name) or flags.get(
                 node.attrs.get("__storage_type__", "0"), "default")
     for n, st in arg_st.items():
         if st not in STYPES:
             raise ValueError(f"stype of {n!r} must be one of {STYPES}, got {st!r}")
-    grad_st = dict.fromkeys(arg_st, "default")
-    for node in nodes:
-        if node.is_var:
-            continue
-        if ((node.op.name == "Embedding" and node.params.sparse_grad)
-                or node.op.name == "_contrib_SparseEmbedding"):
-            weight, _ = node.inputs[1]
-            if weight.is_var:
-                grad_st[weight.name] = "row_sparse"
-        elif node.op.name == "dot" and not node.params.transpose_a:
-            (lhs, _), (rhs, _) = node.inputs[:2]
-            if lhs.is_var and rhs.is_var and arg_st.get(lhs.name) == "csr":
-                grad_st[rhs.name] = "row_sparse"
-    return arg_st, grad_st
+    if all(st == "default" for st in arg_st.values()) and not any(
+            n.op.name in _si.SPARSE_FROM_DENSE for n in symbol._topo() if not n.is_var):
+        return arg_st, dict.fromkeys(arg_st, "default")
+    return arg_st, _si.infer_backward(symbol, arg_names, arg_st)
 
 
 def _alloc(stype, shape, dtype, ctx) -> NDArray:

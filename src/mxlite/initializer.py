@@ -281,6 +281,12 @@ class Initializer:
 
     def __call__(self, desc, arr) -> None:
         """Fill ``arr`` in place for the variable described by ``desc`` (see the module doc)."""
+        if isinstance(arr, NDArray) and type(arr) is not NDArray:
+            # row_sparse / csr: initialise the dense values, then store them in arr's storage
+            dense = NDArray(np.zeros(arr.shape, arr.dtype), arr.context)
+            self(desc, dense)
+            arr[:] = dense
+            return
         if not isinstance(desc, InitDesc):
             self._legacy_init(desc, arr)
             return

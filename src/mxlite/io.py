@@ -718,10 +718,13 @@ class LibSVMIter(DataIter):
         return self._batch
 
     def getdata(self):
-        return self._batch.data
+        """The current batch's data: one CSRNDArray (MXNet's C++ iterators hand out the array,
+        not a list)."""
+        return self._batch.data[0]
 
     def getlabel(self):
-        return self._batch.label
+        """The current batch's label array."""
+        return self._batch.label[0]
 
     def getpad(self):
         return self._batch.pad

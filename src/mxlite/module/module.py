@@ -258,7 +258,10 @@ class Module(BaseModule):
                                 f"init_params: {what}[{str(desc)!r}] has shape {data.shape}, "
                                 f"the module expects {arr.shape}"
                             )
-                        arr._data[...] = data
+                        if type(arr) is nd.NDArray:
+                            arr._data[...] = data
+                        else:  # a row_sparse parameter keeps its storage
+                            arr[:] = nd.NDArray(np.asarray(data, arr.dtype), arr.context)
                     return
                 if not allow_missing:
                     raise MXNetError(
@@ -295,7 +298,12 @@ class Module(BaseModule):
             for name, block in zip(self._exec_group.param_names, self._exec_group.param_arrays,
                                    strict=True):
                 if block[0].stype == "row_sparse":
-                    self._kvstore.pull(name, out=self._arg_params[name])
+                    dst = self._arg_params[name]
+                    if dst.stype == "row_sparse":  # every row, as MXNet's Module
+                        self._kvstore.row_sparse_pull(
+                            name, out=dst, row_ids=nd.arange(0, dst.shape[0], dtype="int64"))
+                    else:
+                        self._kvstore.pull(name, out=dst)
         self._params_dirty = False
 
     # ------------------------------------------------------------------ binding
@@ -354,8 +362,8 @@ class Module(BaseModule):
             # e.g. after Module.load: push the loaded values into the new executor
             self._exec_group.set_params(self._arg_params, self._aux_params)
         else:
-            self._arg_params = {
-                name: nd.zeros(arr[0].shape, dtype=arr[0].dtype)
+            self._arg_params = {  # in the bound arrays' storage (row_sparse weights stay so)
+                name: nd.zeros(arr[0].shape, dtype=arr[0].dtype, stype=arr[0].stype)
                 for name, arr in zip(self._param_names, self._exec_group.param_arrays,
                                      strict=True)
             }

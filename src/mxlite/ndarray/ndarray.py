@@ -253,6 +253,9 @@ class NDArray:
         ``'csr'`` (see :mod:`mxlite.ndarray.sparse`)."""
         if stype == "default":
             return self
+        if stype == "csr" and self.ndim != 2:  # MXNet checks this before casting
+            raise ValueError("To convert to a CSR, the NDArray should be 2 Dimensional. "
+                             f"Current shape is {self.shape}")
         from .sparse import cast_storage
 
         return cast_storage(self, stype)
@@ -1015,6 +1018,10 @@ def _ctx_first(data, name):
 
 def concat(*data, dim: int = 1, out=None) -> NDArray:
     """Concatenate along ``dim`` (default 1, as MXNet)."""
+    if any(type(d) is not NDArray and isinstance(d, NDArray) for d in data):
+        from .op import invoke  # row_sparse / csr: csr stays csr along dim 0, as MXNet
+
+        return invoke("Concat", tuple(data), {"dim": dim}, out=out)
     arrays, ctx = _ctx_first(data, "concat")
     return _finish(_shape_ops.concat(arrays, dim), out, ctx)
 
@@ -1112,6 +1119,10 @@ def _make_binary(name, fn, scalars: bool):
             if isinstance(lhs, _SCALARS) and isinstance(rhs, _SCALARS):
                 return _scalar_op(fn, lhs, rhs)
             raise TypeError(f"{op.__name__}: type {type(lhs)} and {type(rhs)} not supported")
+        if not scalars and (type(lhs) is not NDArray or type(rhs) is not NDArray):
+            from .op import invoke  # row_sparse / csr: the operator's storage inference
+
+            return invoke(op.__name__, (lhs, rhs), {}, out=out)
         result = _binary(fn, lhs, rhs, op.__name__)
         return result if out is None else _finish(result._data, out, result._ctx)
 

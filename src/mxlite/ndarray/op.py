@@ -44,6 +44,20 @@ def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = Fa
     missing = [s for s in slots if s not in given]
     if missing:
         raise MXNetError(f"{opname}: required input(s) {missing} missing; inputs are {slots}")
+    record = _AUTOGRAD.recording and tracked(given[s] for s in arg_names)
+    if not record and any(type(given[s]) is not NDArray for s in slots):
+        # a row_sparse / csr input: MXNet's storage inference picks the outputs' storage
+        from .._storage_inference import invoke_sparse
+
+        results = invoke_sparse(op, params, [given[s] for s in arg_names],
+                                [given[s] for s in slots[len(arg_names):]],
+                                is_train or _AUTOGRAD.training, _ctx_of(*given.values()))
+        if out is not None:
+            targets = out if isinstance(out, (list, tuple)) else [out]
+            for t, r in zip(targets, results, strict=True):
+                r.copyto(t)
+            return out
+        return results[0] if len(results) == 1 else results
     arrays = [given[s]._data for s in slots]
     for pos in op.mutable_inputs(params):  # imperative calls never write into their inputs
         arrays[pos] = arrays[pos].copy()
@@ -51,7 +65,6 @@ def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = Fa
     outs, saved = op.forward(params, arrays[:n_args], arrays[n_args:],
                              is_train or _AUTOGRAD.training)
     ctx = _ctx_of(*given.values())
-    record = _AUTOGRAD.recording and tracked(given[s] for s in arg_names)
     if out is not None:
         targets = out if isinstance(out, (list, tuple)) else [out]
         if len(targets) != len(outs):

@@ -116,7 +116,8 @@ class BaseSparseNDArray(NDArray):
     """What row_sparse and CSR arrays share.  ``_data`` is the dense equivalent (computed on
     each access): the storage fallback every dense operator goes through."""
 
-    __slots__ = ("_idx", "_shape", "_values")
+    # _fmt: check_format's message for indices given unsorted (and sorted at construction)
+    __slots__ = ("_fmt", "_idx", "_shape", "_values")
 
     @property
     def _data(self) -> np.ndarray:
@@ -207,7 +208,15 @@ class BaseSparseNDArray(NDArray):
         return other
 
     def check_format(self, full_check: bool = True) -> None:
-        """MXNetError unless the index arrays describe a valid array of this shape."""
+        """MXNetError unless the index arrays given at construction describe a valid array of
+        this shape in MXNet's format (sorted, unique, in-range indices; for csr a
+        non-decreasing ``indptr`` from 0 to ``nnz``).  As in MXNet, such an array can be built
+        and this call reports the problem; mxlite sorts unsorted (but otherwise valid) indices
+        at construction, so the array still computes right, and refuses every other use of an
+        invalid one (see :func:`csr_matrix`)."""
+        message = getattr(self, "_fmt", None)
+        if message is not None:
+            raise MXNetError(message)
         _validate(self)
 
     def wait_to_read(self) -> None:
@@ -444,6 +453,77 @@ class CSRNDArray(BaseSparseNDArray):
         )
 
 
+# ---------------------------------------------------------------------- invalid arrays
+# MXNet builds a sparse array from any (data, indices[, indptr]) and reports a bad one only
+# when asked (check_format); its kernels then read whatever the indices say.  mxlite builds
+# such an array too, but as one of these classes: check_format raises the problem, the stored
+# arrays can be read back (data, indices, indptr), and every computation raises MXNetError
+# instead of indexing out of bounds.
+class _Invalid:
+    """Mixin of the invalid sparse arrays (see above)."""
+
+    __slots__ = ()
+
+    def _refuse(self):
+        raise MXNetError(f"invalid {self.stype} array: {self._problem}; check_format() reports "
+                         "it, build the array from valid indices to compute with it")
+
+    _values = property(lambda self: self._refuse())
+    _idx = property(lambda self: self._refuse())
+
+    @property
+    def dtype(self):
+        return self._raw[0].dtype.type
+
+    @property
+    def data(self):
+        return NDArray(self._raw[0].copy(), self._ctx)
+
+    @property
+    def indices(self):
+        return NDArray(self._raw[1].copy(), self._ctx)
+
+    def check_format(self, full_check: bool = True) -> None:
+        raise MXNetError(self._problem)
+
+    def __repr__(self) -> str:
+        shape = "x".join(str(s) for s in self._shape)
+        return f"\n<{type(self).__mro__[2].__name__} {shape} @{self._ctx} (invalid)>"
+
+
+class _InvalidRowSparse(_Invalid, RowSparseNDArray):
+    __slots__ = ("_problem", "_raw")
+
+    def __init__(self, values, indices, shape, ctx, problem: str):
+        self._raw = (values, indices)
+        self._shape = tuple(shape)
+        self._ctx = ctx if ctx is not None else Context("cpu", 0)
+        self._problem = problem
+
+
+class _InvalidCSR(_Invalid, CSRNDArray):
+    __slots__ = ("_problem", "_raw")
+    _indptr = property(lambda self: self._refuse())
+
+    def __init__(self, values, indices, indptr, shape, ctx, problem: str):
+        self._raw = (values, indices, indptr)
+        self._shape = tuple(shape)
+        self._ctx = ctx if ctx is not None else Context("cpu", 0)
+        self._problem = problem
+
+    @property
+    def indptr(self):
+        return NDArray(self._raw[2].copy(), self._ctx)
+
+
+def _problem(arr: BaseSparseNDArray) -> str | None:
+    try:
+        _validate(arr)
+    except MXNetError as err:
+        return str(err)
+    return None
+
+
 # ---------------------------------------------------------------------- validation
 def _validate(arr: BaseSparseNDArray) -> None:
     shape = arr._shape
@@ -486,20 +566,49 @@ def _validate(arr: BaseSparseNDArray) -> None:
 
 
 def _rsp(values, indices, shape, ctx, check=True) -> RowSparseNDArray:
-    if check and indices.size > 1 and np.any(np.diff(indices) <= 0):
+    """A RowSparseNDArray; with ``check``, unsorted indices are sorted with their rows (and
+    check_format reports them, as MXNet) and any other problem gives an invalid array."""
+    unsorted = check and indices.size > 1 and np.any(np.diff(indices) <= 0)
+    if unsorted:
         order = np.argsort(indices, kind="stable")
         indices, values = indices[order], values[order]
     out = RowSparseNDArray(values, indices, shape, ctx)
     if check:
-        _validate(out)
+        problem = _problem(out)
+        if problem is not None:
+            return _InvalidRowSparse(values, indices, shape, ctx, problem)
+        if unsorted:
+            out._fmt = "row_sparse indices must be in ascending order"
     return out
+
+
+def _sort_columns(values, indices, indptr):
+    """The entries of each row ordered by column (None when indptr cannot say the rows)."""
+    if indptr.size == 0 or indptr[0] != 0 or indptr[-1] != indices.size or \
+            np.any(np.diff(indptr) < 0) or values.size != indices.size:
+        return None
+    rows = np.repeat(np.arange(indptr.size - 1, dtype=_INDEX), np.diff(indptr))
+    order = np.lexsort((indices, rows))
+    return values[order], indices[order]
 
 
 def _csr(values, indices, indptr, shape, ctx, check=True) -> CSRNDArray:
+    """A CSRNDArray; with ``check``, column indices unsorted within a row are sorted (and
+    check_format reports them, as MXNet) and any other problem gives an invalid array."""
     out = CSRNDArray(values, indices, indptr, shape, ctx)
-    if check:
-        _validate(out)
-    return out
+    if not check:
+        return out
+    problem = _problem(out)
+    if problem is None:
+        return out
+    if problem.startswith("csr column indices must be sorted"):
+        fixed = _sort_columns(values, indices, indptr)
+        if fixed is not None:
+            out = CSRNDArray(fixed[0], fixed[1], indptr, shape, ctx)
+            if _problem(out) is None:
+                out._fmt = "csr indices must be in ascending order within each row"
+                return out
+    return _InvalidCSR(values, indices, indptr, shape, ctx, problem)
 
 
 # ---------------------------------------------------------------------- construction
@@ -976,7 +1085,13 @@ def _make_elemwise(name, short):
             raise TypeError(f"{op.__name__}: lhs and rhs must be NDArrays")
         if short == "mul" and lhs.stype == "default" and rhs.stype != "default":
             lhs, rhs = rhs, lhs  # elemwise_mul(dense, sparse) is sparse too (commutes)
-        result = _elemwise(_FUNCS[short], short, lhs, rhs)
+        if short == "div":  # MXNet's elemwise_div is dense for every storage
+            _check_pair(lhs, rhs, op.__name__)
+            result = _nd._binary(_FUNCS["div"],
+                                 NDArray(lhs._data, lhs.context),
+                                 NDArray(rhs._data, rhs.context), "elemwise_div")
+        else:
+            result = _elemwise(_FUNCS[short], short, lhs, rhs)
         return result if out is None else result.copyto(out)
 
     op.__name__ = op.__qualname__ = name

@@ -40,6 +40,9 @@ Optional hooks used by the symbolic layer:
   ``backward(..., gout=[...])`` accept destination arrays (entries may be None: allocate) of the
   right shape and dtype and return them filled; an executor passes the arrays the operator
   returned at the previous batch, so buffers are allocated once and reused.
+- ``infer_storage_type(p, in_stypes)`` / ``infer_grad_storage_type(...)``: storage types of
+  outputs and gradients for sparse inputs (rules in :mod:`mxlite._storage_inference`); an
+  operator with ``forward_sparse(p, ndarray_inputs)`` computes on the sparse arrays themselves.
 - ``mutable_inputs(p)``: positions of arguments whose arrays ``forward`` may overwrite in place,
   as MXNet's graph executor lets BatchNorm write 1 into ``gamma`` when ``fix_gamma``.  An executor
   passes the bound arrays themselves (so the write reaches the parameter); ``mx.nd`` functions
@@ -287,6 +290,28 @@ class Operator:
             [t] * len(self.outputs(p)),
             [t if a is None else a for a in aux_types],
         )
+
+    def infer_storage_type(self, p: Params, in_stypes: list) -> tuple[list, str]:
+        """``(output storage types, dispatch)`` for the inputs' storage types ('default',
+        'row_sparse', 'csr'), as MXNet's ``FInferStorageType``; dispatch is 'dense', 'sparse'
+        or 'fallback' (sparse inputs densified).  Default: the rule of
+        :mod:`mxlite._storage_inference` for this operator, else dense outputs."""
+        from .. import _storage_inference as si
+
+        rule = si.RULES.get(self.name, si.default_rule)
+        return rule(p, list(in_stypes), len(self.outputs(p)))
+
+    def infer_grad_storage_type(self, p: Params, in_stypes: list, out_stypes: list,
+                                ograd_stypes: list) -> list:
+        """Storage types of the input gradients (what ``simple_bind`` allocates) given those
+        of the inputs, outputs and output gradients.  Default: the rule of
+        :mod:`mxlite._storage_inference`, else dense."""
+        from .. import _storage_inference as si
+
+        rule = si.GRAD_RULES.get(self.name)
+        if rule is None:
+            return [si.DNS] * len(in_stypes)
+        return rule(p, list(in_stypes), list(out_stypes), list(ograd_stypes))
 
     def forward(self, p: Params, inputs: list, aux: list, is_train: bool):
         raise NotImplementedError(f"{self.name} has no forward")

@@ -459,7 +459,14 @@ _unary("sign", _sign, _zero_grad)
 _unary("floor", np.floor, _zero_grad)
 _unary("ceil", np.ceil, _zero_grad)
 _unary("round", _round, _zero_grad)
-_unary("rint", np.rint, _zero_grad)
+def _rint(x):
+    """MXNet's ``rint``: the nearest integer, halves rounded down (``rint(1.5) = 1``,
+    ``rint(-1.5) = -2``; NumPy's ``rint`` rounds them to even)."""
+    f = np.floor(x)
+    return np.where(x - f > 0.5, f + 1, f).astype(np.result_type(x), copy=False)
+
+
+_unary("rint", _rint, _zero_grad)
 _unary("trunc", np.trunc, _zero_grad)
 _unary("fix", np.fix, _zero_grad)
 _unary("log1p", np.log1p, lambda x, y, og: og / (1 + x))
