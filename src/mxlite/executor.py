@@ -73,8 +73,9 @@ _REQS = ("write", "add", "null")
 
 
 class _Step:
-    __slots__ = ("aux_idx", "direct", "gbufs", "grad_needed", "in_slots", "loss", "name", "need",
-                 "node", "obufs", "op", "out_names", "out_slots", "params", "zero_ogs")
+    __slots__ = ("aux_idx", "direct", "gbufs", "grad_needed", "in_slots", "inplace", "loss",
+                 "name", "need", "node", "obufs", "op", "out_names", "out_slots", "params",
+                 "zero_ogs")
 
     def __init__(self, node, in_slots, aux_idx, out_slots):
         self.node = node
@@ -95,7 +96,13 @@ class _Step:
         self.gbufs = None
         self.direct = None
         self.zero_ogs = None
+        self.inplace = False  # forward writes its output over its first input (memory plan)
 
+
+#: operators whose backward reads their inputs and saved state but never their outputs: an
+#: in-place operator after one of them may overwrite that output
+_OUTPUT_FREE_BACKWARD = frozenset({"Convolution", "BatchNorm", "FullyConnected", "elemwise_add",
+                                   "elemwise_sub", "broadcast_add", "broadcast_sub"})
 
 # operators whose output shares their input's memory in MXNet's plan (for debug_str)
 _IN_PLACE = frozenset({"BlockGrad", "_identity_with_attr_like_rhs", "Reshape", "Flatten",
@@ -190,6 +197,7 @@ class Executor:
         #: previous batch (MXNet's executor also overwrites its outputs at every forward).
         #: Gluon's cached graphs turn it off: they hand the outputs out as new arrays.
         self._reuse = True
+        self._accum: dict[int, np.ndarray] = {}  # slot -> buffer of its summed gradients
         self._build_plan()
         self._values: list | None = None
         self._saved: list | None = None
@@ -282,6 +290,19 @@ class Executor:
         for step in steps:
             if step.op.writes_grads and step.grad_needed:
                 step.direct = [direct_slot.get(s) for s in step.in_slots]
+        # in-place forward (MXNet's inplace option for activations): the operator overwrites
+        # its input when that is an intermediate value consumed by it alone, made by an
+        # operator whose backward does not read its own output
+        producer = {s: step for step in steps for s in step.out_slots}
+        arg_slot_set = set(self._arg_slots)
+        for step in steps:
+            in_place = getattr(step.op, "in_place", None)
+            if in_place is None or not step.in_slots or not in_place(step.params):
+                continue
+            s = step.in_slots[0]
+            prod = producer.get(s)
+            step.inplace = (prod is not None and uses.get(s) == 1 and s not in heads
+                            and s not in arg_slot_set and prod.op.name in _OUTPUT_FREE_BACKWARD)
         if any(step.grad_needed and not step.op.differentiable for step in steps):
             self._check_differentiable()
 
@@ -399,7 +420,10 @@ class Executor:
             if monitor is not None and self._monitor_all:
                 self._monitor_inputs(step, ins + aux_in, reported)
             try:
-                if step.obufs is not None:
+                if step.inplace and self._reuse and monitor is None:
+                    outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train,
+                                                     out=ins[:1])
+                elif step.obufs is not None and not step.inplace:
                     outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train,
                                                      out=step.obufs)
                 else:
@@ -503,7 +527,7 @@ class Executor:
             for slot, g in zip(step.in_slots, in_grads, strict=False):
                 if g is None:
                     continue
-                grads[slot] = _add_grads(grads[slot], g) if slot in grads else g
+                grads[slot] = self._accumulate(slot, grads[slot], g) if slot in grads else g
         for slot, garr, req in zip(self._arg_slots, self.grad_arrays, self._grad_reqs,
                                    strict=True):
             if req == "null":
@@ -520,6 +544,21 @@ class Executor:
                     garr._data[...] = g
             elif g is not None:
                 garr._data += g
+
+    def _accumulate(self, slot: int, prev, g):
+        """``prev + g``: the gradient of a value consumed several times.  Under the memory plan
+        the sum goes into a buffer owned by the executor for that value (allocated at the first
+        batch, reused after), so a residual network allocates no activation-sized array here;
+        ``prev`` may be that buffer already (a third consumer), never ``g`` (the buffer is
+        handed to the value's producer only after all its consumers ran)."""
+        if not (self._reuse and type(prev) is np.ndarray and type(g) is np.ndarray
+                and prev.shape == g.shape and prev.dtype == g.dtype):
+            return _add_grads(prev, g)
+        buf = self._accum.get(slot)
+        if buf is None or buf.shape != g.shape or buf.dtype != g.dtype or buf is g:
+            buf = self._accum[slot] = np.empty_like(g)
+        np.add(prev, g, out=buf)
+        return buf
 
     # ------------------------------------------------------------------ parameters
     def copy_params_from(self, arg_params, aux_params=None, allow_extra_params=False) -> None:
