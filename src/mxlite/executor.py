@@ -73,9 +73,9 @@ _REQS = ("write", "add", "null")
 
 
 class _Step:
-    __slots__ = ("aux_idx", "direct", "gbufs", "grad_needed", "in_slots", "inplace", "loss",
-                 "name", "need", "node", "obufs", "op", "out_names", "out_slots", "params",
-                 "zero_ogs")
+    __slots__ = ("aux_idx", "direct", "gbufs", "grad_needed", "in_slots", "inplace",
+                 "keeps_outputs", "loss", "name", "need", "node", "obufs", "op", "out_names",
+                 "out_slots", "params", "zero_ogs")
 
     def __init__(self, node, in_slots, aux_idx, out_slots):
         self.node = node
@@ -97,6 +97,9 @@ class _Step:
         self.direct = None
         self.zero_ogs = None
         self.inplace = False  # forward writes its output over its first input (memory plan)
+        # forward keeps its output arrays for the next batch: ``writes_outputs`` operators
+        # whose outputs are not heads (callers keep those, e.g. iter_predict's slices)
+        self.keeps_outputs = False
 
 
 #: operators whose backward reads their inputs and saved state but never their outputs: an
@@ -272,6 +275,11 @@ class Executor:
             if step.op.skips_grads:
                 step.need = [s in wants for s in step.in_slots]
         self._any_grad = bool(wants)
+        # backward walks these (step index, step) pairs; gradients go to these targets
+        self._backward_order = [(i, st) for i, st in reversed(list(enumerate(steps)))
+                                if st.grad_needed]
+        self._grad_targets = [(slot, garr, req) for slot, garr, req in zip(
+            self._arg_slots, self.grad_arrays, self._grad_reqs, strict=True) if req != "null"]
         # gradients that may be written by the operator straight into the bound gradient
         # array: a dense 'write' argument consumed exactly once and not itself a head
         uses: dict[int, int] = {}
@@ -279,6 +287,8 @@ class Executor:
             for s in step.in_slots:
                 uses[s] = uses.get(s, 0) + 1
         heads = self._head_set = set(self._head_slots)
+        for step in steps:
+            step.keeps_outputs = step.op.writes_outputs and not heads.intersection(step.out_slots)
         direct_slot = {}
         for i, (slot, garr, req) in enumerate(zip(self._arg_slots, self.grad_arrays,
                                                   self._grad_reqs, strict=True)):
@@ -411,16 +421,17 @@ class Executor:
         aux = self.aux_arrays
         monitor = self._monitor
         reported: set[int] = set()
-        heads = self._head_set
+        reuse = self._reuse
+        in_place = reuse and monitor is None
         for i, step in enumerate(self._steps):
             ins = [vals[s] for s in step.in_slots]
             if not step.op.sparse_inputs:
                 ins = [_dense(x) for x in ins]
-            aux_in = [aux[k]._data for k in step.aux_idx]
+            aux_in = [aux[k]._data for k in step.aux_idx] if step.aux_idx else []
             if monitor is not None and self._monitor_all:
                 self._monitor_inputs(step, ins + aux_in, reported)
             try:
-                if step.inplace and self._reuse and monitor is None:
+                if step.inplace and in_place:
                     outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train,
                                                      out=ins[:1])
                 elif step.obufs is not None and not step.inplace:
@@ -430,10 +441,7 @@ class Executor:
                     outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train)
             except MXNetError as err:
                 raise MXNetError(f"Error in operator {step.name}: {err}") from None
-            if step.op.writes_outputs and self._reuse and step.obufs is None \
-                    and not heads.intersection(step.out_slots):
-                # (head outputs stay new arrays per forward: callers keep them, e.g.
-                # iter_predict's slices)
+            if step.keeps_outputs and reuse and step.obufs is None:
                 step.obufs = list(outs)
             for s, o in zip(step.out_slots, outs, strict=False):
                 vals[s] = o
@@ -487,14 +495,12 @@ class Executor:
             grads[slot] = grads[slot] + g if slot in grads else g
         aux = self.aux_arrays
         sparse_vals = any(not isinstance(v, np.ndarray) for v in vals if v is not None)
-        for i in range(len(self._steps) - 1, -1, -1):
-            step = self._steps[i]
-            if not step.grad_needed:
-                continue
+        reuse, monitor, saved = self._reuse, self._monitor, self._saved
+        for i, step in self._backward_order:
             ogs = [grads.get(s) for s in step.out_slots]
             if not step.loss and all(g is None for g in ogs):
                 continue
-            if step.loss and self._reuse:  # loss heads: their (ignored) zero gradients
+            if step.loss and reuse:  # loss heads: their (ignored) zero gradients
                 if step.zero_ogs is None:
                     step.zero_ogs = [np.zeros_like(vals[s]) for s in step.out_slots]
                 ogs = [z if g is None else _dense(g)
@@ -508,19 +514,18 @@ class Executor:
             outs = [vals[s] for s in step.out_slots]
             aux_in = [aux[k]._data for k in step.aux_idx]
             # a monitor sees every input gradient, as MXNet computes them all
-            kw = {} if step.need is None or self._monitor is not None else {"need": step.need}
-            if step.direct is not None and self._reuse:
+            kw = {} if step.need is None or monitor is not None else {"need": step.need}
+            if step.direct is not None and reuse:
                 gb = step.gbufs
                 kw["gout"] = [d._data if d is not None else (gb[k] if gb is not None else None)
                               for k, d in enumerate(step.direct)]
             try:
-                in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in,
-                                            self._saved[i], **kw)
+                in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in, saved[i], **kw)
             except MXNetError as err:
                 raise MXNetError(f"Error in operator {step.name} (backward): {err}") from None
-            if self._monitor is not None:
+            if monitor is not None:
                 self._monitor_backward(step, in_grads)
-            if step.direct is not None and self._reuse and step.gbufs is None:
+            if step.direct is not None and reuse and step.gbufs is None:
                 # keep the operator's own (fresh) gradient arrays for the next batch
                 step.gbufs = [g if isinstance(g, np.ndarray) and d is None else None
                               for g, d in zip(in_grads, step.direct, strict=False)]
@@ -528,10 +533,7 @@ class Executor:
                 if g is None:
                     continue
                 grads[slot] = self._accumulate(slot, grads[slot], g) if slot in grads else g
-        for slot, garr, req in zip(self._arg_slots, self.grad_arrays, self._grad_reqs,
-                                   strict=True):
-            if req == "null":
-                continue
+        for slot, garr, req in self._grad_targets:
             g = grads.get(slot)
             if type(garr) is NDArray and g is garr._data:
                 continue  # the operator wrote it in place (memory plan)
