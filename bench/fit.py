@@ -21,7 +21,9 @@ Extra mxlite columns with another environment measure alternatives, e.g. the thr
     python bench/fit.py --variant workqueue:NUMBA_THREADING_LAYER=workqueue \\
                         --variant passive:OMP_WAIT_POLICY=PASSIVE
 
-or another source tree (``MXLITE_BENCH_SRC``), e.g. ``--variant before:MXLITE_BENCH_SRC=../main/src``.
+or another source tree (``MXLITE_BENCH_SRC``)::
+
+    python bench/fit.py --variant before:MXLITE_BENCH_SRC=../main/src
 
 ``--roofline`` adds the measured GEMM GFLOP/s (float32 ``np.matmul``) and the model's FLOPs per
 training step: the time a step would take if every FLOP ran at GEMM speed.  ``--profile MODEL``
