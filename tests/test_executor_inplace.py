@@ -86,6 +86,27 @@ def test_in_place_activation(case):
         assert shared == in_place
 
 
+def test_activation_head_keeps_its_own_array():
+    """An activation whose output is a head is not run in place: callers keep a head output's
+    array across forwards (iter_predict's slices), and the producer rewrites its own buffer at
+    the next batch."""
+    data = mx.sym.Variable("data")
+    h = mx.sym.FullyConnected(data, num_hidden=4, name="fc")
+    sym = mx.sym.Group([mx.sym.Activation(h, act_type="relu", name="act"),
+                        mx.sym.SoftmaxOutput(mx.sym.FullyConnected(data, num_hidden=3,
+                                                                   name="fc2"), name="softmax")])
+    exe = _bind(sym, True)
+    assert not next(s for s in exe._steps if s.name == "act").inplace
+    rng = np.random.default_rng(4)
+    kept = []
+    for _ in range(3):
+        exe.arg_dict["data"][:] = rng.standard_normal((5, 3))
+        out = exe.forward(is_train=True)[0][0:5]  # a slice keeps this forward's array
+        kept.append((out, out.asnumpy().copy()))
+    for arr, value in kept:
+        np.testing.assert_array_equal(arr.asnumpy(), value)
+
+
 def test_monitor_turns_in_place_off():
     """A monitor sees every operator's output, so the input is not overwritten then."""
     exe = _bind(_fc_act("relu"), True)

@@ -102,8 +102,9 @@ class _Step:
         self.keeps_outputs = False
 
 
-#: operators whose backward reads their inputs and saved state but never their outputs: an
-#: in-place operator after one of them may overwrite that output
+#: operators whose backward reads their inputs and saved state but never their outputs (nor do
+#: they keep their output in the saved state): an in-place operator after one of them may
+#: overwrite that output
 _OUTPUT_FREE_BACKWARD = frozenset({"Convolution", "BatchNorm", "FullyConnected", "elemwise_add",
                                    "elemwise_sub", "broadcast_add", "broadcast_sub"})
 
@@ -311,8 +312,10 @@ class Executor:
                 continue
             s = step.in_slots[0]
             prod = producer.get(s)
+            # (a head output must be an array of its own: callers keep it across forwards)
             step.inplace = (prod is not None and uses.get(s) == 1 and s not in heads
-                            and s not in arg_slot_set and prod.op.name in _OUTPUT_FREE_BACKWARD)
+                            and s not in arg_slot_set and prod.op.name in _OUTPUT_FREE_BACKWARD
+                            and not heads.intersection(step.out_slots))
         if any(step.grad_needed and not step.op.differentiable for step in steps):
             self._check_differentiable()
 
