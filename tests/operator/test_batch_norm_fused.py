@@ -103,3 +103,12 @@ def test_fused_batch_norm_writes_into_given_buffers():
                         gout=[gbuf, None, None])
     assert grads[0] is gbuf
     np.testing.assert_allclose(gbuf, 0, atol=1e-6)  # a constant head gradient has no effect
+
+
+def test_batch_statistics_of_an_empty_batch_raise():
+    op = get("BatchNorm")
+    params = op.parse_params({"fix_gamma": False})
+    x = np.zeros((0, 3, 4), np.float32)
+    aux = [np.zeros(3, np.float32), np.ones(3, np.float32)]
+    with pytest.raises(ValueError, match=r"BatchNorm: no elements per channel.*\(0, 3, 4\)"):
+        op.forward(params, [x, np.ones(3, np.float32), np.zeros(3, np.float32)], aux, True)

@@ -234,6 +234,9 @@ def forward_train(x, gamma, beta, eps, momentum, moving_mean, moving_var, out):
     moving statistics (float64 arrays of ``C``, updated in place); return ``(mean, invstd)``
     (float64).  ``gamma``/``beta``: float64 arrays of ``C``."""
     nc = x.shape[1]
+    if x.shape[0] * x.shape[2] == 0:  # the kernels read each channel's first element
+        raise ValueError(f"BatchNorm: no elements per channel to take batch statistics of "
+                         f"(data viewed as {x.shape})")
     mean = np.empty(nc)
     invstd = np.empty(nc)
     if x.shape[2] == 1:

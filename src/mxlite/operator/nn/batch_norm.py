@@ -94,7 +94,9 @@ class BatchNorm(Operator):
     def _view(x, ax):
         """``x`` as a C-contiguous (pre, C, post) array."""
         pre = int(np.prod(x.shape[:ax], dtype=np.int64))
-        return np.ascontiguousarray(x, dtype=kernel_dtype(x.dtype)).reshape(pre, x.shape[ax], -1)
+        post = int(np.prod(x.shape[ax + 1:], dtype=np.int64))
+        return np.ascontiguousarray(x, dtype=kernel_dtype(x.dtype)).reshape(pre, x.shape[ax],
+                                                                            post)
 
     def mutable_inputs(self, p):
         """With ``fix_gamma``, MXNet's executor writes 1 into the bound gamma at every forward
