@@ -497,7 +497,10 @@ class Executor:
                                      f"of shape {vals[slot].shape}")
             grads[slot] = grads[slot] + g if slot in grads else g
         aux = self.aux_arrays
-        sparse_vals = any(not isinstance(v, np.ndarray) for v in vals if v is not None)
+        kinds = set(map(type, vals))  # (C-level: this runs at every batch)
+        kinds.discard(np.ndarray)
+        kinds.discard(type(None))
+        sparse_vals = bool(kinds)
         reuse, monitor, saved = self._reuse, self._monitor, self._saved
         for i, step in self._backward_order:
             ogs = [grads.get(s) for s in step.out_slots]
