@@ -74,7 +74,7 @@ def profile(model: str, steps: int) -> None:
     for op in ops:
         for kind in ("forward", "backward"):
             orig, timed = _wrap(op, kind, acc)
-            saved.append((op, kind, orig))
+            saved.append((op, kind, kind in vars(op), orig))
             setattr(op, kind, timed)
     # cost of the wrapper itself
     probe = defaultdict(lambda: [0, 0.0, 0.0])
@@ -102,8 +102,11 @@ def profile(model: str, steps: int) -> None:
                 phase_t[name] += time.perf_counter() - t0
                 op_in_phase[name] += sum(v[1] for v in acc.values()) - before
     finally:
-        for op, kind, orig in saved:
-            setattr(op, kind, orig)
+        for op, kind, own, orig in saved:
+            if own:
+                setattr(op, kind, orig)
+            else:  # back to the class's method
+                delattr(op, kind)
     ms = 1000.0 / steps
     print(f"{model} (batch {batch}), {steps} steps, MXLITE_NUM_THREADS="
           f"{os.environ.get('MXLITE_NUM_THREADS', 'default')}")
