@@ -50,7 +50,6 @@ def test_one_mxlite_step_runs(case):
 def test_op_profile_accounts_for_every_operator(capsys):
     """bench/op_profile.py times every operator type of the MLP and restores the operators."""
     import op_profile
-
     from mxlite.operator.registry import get
 
     fc = get("FullyConnected")
