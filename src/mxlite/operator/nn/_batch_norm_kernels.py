@@ -8,7 +8,8 @@ Per channel ``c`` (``m = pre * post`` elements), accumulating in float64:
   channel is still in cache, ``out = x * scale + shift`` with ``scale = gamma * invstd`` and
   ``shift = beta - mean * scale``, and the moving statistics updated in place
   (``moving = moving * momentum + batch * (1 - momentum)``).
-- :func:`forward_global`: ``out = x * scale + shift`` from the moving statistics.
+- :func:`affine`: ``out = x * scale + shift`` (inference and ``use_global_stats``: the moving
+  statistics in ``scale`` and ``shift``).
 - :func:`backward`: one reduction pass for ``sum(dy)`` and ``sum(dy * xhat)`` and one
   elementwise pass ``dx = scale / m * (m dy - sum(dy) - xhat sum(dy xhat))`` (batch statistics,
   written as ``dx = a dy + b x + c`` per channel) or ``dx = scale * dy`` (global statistics).
