@@ -139,3 +139,22 @@ def test_summed_gradient_buffer_is_reused_and_correct():
         ids.update(id(b) for b in planned._accum.values())
     assert len(planned._accum) == 1 and len(ids) == 1
     assert not fresh._accum
+
+
+def test_in_place_inference_matches_fresh_executor():
+    """forward(is_train=False) (BatchNorm on its moving statistics, then an in-place relu)."""
+    sym = _fc_act("relu", "bn")
+    planned, fresh = _bind(sym, True), _bind(sym, False)
+    for exe in (planned, fresh):
+        exe.aux_dict["p_moving_mean"][:] = 0.3
+        exe.aux_dict["p_moving_var"][:] = 2.0
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        x = rng.standard_normal((5, 3))
+        outs = []
+        for exe in (planned, fresh):
+            exe.arg_dict["data"][:] = x
+            outs.append(exe.forward(is_train=False)[0].asnumpy())
+        np.testing.assert_allclose(outs[0], outs[1], rtol=1e-13)
+    act = next(s for s in planned._steps if s.name == "act")
+    assert np.shares_memory(planned._values[act.in_slots[0]], planned._values[act.out_slots[0]])
