@@ -21,6 +21,10 @@ Extra mxlite columns with another environment measure alternatives, e.g. the thr
     python bench/fit.py --variant workqueue:NUMBA_THREADING_LAYER=workqueue \\
                         --variant passive:OMP_WAIT_POLICY=PASSIVE
 
+or another source tree (``MXLITE_BENCH_SRC``)::
+
+    python bench/fit.py --variant before:MXLITE_BENCH_SRC=../main/src
+
 ``--roofline`` adds the measured GEMM GFLOP/s (float32 ``np.matmul``) and the model's FLOPs per
 training step: the time a step would take if every FLOP ran at GEMM speed.  ``--profile MODEL``
 runs mxlite's steps in this process under cProfile instead and prints the hot spots.
@@ -144,8 +148,8 @@ def worker(lib: str, threads: int) -> None:
     """Answer JSON requests, one per line on stdin, with one JSON line each on stdout."""
     out = sys.stdout
     sys.stdout = sys.stderr  # anything a library prints must not corrupt the protocol
-    if lib == "mxlite":
-        sys.path.insert(0, os.path.join(ROOT, "src"))
+    if lib == "mxlite":  # MXLITE_BENCH_SRC: another tree's sources (a "before" variant)
+        sys.path.insert(0, os.environ.get("MXLITE_BENCH_SRC") or os.path.join(ROOT, "src"))
         import mxlite as mx
         version = "mxlite " + mx.__version__
     elif lib == "mxnet":

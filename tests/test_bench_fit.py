@@ -45,3 +45,19 @@ def test_one_mxlite_step_runs(case):
     step, nparams = fit.mx_setup(mx, model, mode)
     step()
     assert nparams == _mx_params(model)
+
+
+def test_op_profile_accounts_for_every_operator(capsys):
+    """bench/op_profile.py times every operator type of the MLP and restores the operators."""
+    import op_profile
+    from mxlite.operator.registry import get
+
+    fc = get("FullyConnected")
+    before = fc.forward
+    op_profile.profile("mlp", 2)
+    out = capsys.readouterr().out
+    for name in ("FullyConnected", "Activation", "SoftmaxOutput"):
+        assert f"| {name} | " in out
+    assert "| FullyConnected | 3 |" in out  # three calls per step
+    assert "| update_metric |" in out and "samples/s" in out
+    assert fc.forward == before and "forward" not in vars(fc)  # the timing wrappers are gone

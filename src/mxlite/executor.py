@@ -95,9 +95,9 @@ _REQS = ("write", "add", "null")
 
 
 class _Step:
-    __slots__ = ("aux_idx", "direct", "gbufs", "grad_needed", "in_slots", "loss", "mode", "name",
-                 "need", "node", "obufs", "op", "out_names", "out_slots", "out_stypes", "params",
-                 "sparse", "zero_ogs")
+    __slots__ = ("aux_idx", "direct", "gbufs", "grad_needed", "in_slots", "inplace",
+                 "keeps_outputs", "loss", "mode", "name", "need", "node", "obufs", "op",
+                 "out_names", "out_slots", "out_stypes", "params", "sparse", "zero_ogs")
 
     def __init__(self, node, in_slots, aux_idx, out_slots):
         self.node = node
@@ -123,7 +123,17 @@ class _Step:
         self.sparse = False
         self.out_stypes = None
         self.mode = "dense"
+        self.inplace = False  # forward writes its output over its first input (memory plan)
+        # forward keeps its output arrays for the next batch: ``writes_outputs`` operators
+        # whose outputs are not heads (callers keep those, e.g. iter_predict's slices)
+        self.keeps_outputs = False
 
+
+#: operators whose backward reads their inputs and saved state but never their outputs (nor do
+#: they keep their output in the saved state): an in-place operator after one of them may
+#: overwrite that output
+_OUTPUT_FREE_BACKWARD = frozenset({"Convolution", "BatchNorm", "FullyConnected", "elemwise_add",
+                                   "elemwise_sub", "broadcast_add", "broadcast_sub"})
 
 # operators whose output shares their input's memory in MXNet's plan (for debug_str)
 _IN_PLACE = frozenset({"BlockGrad", "_identity_with_attr_like_rhs", "Reshape", "Flatten",
@@ -218,6 +228,7 @@ class Executor:
         #: previous batch (MXNet's executor also overwrites its outputs at every forward).
         #: Gluon's cached graphs turn it off: they hand the outputs out as new arrays.
         self._reuse = True
+        self._accum: dict[int, np.ndarray] = {}  # slot -> buffer of its summed gradients
         self._build_plan()
         self._values: list | None = None
         self._saved: list | None = None
@@ -294,6 +305,11 @@ class Executor:
             if step.op.skips_grads:
                 step.need = [s in wants for s in step.in_slots]
         self._any_grad = bool(wants)
+        # backward walks these (step index, step) pairs; gradients go to these targets
+        self._backward_order = [(i, st) for i, st in reversed(list(enumerate(steps)))
+                                if st.grad_needed]
+        self._grad_targets = [(slot, garr, req) for slot, garr, req in zip(
+            self._arg_slots, self.grad_arrays, self._grad_reqs, strict=True) if req != "null"]
         # gradients that may be written by the operator straight into the bound gradient
         # array: a dense 'write' argument consumed exactly once and not itself a head
         uses: dict[int, int] = {}
@@ -301,6 +317,8 @@ class Executor:
             for s in step.in_slots:
                 uses[s] = uses.get(s, 0) + 1
         heads = self._head_set = set(self._head_slots)
+        for step in steps:
+            step.keeps_outputs = step.op.writes_outputs and not heads.intersection(step.out_slots)
         direct_slot = {}
         for i, (slot, garr, req) in enumerate(zip(self._arg_slots, self.grad_arrays,
                                                   self._grad_reqs, strict=True)):
@@ -312,6 +330,21 @@ class Executor:
         for step in steps:
             if step.op.writes_grads and step.grad_needed:
                 step.direct = [direct_slot.get(s) for s in step.in_slots]
+        # in-place forward (MXNet's inplace option for activations): the operator overwrites
+        # its input when that is an intermediate value consumed by it alone, made by an
+        # operator whose backward does not read its own output
+        producer = {s: step for step in steps for s in step.out_slots}
+        arg_slot_set = set(self._arg_slots)
+        for step in steps:
+            in_place = getattr(step.op, "in_place", None)
+            if in_place is None or not step.in_slots or not in_place(step.params):
+                continue
+            s = step.in_slots[0]
+            prod = producer.get(s)
+            # (a head output must be an array of its own: callers keep it across forwards)
+            step.inplace = (prod is not None and uses.get(s) == 1 and s not in heads
+                            and s not in arg_slot_set and prod.op.name in _OUTPUT_FREE_BACKWARD
+                            and not heads.intersection(step.out_slots))
         if any(step.grad_needed and not step.op.differentiable for step in steps):
             self._check_differentiable()
 
@@ -426,28 +459,29 @@ class Executor:
         aux = self.aux_arrays
         monitor = self._monitor
         reported: set[int] = set()
-        heads = self._head_set
+        reuse = self._reuse
+        in_place = reuse and monitor is None
         for i, step in enumerate(self._steps):
             ins = [vals[s] for s in step.in_slots]
             if not step.op.sparse_inputs and not step.sparse:
                 ins = [_dense(x) for x in ins]
-            aux_in = [aux[k]._data for k in step.aux_idx]
+            aux_in = [aux[k]._data for k in step.aux_idx] if step.aux_idx else []
             if monitor is not None and self._monitor_all:
                 self._monitor_inputs(step, [_dense(x) for x in ins] + aux_in, reported)
             try:
                 if step.sparse:
                     outs, saved[i] = _si.forward_step(step, ins, aux_in, is_train, self._ctx)
-                elif step.obufs is not None:
+                elif step.inplace and in_place:
+                    outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train,
+                                                     out=ins[:1])
+                elif step.obufs is not None and not step.inplace:
                     outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train,
                                                      out=step.obufs)
                 else:
                     outs, saved[i] = step.op.forward(step.params, ins, aux_in, is_train)
             except MXNetError as err:
                 raise MXNetError(f"Error in operator {step.name}: {err}") from None
-            if step.op.writes_outputs and self._reuse and step.obufs is None \
-                    and not heads.intersection(step.out_slots):
-                # (head outputs stay new arrays per forward: callers keep them, e.g.
-                # iter_predict's slices)
+            if step.keeps_outputs and reuse and step.obufs is None:
                 step.obufs = list(outs)
             for s, o in zip(step.out_slots, outs, strict=False):
                 vals[s] = o
@@ -509,14 +543,12 @@ class Executor:
                                      f"of shape {vals[slot].shape}")
             grads[slot] = grads[slot] + g if slot in grads else g
         aux = self.aux_arrays
-        for i in range(len(self._steps) - 1, -1, -1):
-            step = self._steps[i]
-            if not step.grad_needed:
-                continue
+        reuse, monitor, saved = self._reuse, self._monitor, self._saved
+        for i, step in self._backward_order:
             ogs = [grads.get(s) for s in step.out_slots]
             if not step.loss and all(g is None for g in ogs):
                 continue
-            if step.loss and self._reuse:  # loss heads: their (ignored) zero gradients
+            if step.loss and reuse:  # loss heads: their (ignored) zero gradients
                 if step.zero_ogs is None:
                     step.zero_ogs = [np.zeros_like(vals[s]) for s in step.out_slots]
                 ogs = [z if g is None else _dense(g)
@@ -529,30 +561,26 @@ class Executor:
             outs = [vals[s] for s in step.out_slots]
             aux_in = [aux[k]._data for k in step.aux_idx]
             # a monitor sees every input gradient, as MXNet computes them all
-            kw = {} if step.need is None or self._monitor is not None else {"need": step.need}
-            if step.direct is not None and self._reuse:
+            kw = {} if step.need is None or monitor is not None else {"need": step.need}
+            if step.direct is not None and reuse:
                 gb = step.gbufs
                 kw["gout"] = [d._data if d is not None else (gb[k] if gb is not None else None)
                               for k, d in enumerate(step.direct)]
             try:
-                in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in,
-                                            self._saved[i], **kw)
+                in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in, saved[i], **kw)
             except MXNetError as err:
                 raise MXNetError(f"Error in operator {step.name} (backward): {err}") from None
-            if self._monitor is not None:
+            if monitor is not None:
                 self._monitor_backward(step, in_grads)
-            if step.direct is not None and self._reuse and step.gbufs is None:
+            if step.direct is not None and reuse and step.gbufs is None:
                 # keep the operator's own (fresh) gradient arrays for the next batch
                 step.gbufs = [g if isinstance(g, np.ndarray) and d is None else None
                               for g, d in zip(in_grads, step.direct, strict=False)]
             for slot, g in zip(step.in_slots, in_grads, strict=False):
                 if g is None:
                     continue
-                grads[slot] = _add_grads(grads[slot], g) if slot in grads else g
-        for slot, garr, req in zip(self._arg_slots, self.grad_arrays, self._grad_reqs,
-                                   strict=True):
-            if req == "null":
-                continue
+                grads[slot] = self._accumulate(slot, grads[slot], g) if slot in grads else g
+        for slot, garr, req in self._grad_targets:
             g = grads.get(slot)
             if type(garr) is NDArray and g is garr._data:
                 continue  # the operator wrote it in place (memory plan)
@@ -565,6 +593,21 @@ class Executor:
                     garr._data[...] = g
             elif g is not None:
                 garr._data += g
+
+    def _accumulate(self, slot: int, prev, g):
+        """``prev + g``: the gradient of a value consumed several times.  Under the memory plan
+        the sum goes into a buffer owned by the executor for that value (allocated at the first
+        batch, reused after), so a residual network allocates no activation-sized array here;
+        ``prev`` may be that buffer already (a third consumer), never ``g`` (the buffer is
+        handed to the value's producer only after all its consumers ran)."""
+        if not (self._reuse and type(prev) is np.ndarray and type(g) is np.ndarray
+                and prev.shape == g.shape and prev.dtype == g.dtype):
+            return _add_grads(prev, g)
+        buf = self._accum.get(slot)
+        if buf is None or buf.shape != g.shape or buf.dtype != g.dtype or buf is g:
+            buf = self._accum[slot] = np.empty_like(g)
+        np.add(prev, g, out=buf)
+        return buf
 
     # ------------------------------------------------------------------ parameters
     def copy_params_from(self, arg_params, aux_params=None, allow_extra_params=False) -> None:

@@ -72,6 +72,16 @@ def check_label_shapes(labels, preds, wrap=False, shape=False):
 
 
 def _numpy(x) -> numpy.ndarray:
+    """``x`` as a NumPy array to read: a dense NDArray's own buffer (no copy; the built-in
+    metrics never write into it), a sparse one densified."""
+    if type(x) is NDArray:
+        return x._data
+    return x.asnumpy() if isinstance(x, NDArray) else numpy.asarray(x)
+
+
+def _numpy_copy(x) -> numpy.ndarray:
+    """An NDArray as a NumPy copy of its own (user functions may write into it, as MXNet's
+    ``asnumpy``); anything else as NumPy sees it."""
     return x.asnumpy() if isinstance(x, NDArray) else numpy.asarray(x)
 
 
@@ -839,7 +849,7 @@ class CustomMetric(EvalMetric):
         if not self._allow_extra_outputs:
             labels, preds = check_label_shapes(labels, preds, True)
         for pred, label in zip(preds, labels, strict=False):
-            reval = self._feval(_numpy(label), _numpy(pred))
+            reval = self._feval(_numpy_copy(label), _numpy_copy(pred))
             if isinstance(reval, tuple):
                 value, count = reval
                 self._add(value, count)

@@ -166,3 +166,23 @@ def test_float16_inputs_keep_their_dtype(case):
     grads = op.backward(p, [np.ones_like(o) for o in outs], inputs, outs, aux, saved)
     for x, g in zip(inputs, grads, strict=True):
         assert g.dtype == np.float16 and g.shape == x.shape
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dropout_one_pass_kernel_matches_its_mask(dtype):
+    """The one-pass path (no axes): output = data * mask, mask values 0 or 1/keep, backward
+    multiplies by the same mask, and the given output/gradient buffers are filled."""
+    op = get("Dropout")
+    p = op.parse_params({"p": 0.25})
+    x = RNG.standard_normal((300, 70)).astype(dtype)
+    buf = np.empty_like(x)
+    (y,), mask = op.forward(p, [x], [], True, out=[buf])
+    assert y is buf and mask.dtype == x.dtype
+    np.testing.assert_array_equal(np.unique(mask), np.array([0, 1 / 0.75], dtype))
+    assert abs((mask == 0).mean() - 0.25) < 0.02
+    np.testing.assert_array_equal(y, x * mask)
+    dy = RNG.standard_normal(x.shape).astype(dtype)
+    gbuf = np.empty_like(x)
+    (dx,) = op.backward(p, [dy], [x], [y], [], mask, gout=[gbuf])
+    assert dx is gbuf
+    np.testing.assert_array_equal(dx, dy * mask)

@@ -2,14 +2,25 @@
 
 Per channel ``c`` (``m = pre * post`` elements), accumulating in float64:
 
-- :func:`stats`: ``mean[c]`` and the biased ``var[c]`` (two passes, for accuracy).
-- :func:`normalize`: ``out = x * scale[c] + shift[c]`` with ``scale = gamma * invstd`` and
-  ``shift = beta - mean * scale``.
-- :func:`backward`: ``sum(dy)`` and ``sum(dy * xhat)`` per channel, then
-  ``dx = scale / m * (m dy - sum(dy) - xhat sum(dy xhat))`` (batch statistics) or
-  ``dx = scale * dy`` (global statistics).
+- :func:`forward_train`: one pass over the data for the statistics (shifted sums
+  ``s1 = sum(x - K)``, ``s2 = sum((x - K)**2)`` with ``K`` the channel's first element, so that
+  ``var = s2 / m - (s1 / m)**2`` suffers no cancellation for data far from zero), then, while the
+  channel is still in cache, ``out = x * scale + shift`` with ``scale = gamma * invstd`` and
+  ``shift = beta - mean * scale``, and the moving statistics updated in place
+  (``moving = moving * momentum + batch * (1 - momentum)``).
+- :func:`affine`: ``out = x * scale + shift`` (inference and ``use_global_stats``: the moving
+  statistics in ``scale`` and ``shift``).
+- :func:`backward`: one reduction pass for ``sum(dy)`` and ``sum(dy * xhat)`` and one
+  elementwise pass ``dx = scale / m * (m dy - sum(dy) - xhat sum(dy xhat))`` (batch statistics,
+  written as ``dx = a dy + b x + c`` per channel) or ``dx = scale * dy`` (global statistics).
 
-Serial and ``parallel=True`` drivers (``prange`` over channels) are chosen by size with
+Layouts: with ``post > 1`` (NCHW, axis 1) each channel is a set of contiguous runs and the
+drivers go channel by channel (``prange`` over channels); with ``post == 1`` (the channel axis
+last, e.g. ``(N, C)`` data) they sweep rows and keep one accumulator per channel, so the inner
+loop runs over contiguous channels.  Reductions are compiled with ``fastmath={"reassoc"}`` only
+(several partial float64 sums, so that they vectorize); no other IEEE rule is relaxed.
+
+Serial and ``parallel=True`` drivers are chosen by size with
 :data:`mxlite.kernels.PARALLEL_THRESHOLD`.
 """
 
@@ -20,30 +31,42 @@ import numpy as np
 
 from ...kernels import PARALLEL_THRESHOLD
 
-_BODY = {"cache": True, "nogil": True, "inline": "always"}
-_SER = {"cache": True, "nogil": True}
-_PAR = {"cache": True, "nogil": True, "parallel": True}
+_BODY = {"cache": True, "nogil": True, "inline": "always", "fastmath": {"reassoc"}}
+_SER = {"cache": True, "nogil": True, "fastmath": {"reassoc"}}
+_PAR = {"cache": True, "nogil": True, "parallel": True, "fastmath": {"reassoc"}}
 
 
+# ------------------------------------------------------------------ one channel, post > 1
 @numba.njit(**_BODY)
-def _stats_channel(x, c, mean, var):  # pragma: no cover - numba
+def _train_channel(x, c, gamma, beta, eps, momentum, mmean, mvar, out, mean,
+                   invstd):  # pragma: no cover - numba
     pre, _, post = x.shape
-    s = 0.0
+    k = np.float64(x[0, c, 0])
+    s1 = 0.0
+    s2 = 0.0
     for a in range(pre):
         for b in range(post):
-            s += x[a, c, b]
-    mu = s / (pre * post)
-    v = 0.0
+            d = np.float64(x[a, c, b]) - k
+            s1 += d
+            s2 += d * d
+    m = pre * post
+    dm = s1 / m
+    var = max(s2 / m - dm * dm, 0.0)
+    mu = k + dm
+    inv = 1.0 / np.sqrt(var + eps)
+    sc = gamma[c] * inv
+    sh = beta[c] - mu * sc
     for a in range(pre):
         for b in range(post):
-            d = x[a, c, b] - mu
-            v += d * d
+            out[a, c, b] = x[a, c, b] * sc + sh
     mean[c] = mu
-    var[c] = v / (pre * post)
+    invstd[c] = inv
+    mmean[c] = mmean[c] * momentum + mu * (1.0 - momentum)
+    mvar[c] = mvar[c] * momentum + var * (1.0 - momentum)
 
 
 @numba.njit(**_BODY)
-def _normalize_channel(x, c, scale, shift, out):  # pragma: no cover - numba
+def _affine_channel(x, c, scale, shift, out):  # pragma: no cover - numba
     pre, _, post = x.shape
     sc = scale[c]
     sh = shift[c]
@@ -58,51 +81,62 @@ def _backward_channel(x, dy, c, mean, invstd, scale, batch_stats, dx, dgamma,
     pre, _, post = x.shape
     mu = mean[c]
     inv = invstd[c]
-    sdy = 0.0
-    sdyx = 0.0
-    for a in range(pre):
-        for b in range(post):
-            g = dy[a, c, b]
-            sdy += g
-            sdyx += g * (x[a, c, b] - mu) * inv
-    dbeta[c] = sdy
-    dgamma[c] = sdyx
     sc = scale[c]
     if batch_stats:
+        sdy = 0.0
+        sdyx = 0.0
+        for a in range(pre):
+            for b in range(post):
+                g = np.float64(dy[a, c, b])
+                sdy += g
+                sdyx += g * (np.float64(x[a, c, b]) - mu)
+        sdyx *= inv  # sum(dy * xhat)
         m = pre * post
-        k = sc / m
+        # dx = sc / m * (m dy - sdy - (x - mu) inv sdyx) = ca dy + cb x + cc
+        ca = sc
+        cb = -sc / m * inv * sdyx
+        cc = -sc / m * sdy - cb * mu
         for a in range(pre):
             for b in range(post):
-                xhat = (x[a, c, b] - mu) * inv
-                dx[a, c, b] = k * (m * dy[a, c, b] - sdy - xhat * sdyx)
+                dx[a, c, b] = ca * dy[a, c, b] + cb * x[a, c, b] + cc
     else:
+        sdy = 0.0
+        sdyx = 0.0
         for a in range(pre):
             for b in range(post):
+                g = np.float64(dy[a, c, b])
+                sdy += g
+                sdyx += g * (np.float64(x[a, c, b]) - mu)
                 dx[a, c, b] = sc * dy[a, c, b]
+        sdyx *= inv
+    dbeta[c] = sdy
+    dgamma[c] = sdyx
 
 
 @numba.njit(**_SER)
-def _stats_ser(x, mean, var):  # pragma: no cover - numba
+def _train_ser(x, gamma, beta, eps, momentum, mmean, mvar, out, mean,
+               invstd):  # pragma: no cover - numba
     for c in range(x.shape[1]):
-        _stats_channel(x, c, mean, var)
+        _train_channel(x, c, gamma, beta, eps, momentum, mmean, mvar, out, mean, invstd)
 
 
 @numba.njit(**_PAR)
-def _stats_par(x, mean, var):  # pragma: no cover - numba
+def _train_par(x, gamma, beta, eps, momentum, mmean, mvar, out, mean,
+               invstd):  # pragma: no cover - numba
     for c in numba.prange(x.shape[1]):
-        _stats_channel(x, c, mean, var)
+        _train_channel(x, c, gamma, beta, eps, momentum, mmean, mvar, out, mean, invstd)
 
 
 @numba.njit(**_SER)
-def _normalize_ser(x, scale, shift, out):  # pragma: no cover - numba
+def _affine_ser(x, scale, shift, out):  # pragma: no cover - numba
     for c in range(x.shape[1]):
-        _normalize_channel(x, c, scale, shift, out)
+        _affine_channel(x, c, scale, shift, out)
 
 
 @numba.njit(**_PAR)
-def _normalize_par(x, scale, shift, out):  # pragma: no cover - numba
+def _affine_par(x, scale, shift, out):  # pragma: no cover - numba
     for c in numba.prange(x.shape[1]):
-        _normalize_channel(x, c, scale, shift, out)
+        _affine_channel(x, c, scale, shift, out)
 
 
 @numba.njit(**_SER)
@@ -119,26 +153,121 @@ def _backward_par(x, dy, mean, invstd, scale, batch_stats, dx, dgamma,
         _backward_channel(x, dy, c, mean, invstd, scale, batch_stats, dx, dgamma, dbeta)
 
 
+# ------------------------------------------------------------------ channels last (post == 1)
+@numba.njit(**_SER)
+def _train_rows(x, gamma, beta, eps, momentum, mmean, mvar, out, mean,
+                invstd):  # pragma: no cover - numba
+    pre, nc = x.shape
+    k = np.empty(nc)
+    s1 = np.zeros(nc)
+    s2 = np.zeros(nc)
+    for c in range(nc):
+        k[c] = x[0, c]
+    for a in range(pre):
+        for c in range(nc):
+            d = np.float64(x[a, c]) - k[c]
+            s1[c] += d
+            s2[c] += d * d
+    sc = np.empty(nc)
+    sh = np.empty(nc)
+    for c in range(nc):
+        dm = s1[c] / pre
+        var = max(s2[c] / pre - dm * dm, 0.0)
+        mu = k[c] + dm
+        inv = 1.0 / np.sqrt(var + eps)
+        sc[c] = gamma[c] * inv
+        sh[c] = beta[c] - mu * sc[c]
+        mean[c] = mu
+        invstd[c] = inv
+        mmean[c] = mmean[c] * momentum + mu * (1.0 - momentum)
+        mvar[c] = mvar[c] * momentum + var * (1.0 - momentum)
+    for a in range(pre):
+        for c in range(nc):
+            out[a, c] = x[a, c] * sc[c] + sh[c]
+
+
+@numba.njit(**_SER)
+def _affine_rows(x, scale, shift, out):  # pragma: no cover - numba
+    pre, nc = x.shape
+    for a in range(pre):
+        for c in range(nc):
+            out[a, c] = x[a, c] * scale[c] + shift[c]
+
+
+@numba.njit(**_SER)
+def _backward_rows(x, dy, mean, invstd, scale, batch_stats, dx, dgamma,
+                   dbeta):  # pragma: no cover - numba
+    pre, nc = x.shape
+    sdy = np.zeros(nc)
+    sdyx = np.zeros(nc)
+    for a in range(pre):
+        for c in range(nc):
+            g = np.float64(dy[a, c])
+            sdy[c] += g
+            sdyx[c] += g * (np.float64(x[a, c]) - mean[c])
+    ca = np.empty(nc)
+    cb = np.empty(nc)
+    cc = np.empty(nc)
+    for c in range(nc):
+        sdyx[c] *= invstd[c]
+        ca[c] = scale[c]
+        if batch_stats:
+            cb[c] = -scale[c] / pre * invstd[c] * sdyx[c]
+            cc[c] = -scale[c] / pre * sdy[c] - cb[c] * mean[c]
+        else:
+            cb[c] = 0.0
+            cc[c] = 0.0
+    for a in range(pre):
+        for c in range(nc):
+            dx[a, c] = ca[c] * dy[a, c] + cb[c] * x[a, c] + cc[c]
+    for c in range(nc):
+        dgamma[c] = sdyx[c]
+        dbeta[c] = sdy[c]
+
+
+# ------------------------------------------------------------------ drivers
 def _parallel(x) -> bool:
     return x.size >= PARALLEL_THRESHOLD and x.shape[1] > 1
 
 
-def stats(x):
-    """Per-channel mean and biased variance (float64) of ``x`` (pre, C, post)."""
-    mean = np.empty(x.shape[1])
-    var = np.empty(x.shape[1])
-    (_stats_par if _parallel(x) else _stats_ser)(x, mean, var)
-    return mean, var
+def forward_train(x, gamma, beta, eps, momentum, moving_mean, moving_var, out):
+    """Normalize ``x`` (pre, C, post) with its batch statistics into ``out`` and update the
+    moving statistics (float64 arrays of ``C``, updated in place); return ``(mean, invstd)``
+    (float64).  ``gamma``/``beta``: float64 arrays of ``C``."""
+    nc = x.shape[1]
+    if x.shape[0] * x.shape[2] == 0:  # the kernels read each channel's first element
+        raise ValueError(f"BatchNorm: no elements per channel to take batch statistics of "
+                         f"(data viewed as {x.shape})")
+    mean = np.empty(nc)
+    invstd = np.empty(nc)
+    if x.shape[2] == 1:
+        _train_rows(x.reshape(x.shape[0], nc), gamma, beta, eps, momentum, moving_mean,
+                    moving_var, out.reshape(x.shape[0], nc), mean, invstd)
+    else:
+        (_train_par if _parallel(x) else _train_ser)(x, gamma, beta, eps, momentum,
+                                                     moving_mean, moving_var, out, mean, invstd)
+    return mean, invstd
 
 
-def normalize(x, scale, shift, out):
-    (_normalize_par if _parallel(x) else _normalize_ser)(x, scale, shift, out)
+def affine(x, scale, shift, out):
+    """``out = x * scale[c] + shift[c]`` on (pre, C, post) arrays."""
+    if x.shape[2] == 1:
+        _affine_rows(x.reshape(x.shape[0], x.shape[1]), scale, shift,
+                     out.reshape(x.shape[0], x.shape[1]))
+    else:
+        (_affine_par if _parallel(x) else _affine_ser)(x, scale, shift, out)
 
 
 def backward(x, dy, mean, invstd, scale, batch_stats, dx):
     """Fill ``dx``; return per-channel ``(sum(dy * xhat), sum(dy))`` in float64."""
-    dgamma = np.empty(x.shape[1])
-    dbeta = np.empty(x.shape[1])
-    (_backward_par if _parallel(x) else _backward_ser)(x, dy, mean, invstd, scale, batch_stats,
-                                                       dx, dgamma, dbeta)
+    nc = x.shape[1]
+    dgamma = np.empty(nc)
+    dbeta = np.empty(nc)
+    if x.shape[2] == 1:
+        two = (x.shape[0], nc)
+        _backward_rows(x.reshape(two), dy.reshape(two), mean, invstd, scale, batch_stats,
+                       dx.reshape(two), dgamma, dbeta)
+    else:
+        (_backward_par if _parallel(x) else _backward_ser)(x, dy, mean, invstd, scale,
+                                                           batch_stats, dx, dgamma, dbeta)
     return dgamma, dbeta

@@ -76,6 +76,12 @@ class Activation(Operator):
     writes_outputs = True
     writes_grads = True
 
+    def in_place(self, p):
+        """Whether an executor may pass the input array as ``out`` (MXNet's in-place option):
+        for relu, sigmoid and tanh, whose backward needs only the output (relu's ``x > 0`` is
+        ``y > 0``), so the overwritten input is never read again."""
+        return p.act_type in ("relu", "sigmoid", "tanh")
+
     def forward(self, p, inputs, aux, is_train, out=None):
         return [act_forward(p.act_type, inputs[0], bufs=out)], None
 

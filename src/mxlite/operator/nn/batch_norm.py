@@ -22,7 +22,9 @@ Backward (batch statistics), with ``xhat = (x - mean) * invstd``::
     d_x     = gamma * invstd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat))
 
 With global statistics ``d_x = gamma * invstd * dy``.  Numba kernels in
-:mod:`._batch_norm_kernels` (one pass per statistic, float64 accumulation).
+:mod:`._batch_norm_kernels` (training forward: one pass for both statistics and one for the
+normalization, channel by channel while it is in cache; backward: one reduction pass and one
+elementwise pass; float64 accumulation).
 
 MXNet 1.9.1 updates the moving statistics during the *backward* pass of a training step;
 mxlite updates them in the training forward pass, so that after forward + backward both hold
@@ -92,7 +94,9 @@ class BatchNorm(Operator):
     def _view(x, ax):
         """``x`` as a C-contiguous (pre, C, post) array."""
         pre = int(np.prod(x.shape[:ax], dtype=np.int64))
-        return np.ascontiguousarray(x, dtype=kernel_dtype(x.dtype)).reshape(pre, x.shape[ax], -1)
+        post = int(np.prod(x.shape[ax + 1:], dtype=np.int64))
+        return np.ascontiguousarray(x, dtype=kernel_dtype(x.dtype)).reshape(pre, x.shape[ax],
+                                                                            post)
 
     def mutable_inputs(self, p):
         """With ``fix_gamma``, MXNet's executor writes 1 into the bound gamma at every forward
@@ -110,18 +114,23 @@ class BatchNorm(Operator):
             gamma[...] = 1
         g = np.ones(gamma.shape) if p.fix_gamma else gamma.astype(np.float64)
         batch_stats = is_train and not p.use_global_stats
+        b = beta.astype(np.float64)
+        out = _dest(out, x.shape, x3.dtype)
         if batch_stats:
-            mean, var = _kernels.stats(x3)
-            aux[0][...] = aux[0] * p.momentum + mean * (1 - p.momentum)
-            aux[1][...] = aux[1] * p.momentum + var * (1 - p.momentum)
+            # the moving statistics are updated by the kernel (float16 ones through a copy)
+            moving = [a if a.dtype in (np.float32, np.float64) and a.flags.c_contiguous
+                      else a.astype(np.float64) for a in aux[:2]]
+            mean, invstd = _kernels.forward_train(x3, g, b, float(p.eps), float(p.momentum),
+                                                  moving[0], moving[1], out.reshape(x3.shape))
+            for a, m in zip(aux[:2], moving, strict=True):
+                if m is not a:
+                    a[...] = m
+            scale = g * invstd
         else:
             mean = aux[0].astype(np.float64)
-            var = aux[1].astype(np.float64)
-        invstd = 1.0 / np.sqrt(var + p.eps)
-        scale = g * invstd
-        shift = beta.astype(np.float64) - mean * scale
-        out = _dest(out, x.shape, x3.dtype)
-        _kernels.normalize(x3, scale, shift, out.reshape(x3.shape))
+            invstd = 1.0 / np.sqrt(aux[1].astype(np.float64) + p.eps)
+            scale = g * invstd
+            _kernels.affine(x3, scale, b - mean * scale, out.reshape(x3.shape))
         outs = [out.astype(x.dtype, copy=False)]
         if p.output_mean_var:
             outs += [mean.astype(x.dtype), invstd.astype(x.dtype)]

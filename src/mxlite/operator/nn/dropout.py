@@ -4,7 +4,9 @@ Training (or ``mode='always'``): each element is kept with probability ``1 - p``
 ``1 / (1 - p)``; ``out = data * mask``.  ``axes`` lists axes along which one mask value is
 shared (the mask has size 1 there and broadcasts).  Otherwise the operator is the identity.
 The mask comes from :func:`mxlite.random.generator`, so ``mx.random.seed`` makes it
-reproducible.  Backward: ``d_data = d_out * mask``.  As in MXNet the symbol has one visible
+reproducible.  Backward: ``d_data = d_out * mask``.  Without ``axes`` (float32/float64 data)
+the uniforms are drawn straight into the mask buffer in the data's dtype and one Numba pass
+turns them into the mask and writes the output.  As in MXNet the symbol has one visible
 output (the mask is a hidden second output).
 """
 
@@ -15,6 +17,7 @@ import numpy as np
 from ... import random as _random
 from ...base import MXNetError
 from ..registry import Operator, Param, ShapeError, register
+from . import _dropout_kernels as _dk
 from ._util import fmt
 
 
@@ -40,25 +43,52 @@ class Dropout(Operator):
                                      f"{fmt(data)}")
         return super().infer_shape(p, in_shapes, aux_shapes)
 
-    def forward(self, p, inputs, aux, is_train):
+    writes_outputs = True
+    writes_grads = True
+
+    def forward(self, p, inputs, aux, is_train, out=None):
         x = inputs[0]
         if not 0.0 <= p.p <= 1.0:
             raise MXNetError(f"Dropout: p must be in [0, 1], got {p.p}")
+        y = _dest(out, x.shape, x.dtype)
         if not (is_train or p.mode == "always") or p.p == 0.0:
-            return [x.copy()], None
+            np.copyto(y, x)
+            return [y], None
         shape = list(x.shape)
         for a in p.axes:
             shape[a % x.ndim] = 1
         keep = 1.0 - p.p
+        if keep > 0 and not p.axes and x.dtype in _KERNEL_DTYPES and x.flags.c_contiguous:
+            # uniforms drawn straight into the mask buffer, then one pass makes the mask and
+            # the output
+            mask = np.empty(x.shape, x.dtype)
+            _random.generator().random(out=mask.reshape(-1), dtype=x.dtype)
+            _dk.mask_and_apply(x.reshape(-1), mask.reshape(-1), keep, 1.0 / keep, y.reshape(-1))
+            return [y], mask
         draw = _random.generator().random(tuple(shape))
         if keep > 0:
             mask = np.where(draw < keep, x.dtype.type(1.0 / keep), x.dtype.type(0)).astype(x.dtype)
         else:
             mask = np.zeros(tuple(shape), dtype=x.dtype)
-        return [x * mask], mask
+        np.multiply(x, mask, out=y)
+        return [y], mask
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, gout=None):
         dy = out_grads[0]
+        dx = _dest(gout, inputs[0].shape, inputs[0].dtype)
         if saved is None:
-            return [np.array(dy, dtype=inputs[0].dtype, copy=True)]
-        return [(dy * saved).astype(inputs[0].dtype, copy=False)]
+            np.copyto(dx, dy)
+        else:
+            np.multiply(dy, saved, out=dx)
+        return [dx]
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _dest(bufs, shape, dtype):
+    """``bufs[0]`` when it is a contiguous array of ``shape`` and ``dtype``, else a new one."""
+    b = bufs[0] if bufs else None
+    if b is not None and b.shape == tuple(shape) and b.dtype == dtype and b.flags.c_contiguous:
+        return b
+    return np.empty(shape, dtype)

@@ -109,7 +109,7 @@ class FullyConnected(Operator):
         grads = [dx, dw]
         if not p.no_bias:
             db = _dest(gout, 2, (p.num_hidden,), dy.dtype)
-            np.sum(dy, axis=0, out=db)
+            np.add.reduce(dy, axis=0, out=db)  # the bias gradient: one pass over dy
             grads.append(db if db.shape == inputs[2].shape else db.reshape(inputs[2].shape))
         return grads
 

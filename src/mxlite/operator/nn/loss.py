@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import Operator, Param, ShapeError, register
+from . import _softmax_kernels as _sk
 from ._util import fmt, merge_shape
 from .activation import act_forward
 
@@ -112,6 +113,9 @@ class SoftmaxOutput(Operator):
         rows, restore = self._rows(p, x)
         if p.multi_output:
             y[...] = restore(_softmax(rows, axis=1))
+        elif (rows.size >= _sk.FORWARD_MIN_SIZE and x.dtype in _sk.KERNEL_DTYPES
+              and rows.flags.c_contiguous and rows.shape[1] > 0):
+            _sk.forward(rows, y.reshape(rows.shape))  # one kernel, each row while in cache
         else:  # the softmax of each row straight into the output array
             yr = y.reshape(rows.shape)
             np.subtract(rows, rows.max(axis=1, keepdims=True), out=yr)
@@ -119,7 +123,9 @@ class SoftmaxOutput(Operator):
             yr /= yr.sum(axis=1, keepdims=True)
         return [y], None
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+    writes_grads = True
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, gout=None):
         x, label = inputs
         prob, restore = self._rows(p, outputs[0])
         m, k = prob.shape
@@ -135,6 +141,20 @@ class SoftmaxOutput(Operator):
                 f"SoftmaxOutput: label shape {fmt(label.shape)} does not match data shape "
                 f"{fmt(x.shape)}"
             )
+        if (not p.multi_output and x.dtype in _sk.KERNEL_DTYPES and prob.dtype == x.dtype
+                and prob.flags.c_contiguous
+                and not (p.out_grad and out_grads is not None and out_grads[0] is not None)):
+            # one pass: dx = (softmax - target) * grad_scale / norm, ignored rows zero
+            valid = int(np.count_nonzero(lab != int(p.ignore_label))) if p.use_ignore else m
+            norm = m if p.normalization == "batch" else (
+                max(valid, 1) if p.normalization == "valid" else 1)
+            dx = gout[0] if gout and gout[0] is not None else None
+            if dx is None or dx.shape != x.shape or dx.dtype != x.dtype \
+                    or not dx.flags.c_contiguous:
+                dx = np.empty(x.shape, x.dtype)
+            _sk.backward(prob, lab, p.smooth_alpha, p.grad_scale / norm, p.use_ignore,
+                         p.ignore_label, dx.reshape(prob.shape))
+            return [dx, np.zeros_like(label)]
         grad = prob.astype(np.float64 if x.dtype == np.float64 else x.dtype, copy=True)
         inrange = (lab >= 0) & (lab < k)
         idx = np.nonzero(inrange)[0]

@@ -242,9 +242,17 @@ class _Binary(Operator):
         with np.errstate(**_QUIET):
             return [np.asarray(self.f(a, b), dtype=a.dtype)], None
 
+    #: ``add``, ``sub``, ``mul``: gradients of broadcast operands reduced without a full-size
+    #: temporary (see :func:`_reduced_grads`)
+    key = None
+
     def backward(self, p, out_grads, inputs, outputs, aux, saved):
         a, b = inputs
-        ga, gb = self.grads(a, b, outputs[0], out_grads[0])
+        og = out_grads[0]
+        if (self.key is not None and a.shape != b.shape and og.shape == outputs[0].shape
+                and a.dtype == b.dtype == og.dtype):
+            return _reduced_grads(self.key, a, b, og)
+        ga, gb = self.grads(a, b, outputs[0], og)
         out = []
         for g, x in ((ga, a), (gb, b)):
             if g is None:
@@ -257,6 +265,38 @@ class _Binary(Operator):
 
 def _zero_grads(a, b, y, og):
     return None, None
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _reduce_product(og, other, shape):
+    """``sum_to(og * other, shape)`` in one pass (``einsum`` multiplies and sums without the
+    full-size product); ``other`` broadcasts against ``og``."""
+    nd = og.ndim
+    lead = nd - len(shape)
+    full = (1,) * lead + tuple(shape)
+    sub = _LETTERS[:nd]
+    keep = "".join(c for c, s, o in zip(sub, full, og.shape, strict=True) if s == o)
+    o = other.reshape((1,) * (nd - other.ndim) + other.shape)
+    return np.einsum(f"{sub},{sub}->{keep}", og, o).reshape(shape)
+
+
+def _reduced_grads(key, a, b, og):
+    """Gradients of broadcast ``add`` / ``sub`` / ``mul``: an operand of the output's shape gets
+    ``og`` (``-og``, ``og * other``); a broadcast one the reduction of that, computed without
+    a chain of full-size temporaries (``sub`` negates the reduced sum, ``mul`` multiplies and
+    reduces in one ``einsum`` pass)."""
+    grads = []
+    for x, other, sign in ((a, b, 1), (b, a, -1 if key == "sub" else 1)):
+        if key == "mul":
+            g = og * other if x.shape == og.shape else _reduce_product(og, other, x.shape)
+        else:
+            g = _sum_to(og, x.shape)
+            if sign < 0:
+                g = np.negative(g)
+        grads.append(np.asarray(g, dtype=x.dtype))
+    return grads
 
 
 _BINARY = {
@@ -307,7 +347,8 @@ def _register_binary(key, f, grads):
     bname = f"broadcast_{key}"
     register(type(f"_Op_{bname}", (_Binary,), {
         **body, "name": bname, "aliases": ("broadcast_plus",) if key == "add" else
-        ("broadcast_minus",) if key == "sub" else (), "broadcast": True}))
+        ("broadcast_minus",) if key == "sub" else (), "broadcast": True,
+        "key": key if key in ("add", "sub", "mul") else None}))
 
 
 for _key, (_f, _g) in _BINARY.items():
