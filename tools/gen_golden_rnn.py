@@ -9,7 +9,8 @@ gradients, and records the inputs, outputs (with ``state_outputs``) and the grad
 parameters and initial states.  A few cases without ``state_outputs`` check that the
 single-output form back-propagates the same way.  ``layout_*`` entries record the vector
 ``mx.init.FusedRNN`` fills when its inner initializer writes a constant that depends on the
-unpacked name, pinning MXNet's packed layout name by name.
+unpacked name, pinning MXNet's packed layout name by name.  ``forward_only`` cases: an LSTM
+with ``projection_size`` (MXNet's CPU operator has its forward, no backward).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def run_case(cid, mode, layers, bi, kind, state_outputs, arrays, meta):
                      name="rnn", **params)
     exe = sym.simple_bind(mx.cpu(), data=(T, N, I), grad_req="write")
     names = sym.list_arguments()
-    shapes = dict(zip(names, [a.shape for a in exe.arg_arrays]))
+    shapes = dict(zip(names, [a.shape for a in exe.arg_arrays], strict=True))
     d = 2 if bi else 1
     inputs = {
         "data": U(T, N, I),
@@ -76,7 +77,7 @@ def run_case(cid, mode, layers, bi, kind, state_outputs, arrays, meta):
     exe.backward([mx.nd.array(h) for h in heads])
     for k, v in inputs.items():
         arrays[f"{cid}/in/{k}"] = v
-    for i, (o, hg) in enumerate(zip(outs, heads)):
+    for i, (o, hg) in enumerate(zip(outs, heads, strict=True)):
         arrays[f"{cid}/out/{i}"] = o.asnumpy()
         arrays[f"{cid}/head/{i}"] = hg
     for k in inputs:
@@ -85,9 +86,31 @@ def run_case(cid, mode, layers, bi, kind, state_outputs, arrays, meta):
                           "num_outputs": len(outs)})
 
 
+def projection_case(cid, layers, bi, arrays, meta):
+    """LSTM with a projection: forward only (MXNet 1.9.1's CPU operator cannot train it)."""
+    params = dict(state_size=H, num_layers=layers, bidirectional=bi, mode="lstm",
+                  projection_size=2, state_outputs=True)
+    sym = mx.sym.RNN(data=mx.sym.var("data"), parameters=mx.sym.var("parameters"),
+                     state=mx.sym.var("state"), state_cell=mx.sym.var("state_cell"),
+                     name="rnn", **params)
+    exe = sym.simple_bind(mx.cpu(), data=(T, N, I), grad_req="null")
+    d = 2 if bi else 1
+    inputs = {"data": U(T, N, I), "parameters": U(*exe.arg_dict["parameters"].shape, scale=0.4),
+              "state": U(layers * d, N, 2, scale=0.5),
+              "state_cell": U(layers * d, N, H, scale=0.5)}
+    for k, v in inputs.items():
+        exe.arg_dict[k][:] = v
+        arrays[f"{cid}/in/{k}"] = v
+    outs = exe.forward(is_train=False)
+    for i, o in enumerate(outs):
+        arrays[f"{cid}/out/{i}"] = o.asnumpy()
+    meta["forward_only"].append({"id": cid, "params": params, "inputs": sorted(inputs),
+                                 "num_outputs": len(outs)})
+
+
 def main():
     arrays, meta = {}, {"mxnet": mx.__version__, "T": T, "N": N, "I": I, "H": H, "cases": [],
-                        "layouts": []}
+                        "layouts": [], "forward_only": []}
     for mode in MODES:
         for layers in (1, 2):
             for bi in (False, True):
@@ -107,11 +130,15 @@ def main():
                                         "bidirectional": bi, "size": int(size[0])})
     for mode in MODES:
         run_case(f"{mode}_l2_bi_random_nostates", mode, 2, True, "random", False, arrays, meta)
+    for layers in (1, 2):
+        for bi in (False, True):
+            projection_case(f"lstmp_l{layers}_{'bi' if bi else 'uni'}", layers, bi, arrays, meta)
     np.savez_compressed(os.path.join(ROOT, "rnn.npz"), **arrays)
     with open(os.path.join(ROOT, "rnn.json"), "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
         f.write("\n")
-    print(f"{len(meta['cases'])} cases, {len(meta['layouts'])} layouts")
+    print(f"{len(meta['cases'])} cases, {len(meta['layouts'])} layouts, "
+          f"{len(meta['forward_only'])} forward-only")
 
 
 if __name__ == "__main__":
