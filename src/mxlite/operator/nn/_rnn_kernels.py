@@ -37,11 +37,23 @@ _SER = {"cache": True, "nogil": True}
 
 
 @numba.njit(**_BODY)
-def _sigmoid(v):  # pragma: no cover - numba
-    if v >= 0:
-        return 1.0 / (1.0 + math.exp(-v))
-    e = math.exp(v)
-    return e / (1.0 + e)
+def _sigmoid(v, fast):  # pragma: no cover - numba
+    """``1 / (1 + exp(-v))``, branch-free (``exp`` overflowing to inf gives 0)."""
+    if fast:
+        one = np.float32(1.0)
+        return one / (one + math.exp(-np.float32(v)))
+    return 1.0 / (1.0 + math.exp(-v))
+
+
+@numba.njit(**_BODY)
+def _tanh(v, fast):  # pragma: no cover - numba
+    """``tanh``; for float32 (``fast``) as ``1 - 2 / (exp(2v) + 1)``, branch-free through one
+    ``expf`` (libm's ``tanhf`` is several times slower; absolute error ~1e-7, float32's
+    resolution near 1), in double precision otherwise."""
+    if not fast:
+        return math.tanh(v)
+    one, two = np.float32(1.0), np.float32(2.0)
+    return one - two / (math.exp(two * np.float32(v)) + one)
 
 
 @numba.njit(**_BODY)
@@ -65,6 +77,7 @@ def lstm_forward(gx, wh, h0, c0, lens, reverse, y, off, save, hprev, acts, cs,
     T, N, G = gx.shape
     H = G // 4
     R = h0.shape[1]
+    fast = gx.itemsize == 4
     h = h0.copy()
     c = c0.copy()
     gh = np.empty((N, G), gx.dtype)
@@ -81,10 +94,10 @@ def lstm_forward(gx, wh, h0, c0, lens, reverse, y, off, save, hprev, acts, cs,
                     y[t, n, off + k] = 0.0
                 continue
             for k in range(H):
-                i = _sigmoid(gx[t, n, k] + gh[n, k])
-                f = _sigmoid(gx[t, n, H + k] + gh[n, H + k])
-                g = math.tanh(gx[t, n, 2 * H + k] + gh[n, 2 * H + k])
-                o = _sigmoid(gx[t, n, 3 * H + k] + gh[n, 3 * H + k])
+                i = _sigmoid(gx[t, n, k] + gh[n, k], fast)
+                f = _sigmoid(gx[t, n, H + k] + gh[n, H + k], fast)
+                g = _tanh(gx[t, n, 2 * H + k] + gh[n, 2 * H + k], fast)
+                o = _sigmoid(gx[t, n, 3 * H + k] + gh[n, 3 * H + k], fast)
                 cn = f * c[n, k] + i * g
                 if clip:
                     cc = _clip(cn, lo, hi, clip_nan)
@@ -92,7 +105,7 @@ def lstm_forward(gx, wh, h0, c0, lens, reverse, y, off, save, hprev, acts, cs,
                         cmask[t, n, k] = 1.0 if cc == cn else 0.0
                     cn = cc
                 c[n, k] = cn
-                hv = o * math.tanh(cn)
+                hv = o * _tanh(cn, fast)
                 if save:
                     acts[t, n, k] = i
                     acts[t, n, H + k] = f
@@ -131,6 +144,7 @@ def lstm_backward(dy, off, dhy, dcy, wh, c0, lens, reverse, acts, cs, wr, proj, 
     T, N, G = dg.shape
     H = G // 4
     R = dhy.shape[1]
+    fast = dg.itemsize == 4
     dh = dhy.copy()
     dc = dcy.copy()
     dhr = np.empty((N, H), dg.dtype)
@@ -159,7 +173,7 @@ def lstm_backward(dy, off, dhy, dcy, wh, c0, lens, reverse, acts, cs, wr, proj, 
                 f = acts[t, n, H + k]
                 g = acts[t, n, 2 * H + k]
                 o = acts[t, n, 3 * H + k]
-                tc = math.tanh(cs[t, n, k])
+                tc = _tanh(cs[t, n, k], fast)
                 cp = cs[tp, n, k] if 0 <= tp < T else c0[n, k]
                 dct = dc[n, k] + dhr[n, k] * o * (1.0 - tc * tc)
                 if clip:
@@ -187,6 +201,7 @@ def gru_forward(gx, wh, bh, h0, lens, reverse, y, off, save, hprev, acts, hn, hy
     # pragma: no cover - numba
     T, N, G = gx.shape
     H = G // 3
+    fast = gx.itemsize == 4
     h = h0.copy()
     gh = np.empty((N, G), gx.dtype)
     for s in range(T):
@@ -200,10 +215,10 @@ def gru_forward(gx, wh, bh, h0, lens, reverse, y, off, save, hprev, acts, hn, hy
                     y[t, n, off + k] = 0.0
                 continue
             for k in range(H):
-                r = _sigmoid(gx[t, n, k] + gh[n, k] + bh[k])
-                z = _sigmoid(gx[t, n, H + k] + gh[n, H + k] + bh[H + k])
+                r = _sigmoid(gx[t, n, k] + gh[n, k] + bh[k], fast)
+                z = _sigmoid(gx[t, n, H + k] + gh[n, H + k] + bh[H + k], fast)
                 hl = gh[n, 2 * H + k] + bh[2 * H + k]
-                nv = math.tanh(gx[t, n, 2 * H + k] + r * hl)
+                nv = _tanh(gx[t, n, 2 * H + k] + r * hl, fast)
                 hv = (1.0 - z) * nv + z * h[n, k]
                 h[n, k] = hv
                 y[t, n, off + k] = hv
@@ -262,6 +277,7 @@ def rnn_forward(gx, wh, h0, lens, reverse, relu, y, off, save, hprev, acts, hy):
     with ``act`` tanh or relu."""
     # pragma: no cover - numba
     T, N, H = gx.shape
+    fast = gx.itemsize == 4
     h = h0.copy()
     gh = np.empty((N, H), gx.dtype)
     for s in range(T):
@@ -279,7 +295,7 @@ def rnn_forward(gx, wh, h0, lens, reverse, relu, y, off, save, hprev, acts, hy):
                 if relu:
                     hv = v if v > 0.0 else 0.0
                 else:
-                    hv = math.tanh(v)
+                    hv = _tanh(v, fast)
                 h[n, k] = hv
                 y[t, n, off + k] = hv
                 if save:
