@@ -47,6 +47,7 @@ import numpy as np
 from ... import random as _random
 from ...base import MXNetError
 from ..registry import Operator, Param, ShapeError, register
+from ..tensor.shape import Concat as _Concat
 from . import _rnn_kernels as _k
 from ._util import fmt, kernel_dtype, merge_shape
 
@@ -433,3 +434,12 @@ def _dest(bufs, k, shape, dtype):
     if b is not None and b.shape == tuple(shape) and b.dtype == dtype and b.flags.c_contiguous:
         return b
     return np.empty(shape, dtype)
+
+
+@register
+class RNNParamConcat(_Concat):
+    """``_rnn_param_concat``: MXNet's concat of the flattened gluon RNN parameters into the
+    packed vector (Concat along ``dim``; the layers infer their own input widths)."""
+
+    name = "_rnn_param_concat"
+    aliases = ()
