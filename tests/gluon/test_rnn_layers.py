@@ -141,3 +141,34 @@ def test_bad_state_shape():
     layer.initialize()
     with pytest.raises(ValueError, match=r"Invalid recurrent state shape. Expecting \(1, 2, 4\)"):
         layer(mx.nd.ones((3, 2, 5)), mx.nd.zeros((1, 3, 4)))
+
+
+@pytest.mark.parametrize("bi", [False, True], ids=["uni", "bi"])
+def test_deferred_layer_inside_hybridized_container(bi):
+    """A hybridized container infers the layer's input width through the graph
+    (_rnn_param_concat fills layer 0's i2h weights from the packed size) and makes zero states
+    of the right batch size without knowing it."""
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.rnn.LSTM(5, num_layers=2, bidirectional=bi))
+    net.add(gluon.nn.Dense(3))
+    net.initialize(mx.init.Uniform(0.3))
+    x = mx.nd.array(np.random.default_rng(0).normal(size=(4, 2, 6)))
+    imperative = net(x).asnumpy()
+    net.hybridize()
+    with mx.autograd.record():
+        out = net(x)
+    out.backward()
+    np.testing.assert_allclose(out.asnumpy(), imperative, rtol=1e-6)
+    assert net[0].l0_i2h_weight.shape == (20, 6)
+    assert net[0].l0_i2h_weight.grad().abs().sum().asscalar() > 0
+
+
+def test_rnn_param_concat_infers_backwards():
+    shapes = [(8, 0), (8, 2), (8, 0), (8, 2)] + [(8,)] * 4  # 1-layer bidirectional LSTM, H=2
+    ws = [mx.sym.var(f"w{i}", shape=s) for i, s in enumerate(shapes)]
+    packed = mx.sym._internal._rnn_param_concat(*ws, dim=0)
+    rnn = mx.sym.RNN(mx.sym.var("data"), packed, mx.sym.var("h"), state_size=2, num_layers=1,
+                     bidirectional=True, mode="lstm")
+    args, _, _ = rnn.infer_shape(data=(3, 1, 5))
+    names = rnn.list_arguments()
+    assert args[names.index("w0")] == (8, 5) and args[names.index("w2")] == (8, 5)

@@ -153,7 +153,7 @@ class _RNNLayer(HybridBlock):
                 batch_size = inputs.shape[self._layout.find("N")]
                 states = self.begin_state(batch_size, ctx=inputs.context, dtype=inputs.dtype)
             else:
-                states = self.begin_state(0, func=symbol.zeros)
+                states = self._zero_states_like(inputs)
         if isinstance(states, (NDArray, Symbol)):
             states = [states]
         if self._use_sequence_length:
@@ -163,6 +163,17 @@ class _RNNLayer(HybridBlock):
         # the graph always returns the states (a hybridized layer traces once, whichever way
         # it is called first); without given states only the output is returned, as MXNet
         return out[0] if self.skip_states else out
+
+    def _zero_states_like(self, inputs):
+        """Zero initial states for a symbolic input whose batch size is not known yet: built
+        from the data (``sum(zeros_like(x))`` over time and channels, tiled), so shape
+        inference needs nothing else (MXNet uses ``zeros`` of shape ``(L*D, 0, H)`` and infers
+        the 0 backwards)."""
+        axes = (self._layout.find("T"), self._layout.find("C"))
+        column = symbol.reshape(symbol.sum(symbol.zeros_like(inputs), axis=axes),
+                                shape=(1, -1, 1))
+        return [symbol.tile(column, reps=(info["shape"][0], 1, info["shape"][2]))
+                for info in self.state_info(0)]
 
     def hybrid_forward(self, F, inputs, states, sequence_length=None, **kwargs):
         if F is ndarray:
@@ -177,7 +188,7 @@ class _RNNLayer(HybridBlock):
         if self._layout == "NTC":
             inputs = F.swapaxes(inputs, dim1=0, dim2=1)
         kinds = ("i2h", "h2h", "h2r") if self._projection_size else ("i2h", "h2h")
-        flat = [F.reshape(kwargs[f"{d}{i}_{g}_{t}"], shape=(-1,))
+        flat = [kwargs[f"{d}{i}_{g}_{t}"]  # _rnn_param_concat flattens them
                 for t in ("weight", "bias")
                 for i in range(self._num_layers)
                 for d in "lr"[:self._dir]
