@@ -188,12 +188,19 @@ class _RNNLayer(HybridBlock):
         if self._layout == "NTC":
             inputs = F.swapaxes(inputs, dim1=0, dim2=1)
         kinds = ("i2h", "h2h", "h2r") if self._projection_size else ("i2h", "h2h")
-        flat = [kwargs[f"{d}{i}_{g}_{t}"]  # _rnn_param_concat flattens them
-                for t in ("weight", "bias")
-                for i in range(self._num_layers)
-                for d in "lr"[:self._dir]
-                for g in kinds
-                if not (g == "h2r" and t == "bias")]
+        names = [f"{d}{i}_{g}_{t}"
+                 for t in ("weight", "bias")
+                 for i in range(self._num_layers)
+                 for d in "lr"[:self._dir]
+                 for g in kinds
+                 if not (g == "h2r" and t == "bias")]
+        if all(all(getattr(self, n).shape) for n in names):
+            # MXNet's graph: each flattened, then joined (MXNet loads the exported JSON)
+            flat = [F.reshape(kwargs[n], shape=(-1,)) for n in names]
+        else:
+            # a deferred input width traced inside a hybridized container: the weights go in
+            # as they are, so that _rnn_param_concat can infer the unknown width backwards
+            flat = [kwargs[n] for n in names]
         params = F._internal._rnn_param_concat(*flat, dim=0)
         args = [*states, sequence_length] if self._use_sequence_length else list(states)
         rnn = F.RNN(inputs, params, *args, use_sequence_length=self._use_sequence_length,
