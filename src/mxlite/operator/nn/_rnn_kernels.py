@@ -87,10 +87,10 @@ def exp_into(a, out, bits):  # pragma: no cover - numba
 
 # ------------------------------------------------------------------------------------- LSTM
 @numba.njit(**_SER)
-def lstm_forward(gx, wh, h0, c0, lens, reverse, y, off, save, hprev, acts, cs,
-                 wr, proj, hraw, clip, lo, hi, clip_nan, cmask, hy, cy):  # pragma: no cover
-    """LSTM(P) over one layer and direction; ``wr`` ``(R, H)`` is the projection when
-    ``proj`` (the recurrent state is then ``r = (o * tanh(c)) @ wr.T``); ``clip`` clips the
+def lstm_forward(gx, wht, h0, c0, lens, reverse, y, off, save, hprev, acts, cs,
+                 wrt, proj, hraw, clip, lo, hi, clip_nan, cmask, hy, cy):  # pragma: no cover
+    """LSTM(P) over one layer and direction; ``wrt`` ``(H, R)`` is the transposed projection
+    when ``proj`` (the recurrent state is then ``r = (o * tanh(c)) @ wrt``); ``clip`` clips the
     cell state to ``[lo, hi]`` after every step (``cmask`` records where it did not).
     Per step: ``sigmoid(v) = 1 / (1 + exp(-v))`` and ``tanh(v) = 2 sigmoid(2v) - 1`` from one
     vectorized :func:`exp_into` over the batch's gates, and one over its cell states."""
@@ -112,7 +112,7 @@ def lstm_forward(gx, wh, h0, c0, lens, reverse, y, off, save, hprev, acts, cs,
         t = T - 1 - s if reverse else s
         if save:
             hprev[t] = h
-        np.dot(h, wh.T, gh)
+        np.dot(h, wht, gh)
         for n in range(N):
             b = n * G
             for k in range(G):
@@ -158,7 +158,7 @@ def lstm_forward(gx, wh, h0, c0, lens, reverse, y, off, save, hprev, acts, cs,
                     h[n, k] = hv
                     y[t, n, off + k] = hv
         if proj:
-            np.dot(hr, wr.T, rnew)
+            np.dot(hr, wrt, rnew)
             for n in range(N):
                 if t < lens[n]:
                     for k in range(R):
@@ -243,7 +243,7 @@ def lstm_backward(dy, off, dhy, dcy, wh, c0, lens, reverse, acts, cs, wr, proj, 
 
 # -------------------------------------------------------------------------------------- GRU
 @numba.njit(**_SER)
-def gru_forward(gx, wh, bh, h0, lens, reverse, y, off, save, hprev, acts, hn, hy):
+def gru_forward(gx, wht, bh, h0, lens, reverse, y, off, save, hprev, acts, hn, hy):
     """GRU over one layer and direction (MXNet's / cuDNN's form):
     ``r = s(x_r + h_r + b_r)``, ``z = s(x_z + h_z + b_z)``, ``n = tanh(x_n + r * (h_n + b_hn))``,
     ``h' = (1 - z) * n + z * h``; ``gx`` holds ``x @ W_x.T + b_x``, ``bh`` is ``b_h``.  Per step
@@ -263,7 +263,7 @@ def gru_forward(gx, wh, bh, h0, lens, reverse, y, off, save, hprev, acts, hn, hy
         t = T - 1 - s if reverse else s
         if save:
             hprev[t] = h
-        np.dot(h, wh.T, gh)
+        np.dot(h, wht, gh)
         for n in range(N):
             for k in range(2 * H):
                 arg[n * 2 * H + k] = -(gx[t, n, k] + gh[n, k] + bh[k])
@@ -336,7 +336,7 @@ def gru_backward(dy, off, dhy, wh, lens, reverse, hprev, acts, hn, dg, dgh, dh0)
 
 # ------------------------------------------------------------------------- RNN tanh / relu
 @numba.njit(**_SER)
-def rnn_forward(gx, wh, h0, lens, reverse, relu, y, off, save, hprev, acts, hy):
+def rnn_forward(gx, wht, h0, lens, reverse, relu, y, off, save, hprev, acts, hy):
     """Elman RNN over one layer and direction: ``h' = act(x @ W_x.T + b_x + h @ W_h.T + b_h)``
     with ``act`` tanh (one vectorized :func:`exp_into` per step) or relu."""
     # pragma: no cover - numba
@@ -352,7 +352,7 @@ def rnn_forward(gx, wh, h0, lens, reverse, relu, y, off, save, hprev, acts, hy):
         t = T - 1 - s if reverse else s
         if save:
             hprev[t] = h
-        np.dot(h, wh.T, gh)
+        np.dot(h, wht, gh)
         if not relu:
             for n in range(N):
                 for k in range(H):
