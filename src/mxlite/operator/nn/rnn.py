@@ -35,7 +35,8 @@ step (MXNet's CPU operator raises, or with oneDNN crashes; the gradient is zero 
 clipped; ``lstm_state_clip_nan`` turns a NaN cell state into ``lstm_state_clip_min`` instead of
 passing it on), and ``use_sequence_length`` is honoured: sample ``n`` runs ``sequence_length[n]``
 steps (the backward direction starts at its last valid step), its outputs beyond are 0 and its
-final state is the one of its last valid step (MXNet's CPU operator has no such support).
+final state is the one of its last valid step (MXNet 1.9.1's CPU operator silently ignores the
+lengths and runs every sample over all ``T`` steps).
 """
 
 from __future__ import annotations
