@@ -9,7 +9,8 @@ LeNet.
 ``profile`` wraps every registered operator's forward and backward with a timer and prints
 the seconds per step by operator type (thread CPU time and wall time).  ``kernels`` prints, per
 shape, the median time of forward, data-gradient and weight-gradient of each library and the
-ratios (mxlite time / other; below 1 means mxlite is faster), rounds interleaved in one process.
+ratios (mxlite time / other; below 1 means mxlite is faster); one library per worker process
+(one thread: process CPU time, which a loaded machine disturbs little; more threads: wall time).
 """
 
 from __future__ import annotations
@@ -41,10 +42,9 @@ SHAPES = [
 
 # --------------------------------------------------------------------------- profile
 def profile(model, mode, steps):
+    import fit
     import mxlite as mx
     from mxlite.operator import registry
-
-    import fit
 
     registry._load_builtin()
     cpu = collections.defaultdict(float)
@@ -142,15 +142,15 @@ def _torch_case(shape):
     return {"fwd": fwd, "fwd+bwd": bwd}
 
 
-def _median_time(fn, reps, inner):
+def _median_time(fn, reps, inner, clock):
     import statistics
 
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(inner):
             fn()
-        times.append((time.perf_counter() - t0) / inner)
+        times.append((clock() - t0) / inner)
     return statistics.median(times)
 
 
@@ -165,11 +165,13 @@ def kernel_worker(lib, shapes, reps, threads):
 
         mx = importlib.import_module(lib)
         cases = [_mx_case(mx, s) for s in shapes]
+    # one thread: process CPU time, robust to a loaded machine; more: wall time
+    clock = time.process_time if threads == 1 else time.perf_counter
     out = []
     for case in cases:
         for fn in case.values():
             fn()
-        out.append({k: _median_time(fn, reps, 2) for k, fn in case.items()})
+        out.append({k: _median_time(fn, reps, 2, clock) for k, fn in case.items()})
     return out
 
 

@@ -105,7 +105,8 @@ def _im2col_channel(x, c, k, s, p, dl, o, cols):  # pragma: no cover - numba
                             _fill(dst[:x0], 0)
                             if x1 > x0:
                                 lo = x0 * sw + off
-                                _copy(dst[x0:x1], x[n, c, iz, iy, lo:lo + (x1 - x0 - 1) * sw + 1:sw])
+                                hi = lo + (x1 - x0 - 1) * sw + 1
+                                _copy(dst[x0:x1], x[n, c, iz, iy, lo:hi:sw])
                             _fill(dst[x1:], 0)
 
 
