@@ -14,8 +14,12 @@ Deconvolution goes beyond MXNet 1.9.1's native CPU operator (1-D/2-D only); it i
 numerical gradients and as the adjoint of the 3-D Convolution.
 
 ``workspace``, ``cudnn_tune`` and ``cudnn_off`` are accepted and ignored.  ``layout`` may be
-None or the channels-first layout matching the kernel (``NCW``, ``NCHW``, ``NCDHW``); MXNet's
-CPU operator has no channels-last support either.
+None, the channels-first layout matching the kernel (``NCW``, ``NCHW``, ``NCDHW``) or the
+channels-last one (``NWC``, ``NHWC``, ``NDHWC``; weights ``(num_filter, *kernel, C / num_group)``
+for Convolution, ``(C, *kernel, num_filter / num_group)`` for Deconvolution, as MXNet's shape
+inference gives them), computed as the channels-first operator on transposed arrays
+(:mod:`._layout`).  MXNet 1.9.1's CPU operators fail on every channels-last input (oneDNN
+"could not create a descriptor") and reject ``NWC`` as a parameter value; mxlite computes them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import numpy as np
 from ...kernels import PARALLEL_THRESHOLD
 from ..registry import Operator, Param, ShapeError, register
 from . import _im2col as _kernels
+from . import _layout
 from ._util import fmt, kernel_dtype, merge_shape, spatial_tuple
 
 _COMMON = {
@@ -42,7 +47,7 @@ _COMMON = {
                         choices=(None, "off", "limited_workspace", "fastest")),
     "cudnn_off": Param("bool", False),
     "layout": Param("str", None, optional=True,
-                    choices=(None, "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC")),
+                    choices=(None, "NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC")),
 }
 
 
@@ -54,10 +59,7 @@ class _Geometry:
         nsp = len(p.kernel)
         if nsp not in (1, 2, 3):
             raise ShapeError(f"{op}: kernel={p.kernel} must have 1, 2 or 3 dimensions")
-        expected_layout = {1: "NCW", 2: "NCHW", 3: "NCDHW"}[nsp]
-        if p.layout not in (None, expected_layout):
-            raise ShapeError(f"{op}: layout {p.layout!r} is not supported for a {nsp}-D kernel "
-                             f"(use {expected_layout})")
+        _layout.check(op, p.layout, nsp)
         if len(data_shape) != nsp + 2:
             raise ShapeError(f"{op}: data shape {fmt(data_shape)} must have {nsp + 2} axes for "
                              f"kernel={p.kernel}")
@@ -251,7 +253,40 @@ class _ConvBase(Operator):
     def _weight_shape(self, p, channels):
         raise NotImplementedError
 
+    # channels-last layouts: the channels-first operator on transposed arrays
     def infer_shape(self, p, in_shapes, aux_shapes):
+        if not _layout.is_last(p.layout):
+            return self._infer_first(p, in_shapes, aux_shapes)
+        if len(p.kernel) in (1, 2, 3):
+            _layout.check(self.name, p.layout, len(p.kernel))
+        ins = list(in_shapes)
+        ins[:2] = [_layout.to_first(s) for s in ins[:2]]
+        ins, outs, aux = self._infer_first(_layout.first_params(p), ins, aux_shapes)
+        ins = list(ins)
+        ins[:2] = [_layout.to_last(s) for s in ins[:2]]
+        return ins, [_layout.to_last(s) for s in outs], aux
+
+    def forward(self, p, inputs, aux, is_train, **kw):
+        if not _layout.is_last(p.layout):
+            return self._forward(p, inputs, aux, is_train, **kw)
+        bufs = kw.get("out")
+        ins = [_layout.array_first(inputs[0]), _layout.array_first(inputs[1]), *inputs[2:]]
+        outs, saved = self._forward(_layout.first_params(p), ins, aux, is_train)
+        return [_layout.array_last(outs[0], bufs[0] if bufs else None)], (saved, ins)
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, **kw):
+        if not _layout.is_last(p.layout):
+            return self._backward(p, out_grads, inputs, outputs, aux, saved, **kw)
+        gout = kw.pop("gout", None)
+        inner, ins = saved
+        grads = self._backward(_layout.first_params(p), [_layout.array_first(out_grads[0])],
+                               ins, [None], aux, inner, **kw)
+        for k in (0, 1):
+            if grads[k] is not None:
+                grads[k] = _layout.array_last(grads[k], gout[k] if gout else None)
+        return grads
+
+    def _infer_first(self, p, in_shapes, aux_shapes):
         in_shapes = list(in_shapes)
         if not p.no_bias:
             in_shapes[2] = merge_shape(self.name, "bias", in_shapes[2], (p.num_filter,))
@@ -293,7 +328,7 @@ class Convolution(_ConvBase):
     writes_outputs = True
     writes_grads = True
 
-    def forward(self, p, inputs, aux, is_train, out=None):
+    def _forward(self, p, inputs, aux, is_train, out=None):
         dtype = inputs[0].dtype
         x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
         x = np.ascontiguousarray(x)
@@ -327,7 +362,7 @@ class Convolution(_ConvBase):
 
     skips_grads = True
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved, need=None, gout=None):
+    def _backward(self, p, out_grads, inputs, outputs, aux, saved, need=None, gout=None):
         geo = saved
         x, w = inputs[0], inputs[1]
         want_dx = need is None or need[0]
@@ -439,7 +474,7 @@ class Deconvolution(_ConvBase):
     def _weight_shape(self, p, channels):
         return (channels, p.num_filter // p.num_group, *p.kernel)
 
-    def forward(self, p, inputs, aux, is_train):
+    def _forward(self, p, inputs, aux, is_train):
         dtype = inputs[0].dtype
         x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
         geo = _Geometry(self.name, p, x.shape, deconv=True)
@@ -458,7 +493,7 @@ class Deconvolution(_ConvBase):
             out += inputs[2].astype(x.dtype, copy=False).reshape((1, f) + (1,) * geo.nsp)
         return [out.astype(dtype, copy=False)], (geo, xf)
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+    def _backward(self, p, out_grads, inputs, outputs, aux, saved):
         x, w = inputs[0], inputs[1]
         geo, xf = saved
         c = x.shape[1]
