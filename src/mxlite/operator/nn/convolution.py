@@ -29,6 +29,7 @@ import threading
 import numpy as np
 
 from ...kernels import PARALLEL_THRESHOLD
+from ...kernels import conv_winograd as _winograd_kernels
 from ..registry import Operator, Param, ShapeError, register
 from . import _im2col as _kernels
 from . import _layout
@@ -243,6 +244,49 @@ def _nchw_to_fnl(y):
     return np.ascontiguousarray(y.reshape(n, f, -1).transpose(1, 0, 2)).reshape(f, -1)
 
 
+#: Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions with at least this many input and
+#: output channels and output pixels per image.  Measured (one thread, ms, im2col -> Winograd,
+#: forward / backward): 64ch 64x64 batch 32: 112 -> 88 / 252 -> 202; 128ch 32x32: 84 -> 64 /
+#: 173 -> 156; 256ch 16x16: 82 -> 64 / 175 -> 153; 128ch 16x16: 24 -> 21 / 44 -> 47; but
+#: ResNet-20's 16-64ch at 32x32-8x8 (batch 128) lose 25-50%: thin GEMMs, short tile rows
+WINOGRAD_CHANNELS = 64
+WINOGRAD_PIXELS = 256
+#: bytes of transformed input tiles per chunk of images
+WINOGRAD_CHUNK_BYTES = 4 << 20
+
+
+def _winograd_ok(p, geo, channels) -> bool:
+    return (geo.nsp == 2 and geo.kernel == (3, 3) and geo.stride == (1, 1)
+            and geo.dilate == (1, 1) and p.num_group == 1 and max(geo.pad) <= 2
+            and min(channels, p.num_filter) >= WINOGRAD_CHANNELS
+            and geo.out_spatial[0] * geo.out_spatial[1] >= WINOGRAD_PIXELS)
+
+
+def _winograd(x, u, pad, out):
+    """``out`` (N, F, OH, OW) = the 3x3 stride-1 convolution of ``x`` (N, C, H, W) padded by
+    ``pad``, for the transformed weight ``u`` (16, F, C) (:mod:`mxlite.kernels.conv_winograd`);
+    chunks of images split over threads as :func:`_split` does."""
+    n, c = x.shape[:2]
+    f, (oh, ow) = u.shape[1], out.shape[2:]
+    th, tw = _winograd_kernels.tiles(oh, ow)
+    t_img, hp, wp = th * tw, 2 * th + 2, 2 * tw + 2
+    step = max(1, min(n, WINOGRAD_CHUNK_BYTES // (16 * c * t_img * x.itemsize)))
+
+    def work(a, b):
+        for n0 in range(a, b, step):
+            nb = min(step, b - n0)
+            xp, v, m = _workspace((nb * c * hp * wp, 16 * c * nb * t_img, 16 * f * nb * t_img),
+                                  x.dtype, slot=4)
+            xp = xp.reshape(nb, c, hp, wp)
+            v, m = v.reshape(16, c, nb * t_img), m.reshape(16, f, nb * t_img)
+            _winograd_kernels.pad_images(x[n0:n0 + nb], pad[0], pad[1], xp)
+            _winograd_kernels.input_transform(xp, th, tw, v)
+            np.matmul(u, v, out=m)
+            _winograd_kernels.output_transform(m, th, tw, out[n0:n0 + nb])
+
+    _split(work, n, 16 * c * n * t_img)
+
+
 class _ConvBase(Operator):
     deconv = False
     partial_shapes = True
@@ -341,6 +385,11 @@ class Convolution(_ConvBase):
         out = _dest(out, 0, (n, f, *geo.out_spatial), x.dtype)
         out3 = out.reshape(n, f, length)
         bias = None if p.no_bias else inputs[2].astype(x.dtype, copy=False).reshape(1, f, 1)
+        if _winograd_ok(p, geo, x.shape[1]):
+            _winograd(x, _winograd_kernels.weight_transform(w), geo.pad, out)
+            if bias is not None:
+                out3 += bias
+            return [out.astype(dtype, copy=False)], geo
         plan = _Plan(geo, x, rows, length)
 
         def work(a, b):
@@ -377,7 +426,11 @@ class Convolution(_ConvBase):
         dw_full = _dest(gout, 1, w.shape, kdt)
         dw = dw_full.reshape(f, rg)
         dx = _dest(gout, 0, xk.shape, kdt) if want_dx else None
-        plan = _Plan(geo, xk, rows, length, dx)
+        # Winograd: the data gradient is the convolution of dy with the flipped, transposed
+        # weight and padding 2 - pad; im2col + GEMM still give the weight gradient
+        wino = want_dx and _winograd_ok(p, geo, x.shape[1])
+        plan = _Plan(geo, xk, rows, length, None if wino else dx)
+        want_cols = want_dx and not wino
 
         def work(a, b):
             # the weight gradient transposed, (g, C*K/g, F/g): OpenBLAS runs cols @ dy^T
@@ -397,13 +450,18 @@ class Convolution(_ConvBase):
                     fs, rs = slice(k * fg, (k + 1) * fg), slice(k * rg, (k + 1) * rg)
                     np.matmul(cols[rs], dyc[fs].T, out=tmp[k])
                     part[k] += tmp[k]
-                    if want_dx:
+                    if want_cols:
                         np.matmul(w2[fs].T, dyc[fs], out=dcols[rs])
-                if want_dx:
+                if want_cols:
                     plan.scatter(dcols, n0, nb)
             return part
 
         parts = _split(work, n, rows * n * length)
+        if wino:
+            flipped = w2.reshape(w.shape)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+            _winograd(dy.reshape(n, f, *geo.out_spatial),
+                      _winograd_kernels.weight_transform(np.ascontiguousarray(flipped)),
+                      tuple(2 - pd for pd in geo.pad), dx)
         for extra in parts[1:]:
             parts[0] += extra
         dw.reshape(g, fg, rg)[...] = parts[0].transpose(0, 2, 1)
