@@ -57,9 +57,7 @@ def profile(model, mode, steps):
             continue
         patched.add(cls)
         for meth in ("forward", "backward"):
-            orig = cls.__dict__.get(meth)
-            if orig is None:
-                continue
+            orig = getattr(cls, meth)  # maybe inherited: the wrapper goes on cls itself
 
             def timed(self, *a, _orig=orig, _key=(cls.name, meth), **kw):
                 c0, w0 = time.thread_time(), time.perf_counter()
