@@ -140,3 +140,56 @@ def output_transform(m, th, tw, out):  # pragma: no cover - numba
                         even[tx] = c0[tx] + c1[tx] + c2[tx]
                     for tx in range(odd.shape[0]):
                         odd[tx] = c1[tx] - c2[tx] - c3[tx]
+
+
+# ---- the weight gradient, Winograd F(3x3, 2x2): per 2x2 tile of dy and 4x4 tile of the padded
+# input, dW[f, c] += A2^T [(G2 dy_tile G2^T) * (B2^T d B2)] A2, summed over tiles by 16 GEMMs.
+# B2 is B with its last row negated, so the input transform above serves, and the sign
+# s_a s_b (s = 1, 1, 1, -1) is applied to the 16 summed products instead
+#: A2^T and G2 of F(3, 2)
+A2T = np.array([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, 0.0], [0.0, 1.0, 1.0, 1.0]])
+G2 = np.array([[1.0, 0.0], [0.5, 0.5], [0.5, -0.5], [0.0, 1.0]])
+_SIGN = np.array([1.0, 1.0, 1.0, -1.0])
+
+
+@numba.njit(**_SER)
+def grad_transform(dyp, th, tw, u):  # pragma: no cover - numba
+    """``u[xi, f, n*T + ty*tw + tx]`` = ``(G2 g G2^T)[xi]`` of the 2x2 tile ``g`` of ``dyp``
+    (N, F, 2 th, 2 tw; zero-padded head gradient) at ``(2 ty, 2 tx)``."""
+    n_img, n_f = dyp.shape[0], dyp.shape[1]
+    t_img = th * tw
+    for n in range(n_img):
+        for f in range(n_f):
+            for ty in range(th):
+                g0 = dyp[n, f, 2 * ty]
+                g1 = dyp[n, f, 2 * ty + 1]
+                at = n * t_img + ty * tw
+                # rows of G2 g: g0, (g0 + g1) / 2, (g0 - g1) / 2, g1; then the same on columns
+                for k in range(4):
+                    u0 = u[4 * k, f, at:at + tw]
+                    u1 = u[4 * k + 1, f, at:at + tw]
+                    u2 = u[4 * k + 2, f, at:at + tw]
+                    u3 = u[4 * k + 3, f, at:at + tw]
+                    for tx in range(tw):
+                        a0, a1 = g0[2 * tx], g0[2 * tx + 1]
+                        b0, b1 = g1[2 * tx], g1[2 * tx + 1]
+                        if k == 0:
+                            e0, e1 = a0, a1
+                        elif k == 1:
+                            e0, e1 = 0.5 * (a0 + b0), 0.5 * (a1 + b1)
+                        elif k == 2:
+                            e0, e1 = 0.5 * (a0 - b0), 0.5 * (a1 - b1)
+                        else:
+                            e0, e1 = b0, b1
+                        u0[tx] = e0
+                        u1[tx] = 0.5 * (e0 + e1)
+                        u2[tx] = 0.5 * (e0 - e1)
+                        u3[tx] = e1
+
+
+def weight_grad_output(m: np.ndarray) -> np.ndarray:
+    """dW (F, C, 3, 3) from the 16 summed products ``m`` (16, F, C)."""
+    sign = np.outer(_SIGN, _SIGN).reshape(16, 1, 1).astype(m.dtype)
+    ms = (m * sign).reshape(4, 4, *m.shape[1:])
+    a = A2T.astype(m.dtype)
+    return np.ascontiguousarray(np.einsum("ia,abfc,jb->fcij", a, ms, a, optimize=True))

@@ -287,6 +287,40 @@ def _winograd(x, u, pad, out):
     _split(work, n, 16 * c * n * t_img)
 
 
+def _winograd_weight_grad(x, dy, pad):
+    """dW (F, C, 3, 3) of the 3x3 stride-1 convolution of ``x`` (N, C, H, W) padded by ``pad``
+    for the head gradient ``dy`` (N, F, OH, OW), by Winograd F(3x3, 2x2)."""
+    n, c = x.shape[:2]
+    f, (oh, ow) = dy.shape[1], dy.shape[2:]
+    th, tw = _winograd_kernels.tiles(oh, ow)
+    t_img, hp, wp = th * tw, 2 * th + 2, 2 * tw + 2
+    step = max(1, min(n, WINOGRAD_CHUNK_BYTES // (16 * c * t_img * x.itemsize)))
+
+    def work(a, b):
+        part, tmp = _workspace((16 * f * c, 16 * f * c), x.dtype, slot=5)
+        part, tmp = part.reshape(16, f, c), tmp.reshape(16, f, c)
+        part[...] = 0
+        for n0 in range(a, b, step):
+            nb = min(step, b - n0)
+            xp, dyp, v, u = _workspace((nb * c * hp * wp, nb * f * 4 * t_img,
+                                        16 * c * nb * t_img, 16 * f * nb * t_img),
+                                       x.dtype, slot=4)
+            xp, dyp = xp.reshape(nb, c, hp, wp), dyp.reshape(nb, f, 2 * th, 2 * tw)
+            v, u = v.reshape(16, c, nb * t_img), u.reshape(16, f, nb * t_img)
+            _winograd_kernels.pad_images(x[n0:n0 + nb], pad[0], pad[1], xp)
+            _winograd_kernels.input_transform(xp, th, tw, v)
+            _winograd_kernels.pad_images(dy[n0:n0 + nb], 0, 0, dyp)
+            _winograd_kernels.grad_transform(dyp, th, tw, u)
+            np.matmul(u, v.transpose(0, 2, 1), out=tmp)
+            part += tmp
+        return part
+
+    parts = _split(work, n, 16 * c * n * t_img)
+    for extra in parts[1:]:
+        parts[0] += extra
+    return _winograd_kernels.weight_grad_output(parts[0])
+
+
 class _ConvBase(Operator):
     deconv = False
     partial_shapes = True
@@ -427,10 +461,17 @@ class Convolution(_ConvBase):
         dw = dw_full.reshape(f, rg)
         dx = _dest(gout, 0, xk.shape, kdt) if want_dx else None
         # Winograd: the data gradient is the convolution of dy with the flipped, transposed
-        # weight and padding 2 - pad; im2col + GEMM still give the weight gradient
-        wino = want_dx and _winograd_ok(p, geo, x.shape[1])
-        plan = _Plan(geo, xk, rows, length, None if wino else dx)
-        want_cols = want_dx and not wino
+        # weight and padding 2 - pad; the weight gradient is F(3x3, 2x2) of x and dy
+        if _winograd_ok(p, geo, x.shape[1]):
+            dy4 = dy.reshape(n, f, *geo.out_spatial)
+            np.copyto(dw_full, _winograd_weight_grad(xk, dy4, geo.pad))
+            if want_dx:
+                flipped = w2.reshape(w.shape)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+                _winograd(dy4, _winograd_kernels.weight_transform(np.ascontiguousarray(flipped)),
+                          tuple(2 - pd for pd in geo.pad), dx)
+            return self._grads(p, inputs, dx, dw_full, dy, gout)
+        plan = _Plan(geo, xk, rows, length, dx)
+        want_cols = want_dx
 
         def work(a, b):
             # the weight gradient transposed, (g, C*K/g, F/g): OpenBLAS runs cols @ dy^T
@@ -457,18 +498,19 @@ class Convolution(_ConvBase):
             return part
 
         parts = _split(work, n, rows * n * length)
-        if wino:
-            flipped = w2.reshape(w.shape)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-            _winograd(dy.reshape(n, f, *geo.out_spatial),
-                      _winograd_kernels.weight_transform(np.ascontiguousarray(flipped)),
-                      tuple(2 - pd for pd in geo.pad), dx)
         for extra in parts[1:]:
             parts[0] += extra
         dw.reshape(g, fg, rg)[...] = parts[0].transpose(0, 2, 1)
+        return self._grads(p, inputs, dx, dw_full, dy, gout)
+
+    @staticmethod
+    def _grads(p, inputs, dx, dw, dy, gout):
+        """The gradients in the inputs' dtypes, the bias's summed from ``dy`` (N, F, L)."""
+        x, w = inputs[0], inputs[1]
         grads = [None if dx is None else dx.astype(x.dtype, copy=False),
-                 dw_full.astype(w.dtype, copy=False)]
+                 dw.astype(w.dtype, copy=False)]
         if not p.no_bias:
-            db = _dest(gout, 2, (f,), kdt)
+            db = _dest(gout, 2, (dy.shape[1],), dy.dtype)
             np.sum(dy, axis=(0, 2), out=db)
             grads.append(db.astype(inputs[2].dtype, copy=False))
         return grads
