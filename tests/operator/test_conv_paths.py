@@ -178,3 +178,45 @@ def test_winograd_transforms_match_definition():
         tile = at @ m[:, f, n * 6 + ty * 3 + tx].reshape(4, 4) @ at.T
         got = out[n, f, 2 * ty:2 * ty + 2, 2 * tx:2 * tx + 2]
         np.testing.assert_allclose(got, tile[:, :got.shape[1]])
+
+
+def test_threaded_convolutions_restore_the_blas_threads(force):
+    """The one-thread BLAS hold ends with the last of concurrent convolutions."""
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one core: no second thread")
+    force("threads")
+
+    def blas_threads():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info()
+                if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    op = get("Convolution")
+    p = op.parse_params({"kernel": (3, 3), "pad": (1, 1), "num_filter": 4, "no_bias": True})
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((6, 3, 8, 8)), rng.standard_normal((4, 3, 3, 3))
+    want = reference(x, w, 1, 1, 1, 1)
+    errors = []
+    threads = numba.get_num_threads()
+    numba.set_num_threads(2)
+
+    def run():
+        for _ in range(5):
+            (y,), _ = op.forward(p, [x, w], [], False)
+            errors.append(float(np.abs(y - want).max()))
+
+    try:
+        workers = [threading.Thread(target=run) for _ in range(3)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+    finally:
+        numba.set_num_threads(threads)
+    assert len(errors) == 15 and max(errors) < 1e-10
+    after = blas_threads()
+    assert {k: after[k] for k in before} == before

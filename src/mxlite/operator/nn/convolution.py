@@ -24,6 +24,7 @@ inference gives them), computed as the channels-first operator on transposed arr
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -170,21 +171,38 @@ def _split(work, n: int, columns: int):
     if threads <= 1 or columns < PARALLEL_COLUMNS:
         return [work(0, n)]
     with _pool_lock:
-        pool = _pool.get(threads)
+        # a forked child inherits the pool object but not its threads: start a new one
+        pool = _pool.get((threads, os.getpid()))
         if pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            pool = _pool[threads] = ThreadPoolExecutor(threads - 1, "mxlite-conv")
+            pool = _pool[(threads, os.getpid())] = ThreadPoolExecutor(threads - 1,
+                                                                      "mxlite-conv")
     bounds = [n * t // threads for t in range(threads + 1)]
-    ctl = _blas_controller()
-    limit = ctl.limit(limits=1, user_api="blas") if ctl is not None else None
+    _blas_single(True)
     try:
         futures = [pool.submit(work, bounds[t], bounds[t + 1]) for t in range(1, threads)]
         first = work(bounds[0], bounds[1])
         return [first] + [f.result() for f in futures]
     finally:
-        if limit is not None:
-            limit.restore_original_limits()
+        _blas_single(False)
+
+
+def _blas_single(enter: bool) -> None:
+    """Hold the BLAS at one thread between matching ``enter=True`` / ``False`` calls; nested
+    or concurrent holders (convolutions in several Python threads) share one hold, and the
+    last to leave restores the thread count found by the first."""
+    with _pool_lock:
+        depth = _pool.get("depth", 0)
+        if enter:
+            if depth == 0:
+                ctl = _blas_controller()
+                _pool["limit"] = ctl.limit(limits=1, user_api="blas") if ctl else None
+            _pool["depth"] = depth + 1
+            return
+        _pool["depth"] = depth - 1
+        if depth == 1 and _pool.get("limit") is not None:
+            _pool.pop("limit").restore_original_limits()
 
 
 def _workspace(sizes, dtype, slot=0):
