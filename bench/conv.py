@@ -41,7 +41,19 @@ SHAPES = [
 
 
 # --------------------------------------------------------------------------- profile
-def profile(model, mode, steps):
+def _shape_key(name, meth, args):
+    """``name.meth`` plus the data shape and the kernel/stride/filters of a conv or pool call."""
+    try:
+        p, inputs = args[0], args[1] if meth == "forward" else args[2]
+        shape = "x".join(str(d) for d in inputs[0].shape)
+        extra = "".join(f" {k}={getattr(p, k)}" for k in ("num_filter", "kernel", "stride")
+                        if k in p and getattr(p, k))
+        return f"{name}.{meth} {shape}{extra}"
+    except (AttributeError, IndexError, TypeError):
+        return f"{name}.{meth}"
+
+
+def profile(model, mode, steps, by_shape=False):
     import fit
     import mxlite as mx
     from mxlite.operator import registry
@@ -59,14 +71,16 @@ def profile(model, mode, steps):
         for meth in ("forward", "backward"):
             orig = getattr(cls, meth)  # maybe inherited: the wrapper goes on cls itself
 
-            def timed(self, *a, _orig=orig, _key=(cls.name, meth), **kw):
+            def timed(self, *a, _orig=orig, _name=cls.name, _meth=meth, **kw):
+                key = _shape_key(_name, _meth, a) if by_shape and _name in (
+                    "Convolution", "Deconvolution", "Pooling") else f"{_name}.{_meth}"
                 c0, w0 = time.thread_time(), time.perf_counter()
                 try:
                     return _orig(self, *a, **kw)
                 finally:
-                    cpu[_key] += time.thread_time() - c0
-                    wall[_key] += time.perf_counter() - w0
-                    calls[_key] += 1
+                    cpu[key] += time.thread_time() - c0
+                    wall[key] += time.perf_counter() - w0
+                    calls[key] += 1
 
             setattr(cls, meth, timed)
     step, _ = fit.mx_setup(mx, model, mode)
@@ -81,13 +95,14 @@ def profile(model, mode, steps):
     total_cpu, total_wall = (time.process_time() - c0) / steps, (time.perf_counter() - w0) / steps
     print(f"{model} {mode}: {total_wall * 1e3:.1f} ms/step wall, {total_cpu * 1e3:.1f} ms "
           f"process CPU ({os.environ.get('MXLITE_NUM_THREADS', 'default')} threads)")
-    print(f"{'operator':<28}{'wall ms':>9}{'share':>7}{'thr-CPU ms':>11}{'calls':>7}")
+    width = max(28, *(len(k) + 2 for k in wall))
+    print(f"{'operator':<{width}}{'wall ms':>9}{'share':>7}{'thr-CPU ms':>11}{'calls':>7}")
     for key in sorted(wall, key=wall.get, reverse=True):
-        print(f"{key[0] + '.' + key[1]:<28}{wall[key] / steps * 1e3:9.2f}"
+        print(f"{key:<{width}}{wall[key] / steps * 1e3:9.2f}"
               f"{wall[key] / steps / total_wall:7.1%}{cpu[key] / steps * 1e3:11.2f}"
               f"{calls[key] // steps:7d}")
     rest = total_wall - sum(wall.values()) / steps
-    print(f"{'(outside operators)':<28}{rest * 1e3:9.2f}{rest / total_wall:7.1%}")
+    print(f"{'(outside operators)':<{width}}{rest * 1e3:9.2f}{rest / total_wall:7.1%}")
 
 
 # --------------------------------------------------------------------------- kernels
@@ -214,6 +229,8 @@ def main(argv=None):
     pp.add_argument("model", choices=("lenet", "resnet20", "vgg"))
     pp.add_argument("--mode", choices=("train", "infer"), default="train")
     pp.add_argument("--steps", type=int, default=5)
+    pp.add_argument("--by-shape", action="store_true",
+                    help="one row per convolution / pooling shape")
     kp = sub.add_parser("kernels", help="conv kernel times against PyTorch (and MXNet)")
     kp.add_argument("--mxnet", help="python of an MXNet 1.9.1 install")
     kp.add_argument("--threads", type=int, default=2)
@@ -221,7 +238,7 @@ def main(argv=None):
     kp.add_argument("--only", nargs="*", help="substrings of shape labels to keep")
     args = ap.parse_args(argv)
     if args.cmd == "profile":
-        profile(args.model, args.mode, args.steps)
+        profile(args.model, args.mode, args.steps, args.by_shape)
     else:
         kernels(args)
 
