@@ -87,27 +87,32 @@ def _im2col_channel(x, c, k, s, p, dl, o, cols):  # pragma: no cover - numba
                         _fill(dst[:q0], 0)
                         _copy(dst[q0:q1], xf[n, c, q0 + shift:q1 + shift])
                         _fill(dst[q1:], 0)
-                        if x0 > 0 or x1 < ow:
+                        if x0 > 0 or x1 < ow:  # a column or two per row: scalar stores
                             for y in range(oh):
-                                _fill(dst[y * ow:y * ow + x0], 0)
-                                _fill(dst[y * ow + x1:(y + 1) * ow], 0)
+                                at = y * ow
+                                for xx in range(x0):
+                                    dst[at + xx] = 0
+                                for xx in range(x1, ow):
+                                    dst[at + xx] = 0
                     continue
+                cr = cols[row]
+                lo = x0 * sw + off
+                hi = lo + (x1 - x0 - 1) * sw + 1
                 for n in range(n_img):
                     for z in range(od):
                         iz = z * sd - pd + a * dd
                         for y in range(oh):
                             iy = y * sh - ph + i * dh
                             at = n * volume + (z * oh + y) * ow
-                            dst = cols[row, at:at + ow]
                             if iz < 0 or iz >= depth or iy < 0 or iy >= height:
-                                _fill(dst, 0)
+                                _fill(cr[at:at + ow], 0)
                                 continue
-                            _fill(dst[:x0], 0)
+                            for xx in range(x0):  # a column or two: scalar stores
+                                cr[at + xx] = 0
                             if x1 > x0:
-                                lo = x0 * sw + off
-                                hi = lo + (x1 - x0 - 1) * sw + 1
-                                _copy(dst[x0:x1], x[n, c, iz, iy, lo:hi:sw])
-                            _fill(dst[x1:], 0)
+                                _copy(cr[at + x0:at + x1], x[n, c, iz, iy, lo:hi:sw])
+                            for xx in range(x1, ow):
+                                cr[at + xx] = 0
 
 
 @numba.njit(**_BODY)
@@ -136,8 +141,11 @@ def _col2im_channel(cols, c, k, s, p, dl, o, out):  # pragma: no cover - numba
                         src = cols[row, n * volume:(n + 1) * volume]
                         if x0 > 0 or x1 < ow:  # wrapped columns add nothing: zero them first
                             for y in range(oh):
-                                _fill(src[y * ow:y * ow + x0], 0)
-                                _fill(src[y * ow + x1:(y + 1) * ow], 0)
+                                at = y * ow
+                                for xx in range(x0):
+                                    src[at + xx] = 0
+                                for xx in range(x1, ow):
+                                    src[at + xx] = 0
                         _add(of[n, c, q0 + shift:q1 + shift], src[q0:q1])
                     continue
                 if x1 <= x0:
