@@ -1,6 +1,7 @@
 """Every computation path of Convolution gives the same numbers.
 
-The operator picks, per call: Winograd F(2x2, 3x3) (wide 3x3 stride-1 convolutions), im2col
+The operator picks, per call: Winograd F(2x2, 3x3) (wide 3x3 stride-1 convolutions; whole
+images or blocks of tile rows per GEMM), im2col
 of one image per chunk (the GEMM writes the output in place) or of several (one GEMM, then a
 transposed copy), no im2col for 1x1 stride-1 kernels, and the batch split over threads.  Each
 path is forced here (module thresholds patched) and compared in float64 with a NumPy
@@ -65,9 +66,12 @@ def reference_grads(x, w, dy, stride, pad, dilate, groups):
 def force(monkeypatch):
     """``force(path)``: make the operator take ``path``."""
     def apply(path):
-        wino = path == "winograd"
+        wino = path.startswith("winograd")
         monkeypatch.setattr(conv, "WINOGRAD_CHANNELS", 1 if wino else 1 << 30)
         monkeypatch.setattr(conv, "WINOGRAD_PIXELS", 1 if wino else 1 << 30)
+        # winograd_rows: blocks of one tile row (the transforms' ty0 / nty)
+        monkeypatch.setattr(conv, "WINOGRAD_CHUNK_BYTES", 1 if path == "winograd_rows"
+                            else 4 << 20)
         monkeypatch.setattr(conv, "CHUNK_BYTES", 1 << 30 if path == "chunked" else 1)
         monkeypatch.setattr(conv, "PARALLEL_COLUMNS", 0 if path == "threads" else 1 << 62)
     return apply
@@ -83,7 +87,7 @@ SHAPES = [
     ("1x1", 4, 6, 5, 3, 3, 1, 1, 0, 1, 1),
     ("1x1_stride2", 3, 6, 5, 6, 4, 1, 2, 0, 1, 1),
 ]
-PATHS = ["per_image", "chunked", "winograd", "threads"]
+PATHS = ["per_image", "chunked", "winograd", "winograd_rows", "threads"]
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -117,7 +121,7 @@ def test_conv_paths_match_numpy_reference(shape, path, force):
     np.testing.assert_allclose(db, dy.sum(axis=(0, 2, 3)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("path", PATHS[:3])
+@pytest.mark.parametrize("path", PATHS[:4])
 def test_conv_paths_float32_close_to_float64(path, force):
     force(path)
     rng = np.random.default_rng(0)
@@ -135,9 +139,10 @@ def test_conv_paths_float32_close_to_float64(path, force):
     np.testing.assert_allclose(dw, want_dw, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("path", ["winograd", "winograd_rows"])
 @pytest.mark.parametrize("pad", [0, 1, 2])
-def test_winograd_gradients_float64(pad, force):
-    force("winograd")
+def test_winograd_gradients_float64(pad, path, force):
+    force(path)
     rng = np.random.default_rng(pad)
     x, w, b = rng.standard_normal((1, 2, 5, 4)), rng.standard_normal((3, 2, 3, 3)), \
         rng.standard_normal(3)
@@ -167,13 +172,13 @@ def test_winograd_transforms_match_definition():
     rng = np.random.default_rng(1)
     xp = rng.standard_normal((2, 3, 6, 8))  # 2 x 3 tiles
     v = np.empty((16, 3, 2 * 6))
-    conv_winograd.input_transform(xp, 2, 3, v)
+    conv_winograd.input_transform(xp, 0, 2, 3, v)
     for n, c, ty, tx in ((0, 0, 0, 0), (1, 2, 1, 2), (0, 1, 1, 0)):
         d = xp[n, c, 2 * ty:2 * ty + 4, 2 * tx:2 * tx + 4]
         np.testing.assert_allclose(v[:, c, n * 6 + ty * 3 + tx].reshape(4, 4), bt @ d @ bt.T)
     m = rng.standard_normal((16, 2, 2 * 6))
     out = np.empty((2, 2, 4, 5))  # odd width: the last tile column is cut
-    conv_winograd.output_transform(m, 2, 3, out)
+    conv_winograd.output_transform(m, 0, 2, 3, out)
     for n, f, ty, tx in ((0, 0, 0, 0), (1, 1, 1, 1), (0, 1, 1, 2)):
         tile = at @ m[:, f, n * 6 + ty * 3 + tx].reshape(4, 4) @ at.T
         got = out[n, f, 2 * ty:2 * ty + 2, 2 * tx:2 * tx + 2]

@@ -12,7 +12,9 @@ weight transform ``U[xi, f, c]`` (:func:`weight_transform`), 16 GEMMs ``M[xi] = 
 (BLAS) and the output transform (:func:`output_transform`).  That is 16 multiplications per
 2x2 outputs and input channel instead of 36: 2.25x fewer than im2col + GEMM, for two passes
 over the tiles.  Tiles start every 2 pixels of the zero-padded image; :func:`pad_images` writes
-that padded copy (so the transforms have no bounds checks), padded up to whole tiles.
+that padded copy (so the transforms have no bounds checks), padded up to whole tiles.  The
+transforms take a block of tile rows ``[ty0, ty0 + nty)``, so that a caller can keep the
+transformed tiles of one block in the L2 cache between the transform and the GEMMs.
 """
 
 from __future__ import annotations
@@ -68,56 +70,63 @@ def pad_images(x, pad_h, pad_w, xp):  # pragma: no cover - numba
 
 
 @numba.njit(**_SER)
-def input_transform(xp, th, tw, v):  # pragma: no cover - numba
-    """``v[xi, c, n*T + ty*tw + tx]`` = ``(B^T d B)[xi]`` of the 4x4 tile of ``xp`` (N, C, Hp,
-    Wp) at ``(2 ty, 2 tx)``; ``v`` is (16, C, N*T) with ``T = th*tw``."""
+def input_transform(xp, ty0, nty, tw, v):  # pragma: no cover - numba
+    """``v[xi, c, n*T + (ty - ty0)*tw + tx]`` = ``(B^T d B)[xi]`` of the 4x4 tile of ``xp`` (N,
+    C, Hp, Wp) at ``(2 ty, 2 tx)``, for the tile rows ``ty0 <= ty < ty0 + nty``; ``v`` is (16,
+    C, N*T) with ``T = nty*tw``."""
     n_img, n_ch = xp.shape[0], xp.shape[1]
-    t_img = th * tw
-    # the inner loop runs over views cut to their extent with a non-negative index: no
-    # wrap-around checks, so LLVM vectorizes it (10x faster than indexing v[xi, c, p])
-    a = np.empty((4, tw + 1, 2), dtype=xp.dtype)
+    t_img = nty * tw
+    # every inner loop runs over views cut to their extent with its own non-negative index:
+    # no wrap-around checks, so LLVM vectorizes them (indexing v[xi, c, p] directly was 5x
+    # slower).  ev[k] / od[k]: row k of B^T d at the even / odd columns of the padded row
+    ev = np.empty((4, tw + 1), dtype=xp.dtype)
+    od = np.empty((4, tw + 1), dtype=xp.dtype)
     for n in range(n_img):
         for c in range(n_ch):
-            for ty in range(th):
+            for ty in range(ty0, ty0 + nty):
                 r0 = xp[n, c, 2 * ty]
                 r1 = xp[n, c, 2 * ty + 1]
                 r2 = xp[n, c, 2 * ty + 2]
                 r3 = xp[n, c, 2 * ty + 3]
-                at = n * t_img + ty * tw
-                # B^T d, row by row, over the whole padded row (2 tw + 2 columns)
-                for q in range(2 * tw + 2):
-                    a[0, q >> 1, q & 1] = r0[q] - r2[q]
-                    a[1, q >> 1, q & 1] = r1[q] + r2[q]
-                    a[2, q >> 1, q & 1] = r2[q] - r1[q]
-                    a[3, q >> 1, q & 1] = r1[q] - r3[q]
-                # (B^T d) B: columns 2tx .. 2tx+3 are pairs tx and tx+1
+                for half in range(2):
+                    s0, s1 = r0[half::2], r1[half::2]
+                    s2, s3 = r2[half::2], r3[half::2]
+                    dst = ev if half == 0 else od
+                    d0, d1, d2, d3 = dst[0], dst[1], dst[2], dst[3]
+                    for t in range(tw + 1):
+                        d0[t] = s0[t] - s2[t]
+                        d1[t] = s1[t] + s2[t]
+                        d2[t] = s2[t] - s1[t]
+                        d3[t] = s1[t] - s3[t]
+                at = n * t_img + (ty - ty0) * tw
+                # (B^T d) B: the tile's columns 2tx .. 2tx+3 are ev[tx], od[tx], ev[tx+1],
+                # od[tx+1]
                 for k in range(4):
-                    ak = a[k]
-                    lo, hi = ak[:tw], ak[1:tw + 1]
+                    e, o = ev[k, :tw], od[k, :tw]
+                    e1, o1 = ev[k, 1:], od[k, 1:]
                     v0 = v[4 * k, c, at:at + tw]
                     v1 = v[4 * k + 1, c, at:at + tw]
                     v2 = v[4 * k + 2, c, at:at + tw]
                     v3 = v[4 * k + 3, c, at:at + tw]
                     for tx in range(tw):
-                        e0, e1 = lo[tx, 0], lo[tx, 1]
-                        e2, e3 = hi[tx, 0], hi[tx, 1]
-                        v0[tx] = e0 - e2
-                        v1[tx] = e1 + e2
-                        v2[tx] = e2 - e1
-                        v3[tx] = e1 - e3
+                        v0[tx] = e[tx] - e1[tx]
+                        v1[tx] = o[tx] + e1[tx]
+                        v2[tx] = e1[tx] - o[tx]
+                        v3[tx] = o[tx] - o1[tx]
 
 
 @numba.njit(**_SER)
-def output_transform(m, th, tw, out):  # pragma: no cover - numba
-    """``out[n, f]`` (N, F, OH, OW) from the products ``m`` (16, F, N*T): ``A^T m A`` per tile
-    (the last row / column of a tile is dropped where the output size is odd)."""
+def output_transform(m, ty0, nty, tw, out):  # pragma: no cover - numba
+    """Rows ``2 ty0 .. 2 (ty0 + nty)`` of ``out[n, f]`` (N, F, OH, OW) from the products ``m``
+    (16, F, N*T), ``T = nty*tw``: ``A^T m A`` per tile (the last row / column of a tile is
+    dropped where the output size is odd)."""
     n_img, n_f, oh, ow = out.shape
-    t_img = th * tw
+    t_img = nty * tw
     s = np.empty((2, 4, tw), dtype=m.dtype)
     for n in range(n_img):
         for f in range(n_f):
-            for ty in range(th):
-                at = n * t_img + ty * tw
+            for ty in range(ty0, ty0 + nty):
+                at = n * t_img + (ty - ty0) * tw
                 # A^T m: the two output rows of each tile, per column k of the 4x4 products
                 for k in range(4):
                     m0 = m[k, f, at:at + tw]
@@ -153,38 +162,38 @@ _SIGN = np.array([1.0, 1.0, 1.0, -1.0])
 
 
 @numba.njit(**_SER)
-def grad_transform(dyp, th, tw, u):  # pragma: no cover - numba
-    """``u[xi, f, n*T + ty*tw + tx]`` = ``(G2 g G2^T)[xi]`` of the 2x2 tile ``g`` of ``dyp``
-    (N, F, 2 th, 2 tw; zero-padded head gradient) at ``(2 ty, 2 tx)``."""
+def grad_transform(dyp, ty0, nty, tw, u):  # pragma: no cover - numba
+    """``u[xi, f, n*T + (ty - ty0)*tw + tx]`` = ``(G2 g G2^T)[xi]`` of the 2x2 tile ``g`` of
+    ``dyp`` (N, F, 2 th, 2 tw; zero-padded head gradient) at ``(2 ty, 2 tx)``, for the tile
+    rows ``ty0 <= ty < ty0 + nty``."""
     n_img, n_f = dyp.shape[0], dyp.shape[1]
-    t_img = th * tw
+    t_img = nty * tw
+    rows = np.empty((4, 2 * tw), dtype=dyp.dtype)
+    h0, h1, h2, h3 = rows[0], rows[1], rows[2], rows[3]
     for n in range(n_img):
         for f in range(n_f):
-            for ty in range(th):
+            for ty in range(ty0, ty0 + nty):
                 g0 = dyp[n, f, 2 * ty]
                 g1 = dyp[n, f, 2 * ty + 1]
-                at = n * t_img + ty * tw
-                # rows of G2 g: g0, (g0 + g1) / 2, (g0 - g1) / 2, g1; then the same on columns
+                # rows of G2 g: g0, (g0 + g1) / 2, (g0 - g1) / 2, g1
+                for q in range(2 * tw):
+                    h0[q] = g0[q]
+                    h1[q] = 0.5 * (g0[q] + g1[q])
+                    h2[q] = 0.5 * (g0[q] - g1[q])
+                    h3[q] = g1[q]
+                at = n * t_img + (ty - ty0) * tw
+                # then the same on the columns 2tx (e) and 2tx+1 (o) of each tile
                 for k in range(4):
+                    e, o = rows[k, 0::2], rows[k, 1::2]
                     u0 = u[4 * k, f, at:at + tw]
                     u1 = u[4 * k + 1, f, at:at + tw]
                     u2 = u[4 * k + 2, f, at:at + tw]
                     u3 = u[4 * k + 3, f, at:at + tw]
                     for tx in range(tw):
-                        a0, a1 = g0[2 * tx], g0[2 * tx + 1]
-                        b0, b1 = g1[2 * tx], g1[2 * tx + 1]
-                        if k == 0:
-                            e0, e1 = a0, a1
-                        elif k == 1:
-                            e0, e1 = 0.5 * (a0 + b0), 0.5 * (a1 + b1)
-                        elif k == 2:
-                            e0, e1 = 0.5 * (a0 - b0), 0.5 * (a1 - b1)
-                        else:
-                            e0, e1 = b0, b1
-                        u0[tx] = e0
-                        u1[tx] = 0.5 * (e0 + e1)
-                        u2[tx] = 0.5 * (e0 - e1)
-                        u3[tx] = e1
+                        u0[tx] = e[tx]
+                        u1[tx] = 0.5 * (e[tx] + o[tx])
+                        u2[tx] = 0.5 * (e[tx] - o[tx])
+                        u3[tx] = o[tx]
 
 
 def weight_grad_output(m: np.ndarray) -> np.ndarray:
