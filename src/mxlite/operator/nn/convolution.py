@@ -136,8 +136,11 @@ CHUNK_BYTES = 1 << 20
 PARALLEL_COLUMNS = PARALLEL_THRESHOLD
 
 _local = threading.local()
-_pool_lock = threading.Lock()
-_pool: dict = {}
+_lock = threading.Lock()
+#: (threads, pid) -> the thread pool of :func:`_split`
+_pools: dict = {}
+#: the BLAS hold of :func:`_blas_single`: controller, depth, active limiter
+_blas: dict = {"depth": 0, "limit": None}
 
 
 def _chunk(bytes_per_image: int, n: int) -> int:
@@ -147,14 +150,14 @@ def _chunk(bytes_per_image: int, n: int) -> int:
 
 def _blas_controller():
     """The cached ``threadpoolctl`` controller of the BLAS (None without threadpoolctl)."""
-    if "blas" not in _pool:
+    if "controller" not in _blas:
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:  # pragma: no cover - threadpoolctl is a core dependency
-            _pool["blas"] = None
+            _blas["controller"] = None
         else:
-            _pool["blas"] = ThreadpoolController()
-    return _pool["blas"]
+            _blas["controller"] = ThreadpoolController()
+    return _blas["controller"]
 
 
 def _split(work, n: int, columns: int):
@@ -170,20 +173,23 @@ def _split(work, n: int, columns: int):
     threads = min(numba.get_num_threads(), n)
     if threads <= 1 or columns < PARALLEL_COLUMNS:
         return [work(0, n)]
-    with _pool_lock:
-        # a forked child inherits the pool object but not its threads: start a new one
-        pool = _pool.get((threads, os.getpid()))
-        if pool is None:
-            from concurrent.futures import ThreadPoolExecutor
+    from concurrent import futures as cf
 
-            pool = _pool[(threads, os.getpid())] = ThreadPoolExecutor(threads - 1,
-                                                                      "mxlite-conv")
+    with _lock:
+        # a forked child inherits the pool object but not its threads: start a new one
+        pool = _pools.get((threads, os.getpid()))
+        if pool is None:
+            pool = _pools[(threads, os.getpid())] = cf.ThreadPoolExecutor(threads - 1,
+                                                                          "mxlite-conv")
     bounds = [n * t // threads for t in range(threads + 1)]
     _blas_single(True)
     try:
-        futures = [pool.submit(work, bounds[t], bounds[t + 1]) for t in range(1, threads)]
-        first = work(bounds[0], bounds[1])
-        return [first] + [f.result() for f in futures]
+        others = [pool.submit(work, bounds[t], bounds[t + 1]) for t in range(1, threads)]
+        try:
+            first = work(bounds[0], bounds[1])
+        finally:
+            cf.wait(others)  # never leave a worker writing after an error here
+        return [first] + [f.result() for f in others]
     finally:
         _blas_single(False)
 
@@ -192,17 +198,18 @@ def _blas_single(enter: bool) -> None:
     """Hold the BLAS at one thread between matching ``enter=True`` / ``False`` calls; nested
     or concurrent holders (convolutions in several Python threads) share one hold, and the
     last to leave restores the thread count found by the first."""
-    with _pool_lock:
-        depth = _pool.get("depth", 0)
+    with _lock:
+        depth = _blas["depth"]
         if enter:
             if depth == 0:
                 ctl = _blas_controller()
-                _pool["limit"] = ctl.limit(limits=1, user_api="blas") if ctl else None
-            _pool["depth"] = depth + 1
+                _blas["limit"] = ctl.limit(limits=1, user_api="blas") if ctl else None
+            _blas["depth"] = depth + 1
             return
-        _pool["depth"] = depth - 1
-        if depth == 1 and _pool.get("limit") is not None:
-            _pool.pop("limit").restore_original_limits()
+        _blas["depth"] = depth - 1
+        if depth == 1 and _blas["limit"] is not None:
+            _blas["limit"].restore_original_limits()
+            _blas["limit"] = None
 
 
 def _workspace(sizes, dtype, slot=0):
