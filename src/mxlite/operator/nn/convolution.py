@@ -2,8 +2,13 @@
 
 Convolution: data ``(N, C, *spatial)``, weight ``(num_filter, C / num_group, *kernel)``, bias
 ``(num_filter,)``; output spatial size ``(H + 2 pad - dilate (k - 1) - 1) // stride + 1``.
-Computed with im2col (Numba, :mod:`._im2col`) and one BLAS GEMM per group; backward is the
-transposed GEMMs plus col2im.
+Computed with im2col (Numba, :mod:`._im2col`) and one BLAS GEMM per group, in chunks of images
+whose columns fit the L2 cache (:data:`CHUNK_BYTES`; a 1x1 stride-1 kernel needs no im2col);
+backward is the transposed GEMMs plus col2im.  3x3 stride-1 convolutions of at least
+:data:`WINOGRAD_CHANNELS` channels use Winograd F(2x2, 3x3) for the output and the data
+gradient and F(3x3, 2x2) for the weight gradient (:mod:`mxlite.kernels.conv_winograd`).  The
+batch is split over ``MXLITE_NUM_THREADS`` threads (:func:`_split`).  Float64 runs the same
+paths in float64; other dtypes compute in float32.
 
 Deconvolution (the gradient of a convolution with respect to its input, used as a layer):
 data ``(N, C, *spatial)``, weight ``(C, num_filter / num_group, *kernel)``; output size
