@@ -8,7 +8,8 @@ from mxlite.operator.nn import _pooling_kernels as K
 
 CASES = [
     # (spatial H, W, kernel (kh, kw), stride (sh, sw))
-    ((8, 8), (2, 2), (2, 2)),
+    ((8, 8), (2, 2), (2, 2)),  # the 2x2 stride-2 kernel
+    ((9, 7), (2, 2), (2, 2)),  # ... with a row and a column in no window
     ((9, 7), (3, 3), (2, 2)),
     ((6, 10), (2, 3), (1, 2)),
     ((1, 12), (1, 3), (1, 3)),  # 1-D pooling
@@ -25,7 +26,8 @@ def _general(x5, k, s, out_shape):
 
 @pytest.mark.parametrize("hw,kernel,stride", CASES, ids=[f"{c[0]}k{c[1]}s{c[2]}" for c in CASES])
 @pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties_nan"])
-def test_fast_max_pool_matches_general_kernel(hw, kernel, stride, ties):
+@pytest.mark.parametrize("index", [np.int64, np.int32], ids=["int64", "int32"])
+def test_fast_max_pool_matches_general_kernel(hw, kernel, stride, ties, index):
     rng = np.random.default_rng(7)
     h, w = hw
     x = rng.standard_normal((2, 3, 1, h, w)).astype(np.float32)
@@ -37,7 +39,7 @@ def test_fast_max_pool_matches_general_kernel(hw, kernel, stride, ties):
     ref_out, ref_arg = _general(x, k, s, out_shape)
     assert K._inside(x, k, s, (0, 0, 0), ref_out)
     out = np.empty(out_shape, np.float32)
-    arg = np.empty(out_shape, np.int64)
+    arg = np.empty(out_shape, index)  # Pooling stores int32 argmax
     K.pool_forward(x, 0, k, s, (0, 0, 0), True, 1.0, out, arg)
     np.testing.assert_array_equal(out, ref_out)
     np.testing.assert_array_equal(arg, ref_arg)

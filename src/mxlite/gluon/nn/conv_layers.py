@@ -22,6 +22,15 @@ def _tuple(value, n, what):
     return value
 
 
+_LAYOUTS = {1: ("NCW", "NWC"), 2: ("NCHW", "NHWC"), 3: ("NCDHW", "NDHWC")}
+
+
+def _check_layout(block: str, layout, n: int) -> None:
+    if layout not in _LAYOUTS[n]:
+        raise ValueError(f"{block}: layout {layout!r} is not supported; use "
+                         f"{' or '.join(_LAYOUTS[n])}")
+
+
 class _Conv(HybridBlock):
     """Shared by convolution and transposed convolution (``op_name`` Deconvolution)."""
 
@@ -41,13 +50,14 @@ class _Conv(HybridBlock):
             if adj is not None:
                 self._kwargs["adj"] = adj
             self._op_name = op_name
-            if layout.find("C") != 1 or layout[0] != "N" or len(layout) != n + 2:
-                raise ValueError(f"{type(self).__name__}: layout {layout!r} is not supported; "
-                                 "use the channels-first layout (NCW, NCHW, NCDHW)")
+            _check_layout(type(self).__name__, layout, n)
             if op_name == "Convolution":
-                wshape = (channels, in_channels // groups if in_channels else 0, *kernel_size)
+                wshape = (channels, in_channels // groups if in_channels else 0)
             else:
-                wshape = (in_channels, channels // groups, *kernel_size)
+                wshape = (in_channels, channels // groups)
+            # the weight's channel axes follow the layout: (O, I, *k) or (O, *k, I)
+            wshape = (wshape[0], *kernel_size, wshape[1]) if layout[-1] == "C" else \
+                (*wshape, *kernel_size)
             self.weight = self.params.get("weight", shape=wshape, init=weight_initializer,
                                           allow_deferred_init=True)
             if use_bias:
@@ -129,6 +139,7 @@ class _Pooling(HybridBlock):
         if strides is None:
             strides = pool_size
         n = len(pool_size)
+        _check_layout(type(self).__name__, layout, n)
         self._kwargs = {
             "kernel": pool_size, "stride": _tuple(strides, n, "strides"),
             "pad": _tuple(padding, n, "padding"), "global_pool": global_pool,

@@ -28,6 +28,38 @@ _PAR = {"cache": True, "nogil": True, "parallel": True}
 
 
 @numba.njit(**_BODY)
+def _span(o, s, p, dl, j, size):  # pragma: no cover - numba
+    """The output positions ``[x0, x1)`` whose input ``x*s - p + j*dl`` lies in ``[0, size)``,
+    and the input offset ``j*dl - p``."""
+    off = j * dl - p
+    x0 = min(o, max(0, (-off + s - 1) // s))
+    x1 = max(x0, min(o, (size - 1 - off) // s + 1)) if size - 1 - off >= 0 else x0
+    return x0, x1, off
+
+
+@numba.njit(**_BODY)
+def _fill(dst, value):  # pragma: no cover - numba
+    for q in range(dst.shape[0]):
+        dst[q] = value
+
+
+@numba.njit(**_BODY)
+def _copy(dst, src):  # pragma: no cover - numba
+    for q in range(dst.shape[0]):
+        dst[q] = src[q]
+
+
+@numba.njit(**_BODY)
+def _add(dst, src):  # pragma: no cover - numba
+    for q in range(dst.shape[0]):
+        dst[q] += src[q]
+
+
+# Indexing note: every inner loop runs over views sliced to their exact extent with a
+# non-negative loop index.  An index such as ``q + shift`` with a signed ``shift`` makes Numba
+# check for negative (wrap-around) indices at every element, which keeps LLVM from vectorizing
+# the copy: 4-13 GB/s instead of the 35-40 GB/s of these loops (measured on a 590 kB plane).
+@numba.njit(**_BODY)
 def _im2col_channel(x, c, k, s, p, dl, o, cols):  # pragma: no cover - numba
     n_img, _, depth, height, width = x.shape
     kd, kh, kw = k
@@ -42,13 +74,8 @@ def _im2col_channel(x, c, k, s, p, dl, o, cols):  # pragma: no cover - numba
         for i in range(kh):
             for j in range(kw):
                 row = ((c * kd + a) * kh + i) * kw + j
-                # the output columns xx whose input column ix = xx*sw - pw + j*dw is inside
-                # the image: [x0, x1); outside it the loops below write zeros, inside they copy
-                # without a branch per element (contiguous when sw == 1)
-                off = j * dw - pw
-                x0 = min(ow, max(0, (-off + sw - 1) // sw))
-                x1 = max(x0, min(ow, (width - 1 - off) // sw + 1)) if width - 1 - off >= 0 \
-                    else x0
+                # output columns [x0, x1) read inside the image; zeros outside
+                x0, x1, off = _span(ow, sw, pw, dw, j, width)
                 if flat:
                     # the whole (oh, ow) plane is the image shifted by one offset: one
                     # contiguous copy, then zeros where the shift left the image or wrapped
@@ -56,39 +83,36 @@ def _im2col_channel(x, c, k, s, p, dl, o, cols):  # pragma: no cover - numba
                     q0, q1 = max(0, -shift), min(volume, volume - shift)
                     q1 = max(q0, q1)
                     for n in range(n_img):
-                        base = n * volume
-                        for q in range(q0):
-                            cols[row, base + q] = 0
-                        for q in range(q0, q1):
-                            cols[row, base + q] = xf[n, c, q + shift]
-                        for q in range(q1, volume):
-                            cols[row, base + q] = 0
-                        for y in range(oh):
-                            for xx in range(x0):
-                                cols[row, base + y * ow + xx] = 0
-                            for xx in range(x1, ow):
-                                cols[row, base + y * ow + xx] = 0
+                        dst = cols[row, n * volume:(n + 1) * volume]
+                        _fill(dst[:q0], 0)
+                        _copy(dst[q0:q1], xf[n, c, q0 + shift:q1 + shift])
+                        _fill(dst[q1:], 0)
+                        if x0 > 0 or x1 < ow:  # a column or two per row: scalar stores
+                            for y in range(oh):
+                                at = y * ow
+                                for xx in range(x0):
+                                    dst[at + xx] = 0
+                                for xx in range(x1, ow):
+                                    dst[at + xx] = 0
                     continue
+                cr = cols[row]
+                lo = x0 * sw + off
+                hi = lo + (x1 - x0 - 1) * sw + 1
                 for n in range(n_img):
                     for z in range(od):
                         iz = z * sd - pd + a * dd
                         for y in range(oh):
                             iy = y * sh - ph + i * dh
-                            dst = n * volume + (z * oh + y) * ow
+                            at = n * volume + (z * oh + y) * ow
                             if iz < 0 or iz >= depth or iy < 0 or iy >= height:
-                                for xx in range(ow):
-                                    cols[row, dst + xx] = 0
-                            else:
-                                for xx in range(x0):
-                                    cols[row, dst + xx] = 0
-                                if sw == 1:  # contiguous: vectorizes
-                                    for xx in range(x0, x1):
-                                        cols[row, dst + xx] = x[n, c, iz, iy, xx + off]
-                                else:
-                                    for xx in range(x0, x1):
-                                        cols[row, dst + xx] = x[n, c, iz, iy, xx * sw + off]
-                                for xx in range(x1, ow):
-                                    cols[row, dst + xx] = 0
+                                _fill(cr[at:at + ow], 0)
+                                continue
+                            for xx in range(x0):  # a column or two: scalar stores
+                                cr[at + xx] = 0
+                            if x1 > x0:
+                                _copy(cr[at + x0:at + x1], x[n, c, iz, iy, lo:hi:sw])
+                            for xx in range(x1, ow):
+                                cr[at + xx] = 0
 
 
 @numba.njit(**_BODY)
@@ -103,31 +127,31 @@ def _col2im_channel(cols, c, k, s, p, dl, o, out):  # pragma: no cover - numba
     flat = depth == 1 and od == 1 and sh == 1 and sw == 1 and oh == height and ow == width
     of = out.reshape(n_img, out.shape[1], depth * height * width)
     for n in range(n_img):
-        for e in range(depth):
-            for f in range(height):
-                for g in range(width):
-                    out[n, c, e, f, g] = 0
+        _fill(of[n, c], 0)
     for a in range(kd):
         for i in range(kh):
             for j in range(kw):
                 row = ((c * kd + a) * kh + i) * kw + j
-                off = j * dw - pw
-                x0 = min(ow, max(0, (-off + sw - 1) // sw))
-                x1 = max(x0, min(ow, (width - 1 - off) // sw + 1)) if width - 1 - off >= 0 \
-                    else x0
+                x0, x1, off = _span(ow, sw, pw, dw, j, width)
                 if flat:
                     shift = (i * dh - ph) * width + off
                     q0, q1 = max(0, -shift), min(volume, volume - shift)
+                    q1 = max(q0, q1)
                     for n in range(n_img):
-                        base = n * volume
-                        for y in range(oh):  # wrapped columns add nothing: zero them first
-                            for xx in range(x0):
-                                cols[row, base + y * ow + xx] = 0
-                            for xx in range(x1, ow):
-                                cols[row, base + y * ow + xx] = 0
-                        for q in range(q0, q1):
-                            of[n, c, q + shift] += cols[row, base + q]
+                        src = cols[row, n * volume:(n + 1) * volume]
+                        if x0 > 0 or x1 < ow:  # wrapped columns add nothing: zero them first
+                            for y in range(oh):
+                                at = y * ow
+                                for xx in range(x0):
+                                    src[at + xx] = 0
+                                for xx in range(x1, ow):
+                                    src[at + xx] = 0
+                        _add(of[n, c, q0 + shift:q1 + shift], src[q0:q1])
                     continue
+                if x1 <= x0:
+                    continue
+                lo = x0 * sw + off
+                hi = lo + (x1 - x0 - 1) * sw + 1
                 for n in range(n_img):
                     for z in range(od):
                         iz = z * sd - pd + a * dd
@@ -137,13 +161,8 @@ def _col2im_channel(cols, c, k, s, p, dl, o, out):  # pragma: no cover - numba
                             iy = y * sh - ph + i * dh
                             if iy < 0 or iy >= height:
                                 continue
-                            src = n * volume + (z * oh + y) * ow
-                            if sw == 1:
-                                for xx in range(x0, x1):
-                                    out[n, c, iz, iy, xx + off] += cols[row, src + xx]
-                            else:
-                                for xx in range(x0, x1):
-                                    out[n, c, iz, iy, xx * sw + off] += cols[row, src + xx]
+                            at = n * volume + (z * oh + y) * ow
+                            _add(out[n, c, iz, iy, lo:hi:sw], cols[row, at + x0:at + x1])
 
 
 def _im2col_loop(x, k, s, p, dl, o, cols):  # pragma: no cover - numba

@@ -194,6 +194,47 @@ def _max_scatter_loop(dy, argmax, dx):  # pragma: no cover - numba
 _max_scatter_ser, _max_scatter_par = serial_parallel(_max_scatter_loop, _SER, _PAR)
 
 
+# ---- 2x2 stride-2 max pooling without padding (VGG, LeNet): one pass over each pair of rows
+# through row views, 3.5x faster than the windowed loop above (VGG's first pooling, one
+# thread: 13.8 -> 3.7 ms).  Its gradient is the scatter above: a kernel writing each dx
+# element once through four selects measured 1.2-2x slower than zeroing dx and scattering.
+@numba.njit(**_BODY)
+def _max2_plane(x, nc, out, argmax):  # pragma: no cover - numba
+    width = x.shape[2]
+    ow = out.shape[2]
+    for y in range(out.shape[1]):
+        r0 = x[nc, 2 * y, :2 * ow]
+        r1 = x[nc, 2 * y + 1, :2 * ow]
+        o = out[nc, y]
+        am = argmax[nc, y]
+        base = 2 * y * width
+        for xx in range(ow):
+            a, b = r0[2 * xx], r0[2 * xx + 1]
+            c, d = r1[2 * xx], r1[2 * xx + 1]
+            # the first maximum in row-major order wins, as in the general kernel
+            best, arg = a, 0
+            if b > best:
+                best, arg = b, 1
+            if c > best:
+                best, arg = c, width
+            if d > best:
+                best, arg = d, width + 1
+            o[xx] = best
+            am[xx] = base + 2 * xx + arg
+
+
+def _max2_loop(x, out, argmax):  # pragma: no cover - numba
+    for nc in numba.prange(x.shape[0]):
+        _max2_plane(x, nc, out, argmax)
+
+
+_max2_ser, _max2_par = serial_parallel(_max2_loop, _SER, _PAR)
+
+
+def _two_by_two(x5, k, s, p) -> bool:
+    return x5.shape[2] == 1 and tuple(k) == (1, 2, 2) and tuple(s)[1:] == (2, 2) and not any(p)
+
+
 def _inside(x5, k, s, p, out5) -> bool:
     """Whether max pooling of ``x5`` into ``out5`` has no padding, one depth plane and every
     window inside the image (then the fast kernels apply)."""
@@ -209,6 +250,12 @@ def _int3(values) -> tuple[int, int, int]:
 
 def pool_forward(x, kind, k, s, p, count_pad, p_value, out, argmax):
     """Pool the C-contiguous ``x`` (N, C, D, H, W) into ``out``; max pooling fills ``argmax``."""
+    if kind == 0 and _inside(x, k, s, p, out) and _two_by_two(x, k, s, p):
+        n, c, _, h, w = x.shape
+        oh, ow = out.shape[3], out.shape[4]
+        run = _max2_par if x.size >= PARALLEL_THRESHOLD else _max2_ser
+        run(x.reshape(n * c, h, w), out.reshape(n * c, oh, ow), argmax.reshape(n * c, oh, ow))
+        return
     if kind == 0 and _inside(x, k, s, p, out):
         n, c, _, h, w = x.shape
         run = _max_inside_par if x.size >= PARALLEL_THRESHOLD else _max_inside_ser

@@ -9,7 +9,9 @@ padded extent when ``count_include_pad`` (default) and by the number of real ele
 otherwise.  ``lp`` computes ``(sum x**p_value) ** (1 / p_value)`` per window (a signed root, so
 ``p_value=1`` is a plain sum and 3 keeps the sign), gradient ``(x / out) ** (p_value - 1)``.
 Numba kernels in :mod:`._pooling_kernels`.  ``pooling_convention='same'`` is not implemented
-(MXNetError; MXNet 1.9.1 itself fails on it for every input).
+(MXNetError; MXNet 1.9.1 itself fails on it for every input).  Channels-last layouts (``NWC``,
+``NHWC``, ``NDHWC``) pool the channels-first transposed data (:mod:`._layout`), as MXNet 1.9.1
+computes them on CPU.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from ...base import MXNetError
 from ..registry import Operator, Param, ShapeError, register
+from . import _layout
 from . import _pooling_kernels as _kernels
 from ._util import fmt, kernel_dtype, spatial_tuple
 
@@ -56,9 +59,9 @@ class Pooling(Operator):
         if nsp not in (1, 2, 3):
             raise ShapeError(f"Pooling: data shape {fmt(shape)} must have 3 (NCW), 4 (NCHW) or "
                              "5 (NCDHW) axes")
-        if p.layout not in (None, {1: "NCW", 2: "NCHW", 3: "NCDHW"}[nsp]):
+        if p.layout not in (None, _layout.FIRST[nsp]):
             raise ShapeError(f"Pooling: layout {p.layout!r} is not supported for data shape "
-                             f"{fmt(shape)}")
+                             f"{fmt(shape)} (use {_layout.FIRST[nsp]} or {_layout.LAST[nsp]})")
         spatial = tuple(int(s) for s in shape[2:])
         if p.global_pool:
             return nsp, spatial, (1,) * nsp, (0,) * nsp, (1,) * nsp
@@ -80,7 +83,43 @@ class Pooling(Operator):
             out.append(span // s + 1 if p.pooling_convention == "valid" else -(-span // s) + 1)
         return nsp, kernel, stride, pad, tuple(out)
 
+    # channels-last layouts: the channels-first pooling of the transposed data
+    def _first(self, p, shape):
+        if len(shape) - 2 in (1, 2, 3) and p.layout != _layout.LAST[len(shape) - 2]:
+            raise ShapeError(f"Pooling: layout {p.layout!r} is not supported for data shape "
+                             f"{fmt(shape)} (use {_layout.FIRST[len(shape) - 2]} or "
+                             f"{_layout.LAST[len(shape) - 2]})")
+        return _layout.first_params(p)
+
     def infer_shape(self, p, in_shapes, aux_shapes):
+        if not _layout.is_last(p.layout) or in_shapes[0] is None:
+            return self._infer_first(p, in_shapes, aux_shapes)
+        pf = self._first(p, in_shapes[0])
+        ins, outs, aux = self._infer_first(pf, [_layout.to_first(in_shapes[0])], aux_shapes)
+        return [_layout.to_last(ins[0])], [_layout.to_last(outs[0])], aux
+
+    writes_outputs = True
+    writes_grads = True
+
+    def forward(self, p, inputs, aux, is_train, out=None):
+        buf = out[0] if out else None
+        if not _layout.is_last(p.layout):
+            return self._forward(p, inputs, aux, is_train, buf)
+        pf = self._first(p, inputs[0].shape)
+        xf = _layout.array_first(inputs[0])
+        outs, saved = self._forward(pf, [xf], aux, is_train)
+        return [_layout.array_last(outs[0], buf)], (saved, xf)
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, gout=None):
+        buf = gout[0] if gout else None
+        if not _layout.is_last(p.layout):
+            return self._backward(p, out_grads, inputs, outputs, aux, saved, buf)
+        inner, xf = saved
+        (dx,) = self._backward(_layout.first_params(p), [_layout.array_first(out_grads[0])],
+                               [xf], [None], aux, inner)
+        return [_layout.array_last(dx, buf)]
+
+    def _infer_first(self, p, in_shapes, aux_shapes):
         data = in_shapes[0]
         if data is None:
             return list(in_shapes), [None], aux_shapes
@@ -97,24 +136,35 @@ class Pooling(Operator):
         lead = 3 - nsp
         return (1,) * lead + tuple(kernel), (1,) * lead + tuple(stride), (0,) * lead + tuple(pad)
 
-    def forward(self, p, inputs, aux, is_train):
+    @staticmethod
+    def _dest(buf, shape, dtype):
+        """``buf`` when it is a C-contiguous array of ``shape`` and ``dtype`` (an executor's
+        array of the previous batch), else a new array."""
+        if buf is not None and buf.shape == tuple(shape) and buf.dtype == dtype \
+                and buf.flags.c_contiguous:
+            return buf
+        return np.empty(shape, dtype)
+
+    def _forward(self, p, inputs, aux, is_train, buf=None):
         x = inputs[0]
         nsp, kernel, stride, pad, out_sp = self._geometry(p, x.shape)
         x5 = np.ascontiguousarray(self._as5d(x), dtype=kernel_dtype(x.dtype))
-        out = np.empty((*x.shape[:2], *out_sp), dtype=x5.dtype)
+        out = self._dest(buf, (*x.shape[:2], *out_sp), x5.dtype)
         out5 = self._as5d(out)
         kind = _KIND[p.pool_type]
-        argmax = np.empty(out5.shape if kind == 0 else (1, 1, 1, 1, 1), dtype=np.int64)
+        # flat indices into one (D, H, W) volume: int32 halves what the argmax costs to store
+        idx = np.int32 if int(np.prod(x5.shape[2:])) < 2**31 else np.int64
+        argmax = np.empty(out5.shape if kind == 0 else (1, 1, 1, 1, 1), dtype=idx)
         count_pad = True if p.count_include_pad is None else bool(p.count_include_pad)
         _kernels.pool_forward(x5, kind, *self._args(nsp, kernel, stride, pad), count_pad,
                               float(p.p_value or 1), out5, argmax)
         return [out.astype(x.dtype, copy=False)], (nsp, kernel, stride, pad, argmax, x5, out5)
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+    def _backward(self, p, out_grads, inputs, outputs, aux, saved, buf=None):
         x = inputs[0]
         nsp, kernel, stride, pad, argmax, x5, out5 = saved
         dy5 = np.ascontiguousarray(self._as5d(np.asarray(out_grads[0])), dtype=x5.dtype)
-        dx = np.empty(x.shape, dtype=x5.dtype)
+        dx = self._dest(buf, x.shape, x5.dtype)
         count_pad = True if p.count_include_pad is None else bool(p.count_include_pad)
         _kernels.pool_backward(x5, dy5, _KIND[p.pool_type], *self._args(nsp, kernel, stride, pad),
                                count_pad, float(p.p_value or 1), out5, argmax, self._as5d(dx))

@@ -1,0 +1,247 @@
+"""Convolution / pooling speed: a per-operator profile of a ``bench/fit.py`` model, and kernel
+A/B timings of mxlite's Convolution against PyTorch's ``conv2d`` (and MXNet 1.9.1's when
+``--mxnet PYTHON`` names its interpreter) on the layer shapes of ResNet-20, the VGG stack and
+LeNet.
+
+    PYTHONPATH=src python bench/conv.py profile resnet20 --mode train
+    PYTHONPATH=src python bench/conv.py kernels [--mxnet /tmp/mxref/bin/python]
+
+``profile`` wraps every registered operator's forward and backward with a timer and prints
+the seconds per step by operator type (thread CPU time and wall time).  ``kernels`` prints, per
+shape, the median time of forward, data-gradient and weight-gradient of each library and the
+ratios (mxlite time / other; below 1 means mxlite is faster); one library per worker process
+(one thread: process CPU time, which a loaded machine disturbs little; more threads: wall time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+#: (label, N, C, H, W, F, k, stride, pad) of the convolutions measured by ``kernels``
+SHAPES = [
+    ("r20-s1-3x3", 128, 16, 32, 32, 16, 3, 1, 1),
+    ("r20-s2-3x3/2", 128, 16, 32, 32, 32, 3, 2, 1),
+    ("r20-s2-3x3", 128, 32, 16, 16, 32, 3, 1, 1),
+    ("r20-s2-1x1/2", 128, 16, 32, 32, 32, 1, 2, 0),
+    ("r20-s3-3x3", 128, 64, 8, 8, 64, 3, 1, 1),
+    ("r20-conv0", 128, 3, 32, 32, 16, 3, 1, 1),
+    ("vgg-1_2", 32, 64, 64, 64, 64, 3, 1, 1),
+    ("vgg-2_2", 32, 128, 32, 32, 128, 3, 1, 1),
+    ("vgg-3_2", 32, 256, 16, 16, 256, 3, 1, 1),
+    ("lenet-conv2", 64, 20, 12, 12, 50, 5, 1, 0),
+]
+
+
+# --------------------------------------------------------------------------- profile
+def _shape_key(name, meth, args):
+    """``name.meth`` plus the data shape and the kernel/stride/filters of a conv or pool call."""
+    try:
+        p, inputs = args[0], args[1] if meth == "forward" else args[2]
+        shape = "x".join(str(d) for d in inputs[0].shape)
+        extra = "".join(f" {k}={getattr(p, k)}" for k in ("num_filter", "kernel", "stride")
+                        if k in p and getattr(p, k))
+        return f"{name}.{meth} {shape}{extra}"
+    except (AttributeError, IndexError, TypeError):
+        return f"{name}.{meth}"
+
+
+def profile(model, mode, steps, by_shape=False):
+    import fit
+    import mxlite as mx
+    from mxlite.operator import registry
+
+    registry._load_builtin()
+    cpu = collections.defaultdict(float)
+    wall = collections.defaultdict(float)
+    calls = collections.Counter()
+    patched = set()
+    for op in set(registry._OPERATORS.values()):
+        cls = type(op)
+        if cls in patched:
+            continue
+        patched.add(cls)
+        for meth in ("forward", "backward"):
+            orig = getattr(cls, meth)  # maybe inherited: the wrapper goes on cls itself
+
+            def timed(self, *a, _orig=orig, _name=cls.name, _meth=meth, **kw):
+                key = _shape_key(_name, _meth, a) if by_shape and _name in (
+                    "Convolution", "Deconvolution", "Pooling") else f"{_name}.{_meth}"
+                c0, w0 = time.thread_time(), time.perf_counter()
+                try:
+                    return _orig(self, *a, **kw)
+                finally:
+                    cpu[key] += time.thread_time() - c0
+                    wall[key] += time.perf_counter() - w0
+                    calls[key] += 1
+
+            setattr(cls, meth, timed)
+    step, _ = fit.mx_setup(mx, model, mode)
+    for _ in range(3):
+        step()
+    cpu.clear()
+    wall.clear()
+    calls.clear()
+    c0, w0 = time.process_time(), time.perf_counter()
+    for _ in range(steps):
+        step()
+    total_cpu, total_wall = (time.process_time() - c0) / steps, (time.perf_counter() - w0) / steps
+    print(f"{model} {mode}: {total_wall * 1e3:.1f} ms/step wall, {total_cpu * 1e3:.1f} ms "
+          f"process CPU ({os.environ.get('MXLITE_NUM_THREADS', 'default')} threads)")
+    width = max(28, *(len(k) + 2 for k in wall))
+    print(f"{'operator':<{width}}{'wall ms':>9}{'share':>7}{'thr-CPU ms':>11}{'calls':>7}")
+    for key in sorted(wall, key=wall.get, reverse=True):
+        print(f"{key:<{width}}{wall[key] / steps * 1e3:9.2f}"
+              f"{wall[key] / steps / total_wall:7.1%}{cpu[key] / steps * 1e3:11.2f}"
+              f"{calls[key] // steps:7d}")
+    rest = total_wall - sum(wall.values()) / steps
+    print(f"{'(outside operators)':<{width}}{rest * 1e3:9.2f}{rest / total_wall:7.1%}")
+
+
+# --------------------------------------------------------------------------- kernels
+def _mx_case(mx, shape):
+    """Closures running forward, data-grad+weight-grad of one conv in mxlite or MXNet."""
+    import numpy as np
+
+    _, n, c, h, w, f, k, s, p = shape
+    rng = np.random.default_rng(0)
+    x = mx.nd.array(rng.standard_normal((n, c, h, w)).astype(np.float32))
+    wt = mx.nd.array(rng.standard_normal((f, c, k, k)).astype(np.float32) * 0.1)
+    data = mx.sym.Variable("data")
+    sym = mx.sym.Convolution(data, kernel=(k, k), stride=(s, s), pad=(p, p), num_filter=f,
+                             no_bias=True, name="conv")
+    ex = sym.simple_bind(mx.cpu(), data=(n, c, h, w), grad_req="write")
+    ex.arg_dict["data"][:] = x
+    ex.arg_dict["conv_weight"][:] = wt
+    ex.forward(is_train=True)
+    dy = mx.nd.ones(ex.outputs[0].shape)
+
+    def fwd():
+        ex.forward(is_train=False)
+        ex.outputs[0].wait_to_read()
+
+    def bwd():
+        ex.forward(is_train=True)
+        ex.backward([dy])
+        ex.grad_dict["data"].wait_to_read()
+        ex.grad_dict["conv_weight"].wait_to_read()
+
+    return {"fwd": fwd, "fwd+bwd": bwd}
+
+
+def _torch_case(shape):
+    import torch
+
+    _, n, c, h, w, f, k, s, p = shape
+    torch.manual_seed(0)
+    x = torch.randn(n, c, h, w, requires_grad=True)
+    wt = (torch.randn(f, c, k, k) * 0.1).requires_grad_(True)
+
+    def fwd():
+        with torch.no_grad():
+            torch.nn.functional.conv2d(x, wt, stride=s, padding=p)
+
+    def bwd():
+        y = torch.nn.functional.conv2d(x, wt, stride=s, padding=p)
+        y.backward(torch.ones_like(y))
+
+    return {"fwd": fwd, "fwd+bwd": bwd}
+
+
+def _median_time(fn, reps, inner, clock):
+    import statistics
+
+    times = []
+    for _ in range(reps):
+        t0 = clock()
+        for _ in range(inner):
+            fn()
+        times.append((clock() - t0) / inner)
+    return statistics.median(times)
+
+
+def kernel_worker(lib, shapes, reps, threads):
+    if lib == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        cases = [_torch_case(s) for s in shapes]
+    else:
+        import importlib
+
+        mx = importlib.import_module(lib)
+        cases = [_mx_case(mx, s) for s in shapes]
+    # one thread: process CPU time, robust to a loaded machine; more: wall time
+    clock = time.process_time if threads == 1 else time.perf_counter
+    out = []
+    for case in cases:
+        for fn in case.values():
+            fn()
+        out.append({k: _median_time(fn, reps, 2, clock) for k, fn in case.items()})
+    return out
+
+
+def kernels(args):
+    shapes = [s for s in SHAPES if not args.only or any(o in s[0] for o in args.only)]
+    libs = [("mxlite", sys.executable, "mxlite"), ("torch", sys.executable, "torch")]
+    if args.mxnet:
+        libs.append(("mxnet", args.mxnet, "mxnet"))
+    env = dict(os.environ, MXLITE_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    results = {}
+    for label, python, lib in libs:
+        cmd = [python, os.path.abspath(__file__), "_worker", lib, json.dumps(shapes),
+               str(args.reps), str(args.threads)]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if proc.returncode:
+            print(f"{label} failed:\n{proc.stderr[-2000:]}")
+            continue
+        results[label] = json.loads(proc.stdout.strip().splitlines()[-1])
+    others = [lb for lb in results if lb != "mxlite"]
+    head = f"{'shape':<14}{'pass':<9}" + "".join(f"{lb + ' ms':>11}" for lb in results)
+    head += "".join(f"{'/' + lb:>9}" for lb in others)
+    print(head)
+    for i, shape in enumerate(shapes):
+        for pas in ("fwd", "fwd+bwd"):
+            row = f"{shape[0]:<14}{pas:<9}"
+            row += "".join(f"{results[lb][i][pas] * 1e3:11.2f}" for lb in results)
+            if "mxlite" in results:
+                row += "".join(f"{results['mxlite'][i][pas] / results[lb][i][pas]:9.2f}"
+                               for lb in others)
+            print(row)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_worker":
+        lib, shapes, reps, threads = argv[1], json.loads(argv[2]), int(argv[3]), int(argv[4])
+        print(json.dumps(kernel_worker(lib, shapes, reps, threads)))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    pp = sub.add_parser("profile", help="per-operator times of one bench/fit.py model")
+    pp.add_argument("model", choices=("lenet", "resnet20", "vgg"))
+    pp.add_argument("--mode", choices=("train", "infer"), default="train")
+    pp.add_argument("--steps", type=int, default=5)
+    pp.add_argument("--by-shape", action="store_true",
+                    help="one row per convolution / pooling shape")
+    kp = sub.add_parser("kernels", help="conv kernel times against PyTorch (and MXNet)")
+    kp.add_argument("--mxnet", help="python of an MXNet 1.9.1 install")
+    kp.add_argument("--threads", type=int, default=2)
+    kp.add_argument("--reps", type=int, default=5)
+    kp.add_argument("--only", nargs="*", help="substrings of shape labels to keep")
+    args = ap.parse_args(argv)
+    if args.cmd == "profile":
+        profile(args.model, args.mode, args.steps, args.by_shape)
+    else:
+        kernels(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""Every computation path of Convolution gives the same numbers.
+
+The operator picks, per call: Winograd F(2x2, 3x3) (wide 3x3 stride-1 convolutions; whole
+images or blocks of tile rows per GEMM), im2col
+of one image per chunk (the GEMM writes the output in place) or of several (one GEMM, then a
+transposed copy), no im2col for 1x1 stride-1 kernels, and the batch split over threads.  Each
+path is forced here (module thresholds patched) and compared in float64 with a NumPy
+reference (one ``einsum`` per kernel tap) for the output and both gradients; float64 numerical
+gradient checks run through the Winograd path.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+from gradcheck import check_gradient
+
+from mxlite.kernels import conv_winograd
+from mxlite.operator import get
+from mxlite.operator.nn import convolution as conv
+
+
+def reference(x, w, stride, pad, dilate, groups):
+    """Plain NumPy 2-D convolution (N, C, H, W) x (F, C/g, kh, kw), float64."""
+    n, _, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh = (h + 2 * pad - dilate * (kh - 1) - 1) // stride + 1
+    ow = (wd + 2 * pad - dilate * (kw - 1) - 1) // stride + 1
+    out = np.zeros((n, f, oh, ow))
+    fg = f // groups
+    for g in range(groups):
+        xs, ws = xp[:, g * cg:(g + 1) * cg], w[g * fg:(g + 1) * fg]
+        for i in range(kh):
+            for j in range(kw):
+                patch = xs[:, :, i * dilate:i * dilate + stride * (oh - 1) + 1:stride,
+                           j * dilate:j * dilate + stride * (ow - 1) + 1:stride]
+                out[:, g * fg:(g + 1) * fg] += np.einsum("fc,ncyx->nfyx", ws[:, :, i, j], patch)
+    return out
+
+
+def reference_grads(x, w, dy, stride, pad, dilate, groups):
+    """Gradients ``(dx, dw)`` of ``sum(dy * reference(x, w))``: per kernel tap, the adjoints
+    of the tap's ``einsum``."""
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    oh, ow = dy.shape[2:]
+    dxp = np.zeros((n, c, h + 2 * pad, wd + 2 * pad))
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dw = np.zeros_like(w)
+    fg = f // groups
+    for g in range(groups):
+        cs, fs = slice(g * cg, (g + 1) * cg), slice(g * fg, (g + 1) * fg)
+        for i in range(kh):
+            for j in range(kw):
+                sl = (slice(None), cs, slice(i * dilate, i * dilate + stride * (oh - 1) + 1,
+                                             stride),
+                      slice(j * dilate, j * dilate + stride * (ow - 1) + 1, stride))
+                dw[fs, :, i, j] = np.einsum("nfyx,ncyx->fc", dy[:, fs], xp[sl])
+                dxp[sl] += np.einsum("fc,nfyx->ncyx", w[fs, :, i, j], dy[:, fs])
+    return dxp[:, :, pad:pad + h, pad:pad + wd], dw
+
+
+@pytest.fixture
+def force(monkeypatch):
+    """``force(path)``: make the operator take ``path``."""
+    def apply(path):
+        wino = path.startswith("winograd")
+        monkeypatch.setattr(conv, "WINOGRAD_CHANNELS", 1 if wino else 1 << 30)
+        monkeypatch.setattr(conv, "WINOGRAD_PIXELS", 1 if wino else 1 << 30)
+        # winograd_rows: blocks of one tile row (the transforms' ty0 / nty)
+        monkeypatch.setattr(conv, "WINOGRAD_CHUNK_BYTES", 1 if path == "winograd_rows"
+                            else 4 << 20)
+        monkeypatch.setattr(conv, "CHUNK_BYTES", 1 << 30 if path == "chunked" else 1)
+        monkeypatch.setattr(conv, "PARALLEL_COLUMNS", 0 if path == "threads" else 1 << 62)
+    return apply
+
+
+# id, N, C, H, W, F, kernel, stride, pad, dilate, groups
+SHAPES = [
+    ("3x3_pad1", 3, 4, 7, 9, 5, 3, 1, 1, 1, 1),
+    ("3x3_pad0_odd", 2, 3, 6, 5, 4, 3, 1, 0, 1, 1),
+    ("3x3_pad2", 2, 3, 5, 4, 2, 3, 1, 2, 1, 1),
+    ("3x3_stride2", 3, 4, 8, 7, 6, 3, 2, 1, 1, 1),
+    ("5x5_dilate2_group2", 2, 4, 11, 10, 6, 5, 1, 3, 2, 2),
+    ("1x1", 4, 6, 5, 3, 3, 1, 1, 0, 1, 1),
+    ("1x1_stride2", 3, 6, 5, 6, 4, 1, 2, 0, 1, 1),
+]
+PATHS = ["per_image", "chunked", "winograd", "winograd_rows", "threads"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("shape", SHAPES, ids=[s[0] for s in SHAPES])
+def test_conv_paths_match_numpy_reference(shape, path, force):
+    _, n, c, h, wd, f, k, s, pd, dl, g = shape
+    if path == "threads" and numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one core: no second thread")
+    force(path)
+    rng = np.random.default_rng(hash(shape[0]) % 2**32)
+    x = rng.standard_normal((n, c, h, wd))
+    w = rng.standard_normal((f, c // g, k, k))
+    b = rng.standard_normal(f)
+    op = get("Convolution")
+    p = op.parse_params({"kernel": (k, k), "stride": (s, s), "pad": (pd, pd),
+                         "dilate": (dl, dl), "num_filter": f, "num_group": g})
+    threads = numba.get_num_threads()
+    if path == "threads":
+        numba.set_num_threads(2)
+    try:
+        (y,), saved = op.forward(p, [x, w, b], [], True)
+        dy = rng.standard_normal(y.shape)
+        dx, dw, db = op.backward(p, [dy], [x, w, b], [y], [], saved)
+    finally:
+        numba.set_num_threads(threads)
+    want = reference(x, w, s, pd, dl, g) + b.reshape(1, f, 1, 1)
+    np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-10)
+    want_dx, want_dw = reference_grads(x, w, dy, s, pd, dl, g)
+    np.testing.assert_allclose(dx, want_dx, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dw, want_dw, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(db, dy.sum(axis=(0, 2, 3)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("path", PATHS[:4])
+def test_conv_paths_float32_close_to_float64(path, force):
+    force(path)
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((3, 8, 9, 10)), rng.standard_normal((6, 8, 3, 3))
+    op = get("Convolution")
+    p = op.parse_params({"kernel": (3, 3), "pad": (1, 1), "num_filter": 6, "no_bias": True})
+    (y32,), saved = op.forward(p, [x.astype(np.float32), w.astype(np.float32)], [], True)
+    assert y32.dtype == np.float32
+    np.testing.assert_allclose(y32, reference(x, w, 1, 1, 1, 1), rtol=1e-4, atol=1e-4)
+    dy = rng.standard_normal(y32.shape).astype(np.float32)
+    dx, dw = op.backward(p, [dy], [x.astype(np.float32), w.astype(np.float32)], [y32], [],
+                         saved)
+    want_dx, want_dw = reference_grads(x, w, dy.astype(np.float64), 1, 1, 1, 1)
+    np.testing.assert_allclose(dx, want_dx, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(dw, want_dw, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("path", ["winograd", "winograd_rows"])
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_winograd_gradients_float64(pad, path, force):
+    force(path)
+    rng = np.random.default_rng(pad)
+    x, w, b = rng.standard_normal((1, 2, 5, 4)), rng.standard_normal((3, 2, 3, 3)), \
+        rng.standard_normal(3)
+    check_gradient("Convolution", {"kernel": (3, 3), "pad": (pad, pad), "num_filter": 3},
+                   [x, w, b], rtol=1e-6, atol=1e-8)
+
+
+def test_winograd_is_taken_for_wide_convolutions(monkeypatch):
+    """The default thresholds send a VGG-like layer to Winograd and a ResNet-20 one not."""
+    calls = []
+    real = conv_winograd.input_transform
+    monkeypatch.setattr(conv_winograd, "input_transform",
+                        lambda *a: calls.append(1) or real(*a))
+    op = get("Convolution")
+    for c, hw, taken in ((64, 16, True), (16, 16, False), (64, 8, False)):
+        calls.clear()
+        p = op.parse_params({"kernel": (3, 3), "pad": (1, 1), "num_filter": c, "no_bias": True})
+        x = np.ones((1, c, hw, hw), np.float32)
+        op.forward(p, [x, np.ones((c, c, 3, 3), np.float32)], [], False)
+        assert bool(calls) == taken, (c, hw)
+
+
+def test_winograd_transforms_match_definition():
+    """B^T d B and A^T m A per tile against the matrices of the module docstring."""
+    bt = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], float)
+    at = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], float)
+    rng = np.random.default_rng(1)
+    xp = rng.standard_normal((2, 3, 6, 8))  # 2 x 3 tiles
+    v = np.empty((16, 3, 2 * 6))
+    conv_winograd.input_transform(xp, 0, 2, 3, v)
+    for n, c, ty, tx in ((0, 0, 0, 0), (1, 2, 1, 2), (0, 1, 1, 0)):
+        d = xp[n, c, 2 * ty:2 * ty + 4, 2 * tx:2 * tx + 4]
+        np.testing.assert_allclose(v[:, c, n * 6 + ty * 3 + tx].reshape(4, 4), bt @ d @ bt.T)
+    m = rng.standard_normal((16, 2, 2 * 6))
+    out = np.empty((2, 2, 4, 5))  # odd width: the last tile column is cut
+    conv_winograd.output_transform(m, 0, 2, 3, out)
+    for n, f, ty, tx in ((0, 0, 0, 0), (1, 1, 1, 1), (0, 1, 1, 2)):
+        tile = at @ m[:, f, n * 6 + ty * 3 + tx].reshape(4, 4) @ at.T
+        got = out[n, f, 2 * ty:2 * ty + 2, 2 * tx:2 * tx + 2]
+        np.testing.assert_allclose(got, tile[:, :got.shape[1]])
+
+
+def test_threaded_convolutions_restore_the_blas_threads(force):
+    """The one-thread BLAS hold ends with the last of concurrent convolutions."""
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one core: no second thread")
+    force("threads")
+
+    def blas_threads():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info()
+                if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    op = get("Convolution")
+    p = op.parse_params({"kernel": (3, 3), "pad": (1, 1), "num_filter": 4, "no_bias": True})
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((6, 3, 8, 8)), rng.standard_normal((4, 3, 3, 3))
+    want = reference(x, w, 1, 1, 1, 1)
+    errors = []
+    threads = numba.get_num_threads()
+    numba.set_num_threads(2)
+
+    def run():
+        for _ in range(5):
+            (y,), _ = op.forward(p, [x, w], [], False)
+            errors.append(float(np.abs(y - want).max()))
+
+    try:
+        workers = [threading.Thread(target=run) for _ in range(3)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+    finally:
+        numba.set_num_threads(threads)
+    assert len(errors) == 15 and max(errors) < 1e-10
+    after = blas_threads()
+    assert {k: after[k] for k in before} == before
