@@ -494,6 +494,14 @@ class Symbol:
                     ) from None
                 targets = list(zip(keys, list(res_in) + list(res_aux), strict=False))
                 targets += [((i, k), v) for k, v in zip(range(nout), res_out, strict=False)]
+                back = getattr(n.op, "infer_shape_backward", None) if kind == "shape" else None
+                if back is not None:
+                    # unknown (0) input dims from the known outputs: the batch size of a begin
+                    # state ``zeros((0, H))`` from the FullyConnected it feeds
+                    outs = [_usable(val.get((i, k)), kind) for k in range(nout)]
+                    if any(o is not None for o in outs):
+                        filled = back(n.params, [_partial(val.get(key)) for key in keys], outs)
+                        targets += [(key, v) for key, v in zip(keys, filled, strict=False)]
                 if kind == "shape" and n.op.same_shape and val.get((i, 0)) is not None \
                         and keys and val.get(keys[0]) is None:
                     # elementwise: the output's (possibly partial) shape is the input's, as

@@ -26,6 +26,7 @@ class FullyConnected(Operator):
         "no_bias": Param("bool", False),
         "flatten": Param("bool", True),
     }
+    partial_shapes = True  # data (0, H), an RNN cell's begin state: the weight from H
 
     def arguments(self, p):
         return ["data", "weight"] if p.no_bias else ["data", "weight", "bias"]
@@ -49,6 +50,13 @@ class FullyConnected(Operator):
         data = tuple(data)
         if len(data) < 1:
             raise ShapeError(f"FullyConnected: data shape {fmt(data)} must have at least 1 axis")
+        if 0 in data:  # partially known (0 = unknown): the weight from the known feature dims
+            units = data[1:] if p.flatten else data[-1:]
+            if 0 not in units:
+                in_units = int(np.prod(units, dtype=np.int64))
+                in_shapes[1] = merge_shape(self.name, "weight", in_shapes[1],
+                                           (p.num_hidden, in_units))
+            return in_shapes, [None], aux_shapes
         if p.flatten:
             in_units = int(np.prod(data[1:], dtype=np.int64))
             out = (data[0], p.num_hidden)
@@ -64,6 +72,16 @@ class FullyConnected(Operator):
             ) from None
         in_shapes[0] = data
         return in_shapes, [out], aux_shapes
+
+    def infer_shape_backward(self, p, in_shapes, out_shapes):
+        """The unknown (0) leading dims of a partially known data shape from the output."""
+        data, out = in_shapes[0], out_shapes[0]
+        if data is None or out is None or 0 not in data:
+            return [None] * len(in_shapes)
+        lead = 1 if p.flatten else len(data) - 1
+        data = tuple(o if d == 0 else d for d, o in zip(data[:lead], out[:lead], strict=False)) \
+            + tuple(data[lead:])
+        return [data] + [None] * (len(in_shapes) - 1)
 
     @staticmethod
     def _as_2d(p, x):
