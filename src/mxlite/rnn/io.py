@@ -42,7 +42,8 @@ def encode_sentences(sentences, vocab=None, invalid_label=-1, invalid_key="\n", 
         The first id given to a new word.
     unknown_token : str, optional
         With a given ``vocab``, words missing from it are encoded as this token, which is added
-        to the vocabulary (with the next free id counted from ``start_label``) if absent.
+        to the vocabulary (with the first id from ``start_label`` on that is neither in use nor
+        ``invalid_label``) if absent.
         Without it, a word missing from a given ``vocab`` raises a ``KeyError``.
 
     Returns
@@ -50,9 +51,9 @@ def encode_sentences(sentences, vocab=None, invalid_label=-1, invalid_key="\n", 
     ``(encoded sentences, vocab)``; a given ``vocab`` is updated in place, as in MXNet.
 
     MXNet 1.9.1 re-assigns the unknown token a new id at every unknown word (so the second
-    unknown word moves it, possibly onto a word's id), and with a new vocabulary stores every
-    word under the unknown token; here the token keeps the id it got first and a new vocabulary
-    holds its words.  The encoded ids of MXNet's first unknown word, and of every sentence
+    unknown word moves it), counts its id from ``start_label`` even onto an id a word of the
+    given vocabulary has, and with a new vocabulary stores every word under the unknown token;
+    here the token gets a free id once and keeps it, and a new vocabulary holds its words.  The encoded ids of MXNet's first unknown word, and of every sentence
     encoded into a new vocabulary, are the same.
     """
     if vocab is None:
@@ -64,6 +65,7 @@ def encode_sentences(sentences, vocab=None, invalid_label=-1, invalid_key="\n", 
                             f"{type(vocab).__name__}")
         new_vocab = False
     idx = start_label
+    used = set(vocab.values())
     encoded = []
     for sent in sentences:
         coded = []
@@ -75,9 +77,10 @@ def encode_sentences(sentences, vocab=None, invalid_label=-1, invalid_key="\n", 
                                        "no unknown_token given")
                     word = unknown_token
                 if word not in vocab:
-                    if idx == invalid_label:
+                    while idx == invalid_label or idx in used:
                         idx += 1
                     vocab[word] = idx
+                    used.add(idx)
                     idx += 1
             coded.append(vocab[word])
         encoded.append(coded)
