@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (each module registers its operators on import)
     loss,
     normalization,
     pooling,
+    rnn,
     softmax,
     upsampling,
 )
