@@ -239,11 +239,16 @@ ITER_CASES = [
 ]
 
 
-def lm_sym_gen(mx, vocab_size, num_embed=6, num_hidden=8, num_layers=2):
-    """The language model of MXNet's ``lstm_bucketing.py``, small."""
-    stack = mx.rnn.SequentialRNNCell()
-    for i in range(num_layers):
-        stack.add(mx.rnn.LSTMCell(num_hidden=num_hidden, prefix=f"lstm_l{i}_"))
+def lm_sym_gen(mx, vocab_size, fused=False, num_embed=6, num_hidden=8, num_layers=2):
+    """The language model of MXNet's ``lstm_bucketing.py``, small; with ``fused`` the
+    ``cudnn_rnn_bucketing.py`` one (a FusedRNNCell unrolled time-major)."""
+    if fused:
+        stack = mx.rnn.FusedRNNCell(num_hidden, num_layers=num_layers, mode="lstm")
+    else:
+        stack = mx.rnn.SequentialRNNCell()
+        for i in range(num_layers):
+            stack.add(mx.rnn.LSTMCell(num_hidden=num_hidden, prefix=f"lstm_l{i}_"))
+    layout = "TNC" if fused else "NTC"
 
     def sym_gen(seq_len):
         data = mx.sym.Variable("data")
@@ -251,7 +256,7 @@ def lm_sym_gen(mx, vocab_size, num_embed=6, num_hidden=8, num_layers=2):
         embed = mx.sym.Embedding(data=data, input_dim=vocab_size, output_dim=num_embed,
                                  name="embed")
         stack.reset()
-        outputs = stack.unroll(seq_len, inputs=embed, merge_outputs=True)[0]
+        outputs = stack.unroll(seq_len, inputs=embed, merge_outputs=True, layout=layout)[0]
         pred = mx.sym.Reshape(outputs, shape=(-1, num_hidden))
         pred = mx.sym.FullyConnected(data=pred, num_hidden=vocab_size, name="pred")
         label = mx.sym.Reshape(label, shape=(-1,))
@@ -339,7 +344,7 @@ def gen(mx):
     meta["encode"] = gen_encode(mx)
     meta["iter"] = gen_iter(mx)
     lm_meta, lm_arrays = gen_lm(mx)
-    meta["lm"] = lm_meta
+    meta.update(lm_meta)
     arrays.update(lm_arrays)
     return meta, arrays
 
@@ -392,12 +397,13 @@ def gen_iter(mx):
     return out
 
 
-def lm_initial_params(mx, vocab_size):
+def lm_initial_params(mx, vocab_size, fused=False):
     """Seeded initial parameters of the language model (stored in the fixture)."""
-    _, sym_gen = lm_sym_gen(mx, vocab_size)
+    _, sym_gen = lm_sym_gen(mx, vocab_size, fused)
     net, _, _ = sym_gen(max(LM["buckets"]))
-    shapes = {"data": (LM["batch_size"], max(LM["buckets"])),
-              "softmax_label": (LM["batch_size"], max(LM["buckets"]))}
+    shape = (LM["batch_size"], max(LM["buckets"]))
+    shapes = {"data": shape[::-1] if fused else shape,
+              "softmax_label": shape[::-1] if fused else shape}
     arg_shapes, _, _ = net.infer_shape(**shapes)
     rng = np.random.RandomState(LM["seed"])
     return {n: (rng.standard_normal(s) * 0.3).astype(np.float32)
@@ -407,20 +413,25 @@ def lm_initial_params(mx, vocab_size):
 def gen_lm(mx):
     sentences, vocab = lm_data(mx)
     vocab_size = len(vocab) + 1
-    init = lm_initial_params(mx, vocab_size)
-    params, metric = train_lm(mx, sentences, vocab_size, init)
-    arrays = {f"lm/init/{n}": v for n, v in init.items()}
-    arrays.update({f"lm/final/{n}": v for n, v in params.items()})
-    return {"vocab_size": vocab_size, "perplexity": metric,
-            "arg_names": sorted(params)}, arrays
+    meta, arrays = {}, {}
+    for key, fused in (("lm", False), ("lm_fused", True)):
+        init = lm_initial_params(mx, vocab_size, fused)
+        params, metric = train_lm(mx, sentences, vocab_size, init, fused)
+        arrays.update({f"{key}/init/{n}": v for n, v in init.items()})
+        arrays.update({f"{key}/final/{n}": v for n, v in params.items()})
+        meta[key] = {"vocab_size": vocab_size, "perplexity": metric,
+                     "arg_names": sorted(params)}
+    return meta, arrays
 
 
-def train_lm(mx, sentences, vocab_size, init):
-    """Train the language model as ``lstm_bucketing.py`` does; ``(final params, perplexity)``."""
+def train_lm(mx, sentences, vocab_size, init, fused=False):
+    """Train the language model as ``lstm_bucketing.py`` (``cudnn_rnn_bucketing.py`` with
+    ``fused``) does; ``(final params, perplexity)``."""
     seed_all(LM["seed"])
     train = mx.rnn.BucketSentenceIter(sentences, LM["batch_size"], buckets=list(LM["buckets"]),
-                                      invalid_label=LM["invalid_label"])
-    _, sym_gen = lm_sym_gen(mx, vocab_size)
+                                      invalid_label=LM["invalid_label"],
+                                      layout="TN" if fused else "NT")
+    _, sym_gen = lm_sym_gen(mx, vocab_size, fused)
     model = mx.mod.BucketingModule(sym_gen=sym_gen, default_bucket_key=train.default_bucket_key,
                                    context=mx.cpu(0))
     metric = mx.metric.Perplexity(LM["invalid_label"])

@@ -65,6 +65,7 @@ def test_unfused_stack_matches_mxnet_fused_and_unfused_outputs(cid):
 
 
 @pytest.mark.skipif(not HAS_RNN_OP, reason="needs the fused RNN operator (branch rnnop)")
+@pytest.mark.filterwarnings("ignore:NTC layout detected")
 @pytest.mark.parametrize("cid", sorted(CASES))
 def test_fused_graph_matches_mxnet(cid):
     _, group = spec.fused_group(mx, CASES[cid])
@@ -125,3 +126,23 @@ def test_fused_cell_cannot_be_stepped_and_rejects_bad_settings():
         cell.unpack_weights({"lstm_parameters": mx.nd.zeros((7,))})
     with pytest.raises(KeyError, match="lstm_parameters"):
         cell.unpack_weights({"x": mx.nd.zeros((7,))})
+
+
+@pytest.mark.skipif(not HAS_RNN_OP, reason="needs the fused RNN operator (branch rnnop)")
+@pytest.mark.parametrize("get_next_state", [False, True])
+def test_fused_unroll_layouts_and_state_outputs(get_next_state):
+    cell = mx.rnn.FusedRNNCell(3, num_layers=2, mode="gru", get_next_state=get_next_state,
+                               prefix="g_")
+    data = mx.sym.Variable("data")
+    with pytest.warns(UserWarning, match="NTC layout detected"):
+        outputs, states = cell.unroll(4, data, layout="NTC", merge_outputs=False)
+    assert len(outputs) == 4
+    assert len(states) == (1 if get_next_state else 0)
+    if get_next_state:
+        assert states[0].attr("__layout__") == "LNC"
+        _, out_shapes, _ = states[0].infer_shape(data=(5, 4, 2))
+        assert out_shapes == [(2, 5, 3)]
+    _, out_shapes, _ = mx.sym.Group(outputs).infer_shape(data=(5, 4, 2))
+    assert out_shapes == [(5, 3)] * 4
+    with pytest.raises(ValueError, match="layout 'NCT' is not supported"):
+        cell.unroll(4, data, layout="NCT")
