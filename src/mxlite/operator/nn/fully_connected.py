@@ -34,7 +34,10 @@ class FullyConnected(Operator):
     def infer_shape(self, p, in_shapes, aux_shapes):
         if p.num_hidden <= 0:
             raise ShapeError(f"FullyConnected: num_hidden must be positive, got {p.num_hidden}")
-        in_shapes = list(in_shapes)
+        # only the data may arrive partially known (0 dims); a partial weight / bias is checked
+        # by the graph against what is inferred here
+        in_shapes = [s if k == 0 or s is None or 0 not in s else None
+                     for k, s in enumerate(in_shapes)]
         data = in_shapes[0]
         if not p.no_bias and (in_shapes[2] is None
                               or tuple(in_shapes[2]) != (p.num_hidden, 1)):  # MXNet takes both
