@@ -93,3 +93,25 @@ def test_fused_checkpoint_holds_unfused_names_an_unfused_stack_loads(tmp_path):
 def test_checkpoint_rejects_non_cells(tmp_path):
     with pytest.raises(TypeError, match="cells must be an RNN cell"):
         mx.rnn.save_rnn_checkpoint(["x"], str(tmp_path / "p"), 0, None, {}, {})
+
+
+def test_bucketing_module_names_every_bucket_alike():
+    """sym_gen runs in a fresh NameManager (MXNet 1.9.1): unnamed layers get the same automatic
+    names in every bucket, so the buckets share their parameters."""
+
+    def sym_gen(seq_len):
+        embed = mx.sym.Embedding(mx.sym.Variable("data"), input_dim=10, output_dim=4)
+        cell = mx.rnn.GRUCell(3, prefix="g_")
+        out, _ = cell.unroll(seq_len, embed, merge_outputs=True)
+        return mx.sym.MakeLoss(mx.sym.sum(out)), ("data",), None
+
+    mod = mx.mod.BucketingModule(sym_gen, default_bucket_key=5)
+    mod.bind([("data", (2, 5))], for_training=True)
+    mod.init_params(mx.init.Xavier())
+    assert mod.symbol.list_arguments()[1] == "embedding0_weight"
+    mod.switch_bucket(3, [("data", (2, 3))])
+    assert mod.symbol.list_arguments() == ["data", "embedding0_weight", "g_i2h_weight",
+                                           "g_i2h_bias", "g_h2h_weight", "g_h2h_bias"]
+    mod.forward(mx.io.DataBatch([mx.nd.ones((2, 3))], bucket_key=3,
+                                provide_data=[mx.io.DataDesc("data", (2, 3))]))
+    assert mod.get_outputs()[0].shape == (1,)
