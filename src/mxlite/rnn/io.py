@@ -107,6 +107,8 @@ class BucketSentenceIter(DataIter):
     layout : {'NT', 'TN'}
         Batch-major ``(batch, length)`` or time-major ``(length, batch)`` batches.
 
+    Notes
+    -----
     Each batch holds ``batch_size`` sentences of one bucket; its label is the data shifted one
     step left (the next word), ``invalid_label`` at the end.  Incomplete batches at the end of a
     bucket are left out.  ``default_bucket_key`` is the largest bucket.  :meth:`reset`

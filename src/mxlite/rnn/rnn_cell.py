@@ -106,6 +106,12 @@ class RNNParams:
 class BaseRNNCell:
     """The cell contract: ``cell(inputs, states) -> (output, new_states)`` for one step.
 
+    Subclasses define ``state_info`` (one dict per state such as
+    ``{'shape': (0, num_hidden), '__layout__': 'NC'}``, 0 standing for the batch size that shape
+    inference fills in), ``_gate_names`` and ``__call__``.  The counters behind the ``t0_``,
+    ``t1_`` names and the ``begin_state_0`` numbering restart at :meth:`reset` (which ``unroll``
+    calls).
+
     Parameters
     ----------
     prefix : str
@@ -113,11 +119,6 @@ class BaseRNNCell:
     params : RNNParams or None
         Container to take weights from, for sharing them with other cells; a new one with
         ``prefix`` when None.
-
-    Subclasses define ``state_info`` (one dict per state, ``{'shape': (0, num_hidden),
-    '__layout__': 'NC'}``, 0 standing for the batch size shape inference fills in),
-    ``_gate_names`` and ``__call__``.  The counters behind the ``t0_``, ``t1_`` names and the
-    ``begin_state_0`` numbering restart at :meth:`reset` (which ``unroll`` calls).
     """
 
     def __init__(self, prefix="", params=None):
@@ -422,6 +423,8 @@ class FusedRNNCell(BaseRNNCell):
     prefix : str, default ``'<mode>_'``
     params : RNNParams or None
 
+    Notes
+    -----
     All weights live in one packed vector ``<prefix>parameters`` in the layout
     ``mx.init.FusedRNN`` writes (see :func:`mxlite.initializer.fused_rnn_layout`):
     :meth:`unpack_weights` turns it into ``<prefix>l0_i2h_i_weight``-style entries,
