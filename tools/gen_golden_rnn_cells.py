@@ -141,7 +141,7 @@ def fill_values(mx, group, shape, seed):
     arg_shapes, _, _ = group.infer_shape(**known)
     rng = np.random.RandomState(seed)
     values = {}
-    for name, s in zip(group.list_arguments(), arg_shapes):
+    for name, s in zip(group.list_arguments(), arg_shapes, strict=True):
         if name in known:
             values[name] = rng.uniform(-1, 1, s).astype(np.float32)
         else:
@@ -278,7 +278,7 @@ def lm_data(mx):
 
 def seed_all(seed):
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002  (BucketSentenceIter shuffles with it, as MXNet)
 
 
 # ------------------------------------------------------------------------------ generate
@@ -407,7 +407,7 @@ def lm_initial_params(mx, vocab_size, fused=False):
     arg_shapes, _, _ = net.infer_shape(**shapes)
     rng = np.random.RandomState(LM["seed"])
     return {n: (rng.standard_normal(s) * 0.3).astype(np.float32)
-            for n, s in zip(net.list_arguments(), arg_shapes) if n not in shapes}
+            for n, s in zip(net.list_arguments(), arg_shapes, strict=True) if n not in shapes}
 
 
 def gen_lm(mx):

@@ -9,7 +9,7 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 GOLDEN_DIR = HERE.parent / "golden"
 sys.path.insert(0, str(HERE.parents[1] / "tools"))
-import gen_golden_rnn_cells as spec  # noqa: E402
+import gen_golden_rnn_cells as spec  # noqa: E402, F401  (re-exported to the tests)
 
 META = json.loads((GOLDEN_DIR / "rnn_cells.json").read_text())
 ARRAYS = np.load(GOLDEN_DIR / "rnn_cells.npz")

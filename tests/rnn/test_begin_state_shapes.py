@@ -42,7 +42,7 @@ def test_fully_connected_fills_an_unknown_batch_from_its_output():
     state = mx.sym.zeros((0, 3), name="st")
     fc = mx.sym.FullyConnected(state, num_hidden=5, name="fc")
     total = fc + mx.sym.Variable("x")
-    args, outs, _ = total.infer_shape(x=(7, 5))
+    args, _, _ = total.infer_shape(x=(7, 5))
     assert dict(zip(total.list_arguments(), args, strict=True)) == {
         "fc_weight": (5, 3), "fc_bias": (5,), "x": (7, 5)}
     internals = total.get_internals()

@@ -1,4 +1,4 @@
-"""FusedRNNCell: the packed layout, unpack/pack, unfuse() and the fused graph against MXNet 1.9.1."""
+"""FusedRNNCell: packed layout, unpack/pack, unfuse() and the fused graph against MXNet 1.9.1."""
 
 import numpy as np
 import pytest

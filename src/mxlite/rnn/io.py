@@ -53,8 +53,9 @@ def encode_sentences(sentences, vocab=None, invalid_label=-1, invalid_key="\n", 
     MXNet 1.9.1 re-assigns the unknown token a new id at every unknown word (so the second
     unknown word moves it), counts its id from ``start_label`` even onto an id a word of the
     given vocabulary has, and with a new vocabulary stores every word under the unknown token;
-    here the token gets a free id once and keeps it, and a new vocabulary holds its words.  The encoded ids of MXNet's first unknown word, and of every sentence
-    encoded into a new vocabulary, are the same.
+    here the token gets a free id once and keeps it, and a new vocabulary holds its words.  The
+    encoded sentences are MXNet's whenever its ids are sound: always with a new vocabulary, and
+    with a given one up to the first unknown word when that id is free.
     """
     if vocab is None:
         vocab = {invalid_key: invalid_label}
