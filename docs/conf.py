@@ -43,6 +43,7 @@ mxlite_api_modules = [
     ("mxlite.autograd", "recording and gradients (mx.autograd)"),
     ("mxlite.gluon", "the Gluon API: Parameter, Block, Trainer"),
     ("mxlite.gluon.nn", "Gluon layers"),
+    ("mxlite.gluon.rnn", "Gluon recurrent layers (fused RNN, LSTM, GRU)"),
     ("mxlite.gluon.loss", "Gluon losses"),
     ("mxlite.gluon.data", "datasets, samplers and the DataLoader"),
     ("mxlite.gluon.data.vision", "vision datasets and transforms"),

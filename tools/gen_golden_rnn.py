@@ -10,7 +10,9 @@ parameters and initial states.  A few cases without ``state_outputs`` check that
 single-output form back-propagates the same way.  ``layout_*`` entries record the vector
 ``mx.init.FusedRNN`` fills when its inner initializer writes a constant that depends on the
 unpacked name, pinning MXNet's packed layout name by name.  ``forward_only`` cases: an LSTM
-with ``projection_size`` (MXNet's CPU operator has its forward, no backward).
+with ``projection_size`` (MXNet's CPU operator has its forward, no backward).  ``gluon`` cases:
+``gluon.rnn.LSTM/GRU/RNN`` layers under autograd, with their parameter names, ``repr`` and a
+``save_parameters`` file each (``tests/golden/rnn_gluon_*.params``).
 """
 
 from __future__ import annotations
@@ -108,9 +110,56 @@ def projection_case(cid, layers, bi, arrays, meta):
                                  "num_outputs": len(outs)})
 
 
+GLUON = [
+    # id, class, kwargs, layout
+    ("gluon_lstm_l2_bi_ntc", "LSTM", {"num_layers": 2, "bidirectional": True}, "NTC"),
+    ("gluon_gru_l2_tnc", "GRU", {"num_layers": 2}, "TNC"),
+    ("gluon_rnn_tanh_l1_bi_tnc", "RNN", {"activation": "tanh", "bidirectional": True}, "TNC"),
+    ("gluon_rnn_relu_l2_ntc", "RNN", {"num_layers": 2}, "NTC"),
+]
+
+
+def gluon_case(cid, cls, kwargs, layout, arrays, meta):
+    """A gluon layer (deferred input size) on random inputs and states: outputs, new states
+    and every gradient under autograd, its parameter names and its parameter file."""
+    layer = getattr(mx.gluon.rnn, cls)(H, layout=layout, prefix="rnn_", **kwargs)
+    layer.initialize(mx.init.Uniform(0.4))
+    shape = (T, N, I) if layout == "TNC" else (N, T, I)
+    x = mx.nd.array(U(*shape))
+    states = [mx.nd.array(U(*info["shape"], scale=0.5))
+              for info in layer.state_info(N)]
+    x.attach_grad()
+    for st in states:
+        st.attach_grad()
+    with mx.autograd.record():
+        out, new_states = layer(x, states)
+        heads = [U(*out.shape)] + [U(*st.shape) for st in new_states]
+        loss = sum((o * mx.nd.array(h)).sum() for o, h in zip([out, *new_states], heads,
+                                                                 strict=True))
+    loss.backward()
+    arrays[f"{cid}/x"] = x.asnumpy()
+    arrays[f"{cid}/grad_x"] = x.grad.asnumpy()
+    for i, (st, new, h) in enumerate(zip(states, new_states, heads[1:], strict=True)):
+        arrays[f"{cid}/state/{i}"] = st.asnumpy()
+        arrays[f"{cid}/grad_state/{i}"] = st.grad.asnumpy()
+        arrays[f"{cid}/new_state/{i}"] = new.asnumpy()
+        arrays[f"{cid}/head/{i + 1}"] = h
+    arrays[f"{cid}/out"] = out.asnumpy()
+    arrays[f"{cid}/head/0"] = heads[0]
+    params = layer.collect_params()
+    for name, p in params.items():
+        arrays[f"{cid}/param/{name}"] = p.data().asnumpy()
+        arrays[f"{cid}/grad_param/{name}"] = p.grad().asnumpy()
+    layer.save_parameters(os.path.join(ROOT, f"rnn_{cid}.params"))
+    meta["gluon"].append({"id": cid, "class": cls, "kwargs": kwargs, "layout": layout,
+                          "params": list(params.keys()), "num_states": len(states),
+                          "file_names": sorted(mx.nd.load(os.path.join(ROOT, f"rnn_{cid}.params"))),
+                          "repr": repr(layer)})
+
+
 def main():
     arrays, meta = {}, {"mxnet": mx.__version__, "T": T, "N": N, "I": I, "H": H, "cases": [],
-                        "layouts": [], "forward_only": []}
+                        "layouts": [], "forward_only": [], "gluon": []}
     for mode in MODES:
         for layers in (1, 2):
             for bi in (False, True):
@@ -133,12 +182,14 @@ def main():
     for layers in (1, 2):
         for bi in (False, True):
             projection_case(f"lstmp_l{layers}_{'bi' if bi else 'uni'}", layers, bi, arrays, meta)
+    for cid, cls, kwargs, layout in GLUON:
+        gluon_case(cid, cls, kwargs, layout, arrays, meta)
     np.savez_compressed(os.path.join(ROOT, "rnn.npz"), **arrays)
     with open(os.path.join(ROOT, "rnn.json"), "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
         f.write("\n")
     print(f"{len(meta['cases'])} cases, {len(meta['layouts'])} layouts, "
-          f"{len(meta['forward_only'])} forward-only")
+          f"{len(meta['forward_only'])} forward-only, {len(meta['gluon'])} gluon")
 
 
 if __name__ == "__main__":

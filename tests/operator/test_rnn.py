@@ -427,3 +427,22 @@ def test_lstm_needs_state_cell():
     xs = _inputs("gru", 1, False)
     with pytest.raises(MXNetError, match="state_cell"):
         mx.nd.RNN(*[mx.nd.array(x) for x in xs[:3]], state_size=3, num_layers=1, mode="lstm")
+
+
+# --------------------------------------------------------------------------- the kernels
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_vectorized_exp(dtype):
+    """The gates' exp: float32 through the vectorized polynomial, float64 through math.exp."""
+    from mxlite.operator.nn._rnn_kernels import exp_into
+
+    x = np.concatenate([np.linspace(-87, 88, 20001), [0.0, -0.0, 1e-30, -1e-30]]).astype(dtype)
+    out = np.empty_like(x)
+    exp_into(x, out, np.empty(x.size, np.int32))
+    ref = np.exp(x.astype(np.float64))
+    assert np.max(np.abs(out - ref) / ref) < (1.2e-7 if dtype == "float32" else 1e-15)
+    odd = np.array([np.nan, np.inf, -np.inf, 1e4, -1e4], dtype)
+    got = np.empty_like(odd)
+    exp_into(odd, got, np.empty(odd.size, np.int32))
+    assert np.isnan(got[0])
+    assert got[1] > 1e38 and got[3] > 1e38  # sigmoid / tanh of these come out as 0 / +-1
+    assert 0 <= got[2] < 1e-37 and 0 <= got[4] < 1e-37

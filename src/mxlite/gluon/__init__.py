@@ -23,7 +23,8 @@ __all__ = [
     "utils",
 ]
 
-_LAZY = {"loss": ".loss", "data": ".data", "utils": ".utils", "model_zoo": ".model_zoo"}
+_LAZY = {"loss": ".loss", "data": ".data", "utils": ".utils", "model_zoo": ".model_zoo",
+         "rnn": ".rnn"}
 
 
 def __getattr__(name):

@@ -433,3 +433,72 @@ def _dest(bufs, k, shape, dtype):
     if b is not None and b.shape == tuple(shape) and b.dtype == dtype and b.flags.c_contiguous:
         return b
     return np.empty(shape, dtype)
+
+
+@register
+class RNNParamConcat(Operator):
+    """``_rnn_param_concat``: the packed ``parameters`` vector of a gluon RNN layer, every
+    input flattened and joined (MXNet's graph flattens them before; 1-D inputs are the same).
+
+    Shape inference also runs backwards (``infer_inputs_from_outputs``): once the ``RNN``
+    operator has fixed the vector's size from the data, the one input whose shape has an
+    unknown dimension (layer 0's ``i2h`` weight of a deferred layer) gets it, as MXNet's
+    shape function does."""
+
+    name = "_rnn_param_concat"
+    variadic = "num_args"
+    params = {"num_args": Param("int"), "dim": Param("int", 0)}
+    partial_shapes = True
+
+    def arguments(self, p):
+        return [f"arg{i}" for i in range(p.num_args)]
+
+    @staticmethod
+    def _complete(s):
+        return s is not None and len(s) > 0 and all(int(d) > 0 for d in s)
+
+    def infer_shape(self, p, in_shapes, aux_shapes):
+        if p.dim != 0:
+            raise ShapeError(f"_rnn_param_concat: dim must be 0, got {p.dim}")
+        if all(self._complete(s) for s in in_shapes):
+            total = sum(int(np.prod(s)) for s in in_shapes)
+            return list(in_shapes), [(total,)], aux_shapes
+        return list(in_shapes), [None], aux_shapes
+
+    def infer_inputs_from_outputs(self, p, in_shapes, out_shapes):
+        """Fill the unknown inputs when they are alike -- one, or several of one partial shape
+        with a single unknown dimension (both directions' layer-0 weights) -- from the size
+        the output must have."""
+        out = out_shapes[0] if out_shapes else None
+        if not self._complete(out):
+            return in_shapes
+        missing = [k for k, s in enumerate(in_shapes) if not self._complete(s)]
+        if not missing:
+            return in_shapes
+        rest = int(out[0]) - sum(int(np.prod(s)) for j, s in enumerate(in_shapes)
+                                 if j not in missing)
+        shape = in_shapes[missing[0]]
+        if any(tuple(in_shapes[k] or ()) != tuple(shape or ()) for k in missing) or \
+                rest <= 0 or rest % len(missing):
+            return in_shapes
+        each = rest // len(missing)
+        if not shape:
+            if len(missing) != 1:
+                return in_shapes
+            filled = (each,)
+        else:
+            unknown = [d for d, v in enumerate(shape) if int(v) == 0]
+            known = int(np.prod([v for v in shape if int(v) > 0]))
+            if len(unknown) != 1 or each % known:
+                return in_shapes
+            filled = tuple(each // known if d == unknown[0] else int(v)
+                           for d, v in enumerate(shape))
+        return [filled if j in missing else s for j, s in enumerate(in_shapes)]
+
+    def forward(self, p, inputs, aux, is_train):
+        return [np.concatenate([np.asarray(x).reshape(-1) for x in inputs])], None
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved):
+        cuts = np.cumsum([x.size for x in inputs])[:-1]
+        return [g.reshape(x.shape) for g, x in zip(np.split(out_grads[0], cuts), inputs,
+                                                    strict=True)]
