@@ -32,6 +32,8 @@ import math
 import numba
 import numpy as np
 
+from ... import kernels  # noqa: F401  (sets Numba's cache directory before the jits below)
+
 _BODY = {"cache": True, "nogil": True, "inline": "always"}
 _SER = {"cache": True, "nogil": True}
 
