@@ -493,18 +493,11 @@ class Symbol:
                         f"for input {kind}s {ins}: {err}"
                     ) from None
                 back = getattr(n.op, "infer_inputs_from_outputs", None)
-                if kind == "shape" and back is not None:  # (_rnn_param_concat) from outputs
+                # (_rnn_param_concat; FullyConnected / Convolution: an rnn begin state's batch)
+                if kind == "shape" and back is not None:
                     res_in = back(n.params, list(res_in), [val.get((i, k)) for k in range(nout)])
                 targets = list(zip(keys, list(res_in) + list(res_aux), strict=False))
                 targets += [((i, k), v) for k, v in zip(range(nout), res_out, strict=False)]
-                back = getattr(n.op, "infer_shape_backward", None) if kind == "shape" else None
-                if back is not None:
-                    # unknown (0) input dims from the known outputs: the batch size of a begin
-                    # state ``zeros((0, H))`` from the FullyConnected it feeds
-                    outs = [_usable(val.get((i, k)), kind) for k in range(nout)]
-                    if any(o is not None for o in outs):
-                        filled = back(n.params, [_partial(val.get(key)) for key in keys], outs)
-                        targets += [(key, v) for key, v in zip(keys, filled, strict=False)]
                 if kind == "shape" and n.op.same_shape and val.get((i, 0)) is not None \
                         and keys and val.get(keys[0]) is None:
                     # elementwise: the output's (possibly partial) shape is the input's, as

@@ -203,12 +203,14 @@ class _ConvBase(Operator):
     def _weight_shape(self, p, channels):
         raise NotImplementedError
 
-    def infer_shape_backward(self, p, in_shapes, out_shapes):
-        """An unknown (0) batch size of the data from the output's (a ConvRNN begin state)."""
+    def infer_inputs_from_outputs(self, p, in_shapes, out_shapes):
+        """An unknown (0) batch size of the data from the output's (an ``mx.rnn`` ConvRNN begin
+        state)."""
         data, out = in_shapes[0], out_shapes[0]
-        if data is None or out is None or data[0] != 0 or 0 in data[1:]:
-            return [None] * len(in_shapes)
-        return [(out[0], *data[1:])] + [None] * (len(in_shapes) - 1)
+        if data is None or out is None or not out or out[0] == 0 or data[0] != 0 \
+                or 0 in data[1:]:
+            return in_shapes
+        return [(out[0], *data[1:]), *in_shapes[1:]]
 
     def infer_shape(self, p, in_shapes, aux_shapes):
         in_shapes = list(in_shapes)

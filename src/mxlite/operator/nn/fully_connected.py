@@ -76,15 +76,18 @@ class FullyConnected(Operator):
         in_shapes[0] = data
         return in_shapes, [out], aux_shapes
 
-    def infer_shape_backward(self, p, in_shapes, out_shapes):
-        """The unknown (0) leading dims of a partially known data shape from the output."""
+    def infer_inputs_from_outputs(self, p, in_shapes, out_shapes):
+        """The unknown (0) leading dims of a partially known data shape from the output (the
+        batch size of an ``mx.rnn`` begin state ``zeros((0, H))``)."""
         data, out = in_shapes[0], out_shapes[0]
-        if data is None or out is None or 0 not in data:
-            return [None] * len(in_shapes)
+        if data is None or out is None or 0 not in data or 0 in out or len(out) < 1:
+            return in_shapes
         lead = 1 if p.flatten else len(data) - 1
-        data = tuple(o if d == 0 else d for d, o in zip(data[:lead], out[:lead], strict=False)) \
+        if len(out) < lead:
+            return in_shapes
+        data = tuple(o if d == 0 else d for d, o in zip(data[:lead], out[:lead], strict=True)) \
             + tuple(data[lead:])
-        return [data] + [None] * (len(in_shapes) - 1)
+        return [data, *in_shapes[1:]]
 
     @staticmethod
     def _as_2d(p, x):
