@@ -1,11 +1,12 @@
 """``mx.rnn``: MXNet 1.9.1's symbolic recurrent cells, sentence bucketing and RNN checkpoints.
 
-- :mod:`.rnn_cell`: :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`,
+- :mod:`mxlite.rnn.rnn_cell`: :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`,
   :class:`FusedRNNCell`, the combinators :class:`SequentialRNNCell`, :class:`BidirectionalCell`,
   :class:`DropoutCell` and the modifiers :class:`ZoneoutCell`, :class:`ResidualCell`;
-- :mod:`.conv_rnn_cell`: :class:`ConvRNNCell`, :class:`ConvLSTMCell`, :class:`ConvGRUCell`;
-- :mod:`.io`: :func:`encode_sentences`, :class:`BucketSentenceIter`;
-- :mod:`.rnn`: :func:`save_rnn_checkpoint`, :func:`load_rnn_checkpoint`,
+- :mod:`mxlite.rnn.conv_rnn_cell`: :class:`ConvRNNCell`, :class:`ConvLSTMCell`,
+  :class:`ConvGRUCell`;
+- :mod:`mxlite.rnn.io`: :func:`encode_sentences`, :class:`BucketSentenceIter`;
+- :mod:`mxlite.rnn.rnn`: :func:`save_rnn_checkpoint`, :func:`load_rnn_checkpoint`,
   :func:`do_rnn_checkpoint`.
 """
 

@@ -1,5 +1,5 @@
 """Convolutional recurrent cells (Shi et al., 2015): the fully connected products of
-:mod:`.rnn_cell` replaced by convolutions over image-shaped inputs and states.
+:mod:`mxlite.rnn.rnn_cell` replaced by convolutions over image-shaped inputs and states.
 
 The state has the shape of the input-to-hidden convolution's output (batch left 0 for shape
 inference); the hidden-to-hidden convolution keeps it (odd ``h2h_kernel``, "same" padding
