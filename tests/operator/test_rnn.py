@@ -182,6 +182,27 @@ def test_numerical_gradient_state_clipping():
     check_gradient("RNN", params, xs, rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.parametrize("clip_nan", [False, True])
+def test_state_clip_nan(clip_nan):
+    """A NaN cell state passes on, or with lstm_state_clip_nan becomes lstm_state_clip_min."""
+    xs = _inputs("lstm", 1, False, T=1)  # one step: the NaN reaches no other unit
+    xs[3][0, 0, 1] = np.nan
+    params = dict(state_size=3, num_layers=1, mode="lstm", state_outputs=True,
+                  lstm_state_clip_min=-0.25, lstm_state_clip_max=0.5,
+                  lstm_state_clip_nan=clip_nan)
+    _, _, outs, _, _ = run_op("RNN", params, xs, is_train=False)
+    cy = outs[2][0, 0, 1]
+    assert (cy == -0.25) if clip_nan else np.isnan(cy)
+    assert np.isfinite(outs[2][0, 1]).all() and np.isfinite(np.delete(outs[2][0, 0], 1)).all()
+
+
+def test_numerical_gradient_projection_with_sequence_length():
+    params = dict(state_size=4, num_layers=2, bidirectional=True, mode="lstm",
+                  projection_size=2, state_outputs=True, use_sequence_length=True)
+    xs = [*_inputs("lstm", 2, True, T=3, N=3, H=4, proj=2, seed=11), np.array([3.0, 1.0, 2.0])]
+    check_gradient("RNN", params, xs, wrt=[0, 1, 2, 3], rtol=1e-5, atol=1e-8)
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("bi", [False, True], ids=["uni", "bi"])
 def test_numerical_gradient_sequence_length(mode, bi):

@@ -87,10 +87,10 @@ def exp_into(a, out, bits):  # pragma: no cover - numba
 
 # ------------------------------------------------------------------------------------- LSTM
 @numba.njit(**_SER)
-def lstm_forward(gx, wh, h0, c0, lens, reverse, y, off, save, hprev, acts, cs,
-                 wr, proj, hraw, clip, lo, hi, clip_nan, cmask, hy, cy):  # pragma: no cover
-    """LSTM(P) over one layer and direction; ``wr`` ``(R, H)`` is the projection when
-    ``proj`` (the recurrent state is then ``r = (o * tanh(c)) @ wr.T``); ``clip`` clips the
+def lstm_forward(gx, wht, h0, c0, lens, reverse, y, off, save, hprev, acts, cs,
+                 wrt, proj, hraw, clip, lo, hi, clip_nan, cmask, hy, cy):  # pragma: no cover
+    """LSTM(P) over one layer and direction; ``wrt`` ``(H, R)`` is the transposed projection
+    when ``proj`` (the recurrent state is then ``r = (o * tanh(c)) @ wrt``); ``clip`` clips the
     cell state to ``[lo, hi]`` after every step (``cmask`` records where it did not).
     Per step: ``sigmoid(v) = 1 / (1 + exp(-v))`` and ``tanh(v) = 2 sigmoid(2v) - 1`` from one
     vectorized :func:`exp_into` over the batch's gates, and one over its cell states."""
@@ -112,13 +112,14 @@ def lstm_forward(gx, wh, h0, c0, lens, reverse, y, off, save, hprev, acts, cs,
         t = T - 1 - s if reverse else s
         if save:
             hprev[t] = h
-        np.dot(h, wh.T, gh)
+        np.dot(h, wht, gh)
         for n in range(N):
-            b = n * G
+            gxr, ghr, ar = gx[t, n], gh[n], arg[n * G:(n + 1) * G]
             for k in range(G):
-                arg[b + k] = -(gx[t, n, k] + gh[n, k])
-            for k in range(2 * H, 3 * H):
-                arg[b + k] *= two
+                ar[k] = -(gxr[k] + ghr[k])
+            ag = ar[2 * H:3 * H]
+            for k in range(H):
+                ag[k] *= two
         exp_into(arg, e, bits)
         for n in range(N):
             b = n * G
@@ -128,37 +129,45 @@ def lstm_forward(gx, wh, h0, c0, lens, reverse, y, off, save, hprev, acts, cs,
                 for k in range(H):
                     arg[n * H + k] = 0.0
                 continue
+            # branch-free gate arithmetic on row slices indexed by the bare loop counter (so
+            # that Numba drops its negative-index fix-ups and LLVM vectorizes the loop);
+            # clipping and saving in loops of their own
+            ei, ef = e[b:b + H], e[b + H:b + 2 * H]
+            eg = e[b + 2 * H:b + 3 * H]
+            cr, ar = c[n], arg[n * H:(n + 1) * H]
             for k in range(H):
-                i = one / (one + e[b + k])
-                f = one / (one + e[b + H + k])
-                g = two / (one + e[b + 2 * H + k]) - one
-                cn = f * c[n, k] + i * g
-                if clip:
+                cn = (one / (one + ef[k])) * cr[k] + (one / (one + ei[k])) * (
+                    two / (one + eg[k]) - one)
+                cr[k] = cn
+                ar[k] = -two * cn
+            if clip:
+                for k in range(H):
+                    cn = c[n, k]
                     cc = _clip(cn, lo, hi, clip_nan)
                     if save:
                         cmask[t, n, k] = 1.0 if cc == cn else 0.0
-                    cn = cc
-                c[n, k] = cn
-                arg[n * H + k] = -two * cn
-                if save:
-                    acts[t, n, k] = i
-                    acts[t, n, H + k] = f
-                    acts[t, n, 2 * H + k] = g
-                    acts[t, n, 3 * H + k] = one / (one + e[b + 3 * H + k])
+                    c[n, k] = cc
+                    arg[n * H + k] = -two * cc
+            if save:
+                for k in range(G):
+                    acts[t, n, k] = one / (one + e[b + k])
+                for k in range(2 * H, 3 * H):
+                    acts[t, n, k] = two * acts[t, n, k] - one
         exp_into(arg[:N * H], ec, bits)
         for n in range(N):
             if t >= lens[n]:
                 continue
             b = n * G
-            for k in range(H):
-                hv = (two / (one + ec[n * H + k]) - one) / (one + e[b + 3 * H + k])
-                if proj:
-                    hr[n, k] = hv
-                else:
-                    h[n, k] = hv
-                    y[t, n, off + k] = hv
+            if proj:
+                for k in range(H):
+                    hr[n, k] = (two / (one + ec[n * H + k]) - one) / (one + e[b + 3 * H + k])
+            else:
+                ecr, eo, hrow = ec[n * H:(n + 1) * H], e[b + 3 * H:b + 4 * H], h[n]
+                for k in range(H):
+                    hrow[k] = (two / (one + ecr[k]) - one) / (one + eo[k])
+                y[t, n, off:off + H] = hrow
         if proj:
-            np.dot(hr, wr.T, rnew)
+            np.dot(hr, wrt, rnew)
             for n in range(N):
                 if t < lens[n]:
                     for k in range(R):
@@ -194,12 +203,14 @@ def lstm_backward(dy, off, dhy, dcy, wh, c0, lens, reverse, acts, cs, wr, proj, 
     arg = np.empty(N * H, dg.dtype)
     ec = np.empty(N * H, dg.dtype)
     bits = np.empty(N * H, np.int32)
+    ones = np.ones(H, dg.dtype)
     for s in range(T):
         t = s if reverse else T - 1 - s
         tp = t + 1 if reverse else t - 1  # the step before t in the walk
         for n in range(N):
+            csr, ar = cs[t, n], arg[n * H:(n + 1) * H]
             for k in range(H):
-                arg[n * H + k] = -two * cs[t, n, k]
+                ar[k] = -two * csr[k]
         exp_into(arg, ec, bits)  # tanh(c) exactly as the forward computed it
         for n in range(N):
             if t < lens[n]:
@@ -213,25 +224,26 @@ def lstm_backward(dy, off, dhy, dcy, wh, c0, lens, reverse, acts, cs, wr, proj, 
         else:
             dhr[:, :] = dh
         for n in range(N):
+            dgr = dg[t, n]
             if t >= lens[n]:
                 for k in range(G):
-                    dg[t, n, k] = 0.0
+                    dgr[k] = 0.0
                 continue
+            # row slices indexed by the bare counter: no negative-index fix-ups, vectorizes
+            ar = acts[t, n]
+            ai, af, ag, ao = ar[:H], ar[H:2 * H], ar[2 * H:3 * H], ar[3 * H:]
+            gi, gf, gg, go = dgr[:H], dgr[H:2 * H], dgr[2 * H:3 * H], dgr[3 * H:]
+            ecr, dcr, dhrr = ec[n * H:(n + 1) * H], dc[n], dhr[n]
+            cpr = cs[tp, n] if 0 <= tp < T else c0[n]
+            cmr = cmask[t, n] if clip else ones
             for k in range(H):
-                i = acts[t, n, k]
-                f = acts[t, n, H + k]
-                g = acts[t, n, 2 * H + k]
-                o = acts[t, n, 3 * H + k]
-                tc = two / (one + ec[n * H + k]) - one
-                cp = cs[tp, n, k] if 0 <= tp < T else c0[n, k]
-                dct = dc[n, k] + dhr[n, k] * o * (1.0 - tc * tc)
-                if clip:
-                    dct *= cmask[t, n, k]
-                dg[t, n, k] = dct * g * i * (1.0 - i)
-                dg[t, n, H + k] = dct * cp * f * (1.0 - f)
-                dg[t, n, 2 * H + k] = dct * i * (1.0 - g * g)
-                dg[t, n, 3 * H + k] = dhr[n, k] * tc * o * (1.0 - o)
-                dc[n, k] = dct * f
+                tc = two / (one + ecr[k]) - one
+                dct = (dcr[k] + dhrr[k] * ao[k] * (one - tc * tc)) * cmr[k]
+                gi[k] = dct * ag[k] * ai[k] * (one - ai[k])
+                gf[k] = dct * cpr[k] * af[k] * (one - af[k])
+                gg[k] = dct * ai[k] * (one - ag[k] * ag[k])
+                go[k] = dhrr[k] * tc * ao[k] * (one - ao[k])
+                dcr[k] = dct * af[k]
         np.dot(dg[t], wh, back)
         for n in range(N):
             if t < lens[n]:
@@ -243,7 +255,7 @@ def lstm_backward(dy, off, dhy, dcy, wh, c0, lens, reverse, acts, cs, wr, proj, 
 
 # -------------------------------------------------------------------------------------- GRU
 @numba.njit(**_SER)
-def gru_forward(gx, wh, bh, h0, lens, reverse, y, off, save, hprev, acts, hn, hy):
+def gru_forward(gx, wht, bh, h0, lens, reverse, y, off, save, hprev, acts, hn, hy):
     """GRU over one layer and direction (MXNet's / cuDNN's form):
     ``r = s(x_r + h_r + b_r)``, ``z = s(x_z + h_z + b_z)``, ``n = tanh(x_n + r * (h_n + b_hn))``,
     ``h' = (1 - z) * n + z * h``; ``gx`` holds ``x @ W_x.T + b_x``, ``bh`` is ``b_h``.  Per step
@@ -263,7 +275,7 @@ def gru_forward(gx, wh, bh, h0, lens, reverse, y, off, save, hprev, acts, hn, hy
         t = T - 1 - s if reverse else s
         if save:
             hprev[t] = h
-        np.dot(h, wh.T, gh)
+        np.dot(h, wht, gh)
         for n in range(N):
             for k in range(2 * H):
                 arg[n * 2 * H + k] = -(gx[t, n, k] + gh[n, k] + bh[k])
@@ -336,7 +348,7 @@ def gru_backward(dy, off, dhy, wh, lens, reverse, hprev, acts, hn, dg, dgh, dh0)
 
 # ------------------------------------------------------------------------- RNN tanh / relu
 @numba.njit(**_SER)
-def rnn_forward(gx, wh, h0, lens, reverse, relu, y, off, save, hprev, acts, hy):
+def rnn_forward(gx, wht, h0, lens, reverse, relu, y, off, save, hprev, acts, hy):
     """Elman RNN over one layer and direction: ``h' = act(x @ W_x.T + b_x + h @ W_h.T + b_h)``
     with ``act`` tanh (one vectorized :func:`exp_into` per step) or relu."""
     # pragma: no cover - numba
@@ -352,7 +364,7 @@ def rnn_forward(gx, wh, h0, lens, reverse, relu, y, off, save, hprev, acts, hy):
         t = T - 1 - s if reverse else s
         if save:
             hprev[t] = h
-        np.dot(h, wh.T, gh)
+        np.dot(h, wht, gh)
         if not relu:
             for n in range(N):
                 for k in range(H):

@@ -35,7 +35,8 @@ step (MXNet's CPU operator raises, or with oneDNN crashes; the gradient is zero 
 clipped; ``lstm_state_clip_nan`` turns a NaN cell state into ``lstm_state_clip_min`` instead of
 passing it on), and ``use_sequence_length`` is honoured: sample ``n`` runs ``sequence_length[n]``
 steps (the backward direction starts at its last valid step), its outputs beyond are 0 and its
-final state is the one of its last valid step (MXNet's CPU operator has no such support).
+final state is the one of its last valid step (MXNet 1.9.1's CPU operator silently ignores the
+lengths and runs every sample over all ``T`` steps).
 """
 
 from __future__ import annotations
@@ -292,28 +293,30 @@ class RNN(Operator):
                 if mode != "gru":
                     gx += bh
                 gx3 = gx.reshape(t, n, g * h)
+                wht = np.ascontiguousarray(wh.T)
                 k = layer * d + direction
                 hprev = np.empty((t, n, r), dtype) if save else empty
                 acts = np.empty((t, n, g * h), dtype) if save else empty
                 extra, hraw, cmask = empty, empty, empty
                 if mode == "lstm":
-                    wr = _view(w, s.wr) if proj else np.empty((0, 0), dtype)
+                    wrt = np.ascontiguousarray(_view(w, s.wr).T) if proj else \
+                        np.empty((0, 0), dtype)
                     if save:
                         extra = np.empty((t, n, h), dtype)
                         if proj:
                             hraw = np.empty((t, n, h), dtype)
                         if clip:
                             cmask = np.empty((t, n, h), dtype)
-                    _k.lstm_forward(gx3, wh, hx[k], cx[k], lens, direction == 1, y,
-                                    direction * r, save, hprev, acts, extra, wr, proj, hraw,
+                    _k.lstm_forward(gx3, wht, hx[k], cx[k], lens, direction == 1, y,
+                                    direction * r, save, hprev, acts, extra, wrt, proj, hraw,
                                     clip, lo, hi, p.lstm_state_clip_nan, cmask, hy[k], cy[k])
                 elif mode == "gru":
                     if save:
                         extra = np.empty((t, n, h), dtype)
-                    _k.gru_forward(gx3, wh, bh, hx[k], lens, direction == 1, y, direction * r,
+                    _k.gru_forward(gx3, wht, bh, hx[k], lens, direction == 1, y, direction * r,
                                    save, hprev, acts, extra, hy[k])
                 else:
-                    _k.rnn_forward(gx3, wh, hx[k], lens, direction == 1, mode == "rnn_relu",
+                    _k.rnn_forward(gx3, wht, hx[k], lens, direction == 1, mode == "rnn_relu",
                                    y, direction * r, save, hprev, acts, hy[k])
                 if save:
                     dirs.append(_Dir(hprev, acts, extra, hraw, cmask))
