@@ -56,6 +56,7 @@ mxlite_api_modules = [
     ("mxlite.kvstore.dist", "distributed kvstores on Ray (worker side)"),
     ("mxlite.kvstore.launch", "the mxlite launch command"),
     ("mxlite.model", "checkpoints"),
+    ("mxlite.rnn", "recurrent cells, bucketing data, RNN checkpoints (mx.rnn)"),
     ("mxlite.random", "the random source"),
     ("mxlite.context", "devices"),
     ("mxlite.operator", "operators and custom operators"),

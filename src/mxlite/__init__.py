@@ -61,6 +61,7 @@ _LAZY = {
     "visualization": "visualization",
     "image": "image",
     "img": "image",
+    "rnn": "rnn",
 }
 
 # public name -> (submodule, attribute), imported lazily

@@ -230,6 +230,7 @@ class Executor:
         self._reuse = True
         self._accum: dict[int, np.ndarray] = {}  # slot -> buffer of its summed gradients
         self._build_plan()
+        self._settle_created_shapes()
         self._values: list | None = None
         self._saved: list | None = None
         self._outputs: list[NDArray] = self._initial_outputs()
@@ -360,6 +361,28 @@ class Executor:
                 raise MXNetError(f"Operator {step.op.name} ({step.name}) is non-differentiable; "
                                  "bind with grad_req='null' for its inputs or stop the gradient")
             flowing.update(step.in_slots)
+
+    def _settle_created_shapes(self) -> None:
+        """Operators without inputs declared with unknown (0) dims, as the begin states
+        ``zeros((0, num_hidden))`` of ``mx.rnn`` cells, produce the shape that inference from
+        the bound arrays settles on (MXNet's executor allocates them so)."""
+        partial = [st for st in self._steps if not st.in_slots and not st.aux_idx
+                   and isinstance(st.params.get("shape"), tuple) and 0 in st.params["shape"]]
+        if not partial:
+            return
+        known = {n: a.shape for n, a in zip(self._arg_names, self.arg_arrays, strict=True)}
+        known.update({n: a.shape for n, a in zip(self._aux_names, self.aux_arrays,
+                                                 strict=True)})
+        order, val = self._symbol._infer(known, "shape")
+        index = {id(n): i for i, n in enumerate(order)}
+        for st in partial:
+            shape = val.get((index[id(st.node)], 0))
+            if shape is None or 0 in shape:
+                raise MXNetError(
+                    f"{st.name} ({st.op.name}): cannot infer the unknown (0) dims of its shape "
+                    f"{tuple(st.params['shape'])} from the bound arrays"
+                )
+            st.params = type(st.params)({**st.params, "shape": tuple(int(d) for d in shape)})
 
     def _initial_outputs(self) -> list[NDArray]:
         """Zero outputs of the inferred shapes (MXNet's executor has them before forward);

@@ -65,7 +65,10 @@ class BucketingModule(BaseModule):
         self._saved_keys: list = []
 
     def _call_sym_gen(self, bucket_key):
-        result = self._sym_gen(bucket_key)
+        from ..symbol.name import NameManager
+
+        with NameManager():  # automatic names (embedding0_weight) the same for every bucket
+            result = self._sym_gen(bucket_key)
         if not (isinstance(result, (tuple, list)) and len(result) == 3):
             raise ValueError(
                 "sym_gen must return (symbol, data_names, label_names), got "

@@ -493,7 +493,8 @@ class Symbol:
                         f"for input {kind}s {ins}: {err}"
                     ) from None
                 back = getattr(n.op, "infer_inputs_from_outputs", None)
-                if kind == "shape" and back is not None:  # (_rnn_param_concat) from outputs
+                # (_rnn_param_concat; FullyConnected / Convolution: an rnn begin state's batch)
+                if kind == "shape" and back is not None:
                     res_in = back(n.params, list(res_in), [val.get((i, k)) for k in range(nout)])
                 targets = list(zip(keys, list(res_in) + list(res_aux), strict=False))
                 targets += [((i, k), v) for k, v in zip(range(nout), res_out, strict=False)]

@@ -381,6 +381,15 @@ class _ConvBase(Operator):
     def _weight_shape(self, p, channels):
         raise NotImplementedError
 
+    def infer_inputs_from_outputs(self, p, in_shapes, out_shapes):
+        """An unknown (0) batch size of the data from the output's (an ``mx.rnn`` ConvRNN begin
+        state)."""
+        data, out = in_shapes[0], out_shapes[0]
+        if data is None or out is None or not out or out[0] == 0 or data[0] != 0 \
+                or 0 in data[1:]:
+            return in_shapes
+        return [(out[0], *data[1:]), *in_shapes[1:]]
+
     # channels-last layouts: the channels-first operator on transposed arrays
     def infer_shape(self, p, in_shapes, aux_shapes):
         if not _layout.is_last(p.layout):

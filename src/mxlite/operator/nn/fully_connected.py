@@ -26,6 +26,7 @@ class FullyConnected(Operator):
         "no_bias": Param("bool", False),
         "flatten": Param("bool", True),
     }
+    partial_shapes = True  # data (0, H), an RNN cell's begin state: the weight from H
 
     def arguments(self, p):
         return ["data", "weight"] if p.no_bias else ["data", "weight", "bias"]
@@ -33,7 +34,10 @@ class FullyConnected(Operator):
     def infer_shape(self, p, in_shapes, aux_shapes):
         if p.num_hidden <= 0:
             raise ShapeError(f"FullyConnected: num_hidden must be positive, got {p.num_hidden}")
-        in_shapes = list(in_shapes)
+        # only the data may arrive partially known (0 dims); a partial weight / bias is checked
+        # by the graph against what is inferred here
+        in_shapes = [s if k == 0 or s is None or 0 not in s else None
+                     for k, s in enumerate(in_shapes)]
         data = in_shapes[0]
         if not p.no_bias and (in_shapes[2] is None
                               or tuple(in_shapes[2]) != (p.num_hidden, 1)):  # MXNet takes both
@@ -49,6 +53,13 @@ class FullyConnected(Operator):
         data = tuple(data)
         if len(data) < 1:
             raise ShapeError(f"FullyConnected: data shape {fmt(data)} must have at least 1 axis")
+        if 0 in data:  # partially known (0 = unknown): the weight from the known feature dims
+            units = data[1:] if p.flatten else data[-1:]
+            if 0 not in units:
+                in_units = int(np.prod(units, dtype=np.int64))
+                in_shapes[1] = merge_shape(self.name, "weight", in_shapes[1],
+                                           (p.num_hidden, in_units))
+            return in_shapes, [None], aux_shapes
         if p.flatten:
             in_units = int(np.prod(data[1:], dtype=np.int64))
             out = (data[0], p.num_hidden)
@@ -64,6 +75,19 @@ class FullyConnected(Operator):
             ) from None
         in_shapes[0] = data
         return in_shapes, [out], aux_shapes
+
+    def infer_inputs_from_outputs(self, p, in_shapes, out_shapes):
+        """The unknown (0) leading dims of a partially known data shape from the output (the
+        batch size of an ``mx.rnn`` begin state ``zeros((0, H))``)."""
+        data, out = in_shapes[0], out_shapes[0]
+        if data is None or out is None or 0 not in data or 0 in out or len(out) < 1:
+            return in_shapes
+        lead = 1 if p.flatten else len(data) - 1
+        if len(out) < lead:
+            return in_shapes
+        data = tuple(o if d == 0 else d for d, o in zip(data[:lead], out[:lead], strict=True)) \
+            + tuple(data[lead:])
+        return [data, *in_shapes[1:]]
 
     @staticmethod
     def _as_2d(p, x):
