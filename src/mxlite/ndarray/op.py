@@ -14,11 +14,14 @@ from ..base import MXNetError
 from ..operator import registry
 from ..operator._calls import split_call
 from ..operator.registry import Params
+from . import _malloc
 from ._record import STATE as _AUTOGRAD
 from ._record import record_node, tracked
 from .ndarray import NDArray, _ctx_of
 
 __all__: list[str] = []
+
+_malloc.tune()  # freed step arrays stay in the heap (see ndarray/_malloc.py)
 
 
 _SIMPLE = (str, int, float, bool, type(None))
