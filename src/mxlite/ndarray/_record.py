@@ -241,7 +241,8 @@ def run_backward(heads, head_grads, retain_graph: bool, variables=None):
                 "the graph has already been back-propagated through and freed; pass "
                 "retain_graph=True to the first backward to run backward twice"
             )
-    direct = _direct_targets(order, entries) if variables is None else {}
+    direct = _direct_targets(order, entries) if variables is None and any(
+        getattr(n.op, "writes_grads", False) for n in order) else {}
     for node in reversed(order):
         mine = grads.pop(id(node), None)
         loss = node.op.is_loss(node.params)
