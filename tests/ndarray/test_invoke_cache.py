@@ -67,6 +67,24 @@ def test_unhashable_or_unusual_values_take_the_full_path(value):
     assert nd_op._param_key({"k": value}) is None
 
 
+def test_operator_registered_anew_is_not_served_from_the_cache(monkeypatch):
+    x = _x()
+    mx.nd.Activation(x, act_type="relu")
+    registry = mx.operator.registry
+    old = registry.get("Activation")
+    new = type(old)()
+    calls = []
+
+    def forward(p, *a, **k):
+        calls.append(p.act_type)
+        return type(old).forward(new, p, *a, **k)
+
+    new.forward = forward
+    monkeypatch.setitem(registry._OPERATORS, "Activation", new)
+    mx.nd.Activation(x, act_type="relu")
+    assert calls == ["relu"]
+
+
 def test_cache_is_bounded():
     assert nd_op._layout.cache_info().maxsize == 1024
     x = _x()

@@ -91,6 +91,9 @@ def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = Fa
             layout = _layout(opname, len(args), pkey)
     if layout is not None:
         op, cached, n_args, mutable = layout
+        if registry._OPERATORS.get(opname) is not op:  # registered anew since: parse again
+            _layout.cache_clear()
+            return _invoke_full(opname, args, kwargs, out, is_train)
         params = Params(cached)._share()  # never shared between calls
         return _run(op, opname, params, args, n_args, mutable, out, is_train,
                     _AUTOGRAD.recording and tracked(args[:n_args]))
