@@ -11,6 +11,7 @@ processes on a shared machine; run it with ``MXLITE_NUM_THREADS=1`` (and one BLA
 that all the work is on that thread.  ``--json PATH`` also writes the rows.
 
     python bench/gluon_vs_module.py [--steps 30] [--model mlp|cnn|both] [--clock wall|thread]
+        [--order interleaved|blocks] [--only VARIANT] [--json PATH]
 """
 
 from __future__ import annotations
@@ -54,15 +55,20 @@ def data(model, batch):
 CLOCKS = {"wall": time.perf_counter, "thread": time.thread_time}
 
 
-def time_interleaved(steps_by_name, rounds, clock="wall"):
-    """``{name: (best, median)}`` seconds, one step of each per round after two warm-ups."""
+def time_interleaved(steps_by_name, rounds, clock="wall", blocks=False):
+    """``{name: (best, median)}`` seconds, one step of each per round after two warm-ups.
+
+    ``blocks``: all rounds of one step, then all of the next (as a training loop runs alone:
+    the memory an imperative step frees is not refilled by the other steps in between)."""
     now = CLOCKS[clock]
     for step in steps_by_name.values():  # warm-up: deferred init, binding, compilation
         step()
         step()
     times: dict = {name: [] for name in steps_by_name}
-    for _ in range(rounds):
-        for name, step in steps_by_name.items():
+    order = ([[(n, s)] * rounds for n, s in steps_by_name.items()] if blocks
+             else [list(steps_by_name.items())] * rounds)
+    for group in order:
+        for name, step in group:
             t0 = now()
             step()
             times[name].append(now() - t0)
@@ -107,12 +113,17 @@ def module_step(model, x, y):
     return step
 
 
-def run(model="mlp", batch=64, steps=30, clock="wall"):
+VARIANTS = {"module": lambda m, x, y: module_step(m, x, y),
+            "gluon_hybridized": lambda m, x, y: gluon_step(m, x, y, True)[0],
+            "gluon_imperative": lambda m, x, y: gluon_step(m, x, y, False)[0]}
+
+
+def run(model="mlp", batch=64, steps=30, clock="wall", blocks=False, only=None):
+    """Time the variants (``only``: just that one, alone in this process)."""
     x, y = data(model, batch)
-    steps_by_name = {"module": module_step(model, x, y),
-                     "gluon_hybridized": gluon_step(model, x, y, True)[0],
-                     "gluon_imperative": gluon_step(model, x, y, False)[0]}
-    return time_interleaved(steps_by_name, steps, clock)
+    steps_by_name = {name: make(model, x, y) for name, make in VARIANTS.items()
+                     if only is None or name == only}
+    return time_interleaved(steps_by_name, steps, clock, blocks)
 
 
 def main():
@@ -121,23 +132,31 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--model", choices=("mlp", "cnn", "both"), default="both")
     ap.add_argument("--clock", choices=tuple(CLOCKS), default="wall")
+    ap.add_argument("--order", choices=("interleaved", "blocks"), default="interleaved",
+                    help="blocks: all rounds of one step, then the next")
+    ap.add_argument("--only", choices=tuple(VARIANTS),
+                    help="time just this step, alone in the process (ratios then need the "
+                         "module run of another process)")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
     report = {"clock": args.clock, "batch": args.batch, "rounds": args.steps,
               "threads": os.environ.get("MXLITE_NUM_THREADS"), "python": platform.python_version(),
+              "order": args.order, "malloc_tune": os.environ.get("MXLITE_MALLOC_TUNE", "1"),
               "models": {}}
     for model in (("mlp", "cnn") if args.model == "both" else (args.model,)):
-        rows = run(model, args.batch, args.steps, args.clock)
-        best0, med0 = rows["module"]
-        print(f"{model} (batch {args.batch}, {args.steps} interleaved rounds, {args.clock} "
+        rows = run(model, args.batch, args.steps, args.clock, args.order == "blocks", args.only)
+        best0, med0 = rows.get("module", (None, None))
+        print(f"{model} (batch {args.batch}, {args.steps} {args.order} rounds, {args.clock} "
               f"clock): best / median")
         report["models"][model] = {}
         for name, (best, med) in rows.items():
-            print(f"  {name:<18} {best * 1e3:8.3f} / {med * 1e3:8.3f} ms   "
-                  f"{best / best0:5.2f}x / {med / med0:5.2f}x Module")
-            report["models"][model][name] = {
-                "best_ms": round(best * 1e3, 4), "median_ms": round(med * 1e3, 4),
-                "best_ratio": round(best / best0, 3), "median_ratio": round(med / med0, 3)}
+            row = {"best_ms": round(best * 1e3, 4), "median_ms": round(med * 1e3, 4)}
+            line = f"  {name:<18} {best * 1e3:8.3f} / {med * 1e3:8.3f} ms"
+            if best0 is not None:
+                row.update(best_ratio=round(best / best0, 3), median_ratio=round(med / med0, 3))
+                line += f"   {best / best0:5.2f}x / {med / med0:5.2f}x Module"
+            print(line)
+            report["models"][model][name] = row
     if args.json:
         tmp = args.json + ".tmp"
         with open(tmp, "w") as f:

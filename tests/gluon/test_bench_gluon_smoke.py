@@ -7,6 +7,7 @@ import os
 import sys
 
 import numpy as np
+import pytest
 
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__)))), "bench")
@@ -21,9 +22,15 @@ def test_bench_runs_every_row():
     assert all(0 < best <= med for best, med in rows.values())
 
 
-def test_gluon_step_lowers_the_loss():
+def test_one_variant_in_blocks():
+    rows = gluon_vs_module.run("mlp", batch=4, steps=2, blocks=True, only="gluon_imperative")
+    assert set(rows) == {"gluon_imperative"}
+
+
+@pytest.mark.parametrize("hybridize", [True, False], ids=["hybridized", "imperative"])
+def test_gluon_step_lowers_the_loss(hybridize):
     x, y = gluon_vs_module.data("mlp", 16)
-    step, net = gluon_vs_module.gluon_step("mlp", x, y, hybridize=True)
+    step, net = gluon_vs_module.gluon_step("mlp", x, y, hybridize=hybridize)
     import mxlite as mx
 
     def loss():

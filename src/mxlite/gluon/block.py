@@ -705,7 +705,7 @@ class HybridBlock(Block):
         if isinstance(x, NDArray):
             if self._active:
                 return self._call_cached_op(x, *args)
-            ctx = x.context
+            ctx = x._ctx
             try:
                 params = {k: v.data(ctx) for k, v in self._reg_params.items()}
             except DeferredInitializationError:

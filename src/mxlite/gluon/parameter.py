@@ -254,7 +254,10 @@ class Parameter:
 
     def data(self, ctx=None) -> NDArray:
         """This parameter's array on ``ctx`` (the only one when None)."""
-        return self._check_and_get(self._data, ctx)
+        arrays = self._data
+        if arrays is not None and len(arrays) == 1 and (ctx is None or ctx == self._ctx_list[0]):
+            return arrays[0]  # the usual case: one context
+        return self._check_and_get(arrays, ctx)
 
     def list_data(self) -> list[NDArray]:
         return self._check_and_get(self._data, list)

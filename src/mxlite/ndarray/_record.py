@@ -170,6 +170,42 @@ def _add(store: dict, key, value, shape, dtype) -> None:
     store[key] = value if old is None else old + value
 
 
+def _owner(a):
+    base = getattr(a, "base", None)
+    return id(a if base is None else base)
+
+
+def _direct_targets(order, heads) -> dict:
+    """``id(Var) -> gradient buffer`` of the variables whose gradient an operator may write
+    straight into their ``grad`` buffer (``writes_grads``), saving a copy per parameter: a
+    dense buffer with ``grad_req='write'``, reached through exactly one node input (and not a
+    head), whose memory no recorded array uses (a backward still to run may read those)."""
+    counts: dict = {}
+    vars_by_id: dict = {}
+    for e in heads:
+        if isinstance(e, Var):
+            counts[id(e)] = 2
+    used: set = set()
+    for node in order:
+        for e in node.entries:
+            if isinstance(e, Var):
+                counts[id(e)] = counts.get(id(e), 0) + 1
+                vars_by_id[id(e)] = e
+        for group in (node.in_arrays, node.out_arrays, node.aux):
+            for a in group:
+                used.add(_owner(a))
+    direct = {}
+    for key, n in counts.items():
+        var = vars_by_id.get(key)
+        if n != 1 or var is None or var.req != "write" or \
+                getattr(var.grad, "stype", None) != "default":
+            continue
+        buf = getattr(var.grad, "_data", None)
+        if type(buf) is np.ndarray and _owner(buf) not in used:
+            direct[key] = buf
+    return direct
+
+
 def run_backward(heads, head_grads, retain_graph: bool, variables=None):
     """Back-propagate from NDArrays ``heads``.
 
@@ -205,6 +241,8 @@ def run_backward(heads, head_grads, retain_graph: bool, variables=None):
                 "the graph has already been back-propagated through and freed; pass "
                 "retain_graph=True to the first backward to run backward twice"
             )
+    direct = _direct_targets(order, entries) if variables is None and any(
+        getattr(n.op, "writes_grads", False) for n in order) else {}
     for node in reversed(order):
         mine = grads.pop(id(node), None)
         loss = node.op.is_loss(node.params)
@@ -214,13 +252,15 @@ def run_backward(heads, head_grads, retain_graph: bool, variables=None):
         out_grads = [mine[i] if i in mine else np.zeros_like(o)
                      for i, o in enumerate(node.out_arrays)]
         op = node.op
+        kw = {}
         if getattr(op, "skips_grads", False):  # no GEMM for a constant input (a data batch)
-            in_grads = op.backward(node.params, out_grads, node.in_arrays, node.out_arrays,
-                                   node.aux, node.saved,
-                                   need=[e is not None for e in node.entries])
-        else:
-            in_grads = op.backward(node.params, out_grads, node.in_arrays, node.out_arrays,
-                                   node.aux, node.saved)
+            kw["need"] = [e is not None for e in node.entries]
+        if direct and getattr(op, "writes_grads", False):
+            gout = [direct.get(id(e)) for e in node.entries]
+            if any(g is not None for g in gout):
+                kw["gout"] = gout
+        in_grads = op.backward(node.params, out_grads, node.in_arrays, node.out_arrays,
+                               node.aux, node.saved, **kw)
         for e, g, x in zip(node.entries, in_grads, node.in_arrays, strict=False):
             if e is None or g is None:
                 continue
@@ -388,6 +428,8 @@ def _finish_backward(order, retain_graph, variables, vars_seen, var_grads):
                 buf += g
         elif g is None:
             buf[...] = 0
+        elif g is buf:
+            pass  # the operator wrote it there (see _direct_targets)
         else:
             owner = _DONATED.pop(id(g), None)
             if owner is not None and owner._data is g and g.shape == buf.shape and \

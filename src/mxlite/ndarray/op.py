@@ -8,14 +8,67 @@ operator's argument order, auxiliary states last, as MXNet does) or by keyword, 
 
 from __future__ import annotations
 
+import functools
+
 from ..base import MXNetError
 from ..operator import registry
 from ..operator._calls import split_call
+from ..operator.registry import Params
+from . import _malloc
 from ._record import STATE as _AUTOGRAD
 from ._record import record_node, tracked
 from .ndarray import NDArray, _ctx_of
 
 __all__: list[str] = []
+
+_malloc.tune()  # freed step arrays stay in the heap (see ndarray/_malloc.py)
+
+
+_SIMPLE = (str, int, float, bool, type(None))
+
+
+def _param_key(kwargs: dict):
+    """A hashable key for the parameters ``kwargs`` that tells apart values which compare equal
+    but may parse differently (``1``, ``1.0``, ``True``), or None when a value is not a plain
+    scalar or a tuple / list of them (such a call is parsed every time)."""
+    key = []
+    for k, v in kwargs.items():
+        t = type(v)
+        if t in _SIMPLE:
+            key.append((k, t, v))
+        elif t is tuple or t is list:
+            for e in v:
+                if type(e) not in _SIMPLE:
+                    return None
+            key.append((k, t, tuple((type(e), e) for e in v)))
+        else:
+            return None
+    return tuple(key)
+
+
+def _key_kwargs(pkey: tuple) -> dict:
+    """The parameters a :func:`_param_key` key stands for."""
+    return {k: (v if t not in (tuple, list) else t(e for _, e in v)) for k, t, v in pkey}
+
+
+@functools.lru_cache(maxsize=1024)
+def _layout(opname: str, n_inputs: int, pkey: tuple):
+    """``(op, parsed params, number of arguments, mutable positions)`` of a call of
+    ``opname`` on ``n_inputs`` positional NDArrays with the parameters of ``pkey``, or None
+    when the inputs do not fill the operator's slots exactly (the full path then explains).
+
+    Cached (bounded LRU) so that a training loop parses each layer's parameters once; the
+    cached Params is never handed out, every call gets its own copy (:func:`invoke`)."""
+    op = registry.get(opname)
+    raw = {k: v for k, v in _key_kwargs(pkey).items()
+           if v is not None or (k in op.params and op.params[k].optional)}
+    if op.variadic:
+        raw.setdefault(op.variadic, n_inputs)
+    params = op.parse_params(raw)
+    arg_names = op.arguments(params)
+    if len(arg_names) + len(op.aux_states(params)) != n_inputs:
+        return None
+    return op, params, len(arg_names), tuple(op.mutable_inputs(params))
 
 
 def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = False):
@@ -24,7 +77,31 @@ def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = Fa
     Training-mode behaviour (Dropout, BatchNorm) follows ``is_train`` or
     ``mx.autograd.is_training()``; inside ``mx.autograd.record()`` the call is recorded when an
     input takes part in a gradient computation.
+
+    The usual call -- dense NDArray inputs, all positional, plain parameter values -- takes a
+    fast path: its parsed parameters and input layout come from a cache (:func:`_layout`).
     """
+    layout = None
+    for a in args:
+        if type(a) is not NDArray:
+            break
+    else:
+        pkey = _param_key(kwargs)
+        if pkey is not None:
+            layout = _layout(opname, len(args), pkey)
+    if layout is not None:
+        op, cached, n_args, mutable = layout
+        if registry._OPERATORS.get(opname) is not op:  # registered anew since: parse again
+            _layout.cache_clear()
+            return _invoke_full(opname, args, kwargs, out, is_train)
+        params = Params(cached)._share()  # never shared between calls
+        return _run(op, opname, params, args, n_args, mutable, out, is_train,
+                    _AUTOGRAD.recording and tracked(args[:n_args]))
+    return _invoke_full(opname, args, kwargs, out, is_train)
+
+
+def _invoke_full(opname: str, args: tuple, kwargs: dict, out, is_train: bool):
+    """:func:`invoke` for any call: keyword or sparse inputs, every check with its message."""
     op = registry.get(opname)
     inputs, nd_kwargs, raw = split_call(op, opname, args, kwargs, NDArray)
     if op.variadic:
@@ -58,13 +135,20 @@ def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = Fa
                 r.copyto(t)
             return out
         return results[0] if len(results) == 1 else results
-    arrays = [given[s]._data for s in slots]
-    for pos in op.mutable_inputs(params):  # imperative calls never write into their inputs
+    return _run(op, opname, params, [given[s] for s in slots], len(arg_names),
+                op.mutable_inputs(params), out, is_train, record)
+
+
+def _run(op, opname: str, params, inputs, n_args: int, mutable, out, is_train: bool,
+         record: bool):
+    """Forward ``op`` on dense NDArrays ``inputs`` (arguments, then auxiliary states), into
+    ``out`` when given, recording the call when ``record``."""
+    arrays = [x._data for x in inputs]
+    for pos in mutable:  # imperative calls never write into their inputs
         arrays[pos] = arrays[pos].copy()
-    n_args = len(arg_names)
     outs, saved = op.forward(params, arrays[:n_args], arrays[n_args:],
                              is_train or _AUTOGRAD.training)
-    ctx = _ctx_of(*given.values())
+    ctx = inputs[0]._ctx if inputs else _ctx_of()
     if out is not None:
         targets = out if isinstance(out, (list, tuple)) else [out]
         if len(targets) != len(outs):
@@ -76,12 +160,12 @@ def invoke(opname: str, args: tuple, kwargs: dict, out=None, is_train: bool = Fa
                 raise ValueError(f"{opname}: out has shape {t.shape}, the result {o.shape}")
             t._data[...] = o
         if record:
-            record_node(op, params, [given[s] for s in arg_names], arrays[:n_args], targets,
+            record_node(op, params, inputs[:n_args], arrays[:n_args], targets,
                         arrays[n_args:], saved)
         return out
     results = [NDArray(o, ctx) for o in outs]
     if record:
-        record_node(op, params, [given[s] for s in arg_names], arrays[:n_args], results,
+        record_node(op, params, inputs[:n_args], arrays[:n_args], results,
                     arrays[n_args:], saved)
     return results[0] if len(results) == 1 else results
 
