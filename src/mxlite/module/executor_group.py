@@ -144,7 +144,10 @@ class ExecutorGroup:
         if reshape:
             # partial_shaping: labels left out of a prediction batch follow the data's batch
             # size (MXNet's module reshapes them the same way)
-            exe = self._default_exec.reshape(partial_shaping=True, allow_up_sizing=True, **shapes)
+            # (outputs not shared with the default executor: get_outputs() stays fresh
+            # arrays per forward, whatever the batch shape)
+            exe = self._default_exec._reshaped(shapes, partial_shaping=True,
+                                               allow_up_sizing=True, share_outputs=False)
             self.execs = [exe]
         else:
             shared_exec = None if shared_group is None else shared_group.execs[0]
