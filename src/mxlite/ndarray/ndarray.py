@@ -4,7 +4,7 @@ The NumPy array lives in ``NDArray._data``; kernels and operators work on it dir
 array mxlite creates is C-contiguous; ``NDArray(np_array)`` wraps the given buffer as it is.
 The wrapper owns the semantics MXNet 1.9.1 users rely on:
 
-* ``mx.nd.array`` is float32 by default, whatever the input; a scalar becomes shape ``(1,)``.
+* ``mx.nd.array`` is float32 by default, whatever the input; a scalar becomes shape ``()``.
 * Elementwise ops keep the operands' dtype.  A scalar operand is first cast to the array's dtype
   (``int32 array + 2.7`` adds 2), integer ``/`` truncates toward zero, ``%`` takes the sign of
   the divisor (and ``x % 0`` is 0), comparisons give 0/1 in the operands' dtype.  Two arrays of
@@ -140,7 +140,9 @@ class NDArray:
 
     def __init__(self, data: np.ndarray, ctx: Context | None = None):
         if not isinstance(data, np.ndarray):
-            raise TypeError(f"NDArray wraps a numpy.ndarray, got {type(data).__name__}")
+            if not isinstance(data, np.generic):
+                raise TypeError(f"NDArray wraps a numpy.ndarray, got {type(data).__name__}")
+            data = np.asarray(data)  # NumPy's result for a 0-d operand
         self._data = data  # shared as given (a strided view stays a view of its base)
         self._ctx = ctx if ctx is not None else Context("cpu", 0)
         self._ag = None  # autograd entry: a variable or a recorded output (see _record)
@@ -888,7 +890,9 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
     """An NDArray from any array-like (always a copy).
 
     dtype: the source's if it is an NDArray, else float32 (also for NumPy input), as MXNet.
-    A scalar gives shape ``(1,)`` (MXNet 1.9.1 makes a 0-d array no operator accepts).  A
+    A scalar or a 0-d NumPy array gives a 0-d array (shape ``()``), inside and outside
+    :func:`mxlite.util.np_shape`, as MXNet 1.9.1.  (Outside ``np_shape`` MXNet's operators then
+    reject it as an array of unknown shape; mxlite's compute with it as NumPy does.)  A
     row_sparse / csr NDArray or a ``scipy.sparse.csr_matrix`` gives a sparse copy, as MXNet.
     """
     if (type(source_array) is not NDArray and isinstance(source_array, NDArray)) or \
@@ -913,8 +917,6 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
                 data = np.array(source_array, dtype=dtype, copy=True)
         except (TypeError, ValueError) as err:
             raise TypeError(f"source_array must be array like object: {err}") from None
-        if data.ndim == 0:
-            data = data.reshape(1)
     return NDArray(data, _ctx(ctx))
 
 
