@@ -19,6 +19,8 @@ import numpy as np
 from .base import MXNetError
 from .context import Context, current_context
 from .ndarray.ndarray import NDArray
+from .symbol._cse import eliminate_common_expr
+from .symbol._cse import enabled as cse_enabled
 
 __all__ = ["Executor"]
 
@@ -190,6 +192,8 @@ class Executor:
         #: previous batch (MXNet's executor also overwrites its outputs at every forward).
         #: Gluon's cached graphs turn it off: they hand the outputs out as new arrays.
         self._reuse = True
+        #: the graph that runs: ``symbol`` after common-subexpression elimination (as MXNet)
+        self._plan_symbol = eliminate_common_expr(symbol) if cse_enabled() else symbol
         self._build_plan()
         self._values: list | None = None
         self._saved: list | None = None
@@ -214,7 +218,7 @@ class Executor:
         return cls(symbol, ctx, arg_arrays, grad_arrays, reqs, aux_arrays)
 
     def _build_plan(self) -> None:
-        sym = self._symbol
+        sym = self._plan_symbol
         order = sym._topo()
         arg_pos = {n: i for i, n in enumerate(self._arg_names)}
         aux_pos = {n: i for i, n in enumerate(self._aux_names)}
@@ -641,11 +645,12 @@ class Executor:
         return f"{self._symbol.debug_str()}\nTotal {total >> 20} MB allocated"
 
     def get_optimized_symbol(self):
-        """The symbol this executor runs.  mxlite applies no graph rewrites at bind (MXNet may
-        eliminate common subexpressions), so this is a copy of the bound symbol."""
+        """The symbol this executor runs (a copy): the bound symbol after common-subexpression
+        elimination, as MXNet 1.9.1's (:mod:`mxlite.symbol._cse`; off with
+        ``MXNET_ELIMINATE_COMMON_EXPR=0`` at bind)."""
         import copy
 
-        return copy.deepcopy(self._symbol)
+        return copy.deepcopy(self._plan_symbol)
 
 
 def _prefix_view(buf: np.ndarray, shape) -> np.ndarray:
