@@ -65,7 +65,7 @@ def main() -> None:
                     except mx.base.MXNetError:
                         entry["load"]["np" if load_np else "legacy"] = "MXNetError"
                         continue
-                    for a, v in zip(loaded, values):
+                    for a, v in zip(loaded, values, strict=True):
                         assert np.array_equal(a.asnumpy(), v)
                     entry["load"]["np" if load_np else "legacy"] = [list(a.shape) for a in loaded]
             out["files"][name] = entry

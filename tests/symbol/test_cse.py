@@ -49,7 +49,7 @@ def test_numbers_are_unchanged(name, grad_req, monkeypatch):
     runs = []
     for enabled in (False, True):
         rng = np.random.default_rng(3)
-        sym, exe = _bind(name, monkeypatch, enabled, grad_req)
+        _, exe = _bind(name, monkeypatch, enabled, grad_req)
         for arr in exe.arg_arrays + exe.aux_arrays:
             arr[:] = mx.nd.array(np.random.default_rng(arr.size).uniform(0.5, 1.5, arr.shape))
         outs = exe.forward(is_train=True)
