@@ -24,6 +24,8 @@ CHECKS = {
     "HalfInit": lambda ns: ns["w"].mean().asscalar() == 0.5 and ns["b"].sum().asscalar() == 0,
     "sched": lambda ns: np.allclose([ns["sched"](n) for n in (0, 100, 1000)], [0, 0.1, 1e-4]),
     "exe": lambda ns: ns["exe"].grad_dict["conv1_weight"].shape == (8, 3, 3, 3),
+    "small": lambda ns: ns["big"].outputs[0].asnumpy()[:, 0].tolist() == [1, 1, 0, 0]
+    and len(ns["big"].get_optimized_symbol().get_internals()) == 4,
     "trainer": lambda ns: ns["acc"] > 0.95 and ns["x"].grad.asnumpy().tolist() == [4, 6, 8],
     "params": lambda ns: np.allclose(ns["params"][0].asnumpy(), ns["params"][1].asnumpy(),
                                      atol=1e-6),
