@@ -1049,7 +1049,8 @@ def _unary(fn, data, out):
 
 
 def _make_unary(name, fn):
-    def op(data, out=None, name=None):
+    def op(data, out=None, name=None, **attrs):
+        _check_attrs(op.__name__, attrs)
         if type(data) is not NDArray and isinstance(data, NDArray):  # row_sparse / csr
             from .sparse import unary
 
@@ -1105,8 +1106,22 @@ def where(condition, x, y, out=None) -> NDArray:
     return _finish(_indexing.where(c._data, x._data, y._data), out, x._ctx)
 
 
+def _check_attrs(opname: str, attrs: dict) -> None:
+    """MXNet 1.9.1 keeps any keyword given to a parameter-less operator (``broadcast_*``,
+    ``elemwise_*``, unary math) as an attribute that changes nothing (``broadcast_maximum(a, b,
+    axis=1)``); mxlite accepts the same and ignores it.  Names must still be strings."""
+    for key in attrs:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise TypeError(f"{opname}: attribute names must be identifiers, got {key!r}")
+
+
 def _make_binary(name, fn, scalars: bool):
-    def op(lhs, rhs, out=None, name=None):
+    def op(lhs, rhs, out=None, name=None, **attrs):
+        if attrs:
+            if scalars:  # (the Python functions maximum, add, ... take no attributes)
+                raise TypeError(f"{op.__name__}() got unexpected keyword arguments "
+                                f"{sorted(attrs)}")
+            _check_attrs(op.__name__, attrs)
         if not scalars:
             _arr(lhs, "lhs")
             _arr(rhs, "rhs")
@@ -1136,7 +1151,8 @@ def _scalar_op(fn, a, b):
 
 
 def _make_elemwise(name, fn):
-    def op(lhs, rhs, out=None, name=None):
+    def op(lhs, rhs, out=None, name=None, **attrs):
+        _check_attrs(op.__name__, attrs)
         lhs, rhs = _arr(lhs, "lhs"), _arr(rhs, "rhs")
         if type(lhs) is not NDArray or type(rhs) is not NDArray:  # row_sparse / csr
             from . import sparse

@@ -1,0 +1,95 @@
+"""Fixes found running MXNet 1.9.1's Gluon unit tests: SDMLLoss (golden values from MXNet,
+tools/gen_golden_sdml.py), attributes on parameter-less operators, pick with integer labels in
+a Module, NDArrayIter labels longer than the data."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import mxlite as mx
+from mxlite import autograd, gluon
+
+GOLDEN = os.path.join(os.path.dirname(__file__), os.pardir, "golden", "gluon_sdml.json")
+with open(GOLDEN) as _f:
+    SDML = json.load(_f)["cases"]
+
+
+@pytest.mark.parametrize("name", sorted(SDML))
+def test_sdml_loss_matches_mxnet(name):
+    case = SDML[name]
+    a = mx.nd.array(case["x1"])
+    b = mx.nd.array(case["x2"])
+    a.attach_grad()
+    b.attach_grad()
+    with autograd.record():
+        loss = gluon.loss.SDMLLoss(smoothing_parameter=case["smoothing"])(a, b)
+    loss.backward()
+    # float32 on both sides; the gradients are differences of near-equal softmax terms
+    np.testing.assert_allclose(loss.asnumpy(), case["loss"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(a.grad.asnumpy(), case["grad_x1"], rtol=1e-4, atol=5e-5)
+    np.testing.assert_allclose(b.grad.asnumpy(), case["grad_x2"], rtol=1e-4, atol=5e-5)
+
+
+def test_sdml_loss_weight_scales_and_bad_input_raises():
+    x = mx.nd.array(np.random.default_rng(0).uniform(size=(3, 2)))
+    y = mx.nd.array(np.random.default_rng(1).uniform(size=(3, 2)))
+    one = gluon.loss.SDMLLoss()(x, y).asnumpy()
+    np.testing.assert_allclose(gluon.loss.SDMLLoss(weight=2.0)(x, y).asnumpy(), 2 * one,
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="smoothing_parameter"):
+        gluon.loss.SDMLLoss(smoothing_parameter=1.0)
+    with pytest.raises(ValueError, match=r"\(batch, dim\)"):
+        gluon.loss.SDMLLoss()(x, mx.nd.ones((2, 2)))
+
+
+@pytest.mark.parametrize(
+    "call, expected",
+    [(lambda a, b: mx.nd.broadcast_maximum(a, b, axis=1), np.maximum),
+     (lambda a, b: mx.nd.broadcast_add(a, b, foo="bar"), np.add),
+     (lambda a, b: mx.nd.elemwise_add(a, b, axis=0), np.add),
+     (lambda a, b: mx.nd.exp(a, axis=1), lambda x, _: np.exp(x))],
+    ids=["broadcast_maximum", "broadcast_add", "elemwise_add", "exp"],
+)
+def test_parameterless_operators_ignore_attributes_as_mxnet(call, expected):
+    a, b = mx.nd.array([[0.5, -1.0]]), mx.nd.array([[2.0, 0.25]])
+    np.testing.assert_allclose(call(a, b).asnumpy(), expected(a.asnumpy(), b.asnumpy()),
+                               rtol=1e-6)
+
+
+def test_python_functions_still_reject_unknown_keywords():
+    with pytest.raises(TypeError, match="axis"):
+        mx.nd.maximum(mx.nd.ones(2), 1.0, axis=1)
+
+
+def test_softmax_ce_loss_symbol_trains_with_int32_labels():
+    # pick's index keeps its own dtype (MXNet 1.9.1's Gluon losses in a Module, int32 labels)
+    rng = np.random.default_rng(0)
+    data = mx.nd.array(rng.uniform(-1, 1, (8, 4)))
+    label = mx.nd.array(rng.integers(0, 3, 8), dtype="int32")
+    it = mx.io.NDArrayIter(data, label, batch_size=4, label_name="label")
+    net = mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=3, name="fc")
+    loss = mx.sym.make_loss(gluon.loss.SoftmaxCrossEntropyLoss()(net, mx.sym.var("label")))
+    mod = mx.mod.Module(loss, data_names=("data",), label_names=("label",))
+    mod.bind(it.provide_data, it.provide_label)
+    assert mod._exec_group.execs[0].arg_dict["label"].dtype == np.int32
+    mod.init_params()
+    mod.init_optimizer()
+    before = mod.score(it, mx.metric.Loss())[0][1]
+    for _ in range(20):
+        it.reset()
+        for batch in it:
+            mod.forward_backward(batch)
+            mod.update()
+    assert mod.score(it, mx.metric.Loss())[0][1] < before
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "float32"])
+def test_pick_infers_the_output_from_data_and_keeps_the_index_type(dtype):
+    sym = mx.sym.pick(mx.sym.var("d"), mx.sym.var("i"))
+    args, outs, _ = sym.infer_type(d="float64", i=dtype)
+    assert args == [np.float64, np.dtype(dtype).type]
+    assert outs == [np.float64]
