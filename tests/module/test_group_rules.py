@@ -145,3 +145,35 @@ def test_init_optimizer_needs_params_and_a_second_call_is_ignored(kind, caplog):
     assert all(m._optimizer.lr == 0.5 for m in modules)
     mod.init_optimizer(optimizer_params=(("learning_rate", 9.0),), force_init=True)
     assert all(m._optimizer.lr == 9.0 for m in modules)
+
+
+# ---------------------------------------------------------------------- set_params checks
+_W = {"fc_weight": np.ones((3, 5), "f4"), "fc_bias": np.zeros(3, "f4")}
+
+
+@pytest.mark.parametrize(
+    "given, allow_missing, allow_extra, error",
+    [({"fc_weight": _W["fc_weight"]}, False, False, RuntimeError),
+     ({"zz": np.ones(2, "f4")}, False, False, RuntimeError),  # missing is reported first
+     ({"zz": np.ones(2, "f4")}, True, False, ValueError),
+     ({**_W, "zz": np.ones(2, "f4")}, False, False, ValueError),
+     ({**_W, "zz": np.ones(2, "f4")}, False, True, None),
+     ({"fc_weight": _W["fc_weight"]}, True, False, None)],
+    ids=["missing", "missing-and-extra", "extra-allowed-missing", "extra", "extra-allowed",
+         "missing-allowed"],
+)
+@pytest.mark.parametrize("kind", ["Module", "BucketingModule"])
+def test_set_params_checks_in_mxnets_order(kind, given, allow_missing, allow_extra, error):
+    mod = MODULES[kind]()
+    mod.bind(data_shapes=[("data", (2, 5))], label_shapes=[("softmax_label", (2,))])
+    mod.init_params(mx.init.Zero())
+    params = {k: mx.nd.array(v) for k, v in given.items()}
+    kwargs = dict(allow_missing=allow_missing, allow_extra=allow_extra, force_init=True)
+    if error is None:
+        mod.set_params(params, {}, **kwargs)
+        np.testing.assert_array_equal(mod.get_params()[0]["fc_weight"].asnumpy(), 1.0)
+        return
+    match = "is not presented" if error is RuntimeError else "allow_extra=True"
+    with pytest.raises(error, match=match):
+        mod.set_params(params, {}, **kwargs)
+    np.testing.assert_array_equal(mod.get_params()[0]["fc_weight"].asnumpy(), 0.0)  # unchanged

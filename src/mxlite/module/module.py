@@ -227,6 +227,16 @@ class Module(BaseModule):
                           "init_params call ignored.", stacklevel=2)
             return
         self._require("init_params")
+        # checked before anything changes, in MXNet 1.9.1's order: a missing name first
+        # (MXNetError, a RuntimeError), then an extra one (ValueError)
+        for given, known, what in ((arg_params, self._arg_params, "arg_params"),
+                                   (aux_params, self._aux_params, "aux_params")):
+            missing = sorted(set(known) - set(given)) if given is not None else []
+            if missing and not allow_missing:
+                raise MXNetError(
+                    f"{missing[0]} is not presented in {what} (pass allow_missing=True to "
+                    "initialize missing parameters with the initializer)"
+                )
         if not allow_extra:
             for given, known, what in ((arg_params, self._arg_params, "arg_params"),
                                        (aux_params, self._aux_params, "aux_params")):
