@@ -61,6 +61,7 @@ _LAZY = {
     "visualization": "visualization",
     "image": "image",
     "img": "image",
+    "contrib": "contrib",
 }
 
 # public name -> (submodule, attribute), imported lazily
