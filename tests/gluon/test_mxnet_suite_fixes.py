@@ -93,3 +93,29 @@ def test_pick_infers_the_output_from_data_and_keeps_the_index_type(dtype):
     args, outs, _ = sym.infer_type(d="float64", i=dtype)
     assert args == [np.float64, np.dtype(dtype).type]
     assert outs == [np.float64]
+
+
+@pytest.mark.parametrize("kvstore", ["local", "device"])
+def test_loading_parameters_resets_the_trainers_kvstore(kvstore, tmp_path):
+    # the kvstore holds (and updates) the weights: after new values are loaded the trainer
+    # starts over from them, as MXNet 1.9.1 (else its stale copy overwrites them)
+    params = gluon.ParameterDict()
+    x = params.get("x", shape=(4,))
+    params.initialize(ctx=[mx.cpu(0), mx.cpu(1)], init="zeros")
+    trainer = gluon.Trainer(params, "sgd", {"learning_rate": 0.1}, kvstore=kvstore)
+    fname = str(tmp_path / "x.params")
+    params.save(fname)
+
+    def step():
+        with autograd.record():
+            for w in x.list_data():
+                (w + 1).backward()
+        trainer.step(1)
+
+    step()
+    assert trainer._update_on_kvstore
+    params.load(fname)
+    assert trainer._kvstore is None and not trainer._kv_initialized
+    step()
+    np.testing.assert_allclose(x.data(mx.cpu(0)).asnumpy(), np.full(4, -0.2), rtol=1e-6)
+    np.testing.assert_allclose(x.data(mx.cpu(1)).asnumpy(), np.full(4, -0.2), rtol=1e-6)
