@@ -119,3 +119,23 @@ def test_loading_parameters_resets_the_trainers_kvstore(kvstore, tmp_path):
     step()
     np.testing.assert_allclose(x.data(mx.cpu(0)).asnumpy(), np.full(4, -0.2), rtol=1e-6)
     np.testing.assert_allclose(x.data(mx.cpu(1)).asnumpy(), np.full(4, -0.2), rtol=1e-6)
+
+
+def test_dataloader_left_early_with_large_batches_shuts_down():
+    # workers blocked writing large prefetched batches held the pool's write lock, and the
+    # loader's __del__ (Pool.terminate) waited for it forever; run apart, with a deadline
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, mxlite as mx\n"
+            "for _ in range(2):\n"
+            "    D = mx.gluon.data.DataLoader(np.random.rand(600, 2000), batch_size=8,"
+            " num_workers=4)\n"
+            "    it = iter(D); next(it); del it; del D\n"
+            "print('done')\n")
+    src = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "src")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(src))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "done"

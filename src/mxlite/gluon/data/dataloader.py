@@ -116,12 +116,19 @@ class DataLoader:
             pending.append(pool.apply_async(_worker_fn, (batch, self._batchify_fn)))
             if len(pending) >= depth:
                 break
-        while pending:
-            result = pending.popleft().get(self._timeout)
-            nxt = next(batches, None)
-            if nxt is not None:
-                pending.append(pool.apply_async(_worker_fn, (nxt, self._batchify_fn)))
-            yield result
+        try:
+            while pending:
+                result = pending.popleft().get(self._timeout)
+                nxt = next(batches, None)
+                if nxt is not None:
+                    pending.append(pool.apply_async(_worker_fn, (nxt, self._batchify_fn)))
+                yield result
+        finally:
+            # an iteration left early: let the prefetched batches arrive.  A worker blocked
+            # writing a large batch into the result pipe holds the pool's write lock, and
+            # Pool.terminate() (close(), __del__) would wait for that lock forever.
+            for job in pending:
+                job.wait(self._timeout)
 
     def __len__(self):
         return len(self._batch_sampler)
