@@ -9,7 +9,6 @@ off: the node names with their inputs, the heads, the output names and the inter
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -20,20 +19,16 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "symbol"))
 
 import cse_graphs  # noqa: E402
 
+from golden_json import write_json  # noqa: E402
+
 
 def optimized(mx, name: str, enabled: bool) -> dict:
     os.environ["MXNET_ELIMINATE_COMMON_EXPR"] = "1" if enabled else "0"
     sym, shapes = cse_graphs.build(mx, name)
     exe = sym.simple_bind(mx.cpu(), grad_req="write", **shapes)
-    opt = exe.get_optimized_symbol()
-    graph = json.loads(opt.tojson())
-    return {
-        "nodes": [[n["op"], n["name"], [i[:2] for i in n["inputs"]]] for n in graph["nodes"]],
-        "heads": [h[:2] for h in graph["heads"]],
-        "outputs": opt.list_outputs(),
-        "internals": len(opt.get_internals()),
-        "original_internals": len(sym.get_internals()),
-    }
+    record = cse_graphs.describe(exe.get_optimized_symbol())
+    record["original_internals"] = len(sym.get_internals())
+    return record
 
 
 def main() -> None:
@@ -43,12 +38,7 @@ def main() -> None:
     out = {"mxnet": mx.__version__, "graphs": {}}
     for name in cse_graphs.GRAPHS:
         out["graphs"][name] = {"on": optimized(mx, name, True), "off": optimized(mx, name, False)}
-    tmp = OUT + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(out, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, OUT)
-    print("wrote", OUT)
+    write_json(OUT, out)
 
 
 if __name__ == "__main__":

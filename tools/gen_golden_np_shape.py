@@ -15,11 +15,12 @@ The tests (tests/ndarray/test_np_shape_files.py) hold mxlite to every entry.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 
 import numpy as np
+
+from golden_json import write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(os.path.dirname(HERE), "tests", "golden", "np_shape_rules.json")
@@ -69,12 +70,7 @@ def main() -> None:
                         assert np.array_equal(a.asnumpy(), v)
                     entry["load"]["np" if load_np else "legacy"] = [list(a.shape) for a in loaded]
             out["files"][name] = entry
-    tmp_out = OUT + ".tmp"
-    with open(tmp_out, "w") as f:
-        json.dump(out, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp_out, OUT)
-    print("wrote", OUT)
+    write_json(OUT, out)
 
 
 if __name__ == "__main__":

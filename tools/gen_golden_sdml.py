@@ -8,10 +8,11 @@ per-sample loss and the gradients of ``loss.sum()`` with respect to both inputs.
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
+
+from golden_json import write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(os.path.dirname(HERE), "tests", "golden", "gluon_sdml.json")
@@ -38,12 +39,7 @@ def main() -> None:
                               "loss": loss.asnumpy().tolist(),
                               "grad_x1": a.grad.asnumpy().tolist(),
                               "grad_x2": b.grad.asnumpy().tolist()}
-    tmp = OUT + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, OUT)
-    print("wrote", OUT)
+    write_json(OUT, out)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ input shapes)``; names are made inside a fresh ``NameManager``.
 
 from __future__ import annotations
 
+import json
+
 
 def _vars(mx, *names):
     return [mx.sym.Variable(n) for n in names]
@@ -103,3 +105,15 @@ def build(mx, name):
     manager = mx.name.NameManager() if hasattr(mx, "name") else mx.sym.name.NameManager()
     with manager:
         return GRAPHS[name](mx)
+
+
+def describe(sym) -> dict:
+    """What the golden file records of an optimized symbol: its nodes (op, name, inputs), heads,
+    output names and internals count."""
+    graph = json.loads(sym.tojson())
+    return {
+        "nodes": [[n["op"], n["name"], [i[:2] for i in n["inputs"]]] for n in graph["nodes"]],
+        "heads": [h[:2] for h in graph["heads"]],
+        "outputs": sym.list_outputs(),
+        "internals": len(sym.get_internals()),
+    }

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from cse_graphs import GRAPHS, build
+from cse_graphs import GRAPHS, build, describe
 
 import mxlite as mx
 from mxlite.symbol import _cse
@@ -25,22 +25,12 @@ def _bind(name, monkeypatch, enabled, grad_req="write"):
     return sym, sym.simple_bind(mx.cpu(), grad_req=grad_req, **shapes)
 
 
-def _describe(sym):
-    graph = json.loads(sym.tojson())
-    return {
-        "nodes": [[n["op"], n["name"], [i[:2] for i in n["inputs"]]] for n in graph["nodes"]],
-        "heads": [h[:2] for h in graph["heads"]],
-        "outputs": sym.list_outputs(),
-        "internals": len(sym.get_internals()),
-    }
-
-
 @pytest.mark.parametrize("name, mode", CASES, ids=[f"{n}-{m}" for n, m in CASES])
 def test_optimized_graph_is_mxnets(name, mode, monkeypatch):
     sym, exe = _bind(name, monkeypatch, mode == "on")
     want = dict(EXPECTED[name][mode])
     assert want.pop("original_internals") == len(sym.get_internals())
-    assert _describe(exe.get_optimized_symbol()) == want
+    assert describe(exe.get_optimized_symbol()) == want
 
 
 @pytest.mark.parametrize("grad_req", ["write", "add"])
