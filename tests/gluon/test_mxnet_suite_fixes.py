@@ -139,3 +139,16 @@ def test_dataloader_left_early_with_large_batches_shuts_down():
                          timeout=120, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "done"
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_dataloader_pin_memory_context_and_auto_reload(workers):
+    data = gluon.data.ArrayDataset(np.arange(10.0).reshape(10, 1), np.arange(10.0))
+    plain = [x.context for x, _ in gluon.data.DataLoader(data, 4, num_workers=workers)]
+    assert plain == [mx.cpu(0)] * 3
+    pinned = gluon.data.DataLoader(data, 4, pin_memory=True, pin_device_id=1,
+                                   num_workers=workers, auto_reload=True)
+    batches = list(pinned)
+    assert all(x.context == mx.context.cpu_pinned(1) and y.context == mx.context.cpu_pinned(1)
+               for x, y in batches)
+    assert np.concatenate([y.asnumpy() for _, y in batches]).tolist() == list(range(10))
