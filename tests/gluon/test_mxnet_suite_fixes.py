@@ -152,3 +152,13 @@ def test_dataloader_pin_memory_context_and_auto_reload(workers):
     assert all(x.context == mx.context.cpu_pinned(1) and y.context == mx.context.cpu_pinned(1)
                for x, y in batches)
     assert np.concatenate([y.asnumpy() for _, y in batches]).tolist() == list(range(10))
+
+
+@pytest.mark.parametrize("stype", ["default", "row_sparse", "csr"])
+def test_storage_type_ids_match_the_symbol_attribute(stype):
+    from mxlite.ndarray.ndarray import _STORAGE_TYPE_ID_TO_STR, _STORAGE_TYPE_STR_TO_ID
+
+    var = mx.sym.var("w", stype=stype)
+    code = var.attr("__storage_type__")
+    assert code == str(_STORAGE_TYPE_STR_TO_ID[stype])
+    assert _STORAGE_TYPE_ID_TO_STR[_STORAGE_TYPE_STR_TO_ID[stype]] == stype

@@ -58,6 +58,9 @@ _DEFAULT_DTYPE = np.dtype(np.float32)
 # MXNet keeps the builtin under this name inside its ndarray module
 py_slice = slice
 _SCALARS = (numbers.Number, np.generic)
+#: MXNet's storage-type ids (the ``__storage_type__`` attribute and the file format), by name
+_STORAGE_TYPE_STR_TO_ID = {"undefined": -1, "default": 0, "row_sparse": 1, "csr": 2}
+_STORAGE_TYPE_ID_TO_STR = {v: k for k, v in _STORAGE_TYPE_STR_TO_ID.items()}
 
 
 # ---------------------------------------------------------------------- argument helpers
