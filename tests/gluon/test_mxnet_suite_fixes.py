@@ -162,3 +162,14 @@ def test_storage_type_ids_match_the_symbol_attribute(stype):
     code = var.attr("__storage_type__")
     assert code == str(_STORAGE_TYPE_STR_TO_ID[stype])
     assert _STORAGE_TYPE_ID_TO_STR[_STORAGE_TYPE_STR_TO_ID[stype]] == stype
+
+
+@pytest.mark.parametrize("hybridize", [False, True], ids=["imperative", "hybridized"])
+def test_layernorm_on_the_wrong_width_is_an_mxnet_error(hybridize):
+    layer = gluon.nn.LayerNorm(in_channels=10)
+    layer.initialize()
+    if hybridize:
+        layer.hybridize()
+    with pytest.raises(mx.base.MXNetError, match=r"gamma .*\(11,\)"):
+        layer(mx.nd.ones((2, 11)))
+    assert layer(mx.nd.ones((2, 10))).shape == (2, 10)
