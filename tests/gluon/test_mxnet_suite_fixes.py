@@ -173,3 +173,38 @@ def test_layernorm_on_the_wrong_width_is_an_mxnet_error(hybridize):
     with pytest.raises(mx.base.MXNetError, match=r"gamma .*\(11,\)"):
         layer(mx.nd.ones((2, 11)))
     assert layer(mx.nd.ones((2, 10))).shape == (2, 10)
+
+
+class _ListOfDense(gluon.Block):
+    def __init__(self, register):
+        super().__init__()
+        with self.name_scope():
+            self.layers = [gluon.nn.Dense(3) for _ in range(2)]
+            self.meta = {"a": "4", "b": 123}
+        if register:
+            for block in self.layers:
+                self.register_child(block)
+
+
+@pytest.mark.parametrize("register, warns", [(False, 1), (True, 0)],
+                         ids=["unregistered", "registered"])
+def test_collect_params_warns_about_unregistered_blocks_in_containers(register, warns):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        params = _ListOfDense(register).collect_params()
+    assert [str(w.message).split()[0] for w in caught] == ['"layers"'] * warns
+    assert len(params) == (4 if register else 0)
+
+
+@pytest.mark.parametrize("hybrid_children, warns", [(True, 1), (False, 0)])
+def test_sequential_of_hybrid_blocks_suggests_hybrid_sequential(hybrid_children, warns):
+    import warnings
+
+    net = gluon.nn.Sequential()
+    net.add(gluon.nn.Dense(2) if hybrid_children else gluon.nn.Sequential())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net.hybridize()
+    assert len([w for w in caught if "HybridSequential" in str(w.message)]) == warns
