@@ -208,3 +208,13 @@ def test_sequential_of_hybrid_blocks_suggests_hybrid_sequential(hybrid_children,
         warnings.simplefilter("always")
         net.hybridize()
     assert len([w for w in caught if "HybridSequential" in str(w.message)]) == warns
+
+
+def test_reset_arrays_zeroes_in_place():
+    a, b = mx.nd.ones((2, 3)), mx.nd.ones((4,), dtype="float64")
+    assert mx.nd.reset_arrays(a, b, num_arrays=2) == []
+    assert a.asnumpy().sum() == 0 and b.asnumpy().sum() == 0
+    with pytest.raises(mx.base.MXNetError, match="num_arrays=1 but 2"):
+        mx.nd.reset_arrays(a, b, num_arrays=1)
+    with pytest.raises(mx.base.MXNetError, match="floating point"):
+        mx.nd.reset_arrays(mx.nd.ones((2,), dtype="int32"), num_arrays=1)

@@ -48,9 +48,9 @@ __all__ = [
     "greater_equal", "lesser", "lesser_equal", "linspace", "log", "log1p", "log_softmax", "max",
     "maximum", "mean", "min", "minimum", "modulo", "moveaxis", "negative", "norm", "not_equal",
     "one_hot", "ones", "ones_like", "pick", "power", "prod", "reciprocal", "relu", "repeat",
-    "reshape", "reshape_like", "round", "rsqrt", "sigmoid", "sign", "slice_axis", "softmax",
-    "sort", "split", "sqrt", "square", "squeeze", "stack", "sum", "swapaxes", "take", "tanh",
-    "tile", "topk", "transpose", "waitall", "where", "zeros", "zeros_like",
+    "reset_arrays", "reshape", "reshape_like", "round", "rsqrt", "sigmoid", "sign", "slice_axis",
+    "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "sum", "swapaxes", "take",
+    "tanh", "tile", "topk", "transpose", "waitall", "where", "zeros", "zeros_like",
 ]
 
 _DEFAULT_DTYPE = np.dtype(np.float32)
@@ -921,6 +921,26 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
         except (TypeError, ValueError) as err:
             raise TypeError(f"source_array must be array like object: {err}") from None
     return NDArray(data, _ctx(ctx))
+
+
+def reset_arrays(*data, num_arrays=None, **attrs) -> list:
+    """Set every array of ``data`` to zero in place (MXNet's ``reset_arrays``, which
+    ``ParameterDict.zero_grad`` uses); ``num_arrays`` must count them; floating dtypes only, as
+    MXNet.  Returns an empty list (the operator has no outputs)."""
+    _check_attrs("reset_arrays", attrs)
+    if num_arrays is None or int(num_arrays) != len(data):
+        raise MXNetError(f"reset_arrays: num_arrays={num_arrays!r} but {len(data)} arrays "
+                         "were given")
+    for k, arr in enumerate(data):
+        if not isinstance(arr, NDArray):
+            raise TypeError(f"reset_arrays: argument {k} must be an NDArray, got "
+                            f"{type(arr).__name__}")
+        if np.dtype(arr.dtype).kind != "f":
+            raise MXNetError(f"reset_arrays: only floating point types are supported, "
+                             f"argument {k} is {np.dtype(arr.dtype).name}")
+    for arr in data:
+        arr[:] = 0
+    return []
 
 
 def empty(shape, ctx=None, dtype=None, stype=None) -> NDArray:
