@@ -41,6 +41,7 @@ mxlite_api_modules = [
     ("mxlite.executor", "bound graphs"),
     ("mxlite.module", "the Module training API (mx.mod)"),
     ("mxlite.autograd", "recording and gradients (mx.autograd)"),
+    ("mxlite.contrib.autograd", "MXNet's first autograd API (mx.contrib.autograd)"),
     ("mxlite.gluon", "the Gluon API: Parameter, Block, Trainer"),
     ("mxlite.gluon.nn", "Gluon layers"),
     ("mxlite.gluon.rnn", "Gluon recurrent layers (fused RNN, LSTM, GRU)"),

@@ -20,7 +20,8 @@ sys.path.insert(0, str(DOCS / "_ext"))
 mxlite_docs = importlib.import_module("mxlite_docs")
 
 # namespaces reached through `mx.<name>` that are not API pages of their own
-NOT_PAGES = {"kernels", "cli", "symbol.name", "symbol.attribute"}
+# (contrib: its submodules are)
+NOT_PAGES = {"kernels", "cli", "symbol.name", "symbol.attribute", "contrib"}
 
 
 def _api_modules() -> list[tuple[str, str]]:

@@ -26,6 +26,8 @@ CHECKS = {
     "exe": lambda ns: ns["exe"].grad_dict["conv1_weight"].shape == (8, 3, 3, 3),
     "rnn_exe": lambda ns: ns["out"].shape == (5, 2, 8) and
     float(ns["rnn_exe"].grad_dict["lstm_parameters"].abs().sum().asscalar()) > 0,
+    "small": lambda ns: ns["big"].outputs[0].asnumpy()[:, 0].tolist() == [1, 1, 0, 0]
+    and len(ns["big"].get_optimized_symbol().get_internals()) == 4,
     "trainer": lambda ns: ns["acc"] > 0.95 and ns["x"].grad.asnumpy().tolist() == [4, 6, 8],
     "params": lambda ns: np.allclose(ns["params"][0].asnumpy(), ns["params"][1].asnumpy(),
                                      atol=1e-6),

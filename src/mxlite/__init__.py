@@ -62,6 +62,7 @@ _LAZY = {
     "image": "image",
     "img": "image",
     "rnn": "rnn",
+    "contrib": "contrib",
 }
 
 # public name -> (submodule, attribute), imported lazily

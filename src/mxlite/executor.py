@@ -20,6 +20,8 @@ from . import _storage_inference as _si
 from .base import MXNetError
 from .context import Context, current_context
 from .ndarray.ndarray import NDArray
+from .symbol._cse import eliminate_common_expr
+from .symbol._cse import enabled as cse_enabled
 
 __all__ = ["Executor"]
 
@@ -229,12 +231,16 @@ class Executor:
         #: Gluon's cached graphs turn it off: they hand the outputs out as new arrays.
         self._reuse = True
         self._accum: dict[int, np.ndarray] = {}  # slot -> buffer of its summed gradients
+        #: the graph that runs: ``symbol`` after common-subexpression elimination (as MXNet)
+        self._plan_symbol = eliminate_common_expr(symbol) if cse_enabled() else symbol
         self._build_plan()
         self._settle_created_shapes()
         self._values: list | None = None
         self._saved: list | None = None
         self._outputs: list[NDArray] = self._initial_outputs()
         self._arg_dict = self._aux_dict = self._grad_dict = None
+        #: output memory shared with the executors made by :meth:`reshape` (None: not shared)
+        self._out_pool: list | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -252,7 +258,7 @@ class Executor:
         return cls(symbol, ctx, arg_arrays, grad_arrays, reqs, aux_arrays)
 
     def _build_plan(self) -> None:
-        sym = self._symbol
+        sym = self._plan_symbol
         order = sym._topo()
         arg_pos = {n: i for i, n in enumerate(self._arg_names)}
         aux_pos = {n: i for i, n in enumerate(self._aux_names)}
@@ -517,6 +523,9 @@ class Executor:
         return self._outputs
 
     def _refresh_outputs(self, vals) -> None:
+        if self._out_pool is not None:
+            _write_pooled_outputs(self, vals)
+            return
         arg_slot_set = set(self._arg_slots)
         if len(self._outputs) != len(self._head_slots):
             self._outputs = [NDArray(np.empty(0, np.float32), self._ctx)
@@ -649,22 +658,39 @@ class Executor:
                 raise ValueError(f"Find name {name} that is not in the auxiliary states")
 
     def reshape(self, partial_shaping: bool = False, allow_up_sizing: bool = False, **kwargs):
-        """A new executor for new input shapes sharing this one's arrays.
+        """A new executor for new input shapes that shares this one's memory, as MXNet's.
 
-        Arrays whose shape is unchanged are shared; a smaller one is a view of the old buffer;
-        a larger one is newly allocated (only with ``allow_up_sizing``).  Changing the shape of
-        an argument not named in ``kwargs`` needs ``partial_shaping``.
+        ``kwargs`` gives the new shapes of some inputs (name -> shape); the others follow by
+        shape inference.  Each argument, gradient and auxiliary array of the new executor is
+
+        * this executor's array itself where the shape is unchanged,
+        * a view on the start of its buffer where the new shape has no more elements (so
+          writing the new executor's ``x`` writes the first rows of this one's),
+        * a new array where it has more elements: only with ``allow_up_sizing=True``, else
+          :class:`~mxlite.base.MXNetError`.
+
+        The shape of an array not named in ``kwargs`` may change only with
+        ``partial_shaping=True`` (else :class:`~mxlite.base.MXNetError`: a parameter whose
+        shape changes is no longer shared).  The outputs share memory too: the new
+        executor's output ``k`` lives in the start of this one's output ``k`` (where its dtype
+        matches and it fits), so a forward of either executor shows in both, as in MXNet.
         """
-        arg_shapes, _, aux_shapes = self._symbol.infer_shape(**kwargs)
+        return self._reshaped(kwargs, partial_shaping, allow_up_sizing, share_outputs=True)
+
+    def _reshaped(self, shapes: dict, partial_shaping: bool, allow_up_sizing: bool,
+                  share_outputs: bool) -> Executor:
+        """:meth:`reshape`; ``share_outputs=False`` keeps the new executor's outputs its own
+        (the Module's executor group: its outputs stay fresh arrays after every forward)."""
+        arg_shapes, _, aux_shapes = self._symbol.infer_shape(**shapes)
         if arg_shapes is None:
-            raise MXNetError(f"reshape: shapes {kwargs} do not determine every argument")
+            raise MXNetError(f"reshape: shapes {shapes} do not determine every argument")
 
         def adapt(name, old, shape, what):
             if old is None:
                 return None
             if old.shape == shape:
                 return old
-            if name not in kwargs and not partial_shaping:
+            if name not in shapes and not partial_shaping:
                 raise MXNetError(
                     f"Shape of unspecified array {what}:{name} changed from {old.shape} to "
                     f"{shape}. This can cause the new executor to not share parameters with the "
@@ -681,8 +707,7 @@ class Executor:
                         "allow_up_sizing=True"
                     )
                 return NDArray(np.zeros(shape, dtype=old._data.dtype), old._ctx)
-            flat = old._data.reshape(-1)
-            return NDArray(flat[:size].reshape(shape), old._ctx)
+            return NDArray(_prefix_view(old._data, shape), old._ctx)
 
         args = [adapt(n, a, s, "arg") for n, a, s in zip(self._arg_names, self.arg_arrays,
                                                           arg_shapes, strict=False)]
@@ -692,6 +717,14 @@ class Executor:
                                                          aux_shapes, strict=False)]
         exe = Executor(self._symbol, self._ctx, args, grads, self._grad_reqs, auxs)
         exe._monitor, exe._monitor_all = self._monitor, self._monitor_all
+        if share_outputs:
+            if self._out_pool is None:
+                self._out_pool = [_flat_buffer(o) for o in self._outputs]
+            exe._out_pool = self._out_pool
+            for k, out in enumerate(exe._outputs):
+                view = _pooled_view(self._out_pool[k], out._data)
+                if view is not None:
+                    out._data = view
         return exe
 
     def debug_str(self) -> str:
@@ -723,11 +756,52 @@ class Executor:
         return f"{self._symbol.debug_str()}\nTotal {total >> 20} MB allocated"
 
     def get_optimized_symbol(self):
-        """The symbol this executor runs.  mxlite applies no graph rewrites at bind (MXNet may
-        eliminate common subexpressions), so this is a copy of the bound symbol."""
+        """The symbol this executor runs (a copy): the bound symbol after common-subexpression
+        elimination, as MXNet 1.9.1's (:mod:`mxlite.symbol._cse`; off with
+        ``MXNET_ELIMINATE_COMMON_EXPR=0`` at bind)."""
         import copy
 
-        return copy.deepcopy(self._symbol)
+        return copy.deepcopy(self._plan_symbol)
+
+
+def _prefix_view(buf: np.ndarray, shape) -> np.ndarray:
+    """The first ``prod(shape)`` elements of the C-contiguous ``buf``, as an array of ``shape``
+    sharing its memory (MXNet's ``NDArray.Reshape`` of a smaller shape)."""
+    size = int(np.prod(shape, dtype=np.int64))
+    return buf.reshape(-1)[:size].reshape(shape)
+
+
+def _flat_buffer(out: NDArray):
+    """The 1-D view of an output's buffer that reshaped executors share (None when there is
+    none to share: a sparse output, or one of unknown shape)."""
+    data = out._data
+    if type(out) is not NDArray or data.size == 0 or not data.flags.c_contiguous:
+        return None
+    return data.reshape(-1)
+
+
+def _pooled_view(buf, like: np.ndarray):
+    """A view of ``like``'s shape on the shared buffer ``buf``, or None when it cannot hold it."""
+    if buf is None or buf.dtype != like.dtype or like.size > buf.size:
+        return None
+    return _prefix_view(buf, like.shape)
+
+
+def _write_pooled_outputs(exe: Executor, vals) -> None:
+    """Outputs of executors that share memory (:meth:`Executor.reshape`): each value is copied
+    into the start of the shared buffer and the output is a view there; a value that does not
+    fit (an up-sized executor, another dtype) is the output's own array."""
+    arg_slot_set = set(exe._arg_slots)
+    if len(exe._outputs) != len(exe._head_slots):
+        exe._outputs = [NDArray(np.empty(0, np.float32), exe._ctx) for _ in exe._head_slots]
+    for k, (out, slot) in enumerate(zip(exe._outputs, exe._head_slots, strict=False)):
+        data = _dense(vals[slot])
+        view = _pooled_view(exe._out_pool[k] if k < len(exe._out_pool) else None, data)
+        if view is None:
+            out._data = data.copy() if slot in arg_slot_set or data.base is not None else data
+        else:
+            view[...] = data
+            out._data = view
 
 
 def _copy_into(src, dst: NDArray, name: str) -> None:

@@ -220,10 +220,13 @@ class NDArrayIter(DataIter):
                 )
             if num is None:
                 num = arr.shape[axis]
-            elif arr.shape[axis] != num:
+            elif arr.shape[axis] < num:
+                # (MXNet 1.9.1 counts the examples of the first data array and never checks
+                # the others: a longer array's extra examples go unused, as here; a shorter
+                # one failed at some batch)
                 raise ValueError(
-                    f"all data and label arrays need the same number of examples: {name!r} has "
-                    f"{arr.shape[axis]}, expected {num}"
+                    f"every data and label array needs as many examples as the first data "
+                    f"array: {name!r} has {arr.shape[axis]}, expected {num}"
                 )
         if shuffle and axis != 0:
             raise ValueError(f"shuffle needs the batch axis first, got layout {layout!r}")

@@ -179,9 +179,30 @@ class Block:
         """This block's own parameters (not its children's)."""
         return self._params
 
+    def _check_container_with_block(self) -> None:
+        """Warn (as MXNet 1.9.1) about an attribute list/tuple/dict holding Blocks that are not
+        registered children: their parameters are not collected, saved or trained."""
+        children = {id(c) for c in self._children.values()}
+
+        def unregistered(data) -> bool:
+            if isinstance(data, (list, tuple)):
+                return any(unregistered(d) for d in data)
+            if isinstance(data, dict):
+                return any(unregistered(d) for d in data.values())
+            return isinstance(data, Block) and id(data) not in children
+
+        for name, value in self.__dict__.items():
+            if isinstance(value, (list, tuple, dict)) and not name.startswith("__") \
+                    and name != "_children" and unregistered(value):
+                warnings.warn(f'"{name}" is an unregistered container with Blocks. Blocks '
+                              "inside a list, tuple or dict are not registered "
+                              "automatically: register them with register_child() or use "
+                              "nn.Sequential / nn.HybridSequential.", stacklevel=3)
+
     def collect_params(self, select=None) -> ParameterDict:
         """This block's and its descendants' parameters; ``select``: a regular expression
         (``'.*weight|.*bias'``) the names must match."""
+        self._check_container_with_block()
         ret = ParameterDict(self._params.prefix)
         if not select:
             ret.update(self.params)
@@ -423,6 +444,15 @@ class Sequential(Block):
 
     def __len__(self) -> int:
         return len(self._children)
+
+    def hybridize(self, active=True, **kwargs):
+        """Hybridize the children; warns, as MXNet 1.9.1, when they are all HybridBlocks (a
+        HybridSequential would run them as one graph)."""
+        if self._children and all(isinstance(c, HybridBlock) for c in self._children.values()):
+            warnings.warn(f"All children of this Sequential layer {self.prefix!r} are "
+                          "HybridBlocks. Consider using HybridSequential for the best "
+                          "performance.", stacklevel=2)
+        super().hybridize(active, **kwargs)
 
 
 # ---------------------------------------------------------------------- hybrid blocks

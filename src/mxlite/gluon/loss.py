@@ -15,8 +15,9 @@ from .block import HybridBlock
 
 __all__ = [
     "CTCLoss", "CosineEmbeddingLoss", "HingeLoss", "HuberLoss", "KLDivLoss", "L1Loss", "L2Loss",
-    "LogisticLoss", "Loss", "PoissonNLLLoss", "SigmoidBCELoss", "SigmoidBinaryCrossEntropyLoss",
-    "SoftmaxCELoss", "SoftmaxCrossEntropyLoss", "SquaredHingeLoss", "TripletLoss",
+    "LogisticLoss", "Loss", "PoissonNLLLoss", "SDMLLoss", "SigmoidBCELoss",
+    "SigmoidBinaryCrossEntropyLoss", "SoftmaxCELoss", "SoftmaxCrossEntropyLoss", "SquaredHingeLoss",
+    "TripletLoss",
 ]
 
 
@@ -297,6 +298,42 @@ class CosineEmbeddingLoss(Loss):
         x_dot_y = F.sum(x * y, axis=axis).reshape((-1, 1))
         eps = F.array([1e-12]) if F is ndarray else F.full((1, 1), 1e-12)
         return x_dot_y / F.broadcast_maximum(x_norm * y_norm, eps)
+
+
+class SDMLLoss(Loss):
+    r"""Smoothed deep metric learning (Bonadiman et al., 2019) over a minibatch of pairs.
+
+    ``x1[i]`` and ``x2[i]`` (shape ``(batch, dim)``) are a positive pair; every other row of the
+    batch serves as a negative.  With ``d[i, j] = ||x1[i] - x2[j]||^2`` and the smoothed identity
+    ``t = (1 - s) I + s / (batch - 1) (1 - I)`` (``s = smoothing_parameter``), the loss of row
+    ``i`` is the KL divergence :class:`KLDivLoss` of ``log_softmax(-d[i])`` from ``t[i]``.
+
+    Computed imperatively (it needs the batch size), as in MXNet 1.9.1.  ``weight`` scales the
+    loss; MXNet 1.9.1 accepted it and ignored it (only the default 1 gives its numbers).
+    """
+
+    def __init__(self, smoothing_parameter=0.3, weight=1.0, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        if not 0 <= smoothing_parameter < 1:
+            raise ValueError(f"smoothing_parameter must be in [0, 1), got {smoothing_parameter!r}")
+        self.kl_loss = KLDivLoss(from_logits=True)
+        self.smoothing_parameter = smoothing_parameter
+
+    def hybrid_forward(self, F, x1, x2):
+        if F is not ndarray:
+            raise TypeError("SDMLLoss needs the batch size: call it on NDArrays (not hybridized)")
+        if x1.shape != x2.shape or x1.ndim != 2:
+            raise ValueError(f"SDMLLoss: x1 and x2 must both have shape (batch, dim), got "
+                             f"{x1.shape} and {x2.shape}")
+        n = x1.shape[0]
+        diffs = F.broadcast_sub(x1.expand_dims(1), x2.expand_dims(0))
+        distances = F.sum(F.square(diffs), axis=2)
+        s = self.smoothing_parameter
+        eye = np.eye(n, dtype=x1.dtype)
+        off = s / (n - 1) if n > 1 else 0.0
+        labels = ndarray.array(eye * (1 - s) + (1 - eye) * off, ctx=x1.context, dtype=x1.dtype)
+        loss = self.kl_loss(F.log_softmax(-distances, axis=1), labels)
+        return _apply_weighting(F, loss, self._weight)
 
 
 class CTCLoss(Loss):

@@ -85,6 +85,7 @@ class Parameter:
         self._grad_stype = grad_stype
         self._grad_req = None
         self.grad_req = grad_req
+        self._trainer = None  # weakref to the Trainer that updates this parameter
 
     def __repr__(self) -> str:
         return (f"Parameter {self.name} (shape={self.shape}, "
@@ -292,6 +293,11 @@ class Parameter:
             init, ctx, default_init, _ = self._deferred_init
             self._deferred_init = (init, ctx, default_init, data)
             return
+        # a trainer whose kvstore holds (and updates) the weights must not overwrite the new
+        # values with its copy: it starts over from them at its next step (as MXNet 1.9.1)
+        trainer = self._trainer() if self._trainer is not None else None
+        if trainer is not None and trainer._kv_initialized and trainer._update_on_kvstore:
+            trainer._reset_kvstore()
         src = data._data if isinstance(data, NDArray) else np.asarray(data)
         for arr in self._data:
             arr._data[...] = src

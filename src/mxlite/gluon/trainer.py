@@ -34,6 +34,7 @@ KVStore rules (MXNet 1.9.1's ``Trainer._init_kvstore`` and ``model._create_kvsto
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import numpy as np
 
@@ -84,6 +85,7 @@ class Trainer:
                 raise ValueError(f"Parameter {param.name} is duplicated")
             self._param2idx[id(param)] = i
             self._params.append(param)
+            param._trainer = weakref.ref(self)
         self._compression_params = compression_params
         self._init_optimizer(optimizer, optimizer_params or {})
         self._scale = self._optimizer.rescale_grad
@@ -159,6 +161,16 @@ class Trainer:
             self._kvstore = None
             self._update_on_kvstore = None
         self._kv_initialized = True
+
+    def _reset_kvstore(self) -> None:
+        """Drop the kvstore (its weights and optimizer states): a parameter was given new
+        values, and the next step sets up a new one from them (MXNet 1.9.1's rule)."""
+        if self._kvstore is not None and "dist" in self._kvstore.type:
+            raise RuntimeError("Cannot reset distributed KVStore.")
+        self._kv_initialized = False
+        self._kvstore = None
+        self._distributed = False
+        self._update_on_kvstore = None
 
     @property
     def learning_rate(self) -> float:

@@ -106,6 +106,36 @@ def _parse_data_desc(data_names, label_names, data_shapes, label_shapes):
     return data_shapes, label_shapes
 
 
+def _call_back(callbacks, epoch, nbatch, eval_metric, scope) -> None:
+    """Call each of ``callbacks`` (None, one or a list) with a ``BatchEndParam``."""
+    if callbacks is None:
+        return
+    params = BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=eval_metric, locals=scope)
+    for callback in _as_list(callbacks):
+        callback(params)
+
+
+def bound_property(what: str, getter, doc: str | None = None) -> property:
+    """A module property that needs a bound module (``MXNetError`` naming ``what`` before
+    ``bind()``) and then reads ``getter(module)``: every Module flavour's ``data_shapes`` /
+    ``label_shapes`` / ``output_shapes`` follow this one rule."""
+
+    def get(self):
+        self._require(what)
+        return getter(self)
+
+    return property(get, doc=doc or f"``{what}`` of the bound module (needs ``bind()``).")
+
+
+def _abstract_property(what: str) -> property:
+    """A property each subclass defines; BaseModule's raises naming the class and ``what``."""
+
+    def get(self):
+        raise self._not_implemented(what)
+
+    return property(get, doc=f"``{what}``: defined by each kind of module.")
+
+
 class BaseModule:
     """The computation interface every module implements, and the loops built on it.
 
@@ -125,6 +155,16 @@ class BaseModule:
         self._total_exec_bytes = 0
 
     # ------------------------------------------------------------------ state checks
+    def _skip_init_optimizer(self, force_init: bool,
+                             message: str = "optimizer already initialized, ignoring.") -> bool:
+        """The start every ``init_optimizer`` shares: parameters must be initialized; a second
+        call without ``force_init`` only logs MXNet's warning and changes nothing (True)."""
+        self._require("init_optimizer", params=True)
+        if self.optimizer_initialized and not force_init:
+            self.logger.warning(message)
+            return True
+        return False
+
     def _require(self, what, bound=True, params=False, optimizer=False):
         if bound and not self.binded:
             raise MXNetError(f"{what}: the module is not bound yet; call bind() first")
@@ -165,17 +205,9 @@ class BaseModule:
                 self.update_metric(eval_metric, [eb.label for eb in eval_batch], pre_sliced=True)
             else:
                 self.update_metric(eval_metric, eval_batch.label)
-            if batch_end_callback is not None:
-                params = BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=eval_metric,
-                                       locals=locals())
-                for callback in _as_list(batch_end_callback):
-                    callback(params)
+            _call_back(batch_end_callback, epoch, nbatch, eval_metric, locals())
             actual_num_batch += 1
-        if score_end_callback:
-            params = BatchEndParam(epoch=epoch, nbatch=actual_num_batch, eval_metric=eval_metric,
-                                   locals=locals())
-            for callback in _as_list(score_end_callback):
-                callback(params)
+        _call_back(score_end_callback, epoch, actual_num_batch, eval_metric, locals())
         return eval_metric.get_name_value()
 
     def iter_predict(self, eval_data, num_batch=None, reset=True, sparse_row_id_fn=None):
@@ -210,18 +242,8 @@ class BaseModule:
             raise ValueError(
                 f"eval_data must be of type NDArray or DataIter, got {type(eval_data).__name__}"
             )
-        if reset:
-            eval_data.reset()
-        output_list = []
-        for nbatch, eval_batch in enumerate(eval_data):
-            if num_batch is not None and nbatch == num_batch:
-                break
-            self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
-            self.forward(eval_batch, is_train=False)
-            pad = eval_batch.pad or 0
-            output_list.append(
-                [out[0:out.shape[0] - pad].copy() for out in self.get_outputs()]
-            )
+        output_list = [[out.copy() for out in outputs] for outputs, _, _ in
+                       self.iter_predict(eval_data, num_batch, reset, sparse_row_id_fn)]
         if not output_list:
             return output_list
         if not merge_batches:
@@ -312,11 +334,7 @@ class BaseModule:
                     monitor.toc_print()
                 if end_of_batch:
                     eval_name_vals = eval_metric.get_global_name_value()
-                if batch_end_callback is not None:
-                    params = BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=eval_metric,
-                                           locals=locals())
-                    for callback in _as_list(batch_end_callback):
-                        callback(params)
+                _call_back(batch_end_callback, epoch, nbatch, eval_metric, locals())
                 nbatch += 1
 
             for name, val in eval_name_vals:
@@ -343,25 +361,11 @@ class BaseModule:
         return NotImplementedError(f"{type(self).__name__} does not implement {what}")
 
     # ------------------------------------------------------------------ symbol information
-    @property
-    def data_names(self):
-        raise self._not_implemented("data_names")
-
-    @property
-    def output_names(self):
-        raise self._not_implemented("output_names")
-
-    @property
-    def data_shapes(self):
-        raise self._not_implemented("data_shapes")
-
-    @property
-    def label_shapes(self):
-        raise self._not_implemented("label_shapes")
-
-    @property
-    def output_shapes(self):
-        raise self._not_implemented("output_shapes")
+    data_names = _abstract_property("data_names")
+    output_names = _abstract_property("output_names")
+    data_shapes = _abstract_property("data_shapes")
+    label_shapes = _abstract_property("label_shapes")
+    output_shapes = _abstract_property("output_shapes")
 
     @property
     def symbol(self):

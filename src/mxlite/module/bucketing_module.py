@@ -27,7 +27,7 @@ import numpy as np
 from .. import ndarray as nd
 from ..context import cpu
 from ..initializer import Uniform
-from .base_module import BaseModule
+from .base_module import BaseModule, bound_property
 from .module import Module
 
 __all__ = ["BucketingModule"]
@@ -104,20 +104,10 @@ class BucketingModule(BaseModule):
             return self._curr_module.output_names
         return self._call_sym_gen(self._default_bucket_key)[0].list_outputs()
 
-    @property
-    def data_shapes(self):
-        self._require("data_shapes")
-        return self._curr_module.data_shapes
-
-    @property
-    def label_shapes(self):
-        self._require("label_shapes")
-        return self._curr_module.label_shapes
-
-    @property
-    def output_shapes(self):
-        self._require("output_shapes")
-        return self._curr_module.output_shapes
+    data_shapes = bound_property("data_shapes", lambda self: self._curr_module.data_shapes)
+    label_shapes = bound_property("label_shapes", lambda self: self._curr_module.label_shapes)
+    output_shapes = bound_property("output_shapes",
+                                   lambda self: self._curr_module.output_shapes)
 
     @property
     def symbol(self):
@@ -218,9 +208,7 @@ class BucketingModule(BaseModule):
     def init_optimizer(self, kvstore="local", optimizer="sgd",
                        optimizer_params=(("learning_rate", 0.01),), force_init=False):
         """One optimizer, shared by every bucket's module."""
-        self._require("init_optimizer", params=True)
-        if self.optimizer_initialized and not force_init:
-            self.logger.warning("optimizer already initialized, ignoring.")
+        if self._skip_init_optimizer(force_init):
             return
         self._curr_module.init_optimizer(kvstore, optimizer, optimizer_params,
                                          force_init=force_init)

@@ -19,7 +19,7 @@ import numpy as np
 from ..base import MXNetError
 from ..io import DataDesc
 from ..ndarray import NDArray
-from .executor_group import ExecutorGroup
+from .executor_group import ExecutorGroup, _GroupStates, _with_batch_size
 
 __all__ = ["DataParallelExecutorGroup", "per_device_group2ctx", "split_input_slice"]
 
@@ -91,7 +91,7 @@ def _take(arr, axis: int, sl: slice):
     return data[tuple(index)]
 
 
-class DataParallelExecutorGroup:
+class DataParallelExecutorGroup(_GroupStates):
     """One :class:`ExecutorGroup` per context, each on its slice of the batch.
 
     Arrays are laid out as MXNet's: ``param_arrays[i]`` lists parameter ``i``'s copy on each
@@ -282,14 +282,8 @@ class DataParallelExecutorGroup:
         return self._merge(per_output, self.output_layouts[begin:end])
 
     def get_output_shapes(self):
-        shapes = self.groups[0].get_output_shapes()
-        result = []
-        for (name, shape), axis in zip(shapes, self.output_layouts, strict=True):
-            shape = list(shape)
-            if axis >= 0:
-                shape[axis] = self.batch_size
-            result.append((name, tuple(shape)))
-        return result
+        return _with_batch_size(self.groups[0].get_output_shapes(), self.output_layouts,
+                                self.batch_size)
 
     def get_input_grads(self, merge_multi_context=True):
         if self.input_grad_arrays is None:
@@ -298,21 +292,6 @@ class DataParallelExecutorGroup:
             return self.input_grad_arrays
         axes = [DataDesc.get_batch_axis(d.layout) for d in self.data_shapes]
         return self._merge(self.input_grad_arrays, axes)
-
-    def get_states(self, merge_multi_context=True):
-        if merge_multi_context:
-            raise ValueError("merge_multi_context=True is not supported for get_states")
-        return self.state_arrays
-
-    def set_states(self, states=None, value=None):
-        if (states is None) == (value is None):
-            raise ValueError("set_states: give exactly one of states and value")
-        for k, grp in enumerate(self.groups):
-            if states is not None:
-                grp.set_states(states=[s[k] if isinstance(s, (list, tuple)) else s
-                                       for s in states])
-            else:
-                grp.set_states(value=value)
 
     def update_metric(self, eval_metric, labels, pre_sliced=False):
         """Each device's outputs against its slice of ``labels``."""

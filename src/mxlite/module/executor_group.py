@@ -67,7 +67,50 @@ def _grad_req_dict(grad_req, arg_names, param_names, fixed_param_names, data_nam
     return reqs
 
 
-class ExecutorGroup:
+def _with_batch_size(shapes, layouts, batch_size) -> list:
+    """``(name, shape)`` pairs with the batch axis of each output (from its ``__layout__``; -1:
+    none) set to ``batch_size``: the output shapes a group reports for the whole batch."""
+    result = []
+    for (name, shape), axis in zip(shapes, layouts, strict=True):
+        shape = list(shape)
+        if axis >= 0:
+            shape[axis] = batch_size
+        result.append((name, tuple(shape)))
+    return result
+
+
+class _GroupStates:
+    """``get_states`` / ``set_states`` of the executor groups, over ``state_arrays``: one list
+    per state, one array per device (MXNet's layout, the same for one device and several)."""
+
+    state_arrays: list
+
+    def get_states(self, merge_multi_context=True):
+        """The state arrays, per device (``merge_multi_context=True`` is refused, as MXNet)."""
+        if merge_multi_context:
+            raise ValueError("merge_multi_context=True is not supported for get_states")
+        return self.state_arrays
+
+    def set_states(self, states=None, value=None):
+        """Copy ``states`` (one array, or a list per device, for each state) into the state
+        arrays, or fill every state array with the scalar ``value``: exactly one of the two."""
+        if (states is None) == (value is None):
+            raise ValueError("set_states: give exactly one of states and value")
+        if value is not None:
+            for per_device in self.state_arrays:
+                for dst in per_device:
+                    dst._data[...] = value
+            return
+        if len(states) != len(self.state_arrays):
+            raise ValueError(f"set_states: {len(states)} states given, the module has "
+                             f"{len(self.state_arrays)}")
+        for src, per_device in zip(states, self.state_arrays, strict=True):
+            for k, dst in enumerate(per_device):
+                part = src[k] if isinstance(src, (list, tuple)) else src
+                dst._data[...] = part._data if isinstance(part, NDArray) else part
+
+
+class ExecutorGroup(_GroupStates):
     """One executor for ``symbol`` bound to ``data_shapes`` / ``label_shapes`` on ``context``."""
 
     def __init__(self, symbol, context, data_shapes, label_shapes, param_names, for_training,
@@ -144,7 +187,10 @@ class ExecutorGroup:
         if reshape:
             # partial_shaping: labels left out of a prediction batch follow the data's batch
             # size (MXNet's module reshapes them the same way)
-            exe = self._default_exec.reshape(partial_shaping=True, allow_up_sizing=True, **shapes)
+            # (outputs not shared with the default executor: get_outputs() stays fresh
+            # arrays per forward, whatever the batch shape)
+            exe = self._default_exec._reshaped(shapes, partial_shaping=True,
+                                               allow_up_sizing=True, share_outputs=False)
             self.execs = [exe]
         else:
             shared_exec = None if shared_group is None else shared_group.execs[0]
@@ -268,35 +314,13 @@ class ExecutorGroup:
         if self.label_shapes is not None:
             shapes.update({d.name: tuple(d.shape) for d in self.label_shapes})
         _, out_shapes, _ = self.symbol.infer_shape(**shapes)
-        result = []
-        for name, shape, axis in zip(self.output_names, out_shapes, self.output_layouts,
-                                     strict=True):
-            shape = list(shape)
-            if axis >= 0:
-                shape[axis] = self.batch_size
-            result.append((name, tuple(shape)))
-        return result
+        return _with_batch_size(zip(self.output_names, out_shapes, strict=True),
+                                self.output_layouts, self.batch_size)
 
     def get_input_grads(self, merge_multi_context=True):
         if merge_multi_context:
             return [g[0] for g in self.input_grad_arrays]
         return self.input_grad_arrays
-
-    def get_states(self, merge_multi_context=True):
-        if merge_multi_context:
-            raise ValueError("merge_multi_context=True is not supported for get_states")
-        return self.state_arrays
-
-    def set_states(self, states=None, value=None):
-        if (states is None) == (value is None):
-            raise ValueError("set_states: give exactly one of states and value")
-        if states is not None:
-            for src, dst in zip(states, self.state_arrays, strict=True):
-                src = src[0] if isinstance(src, (list, tuple)) else src
-                dst[0]._data[...] = src._data
-        else:
-            for dst in self.state_arrays:
-                dst[0]._data[...] = value
 
     def update_metric(self, eval_metric, labels, pre_sliced=False):
         if pre_sliced:

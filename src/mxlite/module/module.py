@@ -42,7 +42,7 @@ from ..base import MXNetError
 from ..context import Context, check_usable, cpu
 from ..initializer import InitDesc, Uniform
 from ..io import DataDesc
-from .base_module import BaseModule, _check_input_names, _parse_data_desc
+from .base_module import BaseModule, _check_input_names, _parse_data_desc, bound_property
 from .executor_group import DataParallelExecutorGroup, ExecutorGroup
 
 __all__ = ["Module"]
@@ -201,20 +201,10 @@ class Module(BaseModule):
     def output_names(self):
         return self._output_names
 
-    @property
-    def data_shapes(self):
-        self._require("data_shapes")
-        return self._data_shapes
-
-    @property
-    def label_shapes(self):
-        self._require("label_shapes")
-        return self._label_shapes
-
-    @property
-    def output_shapes(self):
-        self._require("output_shapes")
-        return self._exec_group.get_output_shapes()
+    data_shapes = bound_property("data_shapes", lambda self: self._data_shapes)
+    label_shapes = bound_property("label_shapes", lambda self: self._label_shapes)
+    output_shapes = bound_property("output_shapes",
+                                   lambda self: self._exec_group.get_output_shapes())
 
     # ------------------------------------------------------------------ parameters
     def get_params(self):
@@ -237,6 +227,16 @@ class Module(BaseModule):
                           "init_params call ignored.", stacklevel=2)
             return
         self._require("init_params")
+        # checked before anything changes, in MXNet 1.9.1's order: a missing name first
+        # (MXNetError, a RuntimeError), then an extra one (ValueError)
+        for given, known, what in ((arg_params, self._arg_params, "arg_params"),
+                                   (aux_params, self._aux_params, "aux_params")):
+            missing = sorted(set(known) - set(given)) if given is not None else []
+            if missing and not allow_missing:
+                raise MXNetError(
+                    f"{missing[0]} is not presented in {what} (pass allow_missing=True to "
+                    "initialize missing parameters with the initializer)"
+                )
         if not allow_extra:
             for given, known, what in ((arg_params, self._arg_params, "arg_params"),
                                        (aux_params, self._aux_params, "aux_params")):
@@ -388,9 +388,7 @@ class Module(BaseModule):
         """Create the optimizer (by name or instance) and its updater; see the module doc."""
         from .. import optimizer as opt
 
-        self._require("init_optimizer", params=True)
-        if self.optimizer_initialized and not force_init:
-            self.logger.warning("optimizer already initialized, ignoring...")
+        if self._skip_init_optimizer(force_init, "optimizer already initialized, ignoring..."):
             return
         if self._params_dirty:
             self._sync_params_from_devices()

@@ -21,7 +21,7 @@ import logging
 
 from ..initializer import Uniform
 from ..io import DataBatch, DataDesc
-from .base_module import BaseModule
+from .base_module import BaseModule, bound_property
 
 __all__ = ["SequentialModule"]
 
@@ -69,20 +69,11 @@ class SequentialModule(BaseModule):
         self._need()
         return self._modules[-1].output_names
 
-    @property
-    def data_shapes(self):
-        self._require("data_shapes")
-        return self._modules[0].data_shapes
-
-    @property
-    def label_shapes(self):
-        self._require("label_shapes")
-        return self._label_shapes
-
-    @property
-    def output_shapes(self):
-        self._require("output_shapes")
-        return self._modules[-1].output_shapes
+    data_shapes = bound_property("data_shapes", lambda self: self._modules[0].data_shapes)
+    #: as given to bind (MXNet's SequentialModule keeps them so)
+    label_shapes = bound_property("label_shapes", lambda self: self._label_shapes)
+    output_shapes = bound_property("output_shapes",
+                                   lambda self: self._modules[-1].output_shapes)
 
     def get_params(self):
         """Every module's parameters, merged."""
@@ -157,9 +148,7 @@ class SequentialModule(BaseModule):
     def init_optimizer(self, kvstore="local", optimizer="sgd",
                        optimizer_params=(("learning_rate", 0.01),), force_init=False):
         """One optimizer per module (a copy of ``optimizer`` when it is an instance)."""
-        self._require("init_optimizer", params=True)
-        if self.optimizer_initialized and not force_init:
-            self.logger.warning("optimizer already initialized, ignoring.")
+        if self._skip_init_optimizer(force_init):
             return
         for module in self._modules:
             opt = optimizer if isinstance(optimizer, str) else copy.deepcopy(optimizer)

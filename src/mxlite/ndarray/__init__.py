@@ -20,6 +20,13 @@ from .ndarray import NDArray, infer_reshape  # noqa: F401
 random_uniform = random.uniform
 random_normal = random.normal
 random_randint = random.randint
+random_gamma = random.gamma
+random_exponential = random.exponential
+random_poisson = random.poisson
+# MXNet 1.9.1's oldest names for the same draws (``mx.nd.uniform(shape=...)`` in old tests)
+uniform = random.uniform
+normal = random.normal
+shuffle = random.shuffle
 
 _PROVIDERS = ("utils", "update_ops", "op", "interop", "legacy", "contrib", "_internal")
 

@@ -4,7 +4,7 @@ The NumPy array lives in ``NDArray._data``; kernels and operators work on it dir
 array mxlite creates is C-contiguous; ``NDArray(np_array)`` wraps the given buffer as it is.
 The wrapper owns the semantics MXNet 1.9.1 users rely on:
 
-* ``mx.nd.array`` is float32 by default, whatever the input; a scalar becomes shape ``(1,)``.
+* ``mx.nd.array`` is float32 by default, whatever the input; a scalar becomes shape ``()``.
 * Elementwise ops keep the operands' dtype.  A scalar operand is first cast to the array's dtype
   (``int32 array + 2.7`` adds 2), integer ``/`` truncates toward zero, ``%`` takes the sign of
   the divisor (and ``x % 0`` is 0), comparisons give 0/1 in the operands' dtype.  Two arrays of
@@ -48,9 +48,9 @@ __all__ = [
     "greater_equal", "lesser", "lesser_equal", "linspace", "log", "log1p", "log_softmax", "max",
     "maximum", "mean", "min", "minimum", "modulo", "moveaxis", "negative", "norm", "not_equal",
     "one_hot", "ones", "ones_like", "pick", "power", "prod", "reciprocal", "relu", "repeat",
-    "reshape", "reshape_like", "round", "rsqrt", "sigmoid", "sign", "slice_axis", "softmax",
-    "sort", "split", "sqrt", "square", "squeeze", "stack", "sum", "swapaxes", "take", "tanh",
-    "tile", "topk", "transpose", "waitall", "where", "zeros", "zeros_like",
+    "reset_arrays", "reshape", "reshape_like", "round", "rsqrt", "sigmoid", "sign", "slice_axis",
+    "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "sum", "swapaxes", "take",
+    "tanh", "tile", "topk", "transpose", "waitall", "where", "zeros", "zeros_like",
 ]
 
 _DEFAULT_DTYPE = np.dtype(np.float32)
@@ -58,6 +58,9 @@ _DEFAULT_DTYPE = np.dtype(np.float32)
 # MXNet keeps the builtin under this name inside its ndarray module
 py_slice = slice
 _SCALARS = (numbers.Number, np.generic)
+#: MXNet's storage-type ids (the ``__storage_type__`` attribute and the file format), by name
+_STORAGE_TYPE_STR_TO_ID = {"undefined": -1, "default": 0, "row_sparse": 1, "csr": 2}
+_STORAGE_TYPE_ID_TO_STR = {v: k for k, v in _STORAGE_TYPE_STR_TO_ID.items()}
 
 
 # ---------------------------------------------------------------------- argument helpers
@@ -140,7 +143,9 @@ class NDArray:
 
     def __init__(self, data: np.ndarray, ctx: Context | None = None):
         if not isinstance(data, np.ndarray):
-            raise TypeError(f"NDArray wraps a numpy.ndarray, got {type(data).__name__}")
+            if not isinstance(data, np.generic):
+                raise TypeError(f"NDArray wraps a numpy.ndarray, got {type(data).__name__}")
+            data = np.asarray(data)  # NumPy's result for a 0-d operand
         self._data = data  # shared as given (a strided view stays a view of its base)
         self._ctx = ctx if ctx is not None else Context("cpu", 0)
         self._ag = None  # autograd entry: a variable or a recorded output (see _record)
@@ -891,7 +896,9 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
     """An NDArray from any array-like (always a copy).
 
     dtype: the source's if it is an NDArray, else float32 (also for NumPy input), as MXNet.
-    A scalar gives shape ``(1,)`` (MXNet 1.9.1 makes a 0-d array no operator accepts).  A
+    A scalar or a 0-d NumPy array gives a 0-d array (shape ``()``), inside and outside
+    :func:`mxlite.util.np_shape`, as MXNet 1.9.1.  (Outside ``np_shape`` MXNet's operators then
+    reject it as an array of unknown shape; mxlite's compute with it as NumPy does.)  A
     row_sparse / csr NDArray or a ``scipy.sparse.csr_matrix`` gives a sparse copy, as MXNet.
     """
     if (type(source_array) is not NDArray and isinstance(source_array, NDArray)) or \
@@ -916,9 +923,27 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
                 data = np.array(source_array, dtype=dtype, copy=True)
         except (TypeError, ValueError) as err:
             raise TypeError(f"source_array must be array like object: {err}") from None
-        if data.ndim == 0:
-            data = data.reshape(1)
     return NDArray(data, _ctx(ctx))
+
+
+def reset_arrays(*data, num_arrays=None, **attrs) -> list:
+    """Set every array of ``data`` to zero in place (MXNet's ``reset_arrays``, which
+    ``ParameterDict.zero_grad`` uses); ``num_arrays`` must count them; floating dtypes only, as
+    MXNet.  Returns an empty list (the operator has no outputs)."""
+    _check_attrs("reset_arrays", attrs)
+    if num_arrays is None or int(num_arrays) != len(data):
+        raise MXNetError(f"reset_arrays: num_arrays={num_arrays!r} but {len(data)} arrays "
+                         "were given")
+    for k, arr in enumerate(data):
+        if not isinstance(arr, NDArray):
+            raise TypeError(f"reset_arrays: argument {k} must be an NDArray, got "
+                            f"{type(arr).__name__}")
+        if np.dtype(arr.dtype).kind != "f":
+            raise MXNetError(f"reset_arrays: only floating point types are supported, "
+                             f"argument {k} is {np.dtype(arr.dtype).name}")
+    for arr in data:
+        arr[:] = 0
+    return []
 
 
 def empty(shape, ctx=None, dtype=None, stype=None) -> NDArray:
@@ -1054,7 +1079,8 @@ def _unary(fn, data, out):
 
 
 def _make_unary(name, fn):
-    def op(data, out=None, name=None):
+    def op(data, out=None, name=None, **attrs):
+        _check_attrs(op.__name__, attrs)
         if type(data) is not NDArray and isinstance(data, NDArray):  # row_sparse / csr
             from .sparse import unary
 
@@ -1110,8 +1136,22 @@ def where(condition, x, y, out=None) -> NDArray:
     return _finish(_indexing.where(c._data, x._data, y._data), out, x._ctx)
 
 
+def _check_attrs(opname: str, attrs: dict) -> None:
+    """MXNet 1.9.1 keeps any keyword given to a parameter-less operator (``broadcast_*``,
+    ``elemwise_*``, unary math) as an attribute that changes nothing (``broadcast_maximum(a, b,
+    axis=1)``); mxlite accepts the same and ignores it.  Names must still be strings."""
+    for key in attrs:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise TypeError(f"{opname}: attribute names must be identifiers, got {key!r}")
+
+
 def _make_binary(name, fn, scalars: bool):
-    def op(lhs, rhs, out=None, name=None):
+    def op(lhs, rhs, out=None, name=None, **attrs):
+        if attrs:
+            if scalars:  # (the Python functions maximum, add, ... take no attributes)
+                raise TypeError(f"{op.__name__}() got unexpected keyword arguments "
+                                f"{sorted(attrs)}")
+            _check_attrs(op.__name__, attrs)
         if not scalars:
             _arr(lhs, "lhs")
             _arr(rhs, "rhs")
@@ -1145,7 +1185,8 @@ def _scalar_op(fn, a, b):
 
 
 def _make_elemwise(name, fn):
-    def op(lhs, rhs, out=None, name=None):
+    def op(lhs, rhs, out=None, name=None, **attrs):
+        _check_attrs(op.__name__, attrs)
         lhs, rhs = _arr(lhs, "lhs"), _arr(rhs, "rhs")
         if type(lhs) is not NDArray or type(rhs) is not NDArray:  # row_sparse / csr
             from . import sparse

@@ -204,21 +204,36 @@ def _read_sparse_body(r: _Reader, stype: int, np_shape: bool):
                        _size)
 
 
-def _read_array(r: _Reader) -> np.ndarray | None:
-    """One array record (any version); None for an uninitialised array."""
+def _check_shape_semantics(r: _Reader, np_shape_record: bool) -> None:
+    """MXNet 1.9.1's ``mx.nd.load`` rule: a V3 record (NumPy shape semantics: 0-d arrays,
+    zero-size dimensions) loads only under ``mx.util.np_shape(True)``, a V2 record only
+    outside it, as the two read the same shape bytes differently."""
+    from ..util import is_np_shape
+
+    if np_shape_record and not is_np_shape():
+        raise r.error("the array was saved with NumPy shape semantics (a V3 record, as "
+                      "mx.nd.save writes under mx.util.np_shape(True) or for a 0-d array); "
+                      "load it within mx.util.np_shape(True), as MXNet 1.9.1 requires")
+    if not np_shape_record and is_np_shape():
+        raise r.error("a record saved without NumPy shape semantics cannot be loaded "
+                      "under mx.util.np_shape(True) (as MXNet)")
+
+
+def _read_array(r: _Reader, check_np_shape: bool = True) -> np.ndarray | None:
+    """One array record (any version); None for an uninitialised array.
+
+    ``check_np_shape=False`` (an unpickled NDArray's record) reads V2 and V3 records whatever
+    :func:`mxlite.util.is_np_shape` says; files follow MXNet's rule
+    (:func:`_check_shape_semantics`).
+    """
     start = r.pos
     magic = r.u32("array magic")
     if magic in (V2_MAGIC, V3_MAGIC):
         np_shape = magic == V3_MAGIC
-        from ..util import is_np_shape
-
-        if not np_shape and is_np_shape():
-            raise r.error("a record saved without NumPy shape semantics cannot be loaded "
-                          "under mx.util.np_shape(True) (as MXNet)")
+        if check_np_shape:
+            _check_shape_semantics(r, np_shape)
         stype = r.i32("storage type")
         if stype == _STYPE_DEFAULT:
-            # (MXNet also refuses V3 records outside np_shape; mxlite reads them, so that
-            # files with 0-d or zero-size arrays load anywhere)
             return _read_dense_body(r, _read_shape(r, "array shape", np_shape))
         if stype in (_STYPE_ROW_SPARSE, _STYPE_CSR):
             return _read_sparse_body(r, stype, np_shape)
@@ -329,7 +344,7 @@ def array_from_raw_bytes(buf, source: str = "<raw bytes>") -> NDArray:
     This is the ``'handle'`` entry of a pickled MXNet NDArray's state.
     """
     r = _Reader(_as_bytes(buf, "buf"), source)
-    array = _to_ndarray(_read_array(r), r, "the array")
+    array = _to_ndarray(_read_array(r, check_np_shape=False), r, "the array")
     if r.remaining:
         raise r.error(f"corrupted NDArray record: {r.remaining} bytes of trailing garbage")
     return array

@@ -11,6 +11,7 @@ from collections import deque
 
 import numpy as np
 
+from ...context import cpu_pinned
 from ...ndarray import NDArray, array, stack
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
@@ -45,6 +46,15 @@ def _worker_fn(samples, batchify_fn):
     return batchify_fn([_worker_dataset[i] for i in samples])
 
 
+def _as_in_context(data, ctx):
+    """``data`` (an NDArray, or lists/tuples of them) on ``ctx``."""
+    if isinstance(data, NDArray):
+        return data.as_in_context(ctx)
+    if isinstance(data, (list, tuple)):
+        return type(data)(_as_in_context(d, ctx) for d in data)
+    return data
+
+
 def _mp_context():
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else methods[0])
@@ -57,13 +67,19 @@ class DataLoader:
     'rollover'), or a ``batch_sampler`` giving index lists; ``batchify_fn`` turns a list of
     samples into a batch; ``num_workers`` worker processes build batches ahead (``prefetch``,
     default ``2 * num_workers``); ``timeout`` seconds to wait for a worker's batch.
+    ``pin_memory=True`` hands the batches out on ``cpu_pinned(pin_device_id)``, as MXNet (on
+    the CPU that is the context's name only).  ``auto_reload`` (MXNet 1.9.1: start prefetching
+    the next epoch as soon as one ends) is accepted; mxlite's workers start prefetching when an
+    iteration starts, which changes when batches are built, not what they are.
     """
 
     def __init__(self, dataset, batch_size=None, shuffle=False, sampler=None, last_batch=None,
                  batch_sampler=None, batchify_fn=None, num_workers=0, pin_memory=False,
                  pin_device_id=0, prefetch=None, thread_pool=False, timeout=120,
-                 try_nopython=None):
+                 try_nopython=None, auto_reload=False):
         self._dataset = dataset
+        self._pin_ctx = cpu_pinned(int(pin_device_id)) if pin_memory else None
+        self.auto_reload = bool(auto_reload)
         self._timeout = timeout
         if batch_sampler is None:
             if batch_size is None:
@@ -104,6 +120,17 @@ class DataLoader:
         return self._pool
 
     def __iter__(self):
+        if self._pin_ctx is None:
+            yield from self._batches()
+            return
+        batches = self._batches()
+        try:
+            for batch in batches:
+                yield _as_in_context(batch, self._pin_ctx)
+        finally:
+            batches.close()  # (its own cleanup: prefetched batches)
+
+    def _batches(self):
         if self._num_workers == 0:
             for batch in self._batch_sampler:
                 yield self._batchify_fn([self._dataset[i] for i in batch])
@@ -116,12 +143,19 @@ class DataLoader:
             pending.append(pool.apply_async(_worker_fn, (batch, self._batchify_fn)))
             if len(pending) >= depth:
                 break
-        while pending:
-            result = pending.popleft().get(self._timeout)
-            nxt = next(batches, None)
-            if nxt is not None:
-                pending.append(pool.apply_async(_worker_fn, (nxt, self._batchify_fn)))
-            yield result
+        try:
+            while pending:
+                result = pending.popleft().get(self._timeout)
+                nxt = next(batches, None)
+                if nxt is not None:
+                    pending.append(pool.apply_async(_worker_fn, (nxt, self._batchify_fn)))
+                yield result
+        finally:
+            # an iteration left early: let the prefetched batches arrive.  A worker blocked
+            # writing a large batch into the result pipe holds the pool's write lock, and
+            # Pool.terminate() (close(), __del__) would wait for that lock forever.
+            for job in pending:
+                job.wait(self._timeout)
 
     def __len__(self):
         return len(self._batch_sampler)

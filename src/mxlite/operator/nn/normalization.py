@@ -94,6 +94,11 @@ class _Norm(Operator):
 
     def forward(self, p, inputs, aux, is_train):
         x, gamma, beta = inputs
+        n = self._channels(p, x.shape)
+        for what, arr in (("gamma", gamma), ("beta", beta)):
+            if arr.shape != (n,):  # (an imperative call skips shape inference)
+                raise ShapeError(f"{self.name}: {what} has shape {arr.shape}; data of shape "
+                                 f"{x.shape} needs ({n},)")
         view, red, p_axis = self._layout(p, x.shape)
         y, xhat, mean, std = norm_forward(x.reshape(view), gamma, beta, red, p_axis, p.eps)
         outs = [y.reshape(x.shape)]

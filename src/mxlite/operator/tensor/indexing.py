@@ -167,6 +167,12 @@ class Pick(Operator):
                              f"along axis {p.axis}")
         return [s, i if i is not None else idx], [idx or (1,)], aux_shapes
 
+    def infer_type(self, p, in_types, aux_types):
+        """The output has ``data``'s type; ``index`` keeps its own (int32 labels pick from
+        float32 scores, as MXNet 1.9.1's Gluon losses do)."""
+        data, index = in_types
+        return [data, index], [data], aux_types
+
     def forward(self, p, inputs, aux, is_train):
         if p.axis is None:
             raise MXNetError("pick: axis=None is not supported (as in MXNet); give an axis")
