@@ -1,18 +1,25 @@
 """Direct 3x3 stride-1 pad-1 float32 convolution, register-tiled, for thin layers (ResNet-20).
 
 ``out[n, f, y, x] = sum_{c, ky, kx} w[f, c, ky, kx] * xp[n, c, y + ky, x + kx]`` over the image
-``xp`` zero-padded by one pixel.  One tile is ``OCB`` output channels times ``RW`` output pixels
-of one row, accumulated over all input channels and the 9 taps in a stack buffer that LLVM keeps
-in vector registers between the taps; weights are packed per block of ``OCB`` output channels
-(:func:`pack_weight`, ``(F / OCB, C, 3, 3, OCB)``) so the ``OCB`` values of one tap are adjacent.
+``xp`` zero-padded by one pixel (:func:`~mxlite.kernels.conv_winograd.pad_images`, per image).
+One tile is ``OCB = 8`` output channels times ``RW = 16`` output pixels of one row (one AVX-512
+register of float32 per channel), accumulated over all input channels in a 256-float stack
+buffer (:func:`_tile_buffer`).  Weights are packed per block of 8 output channels
+(:func:`pack_weight`, ``(F / 8, C, 3, 3, 8)``).  The compiled hot loop (``inspect_asm``): per
+input channel the 9 shifted input rows are loaded into zmm0-zmm8 once; then per output channel
+9 ``vfmadd231ps`` on zmm with the weights broadcast from memory (``{1to16}``), the accumulator
+read once from the stack buffer (fused into the first FMA) and stored once: one load and one
+store per 9 FMAs, no register spills in the loop.  (Accumulators as 128 scalar variables were
+not vectorized by LLVM and spilled: 16 GFLOP/s; the buffer with a loop over the 9 taps kept
+the loop scalar over taps: 5 GFLOP/s.)
 
-The tile is ``OCB = 8, RW = 16`` (:func:`forward16`, output widths a multiple of 16): a tile row
-of 16 float32 is one AVX-512 register.  (``OCB = 16, RW = 8`` for 8-pixel rows measured 1.5x
-slower than im2col + GEMM on ResNet-20's 64-channel 8x8 layer and is not kept.)  Numba's target asks LLVM for 256-bit vectors on AVX-512 CPUs
-(``prefer-vector-width``); :func:`_tile_buffer` sets the attribute to 512 on the kernel that
-uses it, which doubled the kernel's speed here (51 -> 106 GFLOP/s on 16 channels at 32x32, one
-thread).  The data gradient of such a convolution is the same kernel applied to ``dy`` with the
-flipped, transposed weights (:func:`flipped`).
+Numba's target asks LLVM for 256-bit vectors on AVX-512 CPUs (``prefer-vector-width``);
+:func:`_tile_buffer` sets the attribute to 512 on the kernel that calls it: 51 -> 106 GFLOP/s
+on 16 channels at 32x32, one thread.  Only output widths of a multiple of 16 are taken
+(:func:`tile_width`): ``OCB = 16, RW = 8`` for 8-pixel rows ran at 55 GFLOP/s, slower than
+im2col + GEMM on ResNet-20's 64-channel 8x8 layer, and is not kept.  The data gradient of
+such a convolution is the same kernel applied to ``dy`` with the flipped, transposed weights
+(:func:`flipped`).
 """
 
 from __future__ import annotations
