@@ -231,11 +231,13 @@ def test_threaded_convolutions_restore_the_blas_threads(force):
     assert {k: after[k] for k in before} == before
 
 
-# id, N, C, H, W, F: shapes the direct kernel takes (W a multiple of 16, C and F of 8)
+# id, N, C, H, W, F: shapes the direct kernels take (W a multiple of 16, C and F of 8 for the
+# output and the data gradient; F a multiple of 16 for the weight gradient)
 DIRECT_SHAPES = [
     ("8to16_5x16", 3, 8, 5, 16, 16),
-    ("16to8_4x32", 2, 16, 4, 32, 8),
-    ("3to8_6x16", 2, 3, 6, 16, 8),  # C not a multiple of 8: the data gradient goes to col2im
+    ("16to8_4x32", 2, 16, 4, 32, 8),  # F = 8: the weight gradient on im2col + GEMM
+    ("3to8_6x16", 2, 3, 6, 16, 8),  # C = 3: the data gradient (and so dW) on col2im
+    ("3to16_6x16", 2, 3, 6, 16, 16),  # C = 3, F = 16: dW direct only without dx
     ("32to32_16x16", 2, 32, 16, 16, 32),
 ]
 
@@ -246,16 +248,18 @@ def _close(got, want):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale)
 
 
+@pytest.mark.parametrize("need_dx", [True, False], ids=["dx", "no_dx"])
 @pytest.mark.parametrize("path", ["direct", "direct_threads"])
 @pytest.mark.parametrize("shape", DIRECT_SHAPES, ids=[s[0] for s in DIRECT_SHAPES])
-def test_direct_kernel_matches_numpy_reference(shape, path, force, monkeypatch):
+def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monkeypatch):
     _, n, c, h, wd, f = shape
     if path == "direct_threads" and numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one core: no second thread")
     force(path)
-    calls = []
-    real = conv_direct.forward16
+    calls, wcalls = [], []
+    real, real_w = conv_direct.forward16, conv_direct.weight_grad
     monkeypatch.setitem(conv_direct.KERNELS, 16, lambda *a: calls.append(a[1].shape) or real(*a))
+    monkeypatch.setattr(conv_direct, "weight_grad", lambda *a: wcalls.append(1) or real_w(*a))
     rng = np.random.default_rng(hash(shape[0]) % 2**32)
     x = rng.standard_normal((n, c, h, wd)).astype(np.float32)
     w = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
@@ -267,18 +271,29 @@ def test_direct_kernel_matches_numpy_reference(shape, path, force, monkeypatch):
         numba.set_num_threads(2)
     try:
         (y,), saved = op.forward(p, [x, w, b], [], True)
+        forward_calls = list(calls)
+        calls.clear()
         dy = rng.standard_normal(y.shape).astype(np.float32)
-        dx, dw, db = op.backward(p, [dy], [x, w, b], [y], [], saved)
+        dx, dw, db = op.backward(p, [dy], [x, w, b], [y], [], saved,
+                                 need=(need_dx, True, True))
     finally:
         numba.set_num_threads(threads)
-    assert y.dtype == dx.dtype == dw.dtype == np.float32
-    # the forward, and the data gradient where C is a multiple of 8, ran the direct kernel
-    assert calls[0] == (f // 8, c, 3, 3, 8)
-    assert len({s for s in calls if s == (c // 8, f, 3, 3, 8)}) == (c % 8 == 0)
+    assert y.dtype == dw.dtype == np.float32
+    # the forward ran the direct kernel; the data gradient where C is a multiple of 8; the
+    # weight gradient where F is a multiple of 16 and dx is direct or not wanted
+    assert forward_calls and set(forward_calls) == {(f // 8, c, 3, 3, 8)}
+    dx_direct = need_dx and c % 8 == 0
+    assert calls == ([(c // 8, f, 3, 3, 8)] * len(calls) if dx_direct else [])
+    assert bool(calls) == dx_direct
+    assert bool(wcalls) == (f % 16 == 0 and (dx_direct or not need_dx))
     x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
     _close(y, reference(x64, w64, 1, 1, 1, 1) + b.reshape(1, f, 1, 1))
     want_dx, want_dw = reference_grads(x64, w64, dy64, 1, 1, 1, 1)
-    _close(dx, want_dx)
+    if need_dx:
+        assert dx.dtype == np.float32
+        _close(dx, want_dx)
+    else:
+        assert dx is None
     _close(dw, want_dw)
     _close(db, dy64.sum(axis=(0, 2, 3)))
 

@@ -19,7 +19,8 @@ on 16 channels at 32x32, one thread.  Only output widths of a multiple of 16 are
 (:func:`tile_width`): ``OCB = 16, RW = 8`` for 8-pixel rows ran at 55 GFLOP/s, slower than
 im2col + GEMM on ResNet-20's 64-channel 8x8 layer, and is not kept.  The data gradient of
 such a convolution is the same kernel applied to ``dy`` with the flipped, transposed weights
-(:func:`flipped`).
+(:func:`flipped`); the weight gradient is :func:`weight_grad` (output channels in the lanes,
+any width, ``F`` a multiple of 16).
 """
 
 from __future__ import annotations
@@ -112,3 +113,63 @@ def forward16(x, wpk, xp, out):  # pragma: no cover - numba
 
 
 KERNELS = {16: forward16}
+
+
+@numba.njit(**_SER)
+def weight_grad(x, dy, xp, dyt, dw):  # pragma: no cover - numba
+    """``dw`` (F / 16, C, 9, 16) += the weight gradient of the 3x3 pad-1 convolution of ``x``
+    (N, C, H, W) for the head gradient ``dy`` (N, F, H, W), F % 16 == 0: ``dw[fb, c, 3 ky +
+    kx, l]`` is output channel ``16 fb + l``.  ``xp`` (1, C, H + 2, W + 2) and ``dyt``
+    (H * W, F) are scratch.
+
+    Output channels run in the vector lanes: per image ``dy`` is transposed pixel-major into
+    ``dyt``; then per block of 16 output channels and input channel, 9 accumulators (one a
+    tap, in the stack buffer at fixed offsets, which LLVM holds in zmm registers across the
+    pixel loops) take per pixel one 16-lane load of ``dyt`` and 9 scalar input values."""
+    nch = x.shape[1]
+    nf = dy.shape[1]
+    oh, ow = dy.shape[2], dy.shape[3]
+    acc = numba.carray(_tile_buffer(), (256,))
+    for n in range(x.shape[0]):
+        pad_images(x[n:n + 1], 1, 1, xp)
+        img = xp[0]
+        for f in range(nf):
+            plane = dy[n, f]
+            for y in range(oh):
+                src = plane[y]
+                for q in range(ow):
+                    dyt[y * ow + q, f] = src[q]
+        for fb in range(nf // 16):
+            for c in range(nch):
+                for i in range(144):
+                    acc[i] = 0.0
+                for y in range(oh):
+                    r0 = img[c, y]
+                    r1 = img[c, y + 1]
+                    r2 = img[c, y + 2]
+                    for q in range(ow):
+                        d = dyt[y * ow + q, fb * 16:]
+                        a0, a1, a2 = r0[q], r0[q + 1], r0[q + 2]
+                        a3, a4, a5 = r1[q], r1[q + 1], r1[q + 2]
+                        a6, a7, a8 = r2[q], r2[q + 1], r2[q + 2]
+                        for lane in range(16):
+                            dv = d[lane]
+                            acc[lane] += dv * a0
+                            acc[16 + lane] += dv * a1
+                            acc[32 + lane] += dv * a2
+                            acc[48 + lane] += dv * a3
+                            acc[64 + lane] += dv * a4
+                            acc[80 + lane] += dv * a5
+                            acc[96 + lane] += dv * a6
+                            acc[112 + lane] += dv * a7
+                            acc[128 + lane] += dv * a8
+                out = dw[fb, c]
+                for t in range(9):
+                    for lane in range(16):
+                        out[t, lane] += acc[t * 16 + lane]
+
+
+def unpack_weight_grad(dw: np.ndarray) -> np.ndarray:
+    """:func:`weight_grad`'s ``(F / 16, C, 9, 16)`` -> ``(F, C, 3, 3)``."""
+    nb, c = dw.shape[:2]
+    return dw.transpose(0, 3, 1, 2).reshape(nb * 16, c, 3, 3)

@@ -407,6 +407,37 @@ def _direct(x, w, rw, out):
     _split(work, n, 9 * c * n * h * width)
 
 
+def _direct_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
+    """Whether :func:`_direct_weight_grad` takes the weight gradient: the direct kernel's
+    conditions, any output width, ``filters`` a multiple of 16."""
+    return bool(DIRECT and np.dtype(dtype) == np.float32 and geo.nsp == 2
+                and geo.kernel == (3, 3) and geo.stride == (1, 1) and geo.dilate == (1, 1)
+                and geo.pad == (1, 1) and p.num_group == 1
+                and max(channels, filters) <= DIRECT_CHANNELS and filters % 16 == 0)
+
+
+def _direct_weight_grad(x, dy):
+    """dW (F, C, 3, 3) of the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H, W) for
+    ``dy`` (N, F, H, W) by :func:`mxlite.kernels.conv_direct.weight_grad`, the batch split over
+    threads (one partial sum each)."""
+    n, c, h, width = x.shape
+    f = dy.shape[1]
+
+    def work(a, b):
+        xp, dyt, part = _workspace((c * (h + 2) * (width + 2), h * width * f, f * c * 9),
+                                   np.float32, slot=7)
+        part = part.reshape(f // 16, c, 9, 16)
+        part[...] = 0
+        _direct_kernels.weight_grad(x[a:b], dy[a:b], xp.reshape(1, c, h + 2, width + 2),
+                                    dyt.reshape(h * width, f), part)
+        return part
+
+    parts = _split(work, n, 9 * c * n * h * width)
+    for extra in parts[1:]:
+        parts[0] += extra
+    return _direct_kernels.unpack_weight_grad(parts[0])
+
+
 class _ConvBase(Operator):
     deconv = False
     partial_shapes = True
@@ -562,12 +593,16 @@ class Convolution(_ConvBase):
                 _winograd(dy4, _winograd_kernels.weight_transform(np.ascontiguousarray(flipped)),
                           tuple(2 - pd for pd in geo.pad), dx)
             return self._grads(p, inputs, dx, dw_full, dy, gout)
-        # the direct kernel: the data gradient is the convolution of dy with the flipped,
-        # transposed weight (pad 1); the weight gradient stays on im2col + GEMM below
+        # the direct kernels: the data gradient is the convolution of dy with the flipped,
+        # transposed weight (pad 1); the weight gradient direct when the data gradient is
+        # (or is not wanted), else both on im2col + GEMM below
         rw = _direct_ok(p, geo, f, x.shape[1], kdt) if want_dx else 0
+        dy4 = dy.reshape(n, f, *geo.out_spatial)
         if rw:
-            dy4 = dy.reshape(n, f, *geo.out_spatial)
             _direct(dy4, _direct_kernels.flipped(w2.reshape(w.shape)), rw, dx)
+        if (rw or not want_dx) and _direct_weight_grad_ok(p, geo, x.shape[1], f, kdt):
+            np.copyto(dw_full, _direct_weight_grad(xk, dy4))
+            return self._grads(p, inputs, dx, dw_full, dy, gout)
         plan = _Plan(geo, xk, rows, length, None if rw else dx)
         want_cols = want_dx and not rw
 
