@@ -9,8 +9,9 @@ LeNet.
 ``profile`` wraps every registered operator's forward and backward with a timer and prints
 the seconds per step by operator type (thread CPU time and wall time).  ``kernels`` prints, per
 shape, the median time of forward, data-gradient and weight-gradient of each library (with
-``--no-direct`` also mxlite without its direct 3x3 kernel, as ``im2col``) and the ratios (mxlite time / other; below 1 means mxlite is faster); one library per worker process
-(one thread: process CPU time, which a loaded machine disturbs little; more threads: wall time).
+``--no-direct`` also mxlite without its direct 3x3 kernels, as ``im2col``) and the ratios
+(mxlite time / other; below 1 means mxlite is faster); one library per worker process (one
+thread: process CPU time, which a loaded machine disturbs little; more threads: wall time).
 """
 
 from __future__ import annotations

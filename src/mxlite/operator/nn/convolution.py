@@ -6,8 +6,11 @@ Computed with im2col (Numba, :mod:`._im2col`) and one BLAS GEMM per group, in ch
 whose columns fit the L2 cache (:data:`CHUNK_BYTES`; a 1x1 stride-1 kernel needs no im2col);
 backward is the transposed GEMMs plus col2im.  3x3 stride-1 convolutions of at least
 :data:`WINOGRAD_CHANNELS` channels use Winograd F(2x2, 3x3) for the output and the data
-gradient and F(3x3, 2x2) for the weight gradient (:mod:`mxlite.kernels.conv_winograd`).  The
-batch is split over ``MXLITE_NUM_THREADS`` threads (:func:`_split`).  Float64 runs the same
+gradient and F(3x3, 2x2) for the weight gradient (:mod:`mxlite.kernels.conv_winograd`).  Thin
+float32 3x3 stride-1 pad-1 convolutions (at most :data:`DIRECT_CHANNELS` channels, rows of a
+multiple of 16 pixels: ResNet-20's 16- and 32-channel stages) use the direct register-tiled
+kernels of :mod:`mxlite.kernels.conv_direct` for the output, the data gradient and (16k output
+channels) the weight gradient.  The batch is split over ``MXLITE_NUM_THREADS`` threads (:func:`_split`).  Float64 runs the same
 paths in float64; other dtypes compute in float32.
 
 Deconvolution (the gradient of a convolution with respect to its input, used as a layer):
