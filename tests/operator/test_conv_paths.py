@@ -334,3 +334,47 @@ def test_direct_kernel_asks_for_512_bit_vectors():
     assert '"prefer-vector-width"="512"' in kernel.inspect_llvm(sig)
     if "+avx512f" in llvm.get_host_cpu_features().flatten().split(","):
         assert re.search(r"vfmadd\w+ps\s[^\n]*zmm", kernel.inspect_asm(sig))
+
+
+# id, N, C, H, W, F, kernel, stride, pad, dilate, groups, adj
+DECONV_SHAPES = [
+    ("3x3_stride2", 3, 4, 5, 6, 3, 3, 2, 1, 1, 1, 1),
+    ("4x4_stride2_group2", 2, 4, 4, 3, 6, 4, 2, 1, 1, 2, 0),
+    ("3x3_dilate2", 3, 2, 4, 4, 3, 3, 1, 2, 2, 1, 0),
+]
+
+
+@pytest.mark.parametrize("path", ["per_image", "chunked", "threads"])
+@pytest.mark.parametrize("shape", DECONV_SHAPES, ids=[s[0] for s in DECONV_SHAPES])
+def test_deconvolution_paths_match_numpy_reference(shape, path, force):
+    """Deconvolution is the data gradient of Convolution with its weight: the output is
+    ``reference_grads``' dx (for ``dy`` = the data), the data gradient the convolution of the
+    head gradient, the weight gradient ``reference_grads``' dw; per image, chunked and over
+    threads."""
+    _, n, c, h, wd, f, k, s, pd, dl, g, adj = shape
+    if path == "threads" and numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one core: no second thread")
+    force(path)
+    rng = np.random.default_rng(hash(shape[0]) % 2**32)
+    x = rng.standard_normal((n, c, h, wd))
+    w = rng.standard_normal((c, f // g, k, k))
+    b = rng.standard_normal(f)
+    op = get("Deconvolution")
+    p = op.parse_params({"kernel": (k, k), "stride": (s, s), "pad": (pd, pd),
+                         "dilate": (dl, dl), "adj": (adj, adj), "num_filter": f,
+                         "num_group": g, "no_bias": False})
+    threads = numba.get_num_threads()
+    if path == "threads":
+        numba.set_num_threads(2)
+    try:
+        (y,), saved = op.forward(p, [x, w, b], [], True)
+        dy = rng.standard_normal(y.shape)
+        dx, dw, db = op.backward(p, [dy], [x, w, b], [y], [], saved)
+    finally:
+        numba.set_num_threads(threads)
+    want_y, _ = reference_grads(np.zeros(y.shape), w, x, s, pd, dl, g)
+    np.testing.assert_allclose(y, want_y + b.reshape(1, f, 1, 1), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dx, reference(dy, w, s, pd, dl, g), rtol=1e-10, atol=1e-10)
+    _, want_dw = reference_grads(dy, w, x, s, pd, dl, g)
+    np.testing.assert_allclose(dw, want_dw, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(db, dy.sum(axis=(0, 2, 3)), rtol=1e-12)

@@ -711,42 +711,97 @@ class Deconvolution(_ConvBase):
     def _weight_shape(self, p, channels):
         return (channels, p.num_filter // p.num_group, *p.kernel)
 
+    # Deconvolution is Convolution's data gradient: per chunk of images (columns within
+    # CHUNK_BYTES, as Convolution's), forward = the GEMM W^T x into columns + col2im into the
+    # output; backward = im2col of dy, then dx = W cols and dW += x cols^T, the batch split
+    # over threads by _split (one partial dW each)
+
+    @staticmethod
+    def _images(x, n0, nb, slot):
+        """Images ``[n0, n0 + nb)`` of ``x`` (N, C, L) as a (C, nb*L) matrix (a view for one
+        image, else a copy into a workspace)."""
+        if nb == 1:
+            return x[n0]
+        c, length = x.shape[1:]
+        (buf,) = _workspace((c * nb * length,), x.dtype, slot=slot)
+        m = buf.reshape(c, nb, length)
+        m[...] = x[n0:n0 + nb].transpose(1, 0, 2)
+        return m.reshape(c, nb * length)
+
     def _forward(self, p, inputs, aux, is_train):
         dtype = inputs[0].dtype
         x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
+        x = np.ascontiguousarray(x)
         geo = _Geometry(self.name, p, x.shape, deconv=True)
         n, c = x.shape[:2]
         g, f = p.num_group, p.num_filter
         cg = c // g
-        xf = _nchw_to_fnl(x)  # (C, N*L_in)
-        w2 = w.reshape(c, -1)  # (C, F/g * K)
+        length = int(np.prod(geo.in_spatial))
+        x3 = x.reshape(n, c, length)
+        w2 = np.ascontiguousarray(w).reshape(c, -1)  # (C, F/g * K)
         rg = w2.shape[1]
-        cols = np.empty((g * rg, xf.shape[1]), dtype=x.dtype)
-        for k in range(g):
-            cs = slice(k * cg, (k + 1) * cg)
-            np.matmul(w2[cs].T, xf[cs], out=cols[k * rg:(k + 1) * rg])
-        out = _col2im(cols, geo, (n, f, *geo.out_spatial), geo.in_spatial)
+        rows = g * rg
+        out = np.empty((n, f, *geo.out_spatial), dtype=x.dtype)
+        out5, args = _as5d(out), geo.kernel_args(geo.in_spatial)
+        step = _chunk(rows * length * x.itemsize, n)
+
+        def work(a, b):
+            (buf,) = _workspace((rows * step * length,), x.dtype, slot=8)
+            for n0 in range(a, b, step):
+                nb = min(step, b - n0)
+                xm = self._images(x3, n0, nb, slot=9)
+                cols = buf[:rows * nb * length].reshape(rows, nb * length)
+                for k in range(g):
+                    cs = slice(k * cg, (k + 1) * cg)
+                    np.matmul(w2[cs].T, xm[cs], out=cols[k * rg:(k + 1) * rg])
+                _kernels._col2im_ser(cols, *args, out5[n0:n0 + nb])
+
+        _split(work, n, rows * n * length)
         if not p.no_bias:
             out += inputs[2].astype(x.dtype, copy=False).reshape((1, f) + (1,) * geo.nsp)
-        return [out.astype(dtype, copy=False)], (geo, xf)
+        return [out.astype(dtype, copy=False)], (geo, x)
 
     def _backward(self, p, out_grads, inputs, outputs, aux, saved):
         x, w = inputs[0], inputs[1]
-        geo, xf = saved
-        c = x.shape[1]
+        geo, xk = saved
+        n, c = x.shape[:2]
         g = p.num_group
         cg = c // g
-        dy = np.asarray(out_grads[0], dtype=xf.dtype)
-        cols = _im2col(dy, geo, geo.in_spatial)  # (F*K, N*L_in)
-        w2 = w.astype(xf.dtype, copy=False).reshape(c, -1)
+        length = int(np.prod(geo.in_spatial))
+        x3 = xk.reshape(n, c, length)
+        dy = np.ascontiguousarray(out_grads[0], dtype=xk.dtype)
+        dy5, args = _as5d(dy), geo.kernel_args(geo.in_spatial)
+        w2 = np.ascontiguousarray(w, dtype=xk.dtype).reshape(c, -1)
         rg = w2.shape[1]
-        dxf = np.empty_like(xf)
-        dw = np.empty_like(w2)
-        for k in range(g):
-            cs, rs = slice(k * cg, (k + 1) * cg), slice(k * rg, (k + 1) * rg)
-            np.matmul(w2[cs], cols[rs], out=dxf[cs])
-            np.matmul(xf[cs], cols[rs].T, out=dw[cs])
-        dx = _nfl_to_nchw(dxf, x.shape[0], c, geo.in_spatial)
+        rows = g * rg
+        dx = np.empty_like(xk)
+        dx3 = dx.reshape(n, c, length)
+        step = _chunk(rows * length * xk.itemsize, n)
+
+        def work(a, b):
+            buf, part, tmp, dxb = _workspace(
+                (rows * step * length, c * rg, c * rg, c * step * length), xk.dtype, slot=10)
+            part, tmp = part.reshape(c, rg), tmp.reshape(c, rg)
+            part[...] = 0
+            for n0 in range(a, b, step):
+                nb = min(step, b - n0)
+                cols = buf[:rows * nb * length].reshape(rows, nb * length)
+                _kernels._im2col_ser(dy5[n0:n0 + nb], *args, cols)
+                xm = self._images(x3, n0, nb, slot=9)
+                dxm = dx3[n0] if nb == 1 else dxb[:c * nb * length].reshape(c, nb * length)
+                for k in range(g):
+                    cs, rs = slice(k * cg, (k + 1) * cg), slice(k * rg, (k + 1) * rg)
+                    np.matmul(w2[cs], cols[rs], out=dxm[cs])
+                    np.matmul(xm[cs], cols[rs].T, out=tmp[cs])
+                    part[cs] += tmp[cs]
+                if nb > 1:
+                    dx3[n0:n0 + nb] = dxm.reshape(c, nb, length).transpose(1, 0, 2)
+            return part
+
+        parts = _split(work, n, rows * n * length)
+        dw = parts[0]
+        for extra in parts[1:]:
+            dw += extra
         grads = [dx.astype(x.dtype, copy=False), dw.reshape(w.shape).astype(w.dtype, copy=False)]
         if not p.no_bias:
             db = dy.sum(axis=(0, *range(2, dy.ndim)))
