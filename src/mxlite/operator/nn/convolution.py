@@ -382,6 +382,10 @@ def _winograd_weight_grad(x, dy, pad):
 #: forward): 16ch 32x32: 12.4 -> 7.3; 32ch 16x16: 8.9 -> 6.5.  Wider layers were not measured
 #: (Winograd takes those of >= 64 channels); 8-pixel rows (64ch 8x8) were slower: 7.4 -> 11.0
 DIRECT_CHANNELS = 32
+#: the direct weight gradient for at most this many channels (any output width, 16k output
+#: channels); measured (one thread, batch 128, ms, im2col + GEMM -> direct): 16ch 32x32: 17.3
+#: -> 10.6; 32ch 16x16: 12.1 -> 7.9; 64ch 8x8: 9.1 -> 7.4; 3 -> 16ch 32x32: 4.9 -> 4.4
+DIRECT_WEIGHT_GRAD_CHANNELS = 64
 #: False: never use the direct kernel (for benchmarks and tests of the other paths)
 DIRECT = True
 
@@ -412,12 +416,13 @@ def _direct(x, w, rw, out):
 
 
 def _direct_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
-    """Whether :func:`_direct_weight_grad` takes the weight gradient: the direct kernel's
-    conditions, any output width, ``filters`` a multiple of 16."""
+    """Whether :func:`_direct_weight_grad` takes the weight gradient: float32 3x3 stride-1
+    pad-1, one group, at most :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels, any output width,
+    ``filters`` a multiple of 16."""
     return bool(DIRECT and np.dtype(dtype) == np.float32 and geo.nsp == 2
                 and geo.kernel == (3, 3) and geo.stride == (1, 1) and geo.dilate == (1, 1)
                 and geo.pad == (1, 1) and p.num_group == 1
-                and max(channels, filters) <= DIRECT_CHANNELS and filters % 16 == 0)
+                and max(channels, filters) <= DIRECT_WEIGHT_GRAD_CHANNELS and filters % 16 == 0)
 
 
 def _direct_weight_grad(x, dy):
@@ -598,15 +603,22 @@ class Convolution(_ConvBase):
                           tuple(2 - pd for pd in geo.pad), dx)
             return self._grads(p, inputs, dx, dw_full, dy, gout)
         # the direct kernels: the data gradient is the convolution of dy with the flipped,
-        # transposed weight (pad 1); the weight gradient direct when the data gradient is
-        # (or is not wanted), else both on im2col + GEMM below
+        # transposed weight (pad 1); the weight gradient by its own kernel; what they do not
+        # take runs on im2col / col2im + GEMM below (no im2col when the weight gradient is
+        # direct: the data gradient's columns are W^T dy)
         rw = _direct_ok(p, geo, f, x.shape[1], kdt) if want_dx else 0
         dy4 = dy.reshape(n, f, *geo.out_spatial)
         if rw:
             _direct(dy4, _direct_kernels.flipped(w2.reshape(w.shape)), rw, dx)
-        if (rw or not want_dx) and _direct_weight_grad_ok(p, geo, x.shape[1], f, kdt):
+        # next to a col2im data gradient only from 16 channels: the im2col the direct weight
+        # gradient saves is the smaller part there (one thread, batch 128, backward ms: 64ch
+        # 8x8 18.1 -> 16.4, but 3 -> 16ch 32x32 9.0 -> 9.4)
+        dw_direct = _direct_weight_grad_ok(p, geo, x.shape[1], f, kdt) and (
+            rw or not want_dx or x.shape[1] >= 16)
+        if dw_direct:
             np.copyto(dw_full, _direct_weight_grad(xk, dy4))
-            return self._grads(p, inputs, dx, dw_full, dy, gout)
+            if rw or not want_dx:
+                return self._grads(p, inputs, dx, dw_full, dy, gout)
         plan = _Plan(geo, xk, rows, length, None if rw else dx)
         want_cols = want_dx and not rw
 
@@ -616,7 +628,8 @@ class Convolution(_ConvBase):
             part, tmp = _workspace((f * rg, f * rg), kdt, slot=1)
             part, tmp = part.reshape(g, rg, fg), tmp.reshape(g, rg, fg)
             part[...] = 0
-            for n0, nb, cols in plan.columns(a, b):  # recomputed, as MXNet does
+            # recomputed, as MXNet does
+            for n0, nb, cols in plan.columns(a, b, fill=not dw_direct):
                 dcols = plan.gradient_columns(n0, nb)
                 if nb == 1:
                     dyc = dy[n0]
@@ -626,8 +639,9 @@ class Convolution(_ConvBase):
                     dyc = dyc.reshape(f, nb * length)
                 for k in range(g):
                     fs, rs = slice(k * fg, (k + 1) * fg), slice(k * rg, (k + 1) * rg)
-                    np.matmul(cols[rs], dyc[fs].T, out=tmp[k])
-                    part[k] += tmp[k]
+                    if not dw_direct:
+                        np.matmul(cols[rs], dyc[fs].T, out=tmp[k])
+                        part[k] += tmp[k]
                     if want_cols:
                         np.matmul(w2[fs].T, dyc[fs], out=dcols[rs])
                 if want_cols:
@@ -635,9 +649,10 @@ class Convolution(_ConvBase):
             return part
 
         parts = _split(work, n, rows * n * length)
-        for extra in parts[1:]:
-            parts[0] += extra
-        dw.reshape(g, fg, rg)[...] = parts[0].transpose(0, 2, 1)
+        if not dw_direct:
+            for extra in parts[1:]:
+                parts[0] += extra
+            dw.reshape(g, fg, rg)[...] = parts[0].transpose(0, 2, 1)
         return self._grads(p, inputs, dx, dw_full, dy, gout)
 
     @staticmethod
@@ -667,8 +682,9 @@ class _Plan:
         self.dx5 = None if dx is None else _as5d(dx)
         self.step = _chunk(rows * length * x.itemsize, x.shape[0])
 
-    def columns(self, a, b):
-        """``(n0, nb, cols)`` per chunk of images ``[a, b)``; ``cols`` is (C*K, nb*L)."""
+    def columns(self, a, b, fill=True):
+        """``(n0, nb, cols)`` per chunk of images ``[a, b)``; ``cols`` is (C*K, nb*L), None
+        with ``fill=False`` (the chunks alone)."""
         n, rows, length = self.x.shape[0], self.rows, self.length
         if self.direct:
             x3 = self.x.reshape(n, rows, length)
@@ -678,6 +694,9 @@ class _Plan:
         (buf,) = _workspace((rows * self.step * length,), self.x.dtype)
         for n0 in range(a, b, self.step):
             nb = min(self.step, b - n0)
+            if not fill:
+                yield n0, nb, None
+                continue
             cols = buf[:rows * nb * length].reshape(rows, nb * length)
             _kernels._im2col_ser(self.x5[n0:n0 + nb], *self.args, cols)
             yield n0, nb, cols
