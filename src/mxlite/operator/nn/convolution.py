@@ -9,10 +9,10 @@ backward is the transposed GEMMs plus col2im.  3x3 stride-1 convolutions of at l
 gradient and F(3x3, 2x2) for the weight gradient (:mod:`mxlite.kernels.conv_winograd`).  Thin
 float32 3x3 stride-1 pad-1 convolutions (at most :data:`DIRECT_CHANNELS` channels, rows of a
 multiple of 16 pixels: ResNet-20's 16- and 32-channel stages) use the direct register-tiled
-kernels of :mod:`mxlite.kernels.conv_direct` for the output, the data gradient and (16k output
-channels) the weight gradient.  The batch is split over ``MXLITE_NUM_THREADS`` threads
-(:func:`_split`).  Float64 runs the im2col / Winograd paths in float64; other dtypes compute
-in float32.
+kernels of :mod:`mxlite.kernels.conv_direct` for the output and the data gradient; the weight
+gradient is direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).
+The batch is split over ``MXLITE_NUM_THREADS`` threads (:func:`_split`).  Float64 runs the
+im2col / Winograd paths in float64; other dtypes compute in float32.
 
 Deconvolution (the gradient of a convolution with respect to its input, used as a layer):
 data ``(N, C, *spatial)``, weight ``(C, num_filter / num_group, *kernel)``; output size
