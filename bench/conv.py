@@ -8,9 +8,10 @@ LeNet.
 
 ``profile`` wraps every registered operator's forward and backward with a timer and prints
 the seconds per step by operator type (thread CPU time and wall time).  ``kernels`` prints, per
-shape, the median time of forward, data-gradient and weight-gradient of each library and the
-ratios (mxlite time / other; below 1 means mxlite is faster); one library per worker process
-(one thread: process CPU time, which a loaded machine disturbs little; more threads: wall time).
+shape, the median time of forward, data-gradient and weight-gradient of each library (with
+``--no-direct`` also mxlite without its direct 3x3 kernels, as ``im2col``) and the ratios
+(mxlite time / other; below 1 means mxlite is faster); one library per worker process (one
+thread: process CPU time, which a loaded machine disturbs little; more threads: wall time).
 """
 
 from __future__ import annotations
@@ -176,7 +177,11 @@ def kernel_worker(lib, shapes, reps, threads):
     else:
         import importlib
 
-        mx = importlib.import_module(lib)
+        mx = importlib.import_module(lib.split(":")[0])
+        if lib == "mxlite:im2col":  # the paths before the direct kernel
+            from mxlite.operator.nn import convolution
+
+            convolution.DIRECT = False
         cases = [_mx_case(mx, s) for s in shapes]
     # one thread: process CPU time, robust to a loaded machine; more: wall time
     clock = time.process_time if threads == 1 else time.perf_counter
@@ -190,7 +195,10 @@ def kernel_worker(lib, shapes, reps, threads):
 
 def kernels(args):
     shapes = [s for s in SHAPES if not args.only or any(o in s[0] for o in args.only)]
-    libs = [("mxlite", sys.executable, "mxlite"), ("torch", sys.executable, "torch")]
+    libs = [("mxlite", sys.executable, "mxlite")]
+    if args.no_direct:
+        libs.append(("im2col", sys.executable, "mxlite:im2col"))
+    libs.append(("torch", sys.executable, "torch"))
     if args.mxnet:
         libs.append(("mxnet", args.mxnet, "mxnet"))
     env = dict(os.environ, MXLITE_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
@@ -236,6 +244,8 @@ def main(argv=None):
     kp.add_argument("--threads", type=int, default=2)
     kp.add_argument("--reps", type=int, default=5)
     kp.add_argument("--only", nargs="*", help="substrings of shape labels to keep")
+    kp.add_argument("--no-direct", action="store_true",
+                    help="also time mxlite without the direct 3x3 kernel ('im2col')")
     args = ap.parse_args(argv)
     if args.cmd == "profile":
         profile(args.model, args.mode, args.steps, args.by_shape)

@@ -1,12 +1,14 @@
 """Every computation path of Convolution gives the same numbers.
 
 The operator picks, per call: Winograd F(2x2, 3x3) (wide 3x3 stride-1 convolutions; whole
-images or blocks of tile rows per GEMM), im2col
+images or blocks of tile rows per GEMM), the direct register-tiled kernel (thin float32 3x3
+stride-1 pad-1 convolutions with rows of 16k pixels), im2col
 of one image per chunk (the GEMM writes the output in place) or of several (one GEMM, then a
 transposed copy), no im2col for 1x1 stride-1 kernels, and the batch split over threads.  Each
 path is forced here (module thresholds patched) and compared in float64 with a NumPy
 reference (one ``einsum`` per kernel tap) for the output and both gradients; float64 numerical
-gradient checks run through the Winograd path.
+gradient checks run through the Winograd path.  The direct kernel is float32 only: it is
+compared with the float64 reference at float32's precision.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import pytest
 from gradcheck import check_gradient
 
-from mxlite.kernels import conv_winograd
+from mxlite.kernels import conv_direct, conv_winograd
 from mxlite.operator import get
 from mxlite.operator.nn import convolution as conv
 
@@ -73,7 +75,9 @@ def force(monkeypatch):
         monkeypatch.setattr(conv, "WINOGRAD_CHUNK_BYTES", 1 if path == "winograd_rows"
                             else 4 << 20)
         monkeypatch.setattr(conv, "CHUNK_BYTES", 1 << 30 if path == "chunked" else 1)
-        monkeypatch.setattr(conv, "PARALLEL_COLUMNS", 0 if path == "threads" else 1 << 62)
+        monkeypatch.setattr(conv, "PARALLEL_COLUMNS", 0 if path.endswith("threads")
+                            else 1 << 62)
+        monkeypatch.setattr(conv, "DIRECT", path.startswith("direct"))
     return apply
 
 
@@ -225,3 +229,159 @@ def test_threaded_convolutions_restore_the_blas_threads(force):
     assert len(errors) == 15 and max(errors) < 1e-10
     after = blas_threads()
     assert {k: after[k] for k in before} == before
+
+
+# id, N, C, H, W, F: shapes the direct kernels take: the output for W a multiple of 16, F of 8
+# and at most 32 channels, the data gradient likewise with C a multiple of 8, the weight
+# gradient for F a multiple of 16 and at most 64 channels, any W (beside a col2im data
+# gradient only from 16 input channels)
+DIRECT_SHAPES = [
+    ("8to16_5x16", 3, 8, 5, 16, 16),
+    ("16to8_4x32", 2, 16, 4, 32, 8),  # F = 8: the weight gradient on im2col + GEMM
+    ("3to8_6x16", 2, 3, 6, 16, 8),  # C = 3: the data gradient on col2im, dW on im2col
+    ("3to16_6x16", 2, 3, 6, 16, 16),  # C = 3: dW direct only without the data gradient
+    ("32to32_16x16", 2, 32, 16, 16, 32),
+    ("64to16_3x8", 2, 64, 3, 8, 16),  # W = 8, 64 channels: dW direct alone
+]
+
+
+def _close(got, want):
+    """float32 against the float64 reference: within 1e-5 of the reference's scale."""
+    scale = float(np.abs(want).max())
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("need_dx", [True, False], ids=["dx", "no_dx"])
+@pytest.mark.parametrize("path", ["direct", "direct_threads"])
+@pytest.mark.parametrize("shape", DIRECT_SHAPES, ids=[s[0] for s in DIRECT_SHAPES])
+def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monkeypatch):
+    """Output and gradients against the float64 reference, with and without the data
+    gradient, in one thread and two (the direct kernels and the im2col / col2im paths they
+    leave over, per chunk of images)."""
+    _, n, c, h, wd, f = shape
+    if path == "direct_threads" and numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one core: no second thread")
+    force(path)
+    calls, wcalls = [], []
+    real, real_w = conv_direct.forward16, conv_direct.weight_grad
+    monkeypatch.setitem(conv_direct.KERNELS, 16, lambda *a: calls.append(a[1].shape) or real(*a))
+    monkeypatch.setattr(conv_direct, "weight_grad", lambda *a: wcalls.append(1) or real_w(*a))
+    rng = np.random.default_rng(hash(shape[0]) % 2**32)
+    x = rng.standard_normal((n, c, h, wd)).astype(np.float32)
+    w = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32)
+    op = get("Convolution")
+    p = op.parse_params({"kernel": (3, 3), "pad": (1, 1), "num_filter": f})
+    threads = numba.get_num_threads()
+    if path == "direct_threads":
+        numba.set_num_threads(2)
+    try:
+        (y,), saved = op.forward(p, [x, w, b], [], True)
+        forward_calls = list(calls)
+        calls.clear()
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        dx, dw, db = op.backward(p, [dy], [x, w, b], [y], [], saved,
+                                 need=(need_dx, True, True))
+    finally:
+        numba.set_num_threads(threads)
+    assert y.dtype == dw.dtype == np.float32
+    # which kernels ran: as DIRECT_SHAPES says
+    thin = wd % 16 == 0 and max(c, f) <= 32
+    assert set(forward_calls) == ({(f // 8, c, 3, 3, 8)} if thin and f % 8 == 0 else set())
+    dx_direct = need_dx and thin and c % 8 == 0
+    assert calls == ([(c // 8, f, 3, 3, 8)] * len(calls) if dx_direct else [])
+    assert bool(calls) == dx_direct
+    assert bool(wcalls) == (f % 16 == 0 and max(c, f) <= 64
+                            and (dx_direct or not need_dx or c >= 16))
+    x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
+    _close(y, reference(x64, w64, 1, 1, 1, 1) + b.reshape(1, f, 1, 1))
+    want_dx, want_dw = reference_grads(x64, w64, dy64, 1, 1, 1, 1)
+    if need_dx:
+        assert dx.dtype == np.float32
+        _close(dx, want_dx)
+    else:
+        assert dx is None
+    _close(dw, want_dw)
+    _close(db, dy64.sum(axis=(0, 2, 3)))
+
+
+def test_direct_kernel_is_taken_for_thin_float32_layers(monkeypatch):
+    """ResNet-20's 16- and 32-channel 3x3 layers go to the direct kernel; float64, 8-pixel
+    rows, wide layers, stride 2 and pad 0 do not."""
+    calls = []
+    real = conv_direct.forward16
+    monkeypatch.setitem(conv_direct.KERNELS, 16, lambda *a: calls.append(1) or real(*a))
+    op = get("Convolution")
+    for c, hw, dtype, stride, pad, taken in (
+            (16, 32, np.float32, 1, 1, True), (32, 16, np.float32, 1, 1, True),
+            (16, 32, np.float64, 1, 1, False), (64, 8, np.float32, 1, 1, False),
+            (48, 16, np.float32, 1, 1, False), (16, 32, np.float32, 2, 1, False),
+            (16, 32, np.float32, 1, 0, False)):
+        calls.clear()
+        p = op.parse_params({"kernel": (3, 3), "pad": (pad, pad), "stride": (stride, stride),
+                             "num_filter": c, "no_bias": True})
+        x = np.ones((1, c, hw, hw), dtype)
+        op.forward(p, [x, np.ones((c, c, 3, 3), dtype)], [], False)
+        assert bool(calls) == taken, (c, hw, dtype, stride, pad)
+
+
+def test_direct_kernel_asks_for_512_bit_vectors():
+    """The kernel's LLVM function carries ``prefer-vector-width=512`` (Numba's target
+    otherwise prefers 256-bit vectors on AVX-512 CPUs), and on an AVX-512 CPU its code has
+    FMAs on zmm registers.  (A fresh uncached compile: cached code cannot be inspected.)"""
+    import re
+
+    import llvmlite.binding as llvm
+
+    kernel = numba.njit(fastmath=True, nogil=True)(conv_direct.forward16.py_func)
+    x = np.zeros((1, 8, 2, 16), np.float32)
+    kernel(x, np.zeros((1, 8, 3, 3, 8), np.float32), np.zeros((1, 8, 4, 18), np.float32),
+           np.zeros((1, 8, 2, 16), np.float32))
+    sig = kernel.signatures[0]
+    assert '"prefer-vector-width"="512"' in kernel.inspect_llvm(sig)
+    if "+avx512f" in llvm.get_host_cpu_features().flatten().split(","):
+        assert re.search(r"vfmadd\w+ps\s[^\n]*zmm", kernel.inspect_asm(sig))
+
+
+# id, N, C, H, W, F, kernel, stride, pad, dilate, groups, adj
+DECONV_SHAPES = [
+    ("3x3_stride2", 3, 4, 5, 6, 3, 3, 2, 1, 1, 1, 1),
+    ("4x4_stride2_group2", 2, 4, 4, 3, 6, 4, 2, 1, 1, 2, 0),
+    ("3x3_dilate2", 3, 2, 4, 4, 3, 3, 1, 2, 2, 1, 0),
+]
+
+
+@pytest.mark.parametrize("path", ["per_image", "chunked", "threads"])
+@pytest.mark.parametrize("shape", DECONV_SHAPES, ids=[s[0] for s in DECONV_SHAPES])
+def test_deconvolution_paths_match_numpy_reference(shape, path, force):
+    """Deconvolution is the data gradient of Convolution with its weight: the output is
+    ``reference_grads``' dx (for ``dy`` = the data), the data gradient the convolution of the
+    head gradient, the weight gradient ``reference_grads``' dw; per image, chunked and over
+    threads."""
+    _, n, c, h, wd, f, k, s, pd, dl, g, adj = shape
+    if path == "threads" and numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one core: no second thread")
+    force(path)
+    rng = np.random.default_rng(hash(shape[0]) % 2**32)
+    x = rng.standard_normal((n, c, h, wd))
+    w = rng.standard_normal((c, f // g, k, k))
+    b = rng.standard_normal(f)
+    op = get("Deconvolution")
+    p = op.parse_params({"kernel": (k, k), "stride": (s, s), "pad": (pd, pd),
+                         "dilate": (dl, dl), "adj": (adj, adj), "num_filter": f,
+                         "num_group": g, "no_bias": False})
+    threads = numba.get_num_threads()
+    if path == "threads":
+        numba.set_num_threads(2)
+    try:
+        (y,), saved = op.forward(p, [x, w, b], [], True)
+        dy = rng.standard_normal(y.shape)
+        dx, dw, db = op.backward(p, [dy], [x, w, b], [y], [], saved)
+    finally:
+        numba.set_num_threads(threads)
+    want_y, _ = reference_grads(np.zeros(y.shape), w, x, s, pd, dl, g)
+    np.testing.assert_allclose(y, want_y + b.reshape(1, f, 1, 1), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dx, reference(dy, w, s, pd, dl, g), rtol=1e-10, atol=1e-10)
+    _, want_dw = reference_grads(dy, w, x, s, pd, dl, g)
+    np.testing.assert_allclose(dw, want_dw, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(db, dy.sum(axis=(0, 2, 3)), rtol=1e-12)

@@ -6,9 +6,13 @@ Computed with im2col (Numba, :mod:`._im2col`) and one BLAS GEMM per group, in ch
 whose columns fit the L2 cache (:data:`CHUNK_BYTES`; a 1x1 stride-1 kernel needs no im2col);
 backward is the transposed GEMMs plus col2im.  3x3 stride-1 convolutions of at least
 :data:`WINOGRAD_CHANNELS` channels use Winograd F(2x2, 3x3) for the output and the data
-gradient and F(3x3, 2x2) for the weight gradient (:mod:`mxlite.kernels.conv_winograd`).  The
-batch is split over ``MXLITE_NUM_THREADS`` threads (:func:`_split`).  Float64 runs the same
-paths in float64; other dtypes compute in float32.
+gradient and F(3x3, 2x2) for the weight gradient (:mod:`mxlite.kernels.conv_winograd`).  Thin
+float32 3x3 stride-1 pad-1 convolutions (at most :data:`DIRECT_CHANNELS` channels, rows of a
+multiple of 16 pixels: ResNet-20's 16- and 32-channel stages) use the direct register-tiled
+kernels of :mod:`mxlite.kernels.conv_direct` for the output and the data gradient; the weight
+gradient is direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).
+The batch is split over ``MXLITE_NUM_THREADS`` threads (:func:`_split`).  Float64 runs the
+im2col / Winograd paths in float64; other dtypes compute in float32.
 
 Deconvolution (the gradient of a convolution with respect to its input, used as a layer):
 data ``(N, C, *spatial)``, weight ``(C, num_filter / num_group, *kernel)``; output size
@@ -35,6 +39,7 @@ import threading
 import numpy as np
 
 from ...kernels import PARALLEL_THRESHOLD
+from ...kernels import conv_direct as _direct_kernels
 from ...kernels import conv_winograd as _winograd_kernels
 from ..registry import Operator, Param, ShapeError, register
 from . import _im2col as _kernels
@@ -371,6 +376,77 @@ def _winograd_weight_grad(x, dy, pad):
     return _winograd_kernels.weight_grad_output(parts[0])
 
 
+#: the direct register-tiled kernel (:mod:`mxlite.kernels.conv_direct`) for float32 3x3
+#: stride-1 pad-1 convolutions of at most this many input and output channels whose output
+#: rows are a multiple of 16 pixels; measured (one thread, batch 128, ms, im2col -> direct,
+#: forward): 16ch 32x32: 12.4 -> 7.3; 32ch 16x16: 8.9 -> 6.5.  Wider layers were not measured
+#: (Winograd takes those of >= 64 channels); 8-pixel rows (64ch 8x8) were slower: 7.4 -> 11.0
+DIRECT_CHANNELS = 32
+#: the direct weight gradient for at most this many channels (any output width, 16k output
+#: channels); measured (one thread, batch 128, ms, im2col + GEMM -> direct): 16ch 32x32: 17.3
+#: -> 10.6; 32ch 16x16: 12.1 -> 7.9; 64ch 8x8: 9.1 -> 7.4; 3 -> 16ch 32x32: 4.9 -> 4.4
+DIRECT_WEIGHT_GRAD_CHANNELS = 64
+#: False: never use the direct kernel (for benchmarks and tests of the other paths)
+DIRECT = True
+
+
+def _direct_ok(p, geo, channels, filters, dtype) -> int:
+    """The direct kernel's tile width for a convolution of ``channels`` -> ``filters`` (0: not
+    applicable); ``filters`` is the data gradient's ``channels`` when it checks that one."""
+    if not (DIRECT and np.dtype(dtype) == np.float32 and geo.nsp == 2 and geo.kernel == (3, 3)
+            and geo.stride == (1, 1) and geo.dilate == (1, 1) and geo.pad == (1, 1)
+            and p.num_group == 1 and max(channels, filters) <= DIRECT_CHANNELS):
+        return 0
+    return _direct_kernels.tile_width(geo.out_spatial[1], filters)
+
+
+def _direct(x, w, rw, out):
+    """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H, W)
+    with ``w`` (F, C, 3, 3) by the direct kernel of tile width ``rw``; the batch split over
+    threads as :func:`_split` does."""
+    n, c, h, width = x.shape
+    kernel = _direct_kernels.KERNELS[rw]
+    wpk = _direct_kernels.pack_weight(w, _direct_kernels.TILES[rw][0])
+
+    def work(a, b):
+        (xp,) = _workspace((c * (h + 2) * (width + 2),), np.float32, slot=6)
+        kernel(x[a:b], wpk, xp.reshape(1, c, h + 2, width + 2), out[a:b])
+
+    _split(work, n, 9 * c * n * h * width)
+
+
+def _direct_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
+    """Whether :func:`_direct_weight_grad` takes the weight gradient: float32 3x3 stride-1
+    pad-1, one group, at most :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels, any output width,
+    ``filters`` a multiple of 16."""
+    return bool(DIRECT and np.dtype(dtype) == np.float32 and geo.nsp == 2
+                and geo.kernel == (3, 3) and geo.stride == (1, 1) and geo.dilate == (1, 1)
+                and geo.pad == (1, 1) and p.num_group == 1
+                and max(channels, filters) <= DIRECT_WEIGHT_GRAD_CHANNELS and filters % 16 == 0)
+
+
+def _direct_weight_grad(x, dy):
+    """dW (F, C, 3, 3) of the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H, W) for
+    ``dy`` (N, F, H, W) by :func:`mxlite.kernels.conv_direct.weight_grad`, the batch split over
+    threads (one partial sum each)."""
+    n, c, h, width = x.shape
+    f = dy.shape[1]
+
+    def work(a, b):
+        xp, dyt, part = _workspace((c * (h + 2) * (width + 2), h * width * f, f * c * 9),
+                                   np.float32, slot=7)
+        part = part.reshape(f // 16, c, 9, 16)
+        part[...] = 0
+        _direct_kernels.weight_grad(x[a:b], dy[a:b], xp.reshape(1, c, h + 2, width + 2),
+                                    dyt.reshape(h * width, f), part)
+        return part
+
+    parts = _split(work, n, 9 * c * n * h * width)
+    for extra in parts[1:]:
+        parts[0] += extra
+    return _direct_kernels.unpack_weight_grad(parts[0])
+
+
 class _ConvBase(Operator):
     deconv = False
     partial_shapes = True
@@ -483,6 +559,12 @@ class Convolution(_ConvBase):
             if bias is not None:
                 out3 += bias
             return [out.astype(dtype, copy=False)], geo
+        rw = _direct_ok(p, geo, x.shape[1], f, x.dtype)
+        if rw:
+            _direct(x, w, rw, out)
+            if bias is not None:
+                out3 += bias
+            return [out.astype(dtype, copy=False)], geo
         plan = _Plan(geo, x, rows, length)
 
         def work(a, b):
@@ -529,8 +611,25 @@ class Convolution(_ConvBase):
                 _winograd(dy4, _winograd_kernels.weight_transform(np.ascontiguousarray(flipped)),
                           tuple(2 - pd for pd in geo.pad), dx)
             return self._grads(p, inputs, dx, dw_full, dy, gout)
-        plan = _Plan(geo, xk, rows, length, dx)
-        want_cols = want_dx
+        # the direct kernels: the data gradient is the convolution of dy with the flipped,
+        # transposed weight (pad 1); the weight gradient by its own kernel; what they do not
+        # take runs on im2col / col2im + GEMM below (no im2col when the weight gradient is
+        # direct: the data gradient's columns are W^T dy)
+        rw = _direct_ok(p, geo, f, x.shape[1], kdt) if want_dx else 0
+        dy4 = dy.reshape(n, f, *geo.out_spatial)
+        if rw:
+            _direct(dy4, _direct_kernels.flipped(w2.reshape(w.shape)), rw, dx)
+        # next to a col2im data gradient only from 16 channels: the im2col the direct weight
+        # gradient saves is the smaller part there (one thread, batch 128, backward ms: 64ch
+        # 8x8 18.1 -> 16.4, but 3 -> 16ch 32x32 9.0 -> 9.4)
+        dw_direct = _direct_weight_grad_ok(p, geo, x.shape[1], f, kdt) and (
+            rw or not want_dx or x.shape[1] >= 16)
+        if dw_direct:
+            np.copyto(dw_full, _direct_weight_grad(xk, dy4))
+            if rw or not want_dx:
+                return self._grads(p, inputs, dx, dw_full, dy, gout)
+        plan = _Plan(geo, xk, rows, length, None if rw else dx)
+        want_cols = want_dx and not rw
 
         def work(a, b):
             # the weight gradient transposed, (g, C*K/g, F/g): OpenBLAS runs cols @ dy^T
@@ -538,7 +637,8 @@ class Convolution(_ConvBase):
             part, tmp = _workspace((f * rg, f * rg), kdt, slot=1)
             part, tmp = part.reshape(g, rg, fg), tmp.reshape(g, rg, fg)
             part[...] = 0
-            for n0, nb, cols in plan.columns(a, b):  # recomputed, as MXNet does
+            # recomputed, as MXNet does
+            for n0, nb, cols in plan.columns(a, b, fill=not dw_direct):
                 dcols = plan.gradient_columns(n0, nb)
                 if nb == 1:
                     dyc = dy[n0]
@@ -548,8 +648,9 @@ class Convolution(_ConvBase):
                     dyc = dyc.reshape(f, nb * length)
                 for k in range(g):
                     fs, rs = slice(k * fg, (k + 1) * fg), slice(k * rg, (k + 1) * rg)
-                    np.matmul(cols[rs], dyc[fs].T, out=tmp[k])
-                    part[k] += tmp[k]
+                    if not dw_direct:
+                        np.matmul(cols[rs], dyc[fs].T, out=tmp[k])
+                        part[k] += tmp[k]
                     if want_cols:
                         np.matmul(w2[fs].T, dyc[fs], out=dcols[rs])
                 if want_cols:
@@ -557,9 +658,10 @@ class Convolution(_ConvBase):
             return part
 
         parts = _split(work, n, rows * n * length)
-        for extra in parts[1:]:
-            parts[0] += extra
-        dw.reshape(g, fg, rg)[...] = parts[0].transpose(0, 2, 1)
+        if not dw_direct:
+            for extra in parts[1:]:
+                parts[0] += extra
+            dw.reshape(g, fg, rg)[...] = parts[0].transpose(0, 2, 1)
         return self._grads(p, inputs, dx, dw_full, dy, gout)
 
     @staticmethod
@@ -589,8 +691,9 @@ class _Plan:
         self.dx5 = None if dx is None else _as5d(dx)
         self.step = _chunk(rows * length * x.itemsize, x.shape[0])
 
-    def columns(self, a, b):
-        """``(n0, nb, cols)`` per chunk of images ``[a, b)``; ``cols`` is (C*K, nb*L)."""
+    def columns(self, a, b, fill=True):
+        """``(n0, nb, cols)`` per chunk of images ``[a, b)``; ``cols`` is (C*K, nb*L), None
+        with ``fill=False`` (the chunks alone)."""
         n, rows, length = self.x.shape[0], self.rows, self.length
         if self.direct:
             x3 = self.x.reshape(n, rows, length)
@@ -600,6 +703,9 @@ class _Plan:
         (buf,) = _workspace((rows * self.step * length,), self.x.dtype)
         for n0 in range(a, b, self.step):
             nb = min(self.step, b - n0)
+            if not fill:
+                yield n0, nb, None
+                continue
             cols = buf[:rows * nb * length].reshape(rows, nb * length)
             _kernels._im2col_ser(self.x5[n0:n0 + nb], *self.args, cols)
             yield n0, nb, cols
@@ -633,42 +739,97 @@ class Deconvolution(_ConvBase):
     def _weight_shape(self, p, channels):
         return (channels, p.num_filter // p.num_group, *p.kernel)
 
+    # Deconvolution is Convolution's data gradient: per chunk of images (columns within
+    # CHUNK_BYTES, as Convolution's), forward = the GEMM W^T x into columns + col2im into the
+    # output; backward = im2col of dy, then dx = W cols and dW += x cols^T, the batch split
+    # over threads by _split (one partial dW each)
+
+    @staticmethod
+    def _images(x, n0, nb, slot):
+        """Images ``[n0, n0 + nb)`` of ``x`` (N, C, L) as a (C, nb*L) matrix (a view for one
+        image, else a copy into a workspace)."""
+        if nb == 1:
+            return x[n0]
+        c, length = x.shape[1:]
+        (buf,) = _workspace((c * nb * length,), x.dtype, slot=slot)
+        m = buf.reshape(c, nb, length)
+        m[...] = x[n0:n0 + nb].transpose(1, 0, 2)
+        return m.reshape(c, nb * length)
+
     def _forward(self, p, inputs, aux, is_train):
         dtype = inputs[0].dtype
         x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
+        x = np.ascontiguousarray(x)
         geo = _Geometry(self.name, p, x.shape, deconv=True)
         n, c = x.shape[:2]
         g, f = p.num_group, p.num_filter
         cg = c // g
-        xf = _nchw_to_fnl(x)  # (C, N*L_in)
-        w2 = w.reshape(c, -1)  # (C, F/g * K)
+        length = int(np.prod(geo.in_spatial))
+        x3 = x.reshape(n, c, length)
+        w2 = np.ascontiguousarray(w).reshape(c, -1)  # (C, F/g * K)
         rg = w2.shape[1]
-        cols = np.empty((g * rg, xf.shape[1]), dtype=x.dtype)
-        for k in range(g):
-            cs = slice(k * cg, (k + 1) * cg)
-            np.matmul(w2[cs].T, xf[cs], out=cols[k * rg:(k + 1) * rg])
-        out = _col2im(cols, geo, (n, f, *geo.out_spatial), geo.in_spatial)
+        rows = g * rg
+        out = np.empty((n, f, *geo.out_spatial), dtype=x.dtype)
+        out5, args = _as5d(out), geo.kernel_args(geo.in_spatial)
+        step = _chunk(rows * length * x.itemsize, n)
+
+        def work(a, b):
+            (buf,) = _workspace((rows * step * length,), x.dtype, slot=8)
+            for n0 in range(a, b, step):
+                nb = min(step, b - n0)
+                xm = self._images(x3, n0, nb, slot=9)
+                cols = buf[:rows * nb * length].reshape(rows, nb * length)
+                for k in range(g):
+                    cs = slice(k * cg, (k + 1) * cg)
+                    np.matmul(w2[cs].T, xm[cs], out=cols[k * rg:(k + 1) * rg])
+                _kernels._col2im_ser(cols, *args, out5[n0:n0 + nb])
+
+        _split(work, n, rows * n * length)
         if not p.no_bias:
             out += inputs[2].astype(x.dtype, copy=False).reshape((1, f) + (1,) * geo.nsp)
-        return [out.astype(dtype, copy=False)], (geo, xf)
+        return [out.astype(dtype, copy=False)], (geo, x)
 
     def _backward(self, p, out_grads, inputs, outputs, aux, saved):
         x, w = inputs[0], inputs[1]
-        geo, xf = saved
-        c = x.shape[1]
+        geo, xk = saved
+        n, c = x.shape[:2]
         g = p.num_group
         cg = c // g
-        dy = np.asarray(out_grads[0], dtype=xf.dtype)
-        cols = _im2col(dy, geo, geo.in_spatial)  # (F*K, N*L_in)
-        w2 = w.astype(xf.dtype, copy=False).reshape(c, -1)
+        length = int(np.prod(geo.in_spatial))
+        x3 = xk.reshape(n, c, length)
+        dy = np.ascontiguousarray(out_grads[0], dtype=xk.dtype)
+        dy5, args = _as5d(dy), geo.kernel_args(geo.in_spatial)
+        w2 = np.ascontiguousarray(w, dtype=xk.dtype).reshape(c, -1)
         rg = w2.shape[1]
-        dxf = np.empty_like(xf)
-        dw = np.empty_like(w2)
-        for k in range(g):
-            cs, rs = slice(k * cg, (k + 1) * cg), slice(k * rg, (k + 1) * rg)
-            np.matmul(w2[cs], cols[rs], out=dxf[cs])
-            np.matmul(xf[cs], cols[rs].T, out=dw[cs])
-        dx = _nfl_to_nchw(dxf, x.shape[0], c, geo.in_spatial)
+        rows = g * rg
+        dx = np.empty_like(xk)
+        dx3 = dx.reshape(n, c, length)
+        step = _chunk(rows * length * xk.itemsize, n)
+
+        def work(a, b):
+            buf, part, tmp, dxb = _workspace(
+                (rows * step * length, c * rg, c * rg, c * step * length), xk.dtype, slot=10)
+            part, tmp = part.reshape(c, rg), tmp.reshape(c, rg)
+            part[...] = 0
+            for n0 in range(a, b, step):
+                nb = min(step, b - n0)
+                cols = buf[:rows * nb * length].reshape(rows, nb * length)
+                _kernels._im2col_ser(dy5[n0:n0 + nb], *args, cols)
+                xm = self._images(x3, n0, nb, slot=9)
+                dxm = dx3[n0] if nb == 1 else dxb[:c * nb * length].reshape(c, nb * length)
+                for k in range(g):
+                    cs, rs = slice(k * cg, (k + 1) * cg), slice(k * rg, (k + 1) * rg)
+                    np.matmul(w2[cs], cols[rs], out=dxm[cs])
+                    np.matmul(xm[cs], cols[rs].T, out=tmp[cs])
+                    part[cs] += tmp[cs]
+                if nb > 1:
+                    dx3[n0:n0 + nb] = dxm.reshape(c, nb, length).transpose(1, 0, 2)
+            return part
+
+        parts = _split(work, n, rows * n * length)
+        dw = parts[0]
+        for extra in parts[1:]:
+            dw += extra
         grads = [dx.astype(x.dtype, copy=False), dw.reshape(w.shape).astype(w.dtype, copy=False)]
         if not p.no_bias:
             db = dy.sum(axis=(0, *range(2, dy.ndim)))
