@@ -25,7 +25,12 @@ OPT = ("sgd", {"learning_rate": 0.1, "momentum": 0.9})
 
 def mlp(seed=42):
     net = gluon.nn.HybridSequential()
-    net.add(gluon.nn.Dense(16, activation="relu", in_units=6), gluon.nn.Dense(3, in_units=16))
+    # layers named inside the net's scope (``..._dense0_``, ``..._dense1_``): the Trainer's
+    # keys follow the sorted names, which global counters (``dense9_`` after ``dense10_``)
+    # would reorder between two nets made at different times in one process
+    with net.name_scope():
+        net.add(gluon.nn.Dense(16, activation="relu", in_units=6),
+                gluon.nn.Dense(3, in_units=16))
     mx.random.seed(seed)
     net.initialize(mx.init.Xavier())
     net(mx.nd.zeros((1, 6)))  # the operators' lazy imports happen here, not in rank threads
