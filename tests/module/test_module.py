@@ -548,10 +548,19 @@ def test_grad_req_per_argument_freezes_bias(grad_req):
 @pytest.mark.parametrize(
     "grad_req, match",
     [("sometimes", "grad_req must be one of"), (["write"], "one entry per argument"),
-     ({"nope": "write"}, "unknown arguments"), ({"fc_bias": "maybe"}, "grad_req values"),
-     (3, "str, list, tuple or dict")],
-    ids=["bad-string", "short-list", "unknown-name", "bad-value", "int"],
+     ({"fc_bias": "maybe"}, "grad_req values"), (3, "str, list, tuple or dict")],
+    ids=["bad-string", "short-list", "bad-value", "int"],
 )
 def test_grad_req_errors(grad_req, match):
     with pytest.raises(ValueError, match=match):
         _bound(grad_req=grad_req)
+
+
+def test_grad_req_dict_unknown_names_are_ignored_with_a_warning(caplog):
+    """As MXNet: names that are not arguments are passed over -- and mxlite says so."""
+    with caplog.at_level(logging.WARNING, logger="mxlite.module.executor_group"):
+        mod = _bound(grad_req={"nope": "add", "fc_bias": "null"})
+    assert "nope" in caplog.text and "ignored" in caplog.text
+    reqs = dict(zip(mod._exec_group.execs[0]._arg_names,
+                    mod._exec_group.execs[0]._grad_reqs, strict=True))
+    assert "nope" not in reqs and reqs["fc_bias"] == "null" and reqs["fc_weight"] == "write"

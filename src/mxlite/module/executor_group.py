@@ -8,6 +8,7 @@ device) so that the update code reads as MXNet's.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 
 import numpy as np
@@ -55,10 +56,14 @@ def _grad_req_dict(grad_req, arg_names, param_names, fixed_param_names, data_nam
                 reqs[k] = "write" if inputs_need_grad else "null"
             else:
                 reqs[k] = "null"
+        # MXNet binds only the symbol's arguments and passes over other names (a dict made
+        # for a fused RNN's ``parameters`` used with its unfused cells); said, not dropped
         unknown = sorted(set(grad_req) - set(arg_names))
         if unknown:
-            raise ValueError(f"grad_req names unknown arguments {unknown}; arguments: {arg_names}")
-        reqs.update(grad_req)
+            logging.getLogger(__name__).warning(
+                "grad_req names %s, which are not arguments of the symbol %s: ignored",
+                unknown, arg_names)
+        reqs.update({k: v for k, v in grad_req.items() if k not in unknown})
     else:
         raise ValueError(f"grad_req must be a str, list, tuple or dict, got {grad_req!r}")
     bad = {k: v for k, v in reqs.items() if v not in valid}
