@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import pathlib
 
@@ -177,3 +178,13 @@ def test_update_errors(make, labels, preds, exc, match):
 def test_constructor_errors(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make()
+
+
+def test_perplexity_clips_out_of_range_labels_with_one_warning(caplog):
+    """MXNet 1.9.1 clips such labels (its pick); mxlite does too, and says so once."""
+    m = mx.metric.Perplexity(ignore_label=None)
+    with caplog.at_level(logging.WARNING, logger="mxlite.metric"):
+        for _ in range(3):
+            m.update([mx.nd.array([7, 0])], [mx.nd.array([[0.2, 0.3, 0.5], [0.1, 0.6, 0.3]])])
+    assert caplog.text.count("outside [0, 3)") == 1 and "label 7" in caplog.text
+    assert abs(m.get()[1] - 4.472136) < 1e-5  # MXNet 1.9.1's value for these labels

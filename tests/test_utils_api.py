@@ -196,3 +196,21 @@ def test_default_context_roundtrip():
         assert tu.default_context() == mx.cpu(1)
     finally:
         tu.set_default_context(None)
+
+
+def test_compare_optimizer_gives_the_reference_dense_copies_of_sparse_inputs():
+    """MXNet's rule: the optimizer under test gets the sparse arrays, the reference dense ones."""
+    seen = {}
+
+    class Recording(mx.optimizer.SGD):
+        def __init__(self, tag, **kw):
+            super().__init__(**kw)
+            self.tag = tag
+
+        def update_multi_precision(self, index, weight, grad, state):
+            seen[self.tag] = (weight.stype, grad.stype)
+            super().update_multi_precision(index, weight, grad, state)
+
+    tu.compare_optimizer(Recording("ref", learning_rate=0.1), Recording("test", learning_rate=0.1),
+                         (6, 3), np.float32, w_stype="row_sparse", g_stype="row_sparse")
+    assert seen == {"ref": ("default", "default"), "test": ("row_sparse", "row_sparse")}

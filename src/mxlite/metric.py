@@ -19,6 +19,7 @@ arrays (giving a :class:`CustomMetric`).
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections import OrderedDict
 
@@ -535,21 +536,42 @@ class Perplexity(EvalMetric):
             if label.size * pred.shape[-1] != pred.size:
                 raise ValueError(f"shape mismatch: {label.shape} vs. {pred.shape}")
             axis = self.axis % pred.ndim
-            label = _class_labels(self, label.reshape(label.size), pred.shape[axis],
-                                  self.ignore_label)
+            raw = label.reshape(label.size)
+            ignored = raw == self.ignore_label if self.ignore_label is not None else None
+            raw = self._clip_labels(raw, pred.shape[axis], ignored)
+            label = _class_labels(self, raw, pred.shape[axis], self.ignore_label)
             idx = numpy.clip(label, 0, pred.shape[axis] - 1)
             picked = numpy.take_along_axis(
                 pred, numpy.expand_dims(idx.reshape(pred.shape[:axis] + pred.shape[axis + 1:]),
                                         axis), axis=axis
             ).reshape(-1).astype(pred.dtype)
             if self.ignore_label is not None:
-                ignore = (label == self.ignore_label).astype(pred.dtype)
+                ignore = ignored.astype(pred.dtype)
                 num -= int(ignore.sum())
                 picked = picked * (1 - ignore) + ignore
             loss -= float(numpy.sum(numpy.log(numpy.maximum(pred.dtype.type(1e-10), picked)),
                                     dtype=pred.dtype))
             num += picked.size
         self._add(loss, num)
+
+    def _clip_labels(self, raw, num_classes, ignored):
+        """Integer labels outside ``[0, num_classes)`` (and not ignored) are clipped into it, as
+        MXNet 1.9.1 does (its ``pick`` clips), with one warning per metric naming the first;
+        NaN and fractional labels still raise."""
+        if raw.dtype.kind not in "iuf":
+            return raw
+        with numpy.errstate(invalid="ignore"):
+            outside = (raw < 0) | (raw > num_classes - 1)
+        if ignored is not None:
+            outside &= ~ignored
+        if not outside.any():
+            return raw
+        if not getattr(self, "_clip_warned", False):
+            self._clip_warned = True
+            logging.getLogger(__name__).warning(
+                "%s: label %r is outside [0, %d): clipped into it, as MXNet does", self.name,
+                raw[numpy.argmax(outside)].item(), num_classes)
+        return numpy.where(outside, numpy.clip(raw, 0, num_classes - 1), raw)
 
     def get(self):
         if self.num_inst == 0:

@@ -188,15 +188,21 @@ def compare_optimizer(opt1, opt2, shape, dtype, w_stype="default", g_stype="defa
 
     ``shape`` may be one shape or (with ``ntensors > 1``) a list of shapes: ``opt1`` then
     updates them one at a time (the reference), ``opt2`` all in one multi-tensor call.
+    With a sparse ``w_stype``/``g_stype``, as in MXNet, ``opt2`` gets the sparse arrays (sparse
+    weights with every row stored) and the reference ``opt1`` dense copies of them.
     """
     if ntensors == 1:
         shapes = [shape]
     else:
         shapes = list(shape) if isinstance(shape[0], (tuple, list)) else [shape] * ntensors
-    w1 = [rand_ndarray(s, w_stype, dtype=dtype) for s in shapes]
-    w2 = [w.copy() for w in w1]
-    g1 = [rand_ndarray(s, g_stype, dtype=dtype) for s in shapes]
-    g2 = [g.copy() for g in g1]
+
+    def pair(stype, density):
+        tested = [rand_ndarray(s, stype, density=density, dtype=dtype) for s in shapes]
+        reference = [a.tostype("default") if stype != "default" else a.copy() for a in tested]
+        return reference, tested
+
+    w1, w2 = pair(w_stype, None if w_stype == "default" else 1.0)
+    g1, g2 = pair(g_stype, None)
     idx = list(range(len(shapes)))
     s1 = [opt1.create_state_multi_precision(i, w) for i, w in zip(idx, w1, strict=True)]
     s2 = [opt2.create_state_multi_precision(i, w) for i, w in zip(idx, w2, strict=True)]
