@@ -238,6 +238,22 @@ class Symbol:
 
     __str__ = __repr__
 
+    def _gen_atomic_symbol(self) -> Symbol:
+        """The operator of this symbol's head applied to fresh variables (``name_arg``), with the
+        same name, parameters and attributes: MXNet's atomic symbol of a node.  Every output of
+        the operator is an output of the result."""
+        heads = {id(n): n for n, _ in self._outputs}
+        if len(heads) != 1:
+            raise MXNetError("_gen_atomic_symbol needs a symbol whose outputs come from one "
+                             f"operator, got outputs of {len(heads)} nodes")
+        (node,) = heads.values()
+        if node.is_var:
+            raise MXNetError(f"_gen_atomic_symbol: {node.name!r} is a variable, not an operator")
+        names = [*node.op.arguments(node.params), *node.op.aux_states(node.params)]
+        inputs = [(_Node(None, f"{node.name}_{arg}", {}, []), 0) for arg in names]
+        atom = _Node(node.op, node.name, dict(node.attrs), inputs, node.params)
+        return Symbol([(atom, k) for k in range(atom.num_outputs())])
+
     def __copy__(self) -> Symbol:
         return load_json(self.tojson())
 
