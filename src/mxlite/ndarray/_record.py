@@ -110,11 +110,12 @@ def record_node(op, params, inputs, in_arrays, outputs, aux=(), saved=None) -> N
         o._ag = Out(node, i)
 
 
-def _topo(heads) -> list[Node]:
-    """Nodes reachable from the head entries, inputs before users."""
+def _topo(heads, stop=frozenset()) -> list[Node]:
+    """Nodes reachable from the head entries, inputs before users; not through the entries
+    whose id is in ``stop``."""
     order: list[Node] = []
     seen: set[int] = set()
-    stack = [(e.node, False) for e in heads if isinstance(e, Out)]
+    stack = [(e.node, False) for e in heads if isinstance(e, Out) and id(e) not in stop]
     while stack:
         node, done = stack.pop()
         if done:
@@ -125,7 +126,7 @@ def _topo(heads) -> list[Node]:
         seen.add(id(node))
         stack.append((node, True))
         for e in node.entries:
-            if isinstance(e, Out) and id(e.node) not in seen:
+            if isinstance(e, Out) and id(e) not in stop and id(e.node) not in seen:
                 stack.append((e.node, False))
     return order
 
@@ -298,26 +299,6 @@ def _accumulate(store: dict, key, g, shape):
     store[key] = g if old is None else old + g
 
 
-def _topo_until(heads, stop) -> list[Node]:
-    """Like :func:`_topo`, but not through the entries whose id is in ``stop``."""
-    order: list[Node] = []
-    seen: set[int] = set()
-    stack = [(e.node, False) for e in heads if isinstance(e, Out) and id(e) not in stop]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for e in node.entries:
-            if isinstance(e, Out) and id(e) not in stop and id(e.node) not in seen:
-                stack.append((e.node, False))
-    return order
-
-
 def graph_pass(entries, head_grads, ctx, stop=frozenset()) -> dict:
     """The recorded backward pass from autograd ``entries`` with NDArray ``head_grads``:
     ``{id(entry): NDArray gradient}`` for the variables reached and for the entries in
@@ -336,7 +317,7 @@ def graph_pass(entries, head_grads, ctx, stop=frozenset()) -> dict:
 
     for e, g in zip(entries, head_grads, strict=True):
         add(e, g, g.shape)
-    order = _topo_until(entries, stop)
+    order = _topo(entries, stop)
     for node in order:
         if node.freed:
             raise MXNetError(
