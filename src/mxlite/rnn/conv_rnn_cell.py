@@ -30,11 +30,16 @@ class BaseConvRNNCell(BaseRNNCell):
     """Shared part of the convolutional cells: the two convolutions of a step and the state
     shape, inferred once from ``input_shape`` (one step's input, batch included)."""
 
-    def __init__(self, input_shape, num_hidden, h2h_kernel, h2h_dilate, i2h_kernel, i2h_stride,
-                 i2h_pad, i2h_dilate, i2h_weight_initializer, h2h_weight_initializer,
-                 i2h_bias_initializer, h2h_bias_initializer, activation, prefix="", params=None,
-                 conv_layout="NCHW"):
-        super().__init__(prefix=prefix, params=params)
+    #: the prefix when ``prefix`` is None (each cell's MXNet default)
+    _default_prefix = ""
+
+    def __init__(self, input_shape, num_hidden, h2h_kernel=(3, 3), h2h_dilate=(1, 1),
+                 i2h_kernel=(3, 3), i2h_stride=(1, 1), i2h_pad=(1, 1), i2h_dilate=(1, 1),
+                 i2h_weight_initializer=None, h2h_weight_initializer=None,
+                 i2h_bias_initializer="zeros", h2h_bias_initializer="zeros", activation=_LEAKY,
+                 prefix=None, params=None, conv_layout="NCHW"):
+        super().__init__(prefix=self._default_prefix if prefix is None else prefix,
+                         params=params)
         cls = type(self).__name__
         self._num_hidden = _check_hidden(cls, num_hidden)
         self._h2h_kernel = _pair(cls, "h2h_kernel", h2h_kernel)
@@ -96,23 +101,14 @@ class ConvRNNCell(BaseConvRNNCell):
 
     _num_states = 1
 
-    def __init__(self, input_shape, num_hidden, h2h_kernel=(3, 3), h2h_dilate=(1, 1),
-                 i2h_kernel=(3, 3), i2h_stride=(1, 1), i2h_pad=(1, 1), i2h_dilate=(1, 1),
-                 i2h_weight_initializer=None, h2h_weight_initializer=None,
-                 i2h_bias_initializer="zeros", h2h_bias_initializer="zeros", activation=_LEAKY,
-                 prefix="ConvRNN_", params=None, conv_layout="NCHW"):
-        super().__init__(input_shape, num_hidden, h2h_kernel, h2h_dilate, i2h_kernel, i2h_stride,
-                         i2h_pad, i2h_dilate, i2h_weight_initializer, h2h_weight_initializer,
-                         i2h_bias_initializer, h2h_bias_initializer, activation, prefix=prefix,
-                         params=params, conv_layout=conv_layout)
+    _default_prefix = "ConvRNN_"
 
     @property
     def _gate_names(self):
         return ("",)
 
     def __call__(self, inputs, states):
-        self._counter += 1
-        name = f"{self._prefix}t{self._counter}_"
+        name = self._step_name()
         i2h, h2h = self._conv_forward(inputs, states, name)
         output = self._get_activation(i2h + h2h, self._activation, name=f"{name}out")
         return output, [output]
@@ -124,23 +120,14 @@ class ConvLSTMCell(BaseConvRNNCell):
     ``act`` the cell's activation (LeakyReLU(0.2) by default, as MXNet).  Default prefix
     ``'ConvLSTM_'``."""
 
-    def __init__(self, input_shape, num_hidden, h2h_kernel=(3, 3), h2h_dilate=(1, 1),
-                 i2h_kernel=(3, 3), i2h_stride=(1, 1), i2h_pad=(1, 1), i2h_dilate=(1, 1),
-                 i2h_weight_initializer=None, h2h_weight_initializer=None,
-                 i2h_bias_initializer="zeros", h2h_bias_initializer="zeros", activation=_LEAKY,
-                 prefix="ConvLSTM_", params=None, conv_layout="NCHW"):
-        super().__init__(input_shape, num_hidden, h2h_kernel, h2h_dilate, i2h_kernel, i2h_stride,
-                         i2h_pad, i2h_dilate, i2h_weight_initializer, h2h_weight_initializer,
-                         i2h_bias_initializer, h2h_bias_initializer, activation, prefix=prefix,
-                         params=params, conv_layout=conv_layout)
+    _default_prefix = "ConvLSTM_"
 
     @property
     def _gate_names(self):
         return ["_i", "_f", "_c", "_o"]
 
     def __call__(self, inputs, states):
-        self._counter += 1
-        name = f"{self._prefix}t{self._counter}_"
+        name = self._step_name()
         i2h, h2h = self._conv_forward(inputs, states, name)
         gates = symbol.SliceChannel(i2h + h2h, num_outputs=4, axis=self._channel_axis,
                                     name=f"{name}slice")
@@ -164,23 +151,14 @@ class ConvGRUCell(BaseConvRNNCell):
 
     _num_states = 1
 
-    def __init__(self, input_shape, num_hidden, h2h_kernel=(3, 3), h2h_dilate=(1, 1),
-                 i2h_kernel=(3, 3), i2h_stride=(1, 1), i2h_pad=(1, 1), i2h_dilate=(1, 1),
-                 i2h_weight_initializer=None, h2h_weight_initializer=None,
-                 i2h_bias_initializer="zeros", h2h_bias_initializer="zeros", activation=_LEAKY,
-                 prefix="ConvGRU_", params=None, conv_layout="NCHW"):
-        super().__init__(input_shape, num_hidden, h2h_kernel, h2h_dilate, i2h_kernel, i2h_stride,
-                         i2h_pad, i2h_dilate, i2h_weight_initializer, h2h_weight_initializer,
-                         i2h_bias_initializer, h2h_bias_initializer, activation, prefix=prefix,
-                         params=params, conv_layout=conv_layout)
+    _default_prefix = "ConvGRU_"
 
     @property
     def _gate_names(self):
         return ["_r", "_z", "_o"]
 
     def __call__(self, inputs, states):
-        self._counter += 1
-        name = f"{self._prefix}t{self._counter}_"
+        name = self._step_name()
         i2h, h2h = self._conv_forward(inputs, states, name)
         axis = self._channel_axis
         i2h_r, i2h_z, i2h_o = symbol.SliceChannel(i2h, num_outputs=3, axis=axis,

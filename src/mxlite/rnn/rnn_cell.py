@@ -149,6 +149,23 @@ class BaseRNNCell:
         """One step: ``(output, new_states)`` from the step input and the previous states."""
         raise NotImplementedError(f"{type(self).__name__} does not define a step")
 
+    def _fc_params(self, i2h_bias_init=None) -> None:
+        """The weights and biases of a cell made of two FullyConnected layers (input to hidden,
+        hidden to hidden), created in MXNet's order."""
+        self._iW = self.params.get("i2h_weight")
+        if i2h_bias_init is None:
+            self._iB = self.params.get("i2h_bias")
+            self._hW = self.params.get("h2h_weight")
+        else:  # (LSTMCell: MXNet creates h2h_weight before the initialised i2h_bias)
+            self._hW = self.params.get("h2h_weight")
+            self._iB = self.params.get("i2h_bias", init=i2h_bias_init)
+        self._hB = self.params.get("h2h_bias")
+
+    def _step_name(self) -> str:
+        """Count one more step and return its name prefix, ``<prefix>t<step>_``."""
+        self._counter += 1
+        return f"{self._prefix}t{self._counter}_"
+
     @property
     def params(self):
         """This cell's :class:`RNNParams`.  As in MXNet 1.9.1, reading it marks the parameters as
@@ -289,10 +306,7 @@ class RNNCell(BaseRNNCell):
         super().__init__(prefix=prefix, params=params)
         self._num_hidden = _check_hidden(type(self).__name__, num_hidden)
         self._activation = activation
-        self._iW = self.params.get("i2h_weight")
-        self._iB = self.params.get("i2h_bias")
-        self._hW = self.params.get("h2h_weight")
-        self._hB = self.params.get("h2h_bias")
+        self._fc_params()
 
     @property
     def state_info(self):
@@ -303,8 +317,7 @@ class RNNCell(BaseRNNCell):
         return ("",)
 
     def __call__(self, inputs, states):
-        self._counter += 1
-        name = f"{self._prefix}t{self._counter}_"
+        name = self._step_name()
         i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB,
                                     num_hidden=self._num_hidden, name=f"{name}i2h")
         h2h = symbol.FullyConnected(data=states[0], weight=self._hW, bias=self._hB,
@@ -326,10 +339,7 @@ class LSTMCell(BaseRNNCell):
     def __init__(self, num_hidden, prefix="lstm_", params=None, forget_bias=1.0):
         super().__init__(prefix=prefix, params=params)
         self._num_hidden = _check_hidden(type(self).__name__, num_hidden)
-        self._iW = self.params.get("i2h_weight")
-        self._hW = self.params.get("h2h_weight")
-        self._iB = self.params.get("i2h_bias", init=init.LSTMBias(forget_bias=forget_bias))
-        self._hB = self.params.get("h2h_bias")
+        self._fc_params(init.LSTMBias(forget_bias=forget_bias))
 
     @property
     def state_info(self):
@@ -341,8 +351,7 @@ class LSTMCell(BaseRNNCell):
         return ["_i", "_f", "_c", "_o"]
 
     def __call__(self, inputs, states):
-        self._counter += 1
-        name = f"{self._prefix}t{self._counter}_"
+        name = self._step_name()
         h4 = self._num_hidden * 4
         i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB,
                                     num_hidden=h4, name=f"{name}i2h")
@@ -372,10 +381,7 @@ class GRUCell(BaseRNNCell):
     def __init__(self, num_hidden, prefix="gru_", params=None):
         super().__init__(prefix=prefix, params=params)
         self._num_hidden = _check_hidden(type(self).__name__, num_hidden)
-        self._iW = self.params.get("i2h_weight")
-        self._iB = self.params.get("i2h_bias")
-        self._hW = self.params.get("h2h_weight")
-        self._hB = self.params.get("h2h_bias")
+        self._fc_params()
 
     @property
     def state_info(self):
@@ -386,8 +392,7 @@ class GRUCell(BaseRNNCell):
         return ["_r", "_z", "_o"]
 
     def __call__(self, inputs, states):
-        self._counter += 1
-        name = f"{self._prefix}t{self._counter}_"
+        name = self._step_name()
         prev_h = states[0]
         h3 = self._num_hidden * 3
         i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB,
