@@ -41,3 +41,12 @@ def kernel_dtype(dtype) -> np.dtype:
     (Numba has no float16 arrays)."""
     dtype = np.dtype(dtype)
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
+
+
+def planned_buffer(bufs, k, shape, dtype) -> np.ndarray:
+    """``bufs[k]`` (the executor's array of the previous batch, ``bufs`` may be None or short)
+    when it is a C-contiguous array of ``shape`` and ``dtype``, else a new array to write into."""
+    b = bufs[k] if bufs is not None and k < len(bufs) else None
+    if b is not None and b.shape == tuple(shape) and b.dtype == dtype and b.flags.c_contiguous:
+        return b
+    return np.empty(shape, dtype)

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..registry import Operator, Param, ShapeError, register
 from . import _batch_norm_kernels as _kernels
-from ._util import fmt, kernel_dtype, merge_shape
+from ._util import fmt, kernel_dtype, merge_shape, planned_buffer
 
 
 @register
@@ -115,7 +115,7 @@ class BatchNorm(Operator):
         g = np.ones(gamma.shape) if p.fix_gamma else gamma.astype(np.float64)
         batch_stats = is_train and not p.use_global_stats
         b = beta.astype(np.float64)
-        out = _dest(out, x.shape, x3.dtype)
+        out = planned_buffer(out, 0, x.shape, x3.dtype)
         if batch_stats:
             # the moving statistics are updated by the kernel (float16 ones through a copy)
             moving = [a if a.dtype in (np.float32, np.float64) and a.flags.c_contiguous
@@ -142,16 +142,8 @@ class BatchNorm(Operator):
         ax = self._axis(p, x.ndim, x.shape)
         x3 = self._view(x, ax)
         dy3 = self._view(np.asarray(out_grads[0], dtype=x3.dtype), ax)
-        dx = _dest(gout, x.shape, x3.dtype)
+        dx = planned_buffer(gout, 0, x.shape, x3.dtype)
         dgamma, dbeta = _kernels.backward(x3, dy3, mean, invstd, scale, batch_stats,
                                           dx.reshape(x3.shape))
         dgamma = np.zeros_like(gamma) if p.fix_gamma else dgamma.astype(gamma.dtype)
         return [dx.astype(x.dtype, copy=False), dgamma, dbeta.astype(beta.dtype)]
-
-
-def _dest(bufs, shape, dtype):
-    """``bufs[0]`` when it is a contiguous array of ``shape`` and ``dtype``, else a new one."""
-    b = bufs[0] if bufs else None
-    if b is not None and b.shape == tuple(shape) and b.dtype == dtype and b.flags.c_contiguous:
-        return b
-    return np.empty(shape, dtype)

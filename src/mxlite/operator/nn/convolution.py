@@ -44,7 +44,7 @@ from ...kernels import conv_winograd as _winograd_kernels
 from ..registry import Operator, Param, ShapeError, register
 from . import _im2col as _kernels
 from . import _layout
-from ._util import fmt, kernel_dtype, merge_shape, spatial_tuple
+from ._util import fmt, kernel_dtype, merge_shape, planned_buffer, spatial_tuple
 
 _COMMON = {
     "kernel": Param("shape"),
@@ -241,12 +241,6 @@ def _workspace(sizes, dtype, slot=0):
     return views
 
 
-def _dest(bufs, k, shape, dtype):
-    """``bufs[k]`` when it is a contiguous array of ``shape`` and ``dtype``, else a new one."""
-    b = bufs[k] if bufs is not None and k < len(bufs) else None
-    if b is not None and b.shape == tuple(shape) and b.dtype == dtype and b.flags.c_contiguous:
-        return b
-    return np.empty(shape, dtype)
 
 
 def _as5d(x):
@@ -551,7 +545,7 @@ class Convolution(_ConvBase):
         rows = x.shape[1] * int(np.prod(geo.kernel))
         fg, rg = f // g, rows // g
         w2 = np.ascontiguousarray(w).reshape(f, -1)
-        out = _dest(out, 0, (n, f, *geo.out_spatial), x.dtype)
+        out = planned_buffer(out, 0, (n, f, *geo.out_spatial), x.dtype)
         out3 = out.reshape(n, f, length)
         bias = None if p.no_bias else inputs[2].astype(x.dtype, copy=False).reshape(1, f, 1)
         if _winograd_ok(p, geo, x.shape[1]):
@@ -598,9 +592,9 @@ class Convolution(_ConvBase):
         fg, rg = f // g, rows // g
         dy = np.ascontiguousarray(out_grads[0], dtype=kdt).reshape(n, f, length)
         w2 = np.ascontiguousarray(w, dtype=kdt).reshape(f, -1)
-        dw_full = _dest(gout, 1, w.shape, kdt)
+        dw_full = planned_buffer(gout, 1, w.shape, kdt)
         dw = dw_full.reshape(f, rg)
-        dx = _dest(gout, 0, xk.shape, kdt) if want_dx else None
+        dx = planned_buffer(gout, 0, xk.shape, kdt) if want_dx else None
         # Winograd: the data gradient is the convolution of dy with the flipped, transposed
         # weight and padding 2 - pad; the weight gradient is F(3x3, 2x2) of x and dy
         if _winograd_ok(p, geo, x.shape[1]):
@@ -671,7 +665,7 @@ class Convolution(_ConvBase):
         grads = [None if dx is None else dx.astype(x.dtype, copy=False),
                  dw.astype(w.dtype, copy=False)]
         if not p.no_bias:
-            db = _dest(gout, 2, (dy.shape[1],), dy.dtype)
+            db = planned_buffer(gout, 2, (dy.shape[1],), dy.dtype)
             np.sum(dy, axis=(0, 2), out=db)
             grads.append(db.astype(inputs[2].dtype, copy=False))
         return grads

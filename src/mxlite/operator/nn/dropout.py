@@ -18,7 +18,7 @@ from ... import random as _random
 from ...base import MXNetError
 from ..registry import Operator, Param, ShapeError, register
 from . import _dropout_kernels as _dk
-from ._util import fmt
+from ._util import fmt, planned_buffer
 
 
 @register
@@ -50,7 +50,7 @@ class Dropout(Operator):
         x = inputs[0]
         if not 0.0 <= p.p <= 1.0:
             raise MXNetError(f"Dropout: p must be in [0, 1], got {p.p}")
-        y = _dest(out, x.shape, x.dtype)
+        y = planned_buffer(out, 0, x.shape, x.dtype)
         if not (is_train or p.mode == "always") or p.p == 0.0:
             np.copyto(y, x)
             return [y], None
@@ -75,7 +75,7 @@ class Dropout(Operator):
 
     def backward(self, p, out_grads, inputs, outputs, aux, saved, gout=None):
         dy = out_grads[0]
-        dx = _dest(gout, inputs[0].shape, inputs[0].dtype)
+        dx = planned_buffer(gout, 0, inputs[0].shape, inputs[0].dtype)
         if saved is None:
             np.copyto(dx, dy)
         else:
@@ -84,11 +84,3 @@ class Dropout(Operator):
 
 
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _dest(bufs, shape, dtype):
-    """``bufs[0]`` when it is a contiguous array of ``shape`` and ``dtype``, else a new one."""
-    b = bufs[0] if bufs else None
-    if b is not None and b.shape == tuple(shape) and b.dtype == dtype and b.flags.c_contiguous:
-        return b
-    return np.empty(shape, dtype)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import Operator, Param, ShapeError, register
-from ._util import fmt, merge_shape
+from ._util import fmt, merge_shape, planned_buffer
 
 
 @register
@@ -109,7 +109,7 @@ class FullyConnected(Operator):
         else:
             shape = (*x.shape[:-1], p.num_hidden)
         dtype = np.result_type(x2.dtype, w.dtype)
-        y = _dest(out, 0, shape, dtype)
+        y = planned_buffer(out, 0, shape, dtype)
         y2 = y.reshape(-1, p.num_hidden)
         np.matmul(x2, w.T, out=y2)
         if not p.no_bias:
@@ -126,21 +126,13 @@ class FullyConnected(Operator):
         if need is not None and not need[0]:
             dx = None
         else:
-            dx = _dest(gout, 0, x.shape, np.result_type(dy.dtype, w.dtype))
+            dx = planned_buffer(gout, 0, x.shape, np.result_type(dy.dtype, w.dtype))
             np.matmul(dy, w, out=dx.reshape(x2.shape))
-        dw = _dest(gout, 1, w.shape, np.result_type(dy.dtype, x2.dtype))
+        dw = planned_buffer(gout, 1, w.shape, np.result_type(dy.dtype, x2.dtype))
         np.matmul(dy.T, x2, out=dw)
         grads = [dx, dw]
         if not p.no_bias:
-            db = _dest(gout, 2, (p.num_hidden,), dy.dtype)
+            db = planned_buffer(gout, 2, (p.num_hidden,), dy.dtype)
             np.add.reduce(dy, axis=0, out=db)  # the bias gradient: one pass over dy
             grads.append(db if db.shape == inputs[2].shape else db.reshape(inputs[2].shape))
         return grads
-
-
-def _dest(bufs, k, shape, dtype):
-    """``bufs[k]`` when it is a contiguous array of ``shape`` and ``dtype``, else a new one."""
-    b = bufs[k] if bufs is not None and k < len(bufs) else None
-    if b is not None and b.shape == tuple(shape) and b.dtype == dtype and b.flags.c_contiguous:
-        return b
-    return np.empty(shape, dtype)

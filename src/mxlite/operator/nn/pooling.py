@@ -22,7 +22,7 @@ from ...base import MXNetError
 from ..registry import Operator, Param, ShapeError, register
 from . import _layout
 from . import _pooling_kernels as _kernels
-from ._util import fmt, kernel_dtype, spatial_tuple
+from ._util import fmt, kernel_dtype, planned_buffer, spatial_tuple
 
 _KIND = {"max": 0, "avg": 1, "sum": 2, "lp": 3}
 
@@ -136,20 +136,11 @@ class Pooling(Operator):
         lead = 3 - nsp
         return (1,) * lead + tuple(kernel), (1,) * lead + tuple(stride), (0,) * lead + tuple(pad)
 
-    @staticmethod
-    def _dest(buf, shape, dtype):
-        """``buf`` when it is a C-contiguous array of ``shape`` and ``dtype`` (an executor's
-        array of the previous batch), else a new array."""
-        if buf is not None and buf.shape == tuple(shape) and buf.dtype == dtype \
-                and buf.flags.c_contiguous:
-            return buf
-        return np.empty(shape, dtype)
-
     def _forward(self, p, inputs, aux, is_train, buf=None):
         x = inputs[0]
         nsp, kernel, stride, pad, out_sp = self._geometry(p, x.shape)
         x5 = np.ascontiguousarray(self._as5d(x), dtype=kernel_dtype(x.dtype))
-        out = self._dest(buf, (*x.shape[:2], *out_sp), x5.dtype)
+        out = planned_buffer((buf,), 0, (*x.shape[:2], *out_sp), x5.dtype)
         out5 = self._as5d(out)
         kind = _KIND[p.pool_type]
         # flat indices into one (D, H, W) volume: int32 halves what the argmax costs to store
@@ -164,7 +155,7 @@ class Pooling(Operator):
         x = inputs[0]
         nsp, kernel, stride, pad, argmax, x5, out5 = saved
         dy5 = np.ascontiguousarray(self._as5d(np.asarray(out_grads[0])), dtype=x5.dtype)
-        dx = self._dest(buf, x.shape, x5.dtype)
+        dx = planned_buffer((buf,), 0, x.shape, x5.dtype)
         count_pad = True if p.count_include_pad is None else bool(p.count_include_pad)
         _kernels.pool_backward(x5, dy5, _KIND[p.pool_type], *self._args(nsp, kernel, stride, pad),
                                count_pad, float(p.p_value or 1), out5, argmax, self._as5d(dx))

@@ -49,7 +49,7 @@ from ... import random as _random
 from ...base import MXNetError
 from ..registry import Operator, Param, ShapeError, register
 from . import _rnn_kernels as _k
-from ._util import fmt, kernel_dtype, merge_shape
+from ._util import fmt, kernel_dtype, merge_shape, planned_buffer
 
 GATES = {"rnn_relu": 1, "rnn_tanh": 1, "lstm": 4, "gru": 3}
 
@@ -268,11 +268,12 @@ class RNN(Operator):
         slots, _ = param_layout(mode, L, p.bidirectional, h, in_size, p.projection_size)
         out_dtype = np.dtype(inputs[0].dtype)
         direct = out_dtype == dtype
-        y_last = _dest(out, 0, (t, n, d * r), dtype) if direct else np.empty((t, n, d * r), dtype)
-        hy = _dest(out, 1, (L * d, n, r), dtype) if direct else np.empty((L * d, n, r), dtype)
+        bufs = out if direct else None  # the executor's arrays only when no cast follows
+        y_last = planned_buffer(bufs, 0, (t, n, d * r), dtype)
+        hy = planned_buffer(bufs, 1, (L * d, n, r), dtype)
         cy = None
         if mode == "lstm":
-            cy = _dest(out, 2, (L * d, n, h), dtype) if direct else np.empty((L * d, n, h), dtype)
+            cy = planned_buffer(bufs, 2, (L * d, n, h), dtype)
         clip = p.lstm_state_clip_min is not None
         lo = float(p.lstm_state_clip_min) if clip else 0.0
         hi = float(p.lstm_state_clip_max) if clip else 0.0
@@ -358,7 +359,7 @@ class RNN(Operator):
 
         def dest(k, shape):
             same = np.dtype(inputs[k].dtype) == dtype
-            return _dest(gout, k, shape, dtype) if same else np.empty(shape, dtype)
+            return planned_buffer(gout, k, shape, dtype) if same else np.empty(shape, dtype)
 
         dw = dest(1, (size,))
         dhx = dest(2, hx.shape)
@@ -430,12 +431,6 @@ class RNN(Operator):
         return grads
 
 
-def _dest(bufs, k, shape, dtype):
-    """``bufs[k]`` when it is a contiguous array of ``shape`` and ``dtype``, else a new one."""
-    b = bufs[k] if bufs is not None and k < len(bufs) else None
-    if b is not None and b.shape == tuple(shape) and b.dtype == dtype and b.flags.c_contiguous:
-        return b
-    return np.empty(shape, dtype)
 
 
 @register
