@@ -228,7 +228,8 @@ class Executor:
         self._monitor_all = False
         #: memory plan on: operator outputs and gradients are written into the arrays of the
         #: previous batch (MXNet's executor also overwrites its outputs at every forward).
-        #: Gluon's cached graphs turn it off: they hand the outputs out as new arrays.
+        #: Gluon's cached graphs run with it on too.  Off, every array is allocated anew: the
+        #: reference side of the memory-plan tests.
         self._reuse = True
         self._accum: dict[int, np.ndarray] = {}  # slot -> buffer of its summed gradients
         #: the graph that runs: ``symbol`` after common-subexpression elimination (as MXNet)
