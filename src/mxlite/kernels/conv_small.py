@@ -1,0 +1,273 @@
+"""Stride-1 float32 convolutions of small images (LeNet's 5x5 layers) without im2col.
+
+im2col of a small image is made of short rows (8 floats for an 8x8 output), copied one by one:
+for LeNet's second layer (20 -> 50 channels, 12x12 -> 8x8, 5x5) it took as long as the GEMM
+that reads it.  These kernels use a ``k``-times smaller copy instead, the *shifted planes*: for
+input channel ``c`` and kernel column ``kx``, ``S[c kw + kx, y ow + xo] = xpad[c, y, xo + kx]``
+(:func:`shifted_planes`; ``xpad`` the zero-padded image, ``ow`` the output width, ``y`` over
+all padded rows).  The input of output pixel ``s = yo ow + xo`` (flat) under tap ``(ky, kx)`` is
+then ``S[c kw + kx, s + ky ow]``: 16 consecutive output pixels read 16 consecutive floats, one
+vector load, whatever the row width.  So the convolution is a sum over ``j = c kw + kx`` and
+``t = ky`` of ``w[f, j, t] * S[j, s + t ow]``, and
+
+* the forward (:func:`taps_forward`) is a register-tiled GEMM whose operand is read through
+  those shifted loads: a tile is ``OCB = 4`` output rows (channels) times ``PV = 4`` vectors of
+  16 pixels, 16 accumulators that LLVM keeps in zmm registers over the whole reduction; per
+  tap 4 vector loads, 4 weights broadcast and 16 FMAs, and the tile is stored straight into
+  the ``(N, F, OH * OW)`` output;
+* the data gradient is the same kernel run backwards: ``dS[c kw + kx, s] = sum_{f, ky}
+  w[f, c, ky, kx] dy[f, s - ky ow]``, i.e. :func:`taps_forward` on ``dy`` padded by ``kh - 1``
+  rows of zeros above and below, with taps ``kh - 1 - ky``; :func:`unshift_planes` then adds
+  the ``kw`` planes of each channel back into ``dx``.  (On LeNet's 8x8 outputs that computes
+  ``(OH + kh - 1) / OH = 1.5x`` the FLOPs of the gradient: the rows of the planes that only
+  padding reaches.)
+* the weight gradient (:func:`taps_weight_grad`) is ``dw[f, j, t] = sum_{n, s} dy[n, f, s]
+  S[n, j, s + t ow]``: pixels in the vector lanes, a tile of 4 output channels times 4 values
+  of ``j`` for one tap ``t``, reduced over the lanes once per call.
+
+Weights are packed per block of ``OCB`` rows (:func:`pack_forward`, :func:`pack_data_grad`),
+zero-padded to whole blocks.  Numba's target asks LLVM for 256-bit vectors on AVX-512 CPUs;
+:func:`_acc_buffer` marks each kernel ``prefer-vector-width=512`` (as
+:mod:`mxlite.kernels.conv_direct` does).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from . import PARALLEL_THRESHOLD  # noqa: F401  (imported first: sets up threads and the cache)
+
+_SER = {"cache": True, "nogil": True, "fastmath": True}
+
+#: output rows (channels) per tile of :func:`taps_forward` and :func:`taps_weight_grad`
+OCB = 4
+#: vectors of 16 pixels per tile of :func:`taps_forward`
+PV = 4
+#: input rows ``j`` per tile of :func:`taps_weight_grad`
+JB = 4
+#: floats of the accumulator buffer (16 vectors of 16 lanes)
+_ACC = OCB * PV * 16
+
+
+@intrinsic
+def _acc_buffer(typingctx):
+    """A stack buffer of :data:`_ACC` float32 accumulators; marks the calling kernel
+    ``prefer-vector-width=512`` so that LLVM vectorizes it with AVX-512 registers."""
+    sig = types.CPointer(types.float32)()
+
+    def codegen(context, builder, signature, args):
+        # a string attribute (llvmlite's AttributeSet.add takes only enum attributes); should
+        # a future llvmlite refuse it the kernel still compiles, with 256-bit vectors
+        try:
+            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        except TypeError:
+            pass
+        ptr = cgutils.alloca_once(builder, ir.ArrayType(ir.FloatType(), _ACC))
+        return builder.bitcast(ptr, ir.PointerType(ir.FloatType()))
+
+    return sig, codegen
+
+
+def padded_length(length: int) -> int:
+    """``length`` rounded up to whole vectors of 16."""
+    return -(-length // 16) * 16
+
+
+def pack_forward(w: np.ndarray) -> np.ndarray:
+    """``w`` (F, C, kh, kw) -> ``(ceil(F / OCB), C * kw, kh, OCB)`` float32, zero-padded rows:
+    ``[fb, c kw + kx, ky, o] = w[OCB fb + o, c, ky, kx]``."""
+    f, c, kh, kw = w.shape
+    nb = -(-f // OCB)
+    out = np.zeros((nb * OCB, c, kw, kh), dtype=np.float32)
+    out[:f] = w.transpose(0, 1, 3, 2)
+    return np.ascontiguousarray(out.reshape(nb, OCB, c * kw, kh).transpose(0, 2, 3, 1))
+
+
+def pack_data_grad(w: np.ndarray) -> np.ndarray:
+    """``w`` (F, C, kh, kw) -> the weight of :func:`taps_forward` computing ``dS`` from ``dy``:
+    ``(ceil(C kw / OCB), F, kh, OCB)``, ``[jb, f, t, o] = w[f, c, kh - 1 - t, kx]`` for
+    ``OCB jb + o = c kw + kx``."""
+    f, c, kh, kw = w.shape
+    rows = c * kw
+    nb = -(-rows // OCB)
+    # (C, kw, F, kh) with the taps reversed, rows c kw + kx
+    flat = np.zeros((nb * OCB, f, kh), dtype=np.float32)
+    flat[:rows] = w[:, :, ::-1, :].transpose(1, 3, 0, 2).reshape(rows, f, kh)
+    return np.ascontiguousarray(flat.reshape(nb, OCB, f, kh).transpose(0, 2, 3, 1))
+
+
+@numba.njit(**_SER)
+def shifted_planes(x, pad_h, pad_w, kw, ow, s):  # pragma: no cover - numba
+    """``s`` (N, C * kw, len) = the shifted planes of ``x`` (N, C, H, W):
+    ``s[n, c kw + kx, y ow + xo] = x[n, c, y - pad_h, xo + kx - pad_w]`` (zero outside ``x``)
+    for ``y`` in ``[0, H + 2 pad_h)``, ``xo`` in ``[0, ow)``; zeros after the last row."""
+    n_img, n_ch, height, width = x.shape
+    hp = height + 2 * pad_h
+    length = s.shape[2]
+    for n in range(n_img):
+        for c in range(n_ch):
+            for kx in range(kw):
+                dst = s[n, c * kw + kx]
+                # the columns of x that output column xo reads under kx: xo + kx - pad_w
+                x0 = max(0, pad_w - kx)
+                x1 = min(ow, width + pad_w - kx)
+                for y in range(hp):
+                    row = dst[y * ow:(y + 1) * ow]
+                    src_y = y - pad_h
+                    if src_y < 0 or src_y >= height or x1 <= x0:
+                        for q in range(ow):
+                            row[q] = 0.0
+                        continue
+                    src = x[n, c, src_y]
+                    for q in range(x0):
+                        row[q] = 0.0
+                    off = kx - pad_w
+                    for q in range(x0, x1):
+                        row[q] = src[q + off]
+                    for q in range(x1, ow):
+                        row[q] = 0.0
+                for q in range(hp * ow, length):
+                    dst[q] = 0.0
+
+
+@numba.njit(**_SER)
+def unshift_planes(ds, pad_h, pad_w, kw, ow, dx):  # pragma: no cover - numba
+    """``dx`` (N, C, H, W) = the adjoint of :func:`shifted_planes` applied to ``ds``
+    (N, C * kw, >= (H + 2 pad_h) ow): ``dx[n, c, y, x] = sum_kx ds[n, c kw + kx,
+    (y + pad_h) ow + x + pad_w - kx]`` over the ``kx`` with ``0 <= x + pad_w - kx < ow``."""
+    n_img, n_ch, height, width = dx.shape
+    for n in range(n_img):
+        for c in range(n_ch):
+            for y in range(height):
+                row = dx[n, c, y]
+                for q in range(width):
+                    row[q] = 0.0
+                base = (y + pad_h) * ow
+                for kx in range(kw):
+                    src = ds[n, c * kw + kx, base:base + ow]
+                    # x + pad_w - kx = xo in [0, ow)
+                    off = pad_w - kx
+                    x0 = max(0, -off)
+                    x1 = min(width, ow - off)
+                    for q in range(x0, x1):
+                        row[q] += src[q + off]
+
+
+@numba.njit(**_SER)
+def taps_forward(inp, wpk, tap, out):  # pragma: no cover - numba
+    """``out[n, r, s] = sum_{j, t} wpk[r // OCB, j, t, r % OCB] * inp[n, j, s + t tap]`` for
+    ``out`` (N, R, L), ``inp`` (N, J, >= padded_length(L) + (T - 1) tap), ``wpk`` (ceil(R / OCB),
+    J, T, OCB) (:func:`pack_forward`, :func:`pack_data_grad`)."""
+    n_img, n_rows, length = out.shape
+    n_in, n_taps = wpk.shape[1], wpk.shape[2]
+    full = length // (PV * 16) * (PV * 16)
+    acc = numba.carray(_acc_buffer(), (_ACC,))
+    for n in range(n_img):
+        src = inp[n]
+        for rb in range(wpk.shape[0]):
+            wb = wpk[rb]
+            r0 = rb * OCB
+            nr = min(OCB, n_rows - r0)
+            # tiles of PV vectors of 16 pixels
+            for s0 in range(0, full, PV * 16):
+                for i in range(_ACC):
+                    acc[i] = 0.0
+                for j in range(n_in):
+                    for t in range(n_taps):
+                        v = src[j, s0 + t * tap:]
+                        wt = wb[j, t]
+                        for o in range(OCB):
+                            wo = wt[o]
+                            for q in range(PV * 16):
+                                acc[o * PV * 16 + q] += wo * v[q]
+                for o in range(nr):
+                    dst = out[n, r0 + o, s0:]
+                    for q in range(PV * 16):
+                        dst[q] = acc[o * PV * 16 + q]
+            # the rest: one vector of 16 a tile, the last one cut to the length.  The four
+            # channels are written out inside the lane loop: a loop of 16 lanes with a small
+            # body is unrolled by LLVM before it is vectorized, and the accumulators then go
+            # through memory (8 GFLOP/s)
+            for s0 in range(full, length, 16):
+                for i in range(OCB * 16):
+                    acc[i] = 0.0
+                for j in range(n_in):
+                    for t in range(n_taps):
+                        v = src[j, s0 + t * tap:]
+                        wt = wb[j, t]
+                        w0, w1, w2, w3 = wt[0], wt[1], wt[2], wt[3]
+                        for q in range(16):
+                            vq = v[q]
+                            acc[q] += w0 * vq
+                            acc[16 + q] += w1 * vq
+                            acc[32 + q] += w2 * vq
+                            acc[48 + q] += w3 * vq
+                m = min(16, length - s0)
+                for o in range(nr):
+                    dst = out[n, r0 + o, s0:]
+                    for q in range(m):
+                        dst[q] = acc[o * 16 + q]
+
+
+@numba.njit(**_SER)
+def taps_weight_grad(dy, inp, tap, chunk, dw):  # pragma: no cover - numba
+    """``dw[r, j, t] += sum_{n, s} dy[n, r, s] * inp[n, j, s + t tap]`` for ``dw`` (R, J, T),
+    ``dy`` (N, R, Lp) zero beyond the output length, ``inp`` (N, J, >= Lp + (T - 1) tap);
+    ``R`` a multiple of ``OCB``, ``J`` of ``JB``, ``Lp`` of 16.  The batch runs in chunks of
+    ``chunk`` images (whose ``dy`` and ``inp`` stay in the L2 cache while every tile walks
+    them), the lanes summed once per tile and chunk."""
+    n_img, n_rows, lp = dy.shape
+    n_in, n_taps = dw.shape[1], dw.shape[2]
+    acc = numba.carray(_acc_buffer(), (_ACC,))
+    for c0 in range(0, n_img, chunk):
+        c1 = min(n_img, c0 + chunk)
+        for r0 in range(0, n_rows, OCB):
+            for t in range(n_taps):
+                for j0 in range(0, n_in, JB):
+                    for i in range(OCB * JB * 16):
+                        acc[i] = 0.0
+                    # the 16 products written out inside the lane loop (see taps_forward)
+                    for n in range(c0, c1):
+                        for s0 in range(0, lp, 16):
+                            base = s0 + t * tap
+                            d0 = dy[n, r0, s0:]
+                            d1 = dy[n, r0 + 1, s0:]
+                            d2 = dy[n, r0 + 2, s0:]
+                            d3 = dy[n, r0 + 3, s0:]
+                            v0 = inp[n, j0, base:]
+                            v1 = inp[n, j0 + 1, base:]
+                            v2 = inp[n, j0 + 2, base:]
+                            v3 = inp[n, j0 + 3, base:]
+                            for q in range(16):
+                                a0, a1, a2, a3 = v0[q], v1[q], v2[q], v3[q]
+                                b = d0[q]
+                                acc[q] += b * a0
+                                acc[16 + q] += b * a1
+                                acc[32 + q] += b * a2
+                                acc[48 + q] += b * a3
+                                b = d1[q]
+                                acc[64 + q] += b * a0
+                                acc[80 + q] += b * a1
+                                acc[96 + q] += b * a2
+                                acc[112 + q] += b * a3
+                                b = d2[q]
+                                acc[128 + q] += b * a0
+                                acc[144 + q] += b * a1
+                                acc[160 + q] += b * a2
+                                acc[176 + q] += b * a3
+                                b = d3[q]
+                                acc[192 + q] += b * a0
+                                acc[208 + q] += b * a1
+                                acc[224 + q] += b * a2
+                                acc[240 + q] += b * a3
+                    for o in range(OCB):
+                        for jj in range(JB):
+                            total = 0.0
+                            for q in range(16):
+                                total += acc[(o * JB + jj) * 16 + q]
+                            dw[r0 + o, j0 + jj, t] += total
