@@ -40,6 +40,7 @@ import numpy as np
 
 from ...kernels import PARALLEL_THRESHOLD
 from ...kernels import conv_direct as _direct_kernels
+from ...kernels import conv_small as _small_kernels
 from ...kernels import conv_winograd as _winograd_kernels
 from ..registry import Operator, Param, ShapeError, register
 from . import _im2col as _kernels
@@ -441,6 +442,127 @@ def _direct_weight_grad(x, dy):
     return _direct_kernels.unpack_weight_grad(parts[0])
 
 
+#: the shifted-plane kernels (:mod:`mxlite.kernels.conv_small`) for float32 stride-1
+#: convolutions of small images: at most this many output pixels per image and a kernel of
+#: at least :data:`SMALL_MIN_TAPS` taps that no Winograd / direct 3x3 path takes (LeNet's 5x5
+#: layers).  Measured (one thread, process CPU ms, im2col + GEMM -> shifted planes): see
+#: ``bench/results/conv-variants.md``
+SMALL_PIXELS = 1024
+SMALL_MIN_TAPS = 9
+#: bytes of shifted planes per chunk of images (one image at least)
+SMALL_CHUNK_BYTES = 1 << 20
+#: False: never use the shifted-plane kernels (for benchmarks and tests of the other paths)
+SMALL = True
+
+
+def _small_ok(p, geo, dtype) -> bool:
+    """Whether the shifted-plane kernels take this convolution (forward and both gradients):
+    float32, 2-D, stride 1, no dilation, one group, at most :data:`SMALL_PIXELS` output pixels
+    and :data:`SMALL_MIN_TAPS` kernel taps or more."""
+    return bool(SMALL and np.dtype(dtype) == np.float32 and geo.nsp == 2
+                and geo.stride == (1, 1) and geo.dilate == (1, 1) and p.num_group == 1
+                and geo.kernel[0] * geo.kernel[1] >= SMALL_MIN_TAPS
+                and geo.out_spatial[0] * geo.out_spatial[1] <= SMALL_PIXELS)
+
+
+def _small_geometry(geo, channels):
+    """``(kh, kw, oh, ow, L, Lp, J, plane length)`` of the shifted planes of one image."""
+    (kh, kw), (oh, ow) = geo.kernel, geo.out_spatial
+    length = oh * ow
+    lp = _small_kernels.padded_length(length)
+    rows = channels * kw
+    plane = max(lp + (kh - 1) * ow, (geo.in_spatial[0] + 2 * geo.pad[0]) * ow)
+    return kh, kw, oh, ow, length, lp, rows, plane
+
+
+def _small_planes(x, geo, n0, nb, rows_pad, plane, slot):
+    """The shifted planes of images ``[n0, n0 + nb)`` of ``x`` in workspace ``slot``:
+    ``(nb, rows_pad, plane)``, the rows past ``C * kw`` zero."""
+    kw, ow = geo.kernel[1], geo.out_spatial[1]
+    rows = x.shape[1] * kw
+    (buf,) = _workspace((nb * rows_pad * plane,), np.float32, slot=slot)
+    planes = buf.reshape(nb, rows_pad, plane)
+    if rows_pad > rows:
+        planes[:, rows:] = 0
+    _small_kernels.shifted_planes(x[n0:n0 + nb], geo.pad[0], geo.pad[1], kw, ow,
+                                  planes[:, :rows])
+    return planes
+
+
+def _small_forward(x, w, bias, geo, out):
+    """``out`` (N, F, OH, OW) = the convolution of float32 ``x`` with ``w`` plus ``bias`` (F,)
+    (None: none) by :func:`mxlite.kernels.conv_small.taps_forward`, the batch split over
+    threads."""
+    n, c = x.shape[:2]
+    f = w.shape[0]
+    kh, kw, oh, ow, length, lp, rows, plane = _small_geometry(geo, c)
+    wpk = _small_kernels.pack_forward(w)
+    bpad = np.zeros(wpk.shape[0] * _small_kernels.OCB, dtype=np.float32)
+    if bias is not None:
+        bpad[:f] = bias
+    out3 = out.reshape(n, f, length)
+    step = max(1, SMALL_CHUNK_BYTES // (4 * rows * plane))
+
+    def work(a, b):
+        for n0 in range(a, b, step):
+            nb = min(step, b - n0)
+            planes = _small_planes(x, geo, n0, nb, rows, plane, slot=20)
+            _small_kernels.taps_forward(planes, wpk, ow, bpad, out3[n0:n0 + nb])
+
+    _split(work, n, rows * kh * n * length)
+
+
+def _small_backward(x, w, dy, geo, dx):
+    """The weight gradient (F, C, kh, kw) of the convolution of float32 ``x`` (N, C, H, W) for
+    ``dy`` (N, F, OH * OW), and ``dx`` (when not None) written, by the kernels of
+    :mod:`mxlite.kernels.conv_small`; the batch split over threads (a partial weight gradient
+    each)."""
+    ocb, jb = _small_kernels.OCB, _small_kernels.JB
+    n, c = x.shape[:2]
+    f = w.shape[0]
+    kh, kw, oh, ow, length, lp, rows, plane = _small_geometry(geo, c)
+    fpad, rpad = -(-f // ocb) * ocb, -(-rows // jb) * jb
+    hp = geo.in_spatial[0] + 2 * geo.pad[0]
+    # dx: the rows of dS are those the planes of a padded image have, dy padded by kh - 1 rows
+    length2 = hp * ow
+    plane2 = _small_kernels.padded_length(length2) + (kh - 1) * ow
+    wdx = None if dx is None else _small_kernels.pack_data_grad(w)
+    zeros = None if dx is None else np.zeros(wdx.shape[0] * ocb, dtype=np.float32)
+    per_image = 4 * max(rpad * plane, f * plane2 + rows * length2)
+    step = max(1, SMALL_CHUNK_BYTES // per_image)
+
+    def work(a, b):
+        part, dyw = _workspace((fpad * rpad * kh, step * fpad * lp), np.float32, slot=21)
+        part = part.reshape(fpad, rpad, kh)
+        part[...] = 0
+        for n0 in range(a, b, step):
+            nb = min(step, b - n0)
+            planes = _small_planes(x, geo, n0, nb, rpad, plane, slot=20)
+            # dy with rows padded to whole tiles and pixels to whole vectors, zeros there
+            d = dyw[:nb * fpad * lp].reshape(nb, fpad, lp)
+            if fpad > f or lp > length:
+                d[...] = 0
+            d[:, :f, :length] = dy[n0:n0 + nb]
+            _small_kernels.taps_weight_grad(d, planes, ow, nb, part)
+            if dx is None:
+                continue
+            dyp, ds = _workspace((nb * f * plane2, nb * rows * length2), np.float32, slot=22)
+            dyp, ds = dyp.reshape(nb, f, plane2), ds.reshape(nb, rows, length2)
+            at = (kh - 1) * ow
+            dyp[:, :, :at] = 0
+            dyp[:, :, at:at + length] = dy[n0:n0 + nb]
+            dyp[:, :, at + length:] = 0
+            _small_kernels.taps_forward(dyp, wdx, ow, zeros, ds)
+            _small_kernels.unshift_planes(ds, geo.pad[0], geo.pad[1], kw, ow, dx[n0:n0 + nb])
+        return part
+
+    parts = _split(work, n, rows * kh * n * length)
+    for extra in parts[1:]:
+        parts[0] += extra
+    # (F, C kw, kh) -> (F, C, kh, kw)
+    return parts[0][:f, :rows].reshape(f, c, kw, kh).transpose(0, 1, 3, 2)
+
+
 class _ConvBase(Operator):
     deconv = False
     partial_shapes = True
@@ -553,6 +675,10 @@ class Convolution(_ConvBase):
             if bias is not None:
                 out3 += bias
             return [out.astype(dtype, copy=False)], geo
+        if _small_ok(p, geo, x.dtype):
+            _small_forward(x, np.ascontiguousarray(w), None if bias is None else bias.ravel(),
+                           geo, out)
+            return [out.astype(dtype, copy=False)], geo
         rw = _direct_ok(p, geo, x.shape[1], f, x.dtype)
         if rw:
             _direct(x, w, rw, out)
@@ -604,6 +730,9 @@ class Convolution(_ConvBase):
                 flipped = w2.reshape(w.shape)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
                 _winograd(dy4, _winograd_kernels.weight_transform(np.ascontiguousarray(flipped)),
                           tuple(2 - pd for pd in geo.pad), dx)
+            return self._grads(p, inputs, dx, dw_full, dy, gout)
+        if _small_ok(p, geo, kdt):
+            np.copyto(dw_full, _small_backward(xk, w2.reshape(w.shape), dy, geo, dx))
             return self._grads(p, inputs, dx, dw_full, dy, gout)
         # the direct kernels: the data gradient is the convolution of dy with the flipped,
         # transposed weight (pad 1); the weight gradient by its own kernel; what they do not
