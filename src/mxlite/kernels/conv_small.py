@@ -222,6 +222,74 @@ def taps_forward(inp, wpk, tap, bias, out):  # pragma: no cover - numba
                         dst[q] = acc[o * 16 + q]
 
 
+def pack_scatter(w: np.ndarray, rows_in: int) -> np.ndarray:
+    """``w`` (F, C, kh, kw) -> the weight of :func:`taps_scatter` computing ``dS`` from ``dy``
+    (``rows_in >= F`` rows, zero past F): ``(kh, ceil(C kw / OCB), rows_in, OCB)``,
+    ``[t, jb, f, o] = w[f, c, t, kx]`` for ``OCB jb + o = c kw + kx``."""
+    f, c, kh, kw = w.shape
+    rows = c * kw
+    nb = -(-rows // OCB)
+    flat = np.zeros((kh, nb * OCB, rows_in), dtype=np.float32)
+    # (kh, C, kw, F) -> rows c kw + kx
+    flat[:, :rows, :f] = w.transpose(2, 1, 3, 0).reshape(kh, rows, f)
+    return np.ascontiguousarray(flat.reshape(kh, nb, OCB, rows_in).transpose(0, 1, 3, 2))
+
+
+@numba.njit(**_SER)
+def taps_scatter(src, wpk, tap, length, out):  # pragma: no cover - numba
+    """``out[n, r, s + t tap] += sum_j wpk[t, r // OCB, j, r % OCB] * src[n, j, s]`` for ``s``
+    in ``[0, length)``: the data gradient ``dS`` of the shifted planes from ``src`` = dy
+    (N, J, >= padded_length(length)) (zero past ``length``), ``wpk`` :func:`pack_scatter`,
+    ``out`` (N, R, >= length + (T - 1) tap).  Tiles as :func:`taps_forward`'s, the reduction
+    over ``j`` only (exact FLOPs, where the gather form on padded ``dy`` computes the rows of
+    the planes that only padding reaches too); each tile is added into ``out`` at its tap's
+    offset."""
+    n_img, n_rows = out.shape[0], out.shape[1]
+    n_taps, n_blocks, n_in = wpk.shape[0], wpk.shape[1], wpk.shape[2]
+    full = length // (PV * 16) * (PV * 16)
+    acc = numba.carray(_acc_buffer(), (_ACC,))
+    for n in range(n_img):
+        img = src[n]
+        for t in range(n_taps):
+            for rb in range(n_blocks):
+                wb = wpk[t, rb]
+                r0 = rb * OCB
+                nr = min(OCB, n_rows - r0)
+                for s0 in range(0, full, PV * 16):
+                    for i in range(_ACC):
+                        acc[i] = 0.0
+                    for j in range(n_in):
+                        v = img[j, s0:]
+                        wt = wb[j]
+                        for o in range(OCB):
+                            wo = wt[o]
+                            for q in range(PV * 16):
+                                acc[o * PV * 16 + q] += wo * v[q]
+                    for o in range(nr):
+                        dst = out[n, r0 + o, s0 + t * tap:]
+                        for q in range(PV * 16):
+                            dst[q] += acc[o * PV * 16 + q]
+                # the rest, one vector a tile (written out as in taps_forward)
+                for s0 in range(full, length, 16):
+                    for i in range(OCB * 16):
+                        acc[i] = 0.0
+                    for j in range(n_in):
+                        v = img[j, s0:]
+                        wt = wb[j]
+                        w0, w1, w2, w3 = wt[0], wt[1], wt[2], wt[3]
+                        for q in range(16):
+                            vq = v[q]
+                            acc[q] += w0 * vq
+                            acc[16 + q] += w1 * vq
+                            acc[32 + q] += w2 * vq
+                            acc[48 + q] += w3 * vq
+                    m = min(16, length - s0)
+                    for o in range(nr):
+                        dst = out[n, r0 + o, s0 + t * tap:]
+                        for q in range(m):
+                            dst[q] += acc[o * 16 + q]
+
+
 @numba.njit(**_SER)
 def taps_weight_grad(dy, inp, tap, chunk, dw):  # pragma: no cover - numba
     """``dw[r, j, t] += sum_{n, s} dy[n, r, s] * inp[n, j, s + t tap]`` for ``dw`` (R, J, T),

@@ -522,13 +522,10 @@ def _small_backward(x, w, dy, geo, dx):
     f = w.shape[0]
     kh, kw, oh, ow, length, lp, rows, plane = _small_geometry(geo, c)
     fpad, rpad = -(-f // ocb) * ocb, -(-rows // jb) * jb
-    hp = geo.in_spatial[0] + 2 * geo.pad[0]
-    # dx: the rows of dS are those the planes of a padded image have, dy padded by kh - 1 rows
-    length2 = hp * ow
-    plane2 = _small_kernels.padded_length(length2) + (kh - 1) * ow
-    wdx = None if dx is None else _small_kernels.pack_data_grad(w)
-    zeros = None if dx is None else np.zeros(wdx.shape[0] * ocb, dtype=np.float32)
-    per_image = 4 * max(rpad * plane, f * plane2 + rows * length2)
+    # dx: the gradient of the planes of a padded image, dS (C kw, Hp * OW), from dy
+    length2 = (geo.in_spatial[0] + 2 * geo.pad[0]) * ow
+    wdx = None if dx is None else _small_kernels.pack_scatter(w, fpad)
+    per_image = 4 * (rpad * plane + fpad * lp + (0 if dx is None else rows * length2))
     step = max(1, SMALL_CHUNK_BYTES // per_image)
 
     def work(a, b):
@@ -546,13 +543,10 @@ def _small_backward(x, w, dy, geo, dx):
             _small_kernels.taps_weight_grad(d, planes, ow, nb, part)
             if dx is None:
                 continue
-            dyp, ds = _workspace((nb * f * plane2, nb * rows * length2), np.float32, slot=22)
-            dyp, ds = dyp.reshape(nb, f, plane2), ds.reshape(nb, rows, length2)
-            at = (kh - 1) * ow
-            dyp[:, :, :at] = 0
-            dyp[:, :, at:at + length] = dy[n0:n0 + nb]
-            dyp[:, :, at + length:] = 0
-            _small_kernels.taps_forward(dyp, wdx, ow, zeros, ds)
+            (ds,) = _workspace((nb * rows * length2,), np.float32, slot=22)
+            ds = ds.reshape(nb, rows, length2)
+            ds[...] = 0
+            _small_kernels.taps_scatter(d, wdx, ow, length, ds)
             _small_kernels.unshift_planes(ds, geo.pad[0], geo.pad[1], kw, ow, dx[n0:n0 + nb])
         return part
 
