@@ -443,26 +443,34 @@ def _direct_weight_grad(x, dy):
 
 
 #: the shifted-plane kernels (:mod:`mxlite.kernels.conv_small`) for float32 stride-1
-#: convolutions of small images: at most this many output pixels per image and a kernel of
-#: at least :data:`SMALL_MIN_TAPS` taps that no Winograd / direct 3x3 path takes (LeNet's 5x5
-#: layers).  Measured (one thread, process CPU ms, im2col + GEMM -> shifted planes): see
-#: ``bench/results/conv-variants.md``
+#: convolutions of small images: at most this many output pixels per image and kernels of at
+#: least :data:`SMALL_MIN_TAPS` taps (LeNet's 5x5 layers).  Measured (one thread, process CPU
+#: ms, im2col + GEMM -> shifted planes, forward / forward + backward): LeNet 20 -> 50ch 12x12
+#: batch 64: 5.9 -> 2.8 / 16.5 -> 10.5; 1 -> 20ch 28x28 (no data gradient): 2.0 -> 1.0 / 4.3
+#: -> 2.5; 3 -> 32ch 32x32 pad 2 (no data gradient): 8.5 -> 4.7 / 17.4 -> 12.4; 32 -> 64ch
+#: 16x16 pad 2 batch 32: 11.1 -> 10.2 / 33.2 -> 39.1 (so backward only up to
+#: :data:`SMALL_BACKWARD_CHANNELS`).  3x3 kernels stay on the direct / im2col paths (ResNet-20,
+#: batch 128, forward + backward: 16ch 32x32 28.9 -> 41.0, 64ch 8x8 25.8 -> 33.7)
 SMALL_PIXELS = 1024
-SMALL_MIN_TAPS = 9
+SMALL_MIN_TAPS = 25
+#: the shifted-plane backward for at most this many input channels (see above)
+SMALL_BACKWARD_CHANNELS = 20
 #: bytes of shifted planes per chunk of images (one image at least)
 SMALL_CHUNK_BYTES = 1 << 20
 #: False: never use the shifted-plane kernels (for benchmarks and tests of the other paths)
 SMALL = True
 
 
-def _small_ok(p, geo, dtype) -> bool:
-    """Whether the shifted-plane kernels take this convolution (forward and both gradients):
-    float32, 2-D, stride 1, no dilation, one group, at most :data:`SMALL_PIXELS` output pixels
-    and :data:`SMALL_MIN_TAPS` kernel taps or more."""
+def _small_ok(p, geo, dtype, channels, backward=False) -> bool:
+    """Whether the shifted-plane kernels take this convolution of ``channels`` input channels
+    (its forward, or with ``backward`` both gradients): float32, 2-D, stride 1, no dilation,
+    one group, at most :data:`SMALL_PIXELS` output pixels, :data:`SMALL_MIN_TAPS` kernel taps
+    or more, and for the backward at most :data:`SMALL_BACKWARD_CHANNELS` channels."""
     return bool(SMALL and np.dtype(dtype) == np.float32 and geo.nsp == 2
                 and geo.stride == (1, 1) and geo.dilate == (1, 1) and p.num_group == 1
                 and geo.kernel[0] * geo.kernel[1] >= SMALL_MIN_TAPS
-                and geo.out_spatial[0] * geo.out_spatial[1] <= SMALL_PIXELS)
+                and geo.out_spatial[0] * geo.out_spatial[1] <= SMALL_PIXELS
+                and (not backward or channels <= SMALL_BACKWARD_CHANNELS))
 
 
 def _small_geometry(geo, channels):
@@ -669,7 +677,7 @@ class Convolution(_ConvBase):
             if bias is not None:
                 out3 += bias
             return [out.astype(dtype, copy=False)], geo
-        if _small_ok(p, geo, x.dtype):
+        if _small_ok(p, geo, x.dtype, x.shape[1]):
             _small_forward(x, np.ascontiguousarray(w), None if bias is None else bias.ravel(),
                            geo, out)
             return [out.astype(dtype, copy=False)], geo
@@ -725,7 +733,7 @@ class Convolution(_ConvBase):
                 _winograd(dy4, _winograd_kernels.weight_transform(np.ascontiguousarray(flipped)),
                           tuple(2 - pd for pd in geo.pad), dx)
             return self._grads(p, inputs, dx, dw_full, dy, gout)
-        if _small_ok(p, geo, kdt):
+        if _small_ok(p, geo, kdt, x.shape[1], backward=True):
             np.copyto(dw_full, _small_backward(xk, w2.reshape(w.shape), dy, geo, dx))
             return self._grads(p, inputs, dx, dw_full, dy, gout)
         # the direct kernels: the data gradient is the convolution of dy with the flipped,
