@@ -57,9 +57,9 @@ def _close(got, want):
 @pytest.fixture
 def counted(monkeypatch):
     """Calls of the three kernels, by name."""
-    calls = {"forward": 0, "scatter": 0, "weight_grad": 0}
+    calls = {"forward": 0, "scatter": 0, "weight_grad": 0, "weight_gemm": 0}
     for name, fn in (("forward", "taps_forward"), ("scatter", "taps_scatter"),
-                     ("weight_grad", "taps_weight_grad")):
+                     ("weight_grad", "taps_weight_grad"), ("weight_gemm", "tap_columns")):
         real = getattr(conv_small, fn)
 
         def wrapped(*a, _real=real, _name=name):
@@ -84,15 +84,19 @@ SHAPES = [
 PATHS = ["chunked", "per_image", "threads"]
 
 
+@pytest.mark.parametrize("weights", ["taps", "gemm"])
 @pytest.mark.parametrize("need_dx", [True, False], ids=["dx", "no_dx"])
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("shape", SHAPES, ids=[s[0] for s in SHAPES])
-def test_small_kernels_match_numpy_reference(shape, path, need_dx, counted, monkeypatch):
-    """Output (with bias) and both gradients against the float64 reference."""
+def test_small_kernels_match_numpy_reference(shape, path, need_dx, weights, counted,
+                                             monkeypatch):
+    """Output (with bias) and both gradients against the float64 reference, the weight
+    gradient by either of its two paths."""
     _, n, c, h, wd, f, k, pad = shape
     if path == "threads" and numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one core: no second thread")
     monkeypatch.setattr(conv, "SMALL_MIN_TAPS", 1)
+    monkeypatch.setattr(conv, "SMALL_WEIGHT_GEMM_CHANNELS", 0 if weights == "gemm" else 1 << 30)
     monkeypatch.setattr(conv, "SMALL_BACKWARD_CHANNELS", 1 << 30)
     monkeypatch.setattr(conv, "SMALL_CHUNK_BYTES", 1 if path == "per_image" else 1 << 20)
     monkeypatch.setattr(conv, "PARALLEL_COLUMNS", 0 if path == "threads" else 1 << 62)
@@ -112,7 +116,9 @@ def test_small_kernels_match_numpy_reference(shape, path, need_dx, counted, monk
                                  need=(need_dx, True, True))
     finally:
         numba.set_num_threads(threads)
-    assert counted["forward"] >= 1 and counted["weight_grad"] >= 1
+    assert counted["forward"] >= 1
+    assert counted["weight_gemm" if weights == "gemm" else "weight_grad"] >= 1
+    assert counted["weight_grad" if weights == "gemm" else "weight_gemm"] == 0
     assert bool(counted["scatter"]) == need_dx
     assert y.dtype == dw.dtype == np.float32
     x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
@@ -151,7 +157,10 @@ def test_small_kernels_are_taken_where_measured_faster(nchw, f, params, dtype, f
     (y,), saved = op.forward(p, [x, w], [], True)
     op.backward(p, [np.ones_like(y)], [x, w], [y], [], saved)
     assert bool(counted["forward"]) == fwd
-    assert bool(counted["weight_grad"]) == bool(counted["scatter"]) == bwd
+    assert bool(counted["weight_grad"] or counted["weight_gemm"]) == bool(counted["scatter"]) \
+        == bwd
+    # the weight gradient by GEMM from 16 input channels
+    assert bool(counted["weight_gemm"]) == (bwd and nchw[1] >= 16)
 
 
 def test_small_path_off_gives_the_same_numbers():

@@ -278,6 +278,34 @@ def taps_scatter(src, wpk, tap, length, out):  # pragma: no cover - numba
 
 
 @numba.njit(**_SER)
+def tap_columns(planes, n_rows, kh, tap, length, cols):  # pragma: no cover - numba
+    """``cols[j kh + t, i length + s] = planes[i, j, s + t tap]`` for ``j < n_rows``, ``s <
+    length``: im2col's columns (rows ``(c, kx, ky)``) from the shifted planes, every copy a
+    run of ``length`` floats (im2col copies runs of one output row, 8 floats on LeNet's
+    second layer)."""
+    for i in range(planes.shape[0]):
+        for j in range(n_rows):
+            src = planes[i, j]
+            for t in range(kh):
+                run = src[t * tap:]
+                dst = cols[j * kh + t, i * length:]
+                for q in range(length):
+                    dst[q] = run[q]
+
+
+@numba.njit(**_SER)
+def image_columns(dy, length, out):  # pragma: no cover - numba
+    """``out[r, i length + s] = dy[i, r, s]`` for ``dy`` (nb, R, >= length): the images side
+    by side, (R, nb * length)."""
+    for i in range(dy.shape[0]):
+        for r in range(dy.shape[1]):
+            src = dy[i, r]
+            dst = out[r, i * length:]
+            for q in range(length):
+                dst[q] = src[q]
+
+
+@numba.njit(**_SER)
 def taps_weight_grad(dy, inp, tap, chunk, dw):  # pragma: no cover - numba
     """``dw[r, j, t] += sum_{n, s} dy[n, r, s] * inp[n, j, s + t tap]`` for ``dw`` (R, J, T),
     ``dy`` (N, R, Lp) zero beyond the output length, ``inp`` (N, J, >= Lp + (T - 1) tap);

@@ -459,6 +459,12 @@ SMALL_BACKWARD_CHANNELS = 20
 SMALL_CHUNK_BYTES = 1 << 20
 #: False: never use the shifted-plane kernels (for benchmarks and tests of the other paths)
 SMALL = True
+#: the weight gradient of the shifted-plane path from this many input channels by im2col
+#: columns copied from the planes (runs of a whole image's pixels) and one GEMM per chunk,
+#: below by :func:`mxlite.kernels.conv_small.taps_weight_grad`.  Measured (one thread, batch
+#: 64, backward ms, taps -> GEMM): 20 -> 50ch 12x12 8.06 -> 7.64; 1 -> 20ch 28x28 (no data
+#: gradient) 1.71 -> 2.14; 3 -> 32ch 32x32 pad 2 7.68 -> 8.97
+SMALL_WEIGHT_GEMM_CHANNELS = 16
 
 
 def _small_ok(p, geo, dtype, channels, backward=False) -> bool:
@@ -536,19 +542,37 @@ def _small_backward(x, w, dy, geo, dx):
     per_image = 4 * (rpad * plane + fpad * lp + (0 if dx is None else rows * length2))
     step = max(1, SMALL_CHUNK_BYTES // per_image)
 
+    gemm = c >= SMALL_WEIGHT_GEMM_CHANNELS
+    k = rows * kh
+
     def work(a, b):
         part, dyw = _workspace((fpad * rpad * kh, step * fpad * lp), np.float32, slot=21)
         part = part.reshape(fpad, rpad, kh)
         part[...] = 0
+        if gemm:
+            cols, dyc, tmp = _workspace((k * step * length, f * step * length, k * f),
+                                        np.float32, slot=23)
+            part_t = part.reshape(-1)[:k * f].reshape(k, f)
+            tmp = tmp.reshape(k, f)
         for n0 in range(a, b, step):
             nb = min(step, b - n0)
             planes = _small_planes(x, geo, n0, nb, rpad, plane, slot=20)
-            # dy with rows padded to whole tiles and pixels to whole vectors, zeros there
-            d = dyw[:nb * fpad * lp].reshape(nb, fpad, lp)
-            if fpad > f or lp > length:
-                d[...] = 0
-            d[:, :f, :length] = dy[n0:n0 + nb]
-            _small_kernels.taps_weight_grad(d, planes, ow, nb, part)
+            d = None
+            if dx is not None or not gemm:
+                # dy with rows padded to whole tiles and pixels to whole vectors, zeros there
+                d = dyw[:nb * fpad * lp].reshape(nb, fpad, lp)
+                if fpad > f or lp > length:
+                    d[...] = 0
+                d[:, :f, :length] = dy[n0:n0 + nb]
+            if gemm:
+                c2 = cols[:k * nb * length].reshape(k, nb * length)
+                y2 = dyc[:f * nb * length].reshape(f, nb * length)
+                _small_kernels.tap_columns(planes, rows, kh, ow, length, c2)
+                _small_kernels.image_columns(dy[n0:n0 + nb], length, y2)
+                np.matmul(c2, y2.T, out=tmp)
+                part_t += tmp
+            else:
+                _small_kernels.taps_weight_grad(d, planes, ow, nb, part)
             if dx is None:
                 continue
             (ds,) = _workspace((nb * rows * length2,), np.float32, slot=22)
@@ -561,6 +585,8 @@ def _small_backward(x, w, dy, geo, dx):
     parts = _split(work, n, rows * kh * n * length)
     for extra in parts[1:]:
         parts[0] += extra
+    if gemm:  # (C kw kh, F) -> (F, C, kh, kw)
+        return parts[0].reshape(-1)[:k * f].reshape(c, kw, kh, f).transpose(3, 0, 2, 1)
     # (F, C kw, kh) -> (F, C, kh, kw)
     return parts[0][:f, :rows].reshape(f, c, kw, kh).transpose(0, 1, 3, 2)
 
