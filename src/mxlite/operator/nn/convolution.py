@@ -538,7 +538,7 @@ def _small_backward(x, w, dy, geo, dx):
     fpad, rpad = -(-f // ocb) * ocb, -(-rows // jb) * jb
     # dx: the gradient of the planes of a padded image, dS (C kw, Hp * OW), from dy
     length2 = (geo.in_spatial[0] + 2 * geo.pad[0]) * ow
-    wdx = None if dx is None else _small_kernels.pack_scatter(w, fpad)
+    wdx = None if dx is None else _small_kernels.pack_scatter(w, f)
     per_image = 4 * (rpad * plane + fpad * lp + (0 if dx is None else rows * length2))
     step = max(1, SMALL_CHUNK_BYTES // per_image)
 
@@ -557,12 +557,12 @@ def _small_backward(x, w, dy, geo, dx):
         for n0 in range(a, b, step):
             nb = min(step, b - n0)
             planes = _small_planes(x, geo, n0, nb, rpad, plane, slot=20)
-            d = None
-            if dx is not None or not gemm:
-                # dy with rows padded to whole tiles and pixels to whole vectors, zeros there
+            d = dy[n0:n0 + nb]
+            if lp > length or (not gemm and fpad > f):
+                # the kernels' dy: pixels padded to whole vectors, for taps_weight_grad rows
+                # to whole tiles, zeros there
                 d = dyw[:nb * fpad * lp].reshape(nb, fpad, lp)
-                if fpad > f or lp > length:
-                    d[...] = 0
+                d[...] = 0
                 d[:, :f, :length] = dy[n0:n0 + nb]
             if gemm:
                 c2 = cols[:k * nb * length].reshape(k, nb * length)
