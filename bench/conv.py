@@ -9,9 +9,10 @@ LeNet.
 ``profile`` wraps every registered operator's forward and backward with a timer and prints
 the seconds per step by operator type (thread CPU time and wall time).  ``kernels`` prints, per
 shape, the median time of forward, data-gradient and weight-gradient of each library (with
-``--no-direct`` also mxlite without its direct 3x3 kernels, as ``im2col``) and the ratios
-(mxlite time / other; below 1 means mxlite is faster); one library per worker process (one
-thread: process CPU time, which a loaded machine disturbs little; more threads: wall time).
+``--no-direct`` also mxlite without its direct 3x3 and small-image kernels, as ``im2col``) and
+the ratios (mxlite time / other; below 1 means mxlite is faster); one library per worker
+process (one thread: process CPU time, which a loaded machine disturbs little; more threads:
+wall time).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ SHAPES = [
     ("vgg-1_2", 32, 64, 64, 64, 64, 3, 1, 1),
     ("vgg-2_2", 32, 128, 32, 32, 128, 3, 1, 1),
     ("vgg-3_2", 32, 256, 16, 16, 256, 3, 1, 1),
+    ("lenet-conv1", 64, 1, 28, 28, 20, 5, 1, 0),
     ("lenet-conv2", 64, 20, 12, 12, 50, 5, 1, 0),
 ]
 
@@ -178,10 +180,11 @@ def kernel_worker(lib, shapes, reps, threads):
         import importlib
 
         mx = importlib.import_module(lib.split(":")[0])
-        if lib == "mxlite:im2col":  # the paths before the direct kernel
+        if lib == "mxlite:im2col":  # the paths before the direct and small-image kernels
             from mxlite.operator.nn import convolution
 
             convolution.DIRECT = False
+            convolution.SMALL = False
         cases = [_mx_case(mx, s) for s in shapes]
     # one thread: process CPU time, robust to a loaded machine; more: wall time
     clock = time.process_time if threads == 1 else time.perf_counter
@@ -245,7 +248,8 @@ def main(argv=None):
     kp.add_argument("--reps", type=int, default=5)
     kp.add_argument("--only", nargs="*", help="substrings of shape labels to keep")
     kp.add_argument("--no-direct", action="store_true",
-                    help="also time mxlite without the direct 3x3 kernel ('im2col')")
+                    help="also time mxlite without the direct 3x3 and small-image kernels "
+                         "('im2col')")
     args = ap.parse_args(argv)
     if args.cmd == "profile":
         profile(args.model, args.mode, args.steps, args.by_shape)
