@@ -37,7 +37,7 @@ def reference(x, w, pad):
 def reference_grads(x, w, dy, pad):
     """``(dx, dw)`` of ``sum(dy * reference(x, w, pad))``, the adjoint of each tap's einsum."""
     (ph, pw), (_, _, kh, kw) = pad, w.shape
-    n, c, h, wd = x.shape
+    h, wd = x.shape[2:]
     oh, ow = dy.shape[2:]
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     dxp, dw = np.zeros_like(xp), np.zeros_like(w)

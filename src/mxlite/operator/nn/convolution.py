@@ -480,13 +480,14 @@ def _small_ok(p, geo, dtype, channels, backward=False) -> bool:
 
 
 def _small_geometry(geo, channels):
-    """``(kh, kw, oh, ow, L, Lp, J, plane length)`` of the shifted planes of one image."""
+    """``(kh, kw, OW, L, Lp, J, plane length)`` of the shifted planes of one image: the output
+    width and pixels, those padded to whole vectors, the planes' rows ``C * kw`` and length."""
     (kh, kw), (oh, ow) = geo.kernel, geo.out_spatial
     length = oh * ow
     lp = _small_kernels.padded_length(length)
     rows = channels * kw
     plane = max(lp + (kh - 1) * ow, (geo.in_spatial[0] + 2 * geo.pad[0]) * ow)
-    return kh, kw, oh, ow, length, lp, rows, plane
+    return kh, kw, ow, length, lp, rows, plane
 
 
 def _small_planes(x, geo, n0, nb, rows_pad, plane, slot):
@@ -509,7 +510,7 @@ def _small_forward(x, w, bias, geo, out):
     threads."""
     n, c = x.shape[:2]
     f = w.shape[0]
-    kh, kw, oh, ow, length, lp, rows, plane = _small_geometry(geo, c)
+    kh, _, ow, length, _, rows, plane = _small_geometry(geo, c)
     wpk = _small_kernels.pack_forward(w)
     bpad = np.zeros(wpk.shape[0] * _small_kernels.OCB, dtype=np.float32)
     if bias is not None:
@@ -534,7 +535,7 @@ def _small_backward(x, w, dy, geo, dx):
     ocb, jb = _small_kernels.OCB, _small_kernels.JB
     n, c = x.shape[:2]
     f = w.shape[0]
-    kh, kw, oh, ow, length, lp, rows, plane = _small_geometry(geo, c)
+    kh, kw, ow, length, lp, rows, plane = _small_geometry(geo, c)
     fpad, rpad = -(-f // ocb) * ocb, -(-rows // jb) * jb
     # dx: the gradient of the planes of a padded image, dS (C kw, Hp * OW), from dy
     length2 = (geo.in_spatial[0] + 2 * geo.pad[0]) * ow
