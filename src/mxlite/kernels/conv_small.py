@@ -48,7 +48,7 @@ _SER = {"cache": True, "nogil": True, "fastmath": True}
 OCB = 4
 #: vectors of 16 pixels per tile of :func:`taps_forward`
 PV = 4
-#: input rows ``j`` per tile of :func:`taps_weight_grad`
+#: ``(j, t)`` pairs per tile of :func:`taps_weight_grad`
 JB = 4
 #: floats of the accumulator buffer (16 vectors of 16 lanes)
 _ACC = OCB * PV * 16
@@ -309,60 +309,68 @@ def image_columns(dy, length, out):  # pragma: no cover - numba
 def taps_weight_grad(dy, inp, tap, chunk, dw):  # pragma: no cover - numba
     """``dw[r, j, t] += sum_{n, s} dy[n, r, s] * inp[n, j, s + t tap]`` for ``dw`` (R, J, T),
     ``dy`` (N, R, Lp) zero beyond the output length, ``inp`` (N, J, >= Lp + (T - 1) tap);
-    ``R`` a multiple of ``OCB``, ``J`` of ``JB``, ``Lp`` of 16.  The batch runs in chunks of
-    ``chunk`` images (whose ``dy`` and ``inp`` stay in the L2 cache while every tile walks
-    them), the lanes summed once per tile and chunk."""
+    ``R`` a multiple of ``OCB``, ``Lp`` of 16.  A tile is ``OCB`` rows ``r`` times ``JB``
+    consecutive pairs ``(j, t)`` (so ``J T`` pairs need not fill whole tiles: LeNet's first
+    layer has 5 x 5).  The batch runs in chunks of ``chunk`` images (whose ``dy`` and ``inp``
+    stay in the L2 cache while every tile walks them), the lanes summed once per tile and
+    chunk."""
     n_img, n_rows, lp = dy.shape
     n_in, n_taps = dw.shape[1], dw.shape[2]
+    n_pairs = n_in * n_taps
     acc = numba.carray(_acc_buffer(), (_ACC,))
     for c0 in range(0, n_img, chunk):
         c1 = min(n_img, c0 + chunk)
-        # the JB input rows of the chunk stay in the L1 cache over every tile that reads
-        # them, the OCB rows of dy over the taps (tiles in the order r0, t, j0 re-read both
-        # from L2 for each tile: 50 GFLOP/s against 80)
-        for j0 in range(0, n_in, JB):
+        # the rows of a block of pairs stay in the L1 cache over the tiles that read them
+        for p0 in range(0, n_pairs, JB):
+            # past the last pair the tile repeats it; those sums are not stored
+            ja, ta = divmod(min(p0, n_pairs - 1), n_taps)
+            jb, tb = divmod(min(p0 + 1, n_pairs - 1), n_taps)
+            jc, tc = divmod(min(p0 + 2, n_pairs - 1), n_taps)
+            jd, td = divmod(min(p0 + 3, n_pairs - 1), n_taps)
             for r0 in range(0, n_rows, OCB):
-                for t in range(n_taps):
-                    for i in range(OCB * JB * 16):
-                        acc[i] = 0.0
-                    # the 16 products written out inside the lane loop (see taps_forward)
-                    for n in range(c0, c1):
-                        d0 = dy[n, r0]
-                        d1 = dy[n, r0 + 1]
-                        d2 = dy[n, r0 + 2]
-                        d3 = dy[n, r0 + 3]
-                        v0 = inp[n, j0, t * tap:]
-                        v1 = inp[n, j0 + 1, t * tap:]
-                        v2 = inp[n, j0 + 2, t * tap:]
-                        v3 = inp[n, j0 + 3, t * tap:]
-                        for s0 in range(0, lp, 16):
-                            u0 = np.uint64(s0)
-                            for q in range(16):
-                                i = u0 + np.uint64(q)
-                                a0, a1, a2, a3 = v0[i], v1[i], v2[i], v3[i]
-                                b = d0[i]
-                                acc[q] += b * a0
-                                acc[16 + q] += b * a1
-                                acc[32 + q] += b * a2
-                                acc[48 + q] += b * a3
-                                b = d1[i]
-                                acc[64 + q] += b * a0
-                                acc[80 + q] += b * a1
-                                acc[96 + q] += b * a2
-                                acc[112 + q] += b * a3
-                                b = d2[i]
-                                acc[128 + q] += b * a0
-                                acc[144 + q] += b * a1
-                                acc[160 + q] += b * a2
-                                acc[176 + q] += b * a3
-                                b = d3[i]
-                                acc[192 + q] += b * a0
-                                acc[208 + q] += b * a1
-                                acc[224 + q] += b * a2
-                                acc[240 + q] += b * a3
+                for i in range(OCB * JB * 16):
+                    acc[i] = 0.0
+                # the 16 products written out inside the lane loop (see taps_forward);
+                # unsigned indices: a signed s0 + q keeps the check for negative indices,
+                # and LLVM then gathers
+                for n in range(c0, c1):
+                    d0 = dy[n, r0]
+                    d1 = dy[n, r0 + 1]
+                    d2 = dy[n, r0 + 2]
+                    d3 = dy[n, r0 + 3]
+                    v0 = inp[n, ja, ta * tap:]
+                    v1 = inp[n, jb, tb * tap:]
+                    v2 = inp[n, jc, tc * tap:]
+                    v3 = inp[n, jd, td * tap:]
+                    for s0 in range(0, lp, 16):
+                        u0 = np.uint64(s0)
+                        for q in range(16):
+                            i = u0 + np.uint64(q)
+                            a0, a1, a2, a3 = v0[i], v1[i], v2[i], v3[i]
+                            b = d0[i]
+                            acc[q] += b * a0
+                            acc[16 + q] += b * a1
+                            acc[32 + q] += b * a2
+                            acc[48 + q] += b * a3
+                            b = d1[i]
+                            acc[64 + q] += b * a0
+                            acc[80 + q] += b * a1
+                            acc[96 + q] += b * a2
+                            acc[112 + q] += b * a3
+                            b = d2[i]
+                            acc[128 + q] += b * a0
+                            acc[144 + q] += b * a1
+                            acc[160 + q] += b * a2
+                            acc[176 + q] += b * a3
+                            b = d3[i]
+                            acc[192 + q] += b * a0
+                            acc[208 + q] += b * a1
+                            acc[224 + q] += b * a2
+                            acc[240 + q] += b * a3
+                for jj in range(min(JB, n_pairs - p0)):
+                    j, t = divmod(p0 + jj, n_taps)
                     for o in range(OCB):
-                        for jj in range(JB):
-                            total = 0.0
-                            for q in range(16):
-                                total += acc[(o * JB + jj) * 16 + q]
-                            dw[r0 + o, j0 + jj, t] += total
+                        total = 0.0
+                        for q in range(16):
+                            total += acc[(o * JB + jj) * 16 + q]
+                        dw[r0 + o, j, t] += total

@@ -462,8 +462,8 @@ SMALL = True
 #: the weight gradient of the shifted-plane path from this many input channels by im2col
 #: columns copied from the planes (runs of a whole image's pixels) and one GEMM per chunk,
 #: below by :func:`mxlite.kernels.conv_small.taps_weight_grad`.  Measured (one thread, batch
-#: 64, backward ms, taps -> GEMM): 20 -> 50ch 12x12 8.06 -> 7.64; 1 -> 20ch 28x28 (no data
-#: gradient) 1.71 -> 2.14; 3 -> 32ch 32x32 pad 2 7.68 -> 8.97
+#: 64, backward ms, taps -> GEMM): 20 -> 50ch 12x12 7.27 -> 7.03; 1 -> 20ch 28x28 (no data
+#: gradient) 1.06 -> 1.87; 3 -> 32ch 32x32 pad 2 6.40 -> 8.62
 SMALL_WEIGHT_GEMM_CHANNELS = 16
 
 
@@ -490,17 +490,13 @@ def _small_geometry(geo, channels):
     return kh, kw, ow, length, lp, rows, plane
 
 
-def _small_planes(x, geo, n0, nb, rows_pad, plane, slot):
+def _small_planes(x, geo, n0, nb, plane, slot):
     """The shifted planes of images ``[n0, n0 + nb)`` of ``x`` in workspace ``slot``:
-    ``(nb, rows_pad, plane)``, the rows past ``C * kw`` zero."""
+    ``(nb, C * kw, plane)``."""
     kw, ow = geo.kernel[1], geo.out_spatial[1]
-    rows = x.shape[1] * kw
-    (buf,) = _workspace((nb * rows_pad * plane,), np.float32, slot=slot)
-    planes = buf.reshape(nb, rows_pad, plane)
-    if rows_pad > rows:
-        planes[:, rows:] = 0
-    _small_kernels.shifted_planes(x[n0:n0 + nb], geo.pad[0], geo.pad[1], kw, ow,
-                                  planes[:, :rows])
+    (buf,) = _workspace((nb * x.shape[1] * kw * plane,), np.float32, slot=slot)
+    planes = buf.reshape(nb, x.shape[1] * kw, plane)
+    _small_kernels.shifted_planes(x[n0:n0 + nb], geo.pad[0], geo.pad[1], kw, ow, planes)
     return planes
 
 
@@ -521,7 +517,7 @@ def _small_forward(x, w, bias, geo, out):
     def work(a, b):
         for n0 in range(a, b, step):
             nb = min(step, b - n0)
-            planes = _small_planes(x, geo, n0, nb, rows, plane, slot=20)
+            planes = _small_planes(x, geo, n0, nb, plane, slot=20)
             _small_kernels.taps_forward(planes, wpk, ow, bpad, out3[n0:n0 + nb])
 
     _split(work, n, rows * kh * n * length)
@@ -532,23 +528,23 @@ def _small_backward(x, w, dy, geo, dx):
     ``dy`` (N, F, OH * OW), and ``dx`` (when not None) written, by the kernels of
     :mod:`mxlite.kernels.conv_small`; the batch split over threads (a partial weight gradient
     each)."""
-    ocb, jb = _small_kernels.OCB, _small_kernels.JB
+    ocb = _small_kernels.OCB
     n, c = x.shape[:2]
     f = w.shape[0]
     kh, kw, ow, length, lp, rows, plane = _small_geometry(geo, c)
-    fpad, rpad = -(-f // ocb) * ocb, -(-rows // jb) * jb
+    fpad = -(-f // ocb) * ocb
     # dx: the gradient of the planes of a padded image, dS (C kw, Hp * OW), from dy
     length2 = (geo.in_spatial[0] + 2 * geo.pad[0]) * ow
     wdx = None if dx is None else _small_kernels.pack_scatter(w, f)
-    per_image = 4 * (rpad * plane + fpad * lp + (0 if dx is None else rows * length2))
+    per_image = 4 * (rows * plane + fpad * lp + (0 if dx is None else rows * length2))
     step = max(1, SMALL_CHUNK_BYTES // per_image)
 
     gemm = c >= SMALL_WEIGHT_GEMM_CHANNELS
     k = rows * kh
 
     def work(a, b):
-        part, dyw = _workspace((fpad * rpad * kh, step * fpad * lp), np.float32, slot=21)
-        part = part.reshape(fpad, rpad, kh)
+        part, dyw = _workspace((fpad * rows * kh, step * fpad * lp), np.float32, slot=21)
+        part = part.reshape(fpad, rows, kh)
         part[...] = 0
         if gemm:
             cols, dyc, tmp = _workspace((k * step * length, f * step * length, k * f),
@@ -557,7 +553,7 @@ def _small_backward(x, w, dy, geo, dx):
             tmp = tmp.reshape(k, f)
         for n0 in range(a, b, step):
             nb = min(step, b - n0)
-            planes = _small_planes(x, geo, n0, nb, rpad, plane, slot=20)
+            planes = _small_planes(x, geo, n0, nb, plane, slot=20)
             d = dy[n0:n0 + nb]
             if lp > length or (not gemm and fpad > f):
                 # the kernels' dy: pixels padded to whole vectors, for taps_weight_grad rows
