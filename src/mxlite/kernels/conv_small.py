@@ -92,60 +92,77 @@ def pack_forward(w: np.ndarray) -> np.ndarray:
 def shifted_planes(x, pad_h, pad_w, kw, ow, s):  # pragma: no cover - numba
     """``s`` (N, C * kw, len) = the shifted planes of ``x`` (N, C, H, W):
     ``s[n, c kw + kx, y ow + xo] = x[n, c, y - pad_h, xo + kx - pad_w]`` (zero outside ``x``)
-    for ``y`` in ``[0, H + 2 pad_h)``, ``xo`` in ``[0, ow)``; zeros after the last row."""
+    for ``y`` in ``[0, H + 2 pad_h)``, ``xo`` in ``[0, ow)``; zeros after the last row.
+
+    Indexed with unsigned integers and no array slices in the loops: a slice a row made
+    reference-count calls (0.53 ms for LeNet's second layer, batch 64), a signed index with a
+    shift a check for negative indices that keeps LLVM from vectorizing."""
     n_img, n_ch, height, width = x.shape
     hp = height + 2 * pad_h
     length = s.shape[2]
+    xf = x.reshape(-1)
+    sf = s.reshape(-1)
+    u = np.uint64
     for n in range(n_img):
         for c in range(n_ch):
+            src0 = (n * n_ch + c) * height * width
             for kx in range(kw):
-                dst = s[n, c * kw + kx]
+                dst0 = (n * n_ch * kw + c * kw + kx) * length
                 # the columns of x that output column xo reads under kx: xo + kx - pad_w
                 x0 = max(0, pad_w - kx)
-                x1 = min(ow, width + pad_w - kx)
+                x1 = max(x0, min(ow, width + pad_w - kx))
                 for y in range(hp):
-                    row = dst[y * ow:(y + 1) * ow]
+                    d = dst0 + y * ow
                     src_y = y - pad_h
-                    if src_y < 0 or src_y >= height or x1 <= x0:
+                    if src_y < 0 or src_y >= height:
                         for q in range(ow):
-                            row[q] = 0.0
+                            sf[u(d + q)] = 0.0
                         continue
-                    # slices from non-negative starts: indices with a signed shift keep
-                    # LLVM from vectorizing the copy (see _im2col)
-                    src = x[n, c, src_y, x0 + kx - pad_w:]
                     for q in range(x0):
-                        row[q] = 0.0
-                    body = row[x0:]
+                        sf[u(d + q)] = 0.0
+                    d1 = d + x0
+                    s1 = src0 + src_y * width + x0 + kx - pad_w
                     for q in range(x1 - x0):
-                        body[q] = src[q]
+                        sf[u(d1 + q)] = xf[u(s1 + q)]
                     for q in range(x1, ow):
-                        row[q] = 0.0
+                        sf[u(d + q)] = 0.0
                 for q in range(hp * ow, length):
-                    dst[q] = 0.0
+                    sf[u(dst0 + q)] = 0.0
 
 
 @numba.njit(**_SER)
 def unshift_planes(ds, pad_h, pad_w, kw, ow, dx):  # pragma: no cover - numba
     """``dx`` (N, C, H, W) = the adjoint of :func:`shifted_planes` applied to ``ds``
     (N, C * kw, >= (H + 2 pad_h) ow): ``dx[n, c, y, x] = sum_kx ds[n, c kw + kx,
-    (y + pad_h) ow + x + pad_w - kx]`` over the ``kx`` with ``0 <= x + pad_w - kx < ow``."""
+    (y + pad_h) ow + x + pad_w - kx]`` over the ``kx`` with ``0 <= x + pad_w - kx < ow``
+    (indexed as :func:`shifted_planes`)."""
     n_img, n_ch, height, width = dx.shape
+    length = ds.shape[2]
+    dsf = ds.reshape(-1)
+    dxf = dx.reshape(-1)
+    u = np.uint64
     for n in range(n_img):
         for c in range(n_ch):
             for y in range(height):
-                row = dx[n, c, y]
+                d = ((n * n_ch + c) * height + y) * width
                 for q in range(width):
-                    row[q] = 0.0
+                    dxf[u(d + q)] = 0.0
                 base = (y + pad_h) * ow
                 for kx in range(kw):
                     # x + pad_w - kx = xo in [0, ow)
                     off = pad_w - kx
                     x0 = max(0, -off)
-                    x1 = min(width, ow - off)
-                    src = ds[n, c * kw + kx, base + x0 + off:]
-                    body = row[x0:]
-                    for q in range(x1 - x0):
-                        body[q] += src[q]
+                    x1 = max(x0, min(width, ow - off))
+                    s1 = (n * n_ch * kw + c * kw + kx) * length + base + x0 + off
+                    d1 = d + x0
+                    m = x1 - x0
+                    q0 = 0
+                    while q0 + 8 <= m:  # blocks of 8: LeNet's rows are 8 floats
+                        for q in range(8):
+                            dxf[u(d1 + q0 + q)] += dsf[u(s1 + q0 + q)]
+                        q0 += 8
+                    for q in range(q0, m):
+                        dxf[u(d1 + q)] += dsf[u(s1 + q)]
 
 
 @numba.njit(**_SER)
