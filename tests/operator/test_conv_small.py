@@ -80,6 +80,7 @@ SHAPES = [
     ("3x4_pad12", 3, 2, 9, 11, 5, (3, 4), (1, 2)),
     ("7x7_out1", 2, 2, 7, 7, 3, (7, 7), (0, 0)),  # one output pixel
     ("cifar_5x5_pad2", 2, 3, 32, 32, 32, (5, 5), (2, 2)),  # 1024 pixels: 16 full tiles
+    ("1x1_image_pad2", 2, 2, 1, 1, 3, (5, 5), (2, 2)),  # padding wider than the image
 ]
 PATHS = ["chunked", "per_image", "threads"]
 

@@ -109,7 +109,8 @@ def shifted_planes(x, pad_h, pad_w, kw, ow, s):  # pragma: no cover - numba
             for kx in range(kw):
                 dst0 = (n * n_ch * kw + c * kw + kx) * length
                 # the columns of x that output column xo reads under kx: xo + kx - pad_w
-                x0 = max(0, pad_w - kx)
+                # (padding may be wider than the image: both within [0, ow])
+                x0 = min(ow, max(0, pad_w - kx))
                 x1 = max(x0, min(ow, width + pad_w - kx))
                 for y in range(hp):
                     d = dst0 + y * ow
