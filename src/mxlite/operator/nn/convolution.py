@@ -11,6 +11,9 @@ float32 3x3 stride-1 pad-1 convolutions (at most :data:`DIRECT_CHANNELS` channel
 multiple of 16 pixels: ResNet-20's 16- and 32-channel stages) use the direct register-tiled
 kernels of :mod:`mxlite.kernels.conv_direct` for the output and the data gradient; the weight
 gradient is direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).
+Float32 stride-1 convolutions of small images with kernels of at least :data:`SMALL_MIN_TAPS`
+taps (LeNet's 5x5 layers, :func:`_small_ok`) skip im2col: the kernels of
+:mod:`mxlite.kernels.conv_small` work on per-kernel-column shifted copies of each image.
 The batch is split over ``MXLITE_NUM_THREADS`` threads (:func:`_split`).  Float64 runs the
 im2col / Winograd paths in float64; other dtypes compute in float32.
 
