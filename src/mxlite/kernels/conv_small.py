@@ -22,8 +22,11 @@ vector load, whatever the row width.  So the convolution is a sum over ``j = c k
   ``kh - 1`` rows, computes ``(OH + kh - 1) / OH`` times the FLOPs, the rows of the planes
   that only padding reaches: 2.9 against 2.1 ms on LeNet's second layer.)
 * the weight gradient (:func:`taps_weight_grad`) is ``dw[f, j, t] = sum_{n, s} dy[n, f, s]
-  S[n, j, s + t ow]``: pixels in the vector lanes, a tile of 4 output channels times 4 values
-  of ``j`` for one tap ``t``, reduced over the lanes once per call.
+  S[n, j, s + t ow]``: pixels in the vector lanes, a tile of 4 output channels times 4
+  ``(j, t)`` pairs, reduced over the lanes once per tile and chunk of images.  For wider
+  layers the caller copies im2col's columns from the planes instead (:func:`tap_columns`,
+  runs of a whole image's pixels; :func:`image_columns` lays ``dy`` out beside them) and runs
+  one GEMM.
 
 Weights are packed per block of ``OCB`` rows (:func:`pack_forward`, :func:`pack_scatter`),
 zero-padded to whole blocks.  Numba's target asks LLVM for 256-bit vectors on AVX-512 CPUs;
