@@ -68,6 +68,13 @@ def default_dtype():
     return np.float32
 
 
+def effective_dtype(dat) -> np.dtype:
+    """The dtype whose tolerances apply when comparing ``dat`` (an ndarray or NDArray): its
+    own.  (MXNet 1.9.1 answers float16 for float32 data on TF32 GPUs; mxlite runs on the CPU
+    with full float32 products.)"""
+    return np.dtype(dat.dtype)
+
+
 def get_rtol(rtol=None, dtype=np.float32) -> float:
     """``rtol`` if given, else the default relative tolerance for ``dtype``."""
     return _RTOL.get(np.dtype(dtype), 1e-5) if rtol is None else rtol

@@ -709,6 +709,7 @@ def _flat_args(args, kwargs):
 def _wrap(orig, route):
     @functools.wraps(orig)
     def fn(*args, **kwargs):
+        kwargs.pop("name", None)  # MXNet's nd functions take a node name and ignore it
         if STATE.recording and tracked(_flat_args(args, kwargs)):
             return route(*args, **kwargs)
         return orig(*args, **kwargs)

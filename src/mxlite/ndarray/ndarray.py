@@ -1021,7 +1021,7 @@ def linspace(start, stop, num, endpoint=True, ctx=None, dtype=None) -> NDArray:
         return NDArray(values.astype(_dtype(dtype)), _ctx(ctx))
 
 
-def zeros_like(data, out=None) -> NDArray:
+def zeros_like(data, out=None, name=None) -> NDArray:
     data = _arr(data)
     if type(data) is not NDArray and out is None:  # row_sparse / csr: same storage type
         from .sparse import zeros_like as sparse_zeros_like
@@ -1030,7 +1030,7 @@ def zeros_like(data, out=None) -> NDArray:
     return _finish(np.zeros_like(data._data), out, data._ctx)
 
 
-def ones_like(data, out=None) -> NDArray:
+def ones_like(data, out=None, name=None) -> NDArray:
     data = _arr(data)
     return _finish(np.ones_like(data._data), out, data._ctx)
 
