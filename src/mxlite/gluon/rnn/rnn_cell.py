@@ -180,11 +180,14 @@ class RecurrentCell(Block):
 
     def reset(self):
         """Restart the step and begin-state counters (and those of the child cells) before
-        building another graph with this cell."""
+        building another graph with this cell.  (Only child *cells*: MXNet 1.9.1 also calls
+        ``reset`` on other children, so an RNNCell with an ``nn.LeakyReLU`` activation fails to
+        unroll there.)"""
         self._init_counter = -1
         self._counter = -1
         for cell in self._children.values():
-            cell.reset()
+            if isinstance(cell, RecurrentCell):
+                cell.reset()
 
     def state_info(self, batch_size=0):
         """One dict per state: ``shape`` (with ``batch_size`` on the ``N`` axis) and
