@@ -193,6 +193,7 @@ def names(mx, case):
 def main():
     sys.path.insert(0, HERE)
     import mxnet as mx
+
     from golden_json import write_json
 
     meta, arrays = {}, {}
