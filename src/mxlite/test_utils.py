@@ -161,10 +161,15 @@ def same(a, b) -> bool:
 
 
 def same_array(array1: NDArray, array2: NDArray) -> bool:
-    """True when the two NDArrays share memory (writing one is seen through the other)."""
+    """True when the two NDArrays share memory (writing one is seen through the other).  A
+    sparse array replaces its buffers when written, so two sparse arrays share memory only
+    when they are the same array."""
     if not (isinstance(array1, NDArray) and isinstance(array2, NDArray)):
         raise TypeError("same_array: both arguments must be NDArrays")
-    if array1.shape != array2.shape:
+    if array1 is array2:
+        return True
+    if array1.shape != array2.shape or type(array1) is not NDArray \
+            or type(array2) is not NDArray:
         return False
     return bool(np.shares_memory(array1.handle, array2.handle))
 
