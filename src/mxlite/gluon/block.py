@@ -106,6 +106,41 @@ def _flatten(args, what):
     return flat, fmts
 
 
+def _gather_type_ctx(args, acc=None):
+    """``[has_symbol, has_ndarray, contexts, first context]`` of the NDArrays and Symbols in
+    the nested lists ``args`` (other values are passed over, as MXNet does)."""
+    if acc is None:
+        acc = [False, False, set(), None]
+    if isinstance(args, NDArray):
+        acc[1] = True
+        acc[2].add(args._ctx)
+        if acc[3] is None:
+            acc[3] = args._ctx
+    elif isinstance(args, Symbol):
+        acc[0] = True
+    elif isinstance(args, (list, tuple)):
+        for a in args:
+            _gather_type_ctx(a, acc)
+    return acc
+
+
+def _formats_compatible(stored, fmt) -> bool:
+    """Whether a call's input format may use a graph traced with ``stored``: equal, or
+    differing only by trailing ``None`` arguments (arguments left to their defaults)."""
+    if fmt == stored:
+        return True
+    if isinstance(stored, int) or isinstance(fmt, int):
+        return False
+    short, long_ = (fmt, stored) if len(fmt) < len(stored) else (stored, fmt)
+    return long_[:len(short)] == short and all(f == -1 for f in long_[len(short):])
+
+
+def _plain_count(fmt) -> int:
+    """``n`` when ``fmt`` is that of ``n`` plain arrays (calls with ``n`` NDArrays then skip the
+    format check), else -1."""
+    return len(fmt) if isinstance(fmt, list) and all(f == 0 for f in fmt) else -1
+
+
 def _regroup(args, fmt):
     if isinstance(fmt, int):
         if fmt == 0:
@@ -616,6 +651,7 @@ class HybridBlock(Block):
         self._cached_op = None
         self._out_format = None
         self._in_format = None
+        self._in_plain = -1
         self._active = False
         self._flags: dict = {}
 
@@ -661,6 +697,7 @@ class HybridBlock(Block):
             with self.name_scope():
                 out = self.hybrid_forward(symbol, *grouped, **params)
             out, self._out_format = _flatten(out, "output")
+            self._in_plain = _plain_count(self._in_format)
             self._cached_graph = ([i for i in inputs if i is not None],
                                   symbol.Group(out) if len(out) > 1 else out[0])
         return self._cached_graph
@@ -720,36 +757,61 @@ class HybridBlock(Block):
             self._finish_deferred(*args)
             fused = self._fused_graph(args) if len(inputs) == len(args) else None
             self._cached_op = fused if fused is not None else _Graph(self, inputs, out)
-        if all(type(a) is NDArray for a in args):
-            flat = list(args)  # the usual call: NDArrays, no nesting
+        if self._in_plain == len(args) and all(type(a) is NDArray for a in args):
+            flat = list(args)  # the usual call: NDArrays, no nesting, as when traced
         else:
-            flat = [a for a in _flatten(args, "input")[0] if a is not None]
+            flat, fmt = _flatten(args, "input")
+            if not _formats_compatible(self._in_format, fmt):
+                raise ValueError(f"The argument structure of HybridBlock does not match the "
+                                 f"cached version. Stored format = {self._in_format}, input "
+                                 f"format = {fmt}")
+            flat = [a for a in flat if a is not None]
         outs = self._cached_op(flat)
         if isinstance(self._out_format, int) and self._out_format == 0:
             return outs[0]
         return _regroup(outs, self._out_format)[0]
 
     def forward(self, x, *args):
-        """Imperative (``F = mx.nd``) or symbolic (``F = mx.sym``) by the type of ``x``;
-        hybridized blocks run their cached graph."""
-        if isinstance(x, NDArray):
+        """Imperative (``F = mx.nd``) or symbolic (``F = mx.sym``) by the types of the inputs
+        (NDArrays or Symbols, not both; nested lists and ``None`` allowed, other values passed
+        as they are); hybridized blocks run their cached graph, whose inputs must be on one
+        context and keep the traced structure (trailing ``None`` arguments aside)."""
+        if type(x) is NDArray and all(type(a) is NDArray for a in args):
+            ctx = x._ctx  # the usual call: NDArrays only
             if self._active:
+                if args and any(a._ctx != ctx for a in args):
+                    self._check_one_context({ctx, *(a._ctx for a in args)})
                 return self._call_cached_op(x, *args)
-            ctx = x._ctx
-            try:
-                params = {k: v.data(ctx) for k, v in self._reg_params.items()}
-            except DeferredInitializationError:
-                self._deferred_infer_shape(x, *args)
-                for p in self.params.values():
-                    p._finish_deferred_init()
-                params = {k: v.data(ctx) for k, v in self._reg_params.items()}
-            return self.hybrid_forward(ndarray, x, *args, **params)
-        if not isinstance(x, Symbol):
-            raise ValueError(f"HybridBlock requires the first argument to forward be either "
-                             f"Symbol or NDArray, but got {type(x)}")
-        params = {k: v.var() for k, v in self._reg_params.items()}
-        with self.name_scope():
-            return self.hybrid_forward(symbol, x, *args, **params)
+        else:
+            has_symbol, has_ndarray, contexts, ctx = _gather_type_ctx([x, *args])
+            if has_symbol and has_ndarray:
+                raise ValueError("In HybridBlock, we do not support mixed NDArrays and Symbols "
+                                 "types for the input. Please check the type of the args.")
+            if not has_symbol and not has_ndarray:
+                raise ValueError("In HybridBlock, there must be one NDArray or one Symbol in "
+                                 "the input. Please check the type of the args.")
+            if has_symbol:
+                params = {k: v.var() for k, v in self._reg_params.items()}
+                with self.name_scope():
+                    return self.hybrid_forward(symbol, x, *args, **params)
+            if self._active:
+                self._check_one_context(contexts)
+                return self._call_cached_op(x, *args)
+        try:
+            params = {k: v.data(ctx) for k, v in self._reg_params.items()}
+        except DeferredInitializationError:
+            self._deferred_infer_shape(x, *args)
+            for p in self.params.values():
+                p._finish_deferred_init()
+            params = {k: v.data(ctx) for k, v in self._reg_params.items()}
+        return self.hybrid_forward(ndarray, x, *args, **params)
+
+    @staticmethod
+    def _check_one_context(contexts):
+        if len(contexts) > 1:
+            raise ValueError(f"Find multiple contexts in the input: after hybridize, a "
+                             f"HybridBlock takes inputs on one context; found "
+                             f"{sorted(map(str, contexts))}")
 
     def hybrid_forward(self, F, x, *args, **kwargs):
         raise MXNetError(f"{type(self).__name__} must define hybrid_forward(self, F, x, ...)")
@@ -830,6 +892,7 @@ class SymbolBlock(HybridBlock):
         if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
             outputs = outputs[0]
         syms, self._in_format = _flatten(inputs, "input")
+        self._in_plain = _plain_count(self._in_format)
         out, self._out_format = _flatten(outputs, "output")
         out = symbol.Group(out) if len(out) > 1 else out[0]
         input_names = {i.name for i in syms}
