@@ -271,6 +271,14 @@ class Block:
         """``hook(block, inputs, outputs)`` runs after each forward."""
         return _HookHandle(self._forward_hooks, hook)
 
+    def register_op_hook(self, callback, monitor_all=False):
+        """Install ``callback(node_name, op_name, array)`` on every hybridized descendant: it
+        sees each operator output of their cached graphs in forward
+        (``<node>_output``), and with ``monitor_all`` each operator input before
+        (``<node>_<input name>``), as MXNet 1.9.1's op hooks do."""
+        for child in self._children.values():
+            child.register_op_hook(callback, monitor_all)
+
     def apply(self, fn):
         """Call ``fn(block)`` on every descendant, then on this block; returns ``self``."""
         for child in self._children.values():
@@ -577,8 +585,15 @@ class _Graph:
             self.pool.clear()
         slot = self._take(args)
         exe, _, template, positions = slot
-        outs = exe.forward(is_train=_record.STATE.training,
-                           **dict(zip(self.input_names, args, strict=True)))
+        hook = self.block._op_hook
+        if hook is not None:
+            exe.set_monitor_callback(_op_hook_monitor(exe, *hook), hook[1])
+        try:
+            outs = exe.forward(is_train=_record.STATE.training,
+                               **dict(zip(self.input_names, args, strict=True)))
+        finally:
+            if hook is not None:  # forward only, as MXNet's op hooks
+                exe.set_monitor_callback(None)
         outs = [NDArray(o._data, o.context) for o in outs]
         if _record.STATE.recording:
             inputs = list(template)
@@ -632,6 +647,34 @@ class _Graph:
         return [None if e is None else found.get(id(e)) for e in node.entries]
 
 
+def _op_hook_monitor(exe, callback, monitor_all):
+    """An executor monitor calling an op hook ``callback(name, op_name, array)`` with MXNet
+    1.9.1's names: operator outputs -- ``<node>_<output name>`` for the operators that name
+    their outputs there, ``<node>_<i>`` for the others -- and with ``monitor_all`` operator
+    inputs before them -- ``<node>_<input name>`` or ``<node>_input<i>`` likewise (not the
+    executor's extra report of each variable under its own name)."""
+    from .._mxnet_input_names import NAMED_INPUT_OPS, NAMED_OUTPUT_OPS
+
+    hooked = {}  # executor's name -> (op hook's name, operator)
+    for step in exe._steps:
+        op = step.op.name
+        named = op in NAMED_OUTPUT_OPS
+        hooked.update({n: (n if named else f"{step.name}_{i}", op)
+                       for i, n in enumerate(step.out_names)})
+        if monitor_all:
+            inputs = step.op.arguments(step.params) + step.op.aux_states(step.params)
+            for i, arg in enumerate(inputs):
+                name = f"{step.name}_{arg}"
+                hooked[name] = (name if op in NAMED_INPUT_OPS else f"{step.name}_input{i}", op)
+
+    def monitor(name, array):
+        if name in hooked:
+            hook_name, op = hooked[name]
+            callback(hook_name, op, array)
+
+    return monitor
+
+
 class _Token:
     """Reserves an executor for one recorded forward (see :class:`_Graph`)."""
 
@@ -652,6 +695,7 @@ class HybridBlock(Block):
         self._out_format = None
         self._in_format = None
         self._in_plain = -1
+        self._op_hook = None  # (callback, monitor_all) of register_op_hook
         self._active = False
         self._flags: dict = {}
 
@@ -672,6 +716,13 @@ class HybridBlock(Block):
     def _clear_cached_op(self):
         self._cached_graph = ()
         self._cached_op = None
+
+    def register_op_hook(self, callback, monitor_all=False):
+        if not callable(callback):
+            raise TypeError(f"register_op_hook: callback must be callable, got {callback!r}")
+        self._op_hook = (callback, bool(monitor_all))
+        self._cached_op = None  # rebuilt on an executor (a fused stand-in has no operators)
+        super().register_op_hook(callback, monitor_all)
 
     def hybridize(self, active=True, **kwargs):
         """Run this block (and its children) as a cached symbolic graph from the next call."""
@@ -755,7 +806,8 @@ class HybridBlock(Block):
         if self._cached_op is None:
             inputs, out = self._get_graph(*args)
             self._finish_deferred(*args)
-            fused = self._fused_graph(args) if len(inputs) == len(args) else None
+            fused = (self._fused_graph(args)
+                     if len(inputs) == len(args) and self._op_hook is None else None)
             self._cached_op = fused if fused is not None else _Graph(self, inputs, out)
         if self._in_plain == len(args) and all(type(a) is NDArray for a in args):
             flat = list(args)  # the usual call: NDArrays, no nesting, as when traced
