@@ -72,6 +72,7 @@ def record(mx, case, monitor_all):
 def main():
     sys.path.insert(0, HERE)
     import mxnet as mx
+
     from golden_json import write_json
 
     write_json(OUT, {f"{case}/{int(m)}": record(mx, case, m)
