@@ -721,7 +721,7 @@ def _index_key(key) -> tuple[tuple, bool]:
     for k in items:
         if isinstance(k, NDArray):
             k = k._data
-        if isinstance(k, (list, np.ndarray)):
+        if isinstance(k, (list, tuple, np.ndarray)):  # a tuple inside the key: an index array
             arr = np.asarray(k)
             if arr.dtype.kind not in "biu":
                 if arr.dtype.kind != "f" and arr.size:
