@@ -84,3 +84,18 @@ def test_assigning_into_recorded_arrays_fails_with_mxnets_message():
     with mx.autograd.record(), pytest.raises(mx.base.MXNetError, match=r"Inplace operations "
                                              r"\(\+=, -=, x\[:\]=, etc\) are not supported"):
         x[1:] = y
+
+
+def test_fresh_grad_is_set_by_backward_and_settable():
+    x, y = mx.nd.ones((2,)), mx.nd.ones((2,))
+    dx, dy = mx.nd.zeros((2,)), mx.nd.zeros((2,))
+    mx.autograd.mark_variables([x, y], [dx, dy])
+    assert x._fresh_grad is False and mx.nd.ones((1,))._fresh_grad is False
+    with mx.autograd.record():
+        (x * 2 + y).backward()
+    assert x._fresh_grad and y._fresh_grad
+    x._fresh_grad = False
+    y._fresh_grad = False
+    with mx.autograd.record():
+        ((x * 2).detach() + y).backward()
+    assert y._fresh_grad and not x._fresh_grad

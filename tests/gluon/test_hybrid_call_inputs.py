@@ -109,3 +109,27 @@ def test_hybridized_inputs_on_two_contexts_are_refused():
     net.hybridize()
     with pytest.raises(ValueError, match=r"multiple contexts.*cpu\(1\).*cpu\(2\)"):
         net(mx.nd.ones((4,), ctx=mx.cpu(1)), mx.nd.ones((4,), ctx=mx.cpu(2)))
+
+
+class _Halves(gluon.HybridBlock):
+    def hybrid_forward(self, F, x):
+        return F.split(x, num_outputs=2, axis=1)  # NDArrays: a list; Symbol: one, 2 outputs
+
+
+def test_a_multi_output_symbol_stands_for_its_outputs():
+    x = mx.nd.array(np.arange(8.0).reshape(2, 4))
+    net = _Halves()
+    want = [o.asnumpy() for o in net(x)]
+    net.hybridize()
+    got = net(x)
+    assert isinstance(got, list) and len(got) == 2
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g.asnumpy(), w)
+    dense = gluon.nn.Dense(3, in_units=4, prefix="d_")
+    dense.initialize()
+    data = mx.sym.var("data")
+    internals = dense(data).get_internals()  # data, weight, bias, output
+    block = gluon.SymbolBlock(internals, data, params=dense.collect_params())
+    outs = block(x)
+    assert len(outs) == len(internals.list_outputs()) == 4
+    np.testing.assert_allclose(outs[-1].asnumpy(), dense(x).asnumpy(), rtol=1e-6)

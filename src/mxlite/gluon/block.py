@@ -90,9 +90,14 @@ def _indent(text: str, n: int) -> str:
 
 
 def _flatten(args, what):
-    """Flat list of NDArrays/Symbols and a format to rebuild the nesting."""
-    if isinstance(args, (NDArray, Symbol)):
+    """Flat list of NDArrays/Symbols and a format to rebuild the nesting: 0 for an array or a
+    one-output Symbol, ``n`` for a Symbol of ``n > 1`` outputs (it stands for ``n`` arrays,
+    as in MXNet), -1 for None, a list for a list."""
+    if isinstance(args, NDArray):
         return [args], 0
+    if isinstance(args, Symbol):
+        n = len(args.list_outputs())
+        return [args], n if n > 1 else 0
     if args is None:
         return [None], (-1)
     if not isinstance(args, (list, tuple)):
@@ -147,6 +152,7 @@ def _regroup(args, fmt):
             return args[0], args[1:]
         if fmt == -1:
             return None, args[1:]
+        return args[:fmt], args[fmt:]
     ret = []
     for f in fmt:
         res, args = _regroup(args, f)

@@ -316,6 +316,21 @@ class NDArray:
 
         return self._ag.grad if isinstance(self._ag, _record.Var) else None
 
+    @property
+    def _fresh_grad(self) -> bool:
+        """Whether a backward wrote this array's gradient since the flag was last cleared
+        (MXNet's gradient state: ``Trainer`` clears it at each step)."""
+        from . import _record
+
+        return isinstance(self._ag, _record.Var) and self._ag.fresh
+
+    @_fresh_grad.setter
+    def _fresh_grad(self, state: bool) -> None:
+        from . import _record
+
+        if isinstance(self._ag, _record.Var):
+            self._ag.fresh = bool(state)
+
     def backward(self, out_grad=None, retain_graph: bool = False, train_mode: bool = True):
         """Back-propagate from this array (``out_grad``: the head gradient, ones by default)."""
         from . import _record
