@@ -133,3 +133,27 @@ def test_a_multi_output_symbol_stands_for_its_outputs():
     outs = block(x)
     assert len(outs) == len(internals.list_outputs()) == 4
     np.testing.assert_allclose(outs[-1].asnumpy(), dense(x).asnumpy(), rtol=1e-6)
+
+
+def test_summary_of_a_layer_given_its_states_prints_what_mxnet_prints(capsys):
+    import pathlib
+    import sys
+
+    tools = pathlib.Path(__file__).resolve().parents[2] / "tools"
+    sys.path.insert(0, str(tools))
+    import gen_golden_summary_states as spec
+
+    want = (tools.parent / "tests" / "golden" / "gluon_summary_states.txt").read_text()
+    assert spec.summary_text(mx) == want
+
+
+def test_summary_of_a_hybridized_network_is_refused():
+    net = gluon.nn.HybridSequential(prefix="s_")
+    with net.name_scope():
+        net.add(gluon.nn.Dense(2, in_units=3))
+    net.initialize()
+    net.hybridize()
+    with pytest.raises(ValueError, match='"s_dense0" must not be hybridized'):
+        net.summary(mx.nd.ones((1, 3)))
+    with pytest.raises(AssertionError):  # MXNet's exception type too
+        net.summary(mx.nd.ones((1, 3)))

@@ -383,19 +383,21 @@ class Block:
 
     def summary(self, *inputs):
         """Print each layer's output shape and parameter count for one forward of ``inputs``
-        (as MXNet's ``Block.summary``); must run before hybridize."""
+        (as MXNet's ``Block.summary``); must run before hybridize: a hybridized block inside
+        raises :class:`SummaryError` (a ValueError that is also MXNet's AssertionError)."""
+        hybridized = []
+        self.apply(lambda b: hybridized.append(b.name) if getattr(b, "_active", False) else None)
+        if hybridized:
+            raise SummaryError(f'"{hybridized[0]}" must not be hybridized to print summary.')
         summary = OrderedDict()
         seen = set()
         hooks = []
 
         def register(block):
             def hook(blk, inp, out):
-                outs = out if isinstance(out, (list, tuple)) else [out]
-                if not all(isinstance(o, NDArray) for o in outs):
+                if _has_symbol(out):
                     return  # the symbolic pass of deferred initialization is not a layer call
                 key = f"{type(blk).__name__}-{len(summary) + 1}"
-                shapes = [o.shape for o in (out if isinstance(out, (list, tuple)) else [out])
-                          if isinstance(o, NDArray)]
                 n_params, n_train, n_shared = 0, 0, 0
                 for p in blk.params.values():
                     size = int(np.prod(p.shape)) if p.shape else 0
@@ -406,8 +408,7 @@ class Block:
                         seen.add(id(p))
                     if p.grad_req != "null":
                         n_train += size
-                summary[key] = (shapes[0] if len(shapes) == 1 else shapes, n_params, n_train,
-                                n_shared)
+                summary[key] = (_shape_str(out), n_params, n_train, n_shared)
 
             if not isinstance(block, (Sequential, HybridSequential)) and (
                     block is not self or not block._children):
@@ -421,9 +422,7 @@ class Block:
                 h.detach()
         line = "-" * 80
         rows = [line, f"{'Layer (type)':>20}{'Output Shape':>44}{'Param #':>16}", "=" * 80]
-        in_shape = [x.shape for x in inputs]
-        rows.append(f"{'Input':>20}{in_shape[0] if len(in_shape) == 1 else in_shape!s:>44}"
-                    f"{0:>16}")
+        rows.append(f"{'Input':>20}{_shape_str(list(inputs)):>44}{0:>16}")
         total = train = shared = 0
         for key, (shape, n, t, s) in summary.items():
             rows.append(f"{key:>20}{shape!s:>44}{n:>16}")
@@ -436,6 +435,31 @@ class Block:
                  f"Shared params in forward computation graph: {shared}",
                  f"Unique parameters in model: {total - shared}", line]
         print("\n".join(rows))
+
+
+class SummaryError(ValueError, AssertionError):
+    """:meth:`Block.summary` of a hybridized network (MXNet 1.9.1 asserts)."""
+
+
+def _shapes(x):
+    """The shape of an array, the nested list of the shapes of a (nested) list, other values
+    as they are."""
+    if isinstance(x, (list, tuple)):
+        return [_shapes(i) for i in x]
+    return x.shape if isinstance(x, NDArray) else x
+
+
+def _shape_str(x) -> str:
+    """MXNet's summary text for the shapes of ``x``: ``(2, 3)``, or for a list its items
+    joined by commas (``(80, 32, 30), [(1, 32, 30), (1, 32, 30)]``)."""
+    shapes = _shapes(x)
+    return str(shapes)[1:-1] if isinstance(shapes, list) else str(shapes)
+
+
+def _has_symbol(x) -> bool:
+    if isinstance(x, (list, tuple)):
+        return any(_has_symbol(i) for i in x)
+    return isinstance(x, Symbol)
 
 
 def _brief(names) -> str:
