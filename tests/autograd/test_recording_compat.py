@@ -99,3 +99,24 @@ def test_fresh_grad_is_set_by_backward_and_settable():
     with mx.autograd.record():
         ((x * 2).detach() + y).backward()
     assert y._fresh_grad and not x._fresh_grad
+
+
+def test_get_symbol_rebuilds_the_recorded_operators():
+    x = mx.nd.array([3.0, -1.0])
+    x.attach_grad()
+    w = mx.nd.ones((2, 2))
+    with mx.autograd.record():
+        y = (x * x + 2 * x - 1).relu()
+        z = mx.nd.dot(w, x.reshape((2, 1)))
+    sym = mx.autograd.get_symbol(y)
+    assert sym.list_arguments() == ["var0"]
+    np.testing.assert_array_equal(sym.eval(var0=mx.nd.array([1.0, -5.0]))[0].asnumpy(),
+                                  [2.0, 14.0])
+    dot = mx.autograd.get_symbol(z)
+    assert sorted(dot.list_arguments()) == ["null0", "var0"]  # w was not recorded: a constant
+    with pytest.raises(mx.base.MXNetError, match="not the result of a recorded computation"):
+        mx.autograd.get_symbol(w)
+    with mx.autograd.record():
+        picked = x[1:] * 2
+    with pytest.raises(mx.base.MXNetError, match="is not an operator"):
+        mx.autograd.get_symbol(picked)
