@@ -44,7 +44,7 @@ mxlite_api_modules = [
     ("mxlite.contrib.autograd", "MXNet's first autograd API (mx.contrib.autograd)"),
     ("mxlite.gluon", "the Gluon API: Parameter, Block, Trainer"),
     ("mxlite.gluon.nn", "Gluon layers"),
-    ("mxlite.gluon.rnn", "Gluon recurrent layers (fused RNN, LSTM, GRU)"),
+    ("mxlite.gluon.rnn", "Gluon recurrent layers (fused RNN, LSTM, GRU) and cells"),
     ("mxlite.gluon.loss", "Gluon losses"),
     ("mxlite.gluon.data", "datasets, samplers and the DataLoader"),
     ("mxlite.gluon.data.vision", "vision datasets and transforms"),

@@ -24,7 +24,8 @@ from .ndarray import NDArray, _record
 from .ndarray._record import STATE
 
 __all__ = [
-    "Function", "backward", "grad", "is_recording", "is_training", "mark_variables", "pause",
+    "Function", "backward", "get_symbol", "grad", "is_recording", "is_training",
+    "mark_variables", "pause",
     "predict_mode", "record", "set_recording", "set_training", "train_mode",
 ]
 
@@ -255,3 +256,51 @@ class Function:
             _record.record_node(_FunctionOp(self), None, inputs, [x._data for x in inputs], outs,
                                 saved=inputs[0].context if inputs else None)
         return outs[0] if single else outs
+
+
+def get_symbol(x):
+    """The recorded computation that produced ``x``, as a Symbol (MXNet's
+    ``autograd.get_symbol``): a graph of the operators called, whose arguments are the
+    variables (``var<k>``, arrays with ``attach_grad``/``mark_variables``) and the constant
+    inputs (``null<k>``) it used.  Calls recorded as a whole (a hybridized block, a CachedOp,
+    indexing) are not operators and raise MXNetError."""
+    from . import symbol
+    from .operator.registry import Operator
+
+    if not isinstance(x, NDArray) or x._ag is None:
+        raise MXNetError("get_symbol: the array is not the result of a recorded computation "
+                         "(compute it inside autograd.record() from arrays with attach_grad)")
+    names = {}
+    counts = {"var": 0, "null": 0}
+
+    def var(key, kind):
+        if key not in names:
+            names[key] = symbol.var(f"{kind}{counts[kind]}")
+            counts[kind] += 1
+        return names[key]
+
+    built = {}
+
+    def entry(e, array_id):
+        if e is None:
+            return var(("const", array_id), "null")
+        if isinstance(e, _record.Var):
+            return var(("var", id(e)), "var")
+        node = e.node
+        if node.freed:
+            return var(("const", array_id), "null")
+        if id(node) not in built:
+            if not isinstance(node.op, Operator):
+                raise MXNetError(f"get_symbol: the recorded call {node.op.name!r} is not an "
+                                 "operator and has no Symbol form")
+            inputs = [entry(c, id(a)) for c, a in zip(node.entries, node.in_arrays,
+                                                       strict=True)]
+            inputs += [var(("const", id(a)), "null") for a in node.aux]
+            params = {k: v for k, v in node.params.items() if v is not None}
+            out = getattr(symbol, node.op.name)(*inputs, **params)
+            built[id(node)] = out
+        out = built[id(node)]
+        return out[e.index] if len(out.list_outputs()) > 1 else out
+
+    return entry(x._ag, id(x._data))
+

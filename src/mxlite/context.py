@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 
 import numpy as np
 
@@ -11,7 +12,18 @@ from .base import MXNetError
 __all__ = ["Context", "cpu", "cpu_pinned", "current_context", "gpu", "num_gpus"]
 
 
-class Context:
+class _ContextMeta(type):
+    """Gives :class:`Context` MXNet 1.x's deprecated class attribute ``default_ctx``."""
+
+    @property
+    def default_ctx(cls):
+        """Deprecated (as in MXNet 1.9.1): :func:`current_context`."""
+        warnings.warn("Context.default_ctx has been deprecated. Please use "
+                      "Context.current_context() instead.", DeprecationWarning, stacklevel=2)
+        return current_context()
+
+
+class Context(metaclass=_ContextMeta):
     """A device: ``Context('cpu', 0)``.  Usable as ``with mx.cpu(): ...`` to set the default."""
 
     devtype2str = {1: "cpu", 2: "gpu", 3: "cpu_pinned", 5: "cpu_shared"}

@@ -68,6 +68,13 @@ def default_dtype():
     return np.float32
 
 
+def effective_dtype(dat) -> np.dtype:
+    """The dtype whose tolerances apply when comparing ``dat`` (an ndarray or NDArray): its
+    own.  (MXNet 1.9.1 answers float16 for float32 data on TF32 GPUs; mxlite runs on the CPU
+    with full float32 products.)"""
+    return np.dtype(dat.dtype)
+
+
 def get_rtol(rtol=None, dtype=np.float32) -> float:
     """``rtol`` if given, else the default relative tolerance for ``dtype``."""
     return _RTOL.get(np.dtype(dtype), 1e-5) if rtol is None else rtol
@@ -154,10 +161,15 @@ def same(a, b) -> bool:
 
 
 def same_array(array1: NDArray, array2: NDArray) -> bool:
-    """True when the two NDArrays share memory (writing one is seen through the other)."""
+    """True when the two NDArrays share memory (writing one is seen through the other).  A
+    sparse array replaces its buffers when written, so two sparse arrays share memory only
+    when they are the same array."""
     if not (isinstance(array1, NDArray) and isinstance(array2, NDArray)):
         raise TypeError("same_array: both arguments must be NDArrays")
-    if array1.shape != array2.shape:
+    if array1 is array2:
+        return True
+    if array1.shape != array2.shape or type(array1) is not NDArray \
+            or type(array2) is not NDArray:
         return False
     return bool(np.shares_memory(array1.handle, array2.handle))
 
@@ -263,10 +275,11 @@ def rand_shape_nd(num_dim: int, dim: int = 10, allow_zero_size: bool = False) ->
 
 def rand_ndarray(shape, stype: str = "default", density=None, dtype=None, modifier_func=None,
                  shuffle_csr_indices=False, distribution=None, ctx=None) -> NDArray:
-    """A uniform ``[0, 1)`` random NDArray of ``shape`` (``stype='default'``)."""
+    """A random NDArray of ``shape``: uniform ``[0, 1)`` values for ``stype='default'``
+    (``modifier_func`` applied to each), else the array of :func:`rand_sparse_ndarray`."""
     ctx = ctx or default_context()
-    dtype = default_dtype() if dtype is None else dtype
     if stype == "default":
+        dtype = default_dtype() if dtype is None else dtype
         values = np.random.uniform(0.0, 1.0, size=shape)
         if modifier_func is not None:
             values = np.vectorize(modifier_func)(values)
@@ -275,15 +288,181 @@ def rand_ndarray(shape, stype: str = "default", density=None, dtype=None, modifi
         raise ValueError(
             f"rand_ndarray: stype must be 'default', 'csr' or 'row_sparse', got {stype!r}"
         )
+    arr, _ = rand_sparse_ndarray(shape, stype, density=density, dtype=dtype,
+                                 distribution=distribution, modifier_func=modifier_func,
+                                 shuffle_csr_indices=shuffle_csr_indices, ctx=ctx)
+    return arr
+
+
+def assign_each(the_input, function):
+    """``function`` applied to every element of the NumPy array ``the_input`` (a new array of
+    the same dtype); the input when ``function`` is None."""
+    if function is None:
+        return the_input
+    return np.vectorize(function)(the_input).astype(np.asarray(the_input).dtype)
+
+
+def shuffle_csr_column_indices(csr) -> None:
+    """Shuffle, in place, the column indices (and their values) within each row of a CSR
+    matrix (a ``scipy.sparse.csr_matrix`` or anything with NumPy ``indptr``, ``indices`` and
+    ``data``): a valid CSR matrix need not have sorted columns.  (MXNet 1.9.1 shuffles only the
+    indices, moving values to other columns; here each value moves with its column.)"""
+    indptr = np.asarray(csr.indptr)
+    for row in range(len(indptr) - 1):
+        lo, hi = int(indptr[row]), int(indptr[row + 1])
+        order = np.random.permutation(hi - lo)
+        csr.indices[lo:hi] = np.asarray(csr.indices[lo:hi])[order]
+        csr.data[lo:hi] = np.asarray(csr.data[lo:hi])[order]
+
+
+def _check_sparse_request(shape, stype, density, distribution):
+    if stype not in ("csr", "row_sparse"):
+        raise ValueError(f"rand_sparse_ndarray: stype must be 'csr' or 'row_sparse', got "
+                         f"{stype!r}")
+    if distribution not in ("uniform", "powerlaw"):
+        raise ValueError(f"rand_sparse_ndarray: distribution must be 'uniform' or 'powerlaw', "
+                         f"got {distribution!r}")
+    if stype == "row_sparse" and distribution != "uniform":
+        raise ValueError(f"rand_sparse_ndarray: distribution {distribution!r} is not supported "
+                         "for row_sparse (only 'uniform')")
+    if isinstance(density, bool) or not isinstance(density, (int, float, np.floating)) \
+            or not 0.0 <= density <= 1.0:
+        raise ValueError(f"rand_sparse_ndarray: density must be in [0, 1], got {density!r}")
+    shape = tuple(int(s) for s in shape)
+    if stype == "csr":
+        if len(shape) != 2:
+            raise ValueError(f"rand_sparse_ndarray: a csr array is 2-D, got shape {shape}")
+        if shape[0] <= 0 or shape[1] <= 0:
+            raise ValueError(f"rand_sparse_ndarray: a csr shape needs rows and columns > 0, "
+                             f"got {shape}")
+    elif not shape or shape[0] < 0:
+        raise ValueError(f"rand_sparse_ndarray: a row_sparse shape needs a first axis, got "
+                         f"{shape}")
+    return shape
+
+
+def _uniform_csr(shape, density, dtype):
+    """``round(density * rows * cols)`` distinct positions drawn uniformly, values uniform in
+    ``[0, 1)`` (what ``scipy.sparse.rand`` draws); columns sorted within each row."""
+    rows, cols = shape
+    nnz = round(density * rows * cols)
+    flat = np.sort(np.random.choice(rows * cols, size=nnz, replace=False))
+    row_of, col_of = np.divmod(flat, cols)
+    indptr = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_of, minlength=rows), out=indptr[1:])
+    return indptr, col_of.astype(np.int64), np.random.uniform(size=nnz).astype(dtype)
+
+
+def _powerlaw_csr(shape, density, dtype):
+    """``int(rows * cols * density)`` values ``1 + uniform(0.001, 2)``: first one at the
+    start of every row, then rows 0, 1, 2, ... filled from the left to 2, 4, 8, ... entries
+    (whole rows once that reaches the width) until the count is used up."""
+    rows, cols = shape
+    total = int(rows * cols * density)
+    if total < 2 * rows:
+        raise ValueError(f"rand_sparse_ndarray: powerlaw needs rows * cols * density >= "
+                         f"2 * rows, got density {density} for shape {shape}")
+    dense = np.zeros(shape, dtype=dtype)
+    left = total
+    for row in range(rows):
+        dense[row, 0] = 1 + np.random.uniform(0.001, 2)
+        left -= 1
+    width = 2
+    for row in range(rows):
+        if left <= 0:
+            break
+        limit = min(cols, width)
+        if limit == cols and left > limit:
+            dense[row] = 1 + np.random.uniform(0.001, 2)
+            left -= limit - 1
+            continue
+        for col in range(1, limit):
+            dense[row, col] = 1 + np.random.uniform(0.001, 2)
+            left -= 1
+            if left <= 0:
+                break
+        width *= 2
+    if left > 0:
+        raise ValueError(f"rand_sparse_ndarray: powerlaw cannot place {total} values in shape "
+                         f"{shape} (density {density})")
+    nz = dense != 0
+    indptr = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(nz.sum(axis=1), out=indptr[1:])
+    return indptr, np.nonzero(nz)[1].astype(np.int64), dense[nz]
+
+
+def rand_sparse_ndarray(shape, stype, density=None, dtype=None, distribution=None,
+                        data_init=None, rsp_indices=None, modifier_func=None,
+                        shuffle_csr_indices=False, ctx=None):
+    """A random sparse NDArray and its parts (MXNet 1.9.1's ``rand_sparse_ndarray``).
+
+    Parameters
+    ----------
+    shape : tuple
+    stype : {'csr', 'row_sparse'}
+    density : float in [0, 1], optional
+        Uniform random when None.
+    dtype : optional (default: :func:`default_dtype`)
+    distribution : {'uniform', 'powerlaw'}, optional (default 'uniform')
+        ``row_sparse``: each row is stored with probability ``density``, its values uniform in
+        ``[0, 1)``.  ``csr`` ``uniform``: ``round(density * rows * cols)`` distinct positions
+        drawn uniformly, values uniform in ``[0, 1)``.  ``csr`` ``powerlaw``:
+        ``int(rows * cols * density)`` values (at least ``2 * rows``) in
+        ``[1.001, 3)``, one at the start of every row, then rows filled from the left with 2,
+        4, 8, ... entries, so each row holds about twice its predecessor's.
+    data_init : number, optional
+        Every stored value set to it.
+    rsp_indices : sequence of int, optional
+        The stored rows of a ``row_sparse`` array (instead of drawing them).
+    modifier_func : callable, optional
+        Applied to every stored value (MXNet 1.9.1 ignores it for ``csr``).
+    shuffle_csr_indices : bool
+        Shuffle the column indices within each row before building the array (see
+        :func:`shuffle_csr_column_indices`); mxlite's CSRNDArray stores its columns sorted, so
+        the array is the same matrix either way.
+    ctx : Context, optional
+
+    Returns
+    -------
+    ``(array, (values, indices))`` for ``row_sparse`` (NumPy arrays; empty ones when no row is
+    stored) and ``(array, (indptr, indices, data))`` for ``csr`` (the array's NDArrays).
+    """
+    ctx = ctx or default_context()
     density = np.random.rand() if density is None else density
-    if not 0.0 <= density <= 1.0:
-        raise ValueError(f"rand_ndarray: density must be in [0, 1], got {density!r}")
-    dense = np.random.uniform(0.0, 1.0, size=shape)
+    dtype = np.dtype(default_dtype() if dtype is None else dtype)
+    distribution = "uniform" if distribution is None else distribution
+    shape = _check_sparse_request(shape, stype, density, distribution)
     if stype == "row_sparse":
-        dense[np.random.uniform(size=shape[0]) >= density] = 0
+        if rsp_indices is not None:
+            indices = np.asarray(rsp_indices, dtype=np.int64).reshape(-1)
+            if len(indices) > shape[0] or (len(indices) and (
+                    indices.min() < 0 or indices.max() >= shape[0])):
+                raise ValueError(f"rand_sparse_ndarray: rsp_indices must be at most {shape[0]} "
+                                 f"row numbers in [0, {shape[0]}), got {list(indices)}")
+        else:
+            indices = np.argwhere(np.random.rand(shape[0]) < density).reshape(-1)
+        if indices.shape[0] == 0:
+            return (nd.sparse.zeros("row_sparse", shape, ctx=ctx, dtype=dtype),
+                    (np.array([], dtype=dtype), np.array([], dtype=np.int64)))
+        values = np.random.rand(indices.shape[0], *shape[1:]).astype(dtype)
+        if data_init is not None:
+            values.fill(data_init)
+        values = assign_each(values, modifier_func)
+        arr = nd.sparse.row_sparse_array((values, indices), shape=shape, ctx=ctx, dtype=dtype)
+        return arr, (values, indices)
+    if distribution == "uniform":
+        indptr, indices, data = _uniform_csr(shape, density, dtype)
     else:
-        dense = dense * (np.random.uniform(size=shape) < density)
-    return nd.array(dense, ctx=ctx, dtype=dtype).tostype(stype)
+        indptr, indices, data = _powerlaw_csr(shape, density, dtype)
+    if data_init is not None:
+        data.fill(data_init)
+    data = assign_each(data, modifier_func)
+    if shuffle_csr_indices:
+        parts = type("_Parts", (), {})()
+        parts.indptr, parts.indices, parts.data = indptr, indices, data
+        shuffle_csr_column_indices(parts)
+    arr = nd.sparse.csr_matrix((data, indices, indptr), shape=shape, ctx=ctx, dtype=dtype)
+    return arr, (arr.indptr, arr.indices, arr.data)
 
 
 def np_reduce(dat: np.ndarray, axis, keepdims: bool, numpy_reduce_func) -> np.ndarray:

@@ -90,9 +90,14 @@ def _indent(text: str, n: int) -> str:
 
 
 def _flatten(args, what):
-    """Flat list of NDArrays/Symbols and a format to rebuild the nesting."""
-    if isinstance(args, (NDArray, Symbol)):
+    """Flat list of NDArrays/Symbols and a format to rebuild the nesting: 0 for an array or a
+    one-output Symbol, ``n`` for a Symbol of ``n > 1`` outputs (it stands for ``n`` arrays,
+    as in MXNet), -1 for None, a list for a list."""
+    if isinstance(args, NDArray):
         return [args], 0
+    if isinstance(args, Symbol):
+        n = len(args.list_outputs())
+        return [args], n if n > 1 else 0
     if args is None:
         return [None], (-1)
     if not isinstance(args, (list, tuple)):
@@ -106,12 +111,48 @@ def _flatten(args, what):
     return flat, fmts
 
 
+def _gather_type_ctx(args, acc=None):
+    """``[has_symbol, has_ndarray, contexts, first context]`` of the NDArrays and Symbols in
+    the nested lists ``args`` (other values are passed over, as MXNet does)."""
+    if acc is None:
+        acc = [False, False, set(), None]
+    if isinstance(args, NDArray):
+        acc[1] = True
+        acc[2].add(args._ctx)
+        if acc[3] is None:
+            acc[3] = args._ctx
+    elif isinstance(args, Symbol):
+        acc[0] = True
+    elif isinstance(args, (list, tuple)):
+        for a in args:
+            _gather_type_ctx(a, acc)
+    return acc
+
+
+def _formats_compatible(stored, fmt) -> bool:
+    """Whether a call's input format may use a graph traced with ``stored``: equal, or
+    differing only by trailing ``None`` arguments (arguments left to their defaults)."""
+    if fmt == stored:
+        return True
+    if isinstance(stored, int) or isinstance(fmt, int):
+        return False
+    short, long_ = (fmt, stored) if len(fmt) < len(stored) else (stored, fmt)
+    return long_[:len(short)] == short and all(f == -1 for f in long_[len(short):])
+
+
+def _plain_count(fmt) -> int:
+    """``n`` when ``fmt`` is that of ``n`` plain arrays (calls with ``n`` NDArrays then skip the
+    format check), else -1."""
+    return len(fmt) if isinstance(fmt, list) and all(f == 0 for f in fmt) else -1
+
+
 def _regroup(args, fmt):
     if isinstance(fmt, int):
         if fmt == 0:
             return args[0], args[1:]
         if fmt == -1:
             return None, args[1:]
+        return args[:fmt], args[fmt:]
     ret = []
     for f in fmt:
         res, args = _regroup(args, f)
@@ -236,6 +277,14 @@ class Block:
         """``hook(block, inputs, outputs)`` runs after each forward."""
         return _HookHandle(self._forward_hooks, hook)
 
+    def register_op_hook(self, callback, monitor_all=False):
+        """Install ``callback(node_name, op_name, array)`` on every hybridized descendant: it
+        sees each operator output of their cached graphs in forward
+        (``<node>_output``), and with ``monitor_all`` each operator input before
+        (``<node>_<input name>``), as MXNet 1.9.1's op hooks do."""
+        for child in self._children.values():
+            child.register_op_hook(callback, monitor_all)
+
     def apply(self, fn):
         """Call ``fn(block)`` on every descendant, then on this block; returns ``self``."""
         for child in self._children.values():
@@ -334,19 +383,21 @@ class Block:
 
     def summary(self, *inputs):
         """Print each layer's output shape and parameter count for one forward of ``inputs``
-        (as MXNet's ``Block.summary``); must run before hybridize."""
+        (as MXNet's ``Block.summary``); must run before hybridize: a hybridized block inside
+        raises :class:`SummaryError` (a ValueError that is also MXNet's AssertionError)."""
+        hybridized = []
+        self.apply(lambda b: hybridized.append(b.name) if getattr(b, "_active", False) else None)
+        if hybridized:
+            raise SummaryError(f'"{hybridized[0]}" must not be hybridized to print summary.')
         summary = OrderedDict()
         seen = set()
         hooks = []
 
         def register(block):
             def hook(blk, inp, out):
-                outs = out if isinstance(out, (list, tuple)) else [out]
-                if not all(isinstance(o, NDArray) for o in outs):
+                if _has_symbol(out):
                     return  # the symbolic pass of deferred initialization is not a layer call
                 key = f"{type(blk).__name__}-{len(summary) + 1}"
-                shapes = [o.shape for o in (out if isinstance(out, (list, tuple)) else [out])
-                          if isinstance(o, NDArray)]
                 n_params, n_train, n_shared = 0, 0, 0
                 for p in blk.params.values():
                     size = int(np.prod(p.shape)) if p.shape else 0
@@ -357,8 +408,7 @@ class Block:
                         seen.add(id(p))
                     if p.grad_req != "null":
                         n_train += size
-                summary[key] = (shapes[0] if len(shapes) == 1 else shapes, n_params, n_train,
-                                n_shared)
+                summary[key] = (_shape_str(out), n_params, n_train, n_shared)
 
             if not isinstance(block, (Sequential, HybridSequential)) and (
                     block is not self or not block._children):
@@ -372,9 +422,7 @@ class Block:
                 h.detach()
         line = "-" * 80
         rows = [line, f"{'Layer (type)':>20}{'Output Shape':>44}{'Param #':>16}", "=" * 80]
-        in_shape = [x.shape for x in inputs]
-        rows.append(f"{'Input':>20}{in_shape[0] if len(in_shape) == 1 else in_shape!s:>44}"
-                    f"{0:>16}")
+        rows.append(f"{'Input':>20}{_shape_str(list(inputs)):>44}{0:>16}")
         total = train = shared = 0
         for key, (shape, n, t, s) in summary.items():
             rows.append(f"{key:>20}{shape!s:>44}{n:>16}")
@@ -387,6 +435,31 @@ class Block:
                  f"Shared params in forward computation graph: {shared}",
                  f"Unique parameters in model: {total - shared}", line]
         print("\n".join(rows))
+
+
+class SummaryError(ValueError, AssertionError):
+    """:meth:`Block.summary` of a hybridized network (MXNet 1.9.1 asserts)."""
+
+
+def _shapes(x):
+    """The shape of an array, the nested list of the shapes of a (nested) list, other values
+    as they are."""
+    if isinstance(x, (list, tuple)):
+        return [_shapes(i) for i in x]
+    return x.shape if isinstance(x, NDArray) else x
+
+
+def _shape_str(x) -> str:
+    """MXNet's summary text for the shapes of ``x``: ``(2, 3)``, or for a list its items
+    joined by commas (``(80, 32, 30), [(1, 32, 30), (1, 32, 30)]``)."""
+    shapes = _shapes(x)
+    return str(shapes)[1:-1] if isinstance(shapes, list) else str(shapes)
+
+
+def _has_symbol(x) -> bool:
+    if isinstance(x, (list, tuple)):
+        return any(_has_symbol(i) for i in x)
+    return isinstance(x, Symbol)
 
 
 def _brief(names) -> str:
@@ -542,8 +615,15 @@ class _Graph:
             self.pool.clear()
         slot = self._take(args)
         exe, _, template, positions = slot
-        outs = exe.forward(is_train=_record.STATE.training,
-                           **dict(zip(self.input_names, args, strict=True)))
+        hook = self.block._op_hook
+        if hook is not None:
+            exe.set_monitor_callback(_op_hook_monitor(exe, *hook), hook[1])
+        try:
+            outs = exe.forward(is_train=_record.STATE.training,
+                               **dict(zip(self.input_names, args, strict=True)))
+        finally:
+            if hook is not None:  # forward only, as MXNet's op hooks
+                exe.set_monitor_callback(None)
         outs = [NDArray(o._data, o.context) for o in outs]
         if _record.STATE.recording:
             inputs = list(template)
@@ -597,6 +677,34 @@ class _Graph:
         return [None if e is None else found.get(id(e)) for e in node.entries]
 
 
+def _op_hook_monitor(exe, callback, monitor_all):
+    """An executor monitor calling an op hook ``callback(name, op_name, array)`` with MXNet
+    1.9.1's names: operator outputs -- ``<node>_<output name>`` for the operators that name
+    their outputs there, ``<node>_<i>`` for the others -- and with ``monitor_all`` operator
+    inputs before them -- ``<node>_<input name>`` or ``<node>_input<i>`` likewise (not the
+    executor's extra report of each variable under its own name)."""
+    from .._mxnet_input_names import NAMED_INPUT_OPS, NAMED_OUTPUT_OPS
+
+    hooked = {}  # executor's name -> (op hook's name, operator)
+    for step in exe._steps:
+        op = step.op.name
+        named = op in NAMED_OUTPUT_OPS
+        hooked.update({n: (n if named else f"{step.name}_{i}", op)
+                       for i, n in enumerate(step.out_names)})
+        if monitor_all:
+            inputs = step.op.arguments(step.params) + step.op.aux_states(step.params)
+            for i, arg in enumerate(inputs):
+                name = f"{step.name}_{arg}"
+                hooked[name] = (name if op in NAMED_INPUT_OPS else f"{step.name}_input{i}", op)
+
+    def monitor(name, array):
+        if name in hooked:
+            hook_name, op = hooked[name]
+            callback(hook_name, op, array)
+
+    return monitor
+
+
 class _Token:
     """Reserves an executor for one recorded forward (see :class:`_Graph`)."""
 
@@ -616,6 +724,8 @@ class HybridBlock(Block):
         self._cached_op = None
         self._out_format = None
         self._in_format = None
+        self._in_plain = -1
+        self._op_hook = None  # (callback, monitor_all) of register_op_hook
         self._active = False
         self._flags: dict = {}
 
@@ -636,6 +746,13 @@ class HybridBlock(Block):
     def _clear_cached_op(self):
         self._cached_graph = ()
         self._cached_op = None
+
+    def register_op_hook(self, callback, monitor_all=False):
+        if not callable(callback):
+            raise TypeError(f"register_op_hook: callback must be callable, got {callback!r}")
+        self._op_hook = (callback, bool(monitor_all))
+        self._cached_op = None  # rebuilt on an executor (a fused stand-in has no operators)
+        super().register_op_hook(callback, monitor_all)
 
     def hybridize(self, active=True, **kwargs):
         """Run this block (and its children) as a cached symbolic graph from the next call."""
@@ -661,6 +778,7 @@ class HybridBlock(Block):
             with self.name_scope():
                 out = self.hybrid_forward(symbol, *grouped, **params)
             out, self._out_format = _flatten(out, "output")
+            self._in_plain = _plain_count(self._in_format)
             self._cached_graph = ([i for i in inputs if i is not None],
                                   symbol.Group(out) if len(out) > 1 else out[0])
         return self._cached_graph
@@ -718,38 +836,64 @@ class HybridBlock(Block):
         if self._cached_op is None:
             inputs, out = self._get_graph(*args)
             self._finish_deferred(*args)
-            fused = self._fused_graph(args) if len(inputs) == len(args) else None
+            fused = (self._fused_graph(args)
+                     if len(inputs) == len(args) and self._op_hook is None else None)
             self._cached_op = fused if fused is not None else _Graph(self, inputs, out)
-        if all(type(a) is NDArray for a in args):
-            flat = list(args)  # the usual call: NDArrays, no nesting
+        if self._in_plain == len(args) and all(type(a) is NDArray for a in args):
+            flat = list(args)  # the usual call: NDArrays, no nesting, as when traced
         else:
-            flat = [a for a in _flatten(args, "input")[0] if a is not None]
+            flat, fmt = _flatten(args, "input")
+            if not _formats_compatible(self._in_format, fmt):
+                raise ValueError(f"The argument structure of HybridBlock does not match the "
+                                 f"cached version. Stored format = {self._in_format}, input "
+                                 f"format = {fmt}")
+            flat = [a for a in flat if a is not None]
         outs = self._cached_op(flat)
         if isinstance(self._out_format, int) and self._out_format == 0:
             return outs[0]
         return _regroup(outs, self._out_format)[0]
 
     def forward(self, x, *args):
-        """Imperative (``F = mx.nd``) or symbolic (``F = mx.sym``) by the type of ``x``;
-        hybridized blocks run their cached graph."""
-        if isinstance(x, NDArray):
+        """Imperative (``F = mx.nd``) or symbolic (``F = mx.sym``) by the types of the inputs
+        (NDArrays or Symbols, not both; nested lists and ``None`` allowed, other values passed
+        as they are); hybridized blocks run their cached graph, whose inputs must be on one
+        context and keep the traced structure (trailing ``None`` arguments aside)."""
+        if type(x) is NDArray and all(type(a) is NDArray for a in args):
+            ctx = x._ctx  # the usual call: NDArrays only
             if self._active:
+                if args and any(a._ctx != ctx for a in args):
+                    self._check_one_context({ctx, *(a._ctx for a in args)})
                 return self._call_cached_op(x, *args)
-            ctx = x._ctx
-            try:
-                params = {k: v.data(ctx) for k, v in self._reg_params.items()}
-            except DeferredInitializationError:
-                self._deferred_infer_shape(x, *args)
-                for p in self.params.values():
-                    p._finish_deferred_init()
-                params = {k: v.data(ctx) for k, v in self._reg_params.items()}
-            return self.hybrid_forward(ndarray, x, *args, **params)
-        if not isinstance(x, Symbol):
-            raise ValueError(f"HybridBlock requires the first argument to forward be either "
-                             f"Symbol or NDArray, but got {type(x)}")
-        params = {k: v.var() for k, v in self._reg_params.items()}
-        with self.name_scope():
-            return self.hybrid_forward(symbol, x, *args, **params)
+        else:
+            has_symbol, has_ndarray, contexts, ctx = _gather_type_ctx([x, *args])
+            if has_symbol and has_ndarray:
+                raise ValueError("In HybridBlock, we do not support mixed NDArrays and Symbols "
+                                 "types for the input. Please check the type of the args.")
+            if not has_symbol and not has_ndarray:
+                raise ValueError("In HybridBlock, there must be one NDArray or one Symbol in "
+                                 "the input. Please check the type of the args.")
+            if has_symbol:
+                params = {k: v.var() for k, v in self._reg_params.items()}
+                with self.name_scope():
+                    return self.hybrid_forward(symbol, x, *args, **params)
+            if self._active:
+                self._check_one_context(contexts)
+                return self._call_cached_op(x, *args)
+        try:
+            params = {k: v.data(ctx) for k, v in self._reg_params.items()}
+        except DeferredInitializationError:
+            self._deferred_infer_shape(x, *args)
+            for p in self.params.values():
+                p._finish_deferred_init()
+            params = {k: v.data(ctx) for k, v in self._reg_params.items()}
+        return self.hybrid_forward(ndarray, x, *args, **params)
+
+    @staticmethod
+    def _check_one_context(contexts):
+        if len(contexts) > 1:
+            raise ValueError(f"Find multiple contexts in the input: after hybridize, a "
+                             f"HybridBlock takes inputs on one context; found "
+                             f"{sorted(map(str, contexts))}")
 
     def hybrid_forward(self, F, x, *args, **kwargs):
         raise MXNetError(f"{type(self).__name__} must define hybrid_forward(self, F, x, ...)")
@@ -830,6 +974,7 @@ class SymbolBlock(HybridBlock):
         if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
             outputs = outputs[0]
         syms, self._in_format = _flatten(inputs, "input")
+        self._in_plain = _plain_count(self._in_format)
         out, self._out_format = _flatten(outputs, "output")
         out = symbol.Group(out) if len(out) > 1 else out[0]
         input_names = {i.name for i in syms}

@@ -19,7 +19,7 @@ import numpy as np
 from ..base import MXNetError
 from ..io import DataDesc
 from ..ndarray import NDArray
-from .executor_group import ExecutorGroup, _GroupStates, _with_batch_size
+from .executor_group import ExecutorGroup, _grad_req_dict, _GroupStates, _with_batch_size
 
 __all__ = ["DataParallelExecutorGroup", "per_device_group2ctx", "split_input_slice"]
 
@@ -95,7 +95,10 @@ class DataParallelExecutorGroup(_GroupStates):
     """One :class:`ExecutorGroup` per context, each on its slice of the batch.
 
     Arrays are laid out as MXNet's: ``param_arrays[i]`` lists parameter ``i``'s copy on each
-    device, ``grad_arrays[i]`` its gradients, ``aux_arrays[i]`` the auxiliary states.
+    device, ``grad_arrays[i]`` its gradients, ``aux_arrays[i]`` the auxiliary states,
+    ``shared_data_arrays[k]`` the non-parameter arguments of device ``k`` by name (shared with
+    the groups bound with ``shared_group=self``, see :class:`ExecutorGroup`).  ``grad_req`` is
+    the per-argument dict.
     """
 
     def __init__(self, symbol, contexts, workload, data_shapes, label_shapes, param_names,
@@ -120,7 +123,10 @@ class DataParallelExecutorGroup(_GroupStates):
         self.logger = logger
         self.fixed_param_names = list(fixed_param_names or [])
         self.state_names = list(state_names or [])
-        self.grad_req = grad_req
+        data_names = [d[0] if isinstance(d, (list, tuple)) else d.name for d in data_shapes]
+        self.grad_req = _grad_req_dict("null" if not for_training else grad_req,
+                                       self.arg_names, self.param_names,
+                                       self.fixed_param_names, data_names, inputs_need_grad)
         self.group2ctxs = group2ctxs
         self.output_layouts = [
             DataDesc.get_batch_axis(symbol[i].attr("__layout__"))
@@ -175,6 +181,7 @@ class DataParallelExecutorGroup(_GroupStates):
                 group2ctx=per_device_group2ctx(self.group2ctxs, len(self.contexts))[i],
             ))
         self.groups = groups
+        self.shared_data_arrays = [grp.shared_data_arrays[0] for grp in groups]
         self.data_shapes = data_shapes
         self.label_shapes = label_shapes
         self.data_names = [d.name for d in data_shapes]

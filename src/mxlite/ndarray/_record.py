@@ -90,10 +90,17 @@ class Out:
         self.index = index
 
 
+def _live(e):
+    """``e``, or None when it is the output of a graph already back-propagated and freed: as in
+    MXNet, such an array is a constant in later recordings."""
+    return None if type(e) is Out and e.node.freed else e
+
+
 def tracked(xs) -> bool:
     """Whether any NDArray among ``xs`` takes part in a gradient computation."""
     for x in xs:
-        if getattr(x, "_ag", None) is not None:
+        e = getattr(x, "_ag", None)
+        if e is not None and _live(e) is not None:
             return True
     return False
 
@@ -101,7 +108,7 @@ def tracked(xs) -> bool:
 def record_node(op, params, inputs, in_arrays, outputs, aux=(), saved=None) -> None:
     """Record ``op`` called on NDArrays ``inputs`` giving NDArrays ``outputs`` (when any input
     is tracked): each output gets an entry pointing at the new node."""
-    entries = [x._ag if x is not None else None for x in inputs]
+    entries = [_live(x._ag) if x is not None else None for x in inputs]
     if all(e is None for e in entries):
         return
     node = Node(op, params, entries, list(in_arrays), [o._data for o in outputs], list(aux),
@@ -628,6 +635,13 @@ def _split(data, num_outputs, axis=1, squeeze_axis=False):
                    squeeze_axis=squeeze_axis)
 
 
+def _topk(data, axis=-1, k=1, ret_typ="indices", is_ascend=False, dtype="float32", out=None):
+    """``topk`` (and through it ``sort`` / ``argsort``): the ``topk`` operator, whose values
+    send their gradient back to where they were taken from."""
+    return _invoke("topk", [data], out, axis=axis, k=k, ret_typ=ret_typ, is_ascend=is_ascend,
+                   dtype=np.dtype(dtype).name)
+
+
 def _reshape(data, shape, reverse=False, out=None):
     return _invoke("Reshape", [data], out, shape=tuple(shape), reverse=reverse)
 
@@ -694,6 +708,7 @@ _FUNCTION_ROUTES = {
     "where": _where,
     "concat": _concat,
     "stack": _stack,
+    "topk": _topk,
 }
 
 
@@ -709,6 +724,7 @@ def _flat_args(args, kwargs):
 def _wrap(orig, route):
     @functools.wraps(orig)
     def fn(*args, **kwargs):
+        kwargs.pop("name", None)  # MXNet's nd functions take a node name and ignore it
         if STATE.recording and tracked(_flat_args(args, kwargs)):
             return route(*args, **kwargs)
         return orig(*args, **kwargs)
@@ -763,9 +779,10 @@ def _method_routes(NDArray):
 
     def setitem(self, key, value):
         raise MXNetError(
-            "assigning into an array that takes part in a recorded computation (x[...] = ...) "
-            "is not recorded; build the value with operators (e.g. where, concat) instead, or "
-            "assign outside autograd.record()")
+            "Inplace operations (+=, -=, x[:]=, etc) are not supported when recording with "
+            "autograd: assigning into an array that takes part in a recorded computation "
+            "(x[...] = ...) is not recorded; build the value with operators (e.g. where, "
+            "concat) instead, or assign outside autograd.record()")
 
     routes = {
         "__setitem__": setitem,

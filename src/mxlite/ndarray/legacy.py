@@ -55,7 +55,9 @@ def fill_element_0index(lhs: NDArray, mhs: NDArray, rhs: NDArray, out=None) -> N
 
 class CachedOp:
     """A symbol called like a function: ``op(*inputs)`` binds (once per input shapes/dtypes)
-    and runs forward; inputs are the symbol's ``list_inputs()`` in order."""
+    and runs forward; inputs are the symbol's ``list_inputs()`` in order.  Called under
+    ``autograd.record()`` on recorded inputs, the call is recorded (its backward is the bound
+    graph's) and runs in the recording's train/predict mode."""
 
     def __init__(self, sym, flags=()):
         from ..symbol import Symbol
@@ -73,6 +75,10 @@ class CachedOp:
         if len(args) != len(self._names):
             raise ValueError(f"CachedOp: expected {len(self._names)} inputs {self._names}, "
                              f"got {len(args)}")
+        from . import _record
+
+        if _record.STATE.recording and _record.tracked(args):
+            return self._recorded(args, out)
         key = tuple((a.shape, np.dtype(a.dtype).str) for a in args)
         exe = self._cache.get(key)
         if exe is None:
@@ -90,7 +96,38 @@ class CachedOp:
                 target = exe.aux_dict[name]
             target._data[...] = value._data
         outputs = exe.forward(is_train=False)
+        return self._finish([NDArray(o._data.copy(), o.context) for o in outputs], out)
+
+    def _recorded(self, args, out):
+        """A recorded call: a graph bound for it alone (its values are kept for backward),
+        with gradients for the recorded arguments."""
+        from . import _record
+
+        inputs = dict(zip(self._names, args, strict=True))
+        arg_names = self._sym.list_arguments()
+        need = {k for k in arg_names if inputs[k]._ag is not None}
+        exe = self._sym.bind(
+            args[0].context, args={k: inputs[k].copy() for k in arg_names},
+            args_grad={k: NDArray(np.zeros(inputs[k].shape, inputs[k].dtype),
+                                  inputs[k].context) for k in need},
+            grad_req={k: "write" if k in need else "null" for k in arg_names},
+            aux_states={k: inputs[k].copy() for k in self._sym.list_auxiliary_states()},
+        )
+        outputs = exe.forward(is_train=_record.STATE.training)
         results = [NDArray(o._data.copy(), o.context) for o in outputs]
+        names = self._names
+
+        def backward(out_grads, _inputs, saved):
+            saved.backward([NDArray(np.ascontiguousarray(g), saved._ctx) for g in out_grads])
+            grads = saved.grad_dict
+            return [grads[n]._data if n in need else None for n in names]
+
+        _record.record_node(_record.PyOp("_CachedOp", backward), None, list(args),
+                            [a._data for a in args], results, saved=exe)
+        return self._finish(results, out)
+
+    @staticmethod
+    def _finish(results, out):
         if out is not None:
             targets = out if isinstance(out, (list, tuple)) else [out]
             for t, r in zip(targets, results, strict=True):

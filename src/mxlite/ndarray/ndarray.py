@@ -316,6 +316,21 @@ class NDArray:
 
         return self._ag.grad if isinstance(self._ag, _record.Var) else None
 
+    @property
+    def _fresh_grad(self) -> bool:
+        """Whether a backward wrote this array's gradient since the flag was last cleared
+        (MXNet's gradient state: ``Trainer`` clears it at each step)."""
+        from . import _record
+
+        return isinstance(self._ag, _record.Var) and self._ag.fresh
+
+    @_fresh_grad.setter
+    def _fresh_grad(self, state: bool) -> None:
+        from . import _record
+
+        if isinstance(self._ag, _record.Var):
+            self._ag.fresh = bool(state)
+
     def backward(self, out_grad=None, retain_graph: bool = False, train_mode: bool = True):
         """Back-propagate from this array (``out_grad``: the head gradient, ones by default)."""
         from . import _record
@@ -721,7 +736,7 @@ def _index_key(key) -> tuple[tuple, bool]:
     for k in items:
         if isinstance(k, NDArray):
             k = k._data
-        if isinstance(k, (list, np.ndarray)):
+        if isinstance(k, (list, tuple, np.ndarray)):  # a tuple inside the key: an index array
             arr = np.asarray(k)
             if arr.dtype.kind not in "biu":
                 if arr.dtype.kind != "f" and arr.size:
@@ -1021,7 +1036,7 @@ def linspace(start, stop, num, endpoint=True, ctx=None, dtype=None) -> NDArray:
         return NDArray(values.astype(_dtype(dtype)), _ctx(ctx))
 
 
-def zeros_like(data, out=None) -> NDArray:
+def zeros_like(data, out=None, name=None) -> NDArray:
     data = _arr(data)
     if type(data) is not NDArray and out is None:  # row_sparse / csr: same storage type
         from .sparse import zeros_like as sparse_zeros_like
@@ -1030,7 +1045,7 @@ def zeros_like(data, out=None) -> NDArray:
     return _finish(np.zeros_like(data._data), out, data._ctx)
 
 
-def ones_like(data, out=None) -> NDArray:
+def ones_like(data, out=None, name=None) -> NDArray:
     data = _arr(data)
     return _finish(np.ones_like(data._data), out, data._ctx)
 

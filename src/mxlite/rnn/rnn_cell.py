@@ -21,6 +21,7 @@ import warnings
 from .. import initializer as init
 from .. import ndarray, symbol
 from ..base import integer_types, numeric_types
+from . import _steps
 
 __all__ = [
     "BaseRNNCell", "BidirectionalCell", "DropoutCell", "FusedRNNCell", "GRUCell", "LSTMCell",
@@ -77,6 +78,28 @@ def _as_sequence(length, inputs, layout, merge):
     if merge is True:
         inputs = symbol.Concat(*[symbol.expand_dims(x, axis=axis) for x in inputs], dim=axis)
     return inputs, axis
+
+
+# the step nodes MXNet 1.9.1's mx.rnn cells name (the others get automatic names)
+_RNN_NODES = frozenset(("i2h", "h2h"))
+_LSTM_NODES = frozenset(("i2h", "h2h", "slice", "i", "f", "c", "o"))
+_GRU_NODES = frozenset(("i2h", "h2h", "i2h_slice", "h2h_slice", "r_act", "z_act", "h_act"))
+
+
+def _namer(step, nodes, inner=""):
+    """The ``name(key)`` of :mod:`._steps` for step prefix ``step``: ``out`` and ``state`` are
+    ``<step>out`` / ``<step>state``, the ``nodes`` ``<step><inner><key>``, others automatic."""
+
+    def name(key):
+        if key in ("out", "state"):
+            return step + key
+        return step + inner + key if key in nodes else None
+
+    return name
+
+
+def _sym_act(act_type):
+    return lambda x, name: symbol.Activation(x, act_type=act_type, name=name)
 
 
 def _flat_state_info(cells):
@@ -160,6 +183,9 @@ class BaseRNNCell:
             self._hW = self.params.get("h2h_weight")
             self._iB = self.params.get("i2h_bias", init=i2h_bias_init)
         self._hB = self.params.get("h2h_bias")
+
+    def _weights(self):
+        return self._iW, self._iB, self._hW, self._hB
 
     def _step_name(self) -> str:
         """Count one more step and return its name prefix, ``<prefix>t<step>_``."""
@@ -317,12 +343,10 @@ class RNNCell(BaseRNNCell):
         return ("",)
 
     def __call__(self, inputs, states):
-        name = self._step_name()
-        i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB,
-                                    num_hidden=self._num_hidden, name=f"{name}i2h")
-        h2h = symbol.FullyConnected(data=states[0], weight=self._hW, bias=self._hB,
-                                    num_hidden=self._num_hidden, name=f"{name}h2h")
-        output = self._get_activation(i2h + h2h, self._activation, name=f"{name}out")
+        name = _namer(self._step_name(), _RNN_NODES)
+        output = _steps.rnn_step(
+            symbol, inputs, states[0], self._weights(), self._num_hidden, name,
+            lambda x, node: self._get_activation(x, self._activation, name=node))
         return output, [output]
 
 
@@ -351,21 +375,10 @@ class LSTMCell(BaseRNNCell):
         return ["_i", "_f", "_c", "_o"]
 
     def __call__(self, inputs, states):
-        name = self._step_name()
-        h4 = self._num_hidden * 4
-        i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB,
-                                    num_hidden=h4, name=f"{name}i2h")
-        h2h = symbol.FullyConnected(data=states[0], weight=self._hW, bias=self._hB,
-                                    num_hidden=h4, name=f"{name}h2h")
-        gates = symbol.SliceChannel(i2h + h2h, num_outputs=4, name=f"{name}slice")
-        in_gate = symbol.Activation(gates[0], act_type="sigmoid", name=f"{name}i")
-        forget_gate = symbol.Activation(gates[1], act_type="sigmoid", name=f"{name}f")
-        candidate = symbol.Activation(gates[2], act_type="tanh", name=f"{name}c")
-        out_gate = symbol.Activation(gates[3], act_type="sigmoid", name=f"{name}o")
-        next_c = symbol._internal._plus(forget_gate * states[1], in_gate * candidate,
-                                        name=f"{name}state")
-        next_h = symbol._internal._mul(out_gate, symbol.Activation(next_c, act_type="tanh"),
-                                       name=f"{name}out")
+        name = _namer(self._step_name(), _LSTM_NODES)
+        next_h, next_c = _steps.lstm_step(
+            symbol, inputs, states[0], states[1], self._weights(), self._num_hidden, name,
+            _sym_act("sigmoid"), _sym_act("tanh"), _sym_act("tanh"))
         return next_h, [next_h, next_c]
 
 
@@ -392,21 +405,10 @@ class GRUCell(BaseRNNCell):
         return ["_r", "_z", "_o"]
 
     def __call__(self, inputs, states):
-        name = self._step_name()
-        prev_h = states[0]
-        h3 = self._num_hidden * 3
-        i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB,
-                                    num_hidden=h3, name=f"{name}_i2h")
-        h2h = symbol.FullyConnected(data=prev_h, weight=self._hW, bias=self._hB,
-                                    num_hidden=h3, name=f"{name}_h2h")
-        i2h_r, i2h_z, i2h_o = symbol.SliceChannel(i2h, num_outputs=3, name=f"{name}_i2h_slice")
-        h2h_r, h2h_z, h2h_o = symbol.SliceChannel(h2h, num_outputs=3, name=f"{name}_h2h_slice")
-        reset_gate = symbol.Activation(i2h_r + h2h_r, act_type="sigmoid", name=f"{name}_r_act")
-        update_gate = symbol.Activation(i2h_z + h2h_z, act_type="sigmoid", name=f"{name}_z_act")
-        candidate = symbol.Activation(i2h_o + reset_gate * h2h_o, act_type="tanh",
-                                      name=f"{name}_h_act")
-        next_h = symbol._internal._plus((1.0 - update_gate) * candidate, update_gate * prev_h,
-                                        name=f"{name}out")
+        # MXNet 1.9.1 names this cell's nodes <prefix>t<k>__i2h, ... (one more underscore)
+        name = _namer(self._step_name(), _GRU_NODES, inner="_")
+        next_h = _steps.gru_step(symbol, inputs, states[0], self._weights(), self._num_hidden,
+                                 name)
         return next_h, [next_h]
 
 

@@ -1,5 +1,6 @@
 """``mx.gluon.rnn``: the fused recurrent layers ``RNN``, ``LSTM`` and ``GRU`` (MXNet 1.9.1),
-each one call of the ``RNN`` operator.
+each one call of the ``RNN`` operator, and the recurrent cells (``LSTMCell``, ... one step as a
+Block, ``unroll`` for a sequence; see :mod:`.rnn_cell`).
 
 >>> import mxlite as mx
 >>> layer = mx.gluon.rnn.LSTM(4, num_layers=2, layout="NTC")
@@ -11,6 +12,24 @@ each one call of the ``RNN`` operator.
 
 from __future__ import annotations
 
+from .rnn_cell import (
+    BidirectionalCell,
+    DropoutCell,
+    GRUCell,
+    HybridRecurrentCell,
+    HybridSequentialRNNCell,
+    LSTMCell,
+    ModifierCell,
+    RecurrentCell,
+    ResidualCell,
+    RNNCell,
+    SequentialRNNCell,
+    ZoneoutCell,
+)
 from .rnn_layer import GRU, LSTM, RNN
 
-__all__ = ["GRU", "LSTM", "RNN"]
+__all__ = [
+    "GRU", "LSTM", "RNN", "BidirectionalCell", "DropoutCell", "GRUCell", "HybridRecurrentCell",
+    "HybridSequentialRNNCell", "LSTMCell", "ModifierCell", "RNNCell", "RecurrentCell",
+    "ResidualCell", "SequentialRNNCell", "ZoneoutCell",
+]

@@ -64,6 +64,8 @@ class _RNNLayer(HybridBlock):
         self._use_sequence_length = use_sequence_length
         self.skip_states = None
         self._gates = _GATES[mode]
+        self._initializers = (i2h_weight_initializer, h2h_weight_initializer,
+                              i2h_bias_initializer, h2h_bias_initializer)
         ng, nh = self._gates, hidden_size
         nr = self._projection_size or nh
         ni = input_size
@@ -111,6 +113,41 @@ class _RNNLayer(HybridBlock):
         for name, child in self._children.items():
             ret.update(child._collect_params_with_prefix(prefix + name))
         return ret
+
+    def _unfuse(self):
+        """The same network as a stack of recurrent cells sharing this layer's parameters (a
+        :class:`HybridSequentialRNNCell` of per-layer cells -- BidirectionalCells when
+        bidirectional -- with DropoutCells between layers); as MXNet 1.9.1, not for a
+        projection or state clipping."""
+        from . import rnn_cell
+
+        if self._projection_size:
+            raise ValueError("_unfuse does not support a projection layer (projection_size)")
+        if self._lstm_state_clip_min is not None or self._lstm_state_clip_max is not None:
+            raise ValueError("_unfuse does not support state clipping (state_clip_min/max)")
+        make = {
+            "rnn_relu": lambda **kw: rnn_cell.RNNCell(self._hidden_size, "relu", **kw),
+            "rnn_tanh": lambda **kw: rnn_cell.RNNCell(self._hidden_size, "tanh", **kw),
+            "lstm": lambda **kw: rnn_cell.LSTMCell(self._hidden_size, **kw),
+            "gru": lambda **kw: rnn_cell.GRUCell(self._hidden_size, **kw),
+        }[self._mode]
+        i2h_w, h2h_w, i2h_b, h2h_b = self._initializers
+        stack = rnn_cell.HybridSequentialRNNCell(prefix=self.prefix, params=self.params)
+        with stack.name_scope():
+            width = self._input_size
+            for i in range(self._num_layers):
+                kwargs = {"input_size": width, "i2h_weight_initializer": i2h_w,
+                          "h2h_weight_initializer": h2h_w, "i2h_bias_initializer": i2h_b,
+                          "h2h_bias_initializer": h2h_b}
+                if self._dir == 2:
+                    stack.add(rnn_cell.BidirectionalCell(make(prefix=f"l{i}_", **kwargs),
+                                                         make(prefix=f"r{i}_", **kwargs)))
+                else:
+                    stack.add(make(prefix=f"l{i}_", **kwargs))
+                if self._dropout > 0 and i != self._num_layers - 1:
+                    stack.add(rnn_cell.DropoutCell(self._dropout))
+                width = self._hidden_size * self._dir
+        return stack
 
     def infer_shape(self, inputs, *args):
         """Input widths from the data alone: layer 0's ``i2h`` weights take the data's channels,

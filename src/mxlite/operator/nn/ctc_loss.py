@@ -4,7 +4,8 @@
 inside); ``label`` ``(N, L)`` class indices padded with 0 (``blank_label='first'``, channel 0
 is the blank) or -1 (``'last'``, channel ``C - 1`` is the blank).  With ``use_data_lengths`` /
 ``use_label_lengths`` extra inputs give each sample's lengths.  Output ``(N,)``: ``-log p(label
-| data)``.
+| data)``.  A label equal to the blank (possible with given label lengths) is taken as MXNet
+1.9.1 (warp-ctc) takes it: a label position emitting the blank channel, which no path may skip.
 
 The forward-backward recursions run in log space over the label with blanks interleaved
 (``S = 2L + 1`` states); the gradient with respect to the activations is
@@ -130,9 +131,9 @@ class CTCLoss(Operator):
                 row = row[:hits[0]] if len(hits) else row
             if tb <= 0 or tb > T:
                 raise ShapeError(f"CTCLoss: data length {tb} of sample {b} outside [1, {T}]")
-            if np.any((row < 0) | (row >= C) | (row == blank)):
+            if np.any((row < 0) | (row >= C)):
                 raise ShapeError(f"CTCLoss: labels {row.tolist()} of sample {b} must be class "
-                                 f"indices in [0, {C}) other than the blank {blank}")
+                                 f"indices in [0, {C})")
             value, g = ctc_one(data[:tb, b, :], row, blank)
             loss[b] = value
             grad[:tb, b, :] = g
