@@ -37,10 +37,6 @@ from .conv_winograd import pad_images
 
 _SER = {"cache": True, "nogil": True, "fastmath": True}
 
-#: output channels x pixels of a tile, per kernel
-TILES = {16: (8, 16)}
-
-
 @intrinsic
 def _tile_buffer(typingctx):
     """A 256-float32 stack buffer for the accumulators of one tile; marks the calling kernel
@@ -48,76 +44,254 @@ def _tile_buffer(typingctx):
     sig = types.CPointer(types.float32)()
 
     def codegen(context, builder, signature, args):
-        # a string attribute; llvmlite's AttributeSet.add only accepts the enum attributes.
-        # Should a future llvmlite store attributes differently, the kernel still compiles
-        # (with Numba's default vector width; tests/operator/test_conv_paths.py then fails).
-        try:
-            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
-        except TypeError:
-            pass
+        _mark(builder.function, '"prefer-vector-width"="512"')
         ptr = cgutils.alloca_once(builder, ir.ArrayType(ir.FloatType(), 256))
         return builder.bitcast(ptr, ir.PointerType(ir.FloatType()))
 
     return sig, codegen
 
 
+def _vector_tile(ocb: int, nv: int, nt: int):
+    """An intrinsic computing one tile of ``ocb`` output channels times ``nv`` vectors of 16
+    output pixels, summed over ``nt`` taps and all input channels, in LLVM IR on
+    ``<16 x float>`` values (the accumulators are SSA values: registers, never the stack):
+
+    ``tile(inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase, ostride, ovstride)``
+    sets ``out[obase + o ostride + v ovstride + l]`` (``o < ocb``, ``v < nv``, ``l < 16``) to
+    ``sum_{c < nch, t < nt} wgt[wbase + (c nt + t) ocb + o] * inp[ibase + c cstride + toff[t]
+    + v vstride + l]``; the arrays are flat float32 (``toff`` int64), offsets in elements.
+    Per input channel and tap: ``nv`` unaligned vector loads, ``ocb`` broadcast weights and
+    ``ocb nv`` FMAs.  The calling kernel is marked ``prefer-vector-width=512`` (Numba's target
+    prefers 256-bit vectors on AVX-512 CPUs, which would split each ``<16 x float>`` in two)."""
+
+    @intrinsic
+    def tile(typingctx, inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
+             ostride, ovstride):
+        sig = types.void(inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
+                         ostride, ovstride)
+
+        def codegen(context, builder, signature, args):
+            tys = signature.args
+            _mark(builder.function, '"prefer-vector-width"="512"')
+            vec = ir.VectorType(ir.FloatType(), 16)
+            i64, i32 = ir.IntType(64), ir.IntType(32)
+
+            def data(i):
+                return context.make_array(tys[i])(context, builder, args[i]).data
+
+            def integer(i):
+                return context.cast(builder, args[i], tys[i], types.int64)
+
+            def const(v):
+                return ir.Constant(i64, v)
+
+            ip, tp, wp, op = data(0), data(4), data(6), data(8)
+            ibase, cstride, nch, vstride, wbase, obase, ostride, ovstride = (
+                integer(i) for i in (1, 2, 3, 5, 7, 9, 10, 11))
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vec, [vec] * 3), "llvm.fma.v16f32")
+            undef, splat = ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(i32, 16),
+                                                                       [0] * 16)
+            # allocas of whole vectors, loaded and stored whole: mem2reg makes them SSA values
+            accs = [[cgutils.alloca_once_value(builder, ir.Constant(vec, None))
+                     for _ in range(nv)] for _ in range(ocb)]
+            taps = [builder.add(ibase, builder.load(builder.gep(tp, [const(t)])))
+                    for t in range(nt)]
+            voffs = [builder.mul(vstride, const(v)) for v in range(nv)]
+            with cgutils.for_range(builder, nch) as loop:
+                cbase = builder.mul(loop.index, cstride)
+                wc = builder.add(wbase, builder.mul(loop.index, const(nt * ocb)))
+                for t in range(nt):
+                    base = builder.add(cbase, taps[t])
+                    xs = [builder.load(builder.bitcast(builder.gep(ip, [builder.add(base, vo)]),
+                                                       vec.as_pointer()), align=4)
+                          for vo in voffs]
+                    for o in range(ocb):
+                        wv = builder.load(builder.gep(wp, [builder.add(wc, const(t * ocb + o))]))
+                        wv = builder.shuffle_vector(
+                            builder.insert_element(undef, wv, ir.Constant(i32, 0)), undef, splat)
+                        for v in range(nv):
+                            acc = builder.call(fma, [wv, xs[v], builder.load(accs[o][v])])
+                            builder.store(acc, accs[o][v])
+            for o in range(ocb):
+                ob = builder.add(obase, builder.mul(ostride, const(o)))
+                for v in range(nv):
+                    at = builder.gep(op, [builder.add(ob, builder.mul(ovstride, const(v)))])
+                    builder.store(builder.load(accs[o][v]), builder.bitcast(at, vec.as_pointer()),
+                                  align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tile
+
+
+def _mark(function, attr):
+    """Add the string attribute ``attr`` to an LLVM function (llvmlite's ``AttributeSet.add``
+    accepts only enum attributes).  Should a future llvmlite store attributes differently,
+    the kernel still compiles, with Numba's default vector width
+    (tests/operator/test_conv_paths.py then fails)."""
+    try:
+        set.add(function.attributes, attr)
+    except TypeError:
+        pass
+
+
+#: the tiles (output channels, 16-pixel vectors) of :func:`forward`, by variant number
+VARIANTS = ((8, 3), (4, 5))
+#: GFLOP/s of each variant with every lane useful (one thread, 32ch 16x16 and 64ch 8x8 at
+#: batch 128, scaled to whole tiles): the rate :func:`variant` weighs lanes by
+RATES = (126.0, 116.0)
+_tile_8x3 = _vector_tile(8, 3, 9)
+_tile_4x5 = _vector_tile(4, 5, 9)
+
+
+@numba.njit(cache=True)
+def geometry(h, w, stride, nv):  # pragma: no cover - numba
+    """``(pitch, plane, oh, ow, length, lp)`` of the input planes of :func:`forward`: the row
+    pitch of the padded input (stride 1) or of its 4 row/column phases (stride 2), the
+    elements of one channel's planes, the output size, the flat output length ``(oh - 1)
+    pitch + ow`` and that rounded up to whole tiles of ``16 nv`` lanes."""
+    oh, ow = (h - 1) // stride + 1, (w - 1) // stride + 1
+    if stride == 1:
+        pitch = w + 2
+        plane = (h + 2) * pitch
+    else:
+        pitch = (w + 3) // 2
+        plane = 4 * ((h + 3) // 2) * pitch
+    length = (oh - 1) * pitch + ow
+    span = 16 * nv
+    return pitch, plane, oh, ow, length, (length + span - 1) // span * span
+
+
+@numba.njit(cache=True)
+def tap_offsets(h, w, stride, toff):  # pragma: no cover - numba
+    """``toff[3 ky + kx]``: where tap ``(ky, kx)`` reads, relative to the output pixel's flat
+    position, in one channel's planes (:func:`fill`); returns the largest."""
+    pitch = w + 2 if stride == 1 else (w + 3) // 2
+    phase = ((h + 3) // 2) * pitch
+    top = 0
+    for ky in range(3):
+        for kx in range(3):
+            if stride == 1:
+                off = ky * pitch + kx
+            else:
+                off = ((ky % 2) * 2 + kx % 2) * phase + (ky // 2) * pitch + kx // 2
+            toff[ky * 3 + kx] = off
+            top = max(top, off)
+    return top
+
+
+def scratch_sizes(c: int, h: int, w: int, f: int, stride: int, var: int) -> tuple[int, int]:
+    """Elements of the ``xp`` and ``yp`` scratch arrays :func:`forward` needs for images of
+    ``c`` x ``h`` x ``w`` and ``f`` output channels (``xp`` covers the last tile's reads)."""
+    _, plane, _, _, _, lp = geometry(h, w, stride, VARIANTS[var][1])
+    top = tap_offsets(h, w, stride, np.empty(9, np.int64))
+    return max(c * plane, (c - 1) * plane + lp + top), f * lp
+
+
+@numba.njit(**_SER)
+def fill(img, stride, pitch, plane, xp):  # pragma: no cover - numba
+    """The planes of one image ``img`` (C, H, W) in ``xp``, channel ``c`` from ``c plane``:
+    stride 1, the image zero-padded by one pixel, rows of ``pitch = W + 2``; stride 2, the 4
+    phases ``padded[a::2, b::2]`` (``2 a + b``) of that padded image, rows of ``pitch``."""
+    nch, h, w = img.shape
+    if stride == 1:
+        for c in range(nch):
+            base = c * plane
+            for q in range(pitch + 1):
+                xp[base + q] = 0
+            for y in range(h):
+                row = xp[base + (y + 1) * pitch + 1:base + (y + 1) * pitch + 1 + w]
+                src = img[c, y]
+                for q in range(w):
+                    row[q] = src[q]
+                xp[base + (y + 1) * pitch + w + 1] = 0
+                xp[base + (y + 2) * pitch] = 0
+            for q in range((h + 1) * pitch + 1, plane):
+                xp[base + q] = 0
+        return
+    rows = plane // (4 * pitch)
+    for c in range(nch):
+        for a in range(2):
+            for b in range(2):
+                base = c * plane + (2 * a + b) * rows * pitch
+                for i in range(rows):
+                    r = 2 * i + a - 1
+                    dst = xp[base + i * pitch:base + (i + 1) * pitch]
+                    if r < 0 or r >= h:
+                        for j in range(pitch):
+                            dst[j] = 0
+                        continue
+                    src = img[c, r]
+                    for j in range(pitch):
+                        q = 2 * j + b - 1
+                        dst[j] = src[q] if 0 <= q < w else 0
+
+
+@numba.njit(**_SER)
+def forward(x, wpk, var, stride, xp, yp, out):  # pragma: no cover - numba
+    """``out`` (N, F, OH, OW) = the 3x3 pad-1 convolution of stride 1 or 2 of ``x`` (N, C, H,
+    W) for ``wpk`` = :func:`pack_weight` (w, ocb) of variant ``var`` (:data:`VARIANTS`);
+    ``xp`` and ``yp`` flat scratch of :func:`scratch_sizes`.
+
+    Per image: :func:`fill` lays out the input planes; the output is computed over the flat
+    planes (``16 nv`` consecutive flat positions per tile, whatever the image width: each
+    vector may span rows), into ``yp`` (F, lp) of rows of ``pitch``, whose ``pitch - OW``
+    columns past each row are discarded when ``out`` is written."""
+    n_img, nch, h, w = x.shape
+    nf = out.shape[1]
+    ocb = 8 if var == 0 else 4
+    nv = 3 if var == 0 else 5
+    pitch, plane, oh, ow, _, lp = geometry(h, w, stride, nv)
+    top = tap_offsets(h, w, stride, np.empty(9, np.int64))
+    toff = np.empty(9, np.int64)
+    tap_offsets(h, w, stride, toff)
+    used = max(nch * plane, (nch - 1) * plane + lp + top)
+    xp[nch * plane:used] = 0
+    span = 16 * nv
+    for n in range(n_img):
+        fill(x[n], stride, pitch, plane, xp)
+        for ob in range(nf // ocb):
+            for t in range(lp // span):
+                if var == 0:
+                    _tile_8x3(xp, t * span, plane, nch, toff, 16, wpk, ob * nch * 9 * ocb,
+                              yp, ob * ocb * lp + t * span, lp, 16)
+                else:
+                    _tile_4x5(xp, t * span, plane, nch, toff, 16, wpk, ob * nch * 9 * ocb,
+                              yp, ob * ocb * lp + t * span, lp, 16)
+        for f in range(nf):
+            for y in range(oh):
+                src = yp[f * lp + y * pitch:f * lp + y * pitch + ow]
+                dst = out[n, f, y]
+                for q in range(ow):
+                    dst[q] = src[q]
+
+
+def variant(h: int, w: int, stride: int, f: int) -> int:
+    """The :data:`VARIANTS` tile :func:`forward` runs for ``f`` output channels of ``h`` x
+    ``w`` input images: of those whose channel block divides ``f``, the one with the fewest
+    lanes to compute (whole tiles) at its measured rate (:data:`RATES`); -1: none fits."""
+    best, cost = -1, 0.0
+    for var, (ocb, nv) in enumerate(VARIANTS):
+        if f % ocb:
+            continue
+        lanes = geometry(h, w, stride, nv)[5]
+        if best < 0 or lanes / RATES[var] < cost:
+            best, cost = var, lanes / RATES[var]
+    return best
+
+
 def pack_weight(w: np.ndarray, ocb: int) -> np.ndarray:
-    """``(F, C, 3, 3)`` -> ``(F / ocb, C, 3, 3, ocb)`` float32, C-contiguous."""
+    """``(F, C, 3, 3)`` -> flat ``(F / ocb, C, 9, ocb)`` float32, the weights of :func:`forward`."""
     f, c = w.shape[:2]
     return np.ascontiguousarray(
-        w.reshape(f // ocb, ocb, c, 3, 3).transpose(0, 2, 3, 4, 1), dtype=np.float32)
+        w.reshape(f // ocb, ocb, c, 9).transpose(0, 2, 3, 1), dtype=np.float32).ravel()
 
 
 def flipped(w: np.ndarray) -> np.ndarray:
     """``(F, C, 3, 3)`` -> ``(C, F, 3, 3)`` rotated by 180 degrees: the data gradient's weight."""
     return np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-
-
-def tile_width(out_w: int, f: int) -> int:
-    """The tile width of the kernel for ``f`` output channels of width ``out_w`` (0: none)."""
-    for rw, (ocb, _) in TILES.items():
-        if out_w % rw == 0 and f % ocb == 0:
-            return rw
-    return 0
-
-
-@numba.njit(**_SER)
-def forward16(x, wpk, xp, out):  # pragma: no cover - numba
-    """``out`` (N, F, H, W) = the 3x3 pad-1 convolution of ``x`` (N, C, H, W), W % 16 == 0,
-    for ``wpk`` = :func:`pack_weight` (w, 8); ``xp`` (1, C, H + 2, W + 2) is scratch."""
-    nch = x.shape[1]
-    nob = wpk.shape[0]
-    oh, ow = out.shape[2], out.shape[3]
-    acc = numba.carray(_tile_buffer(), (256,))
-    for n in range(x.shape[0]):
-        pad_images(x[n:n + 1], 1, 1, xp)
-        img = xp[0]
-        for ob in range(nob):
-            for y in range(oh):
-                for x0 in range(0, ow, 16):
-                    for i in range(128):
-                        acc[i] = 0.0
-                    for c in range(nch):
-                        wc = wpk[ob, c]
-                        r0 = img[c, y, x0:]
-                        r1 = img[c, y + 1, x0:]
-                        r2 = img[c, y + 2, x0:]
-                        for o in range(8):
-                            w0, w1, w2 = wc[0, 0, o], wc[0, 1, o], wc[0, 2, o]
-                            w3, w4, w5 = wc[1, 0, o], wc[1, 1, o], wc[1, 2, o]
-                            w6, w7, w8 = wc[2, 0, o], wc[2, 1, o], wc[2, 2, o]
-                            for r in range(16):
-                                acc[o * 16 + r] += (
-                                    w0 * r0[r] + w1 * r0[r + 1] + w2 * r0[r + 2]
-                                    + w3 * r1[r] + w4 * r1[r + 1] + w5 * r1[r + 2]
-                                    + w6 * r2[r] + w7 * r2[r + 1] + w8 * r2[r + 2])
-                    for o in range(8):
-                        orow = out[n, ob * 8 + o, y, x0:]
-                        for r in range(16):
-                            orow[r] = acc[o * 16 + r]
-
-
-KERNELS = {16: forward16}
 
 
 @numba.njit(**_SER)

@@ -371,11 +371,12 @@ def _winograd_weight_grad(x, dy, pad):
 
 
 #: the direct register-tiled kernel (:mod:`mxlite.kernels.conv_direct`) for float32 3x3
-#: stride-1 pad-1 convolutions of at most this many input and output channels whose output
-#: rows are a multiple of 16 pixels; measured (one thread, batch 128, ms, im2col -> direct,
-#: forward): 16ch 32x32: 12.4 -> 7.3; 32ch 16x16: 8.9 -> 6.5.  Wider layers were not measured
-#: (Winograd takes those of >= 64 channels); 8-pixel rows (64ch 8x8) were slower: 7.4 -> 11.0
-DIRECT_CHANNELS = 32
+#: pad-1 convolutions of stride 1 or 2 of at most this many input and output channels, any
+#: image size; measured (one thread, batch 128, forward ms, im2col + GEMM -> direct): 16ch
+#: 32x32: 10.6 -> 5.8; 32ch 16x16: 11.6 -> 5.0; 64ch 8x8: 7.3 -> 5.3; 16 -> 32ch 32x32 /2:
+#: 8.4 -> 3.8; 32 -> 64ch 16x16 /2: TODO.  Wider layers were not measured (Winograd takes
+#: those of >= 64 channels and >= 256 output pixels)
+DIRECT_CHANNELS = 64
 #: the direct weight gradient for at most this many channels (any output width, 16k output
 #: channels); measured (one thread, batch 128, ms, im2col + GEMM -> direct): 16ch 32x32: 17.3
 #: -> 10.6; 32ch 16x16: 12.1 -> 7.9; 64ch 8x8: 9.1 -> 7.4; 3 -> 16ch 32x32: 4.9 -> 4.4
@@ -384,27 +385,33 @@ DIRECT_WEIGHT_GRAD_CHANNELS = 64
 DIRECT = True
 
 
-def _direct_ok(p, geo, channels, filters, dtype) -> int:
-    """The direct kernel's tile width for a convolution of ``channels`` -> ``filters`` (0: not
-    applicable); ``filters`` is the data gradient's ``channels`` when it checks that one."""
+def _direct_ok(p, geo, channels, filters, dtype, grad=False):
+    """The direct kernel's plan ``(stride, variant)`` for a convolution of ``channels`` ->
+    ``filters`` (None: not applicable); ``grad``: for the data gradient (``filters`` its
+    output channels, the convolution's input channels), which is direct for stride 1 only."""
+    stride = geo.stride[0] if geo.nsp == 2 else 0
     if not (DIRECT and np.dtype(dtype) == np.float32 and geo.nsp == 2 and geo.kernel == (3, 3)
-            and geo.stride == (1, 1) and geo.dilate == (1, 1) and geo.pad == (1, 1)
-            and p.num_group == 1 and max(channels, filters) <= DIRECT_CHANNELS):
-        return 0
-    return _direct_kernels.tile_width(geo.out_spatial[1], filters)
+            and geo.stride == (stride, stride) and stride in ((1,) if grad else (1, 2))
+            and geo.dilate == (1, 1) and geo.pad == (1, 1) and p.num_group == 1
+            and max(channels, filters) <= DIRECT_CHANNELS):
+        return None
+    h, w = geo.out_spatial if grad else geo.in_spatial
+    var = _direct_kernels.variant(h, w, stride, filters)
+    return None if var < 0 else (stride, var)
 
 
 def _direct(x, w, rw, out):
-    """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H, W)
-    with ``w`` (F, C, 3, 3) by the direct kernel of tile width ``rw``; the batch split over
-    threads as :func:`_split` does."""
+    """``out`` (N, F, OH, OW) = the 3x3 pad-1 convolution of float32 ``x`` (N, C, H, W) with
+    ``w`` (F, C, 3, 3) by the direct kernel, ``rw`` = :func:`_direct_ok`'s ``(stride,
+    variant)``; the batch split over threads as :func:`_split` does."""
     n, c, h, width = x.shape
-    kernel = _direct_kernels.KERNELS[rw]
-    wpk = _direct_kernels.pack_weight(w, _direct_kernels.TILES[rw][0])
+    stride, var = rw
+    wpk = _direct_kernels.pack_weight(w, _direct_kernels.VARIANTS[var][0])
+    sizes = _direct_kernels.scratch_sizes(c, h, width, w.shape[0], stride, var)
 
     def work(a, b):
-        (xp,) = _workspace((c * (h + 2) * (width + 2),), np.float32, slot=6)
-        kernel(x[a:b], wpk, xp.reshape(1, c, h + 2, width + 2), out[a:b])
+        xp, yp = _workspace(sizes, np.float32, slot=6)
+        _direct_kernels.forward(x[a:b], wpk, var, stride, xp, yp, out[a:b])
 
     _split(work, n, 9 * c * n * h * width)
 
@@ -609,7 +616,7 @@ class Convolution(_ConvBase):
         # transposed weight (pad 1); the weight gradient by its own kernel; what they do not
         # take runs on im2col / col2im + GEMM below (no im2col when the weight gradient is
         # direct: the data gradient's columns are W^T dy)
-        rw = _direct_ok(p, geo, f, x.shape[1], kdt) if want_dx else 0
+        rw = _direct_ok(p, geo, f, x.shape[1], kdt, grad=True) if want_dx else None
         dy4 = dy.reshape(n, f, *geo.out_spatial)
         if rw:
             _direct(dy4, _direct_kernels.flipped(w2.reshape(w.shape)), rw, dx)
