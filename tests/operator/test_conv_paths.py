@@ -233,8 +233,8 @@ def test_threaded_convolutions_restore_the_blas_threads(force):
 
 # id, N, C, H, W, F, stride: shapes around what the direct kernels take: the output for
 # stride 1 or 2, F a multiple of 4 and at most 64 channels, any image size; the data gradient
-# likewise for stride 1 with C a multiple of 4; the weight gradient for stride 1, F a multiple
-# of 16 and at most 64 channels (beside a col2im data gradient only from 16 input channels)
+# likewise with C a multiple of 4; the weight gradient for at most 64 channels, with F a
+# multiple of 16 for stride 1 (beside a col2im data gradient only from 16 input channels)
 DIRECT_SHAPES = [
     ("8to16_5x16", 3, 8, 5, 16, 16, 1),
     ("16to8_4x32", 2, 16, 4, 32, 8, 1),  # F = 8: the weight gradient on im2col + GEMM
@@ -251,6 +251,8 @@ DIRECT_SHAPES = [
     ("32to64_16x16_s2", 1, 32, 16, 16, 64, 2),
     ("8to16_9x7_s2", 2, 8, 9, 7, 16, 2),  # odd sizes: the phases differ in size
     ("4to4_1x2_s2", 1, 4, 1, 2, 4, 2),
+    ("3to8_6x6_s2", 2, 3, 6, 6, 8, 2),  # C = 3: dx by col2im, dW direct only without it
+    ("8to6_5x8_s2", 2, 8, 5, 8, 6, 2),  # F = 6: the output on im2col, dx and dW direct
 ]
 
 
@@ -272,14 +274,22 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
         pytest.skip("one core: no second thread")
     force(path)
     calls, wcalls = [], []
-    real, real_w = conv_direct.forward, conv_direct.weight_grad
+    real, real_s2 = conv_direct.forward, conv_direct.data_grad_s2
 
     def spy(x, wpk, var, stride, *rest):
         calls.append((x.shape[1], wpk.size, stride))
         return real(x, wpk, var, stride, *rest)
 
+    def spy_s2(dy, *rest):
+        calls.append((dy.shape[1], sum(w.size for w in rest[:4]), 2))
+        return real_s2(dy, *rest)
+
     monkeypatch.setattr(conv_direct, "forward", spy)
-    monkeypatch.setattr(conv_direct, "weight_grad", lambda *a: wcalls.append(1) or real_w(*a))
+    monkeypatch.setattr(conv_direct, "data_grad_s2", spy_s2)
+    for name in ("weight_grad", "weight_grad_planes"):
+        monkeypatch.setattr(conv_direct, name,
+                            lambda *a, _real=getattr(conv_direct, name), _name=name:
+                            wcalls.append(_name) or _real(*a))
     rng = np.random.default_rng(hash(shape[0]) % 2**32)
     x = rng.standard_normal((n, c, h, wd)).astype(np.float32)
     w = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
@@ -302,10 +312,11 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
     # which kernels ran: as DIRECT_SHAPES says
     thin = max(c, f) <= 64
     assert forward_calls == ({(c, f * c * 9, s)} if thin and f % 4 == 0 else set())
-    dx_direct = need_dx and thin and c % 4 == 0 and s == 1
-    assert set(calls) == ({(f, f * c * 9, 1)} if dx_direct else set())
-    assert bool(wcalls) == (s == 1 and f % 16 == 0 and thin
-                            and (dx_direct or not need_dx or c >= 16))
+    dx_direct = need_dx and thin and c % 4 == 0
+    assert set(calls) == ({(f, f * c * 9, s)} if dx_direct else set())
+    dw_direct = thin and (s == 2 or f % 16 == 0) and (dx_direct or not need_dx or c >= 16)
+    assert set(wcalls) == ({"weight_grad" if s == 1 else "weight_grad_planes"}
+                           if dw_direct else set())
     x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
     _close(y, reference(x64, w64, s, 1, 1, 1) + b.reshape(1, f, 1, 1))
     want_dx, want_dw = reference_grads(x64, w64, dy64, s, 1, 1, 1)
@@ -339,6 +350,39 @@ def test_direct_forward_every_tile_and_size(hw, stride, var):
     conv_direct.forward(x, conv_direct.pack_weight(wt, ocb), var, stride,
                         np.full(xs, np.nan, np.float32), np.full(ys, np.nan, np.float32), out)
     _close(out, reference(x.astype(np.float64), wt.astype(np.float64), stride, 1, 1, 1))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("hw", [(1, 1), (2, 3), (5, 16), (8, 8), (9, 7), (13, 18)],
+                         ids=lambda hw: f"{hw[0]}x{hw[1]}")
+def test_direct_gradient_kernels_every_size(hw, stride):
+    """:func:`conv_direct.weight_grad_planes` (chunks of 2 images over a batch of 3) and, for
+    stride 2, :func:`conv_direct.data_grad_s2` with each tile, on odd and small sizes, their
+    scratch filled with NaN beforehand: the zeros of ``dy`` past its rows are written for
+    every image, and only lanes of the image reach ``dx``."""
+    h, w = hw
+    c, f = 8, 5
+    rng = np.random.default_rng(h * 100 + w)
+    x = rng.standard_normal((3, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
+    oh, ow = (h - 1) // stride + 1, (w - 1) // stride + 1
+    dy = rng.standard_normal((3, f, oh, ow)).astype(np.float32)
+    want_dx, want_dw = reference_grads(x.astype(np.float64), wt.astype(np.float64),
+                                       dy.astype(np.float64), stride, 1, 1, 1)
+    acc = np.zeros((f, c, 9, 16), np.float32)
+    xs, ds = conv_direct.grad_scratch_sizes(c, h, w, f, stride, 2)
+    conv_direct.weight_grad_planes(x, dy, stride, 2, np.full(xs, np.nan, np.float32),
+                                   np.full(ds, np.nan, np.float32), acc)
+    _close(acc.sum(axis=3).reshape(f, c, 3, 3), want_dw)
+    if stride == 1:
+        return
+    for var, (ocb, _) in enumerate(conv_direct.VARIANTS):
+        ds, ys = conv_direct.phase_scratch_sizes(c, h, w, f, oh, ow, var)
+        dx = np.full(x.shape, np.nan, np.float32)
+        conv_direct.data_grad_s2(dy, *conv_direct.pack_phase_weights(wt, ocb), var,
+                                 conv_direct.phase_offsets(ow), np.full(ds, np.nan, np.float32),
+                                 np.full(ys, np.nan, np.float32), dx)
+        _close(dx, want_dx)
 
 
 def test_direct_tile_choice():

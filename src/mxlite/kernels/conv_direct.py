@@ -268,6 +268,262 @@ def forward(x, wpk, var, stride, xp, yp, out):  # pragma: no cover - numba
                     dst[q] = src[q]
 
 
+#: the taps ``(ky, kx)`` of each phase ``2 (ky % 2) + kx % 2`` of a stride-2 data gradient
+PHASE_TAPS = (((0, 0), (0, 2), (2, 0), (2, 2)), ((0, 1), (2, 1)), ((1, 0), (1, 2)), ((1, 1),))
+_phase_tiles_8x3 = tuple(_vector_tile(8, 3, nt) for nt in (4, 2, 1))
+_phase_tiles_4x5 = tuple(_vector_tile(4, 5, nt) for nt in (4, 2, 1))
+_t8x3_4, _t8x3_2, _t8x3_1 = _phase_tiles_8x3
+_t4x5_4, _t4x5_2, _t4x5_1 = _phase_tiles_4x5
+
+
+@numba.njit(cache=True)
+def phase_geometry(h, w, oh, ow, nv):  # pragma: no cover - numba
+    """``(pitch, plane, length, lp)`` of :func:`data_grad_s2` for images ``h`` x ``w`` and
+    head gradients ``oh`` x ``ow``: the pitch and plane of ``dy`` padded by one, the flat
+    length of one phase of the padded data gradient, and that in whole tiles of ``16 nv``."""
+    pitch = ow + 2
+    length = ((h + 3) // 2 - 1) * pitch + (w + 3) // 2
+    span = 16 * nv
+    return pitch, (oh + 2) * pitch, length, (length + span - 1) // span * span
+
+
+def phase_variant(h: int, w: int, oh: int, ow: int, c: int) -> int:
+    """The :data:`VARIANTS` tile of :func:`data_grad_s2` (as :func:`variant` weighs them)."""
+    best, cost = -1, 0.0
+    for var, (ocb, nv) in enumerate(VARIANTS):
+        if c % ocb:
+            continue
+        lanes = phase_geometry(h, w, oh, ow, nv)[3]
+        if best < 0 or lanes / RATES[var] < cost:
+            best, cost = var, lanes / RATES[var]
+    return best
+
+
+def phase_scratch_sizes(c: int, h: int, w: int, f: int, oh: int, ow: int, var: int
+                        ) -> tuple[int, int]:
+    """Elements of the ``dyp`` and ``yp`` scratch of :func:`data_grad_s2`."""
+    pitch, plane, _, lp = phase_geometry(h, w, oh, ow, VARIANTS[var][1])
+    return max(f * plane, (f - 1) * plane + lp + pitch + 1), 4 * c * lp
+
+
+def phase_offsets(ow: int) -> np.ndarray:
+    """``(4, 4)`` int64: where tap ``t`` of phase ``ph`` (:data:`PHASE_TAPS`) reads in ``dy``
+    padded by one (rows of ``ow + 2``), relative to the phase's flat output position."""
+    toff = np.zeros((4, 4), np.int64)
+    for ph, taps in enumerate(PHASE_TAPS):
+        for t, (ky, kx) in enumerate(taps):
+            toff[ph, t] = (1 - ky // 2) * (ow + 2) + (1 - kx // 2)
+    return toff
+
+
+def pack_phase_weights(w: np.ndarray, ocb: int) -> tuple[np.ndarray, ...]:
+    """``(F, C, 3, 3)`` -> per phase of :data:`PHASE_TAPS`, flat ``(C / ocb, F, taps, ocb)``."""
+    f, c = w.shape[:2]
+    out = []
+    for taps in PHASE_TAPS:
+        sel = np.stack([w[:, :, ky, kx] for ky, kx in taps], axis=-1)  # (F, C, taps)
+        out.append(np.ascontiguousarray(
+            sel.reshape(f, c // ocb, ocb, len(taps)).transpose(1, 0, 3, 2),
+            dtype=np.float32).ravel())
+    return tuple(out)
+
+
+@numba.njit(**_SER)
+def data_grad_s2(dy, w0, w1, w2, w3, var, toff, dyp, yp, dx):  # pragma: no cover - numba
+    """``dx`` (N, C, H, W) = the data gradient of the 3x3 stride-2 pad-1 convolution for the
+    head gradient ``dy`` (N, F, OH, OW) and the weights of :func:`pack_phase_weights` (w,
+    ocb) of variant ``var``; ``toff`` of :func:`phase_offsets`, ``dyp`` and ``yp`` flat
+    scratch of :func:`phase_scratch_sizes`.
+
+    Each of the 4 row/column phases ``(a, b)`` of the padded data gradient, ``dxp[2 i + a,
+    2 j + b]``, is a stride-1 correlation of ``dy`` (padded by one) with the taps ``ky % 2 ==
+    a``, ``kx % 2 == b`` (4, 2, 2 and 1 taps): per phase, the tiles of :func:`forward` over
+    the flat plane of ``dy``; then the phases are interleaved into ``dx``."""
+    n_img, nf, oh, ow = dy.shape
+    nch, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
+    ocb = 8 if var == 0 else 4
+    nv = 3 if var == 0 else 5
+    pitch, plane, _, lp = phase_geometry(h, w, oh, ow, nv)
+    dyp[nf * plane:(nf - 1) * plane + lp + pitch + 1] = 0
+    span = 16 * nv
+    for n in range(n_img):
+        fill(dy[n], 1, pitch, plane, dyp)
+        for cb in range(nch // ocb):
+            for t in range(lp // span):
+                at = t * span
+                o0 = cb * ocb * lp + at
+                if var == 0:
+                    _t8x3_4(dyp, at, plane, nf, toff[0], 16, w0, cb * nf * 4 * ocb, yp, o0,
+                            lp, 16)
+                    _t8x3_2(dyp, at, plane, nf, toff[1], 16, w1, cb * nf * 2 * ocb, yp,
+                            nch * lp + o0, lp, 16)
+                    _t8x3_2(dyp, at, plane, nf, toff[2], 16, w2, cb * nf * 2 * ocb, yp,
+                            2 * nch * lp + o0, lp, 16)
+                    _t8x3_1(dyp, at, plane, nf, toff[3], 16, w3, cb * nf * ocb, yp,
+                            3 * nch * lp + o0, lp, 16)
+                else:
+                    _t4x5_4(dyp, at, plane, nf, toff[0], 16, w0, cb * nf * 4 * ocb, yp, o0,
+                            lp, 16)
+                    _t4x5_2(dyp, at, plane, nf, toff[1], 16, w1, cb * nf * 2 * ocb, yp,
+                            nch * lp + o0, lp, 16)
+                    _t4x5_2(dyp, at, plane, nf, toff[2], 16, w2, cb * nf * 2 * ocb, yp,
+                            2 * nch * lp + o0, lp, 16)
+                    _t4x5_1(dyp, at, plane, nf, toff[3], 16, w3, cb * nf * ocb, yp,
+                            3 * nch * lp + o0, lp, 16)
+        # dx[r, q] = dxp[r + 1, q + 1]: phase ((r + 1) % 2, (q + 1) % 2) at ((r + 1) // 2,
+        # (q + 1) // 2); even q from phase column 1, odd q from phase column 0
+        for c in range(nch):
+            for r in range(h):
+                a, i = (r + 1) % 2, (r + 1) // 2
+                odd = yp[((2 * a) * nch + c) * lp + i * pitch:]
+                even = yp[((2 * a + 1) * nch + c) * lp + i * pitch:]
+                row = dx[n, c, r]
+                for j in range((w + 1) // 2):
+                    row[2 * j] = even[j]
+                for j in range(w // 2):
+                    row[2 * j + 1] = odd[j + 1]
+
+
+def _gradient_tile(of: int):
+    """An intrinsic summing the weight gradient of ``of`` output channels and one input
+    channel over a chunk of images, pixels in the lanes, in LLVM IR on ``<16 x float>``:
+
+    ``tile(xp, xbase, nimg, ximg, toff, dyp, dbase, dimg, nvec, lp, acc, abase, astride)``
+    adds to ``acc[abase + o astride + 16 t + l]`` (``o < of``, tap ``t < 9``, lane ``l``)
+    ``sum_{n < nimg, v < nvec} dyp[dbase + o lp + n dimg + 16 v + l] * xp[xbase + n ximg +
+    toff[t] + 16 v + l]``.  Per vector of 16 output positions: ``of`` loads of ``dy``, then
+    per tap one unaligned load of the input and ``of`` FMAs; ``9 of`` accumulators in
+    registers (31 zmm for ``of = 3``)."""
+
+    @intrinsic
+    def tile(typingctx, xp, xbase, nimg, ximg, toff, dyp, dbase, dimg, nvec, lp, acc, abase,
+             astride):
+        sig = types.void(xp, xbase, nimg, ximg, toff, dyp, dbase, dimg, nvec, lp, acc, abase,
+                         astride)
+
+        def codegen(context, builder, signature, args):
+            tys = signature.args
+            _mark(builder.function, '"prefer-vector-width"="512"')
+            vec = ir.VectorType(ir.FloatType(), 16)
+            i64 = ir.IntType(64)
+
+            def data(i):
+                return context.make_array(tys[i])(context, builder, args[i]).data
+
+            def integer(i):
+                return context.cast(builder, args[i], tys[i], types.int64)
+
+            def const(v):
+                return ir.Constant(i64, v)
+
+            def vload(ptr, at):
+                return builder.load(builder.bitcast(builder.gep(ptr, [at]), vec.as_pointer()),
+                                    align=4)
+
+            xptr, tp, dptr, aptr = data(0), data(4), data(5), data(10)
+            xbase, nimg, ximg, dbase, dimg, nvec, lp, abase, astride = (
+                integer(i) for i in (1, 2, 3, 6, 7, 8, 9, 11, 12))
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vec, [vec] * 3), "llvm.fma.v16f32")
+            accs = [[cgutils.alloca_once_value(builder, ir.Constant(vec, None))
+                     for _ in range(9)] for _ in range(of)]
+            taps = [builder.add(xbase, builder.load(builder.gep(tp, [const(t)])))
+                    for t in range(9)]
+            drows = [builder.add(dbase, builder.mul(lp, const(o))) for o in range(of)]
+            with cgutils.for_range(builder, nimg) as images:
+                xn = builder.mul(images.index, ximg)
+                dn = builder.mul(images.index, dimg)
+                with cgutils.for_range(builder, nvec) as vectors:
+                    at = builder.mul(vectors.index, const(16))
+                    ds = [vload(dptr, builder.add(builder.add(r, dn), at)) for r in drows]
+                    for t in range(9):
+                        xv = vload(xptr, builder.add(builder.add(taps[t], xn), at))
+                        for o in range(of):
+                            builder.store(builder.call(fma, [ds[o], xv, builder.load(accs[o][t])]),
+                                          accs[o][t])
+            for o in range(of):
+                for t in range(9):
+                    at = builder.add(abase, builder.add(builder.mul(astride, const(o)),
+                                                        const(16 * t)))
+                    ptr = builder.bitcast(builder.gep(aptr, [at]), vec.as_pointer())
+                    total = builder.fadd(builder.load(ptr, align=4), builder.load(accs[o][t]))
+                    builder.store(total, ptr, align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tile
+
+
+_grad_tile_3 = _gradient_tile(3)
+_grad_tile_2 = _gradient_tile(2)
+_grad_tile_1 = _gradient_tile(1)
+#: bytes of input and head-gradient planes per chunk of images of :func:`weight_grad_planes`
+GRAD_CHUNK_BYTES = 768 << 10
+
+
+def grad_chunk(c: int, h: int, w: int, f: int, stride: int) -> int:
+    """Images per chunk of :func:`weight_grad_planes` (at least one)."""
+    _, plane, _, _, _, lp = geometry(h, w, stride, 1)
+    return max(1, GRAD_CHUNK_BYTES // (4 * (c * plane + f * lp)))
+
+
+def grad_scratch_sizes(c: int, h: int, w: int, f: int, stride: int, chunk: int
+                       ) -> tuple[int, int]:
+    """Elements of the ``xp`` and ``dyp`` scratch of :func:`weight_grad_planes`."""
+    _, plane, _, _, _, lp = geometry(h, w, stride, 1)
+    top = tap_offsets(h, w, stride, np.empty(9, np.int64))
+    return chunk * c * plane + lp + top, chunk * f * lp
+
+
+@numba.njit(**_SER)
+def weight_grad_planes(x, dy, stride, chunk, xp, dyp, acc):  # pragma: no cover - numba
+    """``acc`` (F, C, 9, 16) += per-lane partial sums of the weight gradient of the 3x3 pad-1
+    convolution of stride 1 or 2 of ``x`` (N, C, H, W) for ``dy`` (N, F, OH, OW): summed
+    over the lanes, ``dW[f, c, ky, kx] = acc[f, c, 3 ky + kx].sum()``.  ``xp`` and ``dyp``
+    are flat scratch of :func:`grad_scratch_sizes` for ``chunk`` images.
+
+    The images of a chunk are laid out as :func:`forward` reads them: the input planes by
+    :func:`fill`, ``dy`` in the flat output layout (rows of ``pitch``) with zeros in the
+    lanes past each row and past the plane, so the FMAs of those lanes add nothing."""
+    n_img, nch, h, w = x.shape
+    nf = dy.shape[1]
+    pitch, plane, oh, ow, _, lp = geometry(h, w, stride, 1)
+    toff = np.empty(9, np.int64)
+    top = tap_offsets(h, w, stride, toff)
+    for n0 in range(0, n_img, chunk):
+        nb = min(chunk, n_img - n0)
+        xp[nb * nch * plane:nb * nch * plane + lp + top] = 0
+        for i in range(nb):
+            fill(x[n0 + i], stride, pitch, plane, xp[i * nch * plane:(i + 1) * nch * plane])
+            for f in range(nf):
+                base = (i * nf + f) * lp
+                for y in range(oh):
+                    src = dy[n0 + i, f, y]
+                    dst = dyp[base + y * pitch:base + (y + 1) * pitch]
+                    for q in range(ow):
+                        dst[q] = src[q]
+                    for q in range(ow, pitch):
+                        dst[q] = 0
+                for q in range(oh * pitch, lp):
+                    dyp[base + q] = 0
+        f0 = 0
+        while f0 < nf:
+            of = min(3, nf - f0)
+            for c in range(nch):
+                abase = (f0 * nch + c) * 144
+                if of == 3:
+                    _grad_tile_3(xp, c * plane, nb, nch * plane, toff, dyp, f0 * lp, nf * lp,
+                                 lp // 16, lp, acc.reshape(-1), abase, nch * 144)
+                elif of == 2:
+                    _grad_tile_2(xp, c * plane, nb, nch * plane, toff, dyp, f0 * lp, nf * lp,
+                                 lp // 16, lp, acc.reshape(-1), abase, nch * 144)
+                else:
+                    _grad_tile_1(xp, c * plane, nb, nch * plane, toff, dyp, f0 * lp, nf * lp,
+                                 lp // 16, lp, acc.reshape(-1), abase, nch * 144)
+            f0 += of
+
+
 def variant(h: int, w: int, stride: int, f: int) -> int:
     """The :data:`VARIANTS` tile :func:`forward` runs for ``f`` output channels of ``h`` x
     ``w`` input images: of those whose channel block divides ``f``, the one with the fewest

@@ -387,16 +387,19 @@ DIRECT = True
 
 def _direct_ok(p, geo, channels, filters, dtype, grad=False):
     """The direct kernel's plan ``(stride, variant)`` for a convolution of ``channels`` ->
-    ``filters`` (None: not applicable); ``grad``: for the data gradient (``filters`` its
-    output channels, the convolution's input channels), which is direct for stride 1 only."""
+    ``filters`` (None: not applicable); ``grad``: for the data gradient (``channels`` the
+    convolution's output channels, ``filters`` its input channels: :func:`_direct_data_grad`)."""
     stride = geo.stride[0] if geo.nsp == 2 else 0
     if not (DIRECT and np.dtype(dtype) == np.float32 and geo.nsp == 2 and geo.kernel == (3, 3)
-            and geo.stride == (stride, stride) and stride in ((1,) if grad else (1, 2))
+            and geo.stride == (stride, stride) and stride in (1, 2)
             and geo.dilate == (1, 1) and geo.pad == (1, 1) and p.num_group == 1
             and max(channels, filters) <= DIRECT_CHANNELS):
         return None
-    h, w = geo.out_spatial if grad else geo.in_spatial
-    var = _direct_kernels.variant(h, w, stride, filters)
+    h, w = geo.in_spatial
+    if grad and stride == 2:
+        var = _direct_kernels.phase_variant(h, w, *geo.out_spatial, filters)
+    else:
+        var = _direct_kernels.variant(h, w, stride, filters)
     return None if var < 0 else (stride, var)
 
 
@@ -416,36 +419,72 @@ def _direct(x, w, rw, out):
     _split(work, n, 9 * c * n * h * width)
 
 
-def _direct_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
-    """Whether :func:`_direct_weight_grad` takes the weight gradient: float32 3x3 stride-1
-    pad-1, one group, at most :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels, any output width,
-    ``filters`` a multiple of 16."""
-    return bool(DIRECT and np.dtype(dtype) == np.float32 and geo.nsp == 2
-                and geo.kernel == (3, 3) and geo.stride == (1, 1) and geo.dilate == (1, 1)
-                and geo.pad == (1, 1) and p.num_group == 1
-                and max(channels, filters) <= DIRECT_WEIGHT_GRAD_CHANNELS and filters % 16 == 0)
-
-
-def _direct_weight_grad(x, dy):
-    """dW (F, C, 3, 3) of the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H, W) for
-    ``dy`` (N, F, H, W) by :func:`mxlite.kernels.conv_direct.weight_grad`, the batch split over
-    threads (one partial sum each)."""
-    n, c, h, width = x.shape
-    f = dy.shape[1]
+def _direct_data_grad(dy, w, rw, dx):
+    """``dx`` (N, C, H, W) = the data gradient of the 3x3 pad-1 convolution with ``w`` (F, C,
+    3, 3) for float32 ``dy`` (N, F, OH, OW), ``rw`` = :func:`_direct_ok` (..., grad=True):
+    stride 1, the convolution of ``dy`` with the flipped, transposed weight (:func:`_direct`);
+    stride 2, :func:`mxlite.kernels.conv_direct.data_grad_s2` (4 phases of 4, 2, 2 and 1
+    taps), the batch split over threads as :func:`_split` does."""
+    stride, var = rw
+    if stride == 1:
+        _direct(dy, _direct_kernels.flipped(w), rw, dx)
+        return
+    n, f, oh, ow = dy.shape
+    c, h, width = dx.shape[1:]
+    ws = _direct_kernels.pack_phase_weights(w, _direct_kernels.VARIANTS[var][0])
+    toff = _direct_kernels.phase_offsets(ow)
+    sizes = _direct_kernels.phase_scratch_sizes(c, h, width, f, oh, ow, var)
 
     def work(a, b):
-        xp, dyt, part = _workspace((c * (h + 2) * (width + 2), h * width * f, f * c * 9),
-                                   np.float32, slot=7)
-        part = part.reshape(f // 16, c, 9, 16)
+        dyp, yp = _workspace(sizes, np.float32, slot=6)
+        _direct_kernels.data_grad_s2(dy[a:b], *ws, var, toff, dyp, yp, dx[a:b])
+
+    _split(work, n, 9 * c * n * h * width)
+
+
+def _direct_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
+    """Whether :func:`_direct_weight_grad` takes the weight gradient: float32 3x3 pad-1, one
+    group, at most :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels, any image size; stride 1
+    with ``filters`` a multiple of 16, or stride 2."""
+    return bool(DIRECT and np.dtype(dtype) == np.float32 and geo.nsp == 2
+                and geo.kernel == (3, 3) and geo.dilate == (1, 1) and geo.pad == (1, 1)
+                and p.num_group == 1 and max(channels, filters) <= DIRECT_WEIGHT_GRAD_CHANNELS
+                and ((geo.stride == (1, 1) and filters % 16 == 0) or geo.stride == (2, 2)))
+
+
+def _direct_weight_grad(x, dy, stride=1):
+    """dW (F, C, 3, 3) of the 3x3 pad-1 convolution of float32 ``x`` (N, C, H, W) for ``dy``
+    (N, F, OH, OW), the batch split over threads (one partial sum each): stride 1 by
+    :func:`mxlite.kernels.conv_direct.weight_grad` (output channels in the lanes), stride 2
+    by :func:`~mxlite.kernels.conv_direct.weight_grad_planes` (pixels in the lanes)."""
+    n, c, h, width = x.shape
+    f = dy.shape[1]
+    if stride == 1:
+        sizes = (c * (h + 2) * (width + 2), h * width * f, f * c * 9)
+    else:
+        chunk = _direct_kernels.grad_chunk(c, h, width, f, stride)
+        sizes = (*_direct_kernels.grad_scratch_sizes(c, h, width, f, stride, chunk),
+                 f * c * 9 * 16)
+
+    def work(a, b):
+        xp, scratch, part = _workspace(sizes, np.float32, slot=7)
+        if stride == 1:
+            part = part.reshape(f // 16, c, 9, 16)
+            part[...] = 0
+            _direct_kernels.weight_grad(x[a:b], dy[a:b], xp.reshape(1, c, h + 2, width + 2),
+                                        scratch.reshape(h * width, f), part)
+            return part
+        part = part.reshape(f, c, 9, 16)
         part[...] = 0
-        _direct_kernels.weight_grad(x[a:b], dy[a:b], xp.reshape(1, c, h + 2, width + 2),
-                                    dyt.reshape(h * width, f), part)
+        _direct_kernels.weight_grad_planes(x[a:b], dy[a:b], stride, chunk, xp, scratch, part)
         return part
 
     parts = _split(work, n, 9 * c * n * h * width)
     for extra in parts[1:]:
         parts[0] += extra
-    return _direct_kernels.unpack_weight_grad(parts[0])
+    if stride == 1:
+        return _direct_kernels.unpack_weight_grad(parts[0])
+    return parts[0].sum(axis=3).reshape(f, c, 3, 3)
 
 
 class _ConvBase(Operator):
@@ -619,14 +658,14 @@ class Convolution(_ConvBase):
         rw = _direct_ok(p, geo, f, x.shape[1], kdt, grad=True) if want_dx else None
         dy4 = dy.reshape(n, f, *geo.out_spatial)
         if rw:
-            _direct(dy4, _direct_kernels.flipped(w2.reshape(w.shape)), rw, dx)
+            _direct_data_grad(dy4, w2.reshape(w.shape), rw, dx)
         # next to a col2im data gradient only from 16 channels: the im2col the direct weight
         # gradient saves is the smaller part there (one thread, batch 128, backward ms: 64ch
         # 8x8 18.1 -> 16.4, but 3 -> 16ch 32x32 9.0 -> 9.4)
         dw_direct = _direct_weight_grad_ok(p, geo, x.shape[1], f, kdt) and (
             rw or not want_dx or x.shape[1] >= 16)
         if dw_direct:
-            np.copyto(dw_full, _direct_weight_grad(xk, dy4))
+            np.copyto(dw_full, _direct_weight_grad(xk, dy4, geo.stride[0]))
             if rw or not want_dx:
                 return self._grads(p, inputs, dx, dw_full, dy, gout)
         plan = _Plan(geo, xk, rows, length, None if rw else dx)
