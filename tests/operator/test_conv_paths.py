@@ -233,8 +233,8 @@ def test_threaded_convolutions_restore_the_blas_threads(force):
 
 # id, N, C, H, W, F, stride: shapes around what the direct kernels take: the output for
 # stride 1 or 2, F a multiple of 4 and at most 64 channels, any image size; the data gradient
-# likewise with C a multiple of 4; the weight gradient for at most 64 channels, with F a
-# multiple of 16 for stride 1 (beside a col2im data gradient only from 16 input channels)
+# likewise with C a multiple of 4; the weight gradient for at most 64 channels and F a
+# multiple of 16 (beside a col2im data gradient only from 16 input channels)
 DIRECT_SHAPES = [
     ("8to16_5x16", 3, 8, 5, 16, 16, 1),
     ("16to8_4x32", 2, 16, 4, 32, 8, 1),  # F = 8: the weight gradient on im2col + GEMM
@@ -251,8 +251,8 @@ DIRECT_SHAPES = [
     ("32to64_16x16_s2", 1, 32, 16, 16, 64, 2),
     ("8to16_9x7_s2", 2, 8, 9, 7, 16, 2),  # odd sizes: the phases differ in size
     ("4to4_1x2_s2", 1, 4, 1, 2, 4, 2),
-    ("3to8_6x6_s2", 2, 3, 6, 6, 8, 2),  # C = 3: dx by col2im, dW direct only without it
-    ("8to6_5x8_s2", 2, 8, 5, 8, 6, 2),  # F = 6: the output on im2col, dx and dW direct
+    ("3to16_6x6_s2", 2, 3, 6, 6, 16, 2),  # C = 3: dx by col2im, dW direct only without it
+    ("8to6_5x8_s2", 2, 8, 5, 8, 6, 2),  # F = 6: the output and dW on im2col, dx direct
 ]
 
 
@@ -286,7 +286,7 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
 
     monkeypatch.setattr(conv_direct, "forward", spy)
     monkeypatch.setattr(conv_direct, "data_grad_s2", spy_s2)
-    for name in ("weight_grad", "weight_grad_planes"):
+    for name in ("weight_grad", "weight_grad_s2", "weight_grad_planes"):
         monkeypatch.setattr(conv_direct, name,
                             lambda *a, _real=getattr(conv_direct, name), _name=name:
                             wcalls.append(_name) or _real(*a))
@@ -314,9 +314,9 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
     assert forward_calls == ({(c, f * c * 9, s)} if thin and f % 4 == 0 else set())
     dx_direct = need_dx and thin and c % 4 == 0
     assert set(calls) == ({(f, f * c * 9, s)} if dx_direct else set())
-    dw_direct = thin and (s == 2 or f % 16 == 0) and (dx_direct or not need_dx or c >= 16)
-    assert set(wcalls) == ({"weight_grad" if s == 1 else "weight_grad_planes"}
-                           if dw_direct else set())
+    dw_direct = thin and f % 16 == 0 and (dx_direct or not need_dx or c >= 16)
+    kernel = "weight_grad_s2" if s == 2 else "weight_grad" if f >= 32 else "weight_grad_planes"
+    assert set(wcalls) == ({kernel} if dw_direct else set())
     x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
     _close(y, reference(x64, w64, s, 1, 1, 1) + b.reshape(1, f, 1, 1))
     want_dx, want_dw = reference_grads(x64, w64, dy64, s, 1, 1, 1)

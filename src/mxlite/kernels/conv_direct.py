@@ -191,14 +191,15 @@ def scratch_sizes(c: int, h: int, w: int, f: int, stride: int, var: int) -> tupl
 
 
 @numba.njit(**_SER)
-def fill(img, stride, pitch, plane, xp):  # pragma: no cover - numba
-    """The planes of one image ``img`` (C, H, W) in ``xp``, channel ``c`` from ``c plane``:
+def fill(img, stride, pitch, plane, cstride, xp):  # pragma: no cover - numba
+    """The planes of one image ``img`` (C, H, W) in ``xp``, channel ``c`` from ``c cstride``
+    (``plane`` elements each):
     stride 1, the image zero-padded by one pixel, rows of ``pitch = W + 2``; stride 2, the 4
     phases ``padded[a::2, b::2]`` (``2 a + b``) of that padded image, rows of ``pitch``."""
     nch, h, w = img.shape
     if stride == 1:
         for c in range(nch):
-            base = c * plane
+            base = c * cstride
             for q in range(pitch + 1):
                 xp[base + q] = 0
             for y in range(h):
@@ -215,7 +216,7 @@ def fill(img, stride, pitch, plane, xp):  # pragma: no cover - numba
     for c in range(nch):
         for a in range(2):
             for b in range(2):
-                base = c * plane + (2 * a + b) * rows * pitch
+                base = c * cstride + (2 * a + b) * rows * pitch
                 for i in range(rows):
                     r = 2 * i + a - 1
                     dst = xp[base + i * pitch:base + (i + 1) * pitch]
@@ -224,9 +225,15 @@ def fill(img, stride, pitch, plane, xp):  # pragma: no cover - numba
                             dst[j] = 0
                         continue
                     src = img[c, r]
-                    for j in range(pitch):
-                        q = 2 * j + b - 1
-                        dst[j] = src[q] if 0 <= q < w else 0
+                    # dst[j] = padded[r + 1, 2 j + b] = img[c, r, 2 j + b - 1] where in range
+                    lo = 1 - b
+                    hi = min(pitch, (w - b) // 2 + 1)
+                    for j in range(lo):
+                        dst[j] = 0
+                    for j in range(lo, hi):
+                        dst[j] = src[2 * j + b - 1]
+                    for j in range(hi, pitch):
+                        dst[j] = 0
 
 
 @numba.njit(**_SER)
@@ -251,7 +258,7 @@ def forward(x, wpk, var, stride, xp, yp, out):  # pragma: no cover - numba
     xp[nch * plane:used] = 0
     span = 16 * nv
     for n in range(n_img):
-        fill(x[n], stride, pitch, plane, xp)
+        fill(x[n], stride, pitch, plane, plane, xp)
         for ob in range(nf // ocb):
             for t in range(lp // span):
                 if var == 0:
@@ -347,7 +354,7 @@ def data_grad_s2(dy, w0, w1, w2, w3, var, toff, dyp, yp, dx):  # pragma: no cove
     dyp[nf * plane:(nf - 1) * plane + lp + pitch + 1] = 0
     span = 16 * nv
     for n in range(n_img):
-        fill(dy[n], 1, pitch, plane, dyp)
+        fill(dy[n], 1, pitch, plane, plane, dyp)
         for cb in range(nch // ocb):
             for t in range(lp // span):
                 at = t * span
@@ -388,9 +395,9 @@ def _gradient_tile(of: int):
     """An intrinsic summing the weight gradient of ``of`` output channels and one input
     channel over a chunk of images, pixels in the lanes, in LLVM IR on ``<16 x float>``:
 
-    ``tile(xp, xbase, nimg, ximg, toff, dyp, dbase, dimg, nvec, lp, acc, abase, astride)``
+    ``tile(xp, xbase, nimg, ximg, toff, dyp, dbase, dimg, nvec, frow, acc, abase, astride)``
     adds to ``acc[abase + o astride + 16 t + l]`` (``o < of``, tap ``t < 9``, lane ``l``)
-    ``sum_{n < nimg, v < nvec} dyp[dbase + o lp + n dimg + 16 v + l] * xp[xbase + n ximg +
+    ``sum_{n < nimg, v < nvec} dyp[dbase + o frow + n dimg + 16 v + l] * xp[xbase + n ximg +
     toff[t] + 16 v + l]``.  Per vector of 16 output positions: ``of`` loads of ``dy``, then
     per tap one unaligned load of the input and ``of`` FMAs; ``9 of`` accumulators in
     registers (31 zmm for ``of = 3``)."""
@@ -483,9 +490,10 @@ def weight_grad_planes(x, dy, stride, chunk, xp, dyp, acc):  # pragma: no cover 
     over the lanes, ``dW[f, c, ky, kx] = acc[f, c, 3 ky + kx].sum()``.  ``xp`` and ``dyp``
     are flat scratch of :func:`grad_scratch_sizes` for ``chunk`` images.
 
-    The images of a chunk are laid out as :func:`forward` reads them: the input planes by
-    :func:`fill`, ``dy`` in the flat output layout (rows of ``pitch``) with zeros in the
-    lanes past each row and past the plane, so the FMAs of those lanes add nothing."""
+    The images of a chunk are laid out as :func:`forward` reads them, channel by channel:
+    the input planes by :func:`fill`, ``dy`` in the flat output layout (rows of ``pitch``)
+    with zeros in the lanes past each row and past the plane, so the FMAs of those lanes add
+    nothing."""
     n_img, nch, h, w = x.shape
     nf = dy.shape[1]
     pitch, plane, oh, ow, _, lp = geometry(h, w, stride, 1)
@@ -494,33 +502,39 @@ def weight_grad_planes(x, dy, stride, chunk, xp, dyp, acc):  # pragma: no cover 
     for n0 in range(0, n_img, chunk):
         nb = min(chunk, n_img - n0)
         xp[nb * nch * plane:nb * nch * plane + lp + top] = 0
+        # channel-major over the chunk (image planes of one channel side by side): image
+        # strides of F lp or C plane elements are often multiples of 4 KiB, whose lines
+        # share L1 sets and evict each other between the tiles of one output block
         for i in range(nb):
-            fill(x[n0 + i], stride, pitch, plane, xp[i * nch * plane:(i + 1) * nch * plane])
+            fill(x[n0 + i], stride, pitch, plane, nb * plane, xp[i * plane:])
             for f in range(nf):
-                base = (i * nf + f) * lp
+                base = (f * nb + i) * lp
                 for y in range(oh):
                     src = dy[n0 + i, f, y]
-                    dst = dyp[base + y * pitch:base + (y + 1) * pitch]
+                    # the last row's zeros stop at lp: the next plane starts there
+                    dst = dyp[base + y * pitch:base + min((y + 1) * pitch, lp)]
                     for q in range(ow):
                         dst[q] = src[q]
-                    for q in range(ow, pitch):
+                    for q in range(ow, dst.size):
                         dst[q] = 0
                 for q in range(oh * pitch, lp):
                     dyp[base + q] = 0
         f0 = 0
         while f0 < nf:
-            of = min(3, nf - f0)
+            # blocks of 3 output channels; 2 + 2 rather than 3 + 1 at the end
+            of = 2 if nf - f0 in (2, 4) else min(3, nf - f0)
             for c in range(nch):
                 abase = (f0 * nch + c) * 144
+                xb, db, frow = c * nb * plane, f0 * nb * lp, nb * lp
                 if of == 3:
-                    _grad_tile_3(xp, c * plane, nb, nch * plane, toff, dyp, f0 * lp, nf * lp,
-                                 lp // 16, lp, acc.reshape(-1), abase, nch * 144)
+                    _grad_tile_3(xp, xb, nb, plane, toff, dyp, db, lp, lp // 16, frow,
+                                 acc.reshape(-1), abase, nch * 144)
                 elif of == 2:
-                    _grad_tile_2(xp, c * plane, nb, nch * plane, toff, dyp, f0 * lp, nf * lp,
-                                 lp // 16, lp, acc.reshape(-1), abase, nch * 144)
+                    _grad_tile_2(xp, xb, nb, plane, toff, dyp, db, lp, lp // 16, frow,
+                                 acc.reshape(-1), abase, nch * 144)
                 else:
-                    _grad_tile_1(xp, c * plane, nb, nch * plane, toff, dyp, f0 * lp, nf * lp,
-                                 lp // 16, lp, acc.reshape(-1), abase, nch * 144)
+                    _grad_tile_1(xp, xb, nb, plane, toff, dyp, db, lp, lp // 16, frow,
+                                 acc.reshape(-1), abase, nch * 144)
             f0 += of
 
 
@@ -550,12 +564,14 @@ def flipped(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
 
 
-@numba.njit(**_SER)
-def weight_grad(x, dy, xp, dyt, dw):  # pragma: no cover - numba
-    """``dw`` (F / 16, C, 9, 16) += the weight gradient of the 3x3 pad-1 convolution of ``x``
-    (N, C, H, W) for the head gradient ``dy`` (N, F, H, W), F % 16 == 0: ``dw[fb, c, 3 ky +
-    kx, l]`` is output channel ``16 fb + l``.  ``xp`` (1, C, H + 2, W + 2) and ``dyt``
-    (H * W, F) are scratch.
+@numba.njit(inline="always", **_SER)
+def _weight_grad(x, dy, stride, xp, dyt, dw):  # pragma: no cover - numba
+    """``dw`` (F / 16, C, 9, 16) += the weight gradient of the 3x3 pad-1 convolution of stride
+    ``stride`` of ``x`` (N, C, H, W) for the head gradient ``dy`` (N, F, OH, OW), F % 16 ==
+    0: ``dw[fb, c, 3 ky + kx, l]`` is output channel ``16 fb + l``.  ``xp`` (1, C, H + 2,
+    W + 2) and ``dyt`` (OH * OW, F) are scratch.  Inlined into :func:`weight_grad` and
+    :func:`weight_grad_s2` with the stride a constant (a run-time stride measured 10-20%
+    slower).
 
     Output channels run in the vector lanes: per image ``dy`` is transposed pixel-major into
     ``dyt``; then per block of 16 output channels and input channel, 9 accumulators (one a
@@ -579,14 +595,15 @@ def weight_grad(x, dy, xp, dyt, dw):  # pragma: no cover - numba
                 for i in range(144):
                     acc[i] = 0.0
                 for y in range(oh):
-                    r0 = img[c, y]
-                    r1 = img[c, y + 1]
-                    r2 = img[c, y + 2]
+                    r0 = img[c, stride * y]
+                    r1 = img[c, stride * y + 1]
+                    r2 = img[c, stride * y + 2]
                     for q in range(ow):
                         d = dyt[y * ow + q, fb * 16:]
-                        a0, a1, a2 = r0[q], r0[q + 1], r0[q + 2]
-                        a3, a4, a5 = r1[q], r1[q + 1], r1[q + 2]
-                        a6, a7, a8 = r2[q], r2[q + 1], r2[q + 2]
+                        u = stride * q
+                        a0, a1, a2 = r0[u], r0[u + 1], r0[u + 2]
+                        a3, a4, a5 = r1[u], r1[u + 1], r1[u + 2]
+                        a6, a7, a8 = r2[u], r2[u + 1], r2[u + 2]
                         for lane in range(16):
                             dv = d[lane]
                             acc[lane] += dv * a0
@@ -602,6 +619,18 @@ def weight_grad(x, dy, xp, dyt, dw):  # pragma: no cover - numba
                 for t in range(9):
                     for lane in range(16):
                         out[t, lane] += acc[t * 16 + lane]
+
+
+@numba.njit(**_SER)
+def weight_grad(x, dy, xp, dyt, dw):  # pragma: no cover - numba
+    """:func:`_weight_grad` of stride 1."""
+    _weight_grad(x, dy, 1, xp, dyt, dw)
+
+
+@numba.njit(**_SER)
+def weight_grad_s2(x, dy, xp, dyt, dw):  # pragma: no cover - numba
+    """:func:`_weight_grad` of stride 2."""
+    _weight_grad(x, dy, 2, xp, dyt, dw)
 
 
 def unpack_weight_grad(dw: np.ndarray) -> np.ndarray:
