@@ -286,7 +286,7 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
 
     monkeypatch.setattr(conv_direct, "forward", spy)
     monkeypatch.setattr(conv_direct, "data_grad_s2", spy_s2)
-    for name in ("weight_grad", "weight_grad_s2", "weight_grad_planes"):
+    for name in ("weight_grad_lanes", "weight_grad_planes"):
         monkeypatch.setattr(conv_direct, name,
                             lambda *a, _real=getattr(conv_direct, name), _name=name:
                             wcalls.append(_name) or _real(*a))
@@ -315,7 +315,7 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
     dx_direct = need_dx and thin and c % 4 == 0
     assert set(calls) == ({(f, f * c * 9, s)} if dx_direct else set())
     dw_direct = thin and f % 16 == 0 and (dx_direct or not need_dx or c >= 16)
-    kernel = "weight_grad_s2" if s == 2 else "weight_grad" if f >= 32 else "weight_grad_planes"
+    kernel = "weight_grad_lanes" if s == 2 or f >= 32 else "weight_grad_planes"
     assert set(wcalls) == ({kernel} if dw_direct else set())
     x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
     _close(y, reference(x64, w64, s, 1, 1, 1) + b.reshape(1, f, 1, 1))

@@ -453,24 +453,24 @@ def _direct_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
 
 
 #: output channels from which the stride-1 weight gradient runs with the output channels in
-#: the lanes (:func:`mxlite.kernels.conv_direct.weight_grad`) rather than the pixels
+#: the lanes (:func:`mxlite.kernels.conv_direct.weight_grad_lanes`) rather than the pixels
 #: (:func:`~mxlite.kernels.conv_direct.weight_grad_planes`); measured (one thread, batch 128,
-#: ms, lanes / pixels): 16ch 32x32: 9.1 / 7.8; 32ch 16x16: 7.2 / 8.1; 64ch 8x8: 7.3 / 9.3
+#: ms, lanes / pixels): 16ch 32x32: 9.7 / 8.8; 3 -> 16ch 32x32: 4.4 / 2.7; 32ch 16x16:
+#: 6.1 / 8.3; 64ch 8x8: 6.0 / 10.0
 DIRECT_WEIGHT_GRAD_LANES = 32
 
 
 def _direct_weight_grad(x, dy, stride=1):
     """dW (F, C, 3, 3) of the 3x3 pad-1 convolution of float32 ``x`` (N, C, H, W) for ``dy``
     (N, F, OH, OW), stride 1 or 2, the batch split over threads (one partial sum each): by
-    :func:`mxlite.kernels.conv_direct.weight_grad` / ``weight_grad_s2`` (output channels in
-    the lanes) or, for fewer than :data:`DIRECT_WEIGHT_GRAD_LANES` output channels of stride
-    1, :func:`~mxlite.kernels.conv_direct.weight_grad_planes` (pixels in the lanes)."""
+    :func:`mxlite.kernels.conv_direct.weight_grad_lanes` (output channels in the lanes) or,
+    for fewer than :data:`DIRECT_WEIGHT_GRAD_LANES` output channels of stride 1,
+    :func:`~mxlite.kernels.conv_direct.weight_grad_planes` (pixels in the lanes)."""
     n, c, h, width = x.shape
     f, oh, ow = dy.shape[1:]
     lanes = stride == 2 or f >= DIRECT_WEIGHT_GRAD_LANES
     if lanes:
         sizes = (c * (h + 2) * (width + 2), oh * ow * f, f * c * 9)
-        kernel = _direct_kernels.weight_grad if stride == 1 else _direct_kernels.weight_grad_s2
     else:
         chunk = _direct_kernels.grad_chunk(c, h, width, f, stride)
         sizes = (*_direct_kernels.grad_scratch_sizes(c, h, width, f, stride, chunk),
@@ -481,8 +481,9 @@ def _direct_weight_grad(x, dy, stride=1):
         if lanes:
             part = part.reshape(f // 16, c, 9, 16)
             part[...] = 0
-            kernel(x[a:b], dy[a:b], xp.reshape(1, c, h + 2, width + 2),
-                   scratch.reshape(oh * ow, f), part)
+            _direct_kernels.weight_grad_lanes(x[a:b], dy[a:b], stride,
+                                              xp.reshape(1, c, h + 2, width + 2),
+                                              scratch.reshape(oh * ow, f), part)
             return part
         part = part.reshape(f, c, 9, 16)
         part[...] = 0
