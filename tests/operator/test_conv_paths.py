@@ -233,17 +233,18 @@ def test_threaded_convolutions_restore_the_blas_threads(force):
 
 # id, N, C, H, W, F, stride: shapes around what the direct kernels take: the output for
 # stride 1 or 2, F a multiple of 4 and at most 64 channels, any image size; the data gradient
-# likewise with C a multiple of 4; the weight gradient for at most 64 channels and F a
-# multiple of 16 (beside a col2im data gradient only from 16 input channels)
+# likewise (C not a multiple of 4: computed for the next one and cut); the weight gradient for
+# at most 64 channels and F a multiple of 16
 DIRECT_SHAPES = [
     ("8to16_5x16", 3, 8, 5, 16, 16, 1),
     ("16to8_4x32", 2, 16, 4, 32, 8, 1),  # F = 8: the weight gradient on im2col + GEMM
-    ("3to8_6x16", 2, 3, 6, 16, 8, 1),  # C = 3: the data gradient on col2im, dW on im2col
-    ("3to16_6x16", 2, 3, 6, 16, 16, 1),  # C = 3: dW direct only without the data gradient
+    ("3to8_6x16", 2, 3, 6, 16, 8, 1),  # C = 3: dx for 4 channels, cut; dW on im2col
+    ("3to16_6x16", 2, 3, 6, 16, 16, 1),  # C = 3, an RGB input
     ("32to32_16x16", 2, 32, 16, 16, 32, 1),
     ("64to64_8x8", 2, 64, 8, 8, 64, 1),  # ResNet-20's third stage
     ("64to16_3x8", 2, 64, 3, 8, 16, 1),
     ("5to12_7x9", 1, 5, 7, 9, 12, 1),  # odd sizes, batch 1, F = 12: the 4-channel tile only
+    ("6to16_5x5", 2, 6, 5, 5, 16, 1),  # C = 6: dx for 8 channels, cut
     ("12to4_1x1", 2, 12, 1, 1, 4, 1),  # one pixel: only padding around it
     ("6to6_5x5", 2, 6, 5, 5, 6, 1),  # F = 6: refused, im2col + GEMM
     ("80to16_4x4", 1, 80, 4, 4, 16, 1),  # 80 channels: refused
@@ -251,7 +252,7 @@ DIRECT_SHAPES = [
     ("32to64_16x16_s2", 1, 32, 16, 16, 64, 2),
     ("8to16_9x7_s2", 2, 8, 9, 7, 16, 2),  # odd sizes: the phases differ in size
     ("4to4_1x2_s2", 1, 4, 1, 2, 4, 2),
-    ("3to16_6x6_s2", 2, 3, 6, 6, 16, 2),  # C = 3: dx by col2im, dW direct only without it
+    ("3to16_6x6_s2", 2, 3, 6, 6, 16, 2),  # C = 3: dx for 4 channels, cut
     ("8to6_5x8_s2", 2, 8, 5, 8, 6, 2),  # F = 6: the output and dW on im2col, dx direct
 ]
 
@@ -312,9 +313,15 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
     # which kernels ran: as DIRECT_SHAPES says
     thin = max(c, f) <= 64
     assert forward_calls == ({(c, f * c * 9, s)} if thin and f % 4 == 0 else set())
-    dx_direct = need_dx and thin and c % 4 == 0
-    assert set(calls) == ({(f, f * c * 9, s)} if dx_direct else set())
-    dw_direct = thin and f % 16 == 0 and (dx_direct or not need_dx or c >= 16)
+    dx_direct = need_dx and thin
+    # the input channels the data gradient computes: C, else the next multiple of the tile's 4
+    # or 8 channels (zero weights), cut afterwards
+    wide = {c} if c % 4 == 0 else {c + -c % 4, c + -c % 8}
+    assert len(set(calls)) == dx_direct
+    if dx_direct:
+        (got,) = set(calls)
+        assert got[::2] == (f, s) and got[1] // (9 * f) in wide
+    dw_direct = thin and f % 16 == 0
     kernel = "weight_grad_lanes" if s == 2 or f >= 32 else "weight_grad_planes"
     assert set(wcalls) == ({kernel} if dw_direct else set())
     x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))

@@ -396,6 +396,11 @@ def _direct_ok(p, geo, channels, filters, dtype, grad=False):
             and max(channels, filters) <= DIRECT_CHANNELS):
         return None
     h, w = geo.in_spatial
+    if grad:
+        # the data gradient of a few input channels (an RGB image: 3) is computed for the
+        # next multiple of 4 (zero weights) and cut: one thread, batch 128, 3 -> 16ch 32x32,
+        # backward 9.2 -> 5.8 ms (col2im before)
+        filters += -filters % 4
     if grad and stride == 2:
         var = _direct_kernels.phase_variant(h, w, *geo.out_spatial, filters)
     else:
@@ -426,11 +431,21 @@ def _direct_data_grad(dy, w, rw, dx):
     stride 2, :func:`mxlite.kernels.conv_direct.data_grad_s2` (4 phases of 4, 2, 2 and 1
     taps), the batch split over threads as :func:`_split` does."""
     stride, var = rw
+    n, f, oh, ow = dy.shape
+    c, h, width = dx.shape[1:]
+    if c % _direct_kernels.VARIANTS[var][0]:
+        # zero weights for the input channels up to the tile's, into scratch, then cut
+        c4 = c + -c % _direct_kernels.VARIANTS[var][0]
+        wide = np.zeros((f, c4, 3, 3), np.float32)
+        wide[:, :c] = w
+        (full,) = _workspace((n * c4 * h * width,), np.float32, slot=8)
+        full = full.reshape(n, c4, h, width)
+        _direct_data_grad(dy, wide, rw, full)
+        dx[...] = full[:, :c]
+        return
     if stride == 1:
         _direct(dy, _direct_kernels.flipped(w), rw, dx)
         return
-    n, f, oh, ow = dy.shape
-    c, h, width = dx.shape[1:]
     ws = _direct_kernels.pack_phase_weights(w, _direct_kernels.VARIANTS[var][0])
     toff = _direct_kernels.phase_offsets(ow)
     sizes = _direct_kernels.phase_scratch_sizes(c, h, width, f, oh, ow, var)
