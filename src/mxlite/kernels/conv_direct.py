@@ -1,26 +1,36 @@
-"""Direct 3x3 stride-1 pad-1 float32 convolution, register-tiled, for thin layers (ResNet-20).
+"""Direct 3x3 pad-1 float32 convolutions of stride 1 and 2 for thin layers (ResNet-20), their
+data and weight gradients: register tiles written in LLVM IR.
 
-``out[n, f, y, x] = sum_{c, ky, kx} w[f, c, ky, kx] * xp[n, c, y + ky, x + kx]`` over the image
-``xp`` zero-padded by one pixel (:func:`~mxlite.kernels.conv_winograd.pad_images`, per image).
-One tile is ``OCB = 8`` output channels times ``RW = 16`` output pixels of one row (one AVX-512
-register of float32 per channel), accumulated over all input channels in a 256-float stack
-buffer (:func:`_tile_buffer`).  Weights are packed per block of 8 output channels
-(:func:`pack_weight`, ``(F / 8, C, 3, 3, 8)``).  The compiled hot loop (``inspect_asm``): per
-input channel the 9 shifted input rows are loaded into zmm0-zmm8 once; then per output channel
-9 ``vfmadd231ps`` on zmm with the weights broadcast from memory (``{1to16}``), the accumulator
-read once from the stack buffer (fused into the first FMA) and stored once: one load and one
-store per 9 FMAs, no register spills in the loop.  (Accumulators as 128 scalar variables were
-not vectorized by LLVM and spilled: 16 GFLOP/s; the buffer with a loop over the 9 taps kept
-the loop scalar over taps: 5 GFLOP/s.)
+The tiles (:func:`_vector_tile`, :func:`_gradient_tile`, :func:`_lane_gradient_tile`) are
+Numba intrinsics that emit their loops on ``<16 x float>`` values with ``llvm.fma.v16f32``;
+the accumulators are SSA values, so LLVM keeps them in zmm registers across the whole
+reduction loop (``inspect_asm``: no zmm register moves to or from the stack among the FMAs).
+Each marks its calling kernel ``prefer-vector-width=512`` (:func:`_mark`): Numba's target
+prefers 256-bit vectors on AVX-512 CPUs and would split every vector in two.
 
-Numba's target asks LLVM for 256-bit vectors on AVX-512 CPUs (``prefer-vector-width``);
-:func:`_tile_buffer` sets the attribute to 512 on the kernel that calls it: 51 -> 106 GFLOP/s
-on 16 channels at 32x32, one thread.  Only output widths of a multiple of 16 are taken
-(:func:`tile_width`): ``OCB = 16, RW = 8`` for 8-pixel rows ran at 55 GFLOP/s, slower than
-im2col + GEMM on ResNet-20's 64-channel 8x8 layer, and is not kept.  The data gradient of
-such a convolution is the same kernel applied to ``dy`` with the flipped, transposed weights
-(:func:`flipped`); the weight gradient is :func:`weight_grad` (output channels in the lanes,
-any width, ``F`` a multiple of 16).
+**Flat padded planes.**  The output is computed over the *flattened* zero-padded input plane:
+with rows of ``pitch = W + 2``, output pixel ``(y, x)`` at flat position ``p = y pitch + x``
+reads tap ``(ky, kx)`` at ``p + ky pitch + kx`` (:func:`tap_offsets`), so 16 consecutive
+flat positions are one vector load per tap whatever the width (a vector may span rows); the
+``pitch - W`` lanes past each row are computed and discarded when the output is copied out
+(80% useful lanes at 8x8, 89% at 16x16, 94% at 32x32).  Stride 2 splits the padded image into
+its 4 row/column phases ``padded[a::2, b::2]`` (:func:`fill`), in which every tap is again a
+contiguous shift.  A tile is ``ocb`` output channels x ``nv`` vectors (:data:`VARIANTS`: 8 x 3
+or 4 x 5; per input channel and tap ``nv`` loads, ``ocb`` broadcast weights, ``ocb nv`` FMAs),
+chosen per shape by the lanes it computes (:func:`variant`).
+
+**Gradients.**  The stride-1 data gradient is :func:`forward` on ``dy`` with the flipped,
+transposed weights (:func:`flipped`); the stride-2 one is 4 stride-1 correlations of ``dy``,
+one per phase of the padded data gradient, with 4, 2, 2 and 1 taps (:func:`data_grad_s2`).
+The weight gradient has the output channels in the lanes (:func:`weight_grad_lanes`: 2 x 16
+channels x 9 taps accumulators, per pixel 2 vector loads of the pixel-major ``dy`` and 9
+broadcast inputs) or, for 16 output channels, the pixels (:func:`weight_grad_planes`: 3
+channels x 9 taps of per-lane partial sums over the flat planes, ``dy`` zero in the discarded
+lanes).
+
+Measured on the development machine (one thread, GFLOP/s of useful work): the forward 100-126
+on ResNet-20's 16/32/64-channel layers where the stack-buffer kernel this replaces ran 83-92
+(16 and 32 channels; 64-channel 8x8 rows were not taken: 55).
 """
 
 from __future__ import annotations

@@ -7,10 +7,10 @@ whose columns fit the L2 cache (:data:`CHUNK_BYTES`; a 1x1 stride-1 kernel needs
 backward is the transposed GEMMs plus col2im.  3x3 stride-1 convolutions of at least
 :data:`WINOGRAD_CHANNELS` channels use Winograd F(2x2, 3x3) for the output and the data
 gradient and F(3x3, 2x2) for the weight gradient (:mod:`mxlite.kernels.conv_winograd`).  Thin
-float32 3x3 stride-1 pad-1 convolutions (at most :data:`DIRECT_CHANNELS` channels, rows of a
-multiple of 16 pixels: ResNet-20's 16- and 32-channel stages) use the direct register-tiled
-kernels of :mod:`mxlite.kernels.conv_direct` for the output and the data gradient; the weight
-gradient is direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).
+float32 3x3 pad-1 convolutions of stride 1 or 2 (at most :data:`DIRECT_CHANNELS` channels, any
+image size: all of ResNet-20's 3x3 layers) use the direct register-tiled kernels of
+:mod:`mxlite.kernels.conv_direct` for the output and the data gradient; the weight gradient is
+direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).
 The batch is split over ``MXLITE_NUM_THREADS`` threads (:func:`_split`).  Float64 runs the
 im2col / Winograd paths in float64; other dtypes compute in float32.
 
@@ -372,13 +372,16 @@ def _winograd_weight_grad(x, dy, pad):
 
 #: the direct register-tiled kernel (:mod:`mxlite.kernels.conv_direct`) for float32 3x3
 #: pad-1 convolutions of stride 1 or 2 of at most this many input and output channels, any
-#: image size; measured (one thread, batch 128, forward ms, im2col + GEMM -> direct): 16ch
-#: 32x32: 10.6 -> 5.8; 32ch 16x16: 11.6 -> 5.0; 64ch 8x8: 7.3 -> 5.3; 16 -> 32ch 32x32 /2:
-#: 8.4 -> 3.8; 32 -> 64ch 16x16 /2: TODO.  Wider layers were not measured (Winograd takes
-#: those of >= 64 channels and >= 256 output pixels)
+#: image size; measured (one thread, batch 128, ms, im2col + GEMM -> direct, forward /
+#: backward, interleaved in one process, load average 3): 16ch 32x32: 14.7 -> 6.7 / 34.6 ->
+#: 15.8; 16 -> 32ch /2: 9.4 -> 4.7 / 17.5 -> 9.6; 32ch 16x16: 11.1 -> 5.6 / 21.0 -> 11.7;
+#: 32 -> 64ch /2: 7.2 -> 4.3 / 12.9 -> 8.3; 64ch 8x8: 9.1 -> 6.4 / 16.6 -> 11.9; 3 -> 16ch
+#: 32x32: 5.1 -> 2.3 / 9.0 -> 5.7.  Wider layers were not measured (Winograd takes those of
+#: >= 64 channels and >= 256 output pixels)
 DIRECT_CHANNELS = 64
 #: the direct weight gradient for at most this many channels (any output width, 16k output
-#: channels); measured (one thread, batch 128, ms, im2col + GEMM -> direct): 16ch 32x32: 17.3
+#: channels); measured (one thread, batch 128, ms, im2col + GEMM -> the first direct kernel,
+#: which the IR tiles beat again, see :data:`DIRECT_WEIGHT_GRAD_LANES`): 16ch 32x32: 17.3
 #: -> 10.6; 32ch 16x16: 12.1 -> 7.9; 64ch 8x8: 9.1 -> 7.4; 3 -> 16ch 32x32: 4.9 -> 4.4
 DIRECT_WEIGHT_GRAD_CHANNELS = 64
 #: False: never use the direct kernel (for benchmarks and tests of the other paths)
