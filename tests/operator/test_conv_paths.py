@@ -338,23 +338,26 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
 
 @pytest.mark.parametrize("var", range(len(conv_direct.VARIANTS)),
                          ids=[f"{o}x{v}" for o, v in conv_direct.VARIANTS])
-@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("stride_k", [(1, 1), (1, 2), (1, 4), (2, 1)],
+                         ids=["s1", "s1_2wide", "s1_4wide", "s2"])
 @pytest.mark.parametrize("hw", [(1, 1), (2, 3), (5, 16), (8, 8), (9, 7), (13, 18)],
                          ids=lambda hw: f"{hw[0]}x{hw[1]}")
-def test_direct_forward_every_tile_and_size(hw, stride, var):
-    """Each tile of :func:`conv_direct.forward` on odd and small sizes, its scratch filled
-    with NaN beforehand: the lanes past the image rows (which read the next row, channel or
-    the scratch past the planes) never reach the output, and every input position a useful
-    lane reads is written for each image (batch 2: the second image reuses the scratch)."""
+def test_direct_forward_every_tile_and_size(hw, stride_k, var):
+    """Each tile of :func:`conv_direct.forward`, with 1, 2 or 4 images side by side, on odd
+    and small sizes, its scratch filled with NaN beforehand: the lanes past the image rows
+    (which read the next row or image, channel or the scratch past the planes) never reach
+    the output, and every input position a useful lane reads is written for each image
+    (batch 3: the scratch is reused, and the last group of side-by-side images is short)."""
     h, w = hw
+    stride, k = stride_k
     ocb = conv_direct.VARIANTS[var][0]
     c, f = 3, 2 * ocb
     rng = np.random.default_rng(h * 100 + w)
-    x = rng.standard_normal((2, c, h, w)).astype(np.float32)
+    x = rng.standard_normal((3, c, h, w)).astype(np.float32)
     wt = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
-    xs, ys = conv_direct.scratch_sizes(c, h, w, f, stride, var)
-    out = np.full((2, f, (h - 1) // stride + 1, (w - 1) // stride + 1), np.nan, np.float32)
-    conv_direct.forward(x, conv_direct.pack_weight(wt, ocb), var, stride,
+    xs, ys = conv_direct.scratch_sizes(c, h, w, f, stride, var, k)
+    out = np.full((3, f, (h - 1) // stride + 1, (w - 1) // stride + 1), np.nan, np.float32)
+    conv_direct.forward(x, conv_direct.pack_weight(wt, ocb), var, stride, k,
                         np.full(xs, np.nan, np.float32), np.full(ys, np.nan, np.float32), out)
     _close(out, reference(x.astype(np.float64), wt.astype(np.float64), stride, 1, 1, 1))
 
@@ -393,16 +396,18 @@ def test_direct_gradient_kernels_every_size(hw, stride):
 
 
 def test_direct_tile_choice():
-    """The tile with the fewest lanes to compute at its rate: 8 channels x 48 pixels on 32x32
-    and 16x16 planes, 4 x 80 on 8x8 (78 flat positions: 80 lanes against 96); only the
+    """The tile and images side by side with the fewest lanes per image at the tile's rate:
+    8 channels x 48 pixels on 32x32 and 16x16 planes, one image a plane; on 8x8 two images
+    side by side (143 flat positions: 144 lanes, 72 an image, against 80 for one image of
+    rows of 9 with 4 x 80 tiles); stride 2: one image, 4 x 80 on 8x8 outputs; only the
     4-channel tile where F is not a multiple of 8; none where F is not one of 4."""
     wide, narrow = (conv_direct.VARIANTS.index(t) for t in ((8, 3), (4, 5)))
-    assert conv_direct.variant(32, 32, 1, 16) == wide
-    assert conv_direct.variant(16, 16, 1, 32) == wide
-    assert conv_direct.variant(8, 8, 1, 64) == narrow
-    assert conv_direct.variant(16, 16, 2, 64) == narrow
-    assert conv_direct.variant(32, 32, 1, 12) == narrow
-    assert conv_direct.variant(32, 32, 1, 6) == -1
+    assert conv_direct.variant(32, 32, 1, 16) == (wide, 1)
+    assert conv_direct.variant(16, 16, 1, 32) == (wide, 1)
+    assert conv_direct.variant(8, 8, 1, 64) == (wide, 2)
+    assert conv_direct.variant(16, 16, 2, 64) == (narrow, 1)
+    assert conv_direct.variant(32, 32, 1, 12) == (narrow, 1)
+    assert conv_direct.variant(32, 32, 1, 6) == (-1, 0)
 
 
 def test_direct_kernel_is_taken_for_thin_float32_layers(monkeypatch):
@@ -439,7 +444,7 @@ def test_direct_kernel_keeps_accumulators_in_zmm_registers():
     kernel = numba.njit(fastmath=True, nogil=True)(conv_direct.forward.py_func)
     x = np.zeros((1, 8, 2, 16), np.float32)
     xs, ys = conv_direct.scratch_sizes(8, 2, 16, 8, 1, 0)
-    kernel(x, np.zeros(8 * 8 * 9, np.float32), 0, 1, np.zeros(xs, np.float32),
+    kernel(x, np.zeros(8 * 8 * 9, np.float32), 0, 1, 1, np.zeros(xs, np.float32),
            np.zeros(ys, np.float32), np.zeros((1, 8, 2, 16), np.float32))
     sig = kernel.signatures[0]
     ir_text = kernel.inspect_llvm(sig)

@@ -389,7 +389,8 @@ DIRECT = True
 
 
 def _direct_ok(p, geo, channels, filters, dtype, grad=False):
-    """The direct kernel's plan ``(stride, variant)`` for a convolution of ``channels`` ->
+    """The direct kernel's plan ``(stride, variant, k)`` (``k`` images side by side) for a
+    convolution of ``channels`` ->
     ``filters`` (None: not applicable); ``grad``: for the data gradient (``channels`` the
     convolution's output channels, ``filters`` its input channels: :func:`_direct_data_grad`)."""
     stride = geo.stride[0] if geo.nsp == 2 else 0
@@ -405,24 +406,24 @@ def _direct_ok(p, geo, channels, filters, dtype, grad=False):
         # backward 9.2 -> 5.8 ms (col2im before)
         filters += -filters % 4
     if grad and stride == 2:
-        var = _direct_kernels.phase_variant(h, w, *geo.out_spatial, filters)
+        var, k = _direct_kernels.phase_variant(h, w, *geo.out_spatial, filters), 1
     else:
-        var = _direct_kernels.variant(h, w, stride, filters)
-    return None if var < 0 else (stride, var)
+        var, k = _direct_kernels.variant(h, w, stride, filters)
+    return None if var < 0 else (stride, var, k)
 
 
 def _direct(x, w, rw, out):
     """``out`` (N, F, OH, OW) = the 3x3 pad-1 convolution of float32 ``x`` (N, C, H, W) with
     ``w`` (F, C, 3, 3) by the direct kernel, ``rw`` = :func:`_direct_ok`'s ``(stride,
-    variant)``; the batch split over threads as :func:`_split` does."""
+    variant, k)``; the batch split over threads as :func:`_split` does."""
     n, c, h, width = x.shape
-    stride, var = rw
+    stride, var, k = rw
     wpk = _direct_kernels.pack_weight(w, _direct_kernels.VARIANTS[var][0])
-    sizes = _direct_kernels.scratch_sizes(c, h, width, w.shape[0], stride, var)
+    sizes = _direct_kernels.scratch_sizes(c, h, width, w.shape[0], stride, var, k)
 
     def work(a, b):
         xp, yp = _workspace(sizes, np.float32, slot=6)
-        _direct_kernels.forward(x[a:b], wpk, var, stride, xp, yp, out[a:b])
+        _direct_kernels.forward(x[a:b], wpk, var, stride, k, xp, yp, out[a:b])
 
     _split(work, n, 9 * c * n * h * width)
 
@@ -433,7 +434,7 @@ def _direct_data_grad(dy, w, rw, dx):
     stride 1, the convolution of ``dy`` with the flipped, transposed weight (:func:`_direct`);
     stride 2, :func:`mxlite.kernels.conv_direct.data_grad_s2` (4 phases of 4, 2, 2 and 1
     taps), the batch split over threads as :func:`_split` does."""
-    stride, var = rw
+    stride, var, _ = rw
     n, f, oh, ow = dy.shape
     c, h, width = dx.shape[1:]
     if c % _direct_kernels.VARIANTS[var][0]:
