@@ -9,15 +9,17 @@ Each marks its calling kernel ``prefer-vector-width=512`` (:func:`_mark`): Numba
 prefers 256-bit vectors on AVX-512 CPUs and would split every vector in two.
 
 **Flat padded planes.**  The output is computed over the *flattened* zero-padded input plane:
-with rows of ``pitch = W + 2``, output pixel ``(y, x)`` at flat position ``p = y pitch + x``
-reads tap ``(ky, kx)`` at ``p + ky pitch + kx`` (:func:`tap_offsets`), so 16 consecutive
-flat positions are one vector load per tap whatever the width (a vector may span rows); the
-``pitch - W`` lanes past each row are computed and discarded when the output is copied out
-(80% useful lanes at 8x8, 89% at 16x16, 94% at 32x32).  Stride 2 splits the padded image into
-its 4 row/column phases ``padded[a::2, b::2]`` (:func:`fill`), in which every tap is again a
-contiguous shift.  A tile is ``ocb`` output channels x ``nv`` vectors (:data:`VARIANTS`: 8 x 3
-or 4 x 5; per input channel and tap ``nv`` loads, ``ocb`` broadcast weights, ``ocb nv`` FMAs),
-chosen per shape by the lanes it computes (:func:`variant`).
+with rows of ``pitch = W + 1`` (one zero before each row, which is also the pad after the row
+before it), output pixel ``(y, x)`` at flat position ``p = y pitch + x`` reads tap ``(ky,
+kx)`` at ``p + ky pitch + kx`` (:func:`tap_offsets`), so 16 consecutive flat positions are one
+vector load per tap whatever the width (a vector may span rows); the lanes past each row are
+computed and discarded when the output is copied out.  Small images are laid 2 (or 4) side by
+side in one plane (:func:`fill_side_by_side`): 8x8 images use 89% of the lanes so, against 80%
+alone.  Stride 2 splits the padded image into its 4 row/column phases ``padded[a::2, b::2]``
+(:func:`fill`), in which every tap is again a contiguous shift.  A tile is ``ocb`` output
+channels x ``nv`` vectors (:data:`VARIANTS`: 8 x 3 or 4 x 5; per input channel and tap ``nv``
+loads, ``ocb`` broadcast weights, ``ocb nv`` FMAs), chosen with the images side by side per
+shape by the lanes it computes (:func:`variant`).
 
 **Gradients.**  The stride-1 data gradient is :func:`forward` on ``dy`` with the flipped,
 transposed weights (:func:`flipped`); the stride-2 one is 4 stride-1 correlations of ``dy``,
@@ -28,9 +30,10 @@ broadcast inputs) or, for 16 output channels, the pixels (:func:`weight_grad_pla
 channels x 9 taps of per-lane partial sums over the flat planes, ``dy`` zero in the discarded
 lanes).
 
-Measured on the development machine (one thread, GFLOP/s of useful work): the forward 100-126
-on ResNet-20's 16/32/64-channel layers where the stack-buffer kernel this replaces ran 83-92
-(16 and 32 channels; 64-channel 8x8 rows were not taken: 55).
+Measured on the development machine (one thread, batch 128, forward): 16ch 32x32 5.1 ms (118
+GFLOP/s of useful work), 32ch 16x16 4.4 ms (136), 64ch 8x8 4.5 ms (134), where the
+stack-buffer kernel this replaces took 7.2 and 7.2 ms (64-channel 8x8 rows were not taken:
+55 GFLOP/s).  ``bench/results/conv-variants.md`` has the variants tried.
 """
 
 from __future__ import annotations
