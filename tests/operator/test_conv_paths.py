@@ -2,7 +2,7 @@
 
 The operator picks, per call: Winograd F(2x2, 3x3) (wide 3x3 stride-1 convolutions; whole
 images or blocks of tile rows per GEMM), the direct register-tiled kernel (thin float32 3x3
-stride-1 pad-1 convolutions with rows of 16k pixels), im2col
+pad-1 convolutions of stride 1 or 2), im2col
 of one image per chunk (the GEMM writes the output in place) or of several (one GEMM, then a
 transposed copy), no im2col for 1x1 stride-1 kernels, and the batch split over threads.  Each
 path is forced here (module thresholds patched) and compared in float64 with a NumPy
@@ -231,17 +231,29 @@ def test_threaded_convolutions_restore_the_blas_threads(force):
     assert {k: after[k] for k in before} == before
 
 
-# id, N, C, H, W, F: shapes the direct kernels take: the output for W a multiple of 16, F of 8
-# and at most 32 channels, the data gradient likewise with C a multiple of 8, the weight
-# gradient for F a multiple of 16 and at most 64 channels, any W (beside a col2im data
-# gradient only from 16 input channels)
+# id, N, C, H, W, F, stride: shapes around what the direct kernels take: the output for
+# stride 1 or 2, F a multiple of 4 and at most 64 channels, any image size; the data gradient
+# likewise (C not a multiple of 4: computed for the next one and cut); the weight gradient for
+# at most 64 channels and F a multiple of 16
 DIRECT_SHAPES = [
-    ("8to16_5x16", 3, 8, 5, 16, 16),
-    ("16to8_4x32", 2, 16, 4, 32, 8),  # F = 8: the weight gradient on im2col + GEMM
-    ("3to8_6x16", 2, 3, 6, 16, 8),  # C = 3: the data gradient on col2im, dW on im2col
-    ("3to16_6x16", 2, 3, 6, 16, 16),  # C = 3: dW direct only without the data gradient
-    ("32to32_16x16", 2, 32, 16, 16, 32),
-    ("64to16_3x8", 2, 64, 3, 8, 16),  # W = 8, 64 channels: dW direct alone
+    ("8to16_5x16", 3, 8, 5, 16, 16, 1),
+    ("16to8_4x32", 2, 16, 4, 32, 8, 1),  # F = 8: the weight gradient on im2col + GEMM
+    ("3to8_6x16", 2, 3, 6, 16, 8, 1),  # C = 3: dx for 4 channels, cut; dW on im2col
+    ("3to16_6x16", 2, 3, 6, 16, 16, 1),  # C = 3, an RGB input
+    ("32to32_16x16", 2, 32, 16, 16, 32, 1),
+    ("64to64_8x8", 2, 64, 8, 8, 64, 1),  # ResNet-20's third stage
+    ("64to16_3x8", 2, 64, 3, 8, 16, 1),
+    ("5to12_7x9", 1, 5, 7, 9, 12, 1),  # odd sizes, batch 1, F = 12: the 4-channel tile only
+    ("6to16_5x5", 2, 6, 5, 5, 16, 1),  # C = 6: dx for 8 channels, cut
+    ("12to4_1x1", 2, 12, 1, 1, 4, 1),  # one pixel: only padding around it
+    ("6to6_5x5", 2, 6, 5, 5, 6, 1),  # F = 6: refused, im2col + GEMM
+    ("80to16_4x4", 1, 80, 4, 4, 16, 1),  # 80 channels: refused
+    ("16to32_32x32_s2", 1, 16, 32, 32, 32, 2),  # ResNet-20's strided layers
+    ("32to64_16x16_s2", 1, 32, 16, 16, 64, 2),
+    ("8to16_9x7_s2", 2, 8, 9, 7, 16, 2),  # odd sizes: the phases differ in size
+    ("4to4_1x2_s2", 1, 4, 1, 2, 4, 2),
+    ("3to16_6x6_s2", 2, 3, 6, 6, 16, 2),  # C = 3: dx for 4 channels, cut
+    ("8to6_5x8_s2", 2, 8, 5, 8, 6, 2),  # F = 6: the output and dW on im2col, dx direct
 ]
 
 
@@ -258,26 +270,39 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
     """Output and gradients against the float64 reference, with and without the data
     gradient, in one thread and two (the direct kernels and the im2col / col2im paths they
     leave over, per chunk of images)."""
-    _, n, c, h, wd, f = shape
+    _, n, c, h, wd, f, s = shape
     if path == "direct_threads" and numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one core: no second thread")
     force(path)
     calls, wcalls = [], []
-    real, real_w = conv_direct.forward16, conv_direct.weight_grad
-    monkeypatch.setitem(conv_direct.KERNELS, 16, lambda *a: calls.append(a[1].shape) or real(*a))
-    monkeypatch.setattr(conv_direct, "weight_grad", lambda *a: wcalls.append(1) or real_w(*a))
+    real, real_s2 = conv_direct.forward, conv_direct.data_grad_s2
+
+    def spy(x, wpk, var, stride, *rest):
+        calls.append((x.shape[1], wpk.size, stride))
+        return real(x, wpk, var, stride, *rest)
+
+    def spy_s2(dy, *rest):
+        calls.append((dy.shape[1], sum(w.size for w in rest[:4]), 2))
+        return real_s2(dy, *rest)
+
+    monkeypatch.setattr(conv_direct, "forward", spy)
+    monkeypatch.setattr(conv_direct, "data_grad_s2", spy_s2)
+    for name in ("weight_grad_lanes", "weight_grad_planes"):
+        monkeypatch.setattr(conv_direct, name,
+                            lambda *a, _real=getattr(conv_direct, name), _name=name:
+                            wcalls.append(_name) or _real(*a))
     rng = np.random.default_rng(hash(shape[0]) % 2**32)
     x = rng.standard_normal((n, c, h, wd)).astype(np.float32)
     w = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
     b = rng.standard_normal(f).astype(np.float32)
     op = get("Convolution")
-    p = op.parse_params({"kernel": (3, 3), "pad": (1, 1), "num_filter": f})
+    p = op.parse_params({"kernel": (3, 3), "pad": (1, 1), "stride": (s, s), "num_filter": f})
     threads = numba.get_num_threads()
     if path == "direct_threads":
         numba.set_num_threads(2)
     try:
         (y,), saved = op.forward(p, [x, w, b], [], True)
-        forward_calls = list(calls)
+        forward_calls = set(calls)
         calls.clear()
         dy = rng.standard_normal(y.shape).astype(np.float32)
         dx, dw, db = op.backward(p, [dy], [x, w, b], [y], [], saved,
@@ -286,16 +311,22 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
         numba.set_num_threads(threads)
     assert y.dtype == dw.dtype == np.float32
     # which kernels ran: as DIRECT_SHAPES says
-    thin = wd % 16 == 0 and max(c, f) <= 32
-    assert set(forward_calls) == ({(f // 8, c, 3, 3, 8)} if thin and f % 8 == 0 else set())
-    dx_direct = need_dx and thin and c % 8 == 0
-    assert calls == ([(c // 8, f, 3, 3, 8)] * len(calls) if dx_direct else [])
-    assert bool(calls) == dx_direct
-    assert bool(wcalls) == (f % 16 == 0 and max(c, f) <= 64
-                            and (dx_direct or not need_dx or c >= 16))
+    thin = max(c, f) <= 64
+    assert forward_calls == ({(c, f * c * 9, s)} if thin and f % 4 == 0 else set())
+    dx_direct = need_dx and thin
+    # the input channels the data gradient computes: C, else the next multiple of the tile's 4
+    # or 8 channels (zero weights), cut afterwards
+    wide = {c} if c % 4 == 0 else {c + -c % 4, c + -c % 8}
+    assert len(set(calls)) == dx_direct
+    if dx_direct:
+        (got,) = set(calls)
+        assert got[::2] == (f, s) and got[1] // (9 * f) in wide
+    dw_direct = thin and f % 16 == 0
+    kernel = "weight_grad_lanes" if s == 2 or f >= 32 else "weight_grad_planes"
+    assert set(wcalls) == ({kernel} if dw_direct else set())
     x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
-    _close(y, reference(x64, w64, 1, 1, 1, 1) + b.reshape(1, f, 1, 1))
-    want_dx, want_dw = reference_grads(x64, w64, dy64, 1, 1, 1, 1)
+    _close(y, reference(x64, w64, s, 1, 1, 1) + b.reshape(1, f, 1, 1))
+    want_dx, want_dw = reference_grads(x64, w64, dy64, s, 1, 1, 1)
     if need_dx:
         assert dx.dtype == np.float32
         _close(dx, want_dx)
@@ -305,42 +336,127 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
     _close(db, dy64.sum(axis=(0, 2, 3)))
 
 
+@pytest.mark.parametrize("var", range(len(conv_direct.VARIANTS)),
+                         ids=[f"{o}x{v}" for o, v in conv_direct.VARIANTS])
+@pytest.mark.parametrize("stride_k", [(1, 1), (1, 2), (1, 4), (2, 1)],
+                         ids=["s1", "s1_2wide", "s1_4wide", "s2"])
+@pytest.mark.parametrize("hw", [(1, 1), (2, 3), (5, 16), (8, 8), (9, 7), (13, 18)],
+                         ids=lambda hw: f"{hw[0]}x{hw[1]}")
+def test_direct_forward_every_tile_and_size(hw, stride_k, var):
+    """Each tile of :func:`conv_direct.forward`, with 1, 2 or 4 images side by side, on odd
+    and small sizes, its scratch filled with NaN beforehand: the lanes past the image rows
+    (which read the next row or image, channel or the scratch past the planes) never reach
+    the output, and every input position a useful lane reads is written for each image
+    (batch 3: the scratch is reused, and the last group of side-by-side images is short)."""
+    h, w = hw
+    stride, k = stride_k
+    ocb = conv_direct.VARIANTS[var][0]
+    c, f = 3, 2 * ocb
+    rng = np.random.default_rng(h * 100 + w)
+    x = rng.standard_normal((3, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
+    xs, ys = conv_direct.scratch_sizes(c, h, w, f, stride, var, k)
+    out = np.full((3, f, (h - 1) // stride + 1, (w - 1) // stride + 1), np.nan, np.float32)
+    conv_direct.forward(x, conv_direct.pack_weight(wt, ocb), var, stride, k,
+                        np.full(xs, np.nan, np.float32), np.full(ys, np.nan, np.float32), out)
+    _close(out, reference(x.astype(np.float64), wt.astype(np.float64), stride, 1, 1, 1))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("hw", [(1, 1), (2, 3), (5, 16), (8, 8), (9, 7), (13, 18)],
+                         ids=lambda hw: f"{hw[0]}x{hw[1]}")
+def test_direct_gradient_kernels_every_size(hw, stride):
+    """:func:`conv_direct.weight_grad_planes` (chunks of 2 images over a batch of 3) and, for
+    stride 2, :func:`conv_direct.data_grad_s2` with each tile, on odd and small sizes, their
+    scratch filled with NaN beforehand: the zeros of ``dy`` past its rows are written for
+    every image, and only lanes of the image reach ``dx``."""
+    h, w = hw
+    c, f = 8, 5
+    rng = np.random.default_rng(h * 100 + w)
+    x = rng.standard_normal((3, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
+    oh, ow = (h - 1) // stride + 1, (w - 1) // stride + 1
+    dy = rng.standard_normal((3, f, oh, ow)).astype(np.float32)
+    want_dx, want_dw = reference_grads(x.astype(np.float64), wt.astype(np.float64),
+                                       dy.astype(np.float64), stride, 1, 1, 1)
+    acc = np.zeros((f, c, 9, 16), np.float32)
+    xs, ds = conv_direct.grad_scratch_sizes(c, h, w, f, stride, 2)
+    conv_direct.weight_grad_planes(x, dy, stride, 2, np.full(xs, np.nan, np.float32),
+                                   np.full(ds, np.nan, np.float32), acc)
+    _close(acc.sum(axis=3).reshape(f, c, 3, 3), want_dw)
+    if stride == 1:
+        return
+    for var, (ocb, _) in enumerate(conv_direct.VARIANTS):
+        ds, ys = conv_direct.phase_scratch_sizes(c, h, w, f, oh, ow, var)
+        dx = np.full(x.shape, np.nan, np.float32)
+        conv_direct.data_grad_s2(dy, *conv_direct.pack_phase_weights(wt, ocb), var,
+                                 conv_direct.phase_offsets(ow), np.full(ds, np.nan, np.float32),
+                                 np.full(ys, np.nan, np.float32), dx)
+        _close(dx, want_dx)
+
+
+def test_direct_tile_choice():
+    """The tile and images side by side with the fewest lanes per image at the tile's rate:
+    8 channels x 48 pixels on 32x32 and 16x16 planes, one image a plane; on 8x8 two images
+    side by side (143 flat positions: 144 lanes, 72 an image, against 80 for one image of
+    rows of 9 with 4 x 80 tiles); stride 2: one image, 4 x 80 on 8x8 outputs; only the
+    4-channel tile where F is not a multiple of 8; none where F is not one of 4."""
+    wide, narrow = (conv_direct.VARIANTS.index(t) for t in ((8, 3), (4, 5)))
+    assert conv_direct.variant(32, 32, 1, 16) == (wide, 1)
+    assert conv_direct.variant(16, 16, 1, 32) == (wide, 1)
+    assert conv_direct.variant(8, 8, 1, 64) == (wide, 2)
+    assert conv_direct.variant(16, 16, 2, 64) == (narrow, 1)
+    assert conv_direct.variant(32, 32, 1, 12) == (narrow, 1)
+    assert conv_direct.variant(32, 32, 1, 6) == (-1, 0)
+
+
 def test_direct_kernel_is_taken_for_thin_float32_layers(monkeypatch):
-    """ResNet-20's 16- and 32-channel 3x3 layers go to the direct kernel; float64, 8-pixel
-    rows, wide layers, stride 2 and pad 0 do not."""
+    """ResNet-20's 3x3 layers (16, 32 and 64 channels, stride 1 and 2) go to the direct
+    kernel; float64, wide layers, dilation and pad 0 do not."""
     calls = []
-    real = conv_direct.forward16
-    monkeypatch.setitem(conv_direct.KERNELS, 16, lambda *a: calls.append(1) or real(*a))
+    real = conv_direct.forward
+    monkeypatch.setattr(conv_direct, "forward", lambda *a: calls.append(1) or real(*a))
     op = get("Convolution")
-    for c, hw, dtype, stride, pad, taken in (
-            (16, 32, np.float32, 1, 1, True), (32, 16, np.float32, 1, 1, True),
-            (16, 32, np.float64, 1, 1, False), (64, 8, np.float32, 1, 1, False),
-            (48, 16, np.float32, 1, 1, False), (16, 32, np.float32, 2, 1, False),
-            (16, 32, np.float32, 1, 0, False)):
+    for c, hw, dtype, stride, pad, dilate, taken in (
+            (16, 32, np.float32, 1, 1, 1, True), (32, 16, np.float32, 1, 1, 1, True),
+            (64, 8, np.float32, 1, 1, 1, True), (16, 32, np.float32, 2, 1, 1, True),
+            (16, 32, np.float64, 1, 1, 1, False), (96, 8, np.float32, 1, 1, 1, False),
+            (16, 32, np.float32, 3, 1, 1, False), (16, 32, np.float32, 1, 0, 1, False),
+            (16, 32, np.float32, 1, 1, 2, False)):
         calls.clear()
         p = op.parse_params({"kernel": (3, 3), "pad": (pad, pad), "stride": (stride, stride),
-                             "num_filter": c, "no_bias": True})
+                             "dilate": (dilate, dilate), "num_filter": c, "no_bias": True})
         x = np.ones((1, c, hw, hw), dtype)
         op.forward(p, [x, np.ones((c, c, 3, 3), dtype)], [], False)
-        assert bool(calls) == taken, (c, hw, dtype, stride, pad)
+        assert bool(calls) == taken, (c, hw, dtype, stride, pad, dilate)
 
 
-def test_direct_kernel_asks_for_512_bit_vectors():
-    """The kernel's LLVM function carries ``prefer-vector-width=512`` (Numba's target
-    otherwise prefers 256-bit vectors on AVX-512 CPUs), and on an AVX-512 CPU its code has
-    FMAs on zmm registers.  (A fresh uncached compile: cached code cannot be inspected.)"""
+def test_direct_kernel_keeps_accumulators_in_zmm_registers():
+    """The kernel's LLVM function carries ``prefer-vector-width=512`` (Numba's target otherwise
+    prefers 256-bit vectors on AVX-512 CPUs and splits each ``<16 x float>``), and on an
+    AVX-512 CPU its code has FMAs on zmm registers and moves no zmm register to or from the
+    stack among them (the accumulators stay in registers).  (A fresh uncached compile:
+    cached code cannot be inspected.)"""
     import re
 
     import llvmlite.binding as llvm
 
-    kernel = numba.njit(fastmath=True, nogil=True)(conv_direct.forward16.py_func)
+    kernel = numba.njit(fastmath=True, nogil=True)(conv_direct.forward.py_func)
     x = np.zeros((1, 8, 2, 16), np.float32)
-    kernel(x, np.zeros((1, 8, 3, 3, 8), np.float32), np.zeros((1, 8, 4, 18), np.float32),
-           np.zeros((1, 8, 2, 16), np.float32))
+    xs, ys = conv_direct.scratch_sizes(8, 2, 16, 8, 1, 0)
+    kernel(x, np.zeros(8 * 8 * 9, np.float32), 0, 1, 1, np.zeros(xs, np.float32),
+           np.zeros(ys, np.float32), np.zeros((1, 8, 2, 16), np.float32))
     sig = kernel.signatures[0]
-    assert '"prefer-vector-width"="512"' in kernel.inspect_llvm(sig)
+    ir_text = kernel.inspect_llvm(sig)
+    assert '"prefer-vector-width"="512"' in ir_text
     if "+avx512f" in llvm.get_host_cpu_features().flatten().split(","):
-        assert re.search(r"vfmadd\w+ps\s[^\n]*zmm", kernel.inspect_asm(sig))
+        lines = kernel.inspect_asm(sig).splitlines()
+        fmas = [i for i, line in enumerate(lines) if re.search(r"vfmadd\w+ps\s.*zmm", line)]
+        assert len(fmas) >= 9 * (8 * 3 + 4 * 5)
+        # between the first FMA and the last: no zmm register to or from the stack
+        spills = [line for line in lines[fmas[0]:fmas[-1]] if re.search(r"zmm.*\(%rsp\)|"
+                                                                        r"\(%rsp\).*zmm", line)]
+        assert not spills
 
 
 # id, N, C, H, W, F, kernel, stride, pad, dilate, groups, adj

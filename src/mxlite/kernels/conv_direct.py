@@ -1,26 +1,39 @@
-"""Direct 3x3 stride-1 pad-1 float32 convolution, register-tiled, for thin layers (ResNet-20).
+"""Direct 3x3 pad-1 float32 convolutions of stride 1 and 2 for thin layers (ResNet-20), their
+data and weight gradients: register tiles written in LLVM IR.
 
-``out[n, f, y, x] = sum_{c, ky, kx} w[f, c, ky, kx] * xp[n, c, y + ky, x + kx]`` over the image
-``xp`` zero-padded by one pixel (:func:`~mxlite.kernels.conv_winograd.pad_images`, per image).
-One tile is ``OCB = 8`` output channels times ``RW = 16`` output pixels of one row (one AVX-512
-register of float32 per channel), accumulated over all input channels in a 256-float stack
-buffer (:func:`_tile_buffer`).  Weights are packed per block of 8 output channels
-(:func:`pack_weight`, ``(F / 8, C, 3, 3, 8)``).  The compiled hot loop (``inspect_asm``): per
-input channel the 9 shifted input rows are loaded into zmm0-zmm8 once; then per output channel
-9 ``vfmadd231ps`` on zmm with the weights broadcast from memory (``{1to16}``), the accumulator
-read once from the stack buffer (fused into the first FMA) and stored once: one load and one
-store per 9 FMAs, no register spills in the loop.  (Accumulators as 128 scalar variables were
-not vectorized by LLVM and spilled: 16 GFLOP/s; the buffer with a loop over the 9 taps kept
-the loop scalar over taps: 5 GFLOP/s.)
+The tiles (:func:`_vector_tile`, :func:`_gradient_tile`, :func:`_lane_gradient_tile`) are
+Numba intrinsics that emit their loops on ``<16 x float>`` values with ``llvm.fma.v16f32``;
+the accumulators are SSA values, so LLVM keeps them in zmm registers across the whole
+reduction loop (``inspect_asm``: no zmm register moves to or from the stack among the FMAs).
+Each marks its calling kernel ``prefer-vector-width=512`` (:func:`_mark`): Numba's target
+prefers 256-bit vectors on AVX-512 CPUs and would split every vector in two.
 
-Numba's target asks LLVM for 256-bit vectors on AVX-512 CPUs (``prefer-vector-width``);
-:func:`_tile_buffer` sets the attribute to 512 on the kernel that calls it: 51 -> 106 GFLOP/s
-on 16 channels at 32x32, one thread.  Only output widths of a multiple of 16 are taken
-(:func:`tile_width`): ``OCB = 16, RW = 8`` for 8-pixel rows ran at 55 GFLOP/s, slower than
-im2col + GEMM on ResNet-20's 64-channel 8x8 layer, and is not kept.  The data gradient of
-such a convolution is the same kernel applied to ``dy`` with the flipped, transposed weights
-(:func:`flipped`); the weight gradient is :func:`weight_grad` (output channels in the lanes,
-any width, ``F`` a multiple of 16).
+**Flat padded planes.**  The output is computed over the *flattened* zero-padded input plane:
+with rows of ``pitch = W + 1`` (one zero before each row, which is also the pad after the row
+before it), output pixel ``(y, x)`` at flat position ``p = y pitch + x`` reads tap ``(ky,
+kx)`` at ``p + ky pitch + kx`` (:func:`tap_offsets`), so 16 consecutive flat positions are one
+vector load per tap whatever the width (a vector may span rows); the lanes past each row are
+computed and discarded when the output is copied out.  Small images are laid 2 (or 4) side by
+side in one plane (:func:`fill_side_by_side`): 8x8 images use 89% of the lanes so, against 80%
+alone.  Stride 2 splits the padded image into its 4 row/column phases ``padded[a::2, b::2]``
+(:func:`fill`), in which every tap is again a contiguous shift.  A tile is ``ocb`` output
+channels x ``nv`` vectors (:data:`VARIANTS`: 8 x 3 or 4 x 5; per input channel and tap ``nv``
+loads, ``ocb`` broadcast weights, ``ocb nv`` FMAs), chosen with the images side by side per
+shape by the lanes it computes (:func:`variant`).
+
+**Gradients.**  The stride-1 data gradient is :func:`forward` on ``dy`` with the flipped,
+transposed weights (:func:`flipped`); the stride-2 one is 4 stride-1 correlations of ``dy``,
+one per phase of the padded data gradient, with 4, 2, 2 and 1 taps (:func:`data_grad_s2`).
+The weight gradient has the output channels in the lanes (:func:`weight_grad_lanes`: 2 x 16
+channels x 9 taps accumulators, per pixel 2 vector loads of the pixel-major ``dy`` and 9
+broadcast inputs) or, for 16 output channels, the pixels (:func:`weight_grad_planes`: 3
+channels x 9 taps of per-lane partial sums over the flat planes, ``dy`` zero in the discarded
+lanes).
+
+Measured on the development machine (one thread, batch 128, forward): 16ch 32x32 5.1 ms (118
+GFLOP/s of useful work), 32ch 16x16 4.4 ms (136), 64ch 8x8 4.5 ms (134), where the
+stack-buffer kernel this replaces took 7.2 and 7.2 ms (64-channel 8x8 rows were not taken:
+55 GFLOP/s).  ``bench/results/conv-variants.md`` has the variants tried.
 """
 
 from __future__ import annotations
@@ -37,35 +50,551 @@ from .conv_winograd import pad_images
 
 _SER = {"cache": True, "nogil": True, "fastmath": True}
 
-#: output channels x pixels of a tile, per kernel
-TILES = {16: (8, 16)}
+def _vector_tile(ocb: int, nv: int, nt: int):
+    """An intrinsic computing one tile of ``ocb`` output channels times ``nv`` vectors of 16
+    output pixels, summed over ``nt`` taps and all input channels, in LLVM IR on
+    ``<16 x float>`` values (the accumulators are SSA values: registers, never the stack):
+
+    ``tile(inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase, ostride, ovstride)``
+    sets ``out[obase + o ostride + v ovstride + l]`` (``o < ocb``, ``v < nv``, ``l < 16``) to
+    ``sum_{c < nch, t < nt} wgt[wbase + (c nt + t) ocb + o] * inp[ibase + c cstride + toff[t]
+    + v vstride + l]``; the arrays are flat float32 (``toff`` int64), offsets in elements.
+    Per input channel and tap: ``nv`` unaligned vector loads, ``ocb`` broadcast weights and
+    ``ocb nv`` FMAs.  The calling kernel is marked ``prefer-vector-width=512`` (Numba's target
+    prefers 256-bit vectors on AVX-512 CPUs, which would split each ``<16 x float>`` in two)."""
+
+    @intrinsic
+    def tile(typingctx, inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
+             ostride, ovstride):
+        sig = types.void(inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
+                         ostride, ovstride)
+
+        def codegen(context, builder, signature, args):
+            tys = signature.args
+            _mark(builder.function, '"prefer-vector-width"="512"')
+            vec = ir.VectorType(ir.FloatType(), 16)
+            i64, i32 = ir.IntType(64), ir.IntType(32)
+
+            def data(i):
+                return context.make_array(tys[i])(context, builder, args[i]).data
+
+            def integer(i):
+                return context.cast(builder, args[i], tys[i], types.int64)
+
+            def const(v):
+                return ir.Constant(i64, v)
+
+            ip, tp, wp, op = data(0), data(4), data(6), data(8)
+            ibase, cstride, nch, vstride, wbase, obase, ostride, ovstride = (
+                integer(i) for i in (1, 2, 3, 5, 7, 9, 10, 11))
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vec, [vec] * 3), "llvm.fma.v16f32")
+            undef, splat = ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(i32, 16),
+                                                                       [0] * 16)
+            # allocas of whole vectors, loaded and stored whole: mem2reg makes them SSA values
+            accs = [[cgutils.alloca_once_value(builder, ir.Constant(vec, None))
+                     for _ in range(nv)] for _ in range(ocb)]
+            taps = [builder.add(ibase, builder.load(builder.gep(tp, [const(t)])))
+                    for t in range(nt)]
+            voffs = [builder.mul(vstride, const(v)) for v in range(nv)]
+            with cgutils.for_range(builder, nch) as loop:
+                cbase = builder.mul(loop.index, cstride)
+                wc = builder.add(wbase, builder.mul(loop.index, const(nt * ocb)))
+                for t in range(nt):
+                    base = builder.add(cbase, taps[t])
+                    xs = [builder.load(builder.bitcast(builder.gep(ip, [builder.add(base, vo)]),
+                                                       vec.as_pointer()), align=4)
+                          for vo in voffs]
+                    for o in range(ocb):
+                        wv = builder.load(builder.gep(wp, [builder.add(wc, const(t * ocb + o))]))
+                        wv = builder.shuffle_vector(
+                            builder.insert_element(undef, wv, ir.Constant(i32, 0)), undef, splat)
+                        for v in range(nv):
+                            acc = builder.call(fma, [wv, xs[v], builder.load(accs[o][v])])
+                            builder.store(acc, accs[o][v])
+            for o in range(ocb):
+                ob = builder.add(obase, builder.mul(ostride, const(o)))
+                for v in range(nv):
+                    at = builder.gep(op, [builder.add(ob, builder.mul(ovstride, const(v)))])
+                    builder.store(builder.load(accs[o][v]), builder.bitcast(at, vec.as_pointer()),
+                                  align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tile
 
 
-@intrinsic
-def _tile_buffer(typingctx):
-    """A 256-float32 stack buffer for the accumulators of one tile; marks the calling kernel
-    ``prefer-vector-width=512`` so LLVM vectorizes it with AVX-512 registers where it can."""
-    sig = types.CPointer(types.float32)()
+def _mark(function, attr):
+    """Add the string attribute ``attr`` to an LLVM function (llvmlite's ``AttributeSet.add``
+    accepts only enum attributes).  Should a future llvmlite store attributes differently,
+    the kernel still compiles, with Numba's default vector width
+    (tests/operator/test_conv_paths.py then fails)."""
+    try:
+        set.add(function.attributes, attr)
+    except TypeError:
+        pass
 
-    def codegen(context, builder, signature, args):
-        # a string attribute; llvmlite's AttributeSet.add only accepts the enum attributes.
-        # Should a future llvmlite store attributes differently, the kernel still compiles
-        # (with Numba's default vector width; tests/operator/test_conv_paths.py then fails).
-        try:
-            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
-        except TypeError:
-            pass
-        ptr = cgutils.alloca_once(builder, ir.ArrayType(ir.FloatType(), 256))
-        return builder.bitcast(ptr, ir.PointerType(ir.FloatType()))
 
-    return sig, codegen
+#: the tiles (output channels, 16-pixel vectors) of :func:`forward`, by variant number
+VARIANTS = ((8, 3), (4, 5))
+#: GFLOP/s of each variant with every lane useful (one thread, 32ch 16x16 and 64ch 8x8 at
+#: batch 128, scaled to whole tiles): the rate :func:`variant` weighs lanes by
+RATES = (126.0, 116.0)
+_tile_8x3 = _vector_tile(8, 3, 9)
+_tile_4x5 = _vector_tile(4, 5, 9)
+
+
+@numba.njit(cache=True)
+def geometry(h, w, stride, nv, k):  # pragma: no cover - numba
+    """``(pitch, plane, oh, ow, length, lp)`` of the input planes of :func:`forward`: the row
+    pitch of the padded input (stride 1: ``k`` images side by side, each row ``W + 1``: one
+    zero column before each image's row, which is also the pad after the one before) or of
+    its 4 row/column phases (stride 2, ``k = 1``), the elements of one channel's planes, the
+    output size, the flat output length ``(oh - 1) pitch + (k - 1) (W + 1) + ow`` and that
+    rounded up to whole tiles of ``16 nv`` lanes."""
+    oh, ow = (h - 1) // stride + 1, (w - 1) // stride + 1
+    if stride == 1:
+        pitch = k * (w + 1)
+        plane = (h + 2) * pitch
+    else:
+        pitch = (w + 3) // 2
+        plane = 4 * ((h + 3) // 2) * pitch
+    length = (oh - 1) * pitch + (k - 1) * (w + 1) + ow
+    span = 16 * nv
+    return pitch, plane, oh, ow, length, (length + span - 1) // span * span
+
+
+@numba.njit(cache=True)
+def tap_offsets(h, w, stride, k, toff):  # pragma: no cover - numba
+    """``toff[3 ky + kx]``: where tap ``(ky, kx)`` reads, relative to the output pixel's flat
+    position, in one channel's planes (:func:`fill`, :func:`fill_side_by_side`); returns the
+    largest."""
+    pitch = k * (w + 1) if stride == 1 else (w + 3) // 2
+    phase = ((h + 3) // 2) * pitch
+    top = 0
+    for ky in range(3):
+        for kx in range(3):
+            if stride == 1:
+                off = ky * pitch + kx
+            else:
+                off = ((ky % 2) * 2 + kx % 2) * phase + (ky // 2) * pitch + kx // 2
+            toff[ky * 3 + kx] = off
+            top = max(top, off)
+    return top
+
+
+def scratch_sizes(c: int, h: int, w: int, f: int, stride: int, var: int, k: int = 1
+                  ) -> tuple[int, int]:
+    """Elements of the ``xp`` and ``yp`` scratch arrays :func:`forward` needs for images of
+    ``c`` x ``h`` x ``w`` and ``f`` output channels (``xp`` covers the last tile's reads)."""
+    _, plane, _, _, _, lp = geometry(h, w, stride, VARIANTS[var][1], k)
+    top = tap_offsets(h, w, stride, k, np.empty(9, np.int64))
+    return max(c * plane, (c - 1) * plane + lp + top), f * lp
+
+
+@numba.njit(**_SER)
+def fill(img, stride, pitch, plane, cstride, xp):  # pragma: no cover - numba
+    """The planes of one image ``img`` (C, H, W) in ``xp``, channel ``c`` from ``c cstride``
+    (``plane`` elements each): stride 1, the image zero-padded by one pixel, rows of
+    ``pitch`` (``W + 1``: the zero before each row is also the pad after the one before; or
+    ``W + 2``); stride 2, the 4 phases ``padded[a::2, b::2]`` (``2 a + b``) of that padded
+    image, rows of ``pitch``."""
+    nch, h, w = img.shape
+    if stride == 1:
+        for c in range(nch):
+            base = c * cstride
+            for q in range(pitch + 1):
+                xp[base + q] = 0
+            for y in range(h):
+                row = xp[base + (y + 1) * pitch + 1:base + (y + 1) * pitch + 1 + w]
+                src = img[c, y]
+                for q in range(w):
+                    row[q] = src[q]
+                xp[base + (y + 1) * pitch + w + 1] = 0
+                xp[base + (y + 2) * pitch] = 0
+            for q in range((h + 1) * pitch + 1, plane):
+                xp[base + q] = 0
+        return
+    rows = plane // (4 * pitch)
+    for c in range(nch):
+        for a in range(2):
+            for b in range(2):
+                base = c * cstride + (2 * a + b) * rows * pitch
+                for i in range(rows):
+                    r = 2 * i + a - 1
+                    dst = xp[base + i * pitch:base + (i + 1) * pitch]
+                    if r < 0 or r >= h:
+                        for j in range(pitch):
+                            dst[j] = 0
+                        continue
+                    src = img[c, r]
+                    # dst[j] = padded[r + 1, 2 j + b] = img[c, r, 2 j + b - 1] where in range
+                    lo = 1 - b
+                    hi = min(pitch, (w - b) // 2 + 1)
+                    for j in range(lo):
+                        dst[j] = 0
+                    for j in range(lo, hi):
+                        dst[j] = src[2 * j + b - 1]
+                    for j in range(hi, pitch):
+                        dst[j] = 0
+
+
+@numba.njit(**_SER)
+def fill_side_by_side(x, n0, k, pitch, plane, xp):  # pragma: no cover - numba
+    """Images ``x[n0:n0 + k]`` (fewer at the batch's end: zeros) side by side in planes of
+    rows of ``pitch = k (W + 1)``, each row of each image after one zero, the rows between
+    two rows of zeros (stride 1)."""
+    nch, h, w = x.shape[1], x.shape[2], x.shape[3]
+    xp[:nch * plane] = 0
+    for j in range(min(k, x.shape[0] - n0)):
+        for c in range(nch):
+            for y in range(h):
+                at = c * plane + (y + 1) * pitch + j * (w + 1) + 1
+                row = xp[at:at + w]
+                src = x[n0 + j, c, y]
+                for q in range(w):
+                    row[q] = src[q]
+
+
+@numba.njit(**_SER)
+def forward(x, wpk, var, stride, k, xp, yp, out):  # pragma: no cover - numba
+    """``out`` (N, F, OH, OW) = the 3x3 pad-1 convolution of stride 1 or 2 of ``x`` (N, C, H,
+    W) for ``wpk`` = :func:`pack_weight` (w, ocb) of variant ``var`` (:data:`VARIANTS`),
+    ``k`` images side by side (stride 1; else 1); ``xp`` and ``yp`` flat scratch of
+    :func:`scratch_sizes`.
+
+    Per image (or ``k``): :func:`fill` (:func:`fill_side_by_side`) lays out the input
+    planes; the output is computed over the flat planes (``16 nv`` consecutive flat
+    positions per tile, whatever the image width: each vector may span rows), into ``yp``
+    (F, lp) of rows of ``pitch``, whose columns past each image's row are discarded when
+    ``out`` is written."""
+    n_img, nch, h, w = x.shape
+    nf = out.shape[1]
+    ocb = 8 if var == 0 else 4
+    nv = 3 if var == 0 else 5
+    pitch, plane, oh, ow, _, lp = geometry(h, w, stride, nv, k)
+    toff = np.empty(9, np.int64)
+    top = tap_offsets(h, w, stride, k, toff)
+    used = max(nch * plane, (nch - 1) * plane + lp + top)
+    xp[nch * plane:used] = 0
+    span = 16 * nv
+    for n in range(0, n_img, k):
+        if k == 1:
+            fill(x[n], stride, pitch, plane, plane, xp)
+        else:
+            fill_side_by_side(x, n, k, pitch, plane, xp)
+        for ob in range(nf // ocb):
+            for t in range(lp // span):
+                if var == 0:
+                    _tile_8x3(xp, t * span, plane, nch, toff, 16, wpk, ob * nch * 9 * ocb,
+                              yp, ob * ocb * lp + t * span, lp, 16)
+                else:
+                    _tile_4x5(xp, t * span, plane, nch, toff, 16, wpk, ob * nch * 9 * ocb,
+                              yp, ob * ocb * lp + t * span, lp, 16)
+        for j in range(min(k, n_img - n)):
+            for f in range(nf):
+                for y in range(oh):
+                    at = f * lp + y * pitch + j * (w + 1)
+                    src = yp[at:at + ow]
+                    dst = out[n + j, f, y]
+                    for q in range(ow):
+                        dst[q] = src[q]
+
+
+#: the taps ``(ky, kx)`` of each phase ``2 (ky % 2) + kx % 2`` of a stride-2 data gradient
+PHASE_TAPS = (((0, 0), (0, 2), (2, 0), (2, 2)), ((0, 1), (2, 1)), ((1, 0), (1, 2)), ((1, 1),))
+_phase_tiles_8x3 = tuple(_vector_tile(8, 3, nt) for nt in (4, 2, 1))
+_phase_tiles_4x5 = tuple(_vector_tile(4, 5, nt) for nt in (4, 2, 1))
+_t8x3_4, _t8x3_2, _t8x3_1 = _phase_tiles_8x3
+_t4x5_4, _t4x5_2, _t4x5_1 = _phase_tiles_4x5
+
+
+@numba.njit(cache=True)
+def phase_geometry(h, w, oh, ow, nv):  # pragma: no cover - numba
+    """``(pitch, plane, length, lp)`` of :func:`data_grad_s2` for images ``h`` x ``w`` and
+    head gradients ``oh`` x ``ow``: the pitch and plane of ``dy`` padded by one, the flat
+    length of one phase of the padded data gradient, and that in whole tiles of ``16 nv``."""
+    pitch = ow + 2
+    length = ((h + 3) // 2 - 1) * pitch + (w + 3) // 2
+    span = 16 * nv
+    return pitch, (oh + 2) * pitch, length, (length + span - 1) // span * span
+
+
+def phase_variant(h: int, w: int, oh: int, ow: int, c: int) -> int:
+    """The :data:`VARIANTS` tile of :func:`data_grad_s2` (as :func:`variant` weighs them)."""
+    best, cost = -1, 0.0
+    for var, (ocb, nv) in enumerate(VARIANTS):
+        if c % ocb:
+            continue
+        lanes = phase_geometry(h, w, oh, ow, nv)[3]
+        if best < 0 or lanes / RATES[var] < cost:
+            best, cost = var, lanes / RATES[var]
+    return best
+
+
+def phase_scratch_sizes(c: int, h: int, w: int, f: int, oh: int, ow: int, var: int
+                        ) -> tuple[int, int]:
+    """Elements of the ``dyp`` and ``yp`` scratch of :func:`data_grad_s2`."""
+    pitch, plane, _, lp = phase_geometry(h, w, oh, ow, VARIANTS[var][1])
+    return max(f * plane, (f - 1) * plane + lp + pitch + 1), 4 * c * lp
+
+
+def phase_offsets(ow: int) -> np.ndarray:
+    """``(4, 4)`` int64: where tap ``t`` of phase ``ph`` (:data:`PHASE_TAPS`) reads in ``dy``
+    padded by one (rows of ``ow + 2``), relative to the phase's flat output position."""
+    toff = np.zeros((4, 4), np.int64)
+    for ph, taps in enumerate(PHASE_TAPS):
+        for t, (ky, kx) in enumerate(taps):
+            toff[ph, t] = (1 - ky // 2) * (ow + 2) + (1 - kx // 2)
+    return toff
+
+
+def pack_phase_weights(w: np.ndarray, ocb: int) -> tuple[np.ndarray, ...]:
+    """``(F, C, 3, 3)`` -> per phase of :data:`PHASE_TAPS`, flat ``(C / ocb, F, taps, ocb)``."""
+    f, c = w.shape[:2]
+    out = []
+    for taps in PHASE_TAPS:
+        sel = np.stack([w[:, :, ky, kx] for ky, kx in taps], axis=-1)  # (F, C, taps)
+        out.append(np.ascontiguousarray(
+            sel.reshape(f, c // ocb, ocb, len(taps)).transpose(1, 0, 3, 2),
+            dtype=np.float32).ravel())
+    return tuple(out)
+
+
+@numba.njit(**_SER)
+def data_grad_s2(dy, w0, w1, w2, w3, var, toff, dyp, yp, dx):  # pragma: no cover - numba
+    """``dx`` (N, C, H, W) = the data gradient of the 3x3 stride-2 pad-1 convolution for the
+    head gradient ``dy`` (N, F, OH, OW) and the weights of :func:`pack_phase_weights` (w,
+    ocb) of variant ``var``; ``toff`` of :func:`phase_offsets`, ``dyp`` and ``yp`` flat
+    scratch of :func:`phase_scratch_sizes`.
+
+    Each of the 4 row/column phases ``(a, b)`` of the padded data gradient, ``dxp[2 i + a,
+    2 j + b]``, is a stride-1 correlation of ``dy`` (padded by one) with the taps ``ky % 2 ==
+    a``, ``kx % 2 == b`` (4, 2, 2 and 1 taps): per phase, the tiles of :func:`forward` over
+    the flat plane of ``dy``; then the phases are interleaved into ``dx``."""
+    n_img, nf, oh, ow = dy.shape
+    nch, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
+    ocb = 8 if var == 0 else 4
+    nv = 3 if var == 0 else 5
+    pitch, plane, _, lp = phase_geometry(h, w, oh, ow, nv)
+    dyp[nf * plane:(nf - 1) * plane + lp + pitch + 1] = 0
+    span = 16 * nv
+    for n in range(n_img):
+        fill(dy[n], 1, pitch, plane, plane, dyp)
+        for cb in range(nch // ocb):
+            for t in range(lp // span):
+                at = t * span
+                o0 = cb * ocb * lp + at
+                if var == 0:
+                    _t8x3_4(dyp, at, plane, nf, toff[0], 16, w0, cb * nf * 4 * ocb, yp, o0,
+                            lp, 16)
+                    _t8x3_2(dyp, at, plane, nf, toff[1], 16, w1, cb * nf * 2 * ocb, yp,
+                            nch * lp + o0, lp, 16)
+                    _t8x3_2(dyp, at, plane, nf, toff[2], 16, w2, cb * nf * 2 * ocb, yp,
+                            2 * nch * lp + o0, lp, 16)
+                    _t8x3_1(dyp, at, plane, nf, toff[3], 16, w3, cb * nf * ocb, yp,
+                            3 * nch * lp + o0, lp, 16)
+                else:
+                    _t4x5_4(dyp, at, plane, nf, toff[0], 16, w0, cb * nf * 4 * ocb, yp, o0,
+                            lp, 16)
+                    _t4x5_2(dyp, at, plane, nf, toff[1], 16, w1, cb * nf * 2 * ocb, yp,
+                            nch * lp + o0, lp, 16)
+                    _t4x5_2(dyp, at, plane, nf, toff[2], 16, w2, cb * nf * 2 * ocb, yp,
+                            2 * nch * lp + o0, lp, 16)
+                    _t4x5_1(dyp, at, plane, nf, toff[3], 16, w3, cb * nf * ocb, yp,
+                            3 * nch * lp + o0, lp, 16)
+        # dx[r, q] = dxp[r + 1, q + 1]: phase ((r + 1) % 2, (q + 1) % 2) at ((r + 1) // 2,
+        # (q + 1) // 2); even q from phase column 1, odd q from phase column 0
+        for c in range(nch):
+            for r in range(h):
+                a, i = (r + 1) % 2, (r + 1) // 2
+                odd = yp[((2 * a) * nch + c) * lp + i * pitch:]
+                even = yp[((2 * a + 1) * nch + c) * lp + i * pitch:]
+                row = dx[n, c, r]
+                for j in range((w + 1) // 2):
+                    row[2 * j] = even[j]
+                for j in range(w // 2):
+                    row[2 * j + 1] = odd[j + 1]
+
+
+def _gradient_tile(of: int):
+    """An intrinsic summing the weight gradient of ``of`` output channels and one input
+    channel over a chunk of images, pixels in the lanes, in LLVM IR on ``<16 x float>``:
+
+    ``tile(xp, xbase, nimg, ximg, toff, dyp, dbase, dimg, nvec, frow, acc, abase, astride)``
+    adds to ``acc[abase + o astride + 16 t + l]`` (``o < of``, tap ``t < 9``, lane ``l``)
+    ``sum_{n < nimg, v < nvec} dyp[dbase + o frow + n dimg + 16 v + l] * xp[xbase + n ximg +
+    toff[t] + 16 v + l]``.  Per vector of 16 output positions: ``of`` loads of ``dy``, then
+    per tap one unaligned load of the input and ``of`` FMAs; ``9 of`` accumulators in
+    registers (31 zmm for ``of = 3``)."""
+
+    @intrinsic
+    def tile(typingctx, xp, xbase, nimg, ximg, toff, dyp, dbase, dimg, nvec, lp, acc, abase,
+             astride):
+        sig = types.void(xp, xbase, nimg, ximg, toff, dyp, dbase, dimg, nvec, lp, acc, abase,
+                         astride)
+
+        def codegen(context, builder, signature, args):
+            tys = signature.args
+            _mark(builder.function, '"prefer-vector-width"="512"')
+            vec = ir.VectorType(ir.FloatType(), 16)
+            i64 = ir.IntType(64)
+
+            def data(i):
+                return context.make_array(tys[i])(context, builder, args[i]).data
+
+            def integer(i):
+                return context.cast(builder, args[i], tys[i], types.int64)
+
+            def const(v):
+                return ir.Constant(i64, v)
+
+            def vload(ptr, at):
+                return builder.load(builder.bitcast(builder.gep(ptr, [at]), vec.as_pointer()),
+                                    align=4)
+
+            xptr, tp, dptr, aptr = data(0), data(4), data(5), data(10)
+            xbase, nimg, ximg, dbase, dimg, nvec, lp, abase, astride = (
+                integer(i) for i in (1, 2, 3, 6, 7, 8, 9, 11, 12))
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vec, [vec] * 3), "llvm.fma.v16f32")
+            accs = [[cgutils.alloca_once_value(builder, ir.Constant(vec, None))
+                     for _ in range(9)] for _ in range(of)]
+            taps = [builder.add(xbase, builder.load(builder.gep(tp, [const(t)])))
+                    for t in range(9)]
+            drows = [builder.add(dbase, builder.mul(lp, const(o))) for o in range(of)]
+            with cgutils.for_range(builder, nimg) as images:
+                xn = builder.mul(images.index, ximg)
+                dn = builder.mul(images.index, dimg)
+                with cgutils.for_range(builder, nvec) as vectors:
+                    at = builder.mul(vectors.index, const(16))
+                    ds = [vload(dptr, builder.add(builder.add(r, dn), at)) for r in drows]
+                    for t in range(9):
+                        xv = vload(xptr, builder.add(builder.add(taps[t], xn), at))
+                        for o in range(of):
+                            builder.store(builder.call(fma, [ds[o], xv, builder.load(accs[o][t])]),
+                                          accs[o][t])
+            for o in range(of):
+                for t in range(9):
+                    at = builder.add(abase, builder.add(builder.mul(astride, const(o)),
+                                                        const(16 * t)))
+                    ptr = builder.bitcast(builder.gep(aptr, [at]), vec.as_pointer())
+                    total = builder.fadd(builder.load(ptr, align=4), builder.load(accs[o][t]))
+                    builder.store(total, ptr, align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tile
+
+
+_grad_tile_3 = _gradient_tile(3)
+_grad_tile_2 = _gradient_tile(2)
+_grad_tile_1 = _gradient_tile(1)
+#: bytes of input and head-gradient planes per chunk of images of :func:`weight_grad_planes`
+GRAD_CHUNK_BYTES = 768 << 10
+
+
+def grad_chunk(c: int, h: int, w: int, f: int, stride: int) -> int:
+    """Images per chunk of :func:`weight_grad_planes` (at least one)."""
+    _, plane, _, _, _, lp = geometry(h, w, stride, 1, 1)
+    return max(1, GRAD_CHUNK_BYTES // (4 * (c * plane + f * lp)))
+
+
+def grad_scratch_sizes(c: int, h: int, w: int, f: int, stride: int, chunk: int
+                       ) -> tuple[int, int]:
+    """Elements of the ``xp`` and ``dyp`` scratch of :func:`weight_grad_planes`."""
+    _, plane, _, _, _, lp = geometry(h, w, stride, 1, 1)
+    top = tap_offsets(h, w, stride, 1, np.empty(9, np.int64))
+    return chunk * c * plane + lp + top, chunk * f * lp
+
+
+@numba.njit(**_SER)
+def weight_grad_planes(x, dy, stride, chunk, xp, dyp, acc):  # pragma: no cover - numba
+    """``acc`` (F, C, 9, 16) += per-lane partial sums of the weight gradient of the 3x3 pad-1
+    convolution of stride 1 or 2 of ``x`` (N, C, H, W) for ``dy`` (N, F, OH, OW): summed
+    over the lanes, ``dW[f, c, ky, kx] = acc[f, c, 3 ky + kx].sum()``.  ``xp`` and ``dyp``
+    are flat scratch of :func:`grad_scratch_sizes` for ``chunk`` images.
+
+    The images of a chunk are laid out as :func:`forward` reads them, channel by channel:
+    the input planes by :func:`fill`, ``dy`` in the flat output layout (rows of ``pitch``)
+    with zeros in the lanes past each row and past the plane, so the FMAs of those lanes add
+    nothing."""
+    n_img, nch, h, w = x.shape
+    nf = dy.shape[1]
+    pitch, plane, oh, ow, _, lp = geometry(h, w, stride, 1, 1)
+    toff = np.empty(9, np.int64)
+    top = tap_offsets(h, w, stride, 1, toff)
+    for n0 in range(0, n_img, chunk):
+        nb = min(chunk, n_img - n0)
+        xp[nb * nch * plane:nb * nch * plane + lp + top] = 0
+        # channel-major over the chunk (image planes of one channel side by side): image
+        # strides of F lp or C plane elements are often multiples of 4 KiB, whose lines
+        # share L1 sets and evict each other between the tiles of one output block
+        for i in range(nb):
+            fill(x[n0 + i], stride, pitch, plane, nb * plane, xp[i * plane:])
+            for f in range(nf):
+                base = (f * nb + i) * lp
+                for y in range(oh):
+                    src = dy[n0 + i, f, y]
+                    # the last row's zeros stop at lp: the next plane starts there
+                    dst = dyp[base + y * pitch:base + min((y + 1) * pitch, lp)]
+                    for q in range(ow):
+                        dst[q] = src[q]
+                    for q in range(ow, dst.size):
+                        dst[q] = 0
+                for q in range(oh * pitch, lp):
+                    dyp[base + q] = 0
+        f0 = 0
+        while f0 < nf:
+            # blocks of 3 output channels; 2 + 2 rather than 3 + 1 at the end
+            of = 2 if nf - f0 in (2, 4) else min(3, nf - f0)
+            for c in range(nch):
+                abase = (f0 * nch + c) * 144
+                xb, db, frow = c * nb * plane, f0 * nb * lp, nb * lp
+                if of == 3:
+                    _grad_tile_3(xp, xb, nb, plane, toff, dyp, db, lp, lp // 16, frow,
+                                 acc.reshape(-1), abase, nch * 144)
+                elif of == 2:
+                    _grad_tile_2(xp, xb, nb, plane, toff, dyp, db, lp, lp // 16, frow,
+                                 acc.reshape(-1), abase, nch * 144)
+                else:
+                    _grad_tile_1(xp, xb, nb, plane, toff, dyp, db, lp, lp // 16, frow,
+                                 acc.reshape(-1), abase, nch * 144)
+            f0 += of
+
+
+def variant(h: int, w: int, stride: int, f: int) -> tuple[int, int]:
+    """The :data:`VARIANTS` tile and the images side by side (:data:`SIDE_BY_SIDE`; 1 for
+    stride 2) :func:`forward` runs for ``f`` output channels of ``h`` x ``w`` input images:
+    of the tiles whose channel block divides ``f``, the fewest lanes to compute per image
+    (whole tiles) at the tile's measured rate (:data:`RATES`); ``(-1, 0)``: none fits."""
+    best, cost = (-1, 0), 0.0
+    for k in SIDE_BY_SIDE if stride == 1 else (1,):
+        for var, (ocb, nv) in enumerate(VARIANTS):
+            if f % ocb:
+                continue
+            lanes = geometry(h, w, stride, nv, k)[5] / k * (SIDE_BY_SIDE_COST if k > 1 else 1)
+            if best[0] < 0 or lanes / RATES[var] < cost * 0.999:
+                best, cost = (var, k), lanes / RATES[var]
+    return best
+
+
+#: the numbers of images :func:`forward` may lay side by side in one plane (stride 1)
+SIDE_BY_SIDE = (1, 2, 4)
+#: the weight of a lane of side-by-side images against one of a single image in
+#: :func:`variant` (one thread, batch 128, forward ms, one image -> side by side: 64ch 8x8
+#: 5.5 (4 x 80 tiles) -> 4.5 (2 images, 8 x 48: 10% fewer lanes); 32ch 16x16 5.2 -> 5.2 (4
+#: images, 4% fewer lanes); 16ch 32x32 5.7 -> 5.7 (4 images, equal lanes))
+SIDE_BY_SIDE_COST = 1.1
 
 
 def pack_weight(w: np.ndarray, ocb: int) -> np.ndarray:
-    """``(F, C, 3, 3)`` -> ``(F / ocb, C, 3, 3, ocb)`` float32, C-contiguous."""
+    """``(F, C, 3, 3)`` -> flat ``(F / ocb, C, 9, ocb)`` float32, the weights of :func:`forward`."""
     f, c = w.shape[:2]
     return np.ascontiguousarray(
-        w.reshape(f // ocb, ocb, c, 3, 3).transpose(0, 2, 3, 4, 1), dtype=np.float32)
+        w.reshape(f // ocb, ocb, c, 9).transpose(0, 2, 3, 1), dtype=np.float32).ravel()
 
 
 def flipped(w: np.ndarray) -> np.ndarray:
@@ -73,108 +602,126 @@ def flipped(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
 
 
-def tile_width(out_w: int, f: int) -> int:
-    """The tile width of the kernel for ``f`` output channels of width ``out_w`` (0: none)."""
-    for rw, (ocb, _) in TILES.items():
-        if out_w % rw == 0 and f % ocb == 0:
-            return rw
-    return 0
+def _lane_gradient_tile(nfb: int):
+    """An intrinsic summing the weight gradient of ``16 nfb`` output channels (in the lanes)
+    and one input channel over one image, in LLVM IR on ``<16 x float>``:
+
+    ``tile(xp, xbase, pitch, stride, oh, ow, toff, dyt, dbase, nf, acc, abase, bstride)``
+    adds to ``acc[abase + b bstride + 16 t + l]`` (block ``b < nfb``, tap ``t < 9``, lane
+    ``l``) ``sum_{y < oh, q < ow} dyt[(y ow + q) nf + dbase + 16 b + l] * xp[xbase + stride
+    (y pitch + q) + toff[t]]``.  Per output pixel: ``nfb`` vector loads of ``dyt``, then per
+    tap one broadcast input value and ``nfb`` FMAs; ``9 nfb`` accumulators in registers."""
+
+    @intrinsic
+    def tile(typingctx, xp, xbase, pitch, stride, oh, ow, toff, dyt, dbase, nf, acc, abase,
+             bstride):
+        sig = types.void(xp, xbase, pitch, stride, oh, ow, toff, dyt, dbase, nf, acc, abase,
+                         bstride)
+
+        def codegen(context, builder, signature, args):
+            tys = signature.args
+            _mark(builder.function, '"prefer-vector-width"="512"')
+            vec = ir.VectorType(ir.FloatType(), 16)
+            i64, i32 = ir.IntType(64), ir.IntType(32)
+
+            def data(i):
+                return context.make_array(tys[i])(context, builder, args[i]).data
+
+            def integer(i):
+                return context.cast(builder, args[i], tys[i], types.int64)
+
+            def const(v):
+                return ir.Constant(i64, v)
+
+            def vptr(ptr, at):
+                return builder.bitcast(builder.gep(ptr, [at]), vec.as_pointer())
+
+            xptr, tp, dptr, aptr = data(0), data(6), data(7), data(10)
+            xbase, pitch, stride, oh, ow, dbase, nf, abase, bstride = (
+                integer(i) for i in (1, 2, 3, 4, 5, 8, 9, 11, 12))
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vec, [vec] * 3), "llvm.fma.v16f32")
+            undef, splat = ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(i32, 16),
+                                                                       [0] * 16)
+            accs = [[cgutils.alloca_once_value(builder, ir.Constant(vec, None))
+                     for _ in range(9)] for _ in range(nfb)]
+            taps = [builder.add(xbase, builder.load(builder.gep(tp, [const(t)])))
+                    for t in range(9)]
+            with cgutils.for_range(builder, oh) as rows:
+                xrow = builder.mul(builder.mul(rows.index, pitch), stride)
+                drow = builder.add(builder.mul(builder.mul(rows.index, ow), nf), dbase)
+                with cgutils.for_range(builder, ow) as cols:
+                    xat = builder.add(xrow, builder.mul(cols.index, stride))
+                    dat = builder.add(drow, builder.mul(cols.index, nf))
+                    ds = [builder.load(vptr(dptr, builder.add(dat, const(16 * b))), align=4)
+                          for b in range(nfb)]
+                    for t in range(9):
+                        sv = builder.load(builder.gep(xptr, [builder.add(taps[t], xat)]))
+                        sv = builder.shuffle_vector(
+                            builder.insert_element(undef, sv, ir.Constant(i32, 0)), undef, splat)
+                        for b in range(nfb):
+                            builder.store(builder.call(fma, [ds[b], sv, builder.load(accs[b][t])]),
+                                          accs[b][t])
+            for b in range(nfb):
+                for t in range(9):
+                    at = builder.add(abase, builder.add(builder.mul(bstride, const(b)),
+                                                        const(16 * t)))
+                    ptr = vptr(aptr, at)
+                    total = builder.fadd(builder.load(ptr, align=4), builder.load(accs[b][t]))
+                    builder.store(total, ptr, align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tile
+
+
+_lane_tile_2 = _lane_gradient_tile(2)
+_lane_tile_1 = _lane_gradient_tile(1)
 
 
 @numba.njit(**_SER)
-def forward16(x, wpk, xp, out):  # pragma: no cover - numba
-    """``out`` (N, F, H, W) = the 3x3 pad-1 convolution of ``x`` (N, C, H, W), W % 16 == 0,
-    for ``wpk`` = :func:`pack_weight` (w, 8); ``xp`` (1, C, H + 2, W + 2) is scratch."""
-    nch = x.shape[1]
-    nob = wpk.shape[0]
-    oh, ow = out.shape[2], out.shape[3]
-    acc = numba.carray(_tile_buffer(), (256,))
+def weight_grad_lanes(x, dy, stride, xp, dyt, dw):  # pragma: no cover - numba
+    """``dw`` (F / 16, C, 9, 16) += the weight gradient of the 3x3 pad-1 convolution of stride
+    ``stride`` (1 or 2) of ``x`` (N, C, H, W) for the head gradient ``dy`` (N, F, OH, OW), F %
+    16 == 0: ``dw[fb, c, 3 ky + kx, l]`` is output channel ``16 fb + l``.  ``xp`` (1, C, H +
+    2, W + 2) and ``dyt`` (OH * OW, F) are scratch.
+
+    Output channels run in the lanes: per image ``dy`` is transposed pixel-major into
+    ``dyt``; then per two blocks of 16 output channels and input channel one
+    :func:`_lane_gradient_tile` (18 accumulators in registers; per pixel 2 vector loads of
+    ``dyt`` and 9 broadcast inputs for 18 FMAs)."""
+    nch, h, w = x.shape[1], x.shape[2], x.shape[3]
+    nf, oh, ow = dy.shape[1], dy.shape[2], dy.shape[3]
+    pitch = w + 2
+    toff = np.empty(9, np.int64)
+    for ky in range(3):
+        for kx in range(3):
+            toff[3 * ky + kx] = ky * pitch + kx
+    flat = dyt.reshape(-1)
+    acc = dw.reshape(-1)
+    nfb = nf // 16
     for n in range(x.shape[0]):
         pad_images(x[n:n + 1], 1, 1, xp)
-        img = xp[0]
-        for ob in range(nob):
-            for y in range(oh):
-                for x0 in range(0, ow, 16):
-                    for i in range(128):
-                        acc[i] = 0.0
-                    for c in range(nch):
-                        wc = wpk[ob, c]
-                        r0 = img[c, y, x0:]
-                        r1 = img[c, y + 1, x0:]
-                        r2 = img[c, y + 2, x0:]
-                        for o in range(8):
-                            w0, w1, w2 = wc[0, 0, o], wc[0, 1, o], wc[0, 2, o]
-                            w3, w4, w5 = wc[1, 0, o], wc[1, 1, o], wc[1, 2, o]
-                            w6, w7, w8 = wc[2, 0, o], wc[2, 1, o], wc[2, 2, o]
-                            for r in range(16):
-                                acc[o * 16 + r] += (
-                                    w0 * r0[r] + w1 * r0[r + 1] + w2 * r0[r + 2]
-                                    + w3 * r1[r] + w4 * r1[r + 1] + w5 * r1[r + 2]
-                                    + w6 * r2[r] + w7 * r2[r + 1] + w8 * r2[r + 2])
-                    for o in range(8):
-                        orow = out[n, ob * 8 + o, y, x0:]
-                        for r in range(16):
-                            orow[r] = acc[o * 16 + r]
-
-
-KERNELS = {16: forward16}
-
-
-@numba.njit(**_SER)
-def weight_grad(x, dy, xp, dyt, dw):  # pragma: no cover - numba
-    """``dw`` (F / 16, C, 9, 16) += the weight gradient of the 3x3 pad-1 convolution of ``x``
-    (N, C, H, W) for the head gradient ``dy`` (N, F, H, W), F % 16 == 0: ``dw[fb, c, 3 ky +
-    kx, l]`` is output channel ``16 fb + l``.  ``xp`` (1, C, H + 2, W + 2) and ``dyt``
-    (H * W, F) are scratch.
-
-    Output channels run in the vector lanes: per image ``dy`` is transposed pixel-major into
-    ``dyt``; then per block of 16 output channels and input channel, 9 accumulators (one a
-    tap, in the stack buffer at fixed offsets, which LLVM holds in zmm registers across the
-    pixel loops) take per pixel one 16-lane load of ``dyt`` and 9 scalar input values."""
-    nch = x.shape[1]
-    nf = dy.shape[1]
-    oh, ow = dy.shape[2], dy.shape[3]
-    acc = numba.carray(_tile_buffer(), (256,))
-    for n in range(x.shape[0]):
-        pad_images(x[n:n + 1], 1, 1, xp)
-        img = xp[0]
         for f in range(nf):
             plane = dy[n, f]
             for y in range(oh):
                 src = plane[y]
                 for q in range(ow):
                     dyt[y * ow + q, f] = src[q]
-        for fb in range(nf // 16):
+        xflat = xp.reshape(-1)
+        for fb in range(0, nfb, 2):
             for c in range(nch):
-                for i in range(144):
-                    acc[i] = 0.0
-                for y in range(oh):
-                    r0 = img[c, y]
-                    r1 = img[c, y + 1]
-                    r2 = img[c, y + 2]
-                    for q in range(ow):
-                        d = dyt[y * ow + q, fb * 16:]
-                        a0, a1, a2 = r0[q], r0[q + 1], r0[q + 2]
-                        a3, a4, a5 = r1[q], r1[q + 1], r1[q + 2]
-                        a6, a7, a8 = r2[q], r2[q + 1], r2[q + 2]
-                        for lane in range(16):
-                            dv = d[lane]
-                            acc[lane] += dv * a0
-                            acc[16 + lane] += dv * a1
-                            acc[32 + lane] += dv * a2
-                            acc[48 + lane] += dv * a3
-                            acc[64 + lane] += dv * a4
-                            acc[80 + lane] += dv * a5
-                            acc[96 + lane] += dv * a6
-                            acc[112 + lane] += dv * a7
-                            acc[128 + lane] += dv * a8
-                out = dw[fb, c]
-                for t in range(9):
-                    for lane in range(16):
-                        out[t, lane] += acc[t * 16 + lane]
+                abase = (fb * nch + c) * 144
+                if fb + 1 < nfb:
+                    _lane_tile_2(xflat, c * (h + 2) * pitch, pitch, stride, oh, ow, toff, flat,
+                                 fb * 16, nf, acc, abase, nch * 144)
+                else:
+                    _lane_tile_1(xflat, c * (h + 2) * pitch, pitch, stride, oh, ow, toff, flat,
+                                 fb * 16, nf, acc, abase, nch * 144)
 
 
 def unpack_weight_grad(dw: np.ndarray) -> np.ndarray:
-    """:func:`weight_grad`'s ``(F / 16, C, 9, 16)`` -> ``(F, C, 3, 3)``."""
+    """:func:`weight_grad_lanes`'s ``(F / 16, C, 9, 16)`` -> ``(F, C, 3, 3)``."""
     nb, c = dw.shape[:2]
     return dw.transpose(0, 3, 1, 2).reshape(nb * 16, c, 3, 3)

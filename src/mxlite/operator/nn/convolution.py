@@ -7,10 +7,10 @@ whose columns fit the L2 cache (:data:`CHUNK_BYTES`; a 1x1 stride-1 kernel needs
 backward is the transposed GEMMs plus col2im.  3x3 stride-1 convolutions of at least
 :data:`WINOGRAD_CHANNELS` channels use Winograd F(2x2, 3x3) for the output and the data
 gradient and F(3x3, 2x2) for the weight gradient (:mod:`mxlite.kernels.conv_winograd`).  Thin
-float32 3x3 stride-1 pad-1 convolutions (at most :data:`DIRECT_CHANNELS` channels, rows of a
-multiple of 16 pixels: ResNet-20's 16- and 32-channel stages) use the direct register-tiled
-kernels of :mod:`mxlite.kernels.conv_direct` for the output and the data gradient; the weight
-gradient is direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).
+float32 3x3 pad-1 convolutions of stride 1 or 2 (at most :data:`DIRECT_CHANNELS` channels, any
+image size: all of ResNet-20's 3x3 layers) use the direct register-tiled kernels of
+:mod:`mxlite.kernels.conv_direct` for the output and the data gradient; the weight gradient is
+direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).
 Float32 stride-1 convolutions of small images with kernels of at least :data:`SMALL_MIN_TAPS`
 taps (LeNet's 5x5 layers, :func:`_small_ok`) skip im2col: the kernels of
 :mod:`mxlite.kernels.conv_small` work on per-kernel-column shifted copies of each image.
@@ -375,74 +375,150 @@ def _winograd_weight_grad(x, dy, pad):
 
 
 #: the direct register-tiled kernel (:mod:`mxlite.kernels.conv_direct`) for float32 3x3
-#: stride-1 pad-1 convolutions of at most this many input and output channels whose output
-#: rows are a multiple of 16 pixels; measured (one thread, batch 128, ms, im2col -> direct,
-#: forward): 16ch 32x32: 12.4 -> 7.3; 32ch 16x16: 8.9 -> 6.5.  Wider layers were not measured
-#: (Winograd takes those of >= 64 channels); 8-pixel rows (64ch 8x8) were slower: 7.4 -> 11.0
-DIRECT_CHANNELS = 32
+#: pad-1 convolutions of stride 1 or 2 of at most this many input and output channels, any
+#: image size; measured (one thread, batch 128, ms, im2col + GEMM -> direct, forward /
+#: backward, interleaved in one process, load average 3): 16ch 32x32: 14.7 -> 6.7 / 34.6 ->
+#: 15.8; 16 -> 32ch /2: 9.4 -> 4.7 / 17.5 -> 9.6; 32ch 16x16: 11.1 -> 5.6 / 21.0 -> 11.7;
+#: 32 -> 64ch /2: 7.2 -> 4.3 / 12.9 -> 8.3; 64ch 8x8: 9.1 -> 6.4 / 16.6 -> 11.9; 3 -> 16ch
+#: 32x32: 5.1 -> 2.3 / 9.0 -> 5.7.  Wider layers were not measured (Winograd takes those of
+#: >= 64 channels and >= 256 output pixels)
+DIRECT_CHANNELS = 64
 #: the direct weight gradient for at most this many channels (any output width, 16k output
-#: channels); measured (one thread, batch 128, ms, im2col + GEMM -> direct): 16ch 32x32: 17.3
+#: channels); measured (one thread, batch 128, ms, im2col + GEMM -> the first direct kernel,
+#: which the IR tiles beat again, see :data:`DIRECT_WEIGHT_GRAD_LANES`): 16ch 32x32: 17.3
 #: -> 10.6; 32ch 16x16: 12.1 -> 7.9; 64ch 8x8: 9.1 -> 7.4; 3 -> 16ch 32x32: 4.9 -> 4.4
 DIRECT_WEIGHT_GRAD_CHANNELS = 64
 #: False: never use the direct kernel (for benchmarks and tests of the other paths)
 DIRECT = True
 
 
-def _direct_ok(p, geo, channels, filters, dtype) -> int:
-    """The direct kernel's tile width for a convolution of ``channels`` -> ``filters`` (0: not
-    applicable); ``filters`` is the data gradient's ``channels`` when it checks that one."""
+def _direct_ok(p, geo, channels, filters, dtype, grad=False):
+    """The direct kernel's plan ``(stride, variant, k)`` (``k`` images side by side) for a
+    convolution of ``channels`` ->
+    ``filters`` (None: not applicable); ``grad``: for the data gradient (``channels`` the
+    convolution's output channels, ``filters`` its input channels: :func:`_direct_data_grad`)."""
+    stride = geo.stride[0] if geo.nsp == 2 else 0
     if not (DIRECT and np.dtype(dtype) == np.float32 and geo.nsp == 2 and geo.kernel == (3, 3)
-            and geo.stride == (1, 1) and geo.dilate == (1, 1) and geo.pad == (1, 1)
-            and p.num_group == 1 and max(channels, filters) <= DIRECT_CHANNELS):
-        return 0
-    return _direct_kernels.tile_width(geo.out_spatial[1], filters)
+            and geo.stride == (stride, stride) and stride in (1, 2)
+            and geo.dilate == (1, 1) and geo.pad == (1, 1) and p.num_group == 1
+            and max(channels, filters) <= DIRECT_CHANNELS):
+        return None
+    h, w = geo.in_spatial
+    if grad:
+        # the data gradient of a few input channels (an RGB image: 3) is computed for the
+        # next multiple of 4 (zero weights) and cut: one thread, batch 128, 3 -> 16ch 32x32,
+        # backward 9.2 -> 5.8 ms (col2im before)
+        filters += -filters % 4
+    if grad and stride == 2:
+        var, k = _direct_kernels.phase_variant(h, w, *geo.out_spatial, filters), 1
+    else:
+        var, k = _direct_kernels.variant(h, w, stride, filters)
+    return None if var < 0 else (stride, var, k)
 
 
 def _direct(x, w, rw, out):
-    """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H, W)
-    with ``w`` (F, C, 3, 3) by the direct kernel of tile width ``rw``; the batch split over
-    threads as :func:`_split` does."""
+    """``out`` (N, F, OH, OW) = the 3x3 pad-1 convolution of float32 ``x`` (N, C, H, W) with
+    ``w`` (F, C, 3, 3) by the direct kernel, ``rw`` = :func:`_direct_ok`'s ``(stride,
+    variant, k)``; the batch split over threads as :func:`_split` does."""
     n, c, h, width = x.shape
-    kernel = _direct_kernels.KERNELS[rw]
-    wpk = _direct_kernels.pack_weight(w, _direct_kernels.TILES[rw][0])
+    stride, var, k = rw
+    wpk = _direct_kernels.pack_weight(w, _direct_kernels.VARIANTS[var][0])
+    sizes = _direct_kernels.scratch_sizes(c, h, width, w.shape[0], stride, var, k)
 
     def work(a, b):
-        (xp,) = _workspace((c * (h + 2) * (width + 2),), np.float32, slot=6)
-        kernel(x[a:b], wpk, xp.reshape(1, c, h + 2, width + 2), out[a:b])
+        xp, yp = _workspace(sizes, np.float32, slot=6)
+        _direct_kernels.forward(x[a:b], wpk, var, stride, k, xp, yp, out[a:b])
+
+    _split(work, n, 9 * c * n * h * width)
+
+
+def _direct_data_grad(dy, w, rw, dx):
+    """``dx`` (N, C, H, W) = the data gradient of the 3x3 pad-1 convolution with ``w`` (F, C,
+    3, 3) for float32 ``dy`` (N, F, OH, OW), ``rw`` = :func:`_direct_ok` (..., grad=True):
+    stride 1, the convolution of ``dy`` with the flipped, transposed weight (:func:`_direct`);
+    stride 2, :func:`mxlite.kernels.conv_direct.data_grad_s2` (4 phases of 4, 2, 2 and 1
+    taps), the batch split over threads as :func:`_split` does."""
+    stride, var, _ = rw
+    n, f, oh, ow = dy.shape
+    c, h, width = dx.shape[1:]
+    if c % _direct_kernels.VARIANTS[var][0]:
+        # zero weights for the input channels up to the tile's, into scratch, then cut
+        c4 = c + -c % _direct_kernels.VARIANTS[var][0]
+        wide = np.zeros((f, c4, 3, 3), np.float32)
+        wide[:, :c] = w
+        (full,) = _workspace((n * c4 * h * width,), np.float32, slot=8)
+        full = full.reshape(n, c4, h, width)
+        _direct_data_grad(dy, wide, rw, full)
+        dx[...] = full[:, :c]
+        return
+    if stride == 1:
+        _direct(dy, _direct_kernels.flipped(w), rw, dx)
+        return
+    ws = _direct_kernels.pack_phase_weights(w, _direct_kernels.VARIANTS[var][0])
+    toff = _direct_kernels.phase_offsets(ow)
+    sizes = _direct_kernels.phase_scratch_sizes(c, h, width, f, oh, ow, var)
+
+    def work(a, b):
+        dyp, yp = _workspace(sizes, np.float32, slot=6)
+        _direct_kernels.data_grad_s2(dy[a:b], *ws, var, toff, dyp, yp, dx[a:b])
 
     _split(work, n, 9 * c * n * h * width)
 
 
 def _direct_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
-    """Whether :func:`_direct_weight_grad` takes the weight gradient: float32 3x3 stride-1
-    pad-1, one group, at most :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels, any output width,
-    ``filters`` a multiple of 16."""
+    """Whether :func:`_direct_weight_grad` takes the weight gradient: float32 3x3 pad-1 of
+    stride 1 or 2, one group, at most :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels, any image
+    size, ``filters`` a multiple of 16."""
     return bool(DIRECT and np.dtype(dtype) == np.float32 and geo.nsp == 2
-                and geo.kernel == (3, 3) and geo.stride == (1, 1) and geo.dilate == (1, 1)
-                and geo.pad == (1, 1) and p.num_group == 1
+                and geo.kernel == (3, 3) and geo.dilate == (1, 1) and geo.pad == (1, 1)
+                and geo.stride in ((1, 1), (2, 2)) and p.num_group == 1
                 and max(channels, filters) <= DIRECT_WEIGHT_GRAD_CHANNELS and filters % 16 == 0)
 
 
-def _direct_weight_grad(x, dy):
-    """dW (F, C, 3, 3) of the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H, W) for
-    ``dy`` (N, F, H, W) by :func:`mxlite.kernels.conv_direct.weight_grad`, the batch split over
-    threads (one partial sum each)."""
+#: output channels from which the stride-1 weight gradient runs with the output channels in
+#: the lanes (:func:`mxlite.kernels.conv_direct.weight_grad_lanes`) rather than the pixels
+#: (:func:`~mxlite.kernels.conv_direct.weight_grad_planes`); measured (one thread, batch 128,
+#: ms, lanes / pixels): 16ch 32x32: 9.7 / 8.8; 3 -> 16ch 32x32: 4.4 / 2.7; 32ch 16x16:
+#: 6.1 / 8.3; 64ch 8x8: 6.0 / 10.0
+DIRECT_WEIGHT_GRAD_LANES = 32
+
+
+def _direct_weight_grad(x, dy, stride=1):
+    """dW (F, C, 3, 3) of the 3x3 pad-1 convolution of float32 ``x`` (N, C, H, W) for ``dy``
+    (N, F, OH, OW), stride 1 or 2, the batch split over threads (one partial sum each): by
+    :func:`mxlite.kernels.conv_direct.weight_grad_lanes` (output channels in the lanes) or,
+    for fewer than :data:`DIRECT_WEIGHT_GRAD_LANES` output channels of stride 1,
+    :func:`~mxlite.kernels.conv_direct.weight_grad_planes` (pixels in the lanes)."""
     n, c, h, width = x.shape
-    f = dy.shape[1]
+    f, oh, ow = dy.shape[1:]
+    lanes = stride == 2 or f >= DIRECT_WEIGHT_GRAD_LANES
+    if lanes:
+        sizes = (c * (h + 2) * (width + 2), oh * ow * f, f * c * 9)
+    else:
+        chunk = _direct_kernels.grad_chunk(c, h, width, f, stride)
+        sizes = (*_direct_kernels.grad_scratch_sizes(c, h, width, f, stride, chunk),
+                 f * c * 9 * 16)
 
     def work(a, b):
-        xp, dyt, part = _workspace((c * (h + 2) * (width + 2), h * width * f, f * c * 9),
-                                   np.float32, slot=7)
-        part = part.reshape(f // 16, c, 9, 16)
+        xp, scratch, part = _workspace(sizes, np.float32, slot=7)
+        if lanes:
+            part = part.reshape(f // 16, c, 9, 16)
+            part[...] = 0
+            _direct_kernels.weight_grad_lanes(x[a:b], dy[a:b], stride,
+                                              xp.reshape(1, c, h + 2, width + 2),
+                                              scratch.reshape(oh * ow, f), part)
+            return part
+        part = part.reshape(f, c, 9, 16)
         part[...] = 0
-        _direct_kernels.weight_grad(x[a:b], dy[a:b], xp.reshape(1, c, h + 2, width + 2),
-                                    dyt.reshape(h * width, f), part)
+        _direct_kernels.weight_grad_planes(x[a:b], dy[a:b], stride, chunk, xp, scratch, part)
         return part
 
     parts = _split(work, n, 9 * c * n * h * width)
     for extra in parts[1:]:
         parts[0] += extra
-    return _direct_kernels.unpack_weight_grad(parts[0])
+    if lanes:
+        return _direct_kernels.unpack_weight_grad(parts[0])
+    return parts[0].sum(axis=3).reshape(f, c, 3, 3)
 
 
 #: the shifted-plane kernels (:mod:`mxlite.kernels.conv_small`) for float32 stride-1
@@ -766,17 +842,17 @@ class Convolution(_ConvBase):
         # transposed weight (pad 1); the weight gradient by its own kernel; what they do not
         # take runs on im2col / col2im + GEMM below (no im2col when the weight gradient is
         # direct: the data gradient's columns are W^T dy)
-        rw = _direct_ok(p, geo, f, x.shape[1], kdt) if want_dx else 0
+        rw = _direct_ok(p, geo, f, x.shape[1], kdt, grad=True) if want_dx else None
         dy4 = dy.reshape(n, f, *geo.out_spatial)
         if rw:
-            _direct(dy4, _direct_kernels.flipped(w2.reshape(w.shape)), rw, dx)
+            _direct_data_grad(dy4, w2.reshape(w.shape), rw, dx)
         # next to a col2im data gradient only from 16 channels: the im2col the direct weight
         # gradient saves is the smaller part there (one thread, batch 128, backward ms: 64ch
         # 8x8 18.1 -> 16.4, but 3 -> 16ch 32x32 9.0 -> 9.4)
         dw_direct = _direct_weight_grad_ok(p, geo, x.shape[1], f, kdt) and (
             rw or not want_dx or x.shape[1] >= 16)
         if dw_direct:
-            np.copyto(dw_full, _direct_weight_grad(xk, dy4))
+            np.copyto(dw_full, _direct_weight_grad(xk, dy4, geo.stride[0]))
             if rw or not want_dx:
                 return self._grads(p, inputs, dx, dw_full, dy, gout)
         plan = _Plan(geo, xk, rows, length, None if rw else dx)
