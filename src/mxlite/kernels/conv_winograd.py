@@ -202,3 +202,200 @@ def weight_grad_output(m: np.ndarray) -> np.ndarray:
     ms = (m * sign).reshape(4, 4, *m.shape[1:])
     a = A2T.astype(m.dtype)
     return np.ascontiguousarray(np.einsum("ia,abfc,jb->fcij", a, ms, a, optimize=True))
+
+
+# ---- Winograd F(4x4, 3x3): a 6x6 input tile every 4 pixels gives a 4x4 output tile, 36
+# products per 16 outputs and input channel (16 per 4 above: 1.78x fewer), and 36 transformed
+# values per 16 input pixels (16 per 4 above: 0.56x the bytes).  Interpolation points 0, 1,
+# -1, 2, -2 and infinity (Lavin and Gray 2016; oneDNN's float32 Winograd uses this tile):
+#
+#     B4^T = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+#             [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
+#     G4   = [[1/4, 0, 0], [-1/6, -1/6, -1/6], [-1/6, 1/6, -1/6],
+#             [1/24, 1/12, 1/6], [1/24, -1/12, 1/6], [0, 0, 1]]
+#     A4^T = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
+#
+# Transformed values are indexed ``xi = 6 a + b`` (row a, column b of the 6x6 tile).  The weight
+# gradient runs the same trilinear form the other way round: ``dw = G4^T [(A4 g A4^T) *
+# (B4^T d B4)] G4`` for a 4x4 tile ``g`` of dy and the 6x6 input tile ``d`` at the same place,
+# summed over tiles (by 36 GEMMs), i.e. F(3x3, 4x4) with the input transform of the forward.
+B4T = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], dtype=float)
+G4 = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+               [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
+A4T = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0],
+                [0, 1, -1, 8, -8, 1]], dtype=float)
+
+
+def tiles4(out_h: int, out_w: int) -> tuple[int, int]:
+    """F(4x4, 3x3) tiles per column and row for an ``out_h x out_w`` output."""
+    return (out_h + 3) // 4, (out_w + 3) // 4
+
+
+def weight_transform4(w: np.ndarray) -> np.ndarray:
+    """``U[6a + b, f, c] = (G4 w[f, c] G4^T)[a, b]`` (36, F, C), C-contiguous, computed in
+    float64 and returned in ``w``'s dtype."""
+    u = np.einsum("ai,fcij,bj->abfc", G4, w.astype(np.float64, copy=False), G4, optimize=True)
+    return np.ascontiguousarray(u.reshape(36, w.shape[0], w.shape[1]), dtype=w.dtype)
+
+
+@numba.njit(inline="always", **_SER)
+def _bt_rows(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5):  # pragma: no cover - numba
+    """``o_k = (B4^T d)_k`` elementwise over equal-length vectors (inlined by LLVM)."""
+    for t in range(o0.shape[0]):
+        a2, a4 = d2[t], d4[t]
+        t1 = a4 - 4 * a2
+        t2 = d3[t] - 4 * d1[t]
+        t3 = a4 - a2
+        t4 = 2 * (d3[t] - d1[t])
+        o0[t] = 4 * d0[t] - 5 * a2 + a4
+        o1[t] = t1 + t2
+        o2[t] = t1 - t2
+        o3[t] = t3 + t4
+        o4[t] = t3 - t4
+        o5[t] = 4 * d1[t] - 5 * d3[t] + d5[t]
+
+
+@numba.njit(**_SER)
+def input_transform4(xp, ty0, nty, tw, v):  # pragma: no cover - numba
+    """``v[6a + b, c, n*T + (ty - ty0)*tw + tx]`` = ``(B4^T d B4)[a, b]`` of the 6x6 tile of
+    ``xp`` (N, C, Hp, Wp; Hp >= 4 (ty0 + nty) + 2, Wp >= 4 tw + 2) at ``(4 ty, 4 tx)``, for the
+    tile rows ``ty0 <= ty < ty0 + nty``; ``v`` is (36, C, N*T) with ``T = nty*tw``."""
+    n_img, n_ch = xp.shape[0], xp.shape[1]
+    t_img = nty * tw
+    r_lo = 4 * ty0
+    # h[b, k % 4, (k // 4) tw + tx]: the column transform (d B4)[., b] of padded row r_lo + k
+    # at tile column tx (rows that two tile rows share are transformed once).  Rows k = 4t + i
+    # of tile row t then lie at h[b, i, t tw + tx] (i < 4) and h[b, i - 4, (t + 1) tw + tx],
+    # so the row transform runs over the whole block at once, each vector contiguous
+    h = np.zeros((6, 4, (nty + 1) * tw), dtype=xp.dtype)
+    t_len = nty * tw
+    for n in range(n_img):
+        at = n * t_img
+        for c in range(n_ch):
+            for k in range(4 * nty + 2):
+                row = xp[n, c, r_lo + k]
+                q, o = k % 4, (k // 4) * tw
+                _bt_rows(row[0::4][:tw], row[1::4][:tw], row[2::4][:tw], row[3::4][:tw],
+                         row[4::4][:tw], row[5::4][:tw], h[0, q, o:o + tw],
+                         h[1, q, o:o + tw], h[2, q, o:o + tw], h[3, q, o:o + tw],
+                         h[4, q, o:o + tw], h[5, q, o:o + tw])
+            for b in range(6):
+                hb = h[b]
+                _bt_rows(hb[0, :t_len], hb[1, :t_len], hb[2, :t_len], hb[3, :t_len],
+                         hb[0, tw:tw + t_len], hb[1, tw:tw + t_len],
+                         v[b, c, at:at + t_len], v[6 + b, c, at:at + t_len],
+                         v[12 + b, c, at:at + t_len], v[18 + b, c, at:at + t_len],
+                         v[24 + b, c, at:at + t_len], v[30 + b, c, at:at + t_len])
+
+
+@numba.njit(inline="always", **_SER)
+def _at_rows(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3):  # pragma: no cover - numba
+    """``o_r = (A4^T m)_r`` elementwise over equal-length vectors."""
+    for t in range(o0.shape[0]):
+        p12, q12 = m1[t] + m2[t], m1[t] - m2[t]
+        p34, q34 = m3[t] + m4[t], m3[t] - m4[t]
+        o0[t] = m0[t] + p12 + p34
+        o1[t] = q12 + 2 * q34
+        o2[t] = p12 + 4 * p34
+        o3[t] = q12 + 8 * q34 + m5[t]
+
+
+@numba.njit(**_SER)
+def output_transform4(m, ty0, nty, tw, out):  # pragma: no cover - numba
+    """Rows ``4 ty0 .. 4 (ty0 + nty)`` of ``out[n, f]`` (N, F, OH, OW) from the products ``m``
+    (36, F, N*T), ``T = nty*tw``: ``A4^T m A4`` per tile (the rows / columns of a tile past the
+    output's edge are dropped)."""
+    n_img, n_f, oh, ow = out.shape
+    t_img = nty * tw
+    # s[r, b, t tw + tx]: (A4^T m)[r, b] of the block's tiles, over the block at once; then
+    # per output row the column transform, whose 4 values of a tile go to 4 adjacent pixels
+    s = np.empty((4, 6, t_img), dtype=m.dtype)
+    full = ow // 4
+    for n in range(n_img):
+        at = n * t_img
+        for f in range(n_f):
+            for b in range(6):
+                _at_rows(m[b, f, at:at + t_img], m[6 + b, f, at:at + t_img],
+                         m[12 + b, f, at:at + t_img], m[18 + b, f, at:at + t_img],
+                         m[24 + b, f, at:at + t_img], m[30 + b, f, at:at + t_img],
+                         s[0, b], s[1, b], s[2, b], s[3, b])
+            for t in range(nty):
+                for r in range(4):
+                    y = 4 * (ty0 + t) + r
+                    if y >= oh:
+                        break
+                    row = out[n, f, y]
+                    sr = s[r]
+                    o = t * tw
+                    for tx in range(full):
+                        c0, c1, c2 = sr[0, o + tx], sr[1, o + tx], sr[2, o + tx]
+                        c3, c4, c5 = sr[3, o + tx], sr[4, o + tx], sr[5, o + tx]
+                        p12, q12 = c1 + c2, c1 - c2
+                        p34, q34 = c3 + c4, c3 - c4
+                        row[4 * tx] = c0 + p12 + p34
+                        row[4 * tx + 1] = q12 + 2 * q34
+                        row[4 * tx + 2] = p12 + 4 * p34
+                        row[4 * tx + 3] = q12 + 8 * q34 + c5
+                    if full < tw:  # the last tile, cut by the edge
+                        tx = full
+                        c0, c1, c2 = sr[0, o + tx], sr[1, o + tx], sr[2, o + tx]
+                        c3, c4 = sr[3, o + tx], sr[4, o + tx]
+                        p12, q12 = c1 + c2, c1 - c2
+                        p34, q34 = c3 + c4, c3 - c4
+                        row[4 * tx] = c0 + p12 + p34
+                        if 4 * tx + 1 < ow:
+                            row[4 * tx + 1] = q12 + 2 * q34
+                        if 4 * tx + 2 < ow:
+                            row[4 * tx + 2] = p12 + 4 * p34
+
+
+@numba.njit(inline="always", **_SER)
+def _a_rows(g0, g1, g2, g3, o0, o1, o2, o3, o4, o5):  # pragma: no cover - numba
+    """``o_k = (A4 g)_k`` elementwise over equal-length vectors."""
+    for t in range(o0.shape[0]):
+        a0, a1, a2, a3 = g0[t], g1[t], g2[t], g3[t]
+        p02, p13 = a0 + a2, a1 + a3
+        q02, q13 = a0 + 4 * a2, 2 * a1 + 8 * a3
+        o0[t] = a0
+        o1[t] = p02 + p13
+        o2[t] = p02 - p13
+        o3[t] = q02 + q13
+        o4[t] = q02 - q13
+        o5[t] = a3
+
+
+@numba.njit(**_SER)
+def grad_transform4(dyp, ty0, nty, tw, u):  # pragma: no cover - numba
+    """``u[6a + b, f, n*T + (ty - ty0)*tw + tx]`` = ``(A4 g A4^T)[a, b]`` of the 4x4 tile ``g``
+    of ``dyp`` (N, F, 4 th, 4 tw; the zero-padded head gradient) at ``(4 ty, 4 tx)``, for the
+    tile rows ``ty0 <= ty < ty0 + nty``."""
+    n_img, n_f = dyp.shape[0], dyp.shape[1]
+    t_img = nty * tw
+    # h[b, i, t tw + tx]: (g A4^T)[i, b] of the block's tiles (row 4 (ty0 + t) + i), then the
+    # row transform over the whole block at once, as in input_transform4
+    h = np.empty((6, 4, t_img), dtype=dyp.dtype)
+    for n in range(n_img):
+        at = n * t_img
+        for f in range(n_f):
+            for t in range(nty):
+                o = t * tw
+                for i in range(4):
+                    row = dyp[n, f, 4 * (ty0 + t) + i]
+                    _a_rows(row[0::4], row[1::4], row[2::4], row[3::4], h[0, i, o:o + tw],
+                            h[1, i, o:o + tw], h[2, i, o:o + tw], h[3, i, o:o + tw],
+                            h[4, i, o:o + tw], h[5, i, o:o + tw])
+            for b in range(6):
+                hb = h[b]
+                _a_rows(hb[0], hb[1], hb[2], hb[3], u[b, f, at:at + t_img],
+                        u[6 + b, f, at:at + t_img], u[12 + b, f, at:at + t_img],
+                        u[18 + b, f, at:at + t_img], u[24 + b, f, at:at + t_img],
+                        u[30 + b, f, at:at + t_img])
+
+
+def weight_grad_output4(m: np.ndarray) -> np.ndarray:
+    """dW (F, C, 3, 3) = ``G4^T m G4`` per (f, c) from the 36 summed products ``m`` (36, F, C),
+    computed in float64 and returned in ``m``'s dtype."""
+    ms = m.astype(np.float64, copy=False).reshape(6, 6, *m.shape[1:])
+    dw = np.einsum("ai,abfc,bj->fcij", G4, ms, G4, optimize=True)
+    return np.ascontiguousarray(dw, dtype=m.dtype)
