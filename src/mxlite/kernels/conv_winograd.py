@@ -25,6 +25,9 @@ import numpy as np
 from . import PARALLEL_THRESHOLD  # noqa: F401  (imported first: sets up threads and the cache)
 
 _SER = {"cache": True, "nogil": True, "fastmath": True}
+# the transforms' constants as float32 (exact): with Python's int or float literals Numba
+# computes a float32 kernel in float64 (int * float32 is float64), converting every value
+_HALF, _F2, _F4, _F5, _F8 = (np.float32(k) for k in (0.5, 2, 4, 5, 8))
 
 #: G, the weight transform of F(2x2, 3x3)
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -35,11 +38,30 @@ def tiles(out_h: int, out_w: int) -> tuple[int, int]:
     return (out_h + 1) // 2, (out_w + 1) // 2
 
 
-def weight_transform(w: np.ndarray) -> np.ndarray:
-    """``U[xi, f, c] = (G w[f, c] G^T)[xi]`` (16, F, C), C-contiguous, in ``w``'s dtype."""
-    g = G.astype(w.dtype)
-    u = np.einsum("ai,fcij,bj->abfc", g, w, g, optimize=True)
-    return np.ascontiguousarray(u.reshape(16, w.shape[0], w.shape[1]))
+def _tile_transform(w: np.ndarray, g: np.ndarray, out=None) -> np.ndarray:
+    """``U[a*t + b, f, c] = (g w[f, c] g^T)[a, b]`` for the (t, 3) matrix ``g``: one GEMM
+    ``kron(g, g) @ w^T`` in ``w``'s dtype (an ``einsum`` over the 4 axes took 10x as long on a
+    256 x 256 x 3 x 3 weight), into ``out`` (t^2, F, C) when given."""
+    f, c = w.shape[:2]
+    k = np.kron(g, g).astype(w.dtype)
+    if out is None:
+        out = np.empty((k.shape[0], f, c), dtype=w.dtype)
+    np.matmul(k, np.ascontiguousarray(w).reshape(f * c, 9).T, out=out.reshape(k.shape[0], -1))
+    return out
+
+
+def _tile_gather(m: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``dW[f, c] = g^T m[:, f, c] g`` (F, C, 3, 3) from (t^2, F, C) products, the adjoint of
+    :func:`_tile_transform` (one GEMM in ``m``'s dtype)."""
+    f, c = m.shape[1:]
+    dw = np.ascontiguousarray(m).reshape(m.shape[0], f * c).T @ np.kron(g, g).astype(m.dtype)
+    return dw.reshape(f, c, 3, 3)
+
+
+def weight_transform(w: np.ndarray, out=None) -> np.ndarray:
+    """``U[xi, f, c] = (G w[f, c] G^T)[xi]`` (16, F, C), C-contiguous, in ``w``'s dtype (into
+    ``out`` when given)."""
+    return _tile_transform(w, G, out)
 
 
 @numba.njit(**_SER)
@@ -178,8 +200,8 @@ def grad_transform(dyp, ty0, nty, tw, u):  # pragma: no cover - numba
                 # rows of G2 g: g0, (g0 + g1) / 2, (g0 - g1) / 2, g1
                 for q in range(2 * tw):
                     h0[q] = g0[q]
-                    h1[q] = 0.5 * (g0[q] + g1[q])
-                    h2[q] = 0.5 * (g0[q] - g1[q])
+                    h1[q] = _HALF * (g0[q] + g1[q])
+                    h2[q] = _HALF * (g0[q] - g1[q])
                     h3[q] = g1[q]
                 at = n * t_img + (ty - ty0) * tw
                 # then the same on the columns 2tx (e) and 2tx+1 (o) of each tile
@@ -191,17 +213,15 @@ def grad_transform(dyp, ty0, nty, tw, u):  # pragma: no cover - numba
                     u3 = u[4 * k + 3, f, at:at + tw]
                     for tx in range(tw):
                         u0[tx] = e[tx]
-                        u1[tx] = 0.5 * (e[tx] + o[tx])
-                        u2[tx] = 0.5 * (e[tx] - o[tx])
+                        u1[tx] = _HALF * (e[tx] + o[tx])
+                        u2[tx] = _HALF * (e[tx] - o[tx])
                         u3[tx] = o[tx]
 
 
 def weight_grad_output(m: np.ndarray) -> np.ndarray:
     """dW (F, C, 3, 3) from the 16 summed products ``m`` (16, F, C)."""
-    sign = np.outer(_SIGN, _SIGN).reshape(16, 1, 1).astype(m.dtype)
-    ms = (m * sign).reshape(4, 4, *m.shape[1:])
-    a = A2T.astype(m.dtype)
-    return np.ascontiguousarray(np.einsum("ia,abfc,jb->fcij", a, ms, a, optimize=True))
+    # the sign s_a s_b of each product folded into the rows of A2 (a diagonal on each side)
+    return _tile_gather(m, _SIGN[:, None] * A2T.T)
 
 
 # ---- Winograd F(4x4, 3x3): a 6x6 input tile every 4 pixels gives a 4x4 output tile, 36
@@ -232,11 +252,10 @@ def tiles4(out_h: int, out_w: int) -> tuple[int, int]:
     return (out_h + 3) // 4, (out_w + 3) // 4
 
 
-def weight_transform4(w: np.ndarray) -> np.ndarray:
-    """``U[6a + b, f, c] = (G4 w[f, c] G4^T)[a, b]`` (36, F, C), C-contiguous, computed in
-    float64 and returned in ``w``'s dtype."""
-    u = np.einsum("ai,fcij,bj->abfc", G4, w.astype(np.float64, copy=False), G4, optimize=True)
-    return np.ascontiguousarray(u.reshape(36, w.shape[0], w.shape[1]), dtype=w.dtype)
+def weight_transform4(w: np.ndarray, out=None) -> np.ndarray:
+    """``U[6a + b, f, c] = (G4 w[f, c] G4^T)[a, b]`` (36, F, C), C-contiguous, in ``w``'s
+    dtype (into ``out`` when given)."""
+    return _tile_transform(w, G4, out)
 
 
 @numba.njit(inline="always", **_SER)
@@ -244,16 +263,16 @@ def _bt_rows(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5):  # pragma: no cove
     """``o_k = (B4^T d)_k`` elementwise over equal-length vectors (inlined by LLVM)."""
     for t in range(o0.shape[0]):
         a2, a4 = d2[t], d4[t]
-        t1 = a4 - 4 * a2
-        t2 = d3[t] - 4 * d1[t]
+        t1 = a4 - _F4 * a2
+        t2 = d3[t] - _F4 * d1[t]
         t3 = a4 - a2
-        t4 = 2 * (d3[t] - d1[t])
-        o0[t] = 4 * d0[t] - 5 * a2 + a4
+        t4 = _F2 * (d3[t] - d1[t])
+        o0[t] = _F4 * d0[t] - _F5 * a2 + a4
         o1[t] = t1 + t2
         o2[t] = t1 - t2
         o3[t] = t3 + t4
         o4[t] = t3 - t4
-        o5[t] = 4 * d1[t] - 5 * d3[t] + d5[t]
+        o5[t] = _F4 * d1[t] - _F5 * d3[t] + d5[t]
 
 
 @numba.njit(**_SER)
@@ -276,10 +295,24 @@ def input_transform4(xp, ty0, nty, tw, v):  # pragma: no cover - numba
             for k in range(4 * nty + 2):
                 row = xp[n, c, r_lo + k]
                 q, o = k % 4, (k // 4) * tw
-                _bt_rows(row[0::4][:tw], row[1::4][:tw], row[2::4][:tw], row[3::4][:tw],
-                         row[4::4][:tw], row[5::4][:tw], h[0, q, o:o + tw],
-                         h[1, q, o:o + tw], h[2, q, o:o + tw], h[3, q, o:o + tw],
-                         h[4, q, o:o + tw], h[5, q, o:o + tw])
+                h0, h1, h2 = h[0, q, o:o + tw], h[1, q, o:o + tw], h[2, q, o:o + tw]
+                h3, h4, h5 = h[3, q, o:o + tw], h[4, q, o:o + tw], h[5, q, o:o + tw]
+                # the six loads of a tile from one base: LLVM vectorizes them as one
+                # interleaved group (strided views compiled to scalar code, 4x slower)
+                for tx in range(tw):
+                    j = 4 * tx
+                    d0, d1, d2 = row[j], row[j + 1], row[j + 2]
+                    d3, d4, d5 = row[j + 3], row[j + 4], row[j + 5]
+                    t1 = d4 - _F4 * d2
+                    t2 = d3 - _F4 * d1
+                    t3 = d4 - d2
+                    t4 = _F2 * (d3 - d1)
+                    h0[tx] = _F4 * d0 - _F5 * d2 + d4
+                    h1[tx] = t1 + t2
+                    h2[tx] = t1 - t2
+                    h3[tx] = t3 + t4
+                    h4[tx] = t3 - t4
+                    h5[tx] = _F4 * d1 - _F5 * d3 + d5
             for b in range(6):
                 hb = h[b]
                 _bt_rows(hb[0, :t_len], hb[1, :t_len], hb[2, :t_len], hb[3, :t_len],
@@ -296,9 +329,9 @@ def _at_rows(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3):  # pragma: no cover - numb
         p12, q12 = m1[t] + m2[t], m1[t] - m2[t]
         p34, q34 = m3[t] + m4[t], m3[t] - m4[t]
         o0[t] = m0[t] + p12 + p34
-        o1[t] = q12 + 2 * q34
-        o2[t] = p12 + 4 * p34
-        o3[t] = q12 + 8 * q34 + m5[t]
+        o1[t] = q12 + _F2 * q34
+        o2[t] = p12 + _F4 * p34
+        o3[t] = q12 + _F8 * q34 + m5[t]
 
 
 @numba.njit(**_SER)
@@ -334,9 +367,9 @@ def output_transform4(m, ty0, nty, tw, out):  # pragma: no cover - numba
                         p12, q12 = c1 + c2, c1 - c2
                         p34, q34 = c3 + c4, c3 - c4
                         row[4 * tx] = c0 + p12 + p34
-                        row[4 * tx + 1] = q12 + 2 * q34
-                        row[4 * tx + 2] = p12 + 4 * p34
-                        row[4 * tx + 3] = q12 + 8 * q34 + c5
+                        row[4 * tx + 1] = q12 + _F2 * q34
+                        row[4 * tx + 2] = p12 + _F4 * p34
+                        row[4 * tx + 3] = q12 + _F8 * q34 + c5
                     if full < tw:  # the last tile, cut by the edge
                         tx = full
                         c0, c1, c2 = sr[0, o + tx], sr[1, o + tx], sr[2, o + tx]
@@ -345,9 +378,9 @@ def output_transform4(m, ty0, nty, tw, out):  # pragma: no cover - numba
                         p34, q34 = c3 + c4, c3 - c4
                         row[4 * tx] = c0 + p12 + p34
                         if 4 * tx + 1 < ow:
-                            row[4 * tx + 1] = q12 + 2 * q34
+                            row[4 * tx + 1] = q12 + _F2 * q34
                         if 4 * tx + 2 < ow:
-                            row[4 * tx + 2] = p12 + 4 * p34
+                            row[4 * tx + 2] = p12 + _F4 * p34
 
 
 @numba.njit(inline="always", **_SER)
@@ -356,7 +389,7 @@ def _a_rows(g0, g1, g2, g3, o0, o1, o2, o3, o4, o5):  # pragma: no cover - numba
     for t in range(o0.shape[0]):
         a0, a1, a2, a3 = g0[t], g1[t], g2[t], g3[t]
         p02, p13 = a0 + a2, a1 + a3
-        q02, q13 = a0 + 4 * a2, 2 * a1 + 8 * a3
+        q02, q13 = a0 + _F4 * a2, _F2 * a1 + _F8 * a3
         o0[t] = a0
         o1[t] = p02 + p13
         o2[t] = p02 - p13
@@ -394,8 +427,6 @@ def grad_transform4(dyp, ty0, nty, tw, u):  # pragma: no cover - numba
 
 
 def weight_grad_output4(m: np.ndarray) -> np.ndarray:
-    """dW (F, C, 3, 3) = ``G4^T m G4`` per (f, c) from the 36 summed products ``m`` (36, F, C),
-    computed in float64 and returned in ``m``'s dtype."""
-    ms = m.astype(np.float64, copy=False).reshape(6, 6, *m.shape[1:])
-    dw = np.einsum("ai,abfc,bj->fcij", G4, ms, G4, optimize=True)
-    return np.ascontiguousarray(dw, dtype=m.dtype)
+    """dW (F, C, 3, 3) = ``G4^T m G4`` per (f, c) from the 36 summed products ``m`` (36, F,
+    C)."""
+    return _tile_gather(m, G4)

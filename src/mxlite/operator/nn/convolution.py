@@ -336,10 +336,12 @@ def _winograd(x, w, pad, out):
     threads as :func:`_split` does."""
     tile = _winograd_tile(x.dtype)
     tiles, input_transform, output_transform, weight_transform = _winograd_variant(tile)[:4]
-    u = weight_transform(np.ascontiguousarray(w))
     xs = (tile + 2) ** 2
     n, c = x.shape[:2]
-    f, (oh, ow) = u.shape[1], out.shape[2:]
+    f, (oh, ow) = w.shape[0], out.shape[2:]
+    # the transformed weight in a reused buffer (a fresh 9 MB one per call of a 256-channel
+    # layer cost more in page faults than its GEMM)
+    u = weight_transform(w, _workspace((xs * f * c,), x.dtype, slot=6)[0].reshape(xs, f, c))
     th, tw = tiles(oh, ow)
     hp, wp = tile * th + 2, tile * tw + 2
     step, block = _winograd_blocks(n, c, th, tw, x.itemsize, tile)
