@@ -202,13 +202,16 @@ def test_winograd4_transforms_match_definition():
     d, k = rng.standard_normal(6), rng.standard_normal(3)
     np.testing.assert_allclose(at @ ((g @ k) * (bt @ d)), np.correlate(d, k, "valid"),
                                atol=1e-13)
-    xp = rng.standard_normal((2, 3, 10, 14))  # 2 x 3 tiles
-    v = np.empty((36, 3, 2 * 6))
-    conv_winograd.input_transform4(xp, 0, 2, 3, v)
-    for n, c, ty, tx in ((0, 0, 0, 0), (1, 2, 1, 2), (0, 1, 1, 0)):
-        tile = xp[n, c, 4 * ty:4 * ty + 6, 4 * tx:4 * tx + 6]
-        np.testing.assert_allclose(v[:, c, n * 6 + ty * 3 + tx].reshape(6, 6),
-                                   bt @ tile @ bt.T, atol=1e-12)
+    for pad_h, pad_w, hx, wx in ((0, 0, 10, 14), (1, 2, 9, 9), (2, 1, 7, 13)):
+        x = rng.standard_normal((2, 3, hx, wx))  # 2 x 3 tiles of the padded image
+        xp = np.zeros((2, 3, 10 + hx, 14 + wx))
+        xp[:, :, pad_h:pad_h + hx, pad_w:pad_w + wx] = x
+        v = np.empty((36, 3, 2 * 6))
+        conv_winograd.input_transform4(x, pad_h, pad_w, 0, 2, 3, v)
+        for n, c, ty, tx in ((0, 0, 0, 0), (1, 2, 1, 2), (0, 1, 1, 0), (1, 1, 1, 1)):
+            tile = xp[n, c, 4 * ty:4 * ty + 6, 4 * tx:4 * tx + 6]
+            np.testing.assert_allclose(v[:, c, n * 6 + ty * 3 + tx].reshape(6, 6),
+                                       bt @ tile @ bt.T, atol=1e-12)
     m = rng.standard_normal((36, 2, 2 * 6))
     for width in (12, 11, 10, 9):  # the last tile column cut to 4, 3, 2, 1 pixels
         out = np.empty((2, 2, 7, width))  # the last tile row cut to 3 rows
@@ -217,14 +220,17 @@ def test_winograd4_transforms_match_definition():
             tile = at @ m[:, f, n * 6 + ty * 3 + tx].reshape(6, 6) @ at.T
             got = out[n, f, 4 * ty:4 * ty + 4, 4 * tx:4 * tx + 4]
             np.testing.assert_allclose(got, tile[:got.shape[0], :got.shape[1]], atol=1e-12)
-    dyp = rng.standard_normal((2, 2, 8, 12))
-    u = np.empty((36, 2, 2 * 6))
-    conv_winograd.grad_transform4(dyp, 0, 2, 3, u)
     a = at.T
-    for n, f, ty, tx in ((0, 0, 0, 0), (1, 1, 1, 2)):
-        tile = dyp[n, f, 4 * ty:4 * ty + 4, 4 * tx:4 * tx + 4]
-        np.testing.assert_allclose(u[:, f, n * 6 + ty * 3 + tx].reshape(6, 6), a @ tile @ a.T,
-                                   atol=1e-12)
+    for hy, wy in ((8, 12), (7, 10), (5, 9)):  # zeros past the edges
+        dy = rng.standard_normal((2, 2, hy, wy))
+        dyp = np.zeros((2, 2, 8, 12))
+        dyp[:, :, :hy, :wy] = dy
+        u = np.empty((36, 2, 2 * 6))
+        conv_winograd.grad_transform4(dy, 0, 2, 3, u)
+        for n, f, ty, tx in ((0, 0, 0, 0), (1, 1, 1, 2), (0, 1, 1, 1)):
+            tile = dyp[n, f, 4 * ty:4 * ty + 4, 4 * tx:4 * tx + 4]
+            np.testing.assert_allclose(u[:, f, n * 6 + ty * 3 + tx].reshape(6, 6),
+                                       a @ tile @ a.T, atol=1e-12)
     mm = rng.standard_normal((36, 2, 3))
     np.testing.assert_allclose(conv_winograd.weight_grad_output4(mm)[1, 2],
                                g.T @ mm[:, 1, 2].reshape(6, 6) @ g, atol=1e-13)

@@ -276,24 +276,39 @@ def _bt_rows(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5):  # pragma: no cove
 
 
 @numba.njit(**_SER)
-def input_transform4(xp, ty0, nty, tw, v):  # pragma: no cover - numba
-    """``v[6a + b, c, n*T + (ty - ty0)*tw + tx]`` = ``(B4^T d B4)[a, b]`` of the 6x6 tile of
-    ``xp`` (N, C, Hp, Wp; Hp >= 4 (ty0 + nty) + 2, Wp >= 4 tw + 2) at ``(4 ty, 4 tx)``, for the
+def input_transform4(x, pad_h, pad_w, ty0, nty, tw, v):  # pragma: no cover - numba
+    """``v[6a + b, c, n*T + (ty - ty0)*tw + tx]`` = ``(B4^T d B4)[a, b]`` of the 6x6 tile at
+    ``(4 ty, 4 tx)`` of the images ``x`` (N, C, H, W) zero-padded by ``pad_h`` rows above and
+    ``pad_w`` columns on the left (and zeros wherever a tile reaches past the image), for the
     tile rows ``ty0 <= ty < ty0 + nty``; ``v`` is (36, C, N*T) with ``T = nty*tw``."""
-    n_img, n_ch = xp.shape[0], xp.shape[1]
+    n_img, n_ch, height, width = x.shape
     t_img = nty * tw
-    r_lo = 4 * ty0
-    # h[b, k % 4, (k // 4) tw + tx]: the column transform (d B4)[., b] of padded row r_lo + k
-    # at tile column tx (rows that two tile rows share are transformed once).  Rows k = 4t + i
-    # of tile row t then lie at h[b, i, t tw + tx] (i < 4) and h[b, i - 4, (t + 1) tw + tx],
-    # so the row transform runs over the whole block at once, each vector contiguous
-    h = np.zeros((6, 4, (nty + 1) * tw), dtype=xp.dtype)
+    r_lo = 4 * ty0 - pad_h
+    wp = 4 * tw + 2
+    w1 = max(0, min(width, wp - pad_w))
+    # each image row is copied into a zero-padded row buffer (in L1) and read from there: no
+    # padded copy of the images.  h[b, k % 4, (k // 4) tw + tx]: the column transform
+    # (d B4)[., b] of padded row r_lo + k at tile column tx (rows that two tile rows share are
+    # transformed once).  Rows k = 4t + i of tile row t then lie at h[b, i, t tw + tx] (i < 4)
+    # and h[b, i - 4, (t + 1) tw + tx], so the row transform runs over the whole block at
+    # once, each vector contiguous
+    buf = np.zeros(wp, dtype=x.dtype)
+    zero = np.zeros(wp, dtype=x.dtype)
+    body = buf[pad_w:pad_w + w1]
+    h = np.zeros((6, 4, (nty + 1) * tw), dtype=x.dtype)
     t_len = nty * tw
     for n in range(n_img):
         at = n * t_img
         for c in range(n_ch):
             for k in range(4 * nty + 2):
-                row = xp[n, c, r_lo + k]
+                r = r_lo + k
+                if 0 <= r < height:
+                    src = x[n, c, r, :w1]
+                    for q in range(w1):
+                        body[q] = src[q]
+                    row = buf
+                else:
+                    row = zero
                 q, o = k % 4, (k // 4) * tw
                 h0, h1, h2 = h[0, q, o:o + tw], h[1, q, o:o + tw], h[2, q, o:o + tw]
                 h3, h4, h5 = h[3, q, o:o + tw], h[4, q, o:o + tw], h[5, q, o:o + tw]
@@ -399,25 +414,50 @@ def _a_rows(g0, g1, g2, g3, o0, o1, o2, o3, o4, o5):  # pragma: no cover - numba
 
 
 @numba.njit(**_SER)
-def grad_transform4(dyp, ty0, nty, tw, u):  # pragma: no cover - numba
+def grad_transform4(dy, ty0, nty, tw, u):  # pragma: no cover - numba
     """``u[6a + b, f, n*T + (ty - ty0)*tw + tx]`` = ``(A4 g A4^T)[a, b]`` of the 4x4 tile ``g``
-    of ``dyp`` (N, F, 4 th, 4 tw; the zero-padded head gradient) at ``(4 ty, 4 tx)``, for the
-    tile rows ``ty0 <= ty < ty0 + nty``."""
-    n_img, n_f = dyp.shape[0], dyp.shape[1]
+    at ``(4 ty, 4 tx)`` of the head gradient ``dy`` (N, F, OH, OW; zeros past its edges), for
+    the tile rows ``ty0 <= ty < ty0 + nty``."""
+    n_img, n_f, oh, ow = dy.shape
     t_img = nty * tw
+    w1 = min(ow, 4 * tw)
+    # rows past the bottom edge read a zero row; rows cut by the right edge go through a
+    # zero-padded buffer
+    buf = np.zeros(4 * tw, dtype=dy.dtype)
+    zero = np.zeros(4 * tw, dtype=dy.dtype)
+    body = buf[:w1]
     # h[b, i, t tw + tx]: (g A4^T)[i, b] of the block's tiles (row 4 (ty0 + t) + i), then the
     # row transform over the whole block at once, as in input_transform4
-    h = np.empty((6, 4, t_img), dtype=dyp.dtype)
+    h = np.empty((6, 4, t_img), dtype=dy.dtype)
     for n in range(n_img):
         at = n * t_img
         for f in range(n_f):
             for t in range(nty):
                 o = t * tw
                 for i in range(4):
-                    row = dyp[n, f, 4 * (ty0 + t) + i]
-                    _a_rows(row[0::4], row[1::4], row[2::4], row[3::4], h[0, i, o:o + tw],
-                            h[1, i, o:o + tw], h[2, i, o:o + tw], h[3, i, o:o + tw],
-                            h[4, i, o:o + tw], h[5, i, o:o + tw])
+                    r = 4 * (ty0 + t) + i
+                    if r >= oh:
+                        row = zero
+                    elif w1 == 4 * tw:
+                        row = dy[n, f, r]
+                    else:
+                        src = dy[n, f, r]
+                        for q in range(w1):
+                            body[q] = src[q]
+                        row = buf
+                    h0, h1, h2 = h[0, i, o:o + tw], h[1, i, o:o + tw], h[2, i, o:o + tw]
+                    h3, h4, h5 = h[3, i, o:o + tw], h[4, i, o:o + tw], h[5, i, o:o + tw]
+                    for tx in range(tw):
+                        j = 4 * tx
+                        a0, a1, a2, a3 = row[j], row[j + 1], row[j + 2], row[j + 3]
+                        p02, p13 = a0 + a2, a1 + a3
+                        q02, q13 = a0 + _F4 * a2, _F2 * a1 + _F8 * a3
+                        h0[tx] = a0
+                        h1[tx] = p02 + p13
+                        h2[tx] = p02 - p13
+                        h3[tx] = q02 + q13
+                        h4[tx] = q02 - q13
+                        h5[tx] = a3
             for b in range(6):
                 hb = h[b]
                 _a_rows(hb[0], hb[1], hb[2], hb[3], u[b, f, at:at + t_img],

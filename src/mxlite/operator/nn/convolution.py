@@ -281,9 +281,11 @@ def _nchw_to_fnl(y):
 WINOGRAD_CHANNELS = 64
 WINOGRAD_PIXELS = 256
 #: bytes of transformed input tiles per block (whole images, or some tile rows of one image
-#: when one image has more).  Blocks that fit the L2 cache measured no faster (1 MiB: 0.99-1.12x
-#: the time of 4 MiB on the VGG layers, 256 KiB up to 1.7x: the GEMMs get short)
-WINOGRAD_CHUNK_BYTES = 4 << 20
+#: when one image has more).  F(2x2, 3x3): blocks that fit the L2 cache measured no faster
+#: (1 MiB: 0.99-1.12x the time of 4 MiB on the VGG layers, 256 KiB up to 1.7x: the GEMMs get
+#: short).  F(4x4, 3x3), one thread, forward ms at 1 / 2 / 4 / 8 MiB: 64ch 64x64 58 / 54 / 60
+#: / 71, 128ch 32x32 52 / 47 / 47 / 57, 256ch 16x16 62 / 49 / 50 / 58
+WINOGRAD_CHUNK_BYTES = 2 << 20
 
 
 def _winograd_ok(p, geo, channels) -> bool:
@@ -350,15 +352,19 @@ def _winograd(x, w, pad, out):
         for n0 in range(a, b, step):
             nb = min(step, b - n0)
             size = nb * block * tw
-            xp, v, m = _workspace((nb * c * hp * wp, xs * c * size, xs * f * size),
-                                  x.dtype, slot=4)
-            xp = xp.reshape(nb, c, hp, wp)
-            _winograd_kernels.pad_images(x[n0:n0 + nb], pad[0], pad[1], xp)
+            xp, v, m = _workspace((nb * c * hp * wp if tile == 2 else 0, xs * c * size,
+                                   xs * f * size), x.dtype, slot=4)
+            if tile == 2:  # F(2x2, 3x3) transforms a padded copy; F(4x4, 3x3) pads each row
+                xp = xp.reshape(nb, c, hp, wp)
+                _winograd_kernels.pad_images(x[n0:n0 + nb], pad[0], pad[1], xp)
             for ty0 in range(0, th, block):
                 nty = min(block, th - ty0)
                 p = nb * nty * tw
                 vb, mb = v[:xs * c * p].reshape(xs, c, p), m[:xs * f * p].reshape(xs, f, p)
-                input_transform(xp, ty0, nty, tw, vb)
+                if tile == 2:
+                    input_transform(xp, ty0, nty, tw, vb)
+                else:
+                    input_transform(x[n0:n0 + nb], pad[0], pad[1], ty0, nty, tw, vb)
                 np.matmul(u, vb, out=mb)
                 output_transform(mb, ty0, nty, tw, out[n0:n0 + nb])
 
@@ -386,18 +392,23 @@ def _winograd_weight_grad(x, dy, pad):
         for n0 in range(a, b, step):
             nb = min(step, b - n0)
             size = nb * block * tw
-            xp, dyp, v, u = _workspace((nb * c * hp * wp, nb * f * tile * tile * th * tw,
-                                        xs * c * size, xs * f * size), x.dtype, slot=4)
-            xp = xp.reshape(nb, c, hp, wp)
-            dyp = dyp.reshape(nb, f, tile * th, tile * tw)
-            _winograd_kernels.pad_images(x[n0:n0 + nb], pad[0], pad[1], xp)
-            _winograd_kernels.pad_images(dy[n0:n0 + nb], 0, 0, dyp)
+            pads = (nb * c * hp * wp, nb * f * 4 * th * tw) if tile == 2 else (0, 0)
+            xp, dyp, v, u = _workspace((*pads, xs * c * size, xs * f * size), x.dtype, slot=4)
+            if tile == 2:  # padded copies; F(4x4, 3x3) pads each row in its transforms
+                xp = xp.reshape(nb, c, hp, wp)
+                dyp = dyp.reshape(nb, f, 2 * th, 2 * tw)
+                _winograd_kernels.pad_images(x[n0:n0 + nb], pad[0], pad[1], xp)
+                _winograd_kernels.pad_images(dy[n0:n0 + nb], 0, 0, dyp)
             for ty0 in range(0, th, block):
                 nty = min(block, th - ty0)
                 p = nb * nty * tw
                 vb, ub = v[:xs * c * p].reshape(xs, c, p), u[:xs * f * p].reshape(xs, f, p)
-                input_transform(xp, ty0, nty, tw, vb)
-                grad_transform(dyp, ty0, nty, tw, ub)
+                if tile == 2:
+                    input_transform(xp, ty0, nty, tw, vb)
+                    grad_transform(dyp, ty0, nty, tw, ub)
+                else:
+                    input_transform(x[n0:n0 + nb], pad[0], pad[1], ty0, nty, tw, vb)
+                    grad_transform(dy[n0:n0 + nb], ty0, nty, tw, ub)
                 np.matmul(ub, vb.transpose(0, 2, 1), out=tmp)
                 part += tmp
         return part
