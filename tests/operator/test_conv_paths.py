@@ -213,11 +213,12 @@ def test_winograd4_transforms_match_definition():
             np.testing.assert_allclose(v[:, c, n * 6 + ty * 3 + tx].reshape(6, 6),
                                        bt @ tile @ bt.T, atol=1e-12)
     m = rng.standard_normal((36, 2, 2 * 6))
+    bias = np.array([0.25, -1.5])
     for width in (12, 11, 10, 9):  # the last tile column cut to 4, 3, 2, 1 pixels
         out = np.empty((2, 2, 7, width))  # the last tile row cut to 3 rows
-        conv_winograd.output_transform4(m, 0, 2, 3, out)
+        conv_winograd.output_transform4(m, bias, 0, 2, 3, out)
         for n, f, ty, tx in ((0, 0, 0, 0), (1, 1, 1, 1), (0, 1, 1, 2), (1, 0, 0, 2)):
-            tile = at @ m[:, f, n * 6 + ty * 3 + tx].reshape(6, 6) @ at.T
+            tile = at @ m[:, f, n * 6 + ty * 3 + tx].reshape(6, 6) @ at.T + bias[f]
             got = out[n, f, 4 * ty:4 * ty + 4, 4 * tx:4 * tx + 4]
             np.testing.assert_allclose(got, tile[:got.shape[0], :got.shape[1]], atol=1e-12)
     a = at.T

@@ -350,10 +350,10 @@ def _at_rows(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3):  # pragma: no cover - numb
 
 
 @numba.njit(**_SER)
-def output_transform4(m, ty0, nty, tw, out):  # pragma: no cover - numba
+def output_transform4(m, bias, ty0, nty, tw, out):  # pragma: no cover - numba
     """Rows ``4 ty0 .. 4 (ty0 + nty)`` of ``out[n, f]`` (N, F, OH, OW) from the products ``m``
-    (36, F, N*T), ``T = nty*tw``: ``A4^T m A4`` per tile (the rows / columns of a tile past the
-    output's edge are dropped)."""
+    (36, F, N*T), ``T = nty*tw``: ``A4^T m A4 + bias[f]`` per tile (the rows / columns of a
+    tile past the output's edge are dropped); ``bias`` has F values (zeros for none)."""
     n_img, n_f, oh, ow = out.shape
     t_img = nty * tw
     # s[r, b, t tw + tx]: (A4^T m)[r, b] of the block's tiles, over the block at once; then
@@ -363,6 +363,7 @@ def output_transform4(m, ty0, nty, tw, out):  # pragma: no cover - numba
     for n in range(n_img):
         at = n * t_img
         for f in range(n_f):
+            bf = bias[f]
             for b in range(6):
                 _at_rows(m[b, f, at:at + t_img], m[6 + b, f, at:at + t_img],
                          m[12 + b, f, at:at + t_img], m[18 + b, f, at:at + t_img],
@@ -381,21 +382,21 @@ def output_transform4(m, ty0, nty, tw, out):  # pragma: no cover - numba
                         c3, c4, c5 = sr[3, o + tx], sr[4, o + tx], sr[5, o + tx]
                         p12, q12 = c1 + c2, c1 - c2
                         p34, q34 = c3 + c4, c3 - c4
-                        row[4 * tx] = c0 + p12 + p34
-                        row[4 * tx + 1] = q12 + _F2 * q34
-                        row[4 * tx + 2] = p12 + _F4 * p34
-                        row[4 * tx + 3] = q12 + _F8 * q34 + c5
+                        row[4 * tx] = c0 + p12 + p34 + bf
+                        row[4 * tx + 1] = q12 + _F2 * q34 + bf
+                        row[4 * tx + 2] = p12 + _F4 * p34 + bf
+                        row[4 * tx + 3] = q12 + _F8 * q34 + c5 + bf
                     if full < tw:  # the last tile, cut by the edge
                         tx = full
                         c0, c1, c2 = sr[0, o + tx], sr[1, o + tx], sr[2, o + tx]
                         c3, c4 = sr[3, o + tx], sr[4, o + tx]
                         p12, q12 = c1 + c2, c1 - c2
                         p34, q34 = c3 + c4, c3 - c4
-                        row[4 * tx] = c0 + p12 + p34
+                        row[4 * tx] = c0 + p12 + p34 + bf
                         if 4 * tx + 1 < ow:
-                            row[4 * tx + 1] = q12 + _F2 * q34
+                            row[4 * tx + 1] = q12 + _F2 * q34 + bf
                         if 4 * tx + 2 < ow:
-                            row[4 * tx + 2] = p12 + _F4 * p34
+                            row[4 * tx + 2] = p12 + _F4 * p34 + bf
 
 
 @numba.njit(inline="always", **_SER)

@@ -331,11 +331,12 @@ def _winograd_blocks(n, c, th, tw, itemsize, tile=2):
     return max(1, min(n, WINOGRAD_CHUNK_BYTES // (per_row * th))), th
 
 
-def _winograd(x, w, pad, out):
+def _winograd(x, w, pad, out, bias=None):
     """``out`` (N, F, OH, OW) = the 3x3 stride-1 convolution of ``x`` (N, C, H, W) padded by
-    ``pad`` with the weight ``w`` (F, C, 3, 3), by Winograd F(t x t, 3x3), ``t =``
-    :func:`_winograd_tile` (:mod:`mxlite.kernels.conv_winograd`); chunks of images split over
-    threads as :func:`_split` does."""
+    ``pad`` with the weight ``w`` (F, C, 3, 3), plus ``bias`` (F,) when given, by Winograd
+    F(t x t, 3x3), ``t =`` :func:`_winograd_tile` (:mod:`mxlite.kernels.conv_winograd`; F(4x4,
+    3x3) adds the bias in its output transform); chunks of images split over threads as
+    :func:`_split` does."""
     tile = _winograd_tile(x.dtype)
     tiles, input_transform, output_transform, weight_transform = _winograd_variant(tile)[:4]
     xs = (tile + 2) ** 2
@@ -366,8 +367,14 @@ def _winograd(x, w, pad, out):
                 else:
                     input_transform(x[n0:n0 + nb], pad[0], pad[1], ty0, nty, tw, vb)
                 np.matmul(u, vb, out=mb)
-                output_transform(mb, ty0, nty, tw, out[n0:n0 + nb])
+                if tile == 2:
+                    output_transform(mb, ty0, nty, tw, out[n0:n0 + nb])
+                else:
+                    output_transform(mb, b4, ty0, nty, tw, out[n0:n0 + nb])
+            if tile == 2 and bias is not None:
+                out[n0:n0 + nb] += bias.reshape(-1, 1, 1)
 
+    b4 = np.zeros(f, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
     _split(work, n, xs * c * n * th * tw)
 
 
@@ -598,9 +605,7 @@ class Convolution(_ConvBase):
         out3 = out.reshape(n, f, length)
         bias = None if p.no_bias else inputs[2].astype(x.dtype, copy=False).reshape(1, f, 1)
         if _winograd_ok(p, geo, x.shape[1]):
-            _winograd(x, w, geo.pad, out)
-            if bias is not None:
-                out3 += bias
+            _winograd(x, w, geo.pad, out, None if bias is None else bias.reshape(f))
             return [out.astype(dtype, copy=False)], geo
         rw = _direct_ok(p, geo, x.shape[1], f, x.dtype)
         if rw:
