@@ -76,8 +76,8 @@ def force(monkeypatch):
         monkeypatch.setattr(conv, "WINOGRAD_TILE", tile)
         monkeypatch.setattr(conv, "WINOGRAD_TILE_FLOAT64", tile)
         # *_rows: blocks of one tile row (the transforms' ty0 / nty)
-        monkeypatch.setattr(conv, "WINOGRAD_CHUNK_BYTES", 1 if path.endswith("_rows")
-                            else 4 << 20)
+        for name in ("WINOGRAD_CHUNK_BYTES", "WINOGRAD_GRAD_CHUNK_BYTES"):
+            monkeypatch.setattr(conv, name, 1 if path.endswith("_rows") else 4 << 20)
         monkeypatch.setattr(conv, "CHUNK_BYTES", 1 << 30 if path == "chunked" else 1)
         monkeypatch.setattr(conv, "PARALLEL_COLUMNS", 0 if path.endswith("threads")
                             else 1 << 62)
@@ -262,6 +262,21 @@ def test_winograd_float32_error(shape, tile, monkeypatch):
     for got, want in ((y, reference(x, w, 1, pad, 1, 1)), (dx, want_dx), (dw, want_dw)):
         assert got.dtype == np.float32
         assert np.abs(got - want).max() / np.abs(want).max() < bound
+
+
+# n, c, th, tw, tile, budget (bytes), (images per chunk, tile rows per block)
+BLOCKS = [
+    ("whole_images", 32, 256, 4, 4, 4, 2 << 20, (3, 4)),
+    ("one_image", 32, 64, 16, 16, 4, 4 << 20, (1, 16)),
+    ("equal_rows", 32, 64, 16, 16, 4, 2 << 20, (1, 8)),  # 14 rows fit: 8 + 8, not 14 + 2
+    ("rows_of_one", 2, 8, 5, 5, 2, 1, (1, 1)),
+]
+
+
+@pytest.mark.parametrize("case", BLOCKS, ids=[b[0] for b in BLOCKS])
+def test_winograd_blocks(case):
+    _, n, c, th, tw, tile, budget, want = case
+    assert conv._winograd_blocks(n, c, th, tw, 4, tile, budget) == want
 
 
 def test_threaded_convolutions_restore_the_blas_threads(force):

@@ -286,6 +286,11 @@ WINOGRAD_PIXELS = 256
 #: short).  F(4x4, 3x3), one thread, forward ms at 1 / 2 / 4 / 8 MiB: 64ch 64x64 58 / 54 / 60
 #: / 71, 128ch 32x32 52 / 47 / 47 / 57, 256ch 16x16 62 / 49 / 50 / 58
 WINOGRAD_CHUNK_BYTES = 2 << 20
+#: the same for the weight gradient, whose GEMMs sum over the tiles of a block (longer blocks,
+#: longer sums).  F(3x3, 4x4), one thread, ms at 1 / 2 / 4 MiB (blocks of equal tile rows):
+#: 64ch 64x64 78 / 72 / 65, 64 -> 128ch 32x32 43 / 34 / 32, 128ch 32x32 70 / 55 / 49; 8 MiB
+#: was slower again
+WINOGRAD_GRAD_CHUNK_BYTES = 4 << 20
 
 
 def _winograd_ok(p, geo, channels) -> bool:
@@ -320,15 +325,18 @@ def _winograd_variant(tile):
             k.grad_transform, k.weight_grad_output)
 
 
-def _winograd_blocks(n, c, th, tw, itemsize, tile=2):
+def _winograd_blocks(n, c, th, tw, itemsize, tile=2, budget=None):
     """``(images per chunk, tile rows per block)``: the transformed tiles of one block
-    (``(tile + 2)^2 C`` values a tile) fill at most :data:`WINOGRAD_CHUNK_BYTES`; a block is
-    whole images when an image fits, else some tile rows of one image."""
+    (``(tile + 2)^2 C`` values a tile) fill at most ``budget`` bytes (default
+    :data:`WINOGRAD_CHUNK_BYTES`); a block is whole images when an image fits, else some tile
+    rows of one image."""
+    budget = WINOGRAD_CHUNK_BYTES if budget is None else budget
     per_row = (tile + 2) ** 2 * c * tw * itemsize
-    rows = max(1, WINOGRAD_CHUNK_BYTES // per_row)
-    if rows < th:
-        return 1, rows
-    return max(1, min(n, WINOGRAD_CHUNK_BYTES // (per_row * th))), th
+    rows = max(1, budget // per_row)
+    if rows < th:  # blocks of equal rows (14 + 2 rows made the second block's GEMMs short)
+        blocks = -(-th // rows)
+        return 1, -(-th // blocks)
+    return max(1, min(n, budget // (per_row * th))), th
 
 
 def _winograd(x, w, pad, out, bias=None):
@@ -390,7 +398,8 @@ def _winograd_weight_grad(x, dy, pad):
     f, (oh, ow) = dy.shape[1], dy.shape[2:]
     th, tw = tiles(oh, ow)
     hp, wp = tile * th + 2, tile * tw + 2
-    step, block = _winograd_blocks(n, max(c, f), th, tw, x.itemsize, tile)
+    step, block = _winograd_blocks(n, max(c, f), th, tw, x.itemsize, tile,
+                                   WINOGRAD_GRAD_CHUNK_BYTES)
 
     def work(a, b):
         part, tmp = _workspace((xs * f * c, xs * f * c), x.dtype, slot=5)
