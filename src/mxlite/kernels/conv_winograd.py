@@ -1,4 +1,5 @@
-"""Winograd F(2x2, 3x3) convolution kernels: 3x3 kernels, stride 1, no dilation, one group.
+"""Winograd convolution kernels, F(2x2, 3x3) and F(4x4, 3x3): 3x3 kernels, stride 1, no
+dilation, one group.  F(2x2, 3x3) first; F(4x4, 3x3) (the ``*4`` functions) below.
 
 A 3x3 convolution of a 4x4 input tile ``d`` gives a 2x2 output tile ``A^T [(G g G^T) * (B^T d
 B)] A`` (``*`` elementwise over the 16 positions), with

@@ -5,8 +5,9 @@ Convolution: data ``(N, C, *spatial)``, weight ``(num_filter, C / num_group, *ke
 Computed with im2col (Numba, :mod:`._im2col`) and one BLAS GEMM per group, in chunks of images
 whose columns fit the L2 cache (:data:`CHUNK_BYTES`; a 1x1 stride-1 kernel needs no im2col);
 backward is the transposed GEMMs plus col2im.  3x3 stride-1 convolutions of at least
-:data:`WINOGRAD_CHANNELS` channels use Winograd F(2x2, 3x3) for the output and the data
-gradient and F(3x3, 2x2) for the weight gradient (:mod:`mxlite.kernels.conv_winograd`).  Thin
+:data:`WINOGRAD_CHANNELS` channels use Winograd F(4x4, 3x3) for the output and the data
+gradient and F(3x3, 4x4) for the weight gradient in float32, F(2x2, 3x3) and F(3x3, 2x2) in
+float64 (:data:`WINOGRAD_TILE`, :mod:`mxlite.kernels.conv_winograd`).  Thin
 float32 3x3 stride-1 pad-1 convolutions (at most :data:`DIRECT_CHANNELS` channels, rows of a
 multiple of 16 pixels: ResNet-20's 16- and 32-channel stages) use the direct register-tiled
 kernels of :mod:`mxlite.kernels.conv_direct` for the output and the data gradient; the weight
