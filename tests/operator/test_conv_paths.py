@@ -1,10 +1,10 @@
 """Every computation path of Convolution gives the same numbers.
 
-The operator picks, per call: Winograd F(2x2, 3x3) (wide 3x3 stride-1 convolutions; whole
-images or blocks of tile rows per GEMM), the direct register-tiled kernel (thin float32 3x3
-pad-1 convolutions of stride 1 or 2), im2col
-of one image per chunk (the GEMM writes the output in place) or of several (one GEMM, then a
-transposed copy), no im2col for 1x1 stride-1 kernels, and the batch split over threads.  Each
+The operator picks, per call: Winograd F(4x4, 3x3) or F(2x2, 3x3) (wide 3x3 stride-1
+convolutions; whole images or blocks of tile rows per GEMM), the direct register-tiled kernel
+(thin float32 3x3 pad-1 convolutions of stride 1 or 2), im2col of one image per chunk (the GEMM
+writes the output in place) or of several (one GEMM, then a transposed copy), no im2col for 1x1
+stride-1 kernels, and the batch split over threads.  Each
 path is forced here (module thresholds patched) and compared in float64 with a NumPy
 reference (one ``einsum`` per kernel tap) for the output and both gradients; float64 numerical
 gradient checks run through the Winograd path.  The direct kernel is float32 only: it is
@@ -71,9 +71,13 @@ def force(monkeypatch):
         wino = path.startswith("winograd")
         monkeypatch.setattr(conv, "WINOGRAD_CHANNELS", 1 if wino else 1 << 30)
         monkeypatch.setattr(conv, "WINOGRAD_PIXELS", 1 if wino else 1 << 30)
-        # winograd_rows: blocks of one tile row (the transforms' ty0 / nty)
-        monkeypatch.setattr(conv, "WINOGRAD_CHUNK_BYTES", 1 if path == "winograd_rows"
-                            else 4 << 20)
+        # winograd2*: F(2x2, 3x3), winograd*: F(4x4, 3x3), in every dtype
+        tile = 2 if path.startswith("winograd2") else 4
+        monkeypatch.setattr(conv, "WINOGRAD_TILE", tile)
+        monkeypatch.setattr(conv, "WINOGRAD_TILE_FLOAT64", tile)
+        # *_rows: blocks of one tile row (the transforms' ty0 / nty)
+        for name in ("WINOGRAD_CHUNK_BYTES", "WINOGRAD_GRAD_CHUNK_BYTES"):
+            monkeypatch.setattr(conv, name, 1 if path.endswith("_rows") else 4 << 20)
         monkeypatch.setattr(conv, "CHUNK_BYTES", 1 << 30 if path == "chunked" else 1)
         monkeypatch.setattr(conv, "PARALLEL_COLUMNS", 0 if path.endswith("threads")
                             else 1 << 62)
@@ -91,14 +95,15 @@ SHAPES = [
     ("1x1", 4, 6, 5, 3, 3, 1, 1, 0, 1, 1),
     ("1x1_stride2", 3, 6, 5, 6, 4, 1, 2, 0, 1, 1),
 ]
-PATHS = ["per_image", "chunked", "winograd", "winograd_rows", "threads"]
+PATHS = ["per_image", "chunked", "winograd", "winograd_rows", "winograd2", "winograd2_rows",
+         "threads", "winograd_threads"]
 
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("shape", SHAPES, ids=[s[0] for s in SHAPES])
 def test_conv_paths_match_numpy_reference(shape, path, force):
     _, n, c, h, wd, f, k, s, pd, dl, g = shape
-    if path == "threads" and numba.config.NUMBA_NUM_THREADS < 2:
+    if path.endswith("threads") and numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one core: no second thread")
     force(path)
     rng = np.random.default_rng(hash(shape[0]) % 2**32)
@@ -109,7 +114,7 @@ def test_conv_paths_match_numpy_reference(shape, path, force):
     p = op.parse_params({"kernel": (k, k), "stride": (s, s), "pad": (pd, pd),
                          "dilate": (dl, dl), "num_filter": f, "num_group": g})
     threads = numba.get_num_threads()
-    if path == "threads":
+    if path.endswith("threads"):
         numba.set_num_threads(2)
     try:
         (y,), saved = op.forward(p, [x, w, b], [], True)
@@ -125,7 +130,7 @@ def test_conv_paths_match_numpy_reference(shape, path, force):
     np.testing.assert_allclose(db, dy.sum(axis=(0, 2, 3)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("path", PATHS[:4])
+@pytest.mark.parametrize("path", PATHS[:6])
 def test_conv_paths_float32_close_to_float64(path, force):
     force(path)
     rng = np.random.default_rng(0)
@@ -143,7 +148,7 @@ def test_conv_paths_float32_close_to_float64(path, force):
     np.testing.assert_allclose(dw, want_dw, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("path", ["winograd", "winograd_rows"])
+@pytest.mark.parametrize("path", ["winograd", "winograd_rows", "winograd2", "winograd2_rows"])
 @pytest.mark.parametrize("pad", [0, 1, 2])
 def test_winograd_gradients_float64(pad, path, force):
     force(path)
@@ -157,8 +162,8 @@ def test_winograd_gradients_float64(pad, path, force):
 def test_winograd_is_taken_for_wide_convolutions(monkeypatch):
     """The default thresholds send a VGG-like layer to Winograd and a ResNet-20 one not."""
     calls = []
-    real = conv_winograd.input_transform
-    monkeypatch.setattr(conv_winograd, "input_transform",
+    real = conv_winograd.input_transform4
+    monkeypatch.setattr(conv_winograd, "input_transform4",
                         lambda *a: calls.append(1) or real(*a))
     op = get("Convolution")
     for c, hw, taken in ((64, 16, True), (16, 16, False), (64, 8, False)):
@@ -187,6 +192,91 @@ def test_winograd_transforms_match_definition():
         tile = at @ m[:, f, n * 6 + ty * 3 + tx].reshape(4, 4) @ at.T
         got = out[n, f, 2 * ty:2 * ty + 2, 2 * tx:2 * tx + 2]
         np.testing.assert_allclose(got, tile[:, :got.shape[1]])
+
+
+def test_winograd4_transforms_match_definition():
+    """F(4x4, 3x3): B4^T d B4, A4^T m A4 (cut at odd edges), A4 g A4^T and G4^T m G4 per tile
+    against the module's matrices, and the matrices against the definition of a correlation."""
+    bt, g, at = conv_winograd.B4T, conv_winograd.G4, conv_winograd.A4T
+    rng = np.random.default_rng(4)
+    d, k = rng.standard_normal(6), rng.standard_normal(3)
+    np.testing.assert_allclose(at @ ((g @ k) * (bt @ d)), np.correlate(d, k, "valid"),
+                               atol=1e-13)
+    for pad_h, pad_w, hx, wx in ((0, 0, 10, 14), (1, 2, 9, 9), (2, 1, 7, 13)):
+        x = rng.standard_normal((2, 3, hx, wx))  # 2 x 3 tiles of the padded image
+        xp = np.zeros((2, 3, 10 + hx, 14 + wx))
+        xp[:, :, pad_h:pad_h + hx, pad_w:pad_w + wx] = x
+        v = np.empty((36, 3, 2 * 6))
+        conv_winograd.input_transform4(x, pad_h, pad_w, 0, 2, 3, v)
+        for n, c, ty, tx in ((0, 0, 0, 0), (1, 2, 1, 2), (0, 1, 1, 0), (1, 1, 1, 1)):
+            tile = xp[n, c, 4 * ty:4 * ty + 6, 4 * tx:4 * tx + 6]
+            np.testing.assert_allclose(v[:, c, n * 6 + ty * 3 + tx].reshape(6, 6),
+                                       bt @ tile @ bt.T, atol=1e-12)
+    m = rng.standard_normal((36, 2, 2 * 6))
+    bias = np.array([0.25, -1.5])
+    for width in (12, 11, 10, 9):  # the last tile column cut to 4, 3, 2, 1 pixels
+        out = np.empty((2, 2, 7, width))  # the last tile row cut to 3 rows
+        conv_winograd.output_transform4(m, bias, 0, 2, 3, out)
+        for n, f, ty, tx in ((0, 0, 0, 0), (1, 1, 1, 1), (0, 1, 1, 2), (1, 0, 0, 2)):
+            tile = at @ m[:, f, n * 6 + ty * 3 + tx].reshape(6, 6) @ at.T + bias[f]
+            got = out[n, f, 4 * ty:4 * ty + 4, 4 * tx:4 * tx + 4]
+            np.testing.assert_allclose(got, tile[:got.shape[0], :got.shape[1]], atol=1e-12)
+    a = at.T
+    for hy, wy in ((8, 12), (7, 10), (5, 9)):  # zeros past the edges
+        dy = rng.standard_normal((2, 2, hy, wy))
+        dyp = np.zeros((2, 2, 8, 12))
+        dyp[:, :, :hy, :wy] = dy
+        u = np.empty((36, 2, 2 * 6))
+        conv_winograd.grad_transform4(dy, 0, 2, 3, u)
+        for n, f, ty, tx in ((0, 0, 0, 0), (1, 1, 1, 2), (0, 1, 1, 1)):
+            tile = dyp[n, f, 4 * ty:4 * ty + 4, 4 * tx:4 * tx + 4]
+            np.testing.assert_allclose(u[:, f, n * 6 + ty * 3 + tx].reshape(6, 6),
+                                       a @ tile @ a.T, atol=1e-12)
+    mm = rng.standard_normal((36, 2, 3))
+    np.testing.assert_allclose(conv_winograd.weight_grad_output4(mm)[1, 2],
+                               g.T @ mm[:, 1, 2].reshape(6, 6) @ g, atol=1e-13)
+
+
+@pytest.mark.parametrize("tile", [2, 4])
+@pytest.mark.parametrize("shape", [(2, 64, 20, 20, 64, 1), (1, 64, 17, 19, 64, 0),
+                                   (1, 64, 9, 10, 64, 2)], ids=["even", "odd_pad0", "pad2"])
+def test_winograd_float32_error(shape, tile, monkeypatch):
+    """Float32 Winograd against the float64 reference, for activations and weights at the
+    scale of a trained layer: max |error| / max |exact| below 5e-5 (F(4x4, 3x3)) or 5e-6
+    (F(2x2, 3x3)) for the output and both gradients (measured on the VGG layers: up to 1.2e-5
+    and 1.3e-6)."""
+    n, c, h, wd, f, pad = shape
+    monkeypatch.setattr(conv, "WINOGRAD_TILE", tile)
+    monkeypatch.setattr(conv, "WINOGRAD_PIXELS", 1)
+    rng = np.random.default_rng(tile)
+    x = np.maximum(rng.standard_normal((n, c, h, wd)), 0)
+    w = rng.standard_normal((f, c, 3, 3)) * np.sqrt(2 / (9 * c))
+    op = get("Convolution")
+    p = op.parse_params({"kernel": (3, 3), "pad": (pad, pad), "num_filter": f, "no_bias": True})
+    x32, w32 = x.astype(np.float32), w.astype(np.float32)
+    (y,), saved = op.forward(p, [x32, w32], [], True)
+    dy = rng.standard_normal(y.shape)
+    dx, dw = op.backward(p, [dy.astype(np.float32)], [x32, w32], [y], [], saved)
+    want_dx, want_dw = reference_grads(x, w, dy, 1, pad, 1, 1)
+    bound = 5e-5 if tile == 4 else 5e-6
+    for got, want in ((y, reference(x, w, 1, pad, 1, 1)), (dx, want_dx), (dw, want_dw)):
+        assert got.dtype == np.float32
+        assert np.abs(got - want).max() / np.abs(want).max() < bound
+
+
+# n, c, th, tw, tile, budget (bytes), (images per chunk, tile rows per block)
+BLOCKS = [
+    ("whole_images", 32, 256, 4, 4, 4, 2 << 20, (3, 4)),
+    ("one_image", 32, 64, 16, 16, 4, 4 << 20, (1, 16)),
+    ("equal_rows", 32, 64, 16, 16, 4, 2 << 20, (1, 8)),  # 14 rows fit: 8 + 8, not 14 + 2
+    ("rows_of_one", 2, 8, 5, 5, 2, 1, (1, 1)),
+]
+
+
+@pytest.mark.parametrize("case", BLOCKS, ids=[b[0] for b in BLOCKS])
+def test_winograd_blocks(case):
+    _, n, c, th, tw, tile, budget, want = case
+    assert conv._winograd_blocks(n, c, th, tw, 4, tile, budget) == want
 
 
 def test_threaded_convolutions_restore_the_blas_threads(force):
@@ -475,7 +565,7 @@ def test_deconvolution_paths_match_numpy_reference(shape, path, force):
     head gradient, the weight gradient ``reference_grads``' dw; per image, chunked and over
     threads."""
     _, n, c, h, wd, f, k, s, pd, dl, g, adj = shape
-    if path == "threads" and numba.config.NUMBA_NUM_THREADS < 2:
+    if path.endswith("threads") and numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one core: no second thread")
     force(path)
     rng = np.random.default_rng(hash(shape[0]) % 2**32)
@@ -487,7 +577,7 @@ def test_deconvolution_paths_match_numpy_reference(shape, path, force):
                          "dilate": (dl, dl), "adj": (adj, adj), "num_filter": f,
                          "num_group": g, "no_bias": False})
     threads = numba.get_num_threads()
-    if path == "threads":
+    if path.endswith("threads"):
         numba.set_num_threads(2)
     try:
         (y,), saved = op.forward(p, [x, w, b], [], True)

@@ -5,8 +5,9 @@ Convolution: data ``(N, C, *spatial)``, weight ``(num_filter, C / num_group, *ke
 Computed with im2col (Numba, :mod:`._im2col`) and one BLAS GEMM per group, in chunks of images
 whose columns fit the L2 cache (:data:`CHUNK_BYTES`; a 1x1 stride-1 kernel needs no im2col);
 backward is the transposed GEMMs plus col2im.  3x3 stride-1 convolutions of at least
-:data:`WINOGRAD_CHANNELS` channels use Winograd F(2x2, 3x3) for the output and the data
-gradient and F(3x3, 2x2) for the weight gradient (:mod:`mxlite.kernels.conv_winograd`).  Thin
+:data:`WINOGRAD_CHANNELS` channels use Winograd F(4x4, 3x3) for the output and the data
+gradient and F(3x3, 4x4) for the weight gradient in float32, F(2x2, 3x3) and F(3x3, 2x2) in
+float64 (:data:`WINOGRAD_TILE`, :mod:`mxlite.kernels.conv_winograd`).  Thin
 float32 3x3 pad-1 convolutions of stride 1 or 2 (at most :data:`DIRECT_CHANNELS` channels, any
 image size: all of ResNet-20's 3x3 layers) use the direct register-tiled kernels of
 :mod:`mxlite.kernels.conv_direct` for the output and the data gradient; the weight gradient is
@@ -285,9 +286,16 @@ def _nchw_to_fnl(y):
 WINOGRAD_CHANNELS = 64
 WINOGRAD_PIXELS = 256
 #: bytes of transformed input tiles per block (whole images, or some tile rows of one image
-#: when one image has more).  Blocks that fit the L2 cache measured no faster (1 MiB: 0.99-1.12x
-#: the time of 4 MiB on the VGG layers, 256 KiB up to 1.7x: the GEMMs get short)
-WINOGRAD_CHUNK_BYTES = 4 << 20
+#: when one image has more).  F(2x2, 3x3): blocks that fit the L2 cache measured no faster
+#: (1 MiB: 0.99-1.12x the time of 4 MiB on the VGG layers, 256 KiB up to 1.7x: the GEMMs get
+#: short).  F(4x4, 3x3), one thread, forward ms at 1 / 2 / 4 / 8 MiB: 64ch 64x64 58 / 54 / 60
+#: / 71, 128ch 32x32 52 / 47 / 47 / 57, 256ch 16x16 62 / 49 / 50 / 58
+WINOGRAD_CHUNK_BYTES = 2 << 20
+#: the same for the weight gradient, whose GEMMs sum over the tiles of a block (longer blocks,
+#: longer sums).  F(3x3, 4x4), one thread, ms at 1 / 2 / 4 MiB (blocks of equal tile rows):
+#: 64ch 64x64 78 / 72 / 65, 64 -> 128ch 32x32 43 / 34 / 32, 128ch 32x32 70 / 55 / 49; 8 MiB
+#: was slower again
+WINOGRAD_GRAD_CHUNK_BYTES = 4 << 20
 
 
 def _winograd_ok(p, geo, channels) -> bool:
@@ -297,81 +305,139 @@ def _winograd_ok(p, geo, channels) -> bool:
             and geo.out_spatial[0] * geo.out_spatial[1] >= WINOGRAD_PIXELS)
 
 
-def _winograd_blocks(n, c, th, tw, itemsize):
-    """``(images per chunk, tile rows per block)``: the transformed tiles of one block (16 C
-    values a tile) fill at most :data:`WINOGRAD_CHUNK_BYTES`; a block is whole images when
-    an image fits, else some tile rows of one image."""
-    per_row = 16 * c * tw * itemsize
-    rows = max(1, WINOGRAD_CHUNK_BYTES // per_row)
-    if rows < th:
-        return 1, rows
-    return max(1, min(n, WINOGRAD_CHUNK_BYTES // (per_row * th))), th
+#: the Winograd output tile of float32: 4 = F(4x4, 3x3) (and F(3x3, 4x4) for the weight
+#: gradient), 2 = F(2x2, 3x3) (and F(3x3, 2x2)).  Measured (one thread, ms per image, forward,
+#: F2 -> F4): 64ch 64x64: 2.45 -> 1.95; 128ch 32x32: 1.98 -> 1.39; 256ch 16x16: 1.69 -> 1.28.
+#: F4's float32 error is larger: max |error| / max |exact| 3e-6 - 1.2e-5 on the VGG layers
+#: (F2 and im2col: 2e-7 - 1.3e-6)
+WINOGRAD_TILE = 4
+#: the tile of float64, which keeps F(2x2, 3x3)
+WINOGRAD_TILE_FLOAT64 = 2
 
 
-def _winograd(x, u, pad, out):
+def _winograd_tile(dtype) -> int:
+    return WINOGRAD_TILE_FLOAT64 if dtype == np.float64 else WINOGRAD_TILE
+
+
+def _winograd_variant(tile):
+    """``(tiles, input_transform, output_transform, weight_transform, grad_transform,
+    weight_grad_output)`` of the F(tile x tile, 3x3) kernels."""
+    k = _winograd_kernels
+    if tile == 4:
+        return (k.tiles4, k.input_transform4, k.output_transform4, k.weight_transform4,
+                k.grad_transform4, k.weight_grad_output4)
+    return (k.tiles, k.input_transform, k.output_transform, k.weight_transform,
+            k.grad_transform, k.weight_grad_output)
+
+
+def _winograd_blocks(n, c, th, tw, itemsize, tile=2, budget=None):
+    """``(images per chunk, tile rows per block)``: the transformed tiles of one block
+    (``(tile + 2)^2 C`` values a tile) fill at most ``budget`` bytes (default
+    :data:`WINOGRAD_CHUNK_BYTES`); a block is whole images when an image fits, else some tile
+    rows of one image."""
+    budget = WINOGRAD_CHUNK_BYTES if budget is None else budget
+    per_row = (tile + 2) ** 2 * c * tw * itemsize
+    rows = max(1, budget // per_row)
+    if rows < th:  # blocks of equal rows (14 + 2 rows made the second block's GEMMs short)
+        blocks = -(-th // rows)
+        return 1, -(-th // blocks)
+    return max(1, min(n, budget // (per_row * th))), th
+
+
+def _winograd(x, w, pad, out, bias=None):
     """``out`` (N, F, OH, OW) = the 3x3 stride-1 convolution of ``x`` (N, C, H, W) padded by
-    ``pad``, for the transformed weight ``u`` (16, F, C) (:mod:`mxlite.kernels.conv_winograd`);
-    chunks of images split over threads as :func:`_split` does."""
+    ``pad`` with the weight ``w`` (F, C, 3, 3), plus ``bias`` (F,) when given, by Winograd
+    F(t x t, 3x3), ``t =`` :func:`_winograd_tile` (:mod:`mxlite.kernels.conv_winograd`; F(4x4,
+    3x3) adds the bias in its output transform); chunks of images split over threads as
+    :func:`_split` does."""
+    tile = _winograd_tile(x.dtype)
+    tiles, input_transform, output_transform, weight_transform = _winograd_variant(tile)[:4]
+    xs = (tile + 2) ** 2
     n, c = x.shape[:2]
-    f, (oh, ow) = u.shape[1], out.shape[2:]
-    th, tw = _winograd_kernels.tiles(oh, ow)
-    hp, wp = 2 * th + 2, 2 * tw + 2
-    step, block = _winograd_blocks(n, c, th, tw, x.itemsize)
+    f, (oh, ow) = w.shape[0], out.shape[2:]
+    # the transformed weight in a reused buffer (a fresh 9 MB one per call of a 256-channel
+    # layer cost more in page faults than its GEMM)
+    u = weight_transform(w, _workspace((xs * f * c,), x.dtype, slot=11)[0].reshape(xs, f, c))
+    th, tw = tiles(oh, ow)
+    hp, wp = tile * th + 2, tile * tw + 2
+    step, block = _winograd_blocks(n, c, th, tw, x.itemsize, tile)
 
     def work(a, b):
         for n0 in range(a, b, step):
             nb = min(step, b - n0)
             size = nb * block * tw
-            xp, v, m = _workspace((nb * c * hp * wp, 16 * c * size, 16 * f * size),
-                                  x.dtype, slot=4)
-            xp = xp.reshape(nb, c, hp, wp)
-            _winograd_kernels.pad_images(x[n0:n0 + nb], pad[0], pad[1], xp)
+            xp, v, m = _workspace((nb * c * hp * wp if tile == 2 else 0, xs * c * size,
+                                   xs * f * size), x.dtype, slot=4)
+            if tile == 2:  # F(2x2, 3x3) transforms a padded copy; F(4x4, 3x3) pads each row
+                xp = xp.reshape(nb, c, hp, wp)
+                _winograd_kernels.pad_images(x[n0:n0 + nb], pad[0], pad[1], xp)
             for ty0 in range(0, th, block):
                 nty = min(block, th - ty0)
                 p = nb * nty * tw
-                vb, mb = v[:16 * c * p].reshape(16, c, p), m[:16 * f * p].reshape(16, f, p)
-                _winograd_kernels.input_transform(xp, ty0, nty, tw, vb)
+                vb, mb = v[:xs * c * p].reshape(xs, c, p), m[:xs * f * p].reshape(xs, f, p)
+                if tile == 2:
+                    input_transform(xp, ty0, nty, tw, vb)
+                else:
+                    input_transform(x[n0:n0 + nb], pad[0], pad[1], ty0, nty, tw, vb)
                 np.matmul(u, vb, out=mb)
-                _winograd_kernels.output_transform(mb, ty0, nty, tw, out[n0:n0 + nb])
+                if tile == 2:
+                    output_transform(mb, ty0, nty, tw, out[n0:n0 + nb])
+                else:
+                    output_transform(mb, b4, ty0, nty, tw, out[n0:n0 + nb])
+            if tile == 2 and bias is not None:
+                out[n0:n0 + nb] += bias.reshape(-1, 1, 1)
 
-    _split(work, n, 16 * c * n * th * tw)
+    b4 = np.zeros(f, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
+    _split(work, n, xs * c * n * th * tw)
 
 
 def _winograd_weight_grad(x, dy, pad):
     """dW (F, C, 3, 3) of the 3x3 stride-1 convolution of ``x`` (N, C, H, W) padded by ``pad``
-    for the head gradient ``dy`` (N, F, OH, OW), by Winograd F(3x3, 2x2)."""
+    for the head gradient ``dy`` (N, F, OH, OW), by Winograd F(3x3, t x t), ``t =``
+    :func:`_winograd_tile`."""
+    tile = _winograd_tile(x.dtype)
+    tiles, input_transform, _, _, grad_transform, weight_grad_output = \
+        _winograd_variant(tile)
+    xs = (tile + 2) ** 2
     n, c = x.shape[:2]
     f, (oh, ow) = dy.shape[1], dy.shape[2:]
-    th, tw = _winograd_kernels.tiles(oh, ow)
-    hp, wp = 2 * th + 2, 2 * tw + 2
-    step, block = _winograd_blocks(n, max(c, f), th, tw, x.itemsize)
+    th, tw = tiles(oh, ow)
+    hp, wp = tile * th + 2, tile * tw + 2
+    step, block = _winograd_blocks(n, max(c, f), th, tw, x.itemsize, tile,
+                                   WINOGRAD_GRAD_CHUNK_BYTES)
 
     def work(a, b):
-        part, tmp = _workspace((16 * f * c, 16 * f * c), x.dtype, slot=5)
-        part, tmp = part.reshape(16, f, c), tmp.reshape(16, f, c)
+        part, tmp = _workspace((xs * f * c, xs * f * c), x.dtype, slot=5)
+        part, tmp = part.reshape(xs, f, c), tmp.reshape(xs, f, c)
         part[...] = 0
         for n0 in range(a, b, step):
             nb = min(step, b - n0)
             size = nb * block * tw
-            xp, dyp, v, u = _workspace((nb * c * hp * wp, nb * f * 4 * th * tw, 16 * c * size,
-                                        16 * f * size), x.dtype, slot=4)
-            xp, dyp = xp.reshape(nb, c, hp, wp), dyp.reshape(nb, f, 2 * th, 2 * tw)
-            _winograd_kernels.pad_images(x[n0:n0 + nb], pad[0], pad[1], xp)
-            _winograd_kernels.pad_images(dy[n0:n0 + nb], 0, 0, dyp)
+            pads = (nb * c * hp * wp, nb * f * 4 * th * tw) if tile == 2 else (0, 0)
+            xp, dyp, v, u = _workspace((*pads, xs * c * size, xs * f * size), x.dtype, slot=4)
+            if tile == 2:  # padded copies; F(4x4, 3x3) pads each row in its transforms
+                xp = xp.reshape(nb, c, hp, wp)
+                dyp = dyp.reshape(nb, f, 2 * th, 2 * tw)
+                _winograd_kernels.pad_images(x[n0:n0 + nb], pad[0], pad[1], xp)
+                _winograd_kernels.pad_images(dy[n0:n0 + nb], 0, 0, dyp)
             for ty0 in range(0, th, block):
                 nty = min(block, th - ty0)
                 p = nb * nty * tw
-                vb, ub = v[:16 * c * p].reshape(16, c, p), u[:16 * f * p].reshape(16, f, p)
-                _winograd_kernels.input_transform(xp, ty0, nty, tw, vb)
-                _winograd_kernels.grad_transform(dyp, ty0, nty, tw, ub)
+                vb, ub = v[:xs * c * p].reshape(xs, c, p), u[:xs * f * p].reshape(xs, f, p)
+                if tile == 2:
+                    input_transform(xp, ty0, nty, tw, vb)
+                    grad_transform(dyp, ty0, nty, tw, ub)
+                else:
+                    input_transform(x[n0:n0 + nb], pad[0], pad[1], ty0, nty, tw, vb)
+                    grad_transform(dy[n0:n0 + nb], ty0, nty, tw, ub)
                 np.matmul(ub, vb.transpose(0, 2, 1), out=tmp)
                 part += tmp
         return part
 
-    parts = _split(work, n, 16 * c * n * th * tw)
+    parts = _split(work, n, xs * c * n * th * tw)
     for extra in parts[1:]:
         parts[0] += extra
-    return _winograd_kernels.weight_grad_output(parts[0])
+    return weight_grad_output(parts[0])
 
 
 #: the direct register-tiled kernel (:mod:`mxlite.kernels.conv_direct`) for float32 3x3
@@ -775,9 +841,7 @@ class Convolution(_ConvBase):
         out3 = out.reshape(n, f, length)
         bias = None if p.no_bias else inputs[2].astype(x.dtype, copy=False).reshape(1, f, 1)
         if _winograd_ok(p, geo, x.shape[1]):
-            _winograd(x, _winograd_kernels.weight_transform(w), geo.pad, out)
-            if bias is not None:
-                out3 += bias
+            _winograd(x, w, geo.pad, out, None if bias is None else bias.reshape(f))
             return [out.astype(dtype, copy=False)], geo
         if _small_ok(p, geo, x.dtype, x.shape[1]):
             _small_forward(x, np.ascontiguousarray(w), None if bias is None else bias.ravel(),
@@ -832,8 +896,7 @@ class Convolution(_ConvBase):
             np.copyto(dw_full, _winograd_weight_grad(xk, dy4, geo.pad))
             if want_dx:
                 flipped = w2.reshape(w.shape)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-                _winograd(dy4, _winograd_kernels.weight_transform(np.ascontiguousarray(flipped)),
-                          tuple(2 - pd for pd in geo.pad), dx)
+                _winograd(dy4, flipped, tuple(2 - pd for pd in geo.pad), dx)
             return self._grads(p, inputs, dx, dw_full, dy, gout)
         if _small_ok(p, geo, kdt, x.shape[1], backward=True):
             np.copyto(dw_full, _small_backward(xk, w2.reshape(w.shape), dy, geo, dx))
