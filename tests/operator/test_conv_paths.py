@@ -330,6 +330,7 @@ DIRECT_SHAPES = [
     ("16to8_4x32", 2, 16, 4, 32, 8, 1),  # F = 8: the weight gradient on im2col + GEMM
     ("3to8_6x16", 2, 3, 6, 16, 8, 1),  # C = 3: dx for 4 channels, cut; dW on im2col
     ("3to16_6x16", 2, 3, 6, 16, 16, 1),  # C = 3, an RGB input
+    ("3to32_6x8", 2, 3, 6, 8, 32, 1),  # C = 3, F = 32: dW with the pixels in the lanes (VGG)
     ("32to32_16x16", 2, 32, 16, 16, 32, 1),
     ("64to64_8x8", 2, 64, 8, 8, 64, 1),  # ResNet-20's third stage
     ("64to16_3x8", 2, 64, 3, 8, 16, 1),
@@ -412,7 +413,7 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
         (got,) = set(calls)
         assert got[::2] == (f, s) and got[1] // (9 * f) in wide
     dw_direct = thin and f % 16 == 0
-    kernel = "weight_grad_lanes" if s == 2 or f >= 32 else "weight_grad_planes"
+    kernel = "weight_grad_lanes" if s == 2 or (f >= 32 and c >= 4) else "weight_grad_planes"
     assert set(wcalls) == ({kernel} if dw_direct else set())
     x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
     _close(y, reference(x64, w64, s, 1, 1, 1) + b.reshape(1, f, 1, 1))

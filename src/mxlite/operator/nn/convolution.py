@@ -547,17 +547,22 @@ def _direct_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
 #: ms, lanes / pixels): 16ch 32x32: 9.7 / 8.8; 3 -> 16ch 32x32: 4.4 / 2.7; 32ch 16x16:
 #: 6.1 / 8.3; 64ch 8x8: 6.0 / 10.0
 DIRECT_WEIGHT_GRAD_LANES = 32
+#: ... but with fewer input channels than this (an RGB input) by the pixels in the lanes at any
+#: width: 3 -> 64ch 64x64 batch 32 (VGG's first layer), one thread, ms, lanes / pixels: 20.5 / 8.8
+DIRECT_WEIGHT_GRAD_PLANES_CHANNELS = 4
 
 
 def _direct_weight_grad(x, dy, stride=1):
     """dW (F, C, 3, 3) of the 3x3 pad-1 convolution of float32 ``x`` (N, C, H, W) for ``dy``
     (N, F, OH, OW), stride 1 or 2, the batch split over threads (one partial sum each): by
     :func:`mxlite.kernels.conv_direct.weight_grad_lanes` (output channels in the lanes) or,
-    for fewer than :data:`DIRECT_WEIGHT_GRAD_LANES` output channels of stride 1,
+    for fewer than :data:`DIRECT_WEIGHT_GRAD_LANES` output channels or
+    :data:`DIRECT_WEIGHT_GRAD_PLANES_CHANNELS` input channels of stride 1,
     :func:`~mxlite.kernels.conv_direct.weight_grad_planes` (pixels in the lanes)."""
     n, c, h, width = x.shape
     f, oh, ow = dy.shape[1:]
-    lanes = stride == 2 or f >= DIRECT_WEIGHT_GRAD_LANES
+    lanes = stride == 2 or (f >= DIRECT_WEIGHT_GRAD_LANES
+                            and c >= DIRECT_WEIGHT_GRAD_PLANES_CHANNELS)
     if lanes:
         sizes = (c * (h + 2) * (width + 2), oh * ow * f, f * c * 9)
     else:
