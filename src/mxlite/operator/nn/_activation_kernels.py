@@ -137,8 +137,10 @@ def _sigmoid_np(x, out):
     np.reciprocal(out, out=out)
 
 
-def forward(kind, x, slope, out):
-    """``out = act(x)`` for flat contiguous ``x`` and ``out`` of one dtype.
+def forward(kind, x, slope, out, serial=False):
+    """``out = act(x)`` for flat contiguous ``x`` and ``out`` of one dtype (``out`` may be
+    ``x``); ``serial``: one thread (a caller running on several threads already, as a
+    convolution's epilogue).
 
     tanh and sigmoid of float32 run on NumPy's SIMD ufuncs (a few ulp from correctly rounded,
     as MXNet's ``tanhf`` / ``expf``); everything else on the Numba loops."""
@@ -148,7 +150,8 @@ def forward(kind, x, slope, out):
         else:
             _sigmoid_np(x, out)
         return
-    (_forward_par if x.size >= PARALLEL_THRESHOLD else _forward_ser)(kind, x, slope, out)
+    parallel = x.size >= PARALLEL_THRESHOLD and not serial
+    (_forward_par if parallel else _forward_ser)(kind, x, slope, out)
 
 def backward(kind, x, y, dy, slope, dx):
     (_backward_par if x.size >= PARALLEL_THRESHOLD else _backward_ser)(kind, x, y, dy, slope, dx)

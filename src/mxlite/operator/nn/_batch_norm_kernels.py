@@ -38,8 +38,8 @@ _PAR = {"cache": True, "nogil": True, "parallel": True, "fastmath": {"reassoc"}}
 
 # ------------------------------------------------------------------ one channel, post > 1
 @numba.njit(**_BODY)
-def _train_channel(x, c, gamma, beta, eps, momentum, mmean, mvar, out, mean,
-                   invstd):  # pragma: no cover - numba
+def _train_channel(x, c, gamma, beta, eps, momentum, mmean, mvar, out, mean, invstd,
+                   relu):  # pragma: no cover - numba
     pre, _, post = x.shape
     k = np.float64(x[0, c, 0])
     s1 = 0.0
@@ -56,9 +56,7 @@ def _train_channel(x, c, gamma, beta, eps, momentum, mmean, mvar, out, mean,
     inv = 1.0 / np.sqrt(var + eps)
     sc = gamma[c] * inv
     sh = beta[c] - mu * sc
-    for a in range(pre):
-        for b in range(post):
-            out[a, c, b] = x[a, c, b] * sc + sh
+    _affine_body(x, c, sc, sh, out, relu)
     mean[c] = mu
     invstd[c] = inv
     mmean[c] = mmean[c] * momentum + mu * (1.0 - momentum)
@@ -66,28 +64,45 @@ def _train_channel(x, c, gamma, beta, eps, momentum, mmean, mvar, out, mean,
 
 
 @numba.njit(**_BODY)
-def _affine_channel(x, c, scale, shift, out):  # pragma: no cover - numba
+def _affine_body(x, c, sc, sh, out, relu):  # pragma: no cover - numba
     pre, _, post = x.shape
-    sc = scale[c]
-    sh = shift[c]
-    for a in range(pre):
-        for b in range(post):
-            out[a, c, b] = x[a, c, b] * sc + sh
+    if relu:  # max(v, 0) before the store: the same float32 as rounding first
+        for a in range(pre):
+            for b in range(post):
+                v = x[a, c, b] * sc + sh
+                out[a, c, b] = v if v > 0 else 0.0
+    else:
+        for a in range(pre):
+            for b in range(post):
+                out[a, c, b] = x[a, c, b] * sc + sh
 
 
 @numba.njit(**_BODY)
-def _backward_channel(x, dy, c, mean, invstd, scale, batch_stats, dx, dgamma,
+def _affine_channel(x, c, scale, shift, out, relu):  # pragma: no cover - numba
+    _affine_body(x, c, scale[c], shift[c], out, relu)
+
+
+@numba.njit(**_BODY)
+def _masked(dy, y, a, c, b, relu):  # pragma: no cover - numba
+    """``dy``, or 0 where the fused relu's output ``y`` is not positive (relu's backward)."""
+    if relu and not y[a, c, b] > 0:
+        return 0.0
+    return np.float64(dy[a, c, b])
+
+
+@numba.njit(**_BODY)
+def _backward_channel(x, dy, y, relu, c, mean, invstd, scale, batch_stats, dx, dgamma,
                       dbeta):  # pragma: no cover - numba
     pre, _, post = x.shape
     mu = mean[c]
     inv = invstd[c]
     sc = scale[c]
+    sdy = 0.0
+    sdyx = 0.0
     if batch_stats:
-        sdy = 0.0
-        sdyx = 0.0
         for a in range(pre):
             for b in range(post):
-                g = np.float64(dy[a, c, b])
+                g = _masked(dy, y, a, c, b, relu)
                 sdy += g
                 sdyx += g * (np.float64(x[a, c, b]) - mu)
         sdyx *= inv  # sum(dy * xhat)
@@ -98,65 +113,65 @@ def _backward_channel(x, dy, c, mean, invstd, scale, batch_stats, dx, dgamma,
         cc = -sc / m * sdy - cb * mu
         for a in range(pre):
             for b in range(post):
-                dx[a, c, b] = ca * dy[a, c, b] + cb * x[a, c, b] + cc
+                dx[a, c, b] = ca * _masked(dy, y, a, c, b, relu) + cb * x[a, c, b] + cc
     else:
-        sdy = 0.0
-        sdyx = 0.0
         for a in range(pre):
             for b in range(post):
-                g = np.float64(dy[a, c, b])
+                g = _masked(dy, y, a, c, b, relu)
                 sdy += g
                 sdyx += g * (np.float64(x[a, c, b]) - mu)
-                dx[a, c, b] = sc * dy[a, c, b]
+                dx[a, c, b] = sc * g
         sdyx *= inv
     dbeta[c] = sdy
     dgamma[c] = sdyx
 
 
 @numba.njit(**_SER)
-def _train_ser(x, gamma, beta, eps, momentum, mmean, mvar, out, mean,
-               invstd):  # pragma: no cover - numba
+def _train_ser(x, gamma, beta, eps, momentum, mmean, mvar, out, mean, invstd,
+               relu):  # pragma: no cover - numba
     for c in range(x.shape[1]):
-        _train_channel(x, c, gamma, beta, eps, momentum, mmean, mvar, out, mean, invstd)
+        _train_channel(x, c, gamma, beta, eps, momentum, mmean, mvar, out, mean, invstd, relu)
 
 
 @numba.njit(**_PAR)
-def _train_par(x, gamma, beta, eps, momentum, mmean, mvar, out, mean,
-               invstd):  # pragma: no cover - numba
+def _train_par(x, gamma, beta, eps, momentum, mmean, mvar, out, mean, invstd,
+               relu):  # pragma: no cover - numba
     for c in numba.prange(x.shape[1]):
-        _train_channel(x, c, gamma, beta, eps, momentum, mmean, mvar, out, mean, invstd)
+        _train_channel(x, c, gamma, beta, eps, momentum, mmean, mvar, out, mean, invstd, relu)
 
 
 @numba.njit(**_SER)
-def _affine_ser(x, scale, shift, out):  # pragma: no cover - numba
+def _affine_ser(x, scale, shift, out, relu):  # pragma: no cover - numba
     for c in range(x.shape[1]):
-        _affine_channel(x, c, scale, shift, out)
+        _affine_channel(x, c, scale, shift, out, relu)
 
 
 @numba.njit(**_PAR)
-def _affine_par(x, scale, shift, out):  # pragma: no cover - numba
+def _affine_par(x, scale, shift, out, relu):  # pragma: no cover - numba
     for c in numba.prange(x.shape[1]):
-        _affine_channel(x, c, scale, shift, out)
+        _affine_channel(x, c, scale, shift, out, relu)
 
 
 @numba.njit(**_SER)
-def _backward_ser(x, dy, mean, invstd, scale, batch_stats, dx, dgamma,
+def _backward_ser(x, dy, y, relu, mean, invstd, scale, batch_stats, dx, dgamma,
                   dbeta):  # pragma: no cover - numba
     for c in range(x.shape[1]):
-        _backward_channel(x, dy, c, mean, invstd, scale, batch_stats, dx, dgamma, dbeta)
+        _backward_channel(x, dy, y, relu, c, mean, invstd, scale, batch_stats, dx, dgamma,
+                          dbeta)
 
 
 @numba.njit(**_PAR)
-def _backward_par(x, dy, mean, invstd, scale, batch_stats, dx, dgamma,
+def _backward_par(x, dy, y, relu, mean, invstd, scale, batch_stats, dx, dgamma,
                   dbeta):  # pragma: no cover - numba
     for c in numba.prange(x.shape[1]):
-        _backward_channel(x, dy, c, mean, invstd, scale, batch_stats, dx, dgamma, dbeta)
+        _backward_channel(x, dy, y, relu, c, mean, invstd, scale, batch_stats, dx, dgamma,
+                          dbeta)
 
 
 # ------------------------------------------------------------------ channels last (post == 1)
 @numba.njit(**_SER)
-def _train_rows(x, gamma, beta, eps, momentum, mmean, mvar, out, mean,
-                invstd):  # pragma: no cover - numba
+def _train_rows(x, gamma, beta, eps, momentum, mmean, mvar, out, mean, invstd,
+                relu):  # pragma: no cover - numba
     pre, nc = x.shape
     k = np.empty(nc)
     s1 = np.zeros(nc)
@@ -181,28 +196,31 @@ def _train_rows(x, gamma, beta, eps, momentum, mmean, mvar, out, mean,
         invstd[c] = inv
         mmean[c] = mmean[c] * momentum + mu * (1.0 - momentum)
         mvar[c] = mvar[c] * momentum + var * (1.0 - momentum)
-    for a in range(pre):
-        for c in range(nc):
-            out[a, c] = x[a, c] * sc[c] + sh[c]
+    _affine_rows(x, sc, sh, out, relu)
 
 
 @numba.njit(**_SER)
-def _affine_rows(x, scale, shift, out):  # pragma: no cover - numba
+def _affine_rows(x, scale, shift, out, relu):  # pragma: no cover - numba
     pre, nc = x.shape
     for a in range(pre):
-        for c in range(nc):
-            out[a, c] = x[a, c] * scale[c] + shift[c]
+        if relu:
+            for c in range(nc):
+                v = x[a, c] * scale[c] + shift[c]
+                out[a, c] = v if v > 0 else 0.0
+        else:
+            for c in range(nc):
+                out[a, c] = x[a, c] * scale[c] + shift[c]
 
 
 @numba.njit(**_SER)
-def _backward_rows(x, dy, mean, invstd, scale, batch_stats, dx, dgamma,
+def _backward_rows(x, dy, y, relu, mean, invstd, scale, batch_stats, dx, dgamma,
                    dbeta):  # pragma: no cover - numba
     pre, nc = x.shape
     sdy = np.zeros(nc)
     sdyx = np.zeros(nc)
     for a in range(pre):
         for c in range(nc):
-            g = np.float64(dy[a, c])
+            g = 0.0 if relu and not y[a, c] > 0 else np.float64(dy[a, c])
             sdy[c] += g
             sdyx[c] += g * (np.float64(x[a, c]) - mean[c])
     ca = np.empty(nc)
@@ -219,7 +237,8 @@ def _backward_rows(x, dy, mean, invstd, scale, batch_stats, dx, dgamma,
             cc[c] = 0.0
     for a in range(pre):
         for c in range(nc):
-            dx[a, c] = ca[c] * dy[a, c] + cb[c] * x[a, c] + cc[c]
+            g = 0.0 if relu and not y[a, c] > 0 else np.float64(dy[a, c])
+            dx[a, c] = ca[c] * g + cb[c] * x[a, c] + cc[c]
     for c in range(nc):
         dgamma[c] = sdyx[c]
         dbeta[c] = sdy[c]
@@ -230,10 +249,11 @@ def _parallel(x) -> bool:
     return x.size >= PARALLEL_THRESHOLD and x.shape[1] > 1
 
 
-def forward_train(x, gamma, beta, eps, momentum, moving_mean, moving_var, out):
+def forward_train(x, gamma, beta, eps, momentum, moving_mean, moving_var, out, relu=False):
     """Normalize ``x`` (pre, C, post) with its batch statistics into ``out`` and update the
     moving statistics (float64 arrays of ``C``, updated in place); return ``(mean, invstd)``
-    (float64).  ``gamma``/``beta``: float64 arrays of ``C``."""
+    (float64).  ``gamma``/``beta``: float64 arrays of ``C``.  ``relu``: store
+    ``max(normalized, 0)`` (BatchNorm + relu fused)."""
     nc = x.shape[1]
     if x.shape[0] * x.shape[2] == 0:  # the kernels read each channel's first element
         raise ValueError(f"BatchNorm: no elements per channel to take batch statistics of "
@@ -242,32 +262,39 @@ def forward_train(x, gamma, beta, eps, momentum, moving_mean, moving_var, out):
     invstd = np.empty(nc)
     if x.shape[2] == 1:
         _train_rows(x.reshape(x.shape[0], nc), gamma, beta, eps, momentum, moving_mean,
-                    moving_var, out.reshape(x.shape[0], nc), mean, invstd)
+                    moving_var, out.reshape(x.shape[0], nc), mean, invstd, relu)
     else:
         (_train_par if _parallel(x) else _train_ser)(x, gamma, beta, eps, momentum,
-                                                     moving_mean, moving_var, out, mean, invstd)
+                                                     moving_mean, moving_var, out, mean, invstd,
+                                                     relu)
     return mean, invstd
 
 
-def affine(x, scale, shift, out):
-    """``out = x * scale[c] + shift[c]`` on (pre, C, post) arrays."""
+def affine(x, scale, shift, out, relu=False, serial=False):
+    """``out = x * scale[c] + shift[c]`` on (pre, C, post) arrays (``max(.., 0)`` with
+    ``relu``); ``serial``: one thread (a caller that runs on several threads already)."""
     if x.shape[2] == 1:
         _affine_rows(x.reshape(x.shape[0], x.shape[1]), scale, shift,
-                     out.reshape(x.shape[0], x.shape[1]))
+                     out.reshape(x.shape[0], x.shape[1]), relu)
     else:
-        (_affine_par if _parallel(x) else _affine_ser)(x, scale, shift, out)
+        (_affine_par if _parallel(x) and not serial else _affine_ser)(x, scale, shift, out,
+                                                                       relu)
 
 
-def backward(x, dy, mean, invstd, scale, batch_stats, dx):
-    """Fill ``dx``; return per-channel ``(sum(dy * xhat), sum(dy))`` in float64."""
+def backward(x, dy, mean, invstd, scale, batch_stats, dx, relu_out=None):
+    """Fill ``dx``; return per-channel ``(sum(dy * xhat), sum(dy))`` in float64.  With
+    ``relu_out`` (the output of a fused relu, shaped as ``x``) ``dy`` is the relu's head
+    gradient, masked on the fly where that output is not positive."""
     nc = x.shape[1]
     dgamma = np.empty(nc)
     dbeta = np.empty(nc)
+    relu = relu_out is not None
+    y = relu_out if relu else dy
     if x.shape[2] == 1:
         two = (x.shape[0], nc)
-        _backward_rows(x.reshape(two), dy.reshape(two), mean, invstd, scale, batch_stats,
-                       dx.reshape(two), dgamma, dbeta)
+        _backward_rows(x.reshape(two), dy.reshape(two), y.reshape(two), relu, mean, invstd,
+                       scale, batch_stats, dx.reshape(two), dgamma, dbeta)
     else:
-        (_backward_par if _parallel(x) else _backward_ser)(x, dy, mean, invstd, scale,
+        (_backward_par if _parallel(x) else _backward_ser)(x, dy, y, relu, mean, invstd, scale,
                                                            batch_stats, dx, dgamma, dbeta)
     return dgamma, dbeta

@@ -304,7 +304,7 @@ def _winograd_blocks(n, c, th, tw, itemsize):
     return max(1, min(n, WINOGRAD_CHUNK_BYTES // (per_row * th))), th
 
 
-def _winograd(x, u, pad, out):
+def _winograd(x, u, pad, out, post=None):
     """``out`` (N, F, OH, OW) = the 3x3 stride-1 convolution of ``x`` (N, C, H, W) padded by
     ``pad``, for the transformed weight ``u`` (16, F, C) (:mod:`mxlite.kernels.conv_winograd`);
     chunks of images split over threads as :func:`_split` does."""
@@ -329,6 +329,8 @@ def _winograd(x, u, pad, out):
                 _winograd_kernels.input_transform(xp, ty0, nty, tw, vb)
                 np.matmul(u, vb, out=mb)
                 _winograd_kernels.output_transform(mb, ty0, nty, tw, out[n0:n0 + nb])
+            if post is not None:
+                post(n0, n0 + nb)
 
     _split(work, n, 16 * c * n * th * tw)
 
@@ -394,7 +396,7 @@ def _direct_ok(p, geo, channels, filters, dtype) -> int:
     return _direct_kernels.tile_width(geo.out_spatial[1], filters)
 
 
-def _direct(x, w, rw, out):
+def _direct(x, w, rw, out, post=None):
     """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H, W)
     with ``w`` (F, C, 3, 3) by the direct kernel of tile width ``rw``; the batch split over
     threads as :func:`_split` does."""
@@ -405,6 +407,8 @@ def _direct(x, w, rw, out):
     def work(a, b):
         (xp,) = _workspace((c * (h + 2) * (width + 2),), np.float32, slot=6)
         kernel(x[a:b], wpk, xp.reshape(1, c, h + 2, width + 2), out[a:b])
+        if post is not None:
+            post(a, b)
 
     _split(work, n, 9 * c * n * h * width)
 
@@ -535,7 +539,11 @@ class Convolution(_ConvBase):
     writes_outputs = True
     writes_grads = True
 
-    def _forward(self, p, inputs, aux, is_train, out=None):
+    def _forward(self, p, inputs, aux, is_train, out=None, post=None):
+        """``post(out, a, b)``: an epilogue (the executor's fusion, :mod:`mxlite._fusion`)
+        called on the kernel-dtype output ``out`` (N, F, *spatial) for each finished range
+        of images ``[a, b)``, bias included, right after it is computed (from the thread that
+        computed it: ``post`` must run single-threaded kernels)."""
         dtype = inputs[0].dtype
         x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
         x = np.ascontiguousarray(x)
@@ -548,15 +556,21 @@ class Convolution(_ConvBase):
         out = planned_buffer(out, 0, (n, f, *geo.out_spatial), x.dtype)
         out3 = out.reshape(n, f, length)
         bias = None if p.no_bias else inputs[2].astype(x.dtype, copy=False).reshape(1, f, 1)
+        hook = None
+        if post is not None:  # the bias goes in first, chunk by chunk
+            def hook(a, b):
+                if bias is not None:
+                    out3[a:b] += bias
+                post(out, a, b)
         if _winograd_ok(p, geo, x.shape[1]):
-            _winograd(x, _winograd_kernels.weight_transform(w), geo.pad, out)
-            if bias is not None:
+            _winograd(x, _winograd_kernels.weight_transform(w), geo.pad, out, hook)
+            if bias is not None and hook is None:
                 out3 += bias
             return [out.astype(dtype, copy=False)], geo
         rw = _direct_ok(p, geo, x.shape[1], f, x.dtype)
         if rw:
-            _direct(x, w, rw, out)
-            if bias is not None:
+            _direct(x, w, rw, out, hook)
+            if bias is not None and hook is None:
                 out3 += bias
             return [out.astype(dtype, copy=False)], geo
         plan = _Plan(geo, x, rows, length)
@@ -572,7 +586,9 @@ class Convolution(_ConvBase):
                               out=y[k * fg:(k + 1) * fg])
                 if nb > 1:
                     out3[n0:n0 + nb] = y.reshape(f, nb, length).transpose(1, 0, 2)
-            if bias is not None:
+                if hook is not None:
+                    hook(n0, n0 + nb)
+            if bias is not None and hook is None:
                 out3[a:b] += bias
 
         _split(work, n, rows * n * length)
