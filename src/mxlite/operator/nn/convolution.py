@@ -404,11 +404,16 @@ def _direct(x, w, rw, out, post=None):
     kernel = _direct_kernels.KERNELS[rw]
     wpk = _direct_kernels.pack_weight(w, _direct_kernels.TILES[rw][0])
 
+    # with an epilogue: chunks of images whose output stays in cache until ``post`` ran
+    step = n if post is None else _chunk(out[0].nbytes, n)
+
     def work(a, b):
         (xp,) = _workspace((c * (h + 2) * (width + 2),), np.float32, slot=6)
-        kernel(x[a:b], wpk, xp.reshape(1, c, h + 2, width + 2), out[a:b])
-        if post is not None:
-            post(a, b)
+        for n0 in range(a, b, step):
+            n1 = min(b, n0 + step)
+            kernel(x[n0:n1], wpk, xp.reshape(1, c, h + 2, width + 2), out[n0:n1])
+            if post is not None:
+                post(n0, n1)
 
     _split(work, n, 9 * c * n * h * width)
 
