@@ -296,3 +296,30 @@ def test_fused_steps_reuse_their_buffers(monkeypatch):
         assert seen is None or now == seen
         seen = now
     assert any("+u0_bn2+" in n for n, _ in seen)
+
+
+@pytest.mark.parametrize("is_train", [True, False], ids=["train", "infer"])
+def test_unfused_record_recomputes_the_values_inside_groups(is_train, monkeypatch):
+    """Gluon's ``create_graph`` replay walks the unfused steps: after a fused forward the
+    executor hands them over with the values and saved states an unfused forward has (the
+    values inside fused groups recomputed), leaving the moving statistics alone."""
+    sym = preact_unit()
+    fused, plain = _bind(sym, True, monkeypatch), _bind(sym, False, monkeypatch)
+    plain._reuse = False  # no in-place step: every internal value is its own array
+    for exe in (fused, plain):
+        exe.forward(is_train=is_train)
+    aux = {n: a.asnumpy().copy() for n, a in fused.aux_dict.items()}
+    steps, vals, saved = fused._unfused_record()
+    assert steps is fused._steps and len(saved) == len(steps)
+    inside = {s for st in fused._fused[0] if st.parts for p in st.parts[:-1]
+              for s in p.out_slots[:1]}
+    assert inside
+    for slot, ref in enumerate(plain._values):
+        if ref is not None:
+            _close(vals[slot], ref, np.float32)
+    for k, st in enumerate(steps):
+        if st.op.name == "BatchNorm":
+            for a, b in zip(saved[k][:3], plain._saved[k][:3], strict=True):
+                _close(a, b, np.float64)
+    for n, a in fused.aux_dict.items():
+        np.testing.assert_array_equal(a.asnumpy(), aux[n])
