@@ -156,8 +156,8 @@ def _bind(sym, fused, monkeypatch, dtype=np.float32, grad_req="write"):
 
 
 def _close(a, b, dtype):
-    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12,
-                                                                     "atol": 1e-13}
+    tol = {np.float16: {"rtol": 1e-3, "atol": 1e-3}, np.float32: {"rtol": 1e-5, "atol": 1e-6},
+           np.float64: {"rtol": 1e-12, "atol": 1e-13}}[dtype]
     np.testing.assert_allclose(a, b, **tol)
 
 
@@ -198,6 +198,20 @@ def test_fused_equals_unfused(case, dtype, monkeypatch):
     _, make, _ = case
     sym = make()
     _compare(_bind(sym, True, monkeypatch, dtype), _bind(sym, False, monkeypatch, dtype), dtype)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] in (
+    "bn_relu", "conv_tanh_bias", "conv_bn_relu", "conv_add_left")], ids=lambda c: c[0])
+def test_float16_runs_the_parts_one_after_the_other(case, monkeypatch):
+    """float16 data: no fused kernel (rounding to float16 between the parts is part of the
+    result), the grouped operators run in turn and give the unfused numbers."""
+    _, make, _ = case
+    sym = make()
+    fused = _bind(sym, True, monkeypatch, np.float16)
+    _compare(fused, _bind(sym, False, monkeypatch, np.float16), np.float16)
+    tags = [sv[0] for sv in fused._saved if isinstance(sv, tuple) and sv
+            and isinstance(sv[0], str)]
+    assert tags and set(tags) == {"chain"}
 
 
 GRAD_CASES = [c for c in CASES if c[0] in ("bn_relu", "conv_bn_relu", "conv_add_left",
