@@ -34,7 +34,6 @@ def _bind(mx, sym, shape, fused: bool):
 
 def main(argv=None) -> None:
     import fit_models
-
     import mxlite as mx
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -98,8 +98,7 @@ def plan(steps, heads: set, wants: set, stypes: list):
         elif _channels_first_conv(st):
             if _is_act(nxt):
                 chain = [st, nxt]
-            elif nxt.op.name == "BatchNorm" and nxt.in_slots[0] == s and nxt.params.axis in (1, -3) \
-                    and len(nxt.in_slots) == 3:
+            elif nxt.op.name == "BatchNorm" and nxt.in_slots[0] == s and nxt.params.axis == 1:
                 chain = [st, nxt]
                 after = single(nxt)
                 if after is not None and _is_act(after, ("relu",)):
