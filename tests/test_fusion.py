@@ -337,3 +337,36 @@ def test_unfused_record_recomputes_the_values_inside_groups(is_train, monkeypatc
                 _close(a, b, np.float64)
     for n, a in fused.aux_dict.items():
         np.testing.assert_array_equal(a.asnumpy(), aux[n])
+
+
+@pytest.mark.parametrize("is_train", [True, False], ids=["batch_stats", "global_stats"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_batchnorm_relu_mask_at_values_that_round_to_zero(dtype, is_train):
+    """The fused backward recomputes relu's mask from ``x``: where ``x * scale + shift`` is a
+    positive float64 that the forward's store rounds to 0 (float32) the unfused relu sees 0 and
+    passes no gradient; the fused one must agree."""
+    from mxlite.operator import registry
+
+    bn = registry._OPERATORS["BatchNorm"]
+    act = registry._OPERATORS["Activation"]
+    p = bn.parse_params({"fix_gamma": False, "eps": 0.0, "use_global_stats": not is_train})
+    pr = act.parse_params({"act_type": "relu"})
+    # xhat = +-0.22, +-0.66, +-1.1, +-1.5 in every channel (batch or global statistics);
+    # a subnormal gamma puts gamma * xhat around float32's rounding-to-zero point (2**-150)
+    x = np.tile(np.linspace(-1, 1, 8).reshape(2, 1, 4), (1, 3, 1)).astype(dtype)
+    gamma = np.array([1e-45, 3e-45, 1.0], np.float32).astype(dtype)
+    beta = np.zeros(3, dtype)
+    aux = [np.zeros(3, dtype), np.full(3, x[:, 0].var(), dtype)]
+    dy = np.ones_like(x)
+    (y,), saved = bn.forward(p, [x, gamma, beta], [a.copy() for a in aux], True, relu=True)
+    (ref,), ref_saved = bn.forward(p, [x, gamma, beta], [a.copy() for a in aux], True)
+    (yr,), _ = act.forward(pr, [ref], [], True)
+    np.testing.assert_array_equal(y, yr)
+    fused = bn.backward(p, [dy], [x, gamma, beta], [y], aux, saved, relu=True)
+    dr = act.backward(pr, [dy], [ref], [yr], [], None)[0]
+    plain = bn.backward(p, [dr], [x, gamma, beta], [ref], aux, ref_saved)
+    for a, b in zip(fused, plain, strict=True):
+        np.testing.assert_array_equal(a, b)
+    if dtype == np.float32:  # the edge is there: positive float64 values stored as 0
+        v = x.astype(np.float64) * saved[2].reshape(1, 3, 1)
+        assert np.any((v > 0) & (y == 0)) and np.any((v > 0) & (y > 0))

@@ -288,7 +288,7 @@ class Fused:
         if tag == "bn_relu":
             bn = self.parts[0]
             return bn.op.backward(bn.params, [dy], ins, None, aux, saved[1],
-                                  gout=gout, relu_out=y)
+                                  gout=gout, relu=True)
         conv = self.parts[0]
         cins = self._ins(0, ins, None)
         ncin = len(cins)
@@ -312,7 +312,7 @@ class Fused:
             bins = self._ins(1, ins, mid)
             bgout = self._gout(1, gout)
             bgrads = bn.op.backward(bn.params, [dy], bins, None, self._aux(1, aux), bsaved,
-                                    gout=bgout, relu_out=y if len(self.parts) == 3 else None)
+                                    gout=bgout, relu=len(self.parts) == 3)
             self._keep_gmid(1, bgrads[0])
             for w, g in zip(self.wires[1], bgrads, strict=True):
                 if w >= 0:

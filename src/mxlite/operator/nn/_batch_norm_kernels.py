@@ -14,6 +14,11 @@ Per channel ``c`` (``m = pre * post`` elements), accumulating in float64:
   elementwise pass ``dx = scale / m * (m dy - sum(dy) - xhat sum(dy xhat))`` (batch statistics,
   written as ``dx = a dy + b x + c`` per channel) or ``dx = scale * dy`` (global statistics).
 
+BatchNorm + relu fused (:mod:`mxlite._fusion`): the forwards store ``max(x * scale + shift, 0)``
+(the same float32 as relu of the rounded value); the backward takes the relu's head gradient and
+masks it in both passes where ``x * scale + shift`` (the forward's float64 arithmetic, recomputed)
+rounds to no positive value -- relu's backward without reading its output.
+
 Layouts: with ``post > 1`` (NCHW, axis 1) each channel is a set of contiguous runs and the
 drivers go channel by channel (``prange`` over channels); with ``post == 1`` (the channel axis
 last, e.g. ``(N, C)`` data) they sweep rows and keep one accumulator per channel, so the inner
@@ -83,45 +88,68 @@ def _affine_channel(x, c, scale, shift, out, relu):  # pragma: no cover - numba
 
 
 @numba.njit(**_BODY)
-def _masked(dy, y, a, c, b, relu):  # pragma: no cover - numba
-    """``dy``, or 0 where the fused relu's output ``y`` is not positive (relu's backward)."""
-    if relu and not y[a, c, b] > 0:
-        return 0.0
-    return np.float64(dy[a, c, b])
+def _sums(x, dy, relu, c, mu, sc, sh, tiny):  # pragma: no cover - numba
+    """``(sum(g), sum(g * (x - mu)))`` over channel ``c`` with ``g = dy``, or, for a fused
+    relu, ``dy`` where the relu's output is positive: ``x * sc + sh > tiny``, the very float
+    operations of the forward (:func:`_affine_body`), so the mask equals ``y > 0`` exactly
+    without reading ``y`` (``tiny``: the largest value that rounds to 0 in the data's dtype)."""
+    pre, _, post = x.shape
+    sdy = 0.0
+    sdyx = 0.0
+    if relu:  # one loop each way: a select, so that both vectorize
+        for a in range(pre):
+            for b in range(post):
+                g = np.float64(dy[a, c, b]) if x[a, c, b] * sc + sh > tiny else 0.0
+                sdy += g
+                sdyx += g * (np.float64(x[a, c, b]) - mu)
+    else:
+        for a in range(pre):
+            for b in range(post):
+                g = np.float64(dy[a, c, b])
+                sdy += g
+                sdyx += g * (np.float64(x[a, c, b]) - mu)
+    return sdy, sdyx
 
 
 @numba.njit(**_BODY)
-def _backward_channel(x, dy, y, relu, c, mean, invstd, scale, batch_stats, dx, dgamma,
+def _backward_channel(x, dy, relu, shift, tiny, c, mean, invstd, scale, batch_stats, dx, dgamma,
                       dbeta):  # pragma: no cover - numba
     pre, _, post = x.shape
     mu = mean[c]
     inv = invstd[c]
     sc = scale[c]
-    sdy = 0.0
-    sdyx = 0.0
+    sh = shift[c]
+    sdy, sdyx = _sums(x, dy, relu, c, mu, sc, sh, tiny)
+    sdyx *= inv  # sum(dy * xhat)
     if batch_stats:
-        for a in range(pre):
-            for b in range(post):
-                g = _masked(dy, y, a, c, b, relu)
-                sdy += g
-                sdyx += g * (np.float64(x[a, c, b]) - mu)
-        sdyx *= inv  # sum(dy * xhat)
         m = pre * post
         # dx = sc / m * (m dy - sdy - (x - mu) inv sdyx) = ca dy + cb x + cc
         ca = sc
         cb = -sc / m * inv * sdyx
         cc = -sc / m * sdy - cb * mu
+    else:  # global statistics: dx = sc * dy
+        ca = sc
+        cb = 0.0
+        cc = 0.0
+    if relu and batch_stats:
         for a in range(pre):
             for b in range(post):
-                dx[a, c, b] = ca * _masked(dy, y, a, c, b, relu) + cb * x[a, c, b] + cc
+                v = x[a, c, b]
+                g = np.float64(dy[a, c, b]) if v * sc + sh > tiny else 0.0
+                dx[a, c, b] = ca * g + cb * v + cc
+    elif relu:
+        for a in range(pre):
+            for b in range(post):
+                dx[a, c, b] = sc * (np.float64(dy[a, c, b]) if x[a, c, b] * sc + sh > tiny
+                                    else 0.0)
+    elif batch_stats:
+        for a in range(pre):
+            for b in range(post):
+                dx[a, c, b] = ca * dy[a, c, b] + cb * x[a, c, b] + cc
     else:
         for a in range(pre):
             for b in range(post):
-                g = _masked(dy, y, a, c, b, relu)
-                sdy += g
-                sdyx += g * (np.float64(x[a, c, b]) - mu)
-                dx[a, c, b] = sc * g
-        sdyx *= inv
+                dx[a, c, b] = sc * dy[a, c, b]
     dbeta[c] = sdy
     dgamma[c] = sdyx
 
@@ -153,19 +181,38 @@ def _affine_par(x, scale, shift, out, relu):  # pragma: no cover - numba
 
 
 @numba.njit(**_SER)
-def _backward_ser(x, dy, y, relu, mean, invstd, scale, batch_stats, dx, dgamma,
+def _affine_inplace_ser(x, scale, shift, relu):  # pragma: no cover - numba
+    # one array: no aliasing for the vectorizer to guard against (with ``out is x`` passed as
+    # two arguments its overlap check sends the loop down the scalar path)
+    pre, nc, post = x.shape
+    for c in range(nc):
+        sc = scale[c]
+        sh = shift[c]
+        if relu:
+            for a in range(pre):
+                for b in range(post):
+                    v = x[a, c, b] * sc + sh
+                    x[a, c, b] = v if v > 0 else 0.0
+        else:
+            for a in range(pre):
+                for b in range(post):
+                    x[a, c, b] = x[a, c, b] * sc + sh
+
+
+@numba.njit(**_SER)
+def _backward_ser(x, dy, relu, shift, tiny, mean, invstd, scale, batch_stats, dx, dgamma,
                   dbeta):  # pragma: no cover - numba
     for c in range(x.shape[1]):
-        _backward_channel(x, dy, y, relu, c, mean, invstd, scale, batch_stats, dx, dgamma,
-                          dbeta)
+        _backward_channel(x, dy, relu, shift, tiny, c, mean, invstd, scale, batch_stats, dx,
+                          dgamma, dbeta)
 
 
 @numba.njit(**_PAR)
-def _backward_par(x, dy, y, relu, mean, invstd, scale, batch_stats, dx, dgamma,
+def _backward_par(x, dy, relu, shift, tiny, mean, invstd, scale, batch_stats, dx, dgamma,
                   dbeta):  # pragma: no cover - numba
     for c in numba.prange(x.shape[1]):
-        _backward_channel(x, dy, y, relu, c, mean, invstd, scale, batch_stats, dx, dgamma,
-                          dbeta)
+        _backward_channel(x, dy, relu, shift, tiny, c, mean, invstd, scale, batch_stats, dx,
+                          dgamma, dbeta)
 
 
 # ------------------------------------------------------------------ channels last (post == 1)
@@ -213,14 +260,14 @@ def _affine_rows(x, scale, shift, out, relu):  # pragma: no cover - numba
 
 
 @numba.njit(**_SER)
-def _backward_rows(x, dy, y, relu, mean, invstd, scale, batch_stats, dx, dgamma,
+def _backward_rows(x, dy, relu, shift, tiny, mean, invstd, scale, batch_stats, dx, dgamma,
                    dbeta):  # pragma: no cover - numba
     pre, nc = x.shape
     sdy = np.zeros(nc)
     sdyx = np.zeros(nc)
     for a in range(pre):
         for c in range(nc):
-            g = 0.0 if relu and not y[a, c] > 0 else np.float64(dy[a, c])
+            g = 0.0 if relu and not x[a, c] * scale[c] + shift[c] > tiny else np.float64(dy[a, c])
             sdy[c] += g
             sdyx[c] += g * (np.float64(x[a, c]) - mean[c])
     ca = np.empty(nc)
@@ -237,7 +284,7 @@ def _backward_rows(x, dy, y, relu, mean, invstd, scale, batch_stats, dx, dgamma,
             cc[c] = 0.0
     for a in range(pre):
         for c in range(nc):
-            g = 0.0 if relu and not y[a, c] > 0 else np.float64(dy[a, c])
+            g = 0.0 if relu and not x[a, c] * scale[c] + shift[c] > tiny else np.float64(dy[a, c])
             dx[a, c] = ca[c] * g + cb[c] * x[a, c] + cc[c]
     for c in range(nc):
         dgamma[c] = sdyx[c]
@@ -272,7 +319,11 @@ def forward_train(x, gamma, beta, eps, momentum, moving_mean, moving_var, out, r
 
 def affine(x, scale, shift, out, relu=False, serial=False):
     """``out = x * scale[c] + shift[c]`` on (pre, C, post) arrays (``max(.., 0)`` with
-    ``relu``); ``serial``: one thread (a caller that runs on several threads already)."""
+    ``relu``); ``serial``: one thread (a caller that runs on several threads already).  ``out``
+    may be ``x`` (a C-contiguous array: in place)."""
+    if out is x and x.shape[2] > 1 and x.flags.c_contiguous and (serial or not _parallel(x)):
+        _affine_inplace_ser(x, scale, shift, relu)
+        return
     if x.shape[2] == 1:
         _affine_rows(x.reshape(x.shape[0], x.shape[1]), scale, shift,
                      out.reshape(x.shape[0], x.shape[1]), relu)
@@ -281,20 +332,29 @@ def affine(x, scale, shift, out, relu=False, serial=False):
                                                                        relu)
 
 
-def backward(x, dy, mean, invstd, scale, batch_stats, dx, relu_out=None):
-    """Fill ``dx``; return per-channel ``(sum(dy * xhat), sum(dy))`` in float64.  With
-    ``relu_out`` (the output of a fused relu, shaped as ``x``) ``dy`` is the relu's head
-    gradient, masked on the fly where that output is not positive."""
+#: per data dtype, the largest positive float64 that rounds to 0 (the relu mask's threshold)
+_ROUNDS_TO_ZERO = {np.dtype(np.float32): 2.0 ** -150, np.dtype(np.float64): 0.0}
+
+
+def backward(x, dy, mean, invstd, scale, batch_stats, dx, shift=None):
+    """Fill ``dx``; return per-channel ``(sum(dy * xhat), sum(dy))`` in float64.  With ``shift``
+    (the forward's per-channel float64 ``shift``, beside ``scale``) the forward was fused with a
+    relu and ``dy`` is the relu's head gradient: it is masked on the fly where the relu's
+    output is not positive, recomputed from ``x`` (the forward's own arithmetic) rather than
+    read."""
     nc = x.shape[1]
     dgamma = np.empty(nc)
     dbeta = np.empty(nc)
-    relu = relu_out is not None
-    y = relu_out if relu else dy
+    relu = shift is not None
+    if not relu:
+        shift = scale
+    tiny = _ROUNDS_TO_ZERO[x.dtype]
     if x.shape[2] == 1:
         two = (x.shape[0], nc)
-        _backward_rows(x.reshape(two), dy.reshape(two), y.reshape(two), relu, mean, invstd,
+        _backward_rows(x.reshape(two), dy.reshape(two), relu, shift, tiny, mean, invstd,
                        scale, batch_stats, dx.reshape(two), dgamma, dbeta)
     else:
-        (_backward_par if _parallel(x) else _backward_ser)(x, dy, y, relu, mean, invstd, scale,
-                                                           batch_stats, dx, dgamma, dbeta)
+        (_backward_par if _parallel(x) else _backward_ser)(x, dy, relu, shift, tiny, mean,
+                                                           invstd, scale, batch_stats, dx,
+                                                           dgamma, dbeta)
     return dgamma, dbeta

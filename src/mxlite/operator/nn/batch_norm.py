@@ -109,7 +109,7 @@ class BatchNorm(Operator):
     def forward(self, p, inputs, aux, is_train, out=None, relu=False):
         """``relu=True``: BatchNorm followed by ``Activation(relu)`` in one pass (the
         executor's fusion, :mod:`mxlite._fusion`): the output is ``max(out, 0)``, exactly the
-        relu of the unfused output; :meth:`backward` then takes ``relu_out``."""
+        relu of the unfused output; :meth:`backward` then takes ``relu=True``."""
         x, gamma, beta = inputs
         ax = self._axis(p, x.ndim, x.shape)
         x3 = self._view(x, ax)
@@ -159,17 +159,19 @@ class BatchNorm(Operator):
         _, _, scale, shift = self._global_affine(g, beta.astype(np.float64), aux, p.eps)
         return scale, shift
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved, gout=None, relu_out=None):
-        """``relu_out``: the output of a fused forward with ``relu=True``; ``out_grads[0]`` is
-        then the relu's head gradient (masked here where ``relu_out`` is not positive)."""
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, gout=None, relu=False):
+        """``relu=True``: after a fused forward with ``relu=True``; ``out_grads[0]`` is then
+        the relu's head gradient, masked where the relu's output is not positive (the mask is
+        recomputed from ``x`` by the forward's own arithmetic: no pass over the output)."""
         x, gamma, beta = inputs
         mean, invstd, scale, batch_stats = saved
         ax = self._axis(p, x.ndim, x.shape)
         x3 = self._view(x, ax)
         dy3 = self._view(np.asarray(out_grads[0], dtype=x3.dtype), ax)
-        y3 = None if relu_out is None else self._view(relu_out, ax)
+        # the forward's shift, by the same float64 operations (fix_gamma: scale == invstd)
+        shift = beta.astype(np.float64) - mean * scale if relu else None
         dx = planned_buffer(gout, 0, x.shape, x3.dtype)
         dgamma, dbeta = _kernels.backward(x3, dy3, mean, invstd, scale, batch_stats,
-                                          dx.reshape(x3.shape), y3)
+                                          dx.reshape(x3.shape), shift)
         dgamma = np.zeros_like(gamma) if p.fix_gamma else dgamma.astype(gamma.dtype)
         return [dx.astype(x.dtype, copy=False), dgamma, dbeta.astype(beta.dtype)]
