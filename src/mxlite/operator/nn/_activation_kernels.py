@@ -164,7 +164,7 @@ def forward(kind, x, slope, out, serial=False):
             _sigmoid_np(x, out)
         return
     parallel = x.size >= PARALLEL_THRESHOLD and not serial
-    if out is x:
+    if out is x or out.ctypes.data == x.ctypes.data:  # (views of one buffer: in place)
         (_forward_inplace_par if parallel else _forward_inplace_ser)(kind, x, slope)
         return
     (_forward_par if parallel else _forward_ser)(kind, x, slope, out)

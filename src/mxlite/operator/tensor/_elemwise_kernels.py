@@ -37,7 +37,25 @@ def _binary_loop(kind, a, b, out):  # pragma: no cover - numba
             out[i] = a[i] / b[i]
 
 
+def _binary_inplace_loop(kind, a, b):  # pragma: no cover - numba
+    # ``a = a <op> b``: with ``out`` a second argument aliasing ``a`` the vectorizer's overlap
+    # check would send the loop down its scalar path
+    if kind == 0:
+        for i in numba.prange(a.size):
+            a[i] = a[i] + b[i]
+    elif kind == 1:
+        for i in numba.prange(a.size):
+            a[i] = a[i] - b[i]
+    elif kind == 2:
+        for i in numba.prange(a.size):
+            a[i] = a[i] * b[i]
+    else:
+        for i in numba.prange(a.size):
+            a[i] = a[i] / b[i]
+
+
 _binary_ser, _binary_par = serial_parallel(_binary_loop, _SER, _PAR)
+_binary_inplace_ser, _binary_inplace_par = serial_parallel(_binary_inplace_loop, _SER, _PAR)
 
 
 def applies(a, b, out) -> bool:
@@ -54,5 +72,8 @@ def binary(kind: int, a, b, out) -> None:
     if not applies(a, b, out):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             _UFUNCS[kind](a, b, out=out)
+        return
+    if out.ctypes.data == a.ctypes.data:  # in place over the lhs
+        _binary_inplace_par(kind, a.reshape(-1), b.reshape(-1))
         return
     _binary_par(kind, a.reshape(-1), b.reshape(-1), out.reshape(-1))
