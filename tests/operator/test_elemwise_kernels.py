@@ -29,6 +29,12 @@ def test_kernel_equals_ufunc(kind, dtype, where, size):
     assert K.applies(a, b, out) == (size >= PARALLEL_THRESHOLD)
 
 
+def test_operator_table_matches_the_kernels():
+    from mxlite.operator.tensor import elemwise
+
+    assert elemwise._KERNEL_KINDS == K.KINDS
+
+
 @pytest.mark.parametrize("op", ["elemwise_add", "elemwise_sub", "elemwise_mul", "elemwise_div"])
 def test_executor_ops_and_in_place_lhs(op):
     """Bound ops give NumPy's numbers; add/sub write over a dead lhs (a FullyConnected's

@@ -9,7 +9,6 @@ import numpy as np
 
 from ...base import MXNetError
 from ..registry import Operator, Param, ShapeError, register
-from . import _elemwise_kernels as _ew_kernels
 from ._common import _scalar_as, _sum_to
 
 __all__: list[str] = []
@@ -237,12 +236,15 @@ class _Binary(Operator):
         y = out[0] if out else None
         kind = self.kernel
         if kind is not None and a.shape == b.shape and a.dtype == b.dtype and (
-                kind != _ew_kernels.KINDS["div"] or a.dtype.kind == "f"):
+                kind != _KERNEL_KINDS["div"] or a.dtype.kind == "f"):
             # float32/float64 of one shape: the parallel one-pass kernel (in place when the
-            # executor hands the dead lhs over as ``out``)
+            # executor hands the dead lhs over as ``out``); imported here, so that importing
+            # mxlite does not load Numba
+            from . import _elemwise_kernels
+
             if y is None or y.shape != a.shape or y.dtype != a.dtype:
                 y = np.empty(a.shape, a.dtype)
-            _ew_kernels.binary(kind, a, b, y)
+            _elemwise_kernels.binary(kind, a, b, y)
             return [y], None
         if (y is not None and self.ufunc is not None and a.dtype == b.dtype == y.dtype
                 and y.shape == np.broadcast_shapes(a.shape, b.shape)):
@@ -355,6 +357,10 @@ _ELEMWISE_NAMES = {
 }
 
 
+#: same-shape ops with a Numba kernel: ``_elemwise_kernels.KINDS`` (checked by its tests)
+_KERNEL_KINDS = {"add": 0, "sub": 1, "mul": 2, "div": 3}
+
+
 def _register_binary(key, f, grads):
     canonical, aliases = _ELEMWISE_NAMES[key]
     body = {"f": lambda self, a, b: f(a, b), "grads": lambda self, a, b, y, og: grads(a, b, y, og),
@@ -362,7 +368,7 @@ def _register_binary(key, f, grads):
             else None}
     register(type(f"_Op_{canonical}", (_Binary,), {
         **body, "name": canonical, "aliases": aliases, "broadcast": False,
-        "kernel": _ew_kernels.KINDS.get(key)}))
+        "kernel": _KERNEL_KINDS.get(key)}))
     bname = f"broadcast_{key}"
     register(type(f"_Op_{bname}", (_Binary,), {
         **body, "name": bname, "aliases": ("broadcast_plus",) if key == "add" else
