@@ -66,6 +66,10 @@ def preact_unit():
     return _head(_relu(_bn(h, "bnf"), "rf"))
 
 
+def fc_act(act):
+    return _head(_relu(S.FullyConnected(S.Variable("data"), num_hidden=5, name="fc0"), "a", act))
+
+
 def fc_bn_relu():
     h = S.FullyConnected(S.Variable("data"), num_hidden=5, name="fc0")
     return _head(_relu(_bn(h, "bn"), "r"))
@@ -120,6 +124,9 @@ CASES = [
                                                           for u in range(2)}
      | {"u0_c2+u0_add", "u1_c2+u1_add", "u1_bn1+u1_r1", "bnf+rf"}),
     ("fc_bn_relu_rows", fc_bn_relu, {"bn+r"}),
+    ("fc_relu", lambda: fc_act("relu"), {"fc0+a"}),
+    ("fc_tanh", lambda: fc_act("tanh"), {"fc0+a"}),
+    ("fc_softrelu", lambda: fc_act("softrelu"), set()),
     # near misses
     ("bn_used_twice", bn_used_twice, set()),
     ("bn_is_output", bn_is_output, set()),

@@ -15,6 +15,8 @@ group                              what runs
 ``Convolution -> relu|sigmoid|     the activation applied to each finished range of output
 tanh``                             images right after the convolution computed it (in
                                    cache); backward: the activation's from the output
+``FullyConnected -> relu|sigmoid|  the activation applied to the output right after the
+tanh``                             GEMM, one operator call fewer each way
 ``Convolution -> BatchNorm         inference: BatchNorm's scale/shift (and relu) applied to
 [-> relu]``                        each finished range of output images; training: the
                                    convolution, then the fused BatchNorm (+ relu)
@@ -94,6 +96,8 @@ def plan(steps, heads: set, wants: set, stypes: list):
             continue
         s = st.out_slots[0]
         if st.op.name == "BatchNorm" and _is_act(nxt, ("relu",)):
+            chain = [st, nxt]
+        elif st.op.name == "FullyConnected" and _is_act(nxt):
             chain = [st, nxt]
         elif _channels_first_conv(st):
             if _is_act(nxt):
@@ -214,6 +218,13 @@ class Fused:
             return outs[:1], ("bn_relu", saved)
         conv = self.parts[0]
         cins = self._ins(0, ins, None)
+        if kinds == ("FullyConnected", "Activation"):
+            from .operator.nn import _activation_kernels as ak
+
+            outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out)
+            flat = outs[0].reshape(-1)  # (a small output: still in cache)
+            ak.forward(ak.KINDS[self.parts[1].params.act_type], flat, 0.0, flat)
+            return outs, ("conv_act", saved)
         if kinds == ("Convolution", "Activation"):
             from .operator.nn import _activation_kernels as ak
 
