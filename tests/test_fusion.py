@@ -377,3 +377,23 @@ def test_batchnorm_relu_mask_at_values_that_round_to_zero(dtype, is_train):
     if dtype == np.float32:  # the edge is there: positive float64 values stored as 0
         v = x.astype(np.float64) * saved[2].reshape(1, 3, 1)
         assert np.any((v > 0) & (y == 0)) and np.any((v > 0) & (y > 0))
+
+
+def test_residual_gradient_sums_inside_batchnorm(monkeypatch):
+    """A value read by BatchNorm + relu and by a residual add gets its gradient sum inside
+    BatchNorm's backward pass (no separate sum), with the unfused numbers."""
+    from mxlite.executor import Executor
+
+    calls = []
+    plain_sum = Executor._accumulate
+    monkeypatch.setattr(Executor, "_accumulate",
+                        lambda self, *a: calls.append(a[0]) or plain_sum(self, *a))
+    sym = preact_unit()
+    fused, plain = _bind(sym, True, monkeypatch), _bind(sym, False, monkeypatch)
+    fused.forward(is_train=True)
+    fused.backward()
+    assert calls == [] and len(fused._accum) == 2
+    plain.forward(is_train=True)
+    plain.backward()
+    assert len(calls) == 2
+    _compare(fused, plain, np.float32, schedule=(True, True))

@@ -288,8 +288,21 @@ class Fused:
         return self._chain_forward(ins, aux, is_train, keep_aux=False)[1][1]
 
     # -------------------------------------------------------------- backward
-    def backward(self, p, out_grads, ins, outputs, aux, saved, need=None, gout=None):
+    @property
+    def accumulates(self) -> bool:
+        """Whether :meth:`backward` takes ``acc=(prev, buf)`` for its first input: the sum of
+        that input's gradients goes into ``buf`` inside BatchNorm's second pass (the executor's
+        sum for a value read twice, a residual connection's, without a pass of its own)."""
+        return self.kinds == ("BatchNorm", "Activation")
+
+    def backward(self, p, out_grads, ins, outputs, aux, saved, need=None, gout=None, acc=None):
         tag = saved[0]
+        if acc is not None and tag != "bn_relu":  # (float16: the parts ran one by one)
+            grads = self.backward(p, out_grads, ins, outputs, aux, saved, need, gout)
+            prev, buf = acc
+            np.add(prev, grads[0], out=buf)
+            grads[0] = buf
+            return grads
         if need is None:
             need = [True] * len(ins)
         if tag == "chain":
@@ -299,7 +312,7 @@ class Fused:
         if tag == "bn_relu":
             bn = self.parts[0]
             return bn.op.backward(bn.params, [dy], ins, None, aux, saved[1],
-                                  gout=gout, relu=True)
+                                  gout=gout, relu=True, acc=acc)
         conv = self.parts[0]
         cins = self._ins(0, ins, None)
         ncin = len(cins)

@@ -640,6 +640,8 @@ class Executor:
                 gb = step.gbufs
                 kw["gout"] = [d._data if d is not None else (gb[k] if gb is not None else None)
                               for k, d in enumerate(step.direct)]
+            acc_slot = self._fused_sum(step, grads, vals, ogs, kw) if (
+                step.parts is not None and reuse and monitor is None) else None
             try:
                 in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in, saved[i], **kw)
             except MXNetError as err:
@@ -652,6 +654,9 @@ class Executor:
                               for g, d in zip(in_grads, step.direct, strict=False)]
             for slot, g in zip(step.in_slots, in_grads, strict=False):
                 if g is None:
+                    continue
+                if slot == acc_slot:  # the fused step summed it already
+                    grads[slot], acc_slot = g, None
                     continue
                 grads[slot] = self._accumulate(slot, grads[slot], g) if slot in grads else g
         for slot, garr, req in self._grad_targets:
@@ -667,6 +672,29 @@ class Executor:
                     garr._data[...] = g
             elif g is not None:
                 garr._data += g
+
+    def _fused_sum(self, step, grads, vals, ogs, kw):
+        """For a fused step that sums its first input's gradient itself
+        (:attr:`mxlite._fusion.Fused.accumulates`) when that input has one already: put
+        ``acc=(prev, buffer)`` into ``kw`` (the buffer :meth:`_accumulate` would use) and
+        return the slot; None where the plain sum applies."""
+        if not step.op.accumulates:
+            return None
+        slot = step.in_slots[0]
+        prev = grads.get(slot)
+        x = vals[slot]
+        if (type(prev) is not np.ndarray or type(x) is not np.ndarray
+                or prev.dtype not in (np.float32, np.float64) or prev.dtype != x.dtype
+                or prev.shape != x.shape or not prev.flags.c_contiguous
+                or step.in_slots.count(slot) != 1):
+            return None
+        buf = self._accum.get(slot)
+        if buf is None or buf.shape != prev.shape or buf.dtype != prev.dtype:
+            buf = self._accum[slot] = np.empty_like(prev)
+        if buf is prev or any(buf is g for g in ogs):
+            return None
+        kw["acc"] = (prev, buf)
+        return slot
 
     def _accumulate(self, slot: int, prev, g):
         """``prev + g``: the gradient of a value consumed several times.  Under the memory plan

@@ -113,7 +113,7 @@ def _sums(x, dy, relu, c, mu, sc, sh, tiny):  # pragma: no cover - numba
 
 @numba.njit(**_BODY)
 def _backward_channel(x, dy, relu, shift, tiny, c, mean, invstd, scale, batch_stats, dx, dgamma,
-                      dbeta):  # pragma: no cover - numba
+                      dbeta, acc, prev):  # pragma: no cover - numba
     pre, _, post = x.shape
     mu = mean[c]
     inv = invstd[c]
@@ -131,7 +131,16 @@ def _backward_channel(x, dy, relu, shift, tiny, c, mean, invstd, scale, batch_st
         ca = sc
         cb = 0.0
         cc = 0.0
-    if relu and batch_stats:
+    if relu and batch_stats and acc:
+        # + the gradient the value already has (the executor's sum of a value read twice):
+        # rounded to dx's dtype first, then added in it, as the separate sum would
+        for a in range(pre):
+            for b in range(post):
+                v = x[a, c, b]
+                g = np.float64(dy[a, c, b]) if v * sc + sh > tiny else 0.0
+                dx[a, c, b] = ca * g + cb * v + cc
+                dx[a, c, b] += prev[a, c, b]
+    elif relu and batch_stats:
         for a in range(pre):
             for b in range(post):
                 v = x[a, c, b]
@@ -201,18 +210,18 @@ def _affine_inplace_ser(x, scale, shift, relu):  # pragma: no cover - numba
 
 @numba.njit(**_SER)
 def _backward_ser(x, dy, relu, shift, tiny, mean, invstd, scale, batch_stats, dx, dgamma,
-                  dbeta):  # pragma: no cover - numba
+                  dbeta, acc, prev):  # pragma: no cover - numba
     for c in range(x.shape[1]):
         _backward_channel(x, dy, relu, shift, tiny, c, mean, invstd, scale, batch_stats, dx,
-                          dgamma, dbeta)
+                          dgamma, dbeta, acc, prev)
 
 
 @numba.njit(**_PAR)
 def _backward_par(x, dy, relu, shift, tiny, mean, invstd, scale, batch_stats, dx, dgamma,
-                  dbeta):  # pragma: no cover - numba
+                  dbeta, acc, prev):  # pragma: no cover - numba
     for c in numba.prange(x.shape[1]):
         _backward_channel(x, dy, relu, shift, tiny, c, mean, invstd, scale, batch_stats, dx,
-                          dgamma, dbeta)
+                          dgamma, dbeta, acc, prev)
 
 
 # ------------------------------------------------------------------ channels last (post == 1)
@@ -336,12 +345,13 @@ def affine(x, scale, shift, out, relu=False, serial=False):
 _ROUNDS_TO_ZERO = {np.dtype(np.float32): 2.0 ** -150, np.dtype(np.float64): 0.0}
 
 
-def backward(x, dy, mean, invstd, scale, batch_stats, dx, shift=None):
+def backward(x, dy, mean, invstd, scale, batch_stats, dx, shift=None, prev=None):
     """Fill ``dx``; return per-channel ``(sum(dy * xhat), sum(dy))`` in float64.  With ``shift``
     (the forward's per-channel float64 ``shift``, beside ``scale``) the forward was fused with a
     relu and ``dy`` is the relu's head gradient: it is masked on the fly where the relu's
     output is not positive, recomputed from ``x`` (the forward's own arithmetic) rather than
-    read."""
+    read.  ``prev`` (shaped as ``x``, not ``dx`` itself): ``dx`` gets ``prev + dx`` (in the
+    second pass with a fused relu and batch statistics, else by one more pass)."""
     nc = x.shape[1]
     dgamma = np.empty(nc)
     dbeta = np.empty(nc)
@@ -354,7 +364,15 @@ def backward(x, dy, mean, invstd, scale, batch_stats, dx, shift=None):
         _backward_rows(x.reshape(two), dy.reshape(two), relu, shift, tiny, mean, invstd,
                        scale, batch_stats, dx.reshape(two), dgamma, dbeta)
     else:
+        acc = prev is not None and relu and batch_stats
         (_backward_par if _parallel(x) else _backward_ser)(x, dy, relu, shift, tiny, mean,
                                                            invstd, scale, batch_stats, dx,
-                                                           dgamma, dbeta)
+                                                           dgamma, dbeta, acc,
+                                                           prev if acc else dx)
+        if acc:
+            return dgamma, dbeta
+    if prev is not None:
+        from ..tensor._elemwise_kernels import binary
+
+        binary(0, dx, prev, dx)
     return dgamma, dbeta

@@ -159,10 +159,14 @@ class BatchNorm(Operator):
         _, _, scale, shift = self._global_affine(g, beta.astype(np.float64), aux, p.eps)
         return scale, shift
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved, gout=None, relu=False):
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, gout=None, relu=False,
+                 acc=None):
         """``relu=True``: after a fused forward with ``relu=True``; ``out_grads[0]`` is then
         the relu's head gradient, masked where the relu's output is not positive (the mask is
-        recomputed from ``x`` by the forward's own arithmetic: no pass over the output)."""
+        recomputed from ``x`` by the forward's own arithmetic: no pass over the output).
+        ``acc=(prev, buf)`` (the executor's, for data read by other operators too): the data
+        gradient is ``prev + dx``, written into ``buf`` (C-contiguous, ``x``'s shape and
+        float dtype, neither ``prev`` nor the head gradient)."""
         x, gamma, beta = inputs
         mean, invstd, scale, batch_stats = saved
         ax = self._axis(p, x.ndim, x.shape)
@@ -170,8 +174,12 @@ class BatchNorm(Operator):
         dy3 = self._view(np.asarray(out_grads[0], dtype=x3.dtype), ax)
         # the forward's shift, by the same float64 operations (fix_gamma: scale == invstd)
         shift = beta.astype(np.float64) - mean * scale if relu else None
-        dx = planned_buffer(gout, 0, x.shape, x3.dtype)
+        if acc is None:
+            dx, prev = planned_buffer(gout, 0, x.shape, x3.dtype), None
+        else:
+            prev, dx = acc
+            prev = prev.reshape(x3.shape)
         dgamma, dbeta = _kernels.backward(x3, dy3, mean, invstd, scale, batch_stats,
-                                          dx.reshape(x3.shape), shift)
+                                          dx.reshape(x3.shape), shift, prev)
         dgamma = np.zeros_like(gamma) if p.fix_gamma else dgamma.astype(gamma.dtype)
         return [dx.astype(x.dtype, copy=False), dgamma, dbeta.astype(beta.dtype)]
