@@ -219,11 +219,9 @@ class Fused:
         conv = self.parts[0]
         cins = self._ins(0, ins, None)
         if kinds == ("FullyConnected", "Activation"):
-            from .operator.nn import _activation_kernels as ak
-
             outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out)
-            flat = outs[0].reshape(-1)  # (a small output: still in cache)
-            ak.forward(ak.KINDS[self.parts[1].params.act_type], flat, 0.0, flat)
+            act = self.parts[1]  # in place on the (small, still cached) output
+            act.op.forward(act.params, outs, [], is_train, out=outs)
             return outs, ("conv_act", saved)
         if kinds == ("Convolution", "Activation"):
             from .operator.nn import _activation_kernels as ak
@@ -317,12 +315,12 @@ class Fused:
         cins = self._ins(0, ins, None)
         ncin = len(cins)
         if tag == "conv_act":
-            from .operator.nn.activation import act_backward
-
-            act = self.parts[1].params.act_type
-            # relu's mask, sigmoid's and tanh's derivatives all come from the output
-            dmid = act_backward(act, y, y, dy, bufs=self._gmid[1:2] if gout is not None
-                                and self._gmid is not None else None)
+            act = self.parts[1]
+            # relu's mask, sigmoid's and tanh's derivatives all come from the output (given
+            # as the input too: relu's ``x > 0`` is ``y > 0``)
+            (dmid,) = act.op.backward(act.params, [dy], [y], [y], [], None,
+                                      gout=self._gmid[1:2] if gout is not None
+                                      and self._gmid is not None else None)
             self._keep_gmid(1, dmid)
             dmid_for_conv = dmid
         elif tag == "conv_add":
