@@ -8,6 +8,13 @@ import pytest
 import mxlite as mx
 
 
+@pytest.fixture(autouse=True)
+def _unfused(monkeypatch):
+    """These tests pin the memory plan of the unfused steps (fused, BatchNorm + relu is one
+    step without the BatchNorm output: tests/test_fusion.py)."""
+    monkeypatch.setenv("MXLITE_FUSION", "0")
+
+
 def _fc_act(act, producer="fc", extra_use=False, on_variable=False):
     data = mx.sym.Variable("data")
     if on_variable:

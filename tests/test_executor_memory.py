@@ -9,6 +9,13 @@ import mxlite as mx
 from mxlite.operator import registry
 
 
+@pytest.fixture(autouse=True)
+def _unfused(monkeypatch):
+    """These tests pin the memory plan of the unfused steps (the fused plan's:
+    tests/test_fusion.py)."""
+    monkeypatch.setenv("MXLITE_FUSION", "0")
+
+
 def _mlp(act="relu"):
     data = mx.sym.Variable("data")
     h = mx.sym.FullyConnected(data, num_hidden=6, name="fc1")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _fusion
 from . import _storage_inference as _si
 from .base import MXNetError
 from .context import Context, current_context
@@ -99,7 +100,8 @@ _REQS = ("write", "add", "null")
 class _Step:
     __slots__ = ("aux_idx", "direct", "gbufs", "grad_needed", "in_slots", "inplace",
                  "keeps_outputs", "loss", "mode", "name", "need", "node", "obufs", "op",
-                 "out_names", "out_slots", "out_stypes", "params", "sparse", "zero_ogs")
+                 "out_names", "out_slots", "out_stypes", "params", "parts", "sparse",
+                 "zero_ogs")
 
     def __init__(self, node, in_slots, aux_idx, out_slots):
         self.node = node
@@ -129,6 +131,7 @@ class _Step:
         # forward keeps its output arrays for the next batch: ``writes_outputs`` operators
         # whose outputs are not heads (callers keep those, e.g. iter_predict's slices)
         self.keeps_outputs = False
+        self.parts = None  # a fused step (mxlite._fusion): the steps it runs
 
 
 #: operators whose backward reads their inputs and saved state but never their outputs (nor do
@@ -236,6 +239,16 @@ class Executor:
         self._plan_symbol = eliminate_common_expr(symbol) if cse_enabled() else symbol
         self._build_plan()
         self._settle_created_shapes()
+        #: the fused plan (mxlite._fusion; None: nothing fuses or ``MXLITE_FUSION=0``) and its
+        #: backward order; a forward without a monitor runs it, ``_ran`` is what ran last
+        self._fused = None
+        if _fusion.enabled():
+            fused = _fusion.plan(self._steps, self._head_set, self._wants, self._slot_stypes)
+            if fused is not None:
+                self._fused = (fused, [(i, st) for i, st in reversed(list(enumerate(fused)))
+                                       if st.grad_needed])
+        self._ran = None
+        self._ran_train = False
         self._values: list | None = None
         self._saved: list | None = None
         self._outputs: list[NDArray] = self._initial_outputs()
@@ -313,6 +326,7 @@ class Executor:
             if step.op.skips_grads:
                 step.need = [s in wants for s in step.in_slots]
         self._any_grad = bool(wants)
+        self._wants = wants
         # backward walks these (step index, step) pairs; gradients go to these targets
         self._backward_order = [(i, st) for i, st in reversed(list(enumerate(steps)))
                                 if st.grad_needed]
@@ -485,13 +499,16 @@ class Executor:
         vals: list = [None] * self._nslots
         for slot, arr in zip(self._arg_slots, self.arg_arrays, strict=False):
             vals[slot] = arr._data if type(arr) is NDArray else arr  # sparse stays sparse
-        saved: list = [None] * len(self._steps)
-        aux = self.aux_arrays
         monitor = self._monitor
+        # a monitor sees every internal output: the unfused plan
+        ran = self._fused if monitor is None else None
+        steps = self._steps if ran is None else ran[0]
+        saved: list = [None] * len(steps)
+        aux = self.aux_arrays
         reported: set[int] = set()
         reuse = self._reuse
         in_place = reuse and monitor is None
-        for i, step in enumerate(self._steps):
+        for i, step in enumerate(steps):
             ins = [vals[s] for s in step.in_slots]
             if not step.op.sparse_inputs and not step.sparse:
                 ins = [_dense(x) for x in ins]
@@ -520,8 +537,31 @@ class Executor:
                     monitor(oname, o if isinstance(o, NDArray) else NDArray(o, self._ctx))
         self._values = vals
         self._saved = saved
+        self._ran, self._ran_train = ran, bool(is_train)
         self._refresh_outputs(vals)
         return self._outputs
+
+    def _unfused_record(self):
+        """``(steps, values, saved)`` of the last forward as the unfused plan has them (Gluon's
+        ``create_graph`` replay walks the original operators): a fused step's parts are
+        recomputed from its inputs by :meth:`mxlite._fusion.Fused.expand`."""
+        if self._ran is None:
+            return self._steps, self._values, self._saved
+        vals, saved = list(self._values), [None] * len(self._steps)
+        index = {id(st): i for i, st in enumerate(self._steps)}
+        aux = self.aux_arrays
+        for k, st in enumerate(self._ran[0]):
+            if st.parts is None:
+                saved[index[id(st)]] = self._saved[k]
+                continue
+            records = st.op.expand([vals[s] for s in st.in_slots],
+                                   [aux[j]._data for j in st.aux_idx], self._ran_train)
+            for part, (_, outs, sv) in zip(st.parts[:-1], records, strict=False):
+                for s, o in zip(part.out_slots, outs, strict=False):
+                    vals[s] = o
+                saved[index[id(part)]] = sv
+            saved[index[id(st.parts[-1])]] = records[-1][2]
+        return self._steps, vals, saved
 
     def _refresh_outputs(self, vals) -> None:
         if self._out_pool is not None:
@@ -577,7 +617,8 @@ class Executor:
             grads[slot] = grads[slot] + g if slot in grads else g
         aux = self.aux_arrays
         reuse, monitor, saved = self._reuse, self._monitor, self._saved
-        for i, step in self._backward_order:
+        order = self._backward_order if self._ran is None else self._ran[1]
+        for i, step in order:
             ogs = [grads.get(s) for s in step.out_slots]
             if not step.loss and all(g is None for g in ogs):
                 continue
@@ -599,6 +640,8 @@ class Executor:
                 gb = step.gbufs
                 kw["gout"] = [d._data if d is not None else (gb[k] if gb is not None else None)
                               for k, d in enumerate(step.direct)]
+            acc_slot = self._fused_sum(step, grads, vals, ogs, kw) if (
+                step.parts is not None and reuse and monitor is None) else None
             try:
                 in_grads = step.op.backward(step.params, ogs, ins, outs, aux_in, saved[i], **kw)
             except MXNetError as err:
@@ -611,6 +654,9 @@ class Executor:
                               for g, d in zip(in_grads, step.direct, strict=False)]
             for slot, g in zip(step.in_slots, in_grads, strict=False):
                 if g is None:
+                    continue
+                if slot == acc_slot:  # the fused step summed it already
+                    grads[slot], acc_slot = g, None
                     continue
                 grads[slot] = self._accumulate(slot, grads[slot], g) if slot in grads else g
         for slot, garr, req in self._grad_targets:
@@ -627,6 +673,29 @@ class Executor:
             elif g is not None:
                 garr._data += g
 
+    def _fused_sum(self, step, grads, vals, ogs, kw):
+        """For a fused step that sums its first input's gradient itself
+        (:attr:`mxlite._fusion.Fused.accumulates`) when that input has one already: put
+        ``acc=(prev, buffer)`` into ``kw`` (the buffer :meth:`_accumulate` would use) and
+        return the slot; None where the plain sum applies."""
+        if not step.op.accumulates:
+            return None
+        slot = step.in_slots[0]
+        prev = grads.get(slot)
+        x = vals[slot]
+        if (type(prev) is not np.ndarray or type(x) is not np.ndarray
+                or prev.dtype not in (np.float32, np.float64) or prev.dtype != x.dtype
+                or prev.shape != x.shape or not prev.flags.c_contiguous
+                or step.in_slots.count(slot) != 1):
+            return None
+        buf = self._accum.get(slot)
+        if buf is None or buf.shape != prev.shape or buf.dtype != prev.dtype:
+            buf = self._accum[slot] = np.empty_like(prev)
+        if buf is prev or any(buf is g for g in ogs):
+            return None
+        kw["acc"] = (prev, buf)
+        return slot
+
     def _accumulate(self, slot: int, prev, g):
         """``prev + g``: the gradient of a value consumed several times.  Under the memory plan
         the sum goes into a buffer owned by the executor for that value (allocated at the first
@@ -639,7 +708,9 @@ class Executor:
         buf = self._accum.get(slot)
         if buf is None or buf.shape != g.shape or buf.dtype != g.dtype or buf is g:
             buf = self._accum[slot] = np.empty_like(g)
-        np.add(prev, g, out=buf)
+        from .operator.tensor._elemwise_kernels import binary
+
+        binary(0, prev, g, buf)  # one parallel pass for large float arrays
         return buf
 
     # ------------------------------------------------------------------ parameters

@@ -653,10 +653,10 @@ class _Graph:
         tape as they ran (their values, masks and statistics -- nothing is recomputed) and
         differentiated with the operators' higher-order rules, down to this call's inputs."""
         exe = node.saved.slot[0]
-        vals, saved = exe._values, exe._saved
+        steps, vals, saved = exe._unfused_record()
         entry_of = dict(zip(exe._arg_slots, node.entries, strict=True))
         aux = exe.aux_arrays
-        for i, step in enumerate(exe._steps):
+        for i, step in enumerate(steps):
             entries = [entry_of.get(s) for s in step.in_slots]
             if all(e is None for e in entries):
                 continue

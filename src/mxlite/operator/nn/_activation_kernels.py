@@ -124,7 +124,20 @@ def _backward_loop(kind, x, y, dy, slope, dx):  # pragma: no cover - numba
             dx[i] = _bwd(kind, float(x[i]), float(y[i]), float(dy[i]), slope)
 
 
+def _forward_inplace_loop(kind, x, slope):  # pragma: no cover - numba
+    # ``x = act(x)`` on one array: passed twice, the vectorizer's overlap check would send
+    # the loop down its scalar path
+    if kind == 0:
+        for i in numba.prange(x.size):
+            v = x[i]
+            x[i] = v if v > 0 else 0
+    else:
+        for i in numba.prange(x.size):
+            x[i] = _fwd(kind, float(x[i]), slope)
+
+
 _forward_ser, _forward_par = serial_parallel(_forward_loop, _SER, _PAR)
+_forward_inplace_ser, _forward_inplace_par = serial_parallel(_forward_inplace_loop, _SER, _PAR)
 _backward_ser, _backward_par = serial_parallel(_backward_loop, _SER, _PAR)
 
 
@@ -137,8 +150,10 @@ def _sigmoid_np(x, out):
     np.reciprocal(out, out=out)
 
 
-def forward(kind, x, slope, out):
-    """``out = act(x)`` for flat contiguous ``x`` and ``out`` of one dtype.
+def forward(kind, x, slope, out, serial=False):
+    """``out = act(x)`` for flat contiguous ``x`` and ``out`` of one dtype (``out`` may be
+    ``x``); ``serial``: one thread (a caller running on several threads already, as a
+    convolution's epilogue).
 
     tanh and sigmoid of float32 run on NumPy's SIMD ufuncs (a few ulp from correctly rounded,
     as MXNet's ``tanhf`` / ``expf``); everything else on the Numba loops."""
@@ -148,7 +163,11 @@ def forward(kind, x, slope, out):
         else:
             _sigmoid_np(x, out)
         return
-    (_forward_par if x.size >= PARALLEL_THRESHOLD else _forward_ser)(kind, x, slope, out)
+    parallel = x.size >= PARALLEL_THRESHOLD and not serial
+    if out is x or out.ctypes.data == x.ctypes.data:  # (views of one buffer: in place)
+        (_forward_inplace_par if parallel else _forward_inplace_ser)(kind, x, slope)
+        return
+    (_forward_par if parallel else _forward_ser)(kind, x, slope, out)
 
 def backward(kind, x, y, dy, slope, dx):
     (_backward_par if x.size >= PARALLEL_THRESHOLD else _backward_ser)(kind, x, y, dy, slope, dx)

@@ -106,7 +106,10 @@ class BatchNorm(Operator):
     writes_outputs = True
     writes_grads = True
 
-    def forward(self, p, inputs, aux, is_train, out=None):
+    def forward(self, p, inputs, aux, is_train, out=None, relu=False):
+        """``relu=True``: BatchNorm followed by ``Activation(relu)`` in one pass (the
+        executor's fusion, :mod:`mxlite._fusion`): the output is ``max(out, 0)``, exactly the
+        relu of the unfused output; :meth:`backward` then takes ``relu=True``."""
         x, gamma, beta = inputs
         ax = self._axis(p, x.ndim, x.shape)
         x3 = self._view(x, ax)
@@ -121,29 +124,62 @@ class BatchNorm(Operator):
             moving = [a if a.dtype in (np.float32, np.float64) and a.flags.c_contiguous
                       else a.astype(np.float64) for a in aux[:2]]
             mean, invstd = _kernels.forward_train(x3, g, b, float(p.eps), float(p.momentum),
-                                                  moving[0], moving[1], out.reshape(x3.shape))
+                                                  moving[0], moving[1], out.reshape(x3.shape),
+                                                  relu)
             for a, m in zip(aux[:2], moving, strict=True):
                 if m is not a:
                     a[...] = m
             scale = g * invstd
         else:
-            mean = aux[0].astype(np.float64)
-            invstd = 1.0 / np.sqrt(aux[1].astype(np.float64) + p.eps)
-            scale = g * invstd
-            _kernels.affine(x3, scale, b - mean * scale, out.reshape(x3.shape))
+            mean, invstd, scale, shift = self._global_affine(g, b, aux, p.eps)
+            _kernels.affine(x3, scale, shift, out.reshape(x3.shape), relu)
         outs = [out.astype(x.dtype, copy=False)]
         if p.output_mean_var:
             outs += [mean.astype(x.dtype), invstd.astype(x.dtype)]
         return outs, (mean, invstd, scale, batch_stats)
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved, gout=None):
+    @staticmethod
+    def _global_affine(g, b, aux, eps):
+        """``(mean, invstd, scale, shift)`` (float64) of the moving statistics: the output is
+        ``x * scale + shift`` per channel."""
+        mean = aux[0].astype(np.float64)
+        invstd = 1.0 / np.sqrt(aux[1].astype(np.float64) + eps)
+        scale = g * invstd
+        return mean, invstd, scale, b - mean * scale
+
+    def inference_affine(self, p, inputs, aux):
+        """For an epilogue applied elsewhere (a convolution's, :mod:`mxlite._fusion`): what
+        an inference :meth:`forward` does before its pass (``fix_gamma`` writes 1 into gamma)
+        and the float64 per-channel ``(scale, shift)`` that pass applies, for data whose
+        channel axis is ``p.axis``."""
+        gamma, beta = inputs[1], inputs[2]
+        if p.fix_gamma:
+            gamma[...] = 1
+        g = np.ones(gamma.shape) if p.fix_gamma else gamma.astype(np.float64)
+        _, _, scale, shift = self._global_affine(g, beta.astype(np.float64), aux, p.eps)
+        return scale, shift
+
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, gout=None, relu=False,
+                 acc=None):
+        """``relu=True``: after a fused forward with ``relu=True``; ``out_grads[0]`` is then
+        the relu's head gradient, masked where the relu's output is not positive (the mask is
+        recomputed from ``x`` by the forward's own arithmetic: no pass over the output).
+        ``acc=(prev, buf)`` (the executor's, for data read by other operators too): the data
+        gradient is ``prev + dx``, written into ``buf`` (C-contiguous, ``x``'s shape and
+        float dtype, neither ``prev`` nor the head gradient)."""
         x, gamma, beta = inputs
         mean, invstd, scale, batch_stats = saved
         ax = self._axis(p, x.ndim, x.shape)
         x3 = self._view(x, ax)
         dy3 = self._view(np.asarray(out_grads[0], dtype=x3.dtype), ax)
-        dx = planned_buffer(gout, 0, x.shape, x3.dtype)
+        # the forward's shift, by the same float64 operations (fix_gamma: scale == invstd)
+        shift = beta.astype(np.float64) - mean * scale if relu else None
+        if acc is None:
+            dx, prev = planned_buffer(gout, 0, x.shape, x3.dtype), None
+        else:
+            prev, dx = acc
+            prev = prev.reshape(x3.shape)
         dgamma, dbeta = _kernels.backward(x3, dy3, mean, invstd, scale, batch_stats,
-                                          dx.reshape(x3.shape))
+                                          dx.reshape(x3.shape), shift, prev)
         dgamma = np.zeros_like(gamma) if p.fix_gamma else dgamma.astype(gamma.dtype)
         return [dx.astype(x.dtype, copy=False), dgamma, dbeta.astype(beta.dtype)]

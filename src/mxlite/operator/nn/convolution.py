@@ -315,36 +315,7 @@ WINOGRAD_TILE = 4
 WINOGRAD_TILE_FLOAT64 = 2
 
 
-def _winograd_tile(dtype) -> int:
-    return WINOGRAD_TILE_FLOAT64 if dtype == np.float64 else WINOGRAD_TILE
-
-
-def _winograd_variant(tile):
-    """``(tiles, input_transform, output_transform, weight_transform, grad_transform,
-    weight_grad_output)`` of the F(tile x tile, 3x3) kernels."""
-    k = _winograd_kernels
-    if tile == 4:
-        return (k.tiles4, k.input_transform4, k.output_transform4, k.weight_transform4,
-                k.grad_transform4, k.weight_grad_output4)
-    return (k.tiles, k.input_transform, k.output_transform, k.weight_transform,
-            k.grad_transform, k.weight_grad_output)
-
-
-def _winograd_blocks(n, c, th, tw, itemsize, tile=2, budget=None):
-    """``(images per chunk, tile rows per block)``: the transformed tiles of one block
-    (``(tile + 2)^2 C`` values a tile) fill at most ``budget`` bytes (default
-    :data:`WINOGRAD_CHUNK_BYTES`); a block is whole images when an image fits, else some tile
-    rows of one image."""
-    budget = WINOGRAD_CHUNK_BYTES if budget is None else budget
-    per_row = (tile + 2) ** 2 * c * tw * itemsize
-    rows = max(1, budget // per_row)
-    if rows < th:  # blocks of equal rows (14 + 2 rows made the second block's GEMMs short)
-        blocks = -(-th // rows)
-        return 1, -(-th // blocks)
-    return max(1, min(n, budget // (per_row * th))), th
-
-
-def _winograd(x, w, pad, out, bias=None):
+def _winograd(x, w, pad, out, bias=None, post=None):
     """``out`` (N, F, OH, OW) = the 3x3 stride-1 convolution of ``x`` (N, C, H, W) padded by
     ``pad`` with the weight ``w`` (F, C, 3, 3), plus ``bias`` (F,) when given, by Winograd
     F(t x t, 3x3), ``t =`` :func:`_winograd_tile` (:mod:`mxlite.kernels.conv_winograd`; F(4x4,
@@ -386,6 +357,8 @@ def _winograd(x, w, pad, out, bias=None):
                     output_transform(mb, b4, ty0, nty, tw, out[n0:n0 + nb])
             if tile == 2 and bias is not None:
                 out[n0:n0 + nb] += bias.reshape(-1, 1, 1)
+            if post is not None:
+                post(n0, n0 + nb)
 
     b4 = np.zeros(f, x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
     _split(work, n, xs * c * n * th * tw)
@@ -482,18 +455,26 @@ def _direct_ok(p, geo, channels, filters, dtype, grad=False):
     return None if var < 0 else (stride, var, k)
 
 
-def _direct(x, w, rw, out):
+def _direct(x, w, rw, out, post=None):
     """``out`` (N, F, OH, OW) = the 3x3 pad-1 convolution of float32 ``x`` (N, C, H, W) with
     ``w`` (F, C, 3, 3) by the direct kernel, ``rw`` = :func:`_direct_ok`'s ``(stride,
-    variant, k)``; the batch split over threads as :func:`_split` does."""
+    variant, k)``; the batch split over threads as :func:`_split` does; ``post(a, b)`` (an
+    epilogue) runs on each finished chunk of output images while they are in cache."""
     n, c, h, width = x.shape
     stride, var, k = rw
     wpk = _direct_kernels.pack_weight(w, _direct_kernels.VARIANTS[var][0])
     sizes = _direct_kernels.scratch_sizes(c, h, width, w.shape[0], stride, var, k)
 
+    # with an epilogue: chunks of images whose output stays in cache until ``post`` ran
+    step = n if post is None else -(-_chunk(out[0].nbytes, n) // k) * k
+
     def work(a, b):
         xp, yp = _workspace(sizes, np.float32, slot=6)
-        _direct_kernels.forward(x[a:b], wpk, var, stride, k, xp, yp, out[a:b])
+        for n0 in range(a, b, step):
+            n1 = min(b, n0 + step)
+            _direct_kernels.forward(x[n0:n1], wpk, var, stride, k, xp, yp, out[n0:n1])
+            if post is not None:
+                post(n0, n1)
 
     _split(work, n, 9 * c * n * h * width)
 
@@ -650,10 +631,10 @@ def _small_planes(x, geo, n0, nb, plane, slot):
     return planes
 
 
-def _small_forward(x, w, bias, geo, out):
+def _small_forward(x, w, bias, geo, out, post=None):
     """``out`` (N, F, OH, OW) = the convolution of float32 ``x`` with ``w`` plus ``bias`` (F,)
     (None: none) by :func:`mxlite.kernels.conv_small.taps_forward`, the batch split over
-    threads."""
+    threads; ``post(a, b)`` (an epilogue) runs on each finished chunk of output images."""
     n, c = x.shape[:2]
     f = w.shape[0]
     kh, _, ow, length, _, rows, plane = _small_geometry(geo, c)
@@ -669,6 +650,8 @@ def _small_forward(x, w, bias, geo, out):
             nb = min(step, b - n0)
             planes = _small_planes(x, geo, n0, nb, plane, slot=20)
             _small_kernels.taps_forward(planes, wpk, ow, bpad, out3[n0:n0 + nb])
+            if post is not None:
+                post(n0, n0 + nb)
 
     _split(work, n, rows * kh * n * length)
 
@@ -832,7 +815,11 @@ class Convolution(_ConvBase):
     writes_outputs = True
     writes_grads = True
 
-    def _forward(self, p, inputs, aux, is_train, out=None):
+    def _forward(self, p, inputs, aux, is_train, out=None, post=None):
+        """``post(out, a, b)``: an epilogue (the executor's fusion, :mod:`mxlite._fusion`)
+        called on the kernel-dtype output ``out`` (N, F, *spatial) for each finished range
+        of images ``[a, b)``, bias included, right after it is computed (from the thread that
+        computed it: ``post`` must run single-threaded kernels)."""
         dtype = inputs[0].dtype
         x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
         x = np.ascontiguousarray(x)
@@ -845,17 +832,26 @@ class Convolution(_ConvBase):
         out = planned_buffer(out, 0, (n, f, *geo.out_spatial), x.dtype)
         out3 = out.reshape(n, f, length)
         bias = None if p.no_bias else inputs[2].astype(x.dtype, copy=False).reshape(1, f, 1)
+        hook = post_only = None
+        if post is not None:
+            def post_only(a, b):  # the paths that add the bias themselves
+                post(out, a, b)
+
+            def hook(a, b):  # the bias goes in first, chunk by chunk
+                if bias is not None:
+                    out3[a:b] += bias
+                post(out, a, b)
         if _winograd_ok(p, geo, x.shape[1]):
-            _winograd(x, w, geo.pad, out, None if bias is None else bias.reshape(f))
+            _winograd(x, w, geo.pad, out, None if bias is None else bias.reshape(f), post_only)
             return [out.astype(dtype, copy=False)], geo
         if _small_ok(p, geo, x.dtype, x.shape[1]):
             _small_forward(x, np.ascontiguousarray(w), None if bias is None else bias.ravel(),
-                           geo, out)
+                           geo, out, post_only)
             return [out.astype(dtype, copy=False)], geo
         rw = _direct_ok(p, geo, x.shape[1], f, x.dtype)
         if rw:
-            _direct(x, w, rw, out)
-            if bias is not None:
+            _direct(x, w, rw, out, hook)
+            if bias is not None and hook is None:
                 out3 += bias
             return [out.astype(dtype, copy=False)], geo
         plan = _Plan(geo, x, rows, length)
@@ -871,7 +867,9 @@ class Convolution(_ConvBase):
                               out=y[k * fg:(k + 1) * fg])
                 if nb > 1:
                     out3[n0:n0 + nb] = y.reshape(f, nb, length).transpose(1, 0, 2)
-            if bias is not None:
+                if hook is not None:
+                    hook(n0, n0 + nb)
+            if bias is not None and hook is None:
                 out3[a:b] += bias
 
         _split(work, n, rows * n * length)

@@ -234,6 +234,18 @@ class _Binary(Operator):
         if not self.broadcast and a.shape != b.shape:
             raise MXNetError(f"{self.name}: operand shapes {a.shape} and {b.shape} differ")
         y = out[0] if out else None
+        kind = self.kernel
+        if kind is not None and a.shape == b.shape and a.dtype == b.dtype and (
+                kind != _KERNEL_KINDS["div"] or a.dtype.kind == "f"):
+            # float32/float64 of one shape: the parallel one-pass kernel (in place when the
+            # executor hands the dead lhs over as ``out``); imported here, so that importing
+            # mxlite does not load Numba
+            from . import _elemwise_kernels
+
+            if y is None or y.shape != a.shape or y.dtype != a.dtype:
+                y = np.empty(a.shape, a.dtype)
+            _elemwise_kernels.binary(kind, a, b, y)
+            return [y], None
         if (y is not None and self.ufunc is not None and a.dtype == b.dtype == y.dtype
                 and y.shape == np.broadcast_shapes(a.shape, b.shape)):
             with np.errstate(**_QUIET):
@@ -241,6 +253,14 @@ class _Binary(Operator):
             return [y], None
         with np.errstate(**_QUIET):
             return [np.asarray(self.f(a, b), dtype=a.dtype)], None
+
+    #: :data:`._elemwise_kernels.KINDS` entry of the same-shape float kernel (None: NumPy)
+    kernel = None
+
+    def in_place(self, p):
+        """``add`` and ``sub`` may write their output over the lhs (the executor's in-place
+        plan): their backward reads neither input's values."""
+        return self.kernel in (0, 1) and not self.broadcast
 
     #: ``add``, ``sub``, ``mul``: gradients of broadcast operands reduced without a full-size
     #: temporary (see :func:`_reduced_grads`)
@@ -337,13 +357,18 @@ _ELEMWISE_NAMES = {
 }
 
 
+#: same-shape ops with a Numba kernel: ``_elemwise_kernels.KINDS`` (checked by its tests)
+_KERNEL_KINDS = {"add": 0, "sub": 1, "mul": 2, "div": 3}
+
+
 def _register_binary(key, f, grads):
     canonical, aliases = _ELEMWISE_NAMES[key]
     body = {"f": lambda self, a, b: f(a, b), "grads": lambda self, a, b, y, og: grads(a, b, y, og),
             "ufunc": f if f in (np.add, np.subtract, np.multiply, np.maximum, np.minimum)
             else None}
     register(type(f"_Op_{canonical}", (_Binary,), {
-        **body, "name": canonical, "aliases": aliases, "broadcast": False}))
+        **body, "name": canonical, "aliases": aliases, "broadcast": False,
+        "kernel": _KERNEL_KINDS.get(key)}))
     bname = f"broadcast_{key}"
     register(type(f"_Op_{bname}", (_Binary,), {
         **body, "name": bname, "aliases": ("broadcast_plus",) if key == "add" else

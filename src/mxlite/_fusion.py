@@ -1,0 +1,369 @@
+"""Operator fusion: a bind-time pass over the executor's plan (issue 13).
+
+Memory-bound operators that follow another one cost a pass over an activation-sized array
+each; fused, they run while their input is still in cache, or inside the other operator's own
+passes.  The pass groups consecutive steps of :class:`mxlite.executor.Executor`'s plan into
+one step when the value between them is used by nothing else and is not a graph output:
+
+=================================  ========================================================
+group                              what runs
+=================================  ========================================================
+``BatchNorm -> relu``              training: the statistics pass, then one normalize+relu
+                                   write; backward: the relu mask read from the output on
+                                   the fly inside BatchNorm's two passes (no relu pass);
+                                   inference: one scale/shift/relu pass
+``Convolution -> relu|sigmoid|     the activation applied to each finished range of output
+tanh``                             images right after the convolution computed it (in
+                                   cache); backward: the activation's from the output
+``FullyConnected -> relu|sigmoid|  the activation applied to the output right after the
+tanh``                             GEMM, one operator call fewer each way
+``Convolution -> BatchNorm         inference: BatchNorm's scale/shift (and relu) applied to
+[-> relu]``                        each finished range of output images; training: the
+                                   convolution, then the fused BatchNorm (+ relu)
+``Convolution + x`` (elemwise_add) ``x`` added to each finished range of output images
+=================================  ========================================================
+
+Results equal the unfused graph's bit for bit (each fused kernel does the same float
+operations in the same order; tested against the executor with the switch off).  What a
+fast path does not take (float16 data, a channels-last layout) runs the grouped operators one
+after the other.  An executor with a monitor callback runs the unfused plan (a monitor sees
+every internal output, as MXNet shows it); Gluon's ``create_graph`` replay gets the unfused
+steps through :meth:`Fused.expand`.
+
+``MXLITE_FUSION=0`` (read at bind) turns the pass off.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["enabled", "plan"]
+
+_ACTS = ("relu", "sigmoid", "tanh")  # backward from the output alone: an epilogue may drop x
+_FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def enabled() -> bool:
+    """Whether executors bound now fuse (environment ``MXLITE_FUSION``, default on)."""
+    return os.environ.get("MXLITE_FUSION", "1").strip().lower() not in ("0", "false", "off",
+                                                                        "no")
+
+
+# ---------------------------------------------------------------------- matching
+def _channels_first_conv(step) -> bool:
+    from .operator.nn import _layout
+
+    return step.op.name == "Convolution" and not _layout.is_last(step.params.layout)
+
+
+def _is_act(step, kinds=_ACTS) -> bool:
+    return step.op.name == "Activation" and step.params.act_type in kinds
+
+
+def plan(steps, heads: set, wants: set, stypes: list):
+    """The fused plan of ``steps`` (a list mixing the original steps and fused ones) or None
+    when nothing fuses.  ``heads``: the graph's output slots; ``wants``: slots whose gradient
+    is needed; ``stypes``: each slot's storage type (sparse values never fuse)."""
+    uses: dict[int, int] = {}
+    consumer: dict[int, object] = {}
+    for st in steps:
+        for s in st.in_slots:
+            uses[s] = uses.get(s, 0) + 1
+            consumer[s] = st
+
+    def single(step):
+        """The one consumer of ``step``'s first output, when that output (and every other
+        output of it) is an internal value nobody else sees."""
+        out = step.out_slots
+        if step.sparse or step.loss or not out or any(
+                s in heads or stypes[s] != "default" for s in out):
+            return None
+        if uses.get(out[0]) != 1 or any(uses.get(s) for s in out[1:]):
+            return None
+        nxt = consumer[out[0]]
+        return None if nxt.sparse or nxt.loss or id(nxt) in taken else nxt
+
+    taken: set[int] = set()
+    groups: dict[int, list] = {}  # id(last step) -> the group's steps
+    for st in steps:
+        if id(st) in taken or st.sparse:
+            continue
+        chain = None
+        nxt = single(st)
+        if nxt is None:
+            continue
+        s = st.out_slots[0]
+        if st.op.name == "BatchNorm" and _is_act(nxt, ("relu",)):
+            chain = [st, nxt]
+        elif st.op.name == "FullyConnected" and _is_act(nxt):
+            chain = [st, nxt]
+        elif _channels_first_conv(st):
+            if _is_act(nxt):
+                chain = [st, nxt]
+            elif nxt.op.name == "BatchNorm" and nxt.in_slots[0] == s and nxt.params.axis == 1:
+                chain = [st, nxt]
+                after = single(nxt)
+                if after is not None and _is_act(after, ("relu",)):
+                    chain.append(after)
+            elif nxt.op.name == "elemwise_add" and nxt.in_slots[0] != nxt.in_slots[1]:
+                chain = [st, nxt]
+        if chain is None:
+            continue
+        taken.update(id(c) for c in chain)
+        # at the place of its last part: every input of every part is computed by then
+        # (the addend of ``conv + x`` may come after the convolution in topological order)
+        groups[id(chain[-1])] = chain
+    if not groups:
+        return None
+    from .executor import _Step
+
+    fused = []
+    for st in steps:
+        if id(st) in groups:
+            fused.append(_fused_step(_Step, groups[id(st)], heads, wants))
+        elif id(st) not in taken:
+            fused.append(st)
+    return fused
+
+
+def _fused_step(step_cls, parts, heads, wants):
+    """One step of the executor's plan running ``parts`` (each consuming the previous one's
+    first output)."""
+    wires, in_slots, aux_idx, aux_at, direct = [], [], [], [0], []
+    for k, part in enumerate(parts):
+        w = []
+        for j, s in enumerate(part.in_slots):
+            if k > 0 and s == parts[k - 1].out_slots[0]:
+                w.append(-1)  # the previous part's output
+                continue
+            w.append(len(in_slots))
+            in_slots.append(s)
+            direct.append(part.direct[j] if part.direct is not None else None)
+        wires.append(w)
+        aux_idx.extend(part.aux_idx)
+        aux_at.append(len(aux_idx))
+    last = parts[-1]
+    step = step_cls.__new__(step_cls)
+    step_cls.__init__(step, last.node, in_slots, aux_idx, list(last.out_slots))
+    step.op = Fused(parts, wires, aux_at)
+    step.params = None
+    step.name = "+".join(p.name for p in parts)
+    step.parts = parts
+    step.grad_needed = parts[0].grad_needed or any(p.grad_needed for p in parts)
+    step.need = [s in wants for s in in_slots]
+    step.direct = direct if any(d is not None for d in direct) else None
+    step.keeps_outputs = not heads.intersection(step.out_slots)
+    return step
+
+
+# ---------------------------------------------------------------------- the fused operator
+class Fused:
+    """The operator of a fused step: ``forward`` / ``backward`` with the executor's operator
+    contract (``out``, ``gout``, ``need``), over the concatenated external inputs of its
+    parts (``wires[k][j]``: the position of part ``k``'s input ``j`` there, -1 for the
+    previous part's output) and their concatenated auxiliary states (part ``k``'s are
+    ``aux[aux_at[k]:aux_at[k + 1]]``)."""
+
+    name = "_fused"
+    sparse_inputs = False
+    skips_grads = True
+    writes_outputs = True
+    writes_grads = True
+    differentiable = True
+
+    def __init__(self, parts, wires, aux_at):
+        self.parts = parts
+        self.wires = wires
+        self.aux_at = aux_at
+        self.kinds = tuple(p.op.name for p in parts)
+        self._mid = None  # the convolution's output under training (reused across batches)
+        self._gmid = None  # gradient buffers of the internal values, per part
+
+    def is_loss(self, p):
+        return False
+
+    # -------------------------------------------------------------- helpers
+    def _ins(self, k, ins, prev):
+        return [prev if w < 0 else ins[w] for w in self.wires[k]]
+
+    def _aux(self, k, aux):
+        return aux[self.aux_at[k]:self.aux_at[k + 1]]
+
+    def _gout(self, k, gout):
+        """Part ``k``'s gradient buffers: the executor's for external inputs, the fused op's
+        own (kept from the previous batch) for the internal one."""
+        if gout is None:
+            return None
+        mine = self._gmid[k] if self._gmid is not None else None
+        return [mine if w < 0 else gout[w] for w in self.wires[k]]
+
+    def _keep_gmid(self, k, g):
+        if self._gmid is None:
+            self._gmid = [None] * len(self.parts)
+        self._gmid[k] = g if isinstance(g, np.ndarray) else None
+
+    def _fast(self, ins) -> bool:
+        return all(np.dtype(x.dtype) in _FAST_DTYPES for x in ins)
+
+    # -------------------------------------------------------------- forward
+    def forward(self, p, ins, aux, is_train, out=None):
+        kinds = self.kinds
+        if not self._fast(ins):
+            return self._chain_forward(ins, aux, is_train)
+        if kinds == ("BatchNorm", "Activation"):
+            bn = self.parts[0]
+            outs, saved = bn.op.forward(bn.params, ins, aux, is_train, out=out, relu=True)
+            return outs[:1], ("bn_relu", saved)
+        conv = self.parts[0]
+        cins = self._ins(0, ins, None)
+        if kinds == ("FullyConnected", "Activation"):
+            outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out)
+            act = self.parts[1]  # in place on the (small, still cached) output
+            act.op.forward(act.params, outs, [], is_train, out=outs)
+            return outs, ("conv_act", saved)
+        if kinds == ("Convolution", "Activation"):
+            from .operator.nn import _activation_kernels as ak
+
+            kind = ak.KINDS[self.parts[1].params.act_type]
+
+            def post(y, a, b):
+                flat = y[a:b].reshape(-1)
+                ak.forward(kind, flat, 0.0, flat, serial=True)
+
+            outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=post)
+            return outs, ("conv_act", saved)
+        if kinds == ("Convolution", "elemwise_add"):
+            other = ins[-1]
+            if other.dtype != cins[0].dtype:
+                return self._chain_forward(ins, aux, is_train)
+
+            def post(y, a, b):
+                np.add(y[a:b], other[a:b], out=y[a:b])
+
+            outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=post)
+            return outs, ("conv_add", saved)
+        # Convolution -> BatchNorm [-> relu]
+        bn = self.parts[1]
+        relu = len(self.parts) == 3
+        bins = self._ins(1, ins, None)
+        baux = self._aux(1, aux)
+        if is_train and not bn.params.use_global_stats:
+            mid = self._mid if out is not None else None
+            couts, csaved = conv.op.forward(conv.params, cins, [], is_train, out=mid)
+            self._mid = couts
+            bins[0] = couts[0]
+            outs, bsaved = bn.op.forward(bn.params, bins, baux, is_train, out=out, relu=relu)
+            return outs[:1], ("conv_bn", csaved, couts[0], bsaved)
+        scale, shift = bn.op.inference_affine(bn.params, bins, baux)
+        from .operator.nn import _batch_norm_kernels as bk
+
+        def post(y, a, b):
+            v = y[a:b].reshape(b - a, y.shape[1], -1)
+            bk.affine(v, scale, shift, v, relu, serial=True)
+
+        outs, csaved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=post)
+        bsaved = (baux[0].astype(np.float64), 1.0 / np.sqrt(baux[1].astype(np.float64)
+                                                              + bn.params.eps), scale, False)
+        return outs, ("conv_bn", csaved, None, bsaved)
+
+    def _chain_forward(self, ins, aux, is_train, keep_aux=True):
+        """The parts one after the other (their own operators, every value kept)."""
+        records, prev = [], None
+        for k, part in enumerate(self.parts):
+            pins = self._ins(k, ins, prev)
+            paux = self._aux(k, aux) if keep_aux else [a.copy() for a in self._aux(k, aux)]
+            outs, sv = part.op.forward(part.params, pins, paux, is_train)
+            records.append((pins, outs, sv))
+            prev = outs[0]
+        return [prev], ("chain", records)
+
+    def expand(self, ins, aux, is_train):
+        """``(inputs, outputs, saved)`` of each part, as the unfused plan would have them after
+        the same forward (recomputed: the parts are deterministic; the auxiliary states are
+        left as they are)."""
+        return self._chain_forward(ins, aux, is_train, keep_aux=False)[1][1]
+
+    # -------------------------------------------------------------- backward
+    @property
+    def accumulates(self) -> bool:
+        """Whether :meth:`backward` takes ``acc=(prev, buf)`` for its first input: the sum of
+        that input's gradients goes into ``buf`` inside BatchNorm's second pass (the executor's
+        sum for a value read twice, a residual connection's, without a pass of its own)."""
+        return self.kinds == ("BatchNorm", "Activation")
+
+    def backward(self, p, out_grads, ins, outputs, aux, saved, need=None, gout=None, acc=None):
+        tag = saved[0]
+        if acc is not None and tag != "bn_relu":  # (float16: the parts ran one by one)
+            grads = self.backward(p, out_grads, ins, outputs, aux, saved, need, gout)
+            prev, buf = acc
+            np.add(prev, grads[0], out=buf)
+            grads[0] = buf
+            return grads
+        if need is None:
+            need = [True] * len(ins)
+        if tag == "chain":
+            return self._chain_backward(out_grads, aux, saved[1], need, gout)
+        dy, y = out_grads[0], outputs[0]
+        grads = [None] * len(ins)
+        if tag == "bn_relu":
+            bn = self.parts[0]
+            return bn.op.backward(bn.params, [dy], ins, None, aux, saved[1],
+                                  gout=gout, relu=True, acc=acc)
+        conv = self.parts[0]
+        cins = self._ins(0, ins, None)
+        ncin = len(cins)
+        if tag == "conv_act":
+            act = self.parts[1]
+            # relu's mask, sigmoid's and tanh's derivatives all come from the output (given
+            # as the input too: relu's ``x > 0`` is ``y > 0``)
+            (dmid,) = act.op.backward(act.params, [dy], [y], [y], [], None,
+                                      gout=self._gmid[1:2] if gout is not None
+                                      and self._gmid is not None else None)
+            self._keep_gmid(1, dmid)
+            dmid_for_conv = dmid
+        elif tag == "conv_add":
+            dmid_for_conv = dy
+            grads[ncin] = dy  # the addend's gradient is the head gradient, as elemwise_add's
+        else:  # conv_bn
+            _, csaved, mid, bsaved = saved
+            bn = self.parts[1]
+            if mid is None:  # an inference forward: the convolution's output was not kept
+                mid = conv.op.forward(conv.params, cins, [], False)[0][0]
+            bins = self._ins(1, ins, mid)
+            bgout = self._gout(1, gout)
+            bgrads = bn.op.backward(bn.params, [dy], bins, None, self._aux(1, aux), bsaved,
+                                    gout=bgout, relu=len(self.parts) == 3)
+            self._keep_gmid(1, bgrads[0])
+            for w, g in zip(self.wires[1], bgrads, strict=True):
+                if w >= 0:
+                    grads[w] = g
+            dmid_for_conv = bgrads[0]
+            saved = ("conv", csaved)
+        if not conv.grad_needed:  # only the BatchNorm's parameters want gradients
+            return grads
+        cneed = [need[w] for w in self.wires[0]]
+        cgrads = conv.op.backward(conv.params, [dmid_for_conv], cins, [None], [], saved[1],
+                                  need=cneed, gout=None if gout is None else gout[:ncin])
+        grads[:ncin] = cgrads
+        return grads
+
+    def _chain_backward(self, out_grads, aux, records, need, gout):
+        grads = [None] * len(need)
+        g = out_grads[0]
+        for k in range(len(self.parts) - 1, -1, -1):
+            part = self.parts[k]
+            pins, outs, sv = records[k]
+            pogs = [g] + [np.zeros_like(o) for o in outs[1:]]
+            kw = {}
+            if part.op.skips_grads:
+                kw["need"] = [True if w < 0 else need[w] for w in self.wires[k]]
+            pgrads = part.op.backward(part.params, pogs, pins, outs, self._aux(k, aux), sv, **kw)
+            g = None
+            for w, gi in zip(self.wires[k], pgrads, strict=False):
+                if w < 0:
+                    g = gi
+                else:
+                    grads[w] = gi
+        return grads

@@ -1,0 +1,399 @@
+"""Operator fusion (mxlite._fusion, issue 13): which patterns fuse, which must not, and a fused
+executor gives the numbers of the same graph bound with ``MXLITE_FUSION=0`` (outputs, every
+gradient, the BatchNorm moving statistics) over training and inference forwards on one
+executor, for ``grad_req`` write / add / null and float32 / float64."""
+
+import numpy as np
+import pytest
+
+import mxlite as mx
+
+S = mx.sym
+
+
+def _conv(x, name, nf=4, bias=False, **kw):
+    return S.Convolution(x, num_filter=nf, kernel=(3, 3), pad=(1, 1), no_bias=not bias,
+                         name=name, **kw)
+
+
+def _bn(x, name, **kw):
+    kw.setdefault("fix_gamma", False)
+    return S.BatchNorm(x, eps=1e-3, momentum=0.8, name=name, **kw)
+
+
+def _relu(x, name, act="relu"):
+    return S.Activation(x, act_type=act, name=name)
+
+
+def _head(h):
+    return S.SoftmaxOutput(S.FullyConnected(S.Flatten(h), num_hidden=3, name="fc"),
+                           name="softmax")
+
+
+def bn_relu(**kw):
+    b = _bn(S.Variable("data"), "bn", **kw)
+    return _head(_relu(b[0] if kw.get("output_mean_var") else b, "r"))
+
+
+def conv_act(act, bias=False):
+    return lambda: _head(_relu(_conv(S.Variable("data"), "c", bias=bias), "a", act))
+
+
+def conv_bn(relu=True, **kw):
+    def make():
+        h = _bn(_conv(S.Variable("data"), "c"), "bn", **kw)
+        return _head(_relu(h, "r") if relu else h)
+    return make
+
+
+def conv_add(conv_on_left=True):
+    def make():
+        x = _relu(_conv(S.Variable("data"), "c0"), "r0")
+        c = _conv(x, "c1")
+        return _head(S.elemwise_add(c, x, name="add") if conv_on_left else
+                     S.elemwise_add(x, c, name="add"))
+    return make
+
+
+def preact_unit():
+    """Two pre-activation residual units (BN -> relu -> conv, conv + shortcut)."""
+    h = _conv(S.Variable("data"), "c0")
+    for u in range(2):
+        a = _relu(_bn(h, f"u{u}_bn1"), f"u{u}_r1")
+        c = _conv(a, f"u{u}_c1")
+        a2 = _relu(_bn(c, f"u{u}_bn2"), f"u{u}_r2")
+        h = S.elemwise_add(_conv(a2, f"u{u}_c2"), h, name=f"u{u}_add")
+    return _head(_relu(_bn(h, "bnf"), "rf"))
+
+
+def fc_act(act):
+    return _head(_relu(S.FullyConnected(S.Variable("data"), num_hidden=5, name="fc0"), "a", act))
+
+
+def fc_bn_relu():
+    h = S.FullyConnected(S.Variable("data"), num_hidden=5, name="fc0")
+    return _head(_relu(_bn(h, "bn"), "r"))
+
+
+# --- near misses: must not fuse
+def bn_used_twice():
+    b = _bn(S.Variable("data"), "bn")
+    return _head(_relu(b, "r") + b)
+
+
+def bn_is_output():
+    b = _bn(S.Variable("data"), "bn")
+    return S.Group([_head(_relu(b, "r")), b])
+
+
+def bn_sigmoid():
+    return _head(_relu(_bn(S.Variable("data"), "bn"), "s", "sigmoid"))
+
+
+def conv_softrelu():
+    return _head(_relu(_conv(S.Variable("data"), "c"), "s", "softrelu"))
+
+
+def conv_out_used_twice():
+    c = _conv(S.Variable("data"), "c")
+    return _head(_relu(_bn(c, "bn"), "r") + c)
+
+
+def conv_used_twice():
+    c = _conv(S.Variable("data"), "c")
+    return _head(_relu(c, "r") + c)
+
+
+# id, symbol, the fused groups expected (names of their steps joined by '+')
+CASES = [
+    ("bn_relu", bn_relu, {"bn+r"}),
+    ("bn_relu_fix_gamma", lambda: bn_relu(fix_gamma=True), {"bn+r"}),
+    ("bn_relu_global_stats", lambda: bn_relu(use_global_stats=True), {"bn+r"}),
+    ("bn_relu_output_mean_var", lambda: bn_relu(output_mean_var=True), {"bn+r"}),
+    ("conv_relu", conv_act("relu"), {"c+a"}),
+    ("conv_relu_bias", conv_act("relu", bias=True), {"c+a"}),
+    ("conv_sigmoid", conv_act("sigmoid"), {"c+a"}),
+    ("conv_tanh_bias", conv_act("tanh", bias=True), {"c+a"}),
+    ("conv_bn_relu", conv_bn(), {"c+bn+r"}),
+    ("conv_bn", conv_bn(relu=False), {"c+bn"}),
+    ("conv_bn_relu_fix_gamma", conv_bn(fix_gamma=True), {"c+bn+r"}),
+    ("conv_bn_relu_global_stats", conv_bn(use_global_stats=True), {"c+bn+r"}),
+    ("conv_add_left", conv_add(True), {"c0+r0", "c1+add"}),
+    ("conv_add_right", conv_add(False), {"c0+r0", "c1+add"}),
+    ("preact_units", preact_unit, {"u0_bn1+u0_r1"} | {f"u{u}_c1+u{u}_bn2+u{u}_r2"
+                                                          for u in range(2)}
+     | {"u0_c2+u0_add", "u1_c2+u1_add", "u1_bn1+u1_r1", "bnf+rf"}),
+    ("fc_bn_relu_rows", fc_bn_relu, {"bn+r"}),
+    ("fc_relu", lambda: fc_act("relu"), {"fc0+a"}),
+    ("fc_tanh", lambda: fc_act("tanh"), {"fc0+a"}),
+    ("fc_softrelu", lambda: fc_act("softrelu"), set()),
+    # near misses
+    ("bn_used_twice", bn_used_twice, set()),
+    ("bn_is_output", bn_is_output, set()),
+    ("bn_sigmoid", bn_sigmoid, set()),
+    ("conv_out_used_twice", conv_out_used_twice, {"bn+r"}),
+    ("conv_softrelu", conv_softrelu, set()),
+    ("conv_used_twice", conv_used_twice, set()),
+]
+
+
+def _groups(exe):
+    return set() if exe._fused is None else {st.name for st in exe._fused[0] if st.parts}
+
+
+def _bind(sym, fused, monkeypatch, dtype=np.float32, grad_req="write"):
+    monkeypatch.setenv("MXLITE_FUSION", "1" if fused else "0")
+    exe = sym.simple_bind(mx.cpu(), data=(4, 3, 6, 6) if "fc0_weight" not in
+                          sym.list_arguments() else (4, 7),
+                          type_dict={"data": dtype}, grad_req=grad_req)
+    rng = np.random.default_rng(3)
+    for name, arr in exe.arg_dict.items():
+        if name == "softmax_label":
+            arr[:] = rng.integers(0, 3, arr.shape[0])
+        else:
+            arr[:] = rng.standard_normal(arr.shape) * 0.5
+    for name, arr in exe.aux_dict.items():
+        arr[:] = rng.uniform(0.5, 1.5, arr.shape) if name.endswith("var") else \
+            rng.standard_normal(arr.shape) * 0.1
+    if grad_req == "add":
+        for g in exe.grad_arrays:
+            if g is not None:
+                g[:] = rng.standard_normal(g.shape)
+    return exe
+
+
+def _close(a, b, dtype):
+    tol = {np.float16: {"rtol": 1e-3, "atol": 1e-3}, np.float32: {"rtol": 1e-5, "atol": 1e-6},
+           np.float64: {"rtol": 1e-12, "atol": 1e-13}}[dtype]
+    np.testing.assert_allclose(a, b, **tol)
+
+
+def _compare(fused, plain, dtype, schedule=(True, False, True, True)):
+    rng = np.random.default_rng(7)
+    for is_train in schedule:
+        x = rng.standard_normal(fused.arg_dict["data"].shape)
+        outs = []
+        for exe in (fused, plain):
+            exe.arg_dict["data"][:] = x
+            exe.forward(is_train=is_train)
+            if is_train:
+                exe.backward()
+            outs.append(exe)
+        for of, op in zip(fused.outputs, plain.outputs, strict=True):
+            _close(of.asnumpy(), op.asnumpy(), dtype)
+        if is_train:
+            for name, g in fused.grad_dict.items():
+                if g is not None:
+                    _close(g.asnumpy(), plain.grad_dict[name].asnumpy(), dtype)
+        for name, a in fused.aux_dict.items():
+            _close(a.asnumpy(), plain.aux_dict[name].asnumpy(), dtype)
+        for name, a in fused.arg_dict.items():  # fix_gamma writes 1 into gamma
+            _close(a.asnumpy(), plain.arg_dict[name].asnumpy(), dtype)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_fused_groups(case, monkeypatch):
+    _, make, expected = case
+    exe = _bind(make(), True, monkeypatch)
+    assert _groups(exe) == expected
+    assert _groups(_bind(make(), False, monkeypatch)) == set()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_fused_equals_unfused(case, dtype, monkeypatch):
+    _, make, _ = case
+    sym = make()
+    _compare(_bind(sym, True, monkeypatch, dtype), _bind(sym, False, monkeypatch, dtype), dtype)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] in (
+    "bn_relu", "conv_tanh_bias", "conv_bn_relu", "conv_add_left")], ids=lambda c: c[0])
+def test_float16_runs_the_parts_one_after_the_other(case, monkeypatch):
+    """float16 data: no fused kernel (rounding to float16 between the parts is part of the
+    result), the grouped operators run in turn and give the unfused numbers."""
+    _, make, _ = case
+    sym = make()
+    fused = _bind(sym, True, monkeypatch, np.float16)
+    _compare(fused, _bind(sym, False, monkeypatch, np.float16), np.float16)
+    tags = [sv[0] for sv in fused._saved if isinstance(sv, tuple) and sv
+            and isinstance(sv[0], str)]
+    assert tags and set(tags) == {"chain"}
+
+
+GRAD_CASES = [c for c in CASES if c[0] in ("bn_relu", "conv_bn_relu", "conv_add_left",
+                                           "conv_tanh_bias", "preact_units")]
+
+
+@pytest.mark.parametrize("grad_req", ["add", "null_data", "null_weights"])
+@pytest.mark.parametrize("case", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
+def test_grad_req(case, grad_req, monkeypatch):
+    _, make, _ = case
+    sym = make()
+    names = sym.list_arguments()
+    req = {"add": "add",
+           "null_data": {n: "null" if n == "data" else "write" for n in names},
+           "null_weights": {n: "null" if "weight" in n else "write" for n in names}}[grad_req]
+    fused = _bind(sym, True, monkeypatch, grad_req=req)
+    plain = _bind(sym, False, monkeypatch, grad_req=req)
+    _compare(fused, plain, np.float32)
+
+
+def test_inference_then_backward_recomputes_the_convolution(monkeypatch):
+    """A backward after an inference forward (global statistics) needs the convolution's
+    output, which the inference epilogue never wrote: it is recomputed."""
+    sym = conv_bn()()
+    fused, plain = _bind(sym, True, monkeypatch), _bind(sym, False, monkeypatch)
+    for exe in (fused, plain):
+        exe.forward(is_train=False)
+        exe.backward()
+    for name, g in fused.grad_dict.items():
+        if g is not None:
+            _close(g.asnumpy(), plain.grad_dict[name].asnumpy(), np.float32)
+
+
+def test_monitor_runs_the_unfused_plan(monkeypatch):
+    sym = preact_unit()
+    exe = _bind(sym, True, monkeypatch)
+    assert exe._fused is not None
+    seen = []
+    plain = _bind(sym, False, monkeypatch)
+    exe.set_monitor_callback(lambda name, arr: seen.append(name))
+    _compare(exe, plain, np.float32, schedule=(True,))
+    assert exe._ran is None
+    # every internal output is reported, the ones inside fused groups included
+    assert {"u0_bn1_output", "u0_c1_output", "u0_bn2_output", "u0_add_output"} <= set(seen)
+    exe.set_monitor_callback(None)
+    _compare(exe, plain, np.float32, schedule=(True, False))
+    assert exe._ran is not None
+
+
+def test_module_and_gluon_fuse(monkeypatch):
+    monkeypatch.setenv("MXLITE_FUSION", "1")
+    mod = mx.mod.Module(preact_unit(), context=mx.cpu())
+    mod.bind(data_shapes=[("data", (4, 3, 6, 6))], label_shapes=[("softmax_label", (4,))])
+    assert _groups(mod._exec_group.execs[0])
+
+    from mxlite.gluon import nn
+
+    def net():
+        blk = nn.HybridSequential()
+        blk.add(nn.Conv2D(4, 3, padding=1), nn.BatchNorm(), nn.Activation("relu"),
+                nn.Conv2D(2, 3, padding=1, activation="tanh"))
+        blk.initialize(mx.init.Xavier())
+        blk.hybridize()
+        return blk
+
+    outs, grads = [], []
+    x = mx.nd.array(np.random.default_rng(0).standard_normal((2, 3, 5, 5)))
+    for flag in ("1", "0"):
+        monkeypatch.setenv("MXLITE_FUSION", flag)
+        mx.random.seed(0)
+        blk = net()
+        with mx.autograd.record():
+            y = blk(x)
+        y.backward()
+        outs.append(y.asnumpy())
+        grads.append([p.grad().asnumpy() for p in blk.collect_params().values()
+                      if p.grad_req != "null"])
+        (slot,) = next(iter(blk._cached_op.pool.values()))
+        assert bool(_groups(slot[0])) == (flag == "1")
+    _close(outs[0], outs[1], np.float32)
+    for a, b in zip(*grads, strict=True):
+        _close(a, b, np.float32)
+
+
+def test_fused_steps_reuse_their_buffers(monkeypatch):
+    """Under the memory plan the fused steps write into the arrays of the previous batch
+    (outputs, the convolution output kept for training, the internal gradients)."""
+    exe = _bind(preact_unit(), True, monkeypatch)
+    plain = _bind(preact_unit(), False, monkeypatch)
+    seen = None
+    for _ in range(3):
+        _compare(exe, plain, np.float32, schedule=(True,))
+        now = [(st.name, id(st.obufs[0])) for st in exe._fused[0] if st.obufs]
+        now += [(st.name, id(st.op._mid[0])) for st in exe._fused[0]
+                if st.parts and st.op._mid is not None]
+        assert seen is None or now == seen
+        seen = now
+    assert any("+u0_bn2+" in n for n, _ in seen)
+
+
+@pytest.mark.parametrize("is_train", [True, False], ids=["train", "infer"])
+def test_unfused_record_recomputes_the_values_inside_groups(is_train, monkeypatch):
+    """Gluon's ``create_graph`` replay walks the unfused steps: after a fused forward the
+    executor hands them over with the values and saved states an unfused forward has (the
+    values inside fused groups recomputed), leaving the moving statistics alone."""
+    sym = preact_unit()
+    fused, plain = _bind(sym, True, monkeypatch), _bind(sym, False, monkeypatch)
+    plain._reuse = False  # no in-place step: every internal value is its own array
+    for exe in (fused, plain):
+        exe.forward(is_train=is_train)
+    aux = {n: a.asnumpy().copy() for n, a in fused.aux_dict.items()}
+    steps, vals, saved = fused._unfused_record()
+    assert steps is fused._steps and len(saved) == len(steps)
+    inside = {s for st in fused._fused[0] if st.parts for p in st.parts[:-1]
+              for s in p.out_slots[:1]}
+    assert inside
+    for slot, ref in enumerate(plain._values):
+        if ref is not None:
+            _close(vals[slot], ref, np.float32)
+    for k, st in enumerate(steps):
+        if st.op.name == "BatchNorm":
+            for a, b in zip(saved[k][:3], plain._saved[k][:3], strict=True):
+                _close(a, b, np.float64)
+    for n, a in fused.aux_dict.items():
+        np.testing.assert_array_equal(a.asnumpy(), aux[n])
+
+
+@pytest.mark.parametrize("is_train", [True, False], ids=["batch_stats", "global_stats"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_batchnorm_relu_mask_at_values_that_round_to_zero(dtype, is_train):
+    """The fused backward recomputes relu's mask from ``x``: where ``x * scale + shift`` is a
+    positive float64 that the forward's store rounds to 0 (float32) the unfused relu sees 0 and
+    passes no gradient; the fused one must agree."""
+    from mxlite.operator import registry
+
+    bn = registry._OPERATORS["BatchNorm"]
+    act = registry._OPERATORS["Activation"]
+    p = bn.parse_params({"fix_gamma": False, "eps": 0.0, "use_global_stats": not is_train})
+    pr = act.parse_params({"act_type": "relu"})
+    # xhat = +-0.22, +-0.66, +-1.1, +-1.5 in every channel (batch or global statistics);
+    # a subnormal gamma puts gamma * xhat around float32's rounding-to-zero point (2**-150)
+    x = np.tile(np.linspace(-1, 1, 8).reshape(2, 1, 4), (1, 3, 1)).astype(dtype)
+    gamma = np.array([1e-45, 3e-45, 1.0], np.float32).astype(dtype)
+    beta = np.zeros(3, dtype)
+    aux = [np.zeros(3, dtype), np.full(3, x[:, 0].var(), dtype)]
+    dy = np.ones_like(x)
+    (y,), saved = bn.forward(p, [x, gamma, beta], [a.copy() for a in aux], True, relu=True)
+    (ref,), ref_saved = bn.forward(p, [x, gamma, beta], [a.copy() for a in aux], True)
+    (yr,), _ = act.forward(pr, [ref], [], True)
+    np.testing.assert_array_equal(y, yr)
+    fused = bn.backward(p, [dy], [x, gamma, beta], [y], aux, saved, relu=True)
+    dr = act.backward(pr, [dy], [ref], [yr], [], None)[0]
+    plain = bn.backward(p, [dr], [x, gamma, beta], [ref], aux, ref_saved)
+    for a, b in zip(fused, plain, strict=True):
+        np.testing.assert_array_equal(a, b)
+    if dtype == np.float32:  # the edge is there: positive float64 values stored as 0
+        v = x.astype(np.float64) * saved[2].reshape(1, 3, 1)
+        assert np.any((v > 0) & (y == 0)) and np.any((v > 0) & (y > 0))
+
+
+def test_residual_gradient_sums_inside_batchnorm(monkeypatch):
+    """A value read by BatchNorm + relu and by a residual add gets its gradient sum inside
+    BatchNorm's backward pass (no separate sum), with the unfused numbers."""
+    from mxlite.executor import Executor
+
+    calls = []
+    plain_sum = Executor._accumulate
+    monkeypatch.setattr(Executor, "_accumulate",
+                        lambda self, *a: calls.append(a[0]) or plain_sum(self, *a))
+    sym = preact_unit()
+    fused, plain = _bind(sym, True, monkeypatch), _bind(sym, False, monkeypatch)
+    fused.forward(is_train=True)
+    fused.backward()
+    assert calls == [] and len(fused._accum) == 2
+    plain.forward(is_train=True)
+    plain.backward()
+    assert len(calls) == 2
+    _compare(fused, plain, np.float32, schedule=(True, True))
