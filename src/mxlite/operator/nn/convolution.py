@@ -315,6 +315,35 @@ WINOGRAD_TILE = 4
 WINOGRAD_TILE_FLOAT64 = 2
 
 
+def _winograd_tile(dtype) -> int:
+    return WINOGRAD_TILE_FLOAT64 if dtype == np.float64 else WINOGRAD_TILE
+
+
+def _winograd_variant(tile):
+    """``(tiles, input_transform, output_transform, weight_transform, grad_transform,
+    weight_grad_output)`` of the F(tile x tile, 3x3) kernels."""
+    k = _winograd_kernels
+    if tile == 4:
+        return (k.tiles4, k.input_transform4, k.output_transform4, k.weight_transform4,
+                k.grad_transform4, k.weight_grad_output4)
+    return (k.tiles, k.input_transform, k.output_transform, k.weight_transform,
+            k.grad_transform, k.weight_grad_output)
+
+
+def _winograd_blocks(n, c, th, tw, itemsize, tile=2, budget=None):
+    """``(images per chunk, tile rows per block)``: the transformed tiles of one block
+    (``(tile + 2)^2 C`` values a tile) fill at most ``budget`` bytes (default
+    :data:`WINOGRAD_CHUNK_BYTES`); a block is whole images when an image fits, else some tile
+    rows of one image."""
+    budget = WINOGRAD_CHUNK_BYTES if budget is None else budget
+    per_row = (tile + 2) ** 2 * c * tw * itemsize
+    rows = max(1, budget // per_row)
+    if rows < th:  # blocks of equal rows (14 + 2 rows made the second block's GEMMs short)
+        blocks = -(-th // rows)
+        return 1, -(-th // blocks)
+    return max(1, min(n, budget // (per_row * th))), th
+
+
 def _winograd(x, w, pad, out, bias=None, post=None):
     """``out`` (N, F, OH, OW) = the 3x3 stride-1 convolution of ``x`` (N, C, H, W) padded by
     ``pad`` with the weight ``w`` (F, C, 3, 3), plus ``bias`` (F,) when given, by Winograd
