@@ -397,3 +397,59 @@ def test_residual_gradient_sums_inside_batchnorm(monkeypatch):
     plain.backward()
     assert len(calls) == 2
     _compare(fused, plain, np.float32, schedule=(True, True))
+
+
+# every Convolution path runs the epilogue: (id, data shape, conv kwargs, the path's function)
+CONV_PATHS = [
+    ("winograd", (2, 64, 16, 16), {"num_filter": 64, "kernel": (3, 3), "pad": (1, 1)},
+     "_winograd"),
+    ("small_5x5", (3, 2, 12, 12), {"num_filter": 5, "kernel": (5, 5)}, "_small_forward"),
+    ("direct", (3, 4, 6, 6), {"num_filter": 8, "kernel": (3, 3), "pad": (1, 1)}, "_direct"),
+    ("direct_s2", (3, 4, 7, 7), {"num_filter": 8, "kernel": (3, 3), "pad": (1, 1),
+                                 "stride": (2, 2)}, "_direct"),
+    ("im2col", (3, 4, 6, 6), {"num_filter": 6, "kernel": (3, 3), "pad": (1, 1)}, None),
+]
+
+
+@pytest.mark.parametrize("bias", [False, True], ids=["no_bias", "bias"])
+@pytest.mark.parametrize("epilogue", ["relu", "bn_relu", "add"])
+@pytest.mark.parametrize("path", CONV_PATHS, ids=[c[0] for c in CONV_PATHS])
+def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypatch):
+    from mxlite.operator.nn import convolution
+
+    _, shape, kw, func = path
+    data = S.Variable("data")
+    c = S.Convolution(data, no_bias=not bias, name="c", **kw)
+    if epilogue == "relu":
+        h = _relu(c, "a")
+    elif epilogue == "bn_relu":
+        h = _relu(_bn(c, "bn", use_global_stats=True), "r")
+    else:  # the residual: a second convolution of the same shape read once more
+        other = S.Convolution(data, no_bias=True, name="o", **kw)
+        h = S.elemwise_add(c, _relu(other, "ro"), name="add")
+    sym = _head(h)
+    taken = []
+    if func is not None:
+        real = getattr(convolution, func)
+        monkeypatch.setattr(convolution, func,
+                            lambda *a, **k: taken.append(k.get("post", a[-1])) or real(*a, **k))
+    exes = []
+    for fused in (True, False):
+        monkeypatch.setenv("MXLITE_FUSION", "1" if fused else "0")
+        exe = sym.simple_bind(mx.cpu(), data=shape)
+        rng = np.random.default_rng(5)
+        for name, arr in exe.arg_dict.items():
+            if name == "softmax_label":
+                arr[:] = rng.integers(0, 3, arr.shape[0])
+            else:
+                arr[:] = rng.standard_normal(arr.shape) * 0.3
+        for name, arr in exe.aux_dict.items():
+            arr[:] = rng.uniform(0.5, 1.5, arr.shape) if name.endswith("var") else \
+                rng.standard_normal(arr.shape) * 0.1
+        exes.append(exe)
+    assert any(st.parts for st in exes[0]._fused[0])  # the epilogue was fused
+    for exe in exes:
+        exe.forward(is_train=False)
+    if func is not None:  # the fused forward handed the path an epilogue
+        assert any(callable(t) for t in taken)
+    np.testing.assert_array_equal(exes[0].outputs[0].asnumpy(), exes[1].outputs[0].asnumpy())
