@@ -9,8 +9,8 @@ one step when the value between them is used by nothing else and is not a graph 
 group                              what runs
 =================================  ========================================================
 ``BatchNorm -> relu``              training: the statistics pass, then one normalize+relu
-                                   write; backward: the relu mask read from the output on
-                                   the fly inside BatchNorm's two passes (no relu pass);
+                                   write; backward: the relu mask recomputed from the input
+                                   inside BatchNorm's two passes (no relu pass);
                                    inference: one scale/shift/relu pass
 ``Convolution -> relu|sigmoid|     the activation applied to each finished range of output
 tanh``                             images right after the convolution computed it (in
