@@ -145,6 +145,18 @@ _IN_PLACE = frozenset({"BlockGrad", "_identity_with_attr_like_rhs", "Reshape", "
                        "expand_dims"})
 
 
+def _monitor_input_names(step: _Step) -> list[str]:
+    """The names MXNet 1.9.1's monitors and op hooks give the inputs of ``step``:
+    ``<node>_<input name>`` where the operator names its inputs there, else
+    ``<node>_input<i>``."""
+    from ._mxnet_input_names import NAMED_INPUT_OPS
+
+    inputs = step.op.arguments(step.params) + step.op.aux_states(step.params)
+    if step.op.name in NAMED_INPUT_OPS:
+        return [f"{step.name}_{arg}" for arg in inputs]
+    return [f"{step.name}_input{i}" for i in range(len(inputs))]
+
+
 def _as_ctx(ctx) -> Context:
     if ctx is None:
         return current_context()
@@ -464,15 +476,17 @@ class Executor:
         self._monitor = callback
         self._monitor_all = monitor_all
 
-    def _monitor_inputs(self, step: _Step, values: list, reported: set) -> None:
-        """MXNet's ``monitor_all`` order: a variable under its own name the first time it is
-        used, then every input as ``<node>_<input name>`` (before the operator runs)."""
-        names = step.op.arguments(step.params) + step.op.aux_states(step.params)
-        for (child, _), name, x in zip(step.node.inputs, names, values, strict=True):
-            if child.is_var and id(child) not in reported:
-                reported.add(id(child))
+    def _monitor_inputs(self, step: _Step, values: list) -> None:
+        """MXNet's ``monitor_all`` order, before the operator runs: each input that is a
+        variable under the variable's own name (every time it is used), then the input as
+        ``<node>_<input name>`` for the operators that name their inputs in MXNet 1.9.1
+        (``FullyConnected``: ``fc_data``, ``fc_weight``, ...) and ``<node>_input<i>`` for
+        the others (``Activation``: ``act_input0``)."""
+        for (child, _), name, x in zip(step.node.inputs, _monitor_input_names(step), values,
+                                       strict=True):
+            if child.is_var:
                 self._monitor(child.name, NDArray(x.copy(), self._ctx))
-            self._monitor(f"{step.name}_{name}", NDArray(x.copy(), self._ctx))
+            self._monitor(name, NDArray(x.copy(), self._ctx))
 
     def _monitor_backward(self, step: _Step, in_grads) -> None:
         """MXNet reports each backward node's outputs (the input gradients) as
@@ -505,7 +519,6 @@ class Executor:
         steps = self._steps if ran is None else ran[0]
         saved: list = [None] * len(steps)
         aux = self.aux_arrays
-        reported: set[int] = set()
         reuse = self._reuse
         in_place = reuse and monitor is None
         for i, step in enumerate(steps):
@@ -514,7 +527,7 @@ class Executor:
                 ins = [_dense(x) for x in ins]
             aux_in = [aux[k]._data for k in step.aux_idx] if step.aux_idx else []
             if monitor is not None and self._monitor_all:
-                self._monitor_inputs(step, [_dense(x) for x in ins] + aux_in, reported)
+                self._monitor_inputs(step, [_dense(x) for x in ins] + aux_in)
             try:
                 if step.sparse:
                     outs, saved[i] = _si.forward_step(step, ins, aux_in, is_train, self._ctx)
