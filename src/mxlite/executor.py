@@ -940,7 +940,10 @@ def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_arg_n
     With ``shared_exec``, arguments and auxiliary states of the same name, shape and dtype (only
     those in ``shared_arg_names`` when it is given) reuse that executor's NDArrays, gradients
     included, so executors for several batch sizes train one set of parameters.
-    ``shared_buffer`` (name -> NDArray) is reused (or filled) for the other arguments.
+    ``shared_buffer`` (name -> NDArray) is reused (or filled) for the arguments not in
+    ``shared_arg_names`` (all of them when it is ``None``), with or without ``shared_exec``,
+    as in MXNet 1.9.1: an argument's array under its name, its gradient under
+    ``"grad of <name>"``; a buffered array too small (or of another dtype) is replaced.
     """
     ctx = _as_ctx(ctx)
     arg_shapes, _, aux_shapes = symbol.infer_shape_partial(**shapes)
@@ -967,6 +970,19 @@ def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_arg_n
             return False
         return shared_arg_names is None or name in shared_arg_names
 
+    # MXNet's rule: the buffer serves (and keeps) the arguments outside shared_arg_names,
+    # whether or not there is a shared executor, and their gradients as "grad of <name>"
+    shared = frozenset(shared_arg_names or ())
+
+    def from_buffer(key, shape, dtype):
+        buf = shared_buffer.get(key)
+        size = int(np.prod(shape, dtype=np.int64))
+        if buf is not None and buf._data.dtype == np.dtype(dtype) and buf.size >= size:
+            return NDArray(buf._data.reshape(-1)[:size].reshape(shape), ctx)
+        arr = NDArray(np.zeros(shape, dtype), ctx)
+        shared_buffer[key] = arr
+        return arr
+
     args, grads = [], []
     for name, shape, dtype, req in zip(arg_names, arg_shapes, arg_types, reqs, strict=False):
         arr = shared_args.get(name)
@@ -980,16 +996,12 @@ def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_arg_n
             args.append(_alloc(arg_st[name], shape, dtype, ctx))
             grads.append(_alloc(grad_st[name], shape, dtype, ctx) if req != "null" else None)
             continue
-        buf = shared_buffer.get(name) if shared_buffer is not None else None
-        size = int(np.prod(shape, dtype=np.int64))
-        if buf is not None and buf._data.dtype == np.dtype(dtype) and buf.size >= size:
-            arr = NDArray(buf._data.reshape(-1)[:size].reshape(shape), ctx)
-        else:
-            arr = NDArray(np.zeros(shape, dtype), ctx)
-            if shared_buffer is not None:
-                shared_buffer[name] = arr
-        args.append(arr)
-        grads.append(_alloc(grad_st[name], shape, dtype, ctx) if req != "null" else None)
+        if shared_buffer is None or name in shared:
+            args.append(NDArray(np.zeros(shape, dtype), ctx))
+            grads.append(_alloc(grad_st[name], shape, dtype, ctx) if req != "null" else None)
+            continue
+        args.append(from_buffer(name, shape, dtype))
+        grads.append(from_buffer(f"grad of {name}", shape, dtype) if req != "null" else None)
     auxs = []
     for name, shape, dtype in zip(aux_names, aux_shapes, aux_types, strict=False):
         arr = shared_aux.get(name)
