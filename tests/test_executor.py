@@ -368,10 +368,10 @@ def test_monitor_all_names_inputs_like_mxnet():
     names = []
     exe.set_monitor_callback(lambda name, arr: names.append(name), monitor_all=True)
     exe.forward()
-    # MXNet 1.9.1 (MKLDNN build) reports the same sequence, except that it calls Activation's
-    # input "r_input0" and also reports BatchNorm's hidden outputs bn_mean / bn_var
+    # MXNet 1.9.1 (MKLDNN build) reports the same sequence, except that it also reports
+    # BatchNorm's hidden outputs bn_mean / bn_var
     assert names == ["data", "fc1_data", "fc1_weight", "fc1_weight", "fc1_bias", "fc1_bias",
-                     "fc1_output", "r_data", "r_output", "bn_data", "bn_gamma", "bn_gamma",
+                     "fc1_output", "r_input0", "r_output", "bn_data", "bn_gamma", "bn_gamma",
                      "bn_beta", "bn_beta", "bn_moving_mean", "bn_moving_mean", "bn_moving_var",
                      "bn_moving_var", "bn_output"]
 

@@ -145,6 +145,18 @@ _IN_PLACE = frozenset({"BlockGrad", "_identity_with_attr_like_rhs", "Reshape", "
                        "expand_dims"})
 
 
+def _monitor_input_names(step: _Step) -> list[str]:
+    """The names MXNet 1.9.1's monitors and op hooks give the inputs of ``step``:
+    ``<node>_<input name>`` where the operator names its inputs there, else
+    ``<node>_input<i>``."""
+    from ._mxnet_input_names import NAMED_INPUT_OPS
+
+    inputs = step.op.arguments(step.params) + step.op.aux_states(step.params)
+    if step.op.name in NAMED_INPUT_OPS:
+        return [f"{step.name}_{arg}" for arg in inputs]
+    return [f"{step.name}_input{i}" for i in range(len(inputs))]
+
+
 def _as_ctx(ctx) -> Context:
     if ctx is None:
         return current_context()
@@ -464,15 +476,17 @@ class Executor:
         self._monitor = callback
         self._monitor_all = monitor_all
 
-    def _monitor_inputs(self, step: _Step, values: list, reported: set) -> None:
-        """MXNet's ``monitor_all`` order: a variable under its own name the first time it is
-        used, then every input as ``<node>_<input name>`` (before the operator runs)."""
-        names = step.op.arguments(step.params) + step.op.aux_states(step.params)
-        for (child, _), name, x in zip(step.node.inputs, names, values, strict=True):
-            if child.is_var and id(child) not in reported:
-                reported.add(id(child))
+    def _monitor_inputs(self, step: _Step, values: list) -> None:
+        """MXNet's ``monitor_all`` order, before the operator runs: each input that is a
+        variable under the variable's own name (every time it is used), then the input as
+        ``<node>_<input name>`` for the operators that name their inputs in MXNet 1.9.1
+        (``FullyConnected``: ``fc_data``, ``fc_weight``, ...) and ``<node>_input<i>`` for
+        the others (``Activation``: ``act_input0``)."""
+        for (child, _), name, x in zip(step.node.inputs, _monitor_input_names(step), values,
+                                       strict=True):
+            if child.is_var:
                 self._monitor(child.name, NDArray(x.copy(), self._ctx))
-            self._monitor(f"{step.name}_{name}", NDArray(x.copy(), self._ctx))
+            self._monitor(name, NDArray(x.copy(), self._ctx))
 
     def _monitor_backward(self, step: _Step, in_grads) -> None:
         """MXNet reports each backward node's outputs (the input gradients) as
@@ -505,7 +519,6 @@ class Executor:
         steps = self._steps if ran is None else ran[0]
         saved: list = [None] * len(steps)
         aux = self.aux_arrays
-        reported: set[int] = set()
         reuse = self._reuse
         in_place = reuse and monitor is None
         for i, step in enumerate(steps):
@@ -514,7 +527,7 @@ class Executor:
                 ins = [_dense(x) for x in ins]
             aux_in = [aux[k]._data for k in step.aux_idx] if step.aux_idx else []
             if monitor is not None and self._monitor_all:
-                self._monitor_inputs(step, [_dense(x) for x in ins] + aux_in, reported)
+                self._monitor_inputs(step, [_dense(x) for x in ins] + aux_in)
             try:
                 if step.sparse:
                     outs, saved[i] = _si.forward_step(step, ins, aux_in, is_train, self._ctx)
@@ -927,7 +940,10 @@ def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_arg_n
     With ``shared_exec``, arguments and auxiliary states of the same name, shape and dtype (only
     those in ``shared_arg_names`` when it is given) reuse that executor's NDArrays, gradients
     included, so executors for several batch sizes train one set of parameters.
-    ``shared_buffer`` (name -> NDArray) is reused (or filled) for the other arguments.
+    ``shared_buffer`` (name -> NDArray) is reused (or filled) for the arguments not in
+    ``shared_arg_names`` (all of them when it is ``None``), with or without ``shared_exec``,
+    as in MXNet 1.9.1: an argument's array under its name, its gradient under
+    ``"grad of <name>"``; a buffered array too small (or of another dtype) is replaced.
     """
     ctx = _as_ctx(ctx)
     arg_shapes, _, aux_shapes = symbol.infer_shape_partial(**shapes)
@@ -954,6 +970,19 @@ def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_arg_n
             return False
         return shared_arg_names is None or name in shared_arg_names
 
+    # MXNet's rule: the buffer serves (and keeps) the arguments outside shared_arg_names,
+    # whether or not there is a shared executor, and their gradients as "grad of <name>"
+    shared = frozenset(shared_arg_names or ())
+
+    def from_buffer(key, shape, dtype):
+        buf = shared_buffer.get(key)
+        size = int(np.prod(shape, dtype=np.int64))
+        if buf is not None and buf._data.dtype == np.dtype(dtype) and buf.size >= size:
+            return NDArray(buf._data.reshape(-1)[:size].reshape(shape), ctx)
+        arr = NDArray(np.zeros(shape, dtype), ctx)
+        shared_buffer[key] = arr
+        return arr
+
     args, grads = [], []
     for name, shape, dtype, req in zip(arg_names, arg_shapes, arg_types, reqs, strict=False):
         arr = shared_args.get(name)
@@ -967,16 +996,12 @@ def simple_bind(symbol, ctx=None, grad_req="write", type_dict=None, shared_arg_n
             args.append(_alloc(arg_st[name], shape, dtype, ctx))
             grads.append(_alloc(grad_st[name], shape, dtype, ctx) if req != "null" else None)
             continue
-        buf = shared_buffer.get(name) if shared_buffer is not None else None
-        size = int(np.prod(shape, dtype=np.int64))
-        if buf is not None and buf._data.dtype == np.dtype(dtype) and buf.size >= size:
-            arr = NDArray(buf._data.reshape(-1)[:size].reshape(shape), ctx)
-        else:
-            arr = NDArray(np.zeros(shape, dtype), ctx)
-            if shared_buffer is not None:
-                shared_buffer[name] = arr
-        args.append(arr)
-        grads.append(_alloc(grad_st[name], shape, dtype, ctx) if req != "null" else None)
+        if shared_buffer is None or name in shared:
+            args.append(NDArray(np.zeros(shape, dtype), ctx))
+            grads.append(_alloc(grad_st[name], shape, dtype, ctx) if req != "null" else None)
+            continue
+        args.append(from_buffer(name, shape, dtype))
+        grads.append(from_buffer(f"grad of {name}", shape, dtype) if req != "null" else None)
     auxs = []
     for name, shape, dtype in zip(aux_names, aux_shapes, aux_types, strict=False):
         arr = shared_aux.get(name)

@@ -683,7 +683,8 @@ def _op_hook_monitor(exe, callback, monitor_all):
     their outputs there, ``<node>_<i>`` for the others -- and with ``monitor_all`` operator
     inputs before them -- ``<node>_<input name>`` or ``<node>_input<i>`` likewise (not the
     executor's extra report of each variable under its own name)."""
-    from .._mxnet_input_names import NAMED_INPUT_OPS, NAMED_OUTPUT_OPS
+    from .._mxnet_input_names import NAMED_OUTPUT_OPS
+    from ..executor import _monitor_input_names
 
     hooked = {}  # executor's name -> (op hook's name, operator)
     for step in exe._steps:
@@ -692,10 +693,8 @@ def _op_hook_monitor(exe, callback, monitor_all):
         hooked.update({n: (n if named else f"{step.name}_{i}", op)
                        for i, n in enumerate(step.out_names)})
         if monitor_all:
-            inputs = step.op.arguments(step.params) + step.op.aux_states(step.params)
-            for i, arg in enumerate(inputs):
-                name = f"{step.name}_{arg}"
-                hooked[name] = (name if op in NAMED_INPUT_OPS else f"{step.name}_input{i}", op)
+            # the executor already gives inputs the op hook's names
+            hooked.update({n: (n, op) for n in _monitor_input_names(step)})
 
     def monitor(name, array):
         if name in hooked:

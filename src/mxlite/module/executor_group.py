@@ -84,32 +84,6 @@ def _with_batch_size(shapes, layouts, batch_size) -> list:
     return result
 
 
-class _NonParameters(dict):
-    """The ``shared_buffer`` handed to ``simple_bind``: the shared dict of non-parameter
-    arrays, seen without the parameters (MXNet's rule: the buffer serves the arguments not in
-    ``shared_arg_names``; a parameter bound without a shared executor must not land in it)."""
-
-    def __init__(self, arrays: dict, param_names):
-        super().__init__()
-        self._arrays = arrays
-        self._params = frozenset(param_names)
-
-    def get(self, name, default=None):
-        return default if name in self._params else self._arrays.get(name, default)
-
-    def __getitem__(self, name):
-        if name in self._params:
-            raise KeyError(name)
-        return self._arrays[name]
-
-    def __contains__(self, name):
-        return name not in self._params and name in self._arrays
-
-    def __setitem__(self, name, value):
-        if name not in self._params:
-            self._arrays[name] = value
-
-
 class _GroupStates:
     """``get_states`` / ``set_states`` of the executor groups, over ``state_arrays``: one list
     per state, one array per device (MXNet's layout, the same for one device and several)."""
@@ -239,7 +213,7 @@ class ExecutorGroup(_GroupStates):
                 ctx=self.context, grad_req=self.grad_req,
                 type_dict=self._input_types(data_shapes, label_shapes),
                 shared_arg_names=self.param_names, shared_exec=shared_exec,
-                shared_buffer=_NonParameters(self.shared_data_arrays[0], self.param_names),
+                shared_buffer=self.shared_data_arrays[0],
                 group2ctx=self.group2ctx, **shapes,
             )
             self.execs = [exe]
