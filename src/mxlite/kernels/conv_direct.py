@@ -50,6 +50,67 @@ from .conv_winograd import pad_images
 
 _SER = {"cache": True, "nogil": True, "fastmath": True}
 
+class _IR:
+    """What the tile intrinsics' code generators share: the arguments as pointers and int64
+    values, ``<16 x float>`` loads, stores and broadcasts, the FMA, and accumulators (allocas
+    of whole vectors, loaded and stored whole, which mem2reg turns into SSA values: registers).
+    Marks the calling kernel ``prefer-vector-width=512``."""
+
+    def __init__(self, context, builder, signature, args):
+        self.context, self.b, self.tys, self.args = context, builder, signature.args, args
+        _mark(builder.function, '"prefer-vector-width"="512"')
+        self.vec = ir.VectorType(ir.FloatType(), 16)
+        self.i64, self.i32 = ir.IntType(64), ir.IntType(32)
+        self._fma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(self.vec, [self.vec] * 3), "llvm.fma.v16f32")
+
+    def data(self, i):
+        """Argument ``i`` (an array): its data pointer."""
+        return self.context.make_array(self.tys[i])(self.context, self.b, self.args[i]).data
+
+    def integer(self, i):
+        """Argument ``i`` (an integer) as int64."""
+        return self.context.cast(self.b, self.args[i], self.tys[i], types.int64)
+
+    def const(self, v):
+        return ir.Constant(self.i64, v)
+
+    def vptr(self, ptr, at):
+        """A ``<16 x float>*`` at element ``at`` of ``ptr``."""
+        return self.b.bitcast(self.b.gep(ptr, [at]), self.vec.as_pointer())
+
+    def vload(self, ptr, at):
+        return self.b.load(self.vptr(ptr, at), align=4)
+
+    def vstore(self, value, ptr, at):
+        self.b.store(value, self.vptr(ptr, at), align=4)
+
+    def splat(self, ptr, at):
+        """The float at element ``at`` of ``ptr`` in all 16 lanes."""
+        undef = ir.Constant(self.vec, ir.Undefined)
+        value = self.b.load(self.b.gep(ptr, [at]))
+        return self.b.shuffle_vector(self.b.insert_element(undef, value, ir.Constant(self.i32, 0)),
+                                     undef, ir.Constant(ir.VectorType(self.i32, 16), [0] * 16))
+
+    def accumulators(self, rows, cols):
+        """``rows x cols`` zero vector accumulators."""
+        return [[cgutils.alloca_once_value(self.b, ir.Constant(self.vec, None))
+                 for _ in range(cols)] for _ in range(rows)]
+
+    def fma_into(self, acc, a, b):
+        """``acc += a * b`` (vectors; ``acc`` an accumulator)."""
+        self.b.store(self.b.call(self._fma, [a, b, self.b.load(acc)]), acc)
+
+    def add_to(self, acc, ptr, at):
+        """``ptr[at:at + 16] += acc``."""
+        p = self.vptr(ptr, at)
+        self.b.store(self.b.fadd(self.b.load(p, align=4), self.b.load(acc)), p, align=4)
+
+    def taps(self, tp, base, n):
+        """``base + toff[t]`` for ``t < n`` (``tp`` the int64 tap offsets)."""
+        return [self.b.add(base, self.b.load(self.b.gep(tp, [self.const(t)]))) for t in range(n)]
+
+
 def _vector_tile(ocb: int, nv: int, nt: int):
     """An intrinsic computing one tile of ``ocb`` output channels times ``nv`` vectors of 16
     output pixels, summed over ``nt`` taps and all input channels, in LLVM IR on
@@ -70,54 +131,28 @@ def _vector_tile(ocb: int, nv: int, nt: int):
                          ostride, ovstride)
 
         def codegen(context, builder, signature, args):
-            tys = signature.args
-            _mark(builder.function, '"prefer-vector-width"="512"')
-            vec = ir.VectorType(ir.FloatType(), 16)
-            i64, i32 = ir.IntType(64), ir.IntType(32)
-
-            def data(i):
-                return context.make_array(tys[i])(context, builder, args[i]).data
-
-            def integer(i):
-                return context.cast(builder, args[i], tys[i], types.int64)
-
-            def const(v):
-                return ir.Constant(i64, v)
-
-            ip, tp, wp, op = data(0), data(4), data(6), data(8)
+            k = _IR(context, builder, signature, args)
+            add, mul, c = builder.add, builder.mul, k.const
+            ip, tp, wp, op = k.data(0), k.data(4), k.data(6), k.data(8)
             ibase, cstride, nch, vstride, wbase, obase, ostride, ovstride = (
-                integer(i) for i in (1, 2, 3, 5, 7, 9, 10, 11))
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vec, [vec] * 3), "llvm.fma.v16f32")
-            undef, splat = ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(i32, 16),
-                                                                       [0] * 16)
-            # allocas of whole vectors, loaded and stored whole: mem2reg makes them SSA values
-            accs = [[cgutils.alloca_once_value(builder, ir.Constant(vec, None))
-                     for _ in range(nv)] for _ in range(ocb)]
-            taps = [builder.add(ibase, builder.load(builder.gep(tp, [const(t)])))
-                    for t in range(nt)]
-            voffs = [builder.mul(vstride, const(v)) for v in range(nv)]
+                k.integer(i) for i in (1, 2, 3, 5, 7, 9, 10, 11))
+            accs = k.accumulators(ocb, nv)
+            taps = k.taps(tp, ibase, nt)
+            voffs = [mul(vstride, c(v)) for v in range(nv)]
             with cgutils.for_range(builder, nch) as loop:
-                cbase = builder.mul(loop.index, cstride)
-                wc = builder.add(wbase, builder.mul(loop.index, const(nt * ocb)))
+                cbase = mul(loop.index, cstride)
+                wc = add(wbase, mul(loop.index, c(nt * ocb)))
                 for t in range(nt):
-                    base = builder.add(cbase, taps[t])
-                    xs = [builder.load(builder.bitcast(builder.gep(ip, [builder.add(base, vo)]),
-                                                       vec.as_pointer()), align=4)
-                          for vo in voffs]
+                    base = add(cbase, taps[t])
+                    xs = [k.vload(ip, add(base, vo)) for vo in voffs]
                     for o in range(ocb):
-                        wv = builder.load(builder.gep(wp, [builder.add(wc, const(t * ocb + o))]))
-                        wv = builder.shuffle_vector(
-                            builder.insert_element(undef, wv, ir.Constant(i32, 0)), undef, splat)
+                        wv = k.splat(wp, add(wc, c(t * ocb + o)))
                         for v in range(nv):
-                            acc = builder.call(fma, [wv, xs[v], builder.load(accs[o][v])])
-                            builder.store(acc, accs[o][v])
+                            k.fma_into(accs[o][v], wv, xs[v])
             for o in range(ocb):
-                ob = builder.add(obase, builder.mul(ostride, const(o)))
+                ob = add(obase, mul(ostride, c(o)))
                 for v in range(nv):
-                    at = builder.gep(op, [builder.add(ob, builder.mul(ovstride, const(v)))])
-                    builder.store(builder.load(accs[o][v]), builder.bitcast(at, vec.as_pointer()),
-                                  align=4)
+                    k.vstore(builder.load(accs[o][v]), op, add(ob, mul(ovstride, c(v))))
             return context.get_dummy_value()
 
         return sig, codegen
@@ -436,52 +471,27 @@ def _gradient_tile(of: int):
                          astride)
 
         def codegen(context, builder, signature, args):
-            tys = signature.args
-            _mark(builder.function, '"prefer-vector-width"="512"')
-            vec = ir.VectorType(ir.FloatType(), 16)
-            i64 = ir.IntType(64)
-
-            def data(i):
-                return context.make_array(tys[i])(context, builder, args[i]).data
-
-            def integer(i):
-                return context.cast(builder, args[i], tys[i], types.int64)
-
-            def const(v):
-                return ir.Constant(i64, v)
-
-            def vload(ptr, at):
-                return builder.load(builder.bitcast(builder.gep(ptr, [at]), vec.as_pointer()),
-                                    align=4)
-
-            xptr, tp, dptr, aptr = data(0), data(4), data(5), data(10)
+            k = _IR(context, builder, signature, args)
+            add, mul, c = builder.add, builder.mul, k.const
+            xptr, tp, dptr, aptr = k.data(0), k.data(4), k.data(5), k.data(10)
             xbase, nimg, ximg, dbase, dimg, nvec, lp, abase, astride = (
-                integer(i) for i in (1, 2, 3, 6, 7, 8, 9, 11, 12))
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vec, [vec] * 3), "llvm.fma.v16f32")
-            accs = [[cgutils.alloca_once_value(builder, ir.Constant(vec, None))
-                     for _ in range(9)] for _ in range(of)]
-            taps = [builder.add(xbase, builder.load(builder.gep(tp, [const(t)])))
-                    for t in range(9)]
-            drows = [builder.add(dbase, builder.mul(lp, const(o))) for o in range(of)]
+                k.integer(i) for i in (1, 2, 3, 6, 7, 8, 9, 11, 12))
+            accs = k.accumulators(of, 9)
+            taps = k.taps(tp, xbase, 9)
+            drows = [add(dbase, mul(lp, c(o))) for o in range(of)]
             with cgutils.for_range(builder, nimg) as images:
-                xn = builder.mul(images.index, ximg)
-                dn = builder.mul(images.index, dimg)
+                xn = mul(images.index, ximg)
+                dn = mul(images.index, dimg)
                 with cgutils.for_range(builder, nvec) as vectors:
-                    at = builder.mul(vectors.index, const(16))
-                    ds = [vload(dptr, builder.add(builder.add(r, dn), at)) for r in drows]
+                    at = mul(vectors.index, c(16))
+                    ds = [k.vload(dptr, add(add(r, dn), at)) for r in drows]
                     for t in range(9):
-                        xv = vload(xptr, builder.add(builder.add(taps[t], xn), at))
+                        xv = k.vload(xptr, add(add(taps[t], xn), at))
                         for o in range(of):
-                            builder.store(builder.call(fma, [ds[o], xv, builder.load(accs[o][t])]),
-                                          accs[o][t])
+                            k.fma_into(accs[o][t], ds[o], xv)
             for o in range(of):
                 for t in range(9):
-                    at = builder.add(abase, builder.add(builder.mul(astride, const(o)),
-                                                        const(16 * t)))
-                    ptr = builder.bitcast(builder.gep(aptr, [at]), vec.as_pointer())
-                    total = builder.fadd(builder.load(ptr, align=4), builder.load(accs[o][t]))
-                    builder.store(total, ptr, align=4)
+                    k.add_to(accs[o][t], aptr, add(abase, add(mul(astride, c(o)), c(16 * t))))
             return context.get_dummy_value()
 
         return sig, codegen
@@ -619,56 +629,27 @@ def _lane_gradient_tile(nfb: int):
                          bstride)
 
         def codegen(context, builder, signature, args):
-            tys = signature.args
-            _mark(builder.function, '"prefer-vector-width"="512"')
-            vec = ir.VectorType(ir.FloatType(), 16)
-            i64, i32 = ir.IntType(64), ir.IntType(32)
-
-            def data(i):
-                return context.make_array(tys[i])(context, builder, args[i]).data
-
-            def integer(i):
-                return context.cast(builder, args[i], tys[i], types.int64)
-
-            def const(v):
-                return ir.Constant(i64, v)
-
-            def vptr(ptr, at):
-                return builder.bitcast(builder.gep(ptr, [at]), vec.as_pointer())
-
-            xptr, tp, dptr, aptr = data(0), data(6), data(7), data(10)
+            k = _IR(context, builder, signature, args)
+            add, mul, c = builder.add, builder.mul, k.const
+            xptr, tp, dptr, aptr = k.data(0), k.data(6), k.data(7), k.data(10)
             xbase, pitch, stride, oh, ow, dbase, nf, abase, bstride = (
-                integer(i) for i in (1, 2, 3, 4, 5, 8, 9, 11, 12))
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vec, [vec] * 3), "llvm.fma.v16f32")
-            undef, splat = ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(i32, 16),
-                                                                       [0] * 16)
-            accs = [[cgutils.alloca_once_value(builder, ir.Constant(vec, None))
-                     for _ in range(9)] for _ in range(nfb)]
-            taps = [builder.add(xbase, builder.load(builder.gep(tp, [const(t)])))
-                    for t in range(9)]
+                k.integer(i) for i in (1, 2, 3, 4, 5, 8, 9, 11, 12))
+            accs = k.accumulators(nfb, 9)
+            taps = k.taps(tp, xbase, 9)
             with cgutils.for_range(builder, oh) as rows:
-                xrow = builder.mul(builder.mul(rows.index, pitch), stride)
-                drow = builder.add(builder.mul(builder.mul(rows.index, ow), nf), dbase)
+                xrow = mul(mul(rows.index, pitch), stride)
+                drow = add(mul(mul(rows.index, ow), nf), dbase)
                 with cgutils.for_range(builder, ow) as cols:
-                    xat = builder.add(xrow, builder.mul(cols.index, stride))
-                    dat = builder.add(drow, builder.mul(cols.index, nf))
-                    ds = [builder.load(vptr(dptr, builder.add(dat, const(16 * b))), align=4)
-                          for b in range(nfb)]
+                    xat = add(xrow, mul(cols.index, stride))
+                    dat = add(drow, mul(cols.index, nf))
+                    ds = [k.vload(dptr, add(dat, c(16 * b))) for b in range(nfb)]
                     for t in range(9):
-                        sv = builder.load(builder.gep(xptr, [builder.add(taps[t], xat)]))
-                        sv = builder.shuffle_vector(
-                            builder.insert_element(undef, sv, ir.Constant(i32, 0)), undef, splat)
+                        sv = k.splat(xptr, add(taps[t], xat))
                         for b in range(nfb):
-                            builder.store(builder.call(fma, [ds[b], sv, builder.load(accs[b][t])]),
-                                          accs[b][t])
+                            k.fma_into(accs[b][t], ds[b], sv)
             for b in range(nfb):
                 for t in range(9):
-                    at = builder.add(abase, builder.add(builder.mul(bstride, const(b)),
-                                                        const(16 * t)))
-                    ptr = vptr(aptr, at)
-                    total = builder.fadd(builder.load(ptr, align=4), builder.load(accs[b][t]))
-                    builder.store(total, ptr, align=4)
+                    k.add_to(accs[b][t], aptr, add(abase, add(mul(bstride, c(b)), c(16 * t))))
             return context.get_dummy_value()
 
         return sig, codegen
