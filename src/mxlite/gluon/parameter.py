@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -26,6 +27,14 @@ tensor_types = (NDArray,)
 
 class DeferredInitializationError(MXNetError):
     """A parameter's data was requested before its deferred initialization could finish."""
+
+
+class ParameterStypeError(ValueError, AssertionError):
+    """An unknown ``stype``/``grad_stype`` (MXNet 1.9.1 asserts, so this is also an
+    AssertionError)."""
+
+
+_STYPES = ("default", "row_sparse")
 
 
 def _shape_known(shape) -> bool:
@@ -77,15 +86,15 @@ class Parameter:
         self.lr_mult = lr_mult
         self.wd_mult = wd_mult
         self.init = init
-        if stype != "default" or grad_stype not in ("default", "row_sparse"):
-            raise ValueError(f"Parameter {name!r}: supported are stype='default' and "
-                             f"grad_stype 'default' or 'row_sparse', got stype={stype!r}, "
-                             f"grad_stype={grad_stype!r}")
+        for arg, value in (("stype", stype), ("grad_stype", grad_stype)):
+            if value not in _STYPES:
+                raise ParameterStypeError(f"Parameter {name!r}: {arg} must be one of "
+                                          f"{_STYPES}, got {value!r}")
         self._stype = stype
         self._grad_stype = grad_stype
         self._grad_req = None
         self.grad_req = grad_req
-        self._trainer = None  # weakref to the Trainer that updates this parameter
+        self._trainer_ref = None  # weakref to the Trainer that updates this parameter
 
     def __repr__(self) -> str:
         return (f"Parameter {self.name} (shape={self.shape}, "
@@ -136,6 +145,22 @@ class Parameter:
     def stype(self) -> str:
         return self._stype
 
+    @property
+    def _trainer(self):
+        """The Trainer that updates this parameter (None when none; held weakly)."""
+        return self._trainer_ref() if self._trainer_ref is not None else None
+
+    def _set_trainer(self, trainer) -> None:
+        """Attach ``trainer`` (None detaches).  A row_sparse parameter is read through its
+        trainer's kvstore, so it can have one trainer only (RuntimeError for a second)."""
+        current = self._trainer
+        if self._stype != "default" and trainer is not None and current is not None \
+                and current is not trainer:
+            raise RuntimeError(f"Failed to set the trainer for Parameter '{self.name}' because "
+                               "it was already set. More than one trainers for a "
+                               f"{self._stype} Parameter is not supported.")
+        self._trainer_ref = weakref.ref(trainer) if trainer is not None else None
+
     # ------------------------------------------------------------------ initialization
     def initialize(self, init=None, ctx=None, default_init=None, force_reinit=False):
         """Create and fill the data (deferred until the shape is known, when allowed).
@@ -182,6 +207,10 @@ class Parameter:
         src = data._data if isinstance(data, NDArray) else np.asarray(data)
         self._data = [NDArray(np.array(src, dtype=self.dtype, copy=True), c)
                       for c in self._ctx_list]
+        if self._stype == "row_sparse":
+            from ..ndarray import sparse as _sparse
+
+            self._data = [_sparse.cast_storage(d, "row_sparse") for d in self._data]
         self._init_grad()
 
     def _init_grad(self):
@@ -207,6 +236,8 @@ class Parameter:
                                  f"shape incompatible expected {self._shape} vs saved "
                                  f"{data.shape}")
         self._shape = tuple(data.shape)
+        if data.stype != "default" and self._stype == "default":  # a sparse checkpoint
+            data = data.tostype("default")
         if np.dtype(self.dtype) != np.dtype(data.dtype):
             if not cast_dtype:
                 raise MXNetError(
@@ -215,6 +246,9 @@ class Parameter:
                     "Set cast_dtype=True to cast the dtype of saved params.")
             if dtype_source == "saved":
                 self.dtype = np.dtype(data.dtype).type
+                if self._data is not None:  # new arrays of the saved dtype
+                    self._init_impl(data, self._ctx_list)
+                    return
             else:
                 data = data.astype(self.dtype)
         if self._data is None:
@@ -253,14 +287,57 @@ class Parameter:
                            "Block.collect_params() instead of Block.params because the later "
                            "does not include Parameters of nested child Blocks")
 
+    def _check_dense(self, what: str) -> None:
+        if self._stype != "default":
+            raise RuntimeError(f"Cannot return a copy of Parameter '{self.name}' via {what} "
+                               f"because its storage type is {self._stype}. Please use "
+                               "row_sparse_data() instead.")
+
+    def _check_sparse(self, what: str) -> None:
+        if self._stype == "default":
+            raise RuntimeError(f"Cannot return copies of Parameter '{self.name}' via {what} "
+                               "because its storage type is default. Please use data() "
+                               "instead.")
+
+    def _pull_rows(self, out, row_id, full_idx=False):
+        trainer = self._trainer
+        if trainer is None:
+            raise RuntimeError(f"Cannot get row_sparse data for Parameter '{self.name}' when "
+                               "no Trainer is created with it.")
+        trainer._row_sparse_pull(self, out, row_id, full_idx=full_idx)
+        return out
+
+    def row_sparse_data(self, row_id) -> NDArray:
+        """The rows ``row_id`` of a row_sparse parameter, on ``row_id``'s context, pulled from
+        its Trainer's kvstore (which holds the up-to-date weight).  The result is the
+        parameter's own array on that context (autograd records through it)."""
+        self._check_sparse("row_sparse_data()")
+        if not isinstance(row_id, NDArray):
+            raise TypeError(f"row_sparse_data: row_id must be an NDArray, got "
+                            f"{type(row_id).__name__}")
+        return self._pull_rows(self._check_and_get(self._data, row_id.context), row_id)
+
+    def list_row_sparse_data(self, row_id) -> list[NDArray]:
+        """:meth:`row_sparse_data` on every context (each array gets the rows ``row_id``)."""
+        self._check_sparse("list_row_sparse_data()")
+        if not isinstance(row_id, NDArray):
+            raise TypeError(f"list_row_sparse_data: row_id must be an NDArray, got "
+                            f"{type(row_id).__name__}")
+        return self._pull_rows(self._check_and_get(self._data, list), row_id)
+
     def data(self, ctx=None) -> NDArray:
-        """This parameter's array on ``ctx`` (the only one when None)."""
+        """This parameter's array on ``ctx`` (the only one when None); a row_sparse
+        parameter is read with :meth:`row_sparse_data` instead (RuntimeError)."""
+        if self._stype != "default":
+            self._check_dense("data()")
         arrays = self._data
         if arrays is not None and len(arrays) == 1 and (ctx is None or ctx == self._ctx_list[0]):
             return arrays[0]  # the usual case: one context
         return self._check_and_get(arrays, ctx)
 
     def list_data(self) -> list[NDArray]:
+        """The arrays on every context (dense parameters only)."""
+        self._check_dense("list_data()")
         return self._check_and_get(self._data, list)
 
     def grad(self, ctx=None) -> NDArray:
@@ -295,10 +372,17 @@ class Parameter:
             return
         # a trainer whose kvstore holds (and updates) the weights must not overwrite the new
         # values with its copy: it starts over from them at its next step (as MXNet 1.9.1)
-        trainer = self._trainer() if self._trainer is not None else None
+        trainer = self._trainer
         if trainer is not None and trainer._kv_initialized and trainer._update_on_kvstore:
             trainer._reset_kvstore()
         src = data._data if isinstance(data, NDArray) else np.asarray(data)
+        if self._stype == "row_sparse":
+            from ..ndarray import sparse as _sparse
+
+            for arr in self._data:
+                arr._assign(_sparse.cast_storage(NDArray(src.astype(self.dtype), cpu()),
+                                                 "row_sparse"))
+            return
         for arr in self._data:
             arr._data[...] = src
 
@@ -314,7 +398,7 @@ class Parameter:
         """Move the data (and gradients) to ``ctx``."""
         ctx = _ctx_list(ctx)
         if self._data is not None:
-            data = self._data[0]
+            data = self._reduce() if self._stype != "default" else self._data[0]
             self._init_impl(data, ctx)
         elif self._deferred_init:
             init, _, default_init, data = self._deferred_init
@@ -328,7 +412,10 @@ class Parameter:
         self.dtype = np.dtype(dtype).type
         if self._data is None:
             return
-        self._data = [NDArray(d._data.astype(self.dtype), d.context) for d in self._data]
+        if self._stype != "default":
+            self._data = [d.astype(self.dtype) for d in self._data]
+        else:
+            self._data = [NDArray(d._data.astype(self.dtype), d.context) for d in self._data]
         self._init_grad()
 
     def var(self):
@@ -338,12 +425,23 @@ class Parameter:
         if self._var is None:
             self._var = symbol.var(self.name, shape=self._shape, dtype=self.dtype,
                                    lr_mult=self.lr_mult, wd_mult=self.wd_mult,
+                                   stype=None if self._stype == "default" else self._stype,
                                    init=self.init if not isinstance(self.init, str)
                                    or self.init else None)
         return self._var
 
     def _reduce(self) -> NDArray:
-        """The data averaged over contexts, on the CPU (what ``save`` writes)."""
+        """The data averaged over contexts, on the CPU (what ``save`` writes); a row_sparse
+        parameter gives all its rows, pulled from its trainer's kvstore when it has one."""
+        if self._stype != "default":
+            from ..ndarray import sparse as _sparse
+
+            arrs = self._check_and_get(self._data, list)
+            if self._trainer is None:  # no kvstore yet: every context holds the initial rows
+                return arrs[0].copyto(cpu())
+            out = _sparse.zeros("row_sparse", self._shape, cpu(), self.dtype)
+            all_rows = NDArray(np.arange(self._shape[0], dtype=np.int64), cpu())
+            return self._pull_rows(out, all_rows, full_idx=True)
         arrs = self.list_data()
         if len(arrs) == 1:
             return NDArray(arrs[0]._data.copy(), cpu())

@@ -34,7 +34,6 @@ KVStore rules (MXNet 1.9.1's ``Trainer._init_kvstore`` and ``model._create_kvsto
 from __future__ import annotations
 
 import warnings
-import weakref
 
 import numpy as np
 
@@ -85,7 +84,10 @@ class Trainer:
                 raise ValueError(f"Parameter {param.name} is duplicated")
             self._param2idx[id(param)] = i
             self._params.append(param)
-            param._trainer = weakref.ref(self)
+            param._set_trainer(self)
+        self._contains_sparse_weight = any(p._stype != "default" for p in self._params)
+        self._contains_sparse_grad = any(p._grad_stype != "default" for p in self._params)
+        self._params_to_init: list[Parameter] = []  # set up on the kvstore at a later step
         self._compression_params = compression_params
         self._init_optimizer(optimizer, optimizer_params or {})
         self._scale = self._optimizer.rescale_grad
@@ -126,8 +128,16 @@ class Trainer:
         config = self._kvstore_params
         self._ctx_list = self._contexts()
         n_dev = len(self._ctx_list)
-        arg_arrays = {i: p.list_data()[0] for i, p in enumerate(self._params)}
-        kv, update_on_kvstore = _create_kvstore(config["kvstore"], n_dev, arg_arrays)
+        ready = [p._data is not None for p in self._params]  # the rest: at a later step
+        arg_arrays = {i: _arrays(p)[0] for i, p in enumerate(self._params) if ready[i]}
+        if self._contains_sparse_weight:
+            kv, update_on_kvstore = self._sparse_kvstore(config)
+        else:
+            kv, update_on_kvstore = _create_kvstore(config["kvstore"], n_dev, arg_arrays)
+        if self._contains_sparse_grad and not self._contains_sparse_weight and \
+                config["update_on_kvstore"] is None:
+            # sparse gradients of dense weights: updates run here unless the store is remote
+            update_on_kvstore = kv is not None and "dist" in kv.type
         self._distributed = kv is not None and "dist" in kv.type
         if self._distributed and "async" in kv.type:
             update_on_kvstore = True
@@ -151,16 +161,69 @@ class Trainer:
                 kv.set_gradient_compression(self._compression_params)
             if update_on_kvstore:
                 kv.set_optimizer(self._optimizer)
-            keys = list(range(len(self._params)))
-            # one call for all keys; rank 0's values reach every worker and every context
-            kv.broadcast(keys, [p.list_data()[0] for p in self._params],
-                         out=[p.list_data() for p in self._params])
+            self._kvstore = kv
+            self._kv_init_keys([i for i, r in enumerate(ready) if r])
             self._kvstore = kv
             self._update_on_kvstore = bool(update_on_kvstore)
         else:
             self._kvstore = None
             self._update_on_kvstore = None
         self._kv_initialized = True
+        self._params_to_init = [p for p, r in zip(self._params, ready, strict=True) if not r]
+
+    def _kv_init_keys(self, keys) -> None:
+        """Put the parameters ``keys`` on the kvstore: dense ones broadcast (rank 0's values
+        reach every context and worker), row_sparse ones stored (rows are pulled by
+        ``row_sparse_data``)."""
+        kv = self._kvstore
+        dense = [i for i in keys if self._params[i]._stype == "default"]
+        sparse = [i for i in keys if self._params[i]._stype != "default"]
+        if dense:  # one call for all keys
+            kv.broadcast(dense, [_arrays(self._params[i])[0] for i in dense],
+                         out=[_arrays(self._params[i]) for i in dense])
+        if sparse:
+            kv.init(sparse, [_arrays(self._params[i])[0] for i in sparse])
+
+    def _init_params(self) -> None:
+        """Set up the parameters whose deferred initialization finished since the kvstore
+        was made."""
+        if not self._params_to_init:
+            return
+        done = [p for p in self._params_to_init if p._data is not None]
+        self._params_to_init = [p for p in self._params_to_init if p._data is None]
+        if self._kvstore is not None and done:
+            self._kv_init_keys([self._param2idx[id(p)] for p in done])
+
+    def _sparse_kvstore(self, config):
+        """MXNet 1.9.1's rule for row_sparse weights: always a kvstore (even on one context),
+        always updating on it."""
+        from .. import kvstore as kvs
+
+        name = config["kvstore"]
+        if config["update_on_kvstore"] is False:
+            raise TrainerConfigError("Cannot set update_on_kvstore=False when sparse weights "
+                                     "are present (row_sparse Parameters are read from the "
+                                     "kvstore).")
+        if isinstance(name, kvs.KVStore):
+            kv = name
+        elif isinstance(name, str):
+            kv = kvs.create(name)
+        else:
+            raise TypeError(f"kvstore: a row_sparse Parameter needs a KVStore or the name of "
+                            f"one, got {name!r}")
+        if not kv.is_capable(kv.OPTIMIZER):
+            raise TrainerConfigError(f"kvstore {kv!r} cannot run an optimizer, which row_sparse "
+                                     "Parameters need")
+        return kv, True
+
+    def _row_sparse_pull(self, parameter, out, row_id, full_idx=False):
+        """Pull the rows ``row_id`` of ``parameter``'s weight from the kvstore into ``out``
+        (a row_sparse array or a list of them, one ``row_id`` for all).  ``full_idx``: the
+        caller asks for every row (kept for MXNet's signature; the pull is the same)."""
+        if not self._kv_initialized:
+            self._init_kvstore()
+        idx = self._param2idx[id(parameter)]
+        self._kvstore.row_sparse_pull(idx, out=out, row_ids=row_id, priority=-idx)
 
     def _reset_kvstore(self) -> None:
         """Drop the kvstore (its weights and optimizer states): a parameter was given new
@@ -228,6 +291,7 @@ class Trainer:
         self._allreduce_grads()
 
     def _allreduce_grads(self):
+        self._init_params()
         if self._kvstore is None:
             return
         keys, grads, datas = [], [], []
@@ -236,12 +300,19 @@ class Trainer:
                 continue
             keys.append(i)
             grads.append(param.list_grad())
-            datas.append(param.list_data())
+            datas.append(_arrays(param))
         if not keys:
             return
         # all keys in one call: one round trip per server on a dist store
         if self._update_on_kvstore:
-            self._kvstore.pushpull(keys, grads, out=datas, priority=-keys[0])
+            dense = [j for j, k in enumerate(keys) if self._params[k]._stype == "default"]
+            sparse = [j for j, k in enumerate(keys) if self._params[k]._stype != "default"]
+            if dense:
+                self._kvstore.pushpull([keys[j] for j in dense], [grads[j] for j in dense],
+                                       out=[datas[j] for j in dense], priority=-keys[0])
+            if sparse:  # updated on the store; read back by row_sparse_data
+                self._kvstore.push([keys[j] for j in sparse], [grads[j] for j in sparse],
+                                   priority=-keys[0])
         else:
             self._kvstore.pushpull(keys, grads, priority=-keys[0])
 
@@ -274,7 +345,7 @@ class Trainer:
         for i, param in enumerate(self._params):
             if param.grad_req == "null":
                 continue
-            plan.append((i, param, param.list_data(), param.list_grad()))
+            plan.append((i, param, _arrays(param), param.list_grad()))
             keys.append((param._data, param._grad, param._grad_req))
         self._plan, self._plan_keys = plan, keys
         return plan
@@ -373,3 +444,8 @@ class Trainer:
                         f"load_states: the state of parameter {self._params[i].name!r} (index "
                         f"{i}) in {fname!r} has shape {arr.shape}, the parameter has shape "
                         f"{shape}; the file was saved for other parameters")
+
+
+def _arrays(param: Parameter) -> list:
+    """A parameter's arrays on every context, whatever its storage type."""
+    return param._check_and_get(param._data, list)
