@@ -314,7 +314,18 @@ class Trainer:
                 self._kvstore.push([keys[j] for j in sparse], [grads[j] for j in sparse],
                                    priority=-keys[0])
         else:
-            self._kvstore.pushpull(keys, grads, priority=-keys[0])
+            dense = [j for j, g in enumerate(grads) if g[0].stype == "default"]
+            sparse = [j for j, g in enumerate(grads) if g[0].stype != "default"]
+            if dense:
+                self._kvstore.pushpull([keys[j] for j in dense], [grads[j] for j in dense],
+                                       priority=-keys[0])
+            if sparse:  # row_sparse gradients: the reduced sum comes back into each of them
+                ks, gs = [keys[j] for j in sparse], [grads[j] for j in sparse]
+                self._kvstore.push(ks, gs, priority=-keys[0])
+                if self._distributed:
+                    self._kvstore.pull(ks, gs, priority=-keys[0])
+                else:
+                    self._kvstore.pull(ks, gs, priority=-keys[0], ignore_sparse=False)
 
     def update(self, batch_size, ignore_stale_grad=False):
         """Apply the optimizer to the (already reduced) gradients, scaled by

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..base import MXNetError
 from ..context import Context, check_usable
+from . import _record
 from . import ndarray as _nd
 from .ndarray import NDArray, _ctx, _dtype, _scalar_as, _shape, _shape_str
 
@@ -1045,6 +1046,11 @@ _FUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": _nd._div
 
 def _binary_entry(name: str, lhs, rhs) -> NDArray:
     fn = _FUNCS[name]
+    if _record.STATE.recording and _record.tracked((lhs, rhs)):
+        # a sparse operand autograd follows (a row_sparse Gluon Parameter): the dense path
+        # records the operation, and the gradient reaches the parameter's (sparse) gradient;
+        # the result is then dense (same values as MXNet's, which may keep the storage)
+        return _record._binary_route(name)(lhs, rhs)
     if isinstance(lhs, NDArray) and isinstance(rhs, NDArray):
         if lhs.shape == rhs.shape:
             return _elemwise(fn, name, lhs, rhs)
