@@ -94,7 +94,7 @@ class Parameter:
         self._grad_stype = grad_stype
         self._grad_req = None
         self.grad_req = grad_req
-        self._trainer_ref = None  # weakref to the Trainer that updates this parameter
+        self._trainer_ref = None  # () -> the Trainer that updates this parameter
 
     def __repr__(self) -> str:
         return (f"Parameter {self.name} (shape={self.shape}, "
@@ -159,7 +159,14 @@ class Parameter:
             raise RuntimeError(f"Failed to set the trainer for Parameter '{self.name}' because "
                                "it was already set. More than one trainers for a "
                                f"{self._stype} Parameter is not supported.")
-        self._trainer_ref = weakref.ref(trainer) if trainer is not None else None
+        if trainer is None:
+            self._trainer_ref = None
+        elif self._stype != "default":
+            # held strongly: the up-to-date weight lives in the trainer's kvstore (MXNet 1.9.1
+            # holds every trainer strongly)
+            self._trainer_ref = lambda: trainer
+        else:
+            self._trainer_ref = weakref.ref(trainer)
 
     # ------------------------------------------------------------------ initialization
     def initialize(self, init=None, ctx=None, default_init=None, force_reinit=False):
