@@ -16,52 +16,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
+from conv_reference import check_float32_results, close, reference, reference_grads
 from gradcheck import check_gradient
 
 from mxlite.kernels import conv_direct, conv_winograd
 from mxlite.operator import get
 from mxlite.operator.nn import convolution as conv
-
-
-def reference(x, w, stride, pad, dilate, groups):
-    """Plain NumPy 2-D convolution (N, C, H, W) x (F, C/g, kh, kw), float64."""
-    n, _, h, wd = x.shape
-    f, cg, kh, kw = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    oh = (h + 2 * pad - dilate * (kh - 1) - 1) // stride + 1
-    ow = (wd + 2 * pad - dilate * (kw - 1) - 1) // stride + 1
-    out = np.zeros((n, f, oh, ow))
-    fg = f // groups
-    for g in range(groups):
-        xs, ws = xp[:, g * cg:(g + 1) * cg], w[g * fg:(g + 1) * fg]
-        for i in range(kh):
-            for j in range(kw):
-                patch = xs[:, :, i * dilate:i * dilate + stride * (oh - 1) + 1:stride,
-                           j * dilate:j * dilate + stride * (ow - 1) + 1:stride]
-                out[:, g * fg:(g + 1) * fg] += np.einsum("fc,ncyx->nfyx", ws[:, :, i, j], patch)
-    return out
-
-
-def reference_grads(x, w, dy, stride, pad, dilate, groups):
-    """Gradients ``(dx, dw)`` of ``sum(dy * reference(x, w))``: per kernel tap, the adjoints
-    of the tap's ``einsum``."""
-    n, c, h, wd = x.shape
-    f, cg, kh, kw = w.shape
-    oh, ow = dy.shape[2:]
-    dxp = np.zeros((n, c, h + 2 * pad, wd + 2 * pad))
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    dw = np.zeros_like(w)
-    fg = f // groups
-    for g in range(groups):
-        cs, fs = slice(g * cg, (g + 1) * cg), slice(g * fg, (g + 1) * fg)
-        for i in range(kh):
-            for j in range(kw):
-                sl = (slice(None), cs, slice(i * dilate, i * dilate + stride * (oh - 1) + 1,
-                                             stride),
-                      slice(j * dilate, j * dilate + stride * (ow - 1) + 1, stride))
-                dw[fs, :, i, j] = np.einsum("nfyx,ncyx->fc", dy[:, fs], xp[sl])
-                dxp[sl] += np.einsum("fc,nfyx->ncyx", w[fs, :, i, j], dy[:, fs])
-    return dxp[:, :, pad:pad + h, pad:pad + wd], dw
 
 
 @pytest.fixture
@@ -348,12 +308,6 @@ DIRECT_SHAPES = [
 ]
 
 
-def _close(got, want):
-    """float32 against the float64 reference: within 1e-5 of the reference's scale."""
-    scale = float(np.abs(want).max())
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale)
-
-
 @pytest.mark.parametrize("need_dx", [True, False], ids=["dx", "no_dx"])
 @pytest.mark.parametrize("path", ["direct", "direct_threads"])
 @pytest.mark.parametrize("shape", DIRECT_SHAPES, ids=[s[0] for s in DIRECT_SHAPES])
@@ -415,16 +369,7 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
     dw_direct = thin and f % 16 == 0
     kernel = "weight_grad_lanes" if s == 2 or (f >= 32 and c >= 4) else "weight_grad_planes"
     assert set(wcalls) == ({kernel} if dw_direct else set())
-    x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
-    _close(y, reference(x64, w64, s, 1, 1, 1) + b.reshape(1, f, 1, 1))
-    want_dx, want_dw = reference_grads(x64, w64, dy64, s, 1, 1, 1)
-    if need_dx:
-        assert dx.dtype == np.float32
-        _close(dx, want_dx)
-    else:
-        assert dx is None
-    _close(dw, want_dw)
-    _close(db, dy64.sum(axis=(0, 2, 3)))
+    check_float32_results(y, dx, dw, db, x, w, b, dy, need_dx, stride=s, pad=1)
 
 
 @pytest.mark.parametrize("var", range(len(conv_direct.VARIANTS)),
@@ -450,7 +395,7 @@ def test_direct_forward_every_tile_and_size(hw, stride_k, var):
     out = np.full((3, f, (h - 1) // stride + 1, (w - 1) // stride + 1), np.nan, np.float32)
     conv_direct.forward(x, conv_direct.pack_weight(wt, ocb), var, stride, k,
                         np.full(xs, np.nan, np.float32), np.full(ys, np.nan, np.float32), out)
-    _close(out, reference(x.astype(np.float64), wt.astype(np.float64), stride, 1, 1, 1))
+    close(out, reference(x.astype(np.float64), wt.astype(np.float64), stride, 1, 1, 1))
 
 
 @pytest.mark.parametrize("stride", [1, 2])
@@ -474,7 +419,7 @@ def test_direct_gradient_kernels_every_size(hw, stride):
     xs, ds = conv_direct.grad_scratch_sizes(c, h, w, f, stride, 2)
     conv_direct.weight_grad_planes(x, dy, stride, 2, np.full(xs, np.nan, np.float32),
                                    np.full(ds, np.nan, np.float32), acc)
-    _close(acc.sum(axis=3).reshape(f, c, 3, 3), want_dw)
+    close(acc.sum(axis=3).reshape(f, c, 3, 3), want_dw)
     if stride == 1:
         return
     for var, (ocb, _) in enumerate(conv_direct.VARIANTS):
@@ -483,7 +428,7 @@ def test_direct_gradient_kernels_every_size(hw, stride):
         conv_direct.data_grad_s2(dy, *conv_direct.pack_phase_weights(wt, ocb), var,
                                  conv_direct.phase_offsets(ow), np.full(ds, np.nan, np.float32),
                                  np.full(ys, np.nan, np.float32), dx)
-        _close(dx, want_dx)
+        close(dx, want_dx)
 
 
 def test_direct_tile_choice():

@@ -16,42 +16,11 @@ import re
 import numba
 import numpy as np
 import pytest
+from conv_reference import check_float32_results, close
 
 from mxlite.kernels import conv_small
 from mxlite.operator import get
 from mxlite.operator.nn import convolution as conv
-
-
-def reference(x, w, pad):
-    """Stride-1 2-D convolution (N, C, H, W) x (F, C, kh, kw) padded by ``pad``, float64."""
-    (ph, pw), (f, _, kh, kw) = pad, w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    oh, ow = xp.shape[2] - kh + 1, xp.shape[3] - kw + 1
-    out = np.zeros((x.shape[0], f, oh, ow))
-    for i in range(kh):
-        for j in range(kw):
-            out += np.einsum("fc,ncyx->nfyx", w[:, :, i, j], xp[:, :, i:i + oh, j:j + ow])
-    return out
-
-
-def reference_grads(x, w, dy, pad):
-    """``(dx, dw)`` of ``sum(dy * reference(x, w, pad))``, the adjoint of each tap's einsum."""
-    (ph, pw), (_, _, kh, kw) = pad, w.shape
-    h, wd = x.shape[2:]
-    oh, ow = dy.shape[2:]
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
-    for i in range(kh):
-        for j in range(kw):
-            dw[:, :, i, j] = np.einsum("nfyx,ncyx->fc", dy, xp[:, :, i:i + oh, j:j + ow])
-            dxp[:, :, i:i + oh, j:j + ow] += np.einsum("fc,nfyx->ncyx", w[:, :, i, j], dy)
-    return dxp[:, :, ph:ph + h, pw:pw + wd], dw
-
-
-def _close(got, want):
-    """float32 against the float64 reference: within 1e-5 of the reference's scale."""
-    scale = float(np.abs(want).max())
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale)
 
 
 @pytest.fixture
@@ -121,17 +90,7 @@ def test_small_kernels_match_numpy_reference(shape, path, need_dx, weights, coun
     assert counted["weight_gemm" if weights == "gemm" else "weight_grad"] >= 1
     assert counted["weight_grad" if weights == "gemm" else "weight_gemm"] == 0
     assert bool(counted["scatter"]) == need_dx
-    assert y.dtype == dw.dtype == np.float32
-    x64, w64, dy64 = (a.astype(np.float64) for a in (x, w, dy))
-    _close(y, reference(x64, w64, pad) + b.reshape(1, f, 1, 1))
-    want_dx, want_dw = reference_grads(x64, w64, dy64, pad)
-    if need_dx:
-        assert dx.dtype == np.float32
-        _close(dx, want_dx)
-    else:
-        assert dx is None
-    _close(dw, want_dw)
-    _close(db, dy64.sum(axis=(0, 2, 3)))
+    check_float32_results(y, dx, dw, db, x, w, b, dy, need_dx, pad=pad)
 
 
 @pytest.mark.parametrize("nchw,f,params,dtype,fwd,bwd", [
@@ -182,7 +141,7 @@ def test_small_path_off_gives_the_same_numbers():
         finally:
             conv.SMALL = True
     for a, b_ in zip(got[True], got[False], strict=True):
-        _close(a, b_)
+        close(a, b_)
 
 
 def test_shifted_planes_definition():
