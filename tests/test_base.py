@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from mxlite.base import MXNetError, Registry, atomic_write, numeric_types, string_types
+from mxlite.base import MXNetError, Registry, atomic_write, env_switch, numeric_types, string_types
 
 
 class Base:
@@ -192,3 +192,26 @@ def test_mxnet_error_and_type_tuples():
     assert issubclass(MXNetError, RuntimeError)
     assert isinstance(np.float32(1), numeric_types) and isinstance(3, numeric_types)
     assert isinstance("s", string_types)
+
+
+# ---------------------------------------------------------------------- env_switch
+@pytest.mark.parametrize("value, default, on", [
+    (None, True, True), (None, False, False), ("", False, False), ("  ", True, True),
+    ("1", False, True), ("0", True, False), ("TRUE", False, True), ("off", True, False),
+    ("Yes", False, True), ("no", True, False), ("2", False, True), ("-1", False, True),
+    ("00", True, False),
+], ids=["unset", "unset-default-off", "empty", "blank", "1", "0", "TRUE", "off", "Yes", "no",
+        "2", "-1", "00"])
+def test_env_switch(value, default, on, monkeypatch):
+    if value is None:
+        monkeypatch.delenv("MXLITE_TEST_SWITCH", raising=False)
+    else:
+        monkeypatch.setenv("MXLITE_TEST_SWITCH", value)
+    assert env_switch("MXLITE_TEST_SWITCH", default) is on
+
+
+@pytest.mark.parametrize("value", ["banana", "1.5", "enabled"])
+def test_env_switch_rejects_other_values(value, monkeypatch):
+    monkeypatch.setenv("MXLITE_TEST_SWITCH", value)
+    with pytest.raises(ValueError, match=f"MXLITE_TEST_SWITCH.*{value}"):
+        env_switch("MXLITE_TEST_SWITCH")

@@ -453,3 +453,9 @@ def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypa
     if func is not None:  # the fused forward handed the path an epilogue
         assert any(callable(t) for t in taken)
     np.testing.assert_array_equal(exes[0].outputs[0].asnumpy(), exes[1].outputs[0].asnumpy())
+
+
+def test_bad_fusion_switch_is_an_error_at_bind(monkeypatch):
+    monkeypatch.setenv("MXLITE_FUSION", "sometimes")
+    with pytest.raises(ValueError, match=r"MXLITE_FUSION.*sometimes"):
+        bn_relu().simple_bind(mx.cpu(), data=(2, 3, 4, 4))

@@ -35,9 +35,9 @@ steps through :meth:`Fused.expand`.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
+
+from .base import env_switch
 
 __all__ = ["enabled", "plan"]
 
@@ -47,8 +47,7 @@ _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 def enabled() -> bool:
     """Whether executors bound now fuse (environment ``MXLITE_FUSION``, default on)."""
-    return os.environ.get("MXLITE_FUSION", "1").strip().lower() not in ("0", "false", "off",
-                                                                        "no")
+    return env_switch("MXLITE_FUSION")
 
 
 # ---------------------------------------------------------------------- matching

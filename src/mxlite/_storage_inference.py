@@ -48,12 +48,11 @@ dense elsewhere.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 
 import numpy as np
 
-from .base import MXNetError
+from .base import MXNetError, env_switch
 
 __all__ = ["CSR", "DNS", "RSP", "forward_step", "infer_backward", "invoke_sparse", "plan"]
 
@@ -369,7 +368,7 @@ def plan(steps, arg_slots, arg_arrays, nslots: int) -> list[str]:
 def log_fallback(opname: str, in_stypes, out_stypes, params) -> None:
     """MXNet's storage-fallback warning, logged once per distinct message unless
     ``MXNET_STORAGE_FALLBACK_LOG_VERBOSE=0``."""
-    if os.environ.get("MXNET_STORAGE_FALLBACK_LOG_VERBOSE", "1").strip() == "0":
+    if not env_switch("MXNET_STORAGE_FALLBACK_LOG_VERBOSE"):
         return
     shown = dict(params)
     msg = ("\nStorage type fallback detected:\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -151,6 +152,29 @@ def check_count(name: str, value: Any, minimum: int = 0) -> int:
     if not ok or int(value) < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+_SWITCH_ON = ("1", "true", "on", "yes")
+_SWITCH_OFF = ("0", "false", "off", "no")
+
+
+def env_switch(name: str, default: bool = True) -> bool:
+    """The on/off environment variable ``name`` (unset or empty: ``default``): ``1 true on
+    yes`` and ``0 false off no`` in any case, or an integer (non-zero: on, as MXNet reads its
+    switches); anything else is a ``ValueError`` naming the variable and the value."""
+    raw = os.environ.get(name, "")
+    value = raw.strip().lower()
+    if not value:
+        return default
+    if value in _SWITCH_ON:
+        return True
+    if value in _SWITCH_OFF:
+        return False
+    try:
+        return int(value) != 0
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be one of 1/0, true/false, on/off, "
+                         f"yes/no or an integer, got {raw!r}") from None
 
 
 def quiet_loggers(names=("numba",)) -> None:

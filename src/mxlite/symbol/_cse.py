@@ -21,7 +21,7 @@ The numbers are those of the original graph; only work is saved.
 
 from __future__ import annotations
 
-import os
+from ..base import env_switch
 
 __all__ = ["NEVER_MERGED", "eliminate_common_expr", "enabled"]
 
@@ -38,8 +38,7 @@ _RANDOM_PREFIXES = ("_random_", "_sample_", "random_", "sample_", "_shuffle", "_
 
 def enabled() -> bool:
     """Whether ``MXNET_ELIMINATE_COMMON_EXPR`` leaves the pass on (default: on)."""
-    value = os.environ.get("MXNET_ELIMINATE_COMMON_EXPR", "1").strip().lower()
-    return value not in ("0", "false", "no", "off")
+    return env_switch("MXNET_ELIMINATE_COMMON_EXPR")
 
 
 def _mergeable(node) -> bool:
