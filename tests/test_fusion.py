@@ -431,8 +431,9 @@ def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypa
     taken = []
     if func is not None:
         real = getattr(convolution, func)
-        monkeypatch.setattr(convolution, func,
-                            lambda *a, **k: taken.append(k.get("post", a[-1])) or real(*a, **k))
+        # the epilogue: a hook (``post``) or, for the direct kernel's copy-out, ``epilogue``
+        monkeypatch.setattr(convolution, func, lambda *a, **k: taken.append(
+            k.get("epilogue") or k.get("post", a[-1])) or real(*a, **k))
     exes = []
     for fused in (True, False):
         monkeypatch.setenv("MXLITE_FUSION", "1" if fused else "0")

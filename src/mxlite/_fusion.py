@@ -67,10 +67,13 @@ def plan(steps, heads: set, wants: set, stypes: list):
     is needed; ``stypes``: each slot's storage type (sparse values never fuse)."""
     uses: dict[int, int] = {}
     consumer: dict[int, object] = {}
+    readers: dict[int, list] = {}
+    pos = {id(st): i for i, st in enumerate(steps)}
     for st in steps:
         for s in st.in_slots:
             uses[s] = uses.get(s, 0) + 1
             consumer[s] = st
+            readers.setdefault(s, []).append(st)
 
     def single(step):
         """The one consumer of ``step``'s first output, when that output (and every other
@@ -83,6 +86,24 @@ def plan(steps, heads: set, wants: set, stypes: list):
             return None
         nxt = consumer[out[0]]
         return None if nxt.sparse or nxt.loss or id(nxt) in taken else nxt
+
+    def residual_bn_relu(add):
+        """``[BatchNorm, relu]`` reading the output of ``add`` (an ``elemwise_add`` that may
+        have other readers) in an inference-only group: no part wants a gradient, the sum is
+        no head, and its other readers all run after the relu (the group runs there)."""
+        s = add.out_slots[0]
+        if add.grad_needed or s in heads or stypes[s] != "default":
+            return None
+        for bn in readers.get(s, ()):
+            if (bn.op.name != "BatchNorm" or bn.in_slots[0] != s or bn.in_slots.count(s) != 1
+                    or bn.params.axis != 1 or bn.grad_needed or id(bn) in taken):
+                continue
+            act = single(bn)
+            if act is None or not _is_act(act, ("relu",)) or act.grad_needed:
+                continue
+            if all(r is bn or pos[id(r)] > pos[id(act)] for r in readers[s]):
+                return [bn, act]
+        return None
 
     taken: set[int] = set()
     groups: dict[int, list] = {}  # id(last step) -> the group's steps
@@ -108,6 +129,8 @@ def plan(steps, heads: set, wants: set, stypes: list):
                     chain.append(after)
             elif nxt.op.name == "elemwise_add" and nxt.in_slots[0] != nxt.in_slots[1]:
                 chain = [st, nxt]
+                if not st.grad_needed:
+                    chain += residual_bn_relu(nxt) or []
         if chain is None:
             continue
         taken.update(id(c) for c in chain)
@@ -144,9 +167,12 @@ def _fused_step(step_cls, parts, heads, wants):
         aux_idx.extend(part.aux_idx)
         aux_at.append(len(aux_idx))
     last = parts[-1]
+    # the residual group (conv + x -> BatchNorm -> relu) also outputs the sum
+    visible = (1, 3) if len(parts) == 4 else (len(parts) - 1,)
+    out_slots = [parts[k].out_slots[0] for k in visible[:-1]] + list(last.out_slots)
     step = step_cls.__new__(step_cls)
-    step_cls.__init__(step, last.node, in_slots, aux_idx, list(last.out_slots))
-    step.op = Fused(parts, wires, aux_at)
+    step_cls.__init__(step, last.node, in_slots, aux_idx, out_slots)
+    step.op = Fused(parts, wires, aux_at, visible)
     step.params = None
     step.name = "+".join(p.name for p in parts)
     step.parts = parts
@@ -172,10 +198,12 @@ class Fused:
     writes_grads = True
     differentiable = True
 
-    def __init__(self, parts, wires, aux_at):
+    def __init__(self, parts, wires, aux_at, visible=None):
         self.parts = parts
         self.wires = wires
         self.aux_at = aux_at
+        #: the parts whose first output is an output of the fused step, in order
+        self.visible = (len(parts) - 1,) if visible is None else tuple(visible)
         self.kinds = tuple(p.op.name for p in parts)
         self._mid = None  # the convolution's output under training (reused across batches)
         self._gmid = None  # gradient buffers of the internal values, per part
@@ -208,6 +236,8 @@ class Fused:
 
     # -------------------------------------------------------------- forward
     def forward(self, p, ins, aux, is_train, out=None):
+        from .kernels.epilogue import Epilogue
+
         kinds = self.kinds
         if not self._fast(ins):
             return self._chain_forward(ins, aux, is_train)
@@ -225,23 +255,24 @@ class Fused:
         if kinds == ("Convolution", "Activation"):
             from .operator.nn import _activation_kernels as ak
 
-            kind = ak.KINDS[self.parts[1].params.act_type]
+            act_type = self.parts[1].params.act_type
+            kind = ak.KINDS[act_type]
 
-            def post(y, a, b):
+            def post(y, a, b):  # sigmoid, tanh: one call per element whichever pass
                 flat = y[a:b].reshape(-1)
                 ak.forward(kind, flat, 0.0, flat, serial=True)
 
-            outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=post)
+            epi = Epilogue(relu=True) if act_type == "relu" else post
+            outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=epi)
             return outs, ("conv_act", saved)
-        if kinds == ("Convolution", "elemwise_add"):
-            other = ins[-1]
+        if kinds[:2] == ("Convolution", "elemwise_add"):
+            other = ins[max(self.wires[1])]  # the addend (the other wire is the convolution)
             if other.dtype != cins[0].dtype:
                 return self._chain_forward(ins, aux, is_train)
-
-            def post(y, a, b):
-                np.add(y[a:b], other[a:b], out=y[a:b])
-
-            outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=post)
+            if len(kinds) == 4:
+                return self._residual_forward(cins, other, ins, aux, is_train, out)
+            outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out,
+                                          post=Epilogue(addend=other))
             return outs, ("conv_add", saved)
         # Convolution -> BatchNorm [-> relu]
         bn = self.parts[1]
@@ -256,16 +287,35 @@ class Fused:
             outs, bsaved = bn.op.forward(bn.params, bins, baux, is_train, out=out, relu=relu)
             return outs[:1], ("conv_bn", csaved, couts[0], bsaved)
         scale, shift = bn.op.inference_affine(bn.params, bins, baux)
-        from .operator.nn import _batch_norm_kernels as bk
-
-        def post(y, a, b):
-            v = y[a:b].reshape(b - a, y.shape[1], -1)
-            bk.affine(v, scale, shift, v, relu, serial=True)
-
-        outs, csaved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=post)
+        outs, csaved = conv.op.forward(conv.params, cins, [], is_train, out=out,
+                                       post=Epilogue(scale=scale, shift=shift, relu=relu))
         bsaved = (baux[0].astype(np.float64), 1.0 / np.sqrt(baux[1].astype(np.float64)
                                                               + bn.params.eps), scale, False)
         return outs, ("conv_bn", csaved, None, bsaved)
+
+    def _residual_forward(self, cins, other, ins, aux, is_train, out):
+        """``Convolution + other -> BatchNorm -> relu`` (a group in a graph that wants no
+        gradient of it): the sum and the relu's output.  Global statistics: both written by
+        the convolution's copy-out; batch statistics (need the whole sum): the sum by the
+        copy-out, then BatchNorm + relu over it."""
+        from .kernels.epilogue import Epilogue
+        from .operator.nn._util import planned_buffer
+
+        conv, bn = self.parts[0], self.parts[2]
+        bins, baux = self._ins(2, ins, None), self._aux(2, aux)
+        sbuf = None if out is None else out[:1]
+        if is_train and not bn.params.use_global_stats:
+            (total,), _ = conv.op.forward(conv.params, cins, [], is_train, out=sbuf,
+                                          post=Epilogue(addend=other))
+            bins[0] = total
+            outs, _ = bn.op.forward(bn.params, bins, baux, is_train,
+                                    out=None if out is None else out[1:], relu=True)
+            return [total, outs[0]], ("residual",)
+        scale, shift = bn.op.inference_affine(bn.params, bins, baux)
+        second = planned_buffer(out, 1, other.shape, other.dtype)
+        (total,), _ = conv.op.forward(conv.params, cins, [], is_train, out=sbuf, post=Epilogue(
+            addend=other, scale=scale, shift=shift, relu=True, out2=second))
+        return [total, second], ("residual",)
 
     def _chain_forward(self, ins, aux, is_train, keep_aux=True):
         """The parts one after the other (their own operators, every value kept)."""
@@ -276,7 +326,7 @@ class Fused:
             outs, sv = part.op.forward(part.params, pins, paux, is_train)
             records.append((pins, outs, sv))
             prev = outs[0]
-        return [prev], ("chain", records)
+        return [records[k][1][0] for k in self.visible], ("chain", records)
 
     def expand(self, ins, aux, is_train):
         """``(inputs, outputs, saved)`` of each part, as the unfused plan would have them after
@@ -302,6 +352,8 @@ class Fused:
             return grads
         if need is None:
             need = [True] * len(ins)
+        if tag == "residual":  # grouped only where no part wants a gradient
+            return [None] * len(ins)
         if tag == "chain":
             return self._chain_backward(out_grads, aux, saved[1], need, gout)
         dy, y = out_grads[0], outputs[0]
