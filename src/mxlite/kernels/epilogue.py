@@ -13,7 +13,7 @@ in the order the unfused graph computes them::
     v  = max(v, 0)                          (relu; applied to ``s`` without BatchNorm)
 
 Every step is optional; each is the same IEEE operation the unfused operator does (no fused
-multiply-add: the function is compiled without fastmath, so ``s * scale + shift`` rounds
+multiply-add: the function is compiled with ``fastmath=False``, so ``s * scale + shift`` rounds
 twice, as BatchNorm's own kernel), so the results equal the unfused graph's bit for bit.  With
 a second output ``out2`` the sum ``s`` goes to ``out`` and BatchNorm's (+ relu) result to
 ``out2``: a residual sum that the next unit reads again (pre-activation ResNets).
@@ -33,8 +33,12 @@ from . import PARALLEL_THRESHOLD  # noqa: F401  (imported first: sets up threads
 
 __all__ = ["NONE", "Epilogue", "apply", "plain", "store_image"]
 
-# no fastmath: ``x * scale + shift`` must round twice (BatchNorm's kernel does), never fuse
-_STORE = {"cache": True, "nogil": True}
+# no fastmath: ``x * scale + shift`` must round twice (BatchNorm's kernel does), never fuse.
+# Said explicitly: a function jitted without the option inherits its caller's (the direct
+# kernel's ``fastmath=True``), and LLVM then contracts the two into one FMA
+_STORE = {"cache": True, "nogil": True, "fastmath": False}
+# (Numba's on-disk cache keys a kernel by its own file: after an edit here, the cached callers
+# in conv_direct.py keep the old copy-out until their file changes or their cache is removed)
 
 _EMPTY: dict = {}
 
