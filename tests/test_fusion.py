@@ -412,9 +412,12 @@ CONV_PATHS = [
 
 
 @pytest.mark.parametrize("bias", [False, True], ids=["no_bias", "bias"])
-@pytest.mark.parametrize("epilogue", ["relu", "bn_relu", "add"])
+@pytest.mark.parametrize("epilogue", ["relu", "bn", "bn_relu", "add", "residual"])
 @pytest.mark.parametrize("path", CONV_PATHS, ids=[c[0] for c in CONV_PATHS])
 def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypatch):
+    """Bit for bit the unfused numbers (inference).  ``residual``: ``relu(BN(conv + x))``
+    with the sum read once more after it (an inference-only executor: one group, two
+    outputs)."""
     from mxlite.operator.nn import convolution
 
     _, shape, kw, func = path
@@ -422,11 +425,14 @@ def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypa
     c = S.Convolution(data, no_bias=not bias, name="c", **kw)
     if epilogue == "relu":
         h = _relu(c, "a")
-    elif epilogue == "bn_relu":
-        h = _relu(_bn(c, "bn", use_global_stats=True), "r")
+    elif epilogue in ("bn", "bn_relu"):
+        h = _bn(c, "bn", use_global_stats=True)
+        h = _relu(h, "r") if epilogue == "bn_relu" else h
     else:  # the residual: a second convolution of the same shape read once more
         other = S.Convolution(data, no_bias=True, name="o", **kw)
         h = S.elemwise_add(c, _relu(other, "ro"), name="add")
+        if epilogue == "residual":
+            h = S.elemwise_add(_relu(_bn(h, "bn"), "r"), h, name="again")
     sym = _head(h)
     taken = []
     if func is not None:
@@ -437,7 +443,8 @@ def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypa
     exes = []
     for fused in (True, False):
         monkeypatch.setenv("MXLITE_FUSION", "1" if fused else "0")
-        exe = sym.simple_bind(mx.cpu(), data=shape)
+        exe = sym.simple_bind(mx.cpu(), data=shape,
+                              grad_req="null" if epilogue == "residual" else "write")
         rng = np.random.default_rng(5)
         for name, arr in exe.arg_dict.items():
             if name == "softmax_label":
@@ -449,11 +456,115 @@ def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypa
                 rng.standard_normal(arr.shape) * 0.1
         exes.append(exe)
     assert any(st.parts for st in exes[0]._fused[0])  # the epilogue was fused
+    if epilogue == "residual":
+        assert "c+add+bn+r" in _groups(exes[0])
     for exe in exes:
         exe.forward(is_train=False)
     if func is not None:  # the fused forward handed the path an epilogue
         assert any(callable(t) for t in taken)
     np.testing.assert_array_equal(exes[0].outputs[0].asnumpy(), exes[1].outputs[0].asnumpy())
+
+
+def preact_stack(nf=8, sum_is_head=False, early_reader=False, **bn):
+    """Three pre-activation residual units on 8 channels (the direct kernel's sizes), every
+    sum read by the next unit's BatchNorm and by its shortcut add; ``sum_is_head``: the
+    first sum is an output too; ``early_reader``: the first sum is also read by an operator
+    that runs before its BatchNorm + relu."""
+    h = _conv(S.Variable("data"), "c0", nf=nf)
+    sums = []
+    for u in range(3):
+        a = _relu(_bn(h, f"u{u}_bn1", **bn), f"u{u}_r1")
+        a2 = _relu(_bn(_conv(a, f"u{u}_c1", nf=nf), f"u{u}_bn2", **bn), f"u{u}_r2")
+        h = S.elemwise_add(_conv(a2, f"u{u}_c2", nf=nf), h, name=f"u{u}_add")
+        sums.append(h)
+    if early_reader:  # the first input of ``mix``: placed right after the first sum
+        h = S.elemwise_add(S.Activation(sums[0], act_type="tanh", name="peek"), h, name="mix")
+    out = _head(_relu(_bn(h, "bnf", **bn), "rf"))
+    return S.Group([out, sums[0]]) if sum_is_head else out
+
+
+RESIDUAL = {"u0_c2+u0_add+u1_bn1+u1_r1", "u1_c2+u1_add+u2_bn1+u2_r1",
+            "u2_c2+u2_add+bnf+rf"}
+# id, symbol, grad_req, the residual groups expected
+RESIDUAL_CASES = [
+    ("inference", lambda: preact_stack(), "null", RESIDUAL),
+    ("inference_global_stats", lambda: preact_stack(use_global_stats=True), "null", RESIDUAL),
+    ("inference_fix_gamma", lambda: preact_stack(fix_gamma=True), "null", RESIDUAL),
+    ("training_plan_unchanged", lambda: preact_stack(), "write", set()),
+    ("data_gradient_only", lambda: preact_stack(),
+     {"data": "write"}, set()),
+    ("sum_is_a_head", lambda: preact_stack(sum_is_head=True), "null",
+     RESIDUAL - {"u0_c2+u0_add+u1_bn1+u1_r1"}),
+    # (the last sum goes to ``mix``, not to a BatchNorm)
+    ("sum_read_before_its_bn", lambda: preact_stack(early_reader=True), "null",
+     {"u1_c2+u1_add+u2_bn1+u2_r1"}),
+]
+
+
+def _bits(a):
+    return np.ascontiguousarray(a).view(np.uint32 if a.dtype == np.float32 else np.uint64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", RESIDUAL_CASES, ids=[c[0] for c in RESIDUAL_CASES])
+def test_residual_sum_and_batchnorm_relu_in_one_step(case, dtype, monkeypatch):
+    """``Convolution + x -> BatchNorm -> relu`` with the sum read again (pre-activation
+    units) is one step writing the sum and the relu's output in an executor that wants no
+    gradient of it; outputs and moving statistics are bit for bit the unfused ones, over
+    inference forwards and batch-statistics forwards (which update the moving statistics)."""
+    _, make, req, expected = case
+    sym = make()
+    exes = []
+    for fused in (True, False):
+        monkeypatch.setenv("MXLITE_FUSION", "1" if fused else "0")
+        exe = sym.simple_bind(mx.cpu(), data=(5, 3, 8, 8), type_dict={"data": dtype},
+                              grad_req=req)
+        rng = np.random.default_rng(11)
+        for name, arr in exe.arg_dict.items():
+            arr[:] = rng.integers(0, 3, arr.shape[0]) if name == "softmax_label" else \
+                rng.standard_normal(arr.shape) * 0.5
+        for name, arr in exe.aux_dict.items():
+            arr[:] = rng.uniform(0.5, 1.5, arr.shape) if name.endswith("var") else \
+                rng.standard_normal(arr.shape) * 0.1
+        exes.append(exe)
+    groups = _groups(exes[0])
+    assert {g for g in groups if "_add+" in g} == expected
+    if req == "write":  # the plan of a training executor is the one without the group
+        assert groups == {"u0_bn1+u0_r1"} | {f"u{u}_c1+u{u}_bn2+u{u}_r2" for u in range(3)} \
+            | {f"u{u}_c2+u{u}_add" for u in range(3)} | {"u1_bn1+u1_r1", "u2_bn1+u2_r1",
+                                                          "bnf+rf"}
+    rng = np.random.default_rng(2)
+    for is_train in (False, True, False):
+        x = rng.standard_normal((5, 3, 8, 8))
+        for exe in exes:
+            exe.arg_dict["data"][:] = x
+            exe.forward(is_train=is_train)
+        for a, b in zip(exes[0].outputs, exes[1].outputs, strict=True):
+            np.testing.assert_array_equal(_bits(a.asnumpy()), _bits(b.asnumpy()))
+        for name, a in exes[0].aux_dict.items():
+            np.testing.assert_array_equal(_bits(a.asnumpy()),
+                                          _bits(exes[1].aux_dict[name].asnumpy()))
+    if req != "null":
+        for exe in exes:
+            exe.backward()
+        for name, g in exes[0].grad_dict.items():
+            if g is not None:
+                _close(g.asnumpy(), exes[1].grad_dict[name].asnumpy(), dtype)
+
+
+def test_residual_group_reuses_its_two_buffers(monkeypatch):
+    """Under the memory plan the residual step writes the sum and the relu's output into
+    the arrays of the previous batch."""
+    monkeypatch.setenv("MXLITE_FUSION", "1")
+    exe = preact_stack().simple_bind(mx.cpu(), data=(2, 3, 8, 8), grad_req="null")
+    seen = None
+    for _ in range(3):
+        exe.forward(is_train=False)
+        now = [(st.name, [id(b) for b in st.obufs]) for st in exe._fused[0]
+               if st.parts and len(st.parts) == 4]
+        assert len(now) == 3 and all(len(ids) == 2 for _, ids in now)
+        assert seen is None or now == seen
+        seen = now
 
 
 def test_bad_fusion_switch_is_an_error_at_bind(monkeypatch):
