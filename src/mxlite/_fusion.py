@@ -14,14 +14,27 @@ group                              what runs
                                    inference: one scale/shift/relu pass
 ``Convolution -> relu|sigmoid|     the activation applied to each finished range of output
 tanh``                             images right after the convolution computed it (in
-                                   cache); backward: the activation's from the output
+                                   cache; relu by the direct kernel's copy-out itself);
+                                   backward: the activation's from the output
 ``FullyConnected -> relu|sigmoid|  the activation applied to the output right after the
 tanh``                             GEMM, one operator call fewer each way
 ``Convolution -> BatchNorm         inference: BatchNorm's scale/shift (and relu) applied to
 [-> relu]``                        each finished range of output images; training: the
                                    convolution, then the fused BatchNorm (+ relu)
 ``Convolution + x`` (elemwise_add) ``x`` added to each finished range of output images
+``Convolution + x -> BatchNorm     where no part wants a gradient (an inference executor):
+-> relu``, the sum read again      one step with two outputs, the sum and the relu's; global
+                                   statistics: both written by the convolution's copy-out;
+                                   batch statistics: the sum, then BatchNorm + relu over it
 =================================  ========================================================
+
+The convolution epilogues are :class:`mxlite.kernels.epilogue.Epilogue` objects: the direct
+3x3 kernel applies them (and the bias) while it copies each output row out of its scratch, the
+other paths call them on each finished chunk.  The last group is the pre-activation residual
+unit's: its sum is read by the next unit's BatchNorm and by its shortcut add.  It forms only
+where the sum is no graph output and its other readers run after the relu (the group runs at
+the relu's place); an executor that wants gradients keeps the plan without it, since a
+backward would need the parts one by one.
 
 Results equal the unfused graph's bit for bit (each fused kernel does the same float
 operations in the same order; tested against the executor with the switch off).  What a
