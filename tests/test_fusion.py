@@ -162,6 +162,11 @@ def _bind(sym, fused, monkeypatch, dtype=np.float32, grad_req="write"):
     return exe
 
 
+def _bits(a):
+    """The bit patterns of ``a`` (a -0.0 is not a +0.0)."""
+    return np.ascontiguousarray(a).view(np.uint32 if a.dtype == np.float32 else np.uint64)
+
+
 def _close(a, b, dtype):
     tol = {np.float16: {"rtol": 1e-3, "atol": 1e-3}, np.float32: {"rtol": 1e-5, "atol": 1e-6},
            np.float64: {"rtol": 1e-12, "atol": 1e-13}}[dtype]
@@ -205,6 +210,31 @@ def test_fused_equals_unfused(case, dtype, monkeypatch):
     _, make, _ = case
     sym = make()
     _compare(_bind(sym, True, monkeypatch, dtype), _bind(sym, False, monkeypatch, dtype), dtype)
+
+
+CONV_CASES = [c for c in CASES if c[0].startswith("conv") or c[0] == "preact_units"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", CONV_CASES, ids=[c[0] for c in CONV_CASES])
+def test_convolution_epilogues_give_the_unfused_bits(case, dtype, monkeypatch):
+    """Forward outputs and moving statistics of the convolution groups (bias, relu, sigmoid,
+    tanh, BatchNorm, the residual add) are the unfused graph's bit patterns, training and
+    inference forwards alike."""
+    _, make, _ = case
+    sym = make()
+    fused, plain = _bind(sym, True, monkeypatch, dtype), _bind(sym, False, monkeypatch, dtype)
+    rng = np.random.default_rng(4)
+    for is_train in (True, False):
+        x = rng.standard_normal(fused.arg_dict["data"].shape)
+        for exe in (fused, plain):
+            exe.arg_dict["data"][:] = x
+            exe.forward(is_train=is_train)
+        for a, b in zip(fused.outputs, plain.outputs, strict=True):
+            np.testing.assert_array_equal(_bits(a.asnumpy()), _bits(b.asnumpy()))
+        for name, a in fused.aux_dict.items():
+            np.testing.assert_array_equal(_bits(a.asnumpy()),
+                                          _bits(plain.aux_dict[name].asnumpy()))
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in (
@@ -499,10 +529,6 @@ RESIDUAL_CASES = [
     ("sum_read_before_its_bn", lambda: preact_stack(early_reader=True), "null",
      {"u1_c2+u1_add+u2_bn1+u2_r1"}),
 ]
-
-
-def _bits(a):
-    return np.ascontiguousarray(a).view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
