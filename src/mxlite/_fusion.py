@@ -119,11 +119,11 @@ def plan(steps, heads: set, wants: set, stypes: list):
         return None
 
     taken: set[int] = set()
-    groups: dict[int, list] = {}  # id(last step) -> the group's steps
+    groups: dict[int, tuple] = {}  # id(last step) -> the group's steps, visible parts
     for st in steps:
         if id(st) in taken or st.sparse:
             continue
-        chain = None
+        chain, visible = None, None
         nxt = single(st)
         if nxt is None:
             continue
@@ -142,14 +142,15 @@ def plan(steps, heads: set, wants: set, stypes: list):
                     chain.append(after)
             elif nxt.op.name == "elemwise_add" and nxt.in_slots[0] != nxt.in_slots[1]:
                 chain = [st, nxt]
-                if not st.grad_needed:
-                    chain += residual_bn_relu(nxt) or []
+                more = None if st.grad_needed else residual_bn_relu(nxt)
+                if more:  # the sum is an output of the group too
+                    chain, visible = chain + more, (1, 3)
         if chain is None:
             continue
         taken.update(id(c) for c in chain)
         # at the place of its last part: every input of every part is computed by then
         # (the addend of ``conv + x`` may come after the convolution in topological order)
-        groups[id(chain[-1])] = chain
+        groups[id(chain[-1])] = (chain, visible)
     if not groups:
         return None
     from .executor import _Step
@@ -157,15 +158,16 @@ def plan(steps, heads: set, wants: set, stypes: list):
     fused = []
     for st in steps:
         if id(st) in groups:
-            fused.append(_fused_step(_Step, groups[id(st)], heads, wants))
+            fused.append(_fused_step(_Step, *groups[id(st)], heads, wants))
         elif id(st) not in taken:
             fused.append(st)
     return fused
 
 
-def _fused_step(step_cls, parts, heads, wants):
+def _fused_step(step_cls, parts, visible, heads, wants):
     """One step of the executor's plan running ``parts`` (each consuming the previous one's
-    first output)."""
+    first output); its outputs: the first output of each part in ``visible`` (None: the
+    last part's outputs), the last part's all."""
     wires, in_slots, aux_idx, aux_at, direct = [], [], [], [0], []
     for k, part in enumerate(parts):
         w = []
@@ -180,8 +182,7 @@ def _fused_step(step_cls, parts, heads, wants):
         aux_idx.extend(part.aux_idx)
         aux_at.append(len(aux_idx))
     last = parts[-1]
-    # the residual group (conv + x -> BatchNorm -> relu) also outputs the sum
-    visible = (1, 3) if len(parts) == 4 else (len(parts) - 1,)
+    visible = (len(parts) - 1,) if visible is None else visible
     out_slots = [parts[k].out_slots[0] for k in visible[:-1]] + list(last.out_slots)
     step = step_cls.__new__(step_cls)
     step_cls.__init__(step, last.node, in_slots, aux_idx, out_slots)
