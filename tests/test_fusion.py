@@ -137,8 +137,11 @@ CASES = [
 ]
 
 
-def _groups(exe):
-    return set() if exe._fused is None else {st.name for st in exe._fused[0] if st.parts}
+def _groups(exe, inference=False):
+    """The names of the fused groups of the training plan (``inference``: the plan of
+    inference forwards)."""
+    plan = exe._fused_infer if inference and exe._fused_infer is not None else exe._fused
+    return set() if plan is None else {st.name for st in plan[0] if st.parts}
 
 
 def _bind(sym, fused, monkeypatch, dtype=np.float32, grad_req="write"):
@@ -446,8 +449,7 @@ CONV_PATHS = [
 @pytest.mark.parametrize("path", CONV_PATHS, ids=[c[0] for c in CONV_PATHS])
 def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypatch):
     """Bit for bit the unfused numbers (inference).  ``residual``: ``relu(BN(conv + x))``
-    with the sum read once more after it (an inference-only executor: one group, two
-    outputs)."""
+    with the sum read once more after it (the inference plan: one group, two outputs)."""
     from mxlite.operator.nn import convolution
 
     _, shape, kw, func = path
@@ -473,8 +475,7 @@ def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypa
     exes = []
     for fused in (True, False):
         monkeypatch.setenv("MXLITE_FUSION", "1" if fused else "0")
-        exe = sym.simple_bind(mx.cpu(), data=shape,
-                              grad_req="null" if epilogue == "residual" else "write")
+        exe = sym.simple_bind(mx.cpu(), data=shape)
         rng = np.random.default_rng(5)
         for name, arr in exe.arg_dict.items():
             if name == "softmax_label":
@@ -487,7 +488,7 @@ def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypa
         exes.append(exe)
     assert any(st.parts for st in exes[0]._fused[0])  # the epilogue was fused
     if epilogue == "residual":
-        assert "c+add+bn+r" in _groups(exes[0])
+        assert "c+add+bn+r" in _groups(exes[0], inference=True)
     for exe in exes:
         exe.forward(is_train=False)
     if func is not None:  # the fused forward handed the path an epilogue
@@ -515,14 +516,18 @@ def preact_stack(nf=8, sum_is_head=False, early_reader=False, **bn):
 
 RESIDUAL = {"u0_c2+u0_add+u1_bn1+u1_r1", "u1_c2+u1_add+u2_bn1+u2_r1",
             "u2_c2+u2_add+bnf+rf"}
-# id, symbol, grad_req, the residual groups expected
+#: the training plan of preact_stack
+TRAINING = {"u0_bn1+u0_r1", "u1_bn1+u1_r1", "u2_bn1+u2_r1", "bnf+rf"} | {
+    f"u{u}_c1+u{u}_bn2+u{u}_r2" for u in range(3)} | {f"u{u}_c2+u{u}_add" for u in range(3)}
+# id, symbol, grad_req, the residual groups of the inference plan expected
 RESIDUAL_CASES = [
     ("inference", lambda: preact_stack(), "null", RESIDUAL),
     ("inference_global_stats", lambda: preact_stack(use_global_stats=True), "null", RESIDUAL),
     ("inference_fix_gamma", lambda: preact_stack(fix_gamma=True), "null", RESIDUAL),
-    ("training_plan_unchanged", lambda: preact_stack(), "write", set()),
-    ("data_gradient_only", lambda: preact_stack(),
-     {"data": "write"}, set()),
+    ("training_executor", lambda: preact_stack(), "write", RESIDUAL),
+    ("data_gradient_only", lambda: preact_stack(), {"data": "write"}, RESIDUAL),
+    ("global_stats_training_executor", lambda: preact_stack(use_global_stats=True), "write",
+     RESIDUAL),
     ("sum_is_a_head", lambda: preact_stack(sum_is_head=True), "null",
      RESIDUAL - {"u0_c2+u0_add+u1_bn1+u1_r1"}),
     # (the last sum goes to ``mix``, not to a BatchNorm)
@@ -535,9 +540,11 @@ RESIDUAL_CASES = [
 @pytest.mark.parametrize("case", RESIDUAL_CASES, ids=[c[0] for c in RESIDUAL_CASES])
 def test_residual_sum_and_batchnorm_relu_in_one_step(case, dtype, monkeypatch):
     """``Convolution + x -> BatchNorm -> relu`` with the sum read again (pre-activation
-    units) is one step writing the sum and the relu's output in an executor that wants no
-    gradient of it; outputs and moving statistics are bit for bit the unfused ones, over
-    inference forwards and batch-statistics forwards (which update the moving statistics)."""
+    units) is one step writing the sum and the relu's output in the plan of inference
+    forwards (the training plan keeps the parts apart: BatchNorm's batch statistics need the
+    whole sum); outputs and moving statistics are bit for bit the unfused ones over inference
+    and training forwards on one executor, and a backward after either gives the unfused
+    gradients."""
     _, make, req, expected = case
     sym = make()
     exes = []
@@ -553,12 +560,10 @@ def test_residual_sum_and_batchnorm_relu_in_one_step(case, dtype, monkeypatch):
             arr[:] = rng.uniform(0.5, 1.5, arr.shape) if name.endswith("var") else \
                 rng.standard_normal(arr.shape) * 0.1
         exes.append(exe)
-    groups = _groups(exes[0])
-    assert {g for g in groups if "_add+" in g} == expected
-    if req == "write":  # the plan of a training executor is the one without the group
-        assert groups == {"u0_bn1+u0_r1"} | {f"u{u}_c1+u{u}_bn2+u{u}_r2" for u in range(3)} \
-            | {f"u{u}_c2+u{u}_add" for u in range(3)} | {"u1_bn1+u1_r1", "u2_bn1+u2_r1",
-                                                          "bnf+rf"}
+    assert {g for g in _groups(exes[0], inference=True) if "_add+" in g} == expected
+    assert not any(g.count("+") > 1 and "_add" in g for g in _groups(exes[0]))
+    if not case[0].startswith("sum"):
+        assert _groups(exes[0]) == TRAINING  # the training plan is the plan without them
     rng = np.random.default_rng(2)
     for is_train in (False, True, False):
         x = rng.standard_normal((5, 3, 8, 8))
@@ -570,27 +575,32 @@ def test_residual_sum_and_batchnorm_relu_in_one_step(case, dtype, monkeypatch):
         for name, a in exes[0].aux_dict.items():
             np.testing.assert_array_equal(_bits(a.asnumpy()),
                                           _bits(exes[1].aux_dict[name].asnumpy()))
-    if req != "null":
-        for exe in exes:
-            exe.backward()
-        for name, g in exes[0].grad_dict.items():
-            if g is not None:
-                _close(g.asnumpy(), exes[1].grad_dict[name].asnumpy(), dtype)
+        if req != "null":
+            for exe in exes:
+                exe.backward()
+            for name, g in exes[0].grad_dict.items():
+                if g is not None:
+                    np.testing.assert_array_equal(g.asnumpy(),
+                                                  exes[1].grad_dict[name].asnumpy())
 
 
 def test_residual_group_reuses_its_two_buffers(monkeypatch):
     """Under the memory plan the residual step writes the sum and the relu's output into
     the arrays of the previous batch."""
     monkeypatch.setenv("MXLITE_FUSION", "1")
-    exe = preact_stack().simple_bind(mx.cpu(), data=(2, 3, 8, 8), grad_req="null")
+    exe = preact_stack().simple_bind(mx.cpu(), data=(2, 3, 8, 8))
     seen = None
-    for _ in range(3):
-        exe.forward(is_train=False)
-        now = [(st.name, [id(b) for b in st.obufs]) for st in exe._fused[0]
+    for is_train in (False, True, False, False):
+        exe.forward(is_train=is_train)
+        now = [(st.name, [id(b) for b in st.obufs]) for st in exe._fused_infer[0]
                if st.parts and len(st.parts) == 4]
         assert len(now) == 3 and all(len(ids) == 2 for _, ids in now)
         assert seen is None or now == seen
         seen = now
+    # the plans share every step they have in common
+    train = {id(st) for st in exe._fused[0]}
+    shared = [st for st in exe._fused_infer[0] if id(st) in train]
+    assert len(shared) == len(exe._fused_infer[0]) - 3
 
 
 def test_bad_fusion_switch_is_an_error_at_bind(monkeypatch):

@@ -75,9 +75,12 @@ def _is_act(step, kinds=_ACTS) -> bool:
 
 
 def plan(steps, heads: set, wants: set, stypes: list):
-    """The fused plan of ``steps`` (a list mixing the original steps and fused ones) or None
-    when nothing fuses.  ``heads``: the graph's output slots; ``wants``: slots whose gradient
-    is needed; ``stypes``: each slot's storage type (sparse values never fuse)."""
+    """``(fused, inference)``: the fused plan of ``steps`` (a list mixing the original steps
+    and fused ones; None when nothing fuses) and the plan of inference forwards (None: the
+    same), which also groups each residual sum with the BatchNorm + relu reading it.  The two
+    share every step they have in common.  ``heads``: the graph's output slots; ``wants``:
+    slots whose gradient is needed; ``stypes``: each slot's storage type (sparse values never
+    fuse)."""
     uses: dict[int, int] = {}
     consumer: dict[int, object] = {}
     readers: dict[int, list] = {}
@@ -100,30 +103,12 @@ def plan(steps, heads: set, wants: set, stypes: list):
         nxt = consumer[out[0]]
         return None if nxt.sparse or nxt.loss or id(nxt) in taken else nxt
 
-    def residual_bn_relu(add):
-        """``[BatchNorm, relu]`` reading the output of ``add`` (an ``elemwise_add`` that may
-        have other readers) in an inference-only group: no part wants a gradient, the sum is
-        no head, and its other readers all run after the relu (the group runs there)."""
-        s = add.out_slots[0]
-        if add.grad_needed or s in heads or stypes[s] != "default":
-            return None
-        for bn in readers.get(s, ()):
-            if (bn.op.name != "BatchNorm" or bn.in_slots[0] != s or bn.in_slots.count(s) != 1
-                    or bn.params.axis != 1 or bn.grad_needed or id(bn) in taken):
-                continue
-            act = single(bn)
-            if act is None or not _is_act(act, ("relu",)) or act.grad_needed:
-                continue
-            if all(r is bn or pos[id(r)] > pos[id(act)] for r in readers[s]):
-                return [bn, act]
-        return None
-
     taken: set[int] = set()
     groups: dict[int, tuple] = {}  # id(last step) -> the group's steps, visible parts
     for st in steps:
         if id(st) in taken or st.sparse:
             continue
-        chain, visible = None, None
+        chain = None
         nxt = single(st)
         if nxt is None:
             continue
@@ -142,26 +127,68 @@ def plan(steps, heads: set, wants: set, stypes: list):
                     chain.append(after)
             elif nxt.op.name == "elemwise_add" and nxt.in_slots[0] != nxt.in_slots[1]:
                 chain = [st, nxt]
-                more = None if st.grad_needed else residual_bn_relu(nxt)
-                if more:  # the sum is an output of the group too
-                    chain, visible = chain + more, (1, 3)
         if chain is None:
             continue
         taken.update(id(c) for c in chain)
         # at the place of its last part: every input of every part is computed by then
         # (the addend of ``conv + x`` may come after the convolution in topological order)
-        groups[id(chain[-1])] = (chain, visible)
+        groups[id(chain[-1])] = (chain, None)
     if not groups:
+        return None, None
+
+    def residual_bn_relu(add):
+        """``[BatchNorm, relu]`` reading the sum of ``add`` (which may have other readers),
+        ungrouped or grouped just with each other: the sum is no head and its other readers
+        run after the relu (the group runs there)."""
+        s = add.out_slots[0]
+        if s in heads or stypes[s] != "default":
+            return None
+        for bn in readers.get(s, ()):
+            if (bn.op.name != "BatchNorm" or bn.in_slots[0] != s or bn.in_slots.count(s) != 1
+                    or bn.params.axis != 1 or bn.sparse):
+                continue
+            out = bn.out_slots
+            if any(o in heads or stypes[o] != "default" for o in out) or uses.get(out[0]) != 1 \
+                    or any(uses.get(o) for o in out[1:]):
+                continue
+            act = consumer[out[0]]
+            if not _is_act(act, ("relu",)) or act.sparse or act.loss:
+                continue
+            pair = groups.get(id(act))
+            if (id(bn) in taken or id(act) in taken) and (pair is None or pair[0] != [bn, act]):
+                continue
+            if all(r is bn or pos[id(r)] > pos[id(act)] for r in readers[s]):
+                return [bn, act]
         return None
+
+    infer = dict(groups)
+    for key, (chain, _) in groups.items():
+        if [c.op.name for c in chain] != ["Convolution", "elemwise_add"]:
+            continue
+        more = residual_bn_relu(chain[1])
+        if more:  # the sum is an output of the group too
+            del infer[key]
+            infer[id(more[-1])] = (chain + more, (1, 3))
     from .executor import _Step
 
-    fused = []
-    for st in steps:
-        if id(st) in groups:
-            fused.append(_fused_step(_Step, *groups[id(st)], heads, wants))
-        elif id(st) not in taken:
-            fused.append(st)
-    return fused
+    made: dict[tuple, object] = {}
+
+    def build(groups):
+        inside = {id(c) for chain, _ in groups.values() for c in chain}
+        fused = []
+        for st in steps:
+            if id(st) in groups:
+                chain, visible = groups[id(st)]
+                key = tuple(id(c) for c in chain)
+                if key not in made:
+                    made[key] = _fused_step(_Step, chain, visible, heads, wants)
+                fused.append(made[key])
+            elif id(st) not in inside:
+                fused.append(st)
+        return fused
+
+    return build(groups), (build(infer) if len(infer) != len(groups) or any(
+        infer[k] is not groups.get(k) for k in infer) else None)
 
 
 def _fused_step(step_cls, parts, visible, heads, wants):
@@ -308,28 +335,22 @@ class Fused:
         return outs, ("conv_bn", csaved, None, bsaved)
 
     def _residual_forward(self, cins, other, ins, aux, is_train, out):
-        """``Convolution + other -> BatchNorm -> relu`` (a group in a graph that wants no
-        gradient of it): the sum and the relu's output.  Global statistics: both written by
-        the convolution's copy-out; batch statistics (need the whole sum): the sum by the
-        copy-out, then BatchNorm + relu over it."""
+        """``Convolution + other -> BatchNorm -> relu`` (the plan of inference forwards): the
+        sum and the relu's output, both written by the convolution's copy-out.  (Batch
+        statistics, which need the whole sum first: the parts one by one.)"""
         from .kernels.epilogue import Epilogue
         from .operator.nn._util import planned_buffer
 
         conv, bn = self.parts[0], self.parts[2]
-        bins, baux = self._ins(2, ins, None), self._aux(2, aux)
-        sbuf = None if out is None else out[:1]
         if is_train and not bn.params.use_global_stats:
-            (total,), _ = conv.op.forward(conv.params, cins, [], is_train, out=sbuf,
-                                          post=Epilogue(addend=other))
-            bins[0] = total
-            outs, _ = bn.op.forward(bn.params, bins, baux, is_train,
-                                    out=None if out is None else out[1:], relu=True)
-            return [total, outs[0]], ("residual",)
-        scale, shift = bn.op.inference_affine(bn.params, bins, baux)
+            return self._chain_forward(ins, aux, is_train)
+        scale, shift = bn.op.inference_affine(bn.params, self._ins(2, ins, None),
+                                              self._aux(2, aux))
         second = planned_buffer(out, 1, other.shape, other.dtype)
-        (total,), _ = conv.op.forward(conv.params, cins, [], is_train, out=sbuf, post=Epilogue(
+        (total,), _ = conv.op.forward(conv.params, cins, [], is_train,
+                                      out=None if out is None else out[:1], post=Epilogue(
             addend=other, scale=scale, shift=shift, relu=True, out2=second))
-        return [total, second], ("residual",)
+        return [total, second], ("residual", bool(is_train))
 
     def _chain_forward(self, ins, aux, is_train, keep_aux=True):
         """The parts one after the other (their own operators, every value kept)."""
@@ -366,8 +387,9 @@ class Fused:
             return grads
         if need is None:
             need = [True] * len(ins)
-        if tag == "residual":  # grouped only where no part wants a gradient
-            return [None] * len(ins)
+        if tag == "residual":  # (a backward after an inference forward: rare) the parts
+            records = self._chain_forward(ins, aux, saved[1], keep_aux=False)[1][1]
+            return self._chain_backward(out_grads, aux, records, need, gout)
         if tag == "chain":
             return self._chain_backward(out_grads, aux, saved[1], need, gout)
         dy, y = out_grads[0], outputs[0]
@@ -416,10 +438,14 @@ class Fused:
 
     def _chain_backward(self, out_grads, aux, records, need, gout):
         grads = [None] * len(need)
-        g = out_grads[0]
+        # ``out_grads``: one per visible part before the last, then the last part's
+        early = dict(zip(self.visible[:-1], out_grads, strict=False))
+        g = out_grads[len(self.visible) - 1]
         for k in range(len(self.parts) - 1, -1, -1):
             part = self.parts[k]
             pins, outs, sv = records[k]
+            if k in early and early[k].any():  # a visible value: its readers' gradient
+                g = early[k] + g  # (summed before), then the group's, as the executor sums
             pogs = [g] + [np.zeros_like(o) for o in outs[1:]]
             kw = {}
             if part.op.skips_grads:
