@@ -22,10 +22,10 @@ tanh``                             GEMM, one operator call fewer each way
 [-> relu]``                        each finished range of output images; training: the
                                    convolution, then the fused BatchNorm (+ relu)
 ``Convolution + x`` (elemwise_add) ``x`` added to each finished range of output images
-``Convolution + x -> BatchNorm     where no part wants a gradient (an inference executor):
--> relu``, the sum read again      one step with two outputs, the sum and the relu's; global
-                                   statistics: both written by the convolution's copy-out;
-                                   batch statistics: the sum, then BatchNorm + relu over it
+``Convolution + x -> BatchNorm     inference forwards: one step with two outputs, the sum
+-> relu``, the sum read again      and the relu's, both written by the convolution's
+                                   copy-out; training: ``Convolution + x``, then
+                                   ``BatchNorm -> relu`` (batch statistics need the sum)
 =================================  ========================================================
 
 The convolution epilogues are :class:`mxlite.kernels.epilogue.Epilogue` objects: the direct
@@ -33,8 +33,9 @@ The convolution epilogues are :class:`mxlite.kernels.epilogue.Epilogue` objects:
 other paths call them on each finished chunk.  The last group is the pre-activation residual
 unit's: its sum is read by the next unit's BatchNorm and by its shortcut add.  It forms only
 where the sum is no graph output and its other readers run after the relu (the group runs at
-the relu's place); an executor that wants gradients keeps the plan without it, since a
-backward would need the parts one by one.
+the relu's place), and only in the plan of inference forwards: :func:`plan` returns that
+beside the training plan, the two sharing every other step (and so its buffers).  A backward
+after an inference forward (MXNet allows one) runs that group's parts, recomputed.
 
 Results equal the unfused graph's bit for bit (each fused kernel does the same float
 operations in the same order; tested against the executor with the switch off).  What a
