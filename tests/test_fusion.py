@@ -607,3 +607,46 @@ def test_bad_fusion_switch_is_an_error_at_bind(monkeypatch):
     monkeypatch.setenv("MXLITE_FUSION", "sometimes")
     with pytest.raises(ValueError, match=r"MXLITE_FUSION.*sometimes"):
         bn_relu().simple_bind(mx.cpu(), data=(2, 3, 4, 4))
+
+
+def test_gluon_inference_runs_the_residual_group(monkeypatch):
+    """A hybridized pre-activation unit called outside ``autograd.record`` (an inference
+    forward of an executor bound with parameter gradients) runs the residual group; the
+    output is the unfused one bit for bit, and training calls still match."""
+    from mxlite.gluon import nn
+
+    class Unit(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.c0 = nn.Conv2D(8, 3, padding=1, use_bias=False)
+            self.bn1, self.bn2, self.bn3 = nn.BatchNorm(), nn.BatchNorm(), nn.BatchNorm()
+            self.c1 = nn.Conv2D(8, 3, padding=1, use_bias=False)
+            self.c2 = nn.Conv2D(8, 3, padding=1, use_bias=False)
+
+        def hybrid_forward(self, F, x):
+            def relu(v):
+                return F.Activation(v, act_type="relu")
+
+            h = self.c0(x)
+            s = self.c2(relu(self.bn1(self.c1(relu(self.bn2(h)))))) + h
+            return relu(self.bn3(s)) + s
+
+    x = mx.nd.array(np.random.default_rng(0).standard_normal((2, 3, 8, 8)))
+    outs = []
+    for flag in ("1", "0"):
+        monkeypatch.setenv("MXLITE_FUSION", flag)
+        mx.random.seed(0)
+        blk = Unit()
+        blk.initialize(mx.init.Xavier())
+        blk.hybridize()
+        got = [blk(x).asnumpy()]
+        with mx.autograd.record():
+            got.append(blk(x).asnumpy())
+        got.append(blk(x).asnumpy())
+        (slot,) = next(iter(blk._cached_op.pool.values()))
+        outs.append(got)
+        if flag == "1":
+            assert any(g.count("+") == 3 for g in _groups(slot[0], inference=True)), \
+                _groups(slot[0], inference=True)
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(_bits(a), _bits(b))
