@@ -80,6 +80,22 @@ def store_image(src, lp, pitch, col, out, n, epi):  # pragma: no cover - numba
     for f in range(nf):
         for y in range(oh):
             at = np.uint64(f * lp + y * pitch + col)
+            if has_bn and not (has_bias or has_add or two):  # one pass from the scratch
+                sc = scale[f]
+                sh = shift[f]
+                if relu:
+                    for q in range(ow):
+                        v = src[at + np.uint64(q)] * sc + sh
+                        out[n, f, y, q] = v if v > 0 else 0.0
+                else:
+                    for q in range(ow):
+                        out[n, f, y, q] = src[at + np.uint64(q)] * sc + sh
+                continue
+            if relu and not (has_bias or has_add or has_bn):
+                for q in range(ow):
+                    v = src[at + np.uint64(q)]
+                    out[n, f, y, q] = v if v > 0 else 0
+                continue
             if has_bias:
                 b = bias[f]
                 for q in range(ow):
