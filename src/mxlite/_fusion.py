@@ -188,8 +188,23 @@ def plan(steps, heads: set, wants: set, stypes: list):
                 fused.append(st)
         return fused
 
-    return build(groups), (build(infer) if len(infer) != len(groups) or any(
-        infer[k] is not groups.get(k) for k in infer) else None)
+    fused = build(groups)
+    if len(infer) == len(groups) and all(infer[k] is groups.get(k) for k in infer):
+        return fused, None
+    inference = build(infer)
+    for chain, visible in infer.values():
+        if visible is None:
+            continue
+        # the residual group's outputs and those of the training groups it replaces (the
+        # sum of ``conv + x``, the output of ``BatchNorm -> relu``) share their arrays: one
+        # plan runs at a time
+        both = made[tuple(id(c) for c in chain)]
+        first, second = (made.get(tuple(id(c) for c in part)) for part in (chain[:2], chain[2:]))
+        both.op.twins = [(first, 0), None if second is None else (second, 0)]
+        first.op.twins = [(both, 0)]
+        if second is not None:
+            second.op.twins = [(both, 1)]
+    return fused, inference
 
 
 def _fused_step(step_cls, parts, visible, heads, wants):
@@ -249,6 +264,9 @@ class Fused:
         self.kinds = tuple(p.op.name for p in parts)
         self._mid = None  # the convolution's output under training (reused across batches)
         self._gmid = None  # gradient buffers of the internal values, per part
+        #: per output, ``(step, k)``: a step of the other plan whose output ``k`` (once it
+        #: ran) this step's output may be written into (:func:`plan`); None: none
+        self.twins = None
 
     def is_loss(self, p):
         return False
@@ -281,6 +299,9 @@ class Fused:
         from .kernels.epilogue import Epilogue
 
         kinds = self.kinds
+        if out is None and self.twins is not None:
+            out = [None if t is None or not t[0].obufs else t[0].obufs[t[1]]
+                   for t in self.twins]
         if not self._fast(ins):
             return self._chain_forward(ins, aux, is_train)
         if kinds == ("BatchNorm", "Activation"):
