@@ -142,3 +142,17 @@ def test_in_place_epilogue_of_the_other_paths(name, shape, dtype):
 def test_epilogue_rejects_incomplete_affines(kw, message):
     with pytest.raises(ValueError, match=message):
         epilogue.Epilogue(**kw)
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"scale": np.ones(3), "shift": np.ones(3)}, r"scale of shape \(3,\) for an output of 2 ch"),
+    ({"addend": np.zeros((2, 2, 4, 3), np.float32)}, r"addend float32 \(2, 2, 4, 3\) does not"),
+    ({"addend": np.zeros((2, 2, 3, 4))}, r"addend float64 \(2, 2, 3, 4\) does not match"),
+    ({"scale": np.ones(2), "shift": np.ones(2),
+      "out2": np.zeros((2, 2, 3, 4), np.float32)[:, :, :, ::-1]}, r"out2 .*C-contiguous"),
+], ids=["scale_length", "addend_shape", "addend_dtype", "out2_strided"])
+def test_epilogue_rejects_arrays_that_do_not_fit_the_output(kw, message):
+    """The kernels index the epilogue's arrays unchecked: a misfit is refused first."""
+    out = np.zeros((2, 2, 3, 4), np.float32)
+    with pytest.raises(ValueError, match=message):
+        epilogue.Epilogue(**kw)(out, 0, 2)

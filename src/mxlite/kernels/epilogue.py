@@ -152,7 +152,7 @@ def _as4(epi):
 
 
 class Epilogue:
-    """What a fused convolution applies to its float32 output (:mod:`mxlite._fusion`): the
+    """What a fused convolution applies to its output (:mod:`mxlite._fusion`): the
     residual ``addend`` (N, F, *spatial), BatchNorm's inference affine ``scale`` / ``shift``
     (float64, per output channel), a ``relu``, and ``out2``: with it, ``out`` keeps the sum
     (conv + bias + addend) and ``out2`` gets the affine (+ relu) of it.
@@ -186,5 +186,20 @@ class Epilogue:
                 none[4] if self.addend is None else self.addend[a:b],
                 none[5] if self.out2 is None else self.out2[a:b])
 
+    def check(self, out) -> None:
+        """Raise ``ValueError`` unless the arrays fit the output ``out`` (N, F, *spatial):
+        the kernels index them unchecked."""
+        f = out.shape[1] if out.ndim > 1 else -1
+        for name, x in (("scale", self.scale), ("shift", self.shift)):
+            if x is not None and x.shape != (f,):
+                raise ValueError(f"Epilogue: {name} of shape {x.shape} for an output of "
+                                 f"{f} channels {out.shape}")
+        for name, x in (("addend", self.addend), ("out2", self.out2)):
+            if x is not None and (x.shape != out.shape or x.dtype != out.dtype
+                                  or not x.flags.c_contiguous):
+                raise ValueError(f"Epilogue: {name} {x.dtype} {x.shape} does not match the "
+                                 f"output {out.dtype} {out.shape} (C-contiguous expected)")
+
     def __call__(self, out, a, b):
+        self.check(out)
         apply(out, a, b, self.args(dtype=out.dtype))

@@ -497,6 +497,7 @@ def _direct(x, w, rw, out, post=None, epilogue=None, bias=None):
     wpk = _direct_kernels.pack_weight(w, _direct_kernels.VARIANTS[var][0])
     sizes = _direct_kernels.scratch_sizes(c, h, width, w.shape[0], stride, var, k)
     epi = _epilogue.Epilogue() if epilogue is None else epilogue
+    epi.check(out)
 
     # with a hook: chunks of images whose output stays in cache until ``post`` ran
     step = n if post is None else -(-_chunk(out[0].nbytes, n) // k) * k
