@@ -137,8 +137,11 @@ CASES = [
 ]
 
 
-def _groups(exe):
-    return set() if exe._fused is None else {st.name for st in exe._fused[0] if st.parts}
+def _groups(exe, inference=False):
+    """The names of the fused groups of the training plan (``inference``: the plan of
+    inference forwards)."""
+    plan = exe._fused_infer if inference and exe._fused_infer is not None else exe._fused
+    return set() if plan is None else {st.name for st in plan[0] if st.parts}
 
 
 def _bind(sym, fused, monkeypatch, dtype=np.float32, grad_req="write"):
@@ -160,6 +163,11 @@ def _bind(sym, fused, monkeypatch, dtype=np.float32, grad_req="write"):
             if g is not None:
                 g[:] = rng.standard_normal(g.shape)
     return exe
+
+
+def _bits(a):
+    """The bit patterns of ``a`` (a -0.0 is not a +0.0)."""
+    return np.ascontiguousarray(a).view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
 def _close(a, b, dtype):
@@ -205,6 +213,31 @@ def test_fused_equals_unfused(case, dtype, monkeypatch):
     _, make, _ = case
     sym = make()
     _compare(_bind(sym, True, monkeypatch, dtype), _bind(sym, False, monkeypatch, dtype), dtype)
+
+
+CONV_CASES = [c for c in CASES if c[0].startswith("conv") or c[0] == "preact_units"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", CONV_CASES, ids=[c[0] for c in CONV_CASES])
+def test_convolution_epilogues_give_the_unfused_bits(case, dtype, monkeypatch):
+    """Forward outputs and moving statistics of the convolution groups (bias, relu, sigmoid,
+    tanh, BatchNorm, the residual add) are the unfused graph's bit patterns, training and
+    inference forwards alike."""
+    _, make, _ = case
+    sym = make()
+    fused, plain = _bind(sym, True, monkeypatch, dtype), _bind(sym, False, monkeypatch, dtype)
+    rng = np.random.default_rng(4)
+    for is_train in (True, False):
+        x = rng.standard_normal(fused.arg_dict["data"].shape)
+        for exe in (fused, plain):
+            exe.arg_dict["data"][:] = x
+            exe.forward(is_train=is_train)
+        for a, b in zip(fused.outputs, plain.outputs, strict=True):
+            np.testing.assert_array_equal(_bits(a.asnumpy()), _bits(b.asnumpy()))
+        for name, a in fused.aux_dict.items():
+            np.testing.assert_array_equal(_bits(a.asnumpy()),
+                                          _bits(plain.aux_dict[name].asnumpy()))
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in (
@@ -412,9 +445,11 @@ CONV_PATHS = [
 
 
 @pytest.mark.parametrize("bias", [False, True], ids=["no_bias", "bias"])
-@pytest.mark.parametrize("epilogue", ["relu", "bn_relu", "add"])
+@pytest.mark.parametrize("epilogue", ["relu", "bn", "bn_relu", "add", "residual"])
 @pytest.mark.parametrize("path", CONV_PATHS, ids=[c[0] for c in CONV_PATHS])
 def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypatch):
+    """Bit for bit the unfused numbers (inference).  ``residual``: ``relu(BN(conv + x))``
+    with the sum read once more after it (the inference plan: one group, two outputs)."""
     from mxlite.operator.nn import convolution
 
     _, shape, kw, func = path
@@ -422,17 +457,21 @@ def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypa
     c = S.Convolution(data, no_bias=not bias, name="c", **kw)
     if epilogue == "relu":
         h = _relu(c, "a")
-    elif epilogue == "bn_relu":
-        h = _relu(_bn(c, "bn", use_global_stats=True), "r")
+    elif epilogue in ("bn", "bn_relu"):
+        h = _bn(c, "bn", use_global_stats=True)
+        h = _relu(h, "r") if epilogue == "bn_relu" else h
     else:  # the residual: a second convolution of the same shape read once more
         other = S.Convolution(data, no_bias=True, name="o", **kw)
         h = S.elemwise_add(c, _relu(other, "ro"), name="add")
+        if epilogue == "residual":
+            h = S.elemwise_add(_relu(_bn(h, "bn"), "r"), h, name="again")
     sym = _head(h)
     taken = []
     if func is not None:
         real = getattr(convolution, func)
-        monkeypatch.setattr(convolution, func,
-                            lambda *a, **k: taken.append(k.get("post", a[-1])) or real(*a, **k))
+        # the epilogue: a hook (``post``) or, for the direct kernel's copy-out, ``epilogue``
+        monkeypatch.setattr(convolution, func, lambda *a, **k: taken.append(
+            k.get("epilogue") or k.get("post", a[-1])) or real(*a, **k))
     exes = []
     for fused in (True, False):
         monkeypatch.setenv("MXLITE_FUSION", "1" if fused else "0")
@@ -448,6 +487,8 @@ def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypa
                 rng.standard_normal(arr.shape) * 0.1
         exes.append(exe)
     assert any(st.parts for st in exes[0]._fused[0])  # the epilogue was fused
+    if epilogue == "residual":
+        assert "c+add+bn+r" in _groups(exes[0], inference=True)
     for exe in exes:
         exe.forward(is_train=False)
     if func is not None:  # the fused forward handed the path an epilogue
@@ -455,7 +496,168 @@ def test_every_convolution_path_runs_the_epilogue(path, epilogue, bias, monkeypa
     np.testing.assert_array_equal(exes[0].outputs[0].asnumpy(), exes[1].outputs[0].asnumpy())
 
 
+def preact_stack(nf=8, sum_is_head=False, early_reader=False, **bn):
+    """Three pre-activation residual units on 8 channels (the direct kernel's sizes), every
+    sum read by the next unit's BatchNorm and by its shortcut add; ``sum_is_head``: the
+    first sum is an output too; ``early_reader``: the first sum is also read by an operator
+    that runs before its BatchNorm + relu."""
+    h = _conv(S.Variable("data"), "c0", nf=nf)
+    sums = []
+    for u in range(3):
+        a = _relu(_bn(h, f"u{u}_bn1", **bn), f"u{u}_r1")
+        a2 = _relu(_bn(_conv(a, f"u{u}_c1", nf=nf), f"u{u}_bn2", **bn), f"u{u}_r2")
+        h = S.elemwise_add(_conv(a2, f"u{u}_c2", nf=nf), h, name=f"u{u}_add")
+        sums.append(h)
+    if early_reader:  # the first input of ``mix``: placed right after the first sum
+        h = S.elemwise_add(S.Activation(sums[0], act_type="tanh", name="peek"), h, name="mix")
+    out = _head(_relu(_bn(h, "bnf", **bn), "rf"))
+    return S.Group([out, sums[0]]) if sum_is_head else out
+
+
+RESIDUAL = {"u0_c2+u0_add+u1_bn1+u1_r1", "u1_c2+u1_add+u2_bn1+u2_r1",
+            "u2_c2+u2_add+bnf+rf"}
+#: the training plan of preact_stack
+TRAINING = {"u0_bn1+u0_r1", "u1_bn1+u1_r1", "u2_bn1+u2_r1", "bnf+rf"} | {
+    f"u{u}_c1+u{u}_bn2+u{u}_r2" for u in range(3)} | {f"u{u}_c2+u{u}_add" for u in range(3)}
+# id, symbol, grad_req, the residual groups of the inference plan expected
+RESIDUAL_CASES = [
+    ("inference", lambda: preact_stack(), "null", RESIDUAL),
+    ("inference_global_stats", lambda: preact_stack(use_global_stats=True), "null", RESIDUAL),
+    ("inference_fix_gamma", lambda: preact_stack(fix_gamma=True), "null", RESIDUAL),
+    ("training_executor", lambda: preact_stack(), "write", RESIDUAL),
+    ("data_gradient_only", lambda: preact_stack(), {"data": "write"}, RESIDUAL),
+    ("global_stats_training_executor", lambda: preact_stack(use_global_stats=True), "write",
+     RESIDUAL),
+    ("sum_is_a_head", lambda: preact_stack(sum_is_head=True), "null",
+     RESIDUAL - {"u0_c2+u0_add+u1_bn1+u1_r1"}),
+    # (the last sum goes to ``mix``, not to a BatchNorm)
+    ("sum_read_before_its_bn", lambda: preact_stack(early_reader=True), "null",
+     {"u1_c2+u1_add+u2_bn1+u2_r1"}),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", RESIDUAL_CASES, ids=[c[0] for c in RESIDUAL_CASES])
+def test_residual_sum_and_batchnorm_relu_in_one_step(case, dtype, monkeypatch):
+    """``Convolution + x -> BatchNorm -> relu`` with the sum read again (pre-activation
+    units) is one step writing the sum and the relu's output in the plan of inference
+    forwards (the training plan keeps the parts apart: BatchNorm's batch statistics need the
+    whole sum); outputs and moving statistics are bit for bit the unfused ones over inference
+    and training forwards on one executor, and a backward after either gives the unfused
+    gradients."""
+    _, make, req, expected = case
+    sym = make()
+    exes = []
+    for fused in (True, False):
+        monkeypatch.setenv("MXLITE_FUSION", "1" if fused else "0")
+        exe = sym.simple_bind(mx.cpu(), data=(5, 3, 8, 8), type_dict={"data": dtype},
+                              grad_req=req)
+        rng = np.random.default_rng(11)
+        for name, arr in exe.arg_dict.items():
+            arr[:] = rng.integers(0, 3, arr.shape[0]) if name == "softmax_label" else \
+                rng.standard_normal(arr.shape) * 0.5
+        for name, arr in exe.aux_dict.items():
+            arr[:] = rng.uniform(0.5, 1.5, arr.shape) if name.endswith("var") else \
+                rng.standard_normal(arr.shape) * 0.1
+        exes.append(exe)
+    assert {g for g in _groups(exes[0], inference=True) if "_add+" in g} == expected
+    assert not any(g.count("+") > 1 and "_add" in g for g in _groups(exes[0]))
+    if not case[0].startswith("sum"):
+        assert _groups(exes[0]) == TRAINING  # the training plan is the plan without them
+    rng = np.random.default_rng(2)
+    for is_train in (False, True, False):
+        x = rng.standard_normal((5, 3, 8, 8))
+        for exe in exes:
+            exe.arg_dict["data"][:] = x
+            exe.forward(is_train=is_train)
+        for a, b in zip(exes[0].outputs, exes[1].outputs, strict=True):
+            np.testing.assert_array_equal(_bits(a.asnumpy()), _bits(b.asnumpy()))
+        for name, a in exes[0].aux_dict.items():
+            np.testing.assert_array_equal(_bits(a.asnumpy()),
+                                          _bits(exes[1].aux_dict[name].asnumpy()))
+        if req != "null":
+            for exe in exes:
+                exe.backward()
+            for name, g in exes[0].grad_dict.items():
+                if g is not None:
+                    np.testing.assert_array_equal(g.asnumpy(),
+                                                  exes[1].grad_dict[name].asnumpy())
+
+
+@pytest.mark.parametrize("first", ["train_first", "infer_first"])
+def test_residual_group_reuses_its_two_buffers(first, monkeypatch):
+    """Under the memory plan the residual step writes the sum and the relu's output into
+    the arrays of the previous batch, which are those of the training plan's ``conv + x`` and
+    ``BatchNorm -> relu`` steps (whichever plan ran first)."""
+    monkeypatch.setenv("MXLITE_FUSION", "1")
+    exe = preact_stack().simple_bind(mx.cpu(), data=(2, 3, 8, 8))
+    seen = None
+    schedule = (False, True, False, False) if first == "infer_first" else (True, False, True)
+    for is_train in schedule:
+        exe.forward(is_train=is_train)
+        now = [(st.name, [id(b) for b in st.obufs or ()]) for st in exe._fused_infer[0]
+               if st.parts and len(st.parts) == 4]
+        if seen is None and first == "train_first":  # not run yet
+            seen = now
+            continue
+        assert len(now) == 3 and all(len(ids) == 2 for _, ids in now)
+        assert seen is None or not seen[0][1] or now == seen
+        seen = now
+    train = {st.name: st for st in exe._fused[0]}
+    for st in exe._fused_infer[0]:
+        if st.parts and len(st.parts) == 4:
+            conv, add, bn, act = (p.name for p in st.parts)
+            assert st.obufs[0] is train[f"{conv}+{add}"].obufs[0]
+            assert st.obufs[1] is train[f"{bn}+{act}"].obufs[0]
+    # the plans share every step they have in common
+    shared = [st for st in exe._fused_infer[0] if st is train.get(st.name)]
+    assert len(shared) == len(exe._fused_infer[0]) - 3
+
+
 def test_bad_fusion_switch_is_an_error_at_bind(monkeypatch):
     monkeypatch.setenv("MXLITE_FUSION", "sometimes")
     with pytest.raises(ValueError, match=r"MXLITE_FUSION.*sometimes"):
         bn_relu().simple_bind(mx.cpu(), data=(2, 3, 4, 4))
+
+
+def test_gluon_inference_runs_the_residual_group(monkeypatch):
+    """A hybridized pre-activation unit called outside ``autograd.record`` (an inference
+    forward of an executor bound with parameter gradients) runs the residual group; the
+    output is the unfused one bit for bit, and training calls still match."""
+    from mxlite.gluon import nn
+
+    class Unit(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.c0 = nn.Conv2D(8, 3, padding=1, use_bias=False)
+            self.bn1, self.bn2, self.bn3 = nn.BatchNorm(), nn.BatchNorm(), nn.BatchNorm()
+            self.c1 = nn.Conv2D(8, 3, padding=1, use_bias=False)
+            self.c2 = nn.Conv2D(8, 3, padding=1, use_bias=False)
+
+        def hybrid_forward(self, F, x):
+            def relu(v):
+                return F.Activation(v, act_type="relu")
+
+            h = self.c0(x)
+            s = self.c2(relu(self.bn1(self.c1(relu(self.bn2(h)))))) + h
+            return relu(self.bn3(s)) + s
+
+    x = mx.nd.array(np.random.default_rng(0).standard_normal((2, 3, 8, 8)))
+    outs = []
+    for flag in ("1", "0"):
+        monkeypatch.setenv("MXLITE_FUSION", flag)
+        mx.random.seed(0)
+        blk = Unit()
+        blk.initialize(mx.init.Xavier())
+        blk.hybridize()
+        got = [blk(x).asnumpy()]
+        with mx.autograd.record():
+            got.append(blk(x).asnumpy())
+        got.append(blk(x).asnumpy())
+        (slot,) = next(iter(blk._cached_op.pool.values()))
+        outs.append(got)
+        if flag == "1":
+            assert any(g.count("+") == 3 for g in _groups(slot[0], inference=True)), \
+                _groups(slot[0], inference=True)
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(_bits(a), _bits(b))

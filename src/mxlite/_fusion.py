@@ -14,14 +14,28 @@ group                              what runs
                                    inference: one scale/shift/relu pass
 ``Convolution -> relu|sigmoid|     the activation applied to each finished range of output
 tanh``                             images right after the convolution computed it (in
-                                   cache); backward: the activation's from the output
+                                   cache; relu by the direct kernel's copy-out itself);
+                                   backward: the activation's from the output
 ``FullyConnected -> relu|sigmoid|  the activation applied to the output right after the
 tanh``                             GEMM, one operator call fewer each way
 ``Convolution -> BatchNorm         inference: BatchNorm's scale/shift (and relu) applied to
 [-> relu]``                        each finished range of output images; training: the
                                    convolution, then the fused BatchNorm (+ relu)
 ``Convolution + x`` (elemwise_add) ``x`` added to each finished range of output images
+``Convolution + x -> BatchNorm     inference forwards: one step with two outputs, the sum
+-> relu``, the sum read again      and the relu's, both written by the convolution's
+                                   copy-out; training: ``Convolution + x``, then
+                                   ``BatchNorm -> relu`` (batch statistics need the sum)
 =================================  ========================================================
+
+The convolution epilogues are :class:`mxlite.kernels.epilogue.Epilogue` objects: the direct
+3x3 kernel applies them (and the bias) while it copies each output row out of its scratch, the
+other paths call them on each finished chunk.  The last group is the pre-activation residual
+unit's: its sum is read by the next unit's BatchNorm and by its shortcut add.  It forms only
+where the sum is no graph output and its other readers run after the relu (the group runs at
+the relu's place), and only in the plan of inference forwards: :func:`plan` returns that
+beside the training plan, the two sharing every other step (and so its buffers).  A backward
+after an inference forward (MXNet allows one) runs that group's parts, recomputed.
 
 Results equal the unfused graph's bit for bit (each fused kernel does the same float
 operations in the same order; tested against the executor with the switch off).  What a
@@ -62,15 +76,21 @@ def _is_act(step, kinds=_ACTS) -> bool:
 
 
 def plan(steps, heads: set, wants: set, stypes: list):
-    """The fused plan of ``steps`` (a list mixing the original steps and fused ones) or None
-    when nothing fuses.  ``heads``: the graph's output slots; ``wants``: slots whose gradient
-    is needed; ``stypes``: each slot's storage type (sparse values never fuse)."""
+    """``(fused, inference)``: the fused plan of ``steps`` (a list mixing the original steps
+    and fused ones; None when nothing fuses) and the plan of inference forwards (None: the
+    same), which also groups each residual sum with the BatchNorm + relu reading it.  The two
+    share every step they have in common.  ``heads``: the graph's output slots; ``wants``:
+    slots whose gradient is needed; ``stypes``: each slot's storage type (sparse values never
+    fuse)."""
     uses: dict[int, int] = {}
     consumer: dict[int, object] = {}
+    readers: dict[int, list] = {}
+    pos = {id(st): i for i, st in enumerate(steps)}
     for st in steps:
         for s in st.in_slots:
             uses[s] = uses.get(s, 0) + 1
             consumer[s] = st
+            readers.setdefault(s, []).append(st)
 
     def single(step):
         """The one consumer of ``step``'s first output, when that output (and every other
@@ -85,7 +105,7 @@ def plan(steps, heads: set, wants: set, stypes: list):
         return None if nxt.sparse or nxt.loss or id(nxt) in taken else nxt
 
     taken: set[int] = set()
-    groups: dict[int, list] = {}  # id(last step) -> the group's steps
+    groups: dict[int, tuple] = {}  # id(last step) -> the group's steps, visible parts
     for st in steps:
         if id(st) in taken or st.sparse:
             continue
@@ -113,23 +133,84 @@ def plan(steps, heads: set, wants: set, stypes: list):
         taken.update(id(c) for c in chain)
         # at the place of its last part: every input of every part is computed by then
         # (the addend of ``conv + x`` may come after the convolution in topological order)
-        groups[id(chain[-1])] = chain
+        groups[id(chain[-1])] = (chain, None)
     if not groups:
+        return None, None
+
+    def residual_bn_relu(add):
+        """``[BatchNorm, relu]`` reading the sum of ``add`` (which may have other readers),
+        ungrouped or grouped just with each other: the sum is no head and its other readers
+        run after the relu (the group runs there)."""
+        s = add.out_slots[0]
+        if s in heads or stypes[s] != "default":
+            return None
+        for bn in readers.get(s, ()):
+            if (bn.op.name != "BatchNorm" or bn.in_slots[0] != s or bn.in_slots.count(s) != 1
+                    or bn.params.axis != 1 or bn.sparse):
+                continue
+            out = bn.out_slots
+            if any(o in heads or stypes[o] != "default" for o in out) or uses.get(out[0]) != 1 \
+                    or any(uses.get(o) for o in out[1:]):
+                continue
+            act = consumer[out[0]]
+            if not _is_act(act, ("relu",)) or act.sparse or act.loss:
+                continue
+            pair = groups.get(id(act))
+            if (id(bn) in taken or id(act) in taken) and (pair is None or pair[0] != [bn, act]):
+                continue
+            if all(r is bn or pos[id(r)] > pos[id(act)] for r in readers[s]):
+                return [bn, act]
         return None
+
+    infer = dict(groups)
+    for key, (chain, _) in groups.items():
+        if [c.op.name for c in chain] != ["Convolution", "elemwise_add"]:
+            continue
+        more = residual_bn_relu(chain[1])
+        if more:  # the sum is an output of the group too
+            del infer[key]
+            infer[id(more[-1])] = (chain + more, (1, 3))
     from .executor import _Step
 
-    fused = []
-    for st in steps:
-        if id(st) in groups:
-            fused.append(_fused_step(_Step, groups[id(st)], heads, wants))
-        elif id(st) not in taken:
-            fused.append(st)
-    return fused
+    made: dict[tuple, object] = {}
+
+    def build(groups):
+        inside = {id(c) for chain, _ in groups.values() for c in chain}
+        fused = []
+        for st in steps:
+            if id(st) in groups:
+                chain, visible = groups[id(st)]
+                key = tuple(id(c) for c in chain)
+                if key not in made:
+                    made[key] = _fused_step(_Step, chain, visible, heads, wants)
+                fused.append(made[key])
+            elif id(st) not in inside:
+                fused.append(st)
+        return fused
+
+    fused = build(groups)
+    if len(infer) == len(groups) and all(infer[k] is groups.get(k) for k in infer):
+        return fused, None
+    inference = build(infer)
+    for chain, visible in infer.values():
+        if visible is None:
+            continue
+        # the residual group's outputs and those of the training groups it replaces (the
+        # sum of ``conv + x``, the output of ``BatchNorm -> relu``) share their arrays: one
+        # plan runs at a time
+        both = made[tuple(id(c) for c in chain)]
+        first, second = (made.get(tuple(id(c) for c in part)) for part in (chain[:2], chain[2:]))
+        both.op.twins = [(first, 0), None if second is None else (second, 0)]
+        first.op.twins = [(both, 0)]
+        if second is not None:
+            second.op.twins = [(both, 1)]
+    return fused, inference
 
 
-def _fused_step(step_cls, parts, heads, wants):
+def _fused_step(step_cls, parts, visible, heads, wants):
     """One step of the executor's plan running ``parts`` (each consuming the previous one's
-    first output)."""
+    first output); its outputs: the first output of each part in ``visible`` (None: the
+    last part's outputs), the last part's all."""
     wires, in_slots, aux_idx, aux_at, direct = [], [], [], [0], []
     for k, part in enumerate(parts):
         w = []
@@ -144,9 +225,11 @@ def _fused_step(step_cls, parts, heads, wants):
         aux_idx.extend(part.aux_idx)
         aux_at.append(len(aux_idx))
     last = parts[-1]
+    visible = (len(parts) - 1,) if visible is None else visible
+    out_slots = [parts[k].out_slots[0] for k in visible[:-1]] + list(last.out_slots)
     step = step_cls.__new__(step_cls)
-    step_cls.__init__(step, last.node, in_slots, aux_idx, list(last.out_slots))
-    step.op = Fused(parts, wires, aux_at)
+    step_cls.__init__(step, last.node, in_slots, aux_idx, out_slots)
+    step.op = Fused(parts, wires, aux_at, visible)
     step.params = None
     step.name = "+".join(p.name for p in parts)
     step.parts = parts
@@ -172,13 +255,18 @@ class Fused:
     writes_grads = True
     differentiable = True
 
-    def __init__(self, parts, wires, aux_at):
+    def __init__(self, parts, wires, aux_at, visible=None):
         self.parts = parts
         self.wires = wires
         self.aux_at = aux_at
+        #: the parts whose first output is an output of the fused step, in order
+        self.visible = (len(parts) - 1,) if visible is None else tuple(visible)
         self.kinds = tuple(p.op.name for p in parts)
         self._mid = None  # the convolution's output under training (reused across batches)
         self._gmid = None  # gradient buffers of the internal values, per part
+        #: per output, ``(step, k)``: a step of the other plan whose output ``k`` (once it
+        #: ran) this step's output may be written into (:func:`plan`); None: none
+        self.twins = None
 
     def is_loss(self, p):
         return False
@@ -208,7 +296,12 @@ class Fused:
 
     # -------------------------------------------------------------- forward
     def forward(self, p, ins, aux, is_train, out=None):
+        from .kernels.epilogue import Epilogue
+
         kinds = self.kinds
+        if out is None and self.twins is not None:
+            out = [None if t is None or not t[0].obufs else t[0].obufs[t[1]]
+                   for t in self.twins]
         if not self._fast(ins):
             return self._chain_forward(ins, aux, is_train)
         if kinds == ("BatchNorm", "Activation"):
@@ -225,23 +318,24 @@ class Fused:
         if kinds == ("Convolution", "Activation"):
             from .operator.nn import _activation_kernels as ak
 
-            kind = ak.KINDS[self.parts[1].params.act_type]
+            act_type = self.parts[1].params.act_type
+            kind = ak.KINDS[act_type]
 
-            def post(y, a, b):
+            def post(y, a, b):  # sigmoid, tanh: one call per element whichever pass
                 flat = y[a:b].reshape(-1)
                 ak.forward(kind, flat, 0.0, flat, serial=True)
 
-            outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=post)
+            epi = Epilogue(relu=True) if act_type == "relu" else post
+            outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=epi)
             return outs, ("conv_act", saved)
-        if kinds == ("Convolution", "elemwise_add"):
-            other = ins[-1]
+        if kinds[:2] == ("Convolution", "elemwise_add"):
+            other = ins[max(self.wires[1])]  # the addend (the other wire is the convolution)
             if other.dtype != cins[0].dtype:
                 return self._chain_forward(ins, aux, is_train)
-
-            def post(y, a, b):
-                np.add(y[a:b], other[a:b], out=y[a:b])
-
-            outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=post)
+            if len(kinds) == 4:
+                return self._residual_forward(cins, other, ins, aux, is_train, out)
+            outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out,
+                                          post=Epilogue(addend=other))
             return outs, ("conv_add", saved)
         # Convolution -> BatchNorm [-> relu]
         bn = self.parts[1]
@@ -256,16 +350,29 @@ class Fused:
             outs, bsaved = bn.op.forward(bn.params, bins, baux, is_train, out=out, relu=relu)
             return outs[:1], ("conv_bn", csaved, couts[0], bsaved)
         scale, shift = bn.op.inference_affine(bn.params, bins, baux)
-        from .operator.nn import _batch_norm_kernels as bk
-
-        def post(y, a, b):
-            v = y[a:b].reshape(b - a, y.shape[1], -1)
-            bk.affine(v, scale, shift, v, relu, serial=True)
-
-        outs, csaved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=post)
+        outs, csaved = conv.op.forward(conv.params, cins, [], is_train, out=out,
+                                       post=Epilogue(scale=scale, shift=shift, relu=relu))
         bsaved = (baux[0].astype(np.float64), 1.0 / np.sqrt(baux[1].astype(np.float64)
                                                               + bn.params.eps), scale, False)
         return outs, ("conv_bn", csaved, None, bsaved)
+
+    def _residual_forward(self, cins, other, ins, aux, is_train, out):
+        """``Convolution + other -> BatchNorm -> relu`` (the plan of inference forwards): the
+        sum and the relu's output, both written by the convolution's copy-out.  (Batch
+        statistics, which need the whole sum first: the parts one by one.)"""
+        from .kernels.epilogue import Epilogue
+        from .operator.nn._util import planned_buffer
+
+        conv, bn = self.parts[0], self.parts[2]
+        if is_train and not bn.params.use_global_stats:
+            return self._chain_forward(ins, aux, is_train)
+        scale, shift = bn.op.inference_affine(bn.params, self._ins(2, ins, None),
+                                              self._aux(2, aux))
+        second = planned_buffer(out, 1, other.shape, other.dtype)
+        (total,), _ = conv.op.forward(conv.params, cins, [], is_train,
+                                      out=None if out is None else out[:1], post=Epilogue(
+            addend=other, scale=scale, shift=shift, relu=True, out2=second))
+        return [total, second], ("residual", bool(is_train))
 
     def _chain_forward(self, ins, aux, is_train, keep_aux=True):
         """The parts one after the other (their own operators, every value kept)."""
@@ -276,7 +383,7 @@ class Fused:
             outs, sv = part.op.forward(part.params, pins, paux, is_train)
             records.append((pins, outs, sv))
             prev = outs[0]
-        return [prev], ("chain", records)
+        return [records[k][1][0] for k in self.visible], ("chain", records)
 
     def expand(self, ins, aux, is_train):
         """``(inputs, outputs, saved)`` of each part, as the unfused plan would have them after
@@ -302,6 +409,9 @@ class Fused:
             return grads
         if need is None:
             need = [True] * len(ins)
+        if tag == "residual":  # (a backward after an inference forward: rare) the parts
+            records = self._chain_forward(ins, aux, saved[1], keep_aux=False)[1][1]
+            return self._chain_backward(out_grads, aux, records, need, gout)
         if tag == "chain":
             return self._chain_backward(out_grads, aux, saved[1], need, gout)
         dy, y = out_grads[0], outputs[0]
@@ -350,10 +460,14 @@ class Fused:
 
     def _chain_backward(self, out_grads, aux, records, need, gout):
         grads = [None] * len(need)
-        g = out_grads[0]
+        # ``out_grads``: one per visible part before the last, then the last part's
+        early = dict(zip(self.visible[:-1], out_grads, strict=False))
+        g = out_grads[len(self.visible) - 1]
         for k in range(len(self.parts) - 1, -1, -1):
             part = self.parts[k]
             pins, outs, sv = records[k]
+            if k in early and early[k].any():  # a visible value: its readers' gradient
+                g = early[k] + g  # (summed before), then the group's, as the executor sums
             pogs = [g] + [np.zeros_like(o) for o in outs[1:]]
             kw = {}
             if part.op.skips_grads:

@@ -252,13 +252,14 @@ class Executor:
         self._build_plan()
         self._settle_created_shapes()
         #: the fused plan (mxlite._fusion; None: nothing fuses or ``MXLITE_FUSION=0``) and its
-        #: backward order; a forward without a monitor runs it, ``_ran`` is what ran last
-        self._fused = None
+        #: backward order; a forward without a monitor runs it (an inference forward the
+        #: inference plan, where there is one), ``_ran`` is what ran last
+        self._fused = self._fused_infer = None
         if _fusion.enabled():
-            fused = _fusion.plan(self._steps, self._head_set, self._wants, self._slot_stypes)
-            if fused is not None:
-                self._fused = (fused, [(i, st) for i, st in reversed(list(enumerate(fused)))
-                                       if st.grad_needed])
+            plans = _fusion.plan(self._steps, self._head_set, self._wants, self._slot_stypes)
+            self._fused, self._fused_infer = (
+                None if fused is None else (fused, [(i, st) for i, st in reversed(list(
+                    enumerate(fused))) if st.grad_needed]) for fused in plans)
         self._ran = None
         self._ran_train = False
         self._values: list | None = None
@@ -515,7 +516,8 @@ class Executor:
             vals[slot] = arr._data if type(arr) is NDArray else arr  # sparse stays sparse
         monitor = self._monitor
         # a monitor sees every internal output: the unfused plan
-        ran = self._fused if monitor is None else None
+        ran = None if monitor is not None else \
+            self._fused_infer if not is_train and self._fused_infer is not None else self._fused
         steps = self._steps if ran is None else ran[0]
         saved: list = [None] * len(steps)
         aux = self.aux_arrays

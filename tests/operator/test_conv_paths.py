@@ -19,7 +19,7 @@ import pytest
 from conv_reference import check_float32_results, close, reference, reference_grads
 from gradcheck import check_gradient
 
-from mxlite.kernels import conv_direct, conv_winograd
+from mxlite.kernels import conv_direct, conv_winograd, epilogue
 from mxlite.operator import get
 from mxlite.operator.nn import convolution as conv
 
@@ -394,7 +394,8 @@ def test_direct_forward_every_tile_and_size(hw, stride_k, var):
     xs, ys = conv_direct.scratch_sizes(c, h, w, f, stride, var, k)
     out = np.full((3, f, (h - 1) // stride + 1, (w - 1) // stride + 1), np.nan, np.float32)
     conv_direct.forward(x, conv_direct.pack_weight(wt, ocb), var, stride, k,
-                        np.full(xs, np.nan, np.float32), np.full(ys, np.nan, np.float32), out)
+                        np.full(xs, np.nan, np.float32), np.full(ys, np.nan, np.float32), out,
+                        epilogue.NONE)
     close(out, reference(x.astype(np.float64), wt.astype(np.float64), stride, 1, 1, 1))
 
 
@@ -481,7 +482,7 @@ def test_direct_kernel_keeps_accumulators_in_zmm_registers():
     x = np.zeros((1, 8, 2, 16), np.float32)
     xs, ys = conv_direct.scratch_sizes(8, 2, 16, 8, 1, 0)
     kernel(x, np.zeros(8 * 8 * 9, np.float32), 0, 1, 1, np.zeros(xs, np.float32),
-           np.zeros(ys, np.float32), np.zeros((1, 8, 2, 16), np.float32))
+           np.zeros(ys, np.float32), np.zeros((1, 8, 2, 16), np.float32), epilogue.NONE)
     sig = kernel.signatures[0]
     ir_text = kernel.inspect_llvm(sig)
     assert '"prefer-vector-width"="512"' in ir_text

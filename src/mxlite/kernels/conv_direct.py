@@ -47,6 +47,7 @@ from numba.extending import intrinsic
 
 from . import PARALLEL_THRESHOLD  # noqa: F401  (imported first: sets up threads and the cache)
 from .conv_winograd import pad_images
+from .epilogue import store_image
 
 _SER = {"cache": True, "nogil": True, "fastmath": True}
 
@@ -293,7 +294,7 @@ def fill_side_by_side(x, n0, k, pitch, plane, xp):  # pragma: no cover - numba
 
 
 @numba.njit(**_SER)
-def forward(x, wpk, var, stride, k, xp, yp, out):  # pragma: no cover - numba
+def forward(x, wpk, var, stride, k, xp, yp, out, epi):  # pragma: no cover - numba
     """``out`` (N, F, OH, OW) = the 3x3 pad-1 convolution of stride 1 or 2 of ``x`` (N, C, H,
     W) for ``wpk`` = :func:`pack_weight` (w, ocb) of variant ``var`` (:data:`VARIANTS`),
     ``k`` images side by side (stride 1; else 1); ``xp`` and ``yp`` flat scratch of
@@ -303,12 +304,16 @@ def forward(x, wpk, var, stride, k, xp, yp, out):  # pragma: no cover - numba
     planes; the output is computed over the flat planes (``16 nv`` consecutive flat
     positions per tile, whatever the image width: each vector may span rows), into ``yp``
     (F, lp) of rows of ``pitch``, whose columns past each image's row are discarded when
-    ``out`` is written."""
+    ``out`` is written by :func:`mxlite.kernels.epilogue.store_image`, which applies the
+    epilogue ``epi`` (:meth:`~mxlite.kernels.epilogue.Epilogue.args`: bias, residual addend,
+    BatchNorm's affine, relu, a second output; :data:`~mxlite.kernels.epilogue.NONE`: a plain
+    copy) on the way, each row in cache; ``epi``'s addend and second output are shaped as
+    ``out``."""
     n_img, nch, h, w = x.shape
     nf = out.shape[1]
     ocb = 8 if var == 0 else 4
     nv = 3 if var == 0 else 5
-    pitch, plane, oh, ow, _, lp = geometry(h, w, stride, nv, k)
+    pitch, plane, _, _, _, lp = geometry(h, w, stride, nv, k)
     toff = np.empty(9, np.int64)
     top = tap_offsets(h, w, stride, k, toff)
     used = max(nch * plane, (nch - 1) * plane + lp + top)
@@ -328,13 +333,7 @@ def forward(x, wpk, var, stride, k, xp, yp, out):  # pragma: no cover - numba
                     _tile_4x5(xp, t * span, plane, nch, toff, 16, wpk, ob * nch * 9 * ocb,
                               yp, ob * ocb * lp + t * span, lp, 16)
         for j in range(min(k, n_img - n)):
-            for f in range(nf):
-                for y in range(oh):
-                    at = f * lp + y * pitch + j * (w + 1)
-                    src = yp[at:at + ow]
-                    dst = out[n + j, f, y]
-                    for q in range(ow):
-                        dst[q] = src[q]
+            store_image(yp, lp, pitch, j * (w + 1), out, n + j, epi)
 
 
 #: the taps ``(ky, kx)`` of each phase ``2 (ky % 2) + kx % 2`` of a stride-2 data gradient

@@ -46,6 +46,7 @@ from ...kernels import PARALLEL_THRESHOLD
 from ...kernels import conv_direct as _direct_kernels
 from ...kernels import conv_small as _small_kernels
 from ...kernels import conv_winograd as _winograd_kernels
+from ...kernels import epilogue as _epilogue
 from ..registry import Operator, Param, ShapeError, register
 from . import _im2col as _kernels
 from . import _layout
@@ -484,24 +485,29 @@ def _direct_ok(p, geo, channels, filters, dtype, grad=False):
     return None if var < 0 else (stride, var, k)
 
 
-def _direct(x, w, rw, out, post=None):
+def _direct(x, w, rw, out, post=None, epilogue=None, bias=None):
     """``out`` (N, F, OH, OW) = the 3x3 pad-1 convolution of float32 ``x`` (N, C, H, W) with
     ``w`` (F, C, 3, 3) by the direct kernel, ``rw`` = :func:`_direct_ok`'s ``(stride,
-    variant, k)``; the batch split over threads as :func:`_split` does; ``post(a, b)`` (an
-    epilogue) runs on each finished chunk of output images while they are in cache."""
+    variant, k)``; the batch split over threads as :func:`_split` does.  ``bias`` (F,) and
+    ``epilogue`` (a :class:`mxlite.kernels.epilogue.Epilogue`) are applied by the kernel's
+    copy-out; ``post(a, b)`` (an epilogue the copy-out does not know) runs on each finished
+    chunk of output images while they are in cache."""
     n, c, h, width = x.shape
     stride, var, k = rw
     wpk = _direct_kernels.pack_weight(w, _direct_kernels.VARIANTS[var][0])
     sizes = _direct_kernels.scratch_sizes(c, h, width, w.shape[0], stride, var, k)
+    epi = _epilogue.Epilogue() if epilogue is None else epilogue
+    epi.check(out)
 
-    # with an epilogue: chunks of images whose output stays in cache until ``post`` ran
+    # with a hook: chunks of images whose output stays in cache until ``post`` ran
     step = n if post is None else -(-_chunk(out[0].nbytes, n) // k) * k
 
     def work(a, b):
         xp, yp = _workspace(sizes, np.float32, slot=6)
         for n0 in range(a, b, step):
             n1 = min(b, n0 + step)
-            _direct_kernels.forward(x[n0:n1], wpk, var, stride, k, xp, yp, out[n0:n1])
+            _direct_kernels.forward(x[n0:n1], wpk, var, stride, k, xp, yp, out[n0:n1],
+                                    epi.args(bias, n0, n1))
             if post is not None:
                 post(n0, n1)
 
@@ -848,7 +854,9 @@ class Convolution(_ConvBase):
         """``post(out, a, b)``: an epilogue (the executor's fusion, :mod:`mxlite._fusion`)
         called on the kernel-dtype output ``out`` (N, F, *spatial) for each finished range
         of images ``[a, b)``, bias included, right after it is computed (from the thread that
-        computed it: ``post`` must run single-threaded kernels)."""
+        computed it: ``post`` must run single-threaded kernels).  A
+        :class:`mxlite.kernels.epilogue.Epilogue` as ``post`` is applied by the direct
+        kernel's copy-out, the bias with it (the other paths call it as above)."""
         dtype = inputs[0].dtype
         x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
         x = np.ascontiguousarray(x)
@@ -878,10 +886,10 @@ class Convolution(_ConvBase):
                            geo, out, post_only)
             return [out.astype(dtype, copy=False)], geo
         rw = _direct_ok(p, geo, x.shape[1], f, x.dtype)
-        if rw:
-            _direct(x, w, rw, out, hook)
-            if bias is not None and hook is None:
-                out3 += bias
+        if rw:  # the bias (and an Epilogue) in the kernel's copy-out
+            epi = post if isinstance(post, _epilogue.Epilogue) else None
+            _direct(x, w, rw, out, None if epi is not None else post_only, epilogue=epi,
+                    bias=None if bias is None else bias.reshape(f))
             return [out.astype(dtype, copy=False)], geo
         plan = _Plan(geo, x, rows, length)
 
