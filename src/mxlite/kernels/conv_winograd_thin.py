@@ -1,0 +1,437 @@
+"""Winograd 3x3 stride-1 pad-1 float32 convolutions for thin layers (ResNet-20's 16-64
+channels), fused per chunk of images in cache: input transform, element-wise stage as LLVM IR
+register tiles, output transform.
+
+:mod:`.conv_winograd` runs the element-wise stage of Winograd as NumPy's batched GEMMs, one
+``(F, C) @ (C, T)`` per transformed position ``xi``; for 16-32 channels those GEMMs are too
+thin for the BLAS (packing-bound) and Winograd lost to the direct kernel there.  Here the
+stage is :func:`mxlite.kernels.conv_direct._vector_tile` with one tap: ``ocb`` output
+channels x ``nv`` vectors of 16 *tiles* (:data:`VARIANTS`), summed over the input channels,
+the accumulators in zmm registers, the transformed weights broadcast.  The tiles of a chunk
+of images lie side by side in the lanes (``v[xi, c, n T + ty tw + tx]``), so 8x8 images
+(4 tiles of F(4x4, 3x3) each) still fill whole vectors; the chunk is sized so that its
+transformed input and products stay in the L2 cache (:data:`CHUNK_BYTES`) and, with the
+tile, wastes the fewest lanes (:func:`plan`).  The transforms are those of
+:mod:`.conv_winograd` (F(2x2, 3x3): :func:`~.conv_winograd.input_transform` of a padded
+copy, :func:`~.conv_winograd.output_transform`; F(4x4, 3x3):
+:func:`~.conv_winograd.input_transform4`, which pads each row itself, and
+:func:`~.conv_winograd.output_transform4`, which adds the bias): the store of the output is
+one function, :func:`store`.
+
+The products ``m`` have the output channels padded up to the tile's channel block (zero
+transformed weights), which the output transform never reads: any number of output channels.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from . import PARALLEL_THRESHOLD  # noqa: F401  (imported first: sets up threads and the cache)
+from . import conv_winograd as _wino
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .conv_direct import _IR, _vector_tile
+
+_SER = {"cache": True, "nogil": True, "fastmath": True}
+
+#: the element-wise tiles (output channels, 16-tile vectors), by variant number
+VARIANTS = ((8, 3), (4, 5), (8, 2))
+#: their relative rate with every lane useful (the weights :func:`plan` divides lanes by)
+RATES = (1.0, 0.95, 0.9)
+_tile_8x3 = _vector_tile(8, 3, 1)
+_tile_4x5 = _vector_tile(4, 5, 1)
+_tile_8x2 = _vector_tile(8, 2, 1)
+#: bytes of transformed input and products per chunk of images (the L2 cache is 2 MiB)
+CHUNK_BYTES = 1 << 20
+
+
+def positions(tile: int) -> int:
+    """Transformed values per tile: 16 for F(2x2, 3x3), 36 for F(4x4, 3x3)."""
+    return (tile + 2) ** 2
+
+
+def plan(c: int, h: int, w: int, f: int, n: int, tile: int) -> tuple[int, int, int]:
+    """``(variant, images per chunk, tiles per chunk)`` of :func:`forward` for ``n`` images of
+    ``c`` x ``h`` x ``w`` and ``f`` output channels: of the chunks whose transformed input
+    and products fit :data:`CHUNK_BYTES` and the :data:`VARIANTS`, the fewest lanes per
+    image at the tile's rate (ties: the larger chunk); the tiles cover whole vector tiles
+    and the 16-tile vectors of the chunk's last image."""
+    length, nvec = layout(tile, h, w)[3], layout(tile, h, w)[7]
+    xs = positions(tile)
+    best, cost = None, 0.0
+    for var, (ocb, nv) in enumerate(VARIANTS):
+        span = 16 * nv
+        fp = f + -f % ocb
+        top = max(1, min(n, CHUNK_BYTES // (4 * xs * (c + fp) * length)))
+        for k in range(1, top + 1):
+            lanes = -(-k * length // span) * span * fp / k / RATES[var]
+            tp = -(-max(k * length, (k - 1) * length + 16 * nvec) // span) * span
+            if best is None or lanes < cost * 0.999 or (lanes <= cost * 1.001 and k > best[1]):
+                best, cost = (var, k, tp), lanes
+    return best
+
+
+def pack_weight(w: np.ndarray, tile: int, ocb: int) -> np.ndarray:
+    """``(F, C, 3, 3)`` -> the transformed weights of :func:`forward`: flat ``(xi, F' / ocb,
+    C, ocb)`` float32, ``F'`` = F up to a multiple of ``ocb`` (zeros)."""
+    f, c = w.shape[:2]
+    u = (_wino.weight_transform if tile == 2 else _wino.weight_transform4)(
+        np.ascontiguousarray(w, dtype=np.float32))
+    fp = f + -f % ocb
+    if fp != f:
+        u = np.concatenate([u, np.zeros((u.shape[0], fp - f, c), np.float32)], axis=1)
+    return np.ascontiguousarray(
+        u.reshape(u.shape[0], fp // ocb, ocb, c).transpose(0, 1, 3, 2)).ravel()
+
+
+@numba.njit(**_SER)
+def products(v, upk, var, nch, nfp, tp, count, m):  # pragma: no cover - numba
+    """The element-wise stage: ``m[xi, f, t] = sum_c u[xi, f, c] v[xi, c, t]`` for ``t <
+    count`` (whole tiles of the variant) over flat ``v`` (xi, C, tp), ``upk`` of
+    :func:`pack_weight` and ``m`` (xi, F', tp)."""
+    ocb = VARIANTS[var][0]
+    span = 16 * VARIANTS[var][1]
+    xs = v.size // (nch * tp)
+    toff = np.zeros(1, np.int64)
+    for xi in range(xs):
+        ib = xi * nch * tp
+        for t in range(0, count, span):
+            for ob in range(nfp // ocb):
+                wb = (xi * (nfp // ocb) + ob) * nch * ocb
+                ob_at = (xi * nfp + ob * ocb) * tp + t
+                if var == 0:
+                    _tile_8x3(v, ib + t, tp, nch, toff, 16, upk, wb, m, ob_at, tp, 16)
+                elif var == 1:
+                    _tile_4x5(v, ib + t, tp, nch, toff, 16, upk, wb, m, ob_at, tp, 16)
+                else:
+                    _tile_8x2(v, ib + t, tp, nch, toff, 16, upk, wb, m, ob_at, tp, 16)
+
+
+def _combine(k, coefs, xs):
+    """``sum_i coefs[i] xs[i]`` in IR on ``<16 x float>`` (zero terms skipped, +-1 as adds)."""
+    b, acc = k.b, None
+    for c, x in zip(coefs, xs):
+        c = float(c)
+        if c == 0:
+            continue
+        if c in (1.0, -1.0):
+            if acc is None:
+                acc = x if c == 1.0 else b.fneg(x)
+            else:
+                acc = b.fadd(acc, x) if c == 1.0 else b.fsub(acc, x)
+            continue
+        cv = ir.Constant(k.vec, [c] * 16)
+        acc = b.fmul(cv, x) if acc is None else b.call(k._fma, [cv, x, acc])
+    return acc if acc is not None else ir.Constant(k.vec, None)
+
+
+def _rows_b4(k, d):
+    """``(B4^T d)_a`` for six vectors (13 operations: the shared terms once)."""
+    b = k.b
+
+    def fma(cst, x, y):
+        return b.call(k._fma, [ir.Constant(k.vec, [float(cst)] * 16), x, y])
+
+    t1, t2 = fma(-4, d[2], d[4]), fma(-4, d[1], d[3])
+    t3 = b.fsub(d[4], d[2])
+    t4 = b.fmul(ir.Constant(k.vec, [2.0] * 16), b.fsub(d[3], d[1]))
+    return [fma(4, d[0], fma(-5, d[2], d[4])), b.fadd(t1, t2), b.fsub(t1, t2),
+            b.fadd(t3, t4), b.fsub(t3, t4), fma(4, d[1], fma(-5, d[3], d[5]))]
+
+
+def _rows_a4(k, m):
+    """``(A4^T m)_r`` for six vectors (10 operations)."""
+    b = k.b
+
+    def fma(cst, x, y):
+        return b.call(k._fma, [ir.Constant(k.vec, [float(cst)] * 16), x, y])
+
+    p12, q12 = b.fadd(m[1], m[2]), b.fsub(m[1], m[2])
+    p34, q34 = b.fadd(m[3], m[4]), b.fsub(m[3], m[4])
+    return [b.fadd(b.fadd(m[0], p12), p34), fma(2, q34, q12), fma(4, p34, p12),
+            b.fadd(fma(8, q34, q12), m[5])]
+
+
+def _separable(mat: np.ndarray, rows=None):
+    """An intrinsic applying ``Y = L X L^T`` (``L = mat``, p x e, exact small integers) to
+    ``e x e`` grids of ``<16 x float>`` vectors, in LLVM IR:
+
+    ``sep(src, soff, dst, dbase, dstride, nvec, bias, bidx)``: for ``it < nvec``, ``X[i][j] =
+    src[soff[e i + j] + 16 it:+16]`` and ``dst[dbase + (p a + b) dstride + 16 it:+16] = Y[a][b]
+    + bias[bidx]``; the input transform (``L = B^T``, bias zero) and the output transform
+    (``L = A^T``) of Winograd over 16 tiles at a time."""
+    p, e = mat.shape
+    if rows is None:
+        def rows(k, xs):
+            return [_combine(k, mat[a], xs) for a in range(p)]
+
+    @intrinsic
+    def sep(typingctx, src, soff, dst, dbase, dstride, nvec, bias, bidx):
+        sig = types.void(src, soff, dst, dbase, dstride, nvec, bias, bidx)
+
+        def codegen(context, builder, signature, args):
+            k = _IR(context, builder, signature, args)
+            add, mul, c = builder.add, builder.mul, k.const
+            sp, op, dp, bp = k.data(0), k.data(1), k.data(2), k.data(6)
+            dbase, dstride, nvec, bidx = (k.integer(i) for i in (3, 4, 5, 7))
+            offs = [builder.load(builder.gep(op, [c(t)])) for t in range(e * e)]
+            bv = k.splat(bp, bidx)
+            douts = [add(dbase, mul(dstride, c(t))) for t in range(p * p)]
+            with cgutils.for_range(builder, nvec) as loop:
+                at = mul(loop.index, c(16))
+                x = [[k.vload(sp, add(offs[e * i + j], at)) for j in range(e)] for i in range(e)]
+                # rows first: t[a][j] = sum_i L[a, i] x[i][j]; then columns
+                cols = [rows(k, [x[i][j] for i in range(e)]) for j in range(e)]
+                for a in range(p):
+                    for bb, y in enumerate(rows(k, [cols[j][a] for j in range(e)])):
+                        k.vstore(builder.fadd(y, bv), dp, add(douts[p * a + bb], at))
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return sep
+
+
+def _masked(k, name):
+    """``llvm.masked.load`` / ``llvm.masked.store`` of ``<16 x float>``."""
+    mask = ir.VectorType(ir.IntType(1), 16)
+    ptr = k.vec.as_pointer()
+    if name == "load":
+        fty = ir.FunctionType(k.vec, [ptr, k.i32, mask, k.vec])
+    else:
+        fty = ir.FunctionType(ir.VoidType(), [k.vec, ptr, k.i32, mask])
+    return cgutils.get_or_insert_function(k.b.module, fty, f"llvm.masked.{name}.v16f32.p0")
+
+
+def _lanes_in(k, first, lo, hi):
+    """The mask of lanes ``l`` with ``lo <= first + l < hi`` (int64 scalars)."""
+    b = k.b
+    i64v = ir.VectorType(k.i64, 16)
+    undef = ir.Constant(i64v, ir.Undefined)
+    zeros = ir.Constant(ir.VectorType(k.i32, 16), [0] * 16)
+
+    def splat(x):
+        return b.shuffle_vector(b.insert_element(undef, x, ir.Constant(k.i32, 0)), undef, zeros)
+
+    col = b.add(splat(first), ir.Constant(i64v, list(range(16))))
+    return b.and_(b.icmp_signed(">=", col, splat(lo)), b.icmp_signed("<", col, splat(hi)))
+
+
+def _fill_channel(s: int):
+    """An intrinsic writing the ``s * s`` row / column phases of one zero-padded channel, in
+    LLVM IR: ``fill(img, ibase, h, w, q, plane, pitch, nrow, rows)``: phase ``(a, b)`` from
+    ``q[(s a + b) plane]``, ``rows`` rows of ``pitch``, ``[i, j] = img[ibase + (s i + a - 1) w
+    + s j + b - 1]`` (zero outside the ``h`` x ``w`` channel: masked loads); each row written
+    as ``nrow`` whole vectors (the lanes past ``pitch`` run into the next row, written
+    after, or past the phase's rows)."""
+
+    @intrinsic
+    def fill(typingctx, img, ibase, h, w, q, plane, pitch, nrow, rows):
+        sig = types.void(img, ibase, h, w, q, plane, pitch, nrow, rows)
+
+        def codegen(context, builder, signature, args):
+            k = _IR(context, builder, signature, args)
+            add, mul, c = builder.add, builder.mul, k.const
+            ip, qp = k.data(0), k.data(4)
+            ibase, h, w, plane, pitch, nrow, rows = (k.integer(i) for i in (1, 2, 3, 5, 6, 7, 8))
+            load = _masked(k, "load")
+            zero = ir.Constant(k.vec, None)
+            i32 = k.i32
+            mask1 = ir.VectorType(ir.IntType(1), 16)
+            with cgutils.for_range(builder, nrow) as vecs:
+                first = builder.sub(mul(vecs.index, c(16 * s)), c(1))
+                cols = [add(first, c(16 * u)) for u in range(s)]
+                masks = [_lanes_in(k, col, c(0), w) for col in cols]
+                with cgutils.for_range(builder, mul(rows, c(s))) as big:
+                    a = builder.urem(big.index, c(s))
+                    i = builder.udiv(big.index, c(s))
+                    r = builder.sub(big.index, c(1))
+                    ok = builder.and_(builder.icmp_signed(">=", r, c(0)),
+                                      builder.icmp_signed("<", r, h))
+                    # rows outside the channel: an all-false mask (nothing read)
+                    okv = builder.select(ok, ir.Constant(mask1, [1] * 16),
+                                         ir.Constant(mask1, [0] * 16))
+                    rbase = add(ibase, mul(r, w))
+                    dbase = add(mul(mul(a, c(s)), plane), mul(i, pitch))
+                    xs = [builder.call(load, [k.vptr(ip, add(rbase, col)), ir.Constant(i32, 4),
+                                              builder.and_(mk, okv), zero])
+                          for col, mk in zip(cols, masks)]
+                    at = add(dbase, mul(vecs.index, c(16)))
+                    for bb in range(s):
+                        if s == 2:
+                            y = builder.shuffle_vector(xs[0], xs[1], ir.Constant(
+                                ir.VectorType(i32, 16), [2 * l + bb for l in range(16)]))
+                        else:
+                            m8 = ir.Constant(ir.VectorType(i32, 8), [4 * l + bb for l in range(8)])
+                            lo = builder.shuffle_vector(xs[0], xs[1], m8)
+                            hi8 = builder.shuffle_vector(xs[2], xs[3], m8)
+                            y = builder.shuffle_vector(lo, hi8, ir.Constant(
+                                ir.VectorType(i32, 16), list(range(16))))
+                        k.vstore(y, qp, add(at, mul(plane, c(bb))))
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return fill
+
+
+def _store_channel(s: int):
+    """An intrinsic writing one output channel from its ``s * s`` output phases, in LLVM IR:
+    ``put(q, ostride, pitch, oh, ow, nrow, out, obase)``: ``out[obase + y ow + x] =
+    q[(s (y % s) + x % s) ostride + (y // s) pitch + x // s]`` for ``y < oh``, ``x < ow``
+    (per row ``nrow`` groups of ``s`` vectors interleaved; masked stores at the row's end)."""
+
+    @intrinsic
+    def put(typingctx, q, ostride, pitch, oh, ow, nrow, out, obase):
+        sig = types.void(q, ostride, pitch, oh, ow, nrow, out, obase)
+
+        def codegen(context, builder, signature, args):
+            k = _IR(context, builder, signature, args)
+            add, mul, c = builder.add, builder.mul, k.const
+            qp, op = k.data(0), k.data(6)
+            ostride, pitch, oh, ow, nrow, obase = (k.integer(i) for i in (1, 2, 3, 4, 5, 7))
+            store = _masked(k, "store")
+            mt = ir.VectorType(k.i32, 16)
+            lo_m = ir.Constant(mt, [l // 2 + 16 * (l % 2) for l in range(16)])
+            hi_m = ir.Constant(mt, [8 + l // 2 + 16 * (l % 2) for l in range(16)])
+
+            def zip2(a, b):
+                return (builder.shuffle_vector(a, b, lo_m), builder.shuffle_vector(a, b, hi_m))
+
+            with cgutils.for_range(builder, nrow) as vecs:
+                starts = [add(mul(vecs.index, c(16 * s)), c(16 * t)) for t in range(s)]
+                masks = [_lanes_in(k, x0, c(0), ow) for x0 in starts]
+                with cgutils.for_range(builder, oh) as rows:
+                    y = rows.index
+                    sbase = add(mul(mul(builder.urem(y, c(s)), c(s)), ostride),
+                                mul(builder.udiv(y, c(s)), pitch))
+                    rbase = add(obase, mul(y, ow))
+                    at = add(sbase, mul(vecs.index, c(16)))
+                    xs = [k.vload(qp, add(at, mul(ostride, c(u)))) for u in range(s)]
+                    if s == 2:
+                        zs = zip2(xs[0], xs[1])
+                    else:
+                        a0, a1 = zip2(xs[0], xs[2])
+                        b0, b1 = zip2(xs[1], xs[3])
+                        zs = (*zip2(a0, b0), *zip2(a1, b1))
+                    for z, x0, mk in zip(zs, starts, masks):
+                        builder.call(store, [z, k.vptr(op, add(rbase, x0)),
+                                             ir.Constant(k.i32, 4), mk])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return put
+
+
+_B2T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=float)
+_A2T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=float)
+_in2, _in4 = _separable(_B2T), _separable(_wino.B4T, _rows_b4)
+_out2, _out4 = _separable(_A2T), _separable(_wino.A4T, _rows_a4)
+_fill2, _fill4 = _fill_channel(2), _fill_channel(4)
+_put2, _put4 = _store_channel(2), _store_channel(4)
+
+
+@numba.njit(cache=True)
+def layout(tile, h, w):  # pragma: no cover - numba
+    """``(th, tw, pitch, length, rows, plane, nrow, nvec)`` of one image's tiles: tiles per
+    column and row, the pitch and rows of the phase planes, the elements per phase plane
+    (room for whole vectors), the vectors per padded row (:func:`fill_phases`) and per
+    image's tiles."""
+    th, tw = (h + tile - 1) // tile, (w + tile - 1) // tile
+    pitch = tw + 1
+    nrow = (pitch + 15) // 16
+    return th, tw, pitch, th * pitch, th + 1, (th + 1) * pitch + 16 * nrow, nrow, \
+        (th * pitch + 15) // 16
+
+
+@numba.njit(**_SER)
+def transform_input(img, tile, q, soff, v, tp, at):  # pragma: no cover - numba
+    """``v[xi, c, at + ty pitch + tx]`` (flat (xi, C, tp); :func:`layout`) = ``(B^T d
+    B)[xi]`` of the input tile ``d`` at ``(tile ty, tile tx)`` of the zero-padded image
+    ``img`` (C, H, W), and up to 15 tiles past those (the next image's tiles are written
+    after).  Per channel: its ``tile`` x ``tile`` row / column phases into ``q``, in which
+    element ``(i, j)`` of the input tiles of consecutive tiles is one contiguous run (at
+    ``soff[e i + j]``), then the transform, 16 tiles at a time."""
+    nch, h, w = img.shape
+    _, _, pitch, _, rows, plane, nrow, nvec = layout(tile, h, w)
+    flat = img.reshape(-1)
+    zero = np.zeros(1, np.float32)
+    for c in range(nch):
+        if tile == 2:
+            _fill2(flat, c * h * w, h, w, q, plane, pitch, nrow, rows)
+            _in2(q, soff, v, c * tp + at, nch * tp, nvec, zero, 0)
+        else:
+            _fill4(flat, c * h * w, h, w, q, plane, pitch, nrow, rows)
+            _in4(q, soff, v, c * tp + at, nch * tp, nvec, zero, 0)
+
+
+@numba.njit(**_SER)
+def store(m, nfp, tp, at, bias, tile, q, out):  # pragma: no cover - numba
+    """The output transform and store of one image: ``out`` (F, OH, OW) = ``A^T m A +
+    bias[f]`` of the products ``m[xi, f, at + ty pitch + tx]`` (flat (xi, F', tp)) of each
+    tile (the tiles' pixels past the output's edge dropped).  Per output channel: the
+    transform of all the image's tiles, 16 at a time, into ``tile`` x ``tile`` output phases
+    in ``q``, then each output row interleaved from its phases."""
+    nf, oh, ow = out.shape
+    _, _, pitch, _, _, _, nrow, nvec = layout(tile, oh, ow)
+    e = tile + 2
+    ostride = 16 * (nvec + nrow)
+    soff = np.empty(e * e, np.int64)
+    flat = out.reshape(-1)
+    for f in range(nf):
+        for xi in range(e * e):
+            soff[xi] = (xi * nfp + f) * tp + at
+        if tile == 2:
+            _out2(m, soff, q, 0, ostride, nvec, bias, f)
+            _put2(q, ostride, pitch, oh, ow, nrow, flat, f * oh * ow)
+        else:
+            _out4(m, soff, q, 0, ostride, nvec, bias, f)
+            _put4(q, ostride, pitch, oh, ow, nrow, flat, f * oh * ow)
+
+
+def scratch_sizes(c: int, h: int, w: int, f: int, tile: int, var: int, tp: int
+                  ) -> tuple[int, int, int]:
+    """Elements of the ``q``, ``v`` and ``m`` scratch of :func:`forward`."""
+    _, _, _, _, _, plane, nrow, nvec = layout(tile, h, w)
+    fp = f + -f % VARIANTS[var][0]
+    xs = positions(tile)
+    work = max(tile * tile * plane, tile * tile * 16 * (nvec + nrow))
+    return work, xs * c * tp, xs * fp * tp
+
+
+@numba.njit(**_SER)
+def forward(x, upk, bias, tile, var, chunk, tp, q, v, m, out):  # pragma: no cover - numba
+    """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of ``x`` (N, C, H, W) plus
+    ``bias`` (F,) by Winograd F(tile x tile, 3x3), ``upk`` = :func:`pack_weight` (w, tile,
+    ocb of ``var``); ``chunk`` images at a time, ``tp`` tiles of :func:`plan`; ``q``, ``v``
+    and ``m`` flat scratch of :func:`scratch_sizes`.  Per chunk: :func:`transform_input`
+    of each image, :func:`products`, :func:`store` of each image."""
+    n_img, nch, h, w = x.shape
+    nf = out.shape[1]
+    ocb = VARIANTS[var][0]
+    nfp = nf + (ocb - nf % ocb) % ocb
+    _, _, pitch, length, _, plane, nrow, _ = layout(tile, h, w)
+    e = tile + 2
+    soff = np.empty(e * e, np.int64)
+    for i in range(e):
+        for j in range(e):
+            soff[e * i + j] = ((i % tile) * tile + j % tile) * plane + (i // tile) * pitch \
+                + j // tile
+    v3 = v[:e * e * nch * tp].reshape(e * e, nch, tp)
+    span = 16 * VARIANTS[var][1]
+    for n0 in range(0, n_img, chunk):
+        nb = min(chunk, n_img - n0)
+        used = nb * length
+        count = (used + span - 1) // span * span
+        # the lanes past the chunk's tiles: zeros (never denormals or NaN from old scratch)
+        v3[:, :, used:count] = 0
+        for i in range(nb):
+            transform_input(x[n0 + i], tile, q, soff, v, tp, i * length)
+        products(v, upk, var, nch, nfp, tp, count, m)
+        for i in range(nb):
+            store(m, nfp, tp, i * length, bias, tile, q, out[n0 + i])
