@@ -54,27 +54,6 @@ def positions(tile: int) -> int:
     return (tile + 2) ** 2
 
 
-def plan(c: int, h: int, w: int, f: int, n: int, tile: int) -> tuple[int, int, int]:
-    """``(variant, images per chunk, tiles per chunk)`` of :func:`forward` for ``n`` images of
-    ``c`` x ``h`` x ``w`` and ``f`` output channels: of the chunks whose transformed input
-    and products fit :data:`CHUNK_BYTES` and the :data:`VARIANTS`, the fewest lanes per
-    image at the tile's rate (ties: the larger chunk); the tiles cover whole vector tiles
-    and the 16-tile vectors of the chunk's last image."""
-    length, nvec = layout(tile, h, w)[3], layout(tile, h, w)[7]
-    xs = positions(tile)
-    best, cost = None, 0.0
-    for var, (ocb, nv) in enumerate(VARIANTS):
-        span = 16 * nv
-        fp = f + -f % ocb
-        top = max(1, min(n, CHUNK_BYTES // (4 * xs * (c + fp) * length)))
-        for k in range(1, top + 1):
-            lanes = -(-k * length // span) * span * fp / k / RATES[var]
-            tp = -(-max(k * length, (k - 1) * length + 16 * nvec) // span) * span
-            if best is None or lanes < cost * 0.999 or (lanes <= cost * 1.001 and k > best[1]):
-                best, cost = (var, k, tp), lanes
-    return best
-
-
 def pack_weight(w: np.ndarray, tile: int, ocb: int) -> np.ndarray:
     """``(F, C, 3, 3)`` -> the transformed weights of :func:`forward`: flat ``(xi, F' / ocb,
     C, ocb)`` float32, ``F'`` = F up to a multiple of ``ocb`` (zeros)."""
@@ -160,8 +139,8 @@ def _separable(mat: np.ndarray, rows=None):
     """An intrinsic applying ``Y = L X L^T`` (``L = mat``, p x e, exact small integers) to
     ``e x e`` grids of ``<16 x float>`` vectors, in LLVM IR:
 
-    ``sep(src, soff, dst, dbase, dstride, nvec, bias, bidx)``: for ``it < nvec``, ``X[i][j] =
-    src[soff[e i + j] + 16 it:+16]`` and ``dst[dbase + (p a + b) dstride + 16 it:+16] = Y[a][b]
+    ``sep(src, sbase, soff, dst, dbase, dstride, nvec, bias, bidx)``: for ``it < nvec``,
+    ``X[i][j] = src[sbase + soff[e i + j] + 16 it:+16]`` and ``dst[dbase + (p a + b) dstride + 16 it:+16] = Y[a][b]
     + bias[bidx]``; the input transform (``L = B^T``, bias zero) and the output transform
     (``L = A^T``) of Winograd over 16 tiles at a time."""
     p, e = mat.shape
@@ -170,15 +149,15 @@ def _separable(mat: np.ndarray, rows=None):
             return [_combine(k, mat[a], xs) for a in range(p)]
 
     @intrinsic
-    def sep(typingctx, src, soff, dst, dbase, dstride, nvec, bias, bidx):
-        sig = types.void(src, soff, dst, dbase, dstride, nvec, bias, bidx)
+    def sep(typingctx, src, sbase, soff, dst, dbase, dstride, nvec, bias, bidx):
+        sig = types.void(src, sbase, soff, dst, dbase, dstride, nvec, bias, bidx)
 
         def codegen(context, builder, signature, args):
             k = _IR(context, builder, signature, args)
             add, mul, c = builder.add, builder.mul, k.const
-            sp, op, dp, bp = k.data(0), k.data(1), k.data(2), k.data(6)
-            dbase, dstride, nvec, bidx = (k.integer(i) for i in (3, 4, 5, 7))
-            offs = [builder.load(builder.gep(op, [c(t)])) for t in range(e * e)]
+            sp, op, dp, bp = k.data(0), k.data(2), k.data(3), k.data(7)
+            sbase, dbase, dstride, nvec, bidx = (k.integer(i) for i in (1, 4, 5, 6, 8))
+            offs = [add(sbase, builder.load(builder.gep(op, [c(t)]))) for t in range(e * e)]
             bv = k.splat(bp, bidx)
             douts = [add(dbase, mul(dstride, c(t))) for t in range(p * p)]
             with cgutils.for_range(builder, nvec) as loop:
@@ -223,22 +202,22 @@ def _lanes_in(k, first, lo, hi):
 
 def _fill_channel(s: int):
     """An intrinsic writing the ``s * s`` row / column phases of one zero-padded channel, in
-    LLVM IR: ``fill(img, ibase, h, w, q, plane, pitch, nrow, rows)``: phase ``(a, b)`` from
-    ``q[(s a + b) plane]``, ``rows`` rows of ``pitch``, ``[i, j] = img[ibase + (s i + a - 1) w
-    + s j + b - 1]`` (zero outside the ``h`` x ``w`` channel: masked loads); each row written
-    as ``nrow`` whole vectors (the lanes past ``pitch`` run into the next row, written
-    after, or past the phase's rows)."""
+    LLVM IR: ``fill(img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width)``: phase
+    ``(a, b)`` from ``q[dbase + (s a + b) plane]``, ``rows`` rows of ``pitch``, ``[i, j] =
+    img[ibase + (s i + a - 1) w + s j + b - 1]`` for ``j < width`` (``nrow`` vectors; zero
+    outside the ``h`` x ``w`` channel: masked loads; masked stores past ``width``)."""
 
     @intrinsic
-    def fill(typingctx, img, ibase, h, w, q, plane, pitch, nrow, rows):
-        sig = types.void(img, ibase, h, w, q, plane, pitch, nrow, rows)
+    def fill(typingctx, img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width):
+        sig = types.void(img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width)
 
         def codegen(context, builder, signature, args):
             k = _IR(context, builder, signature, args)
             add, mul, c = builder.add, builder.mul, k.const
             ip, qp = k.data(0), k.data(4)
-            ibase, h, w, plane, pitch, nrow, rows = (k.integer(i) for i in (1, 2, 3, 5, 6, 7, 8))
-            load = _masked(k, "load")
+            ibase, h, w, qbase, plane, pitch, nrow, rows, width = (
+                k.integer(i) for i in (1, 2, 3, 5, 6, 7, 8, 9, 10))
+            load, store = _masked(k, "load"), _masked(k, "store")
             zero = ir.Constant(k.vec, None)
             i32 = k.i32
             mask1 = ir.VectorType(ir.IntType(1), 16)
@@ -246,6 +225,7 @@ def _fill_channel(s: int):
                 first = builder.sub(mul(vecs.index, c(16 * s)), c(1))
                 cols = [add(first, c(16 * u)) for u in range(s)]
                 masks = [_lanes_in(k, col, c(0), w) for col in cols]
+                smask = _lanes_in(k, mul(vecs.index, c(16)), c(0), width)
                 with cgutils.for_range(builder, mul(rows, c(s))) as big:
                     a = builder.urem(big.index, c(s))
                     i = builder.udiv(big.index, c(s))
@@ -256,7 +236,7 @@ def _fill_channel(s: int):
                     okv = builder.select(ok, ir.Constant(mask1, [1] * 16),
                                          ir.Constant(mask1, [0] * 16))
                     rbase = add(ibase, mul(r, w))
-                    dbase = add(mul(mul(a, c(s)), plane), mul(i, pitch))
+                    dbase = add(qbase, add(mul(mul(a, c(s)), plane), mul(i, pitch)))
                     xs = [builder.call(load, [k.vptr(ip, add(rbase, col)), ir.Constant(i32, 4),
                                               builder.and_(mk, okv), zero])
                           for col, mk in zip(cols, masks)]
@@ -271,7 +251,8 @@ def _fill_channel(s: int):
                             hi8 = builder.shuffle_vector(xs[2], xs[3], m8)
                             y = builder.shuffle_vector(lo, hi8, ir.Constant(
                                 ir.VectorType(i32, 16), list(range(16))))
-                        k.vstore(y, qp, add(at, mul(plane, c(bb))))
+                        builder.call(store, [y, k.vptr(qp, add(at, mul(plane, c(bb)))),
+                                             ir.Constant(i32, 4), smask])
             return context.get_dummy_value()
 
         return sig, codegen
@@ -281,19 +262,20 @@ def _fill_channel(s: int):
 
 def _store_channel(s: int):
     """An intrinsic writing one output channel from its ``s * s`` output phases, in LLVM IR:
-    ``put(q, ostride, pitch, oh, ow, nrow, out, obase)``: ``out[obase + y ow + x] =
-    q[(s (y % s) + x % s) ostride + (y // s) pitch + x // s]`` for ``y < oh``, ``x < ow``
+    ``put(q, qbase, ostride, pitch, oh, ow, nrow, out, obase)``: ``out[obase + y ow + x] =
+    q[qbase + (s (y % s) + x % s) ostride + (y // s) pitch + x // s]`` for ``y < oh``, ``x < ow``
     (per row ``nrow`` groups of ``s`` vectors interleaved; masked stores at the row's end)."""
 
     @intrinsic
-    def put(typingctx, q, ostride, pitch, oh, ow, nrow, out, obase):
-        sig = types.void(q, ostride, pitch, oh, ow, nrow, out, obase)
+    def put(typingctx, q, qbase, ostride, pitch, oh, ow, nrow, out, obase):
+        sig = types.void(q, qbase, ostride, pitch, oh, ow, nrow, out, obase)
 
         def codegen(context, builder, signature, args):
             k = _IR(context, builder, signature, args)
             add, mul, c = builder.add, builder.mul, k.const
-            qp, op = k.data(0), k.data(6)
-            ostride, pitch, oh, ow, nrow, obase = (k.integer(i) for i in (1, 2, 3, 4, 5, 7))
+            qp, op = k.data(0), k.data(7)
+            qbase, ostride, pitch, oh, ow, nrow, obase = (
+                k.integer(i) for i in (1, 2, 3, 4, 5, 6, 8))
             store = _masked(k, "store")
             mt = ir.VectorType(k.i32, 16)
             lo_m = ir.Constant(mt, [l // 2 + 16 * (l % 2) for l in range(16)])
@@ -307,8 +289,8 @@ def _store_channel(s: int):
                 masks = [_lanes_in(k, x0, c(0), ow) for x0 in starts]
                 with cgutils.for_range(builder, oh) as rows:
                     y = rows.index
-                    sbase = add(mul(mul(builder.urem(y, c(s)), c(s)), ostride),
-                                mul(builder.udiv(y, c(s)), pitch))
+                    sbase = add(qbase, add(mul(mul(builder.urem(y, c(s)), c(s)), ostride),
+                                           mul(builder.udiv(y, c(s)), pitch)))
                     rbase = add(obase, mul(y, ow))
                     at = add(sbase, mul(vecs.index, c(16)))
                     xs = [k.vload(qp, add(at, mul(ostride, c(u)))) for u in range(s)]
@@ -337,101 +319,127 @@ _put2, _put4 = _store_channel(2), _store_channel(4)
 
 
 @numba.njit(cache=True)
-def layout(tile, h, w):  # pragma: no cover - numba
-    """``(th, tw, pitch, length, rows, plane, nrow, nvec)`` of one image's tiles: tiles per
-    column and row, the pitch and rows of the phase planes, the elements per phase plane
-    (room for whole vectors), the vectors per padded row (:func:`fill_phases`) and per
-    image's tiles."""
+def layout(tile, h, w, k, span):  # pragma: no cover - numba
+    """``(th, tw, pitch, length, rows, plane, nrow, blocks, ostride)`` of :func:`forward` for
+    ``k`` images side by side: tiles per column and row of one image, the pitch of the phase
+    planes (``k (tw + 1)``: one column past each image's tiles is computed and dropped), the
+    tiles of the ``k`` images in that layout, the rows and elements of one phase plane, the
+    16-tile vectors per phase row of one image, the blocks of ``span`` tiles covering the
+    tiles, and the elements per output phase plane."""
     th, tw = (h + tile - 1) // tile, (w + tile - 1) // tile
-    pitch = tw + 1
-    nrow = (pitch + 15) // 16
-    return th, tw, pitch, th * pitch, th + 1, (th + 1) * pitch + 16 * nrow, nrow, \
-        (th * pitch + 15) // 16
+    pitch = k * (tw + 1)
+    length = th * pitch
+    nrow = (tw + 16) // 16
+    blocks = (length + span - 1) // span
+    return th, tw, pitch, length, th + 1, (th + 1) * pitch, nrow, blocks, \
+        blocks * span + 16 * nrow
 
 
-@numba.njit(**_SER)
-def transform_input(img, tile, q, soff, v, tp, at):  # pragma: no cover - numba
-    """``v[xi, c, at + ty pitch + tx]`` (flat (xi, C, tp); :func:`layout`) = ``(B^T d
-    B)[xi]`` of the input tile ``d`` at ``(tile ty, tile tx)`` of the zero-padded image
-    ``img`` (C, H, W), and up to 15 tiles past those (the next image's tiles are written
-    after).  Per channel: its ``tile`` x ``tile`` row / column phases into ``q``, in which
-    element ``(i, j)`` of the input tiles of consecutive tiles is one contiguous run (at
-    ``soff[e i + j]``), then the transform, 16 tiles at a time."""
-    nch, h, w = img.shape
-    _, _, pitch, _, rows, plane, nrow, nvec = layout(tile, h, w)
-    flat = img.reshape(-1)
-    zero = np.zeros(1, np.float32)
-    for c in range(nch):
-        if tile == 2:
-            _fill2(flat, c * h * w, h, w, q, plane, pitch, nrow, rows)
-            _in2(q, soff, v, c * tp + at, nch * tp, nvec, zero, 0)
-        else:
-            _fill4(flat, c * h * w, h, w, q, plane, pitch, nrow, rows)
-            _in4(q, soff, v, c * tp + at, nch * tp, nvec, zero, 0)
+def plan(h: int, w: int, f: int, tile: int) -> tuple[int, int]:
+    """``(variant, images side by side)`` of :func:`forward`: of the :data:`VARIANTS` and
+    :data:`SIDE_BY_SIDE`, the fewest tile lanes per image (whole blocks) at the variant's
+    rate (:data:`RATES`), ties to the fewer images."""
+    best, cost = None, 0.0
+    for var, (ocb, nv) in enumerate(VARIANTS):
+        fp = f + -f % ocb
+        for k in SIDE_BY_SIDE:
+            lanes = layout(tile, h, w, k, 16 * nv)[7] * 16 * nv * fp / k / RATES[var]
+            if best is None or lanes < cost * 0.999:
+                best, cost = (var, k), lanes
+    return best
 
 
-@numba.njit(**_SER)
-def store(m, nfp, tp, at, bias, tile, q, out):  # pragma: no cover - numba
-    """The output transform and store of one image: ``out`` (F, OH, OW) = ``A^T m A +
-    bias[f]`` of the products ``m[xi, f, at + ty pitch + tx]`` (flat (xi, F', tp)) of each
-    tile (the tiles' pixels past the output's edge dropped).  Per output channel: the
-    transform of all the image's tiles, 16 at a time, into ``tile`` x ``tile`` output phases
-    in ``q``, then each output row interleaved from its phases."""
-    nf, oh, ow = out.shape
-    _, _, pitch, _, _, _, nrow, nvec = layout(tile, oh, ow)
-    e = tile + 2
-    ostride = 16 * (nvec + nrow)
-    soff = np.empty(e * e, np.int64)
-    flat = out.reshape(-1)
-    for f in range(nf):
-        for xi in range(e * e):
-            soff[xi] = (xi * nfp + f) * tp + at
-        if tile == 2:
-            _out2(m, soff, q, 0, ostride, nvec, bias, f)
-            _put2(q, ostride, pitch, oh, ow, nrow, flat, f * oh * ow)
-        else:
-            _out4(m, soff, q, 0, ostride, nvec, bias, f)
-            _put4(q, ostride, pitch, oh, ow, nrow, flat, f * oh * ow)
+#: the numbers of images :func:`forward` may lay side by side in its phase planes
+SIDE_BY_SIDE = (1, 2, 4, 8)
 
 
-def scratch_sizes(c: int, h: int, w: int, f: int, tile: int, var: int, tp: int
-                  ) -> tuple[int, int, int]:
-    """Elements of the ``q``, ``v`` and ``m`` scratch of :func:`forward`."""
-    _, _, _, _, _, plane, nrow, nvec = layout(tile, h, w)
-    fp = f + -f % VARIANTS[var][0]
+def scratch_sizes(c: int, h: int, w: int, f: int, tile: int, var: int, k: int
+                  ) -> tuple[int, int, int, int]:
+    """Elements of the ``q``, ``vb``, ``mb`` and ``oq`` scratch of :func:`forward`."""
+    ocb, nv = VARIANTS[var]
+    span = 16 * nv
+    _, _, pitch, _, _, plane, _, blocks, ostride = layout(tile, h, w, k, span)
+    fp = f + -f % ocb
     xs = positions(tile)
-    work = max(tile * tile * plane, tile * tile * 16 * (nvec + nrow))
-    return work, xs * c * tp, xs * fp * tp
+    # q: the reads of the last block run up to ``span + pitch + 1`` past the planes
+    return (c * tile * tile * plane + blocks * span + pitch + 16, xs * c * span,
+            xs * fp * span, f * tile * tile * ostride)
 
 
 @numba.njit(**_SER)
-def forward(x, upk, bias, tile, var, chunk, tp, q, v, m, out):  # pragma: no cover - numba
+def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out):  # pragma: no cover - numba
     """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of ``x`` (N, C, H, W) plus
     ``bias`` (F,) by Winograd F(tile x tile, 3x3), ``upk`` = :func:`pack_weight` (w, tile,
-    ocb of ``var``); ``chunk`` images at a time, ``tp`` tiles of :func:`plan`; ``q``, ``v``
-    and ``m`` flat scratch of :func:`scratch_sizes`.  Per chunk: :func:`transform_input`
-    of each image, :func:`products`, :func:`store` of each image."""
+    ocb of ``var``), ``k`` images side by side (:func:`plan`); ``q``, ``vb``, ``mb`` and
+    ``oq`` flat scratch of :func:`scratch_sizes`.
+
+    Per ``k`` images: the row / column phases of each channel into ``q`` (the images side by
+    side); then per block of ``16 nv`` tiles (in the cache): the input transform of all
+    channels into ``vb``, :func:`products` into ``mb``, the output transform into the
+    output phases ``oq``; then :func:`store`."""
     n_img, nch, h, w = x.shape
     nf = out.shape[1]
-    ocb = VARIANTS[var][0]
+    ocb, nv = VARIANTS[var]
+    span = 16 * nv
     nfp = nf + (ocb - nf % ocb) % ocb
-    _, _, pitch, length, _, plane, nrow, _ = layout(tile, h, w)
+    th, tw, pitch, length, rows, plane, nrow, blocks, ostride = layout(tile, h, w, k, span)
     e = tile + 2
+    cstride = tile * tile * plane
+    fstride = tile * tile * ostride
     soff = np.empty(e * e, np.int64)
+    moff = np.empty(e * e, np.int64)
     for i in range(e):
         for j in range(e):
             soff[e * i + j] = ((i % tile) * tile + j % tile) * plane + (i // tile) * pitch \
                 + j // tile
-    v3 = v[:e * e * nch * tp].reshape(e * e, nch, tp)
-    span = 16 * VARIANTS[var][1]
-    for n0 in range(0, n_img, chunk):
-        nb = min(chunk, n_img - n0)
-        used = nb * length
-        count = (used + span - 1) // span * span
-        # the lanes past the chunk's tiles: zeros (never denormals or NaN from old scratch)
-        v3[:, :, used:count] = 0
-        for i in range(nb):
-            transform_input(x[n0 + i], tile, q, soff, v, tp, i * length)
-        products(v, upk, var, nch, nfp, tp, count, m)
-        for i in range(nb):
-            store(m, nfp, tp, i * length, bias, tile, q, out[n0 + i])
+    for xi in range(e * e):
+        moff[xi] = xi * nfp * span
+    q[nch * cstride:] = 0
+    zero = np.zeros(1, np.float32)
+    xflat = x.reshape(-1)
+    for n0 in range(0, n_img, k):
+        nb = min(k, n_img - n0)
+        if nb < k:  # the images missing at the batch's end: zero planes
+            q[:nch * cstride] = 0
+        for c in range(nch):
+            for j in range(nb):
+                at = ((n0 + j) * nch + c) * h * w
+                if tile == 2:
+                    _fill2(xflat, at, h, w, q, c * cstride + j * (tw + 1), plane, pitch, nrow,
+                           rows, tw + 1)
+                else:
+                    _fill4(xflat, at, h, w, q, c * cstride + j * (tw + 1), plane, pitch, nrow,
+                           rows, tw + 1)
+        for blk in range(blocks):
+            t0 = blk * span
+            for c in range(nch):
+                if tile == 2:
+                    _in2(q, c * cstride + t0, soff, vb, c * span, nch * span, nv, zero, 0)
+                else:
+                    _in4(q, c * cstride + t0, soff, vb, c * span, nch * span, nv, zero, 0)
+            products(vb, upk, var, nch, nfp, span, span, mb)
+            for f in range(nf):
+                if tile == 2:
+                    _out2(mb, f * span, moff, oq, f * fstride + t0, ostride, nv, bias, f)
+                else:
+                    _out4(mb, f * span, moff, oq, f * fstride + t0, ostride, nv, bias, f)
+        store(oq, tile, h, w, k, span, out[n0:n0 + nb])
+
+
+@numba.njit(**_SER)
+def store(oq, tile, oh, ow, k, span, out):  # pragma: no cover - numba
+    """The store of :func:`forward`: ``out`` (nb, F, OH, OW) from the output phases ``oq``
+    of ``k >= nb`` images side by side (each row interleaved from its ``tile`` phases; the
+    tiles' pixels past the output's edge dropped).  The one place the output is written: an
+    epilogue belongs here."""
+    nb, nf = out.shape[0], out.shape[1]
+    th, tw, pitch, _, _, _, nrow, _, ostride = layout(tile, oh, ow, k, span)
+    fstride = tile * tile * ostride
+    flat = out.reshape(-1)
+    for j in range(nb):
+        for f in range(nf):
+            at = (j * nf + f) * oh * ow
+            if tile == 2:
+                _put2(oq, f * fstride + j * (tw + 1), ostride, pitch, oh, ow, nrow, flat, at)
+            else:
+                _put4(oq, f * fstride + j * (tw + 1), ostride, pitch, oh, ow, nrow, flat, at)

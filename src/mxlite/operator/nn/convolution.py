@@ -46,6 +46,7 @@ from ...kernels import PARALLEL_THRESHOLD
 from ...kernels import conv_direct as _direct_kernels
 from ...kernels import conv_small as _small_kernels
 from ...kernels import conv_winograd as _winograd_kernels
+from ...kernels import conv_winograd_thin as _thin_kernels
 from ..registry import Operator, Param, ShapeError, register
 from . import _im2col as _kernels
 from . import _layout
@@ -541,6 +542,63 @@ def _direct_data_grad(dy, w, rw, dx):
     _split(work, n, 9 * c * n * h * width)
 
 
+#: the fused thin-layer Winograd kernel (:mod:`mxlite.kernels.conv_winograd_thin`) for the
+#: float32 3x3 stride-1 pad-1 output and data gradient of the layers the direct kernel takes
+#: with at least this many input and output channels and :data:`WINOGRAD_THIN_PIXELS` output
+#: pixels; measured (one thread, batch 128, forward ms, ``_direct`` -> this kernel,
+#: interleaved in one process, process time, median of 7, load average 1.5): 16ch 32x32 4.6
+#: -> 4.4 (k = 2) .. 4.7 -> 3.4 (k = 4); 32ch 16x16 4.4 -> 3.9; 64ch 8x8 4.2 -> 3.2.
+#: F(2x2, 3x3) (:data:`WINOGRAD_THIN_TILE` 2) measured 5.7, 4.0 and 3.2 there
+WINOGRAD_THIN_CHANNELS = 16
+#: the fewest and most output pixels per image of the thin Winograd kernel (what was measured:
+#: 8x8 to 32x32)
+WINOGRAD_THIN_PIXELS = (64, 1024)
+#: the output tile of the thin Winograd kernel: 4 = F(4x4, 3x3), 2 = F(2x2, 3x3)
+WINOGRAD_THIN_TILE = 4
+#: False: never use the thin Winograd kernel (the direct kernel takes those layers; with
+#: :data:`DIRECT` False neither runs)
+WINOGRAD_THIN = True
+
+
+def _winograd_thin_ok(p, geo, channels, filters, dtype) -> bool:
+    """Whether :func:`_winograd_thin` computes a convolution of ``channels`` -> ``filters``
+    (for the data gradient: the convolution's output channels -> its input channels)."""
+    pixels = geo.out_spatial[0] * geo.out_spatial[1] if geo.nsp == 2 else 0
+    return bool(WINOGRAD_THIN and DIRECT and np.dtype(dtype) == np.float32 and geo.nsp == 2
+                and geo.kernel == (3, 3) and geo.stride == (1, 1) and geo.dilate == (1, 1)
+                and geo.pad == (1, 1) and p.num_group == 1
+                and WINOGRAD_THIN_CHANNELS <= min(channels, filters)
+                and max(channels, filters) <= DIRECT_CHANNELS
+                and WINOGRAD_THIN_PIXELS[0] <= pixels <= WINOGRAD_THIN_PIXELS[1])
+
+
+def _winograd_thin(x, w, out, bias=None, post=None):
+    """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H,
+    W) with ``w`` (F, C, 3, 3), plus ``bias`` (F,) when given, by the fused thin-layer
+    Winograd kernel (F(:data:`WINOGRAD_THIN_TILE` x ..., 3x3)); the batch split over threads
+    as :func:`_split` does; ``post(a, b)`` (an epilogue) runs on each finished chunk of
+    output images, bias included, while they are in cache."""
+    k = _thin_kernels
+    n, c, h, width = x.shape
+    f, tile = w.shape[0], WINOGRAD_THIN_TILE
+    var, side = k.plan(h, width, f, tile)
+    upk = k.pack_weight(w, tile, k.VARIANTS[var][0])
+    b = np.zeros(f, np.float32) if bias is None else np.ascontiguousarray(bias, np.float32)
+    sizes = k.scratch_sizes(c, h, width, f, tile, var, side)
+    x = np.ascontiguousarray(x, np.float32)
+    step = n if post is None else -(-_chunk(out[0].nbytes, n) // side) * side
+
+    def work(a, bb):
+        bufs = _workspace(sizes, np.float32, slot=12)
+        for n0 in range(a, bb, step):
+            n1 = min(bb, n0 + step)
+            k.forward(x[n0:n1], upk, b, tile, var, side, *bufs, out[n0:n1])
+            if post is not None:
+                post(n0, n1)
+
+    _split(work, n, 9 * c * n * h * width)
+
+
 def _direct_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
     """Whether :func:`_direct_weight_grad` takes the weight gradient: float32 3x3 pad-1 of
     stride 1 or 2, one group, at most :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels, any image
@@ -877,6 +935,9 @@ class Convolution(_ConvBase):
             _small_forward(x, np.ascontiguousarray(w), None if bias is None else bias.ravel(),
                            geo, out, post_only)
             return [out.astype(dtype, copy=False)], geo
+        if _winograd_thin_ok(p, geo, x.shape[1], f, x.dtype):
+            _winograd_thin(x, w, out, None if bias is None else bias.ravel(), post_only)
+            return [out.astype(dtype, copy=False)], geo
         rw = _direct_ok(p, geo, x.shape[1], f, x.dtype)
         if rw:
             _direct(x, w, rw, out, hook)
@@ -939,7 +1000,9 @@ class Convolution(_ConvBase):
         # direct: the data gradient's columns are W^T dy)
         rw = _direct_ok(p, geo, f, x.shape[1], kdt, grad=True) if want_dx else None
         dy4 = dy.reshape(n, f, *geo.out_spatial)
-        if rw:
+        if rw and _winograd_thin_ok(p, geo, f, x.shape[1], kdt):
+            _winograd_thin(dy4, _direct_kernels.flipped(w2.reshape(w.shape)), dx)
+        elif rw:
             _direct_data_grad(dy4, w2.reshape(w.shape), rw, dx)
         # next to a col2im data gradient only from 16 channels: the im2col the direct weight
         # gradient saves is the smaller part there (one thread, batch 128, backward ms: 64ch
