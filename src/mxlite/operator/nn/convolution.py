@@ -582,7 +582,12 @@ def _winograd_thin(x, w, out, bias=None, post=None):
     n, c, h, width = x.shape
     f, tile = w.shape[0], WINOGRAD_THIN_TILE
     var, side = k.plan(h, width, f, tile)
-    upk = k.pack_weight(w, tile, k.VARIANTS[var][0])
+    # the weight transform's GEMM at one BLAS thread (see pack_weight), as the kernels run
+    _blas_single(True)
+    try:
+        upk = k.pack_weight(w, tile, k.VARIANTS[var][0])
+    finally:
+        _blas_single(False)
     b = np.zeros(f, np.float32) if bias is None else np.ascontiguousarray(bias, np.float32)
     sizes = k.scratch_sizes(c, h, width, f, tile, var, side)
     x = np.ascontiguousarray(x, np.float32)
