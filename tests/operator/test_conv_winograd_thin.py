@@ -84,7 +84,7 @@ def test_operator_output_and_gradients(shape, threads, need_dx, monkeypatch):
     monkeypatch.setattr(thin, "forward",
                         lambda x, *a: calls.append(x.shape[1:]) or real(x, *a))
     x, w, b = _case(shape, 3)
-    n, c, h, wd = x.shape
+    _, c, h, wd = x.shape
     f = w.shape[0]
     op = get("Convolution")
     p = op.parse_params({"kernel": (3, 3), "pad": (1, 1), "num_filter": f})
