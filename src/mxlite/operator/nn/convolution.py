@@ -11,7 +11,10 @@ float64 (:data:`WINOGRAD_TILE`, :mod:`mxlite.kernels.conv_winograd`).  Thin
 float32 3x3 pad-1 convolutions of stride 1 or 2 (at most :data:`DIRECT_CHANNELS` channels, any
 image size: all of ResNet-20's 3x3 layers) use the direct register-tiled kernels of
 :mod:`mxlite.kernels.conv_direct` for the output and the data gradient; the weight gradient is
-direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).
+direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).  Of those,
+the stride-1 layers of 16-64 channels (:func:`_winograd_thin_ok`) run the fused Winograd
+F(4x4, 3x3) kernel of :mod:`mxlite.kernels.conv_winograd_thin` for the output and the data
+gradient.
 Float32 stride-1 convolutions of small images with kernels of at least :data:`SMALL_MIN_TAPS`
 taps (LeNet's 5x5 layers, :func:`_small_ok`) skip im2col: the kernels of
 :mod:`mxlite.kernels.conv_small` work on per-kernel-column shifted copies of each image.
@@ -545,10 +548,14 @@ def _direct_data_grad(dy, w, rw, dx):
 #: the fused thin-layer Winograd kernel (:mod:`mxlite.kernels.conv_winograd_thin`) for the
 #: float32 3x3 stride-1 pad-1 output and data gradient of the layers the direct kernel takes
 #: with at least this many input and output channels and :data:`WINOGRAD_THIN_PIXELS` output
-#: pixels; measured (one thread, batch 128, forward ms, ``_direct`` -> this kernel,
-#: interleaved in one process, process time, median of 7, load average 1.5): 16ch 32x32 4.6
-#: -> 4.4 (k = 2) .. 4.7 -> 3.4 (k = 4); 32ch 16x16 4.4 -> 3.9; 64ch 8x8 4.2 -> 3.2.
-#: F(2x2, 3x3) (:data:`WINOGRAD_THIN_TILE` 2) measured 5.7, 4.0 and 3.2 there
+#: pixels; measured (``bench/conv_winograd_thin.py``: one thread, batch 128, forward ms,
+#: :func:`_direct` -> :func:`_winograd_thin`, interleaved in one process, process CPU time,
+#: medians of 5-11, three runs on a loaded machine): 16ch 32x32 4.9-5.7 -> 4.6-5.2 (0.85-0.94x);
+#: 32ch 16x16 4.2-4.7 -> 3.5-3.8 (0.80-0.82x); 64ch 8x8 4.0-4.3 -> 3.6-3.8 (0.84-0.88x);
+#: two threads, wall (noisier): 0.91-0.95x, 0.91-0.92x, 0.75-0.89x.  A ResNet-20 step, one
+#: thread: inference 0.92-0.94x, training 0.96x.  F(2x2, 3x3) (:data:`WINOGRAD_THIN_TILE`
+#: 2) measured 5.5-5.7, 4.0 and 3.2-4.3 ms there; 3-channel (RGB) inputs were not measured
+#: (the direct kernel keeps them)
 WINOGRAD_THIN_CHANNELS = 16
 #: the fewest and most output pixels per image of the thin Winograd kernel (what was measured:
 #: 8x8 to 32x32)
@@ -591,7 +598,7 @@ def _winograd_thin(x, w, out, bias=None, post=None):
     b = np.zeros(f, np.float32) if bias is None else np.ascontiguousarray(bias, np.float32)
     sizes = k.scratch_sizes(c, h, width, f, tile, var, side)
     x = np.ascontiguousarray(x, np.float32)
-    step = n if post is None else -(-_chunk(out[0].nbytes, n) // side) * side
+    step = max(1, n if post is None else -(-_chunk(out[0].nbytes, n) // side) * side)
 
     def work(a, bb):
         bufs = _workspace(sizes, np.float32, slot=12)
