@@ -319,6 +319,9 @@ def test_direct_kernels_match_numpy_reference(shape, path, need_dx, force, monke
     if path == "direct_threads" and numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one core: no second thread")
     force(path)
+    # the direct kernels themselves: the thin Winograd kernel, which takes some of these
+    # stride-1 shapes when on, has its tests in test_conv_winograd_thin.py
+    monkeypatch.setattr(conv, "WINOGRAD_THIN", False)
     calls, wcalls = [], []
     real, real_s2 = conv_direct.forward, conv_direct.data_grad_s2
 
@@ -449,7 +452,9 @@ def test_direct_tile_choice():
 
 def test_direct_kernel_is_taken_for_thin_float32_layers(monkeypatch):
     """ResNet-20's 3x3 layers (16, 32 and 64 channels, stride 1 and 2) go to the direct
-    kernel; float64, wide layers, dilation and pad 0 do not."""
+    kernel; float64, wide layers, dilation and pad 0 do not.  (With the thin Winograd kernel
+    on, it takes the stride-1 ones: test_conv_winograd_thin.py.)"""
+    monkeypatch.setattr(conv, "WINOGRAD_THIN", False)
     calls = []
     real = conv_direct.forward
     monkeypatch.setattr(conv_direct, "forward", lambda *a: calls.append(1) or real(*a))

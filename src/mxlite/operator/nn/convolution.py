@@ -11,7 +11,10 @@ float64 (:data:`WINOGRAD_TILE`, :mod:`mxlite.kernels.conv_winograd`).  Thin
 float32 3x3 pad-1 convolutions of stride 1 or 2 (at most :data:`DIRECT_CHANNELS` channels, any
 image size: all of ResNet-20's 3x3 layers) use the direct register-tiled kernels of
 :mod:`mxlite.kernels.conv_direct` for the output and the data gradient; the weight gradient is
-direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).
+direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).  Of those,
+the stride-1 layers of 16-64 channels (:func:`_winograd_thin_ok`) run the fused Winograd
+F(4x4, 3x3) kernel of :mod:`mxlite.kernels.conv_winograd_thin` for the output and the data
+gradient.
 Float32 stride-1 convolutions of small images with kernels of at least :data:`SMALL_MIN_TAPS`
 taps (LeNet's 5x5 layers, :func:`_small_ok`) skip im2col: the kernels of
 :mod:`mxlite.kernels.conv_small` work on per-kernel-column shifted copies of each image.
@@ -46,6 +49,7 @@ from ...kernels import PARALLEL_THRESHOLD
 from ...kernels import conv_direct as _direct_kernels
 from ...kernels import conv_small as _small_kernels
 from ...kernels import conv_winograd as _winograd_kernels
+from ...kernels import conv_winograd_thin as _thin_kernels
 from ...kernels import epilogue as _epilogue
 from ..registry import Operator, Param, ShapeError, register
 from . import _im2col as _kernels
@@ -547,6 +551,72 @@ def _direct_data_grad(dy, w, rw, dx):
     _split(work, n, 9 * c * n * h * width)
 
 
+#: the fused thin-layer Winograd kernel (:mod:`mxlite.kernels.conv_winograd_thin`) for the
+#: float32 3x3 stride-1 pad-1 output and data gradient of the layers the direct kernel takes
+#: with at least this many input and output channels and :data:`WINOGRAD_THIN_PIXELS` output
+#: pixels; measured (``bench/conv_winograd_thin.py``: one thread, batch 128, forward ms,
+#: :func:`_direct` -> :func:`_winograd_thin`, interleaved in one process, process CPU time,
+#: medians of 5-11, three runs on a loaded machine): 16ch 32x32 4.9-5.7 -> 4.6-5.2 (0.85-0.94x);
+#: 32ch 16x16 4.2-4.7 -> 3.5-3.8 (0.80-0.82x); 64ch 8x8 4.0-4.3 -> 3.6-3.8 (0.84-0.88x);
+#: two threads, wall (noisier): 0.91-0.95x, 0.91-0.92x, 0.75-0.89x.  A ResNet-20 step, one
+#: thread: inference 0.92-0.94x, training 0.96x.  F(2x2, 3x3) (:data:`WINOGRAD_THIN_TILE`
+#: 2) measured 5.5-5.7, 4.0 and 3.2-4.3 ms there; 3-channel (RGB) inputs were not measured
+#: (the direct kernel keeps them)
+WINOGRAD_THIN_CHANNELS = 16
+#: the fewest and most output pixels per image of the thin Winograd kernel (what was measured:
+#: 8x8 to 32x32)
+WINOGRAD_THIN_PIXELS = (64, 1024)
+#: the output tile of the thin Winograd kernel: 4 = F(4x4, 3x3), 2 = F(2x2, 3x3)
+WINOGRAD_THIN_TILE = 4
+#: False: never use the thin Winograd kernel (the direct kernel takes those layers; with
+#: :data:`DIRECT` False neither runs)
+WINOGRAD_THIN = True
+
+
+def _winograd_thin_ok(p, geo, channels, filters, dtype) -> bool:
+    """Whether :func:`_winograd_thin` computes a convolution of ``channels`` -> ``filters``
+    (for the data gradient: the convolution's output channels -> its input channels)."""
+    pixels = geo.out_spatial[0] * geo.out_spatial[1] if geo.nsp == 2 else 0
+    return bool(WINOGRAD_THIN and DIRECT and np.dtype(dtype) == np.float32 and geo.nsp == 2
+                and geo.kernel == (3, 3) and geo.stride == (1, 1) and geo.dilate == (1, 1)
+                and geo.pad == (1, 1) and p.num_group == 1
+                and WINOGRAD_THIN_CHANNELS <= min(channels, filters)
+                and max(channels, filters) <= DIRECT_CHANNELS
+                and WINOGRAD_THIN_PIXELS[0] <= pixels <= WINOGRAD_THIN_PIXELS[1])
+
+
+def _winograd_thin(x, w, out, bias=None, post=None):
+    """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H,
+    W) with ``w`` (F, C, 3, 3), plus ``bias`` (F,) when given, by the fused thin-layer
+    Winograd kernel (F(:data:`WINOGRAD_THIN_TILE` x ..., 3x3)); the batch split over threads
+    as :func:`_split` does; ``post(a, b)`` (an epilogue) runs on each finished chunk of
+    output images, bias included, while they are in cache."""
+    k = _thin_kernels
+    n, c, h, width = x.shape
+    f, tile = w.shape[0], WINOGRAD_THIN_TILE
+    var, side = k.plan(h, width, f, tile)
+    # the weight transform's GEMM at one BLAS thread (see pack_weight), as the kernels run
+    _blas_single(True)
+    try:
+        upk = k.pack_weight(w, tile, k.VARIANTS[var][0])
+    finally:
+        _blas_single(False)
+    b = np.zeros(f, np.float32) if bias is None else np.ascontiguousarray(bias, np.float32)
+    sizes = k.scratch_sizes(c, h, width, f, tile, var, side)
+    x = np.ascontiguousarray(x, np.float32)
+    step = max(1, n if post is None else -(-_chunk(out[0].nbytes, n) // side) * side)
+
+    def work(a, bb):
+        bufs = _workspace(sizes, np.float32, slot=12)
+        for n0 in range(a, bb, step):
+            n1 = min(bb, n0 + step)
+            k.forward(x[n0:n1], upk, b, tile, var, side, *bufs, out[n0:n1])
+            if post is not None:
+                post(n0, n1)
+
+    _split(work, n, 9 * c * n * h * width)
+
+
 def _direct_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
     """Whether :func:`_direct_weight_grad` takes the weight gradient: float32 3x3 pad-1 of
     stride 1 or 2, one group, at most :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels, any image
@@ -885,6 +955,9 @@ class Convolution(_ConvBase):
             _small_forward(x, np.ascontiguousarray(w), None if bias is None else bias.ravel(),
                            geo, out, post_only)
             return [out.astype(dtype, copy=False)], geo
+        if _winograd_thin_ok(p, geo, x.shape[1], f, x.dtype):
+            _winograd_thin(x, w, out, None if bias is None else bias.ravel(), post_only)
+            return [out.astype(dtype, copy=False)], geo
         rw = _direct_ok(p, geo, x.shape[1], f, x.dtype)
         if rw:  # the bias (and an Epilogue) in the kernel's copy-out
             epi = post if isinstance(post, _epilogue.Epilogue) else None
@@ -947,7 +1020,9 @@ class Convolution(_ConvBase):
         # direct: the data gradient's columns are W^T dy)
         rw = _direct_ok(p, geo, f, x.shape[1], kdt, grad=True) if want_dx else None
         dy4 = dy.reshape(n, f, *geo.out_spatial)
-        if rw:
+        if rw and _winograd_thin_ok(p, geo, f, x.shape[1], kdt):
+            _winograd_thin(dy4, _direct_kernels.flipped(w2.reshape(w.shape)), dx)
+        elif rw:
             _direct_data_grad(dy4, w2.reshape(w.shape), rw, dx)
         # next to a col2im data gradient only from 16 channels: the im2col the direct weight
         # gradient saves is the smaller part there (one thread, batch 128, backward ms: 64ch

@@ -1,0 +1,466 @@
+"""Winograd 3x3 stride-1 pad-1 float32 convolutions for thin layers (ResNet-20's 16-64
+channels), fused per block of tiles in cache: input transform, element-wise stage and output
+transform, all in LLVM IR on ``<16 x float>`` vectors of 16 tiles.
+
+:mod:`.conv_winograd` runs the element-wise stage of Winograd as NumPy's batched GEMMs, one
+``(F, C) @ (C, T)`` per transformed position ``xi``; for 16-64 channels those GEMMs are
+packing-bound and lose to the direct kernel (:mod:`.conv_direct`).  Here, per ``k`` images
+laid side by side (:data:`SIDE_BY_SIDE`, :func:`plan`):
+
+1. **Phases.**  Each zero-padded channel is split into its ``t x t`` row / column phases
+   ``padded[t i + a, t j + b]`` (``t`` the output tile: 2 or 4; :func:`_fill_channel`:
+   masked loads, so the pad costs nothing, and a de-interleaving shuffle).  In the phases,
+   element ``(i, j)`` of the input tiles of consecutive tiles (flat position ``ty pitch +
+   tx``, ``pitch = k (tw + 1)``: one tile column past each image is computed and dropped)
+   is one contiguous run: 16 tiles are one vector load per element.
+2. **Per block of** ``16 nv`` **tiles**: the input transform ``B^T d B`` of every channel
+   (:func:`_separable`; F(4x4, 3x3) with the shared terms of ``B^T`` once,
+   :func:`_rows_b4`), the element-wise stage :func:`products` (the register tile of
+   :func:`mxlite.kernels.conv_direct._vector_tile` with one tap: ``ocb`` output channels x
+   ``nv`` vectors of tiles, :data:`VARIANTS`), and the output transform ``A^T m A + bias``
+   into the ``t x t`` output phases.
+3. **Store** (:func:`store`): each output row interleaved from its phases (shuffles, masked
+   stores at the row's end).  This is the one place the output is written.
+
+Output channels are padded up to the tile's channel block with zero transformed weights
+(never stored): any channel counts.  The transformed input and products of a block (36
+values a tile for F(4x4, 3x3)) live in the L2 cache, and their traffic, not the
+multiplications, bounds the kernel: measured (one thread, batch 128, F(4x4, 3x3), ms per
+stage at 16ch 32x32): phases 0.5, input transform 0.5-0.9, products 1.0-1.2 (140-150
+GFLOP/s), output transform 0.35, store 0.45; the direct kernel takes 4.3-4.8 ms there.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from . import PARALLEL_THRESHOLD  # noqa: F401  (imported first: sets up threads and the cache)
+from . import conv_winograd as _wino
+from .conv_direct import _IR, _vector_tile
+
+_SER = {"cache": True, "nogil": True, "fastmath": True}
+
+#: the element-wise tiles (output channels, 16-tile vectors), by variant number
+VARIANTS = ((8, 3), (4, 5), (8, 2))
+#: their relative rate with every lane useful (the weights :func:`plan` divides lanes by)
+RATES = (1.0, 0.95, 0.9)
+_tile_8x3 = _vector_tile(8, 3, 1)
+_tile_4x5 = _vector_tile(4, 5, 1)
+_tile_8x2 = _vector_tile(8, 2, 1)
+
+
+def positions(tile: int) -> int:
+    """Transformed values per tile: 16 for F(2x2, 3x3), 36 for F(4x4, 3x3)."""
+    return (tile + 2) ** 2
+
+
+def pack_weight(w: np.ndarray, tile: int, ocb: int) -> np.ndarray:
+    """``(F, C, 3, 3)`` -> the transformed weights ``G w G^T`` of :func:`forward`: flat
+    ``(xi, F' / ocb, C, ocb)`` float32, ``F'`` = F up to a multiple of ``ocb`` (zeros).  One
+    small BLAS GEMM: callers between threaded kernels hold the BLAS at one thread (its
+    threads, once woken, spin and take the cores from the kernels: 2 threads, 64ch 8x8,
+    3.7 -> 21 ms)."""
+    f, c = w.shape[:2]
+    u = (_wino.weight_transform if tile == 2 else _wino.weight_transform4)(
+        np.ascontiguousarray(w, dtype=np.float32))
+    fp = f + -f % ocb
+    if fp != f:
+        u = np.concatenate([u, np.zeros((u.shape[0], fp - f, c), np.float32)], axis=1)
+    return np.ascontiguousarray(
+        u.reshape(u.shape[0], fp // ocb, ocb, c).transpose(0, 1, 3, 2)).ravel()
+
+
+@numba.njit(**_SER)
+def products(v, upk, var, nch, nfp, mstride, m):  # pragma: no cover - numba
+    """The element-wise stage of one block of ``span = 16 nv`` tiles: ``m[xi, f, t] = sum_c
+    u[xi, f, c] v[c, xi, t]`` over flat ``v`` (C, xi, span; the input transform writes each
+    channel's values in one run), ``upk`` of :func:`pack_weight` and ``m`` (xi, F', span;
+    ``m[xi]`` from ``xi mstride``):
+    per ``xi`` and block of ``ocb`` output channels one register tile."""
+    ocb = VARIANTS[var][0]
+    span = 16 * VARIANTS[var][1]
+    xs = v.size // (nch * span)
+    toff = np.zeros(1, np.int64)
+    for xi in range(xs):
+        for ob in range(nfp // ocb):
+            wb = (xi * (nfp // ocb) + ob) * nch * ocb
+            at = xi * mstride + ob * ocb * span
+            if var == 0:
+                _tile_8x3(v, xi * span, xs * span, nch, toff, 16, upk, wb, m, at, span, 16)
+            elif var == 1:
+                _tile_4x5(v, xi * span, xs * span, nch, toff, 16, upk, wb, m, at, span, 16)
+            else:
+                _tile_8x2(v, xi * span, xs * span, nch, toff, 16, upk, wb, m, at, span, 16)
+
+
+def _combine(k, coefs, xs):
+    """``sum_i coefs[i] xs[i]`` in IR on ``<16 x float>`` (zero terms skipped, +-1 as adds)."""
+    b, acc = k.b, None
+    for c, x in zip(coefs, xs, strict=True):
+        c = float(c)
+        if c == 0:
+            continue
+        if c in (1.0, -1.0):
+            if acc is None:
+                acc = x if c == 1.0 else b.fneg(x)
+            else:
+                acc = b.fadd(acc, x) if c == 1.0 else b.fsub(acc, x)
+            continue
+        cv = ir.Constant(k.vec, [c] * 16)
+        acc = b.fmul(cv, x) if acc is None else b.call(k._fma, [cv, x, acc])
+    return acc if acc is not None else ir.Constant(k.vec, None)
+
+
+def _rows_b4(k, d):
+    """``(B4^T d)_a`` for six vectors (13 operations: the shared terms once)."""
+    b = k.b
+
+    def fma(cst, x, y):
+        return b.call(k._fma, [ir.Constant(k.vec, [float(cst)] * 16), x, y])
+
+    t1, t2 = fma(-4, d[2], d[4]), fma(-4, d[1], d[3])
+    t3 = b.fsub(d[4], d[2])
+    t4 = b.fmul(ir.Constant(k.vec, [2.0] * 16), b.fsub(d[3], d[1]))
+    return [fma(4, d[0], fma(-5, d[2], d[4])), b.fadd(t1, t2), b.fsub(t1, t2),
+            b.fadd(t3, t4), b.fsub(t3, t4), fma(4, d[1], fma(-5, d[3], d[5]))]
+
+
+def _rows_a4(k, m):
+    """``(A4^T m)_r`` for six vectors (10 operations)."""
+    b = k.b
+
+    def fma(cst, x, y):
+        return b.call(k._fma, [ir.Constant(k.vec, [float(cst)] * 16), x, y])
+
+    p12, q12 = b.fadd(m[1], m[2]), b.fsub(m[1], m[2])
+    p34, q34 = b.fadd(m[3], m[4]), b.fsub(m[3], m[4])
+    return [b.fadd(b.fadd(m[0], p12), p34), fma(2, q34, q12), fma(4, p34, p12),
+            b.fadd(fma(8, q34, q12), m[5])]
+
+
+def _separable(mat: np.ndarray, rows=None):
+    """An intrinsic applying ``Y = L X L^T`` (``L = mat``, p x e, exact small integers) to
+    ``e x e`` grids of ``<16 x float>`` vectors, in LLVM IR:
+
+    ``sep(src, sbase, soff, dst, dbase, dstride, nvec, bias, bidx)``: for ``it < nvec``,
+    ``X[i][j] = src[sbase + soff[e i + j] + 16 it:+16]`` and ``dst[dbase + (p a + b) dstride
+    + 16 it:+16] = Y[a][b] + bias[bidx]``; the input transform (``L = B^T``, bias zero) and
+    the output transform (``L = A^T``) of Winograd over 16 tiles at a time."""
+    p, e = mat.shape
+    if rows is None:
+        def rows(k, xs):
+            return [_combine(k, mat[a], xs) for a in range(p)]
+
+    @intrinsic
+    def sep(typingctx, src, sbase, soff, dst, dbase, dstride, nvec, bias, bidx):
+        sig = types.void(src, sbase, soff, dst, dbase, dstride, nvec, bias, bidx)
+
+        def codegen(context, builder, signature, args):
+            k = _IR(context, builder, signature, args)
+            add, mul, c = builder.add, builder.mul, k.const
+            sp, op, dp, bp = k.data(0), k.data(2), k.data(3), k.data(7)
+            sbase, dbase, dstride, nvec, bidx = (k.integer(i) for i in (1, 4, 5, 6, 8))
+            offs = [add(sbase, builder.load(builder.gep(op, [c(t)]))) for t in range(e * e)]
+            bv = k.splat(bp, bidx)
+            douts = [add(dbase, mul(dstride, c(t))) for t in range(p * p)]
+            with cgutils.for_range(builder, nvec) as loop:
+                at = mul(loop.index, c(16))
+                x = [[k.vload(sp, add(offs[e * i + j], at)) for j in range(e)] for i in range(e)]
+                # rows first: t[a][j] = sum_i L[a, i] x[i][j]; then columns
+                cols = [rows(k, [x[i][j] for i in range(e)]) for j in range(e)]
+                for a in range(p):
+                    for bb, y in enumerate(rows(k, [cols[j][a] for j in range(e)])):
+                        k.vstore(builder.fadd(y, bv), dp, add(douts[p * a + bb], at))
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return sep
+
+
+def _masked(k, name):
+    """``llvm.masked.load`` / ``llvm.masked.store`` of ``<16 x float>``."""
+    mask = ir.VectorType(ir.IntType(1), 16)
+    ptr = k.vec.as_pointer()
+    if name == "load":
+        fty = ir.FunctionType(k.vec, [ptr, k.i32, mask, k.vec])
+    else:
+        fty = ir.FunctionType(ir.VoidType(), [k.vec, ptr, k.i32, mask])
+    return cgutils.get_or_insert_function(k.b.module, fty, f"llvm.masked.{name}.v16f32.p0")
+
+
+def _lanes_in(k, first, lo, hi):
+    """The mask of lanes ``l`` with ``lo <= first + l < hi`` (int64 scalars)."""
+    b = k.b
+    i64v = ir.VectorType(k.i64, 16)
+    undef = ir.Constant(i64v, ir.Undefined)
+    zeros = ir.Constant(ir.VectorType(k.i32, 16), [0] * 16)
+
+    def splat(x):
+        return b.shuffle_vector(b.insert_element(undef, x, ir.Constant(k.i32, 0)), undef, zeros)
+
+    col = b.add(splat(first), ir.Constant(i64v, list(range(16))))
+    return b.and_(b.icmp_signed(">=", col, splat(lo)), b.icmp_signed("<", col, splat(hi)))
+
+
+def _fill_channel(s: int):
+    """An intrinsic writing the ``s * s`` row / column phases of one zero-padded channel, in
+    LLVM IR: ``fill(img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width)``: phase
+    ``(a, b)`` from ``q[dbase + (s a + b) plane]``, ``rows`` rows of ``pitch``, ``[i, j] =
+    img[ibase + (s i + a - 1) w + s j + b - 1]`` for ``j < width`` (``nrow`` vectors; zero
+    outside the ``h`` x ``w`` channel: masked loads; masked stores past ``width``)."""
+
+    @intrinsic
+    def fill(typingctx, img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width):
+        sig = types.void(img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width)
+
+        def codegen(context, builder, signature, args):
+            k = _IR(context, builder, signature, args)
+            add, mul, c = builder.add, builder.mul, k.const
+            ip, qp = k.data(0), k.data(4)
+            ibase, h, w, qbase, plane, pitch, nrow, rows, width = (
+                k.integer(i) for i in (1, 2, 3, 5, 6, 7, 8, 9, 10))
+            load, store = _masked(k, "load"), _masked(k, "store")
+            zero = ir.Constant(k.vec, None)
+            i32 = k.i32
+            mask1 = ir.VectorType(ir.IntType(1), 16)
+            with cgutils.for_range(builder, nrow) as vecs:
+                first = builder.sub(mul(vecs.index, c(16 * s)), c(1))
+                cols = [add(first, c(16 * u)) for u in range(s)]
+                masks = [_lanes_in(k, col, c(0), w) for col in cols]
+                smask = _lanes_in(k, mul(vecs.index, c(16)), c(0), width)
+                with cgutils.for_range(builder, mul(rows, c(s))) as big:
+                    a = builder.urem(big.index, c(s))
+                    i = builder.udiv(big.index, c(s))
+                    r = builder.sub(big.index, c(1))
+                    ok = builder.and_(builder.icmp_signed(">=", r, c(0)),
+                                      builder.icmp_signed("<", r, h))
+                    # rows outside the channel: an all-false mask (nothing read)
+                    okv = builder.select(ok, ir.Constant(mask1, [1] * 16),
+                                         ir.Constant(mask1, [0] * 16))
+                    rbase = add(ibase, mul(r, w))
+                    dbase = add(qbase, add(mul(mul(a, c(s)), plane), mul(i, pitch)))
+                    xs = [builder.call(load, [k.vptr(ip, add(rbase, col)), ir.Constant(i32, 4),
+                                              builder.and_(mk, okv), zero])
+                          for col, mk in zip(cols, masks, strict=True)]
+                    at = add(dbase, mul(vecs.index, c(16)))
+                    for bb in range(s):
+                        if s == 2:
+                            y = builder.shuffle_vector(xs[0], xs[1], ir.Constant(
+                                ir.VectorType(i32, 16), [2 * l + bb for l in range(16)]))
+                        else:
+                            m8 = ir.Constant(ir.VectorType(i32, 8), [4 * l + bb for l in range(8)])
+                            lo = builder.shuffle_vector(xs[0], xs[1], m8)
+                            hi8 = builder.shuffle_vector(xs[2], xs[3], m8)
+                            y = builder.shuffle_vector(lo, hi8, ir.Constant(
+                                ir.VectorType(i32, 16), list(range(16))))
+                        builder.call(store, [y, k.vptr(qp, add(at, mul(plane, c(bb)))),
+                                             ir.Constant(i32, 4), smask])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return fill
+
+
+def _store_channel(s: int):
+    """An intrinsic writing one output channel from its ``s * s`` output phases, in LLVM IR:
+    ``put(q, qbase, ostride, pitch, oh, ow, nrow, out, obase)``: ``out[obase + y ow + x] =
+    q[qbase + (s (y % s) + x % s) ostride + (y // s) pitch + x // s]`` for ``y < oh``, ``x < ow``
+    (per row ``nrow`` groups of ``s`` vectors interleaved; masked stores at the row's end)."""
+
+    @intrinsic
+    def put(typingctx, q, qbase, ostride, pitch, oh, ow, nrow, out, obase):
+        sig = types.void(q, qbase, ostride, pitch, oh, ow, nrow, out, obase)
+
+        def codegen(context, builder, signature, args):
+            k = _IR(context, builder, signature, args)
+            add, mul, c = builder.add, builder.mul, k.const
+            qp, op = k.data(0), k.data(7)
+            qbase, ostride, pitch, oh, ow, nrow, obase = (
+                k.integer(i) for i in (1, 2, 3, 4, 5, 6, 8))
+            store = _masked(k, "store")
+            mt = ir.VectorType(k.i32, 16)
+            lo_m = ir.Constant(mt, [l // 2 + 16 * (l % 2) for l in range(16)])
+            hi_m = ir.Constant(mt, [8 + l // 2 + 16 * (l % 2) for l in range(16)])
+
+            def zip2(a, b):
+                return (builder.shuffle_vector(a, b, lo_m), builder.shuffle_vector(a, b, hi_m))
+
+            with cgutils.for_range(builder, nrow) as vecs:
+                starts = [add(mul(vecs.index, c(16 * s)), c(16 * t)) for t in range(s)]
+                masks = [_lanes_in(k, x0, c(0), ow) for x0 in starts]
+                with cgutils.for_range(builder, oh) as rows:
+                    y = rows.index
+                    sbase = add(qbase, add(mul(mul(builder.urem(y, c(s)), c(s)), ostride),
+                                           mul(builder.udiv(y, c(s)), pitch)))
+                    rbase = add(obase, mul(y, ow))
+                    at = add(sbase, mul(vecs.index, c(16)))
+                    xs = [k.vload(qp, add(at, mul(ostride, c(u)))) for u in range(s)]
+                    if s == 2:
+                        zs = zip2(xs[0], xs[1])
+                    else:
+                        a0, a1 = zip2(xs[0], xs[2])
+                        b0, b1 = zip2(xs[1], xs[3])
+                        zs = (*zip2(a0, b0), *zip2(a1, b1))
+                    for z, x0, mk in zip(zs, starts, masks, strict=True):
+                        builder.call(store, [z, k.vptr(op, add(rbase, x0)),
+                                             ir.Constant(k.i32, 4), mk])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return put
+
+
+_B2T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=float)
+_A2T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=float)
+_in2, _in4 = _separable(_B2T), _separable(_wino.B4T, _rows_b4)
+_out2, _out4 = _separable(_A2T), _separable(_wino.A4T, _rows_a4)
+_fill2, _fill4 = _fill_channel(2), _fill_channel(4)
+_put2, _put4 = _store_channel(2), _store_channel(4)
+
+
+@numba.njit(cache=True)
+def layout(tile, h, w, k, span):  # pragma: no cover - numba
+    """``(th, tw, pitch, length, rows, plane, nrow, blocks, ostride)`` of :func:`forward` for
+    ``k`` images side by side: tiles per column and row of one image, the pitch of the phase
+    planes (``k (tw + 1)``: one column past each image's tiles is computed and dropped), the
+    tiles of the ``k`` images in that layout, the rows and elements of one phase plane, the
+    16-tile vectors per phase row of one image, the blocks of ``span`` tiles covering the
+    tiles, and the elements per output phase plane."""
+    th, tw = (h + tile - 1) // tile, (w + tile - 1) // tile
+    pitch = k * (tw + 1)
+    length = th * pitch
+    nrow = (tw + 16) // 16
+    blocks = (length + span - 1) // span
+    # the output phases an odd number of cache lines apart: the 16 vectors the output
+    # transform stores together then fall in different L1 sets (one run, 16x32 F(4x4, 3x3),
+    # 2 images side by side: 0.71 -> 0.35 ms for the transform, one thread, batch 128)
+    ostride = blocks * span + 16 * nrow
+    return th, tw, pitch, length, th + 1, (th + 1) * pitch, nrow, blocks, \
+        ostride + 16 * (1 - ostride // 16 % 2)
+
+
+@numba.njit(cache=True)
+def _mstride(nfp, span):  # pragma: no cover - numba
+    """The elements from one ``xi`` to the next in the products: an odd number of cache
+    lines (the output transform loads 16 or 36 vectors at this stride; a multiple of 4 KiB
+    apart they share L1 sets)."""
+    return nfp * span + 16 * (1 - nfp * span // 16 % 2)
+
+
+def plan(h: int, w: int, f: int, tile: int) -> tuple[int, int]:
+    """``(variant, images side by side)`` of :func:`forward`: of the :data:`VARIANTS` and
+    :data:`SIDE_BY_SIDE`, the fewest tile lanes per image (whole blocks) at the variant's
+    rate (:data:`RATES`), ties to the fewer images."""
+    best, cost = None, 0.0
+    for var, (ocb, nv) in enumerate(VARIANTS):
+        fp = f + -f % ocb
+        for k in SIDE_BY_SIDE:
+            lanes = layout(tile, h, w, k, 16 * nv)[7] * 16 * nv * fp / k / RATES[var]
+            if best is None or lanes < cost * 0.999:
+                best, cost = (var, k), lanes
+    return best
+
+
+#: the numbers of images :func:`forward` may lay side by side in its phase planes
+SIDE_BY_SIDE = (1, 2, 4, 8)
+
+
+def scratch_sizes(c: int, h: int, w: int, f: int, tile: int, var: int, k: int
+                  ) -> tuple[int, int, int, int]:
+    """Elements of the ``q``, ``vb``, ``mb`` and ``oq`` scratch of :func:`forward`."""
+    ocb, nv = VARIANTS[var]
+    span = 16 * nv
+    _, _, pitch, _, _, plane, _, blocks, ostride = layout(tile, h, w, k, span)
+    fp = f + -f % ocb
+    xs = positions(tile)
+    # q: the reads of the last block run up to ``span + pitch + 1`` past the planes
+    return (c * tile * tile * plane + blocks * span + pitch + 16, xs * c * span,
+            xs * _mstride(fp, span), f * tile * tile * ostride)
+
+
+@numba.njit(**_SER)
+def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out):  # pragma: no cover - numba
+    """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of ``x`` (N, C, H, W) plus
+    ``bias`` (F,) by Winograd F(tile x tile, 3x3), ``upk`` = :func:`pack_weight` (w, tile,
+    ocb of ``var``), ``k`` images side by side (:func:`plan`); ``q``, ``vb``, ``mb`` and
+    ``oq`` flat scratch of :func:`scratch_sizes`.
+
+    Per ``k`` images: the row / column phases of each channel into ``q`` (the images side by
+    side); then per block of ``16 nv`` tiles (in the cache): the input transform of all
+    channels into ``vb``, :func:`products` into ``mb``, the output transform into the
+    output phases ``oq``; then :func:`store`."""
+    n_img, nch, h, w = x.shape
+    nf = out.shape[1]
+    ocb, nv = VARIANTS[var]
+    span = 16 * nv
+    nfp = nf + (ocb - nf % ocb) % ocb
+    _, tw, pitch, _, rows, plane, nrow, blocks, ostride = layout(tile, h, w, k, span)
+    e = tile + 2
+    cstride = tile * tile * plane
+    fstride = tile * tile * ostride
+    soff = np.empty(e * e, np.int64)
+    moff = np.empty(e * e, np.int64)
+    mstride = _mstride(nfp, span)
+    for i in range(e):
+        for j in range(e):
+            soff[e * i + j] = ((i % tile) * tile + j % tile) * plane + (i // tile) * pitch \
+                + j // tile
+    for xi in range(e * e):
+        moff[xi] = xi * mstride
+    q[nch * cstride:] = 0
+    zero = np.zeros(1, np.float32)
+    xflat = x.reshape(-1)
+    for n0 in range(0, n_img, k):
+        nb = min(k, n_img - n0)
+        if nb < k:  # the images missing at the batch's end: zero planes
+            q[:nch * cstride] = 0
+        for c in range(nch):
+            for j in range(nb):
+                at = ((n0 + j) * nch + c) * h * w
+                if tile == 2:
+                    _fill2(xflat, at, h, w, q, c * cstride + j * (tw + 1), plane, pitch, nrow,
+                           rows, tw + 1)
+                else:
+                    _fill4(xflat, at, h, w, q, c * cstride + j * (tw + 1), plane, pitch, nrow,
+                           rows, tw + 1)
+        for blk in range(blocks):
+            t0 = blk * span
+            for c in range(nch):
+                if tile == 2:
+                    _in2(q, c * cstride + t0, soff, vb, c * e * e * span, span, nv, zero, 0)
+                else:
+                    _in4(q, c * cstride + t0, soff, vb, c * e * e * span, span, nv, zero, 0)
+            products(vb, upk, var, nch, nfp, mstride, mb)
+            for f in range(nf):
+                if tile == 2:
+                    _out2(mb, f * span, moff, oq, f * fstride + t0, ostride, nv, bias, f)
+                else:
+                    _out4(mb, f * span, moff, oq, f * fstride + t0, ostride, nv, bias, f)
+        store(oq, tile, h, w, k, span, out[n0:n0 + nb])
+
+
+@numba.njit(**_SER)
+def store(oq, tile, oh, ow, k, span, out):  # pragma: no cover - numba
+    """The store of :func:`forward`: ``out`` (nb, F, OH, OW) from the output phases ``oq``
+    of ``k >= nb`` images side by side (each row interleaved from its ``tile`` phases; the
+    tiles' pixels past the output's edge dropped).  The one place the output is written: an
+    epilogue belongs here."""
+    nb, nf = out.shape[0], out.shape[1]
+    _, tw, pitch, _, _, _, nrow, _, ostride = layout(tile, oh, ow, k, span)
+    fstride = tile * tile * ostride
+    flat = out.reshape(-1)
+    for j in range(nb):
+        for f in range(nf):
+            at = (j * nf + f) * oh * ow
+            if tile == 2:
+                _put2(oq, f * fstride + j * (tw + 1), ostride, pitch, oh, ow, nrow, flat, at)
+            else:
+                _put4(oq, f * fstride + j * (tw + 1), ostride, pitch, oh, ow, nrow, flat, at)
