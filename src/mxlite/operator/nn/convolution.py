@@ -44,6 +44,7 @@ import numpy as np
 
 from ...kernels import PARALLEL_THRESHOLD
 from ...kernels import conv_direct as _direct_kernels
+from ...kernels import conv_pointwise as _pointwise_kernels
 from ...kernels import conv_small as _small_kernels
 from ...kernels import conv_winograd as _winograd_kernels
 from ..registry import Operator, Param, ShapeError, register
@@ -602,6 +603,98 @@ def _direct_weight_grad(x, dy, stride=1):
     return parts[0].sum(axis=3).reshape(f, c, 3, 3)
 
 
+#: the direct 1x1 kernels (:mod:`mxlite.kernels.conv_pointwise`) for float32 1x1 pad-0
+#: convolutions of stride 1 or 2, one group, at least 4 and at most this many input and output
+#: channels, any image size (ResNet-20's projection shortcuts)
+POINTWISE_CHANNELS = 64
+#: False: never use the direct 1x1 kernels (for benchmarks and tests of the other paths)
+POINTWISE = True
+
+
+def _pointwise_ok(p, geo, channels, filters, dtype) -> bool:
+    """Whether the direct 1x1 kernels take this convolution of ``channels`` -> ``filters``
+    (output and both gradients): float32, 2-D, a 1x1 kernel (any dilation), stride 1 or 2 on
+    both axes, pad 0, one group, ``4 <= channels, filters <=`` :data:`POINTWISE_CHANNELS`."""
+    return bool(POINTWISE and np.dtype(dtype) == np.float32 and geo.nsp == 2
+                and geo.kernel == (1, 1) and geo.stride in ((1, 1), (2, 2))
+                and geo.pad == (0, 0) and p.num_group == 1
+                and 4 <= min(channels, filters)
+                and max(channels, filters) <= POINTWISE_CHANNELS)
+
+
+def _pointwise(x, w2, stride, out, post=None):
+    """``out`` (N, F, OH, OW) = the 1x1 pad-0 convolution of stride 1 or 2 of float32 ``x``
+    (N, C, H, W) with ``w2`` (F, C), by :func:`mxlite.kernels.conv_pointwise.forward`; the
+    batch split over threads as :func:`_split` does; ``post(a, b)`` (an epilogue) runs on
+    each finished chunk of output images while they are in cache."""
+    n, c = x.shape[:2]
+    f, oh, ow = out.shape[1:]
+    var = _pointwise_kernels.variant(f)
+    wpk, starts = _pointwise_kernels.pack_weight(w2, _pointwise_kernels.OCB[var])
+    size = _pointwise_kernels.scratch_size(c, f, oh, ow, stride)
+    step = n if post is None else _chunk(out[0].nbytes, n)
+
+    def work(a, b):
+        (scratch,) = _workspace((size,), np.float32, slot=30)
+        for n0 in range(a, b, step):
+            n1 = min(b, n0 + step)
+            _pointwise_kernels.forward(x[n0:n1], wpk, starts, var, stride, scratch,
+                                       out[n0:n1])
+            if post is not None:
+                post(n0, n1)
+
+    _split(work, n, c * n * oh * ow)
+
+
+def _pointwise_data_grad(dy, w2, stride, dx):
+    """``dx`` (N, C, H, W) = the data gradient of the 1x1 pad-0 convolution of stride 1 or 2
+    with ``w2`` (F, C) for float32 ``dy`` (N, F, OH, OW): stride 1, :func:`_pointwise` of
+    ``dy`` with ``w2`` transposed; stride 2, :func:`mxlite.kernels.conv_pointwise.data_grad`
+    (the even pixels, zeros between them, in one pass), the batch split over threads."""
+    if stride == 1:
+        _pointwise(dy, np.ascontiguousarray(w2.T), 1, dx)
+        return
+    n, f, oh, ow = dy.shape
+    c = dx.shape[1]
+    var = _pointwise_kernels.variant(c)
+    wpk, starts = _pointwise_kernels.pack_weight(np.ascontiguousarray(w2.T),
+                                                 _pointwise_kernels.OCB[var])
+    size = _pointwise_kernels.scratch_size(c, f, oh, ow, 2)
+
+    def work(a, b):
+        (scratch,) = _workspace((size,), np.float32, slot=30)
+        _pointwise_kernels.data_grad(dy[a:b], wpk, starts, var, scratch, dx[a:b])
+
+    _split(work, n, c * n * oh * ow)
+
+
+def _pointwise_weight_grad(x, dy, stride):
+    """dW (F, C) of the 1x1 pad-0 convolution of stride 1 or 2 of float32 ``x`` (N, C, H, W)
+    for ``dy`` (N, F, OH, OW) by :func:`mxlite.kernels.conv_pointwise.weight_grad`, the batch
+    split over threads (one partial sum each)."""
+    k = _pointwise_kernels
+    n, c = x.shape[:2]
+    f, oh, ow = dy.shape[1:]
+    fst, cst = k.blocks(f, k.GB), k.blocks(c, k.GB)
+    block = k.grad_block(c, f)
+    sizes = (k.grad_scratch_size(c, oh, ow, stride),
+             fst.size * cst.size * k.GB * k.GB * 16, f * c)
+
+    def work(a, b):
+        scratch, acc, tail = _workspace(sizes, np.float32, slot=31)
+        acc = acc.reshape(fst.size, cst.size, k.GB, k.GB, 16)
+        tail = tail.reshape(f, c)
+        acc[...] = 0
+        tail[...] = 0
+        k.weight_grad(x[a:b], dy[a:b], stride, block, fst, cst, scratch, acc, tail)
+        return k.unpack_weight_grad(acc, tail, fst, cst)
+
+    parts = _split(work, n, c * n * oh * ow)
+    for extra in parts[1:]:
+        parts[0] += extra
+    return parts[0]
+
+
 #: the shifted-plane kernels (:mod:`mxlite.kernels.conv_small`) for float32 stride-1
 #: convolutions of small images: at most this many output pixels per image and kernels of at
 #: least :data:`SMALL_MIN_TAPS` taps (LeNet's 5x5 layers).  Measured (one thread, process CPU
@@ -883,6 +976,11 @@ class Convolution(_ConvBase):
             if bias is not None and hook is None:
                 out3 += bias
             return [out.astype(dtype, copy=False)], geo
+        if _pointwise_ok(p, geo, x.shape[1], f, x.dtype):
+            _pointwise(x, w2, geo.stride[0], out, hook)
+            if bias is not None and hook is None:
+                out3 += bias
+            return [out.astype(dtype, copy=False)], geo
         plan = _Plan(geo, x, rows, length)
 
         def work(a, b):
@@ -932,6 +1030,12 @@ class Convolution(_ConvBase):
             return self._grads(p, inputs, dx, dw_full, dy, gout)
         if _small_ok(p, geo, kdt, x.shape[1], backward=True):
             np.copyto(dw_full, _small_backward(xk, w2.reshape(w.shape), dy, geo, dx))
+            return self._grads(p, inputs, dx, dw_full, dy, gout)
+        if _pointwise_ok(p, geo, x.shape[1], f, kdt):
+            dy4 = dy.reshape(n, f, *geo.out_spatial)
+            dw[...] = _pointwise_weight_grad(xk, dy4, geo.stride[0])
+            if want_dx:
+                _pointwise_data_grad(dy4, w2, geo.stride[0], dx)
             return self._grads(p, inputs, dx, dw_full, dy, gout)
         # the direct kernels: the data gradient is the convolution of dy with the flipped,
         # transposed weight (pad 1); the weight gradient by its own kernel; what they do not

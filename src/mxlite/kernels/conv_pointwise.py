@@ -1,0 +1,364 @@
+"""Direct float32 1x1 convolutions (pad 0, one group) of stride 1 and 2 for thin layers
+(ResNet-20's projection shortcuts), their data and weight gradients: register tiles written
+in LLVM IR with the helpers of :mod:`mxlite.kernels.conv_direct`.
+
+A 1x1 convolution is, per image, the matrix product ``out[f, p] = sum_c w[f, c] x[c, p]`` of
+the ``(F, C)`` weight and the ``(C, L)`` image planes, ``L = OH OW`` pixels.  With stride 1
+the planes of ``x[n]`` are already flat and contiguous, and so are those of ``out[n]``: the
+tiles of :func:`conv_direct._vector_tile <mxlite.kernels.conv_direct._vector_tile>` with one
+tap run straight over ``x`` and write straight into ``out`` (no copy; im2col + GEMM packs
+both operands of a K = C = 16 product, which is most of its time).  Stride 2 first copies the
+image's (even, even) phase ``x[n, :, ::2, ::2]`` into a small flat scratch.
+
+**Tiles and tails.**  A forward tile is ``ocb`` output channels x 3 vectors of 16 pixels
+(:data:`OCB`: 8 or 4; per input channel 3 loads, ``ocb`` broadcast weights, ``3 ocb`` FMAs);
+the pixels past the last whole tile run as tiles of one vector, the last one ending at pixel
+``L`` (it overlaps the one before: those pixels are computed twice, written with the same
+value).  Output channels past the last whole block likewise: the last block starts at ``F -
+ocb`` (:func:`blocks`).  So any ``L >= 16`` and ``F >= ocb`` runs without a copy; images of
+fewer than 16 pixels go through a 16-lane scratch.
+
+**Gradients.**  The stride-1 data gradient is :func:`forward` of ``dy`` with the transposed
+weight; the stride-2 one computes the even pixels into scratch and writes ``dx`` in one pass,
+zeros in between (:func:`data_grad`).  The weight gradient (:func:`weight_grad`) keeps per-lane
+partial sums ``acc[f, c, l] = sum dy[f, p] x[c, p]`` over pixels ``p = l (mod 16)`` for blocks
+of 4 x 4 channels (:func:`_gradient_tile`: per vector of pixels 8 loads and 16 FMAs, 16
+accumulators in registers), chunk by chunk of images whose planes stay in the L2 cache; the
+pixels past the last whole vector are summed in plain code.
+
+Measured: see :data:`mxlite.operator.nn.convolution.POINTWISE_CHANNELS`.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from . import PARALLEL_THRESHOLD  # noqa: F401  (imported first: sets up threads and the cache)
+from .conv_direct import _IR, _SER, _vector_tile
+
+#: the output-channel blocks of the forward tiles, by variant number (:func:`variant`)
+OCB = (8, 4)
+#: pixel vectors of 16 per whole forward tile
+NV = 3
+_f8x3 = _vector_tile(8, NV, 1)
+_f8x1 = _vector_tile(8, 1, 1)
+_f4x3 = _vector_tile(4, NV, 1)
+_f4x1 = _vector_tile(4, 1, 1)
+#: the channel block (output and input channels) of the weight-gradient tile
+GB = 4
+#: bytes of input and head-gradient values per pixel block of :func:`weight_grad`
+GRAD_BLOCK_BYTES = 32 << 10
+
+
+def variant(f: int) -> int:
+    """The forward tile (:data:`OCB` index) for ``f`` output channels: the one computing the
+    fewest channels (whole blocks, the last one overlapping), 8 on a tie; -1: ``f < 4``."""
+    if f < OCB[1]:
+        return -1
+    if f < OCB[0]:
+        return 1
+    wide, narrow = -(-f // 8) * 8, -(-f // 4) * 4
+    return 0 if wide <= narrow else 1
+
+
+def blocks(f: int, ocb: int) -> np.ndarray:
+    """The first channel of each block of ``ocb`` of ``f >= ocb`` channels: whole blocks,
+    then (when ``ocb`` does not divide ``f``) one ending at channel ``f``."""
+    starts = list(range(0, f - ocb + 1, ocb))
+    if f % ocb:
+        starts.append(f - ocb)
+    return np.asarray(starts, np.int64)
+
+
+def pack_weight(w2: np.ndarray, ocb: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(F, C)`` -> ``(flat (blocks, C, ocb) float32, block starts)``, the weights of
+    :func:`forward`."""
+    starts = blocks(w2.shape[0], ocb)
+    idx = starts[:, None] + np.arange(ocb)[None, :]  # (blocks, ocb)
+    return np.ascontiguousarray(w2[idx].transpose(0, 2, 1), dtype=np.float32).ravel(), starts
+
+
+def scratch_size(c: int, f: int, oh: int, ow: int, stride: int) -> int:
+    """Elements of the ``scratch`` of :func:`forward` and :func:`data_grad`."""
+    length = oh * ow
+    lanes = max(length, 16)
+    if stride == 1 and length >= 16:
+        return 1
+    return (c + f) * lanes
+
+
+@numba.njit(**_SER)
+def _tiles(src, sbase, nch, cstride, length, wpk, starts, var, dst, dbase, dstride
+           ):  # pragma: no cover - numba
+    """``dst[dbase + (starts[b] + o) dstride + p] = sum_c wpk[(b C + c) ocb + o] src[sbase +
+    c cstride + p]`` for ``p < length`` (``length >= 16``): whole tiles of 3 vectors, then
+    tiles of one, the last ending at ``length``; pixel tiles outer, so that a tile's inputs
+    stay in L1 over the blocks of output channels."""
+    toff = np.zeros(1, np.int64)
+    nb = starts.size
+    span = 16 * NV
+    whole = length // span
+    for t in range(whole):
+        p = t * span
+        for b in range(nb):
+            ob = dbase + starts[b] * dstride + p
+            if var == 0:
+                _f8x3(src, sbase + p, cstride, nch, toff, 16, wpk, b * nch * 8, dst, ob,
+                      dstride, 16)
+            else:
+                _f4x3(src, sbase + p, cstride, nch, toff, 16, wpk, b * nch * 4, dst, ob,
+                      dstride, 16)
+    p = whole * span
+    while p < length:
+        q = min(p, length - 16)
+        for b in range(nb):
+            ob = dbase + starts[b] * dstride + q
+            if var == 0:
+                _f8x1(src, sbase + q, cstride, nch, toff, 16, wpk, b * nch * 8, dst, ob,
+                      dstride, 16)
+            else:
+                _f4x1(src, sbase + q, cstride, nch, toff, 16, wpk, b * nch * 4, dst, ob,
+                      dstride, 16)
+        p += 16
+
+
+@numba.njit(**_SER)
+def _even_phase(x, n, dst, pitch):  # pragma: no cover - numba
+    """``dst[c pitch + y OW + q] = x[n, c, 2 y, 2 q]`` (the stride-2 pixels), zeros from
+    ``OH OW`` to ``pitch`` in each channel."""
+    nch, h, w = x.shape[1], x.shape[2], x.shape[3]
+    oh, ow = (h + 1) // 2, (w + 1) // 2
+    for c in range(nch):
+        base = c * pitch
+        for y in range(oh):
+            src = x[n, c, 2 * y]
+            row = dst[base + y * ow:base + (y + 1) * ow]
+            for q in range(ow):
+                row[q] = src[2 * q]
+        for q in range(oh * ow, pitch):
+            dst[base + q] = 0
+
+
+@numba.njit(**_SER)
+def forward(x, wpk, starts, var, stride, scratch, out):  # pragma: no cover - numba
+    """``out`` (N, F, OH, OW) = the 1x1 pad-0 convolution of stride 1 or 2 of ``x`` (N, C,
+    H, W), both C-contiguous, for ``wpk, starts`` = :func:`pack_weight` (w, ``OCB[var]``);
+    ``scratch`` flat, of :func:`scratch_size`."""
+    n_img, nch = x.shape[0], x.shape[1]
+    nf, oh, ow = out.shape[1], out.shape[2], out.shape[3]
+    length = oh * ow
+    if stride == 1 and length >= 16:
+        for n in range(n_img):
+            _tiles(x, n * nch * length, nch, length, length, wpk, starts, var, out,
+                   n * nf * length, length)
+        return
+    lanes = max(length, 16)
+    xs = scratch[:nch * lanes]
+    ys = scratch[nch * lanes:(nch + nf) * lanes]
+    for n in range(n_img):
+        if stride == 2:
+            _even_phase(x, n, xs, lanes)
+        else:
+            for c in range(nch):
+                src = x[n, c].reshape(-1)
+                for q in range(length):
+                    xs[c * lanes + q] = src[q]
+                for q in range(length, lanes):
+                    xs[c * lanes + q] = 0
+        if length >= 16:
+            _tiles(xs, 0, nch, lanes, length, wpk, starts, var, out, n * nf * length, length)
+            continue
+        _tiles(xs, 0, nch, lanes, 16, wpk, starts, var, ys, 0, lanes)
+        for f in range(nf):
+            dst = out[n, f].reshape(-1)
+            for q in range(length):
+                dst[q] = ys[f * lanes + q]
+
+
+@intrinsic
+def _spread(typingctx, src, sbase, dst, dbase, nvec):
+    """``dst[dbase + 2 j] = src[sbase + j]`` and ``dst[dbase + 2 j + 1] = 0`` for ``j < 8
+    nvec`` (flat float32 arrays): per 8 values one ``<8 x float>`` load, one shuffle with
+    zeros and one ``<16 x float>`` store."""
+    sig = types.void(src, sbase, dst, dbase, nvec)
+
+    def codegen(context, builder, signature, args):
+        k = _IR(context, builder, signature, args)
+        sp, dp = k.data(0), k.data(2)
+        sbase, dbase, nvec = (k.integer(i) for i in (1, 3, 4))
+        half = ir.VectorType(ir.FloatType(), 8)
+        zero = ir.Constant(half, None)
+        mask = ir.Constant(ir.VectorType(k.i32, 16), [j // 2 + 8 * (j % 2) for j in range(16)])
+        with cgutils.for_range(builder, nvec) as loop:
+            at = builder.mul(loop.index, k.const(8))
+            ptr = builder.bitcast(builder.gep(sp, [builder.add(sbase, at)]), half.as_pointer())
+            v = builder.load(ptr, align=4)
+            k.vstore(builder.shuffle_vector(v, zero, mask), dp,
+                     builder.add(dbase, builder.add(at, at)))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@numba.njit(**_SER)
+def data_grad(dy, wpk, starts, var, scratch, dx):  # pragma: no cover - numba
+    """``dx`` (N, C, H, W) = the data gradient of the stride-2 1x1 convolution for the head
+    gradient ``dy`` (N, F, OH, OW), ``wpk, starts`` = :func:`pack_weight` (w^T, ``OCB[var]``):
+    per image the even pixels into ``scratch`` (:func:`scratch_size`), then ``dx`` row by
+    row, zeros on the odd rows and columns (:func:`_spread`)."""
+    n_img, nf, oh, ow = dy.shape
+    nch, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
+    length = oh * ow
+    lanes = max(length, 16)
+    ds = scratch[:nf * lanes]
+    ys = scratch[nf * lanes:(nf + nch) * lanes]
+    half = w // 2
+    nvec = half // 8
+    flat = dx.reshape(-1)
+    for n in range(n_img):
+        if length >= 16:
+            _tiles(dy, n * nf * length, nf, length, length, wpk, starts, var, ys, 0, lanes)
+        else:
+            for f in range(nf):
+                src = dy[n, f].reshape(-1)
+                for q in range(length):
+                    ds[f * lanes + q] = src[q]
+                for q in range(length, lanes):
+                    ds[f * lanes + q] = 0
+            _tiles(ds, 0, nf, lanes, 16, wpk, starts, var, ys, 0, lanes)
+        for c in range(nch):
+            base = (n * nch + c) * h * w
+            for r in range(h):
+                rb = base + r * w
+                if r % 2:
+                    for q in range(w):
+                        flat[rb + q] = 0
+                    continue
+                sb = c * lanes + (r // 2) * ow
+                if nvec:
+                    _spread(ys, sb, flat, rb, nvec)
+                for j in range(8 * nvec, half):
+                    flat[rb + 2 * j] = ys[sb + j]
+                    flat[rb + 2 * j + 1] = 0
+                if w % 2:
+                    flat[rb + w - 1] = ys[sb + half]
+
+
+def _gradient_tile(nf: int, nc: int):
+    """An intrinsic summing the weight gradient of ``nf`` output and ``nc`` input channels
+    over a chunk of images, pixels in the lanes, in LLVM IR on ``<16 x float>``:
+
+    ``tile(x, xbase, cstride, ximg, dy, dbase, fstride, dimg, nimg, nvec, acc, abase)`` adds
+    to ``acc[abase + 16 (o nc + c) + l]`` (``o < nf``, ``c < nc``, lane ``l``) ``sum_{i <
+    nimg, v < nvec} dy[dbase + i dimg + o fstride + 16 v + l] x[xbase + i ximg + c cstride +
+    16 v + l]``.  Per vector of 16 pixels: ``nf + nc`` loads and ``nf nc`` FMAs; ``nf nc``
+    accumulators in registers."""
+
+    @intrinsic
+    def tile(typingctx, x, xbase, cstride, ximg, dy, dbase, fstride, dimg, nimg, nvec, acc,
+             abase):
+        sig = types.void(x, xbase, cstride, ximg, dy, dbase, fstride, dimg, nimg, nvec, acc,
+                         abase)
+
+        def codegen(context, builder, signature, args):
+            k = _IR(context, builder, signature, args)
+            add, mul, c = builder.add, builder.mul, k.const
+            xp, dp, ap = k.data(0), k.data(4), k.data(10)
+            xbase, cstride, ximg, dbase, fstride, dimg, nimg, nvec, abase = (
+                k.integer(i) for i in (1, 2, 3, 5, 6, 7, 8, 9, 11))
+            accs = k.accumulators(nf, nc)
+            xrows = [add(xbase, mul(cstride, c(j))) for j in range(nc)]
+            drows = [add(dbase, mul(fstride, c(o))) for o in range(nf)]
+            with cgutils.for_range(builder, nimg) as images:
+                xi = mul(images.index, ximg)
+                di = mul(images.index, dimg)
+                with cgutils.for_range(builder, nvec) as vectors:
+                    at = mul(vectors.index, c(16))
+                    ds = [k.vload(dp, add(add(r, di), at)) for r in drows]
+                    for j in range(nc):
+                        xv = k.vload(xp, add(add(xrows[j], xi), at))
+                        for o in range(nf):
+                            k.fma_into(accs[o][j], ds[o], xv)
+            for o in range(nf):
+                for j in range(nc):
+                    k.add_to(accs[o][j], ap, add(abase, c(16 * (o * nc + j))))
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return tile
+
+
+_grad_tile = _gradient_tile(GB, GB)
+
+
+def grad_block(c: int, f: int) -> int:
+    """Pixels per block of :func:`weight_grad` (a multiple of 16): the block's input and
+    head-gradient values fill at most :data:`GRAD_BLOCK_BYTES` (the L1 cache)."""
+    return max(16, GRAD_BLOCK_BYTES // (4 * (c + f)) // 16 * 16)
+
+
+def grad_scratch_size(c: int, oh: int, ow: int, stride: int) -> int:
+    """Elements of the ``scratch`` of :func:`weight_grad`."""
+    return 1 if stride == 1 else c * oh * ow
+
+
+@numba.njit(**_SER)
+def weight_grad(x, dy, stride, block, fst, cst, scratch, acc, tail):  # pragma: no cover
+    """``acc`` (F blocks, C blocks, 4, 4, 16) += per-lane partial sums and ``tail`` (F, C) +=
+    the rest of the weight gradient of the 1x1 pad-0 convolution of stride 1 or 2 of ``x``
+    (N, C, H, W) for ``dy`` (N, F, OH, OW): ``dW[fst[a] + o, cst[b] + j] = acc[a, b, o,
+    j].sum() + tail[...]`` (:func:`blocks` of 4 for ``fst`` and ``cst``; where blocks
+    overlap, each holds the whole sum).  ``scratch``: :func:`grad_scratch_size` (stride 2:
+    the even pixels of one image).  Per image, ``block`` pixels at a time
+    (:func:`grad_block`), which stay in L1 over the channel blocks."""
+    n_img, nch = x.shape[0], x.shape[1]
+    nf, oh, ow = dy.shape[1], dy.shape[2], dy.shape[3]
+    length = oh * ow
+    done = length // 16 * 16
+    flat = acc.reshape(-1)
+    ncb = cst.size
+    for n in range(n_img):
+        if stride == 2:
+            _even_phase(x, n, scratch, length)
+        for p0 in range(0, done, block):
+            nvec = (min(block, done - p0)) // 16
+            for a in range(fst.size):
+                dbase = n * nf * length + fst[a] * length + p0
+                for b in range(ncb):
+                    abase = (a * ncb + b) * GB * GB * 16
+                    if stride == 1:
+                        _grad_tile(x, n * nch * length + cst[b] * length + p0, length, 0,
+                                   dy, dbase, length, 0, 1, nvec, flat, abase)
+                    else:
+                        _grad_tile(scratch, cst[b] * length + p0, length, 0, dy, dbase,
+                                   length, 0, 1, nvec, flat, abase)
+        if done < length:
+            d = dy[n].reshape(nf, length)
+            for c in range(nch):
+                if stride == 1:
+                    xr = x[n, c].reshape(-1)
+                else:
+                    xr = scratch[c * length:(c + 1) * length]
+                for f in range(nf):
+                    s = np.float32(0)
+                    for q in range(done, length):
+                        s += d[f, q] * xr[q]
+                    tail[f, c] += s
+
+
+def unpack_weight_grad(acc: np.ndarray, tail: np.ndarray, fst: np.ndarray, cst: np.ndarray
+                       ) -> np.ndarray:
+    """:func:`weight_grad`'s ``acc`` and ``tail`` -> dW (F, C)."""
+    sums = acc.sum(axis=-1)  # (fb, cb, 4, 4)
+    dw = tail.copy()
+    full = np.zeros_like(tail)
+    for a, f0 in enumerate(fst):
+        for b, c0 in enumerate(cst):
+            full[f0:f0 + GB, c0:c0 + GB] = sums[a, b]
+    return dw + full
