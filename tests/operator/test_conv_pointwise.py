@@ -220,15 +220,16 @@ def test_stride2_data_grad_every_size(hw, c):
     close(dx, want)
 
 
-@pytest.mark.parametrize("block", [16, 48, 1 << 20], ids=["block16", "block48", "whole"])
+@pytest.mark.parametrize("block", [(16, 1), (48, 1), (1 << 20, 1), (0, 2)],
+                         ids=["block16", "block48", "whole", "2images"])
 @pytest.mark.parametrize("s", [1, 2])
 @pytest.mark.parametrize("cf", [(4, 4), (5, 9), (16, 16), (13, 6)],
                          ids=lambda cf: f"{cf[0]}to{cf[1]}")
 @pytest.mark.parametrize("hw", [(1, 1), (4, 4), (7, 7), (8, 12), (11, 9)],
                          ids=lambda hw: f"{hw[0]}x{hw[1]}")
 def test_weight_grad_every_size(hw, cf, s, block):
-    """:func:`conv_pointwise.weight_grad`: vectors in pixel blocks of any length, the pixels
-    past the last whole vector, overlapping channel blocks."""
+    """:func:`conv_pointwise.weight_grad`: vectors in pixel blocks of any length or blocks of
+    two whole images, the pixels past the last whole vector, overlapping channel blocks."""
     rng = np.random.default_rng(5)
     c, f = cf
     x = rng.standard_normal((3, c, *hw)).astype(np.float32)
@@ -237,8 +238,11 @@ def test_weight_grad_every_size(hw, cf, s, block):
     fst, cst = kernels.blocks(f, kernels.GB), kernels.blocks(c, kernels.GB)
     acc = np.zeros((fst.size, cst.size, kernels.GB, kernels.GB, 16), np.float32)
     tail = np.zeros((f, c), np.float32)
-    scratch = np.zeros(kernels.grad_scratch_size(c, *xs.shape[2:], s), np.float32)
-    kernels.weight_grad(x, dy, s, block, fst, cst, scratch, acc, tail)
+    pixels, images = block
+    if not pixels:  # whole images, two at a time
+        pixels = max(16, xs.shape[2] * xs.shape[3] // 16 * 16)
+    scratch = np.zeros(kernels.grad_scratch_size(c, *xs.shape[2:], s, images), np.float32)
+    kernels.weight_grad(x, dy, s, pixels, images, fst, cst, scratch, acc, tail)
     got = kernels.unpack_weight_grad(acc, tail, fst, cst)
     close(got, np.einsum("nfyx,ncyx->fc", dy.astype(np.float64), xs))
 

@@ -676,8 +676,8 @@ def _pointwise_weight_grad(x, dy, stride):
     n, c = x.shape[:2]
     f, oh, ow = dy.shape[1:]
     fst, cst = k.blocks(f, k.GB), k.blocks(c, k.GB)
-    block = k.grad_block(c, f)
-    sizes = (k.grad_scratch_size(c, oh, ow, stride),
+    block, images = k.grad_block(c, f, oh, ow)
+    sizes = (k.grad_scratch_size(c, oh, ow, stride, images),
              fst.size * cst.size * k.GB * k.GB * 16, f * c)
 
     def work(a, b):
@@ -686,7 +686,7 @@ def _pointwise_weight_grad(x, dy, stride):
         tail = tail.reshape(f, c)
         acc[...] = 0
         tail[...] = 0
-        k.weight_grad(x[a:b], dy[a:b], stride, block, fst, cst, scratch, acc, tail)
+        k.weight_grad(x[a:b], dy[a:b], stride, block, images, fst, cst, scratch, acc, tail)
         return k.unpack_weight_grad(acc, tail, fst, cst)
 
     parts = _split(work, n, c * n * oh * ow)
