@@ -25,6 +25,15 @@ SHAPES = [
     ("32->64 16x16 /2", 128, 32, 16, 16, 64, 2),
     ("64->64 8x8", 128, 64, 8, 8, 64, 1),
     ("64->128 16x16 /2", 128, 64, 16, 16, 128, 2),
+    ("128->128 8x8", 128, 128, 8, 8, 128, 1),
+    ("128->128 16x16", 128, 128, 16, 16, 128, 1),
+    ("256->256 8x8", 128, 256, 8, 8, 256, 1),
+    ("128->256 8x8 /2", 128, 128, 8, 8, 256, 2),
+    ("256->256 4x4", 128, 256, 4, 4, 256, 1),
+    ("64->256 56x56", 8, 64, 56, 56, 256, 1),  # ResNet-50's bottlenecks, batch 8
+    ("256->64 56x56", 8, 256, 56, 56, 64, 1),
+    ("256->512 56x56 /2", 8, 256, 56, 56, 512, 2),
+    ("512->512 4x4", 128, 512, 4, 4, 512, 1),
 ]
 
 
@@ -57,7 +66,10 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--inner", type=int, default=3)
     ap.add_argument("--only", nargs="*", help="substrings of shape labels to keep")
+    ap.add_argument("--channels", type=int, default=convolution.POINTWISE_CHANNELS,
+                    help="POINTWISE_CHANNELS (wider layers than that stay on im2col)")
     args = ap.parse_args(argv)
+    convolution.POINTWISE_CHANNELS = args.channels
     threads = numba.get_num_threads()
     clock = time.process_time if threads == 1 else time.perf_counter
     print(f"{threads} thread(s), {'process CPU' if threads == 1 else 'wall'} ms, median of "

@@ -75,6 +75,8 @@ SHAPES = [
     ("20to6_7x7", 3, 20, 7, 7, 6, 1),  # 49 pixels, 6 channels: the 4-block ending at 6
     ("4to4_4x5_s2", 1, 4, 4, 5, 4, 2),  # the fewest channels taken
     ("12to20_1x1", 4, 12, 1, 1, 20, 1),  # one pixel
+    ("96to80_8x8", 2, 96, 8, 8, 80, 1),  # wide on a small image: the weight gradient on GEMM
+    ("72to128_9x7_s2", 2, 72, 9, 7, 128, 2),  # 20 output pixels
 ]
 
 
@@ -83,8 +85,9 @@ SHAPES = [
 @pytest.mark.parametrize("shape", SHAPES, ids=[s[0] for s in SHAPES])
 def test_pointwise_matches_reference(shape, need_dx, threads, spy, monkeypatch):
     """Output, data, weight and bias gradients against the float64 reference, and the kernels
-    that ran: the forward, then the weight gradient, then the data gradient (stride 1: the
-    forward kernel on ``dy``; stride 2: its own)."""
+    that ran: the forward, then the data gradient (stride 1: the forward kernel on ``dy``;
+    stride 2: its own), then the weight gradient (up to 64 channels; wider on im2col +
+    GEMM)."""
     _, n, c, h, w, f, s = shape
     if threads == 2:
         if numba.config.NUMBA_NUM_THREADS < 2:
@@ -93,9 +96,11 @@ def test_pointwise_matches_reference(shape, need_dx, threads, spy, monkeypatch):
     x, wt, b, dy, y, dx, dw, db = _run(n, c, h, w, f, s, need_dx, threads=threads,
                                        seed=hash(shape[0]) % 2**32)
     parts = 1 if threads == 1 else min(2, n)
-    want = ["forward"] * parts + ["weight_grad"] * parts
+    want = ["forward"] * parts
     if need_dx:
         want += ["forward" if s == 1 else "data_grad"] * parts
+    if max(c, f) <= conv.POINTWISE_WEIGHT_GRAD_CHANNELS:
+        want += ["weight_grad"] * parts
     assert spy == want
     check_float32_results(y, dx, dw, db, x, wt, b, dy, need_dx, stride=s)
 
@@ -109,16 +114,19 @@ REFUSED = [
     ("groups2", 2, 8, 6, 6, 8, {"num_group": 2}, np.float32),
     ("3_channels", 2, 3, 6, 6, 8, {}, np.float32),
     ("3_filters", 2, 8, 6, 6, 3, {}, np.float32),
-    ("80_channels", 1, 80, 4, 4, 16, {}, np.float32),
-    ("80_filters", 1, 16, 4, 4, 80, {}, np.float32),
+    ("80_channels_9x9", 1, 80, 9, 9, 16, {}, np.float32),  # 81 output pixels
+    ("80_filters_9x9", 1, 16, 9, 9, 80, {}, np.float32),
+    ("600_channels_4x4", 1, 600, 4, 4, 16, {}, np.float32),
+    ("80_channels_3x3", 1, 80, 3, 3, 16, {}, np.float32),  # 9 output pixels
     ("kernel_1x3", 2, 8, 6, 6, 8, {"kernel": (1, 3)}, np.float32),
 ]
 
 
 @pytest.mark.parametrize("case", REFUSED, ids=[r[0] for r in REFUSED])
 def test_pointwise_refuses(case, spy):
-    """Float64, padding, other strides, groups, fewer than 4 or more than 64 channels and
-    other kernels run on im2col + GEMM, with the right numbers."""
+    """Float64, padding, other strides, groups, fewer than 4 channels, more than 64 on an image
+    of more than 64 or fewer than 16 output pixels, more than 512, and other kernels run on
+    im2col + GEMM, with the right numbers."""
     _, n, c, h, w, f, kw, dtype = case
     rng = np.random.default_rng(1)
     groups = kw.get("num_group", 1)

@@ -604,22 +604,52 @@ def _direct_weight_grad(x, dy, stride=1):
 
 
 #: the direct 1x1 kernels (:mod:`mxlite.kernels.conv_pointwise`) for float32 1x1 pad-0
-#: convolutions of stride 1 or 2, one group, at least 4 and at most this many input and output
-#: channels, any image size (ResNet-20's projection shortcuts)
+#: convolutions of stride 1 or 2, one group, of at least 4 and at most this many input and
+#: output channels, any image size (ResNet-20's projection shortcuts).  Measured (one thread,
+#: batch 128, process CPU ms, im2col + GEMM -> direct, interleaved in one process, forward /
+#: data gradient / weight gradient): 16ch 32x32 1.36 -> 0.99 / 1.23 -> 0.93 / 1.45 -> 1.14;
+#: 16 -> 32ch /2 1.71 -> 0.77 / 1.69 -> 1.03 / 1.76 -> 0.87; 32 -> 64ch /2 1.12 -> 0.50 /
+#: 0.90 -> 0.65 / 1.22 -> 0.75; 64ch 8x8 0.87 -> 0.59 / 0.67 -> 0.59 / 1.44 -> 1.12
+#: (``bench/pointwise.py``)
 POINTWISE_CHANNELS = 64
+#: ... and the output and data gradient of wider layers (at most this many channels) on
+#: small images (at least 16 and at most :data:`POINTWISE_WIDE_PIXELS` output pixels), where
+#: the per-image GEMMs are short: 128ch 8x8 2.90 -> 1.75 / 2.85 -> 1.89; 128 -> 256ch 8x8 /2
+#: 2.18 -> 1.33 / 2.78 -> 2.77; 256ch 4x4 3.64 -> 2.05 / 3.38 -> 2.40; 512ch 4x4 12.9 -> 8.4 /
+#: 18.2 -> 11.4.  On larger images they stop winning: 128ch 16x16 10.7 -> 8.9 / 10.4 -> 9.7;
+#: 256ch 8x8 9.9 -> 9.4 / 9.5 -> 9.7; batch 8, 64 -> 256ch 56x56 7.6 -> 7.6 / 8.9 -> 10.6;
+#: 256 -> 64ch 56x56 9.4 -> 10.3 / 9.1 -> 13.5
+POINTWISE_WIDE_CHANNELS = 512
+POINTWISE_WIDE_PIXELS = 64
+#: the direct 1x1 weight gradient for at most this many channels; wider, im2col + GEMM wins:
+#: 128ch 8x8 3.4 -> 4.8, 256ch 4x4 4.7 -> 11.4, 128ch 16x16 13.4 -> 22.4
+POINTWISE_WEIGHT_GRAD_CHANNELS = 64
 #: False: never use the direct 1x1 kernels (for benchmarks and tests of the other paths)
 POINTWISE = True
 
 
 def _pointwise_ok(p, geo, channels, filters, dtype) -> bool:
-    """Whether the direct 1x1 kernels take this convolution of ``channels`` -> ``filters``
-    (output and both gradients): float32, 2-D, a 1x1 kernel (any dilation), stride 1 or 2 on
-    both axes, pad 0, one group, ``4 <= channels, filters <=`` :data:`POINTWISE_CHANNELS`."""
-    return bool(POINTWISE and np.dtype(dtype) == np.float32 and geo.nsp == 2
-                and geo.kernel == (1, 1) and geo.stride in ((1, 1), (2, 2))
-                and geo.pad == (0, 0) and p.num_group == 1
-                and 4 <= min(channels, filters)
-                and max(channels, filters) <= POINTWISE_CHANNELS)
+    """Whether the direct 1x1 kernels take the output and the data gradient of this
+    convolution of ``channels`` -> ``filters``: float32, 2-D, a 1x1 kernel (any dilation),
+    stride 1 or 2 on both axes, pad 0, one group, ``4 <= channels, filters <=``
+    :data:`POINTWISE_CHANNELS` (or :data:`POINTWISE_WIDE_CHANNELS` for 16 to
+    :data:`POINTWISE_WIDE_PIXELS` output pixels); the weight gradient too up to
+    :data:`POINTWISE_WEIGHT_GRAD_CHANNELS` (:func:`_pointwise_weight_grad_ok`)."""
+    if not (POINTWISE and np.dtype(dtype) == np.float32 and geo.nsp == 2
+            and geo.kernel == (1, 1) and geo.stride in ((1, 1), (2, 2))
+            and geo.pad == (0, 0) and p.num_group == 1 and 4 <= min(channels, filters)):
+        return False
+    wide = max(channels, filters)
+    pixels = geo.out_spatial[0] * geo.out_spatial[1]
+    return bool(wide <= POINTWISE_CHANNELS or (
+        wide <= POINTWISE_WIDE_CHANNELS and 16 <= pixels <= POINTWISE_WIDE_PIXELS))
+
+
+def _pointwise_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
+    """Whether :func:`_pointwise_weight_grad` takes the weight gradient (as
+    :func:`_pointwise_ok`, at most :data:`POINTWISE_WEIGHT_GRAD_CHANNELS` channels)."""
+    return (_pointwise_ok(p, geo, channels, filters, dtype)
+            and max(channels, filters) <= POINTWISE_WEIGHT_GRAD_CHANNELS)
 
 
 def _pointwise(x, w2, stride, out, post=None):
@@ -1031,11 +1061,12 @@ class Convolution(_ConvBase):
         if _small_ok(p, geo, kdt, x.shape[1], backward=True):
             np.copyto(dw_full, _small_backward(xk, w2.reshape(w.shape), dy, geo, dx))
             return self._grads(p, inputs, dx, dw_full, dy, gout)
-        if _pointwise_ok(p, geo, x.shape[1], f, kdt):
-            dy4 = dy.reshape(n, f, *geo.out_spatial)
-            dw[...] = _pointwise_weight_grad(xk, dy4, geo.stride[0])
-            if want_dx:
-                _pointwise_data_grad(dy4, w2, geo.stride[0], dx)
+        if want_dx and _pointwise_ok(p, geo, x.shape[1], f, kdt):
+            _pointwise_data_grad(dy.reshape(n, f, *geo.out_spatial), w2, geo.stride[0], dx)
+            want_dx = False  # done: what follows computes the weight gradient only
+        if _pointwise_weight_grad_ok(p, geo, x.shape[1], f, kdt):
+            dw[...] = _pointwise_weight_grad(xk, dy.reshape(n, f, *geo.out_spatial),
+                                             geo.stride[0])
             return self._grads(p, inputs, dx, dw_full, dy, gout)
         # the direct kernels: the data gradient is the convolution of dy with the flipped,
         # transposed weight (pad 1); the weight gradient by its own kernel; what they do not
