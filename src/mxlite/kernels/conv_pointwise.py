@@ -23,8 +23,9 @@ weight; the stride-2 one computes the even pixels into scratch and writes ``dx``
 zeros in between (:func:`data_grad`).  The weight gradient (:func:`weight_grad`) keeps per-lane
 partial sums ``acc[f, c, l] = sum dy[f, p] x[c, p]`` over pixels ``p = l (mod 16)`` for blocks
 of 4 x 4 channels (:func:`_gradient_tile`: per vector of pixels 8 loads and 16 FMAs, 16
-accumulators in registers), chunk by chunk of images whose planes stay in the L2 cache; the
-pixels past the last whole vector are summed in plain code.
+accumulators in registers), block by block of pixels (whole images, several when small) that
+stay in cache over the channel blocks (:func:`grad_block`); the pixels past the last whole
+vector are summed in plain code.
 
 Measured: see :data:`mxlite.operator.nn.convolution.POINTWISE_CHANNELS`.
 """

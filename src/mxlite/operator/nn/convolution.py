@@ -12,6 +12,9 @@ float32 3x3 pad-1 convolutions of stride 1 or 2 (at most :data:`DIRECT_CHANNELS`
 image size: all of ResNet-20's 3x3 layers) use the direct register-tiled kernels of
 :mod:`mxlite.kernels.conv_direct` for the output and the data gradient; the weight gradient is
 direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).
+Thin float32 1x1 pad-0 convolutions of stride 1 or 2 (:func:`_pointwise_ok`: 4 to
+:data:`POINTWISE_CHANNELS` channels, any image size; ResNet-20's projection shortcuts) use the
+direct kernels of :mod:`mxlite.kernels.conv_pointwise` for the output and both gradients.
 Float32 stride-1 convolutions of small images with kernels of at least :data:`SMALL_MIN_TAPS`
 taps (LeNet's 5x5 layers, :func:`_small_ok`) skip im2col: the kernels of
 :mod:`mxlite.kernels.conv_small` work on per-kernel-column shifted copies of each image.
