@@ -185,14 +185,16 @@ TILE_CHANNELS = [(f, var) for var, ocb in enumerate(kernels.OCB) for f in (4, 8,
 
 @pytest.mark.parametrize("f_var", TILE_CHANNELS,
                          ids=[f"{f}ch_ocb{kernels.OCB[v]}" for f, v in TILE_CHANNELS])
+@pytest.mark.parametrize("lead_soff", [(0, 0), (5, 3), (12, 15)],
+                         ids=["lead0", "lead5_soff3", "lead12_soff15"])
 @pytest.mark.parametrize("s", [1, 2])
 @pytest.mark.parametrize("hw", [(1, 1), (3, 5), (4, 4), (1, 17), (6, 8), (7, 7), (5, 20),
                                 (10, 10)], ids=lambda hw: f"{hw[0]}x{hw[1]}")
-def test_forward_every_tile_and_tail(hw, s, f_var):
+def test_forward_every_tile_and_tail(hw, s, f_var, lead_soff):
     """:func:`conv_pointwise.forward` with either tile over output sizes around 16 and 48
     pixels (1, 15, 16, 17, 48, 49, 100 for stride 1) and channel counts around the blocks
-    (the last block overlapping the one before); the output written everywhere (NaN
-    before)."""
+    (the last block overlapping the one before), whole tiles from any first pixel (``lead``)
+    and scratch from any offset; the output written everywhere (NaN before)."""
     f, var = f_var
     rng = np.random.default_rng(3)
     c = 5
@@ -202,14 +204,15 @@ def test_forward_every_tile_and_tail(hw, s, f_var):
     out = np.full((2, f, *xs.shape[2:]), np.nan, np.float32)
     wpk, starts = kernels.pack_weight(w2, kernels.OCB[var])
     scratch = np.zeros(kernels.scratch_size(c, f, *xs.shape[2:], s), np.float32)
-    kernels.forward(x, wpk, starts, var, s, scratch, out)
+    kernels.forward(x, wpk, starts, var, s, *lead_soff, scratch, out)
     close(out, np.einsum("fc,ncyx->nfyx", w2.astype(np.float64), xs))
 
 
+@pytest.mark.parametrize("lead_soff", [(0, 0), (12, 9)], ids=["lead0", "lead12_soff9"])
 @pytest.mark.parametrize("c", [4, 7, 16])
 @pytest.mark.parametrize("hw", [(1, 1), (2, 3), (4, 8), (5, 16), (6, 33), (8, 32), (9, 9)],
                          ids=lambda hw: f"{hw[0]}x{hw[1]}")
-def test_stride2_data_grad_every_size(hw, c):
+def test_stride2_data_grad_every_size(hw, c, lead_soff):
     """:func:`conv_pointwise.data_grad`: the even pixels of ``dx`` hold the gradient, every
     other pixel is zero (``dx`` starts as NaN), for widths with and without whole spread
     vectors, odd widths and heights."""
@@ -222,37 +225,64 @@ def test_stride2_data_grad_every_size(hw, c):
     wpk, starts = kernels.pack_weight(np.ascontiguousarray(w2.T), kernels.OCB[var])
     scratch = np.zeros(kernels.scratch_size(c, f, *dy.shape[2:], 2), np.float32)
     dx = np.full((2, c, h, w), np.nan, np.float32)
-    kernels.data_grad(dy, wpk, starts, var, scratch, dx)
+    kernels.data_grad(dy, wpk, starts, var, *lead_soff, scratch, dx)
     want = np.zeros(dx.shape)
     want[:, :, ::2, ::2] = np.einsum("fc,nfyx->ncyx", w2.astype(np.float64), dy)
     close(dx, want)
 
 
-@pytest.mark.parametrize("block", [(16, 1), (48, 1), (1 << 20, 1), (0, 2)],
-                         ids=["block16", "block48", "whole", "2images"])
+@pytest.mark.parametrize("lead_soff", [(0, 0), (4, 11), (12, 0)],
+                         ids=["lead0", "lead4_soff11", "lead12"])
+@pytest.mark.parametrize("block", [(16, 1), (48, 1), (1 << 20, 1), (0, 2), (0, 0)],
+                         ids=["block16", "block48", "whole", "2images", "chosen"])
 @pytest.mark.parametrize("s", [1, 2])
 @pytest.mark.parametrize("cf", [(4, 4), (5, 9), (16, 16), (13, 6)],
                          ids=lambda cf: f"{cf[0]}to{cf[1]}")
-@pytest.mark.parametrize("hw", [(1, 1), (4, 4), (7, 7), (8, 12), (11, 9)],
+@pytest.mark.parametrize("hw", [(1, 1), (4, 4), (7, 7), (8, 12), (11, 9), (8, 16)],
                          ids=lambda hw: f"{hw[0]}x{hw[1]}")
-def test_weight_grad_every_size(hw, cf, s, block):
-    """:func:`conv_pointwise.weight_grad`: vectors in pixel blocks of any length or blocks of
-    two whole images, the pixels past the last whole vector, overlapping channel blocks."""
+def test_weight_grad_every_size(hw, cf, s, block, lead_soff):
+    """:func:`conv_pointwise.weight_grad`: vectors in pixel blocks of any length, blocks of
+    two whole images or as :func:`grad_block` chooses, from any first pixel ``lead`` (the
+    pixels before it and past the last whole vector in one zero-padded vector per row),
+    scratch from any offset, overlapping channel blocks."""
     rng = np.random.default_rng(5)
     c, f = cf
     x = rng.standard_normal((3, c, *hw)).astype(np.float32)
     xs = x[:, :, ::s, ::s]
-    dy = rng.standard_normal((3, f, *xs.shape[2:])).astype(np.float32)
+    oh, ow = xs.shape[2:]
+    dy = rng.standard_normal((3, f, oh, ow)).astype(np.float32)
     fst, cst = kernels.blocks(f, kernels.GB), kernels.blocks(c, kernels.GB)
     acc = np.zeros((fst.size, cst.size, kernels.GB, kernels.GB, 16), np.float32)
-    tail = np.zeros((f, c), np.float32)
     pixels, images = block
-    if not pixels:  # whole images, two at a time
-        pixels = max(16, xs.shape[2] * xs.shape[3] // 16 * 16)
-    scratch = np.zeros(kernels.grad_scratch_size(c, *xs.shape[2:], s, images), np.float32)
-    kernels.weight_grad(x, dy, s, pixels, images, fst, cst, scratch, acc, tail)
-    got = kernels.unpack_weight_grad(acc, tail, fst, cst)
+    if pixels == 0 and images == 0:
+        pixels, images = kernels.grad_block(c, f, oh, ow)
+    elif pixels == 0:  # whole images, two at a time
+        pixels = max(16, oh * ow // 16 * 16)
+    scratch = np.zeros(kernels.grad_scratch_size(c, f, oh, ow, s, images), np.float32)
+    kernels.weight_grad(x, dy, s, pixels, images, *lead_soff, fst, cst, scratch, acc)
+    got = kernels.unpack_weight_grad(acc, fst, cst)
     close(got, np.einsum("nfyx,ncyx->fc", dy.astype(np.float64), xs))
+
+
+def test_lead_and_alignment():
+    """:func:`conv_pointwise.lead`: the pixels to the first 64-byte boundary when every plane
+    shares the arrays' offset from one, else 0; :func:`align_to` puts a scratch element at a
+    given array's offset."""
+    buf = np.empty(4096 + 64, np.float32)
+    base = (-(buf.ctypes.data // 4)) % 16  # buf[base] is 64-byte aligned
+    a = buf[base + 4:base + 4 + 1024]  # 16 bytes past a boundary: 12 pixels to the next
+    b = buf[base + 2052:base + 2052 + 1024]
+    px = kernels.ALIGN_PIXELS
+    assert kernels.lead(px, a) == 12 and kernels.lead(px, a, b) == 12
+    assert kernels.lead(px, a, buf[base:base + 64]) == 0  # different offsets
+    assert kernels.lead(px - 16, a) == 0  # small images: not worth it
+    assert kernels.lead(px + 1, a) == 0  # planes of an odd length: their offsets differ
+    assert kernels.lead(px, buf[base:base + 64]) == 0
+    scratch = np.empty(64, np.float32)
+    for at in (0, 5, 37):
+        soff = kernels.align_to(scratch, at, a)
+        assert 0 <= soff < 16
+        assert (scratch[soff + at:].ctypes.data - a.ctypes.data) % 64 == 0
 
 
 @settings(max_examples=25, deadline=None)
@@ -337,7 +367,7 @@ def test_forward_keeps_accumulators_in_zmm_registers():
     kernel = numba.njit(fastmath=True, nogil=True)(kernels._tiles.py_func)
     x = np.zeros(8 * 64, np.float32)
     wpk, starts = kernels.pack_weight(np.zeros((8, 8), np.float32), 8)
-    kernel(x, 0, 8, 64, 64, wpk, starts, 0, np.zeros(8 * 64, np.float32), 0, 64)
+    kernel(x, 0, 8, 64, 64, wpk, starts, 0, np.zeros(8 * 64, np.float32), 0, 64, 0)
     sig = kernel.signatures[0]
     assert '"prefer-vector-width"="512"' in kernel.inspect_llvm(sig)
     if "+avx512f" in llvm.get_host_cpu_features().flatten().split(","):

@@ -671,8 +671,11 @@ def _pointwise(x, w2, stride, out, post=None):
         (scratch,) = _workspace((size,), np.float32, slot=30)
         for n0 in range(a, b, step):
             n1 = min(b, n0 + step)
-            _pointwise_kernels.forward(x[n0:n1], wpk, starts, var, stride, scratch,
-                                       out[n0:n1])
+            xs, ys = x[n0:n1], out[n0:n1]
+            # aligned vectors where x (or the stride-2 scratch) and out allow
+            lead = _pointwise_kernels.lead(oh * ow, ys, *((xs,) if stride == 1 else ()))
+            soff = _pointwise_kernels.align_to(scratch, 0, ys)
+            _pointwise_kernels.forward(xs, wpk, starts, var, stride, lead, soff, scratch, ys)
             if post is not None:
                 post(n0, n1)
 
@@ -696,7 +699,10 @@ def _pointwise_data_grad(dy, w2, stride, dx):
 
     def work(a, b):
         (scratch,) = _workspace((size,), np.float32, slot=30)
-        _pointwise_kernels.data_grad(dy[a:b], wpk, starts, var, scratch, dx[a:b])
+        d = dy[a:b]
+        lead = _pointwise_kernels.lead(oh * ow, d)
+        soff = _pointwise_kernels.align_to(scratch, f * max(oh * ow, 16), d)
+        _pointwise_kernels.data_grad(d, wpk, starts, var, lead, soff, scratch, dx[a:b])
 
     _split(work, n, c * n * oh * ow)
 
@@ -710,17 +716,19 @@ def _pointwise_weight_grad(x, dy, stride):
     f, oh, ow = dy.shape[1:]
     fst, cst = k.blocks(f, k.GB), k.blocks(c, k.GB)
     block, images = k.grad_block(c, f, oh, ow)
-    sizes = (k.grad_scratch_size(c, oh, ow, stride, images),
-             fst.size * cst.size * k.GB * k.GB * 16, f * c)
+    sizes = (k.grad_scratch_size(c, f, oh, ow, stride, images),
+             fst.size * cst.size * k.GB * k.GB * 16)
 
     def work(a, b):
-        scratch, acc, tail = _workspace(sizes, np.float32, slot=31)
+        scratch, acc = _workspace(sizes, np.float32, slot=31)
         acc = acc.reshape(fst.size, cst.size, k.GB, k.GB, 16)
-        tail = tail.reshape(f, c)
         acc[...] = 0
-        tail[...] = 0
-        k.weight_grad(x[a:b], dy[a:b], stride, block, images, fst, cst, scratch, acc, tail)
-        return k.unpack_weight_grad(acc, tail, fst, cst)
+        xs, d = x[a:b], dy[a:b]
+        # aligned vectors where x (or the stride-2 scratch) and dy allow
+        lead = k.lead(oh * ow, d, *((xs,) if stride == 1 else ()))
+        soff = k.align_to(scratch, 0, d) if stride == 2 else 0
+        k.weight_grad(xs, d, stride, block, images, lead, soff, fst, cst, scratch, acc)
+        return k.unpack_weight_grad(acc, fst, cst)
 
     parts = _split(work, n, c * n * oh * ow)
     for extra in parts[1:]:
