@@ -174,19 +174,45 @@ def align_to(scratch: np.ndarray, at: int, like: np.ndarray) -> int:
     return 0 if diff % 4 else (diff // 4 - at) % 16
 
 
+@intrinsic
+def _evens(typingctx, src, sbase, dst, dbase, nvec):
+    """``dst[dbase + j] = src[sbase + 2 j]`` for ``j < 8 nvec`` (flat float32 arrays): per 8
+    values one ``<16 x float>`` load, one shuffle and one ``<8 x float>`` store."""
+    sig = types.void(src, sbase, dst, dbase, nvec)
+
+    def codegen(context, builder, signature, args):
+        k = _IR(context, builder, signature, args)
+        sp, dp = k.data(0), k.data(2)
+        sbase, dbase, nvec = (k.integer(i) for i in (1, 3, 4))
+        half = ir.VectorType(ir.FloatType(), 8)
+        mask = ir.Constant(ir.VectorType(k.i32, 8), [2 * j for j in range(8)])
+        undef = ir.Constant(k.vec, ir.Undefined)
+        with cgutils.for_range(builder, nvec) as loop:
+            at = builder.mul(loop.index, k.const(8))
+            v = k.vload(sp, builder.add(sbase, builder.add(at, at)))
+            ptr = builder.bitcast(builder.gep(dp, [builder.add(dbase, at)]), half.as_pointer())
+            builder.store(builder.shuffle_vector(v, undef, mask), ptr, align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @numba.njit(**_SER)
 def _even_phase(x, n, dst, pitch):  # pragma: no cover - numba
     """``dst[c pitch + y OW + q] = x[n, c, 2 y, 2 q]`` (the stride-2 pixels), zeros from
-    ``OH OW`` to ``pitch`` in each channel."""
+    ``OH OW`` to ``pitch`` in each channel (:func:`_evens` for the pairs of columns)."""
     nch, h, w = x.shape[1], x.shape[2], x.shape[3]
     oh, ow = (h + 1) // 2, (w + 1) // 2
+    nvec = (w // 2) // 8
+    xf = x.reshape(-1)
     for c in range(nch):
         base = c * pitch
         for y in range(oh):
-            src = x[n, c, 2 * y]
-            row = dst[base + y * ow:base + (y + 1) * ow]
-            for q in range(ow):
-                row[q] = src[2 * q]
+            at = ((n * nch + c) * h + 2 * y) * w
+            if nvec:
+                _evens(xf, at, dst, base + y * ow, nvec)
+            for q in range(8 * nvec, ow):
+                dst[base + y * ow + q] = xf[at + 2 * q]
         for q in range(oh * ow, pitch):
             dst[base + q] = 0
 
