@@ -12,6 +12,8 @@ Float64 does not take this path: its numerical gradient check runs on im2col + G
 
 from __future__ import annotations
 
+import os
+
 import numba
 import numpy as np
 import pytest
@@ -164,6 +166,29 @@ def test_switch_routes(spy, monkeypatch):
         assert bool(spy) == on
     for a, b in zip(got[True], got[False], strict=True):
         close(a, b.astype(np.float64))
+
+
+GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "..", "golden", "conv_pointwise.npz"))
+GOLDEN_CASES = sorted({k.split("/")[0] for k in GOLDEN.files})
+
+
+@pytest.mark.parametrize("cid", GOLDEN_CASES)
+def test_mxnet_parity(cid, spy):
+    """MXNet 1.9.1's output and gradients (``tools/gen_golden_pointwise.py``, float32, its
+    oneDNN CPU path) at float32's precision, through the direct 1x1 kernels."""
+    g = {k.split("/")[1]: GOLDEN[k] for k in GOLDEN.files if k.startswith(cid + "/")}
+    x, w, dy = g["x"], g["w"], g["dy"]
+    stride = int(cid[1])  # the ids start s1_ or s2_
+    bias = "b" in g
+    op = get("Convolution")
+    p = op.parse_params({"kernel": (1, 1), "stride": (stride, stride),
+                         "num_filter": w.shape[0], "no_bias": not bias})
+    inputs = [x, w, g["b"]] if bias else [x, w]
+    (y,), saved = op.forward(p, inputs, [], True)
+    grads = op.backward(p, [dy], inputs, [y], [], saved)
+    assert "forward" in spy
+    for name, got in zip(("y", "dx", "dw", "db"), [y, *grads], strict=False):
+        close(got, g[name].astype(np.float64))
 
 
 @pytest.mark.parametrize("s", [1, 2])
