@@ -609,11 +609,11 @@ def _direct_weight_grad(x, dy, stride=1):
 #: the direct 1x1 kernels (:mod:`mxlite.kernels.conv_pointwise`) for float32 1x1 pad-0
 #: convolutions of stride 1 or 2, one group, of at least 4 and at most this many input and
 #: output channels, any image size (ResNet-20's projection shortcuts).  Measured (one thread,
-#: batch 128, process CPU ms, im2col + GEMM -> direct, interleaved in one process, forward /
-#: data gradient / weight gradient): 16ch 32x32 1.36 -> 0.99 / 1.23 -> 0.93 / 1.45 -> 1.14;
-#: 16 -> 32ch /2 1.71 -> 0.77 / 1.69 -> 1.03 / 1.76 -> 0.87; 32 -> 64ch /2 1.12 -> 0.50 /
-#: 0.90 -> 0.65 / 1.22 -> 0.75; 64ch 8x8 0.87 -> 0.59 / 0.67 -> 0.59 / 1.44 -> 1.12
-#: (``bench/pointwise.py``)
+#: batch 128, process CPU ms, im2col + GEMM -> direct, interleaved in one process, load
+#: average 4, forward / data gradient / weight gradient): 16ch 32x32 1.53 -> 1.01 / 1.34 ->
+#: 0.91 / 1.49 -> 1.17; 16 -> 32ch /2 1.78 -> 0.74 / 1.96 -> 1.04 / 1.80 -> 0.95; 32 -> 64ch
+#: /2 1.27 -> 0.55 / 1.06 -> 0.73 / 1.32 -> 0.80; 64ch 8x8 0.92 -> 0.61 / 0.81 -> 0.61 / 1.48
+#: -> 1.25 (``bench/pointwise.py``)
 POINTWISE_CHANNELS = 64
 #: ... and the output and data gradient of wider layers (at most this many channels) on
 #: small images (at least 16 and at most :data:`POINTWISE_WIDE_PIXELS` output pixels), where
