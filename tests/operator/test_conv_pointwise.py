@@ -155,6 +155,25 @@ def test_pointwise_refuses(case, spy):
     close(dw, want_dw)
 
 
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_dilation_and_layout(layout, spy):
+    """A 1x1 kernel reads one pixel whatever its dilation, and a channels-last call runs the
+    channels-first operator on transposed arrays: both take the kernels, with the
+    reference's numbers."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 8, 6, 7)).astype(np.float32)
+    w = rng.standard_normal((12, 8, 1, 1)).astype(np.float32)
+    op = get("Convolution")
+    p = op.parse_params({"kernel": (1, 1), "stride": (2, 2), "dilate": (3, 3),
+                         "num_filter": 12, "no_bias": True, "layout": layout})
+    last = layout == "NHWC"
+    xs, ws = (x.transpose(0, 2, 3, 1), w.transpose(0, 2, 3, 1)) if last else (x, w)
+    (y,), _ = op.forward(p, [np.ascontiguousarray(xs), np.ascontiguousarray(ws)], [], False)
+    want = reference(x.astype(np.float64), w.astype(np.float64), stride=2)
+    close(y.transpose(0, 3, 1, 2) if last else y, want)
+    assert spy == ["forward"]
+
+
 def test_switch_routes(spy, monkeypatch):
     """``POINTWISE = False`` sends ResNet-20's shortcut shape back to im2col + GEMM (same
     numbers at float32's precision); True takes the kernels."""

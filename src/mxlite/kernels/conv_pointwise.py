@@ -6,9 +6,10 @@ A 1x1 convolution is, per image, the matrix product ``out[f, p] = sum_c w[f, c] 
 the ``(F, C)`` weight and the ``(C, L)`` image planes, ``L = OH OW`` pixels.  With stride 1
 the planes of ``x[n]`` are already flat and contiguous, and so are those of ``out[n]``: the
 tiles of :func:`conv_direct._vector_tile <mxlite.kernels.conv_direct._vector_tile>` with one
-tap run straight over ``x`` and write straight into ``out`` (no copy; im2col + GEMM packs
-both operands of a K = C = 16 product, which is most of its time).  Stride 2 first copies the
-image's (even, even) phase ``x[n, :, ::2, ::2]`` into a small flat scratch.
+tap run straight over ``x`` and write straight into ``out`` (no copy; the im2col path runs
+one BLAS GEMM per image with K = C = 16, too short for BLAS to run at speed).  Stride 2 first
+copies the image's (even, even) phase ``x[n, :, ::2, ::2]`` into a small flat scratch, 8
+pixels per vector shuffle (:func:`_evens`).
 
 **Tiles and tails.**  A forward tile is ``ocb`` output channels x 3 vectors of 16 pixels
 (:data:`OCB`: 8 or 4; per input channel 3 loads, ``ocb`` broadcast weights, ``3 ocb`` FMAs);
