@@ -15,6 +15,9 @@ direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).
 the stride-1 layers of 16-64 channels (:func:`_winograd_thin_ok`) run the fused Winograd
 F(4x4, 3x3) kernel of :mod:`mxlite.kernels.conv_winograd_thin` for the output and the data
 gradient.
+Thin float32 1x1 pad-0 convolutions of stride 1 or 2 (:func:`_pointwise_ok`: 4 to
+:data:`POINTWISE_CHANNELS` channels, any image size; ResNet-20's projection shortcuts) use the
+direct kernels of :mod:`mxlite.kernels.conv_pointwise` for the output and both gradients.
 Float32 stride-1 convolutions of small images with kernels of at least :data:`SMALL_MIN_TAPS`
 taps (LeNet's 5x5 layers, :func:`_small_ok`) skip im2col: the kernels of
 :mod:`mxlite.kernels.conv_small` work on per-kernel-column shifted copies of each image.
@@ -47,6 +50,7 @@ import numpy as np
 
 from ...kernels import PARALLEL_THRESHOLD
 from ...kernels import conv_direct as _direct_kernels
+from ...kernels import conv_pointwise as _pointwise_kernels
 from ...kernels import conv_small as _small_kernels
 from ...kernels import conv_winograd as _winograd_kernels
 from ...kernels import conv_winograd_thin as _thin_kernels
@@ -678,6 +682,136 @@ def _direct_weight_grad(x, dy, stride=1):
     return parts[0].sum(axis=3).reshape(f, c, 3, 3)
 
 
+#: the direct 1x1 kernels (:mod:`mxlite.kernels.conv_pointwise`) for float32 1x1 pad-0
+#: convolutions of stride 1 or 2, one group, of at least 4 and at most this many input and
+#: output channels, any image size (ResNet-20's projection shortcuts).  Measured (one thread,
+#: batch 128, process CPU ms, im2col + GEMM -> direct, interleaved in one process, load
+#: average 4, forward / data gradient / weight gradient): 16ch 32x32 1.53 -> 1.01 / 1.34 ->
+#: 0.91 / 1.49 -> 1.17; 16 -> 32ch /2 1.78 -> 0.74 / 1.96 -> 1.04 / 1.80 -> 0.95; 32 -> 64ch
+#: /2 1.27 -> 0.55 / 1.06 -> 0.73 / 1.32 -> 0.80; 64ch 8x8 0.92 -> 0.61 / 0.81 -> 0.61 / 1.48
+#: -> 1.25 (``bench/pointwise.py``)
+POINTWISE_CHANNELS = 64
+#: ... and the output and data gradient of wider layers (at most this many channels) on
+#: small images (at least 16 and at most :data:`POINTWISE_WIDE_PIXELS` output pixels), where
+#: the per-image GEMMs are short: 128ch 8x8 2.90 -> 1.75 / 2.85 -> 1.89; 128 -> 256ch 8x8 /2
+#: 2.18 -> 1.33 / 2.78 -> 2.77; 256ch 4x4 3.64 -> 2.05 / 3.38 -> 2.40; 512ch 4x4 12.9 -> 8.4 /
+#: 18.2 -> 11.4.  On larger images they stop winning: 128ch 16x16 10.7 -> 8.9 / 10.4 -> 9.7;
+#: 256ch 8x8 9.9 -> 9.4 / 9.5 -> 9.7; batch 8, 64 -> 256ch 56x56 7.6 -> 7.6 / 8.9 -> 10.6;
+#: 256 -> 64ch 56x56 9.4 -> 10.3 / 9.1 -> 13.5
+POINTWISE_WIDE_CHANNELS = 512
+POINTWISE_WIDE_PIXELS = 64
+#: the direct 1x1 weight gradient for at most this many channels; wider, im2col + GEMM wins:
+#: 128ch 8x8 3.4 -> 4.8, 256ch 4x4 4.7 -> 11.4, 128ch 16x16 13.4 -> 22.4
+POINTWISE_WEIGHT_GRAD_CHANNELS = 64
+#: False: never use the direct 1x1 kernels (for benchmarks and tests of the other paths)
+POINTWISE = True
+
+
+def _pointwise_ok(p, geo, channels, filters, dtype) -> bool:
+    """Whether the direct 1x1 kernels take the output and the data gradient of this
+    convolution of ``channels`` -> ``filters``: float32, 2-D, a 1x1 kernel (any dilation),
+    stride 1 or 2 on both axes, pad 0, one group, ``4 <= channels, filters <=``
+    :data:`POINTWISE_CHANNELS` (or :data:`POINTWISE_WIDE_CHANNELS` for 16 to
+    :data:`POINTWISE_WIDE_PIXELS` output pixels); the weight gradient too up to
+    :data:`POINTWISE_WEIGHT_GRAD_CHANNELS` (:func:`_pointwise_weight_grad_ok`)."""
+    if not (POINTWISE and np.dtype(dtype) == np.float32 and geo.nsp == 2
+            and geo.kernel == (1, 1) and geo.stride in ((1, 1), (2, 2))
+            and geo.pad == (0, 0) and p.num_group == 1 and 4 <= min(channels, filters)):
+        return False
+    wide = max(channels, filters)
+    pixels = geo.out_spatial[0] * geo.out_spatial[1]
+    return bool(wide <= POINTWISE_CHANNELS or (
+        wide <= POINTWISE_WIDE_CHANNELS and 16 <= pixels <= POINTWISE_WIDE_PIXELS))
+
+
+def _pointwise_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
+    """Whether :func:`_pointwise_weight_grad` takes the weight gradient (as
+    :func:`_pointwise_ok`, at most :data:`POINTWISE_WEIGHT_GRAD_CHANNELS` channels)."""
+    return (_pointwise_ok(p, geo, channels, filters, dtype)
+            and max(channels, filters) <= POINTWISE_WEIGHT_GRAD_CHANNELS)
+
+
+def _pointwise(x, w2, stride, out, post=None):
+    """``out`` (N, F, OH, OW) = the 1x1 pad-0 convolution of stride 1 or 2 of float32 ``x``
+    (N, C, H, W) with ``w2`` (F, C), by :func:`mxlite.kernels.conv_pointwise.forward`; the
+    batch split over threads as :func:`_split` does; ``post(a, b)`` (an epilogue) runs on
+    each finished chunk of output images while they are in cache."""
+    n, c = x.shape[:2]
+    f, oh, ow = out.shape[1:]
+    var = _pointwise_kernels.variant(f)
+    wpk, starts = _pointwise_kernels.pack_weight(w2, _pointwise_kernels.OCB[var])
+    size = _pointwise_kernels.scratch_size(c, f, oh, ow, stride)
+    step = n if post is None else _chunk(out[0].nbytes, n)
+
+    def work(a, b):
+        (scratch,) = _workspace((size,), np.float32, slot=30)
+        for n0 in range(a, b, step):
+            n1 = min(b, n0 + step)
+            xs, ys = x[n0:n1], out[n0:n1]
+            # aligned vectors where x (or the stride-2 scratch) and out allow
+            lead = _pointwise_kernels.lead(oh * ow, ys, *((xs,) if stride == 1 else ()))
+            soff = _pointwise_kernels.align_to(scratch, 0, ys)
+            _pointwise_kernels.forward(xs, wpk, starts, var, stride, lead, soff, scratch, ys)
+            if post is not None:
+                post(n0, n1)
+
+    _split(work, n, c * n * oh * ow)
+
+
+def _pointwise_data_grad(dy, w2, stride, dx):
+    """``dx`` (N, C, H, W) = the data gradient of the 1x1 pad-0 convolution of stride 1 or 2
+    with ``w2`` (F, C) for float32 ``dy`` (N, F, OH, OW): stride 1, :func:`_pointwise` of
+    ``dy`` with ``w2`` transposed; stride 2, :func:`mxlite.kernels.conv_pointwise.data_grad`
+    (the even pixels, zeros between them, in one pass), the batch split over threads."""
+    if stride == 1:
+        _pointwise(dy, np.ascontiguousarray(w2.T), 1, dx)
+        return
+    n, f, oh, ow = dy.shape
+    c = dx.shape[1]
+    var = _pointwise_kernels.variant(c)
+    wpk, starts = _pointwise_kernels.pack_weight(np.ascontiguousarray(w2.T),
+                                                 _pointwise_kernels.OCB[var])
+    size = _pointwise_kernels.scratch_size(c, f, oh, ow, 2)
+
+    def work(a, b):
+        (scratch,) = _workspace((size,), np.float32, slot=30)
+        d = dy[a:b]
+        lead = _pointwise_kernels.lead(oh * ow, d)
+        soff = _pointwise_kernels.align_to(scratch, f * max(oh * ow, 16), d)
+        _pointwise_kernels.data_grad(d, wpk, starts, var, lead, soff, scratch, dx[a:b])
+
+    _split(work, n, c * n * oh * ow)
+
+
+def _pointwise_weight_grad(x, dy, stride):
+    """dW (F, C) of the 1x1 pad-0 convolution of stride 1 or 2 of float32 ``x`` (N, C, H, W)
+    for ``dy`` (N, F, OH, OW) by :func:`mxlite.kernels.conv_pointwise.weight_grad`, the batch
+    split over threads (one partial sum each)."""
+    k = _pointwise_kernels
+    n, c = x.shape[:2]
+    f, oh, ow = dy.shape[1:]
+    fst, cst = k.blocks(f, k.GB), k.blocks(c, k.GB)
+    block, images = k.grad_block(c, f, oh, ow)
+    sizes = (k.grad_scratch_size(c, f, oh, ow, stride, images),
+             fst.size * cst.size * k.GB * k.GB * 16)
+
+    def work(a, b):
+        scratch, acc = _workspace(sizes, np.float32, slot=31)
+        acc = acc.reshape(fst.size, cst.size, k.GB, k.GB, 16)
+        acc[...] = 0
+        xs, d = x[a:b], dy[a:b]
+        # aligned vectors where x (or the stride-2 scratch) and dy allow
+        lead = k.lead(oh * ow, d, *((xs,) if stride == 1 else ()))
+        soff = k.align_to(scratch, 0, d) if stride == 2 else 0
+        k.weight_grad(xs, d, stride, block, images, lead, soff, fst, cst, scratch, acc)
+        return k.unpack_weight_grad(acc, fst, cst)
+
+    parts = _split(work, n, c * n * oh * ow)
+    for extra in parts[1:]:
+        parts[0] += extra
+    return parts[0]
+
+
 #: the shifted-plane kernels (:mod:`mxlite.kernels.conv_small`) for float32 stride-1
 #: convolutions of small images: at most this many output pixels per image and kernels of at
 #: least :data:`SMALL_MIN_TAPS` taps (LeNet's 5x5 layers).  Measured (one thread, process CPU
@@ -964,6 +1098,11 @@ class Convolution(_ConvBase):
             _direct(x, w, rw, out, None if epi is not None else post_only, epilogue=epi,
                     bias=None if bias is None else bias.reshape(f))
             return [out.astype(dtype, copy=False)], geo
+        if _pointwise_ok(p, geo, x.shape[1], f, x.dtype):
+            _pointwise(x, w2, geo.stride[0], out, hook)
+            if bias is not None and hook is None:
+                out3 += bias
+            return [out.astype(dtype, copy=False)], geo
         plan = _Plan(geo, x, rows, length)
 
         def work(a, b):
@@ -1013,6 +1152,13 @@ class Convolution(_ConvBase):
             return self._grads(p, inputs, dx, dw_full, dy, gout)
         if _small_ok(p, geo, kdt, x.shape[1], backward=True):
             np.copyto(dw_full, _small_backward(xk, w2.reshape(w.shape), dy, geo, dx))
+            return self._grads(p, inputs, dx, dw_full, dy, gout)
+        if want_dx and _pointwise_ok(p, geo, x.shape[1], f, kdt):
+            _pointwise_data_grad(dy.reshape(n, f, *geo.out_spatial), w2, geo.stride[0], dx)
+            want_dx = False  # done: what follows computes the weight gradient only
+        if _pointwise_weight_grad_ok(p, geo, x.shape[1], f, kdt):
+            dw[...] = _pointwise_weight_grad(xk, dy.reshape(n, f, *geo.out_spatial),
+                                             geo.stride[0])
             return self._grads(p, inputs, dx, dw_full, dy, gout)
         # the direct kernels: the data gradient is the convolution of dy with the flipped,
         # transposed weight (pad 1); the weight gradient by its own kernel; what they do not
