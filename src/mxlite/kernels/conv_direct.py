@@ -101,6 +101,12 @@ class _IR:
         """``acc += a * b`` (vectors; ``acc`` an accumulator)."""
         self.b.store(self.b.call(self._fma, [a, b, self.b.load(acc)]), acc)
 
+    def fma_masked(self, acc, a, b, mask):
+        """``acc += a * b`` in the lanes where ``mask`` (``<16 x i1>``) is set; a select of
+        the FMA and the old value, which the X86 back end emits as one merge-masked FMA."""
+        old = self.b.load(acc)
+        self.b.store(self.b.select(mask, self.b.call(self._fma, [a, b, old]), old), acc)
+
     def add_to(self, acc, ptr, at):
         """``ptr[at:at + 16] += acc``."""
         p = self.vptr(ptr, at)
@@ -111,7 +117,7 @@ class _IR:
         return [self.b.add(base, self.b.load(self.b.gep(tp, [self.const(t)]))) for t in range(n)]
 
 
-def _vector_tile(ocb: int, nv: int, nt: int):
+def _vector_tile(ocb: int, nv: int, nt: int, masked: bool = False):
     """An intrinsic computing one tile of ``ocb`` output channels times ``nv`` vectors of 16
     output pixels, summed over ``nt`` taps and all input channels, in LLVM IR on
     ``<16 x float>`` values (the accumulators are SSA values: registers, never the stack):
@@ -122,41 +128,64 @@ def _vector_tile(ocb: int, nv: int, nt: int):
     + v vstride + l]``; the arrays are flat float32 (``toff`` int64), offsets in elements.
     Per input channel and tap: ``nv`` unaligned vector loads, ``ocb`` broadcast weights and
     ``ocb nv`` FMAs.  The calling kernel is marked ``prefer-vector-width=512`` (Numba's target
-    prefers 256-bit vectors on AVX-512 CPUs, which would split each ``<16 x float>`` in two)."""
+    prefers 256-bit vectors on AVX-512 CPUs, which would split each ``<16 x float>`` in two).
 
-    @intrinsic
-    def tile(typingctx, inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
-             ostride, ovstride):
-        sig = types.void(inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
-                         ostride, ovstride)
+    ``masked`` (``nt = 9``, ``vstride = 16``, ``ibase`` a multiple of 16): two more arguments
+    ``msk, mlen`` (uint16: one mask a vector of 16 lanes, bit ``l`` lane ``l``), and the taps
+    of kernel column 0 (2) add only in the lanes of vector ``v`` whose bit is set in
+    ``msk[ibase / 16 + v]`` (``msk[mlen + ibase / 16 + v]``): merge-masked FMAs
+    (``vfmadd231ps zmm{k}``; the masks go from memory to mask registers, never through zmm
+    ones), so a plane needs no zero column between its rows (:func:`fill_flat`)."""
 
-        def codegen(context, builder, signature, args):
-            k = _IR(context, builder, signature, args)
-            add, mul, c = builder.add, builder.mul, k.const
-            ip, tp, wp, op = k.data(0), k.data(4), k.data(6), k.data(8)
-            ibase, cstride, nch, vstride, wbase, obase, ostride, ovstride = (
-                k.integer(i) for i in (1, 2, 3, 5, 7, 9, 10, 11))
-            accs = k.accumulators(ocb, nv)
-            taps = k.taps(tp, ibase, nt)
-            voffs = [mul(vstride, c(v)) for v in range(nv)]
-            with cgutils.for_range(builder, nch) as loop:
-                cbase = mul(loop.index, cstride)
-                wc = add(wbase, mul(loop.index, c(nt * ocb)))
-                for t in range(nt):
-                    base = add(cbase, taps[t])
-                    xs = [k.vload(ip, add(base, vo)) for vo in voffs]
-                    for o in range(ocb):
-                        wv = k.splat(wp, add(wc, c(t * ocb + o)))
-                        for v in range(nv):
+    def codegen(context, builder, signature, args):
+        k = _IR(context, builder, signature, args)
+        add, mul, c = builder.add, builder.mul, k.const
+        ip, tp, wp, op = k.data(0), k.data(4), k.data(6), k.data(8)
+        ibase, cstride, nch, vstride, wbase, obase, ostride, ovstride = (
+            k.integer(i) for i in (1, 2, 3, 5, 7, 9, 10, 11))
+        accs = k.accumulators(ocb, nv)
+        taps = k.taps(tp, ibase, nt)
+        voffs = [mul(vstride, c(v)) for v in range(nv)]
+        masks = {}
+        if masked:
+            # one 16-bit mask a vector, bit l for lane l: loaded straight into a mask register
+            mp, mlen = k.data(12), k.integer(13)
+            first = builder.lshr(ibase, c(4))
+            for col, at in ((0, first), (2, add(first, mlen))):
+                masks[col] = [builder.bitcast(builder.load(builder.gep(mp, [add(at, c(v))])),
+                                              ir.VectorType(ir.IntType(1), 16))
+                              for v in range(nv)]
+        with cgutils.for_range(builder, nch) as loop:
+            cbase = mul(loop.index, cstride)
+            wc = add(wbase, mul(loop.index, c(nt * ocb)))
+            for t in range(nt):
+                base = add(cbase, taps[t])
+                xs = [k.vload(ip, add(base, vo)) for vo in voffs]
+                for o in range(ocb):
+                    wv = k.splat(wp, add(wc, c(t * ocb + o)))
+                    for v in range(nv):
+                        if t % 3 in masks:
+                            k.fma_masked(accs[o][v], wv, xs[v], masks[t % 3][v])
+                        else:
                             k.fma_into(accs[o][v], wv, xs[v])
-            for o in range(ocb):
-                ob = add(obase, mul(ostride, c(o)))
-                for v in range(nv):
-                    k.vstore(builder.load(accs[o][v]), op, add(ob, mul(ovstride, c(v))))
-            return context.get_dummy_value()
+        for o in range(ocb):
+            ob = add(obase, mul(ostride, c(o)))
+            for v in range(nv):
+                k.vstore(builder.load(accs[o][v]), op, add(ob, mul(ovstride, c(v))))
+        return context.get_dummy_value()
 
-        return sig, codegen
-
+    if masked:
+        @intrinsic
+        def tile(typingctx, inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
+                 ostride, ovstride, msk, mlen):
+            return types.void(inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
+                              ostride, ovstride, msk, mlen), codegen
+    else:
+        @intrinsic
+        def tile(typingctx, inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
+                 ostride, ovstride):
+            return types.void(inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
+                              ostride, ovstride), codegen
     return tile
 
 
@@ -171,13 +200,15 @@ def _mark(function, attr):
         pass
 
 
-#: the tiles (output channels, 16-pixel vectors) of :func:`forward`, by variant number
-VARIANTS = ((8, 3), (4, 5))
-#: GFLOP/s of each variant with every lane useful (one thread, 32ch 16x16 and 64ch 8x8 at
-#: batch 128, scaled to whole tiles): the rate :func:`variant` weighs lanes by
-RATES = (126.0, 116.0)
-_tile_8x3 = _vector_tile(8, 3, 9)
-_tile_4x5 = _vector_tile(4, 5, 9)
+#: the tiles (output channels, 16-pixel vectors) of :func:`forward`, by variant number; the
+#: last tile of a plane has fewer vectors where its flat length is not a whole number of tiles
+VARIANTS = ((8, 3), (4, 3))
+#: GFLOP/s of each variant's tiles of 1, 2 and 3 vectors (one thread, 16 input channels, data
+#: in L1, every lane counted; 4 x 5, the second variant before, ran at 159): the rates
+#: :func:`variant` weighs lanes by
+RATES = ((171.0, 189.0, 202.0), (128.0, 155.0, 177.0))
+_tile_8x3, _tile_8x2, _tile_8x1 = (_vector_tile(8, nv, 9, True) for nv in (3, 2, 1))
+_tile_4x3, _tile_4x2, _tile_4x1 = (_vector_tile(4, nv, 9, True) for nv in (3, 2, 1))
 
 
 @numba.njit(cache=True)
@@ -219,13 +250,77 @@ def tap_offsets(h, w, stride, k, toff):  # pragma: no cover - numba
     return top
 
 
+@numba.njit(cache=True)
+def forward_geometry(h, w, stride, k):  # pragma: no cover - numba
+    """:func:`geometry` of :func:`forward`'s planes, ``lp`` in whole vectors of 16 lanes:
+    one image of stride 1 (``k = 1``) in a *flat* plane (:func:`fill_flat`: rows of ``pitch =
+    W``, no zero column, the taps of kernel columns 0 and 2 masked at the row ends), else the
+    planes of :func:`fill` or :func:`fill_side_by_side`."""
+    if stride == 1 and k == 1:
+        length = h * w
+        return w, (h + 2) * w + 2, h, w, length, (length + 15) // 16 * 16
+    return geometry(h, w, stride, 1, k)
+
+
+@numba.njit(cache=True)
+def forward_offsets(h, w, stride, k, toff):  # pragma: no cover - numba
+    """:func:`tap_offsets` of :func:`forward`'s planes (:func:`forward_geometry`)."""
+    if stride == 1 and k == 1:
+        for t in range(9):
+            toff[t] = (t // 3) * w + t % 3
+        return 2 * w + 2
+    return tap_offsets(h, w, stride, k, toff)
+
+
+@numba.njit(cache=True)
+def forward_masks(h, w, stride, k, lp, msk):  # pragma: no cover - numba
+    """``msk`` (uint16, ``lp / 8``): where the taps of kernel column 0 (``msk[:lp // 16]``)
+    and 2 (``msk[lp // 16:]``) add, one 16-bit mask per vector of 16 flat output positions of
+    :func:`forward`'s planes (bit ``l``: lane ``l``): in a flat plane not at a row's first
+    (last) pixel, whose neighbour there is the row before (after); everywhere in the planes
+    with zero columns."""
+    nvec = lp // 16
+    for v in range(nvec):
+        m0 = m2 = 0xFFFF
+        if stride == 1 and k == 1:
+            for lane in range(16):
+                p = 16 * v + lane
+                if p % w == 0:
+                    m0 &= ~(1 << lane)
+                if p % w == w - 1:
+                    m2 &= ~(1 << lane)
+        msk[v] = m0
+        msk[nvec + v] = m2
+
+
 def scratch_sizes(c: int, h: int, w: int, f: int, stride: int, var: int, k: int = 1
                   ) -> tuple[int, int]:
     """Elements of the ``xp`` and ``yp`` scratch arrays :func:`forward` needs for images of
-    ``c`` x ``h`` x ``w`` and ``f`` output channels (``xp`` covers the last tile's reads)."""
-    _, plane, _, _, _, lp = geometry(h, w, stride, VARIANTS[var][1], k)
-    top = tap_offsets(h, w, stride, k, np.empty(9, np.int64))
+    ``c`` x ``h`` x ``w`` and ``f`` output channels (``xp`` covers the last tile's reads;
+    the tiles of every variant end at the same ``lp``)."""
+    _, plane, _, _, _, lp = forward_geometry(h, w, stride, k)
+    top = forward_offsets(h, w, stride, k, np.empty(9, np.int64))
     return max(c * plane, (c - 1) * plane + lp + top), f * lp
+
+
+@numba.njit(**_SER)
+def fill_flat(img, plane, xp):  # pragma: no cover - numba
+    """The flat planes of one image ``img`` (C, H, W) in ``xp``, channel ``c`` from ``c
+    plane``: one zero, a zero row, the image's rows one after the other (no zero between
+    them), a zero row and one zero; pixel ``(y, x)`` at ``1 + (y + 1) W + x``."""
+    nch, h, w = img.shape
+    for c in range(nch):
+        base = c * plane
+        for q in range(w + 1):
+            xp[base + q] = 0
+        for y in range(h):
+            at = base + 1 + (y + 1) * w
+            row = xp[at:at + w]
+            src = img[c, y]
+            for q in range(w):
+                row[q] = src[q]
+        for q in range(1 + (h + 1) * w, plane):
+            xp[base + q] = 0
 
 
 @numba.njit(**_SER)
@@ -299,34 +394,53 @@ def forward(x, wpk, var, stride, k, xp, yp, out):  # pragma: no cover - numba
     ``k`` images side by side (stride 1; else 1); ``xp`` and ``yp`` flat scratch of
     :func:`scratch_sizes`.
 
-    Per image (or ``k``): :func:`fill` (:func:`fill_side_by_side`) lays out the input
-    planes; the output is computed over the flat planes (``16 nv`` consecutive flat
-    positions per tile, whatever the image width: each vector may span rows), into ``yp``
-    (F, lp) of rows of ``pitch``, whose columns past each image's row are discarded when
-    ``out`` is written."""
+    Per image (or ``k``): :func:`fill_flat` (stride 1, one image), :func:`fill` (stride 2)
+    or :func:`fill_side_by_side` lays out the input planes (:func:`forward_geometry`); the
+    output is computed over the flat planes (``16 nv`` consecutive flat positions per tile,
+    whatever the image width: each vector may span rows; the last tile of ``lp // 16 % nv``
+    vectors), into ``yp`` (F, lp) of rows of ``pitch``, whose columns past each image's row
+    are discarded when ``out`` is written.  In a flat plane a vector spans rows without a zero
+    column between them: the taps of kernel columns 0 and 2 are masked at the row ends
+    (:func:`forward_masks`)."""
     n_img, nch, h, w = x.shape
     nf = out.shape[1]
-    ocb = 8 if var == 0 else 4
-    nv = 3 if var == 0 else 5
-    pitch, plane, oh, ow, _, lp = geometry(h, w, stride, nv, k)
+    ocb, nv = (8, 3) if var == 0 else (4, 3)
+    pitch, plane, oh, ow, _, lp = forward_geometry(h, w, stride, k)
     toff = np.empty(9, np.int64)
-    top = tap_offsets(h, w, stride, k, toff)
+    top = forward_offsets(h, w, stride, k, toff)
+    mv = lp // 16
+    msk = np.empty(2 * mv, np.uint16)
+    forward_masks(h, w, stride, k, lp, msk)
     used = max(nch * plane, (nch - 1) * plane + lp + top)
     xp[nch * plane:used] = 0
     span = 16 * nv
+    full, rest = lp // span, lp // 16 % nv
     for n in range(0, n_img, k):
-        if k == 1:
-            fill(x[n], stride, pitch, plane, plane, xp)
-        else:
+        if k > 1:
             fill_side_by_side(x, n, k, pitch, plane, xp)
+        elif stride == 1:
+            fill_flat(x[n], plane, xp)
+        else:
+            fill(x[n], stride, pitch, plane, plane, xp)
         for ob in range(nf // ocb):
-            for t in range(lp // span):
+            wb, yb = ob * nch * 9 * ocb, ob * ocb * lp
+            for t in range(full):
+                at = t * span
                 if var == 0:
-                    _tile_8x3(xp, t * span, plane, nch, toff, 16, wpk, ob * nch * 9 * ocb,
-                              yp, ob * ocb * lp + t * span, lp, 16)
+                    _tile_8x3(xp, at, plane, nch, toff, 16, wpk, wb, yp, yb + at, lp, 16, msk,
+                              mv)
                 else:
-                    _tile_4x5(xp, t * span, plane, nch, toff, 16, wpk, ob * nch * 9 * ocb,
-                              yp, ob * ocb * lp + t * span, lp, 16)
+                    _tile_4x3(xp, at, plane, nch, toff, 16, wpk, wb, yp, yb + at, lp, 16, msk,
+                              mv)
+            at = full * span
+            if rest == 2 and var == 0:
+                _tile_8x2(xp, at, plane, nch, toff, 16, wpk, wb, yp, yb + at, lp, 16, msk, mv)
+            elif rest == 1 and var == 0:
+                _tile_8x1(xp, at, plane, nch, toff, 16, wpk, wb, yp, yb + at, lp, 16, msk, mv)
+            elif rest == 2:
+                _tile_4x2(xp, at, plane, nch, toff, 16, wpk, wb, yp, yb + at, lp, 16, msk, mv)
+            elif rest == 1:
+                _tile_4x1(xp, at, plane, nch, toff, 16, wpk, wb, yp, yb + at, lp, 16, msk, mv)
         for j in range(min(k, n_img - n)):
             for f in range(nf):
                 for y in range(oh):
@@ -340,9 +454,9 @@ def forward(x, wpk, var, stride, k, xp, yp, out):  # pragma: no cover - numba
 #: the taps ``(ky, kx)`` of each phase ``2 (ky % 2) + kx % 2`` of a stride-2 data gradient
 PHASE_TAPS = (((0, 0), (0, 2), (2, 0), (2, 2)), ((0, 1), (2, 1)), ((1, 0), (1, 2)), ((1, 1),))
 _phase_tiles_8x3 = tuple(_vector_tile(8, 3, nt) for nt in (4, 2, 1))
-_phase_tiles_4x5 = tuple(_vector_tile(4, 5, nt) for nt in (4, 2, 1))
+_phase_tiles_4x3 = tuple(_vector_tile(4, 3, nt) for nt in (4, 2, 1))
 _t8x3_4, _t8x3_2, _t8x3_1 = _phase_tiles_8x3
-_t4x5_4, _t4x5_2, _t4x5_1 = _phase_tiles_4x5
+_t4x3_4, _t4x3_2, _t4x3_1 = _phase_tiles_4x3
 
 
 @numba.njit(cache=True)
@@ -363,8 +477,8 @@ def phase_variant(h: int, w: int, oh: int, ow: int, c: int) -> int:
         if c % ocb:
             continue
         lanes = phase_geometry(h, w, oh, ow, nv)[3]
-        if best < 0 or lanes / RATES[var] < cost:
-            best, cost = var, lanes / RATES[var]
+        if best < 0 or lanes / RATES[var][-1] < cost:
+            best, cost = var, lanes / RATES[var][-1]
     return best
 
 
@@ -411,7 +525,7 @@ def data_grad_s2(dy, w0, w1, w2, w3, var, toff, dyp, yp, dx):  # pragma: no cove
     n_img, nf, oh, ow = dy.shape
     nch, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
     ocb = 8 if var == 0 else 4
-    nv = 3 if var == 0 else 5
+    nv = 3
     pitch, plane, _, lp = phase_geometry(h, w, oh, ow, nv)
     dyp[nf * plane:(nf - 1) * plane + lp + pitch + 1] = 0
     span = 16 * nv
@@ -431,13 +545,13 @@ def data_grad_s2(dy, w0, w1, w2, w3, var, toff, dyp, yp, dx):  # pragma: no cove
                     _t8x3_1(dyp, at, plane, nf, toff[3], 16, w3, cb * nf * ocb, yp,
                             3 * nch * lp + o0, lp, 16)
                 else:
-                    _t4x5_4(dyp, at, plane, nf, toff[0], 16, w0, cb * nf * 4 * ocb, yp, o0,
+                    _t4x3_4(dyp, at, plane, nf, toff[0], 16, w0, cb * nf * 4 * ocb, yp, o0,
                             lp, 16)
-                    _t4x5_2(dyp, at, plane, nf, toff[1], 16, w1, cb * nf * 2 * ocb, yp,
+                    _t4x3_2(dyp, at, plane, nf, toff[1], 16, w1, cb * nf * 2 * ocb, yp,
                             nch * lp + o0, lp, 16)
-                    _t4x5_2(dyp, at, plane, nf, toff[2], 16, w2, cb * nf * 2 * ocb, yp,
+                    _t4x3_2(dyp, at, plane, nf, toff[2], 16, w2, cb * nf * 2 * ocb, yp,
                             2 * nch * lp + o0, lp, 16)
-                    _t4x5_1(dyp, at, plane, nf, toff[3], 16, w3, cb * nf * ocb, yp,
+                    _t4x3_1(dyp, at, plane, nf, toff[3], 16, w3, cb * nf * ocb, yp,
                             3 * nch * lp + o0, lp, 16)
         # dx[r, q] = dxp[r + 1, q + 1]: phase ((r + 1) % 2, (q + 1) % 2) at ((r + 1) // 2,
         # (q + 1) // 2); even q from phase column 1, odd q from phase column 0
@@ -578,25 +692,32 @@ def weight_grad_planes(x, dy, stride, chunk, xp, dyp, acc):  # pragma: no cover 
 def variant(h: int, w: int, stride: int, f: int) -> tuple[int, int]:
     """The :data:`VARIANTS` tile and the images side by side (:data:`SIDE_BY_SIDE`; 1 for
     stride 2) :func:`forward` runs for ``f`` output channels of ``h`` x ``w`` input images:
-    of the tiles whose channel block divides ``f``, the fewest lanes to compute per image
-    (whole tiles) at the tile's measured rate (:data:`RATES`); ``(-1, 0)``: none fits."""
+    of the tiles whose channel block divides ``f``, the least time per image for its lanes
+    (:func:`forward_geometry`: whole tiles and a last one of fewer vectors) at the tiles'
+    measured rates (:data:`RATES`); ``(-1, 0)``: none fits."""
     best, cost = (-1, 0), 0.0
     for k in SIDE_BY_SIDE if stride == 1 else (1,):
         for var, (ocb, nv) in enumerate(VARIANTS):
             if f % ocb:
                 continue
-            lanes = geometry(h, w, stride, nv, k)[5] / k * (SIDE_BY_SIDE_COST if k > 1 else 1)
-            if best[0] < 0 or lanes / RATES[var] < cost * 0.999:
-                best, cost = (var, k), lanes / RATES[var]
+            vectors = forward_geometry(h, w, stride, k)[5] // 16
+            secs = vectors // nv * nv / RATES[var][nv - 1]
+            if vectors % nv:
+                secs += vectors % nv / RATES[var][vectors % nv - 1]
+            secs *= (SIDE_BY_SIDE_COST if k > 1 else 1) / k
+            if best[0] < 0 or secs < cost * 0.999:
+                best, cost = (var, k), secs
     return best
 
 
-#: the numbers of images :func:`forward` may lay side by side in one plane (stride 1)
+#: the numbers of images :func:`forward` may lay side by side in one plane (stride 1; one
+#: image a plane is flat, :func:`fill_flat`, several have a zero column between rows)
 SIDE_BY_SIDE = (1, 2, 4)
 #: the weight of a lane of side-by-side images against one of a single image in
-#: :func:`variant` (one thread, batch 128, forward ms, one image -> side by side: 64ch 8x8
-#: 5.5 (4 x 80 tiles) -> 4.5 (2 images, 8 x 48: 10% fewer lanes); 32ch 16x16 5.2 -> 5.2 (4
-#: images, 4% fewer lanes); 16ch 32x32 5.7 -> 5.7 (4 images, equal lanes))
+#: :func:`variant` (one thread, batch 128, forward ms, one image -> side by side, when one
+#: image had the zero columns too: 64ch 8x8 5.5 (4 x 80 tiles) -> 4.5 (2 images, 8 x 48: 10%
+#: fewer lanes); 32ch 16x16 5.2 -> 5.2 (4 images, 4% fewer lanes); 16ch 32x32 5.7 -> 5.7 (4
+#: images, equal lanes))
 SIDE_BY_SIDE_COST = 1.1
 
 
