@@ -481,6 +481,38 @@ def test_direct_flat_planes_mask_the_row_ends(size, var):
     close(out, reference(x.astype(np.float64), wt.astype(np.float64), 1, 1, 1, 1))
 
 
+# id, H, W: stride-2 images whose rows split into their even and odd columns by 16 pairs, 8,
+# one at a time, or all of these, with an odd last column or not
+PHASE_SIZES = [("3x1", 3, 1), ("2x2", 2, 2), ("5x7_odd", 5, 7), ("4x16_by_8", 4, 16),
+               ("3x18_8_and_1", 3, 18), ("2x32_by_16", 2, 32), ("3x50_16_8_1", 3, 50),
+               ("2x67_odd_all", 2, 67)]
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "strided_rows"])
+@pytest.mark.parametrize("size", PHASE_SIZES, ids=[s[0] for s in PHASE_SIZES])
+def test_direct_stride2_flat_phases(size, layout):
+    """:func:`conv_direct.forward` of stride 2 on the 4 flat phases of :func:`fill_phases`
+    (rows of OW, no zero column; kernel column 0 masked at each row's first pixel), each
+    image row split into even and odd columns by :func:`_split_row` (unit-stride rows) or
+    one element at a time (a view with a column stride of 2), scratch filled with NaN,
+    against the float64 reference; the phases' layout matches :func:`forward_geometry`."""
+    _, h, w = size
+    c, f = 3, 8
+    oh, ow = (h + 1) // 2, (w + 1) // 2
+    assert conv_direct.forward_geometry(h, w, 2, 1) == (ow, 4 * ((oh + 1) * ow + 2), oh, ow,
+                                                        oh * ow, -(-oh * ow // 16) * 16)
+    rng = np.random.default_rng(h * 100 + w)
+    big = rng.standard_normal((2, c, h, 2 * w)).astype(np.float32)
+    x = np.ascontiguousarray(big[..., :w]) if layout == "contiguous" else big[..., ::2]
+    x[..., 0] += 300
+    wt = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
+    xs, ys = conv_direct.scratch_sizes(c, h, w, f, 2, 0, 1)
+    out = np.full((2, f, oh, ow), np.nan, np.float32)
+    conv_direct.forward(x, conv_direct.pack_weight(wt, 8), 0, 2, 1,
+                        np.full(xs, np.nan, np.float32), np.full(ys, np.nan, np.float32), out)
+    close(out, reference(x.astype(np.float64), wt.astype(np.float64), 2, 1, 1, 1))
+
+
 def test_direct_kernel_is_taken_for_thin_float32_layers(monkeypatch):
     """ResNet-20's 3x3 layers (16, 32 and 64 channels, stride 1 and 2) go to the direct
     kernel; float64, wide layers, dilation and pad 0 do not."""
