@@ -8,18 +8,23 @@ reduction loop (``inspect_asm``: no zmm register moves to or from the stack amon
 Each marks its calling kernel ``prefer-vector-width=512`` (:func:`_mark`): Numba's target
 prefers 256-bit vectors on AVX-512 CPUs and would split every vector in two.
 
-**Flat padded planes.**  The output is computed over the *flattened* zero-padded input plane:
-with rows of ``pitch = W + 1`` (one zero before each row, which is also the pad after the row
-before it), output pixel ``(y, x)`` at flat position ``p = y pitch + x`` reads tap ``(ky,
-kx)`` at ``p + ky pitch + kx`` (:func:`tap_offsets`), so 16 consecutive flat positions are one
-vector load per tap whatever the width (a vector may span rows); the lanes past each row are
-computed and discarded when the output is copied out.  Small images are laid 2 (or 4) side by
-side in one plane (:func:`fill_side_by_side`): 8x8 images use 89% of the lanes so, against 80%
-alone.  Stride 2 splits the padded image into its 4 row/column phases ``padded[a::2, b::2]``
-(:func:`fill`), in which every tap is again a contiguous shift.  A tile is ``ocb`` output
-channels x ``nv`` vectors (:data:`VARIANTS`: 8 x 3 or 4 x 5; per input channel and tap ``nv``
-loads, ``ocb`` broadcast weights, ``ocb nv`` FMAs), chosen with the images side by side per
-shape by the lanes it computes (:func:`variant`).
+**Flat planes.**  The output is computed over a *flattened* input plane: output pixel ``(y,
+x)`` at flat position ``p = y pitch + x`` reads tap ``(ky, kx)`` at ``p + toff[3 ky + kx]``
+(:func:`forward_offsets`), so 16 consecutive flat positions are one vector load per tap
+whatever the width (a vector may span rows).  One image of stride 1 is laid out as its rows
+one after the other, ``pitch = W``, between a zero row above and below (:func:`fill_flat`):
+every lane is an output pixel, and the taps of kernel column 0 (2), which at a row's first
+(last) pixel would read the row before's last (the next row's first) pixel, are merge-masked
+FMAs there (``vfmadd231ps zmm{k}``, one 16-bit mask a vector from :func:`forward_masks`,
+loaded into mask registers once per tile).  Stride 2 splits the image into its 4 row/column
+phases ``x[a::2, b::2]`` of rows of ``OW`` (:func:`fill_phases`; each row split into even
+and odd columns by one shuffle per 16 pairs, :func:`_split_row`), in which every tap is again
+a contiguous shift and only kernel column 0 needs a mask.  Tiny images can still be laid 2
+or 4 side by side with a zero column between rows (:func:`fill_side_by_side`, all masks
+set).  A tile is ``ocb`` output channels x 3 vectors (:data:`VARIANTS`: 8 x 3 or 4 x 3; per
+input channel and tap 3 loads, ``ocb`` broadcast weights, ``3 ocb`` FMAs), the last tile of
+a plane 1 or 2 vectors where its length is not a whole number of tiles; :func:`variant`
+chooses by the tiles' measured rates (:data:`RATES`).
 
 **Gradients.**  The stride-1 data gradient is :func:`forward` on ``dy`` with the flipped,
 transposed weights (:func:`flipped`); the stride-2 one is 4 stride-1 correlations of ``dy``,
@@ -30,10 +35,13 @@ broadcast inputs) or, for 16 output channels, the pixels (:func:`weight_grad_pla
 channels x 9 taps of per-lane partial sums over the flat planes, ``dy`` zero in the discarded
 lanes).
 
-Measured on the development machine (one thread, batch 128, forward): 16ch 32x32 5.1 ms (118
-GFLOP/s of useful work), 32ch 16x16 4.4 ms (136), 64ch 8x8 4.5 ms (134), where the
-stack-buffer kernel this replaces took 7.2 and 7.2 ms (64-channel 8x8 rows were not taken:
-55 GFLOP/s).  ``bench/results/conv-variants.md`` has the variants tried.
+Measured on the development machine (one thread, batch 128, forward, process CPU time, the
+variants interleaved in one process, medians of 9-11; before -> now): 16ch 32x32 4.9 -> 4.8
+ms (125 GFLOP/s of useful work), 32ch 16x16 4.4 -> 3.9 (155), 64ch 8x8 4.2 -> 3.8 (160),
+16 -> 32ch stride 2 3.5 -> 2.5, 32 -> 64ch stride 2 3.6 -> 2.2, 3 -> 16ch 32x32 1.33 -> 1.19.
+Of the 16-channel layer's 4.8 ms the tiles take 3.4 (180 GFLOP/s; 200 with the planes in
+L1, 232 the FMA peak of one core), the fill 0.4 and the copy to ``out`` 0.45.
+``bench/results/conv-variants.md`` has the variants tried.
 """
 
 from __future__ import annotations
@@ -213,8 +221,10 @@ _tile_4x3, _tile_4x2, _tile_4x1 = (_vector_tile(4, nv, 9, True) for nv in (3, 2,
 
 @numba.njit(cache=True)
 def geometry(h, w, stride, nv, k):  # pragma: no cover - numba
-    """``(pitch, plane, oh, ow, length, lp)`` of the input planes of :func:`forward`: the row
-    pitch of the padded input (stride 1: ``k`` images side by side, each row ``W + 1``: one
+    """``(pitch, plane, oh, ow, length, lp)`` of the planes with zero columns (:func:`fill`,
+    which :func:`weight_grad_planes` reads, and :func:`fill_side_by_side`, :func:`forward`'s
+    for tiny images; :func:`forward_geometry` has the flat ones): the row pitch of the padded
+    input (stride 1: ``k`` images side by side, each row ``W + 1``: one
     zero column before each image's row, which is also the pad after the one before) or of
     its 4 row/column phases (stride 2, ``k = 1``), the elements of one channel's planes, the
     output size, the flat output length ``(oh - 1) pitch + (k - 1) (W + 1) + ow`` and that
