@@ -265,7 +265,7 @@ def _parts(cd):
         plane = cd.forward_geometry(h, w, stride, 1)[1]
         for n in range(x.shape[0]):
             if stride == 1:
-                cd.fill_flat(x[n], plane, xp)
+                cd.fill_flat(x[n], plane, xp, h, h)
             else:
                 cd.fill_phases(x[n], plane, xp)
 

@@ -449,30 +449,46 @@ def test_direct_tile_choice():
 
 
 # id, H, W: flat planes (one image of stride 1) whose lengths end in a last tile of 0, 1 or 2
-# vectors of the 3-vector tiles, a row shorter than a vector, a row longer than three
+# vectors of the 3-vector tiles, a row shorter than a vector, a row longer than three, and
+# planes with tiles inside the image (read from x in place: 16x16, 20x24, 17x21)
 FLAT_SIZES = [("8x8_tail1", 8, 8), ("16x16_tail1", 16, 16), ("4x8_tail2", 4, 8),
               ("6x8_whole", 6, 8), ("3x5_one_vector", 3, 5), ("2x50_rows_over_tiles", 2, 50),
-              ("1x1", 1, 1), ("7x1_column", 7, 1)]
+              ("1x1", 1, 1), ("7x1_column", 7, 1), ("20x24_inside", 20, 24),
+              ("17x21_inside_tail2", 17, 21)]
+# how x's images lie in memory: C-contiguous, a channel slice of a wider batch (image
+# stride larger than C H W; the tiles inside still read x in place), or a column stride of 2
+# (every tile on the copied planes)
+FLAT_LAYOUTS = ["contiguous", "channel_slice", "strided"]
 
 
+@pytest.mark.parametrize("layout", FLAT_LAYOUTS)
 @pytest.mark.parametrize("var", range(len(conv_direct.VARIANTS)),
                          ids=[f"{o}x{v}" for o, v in conv_direct.VARIANTS])
 @pytest.mark.parametrize("size", FLAT_SIZES, ids=[s[0] for s in FLAT_SIZES])
-def test_direct_flat_planes_mask_the_row_ends(size, var):
+def test_direct_flat_planes_mask_the_row_ends(size, var, layout):
     """:func:`conv_direct.forward` on flat planes (no zero column between rows: the taps of
     kernel columns 0 and 2 masked at the row ends), whole tiles and a last tile of 1 or 2
-    vectors, scratch filled with NaN beforehand, against the float64 reference; the masks
-    are what keeps the row before's last pixel out of the first pixel's sum (an input that is
-    large only in the last column shows it)."""
+    vectors, the tiles inside the image reading ``x`` in place and the others the rows
+    copied for them, scratch filled with NaN beforehand, against the float64 reference; the
+    masks are what keeps the row before's last pixel out of the first pixel's sum (an input
+    that is large only in the first and last columns shows it)."""
     _, h, w = size
     ocb = conv_direct.VARIANTS[var][0]
     c, f = 5, 2 * ocb
     pitch, plane, _, _, length, lp = conv_direct.forward_geometry(h, w, 1, 1)
     assert (pitch, plane, length, lp) == (w, (h + 2) * w + 2, h * w, -(-h * w // 16) * 16)
     rng = np.random.default_rng(h * 100 + w)
-    x = rng.standard_normal((2, c, h, w)).astype(np.float32)
+    big = rng.standard_normal((3, c + 2, h, 2 * w)).astype(np.float32)
+    x = {"contiguous": np.ascontiguousarray(big[:2, :c, :, :w]),
+         "channel_slice": np.ascontiguousarray(big[..., :w])[1:, 1:c + 1],
+         "strided": big[:2, :c, :, ::2]}[layout]
     x[..., -1] *= 1000
     x[..., 0] -= 500
+    inside = conv_direct.direct_tiles(x, lp)
+    if layout == "strided":
+        assert inside == (0, 0)
+    elif h * w >= 256:
+        assert inside[1] > inside[0]
     wt = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
     xs, ys = conv_direct.scratch_sizes(c, h, w, f, 1, var, 1)
     out = np.full((2, f, h, w), np.nan, np.float32)

@@ -16,7 +16,9 @@ one after the other, ``pitch = W``, between a zero row above and below (:func:`f
 every lane is an output pixel, and the taps of kernel column 0 (2), which at a row's first
 (last) pixel would read the row before's last (the next row's first) pixel, are merge-masked
 FMAs there (``vfmadd231ps zmm{k}``, one 16-bit mask a vector from :func:`forward_masks`,
-loaded into mask registers once per tile).  Stride 2 splits the image into its 4 row/column
+loaded into mask registers once per tile).  That plane is the image's own rows, so the
+tiles whose taps stay inside a C-contiguous image read ``x`` in place (:func:`direct_tiles`).
+Stride 2 splits the image into its 4 row/column
 phases ``x[a::2, b::2]`` of rows of ``OW`` (:func:`fill_phases`; each row split into even
 and odd columns by one shuffle per 16 pairs, :func:`_split_row`), in which every tap is again
 a contiguous shift and only kernel column 0 needs a mask.  Tiny images can still be laid 2
@@ -32,15 +34,16 @@ one per phase of the padded data gradient, with 4, 2, 2 and 1 taps (:func:`data_
 The weight gradient has the output channels in the lanes (:func:`weight_grad_lanes`: 2 x 16
 channels x 9 taps accumulators, per pixel 2 vector loads of the pixel-major ``dy`` and 9
 broadcast inputs) or, for 16 output channels, the pixels (:func:`weight_grad_planes`: 3
-channels x 9 taps of per-lane partial sums over the flat planes, ``dy`` zero in the discarded
-lanes).
+channels x 9 taps of per-lane partial sums over the planes with zero columns of :func:`fill`,
+``dy`` zero in the discarded lanes).
 
 Measured on the development machine (one thread, batch 128, forward, process CPU time, the
 variants interleaved in one process, medians of 9-11; before -> now): 16ch 32x32 4.9 -> 4.8
-ms (125 GFLOP/s of useful work), 32ch 16x16 4.4 -> 3.9 (155), 64ch 8x8 4.2 -> 3.8 (160),
-16 -> 32ch stride 2 3.5 -> 2.5, 32 -> 64ch stride 2 3.6 -> 2.2, 3 -> 16ch 32x32 1.33 -> 1.19.
-Of the 16-channel layer's 4.8 ms the tiles take 3.4 (180 GFLOP/s; 200 with the planes in
-L1, 232 the FMA peak of one core), the fill 0.4 and the copy to ``out`` 0.45.
+ms with flat planes (and 5.4 -> 4.9 in another run when reading ``x`` in place was added),
+32ch 16x16 4.4 -> 3.9 (155 GFLOP/s of useful work), 64ch 8x8 4.2 -> 3.8 (160), 16 -> 32ch
+stride 2 3.5 -> 2.5, 32 -> 64ch stride 2 3.6 -> 2.2, 3 -> 16ch 32x32 1.33 -> 1.19 (in place
+1.26 -> 1.16).  Of the 16-channel layer's time the tiles take 3.4 ms (180 GFLOP/s; 200 with
+the planes in L1, 232 the FMA peak of one core), the copy to ``out`` 0.3-0.45.
 ``bench/results/conv-variants.md`` has the variants tried.
 """
 
@@ -73,7 +76,9 @@ class _IR:
             builder.module, ir.FunctionType(self.vec, [self.vec] * 3), "llvm.fma.v16f32")
 
     def data(self, i):
-        """Argument ``i`` (an array): its data pointer."""
+        """Argument ``i`` (an array, or already a data pointer): its data pointer."""
+        if isinstance(self.tys[i], types.CPointer):
+            return self.args[i]
         return self.context.make_array(self.tys[i])(self.context, self.b, self.args[i]).data
 
     def integer(self, i):
@@ -183,11 +188,20 @@ def _vector_tile(ocb: int, nv: int, nt: int, masked: bool = False):
         return context.get_dummy_value()
 
     if masked:
+        def two_inputs(context, builder, signature, args):
+            # tile(first, other, use_other, ...): the planes of ``first`` or ``other``
+            use = builder.icmp_unsigned("!=", args[2], ir.Constant(args[2].type, 0))
+            data = [context.make_array(signature.args[i])(context, builder, args[i]).data
+                    for i in (0, 1)]
+            ptr = builder.select(use, builder.bitcast(data[1], data[0].type), data[0])
+            inner = types.void(types.CPointer(types.float32), *signature.args[3:])
+            return codegen(context, builder, inner, [ptr, *args[3:]])
+
         @intrinsic
-        def tile(typingctx, inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
-                 ostride, ovstride, msk, mlen):
-            return types.void(inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
-                              ostride, ovstride, msk, mlen), codegen
+        def tile(typingctx, first, other, use_other, ibase, cstride, nch, toff, vstride, wgt,
+                 wbase, out, obase, ostride, ovstride, msk, mlen):
+            return types.void(first, other, use_other, ibase, cstride, nch, toff, vstride, wgt,
+                              wbase, out, obase, ostride, ovstride, msk, mlen), two_inputs
     else:
         @intrinsic
         def tile(typingctx, inp, ibase, cstride, nch, toff, vstride, wgt, wbase, out, obase,
@@ -417,24 +431,55 @@ def fill_phases(img, plane, xp):  # pragma: no cover - numba
             xp[at + size:at + size + ow] = 0
 
 
+@intrinsic
+def _copy_row(typingctx, src, at, dst, to, n):
+    """``copy(src, at, dst, to, n)`` sets ``dst[to + j] = src[at + j]`` for ``j < n`` (flat
+    float32 data of any arrays, offsets in elements) in LLVM IR: vectors of 16, then one
+    element at a time."""
+
+    def codegen(context, builder, signature, args):
+        k = _IR(context, builder, signature, args)
+        add, mul, c = builder.add, builder.mul, k.const
+        sp = builder.gep(k.data(0), [k.integer(1)])
+        dp = builder.gep(k.data(2), [k.integer(3)])
+        n = k.integer(4)
+        n16 = builder.udiv(n, c(16))
+        with cgutils.for_range(builder, n16) as loop:
+            j = mul(loop.index, c(16))
+            k.vstore(k.vload(sp, j), dp, j)
+        j0 = mul(n16, c(16))
+        with cgutils.for_range(builder, builder.sub(n, j0)) as loop:
+            j = add(j0, loop.index)
+            builder.store(builder.load(builder.gep(sp, [j])), builder.gep(dp, [j]))
+        return context.get_dummy_value()
+
+    return types.void(src, at, dst, to, n), codegen
+
+
 @numba.njit(**_SER)
-def fill_flat(img, plane, xp):  # pragma: no cover - numba
+def fill_flat(img, plane, xp, top, bottom):  # pragma: no cover - numba
     """The flat planes of one image ``img`` (C, H, W) in ``xp``, channel ``c`` from ``c
     plane``: one zero, a zero row, the image's rows one after the other (no zero between
-    them), a zero row and one zero; pixel ``(y, x)`` at ``1 + (y + 1) W + x``."""
+    them), a zero row and one zero; pixel ``(y, x)`` at ``1 + (y + 1) W + x``.  Only the rows
+    ``y < top`` and ``y >= bottom`` are copied (all: ``top = H``); rows of unit stride by
+    :func:`_copy_row` at their offset in ``img``'s data (no row views: their reference counts
+    cost more than the copy)."""
     nch, h, w = img.shape
+    unit = img.strides[2] == 4
+    cs, rs = img.strides[0] // 4, img.strides[1] // 4
     for c in range(nch):
         base = c * plane
-        for q in range(w + 1):
-            xp[base + q] = 0
-        for y in range(h):
-            at = base + 1 + (y + 1) * w
-            row = xp[at:at + w]
-            src = img[c, y]
-            for q in range(w):
-                row[q] = src[q]
-        for q in range(1 + (h + 1) * w, plane):
-            xp[base + q] = 0
+        xp[base:base + w + 1] = 0
+        for part in range(2):
+            y0, y1 = (0, top) if part == 0 else (max(top, bottom), h)
+            for y in range(y0, y1):
+                at = base + 1 + (y + 1) * w
+                if unit:
+                    _copy_row(img, c * cs + y * rs, xp, at, w)
+                else:
+                    for q in range(w):
+                        xp[at + q] = img[c, y, q]
+        xp[base + 1 + (h + 1) * w:base + plane] = 0
 
 
 @numba.njit(**_SER)
@@ -501,6 +546,21 @@ def fill_side_by_side(x, n0, k, pitch, plane, xp):  # pragma: no cover - numba
                     row[q] = src[q]
 
 
+@numba.njit(cache=True)
+def direct_tiles(x, lp):  # pragma: no cover - numba
+    """``(t0, t1)``: the whole tiles of 48 lanes of a flat plane (stride 1, one image) that
+    :func:`forward` runs on ``x`` in place, every tap of every lane inside the image (``t0
+    48 >= W + 1``, ``t1 48 + W <= H W - 1``); ``(0, 0)`` where ``x``'s images are not
+    C-contiguous."""
+    h, w = x.shape[2], x.shape[3]
+    if x.strides[3] != 4 or x.strides[2] != 4 * w or x.strides[1] != 4 * h * w:
+        return 0, 0
+    t0 = min(lp // 48, (w + 48) // 48)
+    last = h * w - 1 - w - 48  # the largest first lane of an interior tile
+    t1 = min(lp // 48, last // 48 + 1) if last >= 0 else 0
+    return t0, max(t0, t1)
+
+
 @numba.njit(**_SER)
 def forward(x, wpk, var, stride, k, xp, yp, out):  # pragma: no cover - numba
     """``out`` (N, F, OH, OW) = the 3x3 pad-1 convolution of stride 1 or 2 of ``x`` (N, C, H,
@@ -515,47 +575,77 @@ def forward(x, wpk, var, stride, k, xp, yp, out):  # pragma: no cover - numba
     the last tile of ``lp // 16 % nv`` vectors), into ``yp`` (F, lp) of rows of ``pitch``,
     whose columns past each image's row are discarded when ``out`` is written.  In flat
     planes a vector spans rows without a zero column between them: the taps of kernel
-    columns 0 and 2 are masked at the row ends
-    (:func:`forward_masks`)."""
+    columns 0 and 2 are masked at the row ends (:func:`forward_masks`).  A flat plane *is*
+    the image's rows one after the other, so with C-contiguous images the tiles whose taps
+    all fall inside the image (:func:`direct_tiles`) read ``x`` in place, first, and then
+    only the rows the others read are copied (``fill_flat``'s ``top`` and ``bottom``), from
+    cache.  One thread, batch 128, 16ch 32x32: 5.31 -> 4.93 ms against the full copy; 32ch
+    16x16 4.21 -> 4.09; the copy first, before the tiles read ``x``, measured no faster
+    than the full copy (its rows missed cache one by one)."""
     n_img, nch, h, w = x.shape
     nf = out.shape[1]
-    ocb, nv = (8, 3) if var == 0 else (4, 3)
+    ocb = 8 if var == 0 else 4
     pitch, plane, oh, ow, _, lp = forward_geometry(h, w, stride, k)
     toff = np.empty(9, np.int64)
     top = forward_offsets(h, w, stride, k, toff)
-    mv = lp // 16
-    msk = np.empty(2 * mv, np.uint16)
+    msk = np.empty(lp // 8, np.uint16)
     forward_masks(h, w, stride, k, lp, msk)
     used = max(nch * plane, (nch - 1) * plane + lp + top)
     xp[nch * plane:used] = 0
-    span = 16 * nv
-    full, rest = lp // span, lp // 16 % nv
+    full = lp // 48
+    t0, t1 = direct_tiles(x, lp) if stride == 1 and k == 1 else (0, 0)
+    # the rows the tiles before t0 and from t1 on read (all: no tile reads x in place)
+    top_rows = min(h, (t0 * 48 + w) // w + 1) if t1 > t0 else h
+    bottom_rows = max(0, (t1 * 48 - w - 1) // w) if t1 > t0 else h
+    xtoff = np.empty(9, np.int64)
+    mv, rest = lp // 16, lp // 16 % 3
     for n in range(0, n_img, k):
-        if k > 1:
+        if t1 > t0:
+            for t in range(9):
+                # x's flat index of tap t of lane p of image n: p + (ky - 1) W + kx - 1
+                xtoff[t] = n * (x.strides[0] // 4) + toff[t] - 1 - w
+        elif k > 1:
             fill_side_by_side(x, n, k, pitch, plane, xp)
         elif stride == 1:
-            fill_flat(x[n], plane, xp)
+            fill_flat(x[n], plane, xp, h, h)
         else:
             fill_phases(x[n], plane, xp)
-        for ob in range(nf // ocb):
-            wb, yb = ob * nch * 9 * ocb, ob * ocb * lp
-            for t in range(full):
-                at = t * span
-                if var == 0:
-                    _tile_8x3(xp, at, plane, nch, toff, 16, wpk, wb, yp, yb + at, lp, 16, msk,
-                              mv)
-                else:
-                    _tile_4x3(xp, at, plane, nch, toff, 16, wpk, wb, yp, yb + at, lp, 16, msk,
-                              mv)
-            at = full * span
-            if rest == 2 and var == 0:
-                _tile_8x2(xp, at, plane, nch, toff, 16, wpk, wb, yp, yb + at, lp, 16, msk, mv)
-            elif rest == 1 and var == 0:
-                _tile_8x1(xp, at, plane, nch, toff, 16, wpk, wb, yp, yb + at, lp, 16, msk, mv)
-            elif rest == 2:
-                _tile_4x2(xp, at, plane, nch, toff, 16, wpk, wb, yp, yb + at, lp, 16, msk, mv)
-            elif rest == 1:
-                _tile_4x1(xp, at, plane, nch, toff, 16, wpk, wb, yp, yb + at, lp, 16, msk, mv)
+        # with tiles inside the image: those first, from x (which brings its rows into
+        # cache), then the rows the others read copied from cache, then those tiles
+        for part in range(3 if t1 > t0 else 1):
+            if part == 1:
+                fill_flat(x[n], plane, xp, top_rows, bottom_rows)
+            inside = t1 > t0 and part == 0
+            begin, end = (t0, t1) if inside else (0, t0) if part == 1 else (t1, full)
+            if t1 <= t0:
+                begin, end = 0, full
+            cstride = h * w if inside else plane
+            taps = xtoff if inside else toff
+            for ob in range(nf // ocb):
+                wb, yb = ob * nch * 9 * ocb, ob * ocb * lp
+                for t in range(begin, end):
+                    at = t * 48
+                    if var == 0:
+                        _tile_8x3(xp, x, inside, at, cstride, nch, taps, 16, wpk, wb, yp,
+                                  yb + at, lp, 16, msk, mv)
+                    else:
+                        _tile_4x3(xp, x, inside, at, cstride, nch, taps, 16, wpk, wb, yp,
+                                  yb + at, lp, 16, msk, mv)
+                if part != (2 if t1 > t0 else 0):
+                    continue
+                at = full * 48
+                if rest == 2 and var == 0:
+                    _tile_8x2(xp, x, False, at, plane, nch, toff, 16, wpk, wb, yp, yb + at,
+                              lp, 16, msk, mv)
+                elif rest == 1 and var == 0:
+                    _tile_8x1(xp, x, False, at, plane, nch, toff, 16, wpk, wb, yp, yb + at,
+                              lp, 16, msk, mv)
+                elif rest == 2:
+                    _tile_4x2(xp, x, False, at, plane, nch, toff, 16, wpk, wb, yp, yb + at,
+                              lp, 16, msk, mv)
+                elif rest == 1:
+                    _tile_4x1(xp, x, False, at, plane, nch, toff, 16, wpk, wb, yp, yb + at,
+                              lp, 16, msk, mv)
         for j in range(min(k, n_img - n)):
             for f in range(nf):
                 for y in range(oh):
