@@ -590,7 +590,7 @@ def forward(x, wpk, var, stride, k, xp, yp, out, epi):  # pragma: no cover - num
     n_img, nch, h, w = x.shape
     nf = out.shape[1]
     ocb = 8 if var == 0 else 4
-    pitch, plane, oh, ow, _, lp = forward_geometry(h, w, stride, k)
+    pitch, plane, _, _, _, lp = forward_geometry(h, w, stride, k)
     toff = np.empty(9, np.int64)
     top = forward_offsets(h, w, stride, k, toff)
     msk = np.empty(lp // 8, np.uint16)

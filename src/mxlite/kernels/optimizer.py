@@ -104,6 +104,10 @@ class Kernel:
         """Run on flat C-contiguous arrays (``g`` may be float16 bits as ``uint16``)."""
         if type(hp) is not self.spec:
             self.scalars(hp, w.dtype)  # raises, naming both specs
+        nstates = self.serial.py_func.__code__.co_argcount - 4  # (w, g, *states, w16, sc)
+        if len(states) != nstates:  # e.g. states loaded from another optimizer's file
+            raise ValueError(f"kernel {self.name} takes {nstates} state arrays, got "
+                             f"{len(states)} (states of another optimizer?)")
         sc = np.fromiter(hp, w.dtype, self.nscalars)  # (faster than np.array for a tuple)
         if w.size >= PARALLEL_THRESHOLD:
             return self.parallel(w, g, *states, w16, sc)
