@@ -111,6 +111,23 @@ def scratch_size(c: int, f: int, oh: int, ow: int, stride: int) -> int:
     return (c + f) * lanes + 16
 
 
+@numba.njit(inline="always", **_SER)
+def _column(src, at, cstride, nch, toff, wpk, starts, var, wide, dst, dbase, dstride, p
+            ):  # pragma: no cover - numba
+    """One tile of ``wide`` (3) or 1 vector of pixels from ``p`` (read from ``src[at:]``)
+    for every block of output channels (:func:`_tiles`)."""
+    for b in range(starts.size):
+        ob = dbase + starts[b] * dstride + p
+        if var == 0 and wide:
+            _f8x3(src, at, cstride, nch, toff, 16, wpk, b * nch * 8, dst, ob, dstride, 16)
+        elif var == 0:
+            _f8x1(src, at, cstride, nch, toff, 16, wpk, b * nch * 8, dst, ob, dstride, 16)
+        elif wide:
+            _f4x3(src, at, cstride, nch, toff, 16, wpk, b * nch * 4, dst, ob, dstride, 16)
+        else:
+            _f4x1(src, at, cstride, nch, toff, 16, wpk, b * nch * 4, dst, ob, dstride, 16)
+
+
 @numba.njit(**_SER)
 def _tiles(src, sbase, nch, cstride, length, wpk, starts, var, dst, dbase, dstride, lead
            ):  # pragma: no cover - numba
@@ -120,38 +137,20 @@ def _tiles(src, sbase, nch, cstride, length, wpk, starts, var, dst, dbase, dstri
     before it by one vector at 0), then tiles of one, the last ending at ``length``; pixel
     tiles outer, so that a tile's inputs stay in L1 over the blocks of output channels."""
     toff = np.zeros(1, np.int64)
-    nb = starts.size
     span = 16 * NV
     start = lead if 0 < lead < 16 and lead + 16 <= length else 0
     if start:
-        for b in range(nb):
-            ob = dbase + starts[b] * dstride
-            if var == 0:
-                _f8x1(src, sbase, cstride, nch, toff, 16, wpk, b * nch * 8, dst, ob, dstride, 16)
-            else:
-                _f4x1(src, sbase, cstride, nch, toff, 16, wpk, b * nch * 4, dst, ob, dstride, 16)
+        _column(src, sbase, cstride, nch, toff, wpk, starts, var, False, dst, dbase, dstride, 0)
     whole = (length - start) // span
     for t in range(whole):
         p = start + t * span
-        for b in range(nb):
-            ob = dbase + starts[b] * dstride + p
-            if var == 0:
-                _f8x3(src, sbase + p, cstride, nch, toff, 16, wpk, b * nch * 8, dst, ob,
-                      dstride, 16)
-            else:
-                _f4x3(src, sbase + p, cstride, nch, toff, 16, wpk, b * nch * 4, dst, ob,
-                      dstride, 16)
+        _column(src, sbase + p, cstride, nch, toff, wpk, starts, var, True, dst, dbase,
+                dstride, p)
     p = start + whole * span
     while p < length:
         q = min(p, length - 16)
-        for b in range(nb):
-            ob = dbase + starts[b] * dstride + q
-            if var == 0:
-                _f8x1(src, sbase + q, cstride, nch, toff, 16, wpk, b * nch * 8, dst, ob,
-                      dstride, 16)
-            else:
-                _f4x1(src, sbase + q, cstride, nch, toff, 16, wpk, b * nch * 4, dst, ob,
-                      dstride, 16)
+        _column(src, sbase + q, cstride, nch, toff, wpk, starts, var, False, dst, dbase,
+                dstride, q)
         p += 16
 
 
