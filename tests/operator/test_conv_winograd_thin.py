@@ -10,6 +10,7 @@ import pytest
 from conv_reference import check_float32_results, reference
 
 from mxlite.kernels import conv_winograd_thin as thin
+from mxlite.kernels import epilogue
 from mxlite.operator.nn import convolution as conv
 from mxlite.operator.registry import get
 
@@ -56,7 +57,7 @@ def test_forward_every_tile_variant_and_side_by_side(shape, tile, var, side):
             for s in thin.scratch_sizes(c, h, w, f, tile, var, side)]
     out = np.full((n, f, h, w), np.nan, np.float32)
     thin.forward(x, thin.pack_weight(wt, tile, thin.VARIANTS[var][0]), b, tile, var, side,
-                 *bufs, out)
+                 *bufs, out, epilogue.NONE)
     want = reference(x.astype(np.float64), wt.astype(np.float64), 1, 1) + b.reshape(1, -1, 1, 1)
     assert _relative_error(out, want) < BOUND[tile]
 

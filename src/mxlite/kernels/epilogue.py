@@ -31,7 +31,7 @@ import numpy as np
 
 from . import PARALLEL_THRESHOLD  # noqa: F401  (imported first: sets up threads and the cache)
 
-__all__ = ["NONE", "Epilogue", "apply", "plain", "store_image"]
+__all__ = ["NONE", "Epilogue", "apply", "finish_row", "is_plain", "plain", "store_image"]
 
 # no fastmath: ``x * scale + shift`` must round twice (BatchNorm's kernel does), never fuse.
 # Said explicitly: a function jitted without the option inherits its caller's (the direct
@@ -62,14 +62,15 @@ NONE = plain()
 
 
 @numba.njit(**_STORE)
-def store_image(src, lp, pitch, col, out, n, epi):  # pragma: no cover - numba
-    """``out[n]`` (F, OH, OW) from the flat ``src``: row ``y`` of channel ``f`` starts at ``f
-    lp + y pitch + col``, finished by the epilogue ``epi = (bias, scale, shift, relu, addend,
-    out2)`` (:meth:`Epilogue.args`; an empty array: that step is skipped).  ``addend`` and
-    ``out2`` are shaped as ``out``; ``src`` may be ``out[n]`` itself (in place: ``lp = OH OW``,
-    ``pitch = OW``)."""
+def finish_row(src, at, out, n, f, y, epi):  # pragma: no cover - numba
+    """Row ``y`` of channel ``f`` of ``out[n]`` from the flat ``src`` (its ``OW`` values
+    from ``src[at]``, ``at`` an unsigned integer), finished by the epilogue ``epi``
+    (:func:`store_image`).  The one place the epilogue's arithmetic is written: every
+    kernel's copy-out calls it per row (:func:`store_image`;
+    :func:`mxlite.kernels.conv_winograd_thin.store` in place, ``src`` being ``out``'s own
+    row); ``src`` may alias the row it writes."""
     bias, scale, shift, relu, addend, out2 = epi
-    nf, oh, ow = out.shape[1], out.shape[2], out.shape[3]
+    ow = out.shape[3]
     has_bias = bias.size > 0
     has_add = addend.shape[0] > 0
     has_bn = scale.size > 0
@@ -77,56 +78,74 @@ def store_image(src, lp, pitch, col, out, n, epi):  # pragma: no cover - numba
     # indices, no views: a view per row costs atomic reference counts Numba does not prune
     # (3x the copy's time); ``src`` by an unsigned index, which Numba does not wrap around
     # (a wrapped index makes the loop a gather)
+    if has_bn and not (has_bias or has_add or two):  # one pass from the scratch
+        sc = scale[f]
+        sh = shift[f]
+        if relu:
+            for q in range(ow):
+                v = src[at + np.uint64(q)] * sc + sh
+                out[n, f, y, q] = v if v > 0 else 0.0
+        else:
+            for q in range(ow):
+                out[n, f, y, q] = src[at + np.uint64(q)] * sc + sh
+        return
+    if relu and not (has_bias or has_add or has_bn):
+        for q in range(ow):
+            v = src[at + np.uint64(q)]
+            out[n, f, y, q] = v if v > 0 else 0
+        return
+    if has_bias:
+        b = bias[f]
+        for q in range(ow):
+            out[n, f, y, q] = src[at + np.uint64(q)] + b
+    else:
+        for q in range(ow):
+            out[n, f, y, q] = src[at + np.uint64(q)]
+    if has_add:
+        for q in range(ow):
+            out[n, f, y, q] = out[n, f, y, q] + addend[n, f, y, q]
+    if has_bn:
+        sc = scale[f]
+        sh = shift[f]
+        if two and relu:
+            for q in range(ow):
+                v = out[n, f, y, q] * sc + sh
+                out2[n, f, y, q] = v if v > 0 else 0.0
+        elif two:
+            for q in range(ow):
+                out2[n, f, y, q] = out[n, f, y, q] * sc + sh
+        elif relu:
+            for q in range(ow):
+                v = out[n, f, y, q] * sc + sh
+                out[n, f, y, q] = v if v > 0 else 0.0
+        else:
+            for q in range(ow):
+                out[n, f, y, q] = out[n, f, y, q] * sc + sh
+    elif relu:
+        for q in range(ow):
+            v = out[n, f, y, q]
+            out[n, f, y, q] = v if v > 0 else 0
+
+
+@numba.njit(**_STORE)
+def is_plain(epi) -> bool:  # pragma: no cover - numba
+    """Whether the epilogue ``epi`` (:meth:`Epilogue.args`) leaves values as they are (no
+    bias, addend, affine or relu): an in-place copy-out then has nothing to do."""
+    bias, scale, _, relu, addend, _ = epi
+    return not (relu or bias.size > 0 or scale.size > 0 or addend.shape[0] > 0)
+
+
+@numba.njit(**_STORE)
+def store_image(src, lp, pitch, col, out, n, epi):  # pragma: no cover - numba
+    """``out[n]`` (F, OH, OW) from the flat ``src``: row ``y`` of channel ``f`` starts at ``f
+    lp + y pitch + col``, finished by the epilogue ``epi = (bias, scale, shift, relu, addend,
+    out2)`` (:meth:`Epilogue.args`; an empty array: that step is skipped; per row
+    :func:`finish_row`).  ``addend`` and ``out2`` are shaped as ``out``; ``src`` may be
+    ``out[n]`` itself (in place: ``lp = OH OW``, ``pitch = OW``)."""
+    nf, oh = out.shape[1], out.shape[2]
     for f in range(nf):
         for y in range(oh):
-            at = np.uint64(f * lp + y * pitch + col)
-            if has_bn and not (has_bias or has_add or two):  # one pass from the scratch
-                sc = scale[f]
-                sh = shift[f]
-                if relu:
-                    for q in range(ow):
-                        v = src[at + np.uint64(q)] * sc + sh
-                        out[n, f, y, q] = v if v > 0 else 0.0
-                else:
-                    for q in range(ow):
-                        out[n, f, y, q] = src[at + np.uint64(q)] * sc + sh
-                continue
-            if relu and not (has_bias or has_add or has_bn):
-                for q in range(ow):
-                    v = src[at + np.uint64(q)]
-                    out[n, f, y, q] = v if v > 0 else 0
-                continue
-            if has_bias:
-                b = bias[f]
-                for q in range(ow):
-                    out[n, f, y, q] = src[at + np.uint64(q)] + b
-            else:
-                for q in range(ow):
-                    out[n, f, y, q] = src[at + np.uint64(q)]
-            if has_add:
-                for q in range(ow):
-                    out[n, f, y, q] = out[n, f, y, q] + addend[n, f, y, q]
-            if has_bn:
-                sc = scale[f]
-                sh = shift[f]
-                if two and relu:
-                    for q in range(ow):
-                        v = out[n, f, y, q] * sc + sh
-                        out2[n, f, y, q] = v if v > 0 else 0.0
-                elif two:
-                    for q in range(ow):
-                        out2[n, f, y, q] = out[n, f, y, q] * sc + sh
-                elif relu:
-                    for q in range(ow):
-                        v = out[n, f, y, q] * sc + sh
-                        out[n, f, y, q] = v if v > 0 else 0.0
-                else:
-                    for q in range(ow):
-                        out[n, f, y, q] = out[n, f, y, q] * sc + sh
-            elif relu:
-                for q in range(ow):
-                    v = out[n, f, y, q]
-                    out[n, f, y, q] = v if v > 0 else 0
+            finish_row(src, np.uint64(f * lp + y * pitch + col), out, n, f, y, epi)
 
 
 @numba.njit(**_STORE)

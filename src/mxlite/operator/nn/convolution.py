@@ -589,11 +589,13 @@ def _winograd_thin_ok(p, geo, channels, filters, dtype) -> bool:
                 and WINOGRAD_THIN_PIXELS[0] <= pixels <= WINOGRAD_THIN_PIXELS[1])
 
 
-def _winograd_thin(x, w, out, bias=None, post=None):
+def _winograd_thin(x, w, out, bias=None, post=None, epilogue=None):
     """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H,
     W) with ``w`` (F, C, 3, 3), plus ``bias`` (F,) when given, by the fused thin-layer
     Winograd kernel (F(:data:`WINOGRAD_THIN_TILE` x ..., 3x3)); the batch split over threads
-    as :func:`_split` does; ``post(a, b)`` (an epilogue) runs on each finished chunk of
+    as :func:`_split` does.  ``epilogue`` (a :class:`mxlite.kernels.epilogue.Epilogue`) is
+    applied by the kernel's store, channel by channel in L1 (as :func:`_direct`'s copy-out);
+    ``post(a, b)`` (an epilogue the store does not know) runs on each finished chunk of
     output images, bias included, while they are in cache."""
     k = _thin_kernels
     n, c, h, width = x.shape
@@ -608,13 +610,17 @@ def _winograd_thin(x, w, out, bias=None, post=None):
     b = np.zeros(f, np.float32) if bias is None else np.ascontiguousarray(bias, np.float32)
     sizes = k.scratch_sizes(c, h, width, f, tile, var, side)
     x = np.ascontiguousarray(x, np.float32)
+    epi = _epilogue.Epilogue() if epilogue is None else epilogue
+    epi.check(out)
     step = max(1, n if post is None else -(-_chunk(out[0].nbytes, n) // side) * side)
 
     def work(a, bb):
         bufs = _workspace(sizes, np.float32, slot=12)
         for n0 in range(a, bb, step):
             n1 = min(bb, n0 + step)
-            k.forward(x[n0:n1], upk, b, tile, var, side, *bufs, out[n0:n1])
+            # the bias is the output transform's: the epilogue's arrays without it
+            k.forward(x[n0:n1], upk, b, tile, var, side, *bufs, out[n0:n1],
+                      epi.args(None, n0, n1))
             if post is not None:
                 post(n0, n1)
 
@@ -1060,7 +1066,8 @@ class Convolution(_ConvBase):
         of images ``[a, b)``, bias included, right after it is computed (from the thread that
         computed it: ``post`` must run single-threaded kernels).  A
         :class:`mxlite.kernels.epilogue.Epilogue` as ``post`` is applied by the direct
-        kernel's copy-out, the bias with it (the other paths call it as above)."""
+        kernel's copy-out and the thin Winograd kernel's store, the bias with it (the other
+        paths call it as above)."""
         dtype = inputs[0].dtype
         x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
         x = np.ascontiguousarray(x)
@@ -1089,12 +1096,14 @@ class Convolution(_ConvBase):
             _small_forward(x, np.ascontiguousarray(w), None if bias is None else bias.ravel(),
                            geo, out, post_only)
             return [out.astype(dtype, copy=False)], geo
+        # an Epilogue: in the kernel's store / copy-out (the bias too)
+        epi = post if isinstance(post, _epilogue.Epilogue) else None
         if _winograd_thin_ok(p, geo, x.shape[1], f, x.dtype):
-            _winograd_thin(x, w, out, None if bias is None else bias.ravel(), post_only)
+            _winograd_thin(x, w, out, None if bias is None else bias.ravel(),
+                           None if epi is not None else post_only, epilogue=epi)
             return [out.astype(dtype, copy=False)], geo
         rw = _direct_ok(p, geo, x.shape[1], f, x.dtype)
-        if rw:  # the bias (and an Epilogue) in the kernel's copy-out
-            epi = post if isinstance(post, _epilogue.Epilogue) else None
+        if rw:
             _direct(x, w, rw, out, None if epi is not None else post_only, epilogue=epi,
                     bias=None if bias is None else bias.reshape(f))
             return [out.astype(dtype, copy=False)], geo
