@@ -178,7 +178,8 @@ class Epilogue:
 
     Called as ``epilogue(out, a, b)`` it runs in place on images ``[a, b)`` of a finished
     output (the convolution paths that write first: Winograd, the small-image kernel,
-    im2col + GEMM); the direct kernel takes :meth:`args` and applies it in its copy-out."""
+    im2col + GEMM); the direct kernel and the thin Winograd kernel take :meth:`args` and
+    apply it in their copy-out (:func:`store_channel`)."""
 
     __slots__ = ("addend", "out2", "relu", "scale", "shift")
 

@@ -14,7 +14,7 @@ image size: all of ResNet-20's 3x3 layers) use the direct register-tiled kernels
 direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).  Of those,
 the stride-1 layers of 16-64 channels (:func:`_winograd_thin_ok`) run the fused Winograd
 F(4x4, 3x3) kernel of :mod:`mxlite.kernels.conv_winograd_thin` for the output and the data
-gradient.
+gradient (a fused epilogue in its store, as the direct kernel's copy-out).
 Thin float32 1x1 pad-0 convolutions of stride 1 or 2 (:func:`_pointwise_ok`: 4 to
 :data:`POINTWISE_CHANNELS` channels, any image size; ResNet-20's projection shortcuts) use the
 direct kernels of :mod:`mxlite.kernels.conv_pointwise` for the output and both gradients.
