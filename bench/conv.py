@@ -5,6 +5,7 @@ LeNet.
 
     PYTHONPATH=src python bench/conv.py profile resnet20 --mode train
     PYTHONPATH=src python bench/conv.py kernels [--mxnet /tmp/mxref/bin/python]
+    PYTHONPATH=src python bench/conv.py direct [--against OLD/conv_direct.py]
 
 ``profile`` wraps every registered operator's forward and backward with a timer and prints
 the seconds per step by operator type (thread CPU time and wall time).  ``kernels`` prints, per
@@ -12,7 +13,10 @@ shape, the median time of forward, data-gradient and weight-gradient of each lib
 ``--no-direct`` also mxlite without its direct 3x3 and small-image kernels, as ``im2col``) and
 the ratios (mxlite time / other; below 1 means mxlite is faster); one library per worker
 process (one thread: process CPU time, which a loaded machine disturbs little; more threads:
-wall time).
+wall time).  ``direct`` times the direct 3x3 forward of ResNet-20's layers
+(``convolution._direct``) and, with one thread, its input fill and output copy alone; with
+``--against`` another copy of ``conv_direct.py`` (say the previous commit's) runs interleaved
+with this one in the same process, for an A/B.
 """
 
 from __future__ import annotations
@@ -229,6 +233,129 @@ def kernels(args):
             print(row)
 
 
+# --------------------------------------------------------------------------- direct
+#: (label, C, H=W, F, stride) of the direct forward's layers (ResNet-20, batch 128)
+DIRECT_SHAPES = [("16ch 32x32", 16, 32, 16, 1), ("32ch 16x16", 32, 16, 32, 1),
+                 ("64ch 8x8", 64, 8, 64, 1), ("16->32ch /2", 16, 32, 32, 2),
+                 ("32->64ch /2", 32, 16, 64, 2), ("3->16ch 32x32", 3, 32, 16, 1)]
+
+
+def _load_kernels(path):
+    """A copy of ``conv_direct.py`` at ``path``, imported as a module of ``mxlite.kernels``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mxlite.kernels._against", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _parts(cd):
+    """Numba drivers of ``cd``'s input fill and output copy over a batch, as its ``forward``
+    runs them (``None`` where ``cd`` has no flat-plane fills)."""
+    import numba
+
+    if not hasattr(cd, "fill_flat"):
+        return None
+
+    @numba.njit(nogil=True)
+    def fill(x, stride, xp):
+        h, w = x.shape[2], x.shape[3]
+        plane = cd.forward_geometry(h, w, stride, 1)[1]
+        for n in range(x.shape[0]):
+            if stride == 1:
+                cd.fill_flat(x[n], plane, xp, h, h)
+            else:
+                cd.fill_phases(x[n], plane, xp)
+
+    @numba.njit(nogil=True)
+    def copy(yp, stride, out):
+        h, w = out.shape[2] * stride, out.shape[3] * stride
+        pitch, _, oh, ow, _, lp = cd.forward_geometry(h, w, stride, 1)
+        for n in range(out.shape[0]):
+            for f in range(out.shape[1]):
+                for y in range(oh):
+                    src = yp[f * lp + y * pitch:f * lp + y * pitch + ow]
+                    dst = out[n, f, y]
+                    for q in range(ow):
+                        dst[q] = src[q]
+
+    return fill, copy
+
+
+def _direct_row(cd_now, mods, shape, reps, clock, one_thread):
+    """One line of :func:`direct`: each kernel module's forward time on ``shape``, and with
+    one thread ``cd_now``'s fill and copy alone."""
+    import numpy as np
+
+    from mxlite.operator.nn import convolution
+
+    label, c, hw, f, stride = shape
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, c, hw, hw)).astype(np.float32)
+    w = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
+    oh = (hw - 1) // stride + 1
+
+    def runner(cd):
+        plan = (stride, *cd.variant(hw, hw, stride, f))
+        out = np.empty((128, f, oh, oh), np.float32)
+
+        def run():
+            saved = convolution._direct_kernels
+            convolution._direct_kernels = cd
+            try:
+                convolution._direct(x, w, plan, out)
+            finally:
+                convolution._direct_kernels = saved
+
+        run()
+        return run
+
+    runs = [(name, runner(cd), []) for name, cd in mods]
+    for _ in range(reps):
+        for _, run, times in runs:
+            c0 = clock()
+            run()
+            times.append(clock() - c0)
+    flops = 2 * 128 * f * c * 9 * oh * oh
+    row = f"{label:<15}"
+    for name, _, times in runs:
+        ms = float(np.median(times)) * 1e3
+        row += f"{name} {ms:6.2f} ({flops / ms / 1e6:4.0f} GFLOP/s)  "
+    parts = _parts(cd_now) if one_thread else None
+    if parts is not None:
+        fill, copy = parts
+        xs, ys = cd_now.scratch_sizes(c, hw, hw, f, stride, 0)
+        xp, yp = np.zeros(xs, np.float32), np.zeros(ys, np.float32)
+        out = np.empty((128, f, oh, oh), np.float32)
+        fill(x, stride, xp)
+        copy(yp, stride, out)
+        tf = _median_time(lambda: fill(x, stride, xp), reps, 1, clock)
+        tc = _median_time(lambda: copy(yp, stride, out), reps, 1, clock)
+        row += f"now's fill {tf * 1e3:.2f}, copy {tc * 1e3:.2f}"
+    return row
+
+
+def direct(args):
+    import numba
+
+    from mxlite.kernels import conv_direct
+
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 2:  # the clock ramps up in a fresh process's first second
+        pass
+    mods = [("now", conv_direct)]
+    if args.against:
+        mods.insert(0, ("against", _load_kernels(args.against)))
+    threads = numba.get_num_threads()
+    clock = time.process_time if threads == 1 else time.perf_counter
+    print(f"direct 3x3 forward, batch 128, {threads} thread(s), "
+          f"{'process CPU' if threads == 1 else 'wall'} ms, medians of {args.reps}")
+    for shape in DIRECT_SHAPES:
+        print(_direct_row(conv_direct, mods, shape, args.reps, clock, threads == 1), flush=True)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "_worker":
@@ -251,9 +378,14 @@ def main(argv=None):
     kp.add_argument("--no-direct", action="store_true",
                     help="also time mxlite without the direct 3x3 and small-image kernels "
                          "('im2col')")
+    dp = sub.add_parser("direct", help="the direct 3x3 forward of ResNet-20's layers")
+    dp.add_argument("--against", help="another conv_direct.py to time interleaved with this one")
+    dp.add_argument("--reps", type=int, default=9)
     args = ap.parse_args(argv)
     if args.cmd == "profile":
         profile(args.model, args.mode, args.steps, args.by_shape)
+    elif args.cmd == "direct":
+        direct(args)
     else:
         kernels(args)
 

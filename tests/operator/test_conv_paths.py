@@ -436,18 +436,103 @@ def test_direct_gradient_kernels_every_size(hw, stride):
 
 
 def test_direct_tile_choice():
-    """The tile and images side by side with the fewest lanes per image at the tile's rate:
-    8 channels x 48 pixels on 32x32 and 16x16 planes, one image a plane; on 8x8 two images
-    side by side (143 flat positions: 144 lanes, 72 an image, against 80 for one image of
-    rows of 9 with 4 x 80 tiles); stride 2: one image, 4 x 80 on 8x8 outputs; only the
-    4-channel tile where F is not a multiple of 8; none where F is not one of 4."""
-    wide, narrow = (conv_direct.VARIANTS.index(t) for t in ((8, 3), (4, 5)))
+    """The tile and images side by side with the least time per image at the tiles' rates:
+    8 channels x 48 pixels (and a last tile of fewer vectors) on flat planes of one image at
+    32x32, 16x16 and 8x8 (1024, 256 and 64 lanes: every lane an output pixel); tiny images
+    side by side (2x3: 6 flat positions in a vector of 16, against 31 for 4 images); stride
+    2: one image; only the 4-channel tile where F is not a multiple of 8; none where F is not
+    one of 4."""
+    wide, narrow = (conv_direct.VARIANTS.index(t) for t in ((8, 3), (4, 3)))
     assert conv_direct.variant(32, 32, 1, 16) == (wide, 1)
     assert conv_direct.variant(16, 16, 1, 32) == (wide, 1)
-    assert conv_direct.variant(8, 8, 1, 64) == (wide, 2)
-    assert conv_direct.variant(16, 16, 2, 64) == (narrow, 1)
+    assert conv_direct.variant(8, 8, 1, 64) == (wide, 1)
+    assert conv_direct.variant(2, 3, 1, 16) == (wide, 4)
+    assert conv_direct.variant(16, 16, 2, 64) == (wide, 1)
     assert conv_direct.variant(32, 32, 1, 12) == (narrow, 1)
     assert conv_direct.variant(32, 32, 1, 6) == (-1, 0)
+
+
+# id, H, W: flat planes (one image of stride 1) whose lengths end in a last tile of 0, 1 or 2
+# vectors of the 3-vector tiles, a row shorter than a vector, a row longer than three, and
+# planes with tiles inside the image (read from x in place: 16x16, 20x24, 17x21)
+FLAT_SIZES = [("8x8_tail1", 8, 8), ("16x16_tail1", 16, 16), ("4x8_tail2", 4, 8),
+              ("6x8_whole", 6, 8), ("3x5_one_vector", 3, 5), ("2x50_rows_over_tiles", 2, 50),
+              ("1x1", 1, 1), ("7x1_column", 7, 1), ("20x24_inside", 20, 24),
+              ("17x21_inside_tail2", 17, 21)]
+# how x's images lie in memory: C-contiguous, a channel slice of a wider batch (image
+# stride larger than C H W; the tiles inside still read x in place), or a column stride of 2
+# (every tile on the copied planes)
+FLAT_LAYOUTS = ["contiguous", "channel_slice", "strided"]
+
+
+@pytest.mark.parametrize("layout", FLAT_LAYOUTS)
+@pytest.mark.parametrize("var", range(len(conv_direct.VARIANTS)),
+                         ids=[f"{o}x{v}" for o, v in conv_direct.VARIANTS])
+@pytest.mark.parametrize("size", FLAT_SIZES, ids=[s[0] for s in FLAT_SIZES])
+def test_direct_flat_planes_mask_the_row_ends(size, var, layout):
+    """:func:`conv_direct.forward` on flat planes (no zero column between rows: the taps of
+    kernel columns 0 and 2 masked at the row ends), whole tiles and a last tile of 1 or 2
+    vectors, the tiles inside the image reading ``x`` in place and the others the rows
+    copied for them, scratch filled with NaN beforehand, against the float64 reference; the
+    masks are what keeps the row before's last pixel out of the first pixel's sum (an input
+    that is large only in the first and last columns shows it)."""
+    _, h, w = size
+    ocb = conv_direct.VARIANTS[var][0]
+    c, f = 5, 2 * ocb
+    pitch, plane, _, _, length, lp = conv_direct.forward_geometry(h, w, 1, 1)
+    assert (pitch, plane, length, lp) == (w, (h + 2) * w + 2, h * w, -(-h * w // 16) * 16)
+    rng = np.random.default_rng(h * 100 + w)
+    big = rng.standard_normal((3, c + 2, h, 2 * w)).astype(np.float32)
+    x = {"contiguous": np.ascontiguousarray(big[:2, :c, :, :w]),
+         "channel_slice": np.ascontiguousarray(big[..., :w])[1:, 1:c + 1],
+         "strided": big[:2, :c, :, ::2]}[layout]
+    x[..., -1] *= 1000
+    x[..., 0] -= 500
+    inside = conv_direct.direct_tiles(x, lp)
+    if layout == "strided":
+        assert inside == (0, 0)
+    elif h * w >= 256:
+        assert inside[1] > inside[0]
+    wt = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
+    xs, ys = conv_direct.scratch_sizes(c, h, w, f, 1, var, 1)
+    out = np.full((2, f, h, w), np.nan, np.float32)
+    conv_direct.forward(x, conv_direct.pack_weight(wt, ocb), var, 1, 1,
+                        np.full(xs, np.nan, np.float32), np.full(ys, np.nan, np.float32), out,
+                        epilogue.NONE)
+    close(out, reference(x.astype(np.float64), wt.astype(np.float64), 1, 1, 1, 1))
+
+
+# id, H, W: stride-2 images whose rows split into their even and odd columns by 16 pairs, 8,
+# one at a time, or all of these, with an odd last column or not
+PHASE_SIZES = [("3x1", 3, 1), ("2x2", 2, 2), ("5x7_odd", 5, 7), ("4x16_by_8", 4, 16),
+               ("3x18_8_and_1", 3, 18), ("2x32_by_16", 2, 32), ("3x50_16_8_1", 3, 50),
+               ("2x67_odd_all", 2, 67)]
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "strided_rows"])
+@pytest.mark.parametrize("size", PHASE_SIZES, ids=[s[0] for s in PHASE_SIZES])
+def test_direct_stride2_flat_phases(size, layout):
+    """:func:`conv_direct.forward` of stride 2 on the 4 flat phases of :func:`fill_phases`
+    (rows of OW, no zero column; kernel column 0 masked at each row's first pixel), each
+    image row split into even and odd columns by :func:`_split_row` (unit-stride rows) or
+    one element at a time (a view with a column stride of 2), scratch filled with NaN,
+    against the float64 reference; the phases' layout matches :func:`forward_geometry`."""
+    _, h, w = size
+    c, f = 3, 8
+    oh, ow = (h + 1) // 2, (w + 1) // 2
+    assert conv_direct.forward_geometry(h, w, 2, 1) == (ow, 4 * ((oh + 1) * ow + 2), oh, ow,
+                                                        oh * ow, -(-oh * ow // 16) * 16)
+    rng = np.random.default_rng(h * 100 + w)
+    big = rng.standard_normal((2, c, h, 2 * w)).astype(np.float32)
+    x = np.ascontiguousarray(big[..., :w]) if layout == "contiguous" else big[..., ::2]
+    x[..., 0] += 300
+    wt = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
+    xs, ys = conv_direct.scratch_sizes(c, h, w, f, 2, 0, 1)
+    out = np.full((2, f, oh, ow), np.nan, np.float32)
+    conv_direct.forward(x, conv_direct.pack_weight(wt, 8), 0, 2, 1,
+                        np.full(xs, np.nan, np.float32), np.full(ys, np.nan, np.float32), out,
+                        epilogue.NONE)
+    close(out, reference(x.astype(np.float64), wt.astype(np.float64), 2, 1, 1, 1))
 
 
 def test_direct_kernel_is_taken_for_thin_float32_layers(monkeypatch):
@@ -494,7 +579,8 @@ def test_direct_kernel_keeps_accumulators_in_zmm_registers():
     if "+avx512f" in llvm.get_host_cpu_features().flatten().split(","):
         lines = kernel.inspect_asm(sig).splitlines()
         fmas = [i for i, line in enumerate(lines) if re.search(r"vfmadd\w+ps\s.*zmm", line)]
-        assert len(fmas) >= 9 * (8 * 3 + 4 * 5)
+        # every tile of every variant: whole tiles and the last ones of fewer vectors
+        assert len(fmas) >= 9 * sum(o * v * (v + 1) // 2 for o, v in conv_direct.VARIANTS)
         # between the first FMA and the last: no zmm register to or from the stack
         spills = [line for line in lines[fmas[0]:fmas[-1]] if re.search(r"zmm.*\(%rsp\)|"
                                                                         r"\(%rsp\).*zmm", line)]
