@@ -186,6 +186,8 @@ def test_thin_winograd_operator_path_hands_the_epilogue_to_its_store(name, threa
     real = thin.forward
     monkeypatch.setattr(thin, "forward", lambda *a: calls.append(a[-1]) or real(*a))
     monkeypatch.setattr(convolution, "PARALLEL_COLUMNS", 1)  # two chunks with two threads
+    monkeypatch.setattr(convolution, "WINOGRAD_THIN_CHANNELS", 16)  # 16ch 8x8: by default
+    monkeypatch.setattr(convolution, "WINOGRAD_THIN_FEW", (16, 0))  # the direct kernel's
     before = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:

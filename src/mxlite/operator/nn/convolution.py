@@ -566,10 +566,13 @@ def _direct_data_grad(dy, w, rw, dx):
 #: thread: inference 0.92-0.94x, training 0.96x.  F(2x2, 3x3) (:data:`WINOGRAD_THIN_TILE`
 #: 2) measured 5.5-5.7, 4.0 and 3.2-4.3 ms there; 3-channel (RGB) inputs were not measured
 #: (the direct kernel keeps them)
-WINOGRAD_THIN_CHANNELS = 16
+WINOGRAD_THIN_CHANNELS = 32
 #: the fewest and most output pixels per image of the thin Winograd kernel (what was measured:
 #: 8x8 to 32x32)
 WINOGRAD_THIN_PIXELS = (64, 1024)
+#: ``(channels, pixels)``: below that many input or output channels the thin Winograd kernel
+#: needs at least that many output pixels per image
+WINOGRAD_THIN_FEW = (64, 256)
 #: the output tile of the thin Winograd kernel: 4 = F(4x4, 3x3), 2 = F(2x2, 3x3)
 WINOGRAD_THIN_TILE = 4
 #: False: never use the thin Winograd kernel (the direct kernel takes those layers; with
@@ -586,7 +589,9 @@ def _winograd_thin_ok(p, geo, channels, filters, dtype) -> bool:
                 and geo.pad == (1, 1) and p.num_group == 1
                 and WINOGRAD_THIN_CHANNELS <= min(channels, filters)
                 and max(channels, filters) <= DIRECT_CHANNELS
-                and WINOGRAD_THIN_PIXELS[0] <= pixels <= WINOGRAD_THIN_PIXELS[1])
+                and WINOGRAD_THIN_PIXELS[0] <= pixels <= WINOGRAD_THIN_PIXELS[1]
+                and (min(channels, filters) >= WINOGRAD_THIN_FEW[0]
+                     or pixels >= WINOGRAD_THIN_FEW[1]))
 
 
 def _winograd_thin(x, w, out, bias=None, post=None, epilogue=None):
