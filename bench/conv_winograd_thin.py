@@ -6,7 +6,8 @@ layers (batch 128, float32), interleaved in one process, medians of several roun
     PYTHONPATH=src MXLITE_NUM_THREADS=1 python bench/conv_winograd_thin.py step --mode infer
 
 ``kernels`` times ``convolution._winograd_thin`` and ``convolution._direct`` on the same
-arrays (one thread: process CPU time, robust to a loaded machine; more: wall time); ``step``
+arrays (the forward, the forward with a BatchNorm + relu epilogue, the data gradient; one
+thread: process CPU time, robust to a loaded machine; more: wall time); ``step``
 times whole ResNet-20 steps of ``bench/fit.py`` with ``convolution.WINOGRAD_THIN`` switched
 on and off between steps.
 """
@@ -45,8 +46,24 @@ def _ab(fns, rounds, clock):
     return {name: float(np.median(t)) * 1e3 for name, t in times.items()}
 
 
+def _cases(conv, x, w, wf, plan, out, bn):
+    """name -> (direct, thin Winograd) callables of :func:`kernels`."""
+    return {
+        "forward": (lambda: conv._direct(x, w, plan, out),
+                    lambda: conv._winograd_thin(x, w, out)),
+        "forward+bn+relu": (lambda: conv._direct(x, w, plan, out, epilogue=bn),
+                            lambda: conv._winograd_thin(x, w, out, epilogue=bn)),
+        "data gradient": (lambda: conv._direct(x, wf, plan, out),
+                          lambda: conv._winograd_thin(x, wf, out)),
+    }
+
+
 def kernels(rounds: int) -> None:
+    """Per layer shape: the forward without and with a BatchNorm + relu epilogue (the
+    :class:`mxlite.kernels.epilogue.Epilogue` each kernel applies in its copy-out / store)
+    and the data gradient (the convolution of ``dy`` with the flipped weights)."""
     from mxlite.kernels import conv_direct
+    from mxlite.kernels import epilogue as epi_mod
     from mxlite.operator.nn import convolution as conv
 
     clock = _clock()
@@ -55,13 +72,16 @@ def kernels(rounds: int) -> None:
     for c, hw in SHAPES:
         x = np.maximum(rng.standard_normal((128, c, hw, hw)), 0).astype(np.float32)
         w = (rng.standard_normal((c, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32)
+        wf = conv_direct.flipped(w)
         out = np.empty_like(x)
+        bn = epi_mod.Epilogue(scale=rng.uniform(0.5, 2, c), shift=rng.standard_normal(c),
+                              relu=True)
         plan = (1, *conv_direct.variant(hw, hw, 1, c))
-        t = _ab({"direct": lambda x=x, w=w, plan=plan, out=out: conv._direct(x, w, plan, out),
-                 "winograd_thin": lambda x=x, w=w, out=out: conv._winograd_thin(x, w, out)},
-                rounds, clock)
-        print(f"{c}ch {hw}x{hw}: direct {t['direct']:.2f} ms, thin Winograd "
-              f"{t['winograd_thin']:.2f} ms ({t['winograd_thin'] / t['direct']:.2f}x)")
+        cases = _cases(conv, x, w, wf, plan, out, bn)
+        for what, (direct, thin) in cases.items():
+            t = _ab({"direct": direct, "winograd_thin": thin}, rounds, clock)
+            print(f"{c}ch {hw}x{hw} {what}: direct {t['direct']:.2f} ms, thin Winograd "
+                  f"{t['winograd_thin']:.2f} ms ({t['winograd_thin'] / t['direct']:.2f}x)")
 
 
 def step(mode: str, rounds: int) -> None:

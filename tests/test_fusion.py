@@ -438,6 +438,8 @@ CONV_PATHS = [
      "_winograd"),
     ("small_5x5", (3, 2, 12, 12), {"num_filter": 5, "kernel": (5, 5)}, "_small_forward"),
     ("direct", (3, 4, 6, 6), {"num_filter": 8, "kernel": (3, 3), "pad": (1, 1)}, "_direct"),
+    ("winograd_thin", (2, 32, 16, 16), {"num_filter": 32, "kernel": (3, 3), "pad": (1, 1)},
+     "_winograd_thin"),
     ("direct_s2", (3, 4, 7, 7), {"num_filter": 8, "kernel": (3, 3), "pad": (1, 1),
                                  "stride": (2, 2)}, "_direct"),
     ("im2col", (3, 4, 6, 6), {"num_filter": 6, "kernel": (3, 3), "pad": (1, 1)}, None),

@@ -2,14 +2,19 @@
 kernel's output with its epilogue equals, bit for bit, the plain output finished by the
 unfused operators' own arithmetic (float32 bias and residual adds, BatchNorm's float64
 ``x * scale + shift`` rounded twice, relu's ``v if v > 0 else 0``), for every tile, stride 1
-and 2, images side by side, and the in-place form other convolution paths call."""
+and 2, images side by side, and the in-place form other convolution paths call; the same for
+the thin Winograd kernel's store (every tile, images side by side, through the operator's
+plumbing in one thread and two)."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
 from mxlite.kernels import conv_direct, epilogue
+from mxlite.kernels import conv_winograd_thin as thin
+from mxlite.operator.nn import convolution
 
 # id: (bias, addend, BatchNorm, relu, second output, scale/shift dtype)
 EPILOGUES = {
@@ -105,6 +110,94 @@ def test_direct_copy_out_applies_the_epilogue(name, geo):
         _, v32 = _unfused(plain, bias, addend, scale.astype(np.float32),
                           shift.astype(np.float32), epi.relu)
         assert not np.array_equal(_bits(v), _bits(v32))
+
+
+def _check(got, out2, plain, bias, addend, scale, shift, relu):
+    """``got`` (and ``out2``) against the unfused arithmetic on the plain output."""
+    s, v = _unfused(plain, bias, addend, scale, shift, relu)
+    if out2 is None:
+        np.testing.assert_array_equal(_bits(got), _bits(v))
+    else:  # the sum in ``out``, BatchNorm (+ relu) of it in ``out2``
+        np.testing.assert_array_equal(_bits(got), _bits(s))
+        np.testing.assert_array_equal(_bits(out2), _bits(v))
+
+
+# id: (tile, variant, images side by side, C, H, W, F)
+THIN_GEOMETRIES = {
+    "F4_8x3_two_9x7": (4, 0, 2, 5, 9, 7, 6),  # partial tiles, F not a multiple of 8
+    "F4_4x5_four_8x8": (4, 1, 4, 16, 8, 8, 16),
+    "F2_8x2_one_5x6": (2, 2, 1, 3, 5, 6, 13),
+    "F2_4x5_eight_4x4": (2, 1, 8, 8, 4, 4, 8),
+}
+
+
+@pytest.mark.parametrize("geo", list(THIN_GEOMETRIES), ids=str)
+@pytest.mark.parametrize("name", list(EPILOGUES), ids=str)
+def test_thin_winograd_store_applies_the_epilogue(name, geo):
+    """:func:`thin.forward` with the epilogue in its store equals its plain output (bias
+    included: the output transform adds it in both) finished by the unfused arithmetic;
+    batch 3, so the last group of side-by-side images is short; scratch and outputs start
+    as NaN."""
+    tile, var, k, c, h, w, f = THIN_GEOMETRIES[geo]
+    n = 3
+    rng = np.random.default_rng(len(name) * 17 + h)
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    upk = thin.pack_weight(rng.standard_normal((f, c, 3, 3)).astype(np.float32), tile,
+                           thin.VARIANTS[var][0])
+    shape = (n, f, h, w)
+    epi, bias, addend, scale, shift, out2 = _case(rng, shape, EPILOGUES[name])
+    b = bias if bias is not None else np.zeros(f, np.float32)
+
+    def run(args):
+        bufs = [np.full(s, np.nan, np.float32)
+                for s in thin.scratch_sizes(c, h, w, f, tile, var, k)]
+        out = np.full(shape, np.nan, np.float32)
+        thin.forward(x, upk, b, tile, var, k, *bufs, out, args)
+        return out
+
+    plain = run(epilogue.NONE)
+    assert not np.isnan(plain).any()
+    _check(run(epi.args(None, 0, n)), out2, plain, None, addend, scale, shift, epi.relu)
+
+
+@pytest.mark.parametrize("threads", [1, 2], ids=["one_thread", "two_threads"])
+@pytest.mark.parametrize("name", [e for e in EPILOGUES if e != "copy"], ids=str)
+def test_thin_winograd_operator_path_hands_the_epilogue_to_its_store(name, threads,
+                                                                     monkeypatch):
+    """``Convolution._forward(..., post=Epilogue)`` on a layer the thin Winograd kernel
+    takes: the kernel gets the epilogue (each thread its images' addend and second output),
+    no hook runs after it, and the bits are those of the unfused arithmetic on the plain
+    output (bias included)."""
+    if threads == 2 and numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one core: no second thread")
+    from mxlite.operator.registry import get
+
+    n, c, h, w, f = 6, 16, 8, 8, 16
+    rng = np.random.default_rng(len(name))
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = (rng.standard_normal((f, c, 3, 3)) / 12).astype(np.float32)
+    has_bias = EPILOGUES[name][0]
+    op = get("Convolution")
+    p = op.parse_params({"kernel": (3, 3), "pad": (1, 1), "num_filter": f,
+                         "no_bias": not has_bias})
+    epi, bias, addend, scale, shift, out2 = _case(rng, (n, f, h, w), EPILOGUES[name])
+    inputs = [x, wt] + ([bias] if has_bias else [])
+    calls = []
+    real = thin.forward
+    monkeypatch.setattr(thin, "forward", lambda *a: calls.append(a[-1]) or real(*a))
+    monkeypatch.setattr(convolution, "PARALLEL_COLUMNS", 1)  # two chunks with two threads
+    monkeypatch.setattr(convolution, "WINOGRAD_THIN_CHANNELS", 16)  # 16ch 8x8: by default
+    monkeypatch.setattr(convolution, "WINOGRAD_THIN_FEW", (16, 0))  # the direct kernel's
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        (plain,), _ = op._forward(p, inputs, [], False)
+        calls.clear()
+        (got,), _ = op._forward(p, inputs, [], False, post=epi)
+    finally:
+        numba.set_num_threads(before)
+    assert len(calls) == threads and all(a[0].size == 0 for a in calls)  # no bias twice
+    _check(got, out2, plain, None, addend, scale, shift, epi.relu)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])

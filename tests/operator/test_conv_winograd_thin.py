@@ -10,6 +10,7 @@ import pytest
 from conv_reference import check_float32_results, reference
 
 from mxlite.kernels import conv_winograd_thin as thin
+from mxlite.kernels import epilogue
 from mxlite.operator.nn import convolution as conv
 from mxlite.operator.registry import get
 
@@ -56,12 +57,19 @@ def test_forward_every_tile_variant_and_side_by_side(shape, tile, var, side):
             for s in thin.scratch_sizes(c, h, w, f, tile, var, side)]
     out = np.full((n, f, h, w), np.nan, np.float32)
     thin.forward(x, thin.pack_weight(wt, tile, thin.VARIANTS[var][0]), b, tile, var, side,
-                 *bufs, out)
+                 *bufs, out, epilogue.NONE)
     want = reference(x.astype(np.float64), wt.astype(np.float64), 1, 1) + b.reshape(1, -1, 1, 1)
     assert _relative_error(out, want) < BOUND[tile]
 
 
-# id, N, C, H, W, F: shapes the operator sends to the kernel
+def _take_every_thin_layer(monkeypatch):
+    """The dispatch opened to every layer of 16-64 channels and 8x8-32x32 outputs (by
+    default the 16-channel and small 32-channel ones stay direct: measured faster)."""
+    monkeypatch.setattr(conv, "WINOGRAD_THIN_CHANNELS", 16)
+    monkeypatch.setattr(conv, "WINOGRAD_THIN_FEW", (16, 0))
+
+
+# id, N, C, H, W, F: shapes the operator sends to the kernel (with every thin layer taken)
 OPERATOR_SHAPES = [
     ("16ch_9x11", 2, 16, 9, 11, 16),  # partial tiles
     ("20to24_8x8", 3, 20, 8, 8, 24),  # C not a multiple of 8: dx has 20 output channels
@@ -79,6 +87,7 @@ def test_operator_output_and_gradients(shape, threads, need_dx, monkeypatch):
     each) and match the float64 reference; the weight gradient stays direct."""
     if threads == 2 and numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one core: no second thread")
+    _take_every_thin_layer(monkeypatch)
     calls = []
     real = thin.forward
     monkeypatch.setattr(thin, "forward",
@@ -106,9 +115,12 @@ def test_operator_output_and_gradients(shape, threads, need_dx, monkeypatch):
 
 # C, H, W, F, dtype, stride, pad, taken
 DISPATCH = [
-    ("resnet_16ch", 16, 32, 32, 16, np.float32, 1, 1, True),
+    ("resnet_16ch", 16, 32, 32, 16, np.float32, 1, 1, False),  # measured: direct wins
     ("resnet_32ch", 32, 16, 16, 32, np.float32, 1, 1, True),
     ("resnet_64ch", 64, 8, 8, 64, np.float32, 1, 1, True),
+    ("32ch_32x32", 32, 32, 32, 32, np.float32, 1, 1, True),
+    ("32ch_8x8", 32, 8, 8, 32, np.float32, 1, 1, False),  # 32ch needs 256 pixels
+    ("16to32_16x16", 16, 16, 16, 32, np.float32, 1, 1, False),  # the fewer channels count
     ("float64", 16, 32, 32, 16, np.float64, 1, 1, False),
     ("rgb_input", 3, 32, 32, 16, np.float32, 1, 1, False),  # 3 channels: direct
     ("stride2", 16, 32, 32, 32, np.float32, 2, 1, False),
@@ -121,8 +133,9 @@ DISPATCH = [
 
 @pytest.mark.parametrize("case", DISPATCH, ids=[d[0] for d in DISPATCH])
 def test_which_layers_it_takes(case, monkeypatch):
-    """The stride-1 3x3 float32 layers of 16-64 channels and 8x8-32x32 outputs (ResNet-20's),
-    and nothing else; the switch turns it off."""
+    """The stride-1 3x3 float32 layers of 32-64 channels (32: at least 16x16 outputs) up to
+    32x32 outputs (ResNet-20's 32- and 64-channel ones), and nothing else; the switch turns
+    it off."""
     _, c, h, w, f, dtype, stride, pad, taken = case
     calls = []
     real = thin.forward
@@ -140,9 +153,13 @@ def test_which_layers_it_takes(case, monkeypatch):
     assert not calls
 
 
-def test_epilogue_hook_sees_each_chunk_with_bias():
+def test_epilogue_hook_sees_each_chunk_with_bias(monkeypatch):
     """``post(out, a, b)`` runs on ranges of images that cover the batch once, each already
     holding the output plus bias (the contract of Convolution's fused epilogues)."""
+    _take_every_thin_layer(monkeypatch)
+    calls = []
+    real = thin.forward
+    monkeypatch.setattr(thin, "forward", lambda *a: calls.append(1) or real(*a))
     x, w, b = _case(("resnet", 6, 16, 8, 8, 16), 5)
     op = get("Convolution")
     p = op.parse_params({"kernel": (3, 3), "pad": (1, 1), "num_filter": 16})
@@ -155,6 +172,7 @@ def test_epilogue_hook_sees_each_chunk_with_bias():
         out[a:bb] *= 2  # the epilogue's result is what the operator returns
 
     (y,), _ = op._forward(p, [x, w, b], [], False, post=post)
+    assert calls  # the thin Winograd kernel ran
     assert sorted(i for a, bb in seen for i in range(a, bb)) == list(range(6))
     assert _relative_error(y, 2 * want) < BOUND[4]
 

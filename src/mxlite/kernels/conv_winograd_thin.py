@@ -20,7 +20,9 @@ laid side by side (:data:`SIDE_BY_SIDE`, :func:`plan`):
    ``nv`` vectors of tiles, :data:`VARIANTS`), and the output transform ``A^T m A + bias``
    into the ``t x t`` output phases.
 3. **Store** (:func:`store`): each output row interleaved from its phases (shuffles, masked
-   stores at the row's end).  This is the one place the output is written.
+   stores at the row's end), with the convolution's epilogue (residual addend, BatchNorm's
+   affine, relu, a second output: :mod:`.epilogue`) on the way.
+   This is the one place the output is written.
 
 Output channels are padded up to the tile's channel block with zero transformed weights
 (never stored): any channel counts.  The transformed input and products of a block (36
@@ -42,6 +44,7 @@ from numba.extending import intrinsic
 from . import PARALLEL_THRESHOLD  # noqa: F401  (imported first: sets up threads and the cache)
 from . import conv_winograd as _wino
 from .conv_direct import _IR, _vector_tile
+from .epilogue import is_plain, store_channel
 
 _SER = {"cache": True, "nogil": True, "fastmath": True}
 
@@ -387,11 +390,13 @@ def scratch_sizes(c: int, h: int, w: int, f: int, tile: int, var: int, k: int
 
 
 @numba.njit(**_SER)
-def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out):  # pragma: no cover - numba
+def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out, epi):  # pragma: no cover - numba
     """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of ``x`` (N, C, H, W) plus
     ``bias`` (F,) by Winograd F(tile x tile, 3x3), ``upk`` = :func:`pack_weight` (w, tile,
     ocb of ``var``), ``k`` images side by side (:func:`plan`); ``q``, ``vb``, ``mb`` and
-    ``oq`` flat scratch of :func:`scratch_sizes`.
+    ``oq`` flat scratch of :func:`scratch_sizes`; finished by the epilogue ``epi``
+    (:meth:`mxlite.kernels.epilogue.Epilogue.args` without bias, its addend and second output
+    shaped as ``out``; :data:`mxlite.kernels.epilogue.NONE`: none) in :func:`store`.
 
     Per ``k`` images: the row / column phases of each channel into ``q`` (the images side by
     side); then per block of ``16 nv`` tiles (in the cache): the input transform of all
@@ -444,23 +449,43 @@ def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out):  # pragma: no cover
                     _out2(mb, f * span, moff, oq, f * fstride + t0, ostride, nv, bias, f)
                 else:
                     _out4(mb, f * span, moff, oq, f * fstride + t0, ostride, nv, bias, f)
-        store(oq, tile, h, w, k, span, out[n0:n0 + nb])
+        store(oq, tile, h, w, k, span, out, n0, nb, epi)
 
 
 @numba.njit(**_SER)
-def store(oq, tile, oh, ow, k, span, out):  # pragma: no cover - numba
-    """The store of :func:`forward`: ``out`` (nb, F, OH, OW) from the output phases ``oq``
-    of ``k >= nb`` images side by side (each row interleaved from its ``tile`` phases; the
-    tiles' pixels past the output's edge dropped).  The one place the output is written: an
-    epilogue belongs here."""
-    nb, nf = out.shape[0], out.shape[1]
+def store(oq, tile, oh, ow, k, span, out, n0, nb, epi):  # pragma: no cover - numba
+    """The store of :func:`forward`: images ``[n0, n0 + nb)`` of ``out`` (N, F, OH, OW) from
+    the output phases ``oq`` of ``k >= nb`` images side by side (each row interleaved from
+    its ``tile`` phases; the tiles' pixels past the output's edge dropped), finished by the
+    epilogue ``epi`` (:meth:`mxlite.kernels.epilogue.Epilogue.args`, its bias empty: the
+    output transform added it).  The one place the output is written.
+
+    With an epilogue each channel is interleaved into a small scratch (in L1) and copied
+    out by :func:`mxlite.kernels.epilogue.store_channel` (the direct kernel's copy-out
+    arithmetic: the unfused graph's bits).  Not in place: with its source and destination
+    the same memory, LLVM's run-time alias check sends every row to the scalar loop (one
+    thread, batch 128, BatchNorm + relu, 16ch 32x32: +2.1 ms in place, +0.1 ms so; 32ch
+    16x16 and 64ch 8x8: +0.3 ms)."""
+    nf = out.shape[1]
     _, tw, pitch, _, _, _, nrow, _, ostride = layout(tile, oh, ow, k, span)
     fstride = tile * tile * ostride
     flat = out.reshape(-1)
+    finish = not is_plain(epi)
+    # the channel's rows, for the epilogue (the interleave's masked stores end at ``ow``)
+    chan = np.empty(oh * ow if finish else 0, np.float32)
     for j in range(nb):
+        n = n0 + j
         for f in range(nf):
-            at = (j * nf + f) * oh * ow
+            src = f * fstride + j * (tw + 1)
+            if not finish:
+                at = (n * nf + f) * oh * ow
+                if tile == 2:
+                    _put2(oq, src, ostride, pitch, oh, ow, nrow, flat, at)
+                else:
+                    _put4(oq, src, ostride, pitch, oh, ow, nrow, flat, at)
+                continue
             if tile == 2:
-                _put2(oq, f * fstride + j * (tw + 1), ostride, pitch, oh, ow, nrow, flat, at)
+                _put2(oq, src, ostride, pitch, oh, ow, nrow, chan, 0)
             else:
-                _put4(oq, f * fstride + j * (tw + 1), ostride, pitch, oh, ow, nrow, flat, at)
+                _put4(oq, src, ostride, pitch, oh, ow, nrow, chan, 0)
+            store_channel(chan, 0, ow, out, n, f, epi)

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import PARALLEL_THRESHOLD  # noqa: F401  (imported first: sets up threads and the cache)
 
-__all__ = ["NONE", "Epilogue", "apply", "plain", "store_image"]
+__all__ = ["NONE", "Epilogue", "apply", "is_plain", "plain", "store_channel", "store_image"]
 
 # no fastmath: ``x * scale + shift`` must round twice (BatchNorm's kernel does), never fuse.
 # Said explicitly: a function jitted without the option inherits its caller's (the direct
@@ -62,14 +62,15 @@ NONE = plain()
 
 
 @numba.njit(**_STORE)
-def store_image(src, lp, pitch, col, out, n, epi):  # pragma: no cover - numba
-    """``out[n]`` (F, OH, OW) from the flat ``src``: row ``y`` of channel ``f`` starts at ``f
-    lp + y pitch + col``, finished by the epilogue ``epi = (bias, scale, shift, relu, addend,
-    out2)`` (:meth:`Epilogue.args`; an empty array: that step is skipped).  ``addend`` and
-    ``out2`` are shaped as ``out``; ``src`` may be ``out[n]`` itself (in place: ``lp = OH OW``,
-    ``pitch = OW``)."""
+def store_channel(src, at0, pitch, out, n, f, epi):  # pragma: no cover - numba
+    """Channel ``f`` of ``out[n]`` (OH, OW) from the flat ``src`` (row ``y`` from ``at0 +
+    y pitch``), finished by the epilogue ``epi`` (:func:`store_image`); ``src`` may alias
+    the rows it writes.  The one place the epilogue's arithmetic is written: the direct
+    kernel's copy-out (:func:`store_image`, per channel) and the thin Winograd kernel's
+    store (:func:`mxlite.kernels.conv_winograd_thin.store`, in place, ``src`` the flat
+    output) call it; jitted here with ``fastmath=False`` whatever the caller's flags."""
     bias, scale, shift, relu, addend, out2 = epi
-    nf, oh, ow = out.shape[1], out.shape[2], out.shape[3]
+    oh, ow = out.shape[2], out.shape[3]
     has_bias = bias.size > 0
     has_add = addend.shape[0] > 0
     has_bn = scale.size > 0
@@ -77,56 +78,74 @@ def store_image(src, lp, pitch, col, out, n, epi):  # pragma: no cover - numba
     # indices, no views: a view per row costs atomic reference counts Numba does not prune
     # (3x the copy's time); ``src`` by an unsigned index, which Numba does not wrap around
     # (a wrapped index makes the loop a gather)
-    for f in range(nf):
-        for y in range(oh):
-            at = np.uint64(f * lp + y * pitch + col)
-            if has_bn and not (has_bias or has_add or two):  # one pass from the scratch
-                sc = scale[f]
-                sh = shift[f]
-                if relu:
-                    for q in range(ow):
-                        v = src[at + np.uint64(q)] * sc + sh
-                        out[n, f, y, q] = v if v > 0 else 0.0
-                else:
-                    for q in range(ow):
-                        out[n, f, y, q] = src[at + np.uint64(q)] * sc + sh
-                continue
-            if relu and not (has_bias or has_add or has_bn):
+    for y in range(oh):
+        at = np.uint64(at0 + y * pitch)
+        if has_bn and not (has_bias or has_add or two):  # one pass from the scratch
+            sc = scale[f]
+            sh = shift[f]
+            if relu:
                 for q in range(ow):
-                    v = src[at + np.uint64(q)]
-                    out[n, f, y, q] = v if v > 0 else 0
-                continue
-            if has_bias:
-                b = bias[f]
-                for q in range(ow):
-                    out[n, f, y, q] = src[at + np.uint64(q)] + b
+                    v = src[at + np.uint64(q)] * sc + sh
+                    out[n, f, y, q] = v if v > 0 else 0.0
             else:
                 for q in range(ow):
-                    out[n, f, y, q] = src[at + np.uint64(q)]
-            if has_add:
+                    out[n, f, y, q] = src[at + np.uint64(q)] * sc + sh
+            continue
+        if relu and not (has_bias or has_add or has_bn):
+            for q in range(ow):
+                v = src[at + np.uint64(q)]
+                out[n, f, y, q] = v if v > 0 else 0
+            continue
+        if has_bias:
+            b = bias[f]
+            for q in range(ow):
+                out[n, f, y, q] = src[at + np.uint64(q)] + b
+        else:
+            for q in range(ow):
+                out[n, f, y, q] = src[at + np.uint64(q)]
+        if has_add:
+            for q in range(ow):
+                out[n, f, y, q] = out[n, f, y, q] + addend[n, f, y, q]
+        if has_bn:
+            sc = scale[f]
+            sh = shift[f]
+            if two and relu:
                 for q in range(ow):
-                    out[n, f, y, q] = out[n, f, y, q] + addend[n, f, y, q]
-            if has_bn:
-                sc = scale[f]
-                sh = shift[f]
-                if two and relu:
-                    for q in range(ow):
-                        v = out[n, f, y, q] * sc + sh
-                        out2[n, f, y, q] = v if v > 0 else 0.0
-                elif two:
-                    for q in range(ow):
-                        out2[n, f, y, q] = out[n, f, y, q] * sc + sh
-                elif relu:
-                    for q in range(ow):
-                        v = out[n, f, y, q] * sc + sh
-                        out[n, f, y, q] = v if v > 0 else 0.0
-                else:
-                    for q in range(ow):
-                        out[n, f, y, q] = out[n, f, y, q] * sc + sh
+                    v = out[n, f, y, q] * sc + sh
+                    out2[n, f, y, q] = v if v > 0 else 0.0
+            elif two:
+                for q in range(ow):
+                    out2[n, f, y, q] = out[n, f, y, q] * sc + sh
             elif relu:
                 for q in range(ow):
-                    v = out[n, f, y, q]
-                    out[n, f, y, q] = v if v > 0 else 0
+                    v = out[n, f, y, q] * sc + sh
+                    out[n, f, y, q] = v if v > 0 else 0.0
+            else:
+                for q in range(ow):
+                    out[n, f, y, q] = out[n, f, y, q] * sc + sh
+        elif relu:
+            for q in range(ow):
+                v = out[n, f, y, q]
+                out[n, f, y, q] = v if v > 0 else 0
+
+
+@numba.njit(**_STORE)
+def is_plain(epi) -> bool:  # pragma: no cover - numba
+    """Whether the epilogue ``epi`` (:meth:`Epilogue.args`) leaves values as they are (no
+    bias, addend, affine or relu): an in-place copy-out then has nothing to do."""
+    bias, scale, _, relu, addend, _ = epi
+    return not (relu or bias.size > 0 or scale.size > 0 or addend.shape[0] > 0)
+
+
+@numba.njit(**_STORE)
+def store_image(src, lp, pitch, col, out, n, epi):  # pragma: no cover - numba
+    """``out[n]`` (F, OH, OW) from the flat ``src``: row ``y`` of channel ``f`` starts at ``f
+    lp + y pitch + col``, finished by the epilogue ``epi = (bias, scale, shift, relu, addend,
+    out2)`` (:meth:`Epilogue.args`; an empty array: that step is skipped; per channel
+    :func:`store_channel`).  ``addend`` and ``out2`` are shaped as ``out``; ``src`` may be
+    ``out[n]`` itself (in place: ``lp = OH OW``, ``pitch = OW``)."""
+    for f in range(out.shape[1]):
+        store_channel(src, f * lp + col, pitch, out, n, f, epi)
 
 
 @numba.njit(**_STORE)
@@ -159,7 +178,8 @@ class Epilogue:
 
     Called as ``epilogue(out, a, b)`` it runs in place on images ``[a, b)`` of a finished
     output (the convolution paths that write first: Winograd, the small-image kernel,
-    im2col + GEMM); the direct kernel takes :meth:`args` and applies it in its copy-out."""
+    im2col + GEMM); the direct kernel and the thin Winograd kernel take :meth:`args` and
+    apply it in their copy-out (:func:`store_channel`)."""
 
     __slots__ = ("addend", "out2", "relu", "scale", "shift")
 

@@ -14,7 +14,7 @@ image size: all of ResNet-20's 3x3 layers) use the direct register-tiled kernels
 direct up to :data:`DIRECT_WEIGHT_GRAD_CHANNELS` channels (16k output channels).  Of those,
 the stride-1 layers of 16-64 channels (:func:`_winograd_thin_ok`) run the fused Winograd
 F(4x4, 3x3) kernel of :mod:`mxlite.kernels.conv_winograd_thin` for the output and the data
-gradient.
+gradient (a fused epilogue in its store, as the direct kernel's copy-out).
 Thin float32 1x1 pad-0 convolutions of stride 1 or 2 (:func:`_pointwise_ok`: 4 to
 :data:`POINTWISE_CHANNELS` channels, any image size; ResNet-20's projection shortcuts) use the
 direct kernels of :mod:`mxlite.kernels.conv_pointwise` for the output and both gradients.
@@ -566,10 +566,13 @@ def _direct_data_grad(dy, w, rw, dx):
 #: thread: inference 0.92-0.94x, training 0.96x.  F(2x2, 3x3) (:data:`WINOGRAD_THIN_TILE`
 #: 2) measured 5.5-5.7, 4.0 and 3.2-4.3 ms there; 3-channel (RGB) inputs were not measured
 #: (the direct kernel keeps them)
-WINOGRAD_THIN_CHANNELS = 16
+WINOGRAD_THIN_CHANNELS = 32
 #: the fewest and most output pixels per image of the thin Winograd kernel (what was measured:
 #: 8x8 to 32x32)
 WINOGRAD_THIN_PIXELS = (64, 1024)
+#: ``(channels, pixels)``: below that many input or output channels the thin Winograd kernel
+#: needs at least that many output pixels per image
+WINOGRAD_THIN_FEW = (64, 256)
 #: the output tile of the thin Winograd kernel: 4 = F(4x4, 3x3), 2 = F(2x2, 3x3)
 WINOGRAD_THIN_TILE = 4
 #: False: never use the thin Winograd kernel (the direct kernel takes those layers; with
@@ -586,14 +589,18 @@ def _winograd_thin_ok(p, geo, channels, filters, dtype) -> bool:
                 and geo.pad == (1, 1) and p.num_group == 1
                 and WINOGRAD_THIN_CHANNELS <= min(channels, filters)
                 and max(channels, filters) <= DIRECT_CHANNELS
-                and WINOGRAD_THIN_PIXELS[0] <= pixels <= WINOGRAD_THIN_PIXELS[1])
+                and WINOGRAD_THIN_PIXELS[0] <= pixels <= WINOGRAD_THIN_PIXELS[1]
+                and (min(channels, filters) >= WINOGRAD_THIN_FEW[0]
+                     or pixels >= WINOGRAD_THIN_FEW[1]))
 
 
-def _winograd_thin(x, w, out, bias=None, post=None):
+def _winograd_thin(x, w, out, bias=None, post=None, epilogue=None):
     """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H,
     W) with ``w`` (F, C, 3, 3), plus ``bias`` (F,) when given, by the fused thin-layer
     Winograd kernel (F(:data:`WINOGRAD_THIN_TILE` x ..., 3x3)); the batch split over threads
-    as :func:`_split` does; ``post(a, b)`` (an epilogue) runs on each finished chunk of
+    as :func:`_split` does.  ``epilogue`` (a :class:`mxlite.kernels.epilogue.Epilogue`) is
+    applied by the kernel's store, channel by channel in L1 (as :func:`_direct`'s copy-out);
+    ``post(a, b)`` (an epilogue the store does not know) runs on each finished chunk of
     output images, bias included, while they are in cache."""
     k = _thin_kernels
     n, c, h, width = x.shape
@@ -608,13 +615,17 @@ def _winograd_thin(x, w, out, bias=None, post=None):
     b = np.zeros(f, np.float32) if bias is None else np.ascontiguousarray(bias, np.float32)
     sizes = k.scratch_sizes(c, h, width, f, tile, var, side)
     x = np.ascontiguousarray(x, np.float32)
+    epi = _epilogue.Epilogue() if epilogue is None else epilogue
+    epi.check(out)
     step = max(1, n if post is None else -(-_chunk(out[0].nbytes, n) // side) * side)
 
     def work(a, bb):
         bufs = _workspace(sizes, np.float32, slot=12)
         for n0 in range(a, bb, step):
             n1 = min(bb, n0 + step)
-            k.forward(x[n0:n1], upk, b, tile, var, side, *bufs, out[n0:n1])
+            # the bias is the output transform's: the epilogue's arrays without it
+            k.forward(x[n0:n1], upk, b, tile, var, side, *bufs, out[n0:n1],
+                      epi.args(None, n0, n1))
             if post is not None:
                 post(n0, n1)
 
@@ -1060,7 +1071,8 @@ class Convolution(_ConvBase):
         of images ``[a, b)``, bias included, right after it is computed (from the thread that
         computed it: ``post`` must run single-threaded kernels).  A
         :class:`mxlite.kernels.epilogue.Epilogue` as ``post`` is applied by the direct
-        kernel's copy-out, the bias with it (the other paths call it as above)."""
+        kernel's copy-out and the thin Winograd kernel's store, the bias with it (the other
+        paths call it as above)."""
         dtype = inputs[0].dtype
         x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
         x = np.ascontiguousarray(x)
@@ -1089,12 +1101,14 @@ class Convolution(_ConvBase):
             _small_forward(x, np.ascontiguousarray(w), None if bias is None else bias.ravel(),
                            geo, out, post_only)
             return [out.astype(dtype, copy=False)], geo
+        # an Epilogue: in the kernel's store / copy-out (the bias too)
+        epi = post if isinstance(post, _epilogue.Epilogue) else None
         if _winograd_thin_ok(p, geo, x.shape[1], f, x.dtype):
-            _winograd_thin(x, w, out, None if bias is None else bias.ravel(), post_only)
+            _winograd_thin(x, w, out, None if bias is None else bias.ravel(),
+                           None if epi is not None else post_only, epilogue=epi)
             return [out.astype(dtype, copy=False)], geo
         rw = _direct_ok(p, geo, x.shape[1], f, x.dtype)
-        if rw:  # the bias (and an Epilogue) in the kernel's copy-out
-            epi = post if isinstance(post, _epilogue.Epilogue) else None
+        if rw:
             _direct(x, w, rw, out, None if epi is not None else post_only, epilogue=epi,
                     bias=None if bias is None else bias.reshape(f))
             return [out.astype(dtype, copy=False)], geo
