@@ -29,8 +29,9 @@ tanh``                             GEMM, one operator call fewer each way
 =================================  ========================================================
 
 The convolution epilogues are :class:`mxlite.kernels.epilogue.Epilogue` objects: the direct
-3x3 kernel applies them (and the bias) while it copies each output row out of its scratch, the
-other paths call them on each finished chunk.  The last group is the pre-activation residual
+3x3 kernel and the thin-layer Winograd kernel apply them while they write each output row out
+of their scratch (the direct kernel the bias too), the other paths call them on each finished
+chunk.  The last group is the pre-activation residual
 unit's: its sum is read by the next unit's BatchNorm and by its shortcut add.  It forms only
 where the sum is no graph output and its other readers run after the relu (the group runs at
 the relu's place), and only in the plan of inference forwards: :func:`plan` returns that

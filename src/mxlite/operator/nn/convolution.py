@@ -558,14 +558,17 @@ def _direct_data_grad(dy, w, rw, dx):
 #: the fused thin-layer Winograd kernel (:mod:`mxlite.kernels.conv_winograd_thin`) for the
 #: float32 3x3 stride-1 pad-1 output and data gradient of the layers the direct kernel takes
 #: with at least this many input and output channels and :data:`WINOGRAD_THIN_PIXELS` output
-#: pixels; measured (``bench/conv_winograd_thin.py``: one thread, batch 128, forward ms,
-#: :func:`_direct` -> :func:`_winograd_thin`, interleaved in one process, process CPU time,
-#: medians of 5-11, three runs on a loaded machine): 16ch 32x32 4.9-5.7 -> 4.6-5.2 (0.85-0.94x);
-#: 32ch 16x16 4.2-4.7 -> 3.5-3.8 (0.80-0.82x); 64ch 8x8 4.0-4.3 -> 3.6-3.8 (0.84-0.88x);
-#: two threads, wall (noisier): 0.91-0.95x, 0.91-0.92x, 0.75-0.89x.  A ResNet-20 step, one
-#: thread: inference 0.92-0.94x, training 0.96x.  F(2x2, 3x3) (:data:`WINOGRAD_THIN_TILE`
-#: 2) measured 5.5-5.7, 4.0 and 3.2-4.3 ms there; 3-channel (RGB) inputs were not measured
-#: (the direct kernel keeps them)
+#: pixels (below 64 channels also :data:`WINOGRAD_THIN_FEW`); measured against the direct
+#: kernel with its copy-out epilogue (``bench/conv_winograd_thin.py kernels``: batch 128, ms,
+#: direct -> Winograd, one thread process CPU, interleaved, quiet machine), forward / forward +
+#: BatchNorm + relu / data gradient: 16ch 32x32 4.06 -> 4.04 / 3.84 -> 4.00 / 3.70 -> 3.59
+#: (so 16 channels stay direct); 32ch 16x16 3.64 -> 3.23 / 3.73 -> 3.61 / 3.59 -> 3.18; 64ch
+#: 8x8 3.79 -> 3.24 / 3.76 -> 3.62 / 3.81 -> 3.22.  With BatchNorm + relu, Winograd / direct:
+#: 16ch 16x16 1.52, 16ch 8x8 1.62, 32ch 8x8 1.34, 32 -> 64ch 8x8 1.18 (direct), 32ch 32x32
+#: 0.82, 48ch 16x16 0.75, 64ch 16x16 0.82.  A ResNet-20 inference step moves by 1-4% with it
+#: (two threads, in one process: on 55.2, off 53.7 ms wall; one thread 94.6 / 95.2 ms);
+#: training, one thread: 335 -> 348 ms off.  F(2x2, 3x3) (:data:`WINOGRAD_THIN_TILE` 2) was
+#: slower (16ch 32x32 5.5-5.7 ms against F(4x4)'s 4.6-5.2 before the direct kernel's rework)
 WINOGRAD_THIN_CHANNELS = 32
 #: the fewest and most output pixels per image of the thin Winograd kernel (what was measured:
 #: 8x8 to 32x32)
