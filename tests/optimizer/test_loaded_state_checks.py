@@ -59,3 +59,37 @@ def test_fitting_loaded_state_resumes_exactly(name):
     other = mx.nd.array(after_one)
     resumed(0, grad, other)
     np.testing.assert_array_equal(other.asnumpy(), weight.asnumpy())
+
+
+def test_another_optimizers_state_tuple_is_refused_where_none_is_kept():
+    """Adam's (mean, var) loaded into SGD without momentum (which keeps no state)."""
+    blob = _saved_states("adam", (3,))
+    with pytest.raises(MXNetError, match=re.escape("holds 2 entries")):
+        _resume("sgd", blob, (3,))
+
+
+@pytest.mark.parametrize("shape, message", [
+    pytest.param((3,), None, id="fitting-momentum-buffer-used"),
+    pytest.param((50,), "has shape (3,)", id="smaller-momentum-buffer-refused"),
+])
+def test_single_state_where_none_is_kept(shape, message):
+    """SGD with momentum's buffer loaded into SGD without: used where it fits (as MXNet)."""
+    blob = _saved_states("sgd", (3,), momentum=0.9)
+    if message is None:
+        weight = _resume("sgd", blob, shape)
+        assert np.isfinite(weight.asnumpy()).all()
+        return
+    with pytest.raises(MXNetError, match=re.escape(message)):
+        _resume("sgd", blob, shape)
+
+
+@pytest.mark.parametrize("nstates", [0, 2], ids=["no-state", "two-states"])
+def test_kernel_refuses_a_wrong_number_of_state_arrays(nstates):
+    """The last guard before the compiled driver (which would read past its arguments)."""
+    from mxlite.kernels import optimizer as kernels
+
+    w = np.ones(3, np.float32)
+    states = tuple(np.zeros(3, np.float32) for _ in range(nstates))
+    hp = kernels.SGDSpec(lr=0.1, wd=0.0, rescale_grad=1.0, clip=-1.0, momentum=0.9)
+    with pytest.raises(ValueError, match=f"takes 1 state arrays, got {nstates}"):
+        kernels.sgd_mom.run(w, w.copy(), states, kernels.EMPTY16, hp)

@@ -81,7 +81,7 @@ class Updater:
                 if engine:
                     check_update_arrays(weights[i], grads[i])
                 expected = opt.create_state_multi_precision(idx, weights[i])
-                _check_loaded_state(idx, states[idx], expected)
+                _check_loaded_state(idx, states[idx], expected, weight=weights[i])
                 states[idx] = self.sync_state_context(states[idx], weights[i].context)
                 self.states_synced[idx] = True
         if not engine:
@@ -161,12 +161,21 @@ class Updater:
         self.states_synced = dict.fromkeys(self.states.keys(), False)
 
 
-def _check_loaded_state(index, loaded, expected, path: str = "") -> None:
+def _check_loaded_state(index, loaded, expected, path: str = "", weight=None) -> None:
     """Refuse a loaded state whose arrays do not fit the weight they will update.
 
     The kernels index states by the weight's size, so a state of another shape must fail here,
-    as an :class:`MXNetError`, not as a write past the end of an array."""
+    as an :class:`MXNetError`, not as a write past the end of an array.  Where the optimizer
+    keeps no state (``expected`` None: SGD without momentum) a loaded array shaped as
+    ``weight`` is used as MXNet uses it (SGD's momentum buffer); a tuple of several (another
+    optimizer's states) is refused."""
     where = f"state of index {index!r}{path}"
+    if expected is None and loaded is not None and weight is not None:
+        if isinstance(loaded, (tuple, list)):
+            raise MXNetError(f"set_states: {where} holds {len(loaded)} entries, but the "
+                             "optimizer keeps no state for this weight (states of another "
+                             "optimizer?)")
+        expected = weight
     if isinstance(expected, NDArray):
         if not isinstance(loaded, NDArray):
             raise MXNetError(f"set_states: {where} must be an array of shape {expected.shape}, "
