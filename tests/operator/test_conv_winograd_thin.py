@@ -190,3 +190,35 @@ PLANS = [
 def test_plan_fills_whole_blocks(case):
     _, h, w, f, tile, (tile_shape, side) = case
     assert thin.plan(h, w, f, tile) == (thin.VARIANTS.index(tile_shape), side)
+
+
+# id, F, C, tile, ocb
+PACKS = [
+    ("64ch_F4_ocb8", 64, 64, 4, 8),
+    ("32ch_F4_ocb4", 32, 32, 4, 4),
+    ("13to3_F2_ocb8", 13, 3, 2, 8),  # F padded with zero filters
+    ("6to5_F4_ocb4", 6, 5, 4, 4),
+    ("1to1_F4_ocb8", 1, 1, 4, 8),
+]
+
+
+@pytest.mark.parametrize("case", PACKS, ids=[p[0] for p in PACKS])
+def test_pack_weight_matches_reference(case):
+    """The one-GEMM weight transform against ``G w G^T`` per filter and channel in float64,
+    for float32 and float64 weights and a non-contiguous (flipped) one."""
+    _, f, c, tile, ocb = case
+    w = np.random.default_rng(2).standard_normal((f, c, 3, 3))
+    for wt in (w.astype(np.float32), w, w[:, :, ::-1, ::-1]):
+        got = thin.pack_weight(wt, tile, ocb)
+        want = thin._pack_weight_reference(wt, tile, ocb)
+        assert got.dtype == np.float32 and got.shape == want.shape
+        assert _relative_error(got, want) < 1e-6
+
+
+@pytest.mark.parametrize("args", [((4, 4, 3, 3), 3, 8), ((4, 4, 5, 5), 4, 8), ((4, 4, 9), 4, 8),
+                                  ((4, 4, 3, 3), 4, 0)],
+                         ids=["tile3", "kernel5x5", "flat_taps", "ocb0"])
+def test_pack_weight_refuses_bad_input(args):
+    shape, tile, ocb = args
+    with pytest.raises(ValueError, match="pack_weight"):
+        thin.pack_weight(np.zeros(shape, np.float32), tile, ocb)
