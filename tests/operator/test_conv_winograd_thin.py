@@ -177,19 +177,33 @@ def test_epilogue_hook_sees_each_chunk_with_bias(monkeypatch):
     assert _relative_error(y, 2 * want) < BOUND[4]
 
 
-# H, W, F, tile, (variant, images side by side)
+# H, W, F, tile, n (None: any), (variant, images side by side)
 PLANS = [
-    ("16ch_32x32", 32, 32, 16, 4, ((8, 3), 2)),  # 8 rows of 18 tiles: 3 blocks of 48
-    ("32ch_16x16", 16, 16, 32, 4, ((4, 5), 4)),  # 4 rows of 20: one block of 80
-    ("64ch_8x8", 8, 8, 64, 4, ((8, 3), 8)),  # 2 rows of 24: one block of 48
-    ("64ch_8x8_F2", 8, 8, 64, 2, ((4, 5), 4)),  # 4 rows of 20
+    ("16ch_32x32", 32, 32, 16, 4, None, ((8, 2), 1)),  # 8 rows of 8 tiles: 2 blocks of 32
+    ("32ch_16x16", 16, 16, 32, 4, None, ((8, 2), 2)),  # 4 rows of 8: one block of 32
+    ("64ch_8x8", 8, 8, 64, 4, None, ((8, 2), 8)),  # 2 rows of 16: one block of 32
+    ("64ch_8x8_F2", 8, 8, 64, 2, None, ((8, 2), 2)),  # 4 rows of 8
+    ("64ch_8x8_batch1", 8, 8, 64, 4, 1, ((8, 2), 1)),  # one image: never more side by side
+    ("64ch_8x8_batch5", 8, 8, 64, 4, 5, ((8, 2), 5)),  # 20 tiles in one block of 32
+    ("32ch_16x16_batch3", 16, 16, 32, 4, 3, ((8, 3), 3)),  # 48 tiles: one block of 48
+    ("32ch_16x16_batch5", 16, 16, 32, 4, 5, ((4, 5), 5)),  # 80 tiles: one block of 80
+    ("64ch_8x8_batch64", 8, 8, 64, 4, 64, ((8, 2), 8)),  # one thread's half of 128
 ]
 
 
 @pytest.mark.parametrize("case", PLANS, ids=[p[0] for p in PLANS])
 def test_plan_fills_whole_blocks(case):
-    _, h, w, f, tile, (tile_shape, side) = case
-    assert thin.plan(h, w, f, tile) == (thin.VARIANTS.index(tile_shape), side)
+    _, h, w, f, tile, n, (tile_shape, side) = case
+    assert thin.plan(h, w, f, tile, n) == (thin.VARIANTS.index(tile_shape), side)
+
+
+def test_plan_counts_the_last_chunk():
+    """17 images of 64ch 8x8: 8 side by side leave one image in a block of 32 lanes for 4
+    tiles; the plan's lane count says so."""
+    assert thin._lanes(8, 8, 4, 8, 32, 17) == 3 * 32
+    assert thin._lanes(8, 8, 4, 8, 32, 16) == 2 * 32
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        thin.plan(8, 8, 64, 4, 0)
 
 
 # id, F, C, tile, ocb

@@ -9,10 +9,13 @@ laid side by side (:data:`SIDE_BY_SIDE`, :func:`plan`):
 
 1. **Phases.**  Each zero-padded channel is split into its ``t x t`` row / column phases
    ``padded[t i + a, t j + b]`` (``t`` the output tile: 2 or 4; :func:`_fill_channel`:
-   masked loads, so the pad costs nothing, and a de-interleaving shuffle).  In the phases,
+   masked loads, so the pad costs nothing, and a de-interleaving shuffle), and the phases
+   ``b < 2`` once more shifted by one column (``padded[t i + a, t (j + 1) + b]``: the
+   columns ``t .. t + 1`` of a tile are the next tile column's first two).  In the phases,
    element ``(i, j)`` of the input tiles of consecutive tiles (flat position ``ty pitch +
-   tx``, ``pitch = k (tw + 1)``: one tile column past each image is computed and dropped)
-   is one contiguous run: 16 tiles are one vector load per element.
+   tx``, ``pitch = k tw``: the images' tiles side by side, every lane a tile of the output;
+   with one column past each image instead, 64ch 8x8 computed 6 tiles an image for 4) is
+   one contiguous run: 16 tiles are one vector load per element.
 2. **Per block of** ``16 nv`` **tiles**: the input transform ``B^T d B`` of every channel
    (:func:`_separable`; F(4x4, 3x3) with the shared terms of ``B^T`` once,
    :func:`_rows_b4`), the element-wise stage :func:`products` (the register tile of
@@ -50,8 +53,11 @@ _SER = {"cache": True, "nogil": True, "fastmath": True}
 
 #: the element-wise tiles (output channels, 16-tile vectors), by variant number
 VARIANTS = ((8, 3), (4, 5), (8, 2))
-#: their relative rate with every lane useful (the weights :func:`plan` divides lanes by)
-RATES = (1.0, 0.95, 0.9)
+#: their relative rate with every lane useful (the weights :func:`plan` divides lanes by);
+#: measured (one thread, batch 128, cold inputs, ms, whole blocks): 32ch 16x16 8x2 2.47-2.53,
+#: 4x5 2.76, 8x3 2.84; 64ch 8x8 8x2 2.54, 8x3 2.93 (the 8x3 tile's wider blocks and more
+#: images side by side cost more cache than its fewer weight loads save)
+RATES = (0.88, 0.9, 1.0)
 _tile_8x3 = _vector_tile(8, 3, 1)
 _tile_4x5 = _vector_tile(4, 5, 1)
 _tile_8x2 = _vector_tile(8, 2, 1)
@@ -237,11 +243,14 @@ def _lanes_in(k, first, lo, hi):
 
 
 def _fill_channel(s: int):
-    """An intrinsic writing the ``s * s`` row / column phases of one zero-padded channel, in
-    LLVM IR: ``fill(img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width)``: phase
-    ``(a, b)`` from ``q[dbase + (s a + b) plane]``, ``rows`` rows of ``pitch``, ``[i, j] =
-    img[ibase + (s i + a - 1) w + s j + b - 1]`` for ``j < width`` (``nrow`` vectors; zero
-    outside the ``h`` x ``w`` channel: masked loads; masked stores past ``width``)."""
+    """An intrinsic writing the row / column phases of one zero-padded channel, in LLVM IR:
+    ``fill(img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width)``: phase ``(a, b)``
+    from ``q[dbase + (s a + b) plane]``, ``rows`` rows of ``pitch``, ``[i, j] = img[ibase +
+    (s i + a - 1) w + s j + b - 1]`` for ``j < width``, and the shifted phase ``(a, b)``, ``b <
+    2``, from ``q[dbase + (s s + 2 a + b) plane]``, its ``[i, j]`` phase ``(a, b)``'s ``[i, j +
+    1]`` (the next tile column's: tiles of one image side by side need no column past them)
+    (``nrow`` vectors; zero outside the ``h`` x ``w`` channel: masked loads; masked stores
+    past ``width``)."""
 
     @intrinsic
     def fill(typingctx, img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width):
@@ -249,7 +258,7 @@ def _fill_channel(s: int):
 
         def codegen(context, builder, signature, args):
             k = _IR(context, builder, signature, args)
-            add, mul, c = builder.add, builder.mul, k.const
+            add, mul, sub, c = builder.add, builder.mul, builder.sub, k.const
             ip, qp = k.data(0), k.data(4)
             ibase, h, w, qbase, plane, pitch, nrow, rows, width = (
                 k.integer(i) for i in (1, 2, 3, 5, 6, 7, 8, 9, 10))
@@ -262,6 +271,8 @@ def _fill_channel(s: int):
                 cols = [add(first, c(16 * u)) for u in range(s)]
                 masks = [_lanes_in(k, col, c(0), w) for col in cols]
                 smask = _lanes_in(k, mul(vecs.index, c(16)), c(0), width)
+                # the shifted phases: lanes 1..width, one element down
+                shmask = _lanes_in(k, mul(vecs.index, c(16)), c(1), add(width, c(1)))
                 with cgutils.for_range(builder, mul(rows, c(s))) as big:
                     a = builder.urem(big.index, c(s))
                     i = builder.udiv(big.index, c(s))
@@ -272,7 +283,9 @@ def _fill_channel(s: int):
                     okv = builder.select(ok, ir.Constant(mask1, [1] * 16),
                                          ir.Constant(mask1, [0] * 16))
                     rbase = add(ibase, mul(r, w))
-                    dbase = add(qbase, add(mul(mul(a, c(s)), plane), mul(i, pitch)))
+                    rowat = add(qbase, mul(i, pitch))
+                    dbase = add(rowat, mul(mul(a, c(s)), plane))
+                    shbase = add(rowat, mul(add(c(s * s), mul(a, c(2))), plane))
                     xs = [builder.call(load, [k.vptr(ip, add(rbase, col)), ir.Constant(i32, 4),
                                               builder.and_(mk, okv), zero])
                           for col, mk in zip(cols, masks, strict=True)]
@@ -289,6 +302,10 @@ def _fill_channel(s: int):
                                 ir.VectorType(i32, 16), list(range(16))))
                         builder.call(store, [y, k.vptr(qp, add(at, mul(plane, c(bb)))),
                                              ir.Constant(i32, 4), smask])
+                        if bb < 2:
+                            sat = add(shbase, sub(mul(vecs.index, c(16)), c(1)))
+                            builder.call(store, [y, k.vptr(qp, add(sat, mul(plane, c(bb)))),
+                                                 ir.Constant(i32, 4), shmask])
             return context.get_dummy_value()
 
         return sig, codegen
@@ -358,12 +375,12 @@ _put2, _put4 = _store_channel(2), _store_channel(4)
 def layout(tile, h, w, k, span):  # pragma: no cover - numba
     """``(th, tw, pitch, length, rows, plane, nrow, blocks, ostride)`` of :func:`forward` for
     ``k`` images side by side: tiles per column and row of one image, the pitch of the phase
-    planes (``k (tw + 1)``: one column past each image's tiles is computed and dropped), the
+    planes (``k tw``: the tiles of the images side by side, every one computed and kept), the
     tiles of the ``k`` images in that layout, the rows and elements of one phase plane, the
-    16-tile vectors per phase row of one image, the blocks of ``span`` tiles covering the
-    tiles, and the elements per output phase plane."""
+    16-tile vectors per phase row of one image (its tiles and one more column), the blocks of
+    ``span`` tiles covering the tiles, and the elements per output phase plane."""
     th, tw = (h + tile - 1) // tile, (w + tile - 1) // tile
-    pitch = k * (tw + 1)
+    pitch = k * tw
     length = th * pitch
     nrow = (tw + 16) // 16
     blocks = (length + span - 1) // span
@@ -383,22 +400,38 @@ def _mstride(nfp, span):  # pragma: no cover - numba
     return nfp * span + 16 * (1 - nfp * span // 16 % 2)
 
 
-def plan(h: int, w: int, f: int, tile: int) -> tuple[int, int]:
+#: the numbers of images :func:`forward` may lay side by side in its phase planes
+SIDE_BY_SIDE = (1, 2, 3, 4, 5, 6, 8, 12, 16)
+
+
+def _lanes(h: int, w: int, tile: int, k: int, span: int, n: int) -> int:
+    """Tile lanes :func:`forward` computes for ``n`` images, ``k`` side by side (the last
+    chunk of fewer images laid out for those)."""
+    whole, rest = divmod(n, k)
+    lanes = whole * layout(tile, h, w, k, span)[7]
+    if rest:
+        lanes += layout(tile, h, w, rest, span)[7]
+    return lanes * span
+
+
+def plan(h: int, w: int, f: int, tile: int, n: int | None = None) -> tuple[int, int]:
     """``(variant, images side by side)`` of :func:`forward`: of the :data:`VARIANTS` and
-    :data:`SIDE_BY_SIDE`, the fewest tile lanes per image (whole blocks) at the variant's
-    rate (:data:`RATES`), ties to the fewer images."""
+    :data:`SIDE_BY_SIDE` (at most ``n``, the images of one call, when given: its last chunk
+    counted), the fewest tile lanes per image at the variant's rate (:data:`RATES`), ties to
+    the fewer images."""
+    if n is not None and n < 1:
+        raise ValueError(f"plan: n must be at least 1, not {n}")
     best, cost = None, 0.0
     for var, (ocb, nv) in enumerate(VARIANTS):
         fp = f + -f % ocb
         for k in SIDE_BY_SIDE:
-            lanes = layout(tile, h, w, k, 16 * nv)[7] * 16 * nv * fp / k / RATES[var]
+            if n is not None and k > n:
+                break
+            count = k if n is None else n
+            lanes = _lanes(h, w, tile, k, 16 * nv, count) * fp / count / RATES[var]
             if best is None or lanes < cost * 0.999:
                 best, cost = (var, k), lanes
     return best
-
-
-#: the numbers of images :func:`forward` may lay side by side in its phase planes
-SIDE_BY_SIDE = (1, 2, 4, 8)
 
 
 def scratch_sizes(c: int, h: int, w: int, f: int, tile: int, var: int, k: int
@@ -409,8 +442,9 @@ def scratch_sizes(c: int, h: int, w: int, f: int, tile: int, var: int, k: int
     _, _, pitch, _, _, plane, _, blocks, ostride = layout(tile, h, w, k, span)
     fp = f + -f % ocb
     xs = positions(tile)
-    # q: the reads of the last block run up to ``span + pitch + 1`` past the planes
-    return (c * tile * tile * plane + blocks * span + pitch + 16, xs * c * span,
+    # q: ``tile (tile + 2)`` phase planes a channel; the reads of the last block run up to
+    # ``span + pitch + 1`` past the planes
+    return (c * tile * (tile + 2) * plane + blocks * span + pitch + 16, xs * c * span,
             xs * _mstride(fp, span), f * tile * tile * ostride)
 
 
@@ -418,8 +452,9 @@ def scratch_sizes(c: int, h: int, w: int, f: int, tile: int, var: int, k: int
 def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out, epi):  # pragma: no cover - numba
     """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of ``x`` (N, C, H, W) plus
     ``bias`` (F,) by Winograd F(tile x tile, 3x3), ``upk`` = :func:`pack_weight` (w, tile,
-    ocb of ``var``), ``k`` images side by side (:func:`plan`); ``q``, ``vb``, ``mb`` and
-    ``oq`` flat scratch of :func:`scratch_sizes`; finished by the epilogue ``epi``
+    ocb of ``var``), ``k`` images side by side (:func:`plan`; the batch's last chunk of fewer
+    laid out for those); ``q``, ``vb``, ``mb`` and ``oq`` flat scratch of
+    :func:`scratch_sizes`; finished by the epilogue ``epi``
     (:meth:`mxlite.kernels.epilogue.Epilogue.args` without bias, its addend and second output
     shaped as ``out``; :data:`mxlite.kernels.epilogue.NONE`: none) in :func:`store`.
 
@@ -432,35 +467,40 @@ def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out, epi):  # pragma: no 
     ocb, nv = VARIANTS[var]
     span = 16 * nv
     nfp = nf + (ocb - nf % ocb) % ocb
-    _, tw, pitch, _, rows, plane, nrow, blocks, ostride = layout(tile, h, w, k, span)
     e = tile + 2
-    cstride = tile * tile * plane
-    fstride = tile * tile * ostride
     soff = np.empty(e * e, np.int64)
     moff = np.empty(e * e, np.int64)
     mstride = _mstride(nfp, span)
-    for i in range(e):
-        for j in range(e):
-            soff[e * i + j] = ((i % tile) * tile + j % tile) * plane + (i // tile) * pitch \
-                + j // tile
     for xi in range(e * e):
         moff[xi] = xi * mstride
-    q[nch * cstride:] = 0
     zero = np.zeros(1, np.float32)
     xflat = x.reshape(-1)
+    laid = 0
     for n0 in range(0, n_img, k):
         nb = min(k, n_img - n0)
-        if nb < k:  # the images missing at the batch's end: zero planes
-            q[:nch * cstride] = 0
+        _, tw, pitch, _, rows, plane, nrow, blocks, ostride = layout(tile, h, w, nb, span)
+        cstride = tile * e * plane
+        fstride = tile * tile * ostride
+        if nb != laid:
+            laid = nb
+            # element (i, j) of a tile: phase (i % tile, j) for j < tile, else the shifted
+            # phase (i % tile, j - tile); the tile row i // tile down
+            for i in range(e):
+                for j in range(e):
+                    ph = (i % tile) * tile + j if j < tile else \
+                        tile * tile + (i % tile) * 2 + j - tile
+                    soff[e * i + j] = ph * plane + (i // tile) * pitch
+            # the last block's lanes past the tiles read here: zeros, never NaN or denormal
+            q[nch * cstride:nch * cstride + blocks * span + pitch + 16] = 0
         for c in range(nch):
             for j in range(nb):
                 at = ((n0 + j) * nch + c) * h * w
                 if tile == 2:
-                    _fill2(xflat, at, h, w, q, c * cstride + j * (tw + 1), plane, pitch, nrow,
-                           rows, tw + 1)
+                    _fill2(xflat, at, h, w, q, c * cstride + j * tw, plane, pitch, nrow,
+                           rows, tw)
                 else:
-                    _fill4(xflat, at, h, w, q, c * cstride + j * (tw + 1), plane, pitch, nrow,
-                           rows, tw + 1)
+                    _fill4(xflat, at, h, w, q, c * cstride + j * tw, plane, pitch, nrow,
+                           rows, tw)
         for blk in range(blocks):
             t0 = blk * span
             for c in range(nch):
@@ -474,7 +514,7 @@ def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out, epi):  # pragma: no 
                     _out2(mb, f * span, moff, oq, f * fstride + t0, ostride, nv, bias, f)
                 else:
                     _out4(mb, f * span, moff, oq, f * fstride + t0, ostride, nv, bias, f)
-        store(oq, tile, h, w, k, span, out, n0, nb, epi)
+        store(oq, tile, h, w, nb, span, out, n0, nb, epi)
 
 
 @numba.njit(**_SER)
@@ -501,7 +541,7 @@ def store(oq, tile, oh, ow, k, span, out, n0, nb, epi):  # pragma: no cover - nu
     for j in range(nb):
         n = n0 + j
         for f in range(nf):
-            src = f * fstride + j * (tw + 1)
+            src = f * fstride + j * tw
             if not finish:
                 at = (n * nf + f) * oh * ow
                 if tile == 2:
