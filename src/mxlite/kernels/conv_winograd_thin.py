@@ -242,26 +242,29 @@ def _lanes_in(k, first, lo, hi):
     return b.and_(b.icmp_signed(">=", col, splat(lo)), b.icmp_signed("<", col, splat(hi)))
 
 
-def _fill_channel(s: int):
+def _fill_channel(s: int, narrow: bool = False):
     """An intrinsic writing the row / column phases of one zero-padded channel, in LLVM IR:
-    ``fill(img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width)``: phase ``(a, b)``
+    ``fill(img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width, lo, hi)``: phase ``(a, b)``
     from ``q[dbase + (s a + b) plane]``, ``rows`` rows of ``pitch``, ``[i, j] = img[ibase +
     (s i + a - 1) w + s j + b - 1]`` for ``j < width``, and the shifted phase ``(a, b)``, ``b <
     2``, from ``q[dbase + (s s + 2 a + b) plane]``, its ``[i, j]`` phase ``(a, b)``'s ``[i, j +
     1]`` (the next tile column's: tiles of one image side by side need no column past them)
     (``nrow`` vectors; zero outside the ``h`` x ``w`` channel: masked loads; masked stores
-    past ``width``)."""
+    past ``width``), for the padded rows ``s i + a`` in ``[lo, hi)`` (the rest kept: the zero
+    rows of the pad are the same for every image).  ``narrow`` (``w <= 16``, ``nrow`` 1): one
+    load a row and one shuffle a phase (against 4 loads and 3 shuffles: 32ch 16x16, one thread,
+    batch 128: ms)."""
 
     @intrinsic
-    def fill(typingctx, img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width):
-        sig = types.void(img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width)
+    def fill(typingctx, img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width, lo, hi):
+        sig = types.void(img, ibase, h, w, q, dbase, plane, pitch, nrow, rows, width, lo, hi)
 
         def codegen(context, builder, signature, args):
             k = _IR(context, builder, signature, args)
             add, mul, sub, c = builder.add, builder.mul, builder.sub, k.const
             ip, qp = k.data(0), k.data(4)
-            ibase, h, w, qbase, plane, pitch, nrow, rows, width = (
-                k.integer(i) for i in (1, 2, 3, 5, 6, 7, 8, 9, 10))
+            ibase, h, w, qbase, plane, pitch, nrow, rows, width, lo, hi = (
+                k.integer(i) for i in (1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12))
             load, store = _masked(k, "load"), _masked(k, "store")
             zero = ir.Constant(k.vec, None)
             i32 = k.i32
@@ -270,13 +273,15 @@ def _fill_channel(s: int):
                 first = builder.sub(mul(vecs.index, c(16 * s)), c(1))
                 cols = [add(first, c(16 * u)) for u in range(s)]
                 masks = [_lanes_in(k, col, c(0), w) for col in cols]
+                row_mask = _lanes_in(k, c(0), c(0), w)
                 smask = _lanes_in(k, mul(vecs.index, c(16)), c(0), width)
                 # the shifted phases: lanes 1..width, one element down
                 shmask = _lanes_in(k, mul(vecs.index, c(16)), c(1), add(width, c(1)))
-                with cgutils.for_range(builder, mul(rows, c(s))) as big:
-                    a = builder.urem(big.index, c(s))
-                    i = builder.udiv(big.index, c(s))
-                    r = builder.sub(big.index, c(1))
+                with cgutils.for_range(builder, sub(hi, lo)) as big:
+                    prow = add(lo, big.index)
+                    a = builder.urem(prow, c(s))
+                    i = builder.udiv(prow, c(s))
+                    r = builder.sub(prow, c(1))
                     ok = builder.and_(builder.icmp_signed(">=", r, c(0)),
                                       builder.icmp_signed("<", r, h))
                     # rows outside the channel: an all-false mask (nothing read)
@@ -286,12 +291,22 @@ def _fill_channel(s: int):
                     rowat = add(qbase, mul(i, pitch))
                     dbase = add(rowat, mul(mul(a, c(s)), plane))
                     shbase = add(rowat, mul(add(c(s * s), mul(a, c(2))), plane))
-                    xs = [builder.call(load, [k.vptr(ip, add(rbase, col)), ir.Constant(i32, 4),
-                                              builder.and_(mk, okv), zero])
-                          for col, mk in zip(cols, masks, strict=True)]
+                    if narrow:  # the row from column 0; column -1 is the zero vector's
+                        xs = [builder.call(load, [k.vptr(ip, rbase), ir.Constant(i32, 4),
+                                                  builder.and_(row_mask, okv), zero])]
+                    else:
+                        xs = [builder.call(load, [k.vptr(ip, add(rbase, col)),
+                                                  ir.Constant(i32, 4), builder.and_(mk, okv),
+                                                  zero])
+                              for col, mk in zip(cols, masks, strict=True)]
                     at = add(dbase, mul(vecs.index, c(16)))
                     for bb in range(s):
-                        if s == 2:
+                        if narrow:
+                            y = builder.shuffle_vector(xs[0], zero, ir.Constant(
+                                ir.VectorType(i32, 16),
+                                [s * l + bb - 1 if 0 <= s * l + bb - 1 < 16 else 16
+                                 for l in range(16)]))
+                        elif s == 2:
                             y = builder.shuffle_vector(xs[0], xs[1], ir.Constant(
                                 ir.VectorType(i32, 16), [2 * l + bb for l in range(16)]))
                         else:
@@ -313,11 +328,13 @@ def _fill_channel(s: int):
     return fill
 
 
-def _store_channel(s: int):
+def _store_channel(s: int, narrow: bool = False):
     """An intrinsic writing one output channel from its ``s * s`` output phases, in LLVM IR:
     ``put(q, qbase, ostride, pitch, oh, ow, nrow, out, obase)``: ``out[obase + y ow + x] =
     q[qbase + (s (y % s) + x % s) ostride + (y // s) pitch + x // s]`` for ``y < oh``, ``x < ow``
-    (per row ``nrow`` groups of ``s`` vectors interleaved; masked stores at the row's end)."""
+    (per row ``nrow`` groups of ``s`` vectors interleaved; masked stores at the row's end).
+    ``narrow`` (``ow <= 16``, ``nrow`` 1): a row is one vector, ``s - 1`` shuffles and one
+    store (against ``s`` stores and ``s log2 s`` shuffles)."""
 
     @intrinsic
     def put(typingctx, q, qbase, ostride, pitch, oh, ow, nrow, out, obase):
@@ -338,7 +355,8 @@ def _store_channel(s: int):
                 return (builder.shuffle_vector(a, b, lo_m), builder.shuffle_vector(a, b, hi_m))
 
             with cgutils.for_range(builder, nrow) as vecs:
-                starts = [add(mul(vecs.index, c(16 * s)), c(16 * t)) for t in range(s)]
+                starts = [add(mul(vecs.index, c(16 * s)), c(16 * t))
+                          for t in range(1 if narrow else s)]
                 masks = [_lanes_in(k, x0, c(0), ow) for x0 in starts]
                 with cgutils.for_range(builder, oh) as rows:
                     y = rows.index
@@ -347,7 +365,17 @@ def _store_channel(s: int):
                     rbase = add(obase, mul(y, ow))
                     at = add(sbase, mul(vecs.index, c(16)))
                     xs = [k.vload(qp, add(at, mul(ostride, c(u)))) for u in range(s)]
-                    if s == 2:
+                    if narrow:
+                        if s == 2:  # lane x: phase x % 2, element x // 2
+                            z = builder.shuffle_vector(xs[0], xs[1], lo_m)
+                        else:  # pairs of phases, then lane x from phase x % 4, element x // 4
+                            a0 = builder.shuffle_vector(xs[0], xs[1], lo_m)
+                            b0 = builder.shuffle_vector(xs[2], xs[3], lo_m)
+                            z = builder.shuffle_vector(a0, b0, ir.Constant(mt, [
+                                2 * (x // 4) + x % 4 + (14 if x % 4 >= 2 else 0)
+                                for x in range(16)]))
+                        zs = (z,)
+                    elif s == 2:
                         zs = zip2(xs[0], xs[1])
                     else:
                         a0, a1 = zip2(xs[0], xs[2])
@@ -368,7 +396,9 @@ _A2T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=float)
 _in2, _in4 = _separable(_B2T), _separable(_wino.B4T, _rows_b4)
 _out2, _out4 = _separable(_A2T), _separable(_wino.A4T, _rows_a4)
 _fill2, _fill4 = _fill_channel(2), _fill_channel(4)
+_fill2n, _fill4n = _fill_channel(2, True), _fill_channel(4, True)
 _put2, _put4 = _store_channel(2), _store_channel(4)
+_put2n, _put4n = _store_channel(2, True), _store_channel(4, True)
 
 
 @numba.njit(cache=True)
@@ -475,7 +505,7 @@ def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out, epi):  # pragma: no 
         moff[xi] = xi * mstride
     zero = np.zeros(1, np.float32)
     xflat = x.reshape(-1)
-    laid = 0
+    laid, lo, hi = 0, 0, 0
     for n0 in range(0, n_img, k):
         nb = min(k, n_img - n0)
         _, tw, pitch, _, rows, plane, nrow, blocks, ostride = layout(tile, h, w, nb, span)
@@ -492,15 +522,21 @@ def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out, epi):  # pragma: no 
                     soff[e * i + j] = ph * plane + (i // tile) * pitch
             # the last block's lanes past the tiles read here: zeros, never NaN or denormal
             q[nch * cstride:nch * cstride + blocks * span + pitch + 16] = 0
+            lo, hi = 0, rows * tile
         for c in range(nch):
             for j in range(nb):
                 at = ((n0 + j) * nch + c) * h * w
-                if tile == 2:
-                    _fill2(xflat, at, h, w, q, c * cstride + j * tw, plane, pitch, nrow,
-                           rows, tw)
+                d0 = c * cstride + j * tw
+                if tile == 2 and w <= 16:
+                    _fill2n(xflat, at, h, w, q, d0, plane, pitch, nrow, rows, tw, lo, hi)
+                elif tile == 2:
+                    _fill2(xflat, at, h, w, q, d0, plane, pitch, nrow, rows, tw, lo, hi)
+                elif w <= 16:
+                    _fill4n(xflat, at, h, w, q, d0, plane, pitch, nrow, rows, tw, lo, hi)
                 else:
-                    _fill4(xflat, at, h, w, q, c * cstride + j * tw, plane, pitch, nrow,
-                           rows, tw)
+                    _fill4(xflat, at, h, w, q, d0, plane, pitch, nrow, rows, tw, lo, hi)
+        # the rows of the pad once per layout: the next chunks keep them
+        lo, hi = 1, h + 1
         for blk in range(blocks):
             t0 = blk * span
             for c in range(nch):
@@ -542,15 +578,14 @@ def store(oq, tile, oh, ow, k, span, out, n0, nb, epi):  # pragma: no cover - nu
         n = n0 + j
         for f in range(nf):
             src = f * fstride + j * tw
-            if not finish:
-                at = (n * nf + f) * oh * ow
-                if tile == 2:
-                    _put2(oq, src, ostride, pitch, oh, ow, nrow, flat, at)
-                else:
-                    _put4(oq, src, ostride, pitch, oh, ow, nrow, flat, at)
-                continue
-            if tile == 2:
-                _put2(oq, src, ostride, pitch, oh, ow, nrow, chan, 0)
+            dst, at = (chan, 0) if finish else (flat, (n * nf + f) * oh * ow)
+            if tile == 2 and ow <= 16:
+                _put2n(oq, src, ostride, pitch, oh, ow, nrow, dst, at)
+            elif tile == 2:
+                _put2(oq, src, ostride, pitch, oh, ow, nrow, dst, at)
+            elif ow <= 16:
+                _put4n(oq, src, ostride, pitch, oh, ow, nrow, dst, at)
             else:
-                _put4(oq, src, ostride, pitch, oh, ow, nrow, chan, 0)
-            store_channel(chan, 0, ow, out, n, f, epi)
+                _put4(oq, src, ostride, pitch, oh, ow, nrow, dst, at)
+            if finish:
+                store_channel(chan, 0, ow, out, n, f, epi)
