@@ -4,12 +4,16 @@ layers (batch 128, float32), interleaved in one process, medians of several roun
     PYTHONPATH=src MXLITE_NUM_THREADS=1 python bench/conv_winograd_thin.py kernels
     PYTHONPATH=src MXLITE_NUM_THREADS=2 python bench/conv_winograd_thin.py kernels
     PYTHONPATH=src MXLITE_NUM_THREADS=1 python bench/conv_winograd_thin.py step --mode infer
+    PYTHONPATH=src MXLITE_NUM_THREADS=1 python bench/conv_winograd_thin.py step --against OLD.py
 
 ``kernels`` times ``convolution._winograd_thin`` and ``convolution._direct`` on the same
 arrays (the forward, the forward with a BatchNorm + relu epilogue, the data gradient; one
 thread: process CPU time, robust to a loaded machine; more: wall time); ``step``
 times whole ResNet-20 steps of ``bench/fit.py`` with ``convolution.WINOGRAD_THIN`` switched
-on and off between steps.
+on and off between steps, or (``--against``) with this kernel module and another copy of it
+(e.g. ``git show main:src/mxlite/kernels/conv_winograd_thin.py > OLD.py``) swapped between
+steps, and the time of each thin Winograd layer in the graph (its inputs as the network
+leaves them in the caches), per layer shape.
 """
 
 from __future__ import annotations
@@ -84,7 +88,67 @@ def kernels(rounds: int) -> None:
                   f"{t['winograd_thin']:.2f} ms ({t['winograd_thin'] / t['direct']:.2f}x)")
 
 
-def step(mode: str, rounds: int) -> None:
+def _load_copy(path: str):
+    """The kernel module at ``path`` (a copy of :mod:`mxlite.kernels.conv_winograd_thin`),
+    imported as a sibling module of it."""
+    import importlib.util
+
+    name = "mxlite.kernels._thin_" + os.path.splitext(os.path.basename(path))[0].replace("-", "_")
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _against(mode: str, rounds: int, path: str) -> None:
+    """ResNet-20 steps with this kernel module and the copy at ``path`` swapped between
+    steps; per layer shape, the median time of one thin Winograd layer (``_winograd_thin``:
+    the weight transform, the kernel and its store) in each."""
+    import fit
+    import mxlite as mx
+    from mxlite.operator.nn import convolution as conv
+
+    clock = _clock()
+    run, _ = fit.mx_setup(mx, "resnet20", mode)
+    kernels = {"this": conv._thin_kernels, "against": _load_copy(path)}
+    real = conv._winograd_thin
+    layers = {name: {} for name in kernels}
+    current = ["this"]
+
+    def timed(x, w, *args, **kwargs):
+        t0 = clock()
+        real(x, w, *args, **kwargs)
+        key = f"{x.shape[1]}->{w.shape[0]}ch {x.shape[2]}x{x.shape[3]}"
+        layers[current[0]].setdefault(key, []).append(clock() - t0)
+
+    def switched(name):
+        def go():
+            conv._thin_kernels = kernels[name]
+            current[0] = name
+            run()
+        return go
+
+    conv._winograd_thin = timed
+    try:
+        t = _ab({name: switched(name) for name in kernels}, rounds, clock)
+    finally:
+        conv._winograd_thin = real
+        conv._thin_kernels = kernels["this"]
+    print(f"resnet20 {mode} ({clock.__name__}, median of {rounds}): this kernel "
+          f"{t['this']:.1f} ms/step, {path} {t['against']:.1f} ms/step "
+          f"({t['this'] / t['against']:.3f}x)")
+    for key in sorted(layers["this"]):
+        a, b = (float(np.median(layers[name][key])) * 1e3 for name in ("this", "against"))
+        count = len(layers["this"][key]) // (rounds + 1)
+        print(f"  {key} ({count} a step): this {a:.2f} ms, against {b:.2f} ms "
+              f"({a / b:.2f}x)")
+
+
+def step(mode: str, rounds: int, against: str | None = None) -> None:
+    if against is not None:
+        _against(mode, rounds, against)
+        return
     import fit
     import mxlite as mx
     from mxlite.operator.nn import convolution as conv
@@ -113,11 +177,13 @@ def main(argv=None) -> None:
     sp = sub.add_parser("step")
     sp.add_argument("--mode", choices=("infer", "train"), default="infer")
     sp.add_argument("--rounds", type=int, default=5)
+    sp.add_argument("--against", metavar="FILE",
+                    help="another copy of the kernel module to swap in between steps")
     args = ap.parse_args(argv)
     if args.cmd == "kernels":
         kernels(args.rounds)
     else:
-        step(args.mode, args.rounds)
+        step(args.mode, args.rounds, args.against)
 
 
 if __name__ == "__main__":
