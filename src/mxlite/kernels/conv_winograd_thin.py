@@ -29,10 +29,15 @@ laid side by side (:data:`SIDE_BY_SIDE`, :func:`plan`):
 
 Output channels are padded up to the tile's channel block with zero transformed weights
 (never stored): any channel counts.  The transformed input and products of a block (36
-values a tile for F(4x4, 3x3)) live in the L2 cache, and their traffic, not the
-multiplications, bounds the kernel: measured (one thread, batch 128, F(4x4, 3x3), ms per
-stage at 16ch 32x32): phases 0.5, input transform 0.5-0.9, products 1.0-1.2 (140-150
-GFLOP/s), output transform 0.35, store 0.45; the direct kernel takes 4.3-4.8 ms there.
+values a tile for F(4x4, 3x3)) live in the L2 cache.  Measured (one thread, batch 128,
+F(4x4, 3x3), warm caches, each stage alone, ms: phases / input transform / products / output
+transform / store): 16ch 32x32 0.58 / 0.68 / 1.02 / 0.61 / 0.49; 32ch 16x16 0.37 / 0.32 /
+0.91 / 0.30 / 0.21; 64ch 8x8 0.31 / 0.17 / 0.88 / 0.09 / 0.19.  The products (151 MFLOP at
+each of the three: 150-175 GFLOP/s) are the same work at every layer and near the FMA
+ports' peak; the transforms grow with ``C`` times the tiles (16ch 32x32: 4x 64ch 8x8's).
+Prefetching the next images' input (``llvm.prefetch``) or the output's lines, the output
+phases of 8 channels at a time kept in L1, and ``(xi, C, span)`` transformed inputs measured
+no faster.
 """
 
 from __future__ import annotations
