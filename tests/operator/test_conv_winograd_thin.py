@@ -26,6 +26,7 @@ KERNEL_SHAPES = [
     ("16ch_8x8", 2, 16, 8, 8, 16),  # fewer images than side by side
     ("32ch_16x16", 5, 32, 16, 16, 32),
     ("4to8_3x3", 9, 4, 3, 3, 8),  # one tile an image
+    ("2to3_1x2", 4, 2, 1, 2, 3),  # a one-row image: pad rows only around it
     ("3to4_5x17", 3, 3, 5, 17, 4),  # rows over 16 wide: the wide fill, two vectors out (F4)
     ("2to3_6x32", 2, 2, 6, 32, 3),  # 32 wide: the most for two output vectors a row
     ("2to5_9x70", 2, 2, 9, 70, 5),  # F(4x4): 18 tiles a row, two vectors of them
