@@ -439,8 +439,12 @@ def _mstride(nfp, span):  # pragma: no cover - numba
     return nfp * span + 16 * (1 - nfp * span // 16 % 2)
 
 
+#: the most blocks of tiles a chunk of images may have for :func:`forward` to run it fused
+#: (:func:`_fused_chunk`: its transformed inputs and products held for all its blocks)
+FUSED_BLOCKS = 4
+
 #: output channels :func:`forward` transforms and stores at a time where a chunk of images is
-#: one block (their output phases stay in L1: 8 channels of 32-lane phases, 25 KB); one
+#: fused (their output phases stay in L1: 8 channels of 32-lane phases, 25 KB); one
 #: thread, batch 128, cold, ms, all channels / 4 / 8 / 16: 32ch 16x16 2.81 / 2.69 / 2.44 /
 #: 2.31, 64ch 8x8 2.06 / 1.89 / 2.32 / 1.80 (loaded machine: noisy); 1 and 2 slower
 STORE_GROUP = 8
@@ -488,9 +492,11 @@ def scratch_sizes(c: int, h: int, w: int, f: int, tile: int, var: int, k: int
     fp = f + -f % ocb
     xs = positions(tile)
     # q: ``tile (tile + 2)`` phase planes a channel; the reads of the last block run up to
-    # ``span + pitch + 1`` past the planes
-    return (c * tile * (tile + 2) * plane + blocks * span + pitch + 16, xs * c * span,
-            xs * _mstride(fp, span), f * tile * tile * ostride)
+    # ``span + pitch + 1`` past the planes; vb and mb: every block of a fused chunk (the
+    # batch's last chunk may be fused where whole ones are not)
+    held = min(blocks, FUSED_BLOCKS)
+    return (c * tile * (tile + 2) * plane + blocks * span + pitch + 16, held * xs * c * span,
+            held * xs * _mstride(fp, span), f * tile * tile * ostride)
 
 
 @numba.njit(inline="always", **_SER)
@@ -524,10 +530,12 @@ def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out, epi):  # pragma: no 
     Per ``k`` images: the row / column phases of each channel into ``q`` (the images side by
     side); then per block of ``16 nv`` tiles (in the cache): the input transform of all
     channels into ``vb``, :func:`products` into ``mb``, the output transform into the
-    output phases ``oq``; then :func:`store`.  Where the ``k`` images are one block (ResNet-20's
-    32ch 16x16 and 64ch 8x8 plans), each channel's phases go through the input transform as
-    soon as they are filled, in one channel's planes reused (in L1; one thread, batch 128,
-    warm: 32ch 16x16 2.07 -> 1.84 ms, 64ch 8x8 1.78 -> 1.59 ms)."""
+    output phases ``oq``; then :func:`store`.  Chunks of at most :data:`FUSED_BLOCKS` blocks
+    (ResNet-20's layers: one block at 32ch 16x16 and 64ch 8x8, two at 16ch 32x32) run
+    :func:`_fused_chunk` instead: each channel's phases through the input transform as soon as
+    they are filled, in one channel's planes reused (in L1), and the output transform and
+    store a few channels at a time (one thread, batch 128, warm, ms: 32ch 16x16 2.07 -> 1.84,
+    64ch 8x8 1.78 -> 1.59 for the first; 16ch 32x32 3.90 -> 3.33 for two blocks)."""
     n_img, nch, h, w = x.shape
     nf = out.shape[1]
     ocb, nv = VARIANTS[var]
@@ -547,6 +555,7 @@ def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out, epi):  # pragma: no 
         _, tw, pitch, _, rows, plane, nrow, blocks, ostride = layout(tile, h, w, nb, span)
         cstride = tile * e * plane
         fstride = tile * tile * ostride
+        fused = blocks <= FUSED_BLOCKS
         if nb != laid:
             laid = nb
             # element (i, j) of a tile: phase (i % tile, j) for j < tile, else the shifted
@@ -557,47 +566,74 @@ def forward(x, upk, bias, tile, var, k, q, vb, mb, oq, out, epi):  # pragma: no 
                         tile * tile + (i % tile) * 2 + j - tile
                     soff[e * i + j] = ph * plane + (i // tile) * pitch
             # the last block's lanes past the tiles read here: zeros, never NaN or denormal
-            held = 1 if blocks == 1 else nch
+            held = 1 if fused else nch
             q[held * cstride:held * cstride + blocks * span + pitch + 16] = 0
             lo, hi = 0, rows * tile
-        if blocks == 1:
-            # one block: each channel's phases (one channel's planes, reused: in L1) go
-            # through the input transform as soon as they are filled
-            for c in range(nch):
-                _fill_images(xflat, tile, n0, nb, nch, c, h, w, q, 0, plane, pitch, nrow,
-                             tw, lo, hi)
-                lo, hi = 1, h + 1  # the rows of the pad once per layout: the rest keep them
-                if tile == 2:
-                    _in2(q, 0, soff, vb, c * e * e * span, span, nv, zero, 0)
-                else:
-                    _in4(q, 0, soff, vb, c * e * e * span, span, nv, zero, 0)
-        else:
-            for c in range(nch):
-                _fill_images(xflat, tile, n0, nb, nch, c, h, w, q, c * cstride, plane, pitch,
-                             nrow, tw, lo, hi)
-            lo, hi = 1, h + 1
+        if fused:
+            _fused_chunk(xflat, upk, bias, tile, var, n0, nb, nch, h, w, q, vb, mb, oq, out, epi,
+                         soff, moff, mstride, lo, hi)
+            lo, hi = 1, h + 1  # the rows of the pad once per layout: the rest keep them
+            continue
+        for c in range(nch):
+            _fill_images(xflat, tile, n0, nb, nch, c, h, w, q, c * cstride, plane, pitch,
+                         nrow, tw, lo, hi)
+        lo, hi = 1, h + 1
         for blk in range(blocks):
             t0 = blk * span
-            for c in range(nch if blocks > 1 else 0):
+            for c in range(nch):
                 if tile == 2:
                     _in2(q, c * cstride + t0, soff, vb, c * e * e * span, span, nv, zero, 0)
                 else:
                     _in4(q, c * cstride + t0, soff, vb, c * e * e * span, span, nv, zero, 0)
-            products(vb, upk, var, nch, nfp, mstride, mb)
-            # one block: each group of channels stored while its output phases are in L1
-            group = STORE_GROUP if blocks == 1 else nf
-            for f0 in range(0, nf, group):
-                f1 = min(nf, f0 + group)
-                for f in range(f0, f1):
-                    at = (f - f0) * fstride + t0
-                    if tile == 2:
-                        _out2(mb, f * span, moff, oq, at, ostride, nv, bias, f)
-                    else:
-                        _out4(mb, f * span, moff, oq, at, ostride, nv, bias, f)
-                if blocks == 1:
-                    store(oq, tile, h, w, nb, span, out, n0, nb, epi, f0, f1)
-        if blocks > 1:
-            store(oq, tile, h, w, nb, span, out, n0, nb, epi, 0, nf)
+            products(vb[:nch * e * e * span], upk, var, nch, nfp, mstride, mb)
+            for f in range(nf):
+                if tile == 2:
+                    _out2(mb, f * span, moff, oq, f * fstride + t0, ostride, nv, bias, f)
+                else:
+                    _out4(mb, f * span, moff, oq, f * fstride + t0, ostride, nv, bias, f)
+        store(oq, tile, h, w, nb, span, out, n0, nb, epi, 0, nf)
+
+
+@numba.njit(**_SER)
+def _fused_chunk(xflat, upk, bias, tile, var, n0, nb, nch, h, w, q, vb, mb, oq, out, epi,
+                 soff, moff, mstride, lo, hi):  # pragma: no cover - numba
+    """Images ``[n0, n0 + nb)`` of :func:`forward` in at most :data:`FUSED_BLOCKS` blocks:
+    each channel's phases (one channel's planes, reused: in L1) through the input transform
+    of every block as soon as they are filled (``vb``, ``mb``: the blocks one after the
+    other); the products of each block; then per :data:`STORE_GROUP` output channels the
+    output transform of every block and the store (their output phases in L1)."""
+    nf = out.shape[1]
+    ocb, nv = VARIANTS[var]
+    span = 16 * nv
+    nfp = nf + (ocb - nf % ocb) % ocb
+    e = tile + 2
+    _, tw, pitch, _, _, plane, nrow, blocks, ostride = layout(tile, h, w, nb, span)
+    fstride = tile * tile * ostride
+    vbs = nch * e * e * span
+    mbs = e * e * mstride
+    zero = np.zeros(1, np.float32)
+    for c in range(nch):
+        _fill_images(xflat, tile, n0, nb, nch, c, h, w, q, 0, plane, pitch, nrow, tw, lo, hi)
+        lo, hi = 1, h + 1
+        for blk in range(blocks):
+            at = blk * vbs + c * e * e * span
+            if tile == 2:
+                _in2(q, blk * span, soff, vb, at, span, nv, zero, 0)
+            else:
+                _in4(q, blk * span, soff, vb, at, span, nv, zero, 0)
+    for blk in range(blocks):
+        products(vb[blk * vbs:(blk + 1) * vbs], upk, var, nch, nfp, mstride,
+                 mb[blk * mbs:(blk + 1) * mbs])
+    for f0 in range(0, nf, STORE_GROUP):
+        f1 = min(nf, f0 + STORE_GROUP)
+        for f in range(f0, f1):
+            for blk in range(blocks):
+                at = (f - f0) * fstride + blk * span
+                if tile == 2:
+                    _out2(mb, blk * mbs + f * span, moff, oq, at, ostride, nv, bias, f)
+                else:
+                    _out4(mb, blk * mbs + f * span, moff, oq, at, ostride, nv, bias, f)
+        store(oq, tile, h, w, nb, span, out, n0, nb, epi, f0, f1)
 
 
 @numba.njit(inline="always", **_SER)
