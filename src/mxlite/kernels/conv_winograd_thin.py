@@ -29,15 +29,18 @@ laid side by side (:data:`SIDE_BY_SIDE`, :func:`plan`):
 
 Output channels are padded up to the tile's channel block with zero transformed weights
 (never stored): any channel counts.  The transformed input and products of a block (36
-values a tile for F(4x4, 3x3)) live in the L2 cache.  Measured (one thread, batch 128,
-F(4x4, 3x3), warm caches, each stage alone, ms: phases / input transform / products / output
-transform / store): 16ch 32x32 0.58 / 0.68 / 1.02 / 0.61 / 0.49; 32ch 16x16 0.37 / 0.32 /
-0.91 / 0.30 / 0.21; 64ch 8x8 0.31 / 0.17 / 0.88 / 0.09 / 0.19.  The products (151 MFLOP at
-each of the three: 150-175 GFLOP/s) are the same work at every layer and near the FMA
-ports' peak; the transforms grow with ``C`` times the tiles (16ch 32x32: 4x 64ch 8x8's).
-Prefetching the next images' input (``llvm.prefetch``) or the output's lines, the output
-phases of 8 channels at a time kept in L1, and ``(xi, C, span)`` transformed inputs measured
-no faster.
+values a tile for F(4x4, 3x3)) live in the L2 cache; a chunk of at most
+:data:`FUSED_BLOCKS` blocks runs fused (:func:`_fused_chunk`: one channel's phases at a time
+and the output phases of a few channels at a time in L1).  Measured before that fusion (one
+thread, batch 128, F(4x4, 3x3), warm caches, each stage alone, ms: phases / input transform /
+products / output transform / store): 16ch 32x32 0.58 / 0.68 / 1.02 / 0.61 / 0.49; 32ch
+16x16 0.37 / 0.32 / 0.91 / 0.30 / 0.21; 64ch 8x8 0.31 / 0.17 / 0.88 / 0.09 / 0.19.  The
+products (151 MFLOP at each of the three: 150-175 GFLOP/s) are the same work at every layer
+and near the FMA ports' peak; the transforms grow with ``C`` times the tiles (16ch 32x32: 4x
+64ch 8x8's).  With cold inputs and outputs and the residual's epilogue the memory traffic
+adds as much again; prefetching the output's lines ahead of the store pays (:data:`PREFETCH`),
+prefetching the next images' input or the epilogue's addend and second output, and
+``(xi, C, span)`` transformed inputs measured no faster.
 """
 
 from __future__ import annotations
