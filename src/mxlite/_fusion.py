@@ -53,11 +53,23 @@ from __future__ import annotations
 import numpy as np
 
 from .base import env_switch
+from .operator.nn._util import planned_buffer
 
 __all__ = ["enabled", "plan"]
 
 _ACTS = ("relu", "sigmoid", "tanh")  # backward from the output alone: an epilogue may drop x
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _epilogue_class():
+    """:class:`mxlite.kernels.epilogue.Epilogue`, imported on first use (it loads Numba)."""
+    global _EPILOGUE
+    if _EPILOGUE is None:
+        from .kernels.epilogue import Epilogue as _EPILOGUE
+    return _EPILOGUE
+
+
+_EPILOGUE = None
 
 
 def enabled() -> bool:
@@ -293,12 +305,14 @@ class Fused:
         self._gmid[k] = g if isinstance(g, np.ndarray) else None
 
     def _fast(self, ins) -> bool:
-        return all(np.dtype(x.dtype) in _FAST_DTYPES for x in ins)
+        for x in ins:
+            if x.dtype not in _FAST_DTYPES:
+                return False
+        return True
 
     # -------------------------------------------------------------- forward
     def forward(self, p, ins, aux, is_train, out=None):
-        from .kernels.epilogue import Epilogue
-
+        Epilogue = _epilogue_class()
         kinds = self.kinds
         if out is None and self.twins is not None:
             out = [None if t is None or not t[0].obufs else t[0].obufs[t[1]]
@@ -350,20 +364,15 @@ class Fused:
             bins[0] = couts[0]
             outs, bsaved = bn.op.forward(bn.params, bins, baux, is_train, out=out, relu=relu)
             return outs[:1], ("conv_bn", csaved, couts[0], bsaved)
-        scale, shift = bn.op.inference_affine(bn.params, bins, baux)
+        mean, invstd, scale, shift = bn.op.inference_affine(bn.params, bins, baux, stats=True)
         outs, csaved = conv.op.forward(conv.params, cins, [], is_train, out=out,
                                        post=Epilogue(scale=scale, shift=shift, relu=relu))
-        bsaved = (baux[0].astype(np.float64), 1.0 / np.sqrt(baux[1].astype(np.float64)
-                                                              + bn.params.eps), scale, False)
-        return outs, ("conv_bn", csaved, None, bsaved)
+        return outs, ("conv_bn", csaved, None, (mean, invstd, scale, False))
 
     def _residual_forward(self, cins, other, ins, aux, is_train, out):
         """``Convolution + other -> BatchNorm -> relu`` (the plan of inference forwards): the
         sum and the relu's output, both written by the convolution's copy-out.  (Batch
         statistics, which need the whole sum first: the parts one by one.)"""
-        from .kernels.epilogue import Epilogue
-        from .operator.nn._util import planned_buffer
-
         conv, bn = self.parts[0], self.parts[2]
         if is_train and not bn.params.use_global_stats:
             return self._chain_forward(ins, aux, is_train)
@@ -371,7 +380,7 @@ class Fused:
                                               self._aux(2, aux))
         second = planned_buffer(out, 1, other.shape, other.dtype)
         (total,), _ = conv.op.forward(conv.params, cins, [], is_train,
-                                      out=None if out is None else out[:1], post=Epilogue(
+                                      out=None if out is None else out[:1], post=_epilogue_class()(
             addend=other, scale=scale, shift=shift, relu=True, out2=second))
         return [total, second], ("residual", bool(is_train))
 

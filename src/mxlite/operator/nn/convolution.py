@@ -283,8 +283,8 @@ def _blas_single(enter: bool) -> None:
 #: bytes the packed-weight cache (:func:`_packed`) may hold: the packed weights and the copies
 #: of the weights they were packed from; the least recently used entries go first (0: off)
 PACK_CACHE_BYTES = 32 << 20
-#: (pack, weight address, shape, dtype, pack arguments) -> (copy of the weight's bits, packed,
-#: bytes), least recently used first
+#: (pack, id of the weight, shape, dtype, pack arguments) -> (copy of the weight's bits,
+#: packed, bytes), least recently used first
 _packs: OrderedDict = OrderedDict()
 _pack_state = {"bytes": 0}
 _BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -306,10 +306,11 @@ def _nbytes(packed) -> int:
 
 def _packed(pack, w, *args, blas=False):
     """``pack(w, *args)`` (a kernel's weight packing), kept for the next call with the same
-    weight: an inference forward packs unchanged weights at every batch.  An entry is used
-    only while ``w`` (the same buffer, shape and dtype) still holds the bits it was packed from,
-    compared with a copy kept beside it (a memcmp-like pass, far cheaper than packing), so any
-    change (an optimizer update, ``set_params``, a write by the user) repacks.  At most
+    weight: an inference forward packs unchanged weights at every batch.  An entry is found by
+    the array object (its ``id``), shape, dtype and ``pack`` arguments, and used only while
+    ``w`` holds the very bits it was packed from, compared with a copy kept beside it (one
+    pass, far cheaper than packing): any change (an optimizer update, ``set_params``, a write
+    by the user, a new array at a reused ``id``) repacks.  At most
     :data:`PACK_CACHE_BYTES` are kept.  ``pack`` must be deterministic and its result is
     shared: callers must not write into it.  ``blas``: ``pack`` runs a GEMM, at one BLAS
     thread (:func:`_blas_single`)."""
@@ -317,12 +318,12 @@ def _packed(pack, w, *args, blas=False):
     if not w.flags.c_contiguous or itemsize not in _BITS or w.size == 0:
         return _pack(pack, w, args, blas)
     bits = w.reshape(-1).view(_BITS[itemsize])
-    key = (pack, w.ctypes.data, w.shape, w.dtype.str, args)
+    key = (pack, id(w), w.shape, w.dtype.str, args)
     with _lock:
         entry = _packs.get(key)
         if entry is not None:
             _packs.move_to_end(key)
-    if entry is not None and np.array_equal(entry[0], bits):
+    if entry is not None and (entry[0] == bits).all():  # (the key fixes the size)
         return entry[1]
     # packed from the kept copy: the entry's two halves agree whatever writes ``w`` meanwhile
     kept = bits.copy()
@@ -899,17 +900,23 @@ def _pointwise_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
             and max(channels, filters) <= POINTWISE_WEIGHT_GRAD_CHANNELS)
 
 
-def _pointwise(x, w2, stride, out, post=None, cache=False):
+def _pointwise_pack(w, ocb):
+    """:func:`mxlite.kernels.conv_pointwise.pack_weight` of the (F, C, 1, 1) weight ``w``."""
+    return _pointwise_kernels.pack_weight(w.reshape(w.shape[0], -1), ocb)
+
+
+def _pointwise(x, w2, stride, out, post=None, cache=None):
     """``out`` (N, F, OH, OW) = the 1x1 pad-0 convolution of stride 1 or 2 of float32 ``x``
     (N, C, H, W) with ``w2`` (F, C), by :func:`mxlite.kernels.conv_pointwise.forward`; the
     batch split over threads as :func:`_split` does; ``post(a, b)`` (an epilogue) runs on
-    each finished chunk of output images while they are in cache.  ``cache``: ``w2`` is a
-    bound weight, its packing kept from call to call (:func:`_packed`)."""
+    each finished chunk of output images while they are in cache.  ``cache``: the bound
+    weight ``w2`` is a view of, its packing kept from call to call (:func:`_packed`)."""
     n, c = x.shape[:2]
     f, oh, ow = out.shape[1:]
     var = _memo(_pointwise_kernels.variant, f)
     ocb = _pointwise_kernels.OCB[var]
-    wpk, starts = _packed(_pointwise_kernels.pack_weight, w2, ocb) if cache else \
+    # (cached by the 4-D weight: ``w2`` is a new view at every call)
+    wpk, starts = _packed(_pointwise_pack, cache, ocb) if cache is not None else \
         _pointwise_kernels.pack_weight(w2, ocb)
     size = _memo(_pointwise_kernels.scratch_size, c, f, oh, ow, stride)
     step = n if post is None else _chunk(out[0].nbytes, n)
@@ -1275,7 +1282,7 @@ class Convolution(_ConvBase):
                     bias=None if bias is None else bias.reshape(f), cache=own)
             return [out.astype(dtype, copy=False)], geo
         if _pointwise_ok(p, geo, x.shape[1], f, x.dtype):
-            _pointwise(x, w2, geo.stride[0], out, hook, cache=own)
+            _pointwise(x, w2, geo.stride[0], out, hook, cache=w if own else None)
             if bias is not None and hook is None:
                 out3 += bias
             return [out.astype(dtype, copy=False)], geo
