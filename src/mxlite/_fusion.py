@@ -54,6 +54,7 @@ import numpy as np
 
 from .base import env_switch
 from .operator.nn._util import planned_buffer
+from .operator.nn.batch_norm import AffineCache
 
 __all__ = ["enabled", "plan"]
 
@@ -280,6 +281,8 @@ class Fused:
         #: per output, ``(step, k)``: a step of the other plan whose output ``k`` (once it
         #: ran) this step's output may be written into (:func:`plan`); None: none
         self.twins = None
+        #: BatchNorm's inference affine, kept while its parameters are unchanged
+        self._affine = AffineCache()
 
     def is_loss(self, p):
         return False
@@ -364,7 +367,7 @@ class Fused:
             bins[0] = couts[0]
             outs, bsaved = bn.op.forward(bn.params, bins, baux, is_train, out=out, relu=relu)
             return outs[:1], ("conv_bn", csaved, couts[0], bsaved)
-        mean, invstd, scale, shift = bn.op.inference_affine(bn.params, bins, baux, stats=True)
+        mean, invstd, scale, shift = self._affine.get(bn.op, bn.params, bins, baux)
         outs, csaved = conv.op.forward(conv.params, cins, [], is_train, out=out,
                                        post=Epilogue(scale=scale, shift=shift, relu=relu))
         return outs, ("conv_bn", csaved, None, (mean, invstd, scale, False))
@@ -376,8 +379,8 @@ class Fused:
         conv, bn = self.parts[0], self.parts[2]
         if is_train and not bn.params.use_global_stats:
             return self._chain_forward(ins, aux, is_train)
-        scale, shift = bn.op.inference_affine(bn.params, self._ins(2, ins, None),
-                                              self._aux(2, aux))
+        scale, shift = self._affine.get(bn.op, bn.params, self._ins(2, ins, None),
+                                        self._aux(2, aux))[2:]
         second = planned_buffer(out, 1, other.shape, other.dtype)
         (total,), _ = conv.op.forward(conv.params, cins, [], is_train,
                                       out=None if out is None else out[:1], post=_epilogue_class()(
