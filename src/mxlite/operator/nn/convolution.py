@@ -317,8 +317,8 @@ def _packed(pack, w, *args, blas=False):
     itemsize = w.dtype.itemsize
     if not w.flags.c_contiguous or itemsize not in _BITS or w.size == 0:
         return _pack(pack, w, args, blas)
-    bits = w.reshape(-1).view(_BITS[itemsize])
-    key = (pack, id(w), w.shape, w.dtype.str, args)
+    bits = w.view(_BITS[itemsize])
+    key = (pack, id(w), w.shape, w.dtype, args)
     with _lock:
         entry = _packs.get(key)
         if entry is not None:
@@ -359,6 +359,7 @@ def _memo(fn, *args):
     return got
 
 
+_F32 = np.dtype(np.float32)
 #: the plain epilogue of the kernels that take one (no bias, addend, affine or relu)
 _PLAIN = _epilogue.Epilogue()
 _zero_bias: dict = {}
@@ -383,13 +384,18 @@ def clear_caches() -> None:
 
 
 def _workspace(sizes, dtype, slot=0):
-    """Flat scratch arrays of ``sizes`` elements, carved from one buffer that is reused from call
-    to call (one per thread, dtype and ``slot``; it only grows), so that no batch allocates them
-    anew."""
-    key = (np.dtype(dtype).str, slot)
+    """Flat scratch arrays of ``sizes`` elements (a tuple), carved from one buffer that is reused
+    from call to call (one per thread, dtype and ``slot``; it only grows), so that no batch
+    allocates them anew."""
     cache = getattr(_local, "buffers", None)
     if cache is None:
         cache = _local.buffers = {}
+        _local.views = {}
+    # the views of the last call with these sizes, while their buffer is the slot's
+    carved = _local.views.get((dtype, slot, sizes))
+    key = (np.dtype(dtype).str, slot)
+    if carved is not None and cache.get(key) is carved[0]:
+        return carved[1]
     total = sum(sizes)
     buf = cache.get(key)
     if buf is None or buf.size < total:
@@ -398,6 +404,11 @@ def _workspace(sizes, dtype, slot=0):
     for size in sizes:
         views.append(buf[at:at + size])
         at += size
+    views = tuple(views)
+    if isinstance(sizes, tuple):
+        if len(_local.views) >= 256:
+            _local.views.clear()
+        _local.views[(dtype, slot, sizes)] = (buf, views)
     return views
 
 
@@ -1246,14 +1257,32 @@ class Convolution(_ConvBase):
         # a bound weight (not a converted copy): the kernels' packings of it are kept
         own = w is inputs[1] and w.flags.c_contiguous
         geo = _geometry(self.name, p, x.shape)
-        n, f, g = x.shape[0], p.num_filter, p.num_group
+        n, c, f = x.shape[0], x.shape[1], p.num_filter
+        out = planned_buffer(out, 0, (n, f, *geo.out_spatial), x.dtype)
+        bias = None if p.no_bias else inputs[2].astype(x.dtype, copy=False)
+        # the direct and thin Winograd kernels: an Epilogue in their store / copy-out (the
+        # bias too), any other ``post`` after each chunk
+        if x.dtype == _F32 and not _winograd_ok(p, geo, c) and not _small_ok(p, geo, kdt, c):
+            epi = post if isinstance(post, _epilogue.Epilogue) else None
+            post_only = None if post is None or epi is not None else \
+                lambda a, b: post(out, a, b)
+            if _winograd_thin_ok(p, geo, c, f, kdt):
+                _winograd_thin(x, w, out, None if bias is None else bias.ravel(), post_only,
+                               epilogue=epi, cache=own)
+                return [out.astype(dtype, copy=False)], geo
+            rw = _direct_ok(p, geo, c, f, kdt)
+            if rw:
+                _direct(x, w, rw, out, post_only, epilogue=epi,
+                        bias=None if bias is None else bias.ravel(), cache=own)
+                return [out.astype(dtype, copy=False)], geo
+        g = p.num_group
         length = math.prod(geo.out_spatial)
-        rows = x.shape[1] * math.prod(geo.kernel)
+        rows = c * math.prod(geo.kernel)
         fg, rg = f // g, rows // g
         w2 = np.ascontiguousarray(w).reshape(f, -1)
-        out = planned_buffer(out, 0, (n, f, *geo.out_spatial), x.dtype)
         out3 = out.reshape(n, f, length)
-        bias = None if p.no_bias else inputs[2].astype(x.dtype, copy=False).reshape(1, f, 1)
+        if bias is not None:
+            bias = bias.reshape(1, f, 1)
         hook = post_only = None
         if post is not None:
             def post_only(a, b):  # the paths that add the bias themselves
@@ -1269,17 +1298,6 @@ class Convolution(_ConvBase):
         if _small_ok(p, geo, x.dtype, x.shape[1]):
             _small_forward(x, np.ascontiguousarray(w), None if bias is None else bias.ravel(),
                            geo, out, post_only)
-            return [out.astype(dtype, copy=False)], geo
-        # an Epilogue: in the kernel's store / copy-out (the bias too)
-        epi = post if isinstance(post, _epilogue.Epilogue) else None
-        if _winograd_thin_ok(p, geo, x.shape[1], f, x.dtype):
-            _winograd_thin(x, w, out, None if bias is None else bias.ravel(),
-                           None if epi is not None else post_only, epilogue=epi, cache=own)
-            return [out.astype(dtype, copy=False)], geo
-        rw = _direct_ok(p, geo, x.shape[1], f, x.dtype)
-        if rw:
-            _direct(x, w, rw, out, None if epi is not None else post_only, epilogue=epi,
-                    bias=None if bias is None else bias.reshape(f), cache=own)
             return [out.astype(dtype, copy=False)], geo
         if _pointwise_ok(p, geo, x.shape[1], f, x.dtype):
             _pointwise(x, w2, geo.stride[0], out, hook, cache=w if own else None)
