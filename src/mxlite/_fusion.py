@@ -64,13 +64,34 @@ _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 def _epilogue_class():
     """:class:`mxlite.kernels.epilogue.Epilogue`, imported on first use (it loads Numba)."""
-    global _EPILOGUE
+    global _EPILOGUE, _KEPT
     if _EPILOGUE is None:
-        from .kernels.epilogue import Epilogue as _EPILOGUE
+        from .kernels.epilogue import Epilogue
+
+        class Kept(Epilogue):
+            """An epilogue a fused step reuses from batch to batch (its arrays are the same
+            objects): :meth:`args` without a bias kept per image range (the same views)."""
+
+            __slots__ = ("_args",)
+
+            def __init__(self, **kw):
+                super().__init__(**kw)
+                self._args = {}
+
+            def args(self, bias=None, a=0, b=None, dtype=np.float32):
+                if bias is not None:
+                    return super().args(bias, a, b, dtype)
+                key = (a, b, dtype)
+                got = self._args.get(key)
+                if got is None:
+                    got = self._args[key] = super().args(None, a, b, dtype)
+                return got
+
+        _EPILOGUE, _KEPT = Epilogue, Kept
     return _EPILOGUE
 
 
-_EPILOGUE = None
+_EPILOGUE = _KEPT = None
 
 
 def enabled() -> bool:
@@ -283,6 +304,7 @@ class Fused:
         self.twins = None
         #: BatchNorm's inference affine, kept while its parameters are unchanged
         self._affine = AffineCache()
+        self._epi = None  # (its arrays, the epilogue of the last forward)
 
     def is_loss(self, p):
         return False
@@ -307,6 +329,22 @@ class Fused:
             self._gmid = [None] * len(self.parts)
         self._gmid[k] = g if isinstance(g, np.ndarray) else None
 
+    def _epilogue(self, scale=None, shift=None, relu=False, addend=None, out2=None):
+        """The convolution's epilogue: the last forward's while its arrays are the same
+        objects (BatchNorm's affine kept by :class:`AffineCache`, the executor's buffers),
+        so that its :meth:`~mxlite.kernels.epilogue.Epilogue.args` are kept too."""
+        arrays = (scale, shift, addend, out2)
+        kept = self._epi
+        if kept is not None and kept[1].relu == relu and all(
+                x is y for x, y in zip(kept[0], arrays, strict=True)):
+            return kept[1]
+        _epilogue_class()
+        epi = _KEPT(scale=scale, shift=shift, relu=relu, addend=addend, out2=out2)
+        # kept only when it holds the arrays themselves (a non-contiguous addend is copied)
+        if epi.scale is scale and epi.shift is shift and epi.addend is addend:
+            self._epi = (arrays, epi)
+        return epi
+
     def _fast(self, ins) -> bool:
         for x in ins:
             if x.dtype not in _FAST_DTYPES:
@@ -315,7 +353,6 @@ class Fused:
 
     # -------------------------------------------------------------- forward
     def forward(self, p, ins, aux, is_train, out=None):
-        Epilogue = _epilogue_class()
         kinds = self.kinds
         if out is None and self.twins is not None:
             out = [None if t is None or not t[0].obufs else t[0].obufs[t[1]]
@@ -343,7 +380,7 @@ class Fused:
                 flat = y[a:b].reshape(-1)
                 ak.forward(kind, flat, 0.0, flat, serial=True)
 
-            epi = Epilogue(relu=True) if act_type == "relu" else post
+            epi = self._epilogue(relu=True) if act_type == "relu" else post
             outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=epi)
             return outs, ("conv_act", saved)
         if kinds[:2] == ("Convolution", "elemwise_add"):
@@ -353,7 +390,7 @@ class Fused:
             if len(kinds) == 4:
                 return self._residual_forward(cins, other, ins, aux, is_train, out)
             outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out,
-                                          post=Epilogue(addend=other))
+                                          post=self._epilogue(addend=other))
             return outs, ("conv_add", saved)
         # Convolution -> BatchNorm [-> relu]
         bn = self.parts[1]
@@ -369,7 +406,8 @@ class Fused:
             return outs[:1], ("conv_bn", csaved, couts[0], bsaved)
         mean, invstd, scale, shift = self._affine.get(bn.op, bn.params, bins, baux)
         outs, csaved = conv.op.forward(conv.params, cins, [], is_train, out=out,
-                                       post=Epilogue(scale=scale, shift=shift, relu=relu))
+                                       post=self._epilogue(scale=scale, shift=shift,
+                                                           relu=relu))
         return outs, ("conv_bn", csaved, None, (mean, invstd, scale, False))
 
     def _residual_forward(self, cins, other, ins, aux, is_train, out):
@@ -383,8 +421,8 @@ class Fused:
                                         self._aux(2, aux))[2:]
         second = planned_buffer(out, 1, other.shape, other.dtype)
         (total,), _ = conv.op.forward(conv.params, cins, [], is_train,
-                                      out=None if out is None else out[:1], post=_epilogue_class()(
-            addend=other, scale=scale, shift=shift, relu=True, out2=second))
+                                      out=None if out is None else out[:1],
+                                      post=self._epilogue(scale, shift, True, other, second))
         return [total, second], ("residual", bool(is_train))
 
     def _chain_forward(self, ins, aux, is_train, keep_aux=True):
