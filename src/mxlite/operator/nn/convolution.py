@@ -283,11 +283,10 @@ def _blas_single(enter: bool) -> None:
 #: bytes the packed-weight cache (:func:`_packed`) may hold: the packed weights and the copies
 #: of the weights they were packed from; the least recently used entries go first (0: off)
 PACK_CACHE_BYTES = 32 << 20
-#: (pack, id of the weight, shape, dtype, pack arguments) -> (copy of the weight's bits,
-#: packed, bytes), least recently used first
+#: (pack, id of the weight, shape, dtype, pack arguments) -> (the weight's bytes, packed,
+#: bytes held), least recently used first
 _packs: OrderedDict = OrderedDict()
 _pack_state = {"bytes": 0}
-_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _pack(pack, w, args, blas):
@@ -308,33 +307,31 @@ def _packed(pack, w, *args, blas=False):
     """``pack(w, *args)`` (a kernel's weight packing), kept for the next call with the same
     weight: an inference forward packs unchanged weights at every batch.  An entry is found by
     the array object (its ``id``), shape, dtype and ``pack`` arguments, and used only while
-    ``w`` holds the very bits it was packed from, compared with a copy kept beside it (one
-    pass, far cheaper than packing): any change (an optimizer update, ``set_params``, a write
-    by the user, a new array at a reused ``id``) repacks.  At most
+    ``w`` holds the very bytes it was packed from, compared with a copy kept beside it
+    (``tobytes`` and a memcmp, far cheaper than packing): any change (an optimizer update,
+    ``set_params``, a write by the user, a new array at a reused ``id``) repacks.  At most
     :data:`PACK_CACHE_BYTES` are kept.  ``pack`` must be deterministic and its result is
     shared: callers must not write into it.  ``blas``: ``pack`` runs a GEMM, at one BLAS
     thread (:func:`_blas_single`)."""
-    itemsize = w.dtype.itemsize
-    if not w.flags.c_contiguous or itemsize not in _BITS or w.size == 0:
+    if not w.flags.c_contiguous or w.size == 0:
         return _pack(pack, w, args, blas)
-    bits = w.view(_BITS[itemsize])
+    bits = w.tobytes()
     key = (pack, id(w), w.shape, w.dtype, args)
     with _lock:
         entry = _packs.get(key)
         if entry is not None:
             _packs.move_to_end(key)
-    if entry is not None and (entry[0] == bits).all():  # (the key fixes the size)
+    if entry is not None and entry[0] == bits:
         return entry[1]
-    # packed from the kept copy: the entry's two halves agree whatever writes ``w`` meanwhile
-    kept = bits.copy()
-    packed = _pack(pack, kept.view(w.dtype).reshape(w.shape), args, blas)
-    size = kept.nbytes + _nbytes(packed)
+    # packed from these bytes: the entry's two halves agree whatever writes ``w`` meanwhile
+    packed = _pack(pack, np.frombuffer(bits, w.dtype).reshape(w.shape).copy(), args, blas)
+    size = len(bits) + _nbytes(packed)
     with _lock:
         old = _packs.pop(key, None)
         if old is not None:
             _pack_state["bytes"] -= old[2]
         if size <= PACK_CACHE_BYTES:
-            _packs[key] = (kept, packed, size)
+            _packs[key] = (bits, packed, size)
             _pack_state["bytes"] += size
             while _pack_state["bytes"] > PACK_CACHE_BYTES:
                 _, (_, _, freed) = _packs.popitem(last=False)
