@@ -10,9 +10,14 @@ bench times whole steps (process CPU seconds, one thread unless ``--threads``) o
 
 and the time inside the three convolution kernels (``conv_direct.forward``,
 ``conv_winograd_thin.forward``, ``conv_pointwise.forward``, wrapped with a timer): the
-difference is the time outside them.  Several source trees (``--src LABEL=PATH``, default
-this checkout's ``src``) run in worker processes of their own, round-robin: one round of each
-in turn, ``--reps`` times; the figures are the medians of the rounds::
+difference is the time outside them (the calling thread's Python and NumPy work, and the
+other operators' kernels: BatchNorm of the data, pooling, FullyConnected), at one thread;
+with ``--threads`` above one the kernels' CPU time sums every thread's (no outside time is
+printed).  The wall time is printed too.
+
+Several source trees (``--src LABEL=PATH``, default this checkout's ``src``) run in worker
+processes of their own, round-robin: one round of each in turn, ``--reps`` times; the figures
+are the medians of the rounds::
 
     git archive HEAD~3 src | tar -x -C /tmp/before
     python bench/step_overhead.py --src before=/tmp/before/src --src after=src
@@ -108,11 +113,11 @@ def worker() -> None:
                 steps[case]()
         step = steps[case]
         spent[0] = 0.0
-        c = time.process_time()
+        c, t = time.process_time(), time.perf_counter()
         for _ in range(int(req["steps"])):
             step()
-        total = time.process_time() - c
-        out.write(json.dumps({"cpu_s": total, "kernel_s": spent[0]}) + "\n")
+        total, wall = time.process_time() - c, time.perf_counter() - t
+        out.write(json.dumps({"cpu_s": total, "kernel_s": spent[0], "wall_s": wall}) + "\n")
         out.flush()
 
 
@@ -147,21 +152,27 @@ def main(argv=None):
                     p = procs[label]
                     p.stdin.write(json.dumps({"case": case, "steps": steps}) + "\n")
                     r = json.loads(p.stdout.readline())
-                    got[label].append((r["cpu_s"] / steps * 1e3, r["kernel_s"] / steps * 1e3))
+                    got[label].append((r["cpu_s"] / steps * 1e3, r["kernel_s"] / steps * 1e3,
+                                       r["wall_s"] / steps * 1e3))
             rows[case] = got
     finally:
         for p in procs.values():
             p.stdin.close()
             p.wait()
     print(f"| case | tree | step ms (process CPU, {args.threads} thread(s)) | conv kernels ms "
-          "| outside ms |")
-    print("|---|---|---|---|---|")
+          "| outside ms | wall ms |")
+    print("|---|---|---|---|---|---|")
     for case, got in rows.items():
         for label, vals in got.items():
             total = statistics.median(v[0] for v in vals)
             kern = statistics.median(v[1] for v in vals)
             outside = statistics.median(v[0] - v[1] for v in vals)
-            print(f"| {case} | {label} | {total:.2f} | {kern:.2f} | {outside:.2f} |")
+            wall = statistics.median(v[2] for v in vals)
+            if args.threads > 1:  # the kernels of both threads: no outside time
+                kern_s, outside_s = f"{kern:.2f} (all threads)", "-"
+            else:
+                kern_s, outside_s = f"{kern:.2f}", f"{outside:.2f}"
+            print(f"| {case} | {label} | {total:.2f} | {kern_s} | {outside_s} | {wall:.2f} |")
     return 0
 
 
