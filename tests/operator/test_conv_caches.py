@@ -117,6 +117,14 @@ def test_a_converted_weight_is_not_kept(packs):
     assert len(packs) == 2 and not conv._packs
 
 
+def test_training_forwards_keep_nothing(packs):
+    """A training forward's weights change at every batch (the update): nothing is kept."""
+    op, p, x, wt = _setup(PATHS[2])
+    for _ in range(2):
+        op.forward(p, [x, wt], [], True)
+    assert len(packs) == 2 and not conv._packs
+
+
 def test_cache_memory_is_bounded(packs, monkeypatch):
     op, p, x, _ = _setup(PATHS[2])
     rng = np.random.default_rng(1)

@@ -1251,8 +1251,9 @@ class Convolution(_ConvBase):
         dtype = inputs[0].dtype
         kdt = kernel_dtype(dtype)
         x, w = np.ascontiguousarray(inputs[0], kdt), inputs[1].astype(kdt, copy=False)
-        # a bound weight (not a converted copy): the kernels' packings of it are kept
-        own = w is inputs[1] and w.flags.c_contiguous
+        # an inference forward of a bound weight (not a converted copy): the kernels'
+        # packings of it are kept (training changes the weights at every batch)
+        own = not is_train and w is inputs[1] and w.flags.c_contiguous
         geo = _geometry(self.name, p, x.shape)
         n, c, f = x.shape[0], x.shape[1], p.num_filter
         out = planned_buffer(out, 0, (n, f, *geo.out_spatial), x.dtype)
