@@ -38,6 +38,10 @@ the relu's place), and only in the plan of inference forwards: :func:`plan` retu
 beside the training plan, the two sharing every other step (and so its buffers).  A backward
 after an inference forward (MXNet allows one) runs that group's parts, recomputed.
 
+A fused inference step keeps BatchNorm's float64 affine while gamma, beta and the moving
+statistics hold the same bytes (:class:`mxlite.operator.nn.batch_norm.AffineCache`) and its
+epilogue (with the kernel arguments it makes) while its arrays are the same objects.
+
 Results equal the unfused graph's bit for bit (each fused kernel does the same float
 operations in the same order; tested against the executor with the switch off).  What a
 fast path does not take (float16 data, a channels-last layout) runs the grouped operators one

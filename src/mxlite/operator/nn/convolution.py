@@ -21,8 +21,16 @@ direct kernels of :mod:`mxlite.kernels.conv_pointwise` for the output and both g
 Float32 stride-1 convolutions of small images with kernels of at least :data:`SMALL_MIN_TAPS`
 taps (LeNet's 5x5 layers, :func:`_small_ok`) skip im2col: the kernels of
 :mod:`mxlite.kernels.conv_small` work on per-kernel-column shifted copies of each image.
-The batch is split over ``MXLITE_NUM_THREADS`` threads (:func:`_split`).  Float64 runs the
-im2col / Winograd paths in float64; other dtypes compute in float32.
+The batch is split over ``MXLITE_NUM_THREADS`` threads (:func:`_split`), the BLAS held at
+one thread meanwhile where the work calls it (:func:`_blas_single`; not around the direct,
+thin Winograd and 1x1 kernels, which call none).  Float64 runs the im2col / Winograd paths in
+float64; other dtypes compute in float32.
+
+What an inference forward would redo at every batch is kept: the direct, thin Winograd and
+1x1 kernels' packed weights (:func:`_packed`: used only while the weight holds the very bytes
+it was packed from, at most :data:`PACK_CACHE_BYTES`), the validated geometry per parameters
+and shape (:func:`_geometry`) and the kernels' plans (:func:`_memo`); :func:`clear_caches`
+empties them.
 
 Deconvolution (the gradient of a convolution with respect to its input, used as a layer):
 data ``(N, C, *spatial)``, weight ``(C, num_filter / num_group, *kernel)``; output size
