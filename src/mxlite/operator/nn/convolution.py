@@ -56,6 +56,7 @@ import os
 import threading
 from collections import OrderedDict
 
+import numba
 import numpy as np
 
 from ...kernels import PARALLEL_THRESHOLD
@@ -234,8 +235,6 @@ def _split(work, n: int, columns: int, blas: bool = True):
     one-thread BLAS (:func:`_blas_single`; ``blas=False``: ``work`` calls no BLAS, no hold):
     per-image GEMMs are too small to share between BLAS threads, and each of them would be
     one synchronization of those threads."""
-    import numba
-
     threads = min(numba.get_num_threads(), n)
     if threads <= 1 or columns < PARALLEL_COLUMNS:
         return [work(0, n)]
@@ -785,7 +784,8 @@ def _winograd_thin(x, w, out, bias=None, post=None, epilogue=None, cache=False):
         _pack(k.pack_weight, w, (tile, ocb), True)
     b = _zeros(f) if bias is None else np.ascontiguousarray(bias, np.float32)
     sizes = _memo(k.scratch_sizes, c, h, width, f, tile, var, side)
-    x = np.ascontiguousarray(x, np.float32)
+    if x.dtype != _F32 or not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x, np.float32)
     if epilogue is None:
         epi_args, epilogue = _epilogue.NONE, _PLAIN
     else:
