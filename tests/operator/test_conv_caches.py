@@ -391,3 +391,14 @@ def test_thin_winograd_packs_at_one_blas_thread(two_blas_threads, monkeypatch, p
     _forward(op, p, x, wt.copy())  # another array: packed too
     assert seen == [{1}, {1}]
     assert set(_blas_threads()) == {2}
+
+
+def test_workspace_views_are_kept_while_their_buffer_stands():
+    first = conv._workspace((3, 4), np.float32, slot=99)
+    assert conv._workspace((3, 4), np.float32, slot=99) is first
+    assert [v.size for v in first] == [3, 4] and np.shares_memory(first[0], first[1]) is False
+    grown = conv._workspace((1000,), np.float32, slot=99)  # a larger buffer for the slot
+    again = conv._workspace((3, 4), np.float32, slot=99)
+    assert again is not first and np.shares_memory(again[0], grown[0])
+    listed = conv._workspace([3, 4], np.float32, slot=99)  # a list: carved, not kept
+    assert [v.size for v in listed] == [3, 4] and np.shares_memory(listed[0], again[0])

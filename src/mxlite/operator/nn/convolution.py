@@ -396,7 +396,7 @@ def _workspace(sizes, dtype, slot=0):
         cache = _local.buffers = {}
         _local.views = {}
     # the views of the last call with these sizes, while their buffer is the slot's
-    carved = _local.views.get((dtype, slot, sizes))
+    carved = _local.views.get((dtype, slot, sizes)) if isinstance(sizes, tuple) else None
     key = (np.dtype(dtype).str, slot)
     if carved is not None and cache.get(key) is carved[0]:
         return carved[1]
