@@ -663,3 +663,39 @@ def test_gluon_inference_runs_the_residual_group(monkeypatch):
                 _groups(slot[0], inference=True)
     for a, b in zip(*outs, strict=True):
         np.testing.assert_array_equal(_bits(a), _bits(b))
+
+
+# id, a change between inference forwards: (executor) -> None
+INFERENCE_CHANGES = [
+    ("nothing", lambda exe: None),
+    ("moving_var", lambda exe: exe.aux_dict["u1_bn2_moving_var"].__setitem__(
+        slice(None), exe.aux_dict["u1_bn2_moving_var"] * 2)),
+    ("gamma", lambda exe: exe.arg_dict["u0_bn2_gamma"].__setitem__(slice(None), -1.5)),
+    ("conv_weight", lambda exe: exe.arg_dict["u1_c2_weight"].__setitem__(
+        slice(None), exe.arg_dict["u1_c2_weight"] * 0.5)),
+]
+
+
+@pytest.mark.parametrize("change", INFERENCE_CHANGES, ids=[c[0] for c in INFERENCE_CHANGES])
+def test_repeated_inference_keeps_epilogues_and_sees_changes(change, monkeypatch):
+    """Inference forwards reuse each fused step's epilogue (and BatchNorm's affine) while
+    their arrays are unchanged; after a change of a parameter or moving statistic in place
+    the outputs are still the unfused graph's bits."""
+    sym = preact_unit()
+    fused, plain = _bind(sym, True, monkeypatch), _bind(sym, False, monkeypatch)
+    x = np.random.default_rng(5).standard_normal(fused.arg_dict["data"].shape)
+    for exe in (fused, plain):
+        exe.arg_dict["data"][:] = x
+    fused.forward(is_train=False)
+    steps = [st for st in fused._fused_infer[0] if st.parts and st.op._epi is not None]
+    assert steps  # the conv groups keep their epilogues
+    kept = [st.op._epi[1] for st in steps]
+    fused.forward(is_train=False)
+    assert [st.op._epi[1] for st in steps] == kept
+    for exe in (fused, plain):
+        change[1](exe)
+        exe.forward(is_train=False)
+    for a, b in zip(fused.outputs, plain.outputs, strict=True):
+        np.testing.assert_array_equal(_bits(a.asnumpy()), _bits(b.asnumpy()))
+    renewed = sum(st.op._epi[1] is not k for st, k in zip(steps, kept, strict=True))
+    assert renewed == (0 if change[0] in ("nothing", "conv_weight") else 1)

@@ -38,6 +38,10 @@ the relu's place), and only in the plan of inference forwards: :func:`plan` retu
 beside the training plan, the two sharing every other step (and so its buffers).  A backward
 after an inference forward (MXNet allows one) runs that group's parts, recomputed.
 
+A fused inference step keeps BatchNorm's float64 affine while gamma, beta and the moving
+statistics hold the same bytes (:class:`mxlite.operator.nn.batch_norm.AffineCache`) and its
+epilogue (with the kernel arguments it makes) while its arrays are the same objects.
+
 Results equal the unfused graph's bit for bit (each fused kernel does the same float
 operations in the same order; tested against the executor with the switch off).  What a
 fast path does not take (float16 data, a channels-last layout) runs the grouped operators one
@@ -53,11 +57,45 @@ from __future__ import annotations
 import numpy as np
 
 from .base import env_switch
+from .operator.nn._util import planned_buffer
+from .operator.nn.batch_norm import AffineCache
 
 __all__ = ["enabled", "plan"]
 
 _ACTS = ("relu", "sigmoid", "tanh")  # backward from the output alone: an epilogue may drop x
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _epilogue_class():
+    """:class:`mxlite.kernels.epilogue.Epilogue`, imported on first use (it loads Numba)."""
+    global _EPILOGUE, _KEPT
+    if _EPILOGUE is None:
+        from .kernels.epilogue import Epilogue
+
+        class Kept(Epilogue):
+            """An epilogue a fused step reuses from batch to batch (its arrays are the same
+            objects): :meth:`args` without a bias kept per image range (the same views)."""
+
+            __slots__ = ("_args",)
+
+            def __init__(self, **kw):
+                super().__init__(**kw)
+                self._args = {}
+
+            def args(self, bias=None, a=0, b=None, dtype=np.float32):
+                if bias is not None:
+                    return super().args(bias, a, b, dtype)
+                key = (a, b, dtype)
+                got = self._args.get(key)
+                if got is None:
+                    got = self._args[key] = super().args(None, a, b, dtype)
+                return got
+
+        _EPILOGUE, _KEPT = Epilogue, Kept
+    return _EPILOGUE
+
+
+_EPILOGUE = _KEPT = None
 
 
 def enabled() -> bool:
@@ -268,6 +306,9 @@ class Fused:
         #: per output, ``(step, k)``: a step of the other plan whose output ``k`` (once it
         #: ran) this step's output may be written into (:func:`plan`); None: none
         self.twins = None
+        #: BatchNorm's inference affine, kept while its parameters are unchanged
+        self._affine = AffineCache()
+        self._epi = None  # (its arrays, the epilogue of the last forward)
 
     def is_loss(self, p):
         return False
@@ -292,13 +333,30 @@ class Fused:
             self._gmid = [None] * len(self.parts)
         self._gmid[k] = g if isinstance(g, np.ndarray) else None
 
+    def _epilogue(self, scale=None, shift=None, relu=False, addend=None, out2=None):
+        """The convolution's epilogue: the last forward's while its arrays are the same
+        objects (BatchNorm's affine kept by :class:`AffineCache`, the executor's buffers),
+        so that its :meth:`~mxlite.kernels.epilogue.Epilogue.args` are kept too."""
+        arrays = (scale, shift, addend, out2)
+        kept = self._epi
+        if kept is not None and kept[1].relu == relu and all(
+                x is y for x, y in zip(kept[0], arrays, strict=True)):
+            return kept[1]
+        _epilogue_class()
+        epi = _KEPT(scale=scale, shift=shift, relu=relu, addend=addend, out2=out2)
+        # kept only when it holds the arrays themselves (a non-contiguous addend is copied)
+        if epi.scale is scale and epi.shift is shift and epi.addend is addend:
+            self._epi = (arrays, epi)
+        return epi
+
     def _fast(self, ins) -> bool:
-        return all(np.dtype(x.dtype) in _FAST_DTYPES for x in ins)
+        for x in ins:
+            if x.dtype not in _FAST_DTYPES:
+                return False
+        return True
 
     # -------------------------------------------------------------- forward
     def forward(self, p, ins, aux, is_train, out=None):
-        from .kernels.epilogue import Epilogue
-
         kinds = self.kinds
         if out is None and self.twins is not None:
             out = [None if t is None or not t[0].obufs else t[0].obufs[t[1]]
@@ -326,7 +384,7 @@ class Fused:
                 flat = y[a:b].reshape(-1)
                 ak.forward(kind, flat, 0.0, flat, serial=True)
 
-            epi = Epilogue(relu=True) if act_type == "relu" else post
+            epi = self._epilogue(relu=True) if act_type == "relu" else post
             outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out, post=epi)
             return outs, ("conv_act", saved)
         if kinds[:2] == ("Convolution", "elemwise_add"):
@@ -336,7 +394,7 @@ class Fused:
             if len(kinds) == 4:
                 return self._residual_forward(cins, other, ins, aux, is_train, out)
             outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out,
-                                          post=Epilogue(addend=other))
+                                          post=self._epilogue(addend=other))
             return outs, ("conv_add", saved)
         # Convolution -> BatchNorm [-> relu]
         bn = self.parts[1]
@@ -350,29 +408,25 @@ class Fused:
             bins[0] = couts[0]
             outs, bsaved = bn.op.forward(bn.params, bins, baux, is_train, out=out, relu=relu)
             return outs[:1], ("conv_bn", csaved, couts[0], bsaved)
-        scale, shift = bn.op.inference_affine(bn.params, bins, baux)
+        mean, invstd, scale, shift = self._affine.get(bn.op, bn.params, bins, baux)
         outs, csaved = conv.op.forward(conv.params, cins, [], is_train, out=out,
-                                       post=Epilogue(scale=scale, shift=shift, relu=relu))
-        bsaved = (baux[0].astype(np.float64), 1.0 / np.sqrt(baux[1].astype(np.float64)
-                                                              + bn.params.eps), scale, False)
-        return outs, ("conv_bn", csaved, None, bsaved)
+                                       post=self._epilogue(scale=scale, shift=shift,
+                                                           relu=relu))
+        return outs, ("conv_bn", csaved, None, (mean, invstd, scale, False))
 
     def _residual_forward(self, cins, other, ins, aux, is_train, out):
         """``Convolution + other -> BatchNorm -> relu`` (the plan of inference forwards): the
         sum and the relu's output, both written by the convolution's copy-out.  (Batch
         statistics, which need the whole sum first: the parts one by one.)"""
-        from .kernels.epilogue import Epilogue
-        from .operator.nn._util import planned_buffer
-
         conv, bn = self.parts[0], self.parts[2]
         if is_train and not bn.params.use_global_stats:
             return self._chain_forward(ins, aux, is_train)
-        scale, shift = bn.op.inference_affine(bn.params, self._ins(2, ins, None),
-                                              self._aux(2, aux))
+        scale, shift = self._affine.get(bn.op, bn.params, self._ins(2, ins, None),
+                                        self._aux(2, aux))[2:]
         second = planned_buffer(out, 1, other.shape, other.dtype)
         (total,), _ = conv.op.forward(conv.params, cins, [], is_train,
-                                      out=None if out is None else out[:1], post=Epilogue(
-            addend=other, scale=scale, shift=shift, relu=True, out2=second))
+                                      out=None if out is None else out[:1],
+                                      post=self._epilogue(scale, shift, True, other, second))
         return [total, second], ("residual", bool(is_train))
 
     def _chain_forward(self, ins, aux, is_train, keep_aux=True):

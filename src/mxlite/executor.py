@@ -324,6 +324,8 @@ class Executor:
         self._nslots = nslots
         self._slot_stypes = _si.plan(steps, self._arg_slots, self.arg_arrays, nslots) \
             if _si.may_be_sparse(steps, self.arg_arrays) else ["default"] * nslots
+        #: no step computes a sparse value (a forward with dense arguments densifies nothing)
+        self._dense_plan = all(st == "default" for st in self._slot_stypes)
         self._head_slots = [slot_of[(id(n), k)] for n, k in sym._outputs]
         self._head_loss = [(not n.is_var) and n.op.is_loss(n.params) for n, _ in sym._outputs]
         # which slots lead to an argument that wants a gradient
@@ -512,8 +514,12 @@ class Executor:
                                      f"received: {value.shape}")
                 _assign(target, value)
         vals: list = [None] * self._nslots
+        dense = self._dense_plan
         for slot, arr in zip(self._arg_slots, self.arg_arrays, strict=False):
-            vals[slot] = arr._data if type(arr) is NDArray else arr  # sparse stays sparse
+            if type(arr) is NDArray:
+                vals[slot] = arr._data
+            else:  # sparse stays sparse
+                vals[slot], dense = arr, False
         monitor = self._monitor
         # a monitor sees every internal output: the unfused plan
         ran = None if monitor is not None else \
@@ -525,7 +531,7 @@ class Executor:
         in_place = reuse and monitor is None
         for i, step in enumerate(steps):
             ins = [vals[s] for s in step.in_slots]
-            if not step.op.sparse_inputs and not step.sparse:
+            if not dense and not step.op.sparse_inputs and not step.sparse:
                 ins = [_dense(x) for x in ins]
             aux_in = [aux[k]._data for k in step.aux_idx] if step.aux_idx else []
             if monitor is not None and self._monitor_all:

@@ -21,8 +21,16 @@ direct kernels of :mod:`mxlite.kernels.conv_pointwise` for the output and both g
 Float32 stride-1 convolutions of small images with kernels of at least :data:`SMALL_MIN_TAPS`
 taps (LeNet's 5x5 layers, :func:`_small_ok`) skip im2col: the kernels of
 :mod:`mxlite.kernels.conv_small` work on per-kernel-column shifted copies of each image.
-The batch is split over ``MXLITE_NUM_THREADS`` threads (:func:`_split`).  Float64 runs the
-im2col / Winograd paths in float64; other dtypes compute in float32.
+The batch is split over ``MXLITE_NUM_THREADS`` threads (:func:`_split`), the BLAS held at
+one thread meanwhile where the work calls it (:func:`_blas_single`; not around the direct,
+thin Winograd and 1x1 kernels, which call none).  Float64 runs the im2col / Winograd paths in
+float64; other dtypes compute in float32.
+
+What an inference forward would redo at every batch is kept: the direct, thin Winograd and
+1x1 kernels' packed weights (:func:`_packed`: used only while the weight holds the very bytes
+it was packed from, at most :data:`PACK_CACHE_BYTES`), the validated geometry per parameters
+and shape (:func:`_geometry`) and the kernels' plans (:func:`_memo`); :func:`clear_caches`
+empties them.
 
 Deconvolution (the gradient of a convolution with respect to its input, used as a layer):
 data ``(N, C, *spatial)``, weight ``(C, num_filter / num_group, *kernel)``; output size
@@ -43,9 +51,12 @@ inference gives them), computed as the channels-first operator on transposed arr
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+from collections import OrderedDict
 
+import numba
 import numpy as np
 
 from ...kernels import PARALLEL_THRESHOLD
@@ -152,6 +163,26 @@ class _Geometry:
                 self.as3d(self.dilate, 1), self.as3d(cols_spatial, 1))
 
 
+#: (operator, deconv, data shape, parameters) -> :class:`_Geometry` (:func:`_geometry`)
+_geometries: dict = {}
+
+
+def _geometry(op, p, data_shape, deconv=False) -> _Geometry:
+    """``_Geometry(op, p, data_shape, deconv)``, built once per parameters and shape (at most
+    1024 kept; the objects are never modified)."""
+    try:
+        key = (op, deconv, tuple(data_shape), tuple(p.items()))
+        geo = _geometries.get(key)
+    except TypeError:  # an unhashable parameter value
+        return _Geometry(op, p, data_shape, deconv)
+    if geo is None:
+        geo = _Geometry(op, p, data_shape, deconv)
+        if len(_geometries) >= 1024:
+            _geometries.clear()
+        _geometries[key] = geo
+    return geo
+
+
 #: bytes of im2col columns per chunk of images (one image at least): a chunk's columns stay in
 #: the L2 cache (2 MiB a core where this was measured) between im2col and the GEMMs reading them
 CHUNK_BYTES = 1 << 20
@@ -163,8 +194,9 @@ _local = threading.local()
 _lock = threading.Lock()
 #: (threads, pid) -> the thread pool of :func:`_split`
 _pools: dict = {}
-#: the BLAS hold of :func:`_blas_single`: controller, depth, active limiter
-_blas: dict = {"depth": 0, "limit": None}
+#: the BLAS hold of :func:`_blas_single`: controller, its BLAS libraries, depth, and the
+#: ``(library, thread count)`` pairs the first holder found and set to one thread
+_blas: dict = {"depth": 0, "held": None}
 
 
 def _chunk(bytes_per_image: int, n: int) -> int:
@@ -184,16 +216,25 @@ def _blas_controller():
     return _blas["controller"]
 
 
-def _split(work, n: int, columns: int):
+def _blas_libraries() -> list:
+    """The cached ``threadpoolctl`` controllers of the BLAS libraries (one per library)."""
+    libs = _blas.get("libraries")
+    if libs is None:
+        ctl = _blas_controller()
+        libs = _blas["libraries"] = [] if ctl is None else \
+            list(ctl.select(user_api="blas").lib_controllers)
+    return libs
+
+
+def _split(work, n: int, columns: int, blas: bool = True):
     """Run ``work(a, b)`` over contiguous image ranges covering ``range(n)``; the results, in order.
 
     With ``numba.get_num_threads()`` (``MXLITE_NUM_THREADS``) above one and at least
     :data:`PARALLEL_COLUMNS` column elements, the ranges run on that many threads (the caller's
     and a pool's), each one image chunk after another with the serial Numba kernels and a
-    one-thread BLAS: per-image GEMMs are too small to share between BLAS threads, and each of
-    them would be one synchronization of those threads."""
-    import numba
-
+    one-thread BLAS (:func:`_blas_single`; ``blas=False``: ``work`` calls no BLAS, no hold):
+    per-image GEMMs are too small to share between BLAS threads, and each of them would be
+    one synchronization of those threads."""
     threads = min(numba.get_num_threads(), n)
     if threads <= 1 or columns < PARALLEL_COLUMNS:
         return [work(0, n)]
@@ -206,7 +247,8 @@ def _split(work, n: int, columns: int):
             pool = _pools[(threads, os.getpid())] = cf.ThreadPoolExecutor(threads - 1,
                                                                           "mxlite-conv")
     bounds = [n * t // threads for t in range(threads + 1)]
-    _blas_single(True)
+    if blas:
+        _blas_single(True)
     try:
         others = [pool.submit(work, bounds[t], bounds[t + 1]) for t in range(1, threads)]
         try:
@@ -215,35 +257,149 @@ def _split(work, n: int, columns: int):
             cf.wait(others)  # never leave a worker writing after an error here
         return [first] + [f.result() for f in others]
     finally:
-        _blas_single(False)
+        if blas:
+            _blas_single(False)
 
 
 def _blas_single(enter: bool) -> None:
     """Hold the BLAS at one thread between matching ``enter=True`` / ``False`` calls; nested
     or concurrent holders (convolutions in several Python threads) share one hold, and the
-    last to leave restores the thread count found by the first."""
+    last to leave restores the thread counts found by the first.  (Each library's own
+    ``threadpoolctl`` controller, a C call each way: ``ThreadpoolController.limit`` rescans
+    every library, ~30x the time.)"""
     with _lock:
         depth = _blas["depth"]
         if enter:
             if depth == 0:
-                ctl = _blas_controller()
-                _blas["limit"] = ctl.limit(limits=1, user_api="blas") if ctl else None
+                held = []
+                for lib in _blas_libraries():
+                    threads = lib.get_num_threads()
+                    if threads is not None and threads != 1:
+                        lib.set_num_threads(1)
+                        held.append((lib, threads))
+                _blas["held"] = held
             _blas["depth"] = depth + 1
             return
         _blas["depth"] = depth - 1
-        if depth == 1 and _blas["limit"] is not None:
-            _blas["limit"].restore_original_limits()
-            _blas["limit"] = None
+        if depth == 1:
+            for lib, threads in _blas["held"]:
+                lib.set_num_threads(threads)
+            _blas["held"] = None
+
+
+#: bytes the packed-weight cache (:func:`_packed`) may hold: the packed weights and the copies
+#: of the weights they were packed from; the least recently used entries go first (0: off)
+PACK_CACHE_BYTES = 32 << 20
+#: (pack, id of the weight, shape, dtype, pack arguments) -> (the weight's bytes, packed,
+#: bytes held), least recently used first
+_packs: OrderedDict = OrderedDict()
+_pack_state = {"bytes": 0}
+
+
+def _pack(pack, w, args, blas):
+    if not blas:
+        return pack(w, *args)
+    _blas_single(True)
+    try:
+        return pack(w, *args)
+    finally:
+        _blas_single(False)
+
+
+def _nbytes(packed) -> int:
+    return sum(a.nbytes for a in packed) if isinstance(packed, tuple) else packed.nbytes
+
+
+def _packed(pack, w, *args, blas=False):
+    """``pack(w, *args)`` (a kernel's weight packing), kept for the next call with the same
+    weight: an inference forward packs unchanged weights at every batch.  An entry is found by
+    the array object (its ``id``), shape, dtype and ``pack`` arguments, and used only while
+    ``w`` holds the very bytes it was packed from, compared with a copy kept beside it
+    (``tobytes`` and a memcmp, far cheaper than packing): any change (an optimizer update,
+    ``set_params``, a write by the user, a new array at a reused ``id``) repacks.  At most
+    :data:`PACK_CACHE_BYTES` are kept.  ``pack`` must be deterministic and its result is
+    shared: callers must not write into it.  ``blas``: ``pack`` runs a GEMM, at one BLAS
+    thread (:func:`_blas_single`)."""
+    if not w.flags.c_contiguous or w.size == 0:
+        return _pack(pack, w, args, blas)
+    bits = w.tobytes()
+    key = (pack, id(w), w.shape, w.dtype, args)
+    with _lock:
+        entry = _packs.get(key)
+        if entry is not None:
+            _packs.move_to_end(key)
+    if entry is not None and entry[0] == bits:
+        return entry[1]
+    # packed from these bytes: the entry's two halves agree whatever writes ``w`` meanwhile
+    packed = _pack(pack, np.frombuffer(bits, w.dtype).reshape(w.shape).copy(), args, blas)
+    size = len(bits) + _nbytes(packed)
+    with _lock:
+        old = _packs.pop(key, None)
+        if old is not None:
+            _pack_state["bytes"] -= old[2]
+        if size <= PACK_CACHE_BYTES:
+            _packs[key] = (bits, packed, size)
+            _pack_state["bytes"] += size
+            while _pack_state["bytes"] > PACK_CACHE_BYTES:
+                _, (_, _, freed) = _packs.popitem(last=False)
+                _pack_state["bytes"] -= freed
+    return packed
+
+
+#: (function, arguments) -> result of the kernels' pure plan functions (:func:`_memo`)
+_plans: dict = {}
+
+
+def _memo(fn, *args):
+    """``fn(*args)`` for a kernel module's pure planning function of a few integers (a
+    variant, scratch sizes), computed once per arguments (at most 4096 kept)."""
+    key = (fn, args)
+    got = _plans.get(key)
+    if got is None:
+        got = fn(*args)
+        if len(_plans) >= 4096:
+            _plans.clear()
+        _plans[key] = got
+    return got
+
+
+_F32 = np.dtype(np.float32)
+#: the plain epilogue of the kernels that take one (no bias, addend, affine or relu)
+_PLAIN = _epilogue.Epilogue()
+_zero_bias: dict = {}
+
+
+def _zeros(f: int) -> np.ndarray:
+    """A shared float32 zero bias of ``f`` channels (read by the kernels, never written)."""
+    z = _zero_bias.get(f)
+    if z is None:
+        z = _zero_bias[f] = np.zeros(f, np.float32)
+    return z
+
+
+def clear_caches() -> None:
+    """Empty the packed-weight, geometry and plan caches (after changing a kernel module's
+    tuning constants at run time; the caches are correct otherwise)."""
+    with _lock:
+        _packs.clear()
+        _pack_state["bytes"] = 0
+        _plans.clear()
+        _geometries.clear()
 
 
 def _workspace(sizes, dtype, slot=0):
-    """Flat scratch arrays of ``sizes`` elements, carved from one buffer that is reused from call
-    to call (one per thread, dtype and ``slot``; it only grows), so that no batch allocates them
-    anew."""
-    key = (np.dtype(dtype).str, slot)
+    """Flat scratch arrays of ``sizes`` elements (a tuple), carved from one buffer that is reused
+    from call to call (one per thread, dtype and ``slot``; it only grows), so that no batch
+    allocates them anew."""
     cache = getattr(_local, "buffers", None)
     if cache is None:
         cache = _local.buffers = {}
+        _local.views = {}
+    # the views of the last call with these sizes, while their buffer is the slot's
+    carved = _local.views.get((dtype, slot, sizes)) if isinstance(sizes, tuple) else None
+    key = (np.dtype(dtype).str, slot)
+    if carved is not None and cache.get(key) is carved[0]:
+        return carved[1]
     total = sum(sizes)
     buf = cache.get(key)
     if buf is None or buf.size < total:
@@ -252,6 +408,11 @@ def _workspace(sizes, dtype, slot=0):
     for size in sizes:
         views.append(buf[at:at + size])
         at += size
+    views = tuple(views)
+    if isinstance(sizes, tuple):
+        if len(_local.views) >= 256:
+            _local.views.clear()
+        _local.views[(dtype, slot, sizes)] = (buf, views)
     return views
 
 
@@ -487,25 +648,32 @@ def _direct_ok(p, geo, channels, filters, dtype, grad=False):
         # backward 9.2 -> 5.8 ms (col2im before)
         filters += -filters % 4
     if grad and stride == 2:
-        var, k = _direct_kernels.phase_variant(h, w, *geo.out_spatial, filters), 1
+        var, k = _memo(_direct_kernels.phase_variant, h, w, *geo.out_spatial, filters), 1
     else:
-        var, k = _direct_kernels.variant(h, w, stride, filters)
+        var, k = _memo(_direct_kernels.variant, h, w, stride, filters)
     return None if var < 0 else (stride, var, k)
 
 
-def _direct(x, w, rw, out, post=None, epilogue=None, bias=None):
+def _direct(x, w, rw, out, post=None, epilogue=None, bias=None, cache=False):
     """``out`` (N, F, OH, OW) = the 3x3 pad-1 convolution of float32 ``x`` (N, C, H, W) with
     ``w`` (F, C, 3, 3) by the direct kernel, ``rw`` = :func:`_direct_ok`'s ``(stride,
     variant, k)``; the batch split over threads as :func:`_split` does.  ``bias`` (F,) and
     ``epilogue`` (a :class:`mxlite.kernels.epilogue.Epilogue`) are applied by the kernel's
     copy-out; ``post(a, b)`` (an epilogue the copy-out does not know) runs on each finished
-    chunk of output images while they are in cache."""
+    chunk of output images while they are in cache.  ``cache``: ``w`` is a bound weight, its
+    packing kept from call to call (:func:`_packed`)."""
     n, c, h, width = x.shape
     stride, var, k = rw
-    wpk = _direct_kernels.pack_weight(w, _direct_kernels.VARIANTS[var][0])
-    sizes = _direct_kernels.scratch_sizes(c, h, width, w.shape[0], stride, var, k)
-    epi = _epilogue.Epilogue() if epilogue is None else epilogue
-    epi.check(out)
+    ocb = _direct_kernels.VARIANTS[var][0]
+    wpk = _packed(_direct_kernels.pack_weight, w, ocb) if cache else \
+        _direct_kernels.pack_weight(w, ocb)
+    sizes = _memo(_direct_kernels.scratch_sizes, c, h, width, w.shape[0], stride, var, k)
+    if epilogue is None:
+        epi_args = _epilogue.NONE if bias is None else None
+        epilogue = _PLAIN
+    else:
+        epilogue.check(out)
+        epi_args = None
 
     # with a hook: chunks of images whose output stays in cache until ``post`` ran
     step = n if post is None else -(-_chunk(out[0].nbytes, n) // k) * k
@@ -515,11 +683,11 @@ def _direct(x, w, rw, out, post=None, epilogue=None, bias=None):
         for n0 in range(a, b, step):
             n1 = min(b, n0 + step)
             _direct_kernels.forward(x[n0:n1], wpk, var, stride, k, xp, yp, out[n0:n1],
-                                    epi.args(bias, n0, n1))
+                                    epi_args or epilogue.args(bias, n0, n1))
             if post is not None:
                 post(n0, n1)
 
-    _split(work, n, 9 * c * n * h * width)
+    _split(work, n, 9 * c * n * h * width, blas=False)
 
 
 def _direct_data_grad(dy, w, rw, dx):
@@ -552,7 +720,7 @@ def _direct_data_grad(dy, w, rw, dx):
         dyp, yp = _workspace(sizes, np.float32, slot=6)
         _direct_kernels.data_grad_s2(dy[a:b], *ws, var, toff, dyp, yp, dx[a:b])
 
-    _split(work, n, 9 * c * n * h * width)
+    _split(work, n, 9 * c * n * h * width, blas=False)
 
 
 #: the fused thin-layer Winograd kernel (:mod:`mxlite.kernels.conv_winograd_thin`) for the
@@ -597,29 +765,32 @@ def _winograd_thin_ok(p, geo, channels, filters, dtype) -> bool:
                      or pixels >= WINOGRAD_THIN_FEW[1]))
 
 
-def _winograd_thin(x, w, out, bias=None, post=None, epilogue=None):
+def _winograd_thin(x, w, out, bias=None, post=None, epilogue=None, cache=False):
     """``out`` (N, F, H, W) = the 3x3 stride-1 pad-1 convolution of float32 ``x`` (N, C, H,
     W) with ``w`` (F, C, 3, 3), plus ``bias`` (F,) when given, by the fused thin-layer
     Winograd kernel (F(:data:`WINOGRAD_THIN_TILE` x ..., 3x3)); the batch split over threads
     as :func:`_split` does.  ``epilogue`` (a :class:`mxlite.kernels.epilogue.Epilogue`) is
     applied by the kernel's store, channel by channel in L1 (as :func:`_direct`'s copy-out);
     ``post(a, b)`` (an epilogue the store does not know) runs on each finished chunk of
-    output images, bias included, while they are in cache."""
+    output images, bias included, while they are in cache.  ``cache``: ``w`` is a bound
+    weight, its packing kept from call to call (:func:`_packed`)."""
     k = _thin_kernels
     n, c, h, width = x.shape
     f, tile = w.shape[0], WINOGRAD_THIN_TILE
-    var, side = k.plan(h, width, f, tile)
+    var, side = _memo(k.plan, h, width, f, tile)
     # the weight transform's GEMM at one BLAS thread (see pack_weight), as the kernels run
-    _blas_single(True)
-    try:
-        upk = k.pack_weight(w, tile, k.VARIANTS[var][0])
-    finally:
-        _blas_single(False)
-    b = np.zeros(f, np.float32) if bias is None else np.ascontiguousarray(bias, np.float32)
-    sizes = k.scratch_sizes(c, h, width, f, tile, var, side)
-    x = np.ascontiguousarray(x, np.float32)
-    epi = _epilogue.Epilogue() if epilogue is None else epilogue
-    epi.check(out)
+    ocb = k.VARIANTS[var][0]
+    upk = _packed(k.pack_weight, w, tile, ocb, blas=True) if cache else \
+        _pack(k.pack_weight, w, (tile, ocb), True)
+    b = _zeros(f) if bias is None else np.ascontiguousarray(bias, np.float32)
+    sizes = _memo(k.scratch_sizes, c, h, width, f, tile, var, side)
+    if x.dtype != _F32 or not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x, np.float32)
+    if epilogue is None:
+        epi_args, epilogue = _epilogue.NONE, _PLAIN
+    else:
+        epilogue.check(out)
+        epi_args = None
     step = max(1, n if post is None else -(-_chunk(out[0].nbytes, n) // side) * side)
 
     def work(a, bb):
@@ -628,11 +799,11 @@ def _winograd_thin(x, w, out, bias=None, post=None, epilogue=None):
             n1 = min(bb, n0 + step)
             # the bias is the output transform's: the epilogue's arrays without it
             k.forward(x[n0:n1], upk, b, tile, var, side, *bufs, out[n0:n1],
-                      epi.args(None, n0, n1))
+                      epi_args or epilogue.args(None, n0, n1))
             if post is not None:
                 post(n0, n1)
 
-    _split(work, n, 9 * c * n * h * width)
+    _split(work, n, 9 * c * n * h * width, blas=False)
 
 
 def _direct_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
@@ -688,7 +859,7 @@ def _direct_weight_grad(x, dy, stride=1):
         _direct_kernels.weight_grad_planes(x[a:b], dy[a:b], stride, chunk, xp, scratch, part)
         return part
 
-    parts = _split(work, n, 9 * c * n * h * width)
+    parts = _split(work, n, 9 * c * n * h * width, blas=False)
     for extra in parts[1:]:
         parts[0] += extra
     if lanes:
@@ -745,16 +916,25 @@ def _pointwise_weight_grad_ok(p, geo, channels, filters, dtype) -> bool:
             and max(channels, filters) <= POINTWISE_WEIGHT_GRAD_CHANNELS)
 
 
-def _pointwise(x, w2, stride, out, post=None):
+def _pointwise_pack(w, ocb):
+    """:func:`mxlite.kernels.conv_pointwise.pack_weight` of the (F, C, 1, 1) weight ``w``."""
+    return _pointwise_kernels.pack_weight(w.reshape(w.shape[0], -1), ocb)
+
+
+def _pointwise(x, w2, stride, out, post=None, cache=None):
     """``out`` (N, F, OH, OW) = the 1x1 pad-0 convolution of stride 1 or 2 of float32 ``x``
     (N, C, H, W) with ``w2`` (F, C), by :func:`mxlite.kernels.conv_pointwise.forward`; the
     batch split over threads as :func:`_split` does; ``post(a, b)`` (an epilogue) runs on
-    each finished chunk of output images while they are in cache."""
+    each finished chunk of output images while they are in cache.  ``cache``: the bound
+    weight ``w2`` is a view of, its packing kept from call to call (:func:`_packed`)."""
     n, c = x.shape[:2]
     f, oh, ow = out.shape[1:]
-    var = _pointwise_kernels.variant(f)
-    wpk, starts = _pointwise_kernels.pack_weight(w2, _pointwise_kernels.OCB[var])
-    size = _pointwise_kernels.scratch_size(c, f, oh, ow, stride)
+    var = _memo(_pointwise_kernels.variant, f)
+    ocb = _pointwise_kernels.OCB[var]
+    # (cached by the 4-D weight: ``w2`` is a new view at every call)
+    wpk, starts = _packed(_pointwise_pack, cache, ocb) if cache is not None else \
+        _pointwise_kernels.pack_weight(w2, ocb)
+    size = _memo(_pointwise_kernels.scratch_size, c, f, oh, ow, stride)
     step = n if post is None else _chunk(out[0].nbytes, n)
 
     def work(a, b):
@@ -769,7 +949,7 @@ def _pointwise(x, w2, stride, out, post=None):
             if post is not None:
                 post(n0, n1)
 
-    _split(work, n, c * n * oh * ow)
+    _split(work, n, c * n * oh * ow, blas=False)
 
 
 def _pointwise_data_grad(dy, w2, stride, dx):
@@ -794,7 +974,7 @@ def _pointwise_data_grad(dy, w2, stride, dx):
         soff = _pointwise_kernels.align_to(scratch, f * max(oh * ow, 16), d)
         _pointwise_kernels.data_grad(d, wpk, starts, var, lead, soff, scratch, dx[a:b])
 
-    _split(work, n, c * n * oh * ow)
+    _split(work, n, c * n * oh * ow, blas=False)
 
 
 def _pointwise_weight_grad(x, dy, stride):
@@ -820,7 +1000,7 @@ def _pointwise_weight_grad(x, dy, stride):
         k.weight_grad(xs, d, stride, block, images, lead, soff, fst, cst, scratch, acc)
         return k.unpack_weight_grad(acc, fst, cst)
 
-    parts = _split(work, n, c * n * oh * ow)
+    parts = _split(work, n, c * n * oh * ow, blas=False)
     for extra in parts[1:]:
         parts[0] += extra
     return parts[0]
@@ -1038,7 +1218,7 @@ class _ConvBase(Operator):
             in_shapes[1] = in_shapes[1] if in_shapes[1] is not None and 0 not in in_shapes[1] \
                 else self._weight_shape(p, data[1] if data[1] else 0)
             return in_shapes, [None], aux_shapes
-        geo = _Geometry(self.name, p, data, self.deconv)
+        geo = _geometry(self.name, p, data, self.deconv)
         c = data[1]
         if c % p.num_group or p.num_filter % p.num_group:
             raise ShapeError(
@@ -1077,17 +1257,38 @@ class Convolution(_ConvBase):
         kernel's copy-out and the thin Winograd kernel's store, the bias with it (the other
         paths call it as above)."""
         dtype = inputs[0].dtype
-        x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
-        x = np.ascontiguousarray(x)
-        geo = _Geometry(self.name, p, x.shape)
-        n, f, g = x.shape[0], p.num_filter, p.num_group
-        length = int(np.prod(geo.out_spatial))
-        rows = x.shape[1] * int(np.prod(geo.kernel))
+        kdt = kernel_dtype(dtype)
+        x, w = np.ascontiguousarray(inputs[0], kdt), inputs[1].astype(kdt, copy=False)
+        # an inference forward of a bound weight (not a converted copy): the kernels'
+        # packings of it are kept (training changes the weights at every batch)
+        own = not is_train and w is inputs[1] and w.flags.c_contiguous
+        geo = _geometry(self.name, p, x.shape)
+        n, c, f = x.shape[0], x.shape[1], p.num_filter
+        out = planned_buffer(out, 0, (n, f, *geo.out_spatial), x.dtype)
+        bias = None if p.no_bias else inputs[2].astype(x.dtype, copy=False)
+        # the direct and thin Winograd kernels: an Epilogue in their store / copy-out (the
+        # bias too), any other ``post`` after each chunk
+        if x.dtype == _F32 and not _winograd_ok(p, geo, c) and not _small_ok(p, geo, kdt, c):
+            epi = post if isinstance(post, _epilogue.Epilogue) else None
+            post_only = None if post is None or epi is not None else \
+                lambda a, b: post(out, a, b)
+            if _winograd_thin_ok(p, geo, c, f, kdt):
+                _winograd_thin(x, w, out, None if bias is None else bias.ravel(), post_only,
+                               epilogue=epi, cache=own)
+                return [out.astype(dtype, copy=False)], geo
+            rw = _direct_ok(p, geo, c, f, kdt)
+            if rw:
+                _direct(x, w, rw, out, post_only, epilogue=epi,
+                        bias=None if bias is None else bias.ravel(), cache=own)
+                return [out.astype(dtype, copy=False)], geo
+        g = p.num_group
+        length = math.prod(geo.out_spatial)
+        rows = c * math.prod(geo.kernel)
         fg, rg = f // g, rows // g
         w2 = np.ascontiguousarray(w).reshape(f, -1)
-        out = planned_buffer(out, 0, (n, f, *geo.out_spatial), x.dtype)
         out3 = out.reshape(n, f, length)
-        bias = None if p.no_bias else inputs[2].astype(x.dtype, copy=False).reshape(1, f, 1)
+        if bias is not None:
+            bias = bias.reshape(1, f, 1)
         hook = post_only = None
         if post is not None:
             def post_only(a, b):  # the paths that add the bias themselves
@@ -1104,19 +1305,8 @@ class Convolution(_ConvBase):
             _small_forward(x, np.ascontiguousarray(w), None if bias is None else bias.ravel(),
                            geo, out, post_only)
             return [out.astype(dtype, copy=False)], geo
-        # an Epilogue: in the kernel's store / copy-out (the bias too)
-        epi = post if isinstance(post, _epilogue.Epilogue) else None
-        if _winograd_thin_ok(p, geo, x.shape[1], f, x.dtype):
-            _winograd_thin(x, w, out, None if bias is None else bias.ravel(),
-                           None if epi is not None else post_only, epilogue=epi)
-            return [out.astype(dtype, copy=False)], geo
-        rw = _direct_ok(p, geo, x.shape[1], f, x.dtype)
-        if rw:
-            _direct(x, w, rw, out, None if epi is not None else post_only, epilogue=epi,
-                    bias=None if bias is None else bias.reshape(f))
-            return [out.astype(dtype, copy=False)], geo
         if _pointwise_ok(p, geo, x.shape[1], f, x.dtype):
-            _pointwise(x, w2, geo.stride[0], out, hook)
+            _pointwise(x, w2, geo.stride[0], out, hook, cache=w if own else None)
             if bias is not None and hook is None:
                 out3 += bias
             return [out.astype(dtype, copy=False)], geo
@@ -1328,7 +1518,7 @@ class Deconvolution(_ConvBase):
         dtype = inputs[0].dtype
         x, w = (a.astype(kernel_dtype(dtype), copy=False) for a in inputs[:2])
         x = np.ascontiguousarray(x)
-        geo = _Geometry(self.name, p, x.shape, deconv=True)
+        geo = _geometry(self.name, p, x.shape, deconv=True)
         n, c = x.shape[:2]
         g, f = p.num_group, p.num_filter
         cg = c // g
