@@ -243,6 +243,49 @@ def _inside(x5, k, s, p, out5) -> bool:
             and (out5.shape[4] - 1) * s[2] + k[2] <= x5.shape[4])
 
 
+# ---- avg / sum pooling of whole planes (global pooling, or one unpadded window per plane):
+# one sum per plane over its contiguous run, in float64 as the general loop, but in 8 partial
+# sums (8 chains of adds, not one: that chain's add latency was the whole cost)
+@numba.njit(**_BODY)
+def _plane_sum(x, nc):  # pragma: no cover - numba
+    size = x.shape[1]
+    parts = np.zeros(8, np.float64)
+    body = size - size % 8
+    for i in range(0, body, 8):
+        for j in range(8):
+            parts[j] += x[nc, i + j]
+    acc = 0.0
+    for i in range(body, size):
+        acc += x[nc, i]
+    for j in range(8):
+        acc += parts[j]
+    return acc
+
+
+def _whole_forward_loop(x, count, out):  # pragma: no cover - numba
+    for nc in numba.prange(x.shape[0]):
+        out[nc] = _plane_sum(x, nc) / count
+
+
+_whole_forward_ser, _whole_forward_par = serial_parallel(_whole_forward_loop, _SER, _PAR)
+
+
+def _whole_backward_loop(dy, count, dx):  # pragma: no cover - numba
+    for nc in numba.prange(dx.shape[0]):
+        g = dy[nc] / count
+        for i in range(dx.shape[1]):
+            dx[nc, i] = g
+
+
+_whole_backward_ser, _whole_backward_par = serial_parallel(_whole_backward_loop, _SER, _PAR)
+
+
+def _whole_plane(x5, kind, k, s, p, out5) -> bool:
+    """Avg or sum pooling with one window covering each whole, unpadded plane."""
+    return (kind in (1, 2) and tuple(out5.shape[2:]) == (1, 1, 1) and not any(p)
+            and tuple(int(v) for v in k) == tuple(x5.shape[2:]))
+
+
 def _int3(values) -> tuple[int, int, int]:
     a, b, c = values
     return int(a), int(b), int(c)
@@ -263,6 +306,12 @@ def pool_forward(x, kind, k, s, p, count_pad, p_value, out, argmax):
             out.reshape(n * c, out.shape[3], out.shape[4]),
             argmax.reshape(n * c, out.shape[3], out.shape[4]))
         return
+    if _whole_plane(x, kind, k, s, p, out) and x.flags.c_contiguous:
+        nc = x.shape[0] * x.shape[1]
+        run = _whole_forward_par if x.size >= PARALLEL_THRESHOLD else _whole_forward_ser
+        count = float(x.size // max(nc, 1)) if kind == 1 else 1.0
+        run(x.reshape(nc, -1), count, out.reshape(nc))
+        return
     kernel = _forward_par if x.size >= PARALLEL_THRESHOLD else _forward_ser
     lowest = float(np.finfo(out.dtype).min)
     kernel(x, int(kind), _int3(k), _int3(s), _int3(p), bool(count_pad), float(p_value), lowest,
@@ -275,6 +324,12 @@ def pool_backward(x, dy, kind, k, s, p, count_pad, p_value, out, argmax, dx):
         nc = dx.shape[0] * dx.shape[1]
         run = _max_scatter_par if dx.size >= PARALLEL_THRESHOLD else _max_scatter_ser
         run(dy.reshape(nc, -1), argmax.reshape(nc, -1), dx.reshape(nc, -1))
+        return
+    if _whole_plane(dx, kind, k, s, p, dy) and dx.flags.c_contiguous:
+        nc = dx.shape[0] * dx.shape[1]
+        run = _whole_backward_par if dx.size >= PARALLEL_THRESHOLD else _whole_backward_ser
+        count = float(dx.size // max(nc, 1)) if kind == 1 else 1.0
+        run(np.ascontiguousarray(dy).reshape(nc), count, dx.reshape(nc, -1))
         return
     kernel = _backward_par if dx.size >= PARALLEL_THRESHOLD else _backward_ser
     kernel(x, dy, int(kind), _int3(k), _int3(s), _int3(p), bool(count_pad), float(p_value), out,
