@@ -4,7 +4,8 @@ One switch, two paths.  Every built-in optimizer has
 
 * :meth:`~FusedOptimizer.step`: the readable NumPy reference (``reference_update``);
 * :meth:`~FusedOptimizer.fused_step`: the Numba kernels (``kernel_update``, one pass over memory
-  per tensor, or one multi-tensor kernel call for a group of small tensors);
+  per tensor, or one multi-tensor kernel call for a whole group of tensors, spread over the
+  threads in pieces);
 
 and ``update``, ``update_multi_precision`` and the :class:`~mxlite.optimizer.Updater` choose
 between them by the public flag ``use_fused_step`` (default True), so that a test can force
