@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from mxlite.operator.nn import _softmax_kernels as sk
 from mxlite.operator.registry import get
 
 RNG = np.random.default_rng(21)
@@ -39,8 +38,6 @@ CASES = [
     ("flattened", (4, 3, 2), {}, (0, 6)),
     ("preserve_shape", (2, 3, 4), {"preserve_shape": True}, (0, 4)),
     ("large_kernel_forward", (512, 160), {"normalization": "batch"}, (0, 160)),
-    ("mlp_output_kernel_forward", (128, 10), {}, (0, 10)),
-    ("many_classes_numpy_forward", (6, 40), {}, (0, 40)),
 ]
 
 
@@ -67,32 +64,3 @@ def test_softmax_output_kernels(case, dtype, tol):
     q = op.parse_params({**params, "out_grad": True})
     slow = op.backward(q, [np.ones_like(x)], [x, label], outs, [], saved)
     np.testing.assert_allclose(grads[0], slow[0], rtol=tol * 10, atol=tol)
-
-
-# id, (rows, classes), whether the forward runs on the kernel
-DISPATCH = [
-    ("few-classes", (128, 10), True),
-    ("limit-classes", (3, sk.FORWARD_MAX_CLASSES), True),
-    ("many-classes-small", (3, sk.FORWARD_MAX_CLASSES + 1), False),
-    ("many-classes-large", (sk.FORWARD_MIN_SIZE // 64, 64), True),
-    ("no-classes", (5, 0), False),
-]
-
-
-@pytest.mark.parametrize("case", DISPATCH, ids=[c[0] for c in DISPATCH])
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_forward_dispatch_and_result(case, dtype, monkeypatch):
-    _, shape, kernel = case
-    assert sk.forward_by_kernel(np.empty(shape)) is kernel
-    if not shape[1]:
-        return  # (no classes: nothing to normalize)
-    calls = []
-    real = sk.forward
-    monkeypatch.setattr(sk, "forward", lambda x, y: calls.append(1) or real(x, y))
-    op = get("SoftmaxOutput")
-    x = (RNG.standard_normal(shape) * 3).astype(dtype)
-    (y,), _ = op.forward(op.parse_params({}), [x, np.zeros(shape[0], dtype)], [], True)
-    assert calls == ([1] if kernel else [])
-    want, _ = reference(x.astype(np.float64), np.zeros(shape[0], np.int64), {})
-    tol = 2e-6 if dtype == "float32" else 1e-13
-    np.testing.assert_allclose(y, want, rtol=tol, atol=tol)

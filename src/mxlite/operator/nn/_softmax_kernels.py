@@ -2,8 +2,7 @@
 
 - :func:`forward`: per row, ``y = exp(x - max(x)) / sum(exp(x - max(x)))`` in one kernel (the
   row stays in cache between its three sweeps), for arrays of at least
-  :data:`FORWARD_MIN_SIZE` elements or rows of at most :data:`FORWARD_MAX_CLASSES` classes
-  (:func:`forward_by_kernel`).
+  :data:`FORWARD_MIN_SIZE` elements.
 - :func:`backward`: per row, ``dx = (y - target) * scale * keep`` in one pass, where ``target``
   is ``1 - alpha`` at the label and ``alpha / (classes - 1)`` elsewhere (``alpha``:
   ``smooth_alpha``; a label outside ``[0, classes)`` has no label entry) and ``keep`` is 0 for
@@ -74,17 +73,6 @@ def backward(y, label, alpha, scale, use_ignore, ignore, dx):
 
 
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-#: smaller arrays take NumPy's four passes straight into the output (NumPy's SIMD ``exp`` is
-#: faster on long rows; NumPy's and Numba's ``exp`` may differ in the last place) ...
+#: smaller arrays take NumPy's four passes straight into the output (as fast there, and the
+#: same bits as before: NumPy's and Numba's ``exp`` may differ in the last place)
 FORWARD_MIN_SIZE = 1 << 16
-#: ... unless their rows have at most this many classes: there the five NumPy calls cost more
-#: than the arithmetic (one thread, float32, microseconds, NumPy -> kernel: 128 x 10 (the MLP's
-#: and LeNet's output) 16.9 -> 5.3, 64 x 10 10.2 -> 2.9; 32 x 100 10.6 -> 16.0)
-FORWARD_MAX_CLASSES = 32
-
-
-def forward_by_kernel(rows) -> bool:
-    """Whether the softmax of the C-contiguous ``(rows, classes)`` array ``rows`` runs on
-    :func:`forward` (its dtype is one of :data:`KERNEL_DTYPES`)."""
-    k = rows.shape[1]
-    return k > 0 and (rows.size >= FORWARD_MIN_SIZE or k <= FORWARD_MAX_CLASSES)

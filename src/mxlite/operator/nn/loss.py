@@ -113,8 +113,8 @@ class SoftmaxOutput(Operator):
         rows, restore = self._rows(p, x)
         if p.multi_output:
             y[...] = restore(_softmax(rows, axis=1))
-        elif (x.dtype in _sk.KERNEL_DTYPES and rows.flags.c_contiguous
-              and _sk.forward_by_kernel(rows)):
+        elif (rows.size >= _sk.FORWARD_MIN_SIZE and x.dtype in _sk.KERNEL_DTYPES
+              and rows.flags.c_contiguous and rows.shape[1] > 0):
             _sk.forward(rows, y.reshape(rows.shape))  # one kernel, each row while in cache
         else:  # the softmax of each row straight into the output array
             yr = y.reshape(rows.shape)
