@@ -17,7 +17,9 @@ tanh``                             images right after the convolution computed i
                                    cache; relu by the direct kernel's copy-out itself);
                                    backward: the activation's from the output
 ``FullyConnected -> relu|sigmoid|  the activation applied to the output right after the
-tanh``                             GEMM, one operator call fewer each way
+tanh``                             GEMM, one operator call fewer each way; relu: with the
+                                   bias in one pass, and backward relu's and the bias's
+                                   gradients in one pass
 ``Convolution -> BatchNorm         inference: BatchNorm's scale/shift (and relu) applied to
 [-> relu]``                        each finished range of output images; training: the
                                    convolution, then the fused BatchNorm (+ relu)
@@ -370,6 +372,10 @@ class Fused:
         conv = self.parts[0]
         cins = self._ins(0, ins, None)
         if kinds == ("FullyConnected", "Activation"):
+            if self.parts[1].params.act_type == "relu":  # bias and relu in one pass
+                outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out,
+                                              relu=True)
+                return outs, ("fc_relu", saved)
             outs, saved = conv.op.forward(conv.params, cins, [], is_train, out=out)
             act = self.parts[1]  # in place on the (small, still cached) output
             act.op.forward(act.params, outs, [], is_train, out=outs)
@@ -478,6 +484,16 @@ class Fused:
         conv = self.parts[0]
         cins = self._ins(0, ins, None)
         ncin = len(cins)
+        if tag == "fc_relu":  # relu's and the bias's gradients in one pass, then the GEMMs
+            if not conv.grad_needed:
+                return grads
+            cgrads, dmid = conv.op.backward_relu(
+                conv.params, dy, cins, y, need=[need[w] for w in self.wires[0]],
+                gout=None if gout is None else gout[:ncin],
+                mid=self._gmid[1] if self._gmid is not None else None)
+            self._keep_gmid(1, dmid)
+            grads[:ncin] = cgrads
+            return grads
         if tag == "conv_act":
             act = self.parts[1]
             # relu's mask, sigmoid's and tanh's derivatives all come from the output (given

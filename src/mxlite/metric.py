@@ -112,6 +112,29 @@ def _class_labels(metric, label, num_classes=None, ignore_label=None) -> numpy.n
     return flat.astype(numpy.int64).reshape(values.shape)
 
 
+#: label dtypes the accuracy kernel reads (any integer, float32, float64)
+_HIT_LABEL_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+_metric_kernels = None
+
+
+def _argmax_hits(pred, label, axis):
+    """The number of rows of a 2-D float prediction whose argmax (over ``axis`` 1) is the
+    label, in one kernel pass (:mod:`mxlite.kernels.metric`); None where the kernel does not
+    apply (other layouts, dtypes or shapes) or a label is no class index (the NumPy path
+    then counts, or raises its error)."""
+    global _metric_kernels
+    if (pred.ndim != 2 or axis not in (1, -1) or not pred.flags.c_contiguous
+            or label.size != pred.shape[0] or label.shape == pred.shape or pred.shape[1] == 0
+            or not (label.dtype.kind in "iu" or label.dtype in _HIT_LABEL_FLOATS)):
+        return None
+    if _metric_kernels is None:
+        from .kernels import metric as _metric_kernels
+    if pred.dtype not in _metric_kernels.DTYPES:
+        return None
+    hits = _metric_kernels.argmax_hits(pred, label.reshape(-1))
+    return hits if hits >= 0 else None
+
+
 class EvalMetric:
     """Base class: subclasses implement ``update(labels, preds)`` on lists of NDArrays.
 
@@ -334,6 +357,10 @@ class Accuracy(EvalMetric):
         for label, pred in zip(labels, preds, strict=False):
             pred = _numpy(pred)
             label = _numpy(label)
+            hits = _argmax_hits(pred, label, self.axis)
+            if hits is not None:
+                self._add(hits, len(pred))
+                continue
             classes = None
             if pred.shape != label.shape:
                 classes = pred.shape[self.axis] if pred.ndim else None

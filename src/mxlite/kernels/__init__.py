@@ -8,7 +8,7 @@ elements decides which one runs.
 Elementwise drivers are generated, not written by hand: :func:`elementwise` turns a per-element
 function ``at(i, w, g, *states, w16, st, *flags, p)`` and its hyperparameter spec (a
 ``NamedTuple`` class) into the serial/parallel driver pair, and :func:`multi_tensor` into the
-driver that updates a whole list of small tensors in one call.  :func:`spec_unpacker` makes the
+driver that updates a whole list of tensors in one call.  :func:`spec_unpacker` makes the
 jitted function that turns a row of scalars into the spec, so that kernels read ``p.lr``, never
 ``sc[0]``: the order of a kernel's scalars is written once, in its spec.
 
@@ -40,7 +40,8 @@ from . import _cache  # noqa: E402
 _cache.install()  # before any kernel is jitted: read-only installs cache in a user directory
 
 __all__ = [
-    "PARALLEL_THRESHOLD", "configure_threads", "elementwise", "multi_tensor", "serial_parallel",
+    "MULTI_CHUNK", "PARALLEL_THRESHOLD", "configure_threads", "elementwise", "multi_chunks",
+    "multi_tensor", "serial_parallel",
     "spec_maker", "spec_unpacker",
 ]
 
@@ -208,38 +209,66 @@ def _as_ptr(typingctx, addr, like):
 
 
 @numba.njit(cache=True, inline="always")
-def view(table, t, n, like):
-    """Array of ``n`` elements of ``like``'s dtype at address ``table[t]``."""
-    return numba.carray(_as_ptr(table[t], like), n)
+def view_from(table, t, start, n, like):
+    """Array of ``n`` elements of ``like``'s dtype from element ``start`` of the array at
+    address ``table[t]``."""
+    return numba.carray(_as_ptr(table[t] + start * like.itemsize, like), n)
+
+
+#: elements per piece of a multi-tensor update: a large tensor is cut into pieces of this size
+#: so that the parallel driver spreads the whole group evenly over the threads (one piece is
+#: 64 KB of float32 per array: big enough that a piece's own overhead does not show)
+MULTI_CHUNK = 1 << 14
+
+
+def multi_chunks(sizes, chunk: int = MULTI_CHUNK):
+    """The pieces of a multi-tensor group: rows ``(tensor, start, stop)`` (int64) covering
+    every tensor of ``sizes`` in order, each piece at most ``chunk`` elements."""
+    import numpy as np
+
+    if chunk < 1:
+        raise ValueError(f"chunk must be positive, got {chunk}")
+    rows = []
+    for t, n in enumerate(int(n) for n in sizes):
+        if n < 0:
+            raise ValueError(f"tensor {t}: negative size {n}")
+        rows.extend((t, lo, min(lo + chunk, n)) for lo in range(0, n, chunk))
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
 def multi_tensor(name: str, at, spec: type, states=(), *, inline_opts: dict, serial_opts: dict,
                  parallel_opts: dict):
     """``(serial, parallel)`` dispatchers of the multi-tensor driver of ``at``.
 
-    The driver is ``loop(wp, gp, *state_tables, sizes, like, e16, sc)``: tensor ``t`` of the
-    group has ``sizes[t]`` elements at the addresses ``wp[t]``, ``gp[t]``, ... (C-contiguous
-    arrays of ``like``'s dtype, kept alive by the caller) and its scalars in row ``sc[t]``.
-    ``prange`` runs over the tensors; each tensor is one serial loop of ``at`` (no float16
-    output: ``e16`` is empty).
+    The driver is ``loop(wp, gp, *state_tables, sizes, chunks, like, e16, sc)``: tensor ``t``
+    of the group has ``sizes[t]`` elements at the addresses ``wp[t]``, ``gp[t]``, ...
+    (C-contiguous arrays of ``like``'s dtype, kept alive by the caller) and its scalars in row
+    ``sc[t]``.  ``prange`` runs over the pieces ``chunks`` (rows ``(t, start, stop)``, see
+    :func:`multi_chunks`), so that one call updates a whole group, large and small tensors,
+    evenly over the threads; each piece is one serial loop of ``at`` (no float16 output:
+    ``e16`` is empty).
     """
     states = tuple(states)
     unpack = spec_unpacker(spec, inline_opts)
     tables = [f"{s}_t" for s in states]
-    params = ", ".join(("wp", "gp", *tables, "sizes", "like", "e16", "sc"))
-    views = "".join(f"        {s} = VIEW({s}_t, t, n, like)\n" for s in states)
+    params = ", ".join(("wp", "gp", *tables, "sizes", "chunks", "like", "e16", "sc"))
+    # each piece as arrays of its own, indexed from 0: LLVM vectorizes that loop (an index
+    # from a start read at run time keeps Numba's negative-index wraparound in the loop)
+    views = "".join(f"        {s} = VIEW({s}_t, t, lo, n, like)\n" for s in states)
     args = "".join(f", {s}" for s in states)
     qual = f"_{name}_multi_loop"
     source = (f"def {qual}({params}):\n"
-              f"    for t in prange(sizes.size):\n"
-              f"        n = sizes[t]\n"
-              f"        w = VIEW(wp, t, n, like)\n"
-              f"        g = VIEW(gp, t, n, like)\n"
+              f"    for c in prange(chunks.shape[0]):\n"
+              f"        t = chunks[c, 0]\n"
+              f"        lo = chunks[c, 1]\n"
+              f"        n = chunks[c, 2] - lo\n"
+              f"        w = VIEW(wp, t, lo, n, like)\n"
+              f"        g = VIEW(gp, t, lo, n, like)\n"
               f"{views}"
               f"        p = UNPACK(sc[t])\n"
               f"        for i in range(n):\n"
               f"            AT(i, w, g{args}, e16, False, p)\n")
-    namespace = {"AT": at, "UNPACK": unpack, "VIEW": view, "prange": numba.prange,
+    namespace = {"AT": at, "UNPACK": unpack, "VIEW": view_from, "prange": numba.prange,
                  spec.__name__: spec, "__name__": getattr(at, "__module__", __name__)}
     fn = _generate(qual, source, namespace, _source_file(at))
     fn.__qualname__ = qual

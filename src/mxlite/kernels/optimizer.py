@@ -43,6 +43,7 @@ import numpy as np
 from . import (
     PARALLEL_THRESHOLD,
     elementwise,
+    multi_chunks,
     multi_tensor,
     serial_parallel,
     spec_maker,
@@ -139,17 +140,21 @@ class MultiKernel:
             return self.parallel(*args)
         return self.serial(*args)
 
-    def run(self, tables, sizes, hps, dtype) -> None:
+    def run(self, tables, sizes, hps, dtype, chunks=None) -> None:
         """Update a group: ``tables`` of addresses (weights, grads, each state), ``sizes``, one
-        spec instance per tensor in ``hps``; all arrays C-contiguous of ``dtype``."""
+        spec instance per tensor in ``hps``; all arrays C-contiguous of ``dtype``.  ``chunks``:
+        the group's pieces (:func:`mxlite.kernels.multi_chunks` of ``sizes``, which a caller
+        updating the same group every step keeps), made here when None."""
         for hp in hps:
             if type(hp) is not self.spec:
                 raise TypeError(
                     f"kernel {self.name} takes {self.spec.__name__}, got {type(hp).__name__}"
                 )
+        if chunks is None:
+            chunks = multi_chunks(sizes)
         sc = np.array(hps, dtype=dtype)
         like = _EMPTY32 if dtype == np.float32 else _EMPTY64
-        self(*tables, sizes, like, EMPTY16, sc, total=int(sizes.sum()))
+        self(*tables, sizes, chunks, like, EMPTY16, sc, total=int(sizes.sum()))
 
     @property
     def dispatchers(self):

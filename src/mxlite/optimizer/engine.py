@@ -4,7 +4,8 @@ One switch, two paths.  Every built-in optimizer has
 
 * :meth:`~FusedOptimizer.step`: the readable NumPy reference (``reference_update``);
 * :meth:`~FusedOptimizer.fused_step`: the Numba kernels (``kernel_update``, one pass over memory
-  per tensor, or one multi-tensor kernel call for a group of small tensors);
+  per tensor, or one multi-tensor kernel call for a whole group of tensors, spread over the
+  threads in pieces);
 
 and ``update``, ``update_multi_precision`` and the :class:`~mxlite.optimizer.Updater` choose
 between them by the public flag ``use_fused_step`` (default True), so that a test can force
@@ -52,6 +53,7 @@ from operator import is_ as _is
 
 import numpy as np
 
+from ..kernels import multi_chunks
 from ..kernels import optimizer as K
 from ..ndarray import NDArray
 from .optimizer import Optimizer
@@ -266,9 +268,10 @@ class FusedOptimizer(Optimizer):
                 low[...] = w.astype(low.dtype)
 
     def _apply_multi(self, indices, weights, steps) -> bool:
-        """One multi-tensor kernel call for the small tensors of a group; the large ones get
-        their own (multi-threaded) kernel call.  False (nothing done) when the group does not
-        qualify: mixed or float16 dtypes, non-contiguous arrays, mixed state layouts."""
+        """One multi-tensor kernel call for the whole group, large and small tensors: its
+        pieces (:func:`mxlite.kernels.multi_chunks`) spread evenly over the threads once the
+        group is large.  False (nothing done) when the group does not qualify: mixed or
+        float16 dtypes, non-contiguous arrays, mixed state layouts."""
         dtype = weights[0]._data.dtype
         if dtype != np.float32 and dtype != np.float64:
             return False
@@ -287,27 +290,28 @@ class FusedOptimizer(Optimizer):
             for a in arrs:
                 if a.dtype != dtype or not a.flags.c_contiguous:
                     return False
-        small = []
-        threshold = K.PARALLEL_THRESHOLD
-        for t, w in enumerate(weights):
-            if w._data.size >= threshold:
-                g, s, hp = steps[t]
-                self._apply(indices[t], w, g, s, hp, False, True)
-            else:
-                small.append(t)
-        if len(small) <= 1:
-            for t in small:
-                g, s, hp = steps[t]
-                self._apply(indices[t], weights[t], g, s, hp, False, True)
-            return True
-        key = tuple(indices[t] for t in small)
-        tables = [self._table(key, "w", [weights[t]._data for t in small]),
-                  self._table(key, "g", [steps[t][0]._data for t in small])]
+        key = tuple(indices)
+        data = [w._data for w in weights]
+        tables = [self._table(key, "w", data),
+                  self._table(key, "g", [g._data for g, _, _ in steps])]
         for j in range(k):
-            tables.append(self._table(key, j, [arrays[t][j] for t in small]))
-        sizes = np.array([weights[t]._data.size for t in small], dtype=np.int64)
-        multi.run(tables, sizes, [steps[t][2] for t in small], dtype)
+            tables.append(self._table(key, j, [arrs[j] for arrs in arrays]))
+        sizes, chunks = self._pieces(key, data)
+        multi.run(tables, sizes, [hp for _, _, hp in steps], dtype, chunks)
         return True
+
+    def _pieces(self, key, data) -> tuple:
+        """``(sizes, chunks)`` of a group (:func:`mxlite.kernels.multi_chunks`), reused while its
+        tensors keep their sizes."""
+        cache = self.__dict__.setdefault("_tables", {})
+        hit = cache.get((key, "pieces"))
+        if hit is not None and len(hit[0]) == len(data) and all(
+                a.size == n for a, n in zip(data, hit[0], strict=True)):
+            return hit
+        sizes = np.array([a.size for a in data], dtype=np.int64)
+        hit = (sizes, multi_chunks(sizes))
+        cache[(key, "pieces")] = hit
+        return hit
 
     def _table(self, key, role, arrays) -> np.ndarray:
         """Address table of ``arrays``, reused while the very same arrays come back (they are

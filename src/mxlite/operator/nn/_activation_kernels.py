@@ -6,6 +6,9 @@
 and, where cheaper, the output ``y``.  Each driver has one loop per kind, so that the hot ones
 compile to branch-free vector code.  A serial and a ``parallel=True`` driver are chosen by size
 with :data:`mxlite.kernels.PARALLEL_THRESHOLD`.
+
+For FullyConnected -> relu: :func:`bias_relu` (the bias and the relu in one pass over the GEMM's
+output) and :func:`relu_grad_bias` (relu's gradient and the bias gradient in one pass).
 """
 
 from __future__ import annotations
@@ -159,7 +162,33 @@ def _forward_inplace_loop(kind, x, slope):  # pragma: no cover - numba
             x[i] = _fwd(kind, float(x[i]), slope)
 
 
+def _bias_relu_loop(y, b):  # pragma: no cover - numba
+    # ``y = max(y + b, 0)`` in place, ``b`` broadcast over the rows of ``y`` (rows, k)
+    n, k = y.shape
+    for r in numba.prange(n):
+        for j in range(k):
+            v = y[r, j] + b[j]
+            y[r, j] = v if v > 0 else 0
+
+
+@numba.njit(**_SER)
+def _relu_grad_bias(y, dy, dx, db):  # pragma: no cover - numba
+    # row 0 assigned, the others added in row order: NumPy's ``add.reduce(axis=0)`` of a
+    # C-contiguous array, so ``db`` has its bits (the sign of a zero included)
+    n, k = y.shape
+    for j in range(k):
+        g = dy[0, j] if y[0, j] > 0 else 0
+        dx[0, j] = g
+        db[j] = g
+    for r in range(1, n):
+        for j in range(k):
+            g = dy[r, j] if y[r, j] > 0 else 0
+            dx[r, j] = g
+            db[j] += g
+
+
 _forward_ser, _forward_par = serial_parallel(_forward_loop, _SER, _PAR)
+_bias_relu_ser, _bias_relu_par = serial_parallel(_bias_relu_loop, _SER, _PAR)
 _forward_inplace_ser, _forward_inplace_par = serial_parallel(_forward_inplace_loop, _SER, _PAR)
 _backward_ser, _backward_par = serial_parallel(_backward_loop, _SER, _PAR)
 
@@ -194,3 +223,17 @@ def forward(kind, x, slope, out, serial=False):
 
 def backward(kind, x, y, dy, slope, dx):
     (_backward_par if x.size >= PARALLEL_THRESHOLD else _backward_ser)(kind, x, y, dy, slope, dx)
+
+
+def bias_relu(y, b) -> None:
+    """``y = max(y + b, 0)`` in place in one pass: ``y`` a C-contiguous ``(rows, k)`` array,
+    ``b`` a contiguous ``(k,)`` one of its dtype (float32/float64); the bits of ``y += b``
+    followed by relu."""
+    (_bias_relu_par if y.size >= PARALLEL_THRESHOLD else _bias_relu_ser)(y, b)
+
+
+def relu_grad_bias(y, dy, dx, db) -> None:
+    """Relu's input gradient ``dx = dy * (y > 0)`` from its output ``y`` and, in the same
+    pass, ``db = dx.sum(axis=0)`` (with NumPy's bits): C-contiguous ``(rows, k)`` arrays
+    (``rows >= 1``) and a ``(k,)`` one, all of one dtype (float32/float64)."""
+    _relu_grad_bias(y, dy, dx, db)

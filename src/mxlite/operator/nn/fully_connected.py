@@ -28,6 +28,15 @@ from ._util import fmt, merge_shape, planned_buffer
 TRANSPOSED_ELEMENTS = 1 << 20
 TRANSPOSED_ROWS = 128
 
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _ak():
+    """:mod:`._activation_kernels` (imported on first use: it imports Numba)."""
+    from . import _activation_kernels
+
+    return _activation_kernels
+
 
 @register
 class FullyConnected(Operator):
@@ -109,7 +118,10 @@ class FullyConnected(Operator):
     writes_outputs = True
     writes_grads = True
 
-    def forward(self, p, inputs, aux, is_train, out=None):
+    def forward(self, p, inputs, aux, is_train, out=None, relu=False):
+        """``relu``: the output is ``relu(data @ weight.T + bias)`` (a fused
+        ``FullyConnected -> relu``: bias and relu in one pass over the GEMM's output, with the
+        bits of the two operators one after the other)."""
         x, w = inputs[0], inputs[1]
         x2 = self._as_2d(p, x)
         if not p.no_bias and tuple(inputs[2].shape) not in ((p.num_hidden,), (p.num_hidden, 1)):
@@ -128,11 +140,29 @@ class FullyConnected(Operator):
                 np.copyto(y2, yt.T)
             else:
                 np.add(yt.T, inputs[2].reshape(-1), out=y2)
+            if relu:
+                self._relu(y2)
             return [y], None
         np.matmul(x2, w.T, out=y2)
+        if relu and not p.no_bias and y2.dtype in _FUSED_DTYPES and y2.size:
+            b = inputs[2].reshape(-1)
+            if b.dtype == y2.dtype and b.flags.c_contiguous:
+                _ak().bias_relu(y2, b)
+                return [y], None
         if not p.no_bias:
             y2 += inputs[2].reshape(-1)
+        if relu:
+            self._relu(y2)
         return [y], None
+
+    @staticmethod
+    def _relu(y2):
+        """relu in place, as the Activation operator computes it."""
+        from .activation import act_forward
+
+        res = act_forward("relu", y2, bufs=[y2])
+        if res is not y2:  # (float16: computed in float32)
+            np.copyto(y2, res)
 
     @staticmethod
     def _transposed(x2, w) -> bool:
@@ -141,7 +171,9 @@ class FullyConnected(Operator):
 
     skips_grads = True
 
-    def backward(self, p, out_grads, inputs, outputs, aux, saved, need=None, gout=None):
+    def backward(self, p, out_grads, inputs, outputs, aux, saved, need=None, gout=None,
+                 db=None):
+        """``db``: the bias gradient, computed already (:meth:`backward_relu`)."""
         x, w = inputs[0], inputs[1]
         dy = out_grads[0].reshape(-1, p.num_hidden)
         x2 = self._as_2d(p, x)
@@ -158,7 +190,38 @@ class FullyConnected(Operator):
             np.matmul(dy.T, x2, out=dw)
         grads = [dx, dw]
         if not p.no_bias:
-            db = planned_buffer(gout, 2, (p.num_hidden,), dy.dtype)
-            np.add.reduce(dy, axis=0, out=db)  # the bias gradient: one pass over dy
+            if db is None:
+                db = planned_buffer(gout, 2, (p.num_hidden,), dy.dtype)
+                np.add.reduce(dy, axis=0, out=db)  # the bias gradient: one pass over dy
             grads.append(db if db.shape == inputs[2].shape else db.reshape(inputs[2].shape))
         return grads
+
+    def backward_relu(self, p, relu_grad, inputs, relu_output, need=None, gout=None,
+                      mid=None):
+        """The backward of a fused ``FullyConnected -> relu`` (:meth:`forward` with
+        ``relu=True``): ``relu_grad`` is the gradient of the relu's output ``relu_output``.
+        Returns ``(grads, dmid)``: the gradients of the inputs, as :meth:`backward`, and the
+        gradient of the FullyConnected's own output (written into ``mid`` when that is an
+        array of the right shape and dtype: keep it for the next batch).  The relu's gradient
+        and the bias gradient come from one pass over ``relu_grad``."""
+        y = relu_output.reshape(-1, p.num_hidden)
+        g = relu_grad.reshape(-1, p.num_hidden)
+        dt = y.dtype
+        fast = (dt in _FUSED_DTYPES and g.dtype == dt and y.flags.c_contiguous
+                and g.flags.c_contiguous and y.shape[0] > 0)
+        dmid = planned_buffer([mid], 0, relu_output.shape, dt if fast else relu_grad.dtype)
+        if not fast:
+            from .activation import act_backward
+
+            dmid = act_backward("relu", relu_output, relu_output, relu_grad, bufs=[dmid])
+            return self.backward(p, [dmid], inputs, None, None, None, need=need,
+                                 gout=gout), dmid
+        db = None
+        if not p.no_bias:
+            db = planned_buffer(gout, 2, (p.num_hidden,), dt)
+            _ak().relu_grad_bias(y, g, dmid.reshape(y.shape), db)
+        else:
+            _ak().backward(0, y.reshape(-1), y.reshape(-1), g.reshape(-1), 0.0,
+                           dmid.reshape(-1))
+        return self.backward(p, [dmid], inputs, None, None, None, need=need, gout=gout,
+                             db=db), dmid
