@@ -284,32 +284,73 @@ def _parts(cd):
     return fill, copy
 
 
-def _direct_row(cd_now, mods, shape, reps, clock, one_thread):
-    """One line of :func:`direct`: each kernel module's forward time on ``shape``, and with
-    one thread ``cd_now``'s fill and copy alone."""
+#: the epilogues ``direct --epilogue`` runs (ResNet-20's in the inference graph): none, the
+#: next BatchNorm + relu, or the residual sum into ``out`` and BatchNorm + relu of it into ``out2``
+DIRECT_EPILOGUES = ("none", "bn", "residual")
+
+
+def _direct_sets(c, hw, f, stride, epilogue, cold_mb, seed=0):
+    """Distinct ``(x, out, Epilogue)`` buffers of one layer: enough of them that their bytes
+    exceed ``cold_mb`` MiB (so a call that takes the next set finds it out of cache, as in the
+    graph), one set where ``cold_mb`` is 0 (warm)."""
+    import numpy as np
+
+    from mxlite.kernels import epilogue as epi_mod
+
+    rng = np.random.default_rng(seed)
+    oh = (hw - 1) // stride + 1
+    x0 = rng.standard_normal((128, c, hw, hw)).astype(np.float32)
+    scale = rng.uniform(0.5, 1.5, f)
+    shift = rng.uniform(-0.5, 0.5, f)
+    add0 = rng.standard_normal((128, f, oh, oh)).astype(np.float32)
+    per_set = x0.nbytes + add0.nbytes * (3 if epilogue == "residual" else 1)
+    count = max(1, -(-(cold_mb << 20) // per_set)) if cold_mb else 1
+    sets = []
+    for _ in range(count):
+        x = x0.copy()
+        out = np.full((128, f, oh, oh), 0.0, np.float32)  # touched: no page faults timed
+        if epilogue == "none":
+            epi = epi_mod.Epilogue()
+        elif epilogue == "bn":
+            epi = epi_mod.Epilogue(scale=scale, shift=shift, relu=True)
+        else:
+            epi = epi_mod.Epilogue(scale=scale, shift=shift, relu=True, addend=add0.copy(),
+                                   out2=np.full_like(out, 0.0))
+        sets.append((x, out, epi))
+    return sets
+
+
+def _direct_row(cd_now, mods, shape, reps, clock, one_thread, epilogue="none", cold_mb=0):
+    """One line of :func:`direct`: each kernel module's forward time on ``shape`` with the
+    ``epilogue`` (:data:`DIRECT_EPILOGUES`), the modules interleaved call by call; with
+    ``cold_mb`` the calls rotate through buffers of more than that many MiB
+    (:func:`_direct_sets`), else (and with one thread) ``cd_now``'s fill and copy alone."""
     import numpy as np
 
     from mxlite.operator.nn import convolution
 
     label, c, hw, f, stride = shape
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((128, c, hw, hw)).astype(np.float32)
     w = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
     oh = (hw - 1) // stride + 1
+    sets = _direct_sets(c, hw, f, stride, epilogue, cold_mb)
+    turn = [0]
 
     def runner(cd):
         plan = (stride, *cd.variant(hw, hw, stride, f))
-        out = np.empty((128, f, oh, oh), np.float32)
 
         def run():
+            x, out, epi = sets[turn[0] % len(sets)]
+            turn[0] += 1
             saved = convolution._direct_kernels
             convolution._direct_kernels = cd
             try:
-                convolution._direct(x, w, plan, out)
+                convolution._direct(x, w, plan, out, epilogue=epi)
             finally:
                 convolution._direct_kernels = saved
 
-        run()
+        for _ in range(max(2, len(sets))):
+            run()
         return run
 
     runs = [(name, runner(cd), []) for name, cd in mods]
@@ -323,8 +364,12 @@ def _direct_row(cd_now, mods, shape, reps, clock, one_thread):
     for name, _, times in runs:
         ms = float(np.median(times)) * 1e3
         row += f"{name} {ms:6.2f} ({flops / ms / 1e6:4.0f} GFLOP/s)  "
-    parts = _parts(cd_now) if one_thread else None
+    if len(runs) == 2:
+        ratios = [b / a for a, b in zip(runs[0][2], runs[1][2])]
+        row += f"now/against {float(np.median(ratios)):.3f}  "
+    parts = _parts(cd_now) if one_thread and not cold_mb else None
     if parts is not None:
+        x = sets[0][0]
         fill, copy = parts
         xs, ys = cd_now.scratch_sizes(c, hw, hw, f, stride, 0)
         xp, yp = np.zeros(xs, np.float32), np.zeros(ys, np.float32)
@@ -351,9 +396,13 @@ def direct(args):
     threads = numba.get_num_threads()
     clock = time.process_time if threads == 1 else time.perf_counter
     print(f"direct 3x3 forward, batch 128, {threads} thread(s), "
-          f"{'process CPU' if threads == 1 else 'wall'} ms, medians of {args.reps}")
+          f"{'process CPU' if threads == 1 else 'wall'} ms, medians of {args.reps}, epilogue "
+          f"{args.epilogue}, " + (f"cold (buffers > {args.cold} MiB)" if args.cold else "warm"))
     for shape in DIRECT_SHAPES:
-        print(_direct_row(conv_direct, mods, shape, args.reps, clock, threads == 1), flush=True)
+        if args.only and not any(o in shape[0] for o in args.only):
+            continue
+        print(_direct_row(conv_direct, mods, shape, args.reps, clock, threads == 1,
+                          args.epilogue, args.cold), flush=True)
 
 
 def main(argv=None):
@@ -381,6 +430,12 @@ def main(argv=None):
     dp = sub.add_parser("direct", help="the direct 3x3 forward of ResNet-20's layers")
     dp.add_argument("--against", help="another conv_direct.py to time interleaved with this one")
     dp.add_argument("--reps", type=int, default=9)
+    dp.add_argument("--epilogue", choices=DIRECT_EPILOGUES, default="none",
+                    help="what the copy-out applies (bn: BatchNorm + relu; residual: the sum "
+                         "into out, BatchNorm + relu of it into a second output)")
+    dp.add_argument("--cold", type=int, default=0, metavar="MIB",
+                    help="rotate through buffers of more than MIB MiB (> L3: cold data)")
+    dp.add_argument("--only", nargs="*", help="substrings of layer labels to keep")
     args = ap.parse_args(argv)
     if args.cmd == "profile":
         profile(args.model, args.mode, args.steps, args.by_shape)
