@@ -240,11 +240,11 @@ DIRECT_SHAPES = [("16ch 32x32", 16, 32, 16, 1), ("32ch 16x16", 32, 16, 32, 1),
                  ("32->64ch /2", 32, 16, 64, 2), ("3->16ch 32x32", 3, 32, 16, 1)]
 
 
-def _load_kernels(path):
-    """A copy of ``conv_direct.py`` at ``path``, imported as a module of ``mxlite.kernels``."""
+def _load_kernels(path, name="_against"):
+    """A copy of ``conv_direct.py`` at ``path``, imported as ``mxlite.kernels.<name>``."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("mxlite.kernels._against", path)
+    spec = importlib.util.spec_from_file_location(f"mxlite.kernels.{name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -364,9 +364,9 @@ def _direct_row(cd_now, mods, shape, reps, clock, one_thread, epilogue="none", c
     for name, _, times in runs:
         ms = float(np.median(times)) * 1e3
         row += f"{name} {ms:6.2f} ({flops / ms / 1e6:4.0f} GFLOP/s)  "
-    if len(runs) == 2:
-        ratios = [b / a for a, b in zip(runs[0][2], runs[1][2])]
-        row += f"now/against {float(np.median(ratios)):.3f}  "
+    for name, _, times in runs[:-1]:  # each call's time over the one before ``now``'s
+        ratios = [b / a for a, b in zip(times, runs[-1][2])]
+        row += f"now/{name} {float(np.median(ratios)):.3f}  "
     parts = _parts(cd_now) if one_thread and not cold_mb else None
     if parts is not None:
         x = sets[0][0]
@@ -391,8 +391,9 @@ def direct(args):
     while time.perf_counter() - t0 < 2:  # the clock ramps up in a fresh process's first second
         pass
     mods = [("now", conv_direct)]
-    if args.against:
-        mods.insert(0, ("against", _load_kernels(args.against)))
+    for i, path in enumerate(args.against or ()):
+        name = os.path.splitext(os.path.basename(path))[0] if len(args.against) > 1 else "against"
+        mods.insert(i, (name, _load_kernels(path, f"_against{i or ''}")))
     threads = numba.get_num_threads()
     clock = time.process_time if threads == 1 else time.perf_counter
     print(f"direct 3x3 forward, batch 128, {threads} thread(s), "
@@ -428,7 +429,9 @@ def main(argv=None):
                     help="also time mxlite without the direct 3x3 and small-image kernels "
                          "('im2col')")
     dp = sub.add_parser("direct", help="the direct 3x3 forward of ResNet-20's layers")
-    dp.add_argument("--against", help="another conv_direct.py to time interleaved with this one")
+    dp.add_argument("--against", action="append",
+                    help="another conv_direct.py to time interleaved with this one (repeatable: "
+                         "each named by its file name)")
     dp.add_argument("--reps", type=int, default=9)
     dp.add_argument("--epilogue", choices=DIRECT_EPILOGUES, default="none",
                     help="what the copy-out applies (bn: BatchNorm + relu; residual: the sum "
