@@ -365,7 +365,7 @@ def _direct_row(cd_now, mods, shape, reps, clock, one_thread, epilogue="none", c
         ms = float(np.median(times)) * 1e3
         row += f"{name} {ms:6.2f} ({flops / ms / 1e6:4.0f} GFLOP/s)  "
     for name, _, times in runs[:-1]:  # each call's time over the one before ``now``'s
-        ratios = [b / a for a, b in zip(times, runs[-1][2])]
+        ratios = [b / a for a, b in zip(times, runs[-1][2], strict=True)]
         row += f"now/{name} {float(np.median(ratios)):.3f}  "
     parts = _parts(cd_now) if one_thread and not cold_mb else None
     if parts is not None:
