@@ -5,7 +5,8 @@ LeNet.
 
     PYTHONPATH=src python bench/conv.py profile resnet20 --mode train
     PYTHONPATH=src python bench/conv.py kernels [--mxnet /tmp/mxref/bin/python]
-    PYTHONPATH=src python bench/conv.py direct [--against OLD/conv_direct.py]
+    PYTHONPATH=src python bench/conv.py direct [--against OLD/conv_direct.py] [--epilogue bn --cold 1024]
+    PYTHONPATH=src python bench/conv.py step --against OLD/conv_direct.py
 
 ``profile`` wraps every registered operator's forward and backward with a timer and prints
 the seconds per step by operator type (thread CPU time and wall time).  ``kernels`` prints, per
@@ -15,8 +16,12 @@ the ratios (mxlite time / other; below 1 means mxlite is faster); one library pe
 process (one thread: process CPU time, which a loaded machine disturbs little; more threads:
 wall time).  ``direct`` times the direct 3x3 forward of ResNet-20's layers
 (``convolution._direct``) and, with one thread, its input fill and output copy alone; with
-``--against`` another copy of ``conv_direct.py`` (say the previous commit's) runs interleaved
-with this one in the same process, for an A/B.
+``--against`` another copy of ``conv_direct.py`` (say the previous commit's; with the
+``epilogue.py`` beside it, that copy-out too) runs interleaved with this one in the same
+process, for an A/B (repeatable).  ``--epilogue bn`` / ``residual`` runs the copy-outs of the
+ResNet-20 inference graph (BatchNorm + relu; the residual sum and BatchNorm + relu of it into
+a second output); ``--cold MIB`` rotates the calls through buffers of more than ``MIB`` MiB,
+so that each call finds its input, output and addend out of cache, as in the graph.
 """
 
 from __future__ import annotations
@@ -241,14 +246,34 @@ DIRECT_SHAPES = [("16ch 32x32", 16, 32, 16, 1), ("32ch 16x16", 32, 16, 32, 1),
 
 
 def _load_kernels(path, name="_against"):
-    """A copy of ``conv_direct.py`` at ``path``, imported as ``mxlite.kernels.<name>``."""
+    """A copy of ``conv_direct.py`` at ``path``, imported as ``mxlite.kernels.<name>``; with an
+    ``epilogue.py`` beside it, that copy's copy-out too (imported as ``<name>_epilogue``, the
+    kernel's import of it rewritten in a copy of its source under the temporary directory)."""
+    import hashlib
     import importlib.util
+    import tempfile
 
-    spec = importlib.util.spec_from_file_location(f"mxlite.kernels.{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    def load(module, file):
+        spec = importlib.util.spec_from_file_location(f"mxlite.kernels.{module}", file)
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = loaded
+        spec.loader.exec_module(loaded)
+        return loaded
+
+    sibling = os.path.join(os.path.dirname(os.path.abspath(path)), "epilogue.py")
+    if not os.path.exists(sibling):
+        return load(name, path)
+    load(f"{name}_epilogue", sibling)
+    with open(path) as f:
+        source = f.read().replace("from .epilogue import", f"from .{name}_epilogue import")
+    key = hashlib.sha1((os.path.abspath(path) + source).encode()).hexdigest()[:12]
+    folder = os.path.join(tempfile.gettempdir(), f"mxlite-bench-{key}")
+    os.makedirs(folder, exist_ok=True)
+    copy = os.path.join(folder, "conv_direct.py")
+    if not os.path.exists(copy):
+        with open(copy, "w") as f:
+            f.write(source)
+    return load(name, copy)
 
 
 def _parts(cd):
@@ -392,7 +417,10 @@ def direct(args):
         pass
     mods = [("now", conv_direct)]
     for i, path in enumerate(args.against or ()):
-        name = os.path.splitext(os.path.basename(path))[0] if len(args.against) > 1 else "against"
+        # named by the file, or its folder for copies named conv_direct.py
+        stem = os.path.splitext(os.path.basename(path))[0]
+        name = (os.path.basename(os.path.dirname(os.path.abspath(path))) if stem == "conv_direct"
+                else stem) if len(args.against) > 1 else "against"
         mods.insert(i, (name, _load_kernels(path, f"_against{i or ''}")))
     threads = numba.get_num_threads()
     clock = time.process_time if threads == 1 else time.perf_counter
@@ -404,6 +432,48 @@ def direct(args):
             continue
         print(_direct_row(conv_direct, mods, shape, args.reps, clock, threads == 1,
                           args.epilogue, args.cold), flush=True)
+
+
+# --------------------------------------------------------------------------- step
+def step(args):
+    """ResNet-20 inference steps (``bench/fit.py``'s ``resnet20-infer``) with this
+    ``conv_direct`` and each ``--against`` copy in turn, step by step in one process: per
+    kernel the median step time (one thread: process CPU) and each step's over the one just
+    before it of the other kernel."""
+    import numba
+    import numpy as np
+
+    import fit
+    import mxlite as mx
+    from mxlite.kernels import conv_direct
+    from mxlite.operator.nn import convolution
+
+    mods = [(f"against{i or ''}", _load_kernels(p, f"_against{i or ''}"))
+            for i, p in enumerate(args.against or ())] + [("now", conv_direct)]
+    run, _ = fit.mx_setup(mx, "resnet20", "infer")
+    threads = numba.get_num_threads()
+    clock = time.process_time if threads == 1 else time.perf_counter
+    times = {name: [] for name, _ in mods}
+    saved = convolution._direct_kernels
+    try:
+        for rep in range(args.reps + 2):
+            for name, cd in mods:
+                convolution._direct_kernels = cd
+                c0 = clock()
+                run()
+                if rep >= 2:  # the first two compile and warm up
+                    times[name].append(clock() - c0)
+    finally:
+        convolution._direct_kernels = saved
+    print(f"resnet20 inference step, batch 128, {threads} thread(s), "
+          f"{'process CPU' if threads == 1 else 'wall'} ms, medians of {args.reps}")
+    now = times["now"]
+    for name, _ in mods:
+        row = f"{name:<10}{float(np.median(times[name])) * 1e3:8.2f}"
+        if name != "now":
+            ratio = np.median([b / a for a, b in zip(times[name], now, strict=True)])
+            row += f"   now/{name} {ratio:.3f}"
+        print(row)
 
 
 def main(argv=None):
@@ -439,11 +509,16 @@ def main(argv=None):
     dp.add_argument("--cold", type=int, default=0, metavar="MIB",
                     help="rotate through buffers of more than MIB MiB (> L3: cold data)")
     dp.add_argument("--only", nargs="*", help="substrings of layer labels to keep")
+    sp = sub.add_parser("step", help="ResNet-20 inference steps, this conv_direct against others")
+    sp.add_argument("--against", action="append", help="another conv_direct.py (repeatable)")
+    sp.add_argument("--reps", type=int, default=15)
     args = ap.parse_args(argv)
     if args.cmd == "profile":
         profile(args.model, args.mode, args.steps, args.by_shape)
     elif args.cmd == "direct":
         direct(args)
+    elif args.cmd == "step":
+        step(args)
     else:
         kernels(args)
 
