@@ -263,16 +263,22 @@ def _load_kernels(path, name="_against"):
     sibling = os.path.join(os.path.dirname(os.path.abspath(path)), "epilogue.py")
     if not os.path.exists(sibling):
         return load(name, path)
-    load(f"{name}_epilogue", sibling)
     with open(path) as f:
         source = f.read().replace("from .epilogue import", f"from .{name}_epilogue import")
-    key = hashlib.sha1((os.path.abspath(path) + source).encode()).hexdigest()[:12]
+    with open(sibling) as f:
+        epilogue = f.read()
+    # copies under a folder of their own: Numba's cache of a module is valid for its name only
+    key = hashlib.sha1("\0".join((name, source, epilogue)).encode()).hexdigest()[:12]
     folder = os.path.join(tempfile.gettempdir(), f"mxlite-bench-{key}")
     os.makedirs(folder, exist_ok=True)
-    copy = os.path.join(folder, "conv_direct.py")
-    if not os.path.exists(copy):
-        with open(copy, "w") as f:
-            f.write(source)
+    files = []
+    for stem, text in ((f"{name}_epilogue", epilogue), ("conv_direct", source)):
+        files.append(os.path.join(folder, f"{stem}.py"))
+        if not os.path.exists(files[-1]):
+            with open(files[-1], "w") as f:
+                f.write(text)
+    load(f"{name}_epilogue", files[0])
+    copy = files[1]
     return load(name, copy)
 
 
