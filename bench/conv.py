@@ -5,7 +5,8 @@ LeNet.
 
     PYTHONPATH=src python bench/conv.py profile resnet20 --mode train
     PYTHONPATH=src python bench/conv.py kernels [--mxnet /tmp/mxref/bin/python]
-    PYTHONPATH=src python bench/conv.py direct [--against OLD/conv_direct.py] [--epilogue bn --cold 1024]
+    PYTHONPATH=src python bench/conv.py direct [--against OLD/conv_direct.py] [--cold 1024]
+                                                [--epilogue bn]
     PYTHONPATH=src python bench/conv.py step --against OLD/conv_direct.py
 
 ``profile`` wraps every registered operator's forward and backward with a timer and prints
