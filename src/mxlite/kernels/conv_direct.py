@@ -597,22 +597,14 @@ def image_span(a, n, k):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def prefetch_spans(x, out, addend, out2, n, k, outputs, spans):  # pragma: no cover - numba
-    """``spans`` (4, 2) int64 := the :func:`image_span` of what :func:`forward` prefetches
-    while it computes images ``n .. n + k``: the next images' input, and with ``outputs``
-    this images' residual addend, output and second output, which their copy-out reads
-    and writes; returns the number of 64-byte lines of them all."""
+def prefetch_spans(x, out, n, k, output, spans):  # pragma: no cover - numba
+    """``spans`` (2, 2) int64 := the :func:`image_span` of what :func:`forward` prefetches
+    while it computes images ``n .. n + k``: the next images' input, and with ``output``
+    these images' output, which their copy-out writes; returns the number of 64-byte
+    lines of both."""
     spans[0] = image_span(x, n + k, k)
-    for i in range(1, 4):
-        spans[i] = 0, 0
-    if outputs:
-        spans[1] = image_span(addend, n, k)
-        spans[2] = image_span(out, n, k)
-        spans[3] = image_span(out2, n, k)
-    total = 0
-    for i in range(4):
-        total += (spans[i, 1] + 63) // 64
-    return total
+    spans[1] = image_span(out, n, k) if output else (0, 0)
+    return (spans[0, 1] + 63) // 64 + (spans[1, 1] + 63) // 64
 
 
 @numba.njit(**_SER)
@@ -621,7 +613,7 @@ def prefetch_lines(spans, done, count):  # pragma: no cover - numba
     after another (line ``i`` of a span at its address plus ``64 i``, clamped to its last
     element: every address inside the arrays); returns ``done`` plus those issued."""
     base = 0
-    for i in range(4):
+    for i in range(spans.shape[0]):
         address, size = spans[i, 0], spans[i, 1]
         lines = (size + 63) // 64
         if count > 0 and done < base + lines:
@@ -636,10 +628,12 @@ def prefetch_lines(spans, done, count):  # pragma: no cover - numba
 
 #: :func:`forward` prefetches the output lines of its copy-out too (with the next image's
 #: input) where an output image has at least this many times the elements of an input one
-#: (conv0 of ResNet-20: 3 -> 16 channels).  Measured (one thread, batch 128, cold data,
-#: BatchNorm + relu copy-out, ms, none -> input -> input and output): 3 -> 16ch 32x32 2.07 ->
-#: 2.06 -> 1.70; 16ch 32x32 5.74 -> 5.23 -> 5.49 (with the residual addend and second output
-#: worse still), 16 -> 32ch /2 3.96 -> 3.42 -> 3.54
+#: (conv0 of ResNet-20: 3 -> 16 channels).  Measured (one thread, batch 128, cold data, ms,
+#: no prefetch -> the input -> and the output): BatchNorm + relu copy-out, 3 -> 16ch 32x32
+#: 2.07 -> 2.06 -> 1.70; 16ch 32x32 4.91 -> 4.66 -> 4.61, 32ch 16x16 4.49 -> 4.29 -> 4.24,
+#: 16 -> 32ch /2 3.64 -> 3.20 -> 3.22 (no better than the measuring noise); the residual
+#: addend and second output prefetched too, worse than the input alone: 16ch 32x32 5.55 ->
+#: 6.38, 3 -> 16ch 3.21 -> 3.27
 PREFETCH_OUTPUT_RATIO = 2
 
 
@@ -685,13 +679,12 @@ def forward(x, wpk, var, stride, k, xp, yp, out, epi):  # pragma: no cover - num
     bottom_rows = max(0, (t1 * 48 - w - 1) // w) if t1 > t0 else h
     xtoff = np.empty(9, np.int64)
     mv, rest = lp // 16, lp // 16 % 3
-    addend, out2 = epi[4], epi[5]
     tiles = nf // ocb * (full + (rest > 0))
-    outputs = out[0].size >= PREFETCH_OUTPUT_RATIO * x[0].size
-    spans = np.zeros((4, 2), np.int64)
+    output = out[0].size >= PREFETCH_OUTPUT_RATIO * x[0].size
+    spans = np.zeros((2, 2), np.int64)
     for n in range(0, n_img, k):
         # prefetches spread evenly over this image's tiles (:func:`prefetch_lines`)
-        ahead = prefetch_spans(x, out, addend, out2, n, k, outputs, spans)
+        ahead = prefetch_spans(x, out, n, k, output, spans)
         per, done = (ahead + tiles - 1) // tiles, 0
         if t1 > t0:
             for t in range(9):
