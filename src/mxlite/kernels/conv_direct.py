@@ -600,26 +600,40 @@ def image_span(a, n, k):  # pragma: no cover - numba
 def prefetch_spans(x, out, n, k, output, spans):  # pragma: no cover - numba
     """``spans`` (2, 2) int64 := the :func:`image_span` of what :func:`forward` prefetches
     while it computes images ``n .. n + k``: the next images' input, and with ``output``
-    these images' output, which their copy-out writes; returns the number of 64-byte
-    lines of both."""
+    these images' output, which their copy-out writes; returns the number of cache lines
+    of both (:func:`span_lines`)."""
     spans[0] = image_span(x, n + k, k)
     spans[1] = image_span(out, n, k) if output else (0, 0)
-    return (spans[0, 1] + 63) // 64 + (spans[1, 1] + 63) // 64
+    return span_lines(spans[0, 0], spans[0, 1]) + span_lines(spans[1, 0], spans[1, 1])
+
+
+@numba.njit(cache=True)
+def span_lines(address, size):  # pragma: no cover - numba
+    """The number of 64-byte cache lines that the ``size`` bytes from ``address`` touch."""
+    return (address + size - 1) // 64 - address // 64 + 1 if size > 0 else 0
+
+
+@numba.njit(cache=True)
+def line_address(address, size, line):  # pragma: no cover - numba
+    """Where :func:`prefetch_lines` prefetches line ``line < span_lines(address, size)`` of
+    the ``size`` bytes of float32 data from ``address``: in the ``line``-th cache line,
+    clamped into the data (its first byte to the last element's), so always inside it."""
+    return min(max(address, address // 64 * 64 + 64 * line), address + size - 4)
 
 
 @numba.njit(**_SER)
 def prefetch_lines(spans, done, count):  # pragma: no cover - numba
     """Prefetch lines ``done .. done + count`` of the spans of :func:`prefetch_spans`, one
-    after another (line ``i`` of a span at its address plus ``64 i``, clamped to its last
-    element: every address inside the arrays); returns ``done`` plus those issued."""
+    after another, each at its :func:`line_address` (inside the arrays); returns ``done``
+    plus those issued (no more than there are)."""
     base = 0
     for i in range(spans.shape[0]):
         address, size = spans[i, 0], spans[i, 1]
-        lines = (size + 63) // 64
+        lines = span_lines(address, size)
         if count > 0 and done < base + lines:
             m = min(count, base + lines - done)
             for line in range(done - base, done - base + m):
-                _prefetch(min(address + 64 * line, address + size - 4))
+                _prefetch(line_address(address, size, line))
             done += m
             count -= m
         base += lines
