@@ -45,6 +45,22 @@ stride 2 3.5 -> 2.5, 32 -> 64ch stride 2 3.6 -> 2.2, 3 -> 16ch 32x32 1.33 -> 1.1
 1.26 -> 1.16).  Of the 16-channel layer's time the tiles take 3.4 ms (180 GFLOP/s; 200 with
 the planes in L1, 232 the FMA peak of one core), the copy to ``out`` 0.3-0.45.
 ``bench/results/conv-variants.md`` has the variants tried.
+
+**Cold data.**  In the graph a layer's input, output and residual addend come from memory
+(batch 128 of 16 x 32 x 32 is 8 MB each), not from cache: :func:`forward` prefetches into
+L2 (``prefetcht1``, :func:`_prefetch`) the next image's input while it computes this one,
+spread evenly over the image's tiles (:func:`prefetch_spans`, :func:`prefetch_lines`; the
+addresses clamped into the arrays, :func:`line_address`), and for layers of few input
+channels (:data:`PREFETCH_OUTPUT_RATIO`: conv0) this image's output lines too.  Measured
+(one thread, batch 128, process CPU ms, interleaved, medians of 21, each call on buffers
+not touched for over 1 GiB, ``bench/conv.py direct --cold 1024``, a loaded machine; before
+-> now, with the one-call copy-out of :func:`mxlite.kernels.epilogue.store_channels`),
+BatchNorm + relu copy-out: 16ch 32x32 6.07 -> 5.35, 32ch 16x16 5.38 -> 4.65, 64ch 8x8 4.87
+-> 4.55, 16 -> 32ch /2 4.19 -> 3.73, 32 -> 64ch /2 3.50 -> 3.03, 3 -> 16ch 2.26 -> 1.65;
+the residual sum and BatchNorm + relu into a second output: 16ch 6.99 -> 6.47.  Tried and
+measured slower: prefetching the residual addend and the outputs of the other layers
+during the tiles, copying the image before out between this one's tiles, non-temporal
+stores of the outputs (through a staging copy), a prefetch distance of two images.
 """
 
 from __future__ import annotations
@@ -675,7 +691,9 @@ def forward(x, wpk, var, stride, k, xp, yp, out, epi):  # pragma: no cover - num
     only the rows the others read are copied (``fill_flat``'s ``top`` and ``bottom``), from
     cache.  One thread, batch 128, 16ch 32x32: 5.31 -> 4.93 ms against the full copy; 32ch
     16x16 4.21 -> 4.09; the copy first, before the tiles read ``x``, measured no faster
-    than the full copy (its rows missed cache one by one)."""
+    than the full copy (its rows missed cache one by one).  While an image's tiles run, the
+    next image's input (and for few input channels this image's output) is prefetched
+    into L2, a few lines after each tile (:func:`prefetch_spans`)."""
     n_img, nch, h, w = x.shape
     nf = out.shape[1]
     ocb = 8 if var == 0 else 4
