@@ -712,7 +712,7 @@ def forward(x, wpk, var, stride, k, xp, yp, out, epi):  # pragma: no cover - num
     xtoff = np.empty(9, np.int64)
     mv, rest = lp // 16, lp // 16 % 3
     tiles = nf // ocb * (full + (rest > 0))
-    output = out[0].size >= PREFETCH_OUTPUT_RATIO * x[0].size
+    output = nf * out.shape[2] * out.shape[3] >= PREFETCH_OUTPUT_RATIO * nch * h * w
     spans = np.zeros((2, 2), np.int64)
     for n in range(0, n_img, k):
         # prefetches spread evenly over this image's tiles (:func:`prefetch_lines`)
