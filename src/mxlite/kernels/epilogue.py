@@ -8,9 +8,7 @@ rows from a kernel's flat scratch (rows of ``pitch``, channels ``lp`` apart) int
 all its channels in one call of :func:`store_channels` (a call per channel passed the
 epilogue's six arrays each time, with their atomic reference counts: one thread, batch 128,
 16 channels of 32 x 32, BatchNorm + relu 0.53 -> 0.47 ms, the residual sum and BatchNorm +
-relu into a second output 1.63 -> 1.30; BatchNorm + relu of rows that are one run in the
-scratch and the output, as the direct kernel's flat planes, in one pass per channel: 0.50 ->
-0.44), in the order the unfused graph computes them::
+relu into a second output 1.63 -> 1.30), in the order the unfused graph computes them::
 
     s  = y + bias[f]                        (float32; Convolution's bias)
     s  = s + addend                         (float32; ``elemwise_add``)
@@ -33,8 +31,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import types
-from numba.extending import intrinsic
 
 from . import PARALLEL_THRESHOLD  # noqa: F401  (imported first: sets up threads and the cache)
 
@@ -69,17 +65,6 @@ def plain(dtype=np.float32) -> tuple:
 NONE = plain()
 
 
-@intrinsic
-def _data_at(typingctx, address, like):
-    """``_data_at(address, like)``: the integer byte ``address`` as a pointer to ``like``'s
-    dtype (for ``numba.carray``: a view without reference counts)."""
-    def codegen(context, builder, signature, args):
-        ptr = context.get_value_type(signature.return_type)
-        return builder.inttoptr(args[0], ptr)
-
-    return types.CPointer(like.dtype)(address, like), codegen
-
-
 @numba.njit(**_STORE)
 def store_channels(src, at0, lp, pitch, out, n, f0, f1, epi):  # pragma: no cover - numba
     """Channels ``f0 .. f1`` of ``out[n]`` (OH, OW) from the flat ``src`` (row ``y`` of
@@ -96,24 +81,6 @@ def store_channels(src, at0, lp, pitch, out, n, f0, f1, epi):  # pragma: no cove
     has_add = addend.shape[0] > 0
     has_bn = scale.size > 0
     two = out2.shape[0] > 0
-    if (has_bn and not (has_bias or has_add or two) and pitch == ow and out.strides[3]
-            == out.itemsize and out.strides[2] == out.itemsize * ow):
-        # the rows of a channel one run in ``src`` and ``out``: one pass over the channel
-        size = oh * ow
-        for f in range(f0, f1):
-            dst = numba.carray(_data_at(out.ctypes.data + n * out.strides[0]
-                                        + f * out.strides[1], out), size)
-            at = np.uint64(at0 + (f - f0) * lp)
-            sc = scale[f]
-            sh = shift[f]
-            if relu:
-                for q in range(size):
-                    v = src[at + np.uint64(q)] * sc + sh
-                    dst[q] = v if v > 0 else 0.0
-            else:
-                for q in range(size):
-                    dst[q] = src[at + np.uint64(q)] * sc + sh
-        return
     # indices, no views: a view per row costs atomic reference counts Numba does not prune
     # (3x the copy's time); ``src`` by an unsigned index, which Numba does not wrap around
     # (a wrapped index makes the loop a gather)
