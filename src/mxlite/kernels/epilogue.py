@@ -65,7 +65,7 @@ def plain(dtype=np.float32) -> tuple:
 NONE = plain()
 
 
-@numba.njit(**_STORE)
+@numba.njit(inline="always", **_STORE)
 def store_channels(src, at0, lp, pitch, out, n, f0, f1, epi):  # pragma: no cover - numba
     """Channels ``f0 .. f1`` of ``out[n]`` (OH, OW) from the flat ``src`` (row ``y`` of
     channel ``f`` from ``at0 + (f - f0) lp + y pitch``), finished by the epilogue ``epi``
