@@ -249,7 +249,9 @@ DIRECT_SHAPES = [("16ch 32x32", 16, 32, 16, 1), ("32ch 16x16", 32, 16, 32, 1),
 def _load_kernels(path, name="_against"):
     """A copy of ``conv_direct.py`` at ``path``, imported as ``mxlite.kernels.<name>``; with an
     ``epilogue.py`` beside it, that copy's copy-out too (imported as ``<name>_epilogue``, the
-    kernel's import of it rewritten in a copy of its source under the temporary directory)."""
+    kernel's import of it rewritten in a copy of its source under the temporary directory),
+    and with a ``conv_winograd_thin.py`` as well, that kernel on that copy-out (the module's
+    ``bench_thin_kernels``, which ``step`` swaps in with it)."""
     import hashlib
     import importlib.util
     import tempfile
@@ -268,19 +270,27 @@ def _load_kernels(path, name="_against"):
         source = f.read().replace("from .epilogue import", f"from .{name}_epilogue import")
     with open(sibling) as f:
         epilogue = f.read()
+    thin_path = os.path.join(os.path.dirname(os.path.abspath(path)), "conv_winograd_thin.py")
+    thin = ""
+    if os.path.exists(thin_path):  # the thin Winograd kernel's store uses the copy-out too
+        with open(thin_path) as f:
+            thin = f.read().replace("from .epilogue import", f"from .{name}_epilogue import")
     # copies under a folder of their own: Numba's cache of a module is valid for its name only
-    key = hashlib.sha1("\0".join((name, source, epilogue)).encode()).hexdigest()[:12]
+    key = hashlib.sha1("\0".join((name, source, epilogue, thin)).encode()).hexdigest()[:12]
     folder = os.path.join(tempfile.gettempdir(), f"mxlite-bench-{key}")
     os.makedirs(folder, exist_ok=True)
     files = []
-    for stem, text in ((f"{name}_epilogue", epilogue), ("conv_direct", source)):
+    for stem, text in ((f"{name}_epilogue", epilogue), ("conv_direct", source),
+                       (f"{name}_thin", thin)):
         files.append(os.path.join(folder, f"{stem}.py"))
-        if not os.path.exists(files[-1]):
+        if text and not os.path.exists(files[-1]):
             with open(files[-1], "w") as f:
                 f.write(text)
     load(f"{name}_epilogue", files[0])
-    copy = files[1]
-    return load(name, copy)
+    module = load(name, files[1])
+    if thin:
+        module.bench_thin_kernels = load(f"{name}_thin", files[2])
+    return module
 
 
 def _parts(cd):
@@ -444,15 +454,16 @@ def direct(args):
 # --------------------------------------------------------------------------- step
 def step(args):
     """ResNet-20 inference steps (``bench/fit.py``'s ``resnet20-infer``) with this
-    ``conv_direct`` and each ``--against`` copy in turn, step by step in one process: per
-    kernel the median step time (one thread: process CPU) and each step's over the one just
-    before it of the other kernel."""
+    ``conv_direct`` and each ``--against`` copy in turn (with their ``epilogue.py`` and
+    ``conv_winograd_thin.py`` where these lie beside it: :func:`_load_kernels`), step by step
+    in one process: per kernel the median step time (one thread: process CPU) and each
+    step's over the one just before it of the other kernel."""
     import numba
     import numpy as np
 
     import fit
     import mxlite as mx
-    from mxlite.kernels import conv_direct
+    from mxlite.kernels import conv_direct, conv_winograd_thin
     from mxlite.operator.nn import convolution
 
     mods = [(f"against{i or ''}", _load_kernels(p, f"_against{i or ''}"))
@@ -461,17 +472,18 @@ def step(args):
     threads = numba.get_num_threads()
     clock = time.process_time if threads == 1 else time.perf_counter
     times = {name: [] for name, _ in mods}
-    saved = convolution._direct_kernels
+    saved = convolution._direct_kernels, convolution._thin_kernels
     try:
         for rep in range(args.reps + 2):
             for name, cd in mods:
                 convolution._direct_kernels = cd
+                convolution._thin_kernels = getattr(cd, "bench_thin_kernels", conv_winograd_thin)
                 c0 = clock()
                 run()
                 if rep >= 2:  # the first two compile and warm up
                     times[name].append(clock() - c0)
     finally:
-        convolution._direct_kernels = saved
+        convolution._direct_kernels, convolution._thin_kernels = saved
     print(f"resnet20 inference step, batch 128, {threads} thread(s), "
           f"{'process CPU' if threads == 1 else 'wall'} ms, medians of {args.reps}")
     now = times["now"]
