@@ -5,10 +5,12 @@ operations: the bias, a residual addend, BatchNorm's inference affine, a relu.  
 of their own they read and write the whole output again; here they happen in the copy-out
 itself, row by row, while the row is in L1.  :func:`store_image` is that copy-out: one image's
 rows from a kernel's flat scratch (rows of ``pitch``, channels ``lp`` apart) into the output,
-all its channels in one call of :func:`store_channels` (a call per channel passed the
-epilogue's six arrays each time, with their atomic reference counts: one thread, batch 128,
-16 channels of 32 x 32, BatchNorm + relu 0.53 -> 0.47 ms, the residual sum and BatchNorm +
-relu into a second output 1.63 -> 1.30), in the order the unfused graph computes them::
+all its channels in one call of :func:`store_channels`, in the order the unfused graph
+computes them (a call per channel passes the epilogue's six arrays each time, with their
+atomic reference counts: one thread, batch 128, 16 channels of 32 x 32, BatchNorm + relu
+0.53 -> 0.47 ms, the residual sum and BatchNorm + relu into a second output 1.63 -> 1.30;
+:func:`store_channels` is inlined into its callers, as a call more per channel made the
+thin Winograd kernel's store about 4% of an inference step slower)::
 
     s  = y + bias[f]                        (float32; Convolution's bias)
     s  = s + addend                         (float32; ``elemwise_add``)
