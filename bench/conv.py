@@ -5,7 +5,9 @@ LeNet.
 
     PYTHONPATH=src python bench/conv.py profile resnet20 --mode train
     PYTHONPATH=src python bench/conv.py kernels [--mxnet /tmp/mxref/bin/python]
-    PYTHONPATH=src python bench/conv.py direct [--against OLD/conv_direct.py]
+    PYTHONPATH=src python bench/conv.py direct [--against OLD/conv_direct.py] [--cold 1024]
+                                                [--epilogue bn]
+    PYTHONPATH=src python bench/conv.py step --against OLD/conv_direct.py
 
 ``profile`` wraps every registered operator's forward and backward with a timer and prints
 the seconds per step by operator type (thread CPU time and wall time).  ``kernels`` prints, per
@@ -15,8 +17,12 @@ the ratios (mxlite time / other; below 1 means mxlite is faster); one library pe
 process (one thread: process CPU time, which a loaded machine disturbs little; more threads:
 wall time).  ``direct`` times the direct 3x3 forward of ResNet-20's layers
 (``convolution._direct``) and, with one thread, its input fill and output copy alone; with
-``--against`` another copy of ``conv_direct.py`` (say the previous commit's) runs interleaved
-with this one in the same process, for an A/B.
+``--against`` another copy of ``conv_direct.py`` (say the previous commit's; with the
+``epilogue.py`` beside it, that copy-out too) runs interleaved with this one in the same
+process, for an A/B (repeatable).  ``--epilogue bn`` / ``residual`` runs the copy-outs of the
+ResNet-20 inference graph (BatchNorm + relu; the residual sum and BatchNorm + relu of it into
+a second output); ``--cold MIB`` rotates the calls through buffers of more than ``MIB`` MiB,
+so that each call finds its input, output and addend out of cache, as in the graph.
 """
 
 from __future__ import annotations
@@ -240,14 +246,50 @@ DIRECT_SHAPES = [("16ch 32x32", 16, 32, 16, 1), ("32ch 16x16", 32, 16, 32, 1),
                  ("32->64ch /2", 32, 16, 64, 2), ("3->16ch 32x32", 3, 32, 16, 1)]
 
 
-def _load_kernels(path):
-    """A copy of ``conv_direct.py`` at ``path``, imported as a module of ``mxlite.kernels``."""
+def _load_kernels(path, name="_against"):
+    """A copy of ``conv_direct.py`` at ``path``, imported as ``mxlite.kernels.<name>``; with an
+    ``epilogue.py`` beside it, that copy's copy-out too (imported as ``<name>_epilogue``, the
+    kernel's import of it rewritten in a copy of its source under the temporary directory),
+    and with a ``conv_winograd_thin.py`` as well, that kernel on that copy-out (the module's
+    ``bench_thin_kernels``, which ``step`` swaps in with it)."""
+    import hashlib
     import importlib.util
+    import tempfile
 
-    spec = importlib.util.spec_from_file_location("mxlite.kernels._against", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    def load(module, file):
+        spec = importlib.util.spec_from_file_location(f"mxlite.kernels.{module}", file)
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = loaded
+        spec.loader.exec_module(loaded)
+        return loaded
+
+    sibling = os.path.join(os.path.dirname(os.path.abspath(path)), "epilogue.py")
+    if not os.path.exists(sibling):
+        return load(name, path)
+    with open(path) as f:
+        source = f.read().replace("from .epilogue import", f"from .{name}_epilogue import")
+    with open(sibling) as f:
+        epilogue = f.read()
+    thin_path = os.path.join(os.path.dirname(os.path.abspath(path)), "conv_winograd_thin.py")
+    thin = ""
+    if os.path.exists(thin_path):  # the thin Winograd kernel's store uses the copy-out too
+        with open(thin_path) as f:
+            thin = f.read().replace("from .epilogue import", f"from .{name}_epilogue import")
+    # copies under a folder of their own: Numba's cache of a module is valid for its name only
+    key = hashlib.sha1("\0".join((name, source, epilogue, thin)).encode()).hexdigest()[:12]
+    folder = os.path.join(tempfile.gettempdir(), f"mxlite-bench-{key}")
+    os.makedirs(folder, exist_ok=True)
+    files = []
+    for stem, text in ((f"{name}_epilogue", epilogue), ("conv_direct", source),
+                       (f"{name}_thin", thin)):
+        files.append(os.path.join(folder, f"{stem}.py"))
+        if text and not os.path.exists(files[-1]):
+            with open(files[-1], "w") as f:
+                f.write(text)
+    load(f"{name}_epilogue", files[0])
+    module = load(name, files[1])
+    if thin:
+        module.bench_thin_kernels = load(f"{name}_thin", files[2])
     return module
 
 
@@ -284,32 +326,73 @@ def _parts(cd):
     return fill, copy
 
 
-def _direct_row(cd_now, mods, shape, reps, clock, one_thread):
-    """One line of :func:`direct`: each kernel module's forward time on ``shape``, and with
-    one thread ``cd_now``'s fill and copy alone."""
+#: the epilogues ``direct --epilogue`` runs (ResNet-20's in the inference graph): none, the
+#: next BatchNorm + relu, or the residual sum into ``out`` and BatchNorm + relu of it into ``out2``
+DIRECT_EPILOGUES = ("none", "bn", "residual")
+
+
+def _direct_sets(c, hw, f, stride, epilogue, cold_mb, seed=0):
+    """Distinct ``(x, out, Epilogue)`` buffers of one layer: enough of them that their bytes
+    exceed ``cold_mb`` MiB (so a call that takes the next set finds it out of cache, as in the
+    graph), one set where ``cold_mb`` is 0 (warm)."""
+    import numpy as np
+
+    from mxlite.kernels import epilogue as epi_mod
+
+    rng = np.random.default_rng(seed)
+    oh = (hw - 1) // stride + 1
+    x0 = rng.standard_normal((128, c, hw, hw)).astype(np.float32)
+    scale = rng.uniform(0.5, 1.5, f)
+    shift = rng.uniform(-0.5, 0.5, f)
+    add0 = rng.standard_normal((128, f, oh, oh)).astype(np.float32)
+    per_set = x0.nbytes + add0.nbytes * (3 if epilogue == "residual" else 1)
+    count = max(1, -(-(cold_mb << 20) // per_set)) if cold_mb else 1
+    sets = []
+    for _ in range(count):
+        x = x0.copy()
+        out = np.full((128, f, oh, oh), 0.0, np.float32)  # touched: no page faults timed
+        if epilogue == "none":
+            epi = epi_mod.Epilogue()
+        elif epilogue == "bn":
+            epi = epi_mod.Epilogue(scale=scale, shift=shift, relu=True)
+        else:
+            epi = epi_mod.Epilogue(scale=scale, shift=shift, relu=True, addend=add0.copy(),
+                                   out2=np.full_like(out, 0.0))
+        sets.append((x, out, epi))
+    return sets
+
+
+def _direct_row(cd_now, mods, shape, reps, clock, one_thread, epilogue="none", cold_mb=0):
+    """One line of :func:`direct`: each kernel module's forward time on ``shape`` with the
+    ``epilogue`` (:data:`DIRECT_EPILOGUES`), the modules interleaved call by call; with
+    ``cold_mb`` the calls rotate through buffers of more than that many MiB
+    (:func:`_direct_sets`), else (and with one thread) ``cd_now``'s fill and copy alone."""
     import numpy as np
 
     from mxlite.operator.nn import convolution
 
     label, c, hw, f, stride = shape
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((128, c, hw, hw)).astype(np.float32)
     w = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
     oh = (hw - 1) // stride + 1
+    sets = _direct_sets(c, hw, f, stride, epilogue, cold_mb)
+    turn = [0]
 
     def runner(cd):
         plan = (stride, *cd.variant(hw, hw, stride, f))
-        out = np.empty((128, f, oh, oh), np.float32)
 
         def run():
+            x, out, epi = sets[turn[0] % len(sets)]
+            turn[0] += 1
             saved = convolution._direct_kernels
             convolution._direct_kernels = cd
             try:
-                convolution._direct(x, w, plan, out)
+                convolution._direct(x, w, plan, out, epilogue=epi)
             finally:
                 convolution._direct_kernels = saved
 
-        run()
+        for _ in range(max(2, len(sets))):
+            run()
         return run
 
     runs = [(name, runner(cd), []) for name, cd in mods]
@@ -323,8 +406,12 @@ def _direct_row(cd_now, mods, shape, reps, clock, one_thread):
     for name, _, times in runs:
         ms = float(np.median(times)) * 1e3
         row += f"{name} {ms:6.2f} ({flops / ms / 1e6:4.0f} GFLOP/s)  "
-    parts = _parts(cd_now) if one_thread else None
+    for name, _, times in runs[:-1]:  # each call's time over the one before ``now``'s
+        ratios = [b / a for a, b in zip(times, runs[-1][2], strict=True)]
+        row += f"now/{name} {float(np.median(ratios)):.3f}  "
+    parts = _parts(cd_now) if one_thread and not cold_mb else None
     if parts is not None:
+        x = sets[0][0]
         fill, copy = parts
         xs, ys = cd_now.scratch_sizes(c, hw, hw, f, stride, 0)
         xp, yp = np.zeros(xs, np.float32), np.zeros(ys, np.float32)
@@ -346,14 +433,66 @@ def direct(args):
     while time.perf_counter() - t0 < 2:  # the clock ramps up in a fresh process's first second
         pass
     mods = [("now", conv_direct)]
-    if args.against:
-        mods.insert(0, ("against", _load_kernels(args.against)))
+    for i, path in enumerate(args.against or ()):
+        # named by the file, or its folder for copies named conv_direct.py
+        stem = os.path.splitext(os.path.basename(path))[0]
+        name = (os.path.basename(os.path.dirname(os.path.abspath(path))) if stem == "conv_direct"
+                else stem) if len(args.against) > 1 else "against"
+        mods.insert(i, (name, _load_kernels(path, f"_against{i or ''}")))
     threads = numba.get_num_threads()
     clock = time.process_time if threads == 1 else time.perf_counter
     print(f"direct 3x3 forward, batch 128, {threads} thread(s), "
-          f"{'process CPU' if threads == 1 else 'wall'} ms, medians of {args.reps}")
+          f"{'process CPU' if threads == 1 else 'wall'} ms, medians of {args.reps}, epilogue "
+          f"{args.epilogue}, " + (f"cold (buffers > {args.cold} MiB)" if args.cold else "warm"))
     for shape in DIRECT_SHAPES:
-        print(_direct_row(conv_direct, mods, shape, args.reps, clock, threads == 1), flush=True)
+        if args.only and not any(o in shape[0] for o in args.only):
+            continue
+        print(_direct_row(conv_direct, mods, shape, args.reps, clock, threads == 1,
+                          args.epilogue, args.cold), flush=True)
+
+
+# --------------------------------------------------------------------------- step
+def step(args):
+    """ResNet-20 inference steps (``bench/fit.py``'s ``resnet20-infer``) with this
+    ``conv_direct`` and each ``--against`` copy in turn (with their ``epilogue.py`` and
+    ``conv_winograd_thin.py`` where these lie beside it: :func:`_load_kernels`), step by step
+    in one process: per kernel the median step time (one thread: process CPU) and each
+    step's over the one just before it of the other kernel."""
+    import numba
+    import numpy as np
+
+    import fit
+    import mxlite as mx
+    from mxlite.kernels import conv_direct, conv_winograd_thin
+    from mxlite.operator.nn import convolution
+
+    mods = [(f"against{i or ''}", _load_kernels(p, f"_against{i or ''}"))
+            for i, p in enumerate(args.against or ())] + [("now", conv_direct)]
+    run, _ = fit.mx_setup(mx, "resnet20", "infer")
+    threads = numba.get_num_threads()
+    clock = time.process_time if threads == 1 else time.perf_counter
+    times = {name: [] for name, _ in mods}
+    saved = convolution._direct_kernels, convolution._thin_kernels
+    try:
+        for rep in range(args.reps + 2):
+            for name, cd in mods:
+                convolution._direct_kernels = cd
+                convolution._thin_kernels = getattr(cd, "bench_thin_kernels", conv_winograd_thin)
+                c0 = clock()
+                run()
+                if rep >= 2:  # the first two compile and warm up
+                    times[name].append(clock() - c0)
+    finally:
+        convolution._direct_kernels, convolution._thin_kernels = saved
+    print(f"resnet20 inference step, batch 128, {threads} thread(s), "
+          f"{'process CPU' if threads == 1 else 'wall'} ms, medians of {args.reps}")
+    now = times["now"]
+    for name, _ in mods:
+        row = f"{name:<10}{float(np.median(times[name])) * 1e3:8.2f}"
+        if name != "now":
+            ratio = np.median([b / a for a, b in zip(times[name], now, strict=True)])
+            row += f"   now/{name} {ratio:.3f}"
+        print(row)
 
 
 def main(argv=None):
@@ -379,13 +518,26 @@ def main(argv=None):
                     help="also time mxlite without the direct 3x3 and small-image kernels "
                          "('im2col')")
     dp = sub.add_parser("direct", help="the direct 3x3 forward of ResNet-20's layers")
-    dp.add_argument("--against", help="another conv_direct.py to time interleaved with this one")
+    dp.add_argument("--against", action="append",
+                    help="another conv_direct.py to time interleaved with this one (repeatable: "
+                         "each named by its file name)")
     dp.add_argument("--reps", type=int, default=9)
+    dp.add_argument("--epilogue", choices=DIRECT_EPILOGUES, default="none",
+                    help="what the copy-out applies (bn: BatchNorm + relu; residual: the sum "
+                         "into out, BatchNorm + relu of it into a second output)")
+    dp.add_argument("--cold", type=int, default=0, metavar="MIB",
+                    help="rotate through buffers of more than MIB MiB (> L3: cold data)")
+    dp.add_argument("--only", nargs="*", help="substrings of layer labels to keep")
+    sp = sub.add_parser("step", help="ResNet-20 inference steps, this conv_direct against others")
+    sp.add_argument("--against", action="append", help="another conv_direct.py (repeatable)")
+    sp.add_argument("--reps", type=int, default=15)
     args = ap.parse_args(argv)
     if args.cmd == "profile":
         profile(args.model, args.mode, args.steps, args.by_shape)
     elif args.cmd == "direct":
         direct(args)
+    elif args.cmd == "step":
+        step(args)
     else:
         kernels(args)
 

@@ -14,7 +14,7 @@ BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, BENCH)
 
 import conv as bench_conv  # noqa: E402
-from mxlite.kernels import conv_direct  # noqa: E402
+from mxlite.kernels import conv_direct, epilogue  # noqa: E402
 
 
 @pytest.mark.parametrize("stride", [1, 2])
@@ -56,3 +56,19 @@ def test_direct_bench_loads_another_kernel_copy():
     assert other is not conv_direct
     assert other.__name__ == "mxlite.kernels._against"
     assert other.variant(16, 16, 1, 32) == conv_direct.variant(16, 16, 1, 32)
+
+
+def test_direct_bench_loads_a_copy_with_its_copy_out_and_thin_kernel(tmp_path):
+    """A copy with ``epilogue.py`` and ``conv_winograd_thin.py`` beside it: the kernel and the
+    thin Winograd kernel import that copy-out, not the package's (for ``step``)."""
+    import shutil
+
+    from mxlite.kernels import conv_winograd_thin
+
+    for module in (conv_direct, epilogue, conv_winograd_thin):
+        shutil.copy(module.__file__, tmp_path)
+    other = bench_conv._load_kernels(str(tmp_path / "conv_direct.py"), "_against_test")
+    copy_out = sys.modules["mxlite.kernels._against_test_epilogue"]
+    assert copy_out is not epilogue
+    assert other.store_image is copy_out.store_image
+    assert other.bench_thin_kernels.store_channel is copy_out.store_channel

@@ -45,6 +45,22 @@ stride 2 3.5 -> 2.5, 32 -> 64ch stride 2 3.6 -> 2.2, 3 -> 16ch 32x32 1.33 -> 1.1
 1.26 -> 1.16).  Of the 16-channel layer's time the tiles take 3.4 ms (180 GFLOP/s; 200 with
 the planes in L1, 232 the FMA peak of one core), the copy to ``out`` 0.3-0.45.
 ``bench/results/conv-variants.md`` has the variants tried.
+
+**Cold data.**  In the graph a layer's input, output and residual addend come from memory
+(batch 128 of 16 x 32 x 32 is 8 MB each), not from cache: :func:`forward` prefetches into
+L2 (``prefetcht1``, :func:`_prefetch`) the next image's input while it computes this one,
+spread evenly over the image's tiles (:func:`prefetch_spans`, :func:`prefetch_lines`; the
+addresses clamped into the arrays, :func:`line_address`), and for layers of few input
+channels (:data:`PREFETCH_OUTPUT_RATIO`: conv0) this image's output lines too.  Measured
+(one thread, batch 128, process CPU ms, interleaved, medians of 21, each call on buffers
+not touched for over 1 GiB, ``bench/conv.py direct --cold 1024``, a loaded machine; before
+-> now, with the one-call copy-out of :func:`mxlite.kernels.epilogue.store_channels`),
+BatchNorm + relu copy-out: 16ch 32x32 6.07 -> 5.35, 32ch 16x16 5.38 -> 4.65, 64ch 8x8 4.87
+-> 4.55, 16 -> 32ch /2 4.19 -> 3.73, 32 -> 64ch /2 3.50 -> 3.03, 3 -> 16ch 2.26 -> 1.65;
+the residual sum and BatchNorm + relu into a second output: 16ch 6.99 -> 6.47.  Tried and
+measured slower: prefetching the residual addend and the outputs of the other layers
+during the tiles, copying the image before out between this one's tiles, non-temporal
+stores of the outputs (through a staging copy), a prefetch distance of two images.
 """
 
 from __future__ import annotations
@@ -562,6 +578,95 @@ def direct_tiles(x, lp):  # pragma: no cover - numba
     return t0, max(t0, t1)
 
 
+@intrinsic
+def _prefetch(typingctx, address):
+    """``prefetch(address)``: the cache line of the byte ``address`` (an integer) fetched
+    into L2 ahead of its use (``llvm.prefetch``, read, locality 2: ``prefetcht1``).  A
+    prefetch never faults, but the callers keep ``address`` inside an array
+    (:func:`prefetch_lines`)."""
+
+    def codegen(context, builder, signature, args):
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        ptr = builder.inttoptr(context.cast(builder, args[0], signature.args[0], types.uint64),
+                               i8p)
+        builder.call(fn, [ptr, *(ir.Constant(i32, v) for v in (0, 2, 1))])
+        return context.get_dummy_value()
+
+    return types.void(address), codegen
+
+
+@numba.njit(cache=True)
+def image_span(a, n, k):  # pragma: no cover - numba
+    """``(address, bytes)``: the data of images ``n .. n + k`` of the float32 ``a`` (4-d),
+    clipped to the batch; ``(0, 0)`` where there are none or its images are not
+    C-contiguous (then nothing of ``a`` is prefetched)."""
+    nb, c, h, w = a.shape
+    img = c * h * w
+    n1 = min(n + k, nb)
+    if n < 0 or n >= n1 or img == 0 or a.strides[3] != 4 or a.strides[2] != 4 * w \
+            or a.strides[1] != 4 * h * w or (n1 - n > 1 and a.strides[0] != 4 * img):
+        return 0, 0
+    return a.ctypes.data + n * a.strides[0], 4 * (n1 - n) * img
+
+
+@numba.njit(cache=True)
+def prefetch_spans(x, out, n, k, output, spans):  # pragma: no cover - numba
+    """``spans`` (2, 2) int64 := the :func:`image_span` of what :func:`forward` prefetches
+    while it computes images ``n .. n + k``: the next images' input, and with ``output``
+    these images' output, which their copy-out writes; returns the number of cache lines
+    of both (:func:`span_lines`)."""
+    spans[0] = image_span(x, n + k, k)
+    spans[1] = image_span(out, n, k) if output else (0, 0)
+    return span_lines(spans[0, 0], spans[0, 1]) + span_lines(spans[1, 0], spans[1, 1])
+
+
+@numba.njit(cache=True)
+def span_lines(address, size):  # pragma: no cover - numba
+    """The number of 64-byte cache lines that the ``size`` bytes from ``address`` touch."""
+    return (address + size - 1) // 64 - address // 64 + 1 if size > 0 else 0
+
+
+@numba.njit(cache=True)
+def line_address(address, size, line):  # pragma: no cover - numba
+    """Where :func:`prefetch_lines` prefetches line ``line < span_lines(address, size)`` of
+    the ``size`` bytes of float32 data from ``address``: in the ``line``-th cache line,
+    clamped into the data (its first byte to the last element's), so always inside it."""
+    return min(max(address, address // 64 * 64 + 64 * line), address + size - 4)
+
+
+@numba.njit(**_SER)
+def prefetch_lines(spans, done, count):  # pragma: no cover - numba
+    """Prefetch lines ``done .. done + count`` of the spans of :func:`prefetch_spans`, one
+    after another, each at its :func:`line_address` (inside the arrays); returns ``done``
+    plus those issued (no more than there are)."""
+    base = 0
+    for i in range(spans.shape[0]):
+        address, size = spans[i, 0], spans[i, 1]
+        lines = span_lines(address, size)
+        if count > 0 and done < base + lines:
+            m = min(count, base + lines - done)
+            for line in range(done - base, done - base + m):
+                _prefetch(line_address(address, size, line))
+            done += m
+            count -= m
+        base += lines
+    return done
+
+
+#: :func:`forward` prefetches the output lines of its copy-out too (with the next image's
+#: input) where an output image has at least this many times the elements of an input one
+#: (conv0 of ResNet-20: 3 -> 16 channels).  Measured (one thread, batch 128, cold data, ms,
+#: no prefetch -> the input -> and the output): BatchNorm + relu copy-out, 3 -> 16ch 32x32
+#: 2.07 -> 2.06 -> 1.70; 16ch 32x32 4.91 -> 4.66 -> 4.61, 32ch 16x16 4.49 -> 4.29 -> 4.24,
+#: 16 -> 32ch /2 3.64 -> 3.20 -> 3.22 (no better than the measuring noise); the residual
+#: addend and second output prefetched too, worse than the input alone: 16ch 32x32 5.55 ->
+#: 6.38, 3 -> 16ch 3.21 -> 3.27
+PREFETCH_OUTPUT_RATIO = 2
+
+
 @numba.njit(**_SER)
 def forward(x, wpk, var, stride, k, xp, yp, out, epi):  # pragma: no cover - numba
     """``out`` (N, F, OH, OW) = the 3x3 pad-1 convolution of stride 1 or 2 of ``x`` (N, C, H,
@@ -586,7 +691,9 @@ def forward(x, wpk, var, stride, k, xp, yp, out, epi):  # pragma: no cover - num
     only the rows the others read are copied (``fill_flat``'s ``top`` and ``bottom``), from
     cache.  One thread, batch 128, 16ch 32x32: 5.31 -> 4.93 ms against the full copy; 32ch
     16x16 4.21 -> 4.09; the copy first, before the tiles read ``x``, measured no faster
-    than the full copy (its rows missed cache one by one)."""
+    than the full copy (its rows missed cache one by one).  While an image's tiles run, the
+    next image's input (and for few input channels this image's output) is prefetched
+    into L2, a few lines after each tile (:func:`prefetch_spans`)."""
     n_img, nch, h, w = x.shape
     nf = out.shape[1]
     ocb = 8 if var == 0 else 4
@@ -604,7 +711,13 @@ def forward(x, wpk, var, stride, k, xp, yp, out, epi):  # pragma: no cover - num
     bottom_rows = max(0, (t1 * 48 - w - 1) // w) if t1 > t0 else h
     xtoff = np.empty(9, np.int64)
     mv, rest = lp // 16, lp // 16 % 3
+    tiles = nf // ocb * (full + (rest > 0))
+    output = nf * out.shape[2] * out.shape[3] >= PREFETCH_OUTPUT_RATIO * nch * h * w
+    spans = np.zeros((2, 2), np.int64)
     for n in range(0, n_img, k):
+        # prefetches spread evenly over this image's tiles (:func:`prefetch_lines`)
+        ahead = prefetch_spans(x, out, n, k, output, spans)
+        per, done = (ahead + tiles - 1) // tiles, 0
         if t1 > t0:
             for t in range(9):
                 # x's flat index of tap t of lane p of image n: p + (ky - 1) W + kx - 1
@@ -636,6 +749,8 @@ def forward(x, wpk, var, stride, k, xp, yp, out, epi):  # pragma: no cover - num
                     else:
                         _tile_4x3(xp, x, inside, at, cstride, nch, taps, 16, wpk, wb, yp,
                                   yb + at, lp, 16, msk, mv)
+                    if done < ahead:
+                        done = prefetch_lines(spans, done, per)
                 if part != (2 if t1 > t0 else 0):
                     continue
                 at = full * 48
@@ -651,6 +766,8 @@ def forward(x, wpk, var, stride, k, xp, yp, out, epi):  # pragma: no cover - num
                 elif rest == 1:
                     _tile_4x1(xp, x, False, at, plane, nch, toff, 16, wpk, wb, yp, yb + at,
                               lp, 16, msk, mv)
+                if done < ahead:
+                    done = prefetch_lines(spans, done, per)
         for j in range(min(k, n_img - n)):
             store_image(yp, lp, pitch, j * (w + 1), out, n + j, epi)
 
