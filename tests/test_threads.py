@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from mxlite import _threading
 from mxlite.kernels import threads
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
@@ -153,13 +154,14 @@ def idle_probe(numpy_first, env=None):
 def test_openblas_threads_sleep_between_gemms(numpy_first):
     got = idle_probe(numpy_first)
     if numpy_first:
-        assert got["state"].startswith("4 (mxlite, ") and "restarted" in got["state"]
+        assert got["state"].startswith(f"{_threading.BLAS_THREAD_TIMEOUT} (mxlite, ")
+        assert "restarted" in got["state"]
     else:
-        assert got["state"] == "4 (mxlite, before NumPy)"
+        assert got["state"] == f"{_threading.BLAS_THREAD_TIMEOUT} (mxlite, before NumPy)"
     # spinning OpenBLAS threads burn 10-50 ms of CPU in a 50 ms pause; sleeping ones none
     assert got["idle"] < 0.005, got
 
 
 def test_a_users_own_openblas_timeout_is_kept():
-    got = idle_probe(False, {"OPENBLAS_THREAD_TIMEOUT": "20"})
-    assert got["state"] == "OPENBLAS_THREAD_TIMEOUT=20 (user)"
+    got = idle_probe(False, {"OPENBLAS_THREAD_TIMEOUT": "12"})
+    assert got["state"] == "OPENBLAS_THREAD_TIMEOUT=12 (user)"

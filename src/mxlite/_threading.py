@@ -5,9 +5,10 @@ Kept apart from :mod:`mxlite.kernels.threads` (which documents the whole threadi
 
 OpenBLAS's worker threads busy-wait (``sched_yield`` in a loop) for 2**28 clock cycles, about a
 tenth of a second, after every multi-threaded GEMM, so between two GEMMs of a training step they
-hold the cores that Numba's kernels need.  :func:`prepare_blas` sets ``OPENBLAS_THREAD_TIMEOUT=4``
-(2**4 cycles: the threads go to sleep at once and are woken by the next GEMM) before NumPy loads
-OpenBLAS; when NumPy is loaded already it makes the loaded OpenBLAS re-read the variable and
+hold the cores that Numba's kernels need.  :func:`prepare_blas` sets ``OPENBLAS_THREAD_TIMEOUT=20``
+(2**20 cycles, under half a millisecond: the threads still catch the next GEMM of a run of them,
+as in a FullyConnected network's steps, then sleep, long before a tenth of a second) before
+NumPy loads OpenBLAS; when NumPy is loaded already it makes the loaded OpenBLAS re-read the variable and
 restart its threads (``openblas_read_env`` + ``blas_thread_shutdown_``; the threads start again at
 the next GEMM; so ``import mxlite`` should not race another thread's running GEMM).  A user's own
 ``OPENBLAS_THREAD_TIMEOUT`` / ``GOTO_THREAD_TIMEOUT`` is kept.
@@ -20,8 +21,11 @@ import os
 import sys
 import warnings
 
-#: OpenBLAS's thread timeout (log2 of the busy-wait in cycles), OpenBLAS's minimum
-BLAS_THREAD_TIMEOUT = "4"
+#: OpenBLAS's thread timeout (log2 of the busy-wait in cycles).  Measured (``bench/fit.py``,
+#: 2 threads, interleaved variants, samples/s against 4, OpenBLAS's minimum, where the threads
+#: sleep at once and every GEMM wakes them): 20: MLP +10%, LeNet +1%, ResNet-20 training +2%,
+#: inference +2%, VGG +1%; 22: MLP +12%, LeNet -4%, ResNet-20 +3% / +5%, VGG -1%
+BLAS_THREAD_TIMEOUT = "20"
 _USER_BLAS_VARS = ("OPENBLAS_THREAD_TIMEOUT", "GOTO_THREAD_TIMEOUT")
 
 #: environment variables by which a user has already chosen how OpenMP threads wait

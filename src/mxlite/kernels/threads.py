@@ -22,7 +22,8 @@ The setup mxlite chooses, measured against the alternatives (``bench/threads.py`
 * A user's own ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is respected, and so is a threading layer
   chosen with ``NUMBA_THREADING_LAYER``.
 * **OpenBLAS's threads sleep too.**  They busy-wait about a tenth of a second after every GEMM,
-  holding the cores Numba's kernels need; ``import mxlite`` sets ``OPENBLAS_THREAD_TIMEOUT=4``
+  holding the cores Numba's kernels need; ``import mxlite`` sets ``OPENBLAS_THREAD_TIMEOUT=20``
+  (a wait under half a millisecond, enough to catch the next GEMM of a run of them)
   before NumPy loads OpenBLAS, or restarts the loaded OpenBLAS's threads with it
   (:mod:`mxlite._threading`).  On a ResNet-20 training step this alone is worth 2-3x.
 
