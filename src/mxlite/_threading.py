@@ -9,8 +9,9 @@ hold the cores that Numba's kernels need.  :func:`prepare_blas` sets ``OPENBLAS_
 (2**20 cycles, under half a millisecond: the threads still catch the next GEMM of a run of them,
 as in a FullyConnected network's steps, then sleep, long before a tenth of a second) before
 NumPy loads OpenBLAS; when NumPy is loaded already it makes the loaded OpenBLAS re-read the
-variable and restart its threads (``openblas_read_env`` + ``blas_thread_shutdown_``; the threads start again at
-the next GEMM; so ``import mxlite`` should not race another thread's running GEMM).  A user's own
+variable and restart its threads (``openblas_read_env`` + ``blas_thread_shutdown_``; the threads
+start again at the next GEMM; so ``import mxlite`` should not race another thread's running
+GEMM).  A user's own
 ``OPENBLAS_THREAD_TIMEOUT`` / ``GOTO_THREAD_TIMEOUT`` is kept.
 """
 
