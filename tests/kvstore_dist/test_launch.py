@@ -65,7 +65,9 @@ def test_dist_async_converges(ray_address, tmp_path):
     res = launch(["-n", "2", *job("fit-async", tmp_path)], ray_address)
     assert res.returncode == 0, res.stdout + res.stderr
     accs = [float((tmp_path / f"acc-{rank}.txt").read_text()) for rank in range(2)]
-    assert min(accs) > 0.85, accs
+    # each worker scores its own last view of the weights, which stale updates leave anywhere in
+    # 0.81-1.0 (measured, loaded machine); untrained: 0.30-0.34, the majority class 0.50-0.56
+    assert min(accs) > 0.75 and sum(accs) / 2 > 0.85, accs
 
 
 def test_a_dead_worker_stops_the_job(ray_address, tmp_path):
