@@ -84,10 +84,10 @@ def test_group_with_a_large_tensor_is_one_parallel_call(monkeypatch):
     multi-tensor call for all of them (no separate call per large tensor), results equal to
     tensor-by-tensor updates."""
     rng = np.random.default_rng(2)
-    multi = kops.MULTI_KERNELS["sgd_mom"]
-    shapes = [(multi.parallel_min + 3,), (17,), (MULTI_CHUNK * 2 + 5,), (4, 3)]
+    shapes = [(PARALLEL_THRESHOLD + 3,), (17,), (MULTI_CHUNK * 2 + 5,), (4, 3)]
     w0 = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     gs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    multi = kops.MULTI_KERNELS["sgd_mom"]
     calls = []
     real_parallel = multi.parallel
 
@@ -115,25 +115,3 @@ def test_group_with_a_large_tensor_is_one_parallel_call(monkeypatch):
     assert set(calls[0][:, 0].tolist()) == {0, 1, 2, 3}
     for a, b in zip(*results, strict=True):
         np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize(("name", "parallel_min"), [
-    ("sgd", kops.SGD_MULTI_PARALLEL_MIN),
-    ("sgd_mom", kops.SGD_MULTI_PARALLEL_MIN),
-    ("adam", PARALLEL_THRESHOLD),
-    ("adamw", PARALLEL_THRESHOLD),
-], ids=["sgd", "sgd_mom", "adam", "adamw"])
-@pytest.mark.parametrize("offset", [-1, 0], ids=["below", "at"])
-def test_multi_kernel_runs_on_threads_from_its_parallel_min(name, parallel_min, offset,
-                                                            monkeypatch):
-    """SGD's memory-bound multi-tensor updates go on threads only from
-    SGD_MULTI_PARALLEL_MIN elements (a group between that and PARALLEL_THRESHOLD runs in the
-    calling thread); the other optimizers from PARALLEL_THRESHOLD."""
-    multi = kops.MULTI_KERNELS[name]
-    assert multi.parallel_min == parallel_min
-    assert kops.SGD_MULTI_PARALLEL_MIN > PARALLEL_THRESHOLD
-    used = []
-    monkeypatch.setattr(multi, "serial", lambda *a: used.append("serial"))
-    monkeypatch.setattr(multi, "parallel", lambda *a: used.append("parallel"))
-    multi(total=parallel_min + offset)
-    assert used == ["parallel" if offset >= 0 else "serial"]

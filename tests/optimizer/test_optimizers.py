@@ -336,7 +336,7 @@ def test_multi_tensor_kernel_matches_per_tensor_calls(opt_id, n):
         np.testing.assert_array_equal(a, b)
     name = {"sgd": "sgd", "sgd_momentum": "sgd_mom"}.get(opt_id, opt_id)
     multi = kops.MULTI_KERNELS[name]
-    used = multi.parallel if 3 * n >= multi.parallel_min else multi.serial
+    used = multi.parallel if 3 * n > kops.PARALLEL_THRESHOLD else multi.serial
     assert used.signatures, "the multi-tensor kernel was not used"
     for dispatcher in multi.dispatchers:
         assert len(dispatcher.signatures) <= 2  # float32 and float64 only

@@ -52,9 +52,8 @@ from . import (
 from ._half import half_bits, load
 
 __all__ = [
-    "KERNELS", "MULTI_KERNELS", "SGD_MULTI_PARALLEL_MIN", "SPECS", "AdaDeltaSpec",
-    "AdaGradSpec", "AdamSpec", "AdamWSpec", "AdamaxSpec", "DCASGDSpec", "FTMLSpec", "FtrlSpec",
-    "GroupAdaGradSpec",
+    "KERNELS", "MULTI_KERNELS", "SPECS", "AdaDeltaSpec", "AdaGradSpec", "AdamSpec",
+    "AdamWSpec", "AdamaxSpec", "DCASGDSpec", "FTMLSpec", "FtrlSpec", "GroupAdaGradSpec",
     "Kernel", "LAMBSpec", "MultiKernel", "NAGSpec", "NadamSpec", "RMSPropSpec", "SGDSpec",
     "SGLDSpec", "SignumSpec", "TestSpec", "adadelta", "adagrad", "adam", "adamax", "adamw",
     "call_flat", "dcasgd", "ftml", "ftrl", "group_adagrad", "lamb_apply", "lamb_moments",
@@ -129,17 +128,15 @@ class Kernel:
 
 
 class MultiKernel:
-    """A serial/parallel pair of a multi-tensor driver; parallel once the group has
-    ``parallel_min`` elements (default :data:`mxlite.kernels.PARALLEL_THRESHOLD`)."""
+    """A serial/parallel pair of a multi-tensor driver; parallel once the group is large."""
 
-    __slots__ = ("name", "parallel", "parallel_min", "serial", "spec")
+    __slots__ = ("name", "parallel", "serial", "spec")
 
-    def __init__(self, name, serial, parallel, spec, parallel_min=PARALLEL_THRESHOLD):
+    def __init__(self, name, serial, parallel, spec):
         self.name, self.serial, self.parallel, self.spec = name, serial, parallel, spec
-        self.parallel_min = parallel_min
 
     def __call__(self, *args, total=0):
-        if total >= self.parallel_min:
+        if total >= PARALLEL_THRESHOLD:
             return self.parallel(*args)
         return self.serial(*args)
 
@@ -179,17 +176,15 @@ def _spec(cls: type) -> type:
 
 
 def _kernel(name: str, at, spec: type, states=(), optional=(), multi: bool = False,
-            grad: bool = True, multi_parallel_min: int = PARALLEL_THRESHOLD) -> Kernel:
+            grad: bool = True) -> Kernel:
     """Register the :class:`Kernel` generated from the per-element function ``at`` (and, with
-    ``multi``, its multi-tensor variant in :data:`MULTI_KERNELS`, parallel from
-    ``multi_parallel_min`` elements)."""
+    ``multi``, its multi-tensor variant in :data:`MULTI_KERNELS`)."""
     opts = {"inline_opts": _AT, "serial_opts": _SER, "parallel_opts": _PAR}
     k = Kernel(name, *elementwise(name, at, spec, states, optional, grad=grad, **opts), spec)
     KERNELS[name] = k
     if multi:
         MULTI_KERNELS[name] = MultiKernel(f"{name}_multi",
-                                          *multi_tensor(name, at, spec, states, **opts), spec,
-                                          multi_parallel_min)
+                                          *multi_tensor(name, at, spec, states, **opts), spec)
     return k
 
 
@@ -288,16 +283,8 @@ def _sgd_mom_at(i, w, g, m, w16, st, p):
     _store(w, w16, st, i, wi + mi)
 
 
-#: SGD's multi-tensor updates (a few flops an element: bound by memory) run on threads only from
-#: this many elements.  Right after a backward's GEMMs the OpenBLAS threads still spin on the
-#: other cores and a parallel update shares them: the MLP of ``bench/fit.py`` (535,818
-#: parameters, 2 threads, interleaved in one process, median wall ms a step) 2.64 parallel ->
-#: 2.54 serial (-4%; alone, without GEMMs, parallel is only 0.38 -> 0.32 ms)
-SGD_MULTI_PARALLEL_MIN = 1 << 20
-
-sgd = _kernel("sgd", _sgd_at, SGDSpec, multi=True, multi_parallel_min=SGD_MULTI_PARALLEL_MIN)
-sgd_mom = _kernel("sgd_mom", _sgd_mom_at, SGDSpec, ("m",), multi=True,
-                  multi_parallel_min=SGD_MULTI_PARALLEL_MIN)
+sgd = _kernel("sgd", _sgd_at, SGDSpec, multi=True)
+sgd_mom = _kernel("sgd_mom", _sgd_mom_at, SGDSpec, ("m",), multi=True)
 
 
 # --------------------------------------------------------------------------- NAG
