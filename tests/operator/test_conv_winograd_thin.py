@@ -117,6 +117,31 @@ def test_operator_output_and_gradients(shape, threads, need_dx, monkeypatch):
     check_float32_results(y, dx, dw, db, x, w, b, dy, need_dx, stride=1, pad=1)
 
 
+@pytest.mark.parametrize("batch,threads,per", [(1, 1, 1), (1, 2, 1), (5, 1, 5), (5, 2, 3)],
+                         ids=["batch1", "batch1_two_threads", "batch5", "batch5_two_threads"])
+def test_operator_plans_for_one_threads_images(batch, threads, per, monkeypatch):
+    """The plan is made for the images of one thread's range (at batch 1 one image, not
+    several side by side), and the result still matches the reference."""
+    if threads == 2 and numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one core: no second thread")
+    _take_every_thin_layer(monkeypatch)
+    seen = []
+    real = thin.plan
+    monkeypatch.setattr(thin, "plan", lambda *a: seen.append(a) or real(*a))
+    x, w, b = _case(("64ch_8x8", batch, 64, 8, 8, 64), 3)
+    op = get("Convolution")
+    p = op.parse_params({"kernel": (3, 3), "pad": (1, 1), "num_filter": 64})
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        (y,), _ = op.forward(p, [x, w, b], [], False)
+    finally:
+        numba.set_num_threads(before)
+    assert seen == [(8, 8, 64, conv.WINOGRAD_THIN_TILE, per)]
+    want = reference(x.astype(np.float64), w.astype(np.float64), 1, 1) + b.reshape(1, -1, 1, 1)
+    assert _relative_error(y, want) < BOUND[conv.WINOGRAD_THIN_TILE]
+
+
 # C, H, W, F, dtype, stride, pad, taken
 DISPATCH = [
     ("resnet_16ch", 16, 32, 32, 16, np.float32, 1, 1, False),  # measured: direct wins

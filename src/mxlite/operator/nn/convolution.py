@@ -777,7 +777,9 @@ def _winograd_thin(x, w, out, bias=None, post=None, epilogue=None, cache=False):
     k = _thin_kernels
     n, c, h, width = x.shape
     f, tile = w.shape[0], WINOGRAD_THIN_TILE
-    var, side = _memo(k.plan, h, width, f, tile)
+    # planned for the images of one thread's range (batch 1: one image, not 8 side by side)
+    per = max(1, -(-n // max(1, min(numba.get_num_threads(), n))))
+    var, side = _memo(k.plan, h, width, f, tile, per)
     # the weight transform's GEMM at one BLAS thread (see pack_weight), as the kernels run
     ocb = k.VARIANTS[var][0]
     upk = _packed(k.pack_weight, w, tile, ocb, blas=True) if cache else \
