@@ -1,7 +1,19 @@
 """The float64 NumPy reference of 2-D Convolution that the convolution path tests compare
-mxlite's kernels with: one ``einsum`` per kernel tap, and its adjoints for the gradients."""
+mxlite's kernels with: one ``einsum`` per kernel tap, and its adjoints for the gradients; and
+:func:`run_in_threads` for the tests that call the operator from several Python threads."""
+
+import threading
 
 import numpy as np
+
+
+def run_in_threads(target, count=3):
+    """Run ``target()`` in ``count`` Python threads at once and wait for all of them."""
+    workers = [threading.Thread(target=target) for _ in range(count)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
 
 
 def _pads(pad):

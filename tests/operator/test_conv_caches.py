@@ -14,7 +14,7 @@ import threading
 import numba
 import numpy as np
 import pytest
-from conv_reference import reference
+from conv_reference import reference, run_in_threads
 
 import mxlite as mx
 from mxlite.kernels import conv_direct, conv_pointwise, conv_winograd_thin
@@ -349,11 +349,7 @@ def test_blas_hold_of_concurrent_holders(two_blas_threads):
 
     conv._blas_single(True)
     try:
-        workers = [threading.Thread(target=hold) for _ in range(3)]
-        for t in workers:
-            t.start()
-        for t in workers:
-            t.join()
+        run_in_threads(hold)
         assert set(_blas_threads()) == {1}  # still held here
     finally:
         conv._blas_single(False)

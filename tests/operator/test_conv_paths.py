@@ -16,7 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
-from conv_reference import check_float32_results, close, reference, reference_grads
+from conv_reference import check_float32_results, close, reference, reference_grads, run_in_threads
 from gradcheck import check_gradient
 
 from mxlite.kernels import conv_direct, conv_winograd, epilogue
@@ -241,8 +241,6 @@ def test_winograd_blocks(case):
 
 def test_threaded_convolutions_restore_the_blas_threads(force):
     """The one-thread BLAS hold ends with the last of concurrent convolutions."""
-    import threading
-
     from threadpoolctl import threadpool_info
 
     if numba.config.NUMBA_NUM_THREADS < 2:
@@ -269,11 +267,7 @@ def test_threaded_convolutions_restore_the_blas_threads(force):
             errors.append(float(np.abs(y - want).max()))
 
     try:
-        workers = [threading.Thread(target=run) for _ in range(3)]
-        for t in workers:
-            t.start()
-        for t in workers:
-            t.join()
+        run_in_threads(run)
     finally:
         numba.set_num_threads(threads)
     assert len(errors) == 15 and max(errors) < 1e-10
